@@ -1,0 +1,35 @@
+# The two commands: `make demo` and `make test`. Both install what they need first and are safe to re-run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup system venv lint clean-db bench
+
+demo: setup
+	$(BIN)/gis-enforcement demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check gis_enforcement tests bench
+	$(BIN)/lint-imports
+
+setup: system venv
+
+system:
+	./scripts/setup-system.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check gis_enforcement tests bench
+	$(BIN)/lint-imports
+
+bench: setup
+	$(BIN)/python bench/intake.py

@@ -1,0 +1,3 @@
+from gis_enforcement.cli import main
+
+main()

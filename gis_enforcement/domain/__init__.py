@@ -1,0 +1,1 @@
+"""Pure domain: records, enums, datum conversion. No I/O, no database."""

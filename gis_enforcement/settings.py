@@ -1,0 +1,49 @@
+"""Settings, read from the environment (prefix ``GISE_``) at start-up — never at import time.
+
+``DATABASE_URL`` (no prefix) is honoured as the conventional name; when it is unset the project runs its own
+PostGIS cluster under ``data_dir``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every tunable of the platform in one place; built by the app factory or the CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="GISE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "GISE_DATABASE_URL")
+    )
+    data_dir: Path = Field(default_factory=lambda: Path.cwd() / ".gise")
+    pg_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
+    pg_port: int = 54329
+    pg_os_user: str = "postgres"
+
+    boundaries_dir: Path = PROJECT_ROOT / "data" / "boundaries"
+    catalog_path: Path = PROJECT_ROOT / "data" / "catalog" / "pinggu.yaml"
+    maps_dir: Path = Field(default_factory=lambda: Path.cwd() / "maps")
+
+    timezone: str = "Asia/Shanghai"
+    grid_size_m: float = 500.0
+    near_border_min_m: float = 50.0
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    max_batch_features: int = 100_000
+
+    @property
+    def cluster_dir(self) -> Path:
+        return self.data_dir / "pgdata"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (tests, CLI options) on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,64 @@
+"""Engine and sessions: the DSN comes from settings (``DATABASE_URL``) or from the project's own cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from gis_enforcement.errors import DatabaseUnavailable
+from gis_enforcement.settings import Settings
+from gis_enforcement.storage.cluster import LocalCluster
+
+
+def local_cluster(settings: Settings) -> LocalCluster:
+    """The project's own cluster as configured (used when no DATABASE_URL is set)."""
+    return LocalCluster(
+        settings.cluster_dir, bin_dir=settings.pg_bin_dir, port=settings.pg_port, os_user=settings.pg_os_user
+    )
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """``DATABASE_URL`` when set; otherwise start (creating if needed) the local cluster and return its URL."""
+    if settings.database_url:
+        url = settings.database_url
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+        return url
+    return local_cluster(settings).ensure_running()
+
+
+def make_engine(url: str, **kwargs: object) -> Engine:
+    """An engine for ``url`` that fails fast with a clear error when the server cannot be reached."""
+    engine = create_engine(url, pool_pre_ping=True, future=True, **kwargs)  # type: ignore[arg-type]
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot connect to the database: {exc.orig}") from exc
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose work is committed when the block ends normally and rolled back on error.
+
+    This is the one place outside tests that commits: services take the session and never commit.
+    """
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,153 @@
+"""Table definitions (SQLAlchemy Core) mirroring the alembic migrations; queries are written against these.
+
+The migrations are the source of truth for the schema; a test checks that these definitions match it.
+"""
+
+from __future__ import annotations
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+metadata = MetaData()
+
+layer_load = Table(
+    "layer_load",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("loaded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("source", JSONB, nullable=False),
+    Column("report", JSONB, nullable=False),
+)
+
+district = Table(
+    "district",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+)
+
+township = Table(
+    "township",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", Text),
+    Column("synthetic", Boolean, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+)
+
+village = Table(
+    "village",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("township_code", Text, ForeignKey("township.code", ondelete="CASCADE")),
+    Column("geom", Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False),
+)
+
+zone = Table(
+    "zone",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("properties", JSONB, nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+)
+
+grid_cell = Table(
+    "grid_cell",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("township_code", Text, ForeignKey("township.code", ondelete="CASCADE"), nullable=False),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+)
+
+rule_snapshot = Table(
+    "rule_snapshot",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("digest", Text, nullable=False, unique=True),
+    Column("catalog_version", Text, nullable=False),
+    Column("rule_code", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("zone_kind", Text),
+    Column("lead_department", Text, nullable=False),
+    Column("plan", JSONB, nullable=False),
+    Column("legal_basis", JSONB, nullable=False),
+    Column("measures", ARRAY(Text), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+ingest_batch = Table(
+    "ingest_batch",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("source", Text),
+    Column("submitted", Integer, nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("already_stored", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("report", JSONB, nullable=False),
+)
+
+incident = Table(
+    "incident",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("category", Text, nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("lon", Float(53), nullable=False),
+    Column("lat", Float(53), nullable=False),
+    Column(
+        "geom",
+        Geometry("POINT", srid=4326, spatial_index=False),
+        Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
+    ),
+    Column("accuracy_m", Float(24)),
+    Column("raw_lon", Float(53), nullable=False),
+    Column("raw_lat", Float(53), nullable=False),
+    Column("raw_crs", Text, nullable=False),
+    Column("reporter", Text),
+    Column("description", Text),
+    Column("status", Text, nullable=False, server_default="reported"),
+    Column("township_code", Text),
+    Column("village_code", Text),
+    Column("village_distance_m", Float(24)),
+    Column("grid_code", Text),
+    Column("zone_codes", ARRAY(Text), nullable=False),
+    Column("flags", ARRAY(Text), nullable=False),
+    Column("border_townships", ARRAY(Text), nullable=False),
+    Column("nearest_township_code", Text),
+    Column("nearest_township_distance_m", Float(24)),
+    Column("rule_snapshot_id", Integer, ForeignKey("rule_snapshot.id")),
+    Column("lead_department", Text),
+    Column("likely_duplicate_of", UUID(as_uuid=True)),
+    Column("duplicate_distance_m", Float(24)),
+    Column("photos", ARRAY(Text), nullable=False),
+    Column("track_id", Text),
+    Column("content_hash", BigInteger, nullable=False),
+    Column("batch_id", BigInteger, ForeignKey("ingest_batch.id")),
+)
+
+# The column order used by bulk COPY into ``incident`` (the generated ``geom`` is left to the server).
+INCIDENT_COPY_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in incident.columns if c.name not in ("geom", "received_at", "status")
+)
