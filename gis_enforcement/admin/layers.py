@@ -1,0 +1,66 @@
+"""Jurisdiction layers between files, the database and the in-memory locator."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from gis_enforcement.errors import NotConfigured
+from gis_enforcement.layers.jurisdiction import Jurisdiction, LayerReport
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.storage import Session, layer_repo
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    if is_dataclass(report) and not isinstance(report, type):
+        return asdict(report)
+    return dict(report) if isinstance(report, dict) else {"report": str(report)}
+
+
+def install_layers(session: Session, jurisdiction: Jurisdiction, *, source: dict[str, Any]) -> int:
+    """Replace the stored layers with ``jurisdiction`` (validated on load) and return the load id."""
+    return layer_repo.replace_layers(
+        session,
+        district=jurisdiction.district,
+        townships=jurisdiction.townships,
+        villages=jurisdiction.villages,
+        zones=jurisdiction.zones,
+        grid=jurisdiction.grid,
+        source=source,
+        report=_report_dict(jurisdiction.report),
+    )
+
+
+def stored_jurisdiction(session: Session) -> Jurisdiction:
+    """The layers as stored in the database; ``NotConfigured`` when none were loaded yet."""
+    if layer_repo.latest_load(session) is None:
+        raise NotConfigured("no jurisdiction layers are loaded; run `gis-enforcement layers load`")
+    frames = layer_repo.read_layers(session)
+    return Jurisdiction(
+        district=frames["district"],
+        townships=frames["township"],
+        villages=frames["village"],
+        zones=frames["zone"],
+        grid=frames["grid_cell"],
+        report=LayerReport(),
+    )
+
+
+class LocatorCache:
+    """One locator per process, rebuilt only when a newer layer load appears in the database."""
+
+    def __init__(self, *, near_border_min_m: float = 50.0) -> None:
+        self._load_id: int | None = None
+        self._locator: Locator | None = None
+        self.near_border_min_m = near_border_min_m
+
+    def get(self, session: Session) -> Locator:
+        latest = layer_repo.latest_load(session)
+        if latest is None:
+            raise NotConfigured("no jurisdiction layers are loaded; run `gis-enforcement layers load`")
+        if self._locator is None or latest[0] != self._load_id:
+            self._locator = Locator.from_jurisdiction(
+                stored_jurisdiction(session), near_border_min_m=self.near_border_min_m
+            )
+            self._load_id = latest[0]
+        return self._locator

@@ -1,0 +1,40 @@
+"""The app factory: reads settings, opens the platform, wires routers and the error table."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gis_enforcement import __version__
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api.errors import install_error_handlers
+from gis_enforcement.api.routers import incidents, meta
+from gis_enforcement.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, platform: Platform | None = None) -> FastAPI:
+    """Build the application. ``platform`` may be given (tests); otherwise it is opened at start-up."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "platform", None) is None:
+            app.state.platform = Platform.open(settings)
+        yield
+        if platform is None:
+            app.state.platform.close()
+
+    app = FastAPI(
+        title="gis_enforcement",
+        version=__version__,
+        description="吹哨报到 enforcement chain: patrol incidents located in townships and zones, matched to "
+        "the four lists (问题清单/权责清单/绩效清单/警示清单) and proposed for dispatch.",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    install_error_handlers(app)
+    app.include_router(meta.router)
+    app.include_router(incidents.router)
+    return app

@@ -1,0 +1,39 @@
+"""Exception handlers: domain errors through the one status table; request validation named by field."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from gis_enforcement.errors import EnforcementError, http_status
+
+log = logging.getLogger(__name__)
+
+
+def _enforcement_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, EnforcementError)
+    status = http_status(exc)
+    if status >= 500:
+        log.error("request failed: %s", exc)
+    return JSONResponse({"error": exc.to_dict()}, status_code=status)
+
+
+def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) or "body",
+         "reason": e["msg"]}
+        for e in exc.errors()
+    ]
+    first = problems[0] if problems else {"field": "body", "reason": "invalid request"}
+    body = {"code": "invalid_input", "message": first["reason"], "field": first["field"],
+            "detail": {"errors": problems}}
+    return JSONResponse({"error": body}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(EnforcementError, _enforcement_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

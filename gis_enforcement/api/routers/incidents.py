@@ -1,0 +1,114 @@
+"""/api/v1/incidents — intake of one incident or a batch, read one, list with filters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.schemas import (
+    INCIDENT_FEATURE_EXAMPLE,
+    ErrorResponse,
+    IncidentPublic,
+    IncidentsPublic,
+    IngestReportPublic,
+)
+from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge
+from gis_enforcement.patrol.intake import ingest, submit_one
+from gis_enforcement.patrol.parse import parse_geojson
+from gis_enforcement.storage import incident_repo
+from gis_enforcement.storage.incident_repo import IncidentFilter
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorResponse} for s in (404, 409, 413, 422, 503)
+}
+
+
+@router.post(
+    "",
+    operation_id="create_incidents",
+    status_code=201,
+    response_model=IncidentPublic | IngestReportPublic,
+    responses={200: {"description": "already stored with the same content (idempotent replay)"}, **ERRORS},
+    summary="Submit one incident (GeoJSON Feature) or a batch (FeatureCollection)",
+)
+async def create_incidents(
+    request: Request,
+    response: Response,
+    platform: PlatformDep,
+    session: SessionDep,
+    body: Annotated[dict[str, Any], Body(examples=[INCIDENT_FEATURE_EXAMPLE])],
+) -> Any:
+    """A Feature is one incident: 201 with the stored case when new, 200 when the same id and content were
+    already stored, 409 when the id was stored with different content. A FeatureCollection is a batch:
+    good features are stored, bad ones reported with their index (``row``), field and reason."""
+    limit = platform.settings.max_batch_features
+    if body.get("type") == "FeatureCollection" and len(body.get("features") or []) > limit:
+        raise PayloadTooLarge(f"at most {limit} features per request", field="features")
+    raw = parse_geojson(body, source="api")
+    settings = platform.settings
+    locator = platform.locators.get(session)
+    if body.get("type") == "Feature":
+        incident, created = submit_one(session, raw, locator=locator, catalog=platform.catalog,
+                                       tz=settings.timezone)
+        session.commit()
+        response.status_code = 201 if created else 200
+        return IncidentPublic.from_record(incident)
+    report = ingest(session, raw, locator=locator, catalog=platform.catalog, tz=settings.timezone)
+    if report.accepted == 0 and report.already_stored == 0 and report.errors:
+        first = report.errors[0]
+        raise InvalidInput(f"no feature accepted; {first}", field=f"features[{first.row - 1}].{first.field}",
+                           errors=[e.to_dict() for e in report.errors])
+    session.commit()
+    response.status_code = 200
+    return IngestReportPublic(**report.to_dict(with_ids=True))
+
+
+@router.get("/{incident_id}", operation_id="get_incident", response_model=IncidentPublic, responses=ERRORS)
+def get_incident(incident_id: UUID, session: SessionDep) -> IncidentPublic:
+    """One incident by its id, as a GeoJSON Feature."""
+    incident = incident_repo.get_incident(session, incident_id=incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}", field="incident_id")
+    return IncidentPublic.from_record(incident)
+
+
+def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        parts = tuple(float(p) for p in value.split(","))
+    except ValueError as exc:
+        raise InvalidInput("bbox must be four numbers: minlon,minlat,maxlon,maxlat", field="bbox") from exc
+    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+        raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat with min <= max", field="bbox")
+    return parts  # type: ignore[return-value]
+
+
+@router.get("", operation_id="list_incidents", response_model=IncidentsPublic, responses=ERRORS)
+def list_incidents(
+    session: SessionDep,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
+                                      examples=["117.0,40.1,117.3,40.3"])] = None,
+    category: Annotated[str | None, Query(description="problem-list code, e.g. MIN-02")] = None,
+    township: Annotated[str | None, Query(description="township code or name")] = None,
+    status: Annotated[str | None, Query(description="case status, e.g. reported")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> IncidentsPublic:
+    """Incidents matching the filters, newest observation first, as a GeoJSON FeatureCollection."""
+    items, total = incident_repo.list_incidents(
+        session,
+        filters=IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status),
+        limit=limit, offset=offset,
+    )
+    return IncidentsPublic(
+        features=[IncidentPublic.from_record(i) for i in items], numberMatched=total,
+        numberReturned=len(items), limit=limit, offset=offset,
+    )
+
+

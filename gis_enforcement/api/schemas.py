@@ -1,0 +1,146 @@
+"""Response and request models, named by role (``IncidentPublic``, ``IncidentsPublic``...)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from gis_enforcement.domain.records import Incident
+
+
+class PointGeometry(BaseModel):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float]
+
+
+class ZonePublic(BaseModel):
+    kind: str
+    code: str
+    name: str
+
+
+class PlanItemPublic(BaseModel):
+    department: str
+    role: Literal["lead", "assist"]
+    report_in_minutes: int
+    resolution_hours: float | None
+
+
+class IncidentProperties(BaseModel):
+    category: str
+    status: str
+    observed_at: datetime
+    received_at: datetime
+    accuracy_m: float | None
+    reporter: str | None
+    description: str | None
+    raw: dict[str, Any] = Field(description="the coordinate as submitted and its datum")
+    township_code: str | None
+    township_name: str | None
+    village_code: str | None
+    village_name: str | None
+    village_distance_m: float | None
+    grid_code: str | None
+    zones: list[ZonePublic]
+    flags: list[str]
+    border_townships: list[str]
+    rule_code: str | None
+    lead_department: str | None
+    plan: list[PlanItemPublic] = Field(description="proposed whistle plan: lead then assisting departments")
+    likely_duplicate_of: UUID | None
+    duplicate_distance_m: float | None
+    photos: list[str]
+    track_id: str | None
+
+
+class IncidentPublic(BaseModel):
+    """An incident as a GeoJSON Feature (WGS84)."""
+
+    type: Literal["Feature"] = "Feature"
+    id: UUID
+    geometry: PointGeometry
+    properties: IncidentProperties
+
+    @classmethod
+    def from_record(cls, inc: Incident) -> IncidentPublic:
+        return cls(
+            id=inc.id,
+            geometry=PointGeometry(coordinates=(inc.lon, inc.lat)),
+            properties=IncidentProperties(
+                category=inc.category, status=inc.status.value, observed_at=inc.observed_at,
+                received_at=inc.received_at, accuracy_m=inc.accuracy_m, reporter=inc.reporter,
+                description=inc.description,
+                raw={"lon": inc.raw_lon, "lat": inc.raw_lat, "crs": inc.raw_crs},
+                township_code=inc.township_code, township_name=inc.township_name,
+                village_code=inc.village_code, village_name=inc.village_name,
+                village_distance_m=inc.village_distance_m, grid_code=inc.grid_code,
+                zones=[ZonePublic(**z.to_dict()) for z in inc.zones], flags=list(inc.flags),
+                border_townships=list(inc.border_townships), rule_code=inc.rule_code,
+                lead_department=inc.lead_department,
+                plan=[PlanItemPublic(**p.to_dict()) for p in inc.plan],
+                likely_duplicate_of=inc.duplicate_of, duplicate_distance_m=inc.duplicate_distance_m,
+                photos=list(inc.photos), track_id=inc.track_id,
+            ),
+        )
+
+
+class IncidentsPublic(BaseModel):
+    """A page of incidents as a GeoJSON FeatureCollection, with the total that matched."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[IncidentPublic]
+    numberMatched: int
+    numberReturned: int
+    limit: int
+    offset: int
+
+
+class RowErrorPublic(BaseModel):
+    row: int
+    field: str
+    reason: str
+    id: str | None
+
+
+class IngestReportPublic(BaseModel):
+    """Outcome of a batch submission: what was accepted, what was already there, what was refused and why."""
+
+    submitted: int
+    accepted: int
+    already_stored: int
+    rejected: int
+    likely_duplicates: int
+    flags: dict[str, int]
+    errors: list[RowErrorPublic]
+    batch_id: int | None
+    accepted_ids: list[str]
+    stored_ids: list[str]
+
+
+class ErrorPublic(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorPublic
+
+
+INCIDENT_FEATURE_EXAMPLE: dict[str, Any] = {
+    "type": "Feature",
+    "id": "5b7e0c3a-2f4e-4d7a-9a51-0c6f1f0e9b11",
+    "geometry": {"type": "Point", "coordinates": [117.2201, 40.1893]},
+    "properties": {
+        "category": "MIN-02",
+        "observed_at": "2026-05-12T23:40:00+08:00",
+        "accuracy_m": 8,
+        "reporter": "金海湖镇巡查队-张伟",
+        "description": "泃河河道内夜间有挖掘机采砂，两辆自卸车",
+        "crs": "wgs84",
+    },
+}

@@ -1,0 +1,1 @@
+"""Patrol intake: parse, validate, convert datum, locate, match the lists, find likely duplicates, persist."""

@@ -1,0 +1,78 @@
+"""Likely duplicates: the same kind of problem reported again nearby within a short time.
+
+For each new incident, the nearest earlier incident of the same category within the category's radius and
+time window — stored incidents count as earlier than anything in the batch; inside the batch, earlier means
+observed earlier (then earlier in the file). Vectorised: one k-d tree over (x / radius, y / radius,
+t / window) per run, all candidate pairs at once, exact distances only for those pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in metres (mean Earth radius); exact enough for radii of metres to km."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def likely_duplicates(
+    *,
+    category: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    t_s: np.ndarray,
+    is_new: np.ndarray,
+    radius_m: np.ndarray,
+    window_s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For every point, the index of the point it likely duplicates (-1 when none) and the distance in m.
+
+    Inputs are parallel arrays over stored (``is_new`` False) and new points; ``radius_m`` and
+    ``window_s`` are per point (from its category). Only new points get a match; stored points never do.
+    """
+    n = len(lon)
+    match = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    if n < 2 or not is_new.any():
+        return match, dist
+    _, cat_idx = np.unique(category.astype(str), return_inverse=True)
+    lat0 = np.radians(np.nanmean(lat))
+    # local metric plane; the box search is widened by 1 % so the approximation never loses a true pair
+    x = np.radians(lon) * np.cos(lat0) * EARTH_RADIUS_M / (radius_m * 1.01)
+    y = np.radians(lat) * EARTH_RADIUS_M / (radius_m * 1.01)
+    t = t_s / window_s
+    # categories are kept apart by a coordinate offset larger than any box
+    span = max(np.ptp(t) if n else 0.0, 1.0) + 10.0
+    pts = np.column_stack([x, y, t + cat_idx * span])
+    pairs = cKDTree(pts).query_pairs(r=1.0, p=np.inf, output_type="ndarray")
+    if len(pairs) == 0:
+        return match, dist
+    a, b = pairs[:, 0], pairs[:, 1]
+    keep = (cat_idx[a] == cat_idx[b]) & (is_new[a] | is_new[b])
+    a, b = a[keep], b[keep]
+    # order each pair as (original, duplicate)
+    order_key = np.where(is_new, 1, 0)
+    a_first = (order_key[a] < order_key[b]) | (
+        (order_key[a] == order_key[b]) & ((t_s[a] < t_s[b]) | ((t_s[a] == t_s[b]) & (a < b)))
+    )
+    orig = np.where(a_first, a, b)
+    dup = np.where(a_first, b, a)
+    d = haversine_m(lon[orig], lat[orig], lon[dup], lat[dup])
+    ok = (d <= radius_m[dup]) & (np.abs(t_s[dup] - t_s[orig]) <= window_s[dup]) & is_new[dup]
+    orig, dup, d = orig[ok], dup[ok], d[ok]
+    if len(dup) == 0:
+        return match, dist
+    sel = np.lexsort((orig, d, dup))  # per duplicate: nearest first, then the earliest index
+    dup_sorted = dup[sel]
+    first = np.r_[True, dup_sorted[1:] != dup_sorted[:-1]]
+    chosen = sel[first]
+    match[dup[chosen]] = orig[chosen]
+    dist[dup[chosen]] = d[chosen]
+    return match, dist

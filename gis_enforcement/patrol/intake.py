@@ -1,0 +1,288 @@
+"""Intake: a patrol's submissions become located, rule-matched cases in one transaction.
+
+validate → convert datum → idempotency (same id: same content is "already stored", different content is
+refused) → locate → match the responsibility rules → likely duplicates → persist with the proposed whistle
+plan. Every step works on whole columns; the database sees one COPY for the incidents and a handful of
+set-based statements per batch. The caller owns the transaction: a batch is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime
+from uuid import UUID
+
+import numpy as np
+import pandas as pd
+from gis_enforcement.storage import Session
+
+from gis_enforcement.catalog.rules import match_rules
+from gis_enforcement.domain.catalog import Catalog, ResponsibilityRule
+from gis_enforcement.domain.datum import to_wgs84
+from gis_enforcement.domain.enums import Datum, LocationFlag
+from gis_enforcement.domain.records import Incident
+from gis_enforcement.errors import IdempotencyConflict, InvalidInput
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.patrol.dedupe import likely_duplicates
+from gis_enforcement.patrol.parse import RawBatch
+from gis_enforcement.patrol.report import IngestReport, RowError
+from gis_enforcement.patrol.validate import validate
+from gis_enforcement.storage import incident_repo
+
+HASHED_COLUMNS = ("id", "category", "raw_lon", "raw_lat", "raw_crs", "accuracy_m", "observed_at", "reporter",
+                  "description", "track_id")
+
+
+def content_hash(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit fingerprint of each submission's content (the fields a client sends), for idempotency.
+
+    Coordinates are rounded to 1e-9 degrees and times to the microsecond so that the same submission
+    read from GeoJSON or CSV fingerprints the same.
+    """
+    norm = pd.DataFrame({
+        "id": frame["id"].astype(str),
+        "category": frame["category"].astype(str),
+        "raw_lon": np.round(frame["raw_lon"].to_numpy(dtype=float), 9),
+        "raw_lat": np.round(frame["raw_lat"].to_numpy(dtype=float), 9),
+        "raw_crs": frame["raw_crs"].astype(str),
+        "accuracy_m": np.round(frame["accuracy_m"].to_numpy(dtype=float), 3),
+        "observed_at": frame["observed_at"].dt.tz_convert("UTC").dt.floor("us").astype("int64"),
+        "reporter": frame["reporter"].fillna("").astype(str),
+        "description": frame["description"].fillna("").astype(str),
+        "track_id": frame["track_id"].fillna("").astype(str),
+    })
+    return pd.util.hash_pandas_object(norm, index=False).to_numpy().view(np.int64)
+
+
+def rule_snapshot(catalog: Catalog, rule: ResponsibilityRule) -> dict:
+    """The rule as it stands in this catalog version, frozen for the record (keyed by a content digest)."""
+    body = {
+        "catalog_version": catalog.version,
+        "rule_code": rule.code,
+        "category": rule.category,
+        "zone_kind": rule.zone_kind,
+        "lead_department": rule.lead,
+        "plan": [p.to_dict() for p in rule.plan()],
+        "legal_basis": [asdict(b) for b in rule.legal_basis],
+        "measures": list(rule.measures),
+    }
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return {**body, "digest": digest}
+
+
+def _pg_array(values: np.ndarray) -> np.ndarray:
+    """Object array of tuples of simple codes → PostgreSQL array literals, computed once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    literals = np.array(
+        ["{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in (u or ())) + "}"
+         for u in uniques],
+        dtype=object,
+    )
+    return literals[codes]
+
+
+def _iso(ts: pd.Series) -> np.ndarray:
+    return np.datetime_as_string(ts.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]"), unit="us")
+
+
+def ingest(
+    session: Session,
+    raw: RawBatch,
+    *,
+    locator: Locator,
+    catalog: Catalog,
+    default_crs: str = Datum.WGS84.value,
+    tz: str = "Asia/Shanghai",
+    now: datetime | None = None,
+    all_or_nothing: bool = False,
+) -> IngestReport:
+    """Take a raw batch through the whole intake and write the accepted incidents (no commit).
+
+    Rows with errors are reported and left out; with ``all_or_nothing`` any error leaves the whole batch
+    out. Rows already stored with the same content are counted, not written again.
+    """
+    clean = validate(raw, categories=catalog.categories.keys(), default_crs=default_crs, tz=tz, now=now)
+    report = IngestReport(source=raw.source)
+    report.submitted = len(raw.frame) + len({e.row for e in raw.errors})
+    errors = list(clean.errors)
+    rejected = set(clean.rejected_rows)
+    f = clean.frame
+
+    # idempotency inside the batch and against what is stored
+    if len(f):
+        f["content_hash"] = content_hash(f)
+        first = ~f.duplicated("id", keep="first")
+        same_again = f.duplicated(["id", "content_hash"], keep="first")
+        clash = ~first & ~same_again
+        for row, fid in f.loc[clash, ["row", "id"]].itertuples(index=False):
+            errors.append(RowError(int(row), "id", "sent twice in this batch with different content", fid))
+            rejected.add(int(row))
+        f = f.loc[first].reset_index(drop=True)
+        stored = incident_repo.existing_hashes(session, ids=f["id"].tolist())
+        if stored:
+            stored_hash = f["id"].map(stored)
+            known = stored_hash.notna().to_numpy()
+            differs = known & (stored_hash.fillna(0).astype("int64").to_numpy() != f["content_hash"].to_numpy())
+            for row, fid in f.loc[differs, ["row", "id"]].itertuples(index=False):
+                errors.append(RowError(int(row), "id", "already stored with different content", fid))
+                rejected.add(int(row))
+            report.stored_ids = f.loc[known & ~differs, "id"].tolist()
+            report.already_stored = len(report.stored_ids)
+            f = f.loc[~known].reset_index(drop=True)
+
+    errors.sort(key=lambda e: (e.row, e.field))
+    report.errors = errors
+    report.rejected = len(rejected)
+    if all_or_nothing and errors:
+        report.accepted = 0
+        return report
+    if len(f) == 0:
+        return report
+
+    # datum → WGS84, one vectorised conversion per datum present
+    lon = f["raw_lon"].to_numpy(dtype=float).copy()
+    lat = f["raw_lat"].to_numpy(dtype=float).copy()
+    for datum in pd.unique(f["raw_crs"]):
+        sel = (f["raw_crs"] == datum).to_numpy()
+        if datum not in (Datum.WGS84.value, Datum.CGCS2000.value):
+            lon[sel], lat[sel] = to_wgs84(lon[sel], lat[sel], datum)
+
+    placed = locator.locate(lon, lat, f["accuracy_m"].to_numpy(dtype=float))
+    rule_codes = match_rules(catalog, f["category"].to_numpy(dtype=object), placed["zone_kinds"].tolist())
+
+    # category parameters as per-row arrays
+    cats = f["category"].to_numpy(dtype=object)
+    cat_codes, cat_uniques = pd.factorize(pd.Series(cats, dtype=object))
+    params = [catalog.categories[c] for c in cat_uniques]
+    radius = np.array([p.dedupe_radius_m for p in params])[cat_codes]
+    window = np.array([p.dedupe_window_hours * 3600.0 for p in params])[cat_codes]
+    max_acc = np.array([p.max_accuracy_m for p in params])[cat_codes]
+
+    flags = placed["flags"].to_numpy(dtype=object)
+    acc = f["accuracy_m"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        low = np.isfinite(acc) & (acc > max_acc)
+    if low.any():
+        flags = flags.copy()
+        flags[low] = [tuple(x) + (LocationFlag.LOW_ACCURACY.value,) for x in flags[low]]
+
+    # likely duplicates against stored incidents nearby in space and time, and within the batch
+    t_s = f["observed_at"].astype("int64").to_numpy() / 1e9
+    wmax = float(window.max())
+    pad = float(radius.max()) / 90_000.0 + 0.01
+    stored = incident_repo.nearby_incidents(
+        session, categories=list(cat_uniques),
+        bbox=(float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad, float(lat.max()) + pad),
+        start=pd.Timestamp(t_s.min() - wmax, unit="s", tz="UTC").to_pydatetime(),
+        end=pd.Timestamp(t_s.max() + wmax, unit="s", tz="UTC").to_pydatetime(),
+    )
+    ns = len(stored)
+    s_cat = stored["category"].to_numpy(dtype=object)
+    s_params = {c: catalog.categories[c] for c in set(s_cat)}
+    dup_idx, dup_dist = likely_duplicates(
+        category=np.concatenate([s_cat, cats]),
+        lon=np.concatenate([stored["lon"].to_numpy(dtype=float), lon]),
+        lat=np.concatenate([stored["lat"].to_numpy(dtype=float), lat]),
+        t_s=np.concatenate([pd.to_datetime(stored["observed_at"], utc=True).astype("int64").to_numpy() / 1e9
+                            if ns else np.empty(0), t_s]),
+        is_new=np.r_[np.zeros(ns, dtype=bool), np.ones(len(f), dtype=bool)],
+        radius_m=np.r_[np.array([s_params[c].dedupe_radius_m for c in s_cat]), radius],
+        window_s=np.r_[np.array([s_params[c].dedupe_window_hours * 3600.0 for c in s_cat]), window],
+    )
+    all_ids = np.concatenate([stored["id"].to_numpy(dtype=object), f["id"].to_numpy(dtype=object)])
+    dup_idx, dup_dist = dup_idx[ns:], dup_dist[ns:]
+    dup_of = np.where(dup_idx >= 0, all_ids[np.maximum(dup_idx, 0)], None)
+
+    # rule snapshots, once per distinct rule
+    distinct_rules = [catalog.rule(code) for code in pd.unique(rule_codes)]
+    snapshots = {r.code: rule_snapshot(catalog, r) for r in distinct_rules}
+    snap_ids = incident_repo.ensure_rule_snapshots(session, snapshots=list(snapshots.values()))
+    rule_series = pd.Series(rule_codes, dtype=object)
+    snapshot_id = rule_series.map({c: snap_ids[s["digest"]] for c, s in snapshots.items()}).to_numpy()
+    lead = rule_series.map({r.code: r.lead for r in distinct_rules}).to_numpy(dtype=object)
+
+    batch_id = incident_repo.create_batch(
+        session, source=raw.source, submitted=report.submitted, accepted=len(f),
+        already_stored=report.already_stored, rejected=report.rejected,
+        report={"errors": [e.to_dict() for e in errors[:1000]], "errors_total": len(errors)},
+    )
+    zone_codes = placed["zones"].map(lambda zs: tuple(z.code for z in zs)).to_numpy(dtype=object)
+    photos = f["photos"].to_numpy(dtype=object)
+    out = pd.DataFrame({
+        "id": f["id"].to_numpy(dtype=object),
+        "category": cats,
+        "observed_at": _iso(f["observed_at"]),
+        "lon": lon,
+        "lat": lat,
+        "accuracy_m": f["accuracy_m"].to_numpy(dtype=float),
+        "raw_lon": f["raw_lon"].to_numpy(dtype=float),
+        "raw_lat": f["raw_lat"].to_numpy(dtype=float),
+        "raw_crs": f["raw_crs"].to_numpy(dtype=object),
+        "reporter": f["reporter"].to_numpy(dtype=object),
+        "description": f["description"].to_numpy(dtype=object),
+        "township_code": placed["township_code"].to_numpy(dtype=object),
+        "village_code": placed["village_code"].to_numpy(dtype=object),
+        "village_distance_m": placed["village_distance_m"].to_numpy(dtype=float),
+        "grid_code": placed["grid_code"].to_numpy(dtype=object),
+        "zone_codes": _pg_array(zone_codes),
+        "flags": _pg_array(flags),
+        "border_townships": _pg_array(placed["border_townships"].to_numpy(dtype=object)),
+        "nearest_township_code": placed["nearest_township_code"].to_numpy(dtype=object),
+        "nearest_township_distance_m": placed["nearest_township_distance_m"].to_numpy(dtype=float),
+        "rule_snapshot_id": snapshot_id.astype(np.int64),
+        "lead_department": lead,
+        "likely_duplicate_of": dup_of,
+        "duplicate_distance_m": dup_dist,
+        "photos": _pg_array(np.array([p if isinstance(p, tuple) else None for p in photos], dtype=object)),
+        "track_id": f["track_id"].to_numpy(dtype=object),
+        "content_hash": f["content_hash"].to_numpy(dtype=np.int64),
+        "batch_id": np.full(len(f), batch_id, dtype=np.int64),
+    })
+    incident_repo.copy_incidents(session, frame=out)
+
+    report.batch_id = batch_id
+    report.accepted = len(f)
+    report.accepted_ids = out["id"].tolist()
+    report.likely_duplicates = int((dup_idx >= 0).sum())
+    report.flags = Counter()
+    codes, uniques = pd.factorize(pd.Series(flags, dtype=object), use_na_sentinel=False)
+    counts = np.bincount(codes, minlength=len(uniques))
+    for u, c in zip(uniques, counts, strict=True):
+        for flag in u:
+            report.flags[flag] += int(c)
+    return report
+
+
+def submit_one(
+    session: Session,
+    raw: RawBatch,
+    *,
+    locator: Locator,
+    catalog: Catalog,
+    default_crs: str = Datum.WGS84.value,
+    tz: str = "Asia/Shanghai",
+    now: datetime | None = None,
+) -> tuple[Incident, bool]:
+    """One submission through the same intake; returns the stored incident and whether it was created now.
+
+    Bad input raises ``InvalidInput`` naming the first field at fault (all errors in ``detail``); the same
+    id with different content raises ``IdempotencyConflict``.
+    """
+    if len(raw.frame) + len(raw.errors) != 1:
+        raise InvalidInput("expected exactly one incident", field="features")
+    report = ingest(session, raw, locator=locator, catalog=catalog, default_crs=default_crs, tz=tz, now=now,
+                    all_or_nothing=True)
+    if report.errors:
+        first = report.errors[0]
+        detail = {"errors": [e.to_dict() for e in report.errors]}
+        if first.field == "id" and "different content" in first.reason:
+            raise IdempotencyConflict(f"incident {first.id} {first.reason}", field="id", **detail)
+        raise InvalidInput(first.reason, field=first.field, **detail)
+    created = bool(report.accepted_ids)
+    incident_id = (report.accepted_ids or report.stored_ids)[0]
+    incident = incident_repo.get_incident(session, incident_id=UUID(incident_id))
+    assert incident is not None  # just written or found in this transaction
+    return incident, created

@@ -1,0 +1,260 @@
+"""Incidents in PostGIS: bulk COPY in, idempotency keys, duplicate candidates, reads and filtered lists."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis_enforcement.domain.enums import CaseStatus, Role
+from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
+from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """Filters for listing and exporting incidents; every field optional."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    category: str | None = None
+    township: str | None = None
+    status: str | None = None
+    observed_from: datetime | None = None
+    observed_to: datetime | None = None
+
+
+def _raw_cursor(session: Session) -> Any:
+    return session.connection().connection.dbapi_connection.cursor()
+
+
+def _copy(session: Session, table: str, columns: Sequence[str], data: bytes) -> None:
+    with _raw_cursor(session) as cur:
+        cur.copy_expert(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(data)
+        )
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def existing_hashes(session: Session, *, ids: Sequence[str]) -> dict[str, int]:
+    """Content hashes of the incidents among ``ids`` that are already stored (id as text → hash)."""
+    if len(ids) == 0:
+        return {}
+    session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _intake_ids (id uuid) ON COMMIT DROP"))
+    session.execute(text("TRUNCATE _intake_ids"))
+    _copy(session, "_intake_ids", ["id"], _csv_bytes(pd.DataFrame({"id": pd.Series(ids, dtype=object)})))
+    rows = session.execute(
+        text("SELECT i.id::text, i.content_hash FROM _intake_ids k JOIN incident i ON i.id = k.id")
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def nearby_incidents(
+    session: Session,
+    *,
+    categories: Sequence[str],
+    bbox: tuple[float, float, float, float],
+    start: datetime,
+    end: datetime,
+) -> pd.DataFrame:
+    """Stored incidents of ``categories`` inside ``bbox`` observed in [start, end] — duplicate candidates."""
+    rows = session.execute(
+        text(
+            "SELECT id::text AS id, category, lon, lat, observed_at FROM incident "
+            "WHERE category = ANY(:cats) AND observed_at BETWEEN :start AND :end "
+            "AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+        ),
+        {"cats": list(categories), "start": start, "end": end,
+         "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]},
+    ).all()
+    return pd.DataFrame(rows, columns=["id", "category", "lon", "lat", "observed_at"])
+
+
+def ensure_rule_snapshots(session: Session, *, snapshots: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Store each rule snapshot once (keyed by its digest) and return digest → id for all of them."""
+    if not snapshots:
+        return {}
+    session.execute(
+        text(
+            "INSERT INTO rule_snapshot (digest, catalog_version, rule_code, category, zone_kind, "
+            "lead_department, plan, legal_basis, measures) VALUES (:digest, :catalog_version, :rule_code, "
+            ":category, :zone_kind, :lead_department, CAST(:plan AS jsonb), CAST(:legal_basis AS jsonb), "
+            ":measures) ON CONFLICT (digest) DO NOTHING"
+        ),
+        [
+            {**s, "plan": json.dumps(s["plan"], ensure_ascii=False),
+             "legal_basis": json.dumps(s["legal_basis"], ensure_ascii=False)}
+            for s in snapshots
+        ],
+    )
+    rows = session.execute(
+        text("SELECT digest, id FROM rule_snapshot WHERE digest = ANY(:d)"),
+        {"d": [s["digest"] for s in snapshots]},
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def create_batch(
+    session: Session, *, source: str | None, submitted: int, accepted: int, already_stored: int,
+    rejected: int, report: dict[str, Any],
+) -> int:
+    """Record one intake batch (what came in, what was accepted, what was refused and why)."""
+    return int(
+        session.execute(
+            text(
+                "INSERT INTO ingest_batch (source, submitted, accepted, already_stored, rejected, report) "
+                "VALUES (:source, :submitted, :accepted, :already_stored, :rejected, CAST(:report AS jsonb)) "
+                "RETURNING id"
+            ),
+            {"source": source, "submitted": submitted, "accepted": accepted, "already_stored": already_stored,
+             "rejected": rejected, "report": json.dumps(report, ensure_ascii=False, default=str)},
+        ).scalar_one()
+    )
+
+
+def copy_incidents(session: Session, *, frame: pd.DataFrame) -> int:
+    """Bulk-insert incidents with one COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS`` (arrays as PG literals,
+    times as ISO strings); returns the number of rows written."""
+    missing = [c for c in INCIDENT_COPY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"copy_incidents: missing columns {missing}")
+    if len(frame) == 0:
+        return 0
+    _copy(session, "incident", INCIDENT_COPY_COLUMNS, _csv_bytes(frame[list(INCIDENT_COPY_COLUMNS)]))
+    return len(frame)
+
+
+_SELECT = """
+SELECT i.id, i.category, i.observed_at, i.received_at, i.lon, i.lat, i.accuracy_m, i.raw_lon, i.raw_lat,
+       i.raw_crs, i.reporter, i.description, i.status, i.township_code, t.name AS township_name,
+       i.village_code, v.name AS village_name, i.village_distance_m, i.grid_code,
+       COALESCE((SELECT json_agg(json_build_object('kind', z.kind, 'code', z.code, 'name', z.name)
+                                 ORDER BY z.kind, z.code)
+                 FROM zone z WHERE z.code = ANY(i.zone_codes)), '[]'::json) AS zones,
+       i.flags, i.border_townships, i.nearest_township_code, i.nearest_township_distance_m,
+       r.rule_code, r.plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id, i.content_hash
+FROM incident i
+LEFT JOIN township t ON t.code = i.township_code
+LEFT JOIN village v ON v.code = i.village_code
+LEFT JOIN rule_snapshot r ON r.id = i.rule_snapshot_id
+"""
+
+
+def _to_incident(row: Any) -> Incident:
+    m = row._mapping
+    extra: dict[str, Any] = {}
+    if m["nearest_township_code"] is not None:
+        extra["nearest_township_code"] = m["nearest_township_code"]
+        extra["nearest_township_distance_m"] = m["nearest_township_distance_m"]
+    return Incident(
+        id=m["id"], category=m["category"], observed_at=m["observed_at"], received_at=m["received_at"],
+        lon=m["lon"], lat=m["lat"], accuracy_m=m["accuracy_m"], raw_lon=m["raw_lon"], raw_lat=m["raw_lat"],
+        raw_crs=m["raw_crs"], reporter=m["reporter"], description=m["description"],
+        status=CaseStatus(m["status"]), township_code=m["township_code"], township_name=m["township_name"],
+        village_code=m["village_code"], village_name=m["village_name"],
+        village_distance_m=m["village_distance_m"], grid_code=m["grid_code"],
+        zones=tuple(ZoneRef(**z) for z in m["zones"]), flags=tuple(m["flags"]),
+        border_townships=tuple(m["border_townships"]), rule_code=m["rule_code"],
+        plan=tuple(
+            PlanItem(p["department"], Role(p["role"]), p["report_in_minutes"], p.get("resolution_hours"))
+            for p in (m["plan"] or [])
+        ),
+        duplicate_of=m["likely_duplicate_of"], duplicate_distance_m=m["duplicate_distance_m"],
+        photos=tuple(m["photos"]), track_id=m["track_id"], content_hash=str(m["content_hash"]), extra=extra,
+    )
+
+
+def _where(f: IncidentFilter) -> tuple[str, dict[str, Any]]:
+    clauses, params = [], {}
+    if f.bbox is not None:
+        clauses.append("i.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
+        params.update(dict(zip(("x0", "y0", "x1", "y1"), f.bbox, strict=True)))
+    for name in ("category", "status"):
+        if getattr(f, name) is not None:
+            clauses.append(f"i.{name} = :{name}")
+            params[name] = getattr(f, name)
+    if f.township is not None:
+        clauses.append("(i.township_code = :township OR t.name = :township)")
+        params["township"] = f.township
+    if f.observed_from is not None:
+        clauses.append("i.observed_at >= :t0")
+        params["t0"] = f.observed_from
+    if f.observed_to is not None:
+        clauses.append("i.observed_at < :t1")
+        params["t1"] = f.observed_to
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def get_incident(session: Session, *, incident_id: UUID) -> Incident | None:
+    row = session.execute(text(_SELECT + " WHERE i.id = :id"), {"id": incident_id}).first()
+    return _to_incident(row) if row is not None else None
+
+
+def list_incidents(
+    session: Session, *, filters: IncidentFilter, limit: int = 100, offset: int = 0
+) -> tuple[list[Incident], int]:
+    """A page of incidents matching ``filters`` (newest observation first) and the total count."""
+    where, params = _where(filters)
+    total = session.execute(
+        text("SELECT count(*) FROM incident i LEFT JOIN township t ON t.code = i.township_code" + where), params
+    ).scalar_one()
+    rows = session.execute(
+        text(_SELECT + where + " ORDER BY i.observed_at DESC, i.id LIMIT :limit OFFSET :offset"),
+        {**params, "limit": limit, "offset": offset},
+    ).all()
+    return [_to_incident(r) for r in rows], int(total)
+
+
+def incidents_frame(session: Session, *, filters: IncidentFilter | None = None) -> gpd.GeoDataFrame:
+    """Stored incidents as a flat GeoDataFrame (EPSG:4326) for export and maps."""
+    where, params = _where(filters or IncidentFilter())
+    sql = f"""
+    SELECT i.id::text AS id, i.category, i.observed_at, i.received_at, i.accuracy_m, i.raw_lon, i.raw_lat,
+           i.raw_crs, i.reporter, i.description, i.status, i.township_code, t.name AS township_name,
+           i.village_code, v.name AS village_name, i.village_distance_m, i.grid_code,
+           array_to_string(i.zone_codes, ';') AS zone_codes, array_to_string(i.flags, ';') AS flags,
+           array_to_string(i.border_townships, ';') AS border_townships, r.rule_code, i.lead_department,
+           i.likely_duplicate_of::text AS likely_duplicate_of, i.duplicate_distance_m, i.lon, i.lat, i.geom
+    FROM incident i
+    LEFT JOIN township t ON t.code = i.township_code
+    LEFT JOIN village v ON v.code = i.village_code
+    LEFT JOIN rule_snapshot r ON r.id = i.rule_snapshot_id
+    {where} ORDER BY i.observed_at, i.id
+    """
+    frame = gpd.read_postgis(text(sql), session.connection(), geom_col="geom", params=params)
+    return frame.rename_geometry("geometry").set_crs(4326, allow_override=True)
+
+
+def count_incidents(session: Session) -> int:
+    return int(session.execute(text("SELECT count(*) FROM incident")).scalar_one())
+
+
+def summary_by_township_category(session: Session) -> pd.DataFrame:
+    """Counts of incidents per township × category, plus flag and duplicate tallies per township."""
+    rows = session.execute(
+        text(
+            "SELECT COALESCE(t.name, '(区外)') AS township, i.category, count(*) AS n, "
+            "count(*) FILTER (WHERE 'near_border' = ANY(i.flags)) AS near_border, "
+            "count(*) FILTER (WHERE 'outside_district' = ANY(i.flags)) AS outside, "
+            "count(*) FILTER (WHERE i.likely_duplicate_of IS NOT NULL) AS duplicates "
+            "FROM incident i LEFT JOIN township t ON t.code = i.township_code GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    ).all()
+    return pd.DataFrame(rows, columns=["township", "category", "n", "near_border", "outside", "duplicates"])

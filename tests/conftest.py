@@ -1,0 +1,100 @@
+"""Test database: a throwaway PostGIS cluster of the tests' own (never the demo's data), the schema built by
+the migrations, the shipped layers loaded once; each test runs in a transaction rolled back at its end."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from gis_enforcement.admin.layers import install_layers
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.catalog.loader import load_catalog
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.layers.jurisdiction import Jurisdiction, load_jurisdiction
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.settings import Settings, get_settings
+from gis_enforcement.storage.cluster import LocalCluster
+from gis_enforcement.storage.engine import make_engine
+from gis_enforcement.storage.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """GISE_TEST_DATABASE_URL when given (an empty database the tests may fill), else a fresh local cluster."""
+    given = os.environ.get("GISE_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="gise-test-")), port=random.randint(40000, 49000),
+                           durable=False)
+    try:
+        yield cluster.ensure_running()
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def jurisdiction() -> Jurisdiction:
+    return load_jurisdiction(ROOT / "data" / "boundaries")
+
+
+@pytest.fixture(scope="session")
+def locator(jurisdiction: Jurisdiction) -> Locator:
+    return Locator.from_jurisdiction(jurisdiction)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog(ROOT / "data" / "catalog" / "pinggu.yaml")
+
+
+@pytest.fixture(scope="session")
+def loaded_engine(engine: Engine, jurisdiction: Jurisdiction) -> Engine:
+    """The engine with the shipped layers committed once for the whole session."""
+    with Session(engine) as session:
+        install_layers(session, jurisdiction, source={"directory": "data/boundaries (tests)"})
+        session.commit()
+    return engine
+
+
+@pytest.fixture
+def db(loaded_engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test (commits become savepoints)."""
+    connection = loaded_engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return get_settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("gise-data"))
+
+
+@pytest.fixture(scope="session")
+def platform(settings: Settings, loaded_engine: Engine, database_url: str) -> Platform:
+    p = Platform(settings=settings, url=database_url)
+    p.__dict__["engine"] = loaded_engine
+    return p

@@ -1,0 +1,154 @@
+"""Intake end to end on a real PostGIS: per-row errors, nothing partial, idempotency, datum, rules, duplicates."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.datum import from_wgs84
+from gis_enforcement.errors import IdempotencyConflict, InvalidInput
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.patrol.intake import ingest, submit_one
+from gis_enforcement.patrol.parse import parse_geojson, read_intake_file
+from gis_enforcement.storage import incident_repo
+
+
+def feature(lon: float, lat: float, *, category: str = "ENV-01", fid: str | None = None, **props) -> dict:
+    return {"type": "Feature", "id": fid or str(uuid.uuid4()),
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {"category": category, "observed_at": "2026-05-01T10:00:00+08:00",
+                           "accuracy_m": 8, "reporter": "测试巡查队", **props}}
+
+
+@pytest.fixture
+def village_point(jurisdiction: Jurisdiction) -> tuple[float, float, str]:
+    v = jurisdiction.villages.iloc[10]
+    return v.geometry.x, v.geometry.y, v["township_code"]
+
+
+def count(db: Session) -> int:
+    return db.execute(text("SELECT count(*) FROM incident")).scalar_one()
+
+
+def test_dirty_csv_reports_rows_and_stores_only_good_ones(
+    db: Session, locator: Locator, catalog: Catalog, village_point, tmp_path: Path
+) -> None:
+    x, y, _ = village_point
+    good1, good2 = str(uuid.uuid4()), str(uuid.uuid4())
+    csv = (
+        "id,category,lon,lat,accuracy_m,observed_at,reporter,description\n"
+        f"{good1},ENV-01,{x},{y},8,2026-05-01T10:00:00+08:00,甲,ok\n"          # row 2 good
+        f"not-a-uuid,ENV-01,{x},{y},8,2026-05-01T10:00:00,乙,bad id\n"          # row 3
+        f"{uuid.uuid4()},NOPE-9,{x},{y},8,2026-05-01T10:00:00,丙,bad cat\n"    # row 4
+        f"{uuid.uuid4()},ENV-01,abc,{y},8,2026-05-01T10:00:00,丁,bad lon\n"    # row 5
+        f"{uuid.uuid4()},ENV-01,{x},{y},-3,yesterday,戊,two errors\n"           # row 6
+        f"{uuid.uuid4()},ENV-01,{x},{y},8,2999-01-01T00:00:00,己,future\n"      # row 7
+        f"{good2},MIN-02,{x + 0.01},{y},8,2026-05-01 22:00:00,庚,ok\n"          # row 8 good
+    )
+    path = tmp_path / "dirty.csv"
+    path.write_text(csv, encoding="utf-8")
+    before = count(db)
+    report = ingest(db, read_intake_file(path), locator=locator, catalog=catalog)
+    assert report.submitted == 7 and report.accepted == 2 and report.rejected == 5
+    got = {(e.row, e.field) for e in report.errors}
+    assert got == {(3, "id"), (4, "category"), (5, "lon"), (6, "accuracy_m"), (6, "observed_at"),
+                   (7, "observed_at")}
+    assert "unknown category 'NOPE-9'" in next(e.reason for e in report.errors if e.row == 4)
+    assert count(db) == before + 2
+    ids = {r[0] for r in db.execute(text("SELECT id::text FROM incident")).all()}
+    assert {good1, good2} <= ids
+
+    again = ingest(db, read_intake_file(path), locator=locator, catalog=catalog)
+    assert again.accepted == 0 and again.already_stored == 2 and count(db) == before + 2
+
+
+def test_all_or_nothing_writes_nothing_on_any_error(db: Session, locator: Locator, catalog: Catalog,
+                                                     village_point) -> None:
+    x, y, _ = village_point
+    fc = {"type": "FeatureCollection", "features": [feature(x, y), feature(x, y, category="BAD")]}
+    before = count(db)
+    report = ingest(db, parse_geojson(fc), locator=locator, catalog=catalog, all_or_nothing=True)
+    assert report.accepted == 0 and report.rejected == 1 and count(db) == before
+
+
+def test_submit_one_idempotency(db: Session, locator: Locator, catalog: Catalog, village_point) -> None:
+    x, y, township = village_point
+    f = feature(x, y, description="散乱污作坊")
+    inc, created = submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
+    assert created and inc.township_code == township and inc.village_code is not None
+    assert inc.plan and inc.plan[0].role.value == "lead" and inc.lead_department == inc.plan[0].department
+    inc2, created2 = submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
+    assert not created2 and inc2.id == inc.id
+    f["properties"]["description"] = "changed"
+    with pytest.raises(IdempotencyConflict) as e:
+        submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
+    assert e.value.field == "id"
+    with pytest.raises(InvalidInput) as e2:
+        submit_one(db, parse_geojson(feature(x, y, category="XX")), locator=locator, catalog=catalog)
+    assert e2.value.field == "category"
+
+
+def test_gcj02_submission_is_stored_as_wgs84_with_raw(db: Session, locator: Locator, catalog: Catalog,
+                                                      village_point) -> None:
+    x, y, township = village_point
+    gx, gy = from_wgs84(np.array([x]), np.array([y]), "gcj02")
+    assert abs(gx[0] - x) > 1e-4  # GCJ-02 is shifted by hundreds of metres here
+    inc, _ = submit_one(db, parse_geojson(feature(float(gx[0]), float(gy[0]), crs="gcj02")),
+                        locator=locator, catalog=catalog)
+    assert inc.raw_crs == "gcj02" and inc.raw_lon == pytest.approx(gx[0])
+    assert inc.lon == pytest.approx(x, abs=1e-6) and inc.lat == pytest.approx(y, abs=1e-6)
+    assert inc.township_code == township
+
+
+def test_zone_rule_takes_precedence_inside_its_zone(db: Session, locator: Locator, catalog: Catalog,
+                                                    jurisdiction: Jurisdiction) -> None:
+    zone_rules = [r for r in catalog.rules if r.zone_kind is not None]
+    rule = next(r for r in zone_rules if r.zone_kind in set(jurisdiction.zones["kind"]))
+    zone = jurisdiction.zones[jurisdiction.zones["kind"] == rule.zone_kind].iloc[0]
+    p = zone.geometry.representative_point()
+    inside, _ = submit_one(db, parse_geojson(feature(p.x, p.y, category=rule.category)),
+                           locator=locator, catalog=catalog)
+    assert inside.rule_code == rule.code
+    assert rule.zone_kind in {z.kind for z in inside.zones}
+    general = catalog.general_rule(rule.category)
+    v = jurisdiction.villages.iloc[0]
+    outside, _ = submit_one(db, parse_geojson(feature(v.geometry.x, v.geometry.y, category=rule.category)),
+                            locator=locator, catalog=catalog)
+    if rule.zone_kind not in {z.kind for z in outside.zones}:
+        assert outside.rule_code == general.code
+
+
+def test_likely_duplicates_against_stored_and_in_batch(db: Session, locator: Locator, catalog: Catalog,
+                                                       village_point) -> None:
+    x, y, _ = village_point
+    first, _ = submit_one(db, parse_geojson(feature(x, y)), locator=locator, catalog=catalog)
+    d = 40 / 111_320
+    fc = {"type": "FeatureCollection", "features": [
+        feature(x, y + d, observed_at="2026-05-01T11:00:00+08:00"),
+        feature(x, y + 2 * d, observed_at="2026-05-01T11:30:00+08:00"),
+        feature(x, y, category="MIN-01"),
+    ]}
+    report = ingest(db, parse_geojson(fc), locator=locator, catalog=catalog)
+    assert report.accepted == 3 and report.likely_duplicates == 2
+    a = incident_repo.get_incident(db, incident_id=uuid.UUID(fc["features"][0]["id"]))
+    b = incident_repo.get_incident(db, incident_id=uuid.UUID(fc["features"][1]["id"]))
+    c = incident_repo.get_incident(db, incident_id=uuid.UUID(fc["features"][2]["id"]))
+    assert a.duplicate_of == first.id and a.duplicate_distance_m == pytest.approx(40, abs=1)
+    assert b.duplicate_of == a.id  # nearest earlier: 40 m from a, 80 m from the stored one
+    assert c.duplicate_of is None  # another category
+
+
+def test_outside_district_is_flagged_not_dropped(db: Session, locator: Locator, catalog: Catalog,
+                                                 jurisdiction: Jurisdiction) -> None:
+    x0, y0, x1, y1 = jurisdiction.district.total_bounds
+    inc, _ = submit_one(db, parse_geojson(feature(x1 + 0.05, (y0 + y1) / 2)), locator=locator, catalog=catalog)
+    assert inc.township_code is None and "outside_district" in inc.flags
+    assert inc.extra["nearest_township_code"] is not None and inc.extra["nearest_township_distance_m"] > 1000
+    assert inc.plan  # still matched to the lists: someone must act on it
