@@ -142,7 +142,7 @@ def layers_load(
             load_id = install_layers(session, j, source={
                 "directory": str(directory or settings.boundaries_dir),
                 "files": {k: str(v) for k, v in
-                          dict(district=district, townships=townships, villages=villages, zones=zones).items()
+                          {"district": district, "townships": townships, "villages": villages, "zones": zones}.items()
                           if v},
             })
     except EnforcementError as exc:

@@ -112,7 +112,6 @@ class Incident:
     duplicate_distance_m: float | None = None
     photos: tuple[str, ...] = ()
     track_id: str | None = None
-    content_hash: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import numpy as np
 import pandas as pd
-from gis_enforcement.storage import Session
 
 from gis_enforcement.catalog.rules import match_rules
 from gis_enforcement.domain.catalog import Catalog, ResponsibilityRule
@@ -30,31 +31,33 @@ from gis_enforcement.patrol.dedupe import likely_duplicates
 from gis_enforcement.patrol.parse import RawBatch
 from gis_enforcement.patrol.report import IngestReport, RowError
 from gis_enforcement.patrol.validate import validate
-from gis_enforcement.storage import incident_repo
-
-HASHED_COLUMNS = ("id", "category", "raw_lon", "raw_lat", "raw_crs", "accuracy_m", "observed_at", "reporter",
-                  "description", "track_id")
+from gis_enforcement.storage import Session, incident_repo
+from gis_enforcement.storage.incident_repo import CONTENT_COLUMNS
 
 
-def content_hash(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit fingerprint of each submission's content (the fields a client sends), for idempotency.
+def same_content(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
+    """Row by row, whether two aligned tables hold the same submitted content (``CONTENT_COLUMNS``).
 
-    Coordinates are rounded to 1e-9 degrees and times to the microsecond so that the same submission
-    read from GeoJSON or CSV fingerprints the same.
+    Coordinates compare to 1e-9 degrees and accuracy to a millimetre; times to the microsecond; a missing
+    value equals only a missing value.
     """
-    norm = pd.DataFrame({
-        "id": frame["id"].astype(str),
-        "category": frame["category"].astype(str),
-        "raw_lon": np.round(frame["raw_lon"].to_numpy(dtype=float), 9),
-        "raw_lat": np.round(frame["raw_lat"].to_numpy(dtype=float), 9),
-        "raw_crs": frame["raw_crs"].astype(str),
-        "accuracy_m": np.round(frame["accuracy_m"].to_numpy(dtype=float), 3),
-        "observed_at": frame["observed_at"].dt.tz_convert("UTC").dt.floor("us").astype("int64"),
-        "reporter": frame["reporter"].fillna("").astype(str),
-        "description": frame["description"].fillna("").astype(str),
-        "track_id": frame["track_id"].fillna("").astype(str),
-    })
-    return pd.util.hash_pandas_object(norm, index=False).to_numpy().view(np.int64)
+    same = np.ones(len(a), dtype=bool)
+    for col in CONTENT_COLUMNS:
+        x, y = a[col].reset_index(drop=True), b[col].reset_index(drop=True)
+        if col in ("raw_lon", "raw_lat", "accuracy_m"):
+            xv, yv = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+            tol = 1e-9 if col != "accuracy_m" else 1e-3
+            with np.errstate(invalid="ignore"):
+                eq = (np.abs(xv - yv) <= tol) | (np.isnan(xv) & np.isnan(yv))
+        elif col == "observed_at":
+            xt = pd.to_datetime(x, utc=True).dt.floor("us")
+            yt = pd.to_datetime(y, utc=True).dt.floor("us")
+            eq = (xt == yt).to_numpy(dtype=bool)
+        else:
+            xs, ys = x.astype(object), y.astype(object)
+            eq = ((xs == ys) | (xs.isna() & ys.isna())).to_numpy(dtype=bool)
+        same &= eq
+    return same
 
 
 def rule_snapshot(catalog: Catalog, rule: ResponsibilityRule) -> dict:
@@ -73,19 +76,16 @@ def rule_snapshot(catalog: Catalog, rule: ResponsibilityRule) -> dict:
     return {**body, "digest": digest}
 
 
-def _pg_array(values: np.ndarray) -> np.ndarray:
-    """Object array of tuples of simple codes → PostgreSQL array literals, computed once per distinct value."""
+def _pg_array(values: np.ndarray, item: Callable[[Any], str] = str) -> np.ndarray:
+    """Object array of tuples (or None) → PostgreSQL array literals of ``item(element)``, built once per
+    distinct tuple — a batch has few distinct zone sets or flag sets, however many rows it has."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     literals = np.array(
-        ["{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in (u or ())) + "}"
+        ["{" + ",".join('"' + item(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in (u or ())) + "}"
          for u in uniques],
         dtype=object,
     )
     return literals[codes]
-
-
-def _iso(ts: pd.Series) -> np.ndarray:
-    return np.datetime_as_string(ts.dt.tz_convert("UTC").to_numpy(dtype="datetime64[us]"), unit="us")
 
 
 def ingest(
@@ -113,24 +113,31 @@ def ingest(
 
     # idempotency inside the batch and against what is stored
     if len(f):
-        f["content_hash"] = content_hash(f)
-        first = ~f.duplicated("id", keep="first")
-        same_again = f.duplicated(["id", "content_hash"], keep="first")
-        clash = ~first & ~same_again
-        for row, fid in f.loc[clash, ["row", "id"]].itertuples(index=False):
-            errors.append(RowError(int(row), "id", "sent twice in this batch with different content", fid))
-            rejected.add(int(row))
-        f = f.loc[first].reset_index(drop=True)
-        stored = incident_repo.existing_hashes(session, ids=f["id"].tolist())
-        if stored:
-            stored_hash = f["id"].map(stored)
-            known = stored_hash.notna().to_numpy()
-            differs = known & (stored_hash.fillna(0).astype("int64").to_numpy() != f["content_hash"].to_numpy())
-            for row, fid in f.loc[differs, ["row", "id"]].itertuples(index=False):
-                errors.append(RowError(int(row), "id", "already stored with different content", fid))
-                rejected.add(int(row))
-            report.stored_ids = f.loc[known & ~differs, "id"].tolist()
+        codes, _ = pd.factorize(f["id"])
+        _, first_idx = np.unique(codes, return_index=True)
+        first = np.zeros(len(f), dtype=bool)
+        first[first_idx] = True
+        if not first.all():
+            later = np.flatnonzero(~first)
+            originals = first_idx[codes[later]]
+            clash = ~same_content(f.iloc[later], f.iloc[originals])
+            for i in later[clash]:
+                errors.append(RowError(int(f["row"].iat[i]), "id",
+                                       "sent twice in this batch with different content", str(f["id"].iat[i])))
+                rejected.add(int(f["row"].iat[i]))
+            f = f.loc[first].reset_index(drop=True)
+        stored = incident_repo.stored_content(session, ids=f["id"])
+        if len(stored):
+            pos = pd.Index(f["id"].astype(object)).get_indexer(stored["id"])
+            stored_same = same_content(f.iloc[pos], stored)
+            for i in pos[~stored_same]:
+                errors.append(RowError(int(f["row"].iat[i]), "id", "already stored with different content",
+                                       str(f["id"].iat[i])))
+                rejected.add(int(f["row"].iat[i]))
+            report.stored_ids = [str(v) for v in f["id"].iloc[pos[stored_same]]]
             report.already_stored = len(report.stored_ids)
+            known = np.zeros(len(f), dtype=bool)
+            known[pos] = True
             f = f.loc[~known].reset_index(drop=True)
 
     errors.sort(key=lambda e: (e.row, e.field))
@@ -209,25 +216,23 @@ def ingest(
         already_stored=report.already_stored, rejected=report.rejected,
         report={"errors": [e.to_dict() for e in errors[:1000]], "errors_total": len(errors)},
     )
-    zone_codes = placed["zones"].map(lambda zs: tuple(z.code for z in zs)).to_numpy(dtype=object)
-    photos = f["photos"].to_numpy(dtype=object)
     out = pd.DataFrame({
-        "id": f["id"].to_numpy(dtype=object),
-        "category": cats,
-        "observed_at": _iso(f["observed_at"]),
+        "id": f["id"],
+        "category": f["category"],
+        "observed_at": f["observed_at"],
         "lon": lon,
         "lat": lat,
         "accuracy_m": f["accuracy_m"].to_numpy(dtype=float),
         "raw_lon": f["raw_lon"].to_numpy(dtype=float),
         "raw_lat": f["raw_lat"].to_numpy(dtype=float),
-        "raw_crs": f["raw_crs"].to_numpy(dtype=object),
-        "reporter": f["reporter"].to_numpy(dtype=object),
-        "description": f["description"].to_numpy(dtype=object),
+        "raw_crs": f["raw_crs"],
+        "reporter": f["reporter"],
+        "description": f["description"],
         "township_code": placed["township_code"].to_numpy(dtype=object),
         "village_code": placed["village_code"].to_numpy(dtype=object),
         "village_distance_m": placed["village_distance_m"].to_numpy(dtype=float),
         "grid_code": placed["grid_code"].to_numpy(dtype=object),
-        "zone_codes": _pg_array(zone_codes),
+        "zone_codes": _pg_array(placed["zones"].to_numpy(dtype=object), lambda z: z.code),
         "flags": _pg_array(flags),
         "border_townships": _pg_array(placed["border_townships"].to_numpy(dtype=object)),
         "nearest_township_code": placed["nearest_township_code"].to_numpy(dtype=object),
@@ -236,16 +241,15 @@ def ingest(
         "lead_department": lead,
         "likely_duplicate_of": dup_of,
         "duplicate_distance_m": dup_dist,
-        "photos": _pg_array(np.array([p if isinstance(p, tuple) else None for p in photos], dtype=object)),
-        "track_id": f["track_id"].to_numpy(dtype=object),
-        "content_hash": f["content_hash"].to_numpy(dtype=np.int64),
+        "photos": _pg_array(f["photos"].to_numpy(dtype=object)),
+        "track_id": f["track_id"],
         "batch_id": np.full(len(f), batch_id, dtype=np.int64),
     })
     incident_repo.copy_incidents(session, frame=out)
 
     report.batch_id = batch_id
     report.accepted = len(f)
-    report.accepted_ids = out["id"].tolist()
+    report.accepted_ids = [str(v) for v in f["id"]]
     report.likely_duplicates = int((dup_idx >= 0).sum())
     report.flags = Counter()
     codes, uniques = pd.factorize(pd.Series(flags, dtype=object), use_na_sentinel=False)

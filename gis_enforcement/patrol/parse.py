@@ -153,8 +153,7 @@ def parse_csv(data: bytes, *, source: str | None = None) -> RawBatch:
         )
     except pa.ArrowInvalid as exc:
         raise InvalidInput(f"cannot read the CSV file: {exc}", field="file") from exc
-    frame = table.to_pandas(types_mapper=None)
-    frame = frame.astype(object).where(frame.notna(), None)
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     frame = frame[[c for c in column_names if not c.startswith("_extra")]]
     frame.insert(0, "row", range(2, len(frame) + 2))
     return RawBatch(frame, [], source)

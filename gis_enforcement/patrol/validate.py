@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gis_enforcement.domain.enums import Datum
 from gis_enforcement.patrol.parse import RawBatch
@@ -40,9 +42,28 @@ class CleanBatch:
     rejected_rows: set[int]
 
 
-def _strings(col: pd.Series) -> pd.Series:
-    s = col.astype(object).where(col.notna(), None)
-    return s.map(lambda v: v if v is None else str(v).strip(), na_action="ignore").astype(object)
+def _text(col: pd.Series) -> pd.Series:
+    """Stripped text (Arrow-backed strings); missing and empty values become NA."""
+    s = col if isinstance(col.dtype, pd.StringDtype) else col.astype("string[pyarrow]")
+    s = s.astype("string[pyarrow]").str.strip()
+    return s.mask(s == "")
+
+
+def _number(col: pd.Series) -> np.ndarray:
+    """Floats, NaN where the value is missing or not a number. Clean columns take Arrow's fast cast."""
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    text = _text(col)
+    try:
+        arr = pa.array(text, type=pa.string())
+        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_numeric(text.astype(object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _objects(s: pd.Series) -> np.ndarray:
+    """Values as a Python-object array with None for missing (what the database writer expects)."""
+    return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
 
 
 def parse_times(values: pd.Series, tz: str) -> pd.Series:
@@ -76,27 +97,31 @@ def validate(
     errors: list[RowError] = list(raw.errors)
     n = len(f)
     rows = f["row"].to_numpy()
-    ids = _strings(f["id"]).map(lambda v: v.lower(), na_action="ignore")
+    ids = _text(f["id"]).str.lower()
     bad: dict[str, tuple[np.ndarray, str | pd.Series]] = {}
 
     # id
     id_missing = ids.isna().to_numpy()
-    id_bad = ~id_missing & ~ids.fillna("").str.fullmatch(UUID_RE).to_numpy()
+    id_bad = ~id_missing & ~ids.str.fullmatch(UUID_RE).fillna(False).to_numpy(dtype=bool)
     bad["id:missing"] = (id_missing, "required (a client-generated UUID)")
     bad["id:format"] = (id_bad, "not a UUID")
-    ids = ids.map(lambda v: v if "-" in v else f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}", na_action="ignore")
+    bare = (ids.str.len() == 32).fillna(False).to_numpy(dtype=bool)
+    if bare.any():  # UUIDs without hyphens are accepted and stored in the canonical form
+        b = ids[bare]
+        ids[bare] = (b.str[:8] + "-" + b.str[8:12] + "-" + b.str[12:16] + "-" + b.str[16:20] + "-"
+                     + b.str[20:])
 
     # category
-    category = _strings(f["category"])
+    category = _text(f["category"])
     known = np.asarray(sorted(categories), dtype=object)
     cat_missing = category.isna().to_numpy()
     bad["category:missing"] = (cat_missing, "required (a problem-list code)")
-    cat_unknown = ~cat_missing & ~category.isin(known).to_numpy()
-    bad["category:unknown"] = (cat_unknown, "unknown category " + category.fillna("").astype(str).map(repr))
+    cat_unknown = ~cat_missing & ~category.isin(known).to_numpy(dtype=bool)
+    bad["category:unknown"] = (cat_unknown, "unknown category '" + category.fillna("") + "'")
 
     # coordinates
-    lon = pd.to_numeric(f["lon"], errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(f["lat"], errors="coerce").to_numpy(dtype=float)
+    lon = _number(f["lon"])
+    lat = _number(f["lat"])
     bad["lon:number"] = (~np.isfinite(lon), "must be a number (longitude in degrees)")
     bad["lat:number"] = (~np.isfinite(lat), "must be a number (latitude in degrees)")
     with np.errstate(invalid="ignore"):
@@ -104,14 +129,13 @@ def validate(
         bad["lat:range"] = (np.isfinite(lat) & (np.abs(lat) > 90), "outside [-90, 90]")
 
     # crs
-    crs = _strings(f["crs"]).map(lambda v: v.lower().replace("-", "").replace("_", ""), na_action="ignore")
-    crs = crs.fillna(default_crs)
+    crs = _text(f["crs"]).str.lower().str.replace("-", "").str.replace("_", "").fillna(default_crs)
     datums = [d.value for d in Datum]
-    bad["crs:unknown"] = (~crs.isin(datums).to_numpy(), "unknown datum; use one of " + ", ".join(datums))
+    bad["crs:unknown"] = (~crs.isin(datums).to_numpy(dtype=bool), "unknown datum; use one of " + ", ".join(datums))
 
     # accuracy
-    acc_given = f["accuracy_m"].notna().to_numpy() & (_strings(f["accuracy_m"]).fillna("") != "").to_numpy()
-    accuracy = pd.to_numeric(f["accuracy_m"], errors="coerce").to_numpy(dtype=float)
+    acc_given = _text(f["accuracy_m"]).notna().to_numpy(dtype=bool)
+    accuracy = _number(f["accuracy_m"])
     bad["accuracy_m:number"] = (acc_given & ~np.isfinite(accuracy), "must be a number of metres")
     with np.errstate(invalid="ignore"):
         bad["accuracy_m:range"] = (
@@ -121,7 +145,7 @@ def validate(
     accuracy = np.where(acc_given, accuracy, np.nan)
 
     # observed_at
-    obs_raw = _strings(f["observed_at"])
+    obs_raw = _text(f["observed_at"])
     observed = parse_times(obs_raw, tz)
     now_ts = pd.Timestamp(now or datetime.now().astimezone()).tz_convert("UTC")
     obs_missing = obs_raw.isna().to_numpy()
@@ -133,15 +157,15 @@ def validate(
     bad["observed_at:past"] = (valid_t & (obs_values < EARLIEST).to_numpy(), "is before 2000")
 
     # free text
-    reporter = _strings(f["reporter"])
-    description = _strings(f["description"])
-    bad["reporter:length"] = (reporter.fillna("").str.len().to_numpy() > MAX_REPORTER,
+    reporter = _text(f["reporter"])
+    description = _text(f["description"])
+    bad["reporter:length"] = (reporter.str.len().fillna(0).to_numpy() > MAX_REPORTER,
                               f"longer than {MAX_REPORTER} characters")
-    bad["description:length"] = (description.fillna("").str.len().to_numpy() > MAX_DESCRIPTION,
+    bad["description:length"] = (description.str.len().fillna(0).to_numpy() > MAX_DESCRIPTION,
                                  f"longer than {MAX_DESCRIPTION} characters")
 
     row_bad = np.zeros(n, dtype=bool)
-    id_list = ids.to_numpy(dtype=object)
+    id_list = _objects(ids)
     for key, (mask, reason) in bad.items():
         if not mask.any():
             continue
@@ -151,15 +175,18 @@ def validate(
         reasons = reason.to_numpy()[idx] if isinstance(reason, pd.Series) else [reason] * len(idx)
         errors.extend(RowError(int(rows[i]), field, str(r), id_list[i]) for i, r in zip(idx, reasons, strict=True))
 
+    keep = ~row_bad
+
+    def kept(s: pd.Series) -> pd.Series:
+        return s[keep].reset_index(drop=True)
+
     clean = pd.DataFrame({
-        "row": rows, "id": ids.to_numpy(dtype=object), "category": category.to_numpy(dtype=object),
-        "raw_lon": lon, "raw_lat": lat, "raw_crs": crs.to_numpy(dtype=object), "accuracy_m": accuracy,
-        "observed_at": observed.to_numpy(), "reporter": reporter.to_numpy(dtype=object),
-        "description": description.to_numpy(dtype=object), "photos": f["photos"].to_numpy(dtype=object),
-        "track_id": _strings(f["track_id"]).to_numpy(dtype=object),
+        "row": rows[keep], "id": kept(ids), "category": kept(category),
+        "raw_lon": lon[keep], "raw_lat": lat[keep], "raw_crs": kept(crs),
+        "accuracy_m": accuracy[keep], "observed_at": kept(observed),
+        "reporter": kept(reporter), "description": kept(description),
+        "photos": f["photos"].to_numpy(dtype=object)[keep], "track_id": kept(_text(f["track_id"])),
     })
-    clean["observed_at"] = pd.to_datetime(clean["observed_at"], utc=True)
-    clean = clean.loc[~row_bad].reset_index(drop=True)
     rejected = {int(r) for r in rows[row_bad]} | {e.row for e in raw.errors}
     errors.sort(key=lambda e: (e.row, e.field))
     return CleanBatch(clean, errors, rejected)

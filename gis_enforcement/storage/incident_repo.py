@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -53,17 +52,27 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def existing_hashes(session: Session, *, ids: Sequence[str]) -> dict[str, int]:
-    """Content hashes of the incidents among ``ids`` that are already stored (id as text → hash)."""
+#: The fields a client sends: two submissions with the same id are "the same" when all of these are equal.
+CONTENT_COLUMNS = ("category", "raw_lon", "raw_lat", "raw_crs", "accuracy_m", "observed_at", "reporter",
+                   "description", "track_id")
+
+
+def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.DataFrame:
+    """The submitted content of those ``ids`` that are already stored (one row each; ``id`` as text).
+
+    The ids travel by COPY into a temporary table and meet the incidents in one join.
+    """
+    columns = ["id", *CONTENT_COLUMNS]
     if len(ids) == 0:
-        return {}
+        return pd.DataFrame(columns=columns)
     session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _intake_ids (id uuid) ON COMMIT DROP"))
     session.execute(text("TRUNCATE _intake_ids"))
-    _copy(session, "_intake_ids", ["id"], _csv_bytes(pd.DataFrame({"id": pd.Series(ids, dtype=object)})))
+    _copy(session, "_intake_ids", ["id"], _csv_bytes(pd.DataFrame({"id": pd.Series(ids).reset_index(drop=True)})))
     rows = session.execute(
-        text("SELECT i.id::text, i.content_hash FROM _intake_ids k JOIN incident i ON i.id = k.id")
+        text("SELECT i.id::text, " + ", ".join(f"i.{c}" for c in CONTENT_COLUMNS)
+             + " FROM _intake_ids k JOIN incident i ON i.id = k.id")
     ).all()
-    return {r[0]: int(r[1]) for r in rows}
+    return pd.DataFrame(rows, columns=columns)
 
 
 def nearby_incidents(
@@ -130,8 +139,8 @@ def create_batch(
 
 
 def copy_incidents(session: Session, *, frame: pd.DataFrame) -> int:
-    """Bulk-insert incidents with one COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS`` (arrays as PG literals,
-    times as ISO strings); returns the number of rows written."""
+    """Bulk-insert incidents with one COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS`` (arrays as PostgreSQL
+    array literals, times tz-aware); returns the number of rows written."""
     missing = [c for c in INCIDENT_COPY_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"copy_incidents: missing columns {missing}")
@@ -149,7 +158,7 @@ SELECT i.id, i.category, i.observed_at, i.received_at, i.lon, i.lat, i.accuracy_
                                  ORDER BY z.kind, z.code)
                  FROM zone z WHERE z.code = ANY(i.zone_codes)), '[]'::json) AS zones,
        i.flags, i.border_townships, i.nearest_township_code, i.nearest_township_distance_m,
-       r.rule_code, r.plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id, i.content_hash
+       r.rule_code, r.plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id
 FROM incident i
 LEFT JOIN township t ON t.code = i.township_code
 LEFT JOIN village v ON v.code = i.village_code
@@ -177,7 +186,7 @@ def _to_incident(row: Any) -> Incident:
             for p in (m["plan"] or [])
         ),
         duplicate_of=m["likely_duplicate_of"], duplicate_distance_m=m["duplicate_distance_m"],
-        photos=tuple(m["photos"]), track_id=m["track_id"], content_hash=str(m["content_hash"]), extra=extra,
+        photos=tuple(m["photos"]), track_id=m["track_id"], extra=extra,
     )
 
 

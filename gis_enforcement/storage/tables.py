@@ -121,7 +121,7 @@ incident = Table(
         Geometry("POINT", srid=4326, spatial_index=False),
         Computed("ST_SetSRID(ST_MakePoint(lon, lat), 4326)", persisted=True),
     ),
-    Column("accuracy_m", Float(24)),
+    Column("accuracy_m", Float(53)),
     Column("raw_lon", Float(53), nullable=False),
     Column("raw_lat", Float(53), nullable=False),
     Column("raw_crs", Text, nullable=False),
@@ -143,7 +143,6 @@ incident = Table(
     Column("duplicate_distance_m", Float(24)),
     Column("photos", ARRAY(Text), nullable=False),
     Column("track_id", Text),
-    Column("content_hash", BigInteger, nullable=False),
     Column("batch_id", BigInteger, ForeignKey("ingest_batch.id")),
 )
 

@@ -85,7 +85,8 @@ def test_batch_and_list_filters(client: TestClient, point, jurisdiction: Jurisdi
     assert r.status_code == 200, r.text
     rep = r.json()
     assert rep["accepted"] == 2 and rep["rejected"] == 1 and rep["errors"][0]["row"] == 3
-    r = client.get("/api/v1/incidents", params={"category": "ENV-01", "bbox": f"{x - .01},{y - .01},{x + .01},{y + .01}"})
+    bbox = f"{x - .01},{y - .01},{x + .01},{y + .01}"
+    r = client.get("/api/v1/incidents", params={"category": "ENV-01", "bbox": bbox})
     data = r.json()
     assert r.status_code == 200 and data["numberMatched"] >= 1
     assert all(f["properties"]["category"] == "ENV-01" for f in data["features"])

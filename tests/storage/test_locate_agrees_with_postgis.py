@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from gis_enforcement.layers.locator import Locator
 from sqlalchemy.orm import Session
 
 from gis_enforcement.layers.jurisdiction import Jurisdiction
-from gis_enforcement.layers.locator import Locator
 from gis_enforcement.storage import layer_repo
 
 
@@ -29,7 +29,8 @@ def test_random_batch_agrees_with_st_contains(db: Session, jurisdiction: Jurisdi
     codes = jurisdiction.townships["code"].to_numpy(dtype=object)
     got = np.where(idx >= 0, codes[np.maximum(idx, 0)], None)
     mismatch = np.flatnonzero(got != expected)
-    assert mismatch.size == 0, f"{mismatch.size} points differ, e.g. {list(zip(lon[mismatch][:5], lat[mismatch][:5]))}"
+    examples = list(zip(lon[mismatch][:5], lat[mismatch][:5], strict=True))
+    assert mismatch.size == 0, f"{mismatch.size} points differ, e.g. {examples}"
     assert (expected != None).sum() > 10_000  # noqa: E711 — enough points actually inside townships
     frame = locator.locate(lon[:5000], lat[:5000])
     assert list(frame["township_code"].to_numpy(dtype=object)) == list(expected[:5000])

@@ -93,7 +93,7 @@ def upgrade() -> None:
             lat                          double precision NOT NULL,
             geom                         geometry(Point, 4326)
                                          GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED,
-            accuracy_m                   real,
+            accuracy_m                   double precision,
             raw_lon                      double precision NOT NULL,
             raw_lat                      double precision NOT NULL,
             raw_crs                      text NOT NULL,
@@ -115,7 +115,6 @@ def upgrade() -> None:
             duplicate_distance_m         real,
             photos                       text[] NOT NULL DEFAULT '{}',
             track_id                     text,
-            content_hash                 bigint NOT NULL,
             batch_id                     bigint REFERENCES ingest_batch (id)
         );
         CREATE INDEX incident_geom_gix ON incident USING gist (geom);
