@@ -81,11 +81,16 @@ def _pg_array(values: np.ndarray, item: Callable[[Any], str] = str) -> np.ndarra
     distinct tuple — a batch has few distinct zone sets or flag sets, however many rows it has."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     literals = np.array(
-        ["{" + ",".join('"' + item(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in (u or ())) + "}"
+        ["{" + ",".join('"' + item(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in (u if isinstance(u, tuple | list) else ())) + "}"
          for u in uniques],
         dtype=object,
     )
     return literals[codes]
+
+
+def _epoch_s(times: pd.Series) -> np.ndarray:
+    """Seconds since 1970 (float) of tz-aware timestamps, whatever their resolution."""
+    return times.dt.as_unit("us").astype("int64").to_numpy() / 1e6
 
 
 def ingest(
@@ -177,7 +182,7 @@ def ingest(
         flags[low] = [tuple(x) + (LocationFlag.LOW_ACCURACY.value,) for x in flags[low]]
 
     # likely duplicates against stored incidents nearby in space and time, and within the batch
-    t_s = f["observed_at"].astype("int64").to_numpy() / 1e9
+    t_s = _epoch_s(f["observed_at"])
     wmax = float(window.max())
     pad = float(radius.max()) / 90_000.0 + 0.01
     stored = incident_repo.nearby_incidents(
@@ -193,8 +198,8 @@ def ingest(
         category=np.concatenate([s_cat, cats]),
         lon=np.concatenate([stored["lon"].to_numpy(dtype=float), lon]),
         lat=np.concatenate([stored["lat"].to_numpy(dtype=float), lat]),
-        t_s=np.concatenate([pd.to_datetime(stored["observed_at"], utc=True).astype("int64").to_numpy() / 1e9
-                            if ns else np.empty(0), t_s]),
+        t_s=np.concatenate([_epoch_s(pd.to_datetime(stored["observed_at"], utc=True)) if ns else np.empty(0),
+                            t_s]),
         is_new=np.r_[np.zeros(ns, dtype=bool), np.ones(len(f), dtype=bool)],
         radius_m=np.r_[np.array([s_params[c].dedupe_radius_m for c in s_cat]), radius],
         window_s=np.r_[np.array([s_params[c].dedupe_window_hours * 3600.0 for c in s_cat]), window],

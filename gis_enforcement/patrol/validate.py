@@ -70,12 +70,14 @@ def parse_times(values: pd.Series, tz: str) -> pd.Series:
     """ISO 8601 strings to UTC timestamps; strings without an offset are read in ``tz``. NaT when invalid."""
     s = values.astype("string")
     aware = s.str.contains(OFFSET_RE, regex=True, na=False)
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    # microsecond resolution: the database's, and wide enough that a year like 2999 is an error we can
+    # report rather than an overflow
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us, UTC]")
     if aware.any():
-        out[aware] = pd.to_datetime(s[aware], format="ISO8601", utc=True, errors="coerce")
+        out[aware] = pd.to_datetime(s[aware], format="ISO8601", utc=True, errors="coerce").dt.as_unit("us")
     naive = ~aware & s.notna()
     if naive.any():
-        local = pd.to_datetime(s[naive], format="ISO8601", errors="coerce")
+        local = pd.to_datetime(s[naive], format="ISO8601", errors="coerce").dt.as_unit("us")
         out[naive] = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
     return out
 

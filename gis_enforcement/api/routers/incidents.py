@@ -47,7 +47,8 @@ async def create_incidents(
     already stored, 409 when the id was stored with different content. A FeatureCollection is a batch:
     good features are stored, bad ones reported with their index (``row``), field and reason."""
     limit = platform.settings.max_batch_features
-    if body.get("type") == "FeatureCollection" and len(body.get("features") or []) > limit:
+    features = body.get("features")
+    if body.get("type") == "FeatureCollection" and isinstance(features, list) and len(features) > limit:
         raise PayloadTooLarge(f"at most {limit} features per request", field="features")
     raw = parse_geojson(body, source="api")
     settings = platform.settings
