@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup system venv lint clean-db bench
+.PHONY: demo test setup system venv assets lint bench
 
 demo: setup
 	$(BIN)/gis-enforcement demo
@@ -14,7 +14,11 @@ test: setup
 	$(BIN)/ruff check gis_enforcement tests bench
 	$(BIN)/lint-imports
 
-setup: system venv
+setup: system venv assets
+
+# Leaflet for offline maps, from the npm registry at set-up (never fetched by a browser at run time)
+assets:
+	./scripts/fetch-assets.sh
 
 system:
 	./scripts/setup-system.sh

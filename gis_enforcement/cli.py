@@ -26,7 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(layers_app, name="layers")
 app.add_typer(export_app, name="export")
 
-out = Console()
+# piped output (make, CI logs) gets a wide page rather than rich's 80-column default, so tables stay whole
+out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 
 

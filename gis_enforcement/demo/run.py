@@ -74,27 +74,52 @@ def run_demo(settings: Settings, *, seed: int, count: int, console: Console) -> 
     return map_path
 
 
+FAMILY_LABELS = {"MIN": "盗采", "ENV": "环境", "TRK": "货车", "CON": "建设", "LAND": "土地", "WATER": "河道",
+                 "SAFE": "安全", "MKT": "市场", "FOR": "林木"}
+
+
+def _short(name: str) -> str:
+    return name.split("(")[0].split("（")[0]
+
+
 def _print_summary(console: Console, summary: pd.DataFrame, catalog) -> None:  # type: ignore[no-untyped-def]
+    """Two tables an analyst can read in an 80-column terminal: townships × problem families (with flags and
+    likely duplicates), then every category with its count and lead department."""
     if summary.empty:
         console.print("no incidents stored")
         return
-    pivot = summary.pivot_table(index="township", columns="category", values="n", aggfunc="sum", fill_value=0)
-    table = Table(title="incidents by township × category (街乡 × 问题类别)", show_lines=False)
-    table.add_column("街乡")
-    cats = list(pivot.columns)
-    for c in cats:
-        table.add_column(c, justify="right")
-    table.add_column("合计", justify="right", style="bold")
-    for township, row in pivot.iterrows():
-        table.add_row(str(township), *[str(int(row[c])) if row[c] else "·" for c in cats], str(int(row.sum())))
-    table.add_row("合计", *[str(int(pivot[c].sum())) for c in cats], str(int(pivot.values.sum())),
-                  style="bold")
-    console.print(table)
+    summary = summary.assign(family=summary["category"].str.split("-").str[0])
+    pivot = summary.pivot_table(index="township", columns="family", values="n", aggfunc="sum", fill_value=0)
+    families = [f for f in FAMILY_LABELS if f in pivot.columns] + [f for f in pivot.columns if f not in FAMILY_LABELS]
     flags = summary.groupby("township")[["near_border", "outside", "duplicates"]].sum()
-    totals = flags.sum()
-    console.print(
-        f"flags: near_border {int(totals['near_border']):,} · outside_district {int(totals['outside']):,} · "
-        f"likely duplicates {int(totals['duplicates']):,}"
-    )
-    legend = ", ".join(f"{c}={catalog.categories[c].zh}" for c in cats if c in catalog.categories)
-    console.print(f"[dim]{legend}[/]")
+    table = Table(title="街乡 × 问题类别 (incidents by township and problem family)", title_justify="left",
+                  pad_edge=False, padding=(0, 1))
+    table.add_column("街乡")
+    for f in families:
+        table.add_column(FAMILY_LABELS.get(f, f), justify="right")
+    table.add_column("合计", justify="right", style="bold")
+    table.add_column("近界", justify="right")
+    table.add_column("区外", justify="right")
+    table.add_column("疑重", justify="right")
+    order = pivot.sum(axis=1).sort_values(ascending=False).index
+    for township in order:
+        row = pivot.loc[township]
+        fl = flags.loc[township]
+        table.add_row(_short(str(township)), *[str(int(row[f])) if row[f] else "·" for f in families],
+                      str(int(row.sum())), *[str(int(fl[c])) if fl[c] else "·" for c in fl.index])
+    table.add_row("合计", *[str(int(pivot[f].sum())) for f in families], str(int(pivot.values.sum())),
+                  *[str(int(flags[c].sum())) for c in flags.columns], style="bold")
+    console.print(table)
+    console.print("[dim]近界 = near a township border · 区外 = outside the district · 疑重 = likely duplicate[/]")
+
+    per_cat = summary.groupby("category")["n"].sum().sort_values(ascending=False)
+    cats = Table(title="问题类别 (by category, with the lead department of its general rule)", title_justify="left",
+                 pad_edge=False, padding=(0, 1))
+    for col, just in (("代码", "left"), ("类别", "left"), ("起数", "right"), ("主责部门", "left")):
+        cats.add_column(col, justify=just)  # type: ignore[arg-type]
+    for code, n in per_cat.items():
+        category = catalog.categories.get(code)
+        rule = catalog.general_rule(code)
+        lead = catalog.departments[rule.lead].zh if rule is not None else "—"
+        cats.add_row(str(code), category.zh if category else "?", f"{int(n):,}", lead)
+    console.print(cats)

@@ -80,11 +80,12 @@ def _pg_array(values: np.ndarray, item: Callable[[Any], str] = str) -> np.ndarra
     """Object array of tuples (or None) → PostgreSQL array literals of ``item(element)``, built once per
     distinct tuple — a batch has few distinct zone sets or flag sets, however many rows it has."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-    literals = np.array(
-        ["{" + ",".join('"' + item(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in (u if isinstance(u, tuple | list) else ())) + "}"
-         for u in uniques],
-        dtype=object,
-    )
+
+    def literal(u: Any) -> str:
+        elements = u if isinstance(u, tuple | list) else ()
+        return "{" + ",".join('"' + item(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in elements) + "}"
+
+    literals = np.array([literal(u) for u in uniques], dtype=object)
     return literals[codes]
 
 

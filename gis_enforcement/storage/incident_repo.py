@@ -259,7 +259,7 @@ def summary_by_township_category(session: Session) -> pd.DataFrame:
     """Counts of incidents per township × category, plus flag and duplicate tallies per township."""
     rows = session.execute(
         text(
-            "SELECT COALESCE(t.name, '(区外)') AS township, i.category, count(*) AS n, "
+            "SELECT COALESCE(t.name, '区外') AS township, i.category, count(*) AS n, "
             "count(*) FILTER (WHERE 'near_border' = ANY(i.flags)) AS near_border, "
             "count(*) FILTER (WHERE 'outside_district' = ANY(i.flags)) AS outside, "
             "count(*) FILTER (WHERE i.likely_duplicate_of IS NOT NULL) AS duplicates "

@@ -1,0 +1,209 @@
+"""The four lists (四张清单) as frozen records: departments, problem categories, responsibility rules,
+warning rules and performance indicators, gathered in one :class:`Catalog`.
+
+Pure data: loading and validating YAML lives in :mod:`gis_enforcement.catalog.loader`, rule look-up in
+:mod:`gis_enforcement.catalog.rules`. ``provenance`` is ``sourced``, ``mixed`` or ``draft`` everywhere, as
+in the shipped YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from gis_enforcement.domain.enums import Role
+from gis_enforcement.domain.records import PlanItem
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """A body that can be whistled (委办局), or the township team that whistles (``role='whistler'``).
+
+    ``officers`` is the enforcement staff the body can commit to the chain (district-wide total);
+    ``officers_per_township`` is set for the township team, whose officers work in each of the townships.
+    """
+
+    code: str
+    zh: str
+    en: str
+    officers: int
+    role: str | None
+    provenance: str
+    officers_per_township: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LegalBasis:
+    """One legal basis of a rule; ``verify`` marks an article number that must be checked against the text."""
+
+    law: str
+    article: str
+    note: str | None = None
+    verify: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A problem category of the 问题清单, with the intake parameters patrol reports are checked against.
+
+    Distances in metres, windows in hours/days: ``dedupe_*`` decide when two reports are the same problem,
+    ``geofence_m`` how close a department must be to report in, ``max_accuracy_m`` the worst GPS accuracy
+    a fix may have before it is flagged, ``recurrence_*`` when a closed problem counts as having come back.
+    """
+
+    code: str
+    zh: str
+    en: str
+    severity: str
+    provenance: str
+    dedupe_radius_m: float
+    dedupe_window_hours: float
+    geofence_m: float
+    max_accuracy_m: float
+    recurrence_radius_m: float
+    recurrence_days: int
+    gb_code: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsibilityRule:
+    """A row of the 权责清单: for a category (optionally only inside a zone kind), who leads and who assists.
+
+    ``zone_kind`` None is the category's general rule; a zone rule applies to points inside a zone of that
+    kind and beats the general rule (see :func:`gis_enforcement.catalog.rules.rule_for`).
+    """
+
+    code: str
+    category: str
+    zone_kind: str | None
+    lead: str
+    assists: tuple[str, ...]
+    report_in_minutes: int
+    resolution_hours: float | None
+    legal_basis: tuple[LegalBasis, ...]
+    measures: tuple[str, ...]
+    provenance: str
+    priority: int = 0
+    note: str | None = None
+
+    def plan(self) -> tuple[PlanItem, ...]:
+        """The whistle plan this rule prescribes: the lead first, then the assists in list order.
+
+        Every department gets the rule's report-in and resolution deadlines, counted from the whistle.
+        """
+        minutes, hours = self.report_in_minutes, self.resolution_hours
+        lead = PlanItem(self.lead, Role.LEAD, minutes, hours)
+        return (lead, *(PlanItem(dept, Role.ASSIST, minutes, hours) for dept in self.assists))
+
+    @property
+    def departments(self) -> tuple[str, ...]:
+        return (self.lead, *self.assists)
+
+
+@dataclass(frozen=True, slots=True)
+class WarningRule:
+    """A row of the 警示清单: what triggers a warning, its consequence, its level and who is told.
+
+    ``notify`` holds department codes or the role tokens ``subject``, ``lead``, ``township`` and
+    ``command_center`` (resolved by dispatch for the case at hand).
+    """
+
+    code: str
+    subject: str
+    trigger: str
+    consequence: str
+    level: str
+    notify: tuple[str, ...]
+    provenance: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneKind:
+    """A kind of special zone that responsibility rules may be specific to."""
+
+    code: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A row of the 绩效清单: a performance indicator and how it is computed."""
+
+    code: str
+    zh: str
+    en: str | None
+    formula: str
+    provenance: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityLevel:
+    code: str
+    zh: str
+    meaning: str
+    provenance: str
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The four lists of one district, validated. Mappings keep the YAML order and are read-only.
+
+    ``zone_kinds`` order is meaningful: it breaks ties between zone rules of equal priority (earlier wins).
+    """
+
+    version: str
+    departments: Mapping[str, Department]
+    categories: Mapping[str, Category]
+    rules: tuple[ResponsibilityRule, ...]
+    warning_rules: Mapping[str, WarningRule]
+    zone_kinds: Mapping[str, ZoneKind]
+    indicators: Mapping[str, Indicator]
+    source: str
+    severity_levels: Mapping[str, SeverityLevel] = field(default_factory=_empty)
+    mechanism: Mapping[str, Any] = field(default_factory=_empty)
+    # Derived indexes, built in __post_init__.
+    _by_code: Mapping[str, ResponsibilityRule] = field(init=False, repr=False, compare=False)
+    _by_key: Mapping[tuple[str, str | None], ResponsibilityRule] = field(
+        init=False, repr=False, compare=False
+    )
+    _zone_rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Derived indexes; the loader guarantees codes and (category, zone_kind) pairs are unique.
+        object.__setattr__(self, "_by_code", MappingProxyType({r.code: r for r in self.rules}))
+        object.__setattr__(
+            self, "_by_key", MappingProxyType({(r.category, r.zone_kind): r for r in self.rules})
+        )
+        ranks = {kind: i for i, kind in enumerate(self.zone_kinds)}
+        object.__setattr__(self, "_zone_rank", MappingProxyType(ranks))
+
+    @property
+    def rules_by_code(self) -> Mapping[str, ResponsibilityRule]:
+        """Responsibility rules keyed by their code."""
+        return self._by_code
+
+    def rule(self, code: str) -> ResponsibilityRule:
+        """The responsibility rule with this code; KeyError when there is none."""
+        return self._by_code[code]
+
+    def rule_for_zone(self, category: str, zone_kind: str | None) -> ResponsibilityRule | None:
+        """The rule written for exactly this (category, zone kind) pair, or None (no precedence applied)."""
+        return self._by_key.get((category, zone_kind))
+
+    def general_rule(self, category: str) -> ResponsibilityRule | None:
+        """The category's general rule (``zone_kind`` null)."""
+        return self._by_key.get((category, None))
+
+    def zone_rank(self, zone_kind: str) -> int:
+        """Position of a zone kind in the declared order (lower ranks win ties); unknown kinds rank last."""
+        return self._zone_rank.get(zone_kind, len(self._zone_rank))

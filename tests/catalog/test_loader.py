@@ -1,0 +1,275 @@
+"""The catalog loader: the shipped four lists load; every kind of bad catalog is refused, naming the entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gis_enforcement.catalog import load_catalog, parse_catalog
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.errors import CatalogInvalid, NotConfigured
+from tests.catalog.factory import SHIPPED, entry, minimal_doc, write_catalog
+
+ZONE_KINDS = ["river_corridor", "mining_area", "truck_route", "ecological_redline"]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Catalog:
+    return load_catalog(SHIPPED)
+
+
+# --- the shipped catalog -------------------------------------------------------------------------------
+
+
+def test_shipped_catalog_loads_with_18_categories(shipped: Catalog):
+    assert len(shipped.categories) == 18
+    assert shipped.version and shipped.source == str(SHIPPED)
+    assert list(shipped.zone_kinds) == ZONE_KINDS
+
+
+def test_shipped_rules_name_known_departments_and_cover_every_category(shipped: Catalog):
+    for rule in shipped.rules:
+        assert rule.lead in shipped.departments
+        assert all(d in shipped.departments for d in rule.assists)
+        assert rule.lead not in rule.assists
+        assert rule.category in shipped.categories
+        assert rule.report_in_minutes > 0
+        assert rule.resolution_hours is None or rule.resolution_hours > 0
+        assert rule.provenance in {"sourced", "mixed", "draft"}
+    for code in shipped.categories:
+        general = shipped.general_rule(code)
+        assert general is not None and general.code == f"R-{code}"
+
+
+def test_shipped_zone_rules_are_draft_with_a_reason(shipped: Catalog):
+    zone_rules = [r for r in shipped.rules if r.zone_kind is not None]
+    assert {r.zone_kind for r in zone_rules} == set(ZONE_KINDS)
+    for rule in zone_rules:
+        assert rule.provenance == "draft" and rule.note
+    assert shipped.rule("R-TRK-01-ROUTE").report_in_minutes == 20
+    assert shipped.rule("R-MIN-02-RIVER").lead == "WATER"
+    assert shipped.rule("R-ENV-03-REDLINE").lead == "FOREST"
+    assert "FIRE" in shipped.rule("R-ENV-03-REDLINE").assists
+    assert shipped.rule("R-MIN-01-MINING").lead == "PNR"
+    assert shipped.rule("R-CON-01-REDLINE").lead == shipped.rule("R-LAND-01-REDLINE").lead == "PNR"
+
+
+def test_shipped_keeps_draft_codes_marks_and_verify_flags(shipped: Catalog):
+    assert shipped.categories["MIN-01"].provenance == "mixed"
+    assert shipped.categories["LAND-01"].provenance == "draft"
+    mining_law = shipped.rule("R-MIN-01").legal_basis[0]
+    assert mining_law.verify and "矿产资源法" in mining_law.law
+    assert not shipped.rule("R-MIN-02").legal_basis[0].verify
+    assert list(shipped.warning_rules) == [f"W{i:02d}" for i in range(1, 13)]
+    assert {w.level for w in shipped.warning_rules.values()} <= {"notice", "yellow", "red"}
+    assert all(w.notify for w in shipped.warning_rules.values())
+    assert list(shipped.indicators) == [f"P0{i}" for i in range(1, 10)]
+    assert shipped.mechanism["report_in_minutes_default"] == 30
+
+
+def test_shipped_departments_and_intake_parameters(shipped: Catalog):
+    town = shipped.departments["TOWN"]
+    assert town.role == "whistler" and town.officers_per_township
+    assert town.officers == town.officers_per_township * 18
+    assert all(d.officers > 0 for d in shipped.departments.values())
+    for cat in shipped.categories.values():
+        assert cat.severity in shipped.severity_levels
+        assert cat.dedupe_radius_m > 0 and cat.dedupe_window_hours > 0 and cat.geofence_m > 0
+        assert cat.max_accuracy_m > 0 and cat.recurrence_radius_m > 0
+        assert isinstance(cat.recurrence_days, int) and cat.recurrence_days > 0
+        assert isinstance(cat.geofence_m, float)
+
+
+def test_catalog_records_are_read_only(shipped: Catalog):
+    with pytest.raises(TypeError):
+        shipped.departments["X"] = shipped.departments["TOWN"]  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        shipped.rules[0].lead = "X"  # type: ignore[misc]
+
+
+# --- a minimal valid catalog ---------------------------------------------------------------------------
+
+
+def test_minimal_catalog_loads_and_fills_defaults(tmp_path: Path):
+    cat = load_catalog(write_catalog(tmp_path, minimal_doc()))
+    sand = cat.categories["SAND"]
+    assert sand.dedupe_radius_m == 300.0  # from the category
+    assert sand.geofence_m == 500.0 and sand.recurrence_days == 90  # from intake_defaults
+    assert cat.rule("R-SAND-MINE").report_in_minutes == 30  # from mechanism.report_in_minutes_default
+    assert cat.rule("R-BUILD").resolution_hours is None
+    assert cat.rule("R-SAND").legal_basis[0].law == "水法"
+    assert cat.warning_rules["W01"].notify == ("subject", "township", "PSB")
+
+
+def test_missing_file_is_not_configured(tmp_path: Path):
+    with pytest.raises(NotConfigured):
+        load_catalog(tmp_path / "nope.yaml")
+
+
+# --- refusals ------------------------------------------------------------------------------------------
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _set(section: str, code: str, **fields: Any) -> Mutation:
+    def mutate(doc: dict[str, Any]) -> None:
+        entry(doc, section, code).update(fields)
+
+    return mutate
+
+
+def _drop(section: str, code: str, field: str) -> Mutation:
+    def mutate(doc: dict[str, Any]) -> None:
+        del entry(doc, section, code)[field]
+
+    return mutate
+
+
+def _append(section: str, item: dict[str, Any]) -> Mutation:
+    def mutate(doc: dict[str, Any]) -> None:
+        doc[section].append(item)
+
+    return mutate
+
+
+def _duplicate(section: str, code: str) -> Mutation:
+    def mutate(doc: dict[str, Any]) -> None:
+        doc[section].append(dict(entry(doc, section, code)))
+
+    return mutate
+
+
+def _remove(section: str, code: str) -> Mutation:
+    def mutate(doc: dict[str, Any]) -> None:
+        doc[section].remove(entry(doc, section, code))
+
+    return mutate
+
+
+REFUSALS: list[tuple[str, Mutation, str]] = [
+    ("unknown lead", _set("responsibility_rules", "R-SAND", lead="FOO"),
+     "responsibility_rules[R-SAND].lead: unknown department 'FOO'"),
+    ("unknown assist", _set("responsibility_rules", "R-BUILD", assists=["PNR", "WATR"]),
+     "responsibility_rules[R-BUILD].assists: unknown department 'WATR' (did you mean 'WATER'?)"),
+    ("unknown category", _set("responsibility_rules", "R-SAND-MINE", category="SANDS"),
+     "responsibility_rules[R-SAND-MINE].category: unknown category 'SANDS'"),
+    ("unknown zone kind", _set("responsibility_rules", "R-SAND-MINE", zone_kind="quarry"),
+     "responsibility_rules[R-SAND-MINE].zone_kind: unknown zone kind 'quarry'"),
+    ("unknown notify", _set("warning_rules", "W01", notify=["subject", "MAYOR"]),
+     "warning_rules[W01].notify: unknown department or role 'MAYOR'"),
+    ("unknown severity", _set("problem_categories", "BUILD", severity="huge"),
+     "problem_categories[BUILD].severity: unknown severity level 'huge'"),
+    ("bad warning level", _set("warning_rules", "W01", level="orange"),
+     "warning_rules[W01].level: 'orange' is not one of notice, yellow, red"),
+    ("bad provenance", _set("departments", "PSB", provenance="guess"),
+     "departments[PSB].provenance: 'guess' is not one of sourced, mixed, draft"),
+    ("duplicate department", _duplicate("departments", "PSB"), "departments[PSB]: duplicate code"),
+    ("duplicate category", _duplicate("problem_categories", "BUILD"),
+     "problem_categories[BUILD]: duplicate code"),
+    ("duplicate rule code", _append("responsibility_rules", {
+        "code": "R-SAND", "category": "BUILD", "zone_kind": "truck_route", "lead": "TOWN",
+        "provenance": "draft"}),
+     "responsibility_rules[R-SAND]: duplicate code"),
+    ("duplicate warning", _duplicate("warning_rules", "W01"), "warning_rules[W01]: duplicate code"),
+    ("duplicate zone kind", _duplicate("zone_kinds", "mining_area"),
+     "zone_kinds[mining_area]: duplicate code"),
+    ("duplicate indicator", _duplicate("performance_indicators", "P01"),
+     "performance_indicators[P01]: duplicate code"),
+    ("rule without lead", _drop("responsibility_rules", "R-SAND-RIVER", "lead"),
+     "responsibility_rules[R-SAND-RIVER].lead: missing required field"),
+    ("rule with null lead", _set("responsibility_rules", "R-SAND-RIVER", lead=None),
+     "responsibility_rules[R-SAND-RIVER].lead: missing required field"),
+    ("lead also assist", _set("responsibility_rules", "R-SAND", assists=["PSB", "WATER"]),
+     "responsibility_rules[R-SAND].assists: the lead 'WATER' is also listed as an assist"),
+    ("assist twice", _set("responsibility_rules", "R-SAND", assists=["PSB", "PSB"]),
+     "responsibility_rules[R-SAND].assists: department 'PSB' listed more than once"),
+    ("two zone rules same pair", _append("responsibility_rules", {
+        "code": "R-SAND-RIVER-2", "category": "SAND", "zone_kind": "river_corridor", "lead": "PSB",
+        "provenance": "draft"}),
+     "responsibility_rules[R-SAND-RIVER-2]: second rule for category 'SAND', zone_kind 'river_corridor'"),
+    ("two general rules", _append("responsibility_rules", {
+        "code": "R-BUILD-2", "category": "BUILD", "lead": "PNR", "provenance": "draft"}),
+     "responsibility_rules[R-BUILD-2]: second rule for category 'BUILD', general"),
+    ("no general rule", _remove("responsibility_rules", "R-BUILD"),
+     "problem_categories[BUILD]: no general responsibility rule"),
+    ("zero report-in", _set("responsibility_rules", "R-SAND", report_in_minutes=0),
+     "responsibility_rules[R-SAND].report_in_minutes: must be > 0, got 0"),
+    ("negative resolution", _set("responsibility_rules", "R-SAND", resolution_hours=-4),
+     "responsibility_rules[R-SAND].resolution_hours: must be > 0, got -4"),
+    ("fractional report-in", _set("responsibility_rules", "R-SAND", report_in_minutes=12.5),
+     "responsibility_rules[R-SAND].report_in_minutes: must be an integer, got 12.5"),
+    ("zero intake", _set("problem_categories", "SAND", intake={"geofence_m": 0}),
+     "problem_categories[SAND].intake.geofence_m: must be > 0, got 0"),
+    ("negative officers", _set("departments", "PSB", officers=-1),
+     "departments[PSB].officers: must be >= 0, got -1"),
+    ("missing category name", _drop("problem_categories", "SAND", "zh"),
+     "problem_categories[SAND].zh: missing required field"),
+    ("missing officers", _drop("departments", "WATER", "officers"),
+     "departments[WATER].officers: missing required field"),
+    ("missing code", _append("departments", {"zh": "无", "en": "none", "officers": 1, "provenance": "draft"}),
+     "departments[#5].code: missing required field"),
+    ("typo field", _set("responsibility_rules", "R-BUILD", assits=["PNR"]),
+     "responsibility_rules[R-BUILD].assits: unknown field (did you mean 'assists'?)"),
+    ("unknown section", lambda d: d.update(warnings=[]), "warnings: unknown section"),
+    ("missing section", lambda d: d.pop("departments"), "departments: missing required section"),
+    ("verify not bool", _set("responsibility_rules", "R-SAND", legal_basis=[{"law": "x", "article": "1",
+                                                                              "verify": "yes"}]),
+     "responsibility_rules[R-SAND].legal_basis[0].verify: must be true or false"),
+    ("intake default missing", lambda d: d["intake_defaults"].pop("geofence_m"),
+     "problem_categories[SAND].intake.geofence_m: missing, and intake_defaults gives no value"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"), [(m, e) for _, m, e in REFUSALS], ids=[r[0] for r in REFUSALS]
+)
+def test_refused_naming_the_entry(tmp_path: Path, mutate: Mutation, expected: str):
+    doc = minimal_doc()
+    mutate(doc)
+    with pytest.raises(CatalogInvalid) as info:
+        load_catalog(write_catalog(tmp_path, doc))
+    err = info.value
+    assert expected in err.message
+    assert any(expected in p for p in err.detail["problems"])
+    assert err.status == 422
+
+
+def test_all_problems_are_reported_together(tmp_path: Path):
+    doc = minimal_doc()
+    for _, mutate, _ in REFUSALS[:5]:
+        mutate(doc)
+    with pytest.raises(CatalogInvalid) as info:
+        load_catalog(write_catalog(tmp_path, doc))
+    problems = info.value.detail["problems"]
+    assert len(problems) >= 5
+    for _, _, expected in REFUSALS[:5]:
+        assert any(expected in p for p in problems)
+    lines = info.value.message.splitlines()
+    assert "5 problems" in lines[0]
+    assert all(line.startswith("  - ") for line in lines[1:])
+    assert len(lines) == len(problems) + 1
+    assert str(info.value) == info.value.message  # no field prefix: every line names its own
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path):
+    text = "version: x\ndepartments:\n  - {code: A, zh: a\n  - {code: B}\n"
+    with pytest.raises(CatalogInvalid) as info:
+        load_catalog(write_catalog(tmp_path, text))
+    assert "YAML syntax error at line" in info.value.message
+    assert info.value.detail["line"] in (3, 4)
+
+
+def test_repeated_yaml_key_is_refused_with_its_line(tmp_path: Path):
+    text = "version: x\nversion: y\n"
+    with pytest.raises(CatalogInvalid) as info:
+        load_catalog(write_catalog(tmp_path, text))
+    assert "duplicate key 'version'" in info.value.message
+    assert info.value.detail["line"] == 2
+
+
+def test_not_a_mapping_is_refused():
+    with pytest.raises(CatalogInvalid, match="must be a YAML mapping"):
+        parse_catalog("- just\n- a list\n")
