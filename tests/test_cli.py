@@ -1,0 +1,116 @@
+"""The CLI contract, run in-process against a database of its own in the test cluster (the CLI commits)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, text
+from typer.testing import CliRunner
+
+from gis_enforcement.cli import app
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+
+LOCATE_KEYS = {"township_code", "township_name", "village_code", "village_name", "grid_code", "zones", "flags",
+               "lon", "lat"}
+
+
+@pytest.fixture(scope="module")
+def cli_env(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    name = f"gise_cli_{uuid.uuid4().hex[:8]}"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    base, query = database_url.split("?", 1)
+    url = base.rsplit("/", 1)[0] + f"/{name}?{query}"
+    return {"DATABASE_URL": url, "GISE_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
+            "GISE_MAPS_DIR": str(tmp_path_factory.mktemp("cli-maps"))}
+
+
+@pytest.fixture(scope="module")
+def runner(cli_env: dict[str, str]) -> CliRunner:
+    r = CliRunner(env=cli_env)
+    result = r.invoke(app, ["layers", "load"])
+    assert result.exit_code == 0, result.output
+    return r
+
+
+def test_locate_one_point_json_contract(runner: CliRunner, jurisdiction: Jurisdiction) -> None:
+    v = jurisdiction.villages.iloc[5]
+    result = runner.invoke(app, ["locate", str(v.geometry.x), str(v.geometry.y), "--json"])
+    assert result.exit_code == 0, result.output
+    rec = json.loads(result.stdout)
+    assert LOCATE_KEYS <= set(rec)
+    assert rec["township_code"] == v["township_code"] and rec["village_code"] == v["code"]
+    assert rec["grid_code"].startswith(v["township_code"]) and len(rec["grid_code"]) == 15
+
+
+def test_locate_converts_gcj02(runner: CliRunner, jurisdiction: Jurisdiction) -> None:
+    from gis_enforcement.domain.datum import from_wgs84
+
+    v = jurisdiction.villages.iloc[5]
+    gx, gy = from_wgs84(v.geometry.x, v.geometry.y, "gcj02")
+    rec = json.loads(runner.invoke(app, ["locate", str(gx), str(gy), "--crs", "gcj02", "--json"]).stdout)
+    assert rec["lon"] == pytest.approx(v.geometry.x, abs=1e-7) and rec["lat"] == pytest.approx(v.geometry.y, abs=1e-7)
+
+
+def test_locate_file_keeps_order_and_reports_bad_rows(runner: CliRunner, tmp_path: Path,
+                                                      jurisdiction: Jurisdiction) -> None:
+    x0, y0, x1, y1 = jurisdiction.district.total_bounds
+    v = jurisdiction.villages.iloc[0]
+    csv = tmp_path / "pts.csv"
+    csv.write_text(f"lon,lat,accuracy\n{v.geometry.x},{v.geometry.y},5\nabc,40,3\n{x1 + 0.1},{y0},\n")
+    result = runner.invoke(app, ["locate", "--file", str(csv), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["township_code"] == v["township_code"]
+    assert set(lines[1]) == {"error"}
+    assert lines[2]["township_code"] is None and "outside_district" in lines[2]["flags"]
+    gj = tmp_path / "pts.geojson"
+    gj.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
+         "properties": {"accuracy_m": 500}}]}))
+    rec = json.loads(runner.invoke(app, ["locate", "--file", str(gj), "--json"]).stdout)
+    assert rec["township_code"] == v["township_code"]
+
+
+def test_ingest_reports_rows_then_is_idempotent_and_exports(runner: CliRunner, tmp_path: Path,
+                                                            jurisdiction: Jurisdiction) -> None:
+    v = jurisdiction.villages.iloc[30]
+    good = [str(uuid.uuid4()) for _ in range(3)]
+    rows = [f"{g},ENV-01,{v.geometry.x + i * 0.01},{v.geometry.y},10,2026-06-0{i + 1}T09:00:00,巡查员,描述{i}"
+            for i, g in enumerate(good)]
+    rows.append(f"{uuid.uuid4()},ENV-01,{v.geometry.x},,10,2026-06-01T09:00:00,巡查员,no lat")
+    path = tmp_path / "in.csv"
+    path.write_text("id,category,lon,lat,accuracy_m,observed_at,reporter,description\n" + "\n".join(rows) + "\n",
+                    encoding="gbk")
+    first = runner.invoke(app, ["ingest", str(path), "--json"])
+    assert first.exit_code == 1  # a row was refused
+    rep = json.loads(first.stdout)
+    assert rep["accepted"] == 3 and rep["rejected"] == 1
+    assert rep["errors"] == [{"row": 5, "field": "lat", "reason": "must be a number (latitude in degrees)",
+                              "id": rep["errors"][0]["id"]}]
+    again = runner.invoke(app, ["ingest", str(path)])
+    assert "0 accepted" in again.stdout and "3 already stored" in again.stdout
+
+    for fmt, name in (("geojson", "out.geojson"), ("csv", "out.csv"), ("gpkg", "out.gpkg")):
+        out = tmp_path / name
+        result = runner.invoke(app, ["export", "incidents", "--format", fmt, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        frame = pd.read_csv(out) if fmt == "csv" else gpd.read_file(out)
+        assert set(good) <= set(frame["id"])
+        row = frame[frame["id"] == good[0]].iloc[0]
+        assert row["category"] == "ENV-01" and str(row["township_code"]) == v["township_code"]
+
+
+def test_bad_file_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "x.txt.json"
+    bad.write_text("{not json")
+    result = runner.invoke(app, ["ingest", str(bad)])
+    assert result.exit_code == 2 and "not valid JSON" in result.output
+    result = runner.invoke(app, ["ingest", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2 and "cannot read" in result.output
