@@ -24,7 +24,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-from gis_enforcement.layers.locator import Locator
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
@@ -34,6 +33,7 @@ from gis_enforcement.admin.layers import install_layers
 from gis_enforcement.catalog.loader import load_catalog
 from gis_enforcement.demo.season import simulate_incident_table
 from gis_enforcement.layers.jurisdiction import load_jurisdiction
+from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import read_intake_file
 from gis_enforcement.storage import layer_repo

@@ -12,6 +12,8 @@ from gis_enforcement.storage import Session, layer_repo
 
 
 def _report_dict(report: Any) -> dict[str, Any]:
+    if hasattr(report, "to_dict"):
+        return dict(report.to_dict())
     if is_dataclass(report) and not isinstance(report, type):
         return asdict(report)
     return dict(report) if isinstance(report, dict) else {"report": str(report)}
@@ -26,14 +28,16 @@ def install_layers(session: Session, jurisdiction: Jurisdiction, *, source: dict
         villages=jurisdiction.villages,
         zones=jurisdiction.zones,
         grid=jurisdiction.grid,
-        source=source,
+        # the grid's cell size travels with the load, so a locator rebuilt from storage finds cells fast
+        source={**source, "grid_size_m": jurisdiction.grid_size_m},
         report=_report_dict(jurisdiction.report),
     )
 
 
 def stored_jurisdiction(session: Session) -> Jurisdiction:
     """The layers as stored in the database; ``NotConfigured`` when none were loaded yet."""
-    if layer_repo.latest_load(session) is None:
+    latest = layer_repo.latest_load(session)
+    if latest is None:
         raise NotConfigured("no jurisdiction layers are loaded; run `gis-enforcement layers load`")
     frames = layer_repo.read_layers(session)
     return Jurisdiction(
@@ -43,6 +47,7 @@ def stored_jurisdiction(session: Session) -> Jurisdiction:
         zones=frames["zone"],
         grid=frames["grid_cell"],
         report=LayerReport(),
+        grid_size_m=latest[1].get("grid_size_m"),
     )
 
 

@@ -131,6 +131,6 @@ def township_codes_st_contains(session: Session, *, lon: np.ndarray, lat: np.nda
 
 
 def latest_load(session: Session) -> tuple[int, dict[str, Any]] | None:
-    """Id and validation report of the newest layer load, or None when no layers were ever loaded."""
-    row = session.execute(text("SELECT id, report FROM layer_load ORDER BY id DESC LIMIT 1")).first()
+    """Id and source description of the newest layer load, or None when no layers were ever loaded."""
+    row = session.execute(text("SELECT id, source FROM layer_load ORDER BY id DESC LIMIT 1")).first()
     return (int(row[0]), dict(row[1])) if row is not None else None

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gis_enforcement.layers.locator import Locator
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -15,6 +14,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.datum import from_wgs84
 from gis_enforcement.errors import IdempotencyConflict, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.intake import ingest, submit_one
 from gis_enforcement.patrol.parse import parse_geojson, read_intake_file
 from gis_enforcement.storage import incident_repo

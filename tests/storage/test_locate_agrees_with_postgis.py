@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from gis_enforcement.layers.locator import Locator
 from sqlalchemy.orm import Session
 
 from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.layers.locator import Locator
 from gis_enforcement.storage import layer_repo
 
 
