@@ -255,7 +255,7 @@ def ingest(
 
     report.batch_id = batch_id
     report.accepted = len(f)
-    report.accepted_ids = [str(v) for v in f["id"]]
+    report.accepted_ids = f["id"].tolist()
     report.likely_duplicates = int((dup_idx >= 0).sum())
     report.flags = Counter()
     codes, uniques = pd.factorize(pd.Series(flags, dtype=object), use_na_sentinel=False)

@@ -137,13 +137,13 @@ incident = Table(
     Column("border_townships", ARRAY(Text), nullable=False),
     Column("nearest_township_code", Text),
     Column("nearest_township_distance_m", Float(24)),
-    Column("rule_snapshot_id", Integer, ForeignKey("rule_snapshot.id")),
+    Column("rule_snapshot_id", Integer),  # no FK: see migration 0001
     Column("lead_department", Text),
     Column("likely_duplicate_of", UUID(as_uuid=True)),
     Column("duplicate_distance_m", Float(24)),
     Column("photos", ARRAY(Text), nullable=False),
     Column("track_id", Text),
-    Column("batch_id", BigInteger, ForeignKey("ingest_batch.id")),
+    Column("batch_id", BigInteger),  # no FK: see migration 0001
 )
 
 # The column order used by bulk COPY into ``incident`` (the generated ``geom`` is left to the server).

@@ -152,3 +152,14 @@ def test_outside_district_is_flagged_not_dropped(db: Session, locator: Locator, 
     assert inc.township_code is None and "outside_district" in inc.flags
     assert inc.extra["nearest_township_code"] is not None and inc.extra["nearest_township_distance_m"] > 1000
     assert inc.plan  # still matched to the lists: someone must act on it
+
+
+def test_every_incident_references_its_batch_and_rule_snapshot(db: Session, locator: Locator, catalog: Catalog,
+                                                               village_point) -> None:
+    x, y, _ = village_point
+    fc = {"type": "FeatureCollection", "features": [feature(x, y), feature(x + 0.02, y, category="MIN-02")]}
+    ingest(db, parse_geojson(fc), locator=locator, catalog=catalog)
+    orphans = db.execute(text(
+        "SELECT count(*) FROM incident i LEFT JOIN rule_snapshot r ON r.id = i.rule_snapshot_id "
+        "LEFT JOIN ingest_batch b ON b.id = i.batch_id WHERE r.id IS NULL OR b.id IS NULL")).scalar_one()
+    assert orphans == 0
