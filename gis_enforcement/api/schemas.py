@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from gis_enforcement.domain.catalog import Department
 from gis_enforcement.domain.records import Incident
 
 
@@ -24,6 +27,7 @@ class ZonePublic(BaseModel):
 
 class PlanItemPublic(BaseModel):
     department: str
+    department_name: str | None = Field(default=None, description="the department's name in the lists (zh)")
     role: Literal["lead", "assist"]
     report_in_minutes: int
     resolution_hours: float | None
@@ -65,13 +69,17 @@ class IncidentPublic(BaseModel):
     properties: IncidentProperties
 
     @classmethod
-    def from_record(cls, inc: Incident) -> IncidentPublic:
+    def from_record(cls, inc: Incident, *, tz: str = "Asia/Shanghai",
+                    departments: Mapping[str, Department] | None = None) -> IncidentPublic:
+        """The public shape of a stored incident; times shown in the district's time zone."""
+        zone = ZoneInfo(tz)
+        names = {code: d.zh for code, d in (departments or {}).items()}
         return cls(
             id=inc.id,
             geometry=PointGeometry(coordinates=(inc.lon, inc.lat)),
             properties=IncidentProperties(
-                category=inc.category, status=inc.status.value, observed_at=inc.observed_at,
-                received_at=inc.received_at, accuracy_m=inc.accuracy_m, reporter=inc.reporter,
+                category=inc.category, status=inc.status.value, observed_at=inc.observed_at.astimezone(zone),
+                received_at=inc.received_at.astimezone(zone), accuracy_m=inc.accuracy_m, reporter=inc.reporter,
                 description=inc.description,
                 raw={"lon": inc.raw_lon, "lat": inc.raw_lat, "crs": inc.raw_crs},
                 township_code=inc.township_code, township_name=inc.township_name,
@@ -80,7 +88,7 @@ class IncidentPublic(BaseModel):
                 zones=[ZonePublic(**z.to_dict()) for z in inc.zones], flags=list(inc.flags),
                 border_townships=list(inc.border_townships), rule_code=inc.rule_code,
                 lead_department=inc.lead_department,
-                plan=[PlanItemPublic(**p.to_dict()) for p in inc.plan],
+                plan=[PlanItemPublic(**p.to_dict(), department_name=names.get(p.department)) for p in inc.plan],
                 likely_duplicate_of=inc.duplicate_of, duplicate_distance_m=inc.duplicate_distance_m,
                 photos=list(inc.photos), track_id=inc.track_id,
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,15 +42,19 @@ def _raw_cursor(session: Session) -> Any:
 def _copy(session: Session, table: str, columns: Sequence[str], data: bytes) -> None:
     with _raw_cursor(session) as cur:
         cur.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(data)
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(data),
+            size=1 << 20,
         )
 
 
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+def _arrow_csv(table: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink)
     return sink.getvalue().to_pybytes()
+
+
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    return _arrow_csv(pa.Table.from_pandas(frame, preserve_index=False))
 
 
 #: The fields a client sends: two submissions with the same id are "the same" when all of these are equal.
@@ -60,7 +65,8 @@ CONTENT_COLUMNS = ("category", "raw_lon", "raw_lat", "raw_crs", "accuracy_m", "o
 def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.DataFrame:
     """The submitted content of those ``ids`` that are already stored (one row each; ``id`` as text).
 
-    The ids travel by COPY into a temporary table and meet the incidents in one join.
+    The ids travel by COPY into a temporary table, meet the incidents in one join, and the matches come back
+    by COPY as well — re-sending a file of a million rows is a bulk operation both ways.
     """
     columns = ["id", *CONTENT_COLUMNS]
     if len(ids) == 0:
@@ -68,11 +74,27 @@ def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.Da
     session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _intake_ids (id uuid) ON COMMIT DROP"))
     session.execute(text("TRUNCATE _intake_ids"))
     _copy(session, "_intake_ids", ["id"], _csv_bytes(pd.DataFrame({"id": pd.Series(ids).reset_index(drop=True)})))
-    rows = session.execute(
-        text("SELECT i.id::text, " + ", ".join(f"i.{c}" for c in CONTENT_COLUMNS)
-             + " FROM _intake_ids k JOIN incident i ON i.id = k.id")
-    ).all()
-    return pd.DataFrame(rows, columns=columns)
+    select = (
+        "SELECT i.id::text AS id, i.category, i.raw_lon, i.raw_lat, i.raw_crs, i.accuracy_m, "
+        "(extract(epoch FROM i.observed_at) * 1000000)::bigint AS observed_us, i.reporter, i.description, "
+        "i.track_id FROM _intake_ids k JOIN incident i ON i.id = k.id"
+    )
+    buf = io.BytesIO()
+    with _raw_cursor(session) as cur:
+        cur.copy_expert(f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER true)", buf, size=1 << 20)
+    buf.seek(0)
+    text_cols = ("id", "category", "raw_crs", "reporter", "description", "track_id")
+    table = pacsv.read_csv(
+        buf,
+        convert_options=pacsv.ConvertOptions(
+            column_types={**{c: pa.string() for c in text_cols}, "raw_lon": pa.float64(), "raw_lat": pa.float64(),
+                          "accuracy_m": pa.float64(), "observed_us": pa.int64()},
+            strings_can_be_null=True, quoted_strings_can_be_null=False,
+        ),
+    )
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    frame["observed_at"] = pd.to_datetime(frame.pop("observed_us"), unit="us", utc=True)
+    return frame[columns]
 
 
 def nearby_incidents(
@@ -138,15 +160,40 @@ def create_batch(
     )
 
 
+_ARRAY_COLUMNS = ("zone_codes", "flags", "border_townships", "photos")
+COPY_CHUNK_ROWS = 50_000
+
+
+def _default_only(col: pd.Series, name: str) -> bool:
+    """True when every value equals the column's database default (NULL, or '{}' for arrays)."""
+    if name in _ARRAY_COLUMNS:
+        return bool((col == "{}").all())
+    return bool(col.isna().all())
+
+
 def copy_incidents(session: Session, *, frame: pd.DataFrame) -> int:
-    """Bulk-insert incidents with one COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS`` (arrays as PostgreSQL
-    array literals, times tz-aware); returns the number of rows written."""
+    """Bulk-insert incidents with COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS`` (arrays as PostgreSQL
+    array literals, times tz-aware); returns the number of rows written.
+
+    Columns that hold only their default are left to the server. The rows go in chunks, and the next chunk is
+    turned into CSV on a worker thread while the server ingests the current one (Arrow and libpq both release
+    the GIL), so client and server work overlap on two cores.
+    """
     missing = [c for c in INCIDENT_COPY_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"copy_incidents: missing columns {missing}")
     if len(frame) == 0:
         return 0
-    _copy(session, "incident", INCIDENT_COPY_COLUMNS, _csv_bytes(frame[list(INCIDENT_COPY_COLUMNS)]))
+    columns = [c for c in INCIDENT_COPY_COLUMNS if not _default_only(frame[c], c)]
+    table = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    chunks = [table.slice(i, COPY_CHUNK_ROWS) for i in range(0, len(frame), COPY_CHUNK_ROWS)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_arrow_csv, chunks[0])
+        for nxt in [*chunks[1:], None]:
+            data = pending.result()
+            if nxt is not None:
+                pending = pool.submit(_arrow_csv, nxt)
+            _copy(session, "incident", columns, data)
     return len(frame)
 
 

@@ -42,7 +42,10 @@ def test_create_replay_conflict_get(client: TestClient, point) -> None:
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["id"] == f["id"] and body["properties"]["township_code"]
-    assert body["properties"]["plan"][0]["role"] == "lead"
+    lead = body["properties"]["plan"][0]
+    assert lead["role"] == "lead" and lead["department"] == body["properties"]["lead_department"]
+    assert lead["department_name"] and lead["department_name"].startswith(("区", "市", "乡"))
+    assert body["properties"]["observed_at"] == "2026-05-12T23:40:00+08:00"  # shown in the district's zone
     assert client.post("/api/v1/incidents", json=f).status_code == 200
     f2 = {**f, "properties": {**f["properties"], "accuracy_m": 9}}
     r = client.post("/api/v1/incidents", json=f2)

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
+from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.schemas import (
     INCIDENT_FEATURE_EXAMPLE,
@@ -15,6 +16,7 @@ from gis_enforcement.api.schemas import (
     IncidentsPublic,
     IngestReportPublic,
 )
+from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis_enforcement.patrol.intake import ingest, submit_one
 from gis_enforcement.patrol.parse import parse_geojson
@@ -58,7 +60,7 @@ async def create_incidents(
                                        tz=settings.timezone)
         session.commit()
         response.status_code = 201 if created else 200
-        return IncidentPublic.from_record(incident)
+        return _public(incident, platform)
     report = ingest(session, raw, locator=locator, catalog=platform.catalog, tz=settings.timezone)
     if report.accepted == 0 and report.already_stored == 0 and report.errors:
         first = report.errors[0]
@@ -69,13 +71,18 @@ async def create_incidents(
     return IngestReportPublic(**report.to_dict(with_ids=True))
 
 
+def _public(incident: Incident, platform: Platform) -> IncidentPublic:
+    return IncidentPublic.from_record(incident, tz=platform.settings.timezone,
+                                      departments=platform.catalog.departments)
+
+
 @router.get("/{incident_id}", operation_id="get_incident", response_model=IncidentPublic, responses=ERRORS)
-def get_incident(incident_id: UUID, session: SessionDep) -> IncidentPublic:
+def get_incident(incident_id: UUID, session: SessionDep, platform: PlatformDep) -> IncidentPublic:
     """One incident by its id, as a GeoJSON Feature."""
     incident = incident_repo.get_incident(session, incident_id=incident_id)
     if incident is None:
         raise NotFound(f"no incident {incident_id}", field="incident_id")
-    return IncidentPublic.from_record(incident)
+    return _public(incident, platform)
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -93,6 +100,7 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
 @router.get("", operation_id="list_incidents", response_model=IncidentsPublic, responses=ERRORS)
 def list_incidents(
     session: SessionDep,
+    platform: PlatformDep,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
                                       examples=["117.0,40.1,117.3,40.3"])] = None,
     category: Annotated[str | None, Query(description="problem-list code, e.g. MIN-02")] = None,
@@ -108,7 +116,7 @@ def list_incidents(
         limit=limit, offset=offset,
     )
     return IncidentsPublic(
-        features=[IncidentPublic.from_record(i) for i in items], numberMatched=total,
+        features=[_public(i, platform) for i in items], numberMatched=total,
         numberReturned=len(items), limit=limit, offset=offset,
     )
 
