@@ -114,3 +114,12 @@ def test_bad_file_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not valid JSON" in result.output
     result = runner.invoke(app, ["ingest", str(tmp_path / "missing.csv")])
     assert result.exit_code == 2 and "cannot read" in result.output
+
+
+def test_module_entry_point_runs() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "gis_enforcement", "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and "locate" in proc.stdout and "ingest" in proc.stdout

@@ -163,3 +163,21 @@ def test_every_incident_references_its_batch_and_rule_snapshot(db: Session, loca
         "SELECT count(*) FROM incident i LEFT JOIN rule_snapshot r ON r.id = i.rule_snapshot_id "
         "LEFT JOIN ingest_batch b ON b.id = i.batch_id WHERE r.id IS NULL OR b.id IS NULL")).scalar_one()
     assert orphans == 0
+
+
+def test_gpx_waypoints_go_through_the_same_intake(db: Session, locator: Locator, catalog: Catalog,
+                                                  village_point, tmp_path: Path) -> None:
+    x, y, township = village_point
+    gpx = tmp_path / "patrol.gpx"
+    gpx.write_text(f"""<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="test" xmlns="http://www.topografix.com/GPX/1/1">
+  <metadata><author><name>夜间巡查队</name></author></metadata>
+  <wpt lat="{y}" lon="{x}"><time>2026-05-02T14:30:00Z</time><desc>河道采砂</desc><type>MIN-02</type></wpt>
+  <wpt lat="{y}" lon="{x + 0.01}"><time>2026-05-02T15:00:00Z</time><type>NOT-A-CODE</type></wpt>
+</gpx>""", encoding="utf-8")
+    report = ingest(db, read_intake_file(gpx), locator=locator, catalog=catalog)
+    assert report.accepted == 1 and report.rejected == 1 and report.errors[0].field == "category"
+    inc = incident_repo.get_incident(db, incident_id=uuid.UUID(report.accepted_ids[0]))
+    assert inc.township_code == township and inc.reporter == "夜间巡查队" and inc.category == "MIN-02"
+    again = ingest(db, read_intake_file(gpx), locator=locator, catalog=catalog)
+    assert again.accepted == 0 and again.already_stored == 1
