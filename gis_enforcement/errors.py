@@ -52,6 +52,13 @@ class IdempotencyConflict(EnforcementError):
     status = 409
 
 
+class ConcurrentIntake(EnforcementError):
+    """Another request stored one of the same ids while this one was being checked; sending again is safe."""
+
+    code = "concurrent_intake"
+    status = 409
+
+
 class LayerInvalid(EnforcementError):
     """A jurisdiction or zone layer cannot be used as given."""
 
@@ -92,6 +99,7 @@ HTTP_STATUS: dict[type[EnforcementError], int] = {
         InvalidInput,
         NotFound,
         IdempotencyConflict,
+        ConcurrentIntake,
         LayerInvalid,
         CatalogInvalid,
         NotConfigured,

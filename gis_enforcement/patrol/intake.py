@@ -25,7 +25,7 @@ from gis_enforcement.domain.catalog import Catalog, ResponsibilityRule
 from gis_enforcement.domain.datum import to_wgs84
 from gis_enforcement.domain.enums import Datum, LocationFlag
 from gis_enforcement.domain.records import Incident
-from gis_enforcement.errors import IdempotencyConflict, InvalidInput
+from gis_enforcement.errors import ConcurrentIntake, IdempotencyConflict, InvalidInput
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.dedupe import likely_duplicates
 from gis_enforcement.patrol.parse import RawBatch
@@ -217,11 +217,6 @@ def ingest(
     snapshot_id = rule_series.map({c: snap_ids[s["digest"]] for c, s in snapshots.items()}).to_numpy()
     lead = rule_series.map({r.code: r.lead for r in distinct_rules}).to_numpy(dtype=object)
 
-    batch_id = incident_repo.create_batch(
-        session, source=raw.source, submitted=report.submitted, accepted=len(f),
-        already_stored=report.already_stored, rejected=report.rejected,
-        report={"errors": [e.to_dict() for e in errors[:1000]], "errors_total": len(errors)},
-    )
     out = pd.DataFrame({
         "id": f["id"],
         "category": f["category"],
@@ -249,9 +244,12 @@ def ingest(
         "duplicate_distance_m": dup_dist,
         "photos": _pg_array(f["photos"].to_numpy(dtype=object)),
         "track_id": f["track_id"],
-        "batch_id": np.full(len(f), batch_id, dtype=np.int64),
     })
-    incident_repo.copy_incidents(session, frame=out)
+    batch_id = incident_repo.store_batch(
+        session, source=raw.source, submitted=report.submitted, already_stored=report.already_stored,
+        rejected=report.rejected, incidents=out,
+        report={"errors": [e.to_dict() for e in errors[:1000]], "errors_total": len(errors)},
+    )
 
     report.batch_id = batch_id
     report.accepted = len(f)
@@ -283,8 +281,13 @@ def submit_one(
     """
     if len(raw.frame) + len(raw.errors) != 1:
         raise InvalidInput("expected exactly one incident", field="features")
-    report = ingest(session, raw, locator=locator, catalog=catalog, default_crs=default_crs, tz=tz, now=now,
-                    all_or_nothing=True)
+    try:
+        report = ingest(session, raw, locator=locator, catalog=catalog, default_crs=default_crs, tz=tz, now=now,
+                        all_or_nothing=True)
+    except ConcurrentIntake:
+        # the same id was stored by a concurrent request after our check: check again (now 200 or 409)
+        report = ingest(session, raw, locator=locator, catalog=catalog, default_crs=default_crs, tz=tz, now=now,
+                        all_or_nothing=True)
     if report.errors:
         first = report.errors[0]
         detail = {"errors": [e.to_dict() for e in report.errors]}

@@ -12,14 +12,18 @@ from typing import Any
 from uuid import UUID
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import psycopg2.errors
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
+from gis_enforcement.errors import ConcurrentIntake
 from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
 
 
@@ -195,6 +199,31 @@ def copy_incidents(session: Session, *, frame: pd.DataFrame) -> int:
                 pending = pool.submit(_arrow_csv, nxt)
             _copy(session, "incident", columns, data)
     return len(frame)
+
+
+def store_batch(
+    session: Session, *, source: str | None, submitted: int, already_stored: int, rejected: int,
+    report: dict[str, Any], incidents: pd.DataFrame,
+) -> int:
+    """Record an intake batch and COPY its incidents, together, inside a savepoint; returns the batch id.
+
+    When another transaction stored one of the same ids after our idempotency check (two phones retrying at
+    once), the savepoint is rolled back and ``ConcurrentIntake`` raised — the caller's transaction stays usable
+    and a second check will find the stored incident.
+    """
+    try:
+        with session.begin_nested():
+            batch_id = create_batch(session, source=source, submitted=submitted, accepted=len(incidents),
+                                    already_stored=already_stored, rejected=rejected, report=report)
+            copy_incidents(session, frame=incidents.assign(batch_id=np.int64(batch_id)))
+    except (IntegrityError, psycopg2.errors.UniqueViolation) as exc:
+        if getattr(getattr(exc, "orig", exc), "pgcode", None) != "23505":
+            raise
+        raise ConcurrentIntake(
+            "an incident with one of these ids was stored by another request at the same moment; send again",
+            field="id",
+        ) from exc
+    return batch_id
 
 
 _SELECT = """

@@ -181,3 +181,40 @@ def test_gpx_waypoints_go_through_the_same_intake(db: Session, locator: Locator,
     assert inc.township_code == township and inc.reporter == "夜间巡查队" and inc.category == "MIN-02"
     again = ingest(db, read_intake_file(gpx), locator=locator, catalog=catalog)
     assert again.accepted == 0 and again.already_stored == 1
+
+
+def test_two_phones_sending_the_same_id_at_once(loaded_engine, locator: Locator, catalog: Catalog,
+                                                village_point) -> None:
+    """The second request waits on the first one's row, then finds it stored: 200, not a 500."""
+    import threading
+    import time
+
+    x, y, _ = village_point
+    f = feature(x, y, description="concurrent")
+    first, second = Session(loaded_engine), Session(loaded_engine)
+    result: dict = {}
+
+    def send_second() -> None:
+        try:
+            result["r"] = submit_one(second, parse_geojson(f), locator=locator, catalog=catalog)
+            second.commit()
+        except Exception as exc:  # noqa: BLE001 — surfaced by the assertion below
+            result["error"] = exc
+
+    try:
+        inc1, created1 = submit_one(first, parse_geojson(f), locator=locator, catalog=catalog)
+        worker = threading.Thread(target=send_second)
+        worker.start()
+        time.sleep(1.0)  # the second COPY is now waiting on the first transaction's key
+        first.commit()
+        worker.join(60)
+        assert "error" not in result, result.get("error")
+        inc2, created2 = result["r"]
+        assert created1 and not created2 and inc2.id == inc1.id
+    finally:
+        first.rollback()
+        second.rollback()
+        first.execute(text("DELETE FROM incident WHERE id = :id"), {"id": f["id"]})
+        first.commit()
+        first.close()
+        second.close()
