@@ -10,6 +10,7 @@ from functools import cached_property
 from gis_enforcement.admin.layers import LocatorCache
 from gis_enforcement.catalog.loader import load_catalog
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.errors import NotConfigured
 from gis_enforcement.settings import Settings
 from gis_enforcement.storage import Session
 from gis_enforcement.storage.engine import (
@@ -55,6 +56,14 @@ class Platform:
         """A session committed when the block succeeds, rolled back when it raises."""
         with transaction(self.sessions) as session:
             yield session
+
+    def warm_up(self) -> None:
+        """Build the locator now (when layers are loaded) so the first patrol submission does not wait for it."""
+        try:
+            with self.transaction() as session:
+                self.locators.get(session)
+        except NotConfigured:
+            pass
 
     def close(self) -> None:
         if "engine" in self.__dict__:

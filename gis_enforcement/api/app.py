@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "platform", None) is None:
             app.state.platform = Platform.open(settings)
+            app.state.platform.warm_up()
         yield
         if platform is None:
             app.state.platform.close()
