@@ -12,6 +12,7 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check gis_enforcement tests bench
+	$(BIN)/mypy gis_enforcement
 	$(BIN)/lint-imports
 
 setup: system venv assets
@@ -33,6 +34,7 @@ $(STAMP): pyproject.toml
 
 lint: setup
 	$(BIN)/ruff check gis_enforcement tests bench
+	$(BIN)/mypy gis_enforcement
 	$(BIN)/lint-imports
 
 bench: setup

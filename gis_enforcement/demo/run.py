@@ -90,7 +90,9 @@ def _print_summary(console: Console, summary: pd.DataFrame, catalog) -> None:  #
         return
     summary = summary.assign(family=summary["category"].str.split("-").str[0])
     pivot = summary.pivot_table(index="township", columns="family", values="n", aggfunc="sum", fill_value=0)
-    families = [f for f in FAMILY_LABELS if f in pivot.columns] + [f for f in pivot.columns if f not in FAMILY_LABELS]
+    families: list[str] = (
+        [f for f in FAMILY_LABELS if f in pivot.columns] + [f for f in pivot.columns if f not in FAMILY_LABELS]
+    )
     flags = summary.groupby("township")[["near_border", "outside", "duplicates"]].sum()
     table = Table(title="街乡 × 问题类别 (incidents by township and problem family)", title_justify="left",
                   pad_edge=False, padding=(0, 1))

@@ -40,7 +40,10 @@ class IncidentFilter:
 
 
 def _raw_cursor(session: Session) -> Any:
-    return session.connection().connection.dbapi_connection.cursor()
+    # psycopg2's connection (never None on a live session); its cursor is a context manager and has
+    # copy_expert, neither of which SQLAlchemy's DBAPI protocol types know
+    dbapi: Any = session.connection().connection.dbapi_connection
+    return dbapi.cursor()
 
 
 def _copy(session: Session, table: str, columns: Sequence[str], data: bytes) -> None:
@@ -267,7 +270,8 @@ def _to_incident(row: Any) -> Incident:
 
 
 def _where(f: IncidentFilter) -> tuple[str, dict[str, Any]]:
-    clauses, params = [], {}
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
     if f.bbox is not None:
         clauses.append("i.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)")
         params.update(dict(zip(("x0", "y0", "x1", "y1"), f.bbox, strict=True)))

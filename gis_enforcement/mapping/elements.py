@@ -1,0 +1,221 @@
+"""The raw HTML/JavaScript elements of the incidents map, and the browser code their popups call.
+
+Nothing here goes through Jinja: branca's ``Element(text)`` compiles its text as a template, so data containing
+``{{ ... }}`` (a patrol's description, say) would be evaluated, and big data is slow to lex. Every element's
+JavaScript is built in Python, with data embedded by :func:`script_json`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import folium
+from branca.element import Element, Figure, MacroElement
+
+__all__ = [
+    "POPUP_JS",
+    "JsElement",
+    "LegendToggle",
+    "PointLayer",
+    "Raw",
+    "Script",
+    "TownshipLayer",
+    "figure_of",
+    "script_json",
+]
+
+#: Browser helpers: HTML escaping, a popup built from a feature's short properties, legend toggling.
+POPUP_JS = """
+function giseEsc(s) {
+  return String(s).replace(/[&<>"']/g, function (c) {
+    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c];
+  });
+}
+function gisePopup(p, code) {
+  var G = GISE, T = G.ui, c = G.cats[code] || {name: code, color: '#777'};
+  var rows = [];
+  function row(k, v) {
+    if (v !== undefined && v !== null && v !== '') {
+      rows.push('<tr><th>' + k + '</th><td>' + v + '</td></tr>');
+    }
+  }
+  if (p.t) { row(T.time, giseEsc(p.t)); }
+  if (p.s) { row(T.status, giseEsc(G.status[p.s] || p.s)); }
+  var place = [p.tw, p.v].filter(function (x) { return !!x; }).join(' · ');
+  if (place) { row(T.place, giseEsc(place)); }
+  if (p.g) { row(T.grid, giseEsc(p.g)); }
+  if (p.d) { row(T.lead, giseEsc(G.depts[p.d] || p.d)); }
+  if (p.f) {
+    row(T.flags, p.f.split(';').filter(function (x) { return !!x; }).map(function (x) {
+      return '<span class="flag">' + giseEsc(G.flags[x] || x) + '</span>'; }).join(''));
+  }
+  if (p.dup) {
+    row(T.dup, '<span class="flag">' + giseEsc(T.dup_text + ' ' + String(p.dup).slice(0, 8)) + '</span>');
+  }
+  if (p.acc !== undefined && p.acc !== null) { row(T.acc, giseEsc('±' + p.acc + ' ' + T.metres)); }
+  var sev = c.sev ? '<span class="sev ' + giseEsc(c.sevCode) + '">' + giseEsc(c.sev) + '</span>' : '';
+  return '<div class="gise-popup"><div class="hd" style="border-left-color:' + c.color + '">' +
+    giseEsc(c.name) + sev + '</div><table>' + rows.join('') + '</table>' +
+    (p.desc ? '<div class="desc">' + giseEsc(p.desc) + '</div>' : '') +
+    (p.id ? '<div class="id">' + giseEsc(T.id) + ' ' + giseEsc(p.id) + '</div>' : '') + '</div>';
+}
+function giseToggle(row, map, layer) {
+  if (map.hasLayer(layer)) { map.removeLayer(layer); row.className = 'row off'; }
+  else { map.addLayer(layer); row.className = 'row'; }
+}
+"""
+
+
+_TEMPLATE_OPEN = re.compile(r"\{(?=[{%#])")
+
+
+def script_json(obj: Any) -> str:
+    """JSON safe to embed inside a <script> element (compact, UTF-8 kept)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    # JSON structure never has "{{", "{%" or "{#": such text is inside strings; keep it template-inert too
+    return _TEMPLATE_OPEN.sub(r"\\u007b", text)
+
+
+def figure_of(element: Element) -> Figure:
+    """The page (branca ``Figure``) ``element`` belongs to: its header, body and script sections."""
+    root = element.get_root()
+    assert isinstance(root, Figure), f"{element.get_name()} is not part of a page"
+    return root
+
+
+def _parent_of(element: Element) -> Element:
+    """The element ``element`` was added to (set by ``add_child``, always before rendering)."""
+    assert element._parent is not None, f"{element.get_name()} was never added to a map"
+    return element._parent
+
+
+class Raw(Element):
+    """Text put into the page exactly as given.
+
+    branca's ``Element(text)`` compiles its text as a Jinja template, so data containing ``{{ ... }}`` (a
+    patrol's description, say) would be evaluated, and big data is slow to lex; nothing here goes through
+    Jinja.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "GiseRaw"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class JsElement(MacroElement):
+    """A map element whose JavaScript is built in Python (no Jinja), see :class:`Raw`."""
+
+    def js(self) -> str:
+        raise NotImplementedError
+
+    # branca's own MacroElement.render returns None as well; only Element.render is annotated ``-> str``
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        figure_of(self).script.add_child(Raw(self.js()), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class Script(JsElement):
+    """A piece of JavaScript, rendered once."""
+
+    def __init__(self, code: str):
+        super().__init__()
+        self._name = "GiseScript"
+        self.code = code
+
+    def js(self) -> str:
+        return self.code
+
+
+class PointLayer(JsElement):
+    """One category's incidents: a FeatureCollection drawn as circle markers, popups built on click."""
+
+    def __init__(self, collection: dict[str, Any], code: str, style: dict[str, Any]):
+        super().__init__()
+        self._name = "GisePoints"
+        self.data = script_json(collection)
+        self.code = script_json(code)
+        self.style = script_json(style)
+
+    def js(self) -> str:
+        return f"""
+var {self.get_name()} = L.geoJSON({self.data}, {{
+  pointToLayer: function (f, latlng) {{ return L.circleMarker(latlng, {self.style}); }},
+  onEachFeature: function (f, layer) {{
+    layer.bindPopup(function () {{ return gisePopup(f.properties, {self.code}); }}, {{maxWidth: 360}});
+  }}
+}}).addTo({_parent_of(self).get_name()});
+"""
+
+
+class TownshipLayer(JsElement):
+    """Township polygons (non-interactive, so clicks reach the points) and their permanent name labels."""
+
+    def __init__(self, collection: dict[str, Any], labels: list[list[Any]], style: dict[str, Any],
+                 outline: dict[str, Any]):
+        super().__init__()
+        self._name = "GiseTownships"
+        self.data = script_json(collection)
+        self.labels = script_json(labels)
+        self.style = script_json(style)
+        self.outline = script_json(outline)
+
+    def js(self) -> str:
+        parent = _parent_of(self)
+        group, the_map = parent.get_name(), _parent_of(parent).get_name()
+        return f"""
+var {self.get_name()} = L.geoJSON({self.data}, {{
+  interactive: false,
+  style: function (f) {{ return f.properties.outline ? {self.outline} : {self.style}; }}
+}}).addTo({group});
+(function () {{
+  var group = {group}, map = {the_map};
+  var labels = {self.labels}.map(function (l) {{
+    var t = L.tooltip([l[0], l[1]], {{permanent: true, direction: 'center', interactive: false,
+                                     className: 'gise-town-label'}}).setContent(l[2]);
+    t.giseMinZoom = l[3];
+    return t;
+  }});
+  // small townships (街道) are labelled only once zoomed in, so labels do not pile up
+  function update() {{
+    labels.forEach(function (t) {{
+      if (map.getZoom() >= t.giseMinZoom) {{ group.addLayer(t); }} else {{ group.removeLayer(t); }}
+    }});
+  }}
+  map.on('zoomend', update);
+  map.whenReady(update);
+}})();
+"""
+
+
+class LegendToggle(JsElement):
+    """Clicking a legend row shows/hides that category's layer."""
+
+    def __init__(self, groups: list[tuple[str, folium.FeatureGroup]]):
+        super().__init__()
+        self._name = "GiseLegendToggle"
+        self.groups = groups
+
+    def js(self) -> str:
+        layers = ", ".join(f"{script_json(key)}: {fg.get_name()}" for key, fg in self.groups)
+        return f"""
+(function () {{
+  var map = {_parent_of(self).get_name()};
+  var layers = {{{layers}}};
+  document.querySelectorAll('.gise-legend .row[data-key]').forEach(function (row) {{
+    var layer = layers[row.getAttribute('data-key')];
+    if (!layer) {{ return; }}
+    row.addEventListener('click', function () {{ giseToggle(row, map, layer); }});
+    layer.on('add', function () {{ row.className = 'row'; }});
+    layer.on('remove', function () {{ row.className = 'row off'; }});
+  }});
+}})();
+"""

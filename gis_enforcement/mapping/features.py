@@ -1,0 +1,132 @@
+"""Incidents and townships as the compact GeoJSON the incidents map embeds (one collection per category).
+
+Property keys are short and empty values dropped, so tens of thousands of points keep the page small; times
+are shown in Beijing time, township and village names without their administrative suffixes.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["LOCAL_TZ", "local_times", "point_collections", "township_collection"]
+
+LOCAL_TZ = "Asia/Shanghai"
+
+
+def _short_name(name: str) -> str:
+    return re.split(r"[（(]", str(name))[0].strip()
+
+
+def _short_village(name: str) -> str:
+    """'关上村委会' -> '关上村', '平粮社区居委会' -> '平粮社区'."""
+    name = str(name).strip()
+    if name.endswith("村委会"):
+        return name[:-2]
+    if name.endswith("居委会"):
+        return name[:-3]
+    return name
+
+
+def _map_names(values: np.ndarray, fn: Any) -> np.ndarray:
+    cache: dict[Any, Any] = {}
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if v is not None and v not in cache:
+            cache[v] = fn(v)
+        out[i] = None if v is None else cache[v]
+    return out
+
+
+def local_times(values: pd.Series) -> pd.Series:
+    """'YYYY-MM-DD HH:MM' in Beijing time; naive datetimes are taken as Beijing time already."""
+    if values.empty:
+        return pd.Series([], dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        t = values
+        t = t.dt.tz_localize(LOCAL_TZ) if t.dt.tz is None else t.dt.tz_convert(LOCAL_TZ)
+    else:
+        t = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601").dt.tz_convert(LOCAL_TZ)
+    out = t.dt.strftime("%Y-%m-%d %H:%M")
+    return out.astype(object).where(t.notna(), None)
+
+
+def _clean(values: Any) -> np.ndarray:
+    """Object array with NaN/None/'' as None."""
+    arr = np.array(values, dtype=object)
+    missing = pd.isna(arr)
+    out = np.empty(len(arr), dtype=object)
+    for i, v in enumerate(arr):
+        out[i] = None if missing[i] or (isinstance(v, str) and not v.strip()) else v
+    return out
+
+
+def township_collection(townships: gpd.GeoDataFrame, counts: Mapping[str, int], unit: str
+                        ) -> tuple[dict[str, Any], list[list[Any]]]:
+    """Township polygons plus the district outline, and their labels as [lat, lon, html, min zoom]."""
+    towns = townships.to_crs(4326) if townships.crs is not None else townships
+    geoms = shapely.set_precision(towns.geometry.values, 1e-6)
+    features = [
+        {"type": "Feature", "properties": {"name": str(name)}, "geometry": shapely.geometry.mapping(g)}
+        for name, g in zip(towns["name"], geoms, strict=True) if g is not None and not g.is_empty
+    ]
+    outline = shapely.union_all(towns.geometry.values)
+    features.append({"type": "Feature", "properties": {"outline": True},
+                     "geometry": shapely.geometry.mapping(shapely.set_precision(outline, 1e-6))})
+    labels = []
+    for name, g in zip(towns["name"], towns.geometry.values, strict=True):
+        if g is None or g.is_empty:
+            continue
+        p = g.representative_point() if not g.contains(g.centroid) else g.centroid
+        n = counts.get(str(name), 0)
+        label = f"{html.escape(_short_name(name))}<small>{n} {unit}</small>" if counts else html.escape(
+            _short_name(name))
+        km2 = g.area * 111.32 * 110.57 * np.cos(np.radians(p.y))
+        labels.append([round(p.y, 6), round(p.x, 6), label, 12 if km2 < 15 else 0])
+    return {"type": "FeatureCollection", "features": features}, labels
+
+
+def point_collections(incidents: gpd.GeoDataFrame, codes: list[str]) -> dict[str, dict[str, Any]]:
+    """One compact FeatureCollection per category; property keys are short to keep the page small."""
+    inc = incidents
+    geom = inc.geometry.values
+    ok = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
+    inc = inc[ok]
+    n = len(inc)
+    lon = np.round(shapely.get_x(inc.geometry.values), 6).tolist()
+    lat = np.round(shapely.get_y(inc.geometry.values), 6).tolist()
+
+    def col(name: str) -> np.ndarray:
+        return _clean(inc[name].to_numpy()) if name in inc.columns else np.full(n, None, dtype=object)
+
+    cats = inc["category"].astype(str).to_numpy()
+    props = {
+        "id": col("id"),
+        "t": (local_times(inc["observed_at"]).to_numpy() if "observed_at" in inc.columns
+              else np.full(n, None, dtype=object)),
+        "s": col("status"), "tw": _map_names(col("township_name"), _short_name),
+        "v": _map_names(col("village_name"), _short_village), "g": col("grid_code"),
+        "f": col("flags"), "d": col("lead_department"), "dup": col("likely_duplicate_of"),
+        "desc": col("description"),
+    }
+    acc = col("accuracy_m")
+    props["acc"] = np.array([None if a is None else round(float(a), 1) for a in acc], dtype=object)
+    keys = list(props)
+    columns = [props[k].tolist() for k in keys]
+    out: dict[str, dict[str, Any]] = {
+        c: {"type": "FeatureCollection", "category": c, "features": []} for c in codes
+    }
+    for i in range(n):
+        p = {k: str(v) if isinstance(v, str) else v for k, v in
+             ((k, column[i]) for k, column in zip(keys, columns, strict=True)) if v is not None}
+        point = {"type": "Point", "coordinates": [lon[i], lat[i]]}
+        out[cats[i]]["features"].append({"type": "Feature", "geometry": point, "properties": p})
+    return out
+
