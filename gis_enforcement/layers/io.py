@@ -68,11 +68,11 @@ def read_layer(
     """
     path = Path(path)
     if not path.exists():
-        raise LayerInvalid(f"{path}: file not found", field=str(path))
+        raise LayerInvalid(f"{path}: file not found", field="file")
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises a family of DataSource/DataLayer errors; all mean "unreadable"
-        raise LayerInvalid(f"{path.name}: cannot read layer: {exc}", field=str(path)) from exc
+        raise LayerInvalid(f"{path.name}: cannot read layer: {exc}", field="file") from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         raise LayerInvalid(f"{path.name}: no geometry column", field="geometry")
     notes: list[str] = []
