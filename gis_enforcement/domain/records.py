@@ -117,3 +117,44 @@ class Incident:
     @property
     def lead_department(self) -> str | None:
         return next((p.department for p in self.plan if p.role is Role.LEAD), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One department summoned to one case: its role, state, deadlines and how its report-in went."""
+
+    id: int
+    incident_id: UUID
+    whistle_id: int
+    department: str
+    role: Role
+    status: str
+    summoned_at: datetime
+    report_in_due: datetime
+    resolution_due: datetime | None
+    reported_in_at: datetime | None = None
+    report_in_distance_m: float | None = None
+    minutes_late: float | None = None
+    done_at: datetime | None = None
+    reason: str | None = None
+
+    @property
+    def on_time(self) -> bool | None:
+        return None if self.minutes_late is None else self.minutes_late <= 0
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    """What dispatch needs to know about a case, read under a row lock."""
+
+    id: UUID
+    status: CaseStatus
+    category: str
+    township_code: str | None
+    border_townships: tuple[str, ...]
+    lon: float
+    lat: float
+    plan: tuple[PlanItem, ...]
+    whistled_at: datetime | None
+    event_count: int
+    event_head: str | None

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
+    Numeric,
     Table,
     Text,
     func,
@@ -146,7 +147,80 @@ incident = Table(
     Column("batch_id", BigInteger),  # no FK: see migration 0001
 )
 
+incident.append_column(Column("whistled_at", DateTime(timezone=True)))
+incident.append_column(Column("closed_at", DateTime(timezone=True)))
+incident.append_column(Column("event_count", Integer, nullable=False, server_default="0"))
+incident.append_column(Column("event_head", Text))
+
+whistle = Table(
+    "whistle",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("mode", Text, nullable=False),
+    Column("whistled_at", DateTime(timezone=True), nullable=False),
+    Column("whistler_unit", Text, nullable=False),
+    Column("actor", Text),
+    Column("note", Text),
+    Column("incident_ids", ARRAY(UUID(as_uuid=True)), nullable=False),
+)
+
+assignment = Table(
+    "assignment",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("incident_id", UUID(as_uuid=True), ForeignKey("incident.id"), nullable=False),
+    Column("whistle_id", BigInteger, ForeignKey("whistle.id"), nullable=False),
+    Column("department", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="summoned"),
+    Column("summoned_at", DateTime(timezone=True), nullable=False),
+    Column("report_in_due", DateTime(timezone=True), nullable=False),
+    Column("resolution_due", DateTime(timezone=True)),
+    Column("reported_in_at", DateTime(timezone=True)),
+    Column("report_in_lon", Float(53)),
+    Column("report_in_lat", Float(53)),
+    Column("report_in_accuracy_m", Float(53)),
+    Column("report_in_distance_m", Float(53)),
+    Column("report_in_device_time", DateTime(timezone=True)),
+    Column("minutes_late", Float(53)),
+    Column("done_at", DateTime(timezone=True)),
+    Column("reason", Text),
+)
+
+enforcement_record = Table(
+    "enforcement_record",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("assignment_id", BigInteger, ForeignKey("assignment.id"), nullable=False),
+    Column("incident_id", UUID(as_uuid=True), ForeignKey("incident.id"), nullable=False),
+    Column("action_type", Text, nullable=False),
+    Column("measures", ARRAY(Text), nullable=False),
+    Column("legal_basis", JSONB, nullable=False),
+    Column("penalty_amount", Numeric(14, 2)),
+    Column("seized_items", Text),
+    Column("officer", Text, nullable=False),
+    Column("acted_at", DateTime(timezone=True), nullable=False),
+    Column("lon", Float(53)),
+    Column("lat", Float(53)),
+    Column("photos", JSONB, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+case_event = Table(
+    "case_event",
+    metadata,
+    Column("incident_id", UUID(as_uuid=True), ForeignKey("incident.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text),
+    Column("kind", Text, nullable=False),
+    Column("payload", JSONB, nullable=False),
+    Column("prev_hash", Text, nullable=False),
+    Column("hash", Text, nullable=False),
+)
+
 # The column order used by bulk COPY into ``incident`` (the generated ``geom`` is left to the server).
 INCIDENT_COPY_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in incident.columns if c.name not in ("geom", "received_at", "status")
+    c.name for c in incident.columns
+    if c.name not in ("geom", "received_at", "status", "whistled_at", "closed_at", "event_count", "event_head")
 )

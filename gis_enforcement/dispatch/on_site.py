@@ -1,0 +1,179 @@
+"""On site: report-in (报到) as a GPS check-in inside the category's geofence, then action, records and done.
+
+Report-in is timed by the server's clock against the assignment's due time; the device's clock is kept only
+as skew. A check-in from outside the geofence is refused with the distance and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from gis_enforcement.dispatch.record import CaseRecorder
+from gis_enforcement.domain.case_flow import AssignmentAction, CaseAction, next_assignment_status, next_case_status
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.deadlines import report_in_timing, require_aware
+from gis_enforcement.domain.enums import CaseStatus
+from gis_enforcement.domain.records import Assignment, CaseState
+from gis_enforcement.errors import InvalidInput, NotFound
+from gis_enforcement.storage import Session, dispatch_repo
+
+PHOTO_SLOTS = ("before", "after", "evidence")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIn:
+    """A department's check-in: where, how far from the case, how late (negative: early)."""
+
+    assignment: Assignment
+    distance_m: float
+    minutes_late: float
+    on_time: bool
+
+
+def _case_and_assignment(session: Session, incident_id: UUID, department: str) -> tuple[CaseState, Assignment]:
+    cases = dispatch_repo.lock_cases(session, incident_ids=[incident_id])
+    if incident_id not in cases:
+        raise NotFound(f"no case {incident_id}", field="incident_id")
+    assignment = dispatch_repo.lock_assignment(session, incident_id=incident_id, department=department)
+    if assignment is None:
+        raise InvalidInput(f"{department} was not whistled to case {incident_id}", field="department")
+    return cases[incident_id], assignment
+
+
+def report_in(
+    session: Session,
+    *,
+    catalog: Catalog,
+    incident_id: UUID,
+    department: str,
+    lon: float,
+    lat: float,
+    accuracy_m: float | None,
+    server_time: datetime,
+    device_time: datetime | None = None,
+    actor: str | None = None,
+) -> ReportIn:
+    """Check a department in on site (summoned → reported_in) at ``server_time``.
+
+    The position (WGS84) must lie within the category's geofence of the case, allowing for the stated GPS
+    accuracy up to the fence's own size; otherwise ``InvalidInput`` on ``position`` says how far away it is.
+    """
+    case, assignment = _case_and_assignment(session, incident_id, department)
+    next_assignment_status(assignment.status, AssignmentAction.REPORT_IN)
+    fence = catalog.categories[case.category].geofence_m
+    distance = dispatch_repo.distance_m(session, incident_id=incident_id, lon=lon, lat=lat)
+    slack = min(max(accuracy_m or 0.0, 0.0), fence)
+    if distance > fence + slack:
+        raise InvalidInput(
+            f"check-in is {distance:,.0f} m from the case; it must be within {fence:,.0f} m "
+            f"(+ GPS accuracy {slack:,.0f} m)",
+            field="position", distance_m=round(distance, 1), geofence_m=fence,
+        )
+    timing = report_in_timing(whistled_at=assignment.summoned_at, due=assignment.report_in_due,
+                              server_time=require_aware(server_time, "server_time"), device_time=device_time)
+    updated = dispatch_repo.update_assignment(
+        session, assignment_id=assignment.id, status="reported_in", reported_in_at=timing.checked_in_at,
+        report_in_lon=lon, report_in_lat=lat, report_in_accuracy_m=accuracy_m, report_in_distance_m=distance,
+        report_in_device_time=device_time, minutes_late=timing.minutes_late,
+    )
+    CaseRecorder(session, {incident_id: case}).add(incident_id, at=timing.checked_in_at, actor=actor, kind="report_in",
+                                                   payload={"department": department, "lon": lon, "lat": lat,
+                                                            "accuracy_m": accuracy_m,
+                                                            "distance_m": round(distance, 1),
+                                                            "minutes_late": round(timing.minutes_late, 2),
+                                                            "on_time": timing.on_time,
+                                                            "device_skew_s": timing.device_skew_seconds})
+    return ReportIn(updated, distance, timing.minutes_late, timing.on_time)
+
+
+def _move(session: Session, *, incident_id: UUID, department: str, action: AssignmentAction, at: datetime,
+          actor: str | None, reason: str | None = None, extra: dict[str, Any] | None = None) -> Assignment:
+    case, assignment = _case_and_assignment(session, incident_id, department)
+    status = next_assignment_status(assignment.status, action, reason=reason)
+    fields: dict[str, Any] = {"status": status.value}
+    if reason is not None:
+        fields["reason"] = reason
+    if action is AssignmentAction.COMPLETE:
+        fields["done_at"] = at
+    updated = dispatch_repo.update_assignment(session, assignment_id=assignment.id, **fields)
+    recorder = CaseRecorder(session, {incident_id: case})
+    recorder.add(incident_id, at=at, actor=actor, kind=action.value,
+                 payload={"department": department, "reason": reason, **(extra or {})})
+    if action is AssignmentAction.START_ACTION and case.status is CaseStatus.WHISTLED:
+        new = next_case_status(case.status, CaseAction.START_ACTION)
+        dispatch_repo.set_case_status(session, incident_id=incident_id, status=new)
+        recorder.add(incident_id, at=at, actor=actor, kind="case_in_action", payload={"by": department})
+    return updated
+
+
+def start_action(session: Session, *, incident_id: UUID, department: str, at: datetime,
+                 actor: str | None = None) -> Assignment:
+    """A department that reported in starts enforcing (reported_in → acting); the case goes in_action."""
+    return _move(session, incident_id=incident_id, department=department, action=AssignmentAction.START_ACTION,
+                 at=require_aware(at, "at"), actor=actor)
+
+
+def complete(session: Session, *, incident_id: UUID, department: str, at: datetime,
+             actor: str | None = None) -> Assignment:
+    """A department's part is done (acting → done)."""
+    return _move(session, incident_id=incident_id, department=department, action=AssignmentAction.COMPLETE,
+                 at=require_aware(at, "at"), actor=actor)
+
+
+def release(session: Session, *, incident_id: UUID, department: str, reason: str, at: datetime,
+            actor: str | None = None) -> Assignment:
+    """The township lets a department go before it is done (reason required)."""
+    return _move(session, incident_id=incident_id, department=department, action=AssignmentAction.RELEASE,
+                 at=require_aware(at, "at"), actor=actor, reason=reason)
+
+
+def record_action(
+    session: Session,
+    *,
+    catalog: Catalog,
+    incident_id: UUID,
+    department: str,
+    action_type: str,
+    officer: str,
+    acted_at: datetime,
+    measures: Sequence[str] = (),
+    penalty_amount: float | None = None,
+    seized_items: str | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    photos: Sequence[dict[str, str]] = (),
+    actor: str | None = None,
+) -> int:
+    """An enforcement record (执法记录) of an acting department; measures must come from the lists' measures
+    for the case's rule, photos are ``{"slot": before|after|evidence, "sha256": ...}``. Returns the record id."""
+    case, assignment = _case_and_assignment(session, incident_id, department)
+    if assignment.status != "acting":
+        raise InvalidInput(f"{department} is {assignment.status} on this case; record actions while acting",
+                           field="status")
+    rules = [r for r in catalog.rules if r.category == case.category]
+    listed = {m for r in rules for m in r.measures}
+    unknown = [m for m in measures if m not in listed]
+    if unknown:
+        raise InvalidInput(f"measure(s) {', '.join(unknown)} are not in the lists for {case.category}",
+                           field="measures")
+    if penalty_amount is not None and penalty_amount < 0:
+        raise InvalidInput("penalty amount cannot be negative", field="penalty_amount")
+    for p in photos:
+        if p.get("slot") not in PHOTO_SLOTS or len(str(p.get("sha256", ""))) != 64:
+            raise InvalidInput("photos need a slot (before/after/evidence) and a sha256 content hash", field="photos")
+    legal = [{"law": b.law, "article": b.article} for r in rules for b in r.legal_basis]
+    at = require_aware(acted_at, "acted_at")
+    record_id = dispatch_repo.insert_enforcement_record(session, record={
+        "assignment_id": assignment.id, "incident_id": incident_id, "action_type": action_type,
+        "measures": list(measures), "legal_basis": legal, "penalty_amount": penalty_amount,
+        "seized_items": seized_items, "officer": officer, "acted_at": at, "lon": lon, "lat": lat,
+        "photos": list(photos),
+    })
+    CaseRecorder(session, {incident_id: case}).add(incident_id, at=at, actor=actor, kind="enforcement_record", payload={
+        "record_id": record_id, "department": department, "action_type": action_type, "measures": list(measures),
+        "penalty_amount": penalty_amount, "officer": officer, "photos": list(photos)})
+    return record_id

@@ -1,0 +1,166 @@
+"""The whistle (吹哨): summon departments to one case or to many at once.
+
+Two modes here. In a **township whistle** (街乡吹哨、部门报到), the township whistles for cases in its own
+jurisdiction. Its default is the proposed plan from the lists (lead plus assists), and it may add
+departments the lists allow for the category. In a **lead-department whistle** (一门主责、其他配合), the lead
+department of a case whistles assisting departments. Either way each department gets one assignment per
+case, with its role and its deadlines counted from the whistle. A joint whistle for many cases is one call.
+Anything outside the whistler's reach is refused with the reason; nothing is written then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from gis_enforcement.dispatch.record import CaseRecorder
+from gis_enforcement.domain.case_flow import CaseAction, case_accepts_whistle, next_case_status
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.deadlines import deadlines_for, require_aware
+from gis_enforcement.domain.enums import CaseStatus, Role
+from gis_enforcement.domain.records import Assignment, CaseState, PlanItem
+from gis_enforcement.errors import InvalidInput, NotFound
+from gis_enforcement.storage import Session, dispatch_repo
+
+TOWNSHIP = "township"
+LEAD_DEPARTMENT = "lead_department"
+
+
+@dataclass
+class WhistleResult:
+    """What one whistle did: its id, the assignments it created, and departments already on a case."""
+
+    whistle_id: int
+    whistled_at: datetime
+    assignments: list[Assignment] = field(default_factory=list)
+    already_summoned: list[tuple[UUID, str]] = field(default_factory=list)
+
+
+def departments_allowed(catalog: Catalog, category: str) -> set[str]:
+    """Departments the lists name for a category, in any of its rules (general or zone-specific)."""
+    return {d for r in catalog.rules if r.category == category for d in r.departments}
+
+
+def _plan_for(case: CaseState, catalog: Catalog, extra: Iterable[str], only: Iterable[str] | None) -> list[PlanItem]:
+    """The case's proposed plan, narrowed to ``only`` (when given), plus ``extra`` departments as assists."""
+    allowed = departments_allowed(catalog, case.category)
+    plan = list(case.plan)
+    if only is not None:
+        wanted = list(dict.fromkeys(only))
+        unknown = [d for d in wanted if d not in {p.department for p in plan}]
+        plan = [p for p in plan if p.department in wanted]
+        extra = [*unknown, *extra]
+    lead = next((p for p in case.plan if p.role is Role.LEAD), None)
+    template = lead or (plan[0] if plan else None)
+    for dep in dict.fromkeys(extra):
+        if dep in {p.department for p in plan}:
+            continue
+        if dep not in catalog.departments:
+            raise InvalidInput(f"unknown department {dep!r}", field="departments")
+        if dep not in allowed:
+            raise InvalidInput(
+                f"the lists do not name {dep} for category {case.category} (allowed: {', '.join(sorted(allowed))})",
+                field="departments",
+            )
+        if template is None:
+            raise InvalidInput(f"case {case.id} has no plan to take deadlines from", field="incident_ids")
+        plan.append(PlanItem(dep, Role.ASSIST, template.report_in_minutes, template.resolution_hours))
+    return plan
+
+
+def whistle(
+    session: Session,
+    *,
+    catalog: Catalog,
+    incident_ids: Sequence[UUID],
+    mode: str,
+    whistler: str,
+    at: datetime,
+    actor: str | None = None,
+    add_departments: Iterable[str] = (),
+    only_departments: Iterable[str] | None = None,
+    note: str | None = None,
+) -> WhistleResult:
+    """Summon departments to ``incident_ids`` (one or many: a joint whistle) at server time ``at``.
+
+    ``mode`` is ``township`` (``whistler`` is a township code; every case must be in it) or
+    ``lead_department`` (``whistler`` is a department code; it must be the lead of every case, and it may only
+    summon assists). ``add_departments`` are added as assists when the lists allow them for the category;
+    ``only_departments`` narrows the proposed plan. A reported case is triaged first. Departments already
+    summoned to a case are skipped and listed in the result.
+    """
+    at = require_aware(at, "at")
+    ids = list(dict.fromkeys(incident_ids))
+    if not ids:
+        raise InvalidInput("no case to whistle for", field="incident_ids")
+    if mode not in (TOWNSHIP, LEAD_DEPARTMENT):
+        raise InvalidInput(f"unknown whistle mode {mode!r}; use township or lead_department", field="mode")
+    cases = dispatch_repo.lock_cases(session, incident_ids=ids)
+    missing = [str(i) for i in ids if i not in cases]
+    if missing:
+        raise NotFound(f"no case {', '.join(missing)}", field="incident_ids")
+
+    plans: dict[UUID, list[PlanItem]] = {}
+    existing: dict[UUID, set[str]] = {}
+    for cid in ids:
+        case = cases[cid]
+        status = case.status
+        if status is CaseStatus.REPORTED:
+            status = next_case_status(status, CaseAction.TRIAGE)
+        if not case_accepts_whistle(status):
+            raise InvalidInput(f"case {cid} is {case.status.value}: no whistle is possible", field="status")
+        current = dispatch_repo.assignments_of(session, incident_id=cid)
+        existing[cid] = {a.department for a in current}
+        if mode == TOWNSHIP:
+            if case.township_code != whistler:
+                where = case.township_code or "outside the district"
+                raise InvalidInput(f"case {cid} lies in {where}, not in township {whistler}", field="incident_ids")
+            plans[cid] = _plan_for(case, catalog, add_departments, only_departments)
+        else:
+            lead = next((a.department for a in current if a.role is Role.LEAD), None)
+            lead = lead or next((p.department for p in case.plan if p.role is Role.LEAD), None)
+            if lead != whistler:
+                raise InvalidInput(f"{whistler} is not the lead department of case {cid} (lead: {lead})",
+                                   field="whistler")
+            assists = [d for d in add_departments if d != whistler]
+            if not assists:
+                raise InvalidInput("a lead-department whistle names the assisting departments", field="departments")
+            plans[cid] = [p for p in _plan_for(case, catalog, assists, []) if p.department in assists]
+
+    whistle_id = dispatch_repo.insert_whistle(session, mode=mode, whistled_at=at, whistler_unit=whistler,
+                                              actor=actor, note=note, incident_ids=ids)
+    result = WhistleResult(whistle_id=whistle_id, whistled_at=at)
+    recorder = CaseRecorder(session, cases)
+    rows = []
+    for cid in ids:
+        for item in plans[cid]:
+            if item.department in existing[cid]:
+                result.already_summoned.append((cid, item.department))
+                continue
+            due = deadlines_for(at, report_in_minutes=item.report_in_minutes, resolution_hours=item.resolution_hours)
+            rows.append({"incident_id": cid, "whistle_id": whistle_id, "department": item.department,
+                         "role": item.role.value, "summoned_at": at, "report_in_due": due.report_in_due,
+                         "resolution_due": due.resolution_due})
+    result.assignments = dispatch_repo.insert_assignments(session, rows=rows)
+
+    by_case: dict[UUID, list[Assignment]] = {}
+    for a in result.assignments:
+        by_case.setdefault(a.incident_id, []).append(a)
+    for cid in ids:
+        case = cases[cid]
+        status = case.status
+        if status is CaseStatus.REPORTED:
+            status = next_case_status(status, CaseAction.TRIAGE)
+            recorder.add(cid, at=at, actor=actor, kind="triage", payload={"by": whistler})
+        if status in (CaseStatus.TRIAGED, CaseStatus.REOPENED):
+            status = next_case_status(status, CaseAction.WHISTLE)
+        dispatch_repo.set_case_status(session, incident_id=cid, status=status, whistled_at=at)
+        recorder.add(cid, at=at, actor=actor, kind="whistle", payload={
+            "whistle_id": whistle_id, "mode": mode, "whistler": whistler, "joint": len(ids) > 1,
+            "summoned": [{"department": a.department, "role": a.role.value,
+                          "report_in_due": a.report_in_due, "resolution_due": a.resolution_due}
+                         for a in by_case.get(cid, [])],
+        })
+    return result

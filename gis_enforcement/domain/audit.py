@@ -1,0 +1,68 @@
+"""The tamper-evident record (执法有记载): a hash chain of case events. Pure.
+
+Each event's hash is SHA-256 over the previous hash and the event's canonical JSON (sorted keys, no spaces,
+UTF-8, times in UTC ISO 8601 with microseconds). The chain of a case starts from ``GENESIS``; changing,
+removing or inserting any event changes every later hash, and the case's stored head no longer matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    """One entry of a case's record: who did what, when, with which details."""
+
+    incident_id: str
+    seq: int
+    at: datetime
+    actor: str | None
+    kind: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    return str(value)
+
+
+def canonical(body: Mapping[str, Any]) -> bytes:
+    """The canonical JSON bytes of an event body (what the hash covers)."""
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default).encode()
+
+
+def event_hash(prev_hash: str, *, incident_id: str, seq: int, at: datetime, actor: str | None, kind: str,
+               payload: Mapping[str, Any]) -> str:
+    """The hash of an event that follows ``prev_hash`` in its case's chain."""
+    body = {"incident_id": str(incident_id), "seq": seq, "at": at, "actor": actor, "kind": kind,
+            "payload": payload}
+    return hashlib.sha256(prev_hash.encode() + canonical(body)).hexdigest()
+
+
+def verify_chain(events: Iterable[CaseEvent], *, head: str | None) -> str | None:
+    """None when the events (in sequence order) form an unbroken chain ending at ``head``; else what is wrong."""
+    prev, expected_seq = GENESIS, 1
+    for ev in events:
+        if ev.seq != expected_seq:
+            return f"event {expected_seq} is missing (found {ev.seq})"
+        if ev.prev_hash != prev:
+            return f"event {ev.seq} does not follow event {ev.seq - 1}"
+        recomputed = event_hash(prev, incident_id=ev.incident_id, seq=ev.seq, at=ev.at, actor=ev.actor,
+                                kind=ev.kind, payload=ev.payload)
+        if recomputed != ev.hash:
+            return f"event {ev.seq} ({ev.kind}) was altered after it was recorded"
+        prev, expected_seq = ev.hash, expected_seq + 1
+    if head is not None and prev != head:
+        return "the last event does not match the case's recorded head (events removed at the end?)"
+    return None

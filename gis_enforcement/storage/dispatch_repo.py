@@ -1,0 +1,159 @@
+"""Whistles, assignments, enforcement records and the case event chain in PostGIS. Never commits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
+
+from gis_enforcement.domain.audit import CaseEvent
+from gis_enforcement.domain.enums import CaseStatus, Role
+from gis_enforcement.domain.records import Assignment, CaseState, PlanItem
+from gis_enforcement.storage import tables
+
+_ASSIGNMENT_COLUMNS = (
+    "id, incident_id, whistle_id, department, role, status, summoned_at, report_in_due, resolution_due, "
+    "reported_in_at, report_in_distance_m, minutes_late, done_at, reason"
+)
+
+
+def _assignment(row: Any) -> Assignment:
+    m = dict(row._mapping)
+    m["role"] = Role(m["role"])
+    return Assignment(**m)
+
+
+def lock_cases(session: Session, *, incident_ids: Sequence[UUID]) -> dict[UUID, CaseState]:
+    """The cases with these ids, locked FOR UPDATE until the caller's transaction ends (in id order)."""
+    rows = session.execute(
+        text(
+            "SELECT i.id, i.status, i.category, i.township_code, i.border_townships, i.lon, i.lat, r.plan, "
+            "i.whistled_at, i.event_count, i.event_head FROM incident i "
+            "LEFT JOIN rule_snapshot r ON r.id = i.rule_snapshot_id WHERE i.id = ANY(:ids) ORDER BY i.id "
+            "FOR UPDATE OF i"
+        ),
+        {"ids": list(incident_ids)},
+    ).all()
+    out = {}
+    for r in rows:
+        m = r._mapping
+        out[m["id"]] = CaseState(
+            id=m["id"], status=CaseStatus(m["status"]), category=m["category"], township_code=m["township_code"],
+            border_townships=tuple(m["border_townships"]), lon=m["lon"], lat=m["lat"],
+            plan=tuple(PlanItem(p["department"], Role(p["role"]), p["report_in_minutes"], p.get("resolution_hours"))
+                       for p in (m["plan"] or [])),
+            whistled_at=m["whistled_at"], event_count=m["event_count"], event_head=m["event_head"],
+        )
+    return out
+
+
+def set_case_status(session: Session, *, incident_id: UUID, status: CaseStatus, whistled_at: datetime | None = None,
+                    closed_at: datetime | None = None) -> None:
+    """Move a case to ``status``; whistle and close times are kept once set (COALESCE keeps the first)."""
+    session.execute(
+        text("UPDATE incident SET status = :status, whistled_at = COALESCE(whistled_at, :w), "
+             "closed_at = CASE WHEN :status = 'closed' THEN CAST(:c AS timestamptz) ELSE NULL END WHERE id = :id"),
+        {"status": status.value, "w": whistled_at, "c": closed_at, "id": incident_id},
+    )
+
+
+def insert_whistle(session: Session, *, mode: str, whistled_at: datetime, whistler_unit: str, actor: str | None,
+                   note: str | None, incident_ids: Sequence[UUID]) -> int:
+    return int(session.execute(
+        text("INSERT INTO whistle (mode, whistled_at, whistler_unit, actor, note, incident_ids) "
+             "VALUES (:mode, :at, :unit, :actor, :note, :ids) RETURNING id"),
+        {"mode": mode, "at": whistled_at, "unit": whistler_unit, "actor": actor, "note": note,
+         "ids": list(incident_ids)},
+    ).scalar_one())
+
+
+def insert_assignments(session: Session, *, rows: Sequence[dict[str, Any]]) -> list[Assignment]:
+    """Create assignments (one statement); returns them as stored."""
+    if not rows:
+        return []
+    cols = [tables.assignment.c[name.strip()] for name in _ASSIGNMENT_COLUMNS.split(",")]
+    result = session.execute(insert(tables.assignment).returning(*cols, sort_by_parameter_order=True), list(rows))
+    return [_assignment(r) for r in result.all()]
+
+
+def assignments_of(session: Session, *, incident_id: UUID) -> list[Assignment]:
+    rows = session.execute(
+        text(f"SELECT {_ASSIGNMENT_COLUMNS} FROM assignment WHERE incident_id = :id ORDER BY role DESC, id"),
+        {"id": incident_id},
+    ).all()
+    return [_assignment(r) for r in rows]
+
+
+def lock_assignment(session: Session, *, incident_id: UUID, department: str) -> Assignment | None:
+    row = session.execute(
+        text(f"SELECT {_ASSIGNMENT_COLUMNS} FROM assignment WHERE incident_id = :id AND department = :dep "
+             "FOR UPDATE"),
+        {"id": incident_id, "dep": department},
+    ).first()
+    return _assignment(row) if row is not None else None
+
+
+def update_assignment(session: Session, *, assignment_id: int, **fields: Any) -> Assignment:
+    """Set the given columns of one assignment and return it."""
+    allowed = {"status", "reported_in_at", "report_in_lon", "report_in_lat", "report_in_accuracy_m",
+               "report_in_distance_m", "report_in_device_time", "minutes_late", "done_at", "reason"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"update_assignment: unknown columns {sorted(unknown)}")
+    sets = ", ".join(f"{k} = :{k}" for k in fields)
+    row = session.execute(
+        text(f"UPDATE assignment SET {sets} WHERE id = :aid RETURNING {_ASSIGNMENT_COLUMNS}"),
+        {**fields, "aid": assignment_id},
+    ).one()
+    return _assignment(row)
+
+
+def distance_m(session: Session, *, incident_id: UUID, lon: float, lat: float) -> float:
+    """Geodesic distance in metres from a case's point to a position (PostGIS geography)."""
+    return float(session.execute(
+        text("SELECT ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) "
+             "FROM incident WHERE id = :id"),
+        {"x": lon, "y": lat, "id": incident_id},
+    ).scalar_one())
+
+
+def insert_enforcement_record(session: Session, *, record: dict[str, Any]) -> int:
+    return int(session.execute(
+        text("INSERT INTO enforcement_record (assignment_id, incident_id, action_type, measures, legal_basis, "
+             "penalty_amount, seized_items, officer, acted_at, lon, lat, photos) VALUES (:assignment_id, "
+             ":incident_id, :action_type, :measures, CAST(:legal_basis AS jsonb), :penalty_amount, :seized_items, "
+             ":officer, :acted_at, :lon, :lat, CAST(:photos AS jsonb)) RETURNING id"),
+        {**record, "legal_basis": json.dumps(record.get("legal_basis", []), ensure_ascii=False),
+         "photos": json.dumps(record.get("photos", []), ensure_ascii=False)},
+    ).scalar_one())
+
+
+def append_event(session: Session, *, event: CaseEvent) -> None:
+    """Store an event and move the case's head to it (the caller holds the case's row lock)."""
+    session.execute(
+        text("INSERT INTO case_event (incident_id, seq, at, actor, kind, payload, prev_hash, hash) VALUES "
+             "(:incident_id, :seq, :at, :actor, :kind, CAST(:payload AS jsonb), :prev_hash, :hash)"),
+        {"incident_id": event.incident_id, "seq": event.seq, "at": event.at, "actor": event.actor,
+         "kind": event.kind, "payload": json.dumps(event.payload, ensure_ascii=False, default=str),
+         "prev_hash": event.prev_hash, "hash": event.hash},
+    )
+    session.execute(
+        text("UPDATE incident SET event_count = :seq, event_head = :hash WHERE id = :id"),
+        {"seq": event.seq, "hash": event.hash, "id": event.incident_id},
+    )
+
+
+def events_of(session: Session, *, incident_id: UUID) -> tuple[list[CaseEvent], str | None]:
+    """A case's events in order and its recorded head."""
+    rows = session.execute(
+        text("SELECT incident_id::text, seq, at, actor, kind, payload, prev_hash, hash FROM case_event "
+             "WHERE incident_id = :id ORDER BY seq"),
+        {"id": incident_id},
+    ).all()
+    head = session.execute(text("SELECT event_head FROM incident WHERE id = :id"), {"id": incident_id}).scalar()
+    return [CaseEvent(*r) for r in rows], head
