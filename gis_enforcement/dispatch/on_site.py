@@ -13,7 +13,13 @@ from typing import Any
 from uuid import UUID
 
 from gis_enforcement.dispatch.record import CaseRecorder
-from gis_enforcement.domain.case_flow import AssignmentAction, CaseAction, next_assignment_status, next_case_status
+from gis_enforcement.domain.case_flow import (
+    AssignmentAction,
+    CaseAction,
+    lead_may_decline,
+    next_assignment_status,
+    next_case_status,
+)
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import report_in_timing, require_aware
 from gis_enforcement.domain.enums import CaseStatus
@@ -177,3 +183,37 @@ def record_action(
         "record_id": record_id, "department": department, "action_type": action_type, "measures": list(measures),
         "penalty_amount": penalty_amount, "officer": officer, "photos": list(photos)})
     return record_id
+
+
+def decline(
+    session: Session,
+    *,
+    catalog: Catalog,
+    incident_id: UUID,
+    department: str,
+    reason: str,
+    ground: str | None,
+    at: datetime,
+    actor: str | None = None,
+) -> Assignment:
+    """A summoned department refuses the whistle with a reason (summoned → declined, for the township to review).
+
+    A department the lists name as lead for the case's category may decline only on a ground (wrong category,
+    outside its jurisdiction); without one the decline is void — ``InvalidInput`` on ``ground`` citing W06
+    (推诿/无依据退单) — and the assignment keeps its lead role.
+    """
+    case, assignment = _case_and_assignment(session, incident_id, department)
+    listed_lead = any(r.lead == department for r in catalog.rules if r.category == case.category)
+    verdict = lead_may_decline(role=assignment.role, listed_as_lead=listed_lead, ground=ground, reason=reason)
+    if not verdict.allowed:
+        raise InvalidInput(verdict.message, field="ground" if verdict.warning_rule else "reason",
+                           warning_rule=verdict.warning_rule)
+    return _move(session, incident_id=incident_id, department=department, action=AssignmentAction.DECLINE,
+                 at=require_aware(at, "at"), actor=actor, reason=reason, extra={"ground": ground})
+
+
+def overrule(session: Session, *, incident_id: UUID, department: str, reason: str, at: datetime,
+             actor: str | None = None) -> Assignment:
+    """The township rejects a decline (declined → summoned): 退单无效、维持主责."""
+    return _move(session, incident_id=incident_id, department=department, action=AssignmentAction.OVERRULE,
+                 at=require_aware(at, "at"), actor=actor, reason=reason)

@@ -162,3 +162,24 @@ def test_the_record_shows_tampering(db: Session, locator: Locator, catalog: Cata
     assert "altered" in verify_case_record(db, incident_id=inc.id)
     db.execute(text("DELETE FROM case_event WHERE incident_id = :id AND kind = 'report_in'"), {"id": inc.id})
     assert "head" in verify_case_record(db, incident_id=inc.id)
+
+
+def test_decline_rules(db: Session, locator: Locator, catalog: Catalog, site) -> None:
+    x, y, township = site
+    inc = new_case(db, locator, catalog, x, y)
+    result = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0)
+    lead, assist = result.assignments[0], result.assignments[1]
+    with pytest.raises(InvalidInput) as w06:
+        on_site.decline(db, catalog=catalog, incident_id=inc.id, department=lead.department, reason="不归我管",
+                        ground=None, at=T0 + timedelta(minutes=3))
+    assert w06.value.field == "ground" and w06.value.detail["warning_rule"] == "W06"
+    declined = on_site.decline(db, catalog=catalog, incident_id=inc.id, department=lead.department,
+                               reason="现场为养殖污染，非散乱污", ground="wrong_category", at=T0 + timedelta(minutes=4))
+    assert declined.status == "declined"
+    assert on_site.overrule(db, incident_id=inc.id, department=lead.department, reason="经核实属散乱污",
+                            at=T0 + timedelta(minutes=6)).status == "summoned"
+    with pytest.raises(InvalidInput) as no_reason:
+        on_site.decline(db, catalog=catalog, incident_id=inc.id, department=assist.department, reason="",
+                        ground=None, at=T0)
+    assert no_reason.value.field == "reason"
+    assert verify_case_record(db, incident_id=inc.id) is None
