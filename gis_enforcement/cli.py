@@ -347,6 +347,72 @@ def export_incidents(
     out.print(f"wrote {len(frame):,} incidents to {output}")
 
 
+@app.command("tick")
+def tick_cmd(
+    now: Annotated[str | None, typer.Option(help="ISO 8601 time to evaluate at (default: now)")] = None,
+) -> None:
+    """Escalation pass: raise the warnings due now (late, absent, overdue…), each once."""
+    from datetime import datetime
+
+    from gis_enforcement.dispatch.escalation import tick
+
+    try:
+        at = datetime.fromisoformat(now) if now else datetime.now().astimezone()
+        if at.tzinfo is None:
+            raise typer.BadParameter("give the time with its offset, e.g. 2026-05-12T23:40:00+08:00")
+        platform = _platform()
+        with platform.transaction() as session:
+            raised = tick(session, catalog=platform.catalog, now=at)
+    except ValueError as exc:
+        err.print(f"[bold red]error[/]: now: {exc}")
+        raise typer.Exit(code=2) from exc
+    except EnforcementError as exc:
+        _fail(exc)
+        return
+    if not raised:
+        out.print("no new warnings")
+        return
+    table = Table(title=f"{len(raised)} new warning(s) (警示)")
+    for col in ("rule", "level", "department", "case", "detail"):
+        table.add_column(col)
+    for w in raised:
+        table.add_row(w["rule_code"], w["level"], w["subject_code"], str(w["incident_id"] or "—"),
+                      json.dumps(w["detail"], ensure_ascii=False))
+    out.print(table)
+
+
+audit_app = typer.Typer(help="The tamper-evident case record.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    incident: Annotated[str | None, typer.Option(help="check one case (id); default: every case")] = None,
+) -> None:
+    """Recompute every case's hash chain; name the first broken event. Exit 1 when any record is broken."""
+    from uuid import UUID
+
+    from gis_enforcement.dispatch.record import verify_case_record
+    from gis_enforcement.storage import dispatch_repo
+
+    try:
+        platform = _platform()
+        with platform.transaction() as session:
+            ids = [UUID(incident)] if incident else dispatch_repo.cases_with_events(session)
+            broken = [(i, p) for i in ids if (p := verify_case_record(session, incident_id=i)) is not None]
+    except ValueError as exc:
+        err.print(f"[bold red]error[/]: incident: {exc}")
+        raise typer.Exit(code=2) from exc
+    except EnforcementError as exc:
+        _fail(exc)
+        return
+    for case_id, problem in broken:
+        out.print(f"[red]case {case_id}[/]: {problem}")
+    out.print(f"{len(ids):,} case record(s) checked, {len(broken):,} broken")
+    if broken:
+        raise typer.Exit(code=1)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,

@@ -123,3 +123,44 @@ def test_module_entry_point_runs() -> None:
     proc = subprocess.run([sys.executable, "-m", "gis_enforcement", "--help"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0 and "locate" in proc.stdout and "ingest" in proc.stdout
+
+
+def test_tick_and_audit_verify(runner: CliRunner, cli_env: dict[str, str], jurisdiction: Jurisdiction) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+    from gis_enforcement.layers.locator import Locator
+    from gis_enforcement.patrol.intake import submit_one
+    from gis_enforcement.patrol.parse import parse_geojson
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+    v = jurisdiction.villages.iloc[40]
+    t0 = datetime(2026, 6, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    f = {"type": "Feature", "id": str(uuid.uuid4()),
+         "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
+         "properties": {"category": "ENV-01", "observed_at": "2026-06-01T08:30:00+08:00"}}
+    engine = create_engine(cli_env["DATABASE_URL"])
+    with Session(engine) as s:
+        inc, _ = submit_one(s, parse_geojson(f), locator=Locator.from_jurisdiction(jurisdiction), catalog=catalog)
+        whistle(s, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"], at=t0)
+        s.commit()
+    later = (t0 + timedelta(minutes=75)).isoformat()
+    first = runner.invoke(app, ["tick", "--now", later])
+    assert first.exit_code == 0, first.output
+    assert "W02" in first.stdout and "new warning" in first.stdout
+    assert "no new warnings" in runner.invoke(app, ["tick", "--now", later]).stdout
+    assert runner.invoke(app, ["tick", "--now", "yesterday"]).exit_code == 2
+
+    ok = runner.invoke(app, ["audit", "verify"])
+    assert ok.exit_code == 0 and "0 broken" in ok.stdout
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE case_event SET actor = 'someone else' WHERE incident_id = :id AND seq = 2"),
+                     {"id": inc.id})
+    broken = runner.invoke(app, ["audit", "verify"])
+    assert broken.exit_code == 1 and str(inc.id) in broken.stdout and "event 2" in broken.stdout
+    engine.dispose()

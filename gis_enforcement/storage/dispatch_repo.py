@@ -157,3 +157,8 @@ def events_of(session: Session, *, incident_id: UUID) -> tuple[list[CaseEvent], 
     ).all()
     head = session.execute(text("SELECT event_head FROM incident WHERE id = :id"), {"id": incident_id}).scalar()
     return [CaseEvent(*r) for r in rows], head
+
+
+def cases_with_events(session: Session) -> list[UUID]:
+    """Ids of the cases that have a record, in id order."""
+    return [r[0] for r in session.execute(text("SELECT id FROM incident WHERE event_count > 0 ORDER BY id")).all()]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -18,26 +16,8 @@ from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.patrol.intake import submit_one
-from gis_enforcement.patrol.parse import parse_geojson
 from gis_enforcement.storage import dispatch_repo
-
-TZ = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 5, 12, 23, 40, tzinfo=TZ)
-METRE = 1 / 111_320
-
-
-def new_case(db: Session, locator: Locator, catalog: Catalog, lon: float, lat: float, category: str = "ENV-01"):
-    f = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [lon, lat]},
-         "properties": {"category": category, "observed_at": "2026-05-12T23:00:00+08:00", "accuracy_m": 6}}
-    inc, _ = submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
-    return inc
-
-
-@pytest.fixture
-def site(jurisdiction: Jurisdiction) -> tuple[float, float, str]:
-    v = jurisdiction.villages.iloc[12]
-    return v.geometry.x, v.geometry.y, v["township_code"]
+from tests.dispatch.helpers import METRE, T0, new_case
 
 
 def status_of(db: Session, incident_id) -> str:

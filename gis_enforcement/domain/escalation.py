@@ -1,0 +1,98 @@
+"""Which warning-list (警示清单) rules an assignment or case has triggered by ``now``. Pure and vectorised.
+
+Thresholds follow the triggers written in the lists (all marked draft there):
+
+- **W01 报到迟到**: checked in after the report-in deadline but within ``ABSENT_AFTER_MIN`` of the whistle.
+- **W02 未报到**: no check-in ``ABSENT_AFTER_MIN`` after the whistle, or a check-in later than that.
+- **W05 主责部门超期**: the lead's resolution time is 80 % used (yellow) or used up (red) while the case is open.
+- **W07 累计违规**: ``REPEAT_LIMIT`` or more W01/W02 for one department in a calendar year.
+
+Each draft carries a dedupe key, so the escalation pass may run any number of times and raise each
+warning once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gis_enforcement.domain.deadlines import RED_AT, YELLOW_AT, require_aware
+
+ABSENT_AFTER_MIN = 60.0
+REPEAT_LIMIT = 3
+OPEN_CASE = ("whistled", "in_action", "reopened")
+
+#: Columns ``escalate`` reads, one row per assignment.
+ESCALATION_COLUMNS = ("assignment_id", "incident_id", "department", "role", "status", "summoned_at",
+                      "report_in_due", "resolution_due", "reported_in_at", "case_status", "township_code")
+
+
+@dataclass(frozen=True, slots=True)
+class WarningDraft:
+    """A warning to raise: the rule, its level, who it is about, and the key that makes it unique."""
+
+    rule_code: str
+    level: str
+    subject_kind: str
+    subject_code: str
+    dedupe_key: str
+    incident_id: Any = None
+    assignment_id: int | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _minutes(a: pd.Series, b: pd.Series) -> np.ndarray:
+    return ((a - b).dt.total_seconds() / 60.0).to_numpy(dtype=float)
+
+
+def escalate(assignments: pd.DataFrame, *, now: datetime) -> list[WarningDraft]:
+    """Warnings W01, W02 and W05 due at ``now`` for the given assignments (``ESCALATION_COLUMNS``)."""
+    now_ts = pd.Timestamp(require_aware(now, "now"))
+    if assignments.empty:
+        return []
+    a = assignments.reset_index(drop=True)
+    for col in ("summoned_at", "report_in_due", "resolution_due", "reported_in_at"):
+        a[col] = pd.to_datetime(a[col], utc=True)
+    after_whistle = _minutes(a["reported_in_at"], a["summoned_at"])
+    late = _minutes(a["reported_in_at"], a["report_in_due"])
+    waited = (now_ts - a["summoned_at"]).dt.total_seconds().to_numpy() / 60.0
+    summoned = (a["status"] == "summoned").to_numpy()
+    with np.errstate(invalid="ignore"):
+        w01 = (late > 0) & (after_whistle <= ABSENT_AFTER_MIN)
+        w02 = (summoned & (waited > ABSENT_AFTER_MIN)) | (after_whistle > ABSENT_AFTER_MIN)
+    out: list[WarningDraft] = []
+    for i in np.flatnonzero(w01):
+        out.append(WarningDraft("W01", "yellow", "department", a.at[i, "department"], f"W01:{a.at[i, 'assignment_id']}",
+                                a.at[i, "incident_id"], int(a.at[i, "assignment_id"]),
+                                {"minutes_late": round(float(late[i]), 1)}))
+    for i in np.flatnonzero(w02):
+        detail = ({"minutes_after_whistle": round(float(after_whistle[i]), 1)} if np.isfinite(after_whistle[i])
+                  else {"no_show_after_minutes": round(float(waited[i]), 1)})
+        out.append(WarningDraft("W02", "red", "department", a.at[i, "department"], f"W02:{a.at[i, 'assignment_id']}",
+                                a.at[i, "incident_id"], int(a.at[i, "assignment_id"]), detail))
+    lead_open = ((a["role"] == "lead") & a["case_status"].isin(OPEN_CASE) & a["resolution_due"].notna()).to_numpy()
+    span = (a["resolution_due"] - a["summoned_at"]).dt.total_seconds().to_numpy()
+    used = (now_ts - a["summoned_at"]).dt.total_seconds().to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(span > 0, used / span, np.nan)
+    for stage, threshold in (("yellow", YELLOW_AT), ("red", RED_AT)):
+        for i in np.flatnonzero(lead_open & (fraction >= threshold)):
+            out.append(WarningDraft("W05", stage, "department", a.at[i, "department"],
+                                    f"W05:{stage}:{a.at[i, 'incident_id']}", a.at[i, "incident_id"],
+                                    int(a.at[i, "assignment_id"]),
+                                    {"time_used": round(float(fraction[i]), 3),
+                                     "resolution_due": a.at[i, "resolution_due"].isoformat()}))
+    return out
+
+
+def repeat_offenders(counts: pd.DataFrame) -> list[WarningDraft]:
+    """W07 for departments with ``REPEAT_LIMIT`` or more W01/W02 in a year (``counts``: department, year, n)."""
+    hit = counts[counts["n"] >= REPEAT_LIMIT]
+    return [WarningDraft("W07", "red", "department", str(r.department), f"W07:{r.department}:{r.year}",
+                         detail={"year": int(r.year), "late_or_absent": int(r.n)})
+            for r in hit.itertuples(index=False)]

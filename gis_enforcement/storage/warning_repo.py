@@ -1,0 +1,86 @@
+"""Warnings raised by the escalation pass, and the assignments it looks at. Never commits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis_enforcement.domain.escalation import ESCALATION_COLUMNS, WarningDraft
+
+
+def escalation_frame(session: Session) -> pd.DataFrame:
+    """Assignments that may still trigger a warning: on cases that are not closed, rejected or duplicate,
+    and late or absent check-ins wherever they are."""
+    rows = session.execute(
+        text(
+            "SELECT a.id AS assignment_id, a.incident_id, a.department, a.role, a.status, a.summoned_at, "
+            "a.report_in_due, a.resolution_due, a.reported_in_at, i.status AS case_status, i.township_code "
+            "FROM assignment a JOIN incident i ON i.id = a.incident_id "
+            "WHERE i.status NOT IN ('closed', 'rejected', 'duplicate') OR a.minutes_late > 0"
+        )
+    ).all()
+    return pd.DataFrame(rows, columns=list(ESCALATION_COLUMNS))
+
+
+def insert_warnings(session: Session, *, drafts: Sequence[WarningDraft], raised_at: datetime,
+                    consequences: Mapping[str, str], notify: Mapping[str, Sequence[str]]) -> list[dict[str, Any]]:
+    """Insert the drafts whose dedupe key is new; returns the rows actually inserted (running twice adds nothing)."""
+    if not drafts:
+        return []
+    result = session.execute(
+        text(
+            "INSERT INTO warning (dedupe_key, rule_code, level, subject_kind, subject_code, incident_id, "
+            "assignment_id, raised_at, consequence, notify, detail) SELECT * FROM jsonb_to_recordset(CAST(:rows AS "
+            "jsonb)) AS r(dedupe_key text, rule_code text, level text, subject_kind text, subject_code text, "
+            "incident_id uuid, assignment_id bigint, raised_at timestamptz, consequence text, notify text[], "
+            "detail jsonb) ON CONFLICT (dedupe_key) DO NOTHING "
+            "RETURNING id, dedupe_key, rule_code, level, subject_kind, subject_code, incident_id, assignment_id, "
+            "raised_at, consequence, notify, detail"
+        ),
+        {"rows": json.dumps([
+            {"dedupe_key": d.dedupe_key, "rule_code": d.rule_code, "level": d.level, "subject_kind": d.subject_kind,
+             "subject_code": d.subject_code, "incident_id": None if d.incident_id is None else str(d.incident_id),
+             "assignment_id": d.assignment_id, "raised_at": raised_at.isoformat(),
+             "consequence": consequences.get(d.rule_code, ""), "notify": list(notify.get(d.rule_code, ())),
+             "detail": dict(d.detail)}
+            for d in drafts
+        ], ensure_ascii=False, default=str)},
+    )
+    return [dict(r._mapping) for r in result.all()]
+
+
+def late_or_absent_counts(session: Session) -> pd.DataFrame:
+    """W01 and W02 per department per calendar year (Asia/Shanghai), for the repeat rule W07."""
+    rows = session.execute(
+        text("SELECT subject_code AS department, "
+             "extract(year FROM raised_at AT TIME ZONE 'Asia/Shanghai')::int AS year, count(*) AS n "
+             "FROM warning WHERE rule_code IN ('W01', 'W02') GROUP BY 1, 2")
+    ).all()
+    return pd.DataFrame(rows, columns=["department", "year", "n"])
+
+
+def list_warnings(session: Session, *, rule_code: str | None = None, subject_code: str | None = None,
+                  limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Warnings, newest first, with the total that matched."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if rule_code:
+        where.append("rule_code = :rule")
+        params["rule"] = rule_code
+    if subject_code:
+        where.append("subject_code = :subject")
+        params["subject"] = subject_code
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    total = session.execute(text("SELECT count(*) FROM warning" + clause), params).scalar_one()
+    rows = session.execute(
+        text("SELECT id, rule_code, level, subject_kind, subject_code, incident_id, assignment_id, raised_at, "
+             "consequence, notify, detail FROM warning" + clause + " ORDER BY raised_at DESC, id DESC "
+             "LIMIT :limit OFFSET :offset"), params,
+    ).all()
+    return [dict(r._mapping) for r in rows], int(total)

@@ -1,0 +1,27 @@
+"""Shared helpers of the dispatch tests: a case at a village point, the whistle time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.records import Incident
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.patrol.intake import submit_one
+from gis_enforcement.patrol.parse import parse_geojson
+
+TZ = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 5, 12, 23, 40, tzinfo=TZ)
+METRE = 1 / 111_320
+
+
+def new_case(db: Session, locator: Locator, catalog: Catalog, lon: float, lat: float,
+             category: str = "ENV-01") -> Incident:
+    f = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [lon, lat]},
+         "properties": {"category": category, "observed_at": "2026-05-12T23:00:00+08:00", "accuracy_m": 6}}
+    inc, _ = submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
+    return inc

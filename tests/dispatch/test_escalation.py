@@ -1,0 +1,71 @@
+"""The escalation pass on a real PostGIS: W01 late, W02 no-show, W05 80 %/100 %, W07 repeats — each once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis_enforcement.dispatch import on_site
+from gis_enforcement.dispatch.escalation import tick
+from gis_enforcement.dispatch.record import verify_case_record
+from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.storage import dispatch_repo
+from tests.dispatch.helpers import METRE, T0, new_case
+
+
+def rules(rows) -> list[tuple[str, str]]:
+    return sorted((w["rule_code"], w["subject_code"]) for w in rows)
+
+
+def test_late_and_absent_then_idempotent(db: Session, locator: Locator, catalog: Catalog, site) -> None:
+    x, y, township = site
+    inc = new_case(db, locator, catalog, x, y)
+    result = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0)
+    lead, assists = result.assignments[0], result.assignments[1:]
+    assert tick(db, catalog=catalog, now=T0 + timedelta(minutes=40)) == []  # nobody is late for W02 yet
+    on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead.department, lon=x, lat=y,
+                      accuracy_m=5, server_time=T0 + timedelta(minutes=45))
+    raised = tick(db, catalog=catalog, now=T0 + timedelta(minutes=61))
+    assert rules(raised) == sorted([("W01", lead.department)] + [("W02", a.department) for a in assists])
+    w01 = next(w for w in raised if w["rule_code"] == "W01")
+    assert w01["detail"]["minutes_late"] == 15.0 and w01["level"] == "yellow" and w01["consequence"]
+    assert tick(db, catalog=catalog, now=T0 + timedelta(minutes=61)) == []
+    assert tick(db, catalog=catalog, now=T0 + timedelta(minutes=90)) == []
+    assert db.execute(text("SELECT count(*) FROM warning")).scalar_one() == len(raised)
+    assert verify_case_record(db, incident_id=inc.id) is None
+    events, _ = dispatch_repo.events_of(db, incident_id=inc.id)
+    assert sum(e.kind == "warning" for e in events) == len(raised)
+
+
+def test_overdue_resolution_yellow_then_red(db: Session, locator: Locator, catalog: Catalog, site) -> None:
+    x, y, township = site
+    inc = new_case(db, locator, catalog, x, y)
+    hours = inc.plan[0].resolution_hours
+    whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0,
+            only_departments=[inc.lead_department])
+    on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=inc.lead_department, lon=x, lat=y,
+                      accuracy_m=5, server_time=T0 + timedelta(minutes=10))
+    assert tick(db, catalog=catalog, now=T0 + timedelta(hours=hours * 0.79)) == []
+    yellow = tick(db, catalog=catalog, now=T0 + timedelta(hours=hours * 0.81))
+    assert [(w["rule_code"], w["level"]) for w in yellow] == [("W05", "yellow")]
+    red = tick(db, catalog=catalog, now=T0 + timedelta(hours=hours + 1))
+    assert [(w["rule_code"], w["level"]) for w in red] == [("W05", "red")]
+    assert tick(db, catalog=catalog, now=T0 + timedelta(hours=hours + 2)) == []
+
+
+def test_third_absence_in_a_year_raises_w07_once(db: Session, locator: Locator, catalog: Catalog, site) -> None:
+    x, y, township = site
+    cases = [new_case(db, locator, catalog, x + i * 300 * METRE, y) for i in range(3)]
+    assist = cases[0].plan[1].department
+    for i, inc in enumerate(cases):
+        whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township,
+                at=T0 + timedelta(days=i), only_departments=[inc.lead_department, assist])
+    first = tick(db, catalog=catalog, now=T0 + timedelta(minutes=70))
+    assert ("W07", assist) not in rules(first)  # one absence so far
+    later = tick(db, catalog=catalog, now=T0 + timedelta(days=2, minutes=70))
+    assert ("W07", assist) in rules(later)
+    assert all(w["rule_code"] != "W07" for w in tick(db, catalog=catalog, now=T0 + timedelta(days=3)))
