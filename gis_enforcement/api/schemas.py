@@ -56,6 +56,8 @@ class IncidentProperties(BaseModel):
     plan: list[PlanItemPublic] = Field(description="proposed whistle plan: lead then assisting departments")
     likely_duplicate_of: UUID | None
     duplicate_distance_m: float | None
+    recurrence_of: UUID | None = Field(default=None, description="the closed case this problem came back at")
+    recurrence_distance_m: float | None = None
     photos: list[str]
     track_id: str | None
 
@@ -90,6 +92,7 @@ class IncidentPublic(BaseModel):
                 lead_department=inc.lead_department,
                 plan=[PlanItemPublic(**p.to_dict(), department_name=names.get(p.department)) for p in inc.plan],
                 likely_duplicate_of=inc.duplicate_of, duplicate_distance_m=inc.duplicate_distance_m,
+                recurrence_of=inc.recurrence_of, recurrence_distance_m=inc.recurrence_distance_m,
                 photos=list(inc.photos), track_id=inc.track_id,
             ),
         )
@@ -121,6 +124,7 @@ class IngestReportPublic(BaseModel):
     already_stored: int
     rejected: int
     likely_duplicates: int
+    recurrences: int = 0
     flags: dict[str, int]
     errors: list[RowErrorPublic]
     batch_id: int | None

@@ -9,15 +9,16 @@ from typing import Any
 from gis_enforcement.dispatch.record import CaseRecorder
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
-from gis_enforcement.domain.escalation import escalate, repeat_offenders
+from gis_enforcement.domain.escalation import REBOUND_DAYS, escalate, rebounds, repeat_offenders
 from gis_enforcement.storage import Session, dispatch_repo, warning_repo
 
 
 def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "escalation") -> list[dict[str, Any]]:
     """Raise every warning due at ``now`` that was not raised before; returns the new ones.
 
-    Late report-ins (W01), no-shows (W02), lead resolution time 80 %/100 % used (W05) and, from those, a
-    department's third late or absent check-in in a year (W07). Running it twice at the same moment creates
+    Late report-ins (W01), no-shows (W02), lead resolution time 80 %/100 % used (W05), a department's third
+    late or absent check-in in a year (W07), and a closed case the problem came back at twice within 30 days
+    (W08). Running it twice at the same moment creates
     nothing the second time (each warning has a unique key).
     """
     now = require_aware(now, "now")
@@ -27,6 +28,7 @@ def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "esc
     new = warning_repo.insert_warnings(session, drafts=drafts, raised_at=now, consequences=consequences,
                                        notify=notify)
     repeat = repeat_offenders(warning_repo.late_or_absent_counts(session))
+    repeat += rebounds(warning_repo.recurrence_counts(session, within_days=REBOUND_DAYS))
     new += warning_repo.insert_warnings(session, drafts=repeat, raised_at=now, consequences=consequences,
                                         notify=notify)
     case_ids = sorted({w["incident_id"] for w in new if w["incident_id"] is not None})

@@ -6,6 +6,8 @@ Thresholds follow the triggers written in the lists (all marked draft there):
 - **W02 未报到**: no check-in ``ABSENT_AFTER_MIN`` after the whistle, or a check-in later than that.
 - **W05 主责部门超期**: the lead's resolution time is 80 % used (yellow) or used up (red) while the case is open.
 - **W07 累计违规**: ``REPEAT_LIMIT`` or more W01/W02 for one department in a calendar year.
+- **W08 问题反弹**: a closed case the same problem came back at ``REBOUND_COUNT`` times within
+  ``REBOUND_DAYS`` of its closure.
 
 Each draft carries a dedupe key, so the escalation pass may run any number of times and raise each
 warning once.
@@ -25,6 +27,8 @@ from gis_enforcement.domain.deadlines import RED_AT, YELLOW_AT, require_aware
 
 ABSENT_AFTER_MIN = 60.0
 REPEAT_LIMIT = 3
+REBOUND_DAYS = 30
+REBOUND_COUNT = 2
 OPEN_CASE = ("whistled", "in_action", "reopened")
 
 #: Columns ``escalate`` reads, one row per assignment.
@@ -95,4 +99,14 @@ def repeat_offenders(counts: pd.DataFrame) -> list[WarningDraft]:
     hit = counts[counts["n"] >= REPEAT_LIMIT]
     return [WarningDraft("W07", "red", "department", str(r.department), f"W07:{r.department}:{r.year}",
                          detail={"year": int(r.year), "late_or_absent": int(r.n)})
+            for r in hit.itertuples(index=False)]
+
+
+def rebounds(counts: pd.DataFrame) -> list[WarningDraft]:
+    """W08 for closed cases that came back ``REBOUND_COUNT`` or more times (``counts``: incident_id, category,
+    township_code, lead_department, n); the subject is the place, named by the closed case."""
+    hit = counts[counts["n"] >= REBOUND_COUNT]
+    return [WarningDraft("W08", "yellow", "location", str(r.incident_id), f"W08:{r.incident_id}", r.incident_id,
+                         detail={"recurrences": int(r.n), "category": r.category, "township": r.township_code,
+                                 "lead": r.lead_department})
             for r in hit.itertuples(index=False)]

@@ -112,6 +112,8 @@ class Incident:
     duplicate_distance_m: float | None = None
     photos: tuple[str, ...] = ()
     track_id: str | None = None
+    recurrence_of: UUID | None = None
+    recurrence_distance_m: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

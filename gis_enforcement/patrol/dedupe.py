@@ -76,3 +76,53 @@ def likely_duplicates(
     match[dup[chosen]] = orig[chosen]
     dist[dup[chosen]] = d[chosen]
     return match, dist
+
+
+def recurrences(
+    *,
+    category: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    t_s: np.ndarray,
+    closed_category: np.ndarray,
+    closed_lon: np.ndarray,
+    closed_lat: np.ndarray,
+    closed_t_s: np.ndarray,
+    radius_m: np.ndarray,
+    window_s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each new incident, the nearest closed case of its category that closed within ``window_s`` before
+    the observation and lies within ``radius_m`` (-1 when none), and the distance in metres.
+
+    ``radius_m`` and ``window_s`` are per new incident (from its category). Exact: every pair within the
+    largest radius is found with two k-d trees, then filtered by category, time and the exact distance.
+    """
+    n = len(lon)
+    match = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    if n == 0 or len(closed_lon) == 0:
+        return match, dist
+    lat0 = np.radians(np.nanmean(np.r_[lat, closed_lat]))
+    scale = EARTH_RADIUS_M
+
+    def plane(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.radians(x) * np.cos(lat0) * scale, np.radians(y) * scale])
+
+    r = float(radius_m.max()) * 1.01
+    pairs = cKDTree(plane(lon, lat)).sparse_distance_matrix(cKDTree(plane(closed_lon, closed_lat)), r,
+                                                            output_type="ndarray")
+    if len(pairs) == 0:
+        return match, dist
+    i, j = pairs["i"].astype(np.int64), pairs["j"].astype(np.int64)
+    d = haversine_m(lon[i], lat[i], closed_lon[j], closed_lat[j])
+    dt = t_s[i] - closed_t_s[j]
+    ok = (category[i] == closed_category[j]) & (d <= radius_m[i]) & (dt >= 0) & (dt <= window_s[i])
+    i, j, d = i[ok], j[ok], d[ok]
+    if len(i) == 0:
+        return match, dist
+    order = np.lexsort((j, d, i))
+    first = np.r_[True, i[order][1:] != i[order][:-1]]
+    chosen = order[first]
+    match[i[chosen]] = j[chosen]
+    dist[i[chosen]] = d[chosen]
+    return match, dist

@@ -27,7 +27,7 @@ from gis_enforcement.domain.enums import Datum, LocationFlag
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import ConcurrentIntake, IdempotencyConflict, InvalidInput
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.patrol.dedupe import likely_duplicates
+from gis_enforcement.patrol.dedupe import likely_duplicates, recurrences
 from gis_enforcement.patrol.parse import RawBatch
 from gis_enforcement.patrol.report import IngestReport, RowError
 from gis_enforcement.patrol.validate import validate
@@ -209,6 +209,25 @@ def ingest(
     dup_idx, dup_dist = dup_idx[ns:], dup_dist[ns:]
     dup_of = np.where(dup_idx >= 0, all_ids[np.maximum(dup_idx, 0)], None)
 
+    # recurrences: the nearest case of the category closed within its recurrence window before the observation
+    rec_radius = np.array([p.recurrence_radius_m for p in params])[cat_codes]
+    rec_window = np.array([p.recurrence_days * 86400.0 for p in params])[cat_codes]
+    rpad = float(rec_radius.max()) / 90_000.0 + 0.01
+    closed = incident_repo.closed_cases_near(
+        session, categories=list(cat_uniques),
+        bbox=(float(lon.min()) - rpad, float(lat.min()) - rpad, float(lon.max()) + rpad, float(lat.max()) + rpad),
+        closed_from=pd.Timestamp(t_s.min() - float(rec_window.max()), unit="s", tz="UTC").to_pydatetime(),
+        closed_to=pd.Timestamp(t_s.max(), unit="s", tz="UTC").to_pydatetime(),
+    )
+    rec_idx, rec_dist = recurrences(
+        category=cats, lon=lon, lat=lat, t_s=t_s, closed_category=closed["category"].to_numpy(dtype=object),
+        closed_lon=closed["lon"].to_numpy(dtype=float), closed_lat=closed["lat"].to_numpy(dtype=float),
+        closed_t_s=_epoch_s(pd.to_datetime(closed["closed_at"], utc=True)) if len(closed) else np.empty(0),
+        radius_m=rec_radius, window_s=rec_window,
+    )
+    rec_of = np.where(rec_idx >= 0, closed["id"].to_numpy(dtype=object)[np.maximum(rec_idx, 0)]
+                      if len(closed) else None, None)
+
     # rule snapshots, once per distinct rule
     distinct_rules = [catalog.rule(code) for code in pd.unique(rule_codes)]
     snapshots = {r.code: rule_snapshot(catalog, r) for r in distinct_rules}
@@ -244,6 +263,8 @@ def ingest(
         "duplicate_distance_m": dup_dist,
         "photos": _pg_array(f["photos"].to_numpy(dtype=object)),
         "track_id": f["track_id"],
+        "recurrence_of": rec_of,
+        "recurrence_distance_m": rec_dist,
     })
     batch_id = incident_repo.store_batch(
         session, source=raw.source, submitted=report.submitted, already_stored=report.already_stored,
@@ -255,6 +276,7 @@ def ingest(
     report.accepted = len(f)
     report.accepted_ids = f["id"].tolist()
     report.likely_duplicates = int((dup_idx >= 0).sum())
+    report.recurrences = int((rec_idx >= 0).sum())
     report.flags = Counter()
     codes, uniques = pd.factorize(pd.Series(flags, dtype=object), use_na_sentinel=False)
     counts = np.bincount(codes, minlength=len(uniques))

@@ -32,6 +32,7 @@ class IngestReport:
     already_stored: int = 0
     rejected: int = 0
     likely_duplicates: int = 0
+    recurrences: int = 0
     errors: list[RowError] = field(default_factory=list)
     flags: Counter[str] = field(default_factory=Counter)
     accepted_ids: list[str] = field(default_factory=list)
@@ -46,6 +47,7 @@ class IngestReport:
             "already_stored": self.already_stored,
             "rejected": self.rejected,
             "likely_duplicates": self.likely_duplicates,
+            "recurrences": self.recurrences,
             "flags": dict(self.flags),
             "errors": [e.to_dict() for e in self.errors],
             "batch_id": self.batch_id,

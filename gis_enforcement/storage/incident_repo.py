@@ -125,6 +125,28 @@ def nearby_incidents(
     return pd.DataFrame(rows, columns=["id", "category", "lon", "lat", "observed_at"])
 
 
+def closed_cases_near(
+    session: Session,
+    *,
+    categories: Sequence[str],
+    bbox: tuple[float, float, float, float],
+    closed_from: datetime,
+    closed_to: datetime,
+) -> pd.DataFrame:
+    """Closed cases of ``categories`` inside ``bbox`` that closed in [closed_from, closed_to] — the cases a new
+    incident may be a recurrence of."""
+    rows = session.execute(
+        text(
+            "SELECT id::text AS id, category, lon, lat, closed_at FROM incident "
+            "WHERE status = 'closed' AND category = ANY(:cats) AND closed_at BETWEEN :start AND :end "
+            "AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+        ),
+        {"cats": list(categories), "start": closed_from, "end": closed_to,
+         "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]},
+    ).all()
+    return pd.DataFrame(rows, columns=["id", "category", "lon", "lat", "closed_at"])
+
+
 def ensure_rule_snapshots(session: Session, *, snapshots: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Store each rule snapshot once (keyed by its digest) and return digest → id for all of them."""
     if not snapshots:
@@ -237,7 +259,8 @@ SELECT i.id, i.category, i.observed_at, i.received_at, i.lon, i.lat, i.accuracy_
                                  ORDER BY z.kind, z.code)
                  FROM zone z WHERE z.code = ANY(i.zone_codes)), '[]'::json) AS zones,
        i.flags, i.border_townships, i.nearest_township_code, i.nearest_township_distance_m,
-       r.rule_code, r.plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id
+       r.rule_code, r.plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id,
+       i.recurrence_of, i.recurrence_distance_m
 FROM incident i
 LEFT JOIN township t ON t.code = i.township_code
 LEFT JOIN village v ON v.code = i.village_code
@@ -265,7 +288,8 @@ def _to_incident(row: Any) -> Incident:
             for p in (m["plan"] or [])
         ),
         duplicate_of=m["likely_duplicate_of"], duplicate_distance_m=m["duplicate_distance_m"],
-        photos=tuple(m["photos"]), track_id=m["track_id"], extra=extra,
+        photos=tuple(m["photos"]), track_id=m["track_id"], recurrence_of=m["recurrence_of"],
+        recurrence_distance_m=m["recurrence_distance_m"], extra=extra,
     )
 
 

@@ -151,6 +151,8 @@ incident.append_column(Column("whistled_at", DateTime(timezone=True)))
 incident.append_column(Column("closed_at", DateTime(timezone=True)))
 incident.append_column(Column("event_count", Integer, nullable=False, server_default="0"))
 incident.append_column(Column("event_head", Text))
+incident.append_column(Column("recurrence_of", UUID(as_uuid=True)))
+incident.append_column(Column("recurrence_distance_m", Float(24)))
 
 whistle = Table(
     "whistle",
@@ -217,6 +219,23 @@ case_event = Table(
     Column("payload", JSONB, nullable=False),
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
+)
+
+warning = Table(
+    "warning",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("dedupe_key", Text, nullable=False, unique=True),
+    Column("rule_code", Text, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("subject_kind", Text, nullable=False),
+    Column("subject_code", Text, nullable=False),
+    Column("incident_id", UUID(as_uuid=True), ForeignKey("incident.id")),
+    Column("assignment_id", BigInteger, ForeignKey("assignment.id")),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("consequence", Text, nullable=False),
+    Column("notify", ARRAY(Text), nullable=False),
+    Column("detail", JSONB, nullable=False),
 )
 
 # The column order used by bulk COPY into ``incident`` (the generated ``geom`` is left to the server).

@@ -84,3 +84,15 @@ def list_warnings(session: Session, *, rule_code: str | None = None, subject_cod
              "LIMIT :limit OFFSET :offset"), params,
     ).all()
     return [dict(r._mapping) for r in rows], int(total)
+
+
+def recurrence_counts(session: Session, *, within_days: int) -> pd.DataFrame:
+    """Per closed case: how many incidents came back at it within ``within_days`` of its closure (for W08)."""
+    rows = session.execute(
+        text("SELECT c.id AS incident_id, c.category, c.township_code, c.lead_department, count(*) AS n "
+             "FROM incident r JOIN incident c ON c.id = r.recurrence_of "
+             "WHERE r.observed_at <= c.closed_at + make_interval(days => :days) "
+             "GROUP BY c.id, c.category, c.township_code, c.lead_department"),
+        {"days": within_days},
+    ).all()
+    return pd.DataFrame(rows, columns=["incident_id", "category", "township_code", "lead_department", "n"])
