@@ -29,6 +29,7 @@ class Settings(BaseSettings):
 
     boundaries_dir: Path = PROJECT_ROOT / "data" / "boundaries"
     catalog_path: Path = PROJECT_ROOT / "data" / "catalog" / "pinggu.yaml"
+    calendar_path: Path = PROJECT_ROOT / "data" / "calendar" / "cn_workdays.yaml"
     maps_dir: Path = Field(default_factory=lambda: Path.cwd() / "maps")
 
     timezone: str = "Asia/Shanghai"

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from gis_enforcement.admin.layers import LocatorCache
 from gis_enforcement.catalog.loader import load_catalog
+from gis_enforcement.domain.calendar import WorkCalendar
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import NotConfigured
 from gis_enforcement.settings import Settings
@@ -50,6 +51,11 @@ class Platform:
     @cached_property
     def catalog(self) -> Catalog:
         return load_catalog(self.settings.catalog_path)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        """The working-day calendar (public holidays and 调休) for working-day deadlines."""
+        return WorkCalendar.from_yaml(self.settings.calendar_path)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -9,7 +9,13 @@ from typing import Any
 from gis_enforcement.dispatch.record import CaseRecorder
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
-from gis_enforcement.domain.escalation import REBOUND_DAYS, escalate, rebounds, repeat_offenders
+from gis_enforcement.domain.escalation import (
+    REBOUND_DAYS,
+    escalate,
+    overdue_follow_ups,
+    rebounds,
+    repeat_offenders,
+)
 from gis_enforcement.storage import Session, dispatch_repo, warning_repo
 
 
@@ -18,7 +24,7 @@ def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "esc
 
     Late report-ins (W01), no-shows (W02), lead resolution time 80 %/100 % used (W05), a department's third
     late or absent check-in in a year (W07), and a closed case the problem came back at twice within 30 days
-    (W08). Running it twice at the same moment creates
+    (W08), and follow-up tasks a township let run past their due time (W09). Running it twice at the same moment creates
     nothing the second time (each warning has a unique key).
     """
     now = require_aware(now, "now")
@@ -29,6 +35,7 @@ def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "esc
                                        notify=notify)
     repeat = repeat_offenders(warning_repo.late_or_absent_counts(session))
     repeat += rebounds(warning_repo.recurrence_counts(session, within_days=REBOUND_DAYS))
+    repeat += overdue_follow_ups(warning_repo.overdue_follow_ups(session, now=now))
     new += warning_repo.insert_warnings(session, drafts=repeat, raised_at=now, consequences=consequences,
                                         notify=notify)
     case_ids = sorted({w["incident_id"] for w in new if w["incident_id"] is not None})

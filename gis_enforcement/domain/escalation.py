@@ -6,6 +6,7 @@ Thresholds follow the triggers written in the lists (all marked draft there):
 - **W02 未报到**: no check-in ``ABSENT_AFTER_MIN`` after the whistle, or a check-in later than that.
 - **W05 主责部门超期**: the lead's resolution time is 80 % used (yellow) or used up (red) while the case is open.
 - **W07 累计违规**: ``REPEAT_LIMIT`` or more W01/W02 for one department in a calendar year.
+- **W09 街乡落实超期**: a follow-up task a department handed to the township is still open after its due time.
 - **W08 问题反弹**: a closed case the same problem came back at ``REBOUND_COUNT`` times within
   ``REBOUND_DAYS`` of its closure.
 
@@ -110,3 +111,12 @@ def rebounds(counts: pd.DataFrame) -> list[WarningDraft]:
                          detail={"recurrences": int(r.n), "category": r.category, "township": r.township_code,
                                  "lead": r.lead_department})
             for r in hit.itertuples(index=False)]
+
+
+def overdue_follow_ups(tasks: pd.DataFrame) -> list[WarningDraft]:
+    """W09 for follow-up tasks still open after their due time (``tasks``: id, incident_id, requested_by,
+    township_code, due_at); the subject is the township."""
+    return [WarningDraft("W09", "yellow", "township", str(r.township_code), f"W09:{r.id}", r.incident_id,
+                         detail={"task_id": int(r.id), "requested_by": r.requested_by,
+                                 "due_at": pd.Timestamp(r.due_at).isoformat()})
+            for r in tasks.itertuples(index=False)]

@@ -162,3 +162,27 @@ def events_of(session: Session, *, incident_id: UUID) -> tuple[list[CaseEvent], 
 def cases_with_events(session: Session) -> list[UUID]:
     """Ids of the cases that have a record, in id order."""
     return [r[0] for r in session.execute(text("SELECT id FROM incident WHERE event_count > 0 ORDER BY id")).all()]
+
+
+def insert_follow_up(session: Session, *, incident_id: UUID, requested_by: str, township_code: str, task: str,
+                     requested_at: datetime, due_at: datetime) -> int:
+    return int(session.execute(
+        text("INSERT INTO follow_up_task (incident_id, requested_by, township_code, task, requested_at, due_at) "
+             "VALUES (:i, :by, :t, :task, :at, :due) RETURNING id"),
+        {"i": incident_id, "by": requested_by, "t": township_code, "task": task, "at": requested_at, "due": due_at},
+    ).scalar_one())
+
+
+def lock_follow_up(session: Session, *, task_id: int) -> dict[str, Any] | None:
+    row = session.execute(
+        text("SELECT id, incident_id, requested_by, township_code, task, due_at, status FROM follow_up_task "
+             "WHERE id = :id FOR UPDATE"), {"id": task_id},
+    ).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def finish_follow_up(session: Session, *, task_id: int, done_at: datetime, note: str | None) -> None:
+    session.execute(
+        text("UPDATE follow_up_task SET status = 'done', done_at = :at, done_note = :note WHERE id = :id"),
+        {"at": done_at, "note": note, "id": task_id},
+    )

@@ -238,6 +238,21 @@ warning = Table(
     Column("detail", JSONB, nullable=False),
 )
 
+follow_up_task = Table(
+    "follow_up_task",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("incident_id", UUID(as_uuid=True), ForeignKey("incident.id"), nullable=False),
+    Column("requested_by", Text, nullable=False),
+    Column("township_code", Text, nullable=False),
+    Column("task", Text, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("done_at", DateTime(timezone=True)),
+    Column("done_note", Text),
+)
+
 # The column order used by bulk COPY into ``incident`` (the generated ``geom`` is left to the server).
 INCIDENT_COPY_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in incident.columns

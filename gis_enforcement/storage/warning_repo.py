@@ -96,3 +96,12 @@ def recurrence_counts(session: Session, *, within_days: int) -> pd.DataFrame:
         {"days": within_days},
     ).all()
     return pd.DataFrame(rows, columns=["incident_id", "category", "township_code", "lead_department", "n"])
+
+
+def overdue_follow_ups(session: Session, *, now: datetime) -> pd.DataFrame:
+    """Open follow-up tasks past their due time (for W09)."""
+    rows = session.execute(
+        text("SELECT id, incident_id, requested_by, township_code, due_at FROM follow_up_task "
+             "WHERE status = 'open' AND due_at < :now"), {"now": now},
+    ).all()
+    return pd.DataFrame(rows, columns=["id", "incident_id", "requested_by", "township_code", "due_at"])
