@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     max_batch_features: int = 100_000
+    tick_interval_s: float = 60.0  # escalation pass inside `serve`; 0 disables it
 
     @property
     def cluster_dir(self) -> Path:

@@ -164,3 +164,21 @@ def test_tick_and_audit_verify(runner: CliRunner, cli_env: dict[str, str], juris
     broken = runner.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1 and str(inc.id) in broken.stdout and "event 2" in broken.stdout
     engine.dispose()
+
+
+def test_escalation_scheduler_runs_passes(cli_env: dict[str, str], runner: CliRunner) -> None:
+    import time
+
+    from gis_enforcement.admin.platform import Platform
+    from gis_enforcement.api.scheduler import EscalationScheduler
+    from gis_enforcement.settings import get_settings
+
+    platform = Platform.open(get_settings(database_url=cli_env["DATABASE_URL"], data_dir=cli_env["GISE_DATA_DIR"]))
+    scheduler = EscalationScheduler(platform, interval_s=0.05)
+    scheduler.start()
+    deadline = time.monotonic() + 30
+    while scheduler.passes < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    scheduler.stop()
+    platform.close()
+    assert scheduler.passes >= 2

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from gis_enforcement import __version__
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.errors import install_error_handlers
-from gis_enforcement.api.routers import incidents, meta
+from gis_enforcement.api.routers import dispatch, incidents, meta, oversight
+from gis_enforcement.api.scheduler import EscalationScheduler
 from gis_enforcement.settings import Settings, get_settings
 
 
@@ -20,10 +21,16 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
         if getattr(app.state, "platform", None) is None:
             app.state.platform = Platform.open(settings)
             app.state.platform.warm_up()
+            if settings.tick_interval_s > 0:
+                scheduler = EscalationScheduler(app.state.platform, settings.tick_interval_s)
+                scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         if platform is None:
             app.state.platform.close()
 
@@ -38,4 +45,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(incidents.router)
+    app.include_router(dispatch.router)
+    app.include_router(oversight.router)
     return app

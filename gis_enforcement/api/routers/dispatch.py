@@ -1,0 +1,316 @@
+"""/api/v1/incidents/{incident_id}/... — the whistle chain over HTTP: whistle, report in, act, resolve, verify.
+
+Routes are thin: they convert what the client sent (datum, server clock), call the dispatch services, commit,
+and shape the answer; every rule and every error lives in the services and the one error table.
+
+**Assignments are addressed as** ``/api/v1/incidents/{incident_id}/assignments/{department}/...`` rather than
+the ``/api/v1/assignments/{id}/...`` of issue #3: the services identify an assignment by (case, department)
+— one assignment per department per case — so the nested path names exactly what the services key on and
+reads as the domain does ("WATER on this case reports in"). A flat ``/assignments/{id}`` alias needs a storage
+read from assignment id to (case, department); it is not offered yet.
+
+Server time is authoritative for every step (report-in timing above all); it comes from :data:`ClockDep`, which
+tests override. :data:`ActorDep` is where #6 plugs the authenticated user in; until then no actor is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Path
+
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.schemas import ErrorResponse
+from gis_enforcement.api.schemas_dispatch import (
+    ActionCreate,
+    ActionPublic,
+    AssignmentPublic,
+    AssignmentsPublic,
+    CaseStatusPublic,
+    CloseCreate,
+    DeclineCreate,
+    PositionPublic,
+    ReasonCreate,
+    ReopenCreate,
+    ReportInCreate,
+    ReportInPublic,
+    ResolveCreate,
+    SummonedPublic,
+    TimelinePublic,
+    VerifyCreate,
+    WhistleCreate,
+    WhistlePublic,
+)
+from gis_enforcement.dispatch import on_site, resolution
+from gis_enforcement.dispatch.record import verify_case_record
+from gis_enforcement.dispatch.whistle import whistle
+from gis_enforcement.domain.datum import to_wgs84
+from gis_enforcement.domain.records import Assignment, Incident
+from gis_enforcement.errors import EnforcementError, NotFound
+from gis_enforcement.storage import Session, dispatch_repo, incident_repo
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["dispatch"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (404, 409, 422, 503)}
+
+
+def utc_now() -> datetime:
+    """The server's clock (UTC, aware)."""
+    return datetime.now(UTC)
+
+
+def get_clock() -> Callable[[], datetime]:
+    """The clock routes read server time from; override it in tests to pin time."""
+    return utc_now
+
+
+def get_actor() -> str | None:
+    """Who acts; None until authentication (#6) overrides this dependency."""
+    return None
+
+
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+ActorDep = Annotated[str | None, Depends(get_actor)]
+IncidentId = Annotated[UUID, Path(description="the case (incident) id")]
+DepartmentCode = Annotated[str, Path(min_length=1, max_length=64, description="department code, e.g. WATER",
+                                     examples=["WATER"])]
+
+
+def _existing(session: Session, incident_id: UUID) -> Incident:
+    incident = incident_repo.get_incident(session, incident_id=incident_id)
+    if incident is None:
+        raise NotFound(f"no incident {incident_id}", field="incident_id")
+    return incident
+
+
+def _assignment(a: Assignment, platform: Platform) -> AssignmentPublic:
+    return AssignmentPublic.from_record(a, tz=platform.settings.timezone, departments=platform.catalog.departments)
+
+
+def _wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:
+    x, y = to_wgs84(lon, lat, crs)
+    return float(x), float(y)
+
+
+def _whistle_field(exc: EnforcementError, body: WhistleCreate, *, joint: bool) -> str | None:
+    """The request field a whistle error is about: the service names its own parameters (``incident_ids``,
+    ``departments``); the client should see what it sent and can change."""
+    if exc.field == "incident_ids" and not joint:  # one case, named in the path
+        return "incident_id" if isinstance(exc, NotFound) else "whistler"
+    if exc.field == "departments":
+        return "only_departments" if body.only_departments and not body.add_departments else "add_departments"
+    return exc.field
+
+
+# --- whistle --------------------------------------------------------------------------------------------------
+
+
+@router.post("/{incident_id}/whistle", operation_id="whistle_incident", status_code=201,
+             response_model=WhistlePublic, responses=ERRORS,
+             summary="Whistle (吹哨) departments to a case, or to several cases at once (joint whistle)")
+def whistle_incident(incident_id: IncidentId, body: WhistleCreate, session: SessionDep, platform: PlatformDep,
+                     clock: ClockDep, actor: ActorDep) -> WhistlePublic:
+    """Summon departments at server time. ``township`` mode: the township whistles for a case in its own
+    jurisdiction; the plan from the lists is the default, ``add_departments`` adds assists the lists allow,
+    ``only_departments`` narrows the plan. ``lead_department`` mode: the case's lead summons assists. With
+    ``incident_ids`` the whistle is joint (this case and those). Refused with the reason, writing nothing, when
+    a case is outside the whistler's reach or a department is not allowed by the lists."""
+    ids = list(dict.fromkeys([incident_id, *(body.incident_ids or [])]))
+    try:
+        result = whistle(session, catalog=platform.catalog, incident_ids=ids, mode=body.mode,
+                         whistler=body.whistler, at=clock(), actor=actor, add_departments=body.add_departments,
+                         only_departments=body.only_departments, note=body.note)
+    except EnforcementError as exc:
+        exc.field = _whistle_field(exc, body, joint=len(ids) > 1)
+        raise
+    session.commit()
+    return WhistlePublic(
+        whistle_id=result.whistle_id, mode=body.mode, whistler=body.whistler,
+        whistled_at=result.whistled_at.astimezone(ZoneInfo(platform.settings.timezone)), incident_ids=ids,
+        joint=len(ids) > 1, note=body.note,
+        assignments=[_assignment(a, platform) for a in result.assignments],
+        already_summoned=[SummonedPublic(incident_id=i, department=d) for i, d in result.already_summoned],
+    )
+
+
+@router.get("/{incident_id}/assignments", operation_id="list_assignments", response_model=AssignmentsPublic,
+            responses=ERRORS, summary="The departments summoned to a case and how each is doing")
+def list_assignments(incident_id: IncidentId, session: SessionDep, platform: PlatformDep) -> AssignmentsPublic:
+    """A case's assignments: the lead first, then the assists in the order they were summoned."""
+    _existing(session, incident_id)
+    items = dispatch_repo.assignments_of(session, incident_id=incident_id)
+    return AssignmentsPublic(data=[_assignment(a, platform) for a in items], count=len(items))
+
+
+# --- on site --------------------------------------------------------------------------------------------------
+
+
+@router.post("/{incident_id}/assignments/{department}/report-in", operation_id="report_in",
+             response_model=ReportInPublic, responses=ERRORS,
+             summary="Report in (报到): a GPS check-in on site, inside the category's geofence")
+def report_in(incident_id: IncidentId, department: DepartmentCode, body: ReportInCreate, session: SessionDep,
+              platform: PlatformDep, clock: ClockDep, actor: ActorDep) -> ReportInPublic:
+    """Check the department in at the server's time. The position is converted from ``crs`` to WGS84 and
+    must lie within the category's geofence of the case (allowing for the stated accuracy); from outside it
+    the check-in is refused on ``position`` with the distance. On time or late is measured by the server's
+    clock against the report-in deadline; the device time is kept only as skew."""
+    lon, lat = _wgs84(body.lon, body.lat, body.crs)
+    done = on_site.report_in(session, catalog=platform.catalog, incident_id=incident_id, department=department,
+                             lon=lon, lat=lat, accuracy_m=body.accuracy_m, server_time=clock(),
+                             device_time=body.device_time, actor=actor)
+    session.commit()
+    return ReportInPublic(
+        assignment=_assignment(done.assignment, platform), position=PositionPublic(lon=lon, lat=lat),
+        submitted={"lon": body.lon, "lat": body.lat, "crs": body.crs}, distance_m=round(done.distance_m, 1),
+        minutes_late=round(done.minutes_late, 2), on_time=done.on_time,
+    )
+
+
+@router.post("/{incident_id}/assignments/{department}/start", operation_id="start_action",
+             response_model=AssignmentPublic, responses=ERRORS,
+             summary="A department that reported in starts enforcing (the case goes in_action)")
+def start_action(incident_id: IncidentId, department: DepartmentCode, session: SessionDep, platform: PlatformDep,
+                 clock: ClockDep, actor: ActorDep) -> AssignmentPublic:
+    """reported_in → acting; the first department to act moves the case from whistled to in_action."""
+    a = on_site.start_action(session, incident_id=incident_id, department=department, at=clock(), actor=actor)
+    session.commit()
+    return _assignment(a, platform)
+
+
+@router.post("/{incident_id}/assignments/{department}/complete", operation_id="complete_assignment",
+             response_model=AssignmentPublic, responses=ERRORS, summary="A department's part is done")
+def complete_assignment(incident_id: IncidentId, department: DepartmentCode, session: SessionDep,
+                        platform: PlatformDep, clock: ClockDep, actor: ActorDep) -> AssignmentPublic:
+    """acting → done, at server time."""
+    a = on_site.complete(session, incident_id=incident_id, department=department, at=clock(), actor=actor)
+    session.commit()
+    return _assignment(a, platform)
+
+
+@router.post("/{incident_id}/assignments/{department}/decline", operation_id="decline_assignment",
+             response_model=AssignmentPublic, responses=ERRORS,
+             summary="A summoned department declines the whistle, with a reason (and a ground, if it is the lead)")
+def decline_assignment(incident_id: IncidentId, department: DepartmentCode, body: DeclineCreate,
+                       session: SessionDep, platform: PlatformDep, clock: ClockDep,
+                       actor: ActorDep) -> AssignmentPublic:
+    """summoned → declined, for the township to overrule or release. A department the lists name as lead for
+    the category may decline only on a ``ground``; without one the decline is void (422 on ``ground``,
+    warning rule W06 推诿/无依据退单) and the lead role stands."""
+    a = on_site.decline(session, catalog=platform.catalog, incident_id=incident_id, department=department,
+                        reason=body.reason, ground=body.ground, at=clock(), actor=actor)
+    session.commit()
+    return _assignment(a, platform)
+
+
+@router.post("/{incident_id}/assignments/{department}/overrule", operation_id="overrule_decline",
+             response_model=AssignmentPublic, responses=ERRORS,
+             summary="The township rejects a decline (退单无效、维持主责)")
+def overrule_decline(incident_id: IncidentId, department: DepartmentCode, body: ReasonCreate,
+                     session: SessionDep, platform: PlatformDep, clock: ClockDep,
+                     actor: ActorDep) -> AssignmentPublic:
+    """declined → summoned, with the township's reason."""
+    a = on_site.overrule(session, incident_id=incident_id, department=department, reason=body.reason, at=clock(),
+                         actor=actor)
+    session.commit()
+    return _assignment(a, platform)
+
+
+@router.post("/{incident_id}/assignments/{department}/release", operation_id="release_assignment",
+             response_model=AssignmentPublic, responses=ERRORS,
+             summary="The township lets a department go before it is done")
+def release_assignment(incident_id: IncidentId, department: DepartmentCode, body: ReasonCreate,
+                       session: SessionDep, platform: PlatformDep, clock: ClockDep,
+                       actor: ActorDep) -> AssignmentPublic:
+    """Release the department from the case (a reason is required); a released assist no longer blocks
+    closure."""
+    a = on_site.release(session, incident_id=incident_id, department=department, reason=body.reason, at=clock(),
+                        actor=actor)
+    session.commit()
+    return _assignment(a, platform)
+
+
+@router.post("/{incident_id}/assignments/{department}/actions", operation_id="record_action", status_code=201,
+             response_model=ActionPublic, responses=ERRORS,
+             summary="Record an enforcement action (执法记录) of an acting department")
+def record_action(incident_id: IncidentId, department: DepartmentCode, body: ActionCreate, session: SessionDep,
+                  platform: PlatformDep, clock: ClockDep, actor: ActorDep) -> ActionPublic:
+    """Action type, measures from the lists for the case's rule, penalty, seized items, officer, time
+    (server time when not given), place (converted from ``crs``) and photos by content hash. The legal basis
+    is taken from the lists."""
+    lon, lat = (None, None) if body.lon is None or body.lat is None else _wgs84(body.lon, body.lat, body.crs)
+    record_id = on_site.record_action(
+        session, catalog=platform.catalog, incident_id=incident_id, department=department,
+        action_type=body.action_type, officer=body.officer, acted_at=body.acted_at or clock(),
+        measures=body.measures, penalty_amount=body.penalty_amount, seized_items=body.seized_items, lon=lon,
+        lat=lat, photos=[p.model_dump() for p in body.photos], actor=actor,
+    )
+    session.commit()
+    return ActionPublic(record_id=record_id, incident_id=incident_id, department=department)
+
+
+# --- resolution -----------------------------------------------------------------------------------------------
+
+
+@router.post("/{incident_id}/resolve", operation_id="resolve_incident", response_model=CaseStatusPublic,
+             responses=ERRORS, summary="The lead department reports the case resolved")
+def resolve_incident(incident_id: IncidentId, body: ResolveCreate, session: SessionDep, clock: ClockDep,
+                     actor: ActorDep) -> CaseStatusPublic:
+    """in_action → resolved; only the lead resolves, and only once its own part is done."""
+    status = resolution.resolve(session, incident_id=incident_id, department=body.department, at=clock(),
+                                summary=body.summary, actor=actor)
+    session.commit()
+    return CaseStatusPublic(incident_id=incident_id, status=status.value)
+
+
+@router.post("/{incident_id}/verify", operation_id="verify_incident", response_model=CaseStatusPublic,
+             responses=ERRORS, summary="The township verifies the resolution on site (and closes when it may)")
+def verify_incident(incident_id: IncidentId, body: VerifyCreate, session: SessionDep, clock: ClockDep,
+                    actor: ActorDep) -> CaseStatusPublic:
+    """resolved → verified, and closed at once when the lead is done and every assist is done or released;
+    otherwise ``pending`` says who is still out."""
+    status, why = resolution.verify(session, incident_id=incident_id, township=body.township, at=clock(),
+                                    note=body.note, actor=actor)
+    session.commit()
+    return CaseStatusPublic(incident_id=incident_id, status=status.value, pending=why or None)
+
+
+@router.post("/{incident_id}/close", operation_id="close_incident", response_model=CaseStatusPublic,
+             responses=ERRORS, summary="Close a verified case")
+def close_incident(incident_id: IncidentId, body: CloseCreate, session: SessionDep, clock: ClockDep,
+                   actor: ActorDep) -> CaseStatusPublic:
+    """verified → closed, once the lead's closure is in and every assist is done or released."""
+    status = resolution.close(session, incident_id=incident_id, township=body.township, at=clock(), actor=actor)
+    session.commit()
+    return CaseStatusPublic(incident_id=incident_id, status=status.value)
+
+
+@router.post("/{incident_id}/reopen", operation_id="reopen_incident", response_model=CaseStatusPublic,
+             responses=ERRORS, summary="The township reopens a case, with a reason")
+def reopen_incident(incident_id: IncidentId, body: ReopenCreate, session: SessionDep, clock: ClockDep,
+                    actor: ActorDep) -> CaseStatusPublic:
+    """A resolved, verified or closed case that is not fixed on site goes back (reopened); a reason is
+    required."""
+    status = resolution.reopen(session, incident_id=incident_id, township=body.township, reason=body.reason,
+                               at=clock(), actor=actor)
+    session.commit()
+    return CaseStatusPublic(incident_id=incident_id, status=status.value)
+
+
+# --- the record -----------------------------------------------------------------------------------------------
+
+
+@router.get("/{incident_id}/timeline", operation_id="get_timeline", response_model=TimelinePublic,
+            responses=ERRORS, summary="The case's record (执法有记载): its events in order, and whether it is intact")
+def get_timeline(incident_id: IncidentId, session: SessionDep, platform: PlatformDep) -> TimelinePublic:
+    """Every whistle, report-in, action and state change of the case in order, with the hash chain checked:
+    ``intact`` is false and ``problem`` names the first broken event when the record was altered."""
+    incident = _existing(session, incident_id)
+    events, _ = dispatch_repo.events_of(session, incident_id=incident_id)
+    problem = verify_case_record(session, incident_id=incident_id)
+    return TimelinePublic.from_records(incident_id, incident.status.value, events, problem,
+                                       tz=platform.settings.timezone)

@@ -1,0 +1,311 @@
+"""The whistle chain through HTTP on the real PostGIS session of the test (rolled back after), server clock pinned."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api import create_app
+from gis_enforcement.api.deps import get_session
+from gis_enforcement.api.routers.dispatch import get_clock
+from gis_enforcement.api.schemas_dispatch import AssignmentsPublic, TimelinePublic, WhistlePublic
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.datum import from_wgs84
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+
+T0 = datetime(2026, 5, 12, 23, 40, tzinfo=ZoneInfo("Asia/Shanghai"))
+METRE = 1 / 111_320  # degrees of latitude per metre, near enough
+
+
+class Clock:
+    """The server clock the routes read, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(T0)
+
+
+@pytest.fixture
+def client(platform: Platform, db: Session, clock: Clock) -> Iterator[TestClient]:
+    app = create_app(platform.settings, platform=platform)
+    app.dependency_overrides[get_session] = lambda: db
+    app.dependency_overrides[get_clock] = lambda: clock
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@dataclass
+class Case:
+    id: str
+    lon: float
+    lat: float
+    township: str
+    plan: list[dict[str, Any]]
+    rule_code: str
+
+    @property
+    def url(self) -> str:
+        return f"/api/v1/incidents/{self.id}"
+
+    def of(self, department: str) -> str:
+        return f"{self.url}/assignments/{department}"
+
+
+def new_case(client: TestClient, jurisdiction: Jurisdiction, k: int = 20, category: str = "MIN-02") -> Case:
+    v = jurisdiction.villages.iloc[k]
+    x, y = v.geometry.x, v.geometry.y
+    f = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [x, y]},
+         "properties": {"category": category, "observed_at": "2026-05-12T23:00:00+08:00", "accuracy_m": 8,
+                        "reporter": "巡查队-张伟", "description": "河道内夜间采砂"}}
+    r = client.post("/api/v1/incidents", json=f)
+    assert r.status_code == 201, r.text
+    props = r.json()["properties"]
+    assert props["township_code"] == v["township_code"]
+    return Case(f["id"], x, y, v["township_code"], props["plan"], props["rule_code"])
+
+
+def error(r: Any, status: int = 422) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    return r.json()["error"]  # type: ignore[no-any-return]
+
+
+def status_of(client: TestClient, case: Case) -> str:
+    return client.get(case.url).json()["properties"]["status"]  # type: ignore[no-any-return]
+
+
+def test_whistle_to_close_through_http(client: TestClient, jurisdiction: Jurisdiction, catalog: Catalog,
+                                       clock: Clock) -> None:
+    case = new_case(client, jurisdiction)
+    other = next(t for t in jurisdiction.townships["code"] if t != case.township)
+
+    # the wrong township: refused on the whistler, nothing written
+    err = error(client.post(f"{case.url}/whistle", json={"mode": "township", "whistler": other}))
+    assert err["field"] == "whistler" and other in err["message"]
+    assert client.get(f"{case.url}/assignments").json()["count"] == 0
+    assert status_of(client, case) == "reported"
+
+    r = client.post(f"{case.url}/whistle", json={"mode": "township", "whistler": case.township,
+                                                 "note": "镇吹哨：泃河河道夜间采砂"})
+    assert r.status_code == 201, r.text
+    w = WhistlePublic.model_validate(r.json())
+    assert [(a.department, a.role) for a in w.assignments] == [(p["department"], p["role"]) for p in case.plan]
+    assert r.json()["whistled_at"] == "2026-05-12T23:40:00+08:00" and not w.joint
+    assert all(a.status == "summoned" and a.department_name for a in w.assignments)
+    listed = AssignmentsPublic.model_validate(client.get(f"{case.url}/assignments").json())
+    assert [a.id for a in listed.data] == [a.id for a in w.assignments]
+    assert status_of(client, case) == "whistled"
+    lead, *assists = [a.department for a in w.assignments]
+    assert assists, "the plan has assisting departments"
+
+    # 2 km away: refused on position, with the distance in the message
+    clock.now = T0 + timedelta(minutes=20)
+    err = error(client.post(f"{case.of(lead)}/report-in",
+                            json={"lon": case.lon, "lat": case.lat + 2000 * METRE, "accuracy_m": 5}))
+    assert err["field"] == "position" and err["detail"]["distance_m"] == pytest.approx(2000, abs=15)
+    assert f"{err['detail']['distance_m']:,.0f} m from the case" in err["message"]
+
+    r = client.post(f"{case.of(lead)}/report-in",
+                    json={"lon": case.lon, "lat": case.lat + 100 * METRE, "accuracy_m": 5,
+                          "device_time": "2026-05-13T00:01:00+08:00"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["on_time"] is True and got["distance_m"] == pytest.approx(100, abs=2)
+    assert got["minutes_late"] == pytest.approx(20 - case.plan[0]["report_in_minutes"])
+    assert got["assignment"]["status"] == "reported_in"
+    assert got["assignment"]["reported_in_at"] == "2026-05-13T00:00:00+08:00"
+
+    # GCJ-02 from a phone map SDK: converted to WGS84 before the geofence check
+    gx, gy = from_wgs84(case.lon, case.lat, "gcj02")
+    assert abs(gx - case.lon) + abs(gy - case.lat) > 100 * METRE  # the offset matters
+    r = client.post(f"{case.of(assists[0])}/report-in", json={"lon": gx, "lat": gy, "accuracy_m": 10, "crs": "gcj02"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["distance_m"] < 1 and got["submitted"]["crs"] == "gcj02"
+    assert got["position"]["lon"] == pytest.approx(case.lon, abs=1e-7)
+    assert got["position"]["lat"] == pytest.approx(case.lat, abs=1e-7)
+
+    clock.now = T0 + timedelta(minutes=50)
+    assert client.post(f"{case.of(lead)}/start").json()["status"] == "acting"
+    assert status_of(client, case) == "in_action"
+    measure = catalog.rule(case.rule_code).measures[0]
+    r = client.post(f"{case.of(lead)}/actions", json={
+        "action_type": "现场检查", "officer": "执法员-王", "measures": [measure], "penalty_amount": 20000,
+        "seized_items": "挖掘机1台", "lon": case.lon, "lat": case.lat,
+        "photos": [{"slot": "before", "sha256": "a" * 64}]})
+    assert r.status_code == 201, r.text
+    assert r.json()["record_id"] > 0
+    err = error(client.post(f"{case.of(lead)}/actions",
+                            json={"action_type": "现场检查", "officer": "执法员-王", "measures": ["随便罚款"]}))
+    assert err["field"] == "measures"
+
+    clock.now = T0 + timedelta(hours=3)
+    err = error(client.post(f"{case.url}/resolve", json={"department": lead, "summary": "已停采"}))
+    assert err["field"] == "status"  # the lead's own part is not done yet
+    assert client.post(f"{case.of(lead)}/complete").json()["status"] == "done"
+    err = error(client.post(f"{case.url}/resolve", json={"department": assists[0], "summary": "已停采"}))
+    assert err["field"] == "department"
+    r = client.post(f"{case.url}/resolve", json={"department": lead, "summary": "已责令停采，机具已扣押"})
+    assert r.status_code == 200 and r.json()["status"] == "resolved", r.text
+
+    clock.now = T0 + timedelta(hours=5)
+    r = client.post(f"{case.url}/verify", json={"township": case.township, "note": "现场核查已停采"})
+    assert r.status_code == 200 and r.json()["status"] == "verified", r.text
+    assert assists[0] in r.json()["pending"]
+    err = error(client.post(f"{case.url}/close", json={"township": case.township}))
+    assert err["field"] == "status" and assists[0] in err["message"]
+    for dep in assists:
+        r = client.post(f"{case.of(dep)}/release", json={"reason": "主责部门已处置完毕"})
+        assert r.status_code == 200 and r.json()["status"] == "released", r.text
+    r = client.post(f"{case.url}/close", json={"township": case.township})
+    assert r.status_code == 200 and r.json() == {"incident_id": case.id, "status": "closed", "pending": None}
+
+    # reopen needs a reason (missing or blank) and the case's own township
+    assert error(client.post(f"{case.url}/reopen", json={"township": case.township}))["field"] == "reason"
+    blank = {"township": case.township, "reason": "   "}
+    assert error(client.post(f"{case.url}/reopen", json=blank))["field"] == "reason"
+    assert error(client.post(f"{case.url}/reopen", json={"township": other, "reason": "复查"}))["field"] == "township"
+    assert status_of(client, case) == "closed"
+
+    r = client.get(f"{case.url}/timeline")
+    assert r.status_code == 200, r.text
+    timeline = TimelinePublic.model_validate(r.json())
+    assert timeline.intact and timeline.problem is None and timeline.status == "closed"
+    assert [e.seq for e in timeline.events] == list(range(1, timeline.count + 1))
+    kinds = [e.kind for e in timeline.events]
+    assert kinds[:2] == ["triage", "whistle"] and kinds[-1] == "close"
+    for kind in ("report_in", "start_action", "enforcement_record", "complete", "resolve", "verify", "release"):
+        assert kind in kinds, kind
+    assert r.json()["events"][0]["at"] == "2026-05-12T23:40:00+08:00"
+
+
+def test_listed_lead_declines_only_on_a_ground(client: TestClient, jurisdiction: Jurisdiction) -> None:
+    case = new_case(client, jurisdiction, k=12)
+    r = client.post(f"{case.url}/whistle", json={"mode": "township", "whistler": case.township})
+    assert r.status_code == 201, r.text
+    lead = r.json()["assignments"][0]["department"]
+
+    err = error(client.post(f"{case.of(lead)}/decline", json={"reason": "不归我局管"}))
+    assert err["field"] == "ground" and err["detail"]["warning_rule"] == "W06"
+    assert client.get(f"{case.url}/assignments").json()["data"][0]["status"] == "summoned"
+    assert error(client.post(f"{case.of(lead)}/decline", json={"reason": "x", "ground": "bad"}))["field"] == "ground"
+
+    grounded = {"reason": "点位在河道管理范围外", "ground": "outside_jurisdiction"}
+    r = client.post(f"{case.of(lead)}/decline", json=grounded)
+    assert r.status_code == 200 and r.json()["status"] == "declined", r.text
+    assert error(client.post(f"{case.of(lead)}/overrule", json={"reason": ""}))["field"] == "reason"
+    r = client.post(f"{case.of(lead)}/overrule", json={"reason": "经核查属水务职责，退单无效、维持主责"})
+    assert r.status_code == 200 and r.json()["status"] == "summoned" and r.json()["role"] == "lead"
+    assert error(client.post(f"{case.of('NOPE')}/start"))["field"] == "department"
+
+
+def test_joint_and_lead_department_whistles(client: TestClient, jurisdiction: Jurisdiction) -> None:
+    a = new_case(client, jurisdiction, k=20)
+    villages = jurisdiction.villages
+    k = next(i for i in range(len(villages)) if i != 20 and villages.iloc[i]["township_code"] == a.township)
+    b = new_case(client, jurisdiction, k=k)
+    lead_a = a.plan[0]["department"]
+    err = error(client.post(f"{a.url}/whistle", json={"mode": "township", "whistler": a.township,
+                                                      "only_departments": ["ECON"]}))
+    assert err["field"] == "only_departments" and "ECON" in err["message"]
+    r = client.post(f"{a.url}/whistle", json={"mode": "township", "whistler": a.township,
+                                              "only_departments": [lead_a], "incident_ids": [b.id]})
+    assert r.status_code == 201, r.text
+    w = r.json()
+    assert w["joint"] is True and set(w["incident_ids"]) == {a.id, b.id}
+    assert sorted((x["incident_id"], x["department"]) for x in w["assignments"]) == sorted(
+        [(a.id, lead_a), (b.id, lead_a)])
+    assert status_of(client, b) == "whistled"
+
+    assist = next(p["department"] for p in a.plan if p["role"] == "assist")
+    err = error(client.post(f"{a.url}/whistle", json={"mode": "lead_department", "whistler": assist,
+                                                      "add_departments": [assist]}))
+    assert err["field"] == "whistler"
+    r = client.post(f"{a.url}/whistle", json={"mode": "lead_department", "whistler": lead_a,
+                                              "add_departments": [assist]})
+    assert r.status_code == 201, r.text
+    assert [(x["department"], x["role"]) for x in r.json()["assignments"]] == [(assist, "assist")]
+    err = error(client.post(f"{a.url}/whistle", json={"mode": "township", "whistler": a.township,
+                                                      "add_departments": ["NOPE"]}))
+    assert err["field"] == "add_departments"
+
+
+def test_unknown_incident_is_404(client: TestClient) -> None:
+    url = f"/api/v1/incidents/{uuid.uuid4()}"
+    for method, path, body in [
+        ("post", "/whistle", {"mode": "township", "whistler": "110117002"}),
+        ("get", "/assignments", None),
+        ("get", "/timeline", None),
+        ("post", "/assignments/WATER/report-in", {"lon": 117.1, "lat": 40.1}),
+        ("post", "/assignments/WATER/start", None),
+        ("post", "/resolve", {"department": "WATER", "summary": "已处置"}),
+        ("post", "/verify", {"township": "110117002"}),
+        ("post", "/reopen", {"township": "110117002", "reason": "复查"}),
+    ]:
+        r = client.request(method, url + path, json=body)
+        assert error(r, 404)["field"] in ("incident_id", "incident_ids"), (path, r.text)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/whistle", b"{", None),
+        ("/whistle", b"[]", "body"),
+        ("/whistle", b'{"mode": "nope", "whistler": "110117002"}', "mode"),
+        ("/whistle", b'{"mode": "township"}', "whistler"),
+        ("/whistle", b'{"mode": "township", "whistler": "x", "only_departmnts": []}', "only_departmnts"),
+        ("/whistle", b'{"mode": "township", "whistler": "x", "incident_ids": ["123"]}', "incident_ids.0"),
+        ("/assignments/WATER/report-in", b'{"lon": "east", "lat": 40}', "lon"),
+        ("/assignments/WATER/report-in", b'{"lon": 117.1, "lat": NaN}', "lat"),
+        ("/assignments/WATER/report-in", b'{"lon": 117.1, "lat": 91}', "lat"),
+        ("/assignments/WATER/report-in", b'{"lon": 117.1, "lat": 40.1, "crs": "utm"}', "crs"),
+        ("/assignments/WATER/report-in", b'{"lon": 117.1, "lat": 40.1, "accuracy_m": -1}', "accuracy_m"),
+        ("/assignments/WATER/report-in", b'{"lon": 117.1, "lat": 40.1, "device_time": "2026-05-12T23:40"}',
+         "device_time"),
+        ("/assignments/WATER/decline", b'{"ground": "wrong_category"}', "reason"),
+        ("/assignments/WATER/actions", b'{"action_type": "a", "officer": "o", "lon": 117.1}', "body"),
+        ("/assignments/WATER/actions", b'{"action_type": "a", "officer": "o", "photos": [{"slot": "x"}]}',
+         "photos.0.slot"),
+        ("/resolve", b'{"department": "WATER"}', "summary"),
+        ("/close", b"null", "body"),
+    ],
+)
+def test_malformed_bodies_are_422_never_500(client: TestClient, jurisdiction: Jurisdiction, path: str,
+                                            body: bytes, field: str | None) -> None:
+    case = new_case(client, jurisdiction)
+    r = client.post(case.url + path, content=body, headers={"content-type": "application/json"})
+    err = error(r)
+    if field is not None:
+        assert err["field"] == field, err
+    assert status_of(client, case) == "reported"
+
+
+def test_bad_path_values_are_422(client: TestClient) -> None:
+    assert error(client.post("/api/v1/incidents/not-a-uuid/whistle",
+                             json={"mode": "township", "whistler": "x"}))["field"] == "incident_id"
+    assert error(client.get("/api/v1/incidents/123/timeline"))["field"] == "incident_id"
+
+
+def test_openapi_names_the_dispatch_operations(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    ops = {op["operationId"] for item in spec["paths"].values() for op in item.values()}
+    assert {"whistle_incident", "list_assignments", "report_in", "start_action", "complete_assignment",
+            "decline_assignment", "overrule_decline", "release_assignment", "record_action", "resolve_incident",
+            "verify_incident", "close_incident", "reopen_incident", "get_timeline"} <= ops
+    whistle = spec["components"]["schemas"]["WhistleCreate"]
+    assert whistle["additionalProperties"] is False and "吹哨" in whistle["examples"][0]["note"]

@@ -1,0 +1,63 @@
+"""GET /api/v1/warnings and the follow-up endpoints, on the test's rolled-back PostGIS session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api import create_app
+from gis_enforcement.api.deps import get_session
+from gis_enforcement.api.routers.dispatch import get_clock
+from gis_enforcement.dispatch import on_site
+from gis_enforcement.dispatch.escalation import tick
+from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.layers.locator import Locator
+from tests.dispatch.helpers import TZ, new_case
+
+NOW = datetime(2026, 9, 23, 10, 0, tzinfo=TZ)
+
+
+@pytest.fixture
+def client(platform: Platform, db: Session) -> Iterator[TestClient]:
+    app = create_app(platform.settings, platform=platform)
+    app.dependency_overrides[get_session] = lambda: db
+    app.dependency_overrides[get_clock] = lambda: (lambda: NOW + timedelta(hours=1))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_warnings_and_follow_ups(client: TestClient, db: Session, locator: Locator, catalog: Catalog,
+                                 jurisdiction: Jurisdiction) -> None:
+    v = jurisdiction.villages.iloc[12]
+    x, y, township = v.geometry.x, v.geometry.y, v["township_code"]
+    inc = new_case(db, locator, catalog, x, y)
+    whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=NOW)
+    raised = tick(db, catalog=catalog, now=NOW + timedelta(minutes=70))
+    r = client.get("/api/v1/warnings", params={"rule": "W02"})
+    assert r.status_code == 200 and r.json()["count"] == sum(w["rule_code"] == "W02" for w in raised) > 0
+    assert r.json()["data"][0]["raised_at"].endswith("+08:00")
+    assert client.get("/api/v1/warnings", params={"limit": 0}).status_code == 422
+
+    lead = inc.lead_department
+    body = {"department": lead, "task": "纳入村日常巡查", "working_days": 3}
+    r = client.post(f"/api/v1/incidents/{inc.id}/follow-ups", json=body)
+    assert r.status_code == 422 and r.json()["error"]["field"] == "department"  # it has not acted yet
+    on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead, lon=x, lat=y, accuracy_m=5,
+                      server_time=NOW + timedelta(minutes=20))
+    on_site.start_action(db, incident_id=inc.id, department=lead, at=NOW + timedelta(minutes=30))
+    r = client.post(f"/api/v1/incidents/{inc.id}/follow-ups", json=body)
+    assert r.status_code == 201, r.text
+    task = r.json()["task_id"]
+    assert client.post(f"/api/v1/incidents/{inc.id}/follow-ups", json={**body, "working_days": 0}).status_code == 422
+    r = client.post(f"/api/v1/follow-ups/{task}/done", json={"township": "110117999"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "township"
+    done = client.post(f"/api/v1/follow-ups/{task}/done", json={"township": township, "note": "已落实"})
+    assert done.status_code == 200
+    assert client.post("/api/v1/follow-ups/999999999/done", json={"township": township}).status_code == 404
