@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -379,6 +380,60 @@ def tick_cmd(
         table.add_row(w["rule_code"], w["level"], w["subject_code"], str(w["incident_id"] or "—"),
                       json.dumps(w["detail"], ensure_ascii=False))
     out.print(table)
+
+
+class EvaluateBy(StrEnum):
+    department = "department"
+    township = "township"
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    period: Annotated[str, typer.Option(help="a year (2026), a month (2026-05) or START..END (2026-01..2026-06)")],
+    by: Annotated[EvaluateBy, typer.Option(help="one row per department or per township")] = EvaluateBy.department,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="also write every column to .csv (or .xlsx)")] = None,
+    monthly: Annotated[bool, typer.Option("--monthly", help="the departments' rank in each month instead")] = False,
+    lang: Annotated[str, typer.Option(help="headers: zh or en")] = "zh",
+) -> None:
+    """Evaluation (效果可评价): whistles, report-in, resolution, warnings, penalties, duty performance, score."""
+    from gis_enforcement.analysis.evaluate_service import evaluate, ranking_by_month
+    from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.analysis.evaluation_table import render_table, report_frame
+
+    if output is not None and output.suffix.lower() not in (".csv", ".xlsx"):
+        raise typer.BadParameter("write a .csv or an .xlsx file", param_hint="--output")
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter("zh or en", param_hint="--lang")
+    try:
+        span = parse_period(period)
+        platform = _platform()
+        with platform.transaction() as session:
+            if monthly:
+                table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end)
+            else:
+                table = evaluate(session, catalog=platform.catalog, start=span.start, end=span.end, by=by.value,
+                                 label=span.label)
+    except EnforcementError as exc:
+        _fail(exc)
+        return
+    rows = render_table(table, lang)
+    what = "月度排名" if monthly else "部门评价" if by is EvaluateBy.department else "乡镇评价"
+    grid = Table(title=f"{what} {span.label}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    unit = {"名称", "dept", "township"}  # month, rank and the unit left, figures right
+    text_columns = next((i + 1 for i, h in enumerate(rows[0]) if h in unit), 0)
+    for i, header in enumerate(rows[0]):
+        grid.add_column(header, justify="left" if i < text_columns else "right", no_wrap=True)
+    for r in rows[1:]:
+        grid.add_row(*r)
+    out.print(grid)
+    if output is not None:
+        frame = report_frame(table, lang)
+        if output.suffix.lower() == ".xlsx":
+            frame.to_excel(output, index=False, sheet_name=what)
+        else:
+            frame.to_csv(output, index=False, encoding="utf-8-sig")  # BOM: Excel opens the Chinese headers right
+        out.print(f"wrote {len(frame):,} rows to {output}")
 
 
 audit_app = typer.Typer(help="The tamper-evident case record.", no_args_is_help=True)

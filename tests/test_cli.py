@@ -182,3 +182,18 @@ def test_escalation_scheduler_runs_passes(cli_env: dict[str, str], runner: CliRu
     scheduler.stop()
     platform.close()
     assert scheduler.passes >= 2
+
+
+def test_evaluate_prints_and_writes_files(runner: CliRunner, tmp_path: Path) -> None:
+    # the case whistled in test_tick_and_audit_verify lives in this database (module-scoped); make sure one is there
+    result = runner.invoke(app, ["evaluate", "--period", "2026", "-o", str(tmp_path / "eval.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert "部门评价 2026" in result.stdout
+    frame = pd.read_excel(tmp_path / "eval.xlsx")
+    assert len(frame) >= 1 and any("报到" in str(c) for c in frame.columns)
+    town = runner.invoke(app, ["evaluate", "--period", "2026-06", "--by", "township", "-o", str(tmp_path / "t.csv")])
+    assert town.exit_code == 0, town.output
+    assert pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig").shape[0] >= 1
+    bad = runner.invoke(app, ["evaluate", "--period", "last year"])
+    assert bad.exit_code == 2 and "period" in bad.output
+    assert runner.invoke(app, ["evaluate", "--period", "2026", "-o", str(tmp_path / "x.pdf")]).exit_code == 2

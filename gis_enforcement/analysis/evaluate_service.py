@@ -1,0 +1,64 @@
+"""The evaluation service: read a period's facts (one query per fact table), then compute the pure metrics.
+
+Read-only; the caller owns the session and its transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from gis_enforcement.analysis.evaluation import (
+    RECURRENCE_RULE,
+    EvaluationFacts,
+    Period,
+    evaluate_departments,
+    evaluate_townships,
+    monthly_ranking,
+)
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.errors import InvalidInput
+from gis_enforcement.storage import Session, evaluation_repo
+
+BY = ("department", "township")
+
+
+def load_facts(session: Session, *, period: Period, as_of: datetime | None = None,
+               by: str | None = None) -> EvaluationFacts:
+    """The assignments, enforcement records, warnings and cases of ``period`` and the townships, read at
+    ``as_of`` (default: now). With ``by``, only what that view reads (the department view needs no cases
+    and townships, the township view no records)."""
+    start, end = period.start, period.end
+    departments, townships = by in (None, "department"), by in (None, "township")
+    return EvaluationFacts(
+        as_of=as_of or datetime.now(UTC),
+        assignments=evaluation_repo.assignments_frame(session, start=start, end=end),
+        records=evaluation_repo.records_frame(session, start=start, end=end) if departments else None,
+        warnings=evaluation_repo.warnings_frame(session, start=start, end=end, recurrence_rule=RECURRENCE_RULE),
+        cases=evaluation_repo.cases_frame(session, start=start, end=end) if townships else None,
+        townships=evaluation_repo.townships_frame(session) if townships else None,
+    )
+
+
+def evaluate(session: Session, *, catalog: Catalog, start: datetime, end: datetime, by: str = "department",
+             as_of: datetime | None = None, label: str = "") -> pd.DataFrame:
+    """The evaluation table of ``[start, end)`` per department (with score and rank) or per township.
+
+    ``by`` is ``department`` or ``township`` (``InvalidInput`` on ``by`` otherwise); statuses are read at
+    ``as_of`` (default: now). The metrics are defined in :mod:`gis_enforcement.analysis.evaluation`.
+    """
+    if by not in BY:
+        raise InvalidInput(f"cannot evaluate by {by!r}; use department or township", field="by")
+    period = Period(start, end, label)
+    facts = load_facts(session, period=period, as_of=as_of, by=by)
+    if by == "department":
+        return evaluate_departments(facts, catalog, period=period)
+    return evaluate_townships(facts, catalog, period=period)
+
+
+def ranking_by_month(session: Session, *, catalog: Catalog, start: datetime, end: datetime,
+                     as_of: datetime | None = None) -> pd.DataFrame:
+    """The departments' score and rank in each calendar month (Asia/Shanghai) of ``[start, end)``."""
+    period = Period(start, end)
+    return monthly_ranking(load_facts(session, period=period, as_of=as_of, by="department"), catalog, period=period)

@@ -1,0 +1,407 @@
+"""Evaluation (效果可评价) per department and per township for any period. Pure: DataFrames in, DataFrame out.
+
+The facts (:class:`EvaluationFacts`) are one row per assignment, enforcement record, warning and case, as
+:mod:`gis_enforcement.storage.evaluation_repo` returns them. A period is ``[start, end)``; calendar months are
+those of Asia/Shanghai; statuses are read as they stand at ``facts.as_of``. Counts of nothing are 0; every
+ratio whose denominator is 0 is NaN, never 0 — a department nobody whistled has no report-in rate.
+
+**Department view** (every department of the lists), over the assignments *summoned in the period*:
+
+- ``whistles`` (接哨数): assignments received. ``excused``: never reported in and stood down — a decline the
+  township accepted, or a release — at or before the report-in deadline. ``pending``: not reported in, not
+  excused, deadline still ahead at ``as_of``. ``expected_report_ins`` = whistles − excused − pending.
+- ``report_in_rate`` = reported in / expected. ``on_time_rate`` (报到及时率, P01) = reported in at or before
+  the deadline / expected, so a no-show counts against both. ``late``; ``absent`` = expected − reported in.
+- ``report_in_minutes_median`` / ``_p90``: minutes from the whistle (``summoned_at``) to the check-in, over the
+  check-ins; p90 interpolates linearly between order statistics (numpy's default).
+- ``lead_cases``: its lead assignments not excused; ``lead_pending``: those not resolved whose resolution
+  deadline is still ahead at ``as_of``. ``resolution_rate`` = lead cases resolved, verified or closed /
+  (lead cases − pending). ``resolution_hours_median``: case whistle (``whistled_at``) → ``closed_at`` in hours,
+  over its closed lead cases.
+- ``recurrences``: lead cases named (``incident_id``) by a recurrence warning (W08) raised from the period's
+  start on — also after its end, since a problem may come back later. ``outcome_rate`` (解决不反弹) = lead
+  cases resolved and not recurred / (lead cases − pending).
+- ``warnings_<rule>`` / ``warnings``: warnings raised in the period about it: subject ``department`` with
+  its code, or subject ``location`` (W08) on a case it is lead department of.
+- ``actions``: its enforcement records acted in the period; ``penalties``: those with a penalty amount > 0;
+  ``penalty_amount``: their sum (元); ``penalties_per_officer`` = penalties / ``officers`` of the lists.
+- ``measures_listed``: distinct measures (职权) of every rule where it is lead; ``measures_used``: those in its
+  records of the period. ``duty_rate`` (职权履行率, P07) = used / listed; NaN when it leads no rule, or had
+  neither a whistle it was not excused from nor a record in the period (no occasion to use its powers).
+- ``score`` (0–100) = 100 · Σ wₖ·xₖ / Σ wₖ over the dimensions of ``mechanism.evaluation_dimensions`` whose
+  x is known: ON_TIME_ARRIVAL → on_time_rate, DUTY_PERFORMED → duty_rate, OUTCOME → outcome_rate (weights
+  0.4/0.4/0.2 in the shipped lists). A dimension the department had no occasion for (NaN, e.g. OUTCOME for
+  a department that led no case) is left out and the others re-weighted; NaN when none is known.
+  ``rank``: 1 = best, ties share the better rank, no score no rank.
+
+**Township view** (every township), over the cases *observed in the period* in it:
+
+- ``cases``: cases, not duplicate, rejected or flagged as a likely duplicate; ``whistled``: those whistled;
+  ``share_whistled`` = whistled / cases. ``whistles_sent``: township-mode whistles it blew in the period
+  (a joint whistle counts once); ``summons``: the assignments they created.
+- ``resolution_rate`` = whistled cases resolved/verified/closed / (whistled − ``resolution_pending``);
+  ``resolution_hours_median``: whistle → close over closed cases; ``recurrences`` as above.
+- ``warnings_<rule>`` / ``warnings``: warnings raised in the period about departments' conduct (subject
+  ``department``) on its cases; ``own_warnings``: warnings whose subject is the township itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.errors import CatalogInvalid, InvalidInput
+
+TZ = ZoneInfo("Asia/Shanghai")
+RESOLVED = ("resolved", "verified", "closed")
+NOT_A_CASE = ("duplicate", "rejected")
+STOOD_DOWN = ("declined", "released")
+RECURRENCE_RULE = "W08"
+#: evaluation dimension of the lists → the metric that measures it
+DIMENSION_METRICS: Mapping[str, str] = {
+    "ON_TIME_ARRIVAL": "on_time_rate", "DUTY_PERFORMED": "duty_rate", "OUTCOME": "outcome_rate",
+}
+
+ASSIGNMENT_COLUMNS = ("assignment_id", "incident_id", "whistle_id", "whistle_mode", "whistler_unit", "department",
+                      "role", "status", "summoned_at", "report_in_due", "resolution_due", "reported_in_at",
+                      "stood_down_at", "category", "township_code", "case_status", "whistled_at", "closed_at")
+RECORD_COLUMNS = ("record_id", "assignment_id", "incident_id", "department", "action_type", "measures",
+                  "penalty_amount", "officer", "acted_at")
+WARNING_COLUMNS = ("warning_id", "rule_code", "level", "subject_kind", "subject_code", "incident_id",
+                   "assignment_id", "raised_at", "township_code", "lead_department")
+CASE_COLUMNS = ("incident_id", "category", "township_code", "status", "observed_at", "whistled_at", "closed_at",
+                "likely_duplicate_of", "resolution_due")
+TOWNSHIP_COLUMNS = ("township_code", "name")
+_IDS = frozenset({"incident_id", "likely_duplicate_of"})
+
+
+# -- periods --------------------------------------------------------------------------------------------------
+def _add_month(d: datetime) -> datetime:
+    return d.replace(year=d.year + d.month // 12, month=d.month % 12 + 1, day=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A half-open time span ``[start, end)`` of aware datetimes, with a label for reports."""
+
+    start: datetime
+    end: datetime
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+                raise InvalidInput("a timezone-aware datetime is required", field=f"period.{name}")
+        if self.start >= self.end:
+            raise InvalidInput(f"the period is empty: {self.start.isoformat()} is not before {self.end.isoformat()}",
+                               field="period")
+        if not self.label:
+            object.__setattr__(self, "label", f"{self.start.isoformat()}..{self.end.isoformat()}")
+
+    def months(self) -> list[Period]:
+        """The calendar months (Asia/Shanghai) the period touches, each clipped to the period."""
+        local = self.start.astimezone(TZ)
+        first = datetime(local.year, local.month, 1, tzinfo=TZ)
+        out = []
+        while first < self.end:
+            after = _add_month(first)
+            out.append(Period(max(self.start, first), min(self.end, after), f"{first:%Y-%m}"))
+            first = after
+        return out
+
+
+def _unit(text: str) -> tuple[datetime, datetime]:
+    """The start and the end of a year, month or day in Asia/Shanghai; an instant for an ISO time."""
+    s = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}", s):
+            start = datetime(int(s), 1, 1, tzinfo=TZ)
+            return start, start.replace(year=start.year + 1)
+        if re.fullmatch(r"\d{4}-\d{2}", s):
+            start = datetime(int(s[:4]), int(s[5:]), 1, tzinfo=TZ)
+            return start, _add_month(start)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+            day = date.fromisoformat(s)
+            start = datetime(day.year, day.month, day.day, tzinfo=TZ)
+            return start, start + timedelta(days=1)
+        instant = datetime.fromisoformat(s)
+    except ValueError as exc:
+        raise InvalidInput(f"{text!r} is not a year (2026), a month (2026-05), a date (2026-05-12) or an ISO time",
+                           field="period") from exc
+    instant = instant if instant.tzinfo is not None else instant.replace(tzinfo=TZ)
+    return instant, instant
+
+
+def parse_period(text: str) -> Period:
+    """A period from ``2026`` (a year), ``2026-05`` (a month), ``2026-05-12`` (a day) or ``START..END``.
+
+    Calendar units are Asia/Shanghai. In ``START..END`` each side is a year, month, day or ISO time; START
+    is where its unit begins, END where its unit ends (``2026-01..2026-06`` is the first half of 2026,
+    ``2026-05-01..2026-05-31`` the whole of May); an ISO time as END is exclusive.
+    """
+    if ".." in text:
+        first, _, last = text.partition("..")
+        start, end = _unit(first)[0], _unit(last)[1]
+    else:
+        start, end = _unit(text)
+    return Period(start, end, text.strip())
+
+
+# -- facts ----------------------------------------------------------------------------------------------------
+def _normalise(frame: pd.DataFrame | None, columns: Sequence[str], times: Sequence[str], name: str) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame({c: pd.Series(dtype="datetime64[us, UTC]" if c in times else object) for c in columns})
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name}: missing column(s) {', '.join(missing)}")
+    out = frame.reset_index(drop=True).copy()
+    for c in times:
+        out[c] = pd.to_datetime(out[c], utc=True)
+    for c in _IDS.intersection(columns):
+        out[c] = out[c].astype("str")  # uuid objects hash and compare slowly; their text is the same key
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationFacts:
+    """The rows an evaluation reads (columns: ``*_COLUMNS`` of this module; times made UTC on the way in).
+
+    ``as_of`` is when the statuses were read: deadlines still ahead of it are pending, not missed. A frame
+    left out is empty.
+    """
+
+    as_of: datetime
+    assignments: pd.DataFrame | None = None
+    records: pd.DataFrame | None = None
+    warnings: pd.DataFrame | None = None
+    cases: pd.DataFrame | None = None
+    townships: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.as_of.tzinfo is None:
+            raise InvalidInput("a time zone is required", field="as_of")
+        for name, columns, times in (
+            ("assignments", ASSIGNMENT_COLUMNS, ("summoned_at", "report_in_due", "resolution_due", "reported_in_at",
+                                                 "stood_down_at", "whistled_at", "closed_at")),
+            ("records", RECORD_COLUMNS, ("acted_at",)),
+            ("warnings", WARNING_COLUMNS, ("raised_at",)),
+            ("cases", CASE_COLUMNS, ("observed_at", "whistled_at", "closed_at", "resolution_due")),
+            ("townships", TOWNSHIP_COLUMNS, ()),
+        ):
+            object.__setattr__(self, name, _normalise(getattr(self, name), columns, times, name))
+
+    def frame(self, name: str) -> pd.DataFrame:
+        value = getattr(self, name)
+        assert isinstance(value, pd.DataFrame)  # __post_init__ made every frame a DataFrame
+        return value
+
+
+def _within(frame: pd.DataFrame, column: str, period: Period) -> pd.DataFrame:
+    t = frame[column]
+    return frame[(t >= pd.Timestamp(period.start)) & (t < pd.Timestamp(period.end))]
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    den = den.astype(float)
+    return (num.astype(float) / den).where(den > 0)
+
+
+def _units(first: Iterable[str], *seen: pd.Series) -> list[str]:
+    units = list(dict.fromkeys(first))
+    known = set(units)
+    extra = sorted({str(u) for s in seen for u in s.dropna().unique()} - known)
+    return units + extra
+
+
+def _recurred(facts: EvaluationFacts, period: Period) -> list[object]:
+    w = facts.frame("warnings")
+    hit = ((w["rule_code"] == RECURRENCE_RULE) & (w["raised_at"] >= pd.Timestamp(period.start))
+           & w["incident_id"].notna())
+    return list(w.loc[hit, "incident_id"].unique())
+
+
+def _rule_columns(catalog: Catalog, rules: pd.Series) -> list[str]:
+    listed = list(catalog.warning_rules)
+    return listed + sorted({str(r) for r in rules.dropna().unique()} - set(listed))
+
+
+def _count_table(keys: pd.Series, rules: pd.Series, index: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+    """Warnings per unit (rows) and rule (``warnings_<rule>`` columns), zeros where none, plus ``warnings``."""
+    ok = keys.notna()
+    table = pd.crosstab(keys[ok], rules[ok]) if ok.any() else pd.DataFrame()
+    table = table.reindex(index=list(index), columns=list(columns), fill_value=0).fillna(0).astype("int64")
+    table.columns = [f"warnings_{c}" for c in columns]
+    table.index.name = None
+    table["warnings"] = table.sum(axis=1)
+    return table
+
+
+def _sum_by(flags: dict[str, pd.Series | int], keys: pd.Series, units: Sequence[str],
+            amounts: Sequence[str] = ()) -> pd.DataFrame:
+    """Per unit sums of boolean/count columns (int64) and of ``amounts`` (float), 0 for units without rows."""
+    frame = pd.DataFrame(flags, index=keys.index)
+    sums = frame.groupby(keys).sum().reindex(list(units), fill_value=0).fillna(0)
+    return sums.astype({c: float if c in amounts else "int64" for c in sums.columns})
+
+
+# -- department view ------------------------------------------------------------------------------------------
+def composite_score(table: pd.DataFrame, catalog: Catalog) -> pd.Series:
+    """``score`` (0–100) from the metrics in ``table`` and the weights of ``mechanism.evaluation_dimensions``."""
+    dims = catalog.mechanism.get("evaluation_dimensions") or ()
+    if not dims:
+        raise CatalogInvalid("the lists give no evaluation dimensions", field="mechanism.evaluation_dimensions")
+    num = pd.Series(0.0, index=table.index)
+    den = pd.Series(0.0, index=table.index)
+    for dim in dims:
+        metric = DIMENSION_METRICS.get(str(dim["code"]))
+        if metric is None:
+            raise CatalogInvalid(f"unknown evaluation dimension {dim['code']!r}; known: {', '.join(DIMENSION_METRICS)}",
+                                 field="mechanism.evaluation_dimensions")
+        x = table[metric].astype(float)
+        weight = float(dim["weight"])
+        num += x.fillna(0.0) * weight
+        den += x.notna() * weight
+    return (100.0 * num / den).where(den > 0)
+
+
+def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Period) -> pd.DataFrame:
+    """One row per department (the lists' order, then by rank): the department metrics of the module docstring
+    for ``period``, its composite ``score`` and ``rank``."""
+    a = _within(facts.frame("assignments"), "summoned_at", period)
+    r = _within(facts.frame("records"), "acted_at", period)
+    w = _within(facts.frame("warnings"), "raised_at", period)
+    units = _units(catalog.departments, a["department"], r["department"])
+    as_of = pd.Timestamp(facts.as_of)
+
+    reported = a["reported_in_at"].notna()
+    excused = ~reported & a["status"].isin(STOOD_DOWN) & (a["stood_down_at"] <= a["report_in_due"])
+    pending = ~reported & ~excused & (a["report_in_due"] > as_of)
+    on_time = reported & (a["reported_in_at"] <= a["report_in_due"])
+    lead = (a["role"] == "lead") & ~excused
+    resolved = lead & a["case_status"].isin(RESOLVED)
+    recurred = lead & a["incident_id"].isin(_recurred(facts, period))
+    counts = _sum_by({
+        "whistles": 1, "excused": excused, "pending": pending, "reported_in": reported, "on_time": on_time,
+        "lead_cases": lead, "lead_pending": lead & ~resolved & (a["resolution_due"] > as_of), "resolved": resolved,
+        "recurrences": recurred, "kept": resolved & ~recurred,
+    }, a["department"], units)
+    out = pd.DataFrame(index=units)
+    out["department"] = units
+    out["name"] = [catalog.departments[u].zh if u in catalog.departments else u for u in units]
+    out["whistles"] = counts["whistles"]
+    out["expected_report_ins"] = counts["whistles"] - counts["excused"] - counts["pending"]
+    for col in ("reported_in", "on_time"):
+        out[col] = counts[col]
+    out["late"] = counts["reported_in"] - counts["on_time"]
+    out["absent"] = out["expected_report_ins"] - counts["reported_in"]
+    out["excused"], out["pending"] = counts["excused"], counts["pending"]
+    out["report_in_rate"] = _ratio(out["reported_in"], out["expected_report_ins"])
+    out["on_time_rate"] = _ratio(out["on_time"], out["expected_report_ins"])
+    minutes = (a["reported_in_at"] - a["summoned_at"]).dt.total_seconds() / 60.0
+    by_dep = minutes.groupby(a["department"])
+    out["report_in_minutes_median"] = by_dep.median().reindex(units)
+    out["report_in_minutes_p90"] = by_dep.quantile(0.9).reindex(units)
+
+    for col in ("lead_cases", "lead_pending", "resolved"):
+        out[col] = counts[col]
+    decided = counts["lead_cases"] - counts["lead_pending"]
+    out["resolution_rate"] = _ratio(counts["resolved"], decided)
+    hours = ((a["closed_at"] - a["whistled_at"]).dt.total_seconds() / 3600.0).where(lead & a["closed_at"].notna())
+    out["resolution_hours_median"] = hours.groupby(a["department"]).median().reindex(units)
+    out["recurrences"] = counts["recurrences"]
+    out["outcome_rate"] = _ratio(counts["kept"], decided)
+
+    subject = w["subject_kind"]
+    about = w["subject_code"].where(subject == "department", w["lead_department"].where(subject == "location"))
+    out = out.join(_count_table(about, w["rule_code"], units, _rule_columns(catalog, w["rule_code"])))
+
+    amount = pd.to_numeric(r["penalty_amount"], errors="coerce").fillna(0.0)
+    penalised = amount > 0
+    rec = _sum_by({"actions": 1, "penalties": penalised, "penalty_amount": amount.where(penalised, 0.0)},
+                  r["department"], units, amounts=("penalty_amount",))
+    out["actions"], out["penalties"], out["penalty_amount"] = rec["actions"], rec["penalties"], rec["penalty_amount"]
+    out["officers"] = pd.Series({c: d.officers for c, d in catalog.departments.items()}, dtype=float).reindex(units)
+    out["penalties_per_officer"] = _ratio(out["penalties"], out["officers"])
+
+    listed = pd.DataFrame([(rule.lead, m) for rule in catalog.rules for m in rule.measures],
+                          columns=["department", "measure"]).drop_duplicates()
+    used = (r[["department", "measures"]].explode("measures").rename(columns={"measures": "measure"}).dropna()
+            .astype(str).drop_duplicates().merge(listed, on=["department", "measure"]))
+    out["measures_listed"] = listed.groupby("department").size().reindex(units, fill_value=0).astype("int64")
+    out["measures_used"] = used.groupby("department").size().reindex(units, fill_value=0).astype("int64")
+    active = (out["whistles"] > out["excused"]) | (out["actions"] > 0)
+    out["duty_rate"] = _ratio(out["measures_used"], out["measures_listed"]).where(active)
+
+    out["score"] = composite_score(out, catalog)
+    out["rank"] = out["score"].rank(ascending=False, method="min").astype("Int64")
+    out["_order"] = range(len(out))
+    out = out.sort_values(["rank", "_order"], na_position="last").drop(columns="_order")
+    return out.reset_index(drop=True)
+
+
+# -- township view --------------------------------------------------------------------------------------------
+def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Period) -> pd.DataFrame:
+    """One row per township (by code): the township metrics of the module docstring for ``period``."""
+    c = _within(facts.frame("cases"), "observed_at", period)
+    c = c[c["township_code"].notna()]
+    a = _within(facts.frame("assignments"), "summoned_at", period)
+    own = a[a["whistle_mode"] == "township"]
+    w = _within(facts.frame("warnings"), "raised_at", period)
+    towns = facts.frame("townships")
+    units = _units(towns["township_code"].astype(str), c["township_code"], own["whistler_unit"])
+    as_of = pd.Timestamp(facts.as_of)
+
+    counted = ~c["status"].isin(NOT_A_CASE) & c["likely_duplicate_of"].isna()
+    whistled = counted & c["whistled_at"].notna()
+    resolved = whistled & c["status"].isin(RESOLVED)
+    counts = _sum_by({
+        "cases": counted, "whistled": whistled, "resolved": resolved,
+        "resolution_pending": whistled & ~resolved & (c["resolution_due"] > as_of),
+        "recurrences": counted & c["incident_id"].isin(_recurred(facts, period)),
+    }, c["township_code"], units)
+    out = pd.DataFrame(index=units)
+    out["township_code"] = units
+    names = dict(zip(towns["township_code"].astype(str), towns["name"], strict=True))
+    out["name"] = [names.get(u, u) for u in units]
+    for col in ("cases", "whistled"):
+        out[col] = counts[col]
+    out["share_whistled"] = _ratio(counts["whistled"], counts["cases"])
+    out["whistles_sent"] = own.groupby("whistler_unit")["whistle_id"].nunique().reindex(units, fill_value=0)
+    out["summons"] = own.groupby("whistler_unit").size().reindex(units, fill_value=0)
+    for col in ("resolved", "resolution_pending"):
+        out[col] = counts[col]
+    out["resolution_rate"] = _ratio(counts["resolved"], counts["whistled"] - counts["resolution_pending"])
+    hours = ((c["closed_at"] - c["whistled_at"]).dt.total_seconds() / 3600.0).where(whistled & c["closed_at"].notna())
+    out["resolution_hours_median"] = hours.groupby(c["township_code"]).median().reindex(units)
+    out["recurrences"] = counts["recurrences"]
+    conduct = w[w["subject_kind"] == "department"]
+    out = out.join(_count_table(conduct["township_code"], conduct["rule_code"], units,
+                                _rule_columns(catalog, conduct["rule_code"])))
+    itself = w[w["subject_kind"] == "township"]
+    out["own_warnings"] = itself.groupby("subject_code").size().reindex(units, fill_value=0)
+    for col in ("cases", "whistled", "whistles_sent", "summons", "resolved", "resolution_pending", "recurrences",
+                "own_warnings"):
+        out[col] = out[col].astype("int64")
+    return out.reset_index(drop=True)
+
+
+def monthly_ranking(facts: EvaluationFacts, catalog: Catalog, *, period: Period) -> pd.DataFrame:
+    """The departments' score and rank in each calendar month (Asia/Shanghai) of ``period``: columns
+    ``month`` (``2026-05``), ``department``, ``name``, ``score``, ``rank``; departments without a score that
+    month are left out."""
+    parts = []
+    for month in period.months():
+        table = evaluate_departments(facts, catalog, period=month)
+        scored = table.loc[table["score"].notna(), ["department", "name", "score", "rank"]]
+        parts.append(scored.assign(month=month.label))
+    columns = ["month", "department", "name", "score", "rank"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]

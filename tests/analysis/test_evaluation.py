@@ -1,0 +1,385 @@
+"""Evaluation (效果可评价): a hand-built scenario on a real PostGIS whose figures are worked out by hand below,
+and the pure metrics on small hand-made frames (empty units, zero denominators, periods, rendering)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy.orm import Session
+
+from gis_enforcement.analysis.evaluate_service import evaluate, ranking_by_month
+from gis_enforcement.analysis.evaluation import (
+    ASSIGNMENT_COLUMNS,
+    TZ,
+    EvaluationFacts,
+    Period,
+    evaluate_departments,
+    evaluate_townships,
+    monthly_ranking,
+    parse_period,
+)
+from gis_enforcement.analysis.evaluation_table import render_table, report_frame
+from gis_enforcement.dispatch import on_site, resolution
+from gis_enforcement.dispatch.escalation import tick
+from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.escalation import WarningDraft
+from gis_enforcement.errors import CatalogInvalid, InvalidInput
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.storage import warning_repo
+from tests.dispatch.helpers import METRE, T0, new_case
+
+AS_OF = datetime(2026, 6, 11, tzinfo=TZ)
+MAY = parse_period("2026-05")
+H, MIN = timedelta(hours=1), timedelta(minutes=1)
+
+
+def row(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    return frame.loc[frame[key] == value].iloc[0]
+
+
+# -- the hand-built scenario on PostGIS -----------------------------------------------------------------------
+@pytest.fixture
+def scenario(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction) -> dict[str, Any]:
+    """Five ENV-01 cases 250 m apart in one township (observed 2026-05-12 23:00), lead ECO, assist SAMR only.
+
+    A  whistled T0        ECO in at +10 min (on time), SAMR in at +45 (late); ECO acts 责令改正+罚款 20 000,
+                          SAMR acts 罚款 5 000; resolved, verified and closed at +6 h. Comes back: W08 on 1 June.
+    B  whistled T0 + 1 d  ECO in at +25 (on time), acts 限制生产/停产整治 (no penalty), resolves; SAMR never comes.
+    C  whistled T0 + 2 d  SAMR released at +20 (before its +30 deadline: excused); ECO in at +50 (late), acts
+                          断水断电（协调） 30 000; resolved, verified and closed at +30 h.
+    D  whistled T0 + 3 d  SAMR in at +20 (on time); ECO never comes; the case stays open past its 168 h.
+    E  never whistled.
+    Escalation runs at D + 61 min and at D + 169 h.
+    """
+    v = jurisdiction.villages.iloc[12]
+    x, y, town = v.geometry.x, v.geometry.y, v["township_code"]
+    points = [(x, y + (i - 2) * 250 * METRE) for i in range(5)]
+    a, b, c, d, e = (new_case(db, locator, catalog, px, py) for px, py in points)
+    assert {inc.township_code for inc in (a, b, c, d, e)} == {town}
+    assert all(inc.lead_department == "ECO" and inc.duplicate_of is None for inc in (a, b, c, d, e))
+    pos = {inc.id: pt for inc, pt in zip((a, b, c, d, e), points, strict=True)}
+
+    def blow(inc: Any, at: datetime) -> None:
+        whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=town, at=at,
+                only_departments=["ECO", "SAMR"])
+
+    def arrive(inc: Any, dep: str, at: datetime) -> None:
+        lon, lat = pos[inc.id]
+        on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=dep, lon=lon, lat=lat, accuracy_m=5,
+                          server_time=at)
+
+    def act(inc: Any, dep: str, at: datetime, measures: list[str], penalty: float | None) -> None:
+        on_site.start_action(db, incident_id=inc.id, department=dep, at=at)
+        on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=dep, action_type="现场检查",
+                              officer=f"{dep}-01", acted_at=at + 5 * MIN, measures=measures, penalty_amount=penalty)
+
+    def finish(inc: Any, dep: str, at: datetime, *, lead: bool) -> None:
+        on_site.complete(db, incident_id=inc.id, department=dep, at=at)
+        if lead:
+            resolution.resolve(db, incident_id=inc.id, department=dep, at=at, summary="已整改")
+
+    ta, tb, tc, td = T0, T0 + 24 * H, T0 + 48 * H, T0 + 72 * H
+    blow(a, ta)
+    arrive(a, "ECO", ta + 10 * MIN)
+    arrive(a, "SAMR", ta + 45 * MIN)
+    act(a, "ECO", ta + 50 * MIN, ["责令改正", "罚款"], 20000)
+    act(a, "SAMR", ta + 50 * MIN, ["罚款"], 5000)
+    finish(a, "ECO", ta + 3 * H, lead=True)
+    finish(a, "SAMR", ta + 4 * H, lead=False)
+    assert resolution.verify(db, incident_id=a.id, township=town, at=ta + 6 * H)[0] == "closed"
+
+    blow(b, tb)
+    arrive(b, "ECO", tb + 25 * MIN)
+    act(b, "ECO", tb + 30 * MIN, ["限制生产/停产整治"], None)
+    finish(b, "ECO", tb + 24 * H, lead=True)
+
+    blow(c, tc)
+    on_site.release(db, incident_id=c.id, department="SAMR", reason="无照经营已由乡镇核实不存在", at=tc + 20 * MIN)
+    arrive(c, "ECO", tc + 50 * MIN)
+    act(c, "ECO", tc + 55 * MIN, ["断水断电（协调）"], 30000)
+    finish(c, "ECO", tc + 29 * H, lead=True)
+    assert resolution.verify(db, incident_id=c.id, township=town, at=tc + 30 * H)[0] == "closed"
+
+    blow(d, td)
+    arrive(d, "SAMR", td + 20 * MIN)
+
+    first = tick(db, catalog=catalog, now=td + 61 * MIN)
+    assert sorted((w["rule_code"], w["subject_code"]) for w in first) == [
+        ("W01", "ECO"), ("W01", "SAMR"), ("W02", "ECO"), ("W02", "SAMR")]
+    second = tick(db, catalog=catalog, now=td + 169 * H)
+    assert sorted((w["rule_code"], w["level"]) for w in second) == [("W05", "red"), ("W05", "yellow")]
+    warning_repo.insert_warnings(
+        db, drafts=[WarningDraft("W08", "yellow", "location", town, f"W08:{a.id}", a.id, None, {"test": True})],
+        raised_at=datetime(2026, 6, 1, 10, tzinfo=TZ), consequences={}, notify={})
+    return {"town": town, "cases": (a, b, c, d, e)}
+
+
+def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, scenario: dict[str, Any]) -> None:
+    # what the figures rest on in the lists
+    eco_listed = {m for r in catalog.rules if r.lead == "ECO" for m in r.measures}
+    samr_listed = {m for r in catalog.rules if r.lead == "SAMR" for m in r.measures}
+    assert (len(eco_listed), len(samr_listed)) == (9, 4) and "罚款" in samr_listed
+    assert (catalog.departments["ECO"].officers, catalog.departments["SAMR"].officers) == (55, 160)
+    assert [(d["code"], d["weight"]) for d in catalog.mechanism["evaluation_dimensions"]] == [
+        ("ON_TIME_ARRIVAL", 0.4), ("DUTY_PERFORMED", 0.4), ("OUTCOME", 0.2)]
+
+    table = evaluate(db, catalog=catalog, start=MAY.start, end=MAY.end, by="department", as_of=AS_OF)
+    assert list(table["department"][:2]) == ["ECO", "SAMR"]
+    eco, samr = row(table, "department", "ECO"), row(table, "department", "SAMR")
+
+    # ECO, lead on A B C D. Check-ins: A 10 (on time), B 25 (on time), C 50 (late), D none (absent).
+    assert (eco.whistles, eco.expected_report_ins, eco.reported_in, eco.on_time, eco.late, eco.absent) == (
+        4, 4, 3, 2, 1, 1)
+    assert eco.report_in_rate == pytest.approx(3 / 4)
+    assert eco.on_time_rate == pytest.approx(2 / 4)
+    assert eco.report_in_minutes_median == pytest.approx(25)
+    assert eco.report_in_minutes_p90 == pytest.approx(25 + 0.8 * (50 - 25))  # rank 0.9·(3−1) = 1.8 → 45
+    # resolved: A closed, B resolved, C closed; D open past its deadline (not pending at 11 June)
+    assert (eco.lead_cases, eco.lead_pending, eco.resolved) == (4, 0, 3)
+    assert eco.resolution_rate == pytest.approx(3 / 4)
+    assert eco.resolution_hours_median == pytest.approx((6 + 30) / 2)  # A 6 h, C 30 h
+    assert eco.recurrences == 1  # A came back (W08 on 1 June: after May, still counts)
+    assert eco.outcome_rate == pytest.approx(2 / 4)  # B and C resolved and not recurred
+    # May warnings: W01 (C late), W02 (D), W05 yellow + red (D); the June W08 is not a May warning
+    assert (eco.warnings_W01, eco.warnings_W02, eco.warnings_W05, eco.warnings_W08, eco.warnings) == (1, 1, 2, 0, 4)
+    assert (eco.actions, eco.penalties, eco.penalty_amount) == (3, 2, 20000 + 30000)
+    assert eco.penalties_per_officer == pytest.approx(2 / 55)
+    # 责令改正, 罚款, 限制生产/停产整治, 断水断电（协调） of ECO's 9 listed measures
+    assert (eco.measures_listed, eco.measures_used) == (9, 4)
+    assert eco.duty_rate == pytest.approx(4 / 9)
+    assert eco.score == pytest.approx(100 * (0.4 * 2 / 4 + 0.4 * 4 / 9 + 0.2 * 2 / 4))  # 47.78
+    assert eco["rank"] == 1
+
+    # SAMR, assist on A B C D: A 45 (late), B none (absent), C released at +20 < +30 (excused), D 20 (on time)
+    assert (samr.whistles, samr.excused, samr.expected_report_ins, samr.reported_in, samr.on_time, samr.absent) == (
+        4, 1, 3, 2, 1, 1)
+    assert samr.report_in_rate == pytest.approx(2 / 3)
+    assert samr.on_time_rate == pytest.approx(1 / 3)
+    assert samr.report_in_minutes_median == pytest.approx((20 + 45) / 2)
+    assert samr.report_in_minutes_p90 == pytest.approx(20 + 0.9 * (45 - 20))  # 42.5
+    assert samr.lead_cases == 0
+    assert math.isnan(samr.resolution_rate) and math.isnan(samr.outcome_rate)
+    assert (samr.warnings_W01, samr.warnings_W02, samr.warnings) == (1, 1, 2)
+    assert (samr.actions, samr.penalties, samr.penalty_amount) == (1, 1, 5000)
+    assert samr.penalties_per_officer == pytest.approx(1 / 160)
+    assert samr.duty_rate == pytest.approx(1 / 4)  # 罚款 of SAMR's 4 listed (R-MKT-01)
+    # OUTCOME unknown: ON_TIME and DUTY re-weighted over 0.4 + 0.4
+    assert samr.score == pytest.approx(100 * (0.4 * 1 / 3 + 0.4 * 1 / 4) / 0.8)  # 29.17
+    assert samr["rank"] == 2
+
+    pnr = row(table, "department", "PNR")  # never whistled
+    assert pnr.whistles == 0 and pnr.penalties == 0 and pnr.warnings == 0
+    assert all(math.isnan(pnr[c]) for c in ("report_in_rate", "on_time_rate", "resolution_rate", "duty_rate", "score"))
+    assert pd.isna(pnr["rank"])
+
+    rows = render_table(table)
+    assert rows[0][:3] == ("排名", "名称", "接哨") and rows[1][:2] == ("1", "区生态环境局")
+    assert "75.0%" in rows[1] and "47.8" in rows[1] and "50,000" in rows[1]
+    assert "—" in rows[3]
+
+
+def test_townships_on_the_hand_built_scenario(db: Session, catalog: Catalog, scenario: dict[str, Any]) -> None:
+    table = evaluate(db, catalog=catalog, start=MAY.start, end=MAY.end, by="township", as_of=AS_OF)
+    town = row(table, "township_code", scenario["town"])
+    assert (town.cases, town.whistled, town.whistles_sent, town.summons) == (5, 4, 4, 4 * 2)
+    assert town.share_whistled == pytest.approx(4 / 5)  # E was never whistled
+    assert (town.resolved, town.resolution_pending) == (3, 0)
+    assert town.resolution_rate == pytest.approx(3 / 4)
+    assert town.resolution_hours_median == pytest.approx(18)
+    assert town.recurrences == 1
+    # departments' conduct on its cases in May: W01 ×2, W02 ×2, W05 ×2 (the W08 is about a location, in June)
+    assert (town.warnings_W01, town.warnings_W02, town.warnings_W05, town.warnings, town.own_warnings) == (
+        2, 2, 2, 6, 0)
+    other = table[table["township_code"] != scenario["town"]]
+    assert len(other) > 0 and (other["cases"] == 0).all() and other["share_whistled"].isna().all()
+    assert render_table(table)[0][:3] == ("名称", "案件", "吹哨案件")
+    assert render_table(table, "en")[0][:3] == ("township", "cases", "whistled")
+
+
+def test_a_month_without_whistles_and_the_monthly_ranking(db: Session, catalog: Catalog,
+                                                          scenario: dict[str, Any]) -> None:
+    june = parse_period("2026-06")
+    table = evaluate(db, catalog=catalog, start=june.start, end=june.end, as_of=AS_OF)
+    eco = row(table, "department", "ECO")
+    assert eco.whistles == 0 and math.isnan(eco.on_time_rate) and math.isnan(eco.score)
+    assert eco.warnings_W08 == 1  # the recurrence of A, about the case ECO leads
+    year = parse_period("2026")
+    ranking = ranking_by_month(db, catalog=catalog, start=year.start, end=year.end, as_of=AS_OF)
+    assert list(ranking.itertuples(index=False, name=None)) == [
+        ("2026-05", "ECO", catalog.departments["ECO"].zh, pytest.approx(47.777, abs=1e-3), 1),
+        ("2026-05", "SAMR", catalog.departments["SAMR"].zh, pytest.approx(29.167, abs=1e-3), 2),
+    ]
+    with pytest.raises(InvalidInput) as bad:
+        evaluate(db, catalog=catalog, start=year.start, end=year.end, by="village")
+    assert bad.value.field == "by"
+
+
+# -- pure functions on hand-made frames ----------------------------------------------------------------------
+_IDS = itertools.count(1)
+
+
+def assignment(department: str, *, summoned: datetime, role: str = "assist", status: str = "summoned",
+               reported: datetime | None = None, stood_down: datetime | None = None, case_status: str = "whistled",
+               closed: datetime | None = None, resolution_hours: float | None = 168, whistle_id: int = 1,
+               township: str = "T1", mode: str = "township") -> dict[str, Any]:
+    out = dict.fromkeys(ASSIGNMENT_COLUMNS)
+    out.update(assignment_id=next(_IDS), incident_id=uuid.uuid4(), whistle_id=whistle_id, whistle_mode=mode,
+               whistler_unit=township, department=department, role=role, status=status, summoned_at=summoned,
+               report_in_due=summoned + 30 * MIN, reported_in_at=reported, stood_down_at=stood_down,
+               resolution_due=None if resolution_hours is None else summoned + resolution_hours * H,
+               category="ENV-01", township_code=township, case_status=case_status, whistled_at=summoned,
+               closed_at=closed)
+    return out
+
+
+def test_no_whistles_means_nan_rates_and_no_rank(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 3, 9, tzinfo=TZ)
+    facts = EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([
+        assignment("ECO", summoned=t, role="lead", reported=t + 5 * MIN),
+    ]))
+    table = evaluate_departments(facts, catalog, period=MAY)
+    assert len(table) == len(catalog.departments)
+    quiet = table[table["department"] != "ECO"]
+    for column in ("report_in_rate", "on_time_rate", "report_in_minutes_median", "report_in_minutes_p90",
+                   "resolution_rate", "resolution_hours_median", "outcome_rate", "duty_rate", "score"):
+        assert quiet[column].isna().all(), column
+    assert (quiet["whistles"] == 0).all() and (quiet["penalties"] == 0).all() and quiet["rank"].isna().all()
+    eco = row(table, "department", "ECO")
+    # on time 1/1; no record: duty 0/9; the case is open and its 168 h ran out on 10 May: unresolved, 0/1
+    assert (eco.on_time_rate, eco.duty_rate, eco.resolution_rate) == (1.0, 0.0, 0.0)
+    assert eco.score == pytest.approx(100 * (0.4 * 1 + 0.4 * 0 + 0.2 * 0))
+
+
+def test_nothing_at_all_is_all_nan_and_an_empty_ranking(catalog: Catalog) -> None:
+    facts = EvaluationFacts(as_of=AS_OF)
+    table = evaluate_departments(facts, catalog, period=MAY)
+    assert table["score"].isna().all() and (table["whistles"] == 0).all()
+    assert monthly_ranking(facts, catalog, period=parse_period("2026")).empty
+    towns = evaluate_townships(facts, catalog, period=MAY)
+    assert towns.empty
+
+
+def test_excused_pending_and_late_declines(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 20, 9, tzinfo=TZ)
+    as_of = t + 10 * MIN
+    facts = EvaluationFacts(as_of=as_of, assignments=pd.DataFrame([
+        assignment("SAMR", summoned=t, status="released", stood_down=t + 10 * MIN),  # excused
+        assignment("SAMR", summoned=t - 2 * H, status="declined", stood_down=t - 2 * H + 45 * MIN),  # too late
+        assignment("SAMR", summoned=t, status="summoned"),  # deadline still ahead at as_of: pending
+        assignment("SAMR", summoned=t - 3 * H, reported=t - 3 * H + 31 * MIN, status="acting"),  # late
+    ]))
+    samr = row(evaluate_departments(facts, catalog, period=MAY), "department", "SAMR")
+    assert (samr.whistles, samr.excused, samr.pending, samr.expected_report_ins) == (4, 1, 1, 2)
+    assert (samr.reported_in, samr.on_time, samr.late, samr.absent) == (1, 0, 1, 1)
+    assert (samr.report_in_rate, samr.on_time_rate) == (0.5, 0.0)
+    assert samr.report_in_minutes_median == pytest.approx(31)
+
+
+def test_all_excused_leaves_the_rate_undefined(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 20, 9, tzinfo=TZ)
+    facts = EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([
+        assignment("SAMR", summoned=t, status="released", stood_down=t + 10 * MIN)]))
+    samr = row(evaluate_departments(facts, catalog, period=MAY), "department", "SAMR")
+    assert samr.whistles == 1 and samr.expected_report_ins == 0
+    assert math.isnan(samr.report_in_rate) and math.isnan(samr.on_time_rate) and math.isnan(samr.score)
+
+
+def test_zero_officers_and_custom_weights(catalog: Catalog) -> None:
+    departments = dict(catalog.departments)
+    departments["ECO"] = dataclasses.replace(departments["ECO"], officers=0)
+    custom = dataclasses.replace(catalog, departments=departments, mechanism={"evaluation_dimensions": (
+        {"code": "ON_TIME_ARRIVAL", "weight": 3}, {"code": "OUTCOME", "weight": 1})})
+    t = datetime(2026, 5, 3, 9, tzinfo=TZ)
+    a = assignment("ECO", summoned=t, role="lead", reported=t + 40 * MIN, status="done", case_status="closed",
+                   closed=t + 10 * H)
+    records = pd.DataFrame([{"record_id": 1, "assignment_id": a["assignment_id"], "incident_id": a["incident_id"],
+                             "department": "ECO", "action_type": "检查", "measures": ["罚款", "不在清单的措施"],
+                             "penalty_amount": 800.0, "officer": "x", "acted_at": t + H}])
+    eco = row(evaluate_departments(EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([a]), records=records),
+                                   custom, period=MAY), "department", "ECO")
+    assert eco.penalties == 1 and math.isnan(eco.penalties_per_officer)  # 1 / 0 officers: undefined
+    assert eco.measures_used == 1  # an unlisted measure is not a listed power
+    # late (on time 0), resolved and not recurred (outcome 1): (3·0 + 1·1) / (3 + 1)
+    assert eco.score == pytest.approx(100 * 1 / 4)
+    unknown = dataclasses.replace(catalog, mechanism={"evaluation_dimensions": ({"code": "HAPPINESS", "weight": 1},)})
+    with pytest.raises(CatalogInvalid):
+        evaluate_departments(EvaluationFacts(as_of=AS_OF), unknown, period=MAY)
+
+
+def test_townships_zero_cases_and_duplicates(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 3, 9, tzinfo=TZ)
+
+    def case(town: str, status: str, *, whistled: bool = False, dup: bool = False) -> dict[str, Any]:
+        return {"incident_id": uuid.uuid4(), "category": "ENV-01", "township_code": town, "status": status,
+                "observed_at": t, "whistled_at": t + H if whistled else None, "closed_at": None,
+                "likely_duplicate_of": uuid.uuid4() if dup else None,
+                "resolution_due": t + 200 * H if whistled else None}
+
+    facts = EvaluationFacts(
+        as_of=t + 2 * H,
+        cases=pd.DataFrame([case("T1", "duplicate"), case("T1", "reported", dup=True), case("T2", "reported"),
+                            case("T2", "whistled", whistled=True)]),
+        townships=pd.DataFrame({"township_code": ["T1", "T2"], "name": ["一镇", "二镇"]}),
+        warnings=pd.DataFrame([{"warning_id": 1, "rule_code": "W09", "level": "yellow", "subject_kind": "township",
+                                "subject_code": "T2", "incident_id": None, "assignment_id": None,
+                                "raised_at": t + H, "township_code": None, "lead_department": None}]),
+    )
+    table = evaluate_townships(facts, catalog, period=MAY)
+    t1, t2 = row(table, "township_code", "T1"), row(table, "township_code", "T2")
+    assert t1.cases == 0 and math.isnan(t1.share_whistled) and math.isnan(t1.resolution_rate)
+    assert (t2.cases, t2.whistled, t2.share_whistled, t2.resolution_pending) == (2, 1, 0.5, 1)
+    assert math.isnan(t2.resolution_rate)  # the one whistled case is still within its deadline
+    assert (t2.own_warnings, t2.warnings) == (1, 0)
+
+
+def test_monthly_ranking_follows_shanghai_months(catalog: Catalog) -> None:
+    # 30 April 23:50 Shanghai is 15:50 UTC: an April whistle, not May
+    april = datetime(2026, 4, 30, 23, 50, tzinfo=TZ)
+    may = datetime(2026, 5, 2, 10, tzinfo=TZ)
+    facts = EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([
+        assignment("ECO", summoned=april, reported=april + 10 * MIN),
+        assignment("SAMR", summoned=april, reported=april + 50 * MIN),
+        assignment("ECO", summoned=may, reported=may + 50 * MIN),
+        assignment("SAMR", summoned=may, reported=may + 5 * MIN),
+    ]))
+    ranking = monthly_ranking(facts, catalog, period=parse_period("2026-04..2026-05"))
+    assert [(m, d, r) for m, d, _, _, r in ranking.itertuples(index=False, name=None)] == [
+        ("2026-04", "ECO", 1), ("2026-04", "SAMR", 2), ("2026-05", "SAMR", 1), ("2026-05", "ECO", 2)]
+
+
+def test_parse_period() -> None:
+    year = parse_period("2026")
+    assert (year.start, year.end) == (datetime(2026, 1, 1, tzinfo=TZ), datetime(2027, 1, 1, tzinfo=TZ))
+    assert parse_period("2026-12").end == datetime(2027, 1, 1, tzinfo=TZ)
+    assert parse_period("2026-01..2026-06").end == datetime(2026, 7, 1, tzinfo=TZ)
+    may = parse_period("2026-05-01..2026-05-31")
+    assert (may.start, may.end) == (MAY.start, MAY.end)
+    instant = parse_period("2026-05-01T08:00..2026-05-02T08:00+08:00")
+    assert instant.end - instant.start == timedelta(days=1)
+    for bad in ("2026-13", "last year", "2026-06..2026-05", ""):
+        with pytest.raises(InvalidInput) as err:
+            parse_period(bad)
+        assert err.value.field == "period"
+    months = parse_period("2026-05-20..2026-07-10").months()
+    assert [(m.label, m.start.day, m.end.day) for m in months] == [
+        ("2026-05", 20, 1), ("2026-06", 1, 1), ("2026-07", 1, 11)]
+    with pytest.raises(InvalidInput):
+        Period(datetime(2026, 1, 1), datetime(2026, 2, 1))
+
+
+def test_facts_name_a_missing_column_and_files_get_chinese_headers(catalog: Catalog) -> None:
+    with pytest.raises(ValueError, match="assignments: missing column"):
+        EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame({"department": ["ECO"]}))
+    table = evaluate_departments(EvaluationFacts(as_of=AS_OF), catalog, period=MAY)
+    frame = report_frame(table)
+    assert {"部门代码", "职权履行率", "综合得分", "警示W01"} <= set(frame.columns)
+    assert render_table(table, "en")[0][:3] == ("rank", "dept", "whistles")
