@@ -1,5 +1,6 @@
 """``make demo``: the shipped layers and lists, a simulated patrol season through the real intake path,
-a summary a district analyst can read, and a map."""
+a summary a district analyst can read, the season's whistle chain played through the real dispatch services
+(the first whistle, departments' report-in and enforcement, townships, warnings), and a map."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.table import Table
 
 from gis_enforcement.admin.layers import install_layers
 from gis_enforcement.admin.platform import Platform
+from gis_enforcement.demo.chain import ChainSummary, play_season
 from gis_enforcement.demo.season import season_feature_collection
 from gis_enforcement.layers.jurisdiction import load_jurisdiction
 from gis_enforcement.mapping.incidents_map import write_incidents_map
@@ -20,9 +22,14 @@ from gis_enforcement.patrol.parse import read_intake_file
 from gis_enforcement.settings import Settings
 from gis_enforcement.storage import incident_repo
 
+#: Share of the eligible incidents the townships whistle for in the demo (see :func:`play_season`).
+CHAIN_SHARE = 0.15
 
-def run_demo(settings: Settings, *, seed: int, count: int, console: Console) -> Path:
-    """Run the whole demo and return the path of the map it wrote."""
+
+def run_demo(settings: Settings, *, seed: int, count: int, console: Console, chain_share: float = CHAIN_SHARE
+             ) -> Path:
+    """Run the whole demo and return the path of the map it wrote; ``chain_share`` of the eligible incidents are
+    whistled for when the chain is played."""
     with console.status("starting the database and bringing the schema up to date…"):
         platform = Platform.open(settings)
     console.print(f"database: [cyan]{platform.url}[/]")
@@ -61,6 +68,15 @@ def run_demo(settings: Settings, *, seed: int, count: int, console: Console) -> 
         summary = incident_repo.summary_by_township_category(session)
         incidents = incident_repo.incidents_frame(session)
     _print_summary(console, summary, catalog)
+
+    with console.status("playing the whistle chain: townships whistle, departments report in and act, "
+                        "townships verify; the escalation pass runs every simulated night…"):
+        with platform.transaction() as session:
+            chain = play_season(session, catalog=catalog, calendar=platform.calendar, incidents=incidents,
+                                seed=seed, share=chain_share, locator=platform.locators.get(session),
+                                tz=settings.timezone)
+            incidents = incident_repo.incidents_frame(session)
+    _print_chain(console, chain, catalog)
 
     maps_dir = settings.maps_dir
     maps_dir.mkdir(parents=True, exist_ok=True)
@@ -125,3 +141,115 @@ def _print_summary(console: Console, summary: pd.DataFrame, catalog) -> None:  #
         lead = catalog.departments[rule.lead].zh if rule is not None else "—"
         cats.add_row(str(code), category.zh if category else "?", f"{int(n):,}", lead)
     console.print(cats)
+
+
+def _pct(n: int, d: int) -> str:
+    return f"{100.0 * n / d:.1f} %" if d else "—"
+
+
+def _num(x: float | None, fmt: str = "{:.0f}") -> str:
+    return "—" if x is None else fmt.format(x)
+
+
+def _print_chain(console: Console, chain: ChainSummary, catalog) -> None:  # type: ignore[no-untyped-def]
+    """The chain as an analyst reads it: headline figures, the first whistle, departments, townships, warnings."""
+    console.print()
+    if chain.whistled == 0:
+        console.print("[bold]吹哨报到[/]: no case was whistled")
+        return
+    console.print(
+        f"[bold]吹哨报到 (the whistle chain)[/]: {chain.whistled:,} cases whistled in {chain.whistles:,} whistles "
+        f"({chain.joint_whistles:,} joint), {chain.summoned:,} departments summoned")
+    console.print(
+        f"  报到 report-in: [green]{chain.on_time:,} on time ({_pct(chain.on_time, chain.summoned)})[/], "
+        f"[yellow]{chain.late:,} late[/], [red]{chain.absent:,} absent[/] (no check-in within the hour), "
+        f"{chain.declined:,} declined with a reason")
+    console.print(
+        f"  处置 outcome: {chain.resolved:,} resolved by the lead, {chain.closed:,} closed after the township's check "
+        f"on site, {chain.reopened:,} reopened (not fixed on site)")
+    console.print(
+        f"  执法 enforcement: {chain.penalties:,} fines, ¥{chain.penalty_yuan / 10_000:,.1f} 万; {chain.released:,} "
+        "departments released by the township (never came, or declined)")
+    console.print(
+        f"  部门要求、街乡落实: {chain.follow_ups:,} follow-up tasks handed to townships, "
+        f"{chain.follow_ups_late:,} done late or still open")
+    if chain.played:
+        skipped = f"; {chain.skipped:,} cases whistled before were skipped" if chain.skipped else ""
+        console.print(
+            f"  [dim]played {chain.played:,} cases now through the dispatch services in {chain.seconds:.1f} s "
+            f"(seed {chain.seed}){skipped};[/]")
+        console.print(
+            f"  [dim]{chain.revisits} problems came back after closure and were reported again; "
+            f"{chain.refused_check_ins} check-ins were refused outside the geofence and retried on site[/]")
+    else:
+        console.print(
+            f"  [dim]this season's chain was played before: the {chain.skipped:,} incidents chosen for it were already "
+            "whistled and are skipped (nothing played twice)[/]")
+    if chain.anomalies:
+        console.print(f"  [red]{len(chain.anomalies)} steps were refused unexpectedly[/], e.g. {chain.anomalies[0]}")
+
+    if chain.story:
+        console.print()
+        console.print("[bold]第一哨 (the first whistle)[/]: a mine safety check that summons every department the "
+                      "lists name")
+        console.print("  [dim](Pinggu's first whistle, lunar new year 2017, brought 16 departments and caught 4 "
+                      "offenders)[/]")
+        for line in chain.story:
+            console.print("  " + line, highlight=False)
+
+    deps = Table(title="部门报到与执法 (departments: report-in within the deadline and enforcement)",
+                 title_justify="left", pad_edge=False, padding=(0, 1))
+    for col, just in (("部门", "left"), ("召集", "right"), ("主责", "right"), ("及时", "right"), ("迟到", "right"),
+                      ("未到", "right"), ("退单", "right"), ("报到及时率", "right"), ("中位(分)", "right"),
+                      ("P90(分)", "right"), ("罚款(起)", "right"), ("罚款(万元)", "right"), ("预警", "right")):
+        deps.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in chain.departments:
+        rate = r.on_time_rate
+        style = "red" if rate is not None and rate < 0.75 else None
+        deps.add_row(r.name, f"{r.summoned:,}", f"{r.led:,}" if r.led else "·", f"{r.on_time:,}",
+                     f"{r.late:,}" if r.late else "·", f"{r.absent:,}" if r.absent else "·",
+                     f"{r.declined}" if r.declined else "·",
+                     _num(None if rate is None else 100 * rate, "{:.1f} %"), _num(r.median_minutes),
+                     _num(r.p90_minutes), f"{r.penalties:,}" if r.penalties else "·",
+                     f"{r.penalty_yuan / 10_000:,.1f}" if r.penalty_yuan else "·", f"{r.warnings:,}", style=style)
+    console.print()
+    console.print(deps)
+    console.print("[dim]及时 = checked in on site within the deadline (30 min; 20 on truck routes) · 迟到 = within the "
+                  "hour (W01) · 未到 = not within the hour (W02)[/]")
+    console.print("[dim]报到及时率 = 及时 / 召集 (red below 75 %) · 中位/P90 = minutes from the whistle to the "
+                  "check-in · 预警 = warnings on the department[/]")
+
+    towns = Table(title="街乡吹哨 (townships: whistles, cases and follow-up)", title_justify="left", pad_edge=False,
+                  padding=(0, 1))
+    for col, just in (("街乡", "left"), ("吹哨", "right"), ("联合", "right"), ("案件", "right"), ("办结", "right"),
+                      ("重开", "right"), ("办结中位(时)", "right"), ("部门要求", "right"), ("逾期", "right"),
+                      ("预警", "right")):
+        towns.add_column(col, justify=just)  # type: ignore[arg-type]
+    for t in chain.townships:
+        towns.add_row(t.name, f"{t.whistles:,}", f"{t.joint_whistles}" if t.joint_whistles else "·", f"{t.cases:,}",
+                      f"{t.closed:,}", f"{t.reopened}" if t.reopened else "·", _num(t.median_hours_to_close),
+                      f"{t.follow_ups}" if t.follow_ups else "·", f"{t.follow_ups_late}" if t.follow_ups_late else "·",
+                      f"{t.warnings}" if t.warnings else "·")
+    console.print(towns)
+    console.print("[dim]办结中位 = median hours from whistle to closure · 部门要求 = follow-up tasks departments "
+                  "handed to the township[/]")
+    console.print("[dim]逾期 = done late or still open (W09) · 预警 = W08 (a problem came back) and W09 in the "
+                  "township[/]")
+
+    warns = Table(title="警示清单 (warnings raised by the escalation pass)", title_justify="left", pad_edge=False,
+                  padding=(0, 1))
+    for col, just in (("代码", "left"), ("预警", "left"), ("对象", "left"), ("黄", "right"), ("红", "right"),
+                      ("合计", "right"), ("后果", "left")):
+        warns.add_column(col, justify=just)  # type: ignore[arg-type]
+    subjects = {"department": "部门", "township": "街乡", "location": "点位", "officer": "执法人员"}
+    for code in sorted(chain.warnings):
+        rule = catalog.warning_rules.get(code)
+        levels = chain.warning_levels.get(code, {})
+        other = sum(n for lv, n in levels.items() if lv not in ("yellow", "red"))
+        warns.add_row(code, rule.trigger.split("：")[0] if rule else "?",
+                      subjects.get(rule.subject, rule.subject) if rule else "",
+                      f"{levels.get('yellow', 0):,}" if levels.get("yellow") else "·",
+                      f"{levels.get('red', 0):,}" if levels.get("red") else "·",
+                      f"{chain.warnings[code]:,}" + (f" ({other} other)" if other else ""),
+                      rule.consequence.split("；")[0] if rule else "")
+    console.print(warns)
