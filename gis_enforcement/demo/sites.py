@@ -16,6 +16,8 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from gis_enforcement.domain.names import short_village
+
 __all__ = ["SITES", "Pool", "Setting", "Site", "m_to_deg", "sample_positions", "short_township", "short_village"]
 
 _M_PER_DEG_LAT = 110_574.0
@@ -84,14 +86,6 @@ def short_township(name: str) -> str:
     return name.strip()
 
 
-def short_village(name: str) -> str:
-    """'杜辛庄村委会' -> '杜辛庄村', '平粮社区居委会' -> '平粮社区'."""
-    name = str(name).strip()
-    if name.endswith("村委会"):
-        return name[:-2]
-    if name.endswith("居委会"):
-        return name[:-3]
-    return name
 
 
 def _frame(gdf: Any) -> Any:

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gis_enforcement.domain.names import short_village as _short_village
+
 __all__ = ["LOCAL_TZ", "local_times", "point_collections", "township_collection"]
 
 LOCAL_TZ = "Asia/Shanghai"
@@ -25,14 +27,6 @@ def _short_name(name: str) -> str:
     return re.split(r"[（(]", str(name))[0].strip()
 
 
-def _short_village(name: str) -> str:
-    """'关上村委会' -> '关上村', '平粮社区居委会' -> '平粮社区'."""
-    name = str(name).strip()
-    if name.endswith("村委会"):
-        return name[:-2]
-    if name.endswith("居委会"):
-        return name[:-3]
-    return name
 
 
 def _map_names(values: np.ndarray, fn: Any) -> np.ndarray:

@@ -16,13 +16,14 @@ from gis_enforcement.domain.escalation import ESCALATION_COLUMNS, WarningDraft
 
 def escalation_frame(session: Session) -> pd.DataFrame:
     """Assignments that may still trigger a warning: on cases that are not closed, rejected or duplicate,
-    and late or absent check-ins wherever they are."""
+    and late check-ins on other cases that were not warned yet (a warned one cannot trigger again)."""
     rows = session.execute(
         text(
             "SELECT a.id AS assignment_id, a.incident_id, a.department, a.role, a.status, a.summoned_at, "
             "a.report_in_due, a.resolution_due, a.reported_in_at, i.status AS case_status, i.township_code "
             "FROM assignment a JOIN incident i ON i.id = a.incident_id "
-            "WHERE i.status NOT IN ('closed', 'rejected', 'duplicate') OR a.minutes_late > 0"
+            "WHERE i.status NOT IN ('closed', 'rejected', 'duplicate') OR (a.minutes_late > 0 AND NOT EXISTS "
+            "(SELECT 1 FROM warning w WHERE w.assignment_id = a.id AND w.rule_code IN ('W01', 'W02')))"
         )
     ).all()
     return pd.DataFrame(rows, columns=list(ESCALATION_COLUMNS))
