@@ -52,6 +52,13 @@ class IdempotencyConflict(EnforcementError):
     status = 409
 
 
+class AlreadyRecorded(EnforcementError):
+    """A one-time act (a rating, a closure) was recorded before with different content; it is not changed."""
+
+    code = "already_recorded"
+    status = 409
+
+
 class ConcurrentIntake(EnforcementError):
     """Another request stored one of the same ids while this one was being checked; sending again is safe."""
 
@@ -99,6 +106,7 @@ HTTP_STATUS: dict[type[EnforcementError], int] = {
         InvalidInput,
         NotFound,
         IdempotencyConflict,
+        AlreadyRecorded,
         ConcurrentIntake,
         LayerInvalid,
         CatalogInvalid,

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     api_port: int = 8000
     max_batch_features: int = 100_000
     tick_interval_s: float = 60.0  # escalation pass inside `serve`; 0 disables it
+    delivery_interval_s: float = 5.0  # webhook delivery pass inside `serve`; 0 disables it
+    webhook_timeout_s: float = 10.0
 
     @property
     def cluster_dir(self) -> Path:

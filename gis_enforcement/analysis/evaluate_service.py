@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
+from gis_enforcement.analysis.compare import compare_periods
 from gis_enforcement.analysis.evaluation import (
     RECURRENCE_RULE,
     EvaluationFacts,
@@ -62,3 +63,12 @@ def ranking_by_month(session: Session, *, catalog: Catalog, start: datetime, end
     """The departments' score and rank in each calendar month (Asia/Shanghai) of ``[start, end)``."""
     period = Period(start, end)
     return monthly_ranking(load_facts(session, period=period, as_of=as_of, by="department"), catalog, period=period)
+
+
+def compare(session: Session, *, catalog: Catalog, before: Period, after: Period,
+            as_of: datetime | None = None) -> pd.DataFrame:
+    """The seed's two metrics (and context) district-wide in ``before`` and ``after``, with percentage changes
+    (:mod:`gis_enforcement.analysis.compare`)."""
+    tables = [evaluate(session, catalog=catalog, start=p.start, end=p.end, by="department", as_of=as_of,
+                       label=p.label) for p in (before, after)]
+    return compare_periods(*tables)

@@ -28,10 +28,14 @@ ratio whose denominator is 0 is NaN, never 0 — a department nobody whistled ha
 - ``measures_listed``: distinct measures (职权) of every rule where it is lead; ``measures_used``: those in its
   records of the period. ``duty_rate`` (职权履行率, P07) = used / listed; NaN when it leads no rule, or had
   neither a whistle it was not excused from nor a record in the period (no occasion to use its powers).
+- ``ratings``: its assignments of the period the township rated (评价权, 1–5 for timeliness and adequacy);
+  ``rating_timeliness_mean`` / ``rating_adequacy_mean`` over them; ``adequate_rate`` (执法到位率, P02) = rated
+  adequacy 4 or 5 (满意/基本满意) / rated; ``rating_score`` = (mean of the two means − 1) / 4, in 0–1.
 - ``score`` (0–100) = 100 · Σ wₖ·xₖ / Σ wₖ over the dimensions of ``mechanism.evaluation_dimensions`` whose
-  x is known: ON_TIME_ARRIVAL → on_time_rate, DUTY_PERFORMED → duty_rate, OUTCOME → outcome_rate (weights
-  0.4/0.4/0.2 in the shipped lists). A dimension the department had no occasion for (NaN, e.g. OUTCOME for
-  a department that led no case) is left out and the others re-weighted; NaN when none is known.
+  x is known: ON_TIME_ARRIVAL → on_time_rate, DUTY_PERFORMED → duty_rate, OUTCOME → outcome_rate,
+  TOWNSHIP_RATING → rating_score (weights in the shipped lists). A dimension the department had no occasion
+  for (NaN, e.g. OUTCOME for a department that led no case) is left out and the others re-weighted; NaN when
+  none is known.
   ``rank``: 1 = best, ties share the better rank, no score no rank.
 
 **Township view** (every township), over the cases *observed in the period* in it:
@@ -66,11 +70,13 @@ RECURRENCE_RULE = "W08"
 #: evaluation dimension of the lists → the metric that measures it
 DIMENSION_METRICS: Mapping[str, str] = {
     "ON_TIME_ARRIVAL": "on_time_rate", "DUTY_PERFORMED": "duty_rate", "OUTCOME": "outcome_rate",
+    "TOWNSHIP_RATING": "rating_score",
 }
 
 ASSIGNMENT_COLUMNS = ("assignment_id", "incident_id", "whistle_id", "whistle_mode", "whistler_unit", "department",
                       "role", "status", "summoned_at", "report_in_due", "resolution_due", "reported_in_at",
-                      "stood_down_at", "category", "township_code", "case_status", "whistled_at", "closed_at")
+                      "stood_down_at", "category", "township_code", "case_status", "whistled_at", "closed_at",
+                      "rating_timeliness", "rating_adequacy")
 RECORD_COLUMNS = ("record_id", "assignment_id", "incident_id", "department", "action_type", "measures",
                   "penalty_amount", "officer", "acted_at")
 WARNING_COLUMNS = ("warning_id", "rule_code", "level", "subject_kind", "subject_code", "incident_id",
@@ -79,6 +85,9 @@ CASE_COLUMNS = ("incident_id", "category", "township_code", "status", "observed_
                 "likely_duplicate_of", "resolution_due")
 TOWNSHIP_COLUMNS = ("township_code", "name")
 _IDS = frozenset({"incident_id", "likely_duplicate_of"})
+#: columns a caller may leave out (read as unknown): facts gathered before ratings existed have none
+_OPTIONAL = frozenset({"rating_timeliness", "rating_adequacy"})
+ADEQUATE = 4  # a rating of 4 or 5 is 满意/基本满意 (P02)
 
 
 # -- periods --------------------------------------------------------------------------------------------------
@@ -158,10 +167,12 @@ def parse_period(text: str) -> Period:
 def _normalise(frame: pd.DataFrame | None, columns: Sequence[str], times: Sequence[str], name: str) -> pd.DataFrame:
     if frame is None:
         return pd.DataFrame({c: pd.Series(dtype="datetime64[us, UTC]" if c in times else object) for c in columns})
-    missing = [c for c in columns if c not in frame.columns]
+    missing = [c for c in columns if c not in frame.columns and c not in _OPTIONAL]
     if missing:
         raise ValueError(f"{name}: missing column(s) {', '.join(missing)}")
     out = frame.reset_index(drop=True).copy()
+    for c in _OPTIONAL.intersection(columns).difference(out.columns):
+        out[c] = float("nan")
     for c in times:
         out[c] = pd.to_datetime(out[c], utc=True)
     for c in _IDS.intersection(columns):
@@ -338,6 +349,16 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     out["measures_used"] = used.groupby("department").size().reindex(units, fill_value=0).astype("int64")
     active = (out["whistles"] > out["excused"]) | (out["actions"] > 0)
     out["duty_rate"] = _ratio(out["measures_used"], out["measures_listed"]).where(active)
+
+    timeliness = pd.to_numeric(a["rating_timeliness"], errors="coerce")
+    adequacy = pd.to_numeric(a["rating_adequacy"], errors="coerce")
+    rated = timeliness.notna() & adequacy.notna()
+    rates = _sum_by({"ratings": rated, "adequate": rated & (adequacy >= ADEQUATE)}, a["department"], units)
+    out["ratings"] = rates["ratings"]
+    out["rating_timeliness_mean"] = timeliness.where(rated).groupby(a["department"]).mean().reindex(units)
+    out["rating_adequacy_mean"] = adequacy.where(rated).groupby(a["department"]).mean().reindex(units)
+    out["adequate_rate"] = _ratio(rates["adequate"], rates["ratings"])
+    out["rating_score"] = ((out["rating_timeliness_mean"] + out["rating_adequacy_mean"]) / 2.0 - 1.0) / 4.0
 
     out["score"] = composite_score(out, catalog)
     out["rank"] = out["score"].rank(ascending=False, method="min").astype("Int64")

@@ -21,12 +21,14 @@ LABELS_ZH: Mapping[str, str] = {
     "measures_used": "已履行职权", "duty_rate": "职权履行率", "score": "综合得分", "township_code": "乡镇代码",
     "cases": "案件数", "whistled": "吹哨案件", "share_whistled": "吹哨率", "whistles_sent": "吹哨次数",
     "summons": "召集部门次数", "resolution_pending": "办理期内", "own_warnings": "乡镇自身警示", "month": "月份",
+    "ratings": "乡镇评价数", "rating_timeliness_mean": "及时性评分", "rating_adequacy_mean": "到位性评分",
+    "adequate_rate": "执法到位率", "rating_score": "评价得分率",
 }
 _DISPLAY = {
     "department": ("rank", "department", "name", "whistles", "report_in_rate", "on_time_rate",
                    "report_in_minutes_median", "report_in_minutes_p90", "lead_cases", "resolution_rate",
                    "resolution_hours_median", "recurrences", "warnings", "penalties", "penalty_amount",
-                   "penalties_per_officer", "duty_rate", "score"),
+                   "penalties_per_officer", "duty_rate", "rating_adequacy_mean", "score"),
     "township": ("township_code", "name", "cases", "whistled", "share_whistled", "whistles_sent", "summons",
                  "resolution_rate", "resolution_hours_median", "recurrences", "warnings", "own_warnings"),
     "month": ("month", "rank", "department", "name", "score"),
@@ -39,7 +41,7 @@ SHORT_ZH: Mapping[str, str] = {
     "report_in_minutes_p90": "P90(分)", "lead_cases": "主责", "resolution_hours_median": "解决(时)",
     "warnings": "警示", "penalties": "处罚", "penalty_amount": "罚款(元)", "duty_rate": "履职率", "score": "得分",
     "township_code": "乡镇代码", "cases": "案件", "whistled": "吹哨案件", "whistles_sent": "吹哨", "summons": "召集",
-    "own_warnings": "自身警示",
+    "own_warnings": "自身警示", "rating_adequacy_mean": "评价",
 }
 SHORT_EN: Mapping[str, str] = {
     "department": "dept", "report_in_rate": "report-in", "on_time_rate": "on time",
@@ -48,6 +50,7 @@ SHORT_EN: Mapping[str, str] = {
     "resolution_hours_median": "med h", "recurrences": "recur", "warnings": "warn", "penalties": "pen",
     "penalty_amount": "fines", "penalties_per_officer": "pen/officer", "duty_rate": "duty", "township_code": "township",
     "share_whistled": "whistled %", "whistles_sent": "whistles", "own_warnings": "own warn",
+    "rating_adequacy_mean": "rating",
 }
 _NAME_CHARS = 7
 
@@ -70,7 +73,7 @@ def _cell(column: str, value: Any) -> str:
         return "—"
     if column.endswith("_rate") or column == "share_whistled":
         return f"{float(value):.1%}"
-    if column.endswith(("_median", "_p90")) or column == "score":
+    if column.endswith(("_median", "_p90", "_mean")) or column == "score":
         return f"{float(value):.1f}"
     if column == "penalty_amount":
         return f"{float(value):,.0f}"
@@ -103,6 +106,6 @@ def report_frame(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     for column in out.columns:
         if column.endswith("_rate") or column == "share_whistled":
             out[column] = out[column].round(4)
-        elif column.endswith(("_median", "_p90", "_per_officer")) or column == "score":
+        elif column.endswith(("_median", "_p90", "_per_officer", "_mean")) or column in ("score", "rating_score"):
             out[column] = out[column].round(2 if column != "penalties_per_officer" else 4)
     return out.rename(columns={c: _label(c, lang) for c in out.columns})

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from gis_enforcement import __version__
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.errors import install_error_handlers
-from gis_enforcement.api.routers import dispatch, incidents, meta, oversight
-from gis_enforcement.api.scheduler import EscalationScheduler
+from gis_enforcement.api.routers import assignments, dispatch, events, incidents, meta, oversight
+from gis_enforcement.api.scheduler import DeliveryScheduler, EscalationScheduler, PeriodicPass
 from gis_enforcement.settings import Settings, get_settings
 
 
@@ -21,16 +21,19 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        scheduler = None
+        passes: list[PeriodicPass] = []
         if getattr(app.state, "platform", None) is None:
             app.state.platform = Platform.open(settings)
             app.state.platform.warm_up()
             if settings.tick_interval_s > 0:
-                scheduler = EscalationScheduler(app.state.platform, settings.tick_interval_s)
-                scheduler.start()
+                passes.append(EscalationScheduler(app.state.platform, settings.tick_interval_s))
+            if settings.delivery_interval_s > 0:
+                passes.append(DeliveryScheduler(app.state.platform, settings.delivery_interval_s))
+            for p in passes:
+                p.start()
         yield
-        if scheduler is not None:
-            scheduler.stop()
+        for p in passes:
+            p.stop()
         if platform is None:
             app.state.platform.close()
 
@@ -46,5 +49,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(meta.router)
     app.include_router(incidents.router)
     app.include_router(dispatch.router)
+    app.include_router(assignments.router)
     app.include_router(oversight.router)
+    app.include_router(events.router)
     return app

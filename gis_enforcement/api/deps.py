@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,3 +29,12 @@ def get_session(platform: PlatformDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_transactions(platform: PlatformDep) -> Callable[[], AbstractContextManager[Session]]:
+    """A factory of committed-on-success transactions, for routes that outlive one request's session (the event
+    stream polls the database for minutes); tests override it to share their rolled-back session."""
+    return platform.transaction  # type: ignore[no-any-return]
+
+
+TransactionsDep = Annotated[Callable[[], AbstractContextManager[Session]], Depends(get_transactions)]

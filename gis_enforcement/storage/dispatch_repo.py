@@ -98,6 +98,30 @@ def lock_assignment(session: Session, *, incident_id: UUID, department: str) -> 
     return _assignment(row) if row is not None else None
 
 
+def assignment_by_id(session: Session, *, assignment_id: int) -> Assignment | None:
+    row = session.execute(text(f"SELECT {_ASSIGNMENT_COLUMNS} FROM assignment WHERE id = :id"),
+                          {"id": assignment_id}).first()
+    return _assignment(row) if row is not None else None
+
+
+def rating_of(session: Session, *, assignment_id: int) -> dict[str, Any] | None:
+    """The township's rating of an assignment (timeliness, adequacy, comment, rated_at, rated_by), or None."""
+    row = session.execute(
+        text("SELECT rating_timeliness AS timeliness, rating_adequacy AS adequacy, rating_comment AS comment, "
+             "rated_at, rated_by FROM assignment WHERE id = :id AND rated_at IS NOT NULL"), {"id": assignment_id},
+    ).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def set_rating(session: Session, *, assignment_id: int, timeliness: int, adequacy: int, comment: str | None,
+               rated_at: datetime, rated_by: str) -> None:
+    session.execute(
+        text("UPDATE assignment SET rating_timeliness = :t, rating_adequacy = :a, rating_comment = :c, "
+             "rated_at = :at, rated_by = :by WHERE id = :id"),
+        {"t": timeliness, "a": adequacy, "c": comment, "at": rated_at, "by": rated_by, "id": assignment_id},
+    )
+
+
 def update_assignment(session: Session, *, assignment_id: int, **fields: Any) -> Assignment:
     """Set the given columns of one assignment and return it."""
     allowed = {"status", "reported_in_at", "report_in_lon", "report_in_lat", "report_in_accuracy_m",

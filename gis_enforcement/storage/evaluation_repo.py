@@ -83,11 +83,13 @@ def assignments_frame(session: Session, *, start: datetime, end: datetime) -> pd
         f"{_us('a.summoned_at', 'summoned_at')}, {_us('a.report_in_due', 'report_in_due')}, "
         f"{_us('a.resolution_due', 'resolution_due')}, {_us('a.reported_in_at', 'reported_in_at')}, "
         f"{_us('sd.at', 'stood_down_at')}, i.category, i.township_code, i.status AS case_status, "
-        f"{_us('i.whistled_at', 'whistled_at')}, {_us('i.closed_at', 'closed_at')} "
+        f"{_us('i.whistled_at', 'whistled_at')}, {_us('i.closed_at', 'closed_at')}, "
+        "a.rating_timeliness, a.rating_adequacy "
         "FROM assignment a JOIN incident i ON i.id = a.incident_id JOIN whistle w ON w.id = a.whistle_id "
         f"LEFT JOIN ({_STOOD_DOWN}) sd ON sd.id = a.id "
         "WHERE a.summoned_at >= %(start)s AND a.summoned_at < %(end)s",
         {"start": start, "end": end}, times=_ASSIGNMENT_TIMES, ints=("assignment_id", "whistle_id"),
+        floats=("rating_timeliness", "rating_adequacy"),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     Table,
     Text,
     func,
@@ -187,6 +188,11 @@ assignment = Table(
     Column("minutes_late", Float(53)),
     Column("done_at", DateTime(timezone=True)),
     Column("reason", Text),
+    Column("rating_timeliness", SmallInteger),
+    Column("rating_adequacy", SmallInteger),
+    Column("rating_comment", Text),
+    Column("rated_at", DateTime(timezone=True)),
+    Column("rated_by", Text),
 )
 
 enforcement_record = Table(
@@ -219,6 +225,33 @@ case_event = Table(
     Column("payload", JSONB, nullable=False),
     Column("prev_hash", Text, nullable=False),
     Column("hash", Text, nullable=False),
+    Column("id", BigInteger, autoincrement=True, nullable=False, unique=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+)
+
+webhook_subscription = Table(
+    "webhook_subscription",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("kinds", ARRAY(Text)),
+    Column("township", Text),
+    Column("active", Boolean, nullable=False, server_default="true"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("description", Text),
+)
+
+webhook_delivery = Table(
+    "webhook_delivery",
+    metadata,
+    Column("subscription_id", BigInteger, ForeignKey("webhook_subscription.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("event_id", BigInteger, primary_key=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("last_error", Text),
 )
 
 warning = Table(

@@ -3,11 +3,10 @@
 Routes are thin: they convert what the client sent (datum, server clock), call the dispatch services, commit,
 and shape the answer; every rule and every error lives in the services and the one error table.
 
-**Assignments are addressed as** ``/api/v1/incidents/{incident_id}/assignments/{department}/...`` rather than
-the ``/api/v1/assignments/{id}/...`` of issue #3: the services identify an assignment by (case, department)
-— one assignment per department per case — so the nested path names exactly what the services key on and
-reads as the domain does ("WATER on this case reports in"). A flat ``/assignments/{id}`` alias needs a storage
-read from assignment id to (case, department); it is not offered yet.
+**Assignments are addressed as** ``/api/v1/incidents/{incident_id}/assignments/{department}/...``: the
+services identify an assignment by (case, department) — one assignment per department per case — so the path
+reads as the domain does ("WATER on this case reports in"). The flat ``/api/v1/assignments/{id}/...`` of
+:mod:`gis_enforcement.api.routers.assignments` reads the id to the same pair and calls these routes.
 
 Server time is authoritative for every step (report-in timing above all); it comes from :data:`ClockDep`, which
 tests override. :data:`ActorDep` is where #6 plugs the authenticated user in; until then no actor is recorded.

@@ -1,0 +1,99 @@
+"""/api/v1/assignments/{assignment_id}/... — an assignment addressed by its own id.
+
+The same steps as ``/api/v1/incidents/{incident_id}/assignments/{department}/...`` (one assignment per
+department per case): the id is read to its case and department, and the step goes through the same route
+function, so the rules, errors and answers are the same. The township's rating of an attendance (评价权) lives
+here only: it is about one department's attendance, not about the case.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.routers import dispatch as case_routes
+from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
+from gis_enforcement.api.schemas_dispatch import (
+    ActionCreate,
+    ActionPublic,
+    AssignmentPublic,
+    DeclineCreate,
+    ReportInCreate,
+    ReportInPublic,
+)
+from gis_enforcement.dispatch.rating import find_assignment, rate_attendance
+
+router = APIRouter(prefix="/api/v1/assignments", tags=["dispatch"])
+AssignmentId = Annotated[int, Path(ge=1, description="the assignment id (``id`` of an assignment)")]
+
+
+class RatingCreate(BaseModel):
+    """The township's rating of one department's attendance on its whistle, 1 (poor) to 5 (excellent)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"township": "110117104", "timeliness": 5, "adequacy": 4, "comment": "到场及时，现场处置到位"}]})
+    township: str = Field(min_length=1, max_length=64, description="the rating township (the case's own)")
+    timeliness: int = Field(ge=1, le=5, description="报到是否及时")
+    adequacy: int = Field(ge=1, le=5, description="执法是否到位")
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class RatingPublic(BaseModel):
+    assignment_id: int
+    department: str
+    timeliness: int
+    adequacy: int
+    comment: str | None
+    rated_at: datetime
+    rated_by: str
+    new: bool = Field(description="false when the same rating had been recorded before (nothing changed)")
+
+
+@router.get("/{assignment_id}", operation_id="get_assignment", response_model=AssignmentPublic, responses=ERRORS,
+            summary="One assignment")
+def get_assignment(assignment_id: AssignmentId, session: SessionDep, platform: PlatformDep) -> AssignmentPublic:
+    return case_routes._assignment(find_assignment(session, assignment_id=assignment_id), platform)
+
+
+@router.post("/{assignment_id}/report-in", operation_id="report_in_by_id", response_model=ReportInPublic,
+             responses=ERRORS, summary="Report in (报到) on an assignment: a GPS check-in inside the geofence")
+def report_in(assignment_id: AssignmentId, body: ReportInCreate, session: SessionDep, platform: PlatformDep,
+              clock: ClockDep, actor: ActorDep) -> ReportInPublic:
+    """As ``POST /api/v1/incidents/{incident_id}/assignments/{department}/report-in``."""
+    a = find_assignment(session, assignment_id=assignment_id)
+    return case_routes.report_in(a.incident_id, a.department, body, session, platform, clock, actor)
+
+
+@router.post("/{assignment_id}/decline", operation_id="decline_by_id", response_model=AssignmentPublic,
+             responses=ERRORS, summary="Decline a whistle, with a reason (a listed lead needs a ground)")
+def decline(assignment_id: AssignmentId, body: DeclineCreate, session: SessionDep, platform: PlatformDep,
+            clock: ClockDep, actor: ActorDep) -> AssignmentPublic:
+    """As ``POST /api/v1/incidents/{incident_id}/assignments/{department}/decline``."""
+    a = find_assignment(session, assignment_id=assignment_id)
+    return case_routes.decline_assignment(a.incident_id, a.department, body, session, platform, clock, actor)
+
+
+@router.post("/{assignment_id}/actions", operation_id="record_action_by_id", status_code=201,
+             response_model=ActionPublic, responses=ERRORS, summary="Record an enforcement action (执法记录)")
+def record_action(assignment_id: AssignmentId, body: ActionCreate, session: SessionDep, platform: PlatformDep,
+                  clock: ClockDep, actor: ActorDep) -> ActionPublic:
+    """As ``POST /api/v1/incidents/{incident_id}/assignments/{department}/actions``."""
+    a = find_assignment(session, assignment_id=assignment_id)
+    return case_routes.record_action(a.incident_id, a.department, body, session, platform, clock, actor)
+
+
+@router.post("/{assignment_id}/rating", operation_id="rate_attendance", response_model=RatingPublic,
+             responses=ERRORS, summary="The township rates a department's attendance (评价权), 1–5")
+def rate(assignment_id: AssignmentId, body: RatingCreate, session: SessionDep, clock: ClockDep,
+         actor: ActorDep) -> RatingPublic:
+    """Only the case's township rates, once the department reported in, stood down, or let its report-in
+    deadline pass; once per assignment (the same rating again: 200 with ``new`` false; a different one: 409)."""
+    r = rate_attendance(session, assignment_id=assignment_id, township=body.township, timeliness=body.timeliness,
+                        adequacy=body.adequacy, comment=body.comment, at=clock(), actor=actor)
+    session.commit()
+    return RatingPublic(assignment_id=r.assignment_id, department=r.department, timeliness=r.timeliness,
+                        adequacy=r.adequacy, comment=r.comment, rated_at=r.rated_at, rated_by=r.rated_by, new=r.new)

@@ -1,0 +1,21 @@
+"""``gis-enforcement``: typer commands over the same services the API uses. Thin: parse, call, print.
+
+The commands live in modules by subject (db, intake, chain, run); importing them registers them on the one
+typer ``app``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from gis_enforcement.cli import chain, db, intake, notify, run  # noqa: F401 — registers the commands
+from gis_enforcement.cli.common import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    try:
+        app()
+    except BrokenPipeError:  # e.g. piped into `head`
+        sys.exit(0)

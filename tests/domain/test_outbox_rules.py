@@ -1,0 +1,38 @@
+"""Back-off, signatures and the event stream's gap rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from gis_enforcement.domain.outbox import releasable, retry_delay, signature, signature_valid
+
+
+def test_retry_delay_doubles_and_is_capped() -> None:
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+    assert retry_delay(30) == timedelta(hours=1)
+
+
+def test_signature_is_hmac_sha256_of_the_exact_body() -> None:
+    # RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
+    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    assert signature("Jefe", b"what do ya want for nothing?") == "sha256=" + expected
+    assert signature_valid("Jefe", b"what do ya want for nothing?", "sha256=" + expected)
+    assert not signature_valid("Jefe", b"what do ya want for nothing!", "sha256=" + expected)
+    assert not signature_valid("Jefe", b"x", None)
+
+
+@dataclass
+class Ev:
+    id: int
+    recorded_at: datetime
+
+
+def test_the_stream_waits_at_a_hole_until_the_grace_has_passed() -> None:
+    now = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    fresh, old = now - timedelta(seconds=1), now - timedelta(seconds=30)
+    events = [Ev(5, fresh), Ev(6, fresh), Ev(8, fresh), Ev(9, fresh)]
+    assert [e.id for e in releasable(events, after=4, now=now)] == [5, 6]  # 7 may still commit
+    events[2] = Ev(8, old)
+    assert [e.id for e in releasable(events, after=4, now=now)] == [5, 6, 8, 9]  # 7 rolled back long ago
+    assert releasable([Ev(3, fresh)], after=1, now=now) == []
