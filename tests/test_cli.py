@@ -197,3 +197,57 @@ def test_evaluate_prints_and_writes_files(runner: CliRunner, tmp_path: Path) -> 
     bad = runner.invoke(app, ["evaluate", "--period", "last year"])
     assert bad.exit_code == 2 and "period" in bad.output
     assert runner.invoke(app, ["evaluate", "--period", "2026", "-o", str(tmp_path / "x.pdf")]).exit_code == 2
+
+
+def test_compare_prints_the_seed_metrics(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compare", "--before", "2025", "--after", "2026", "-o", str(tmp_path / "c.csv")])
+    assert result.exit_code == 0, result.output
+    assert "人均处罚量" in result.stdout and "职权履行率" in result.stdout and "2025 → 2026" in result.stdout
+    rows = pd.read_csv(tmp_path / "c.csv", encoding="utf-8-sig").set_index("metric")
+    assert rows.loc["whistles", "before"] == 0 and rows.loc["whistles", "after"] >= 1
+    assert runner.invoke(app, ["compare", "--before", "then", "--after", "2026"]).exit_code == 2
+
+
+def test_webhooks_add_list_and_deliver(runner: CliRunner, cli_env: dict[str, str], jurisdiction: Jurisdiction) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+    from gis_enforcement.layers.locator import Locator
+    from gis_enforcement.patrol.intake import submit_one
+    from gis_enforcement.patrol.parse import parse_geojson
+    from tests.dispatch.test_outbox import SECRET, Receiver
+
+    receiver = Receiver()
+    receiver.start()
+    try:
+        added = runner.invoke(app, ["webhooks", "add", receiver.url, "--secret", SECRET, "--kind", "whistle"])
+        assert added.exit_code == 0, added.output
+        assert runner.invoke(app, ["webhooks", "add", "nonsense", "--secret", SECRET]).exit_code == 2
+        catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+        v = jurisdiction.villages.iloc[41]
+        f = {"type": "Feature", "id": str(uuid.uuid4()),
+             "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
+             "properties": {"category": "ENV-01", "observed_at": "2026-06-02T08:30:00+08:00"}}
+        engine = create_engine(cli_env["DATABASE_URL"])
+        with Session(engine) as s:
+            inc, _ = submit_one(s, parse_geojson(f), locator=Locator.from_jurisdiction(jurisdiction),
+                                catalog=catalog)
+            whistle(s, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"],
+                    at=datetime(2026, 6, 2, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
+            s.commit()
+        engine.dispose()
+        listed = runner.invoke(app, ["webhooks", "list"])
+        assert listed.exit_code == 0 and receiver.url in listed.stdout
+        delivered = runner.invoke(app, ["deliver"])
+        assert delivered.exit_code == 0, delivered.output
+        assert "1 event(s) delivered" in delivered.stdout
+        assert [e["kind"] for e in receiver.events()] == ["whistle"]
+        assert [e["incident_id"] for e in receiver.events()] == [str(inc.id)]
+        assert "0 event(s) delivered" in runner.invoke(app, ["deliver"]).stdout
+    finally:
+        receiver.stop()
