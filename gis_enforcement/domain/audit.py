@@ -66,3 +66,22 @@ def verify_chain(events: Iterable[CaseEvent], *, head: str | None) -> str | None
     if head is not None and prev != head:
         return "the last event does not match the case's recorded head (events removed at the end?)"
     return None
+
+
+def chain_many(events: Iterable[tuple[str, datetime, str | None, str, Mapping[str, Any]]],
+               heads: Mapping[str, tuple[int, str | None]]) -> tuple[list[CaseEvent], dict[str, tuple[int, str]]]:
+    """Chain many events at once: ``events`` are (incident id, at, actor, kind, payload) in the order they
+    happened on each case; ``heads`` the (event count, head hash) each case has now. Returns the events with
+    their sequence numbers and hashes, exactly as appending them one by one would, and the new heads.
+
+    Payloads are normalised to plain JSON first (times become UTC ISO strings), as stored."""
+    state = {cid: (count, head or GENESIS) for cid, (count, head) in heads.items()}
+    out = []
+    for cid, at, actor, kind, payload in events:
+        count, prev = state[cid]
+        body = json.loads(canonical(payload))
+        seq = count + 1
+        digest = event_hash(prev, incident_id=cid, seq=seq, at=at, actor=actor, kind=kind, payload=body)
+        out.append(CaseEvent(cid, seq, at, actor, kind, body, prev, digest))
+        state[cid] = (seq, digest)
+    return out, {cid: (count, head) for cid, (count, head) in state.items()}
