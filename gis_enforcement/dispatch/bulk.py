@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gis_enforcement.domain.audit import CaseEvent, chain_many
+from gis_enforcement.domain.audit import ChainedEvent, chain_many
 from gis_enforcement.domain.case_flow import (
     ASSIGNMENT_TRANSITIONS,
     AssignmentAction,
@@ -93,12 +93,12 @@ def _write_events(session: Session, events: list[tuple[str, datetime, str | None
     bulk_repo.update_from(session, table="incident", key="id", frame=update, casts=casts)
 
 
-def _event_frame(events: list[CaseEvent]) -> pd.DataFrame:
+def _event_frame(events: list[ChainedEvent]) -> pd.DataFrame:
     return pd.DataFrame({
         "incident_id": [e.incident_id for e in events], "seq": [e.seq for e in events],
         "at": pd.Series([e.at for e in events], dtype="datetime64[us, UTC]"),
         "actor": [e.actor for e in events], "kind": [e.kind for e in events],
-        "payload": [bulk_repo.json_text(e.payload) for e in events],
+        "payload": [e.payload_json for e in events],
         "prev_hash": [e.prev_hash for e in events], "hash": [e.hash for e in events],
     })
 
@@ -122,32 +122,32 @@ def whistle_many(session: Session, *, catalog: Catalog, cases: pd.DataFrame, act
                                            for k in req.loc[dup, "incident_id"]]
     req = req[~dup]
     locked = bulk_repo.lock_cases_frame(session, incident_ids=list(req["incident_id"]))
-    known = locked.set_index("id")
+    known = {c.id: c for c in locked.itertuples(index=False)}
     rows, events, new_status, whistled = [], [], {}, {}
     accepted: list[tuple[str, Any]] = []
     for r in req.itertuples(index=False):
         cid = r.incident_id
-        if cid not in known.index:
+        case = known.get(cid)
+        if case is None:
             refused.append((cid, "incident_id", f"no case {cid}"))
             continue
-        case = known.loc[cid]
-        status = CaseStatus(case["status"])
+        status = CaseStatus(case.status)
         triage = status is CaseStatus.REPORTED
         if triage:
             status = CaseStatus.TRIAGED
         if not case_accepts_whistle(status):
-            refused.append((cid, "status", f"case {cid} is {case['status']}: no whistle is possible"))
+            refused.append((cid, "status", f"case {cid} is {case.status}: no whistle is possible"))
             continue
-        if case["township_code"] != r.whistler:
-            where = case["township_code"] if isinstance(case["township_code"], str) else "outside the district"
+        if case.township_code != r.whistler:
+            where = case.township_code if isinstance(case.township_code, str) else "outside the district"
             refused.append((cid, "whistler", f"case {cid} lies in {where}, not in township {r.whistler}"))
             continue
-        plan = json.loads(case["plan"]) if isinstance(case["plan"], str) else []
+        plan = json.loads(case.plan) if isinstance(case.plan, str) else []
         if not plan:
             refused.append((cid, "plan", f"case {cid} has no plan from the lists"))
             continue
         accepted.append((cid, (r.group, r.whistler, r.at)))
-        on_case = set(case["departments"].split("|")) if isinstance(case["departments"], str) else set()
+        on_case = set(case.departments.split("|")) if isinstance(case.departments, str) else set()
         for p in plan:
             if p["department"] not in on_case:
                 rows.append((cid, p["department"], p["role"], p["report_in_minutes"], p.get("resolution_hours"),

@@ -68,20 +68,43 @@ def verify_chain(events: Iterable[CaseEvent], *, head: str | None) -> str | None
     return None
 
 
+
+@dataclass(frozen=True, slots=True)
+class ChainedEvent:
+    """An event chained by :func:`chain_many`, with its payload as canonical JSON text (as it is stored)."""
+
+    incident_id: str
+    seq: int
+    at: datetime
+    actor: str | None
+    kind: str
+    payload_json: str
+    prev_hash: str
+    hash: str
+
+
+def _body_bytes(incident_id: str, seq: int, at: datetime, actor: str | None, kind: str, payload: bytes) -> bytes:
+    # canonical() of the event body, assembled from its parts: the keys in sorted order
+    # (actor, at, incident_id, kind, payload, seq) with the payload's own canonical bytes spliced in
+    def j(v: object) -> bytes:
+        return json.dumps(v, ensure_ascii=False).encode()
+    return (b'{"actor":' + j(actor) + b',"at":' + j(_default(at)) + b',"incident_id":' + j(incident_id)
+            + b',"kind":' + j(kind) + b',"payload":' + payload + b',"seq":' + str(seq).encode() + b"}")
+
+
 def chain_many(events: Iterable[tuple[str, datetime, str | None, str, Mapping[str, Any]]],
-               heads: Mapping[str, tuple[int, str | None]]) -> tuple[list[CaseEvent], dict[str, tuple[int, str]]]:
+               heads: Mapping[str, tuple[int, str | None]]) -> tuple[list[ChainedEvent], dict[str, tuple[int, str]]]:
     """Chain many events at once: ``events`` are (incident id, at, actor, kind, payload) in the order they
     happened on each case; ``heads`` the (event count, head hash) each case has now. Returns the events with
-    their sequence numbers and hashes, exactly as appending them one by one would, and the new heads.
-
-    Payloads are normalised to plain JSON first (times become UTC ISO strings), as stored."""
+    their sequence numbers and hashes — exactly those :func:`event_hash` gives one by one — and the new heads.
+    """
     state = {cid: (count, head or GENESIS) for cid, (count, head) in heads.items()}
     out = []
     for cid, at, actor, kind, payload in events:
         count, prev = state[cid]
-        body = json.loads(canonical(payload))
+        body = canonical(payload)
         seq = count + 1
-        digest = event_hash(prev, incident_id=cid, seq=seq, at=at, actor=actor, kind=kind, payload=body)
-        out.append(CaseEvent(cid, seq, at, actor, kind, body, prev, digest))
+        digest = hashlib.sha256(prev.encode() + _body_bytes(cid, seq, at, actor, kind, body)).hexdigest()
+        out.append(ChainedEvent(cid, seq, at, actor, kind, body.decode(), prev, digest))
         state[cid] = (seq, digest)
-    return out, {cid: (count, head) for cid, (count, head) in state.items()}
+    return out, dict(state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -36,3 +37,22 @@ def test_the_stream_waits_at_a_hole_until_the_grace_has_passed() -> None:
     events[2] = Ev(8, old)
     assert [e.id for e in releasable(events, after=4, now=now)] == [5, 6, 8, 9]  # 7 rolled back long ago
     assert releasable([Ev(3, fresh)], after=1, now=now) == []
+
+
+def test_chain_many_hashes_exactly_as_one_by_one() -> None:
+    from gis_enforcement.domain.audit import GENESIS, canonical, chain_many, event_hash
+
+    at = datetime(2026, 5, 12, 15, 40, 0, 123456, tzinfo=UTC)
+    payloads = [{"by": "镇", "summoned": [{"department": "WATER", "due": at}]}, {"x": None, "n": 1.5, "b": True}]
+    events = [("case-a", at, None, "triage", payloads[0]), ("case-a", at, "调度员", "whistle", payloads[1]),
+              ("case-b", at, "x", "k", {})]
+    chained, heads = chain_many(events, {"case-a": (2, "f" * 64), "case-b": (0, None)})
+    prev = {"case-a": (2, "f" * 64), "case-b": (0, GENESIS)}
+    for (cid, when, actor, kind, payload), got in zip(events, chained, strict=True):
+        n, head = prev[cid]
+        body = json.loads(canonical(payload))
+        want = event_hash(head, incident_id=cid, seq=n + 1, at=when, actor=actor, kind=kind, payload=body)
+        assert (got.seq, got.prev_hash, got.hash) == (n + 1, head, want)
+        assert json.loads(got.payload_json) == body
+        prev[cid] = (n + 1, want)
+    assert heads == prev

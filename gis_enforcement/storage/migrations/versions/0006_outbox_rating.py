@@ -4,7 +4,7 @@ webhook subscriptions with one delivery row per (subscription, event).
 ``case_event.id`` numbers every event across cases in insertion order; ``recorded_at`` is the wall clock at
 insertion (``clock_timestamp``), which the event stream uses to decide how long to wait for a number that a
 transaction still in flight holds. A trigger fans every new event out to the active subscriptions that want
-its kind, in the same transaction as the event: an event is never recorded without its deliveries, and a
+its kind, in the same statement as the event: an event is never recorded without its deliveries, and a
 subscriber that is down loses nothing.
 
 Revision ID: 0006_outbox_rating
@@ -58,17 +58,19 @@ def upgrade() -> None:
         CREATE INDEX webhook_delivery_due_idx ON webhook_delivery (subscription_id, event_id)
             WHERE delivered_at IS NULL;
 
+        -- one statement per batch of events (statement-level, with the inserted rows as a transition table):
+        -- a COPY of a year's events costs one join, not a trigger call per row
         CREATE FUNCTION case_event_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             INSERT INTO webhook_delivery (subscription_id, event_id)
-            SELECT s.id, NEW.id FROM webhook_subscription s
-            WHERE s.active AND (s.kinds IS NULL OR NEW.kind = ANY (s.kinds))
-              AND (s.township IS NULL
-                   OR s.township = (SELECT i.township_code FROM incident i WHERE i.id = NEW.incident_id));
+            SELECT s.id, e.id FROM new_events e JOIN webhook_subscription s
+                ON s.active AND (s.kinds IS NULL OR e.kind = ANY (s.kinds))
+            LEFT JOIN incident i ON s.township IS NOT NULL AND i.id = e.incident_id
+            WHERE s.township IS NULL OR s.township = i.township_code;
             RETURN NULL;
         END $$;
         CREATE TRIGGER case_event_fan_out AFTER INSERT ON case_event
-            FOR EACH ROW EXECUTE FUNCTION case_event_fan_out();
+            REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION case_event_fan_out();
         """
     )
 
