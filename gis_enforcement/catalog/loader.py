@@ -20,6 +20,7 @@ from gis_enforcement.domain.catalog import (
     Category,
     Department,
     Indicator,
+    InspectionWindow,
     LegalBasis,
     ResponsibilityRule,
     SeverityLevel,
@@ -234,7 +235,7 @@ def _build_categories(
                 defaults[key] = value
         d.choice("provenance", PROVENANCE, required=False)
 
-    allowed = {"code", "zh", "en", "severity", "provenance", "gb_code", "note", "intake"}
+    allowed = {"code", "zh", "en", "severity", "provenance", "gb_code", "note", "intake", "inspection_window"}
     out: dict[str, Category] = {}
     for code, e in _entries(doc, "problem_categories", allowed, problems):
         zh, en = e.text("zh"), e.text("en")
@@ -264,12 +265,36 @@ def _build_categories(
             elif key not in intake:
                 problems.add(f"{e.where}.intake.{key}", "missing, and intake_defaults gives no value")
                 bad = True
+        window = _inspection_window(e, problems)
         if code is not None and None not in (zh, en, severity, prov) and not bad:
             params = {k: (int(v) if k == "recurrence_days" else float(v)) for k, v in intake.items()}
-            out[code] = Category(code, zh, en, severity, prov, **params, gb_code=gb_code, note=note)  # type: ignore[arg-type]
+            out[code] = Category(code, zh, en, severity, prov, **params, gb_code=gb_code, note=note,  # type: ignore[arg-type]
+                                 inspection_window=window)
     if not out and not any(p.startswith("problem_categories") for p in problems.items):
         problems.add("problem_categories", "the list is empty")
     return out
+
+
+def _inspection_window(e: _Entry, problems: _Problems) -> InspectionWindow | None:
+    """``inspection_window: {start: "21:00", end: "04:00", label: night, provenance: draft}`` or None."""
+    raw, where = e.data.get("inspection_window"), f"{e.where}.inspection_window"
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        problems.add(where, "must be a mapping with start and end ('HH:MM', quoted)")
+        return None
+    for key in raw:
+        if key not in ("start", "end", "label", "provenance"):
+            problems.add(f"{where}.{key}", "unknown field")
+    w = _Entry(raw, where, problems)
+    start, end, label = w.text("start"), w.text("end"), w.text("label", required=False)
+    prov = w.choice("provenance", PROVENANCE, required=False)
+    try:
+        if start is not None and end is not None:
+            return InspectionWindow.from_clock(start, end, label=label, provenance=prov)
+    except ValueError as exc:  # unquoted 21:00 is the YAML 1.1 number 1260, hence the hint
+        problems.add(where, f"{exc} (quote clock times: '21:00')")
+    return None
 
 
 def _legal_basis(e: _Entry, problems: _Problems) -> tuple[LegalBasis, ...]:
@@ -490,7 +515,8 @@ def load_catalog(path: str | Path) -> Catalog:
     and repeated keys; unknown sections or fields; missing required fields; duplicate codes in any list;
     unknown department, category, zone-kind or severity codes; a rule without a lead or whose lead is also
     an assist; two rules for the same (category, zone_kind); a category without a general rule; zero or
-    negative deadlines and intake parameters. A missing file raises :class:`NotConfigured`.
+    negative deadlines and intake parameters; an inspection window with a bad or unquoted clock time, or
+    equal start and end. A missing file raises :class:`NotConfigured`.
     """
     path = Path(path)
     if not path.is_file():

@@ -8,6 +8,7 @@ in the shipped YAML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -45,6 +46,75 @@ class LegalBasis:
     verify: bool = False
 
 
+MINUTES_PER_DAY = 1440
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+
+
+def _clock_minute(text: str) -> int:
+    match = _CLOCK.match(text.strip())
+    minute = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
+    if not 0 <= minute <= MINUTES_PER_DAY:
+        raise ValueError(f"{text!r} is not a clock time HH:MM between 00:00 and 24:00")
+    return minute
+
+
+@dataclass(frozen=True, slots=True)
+class InspectionWindow:
+    """A daily clock interval in local time (Asia/Shanghai) when a category is best inspected (e.g. at night).
+
+    ``start_minute`` and ``end_minute`` count minutes from midnight (0..1440). ``end < start`` crosses
+    midnight (21:00–04:00 runs from 21:00 to 04:00 the next morning); ``0``–``1440`` is the whole day; start
+    equal to end is refused. ``label`` is a word such as ``night``; ``provenance`` as elsewhere in the lists.
+    """
+
+    start_minute: int
+    end_minute: int
+    label: str | None = None
+    provenance: str | None = None
+
+    def __post_init__(self) -> None:
+        ok = 0 <= self.start_minute < MINUTES_PER_DAY and 0 <= self.end_minute <= MINUTES_PER_DAY
+        if not ok or self.start_minute == self.end_minute:
+            raise ValueError(f"invalid window {self.start_minute}..{self.end_minute} (minutes from midnight)")
+
+    @classmethod
+    def parse(cls, text: str, *, label: str | None = None, provenance: str | None = None) -> InspectionWindow:
+        """A window from ``"HH:MM-HH:MM"`` (also with an en dash or ``~``), e.g. ``"21:00-04:00"``.
+
+        Raises :class:`ValueError` naming the problem: a bad clock time, or equal start and end.
+        """
+        parts = re.split(r"\s*[-–~]\s*", text.strip())
+        if len(parts) != 2:
+            raise ValueError(f"{text!r} is not a window 'HH:MM-HH:MM'")
+        return cls.from_clock(parts[0], parts[1], label=label, provenance=provenance)
+
+    @classmethod
+    def from_clock(cls, start: str, end: str, *, label: str | None = None,
+                   provenance: str | None = None) -> InspectionWindow:
+        """A window from two clock times ``"HH:MM"``; ``"24:00"`` is allowed as an end."""
+        first, last = _clock_minute(start), _clock_minute(end)
+        if first == MINUTES_PER_DAY:
+            first = 0
+        if first == last:
+            raise ValueError(f"window {start}-{end} has no length (use 00:00-24:00 for the whole day)")
+        return cls(first, last, label, provenance)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end_minute < self.start_minute
+
+    @property
+    def minutes(self) -> int:
+        """Length of the window in minutes."""
+        return (self.end_minute - self.start_minute) % MINUTES_PER_DAY or MINUTES_PER_DAY
+
+    def __str__(self) -> str:
+        def clock(m: int) -> str:
+            return f"{m // 60:02d}:{m % 60:02d}"
+
+        return f"{clock(self.start_minute)}-{clock(self.end_minute)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Category:
     """A problem category of the 问题清单, with the intake parameters patrol reports are checked against.
@@ -52,6 +122,8 @@ class Category:
     Distances in metres, windows in hours/days: ``dedupe_*`` decide when two reports are the same problem,
     ``geofence_m`` how close a department must be to report in, ``max_accuracy_m`` the worst GPS accuracy
     a fix may have before it is flagged, ``recurrence_*`` when a closed problem counts as having come back.
+    ``inspection_window`` is when a joint operation should be on site (the hours the problem is active, e.g.
+    night for sand extraction); None when the lists give none.
     """
 
     code: str
@@ -67,6 +139,7 @@ class Category:
     recurrence_days: int
     gb_code: str | None = None
     note: str | None = None
+    inspection_window: InspectionWindow | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,405 @@
+"""Joint-operation planning (联合执法): from candidate sites to a plan — which targets, which departments and
+how many officers, what time window, in which order. Pure: tables and catalog records in, a plan out.
+
+:func:`plan_operation` chains the steps of :mod:`plan_targets` (validate, select the scope, score and rank),
+:mod:`plan_roster` (departments from the lists, officers against the roster) and :mod:`plan_route` (the
+visit order with OR-Tools), with a time window per target from its categories' ``inspection_window``:
+
+- a category's window comes from ``windows`` (the caller's override, per category), else from the lists,
+  else the whole day;
+- a target with several categories gets the hours common to all of them; when they have none in common, the
+  window of its most severe category (the first in the lists among equals);
+- the daily window is laid over every day of the period ``[period_start, period_end)`` in Asia/Shanghai time
+  (a window crossing midnight runs into the next day), so an arrival must fall in one of its occurrences.
+
+Targets dropped by the route give their officers back and the roster is allocated again, so a target that
+waited for them may come in; this repeats until the route keeps every staffed target or the freed officers
+let nobody new in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+from pyproj.exceptions import CRSError
+
+from gis_enforcement.analysis.plan_roster import Roster, Staffing, allocate_officers, target_departments
+from gis_enforcement.analysis.plan_route import (
+    Drop,
+    RouteSettings,
+    clip_windows,
+    earliest_in,
+    solve_route,
+    travel_seconds,
+)
+from gis_enforcement.analysis.plan_targets import (
+    METRIC_CRS,
+    ScoreWeights,
+    normalise_candidates,
+    rank_targets,
+    select_candidates,
+)
+from gis_enforcement.domain.catalog import MINUTES_PER_DAY, Catalog, InspectionWindow
+from gis_enforcement.errors import InvalidInput
+
+__all__ = ["OperationPlan", "category_windows", "plan_operation", "target_window", "window_occurrences"]
+
+TZ = ZoneInfo("Asia/Shanghai")
+WHOLE_DAY = InspectionWindow(0, MINUTES_PER_DAY, "whole_day")
+MAX_PERIOD = timedelta(days=31)
+_REASONS = {
+    "no_window": "no occurrence of its window ({window}) in the period leaves {service:g} min on site",
+    "too_far": "the team cannot arrive in its window ({window}): earliest arrival {earliest}",
+    "window_conflict": "does not fit the route: its window ({window}) clashes with better-ranked visits",
+    "no_solution": "the route solver found no route within its time limit",
+}
+_TO_WGS84 = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+
+
+def category_windows(
+    catalog: Catalog, overrides: Mapping[str, InspectionWindow | str] | None = None
+) -> dict[str, InspectionWindow]:
+    """The inspection window of every category: the override, else the lists' window, else the whole day.
+
+    Override values are :class:`InspectionWindow` records or text ``"HH:MM-HH:MM"``; an unknown category or
+    a bad window raises :class:`InvalidInput` with ``field="windows"``.
+    """
+    out = {code: cat.inspection_window or WHOLE_DAY for code, cat in catalog.categories.items()}
+    for code, given in (overrides or {}).items():
+        if code not in catalog.categories:
+            raise InvalidInput(f"unknown category {code!r}", field="windows")
+        if isinstance(given, InspectionWindow):
+            out[code] = given
+            continue
+        try:
+            out[code] = InspectionWindow.parse(str(given), label="override")
+        except ValueError as exc:
+            raise InvalidInput(f"{code}: {exc}", field="windows") from None
+    return out
+
+
+def _mask(window: InspectionWindow) -> np.ndarray:
+    minutes = np.arange(MINUTES_PER_DAY)
+    if window.crosses_midnight:
+        return (minutes >= window.start_minute) | (minutes < window.end_minute)
+    return (minutes >= window.start_minute) & (minutes < window.end_minute)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Daily runs (start, end) in minutes of a circular minute mask; a run over midnight ends after 1440."""
+    if mask.all():
+        return [(0, MINUTES_PER_DAY)]
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    runs = list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+    if len(runs) > 1 and runs[0][0] == 0 and runs[-1][1] == MINUTES_PER_DAY:
+        runs = [*runs[1:-1], (runs[-1][0], runs[0][1] + MINUTES_PER_DAY)]
+    return runs
+
+
+def _clock(minute: int) -> str:
+    minute %= MINUTES_PER_DAY
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def target_window(
+    categories: tuple[str, ...], windows: Mapping[str, InspectionWindow], catalog: Catalog
+) -> tuple[list[tuple[int, int]], str, str | None]:
+    """The daily window of a target: runs (start, end minutes; end > 1440 crosses midnight), text, label.
+
+    The hours common to all its categories' windows; when there are none, the window of its most severe
+    category (the first in the lists among equals). The label is the contributing window's label when the
+    result is exactly one category's window, else None. Text is e.g. ``21:00-04:00`` (runs joined by ``,``).
+    """
+    masks = [_mask(windows[c]) for c in categories]
+    common = np.logical_and.reduce(masks)
+    if not common.any():
+        levels = {code: i for i, code in enumerate(catalog.severity_levels)}
+        worst = min(categories, key=lambda c: levels.get(catalog.categories[c].severity, len(levels)))
+        common = _mask(windows[worst])
+    runs = _runs(common)
+    label = next((windows[c].label for c, m in zip(categories, masks, strict=True) if (m == common).all()), None)
+    text = ",".join(f"{_clock(a)}-{'24:00' if b == MINUTES_PER_DAY else _clock(b)}" for a, b in runs)
+    return runs, text, label
+
+
+def window_occurrences(runs: list[tuple[int, int]], start: datetime, end: datetime) -> list[tuple[int, int]]:
+    """Daily runs (from :func:`target_window`) laid over every day of ``[start, end)``: the (open, close)
+    seconds from ``start`` in which an arrival may fall, clipped to the period and merged. A run crossing
+    midnight that began the day before ``start`` gives its tail; ``start``/``end`` are Asia/Shanghai times."""
+    start, end = _local(start, "period_start"), _local(end, "period_end")
+    horizon = int((end - start).total_seconds())
+    out: list[tuple[int, int]] = []
+    day = start.date() - timedelta(days=1)
+    while day <= end.date():
+        midnight = datetime(day.year, day.month, day.day, tzinfo=TZ)
+        for a, b in runs:
+            lo = int((midnight + timedelta(minutes=a) - start).total_seconds())
+            hi = int((midnight + timedelta(minutes=b) - start).total_seconds())
+            lo, hi = max(lo, 0), min(hi, horizon)
+            if lo <= hi and hi > 0:
+                out.append((lo, hi))
+        day += timedelta(days=1)
+    return clip_windows(out, 0, horizon)
+
+
+def _local(value: datetime, name: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidInput("must be a datetime", field=name)
+    return value.replace(tzinfo=TZ) if value.tzinfo is None else value.astimezone(TZ)
+
+
+def _start_point(start: Any, crs: str) -> tuple[float, float]:
+    try:
+        if isinstance(start, shapely.Point):
+            xy = (float(start.x), float(start.y))
+        else:
+            x, y = start
+            xy = (float(x), float(y))
+    except (TypeError, ValueError, shapely.errors.GEOSException):
+        raise InvalidInput("must be a point (x, y) or a shapely Point", field="start") from None
+    if not all(math.isfinite(v) for v in xy):
+        raise InvalidInput("must have finite coordinates", field="start")
+    if crs != METRIC_CRS:
+        try:
+            transformer = Transformer.from_crs(crs, METRIC_CRS, always_xy=True)
+        except CRSError:
+            raise InvalidInput(f"unknown CRS {crs!r}", field="start_crs") from None
+        x, y = transformer.transform(*xy)
+        xy = (float(x), float(y))
+    return xy
+
+
+@dataclass(frozen=True, eq=False)
+class OperationPlan:
+    """A joint-operation plan.
+
+    ``targets``: the planned targets in visit ``order`` (1 = first), with ``rank``, ``score`` and its
+    components, ``categories``, ``rules``, ``departments``, ``lead_departments``, ``officers`` (dict
+    department → officers), ``officers_total``, ``window`` (e.g. ``21:00-04:00``), ``window_label``,
+    ``reach_at`` / ``arrive_at`` / ``depart_at`` (Asia/Shanghai), ``wait_minutes``, ``leg_m``,
+    ``leg_minutes``, ``service_minutes``, ``x``/``y`` (EPSG:4548) and ``lon``/``lat``. ``waiting``: the
+    targets not planned, in rank order, with ``reason_kind`` (``staff``, ``no_window``, ``too_far``,
+    ``window_conflict``, ``no_solution``), ``reason`` in words and ``short_departments``. ``staffing``: one
+    row per officer pool (see :class:`~gis_enforcement.analysis.plan_roster.Allocation`).
+    """
+
+    targets: pd.DataFrame
+    waiting: pd.DataFrame
+    staffing: pd.DataFrame
+    start: tuple[float, float]
+    period_start: datetime
+    period_end: datetime
+    travel_m: float
+    travel_minutes: float
+    end_at: datetime
+    catalog_version: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every target in one flat table for CSV: planned (visit order) then waiting (rank order).
+
+        Adds ``status`` (``planned``/``waiting``); tuples become ``;``-joined text, officers ``WATER 4; PSB 2``,
+        times ISO 8601 with offset; ``reason_kind``/``reason`` are empty for planned targets.
+        """
+        planned = self.targets.assign(status="planned", reason_kind=None, reason=None,
+                                      short_departments=[()] * len(self.targets))
+        waiting = self.waiting.assign(status="waiting")
+        frames = [f for f in (planned, waiting) if len(f)]
+        columns = [*planned.columns, *(c for c in waiting.columns if c not in planned.columns)]
+        out = (pd.concat(frames, ignore_index=True) if frames else planned.iloc[0:0]).reindex(columns=columns)
+        out["order"] = out["order"].astype("Int64")
+        for col in [c for c in out.columns if pd.api.types.is_object_dtype(out[c])]:
+            out[col] = [None if isinstance(v, float) and math.isnan(v) else v for v in out[col]]
+        for col in ("categories", "rules", "departments", "lead_departments", "zone_kinds", "short_departments"):
+            if col in out:
+                out[col] = [";".join(v) if isinstance(v, tuple) else "" for v in out[col]]
+        out["officers"] = ["; ".join(f"{d} {n}" for d, n in o.items()) if isinstance(o, Mapping) else ""
+                           for o in out["officers"]]
+        for col in ("reach_at", "arrive_at", "depart_at"):
+            out[col] = [v.isoformat() if isinstance(v, datetime) else None for v in out[col]]
+        first = ["status", "order", "rank", "target_id", "name", "score", "severity", "categories", "departments",
+                 "officers", "officers_total", "township_code", "window", "window_label", "arrive_at",
+                 "reason_kind", "reason"]
+        cols = [c for c in first if c in out] + [c for c in out.columns if c not in first]
+        return out[cols].reset_index(drop=True)
+
+    def to_geojson(self) -> dict[str, Any]:
+        """A GeoJSON FeatureCollection (WGS84, RFC 7946): the start, every target (properties as in
+        :meth:`to_frame`) and the route as a LineString through the planned targets in order."""
+        def clean(value: Any) -> Any:
+            if value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
+                return None
+            return value.item() if isinstance(value, np.generic) else value
+
+        lon0, lat0 = _TO_WGS84.transform(*self.start)
+        start = [round(float(lon0), 7), round(float(lat0), 7)]
+        features: list[dict[str, Any]] = [
+            {"type": "Feature", "id": "start", "geometry": {"type": "Point", "coordinates": start},
+             "properties": {"role": "start", "depart_at": self.period_start.isoformat()}},
+        ]
+        flat = self.to_frame()
+        for row in flat.to_dict(orient="records"):
+            point = [round(float(row["lon"]), 7), round(float(row["lat"]), 7)]
+            props = {"role": "target", **{k: clean(v) for k, v in row.items() if k not in ("lon", "lat")}}
+            features.append({"type": "Feature", "id": str(row["target_id"]),
+                             "geometry": {"type": "Point", "coordinates": point}, "properties": props})
+        line = [start, *([round(float(a), 7), round(float(b), 7)]
+                         for a, b in zip(self.targets["lon"], self.targets["lat"], strict=True))]
+        if self.settings.get("return_to_start") and len(self.targets):
+            line.append(start)
+        if len(line) > 1:
+            features.append({"type": "Feature", "id": "route", "geometry": {"type": "LineString", "coordinates": line},
+                             "properties": {"role": "route", "travel_m": round(self.travel_m, 1),
+                                            "travel_minutes": round(self.travel_minutes, 1),
+                                            "end_at": self.end_at.isoformat()}})
+        return {"type": "FeatureCollection", "features": features,
+                "plan": {"period_start": self.period_start.isoformat(), "period_end": self.period_end.isoformat(),
+                         "catalog_version": self.catalog_version, "planned": len(self.targets),
+                         "waiting": len(self.waiting), **{k: clean(v) for k, v in self.settings.items()}}}
+
+
+def plan_operation(
+    candidates: pd.DataFrame,
+    catalog: Catalog,
+    *,
+    start: tuple[float, float] | shapely.Point,
+    period_start: datetime,
+    period_end: datetime | None = None,
+    windows: Mapping[str, InspectionWindow | str] | None = None,
+    townships: Collection[str] | None = None,
+    area: shapely.Geometry | None = None,
+    categories: Collection[str] | None = None,
+    weights: ScoreWeights | None = None,
+    staffing: Staffing | None = None,
+    roster: Roster | None = None,
+    route: RouteSettings | None = None,
+    service_minutes: float = 60.0,
+    start_crs: str = METRIC_CRS,
+    road_distances: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> OperationPlan:
+    """Plan one joint operation: rank the candidates, staff them, give them windows and a visit order.
+
+    ``candidates``: one row per site (columns in :mod:`~gis_enforcement.analysis.plan_targets`). ``start``:
+    where the team leaves from (a township office, a given point), in ``start_crs`` (default EPSG:4548).
+    ``period_start`` / ``period_end`` (default +24 h, at most 31 days; naive times are Asia/Shanghai): the
+    team leaves at ``period_start`` and every visit ends by ``period_end``. ``windows`` overrides category
+    windows; ``townships`` / ``area`` (EPSG:4548 polygon) / ``categories`` restrict the scope; ``weights``,
+    ``staffing``, ``roster`` and ``route`` tune the score, officers per target, available officers and the
+    travel model; ``service_minutes`` is the time on site where a candidate gives none. ``road_distances``
+    (optional) maps an (n, 2) array of EPSG:4548 points, start first, to an (n, n) matrix of road distances
+    in metres, replacing straight lines × detour factor. Bad input raises :class:`InvalidInput` naming the
+    field. Same input, same plan.
+    """
+    begin = _local(period_start, "period_start")
+    end = begin + timedelta(days=1) if period_end is None else _local(period_end, "period_end")
+    if not begin < end <= begin + MAX_PERIOD:
+        raise InvalidInput("must be after period_start and at most 31 days later", field="period_end")
+    if isinstance(service_minutes, bool) or not isinstance(service_minutes, int | float) \
+            or not (math.isfinite(service_minutes) and service_minutes > 0):
+        raise InvalidInput("must be > 0", field="service_minutes")
+    unknown = sorted(set(categories or ()) - set(catalog.categories))
+    if unknown:
+        raise InvalidInput(f"unknown category {unknown[0]!r}", field="categories")
+    route = route or RouteSettings()
+    xy0 = _start_point(start, start_crs)
+    horizon = int((end - begin).total_seconds())
+    cat_windows = category_windows(catalog, windows)
+
+    t = normalise_candidates(candidates, catalog)
+    t = select_candidates(t, townships=townships, area=area, categories=categories)
+    t = rank_targets(t, catalog, weights)
+    t = target_departments(t, catalog, staffing)
+    t["service_minutes"] = t["service_minutes"].fillna(float(service_minutes))
+    service = [int(round(m * 60)) for m in t["service_minutes"]]
+    daily = [target_window(cats, cat_windows, catalog) for cats in t["categories"]]
+    t["window"], t["window_label"] = [d[1] for d in daily], [d[2] for d in daily]
+    occurrences = [window_occurrences(d[0], begin, end) for d in daily]
+    xy = t[["x", "y"]].to_numpy(float).reshape(-1, 2)
+    roads = None
+    if road_distances is not None:
+        roads = np.asarray(road_distances(np.vstack([np.asarray(xy0).reshape(1, 2), xy])), dtype=float)
+        if roads.shape != (len(xy) + 1,) * 2 or not np.isfinite(roads).all() or (roads < 0).any():
+            raise InvalidInput("must return a finite (n, n) matrix >= 0 for n points", field="road_distances")
+        first_leg = travel_seconds(roads[0, 1:], route, road=True)
+    else:
+        first_leg = travel_seconds(np.hypot(xy[:, 0] - xy0[0], xy[:, 1] - xy0[1]), route)
+
+    ids = list(t["target_id"])
+    position = {tid: i for i, tid in enumerate(ids)}
+    drops: dict[str, Drop] = {}
+    for i, tid in enumerate(ids):  # targets no route could ever take: they hold no officers
+        usable = clip_windows(occurrences[i], service[i], horizon)
+        if not usable:
+            drops[tid] = Drop("no_window")
+        elif earliest_in(usable, int(first_leg[i])) is None:
+            drops[tid] = Drop("too_far", int(first_leg[i]))
+    alloc = allocate_officers(t, catalog, roster=roster, exclude=drops)
+    while True:
+        idx = [position[tid] for tid in alloc.staffed]
+        nodes = [0, *(i + 1 for i in idx)]
+        result = solve_route(xy0, xy[idx], [occurrences[i] for i in idx], [service[i] for i in idx],
+                             horizon_s=horizon, priority=list(range(len(idx))), settings=route,
+                             distance_m=None if roads is None else roads[np.ix_(nodes, nodes)])
+        visited = [idx[k] for k in result.order]
+        if not result.dropped:
+            break
+        drops.update({ids[idx[k]]: drop for k, drop in result.dropped.items()})
+        alloc = allocate_officers(t, catalog, roster=roster, exclude=drops)
+        if set(alloc.staffed) == {ids[i] for i in visited}:
+            break  # the freed officers let nobody in: the route stands as solved
+
+    planned = t.iloc[visited].copy()
+    planned.insert(0, "order", np.arange(1, len(planned) + 1))
+
+    def at(seconds: tuple[int, ...]) -> list[datetime]:
+        return [begin + timedelta(seconds=s) for s in seconds]
+
+    planned["reach_at"], planned["arrive_at"], planned["depart_at"] = (
+        at(result.reach_s), at(result.arrive_s), at(result.depart_s))
+    planned["wait_minutes"] = [(a - r) / 60 for a, r in zip(result.arrive_s, result.reach_s, strict=True)]
+    planned["leg_m"] = np.round(result.leg_m, 1)
+    planned["leg_minutes"] = [s / 60 for s in result.leg_s]
+
+    waiting = t.loc[~t["target_id"].isin(list(alloc.staffed))].copy()
+    kinds: list[str] = []
+    reasons: list[str] = []
+    shorts: list[tuple[str, ...]] = []
+    for tid, window, minutes in zip(waiting["target_id"], waiting["window"], waiting["service_minutes"],
+                                    strict=True):
+        if tid in drops:
+            drop = drops[tid]
+            earliest = begin + timedelta(seconds=drop.earliest_s or 0)
+            kinds.append(drop.kind)
+            reasons.append(_REASONS[drop.kind].format(window=window, service=minutes,
+                                                      earliest=earliest.isoformat(timespec="minutes")))
+            shorts.append(())
+        else:
+            kinds.append("staff")
+            reasons.append(alloc.reason(tid))
+            shorts.append(tuple(d for d, _, _ in alloc.waiting[tid]))
+    waiting["reason_kind"], waiting["reason"], waiting["short_departments"] = kinds, reasons, shorts
+    waiting = waiting.sort_values("rank", kind="stable").reset_index(drop=True)
+
+    return OperationPlan(
+        targets=planned.reset_index(drop=True),
+        waiting=waiting,
+        staffing=alloc.pools,
+        start=xy0,
+        period_start=begin,
+        period_end=end,
+        travel_m=round(result.travel_m, 1),
+        travel_minutes=result.travel_s / 60,
+        end_at=begin + timedelta(seconds=result.end_s),
+        catalog_version=catalog.version,
+        settings={"detour_factor": route.detour_factor, "speed_kmh": route.speed_kmh,
+                  "return_to_start": route.return_to_start, "service_minutes_default": float(service_minutes)},
+    )
