@@ -291,3 +291,67 @@ INCIDENT_COPY_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in incident.columns
     if c.name not in ("geom", "received_at", "status", "whistled_at", "closed_at", "event_count", "event_head")
 )
+
+hotspot_run = Table(
+    "hotspot_run",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("kind", Text, nullable=False),
+    Column("parameters", JSONB, nullable=False),
+    Column("scale", JSONB),
+    Column("summary", JSONB, nullable=False),
+    Column("n_incidents", Integer, nullable=False),
+    Column("n_cells", Integer, nullable=False),
+)
+
+hotspot_cell = Table(
+    "hotspot_cell",
+    metadata,
+    Column("run_id", BigInteger, ForeignKey("hotspot_run.id", ondelete="CASCADE"), primary_key=True),
+    Column("cell_id", Text, primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("z", Float(53)),
+    Column("p", Float(53)),
+    Column("pseudo_p", Float(53)),
+    Column("gi_bin", SmallInteger),
+    Column("pattern", Text),
+    Column("detail", JSONB),
+    Column("geom", Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False),
+)
+
+recurring_site = Table(
+    "recurring_site",
+    metadata,
+    Column("site_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("categories", ARRAY(Text), nullable=False),
+    Column("township_code", Text),
+    Column("n_incidents", Integer, nullable=False),
+    Column("n_recurrences", Integer, nullable=False),
+    Column("first_reported_at", DateTime(timezone=True)),
+    Column("last_reported_at", DateTime(timezone=True)),
+    Column("last_closed_at", DateTime(timezone=True)),
+    Column("follow_up_due", DateTime(timezone=True)),
+    Column("history", JSONB, nullable=False),
+    Column("parameters", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("geom", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+)
+
+operation_plan = Table(
+    "operation_plan",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("status", Text, nullable=False, server_default="planned"),
+    Column("catalog_version", Text, nullable=False),
+    Column("parameters", JSONB, nullable=False),
+    Column("targets", JSONB, nullable=False),
+    Column("waiting", JSONB, nullable=False),
+    Column("staffing", JSONB, nullable=False),
+    Column("route", JSONB, nullable=False),
+    Column("executed_at", DateTime(timezone=True)),
+    Column("whistle_ids", ARRAY(BigInteger)),
+    Column("incident_ids", ARRAY(UUID(as_uuid=True))),
+)

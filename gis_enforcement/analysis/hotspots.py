@@ -1,0 +1,164 @@
+"""A hot-spot run over incidents: aggregate to cells, choose the distance band, Gi*, FDR, confidence bins.
+
+The workflow is Esri's Optimized Hot Spot Analysis for incident points: count incidents in cells (H3 hexagons,
+a square grid in metres, or townships/villages), pick the scale of analysis from the data
+(:mod:`.hotspot_scale`) unless one is given, compute Getis-Ord Gi* z-scores over binary distance-band weights
+between cell centroids (:mod:`.gi_star`), and bin every cell as a hot or cold spot at 90/95/99 % confidence
+with the False Discovery Rate correction (:mod:`.fdr`). Optionally a conditional permutation test gives pseudo
+p-values, which then decide the bins. Pure: a DataFrame in, a :class:`HotspotResult` out; the same input,
+parameters and ``seed`` give the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely.geometry.base import BaseGeometry
+
+from gis_enforcement.analysis.aggregate import CellSpec, aggregate_incidents, cells_geodataframe, filter_incidents
+from gis_enforcement.analysis.fdr import classify_confidence
+from gis_enforcement.analysis.gi_star import distance_band_weights, gi_star_permutation, gi_star_z, p_values_from_z
+from gis_enforcement.analysis.hotspot_scale import ScaleChoice, choose_distance_band
+from gis_enforcement.errors import InvalidInput
+
+CellName = Literal["h3", "grid", "township", "village"]
+#: Esri: with fewer features Gi* results are not reliable; the run still goes on and says so
+RELIABLE_MIN_CELLS = 30
+#: the code column each kind of area is counted by
+AREA_COLUMNS: Mapping[str, str] = MappingProxyType({"township": "township_code", "village": "village_code"})
+
+
+@dataclass(frozen=True)
+class HotspotResult:
+    """Outcome of :func:`run_hotspots`: ``cells`` (GeoDataFrame in EPSG:4326, one row per cell: ``cell_id``,
+    ``count``, ``x``/``y`` in EPSG:4548, ``neighbours`` (self included), ``z``, ``p`` (two-sided, uncorrected),
+    ``pseudo_p`` when permutations were run, ``gi_bin`` in −3…3), the run's ``parameters``, the
+    ``scale`` chosen and a ``summary`` (incident and cell counts, hot/cold cells per confidence, warnings)."""
+
+    cells: gpd.GeoDataFrame
+    parameters: Mapping[str, Any]
+    scale: ScaleChoice
+    summary: Mapping[str, Any]
+
+
+def cell_spec(cell: CellName, *, resolution: int = 8, size_m: float = 500.0) -> CellSpec:
+    """The :class:`CellSpec` of a run's ``cell`` choice: H3 at ``resolution``, a grid of ``size_m`` metres, or
+    townships/villages by their code column."""
+    if cell == "h3":
+        return CellSpec("h3", resolution=resolution)
+    if cell == "grid":
+        return CellSpec("grid", size_m=size_m)
+    if cell in AREA_COLUMNS:
+        return CellSpec("area", code_column=AREA_COLUMNS[cell])
+    raise InvalidInput(f"unknown cell kind {cell!r}; use h3, grid, township or village", field="cell")
+
+
+def _plain(value: Any) -> Any:
+    """A filter value as JSON-ready data (the run's parameters are meant to be stored): times as ISO 8601, any
+    collection of codes as a list of strings."""
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value
+    return [str(v) for v in value]
+
+
+def _bin_counts(gi_bin: np.ndarray) -> dict[str, int]:
+    names = {3: "hot_99", 2: "hot_95", 1: "hot_90", -1: "cold_90", -2: "cold_95", -3: "cold_99"}
+    return {name: int((gi_bin == level).sum()) for level, name in names.items()}
+
+
+def run_hotspots(
+    incidents: pd.DataFrame,
+    *,
+    cell: CellName = "h3",
+    resolution: int = 8,
+    size_m: float = 500.0,
+    distance_m: float | None = None,
+    fdr: bool = True,
+    permutations: int = 0,
+    seed: int = 0,
+    boundary: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    categories: str | Iterable[str] | None = None,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    townships: str | Iterable[str] | None = None,
+    statuses: str | Iterable[str] | None = None,
+) -> HotspotResult:
+    """Hot and cold spots of incident counts. Filters the incidents (``categories``, period ``[start, end)``,
+    ``townships``, ``statuses``), counts them per ``cell`` (``"h3"`` at ``resolution``, ``"grid"`` of ``size_m``
+    metres, ``"township"``/``"village"`` by code, polygons from ``areas``), keeping empty cells inside
+    ``boundary`` or ``areas`` as Esri does; takes ``distance_m`` as the band or chooses it
+    (:func:`~.hotspot_scale.choose_distance_band`); computes Gi* z and two-sided p per cell and, with
+    ``permutations`` > 0, pseudo p-values from a conditional permutation test seeded by ``seed`` (these then
+    decide the bins); and bins cells at 90/95/99 % with (``fdr``) or without False Discovery Rate correction.
+    Raises :class:`InvalidInput` when fewer than 3 cells or no incident remain."""
+    if permutations < 0:
+        raise InvalidInput("permutations cannot be negative", field="permutations")
+    spec = cell_spec(cell, resolution=resolution, size_m=size_m)
+    filters: dict[str, Any] = {"categories": categories, "start": start, "end": end, "townships": townships,
+                               "statuses": statuses}
+    chosen = filter_incidents(incidents, **filters)
+    if len(chosen) == 0:
+        raise InvalidInput("no incident matches the filters", field="incidents")
+    counts = aggregate_incidents(chosen, spec, areas=areas, boundary=boundary)
+    n_cells = len(counts)
+    if n_cells < 3:
+        raise InvalidInput(f"only {n_cells} cell(s) hold incidents; hot spots need at least 3", field="cell")
+    x, y = counts["x"].to_numpy(), counts["y"].to_numpy()
+    values = counts["count"].to_numpy(dtype=float)
+    if distance_m is None:
+        scale = choose_distance_band(x, y, values)
+    else:
+        if not np.isfinite(distance_m) or distance_m <= 0:
+            raise InvalidInput("the distance band must be a positive number of metres", field="distance_m")
+        scale = ScaleChoice(distance_m=float(distance_m), method="given", detail=f"{distance_m:.0f} m as given")
+    weights = distance_band_weights(x, y, scale.distance_m)
+    z = gi_star_z(values, weights)
+    p = p_values_from_z(z)
+    table = counts.copy()
+    table["neighbours"] = np.diff(weights.indptr).astype(np.int64)
+    table["z"] = z
+    table["p"] = p
+    decide = p
+    if permutations:
+        test = gi_star_permutation(values, weights, permutations=permutations, seed=seed)
+        table["pseudo_p"] = test.p
+        decide = test.p
+    gi_bin = classify_confidence(z, decide, fdr=fdr)
+    table["gi_bin"] = gi_bin
+    cells = cells_geodataframe(table, spec, areas=areas)
+    warnings: list[str] = []
+    if n_cells < RELIABLE_MIN_CELLS:
+        warnings.append(f"only {n_cells} cells: Gi* results with fewer than {RELIABLE_MIN_CELLS} are not reliable")
+    alone = int((table["neighbours"] == 1).sum())
+    if alone:
+        warnings.append(f"{alone} cell(s) have no neighbour within {scale.distance_m:.0f} m")
+    parameters = {
+        "cell": cell, "resolution": resolution if cell == "h3" else None, "size_m": size_m if cell == "grid" else None,
+        "distance_m": scale.distance_m, "distance_given": distance_m is not None, "fdr": fdr,
+        "permutations": permutations, "seed": seed, "boundary": boundary is not None,
+        "filters": {k: _plain(v) for k, v in filters.items() if v is not None},
+    }
+    summary = {
+        "incidents": int(len(chosen)),
+        "counted_incidents": int(values.sum()),
+        "cells": n_cells,
+        "empty_cells": int((values == 0).sum()),
+        "mean_neighbours": float(table["neighbours"].mean()),
+        **_bin_counts(gi_bin),
+        "hot": int((gi_bin > 0).sum()),
+        "cold": int((gi_bin < 0).sum()),
+        "scale": scale.detail,
+        "warnings": warnings,
+    }
+    return HotspotResult(cells=cells, parameters=MappingProxyType(parameters), scale=scale,
+                         summary=MappingProxyType(summary))

@@ -1,0 +1,207 @@
+"""Joint-operation plans (联合执法): made from open cases, recurring sites and hot spots; stored; executed by
+whistling every target at once.
+
+:func:`create_plan` gathers the candidates (:mod:`gis_enforcement.analysis.plan_candidates`), plans them
+(:func:`gis_enforcement.analysis.planning.plan_operation`) and stores the plan. :func:`execute_plan` carries a
+stored plan out in one transaction: a target with no open case gets one, filed through the normal intake at the
+target's place (so it is located, matched to the lists and recorded like any patrol report), and each target's
+cases are whistled by their township with the departments the plan gives them (those the lists allow for each
+case's category). Nothing is whistled twice: a plan executes once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from gis_enforcement.analysis.plan_candidates import build_candidates
+from gis_enforcement.analysis.planning import OperationPlan, plan_operation
+from gis_enforcement.dispatch.whistle import TOWNSHIP, departments_allowed, whistle
+from gis_enforcement.domain.case_flow import case_accepts_whistle
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.deadlines import require_aware
+from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.patrol.intake import submit_one
+from gis_enforcement.patrol.parse import parse_geojson
+from gis_enforcement.storage import Session, analysis_repo, dispatch_repo
+
+_PLAN_NAMESPACE = uuid.UUID("6f1c9a52-2f0e-4a55-9c3e-6b0d7a3c2e11")
+_TO_4548 = Transformer.from_crs(4326, 4548, always_xy=True)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    def clean(v: Any) -> Any:
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, tuple):
+            return list(v)
+        if isinstance(v, float) and not np.isfinite(v):
+            return None
+        if v is pd.NA or v is pd.NaT:
+            return None
+        if isinstance(v, pd.Timestamp | datetime):
+            return v.isoformat()
+        return v
+    return [{k: clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What an analyst asks for: a period, an area (townships and/or a WGS84 polygon), categories, a start
+    (a township's seat or a point), a hot-spot run to draw on, and optional window overrides."""
+
+    period_start: datetime
+    period_end: datetime | None = None
+    townships: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    area: shapely.Geometry | None = None
+    start_township: str | None = None
+    start_point: tuple[float, float] | None = None
+    hotspot_run_id: int | None = None
+    windows: Mapping[str, str] = field(default_factory=dict)
+    service_minutes: float = 60.0
+
+    def parameters(self) -> dict[str, Any]:
+        return {"period_start": self.period_start.isoformat(),
+                "period_end": self.period_end.isoformat() if self.period_end else None,
+                "townships": list(self.townships), "categories": list(self.categories),
+                "area": shapely.to_geojson(self.area) if self.area is not None else None,
+                "start_township": self.start_township, "start_point": self.start_point,
+                "hotspot_run_id": self.hotspot_run_id, "windows": dict(self.windows),
+                "service_minutes": self.service_minutes}
+
+
+def _start(request: PlanRequest, seats: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+    if request.start_point is not None:
+        return request.start_point
+    code = request.start_township or (request.townships[0] if len(request.townships) == 1 else None)
+    if code is None:
+        raise InvalidInput("say where the team leaves from: a township (its seat) or a point", field="start")
+    if code not in seats:
+        raise InvalidInput(f"no seat is known for township {code!r}", field="start")
+    return seats[code]
+
+
+def gather_candidates(session: Session, *, request: PlanRequest, locator: Locator) -> pd.DataFrame:
+    """The candidates of a request: open cases and recurring sites in its townships and categories, and the
+    hot cells of its hot-spot run."""
+    towns, cats = list(request.townships) or None, list(request.categories) or None
+    cases = analysis_repo.incidents_frame(session, townships=towns, categories=cats,
+                                          statuses=analysis_repo.OPEN_STATUSES)
+    sites = analysis_repo.recurring_sites(session, townships=towns, categories=cats)
+    hot, hot_categories, cell_towns = None, (), {}
+    if request.hotspot_run_id is not None:
+        run, hot = analysis_repo.hotspot_run(session, run_id=request.hotspot_run_id)
+        if run is None:
+            raise NotFound(f"no hot-spot run {request.hotspot_run_id}", field="hotspot_run_id")
+        hot_categories = tuple(run["parameters"].get("categories") or ())
+        if not hot.empty:
+            rep = shapely.point_on_surface(hot.geometry.to_numpy())
+            placed = locator.locate(shapely.get_x(rep), shapely.get_y(rep))
+            cell_towns = {c: t for c, t in zip(hot["cell_id"].astype(str), placed["township_code"], strict=True)
+                          if isinstance(t, str)}
+    return build_candidates(open_cases=cases, sites=sites, zone_kinds=analysis_repo.zone_kinds(session),
+                            hot_cells=hot, hot_categories=hot_categories, cell_townships=cell_towns)
+
+
+def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: Mapping[str, tuple[float, float]],
+                request: PlanRequest) -> tuple[int, OperationPlan]:
+    """Plan a joint operation for ``request`` and store it; returns the plan id and the plan."""
+    start = _start(request, seats)
+    candidates = gather_candidates(session, request=request, locator=locator)
+    if candidates.empty:
+        raise InvalidInput("nothing to plan: no open case, recurring site or hot spot in that area and those "
+                           "categories", field="area")
+    area = None
+    if request.area is not None:
+        area = shapely.transform(request.area, lambda xy: np.column_stack(_TO_4548.transform(xy[:, 0], xy[:, 1])))
+    plan = plan_operation(
+        candidates, catalog, start=start, start_crs="EPSG:4326", period_start=request.period_start,
+        period_end=request.period_end, windows=dict(request.windows) or None,
+        townships=request.townships or None, area=area, categories=request.categories or None,
+        service_minutes=request.service_minutes)
+    case_ids = dict(zip(candidates["target_id"], candidates["case_ids"], strict=True))
+    targets = plan.targets.assign(case_ids=[case_ids.get(t, []) for t in plan.targets["target_id"]])
+    plan_id = analysis_repo.insert_plan(
+        session, catalog_version=plan.catalog_version, parameters=request.parameters(),
+        targets=_records(targets.drop(columns=[c for c in ("geometry",) if c in targets])),
+        waiting=_records(plan.waiting.drop(columns=[c for c in ("geometry",) if c in plan.waiting])),
+        staffing=_records(plan.staffing), route=plan.to_geojson())
+    return plan_id, plan
+
+
+@dataclass
+class Execution:
+    """What executing a plan did: whistles blown, cases whistled (filed ones among them), cases skipped."""
+
+    plan_id: int
+    whistle_ids: list[int] = field(default_factory=list)
+    incident_ids: list[UUID] = field(default_factory=list)
+    filed: list[UUID] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _file_case(session: Session, *, catalog: Catalog, locator: Locator, plan_id: int, target: Mapping[str, Any],
+               at: datetime) -> UUID:
+    fid = str(uuid.uuid5(_PLAN_NAMESPACE, f"{plan_id}/{target['target_id']}"))
+    category = str(target["categories"][0])
+    feature = {"type": "Feature", "id": fid,
+               "geometry": {"type": "Point", "coordinates": [float(target["lon"]), float(target["lat"])]},
+               "properties": {"category": category, "observed_at": at.isoformat(),
+                              "reporter": f"联合执法计划#{plan_id}",
+                              "description": f"联合执法计划#{plan_id} 目标{target.get('order')}："
+                                             f"{target['target_id']}"}}
+    incident, _ = submit_one(session, parse_geojson(feature), locator=locator, catalog=catalog, now=at)
+    return incident.id
+
+
+def execute_plan(session: Session, *, catalog: Catalog, locator: Locator, plan_id: int, at: datetime,
+                 actor: str | None = None) -> Execution:
+    """Carry out a stored plan now: every planned target whistled at ``at``, in one transaction (see the
+    module docstring). A plan executes once (``AlreadyRecorded`` the second time)."""
+    at = require_aware(at, "at")
+    plan = analysis_repo.get_plan(session, plan_id=plan_id, lock=True)
+    if plan is None:
+        raise NotFound(f"no plan {plan_id}", field="plan_id")
+    if plan["status"] == "executed":
+        raise AlreadyRecorded(f"plan {plan_id} was executed at {plan['executed_at'].isoformat()}", field="plan_id")
+    done = Execution(plan_id)
+    for target in plan["targets"]:
+        ids = [UUID(i) for i in target.get("case_ids") or []]
+        cases = dispatch_repo.lock_cases(session, incident_ids=ids) if ids else {}
+        open_ids = [i for i in ids if i in cases and case_accepts_whistle(
+            "triaged" if cases[i].status.value == "reported" else cases[i].status)]
+        done.skipped += [(str(i), "no longer open") for i in ids if i not in open_ids]
+        if not open_ids:
+            filed = _file_case(session, catalog=catalog, locator=locator, plan_id=plan_id, target=target, at=at)
+            done.filed.append(filed)
+            open_ids = [filed]
+            cases = dispatch_repo.lock_cases(session, incident_ids=open_ids)
+        wanted = list(target.get("departments") or [])
+        groups: dict[tuple[str, str], list[UUID]] = {}
+        for i in open_ids:
+            case = cases[i]
+            if case.township_code is None:
+                done.skipped.append((str(i), "outside the district: no township can whistle it"))
+                continue
+            groups.setdefault((case.township_code, case.category), []).append(i)
+        for (township, category), members in groups.items():
+            allowed = departments_allowed(catalog, category)
+            result = whistle(session, catalog=catalog, incident_ids=members, mode=TOWNSHIP, whistler=township,
+                             at=at, actor=actor, add_departments=[d for d in wanted if d in allowed],
+                             note=f"联合执法计划#{plan_id} 目标{target.get('order')}（{target['target_id']}）")
+            done.whistle_ids.append(result.whistle_id)
+            done.incident_ids += members
+    analysis_repo.mark_plan_executed(session, plan_id=plan_id, at=at, whistle_ids=done.whistle_ids,
+                                     incident_ids=done.incident_ids)
+    return done

@@ -1,0 +1,199 @@
+"""What the analyses read and keep: incidents as a frame, hot-spot runs and cells, the register of recurring
+sites, joint-operation plans. Never commits.
+
+Incidents for analysis come back by ``COPY … TO STDOUT`` (a year of the district or ten years of Beijing's
+outer districts are 10⁵–10⁷ rows); cell polygons and site points go in as EWKB hex by COPY.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+import shapely
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis_enforcement.storage.bulk_repo import copy_in, copy_out
+
+_UTC = pa.timestamp("us", tz="UTC")
+OPEN_STATUSES = ("reported", "triaged", "whistled", "in_action", "reopened")
+
+
+def _where(start: datetime | None, end: datetime | None, categories: Sequence[str] | None,
+           townships: Sequence[str] | None, statuses: Sequence[str] | None) -> tuple[str, dict[str, Any]]:
+    clauses = ["i.likely_duplicate_of IS NULL", "i.status NOT IN ('duplicate', 'rejected')"]
+    params: dict[str, Any] = {}
+    if start is not None:
+        clauses.append("i.observed_at >= %(start)s")
+        params["start"] = start
+    if end is not None:
+        clauses.append("i.observed_at < %(end)s")
+        params["end"] = end
+    for name, values, column in (("categories", categories, "category"), ("townships", townships, "township_code"),
+                                 ("statuses", statuses, "status")):
+        if values:
+            clauses.append(f"i.{column} = ANY(%({name})s)")
+            params[name] = list(values)
+    return " AND ".join(clauses), params
+
+
+def incidents_frame(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                    categories: Sequence[str] | None = None, townships: Sequence[str] | None = None,
+                    statuses: Sequence[str] | None = None) -> pd.DataFrame:
+    """Incidents for analysis (likely duplicates, duplicates and rejected reports left out): ``id``, ``lon``,
+    ``lat``, ``category``, ``observed_at``, ``township_code``, ``village_code``, ``grid_code``, ``status``,
+    ``closed_at``, ``zone_codes`` (``;``-joined)."""
+    where, params = _where(start, end, categories, townships, statuses)
+    return copy_out(session, select=(
+        "SELECT i.id::text AS id, i.lon, i.lat, i.category, i.observed_at, i.township_code, i.village_code, "
+        "i.grid_code, i.status, i.closed_at, array_to_string(i.zone_codes, ';') AS zone_codes "
+        f"FROM incident i WHERE {where}"), params=params,
+        types={"lon": pa.float64(), "lat": pa.float64(), "observed_at": _UTC, "closed_at": _UTC})
+
+
+def zone_kinds(session: Session) -> dict[str, str]:
+    """Zone code → kind (river corridor, mining area …)."""
+    return {r[0]: r[1] for r in session.execute(text("SELECT code, kind FROM zone")).all()}
+
+
+# -- hot-spot runs ---------------------------------------------------------------------------------------------
+def insert_hotspot_run(session: Session, *, kind: str, parameters: dict[str, Any], scale: dict[str, Any] | None,
+                       summary: dict[str, Any], n_incidents: int, cells: gpd.GeoDataFrame) -> int:
+    """Store a run and its cells (``cell_id``, ``count``, ``z``, ``p``, ``pseudo_p``, ``gi_bin``, ``pattern``,
+    ``detail`` (dict), geometry in EPSG:4326); returns the run id."""
+    run_id = int(session.execute(
+        text("INSERT INTO hotspot_run (kind, parameters, scale, summary, n_incidents, n_cells) VALUES (:kind, "
+             "CAST(:p AS jsonb), CAST(:s AS jsonb), CAST(:m AS jsonb), :n, :c) RETURNING id"),
+        {"kind": kind, "p": json.dumps(parameters, ensure_ascii=False, default=str),
+         "s": json.dumps(scale, default=str) if scale is not None else None,
+         "m": json.dumps(summary, ensure_ascii=False, default=str), "n": n_incidents, "c": len(cells)},
+    ).scalar_one())
+    geoms = shapely.force_2d(cells.geometry.to_crs(4326).values)
+    multi = [g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in geoms]
+    frame = pd.DataFrame({
+        "run_id": run_id, "cell_id": cells["cell_id"].astype(str).to_numpy(),
+        "count": cells["count"].astype("int64").to_numpy(),
+        "z": cells["z"].to_numpy(dtype=float) if "z" in cells else None,
+        "p": cells["p"].to_numpy(dtype=float) if "p" in cells else None,
+        "pseudo_p": cells["pseudo_p"].to_numpy(dtype=float) if "pseudo_p" in cells else None,
+        "gi_bin": cells["gi_bin"].astype("Int64").to_numpy() if "gi_bin" in cells else None,
+        "pattern": cells["pattern"].astype(str).to_numpy() if "pattern" in cells else None,
+        "detail": [json.dumps(d, ensure_ascii=False, default=str) for d in cells["detail"]] if "detail" in cells
+        else None,
+        "geom": ["SRID=4326;" + w for w in shapely.to_wkt(multi, rounding_precision=7)],
+    })
+    copy_in(session, table="hotspot_cell", frame=frame.dropna(axis=1, how="all"))
+    return run_id
+
+
+def hotspot_runs(session: Session, *, limit: int = 50) -> list[dict[str, Any]]:
+    rows = session.execute(text(
+        "SELECT id, created_at, kind, parameters, scale, summary, n_incidents, n_cells FROM hotspot_run "
+        "ORDER BY id DESC LIMIT :limit"), {"limit": limit}).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def hotspot_run(session: Session, *, run_id: int) -> tuple[dict[str, Any] | None, gpd.GeoDataFrame]:
+    """A stored run and its cells (GeoDataFrame, EPSG:4326); (None, empty) when there is no such run."""
+    row = session.execute(text(
+        "SELECT id, created_at, kind, parameters, scale, summary, n_incidents, n_cells FROM hotspot_run "
+        "WHERE id = :id"), {"id": run_id}).first()
+    if row is None:
+        return None, gpd.GeoDataFrame({"cell_id": []}, geometry=[], crs=4326)
+    cells = copy_out(session, select=(
+        "SELECT cell_id, count, z, p, pseudo_p, gi_bin, pattern, detail::text AS detail, ST_AsText(geom) AS wkt "
+        "FROM hotspot_cell WHERE run_id = %(id)s ORDER BY cell_id"), params={"id": run_id},
+        types={"count": pa.int64(), "z": pa.float64(), "p": pa.float64(), "pseudo_p": pa.float64(),
+               "gi_bin": pa.int64()})
+    geometry = shapely.from_wkt(cells.pop("wkt").to_numpy())
+    cells["detail"] = [json.loads(d) if isinstance(d, str) else None for d in cells["detail"]]
+    return dict(row._mapping), gpd.GeoDataFrame(cells, geometry=geometry, crs=4326)
+
+
+# -- recurring sites -------------------------------------------------------------------------------------------
+def upsert_recurring_sites(session: Session, *, sites: pd.DataFrame, parameters: dict[str, Any]) -> int:
+    """Insert or refresh sites of the register (``site_id``, ``kind``, ``categories`` list, ``township_code``,
+    ``n_incidents``, ``n_recurrences``, ``first_reported_at``, ``last_reported_at``, ``last_closed_at``,
+    ``follow_up_due``, ``history`` list, ``lon``, ``lat``); returns how many."""
+    if sites.empty:
+        return 0
+    session.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS site_load (LIKE recurring_site INCLUDING DEFAULTS) "
+                         "ON COMMIT DROP"))
+    session.execute(text("TRUNCATE site_load"))
+    frame = pd.DataFrame({
+        "site_id": sites["site_id"].astype(str), "kind": sites["kind"].astype(str),
+        "categories": ["{" + ",".join(c) + "}" for c in sites["categories"]],
+        "township_code": sites["township_code"], "n_incidents": sites["n_incidents"].astype("int64"),
+        "n_recurrences": sites["n_recurrences"].astype("int64"),
+        "first_reported_at": sites["first_reported_at"], "last_reported_at": sites["last_reported_at"],
+        "last_closed_at": sites["last_closed_at"], "follow_up_due": sites["follow_up_due"],
+        "history": [json.dumps(h, ensure_ascii=False, default=str) for h in sites["history"]],
+        "parameters": json.dumps(parameters, ensure_ascii=False, default=str),
+        "geom": [f"SRID=4326;POINT({x:.7f} {y:.7f})" for x, y in zip(sites["lon"], sites["lat"], strict=True)],
+    })
+    copy_in(session, table="site_load", frame=frame)
+    cols = [c for c in frame.columns if c != "site_id"]
+    session.execute(text(
+        f"INSERT INTO recurring_site (site_id, {', '.join(cols)}) SELECT site_id, {', '.join(cols)} FROM site_load "
+        f"ON CONFLICT (site_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in cols)}, updated_at = now()"))
+    return len(frame)
+
+
+def recurring_sites(session: Session, *, townships: Sequence[str] | None = None,
+                    categories: Sequence[str] | None = None, recurring_only: bool = True) -> pd.DataFrame:
+    """Sites of the register (``lon``/``lat`` WGS84), most recurrences first."""
+    clauses: list[str] = ["TRUE"]
+    params: dict[str, Any] = {}
+    if recurring_only:
+        clauses.append("n_recurrences > 0")
+    if townships:
+        clauses.append("township_code = ANY(%(townships)s)")
+        params["townships"] = list(townships)
+    if categories:
+        clauses.append("categories && %(categories)s::text[]")
+        params["categories"] = list(categories)
+    frame = copy_out(session, select=(
+        "SELECT site_id, kind, array_to_string(categories, ';') AS categories, township_code, n_incidents, "
+        "n_recurrences, first_reported_at, last_reported_at, last_closed_at, follow_up_due, history::text AS history, "
+        f"ST_X(geom) AS lon, ST_Y(geom) AS lat FROM recurring_site WHERE {' AND '.join(clauses)} "
+        "ORDER BY n_recurrences DESC, site_id"), params=params,
+        types={"n_incidents": pa.int64(), "n_recurrences": pa.int64(), "lon": pa.float64(), "lat": pa.float64(),
+               "first_reported_at": _UTC, "last_reported_at": _UTC, "last_closed_at": _UTC, "follow_up_due": _UTC})
+    frame["categories"] = [tuple(c.split(";")) if isinstance(c, str) and c else () for c in frame["categories"]]
+    frame["history"] = [json.loads(h) if isinstance(h, str) else [] for h in frame["history"]]
+    return frame
+
+
+# -- plans -----------------------------------------------------------------------------------------------------
+def insert_plan(session: Session, *, catalog_version: str, parameters: dict[str, Any], targets: list[dict[str, Any]],
+                waiting: list[dict[str, Any]], staffing: list[dict[str, Any]], route: dict[str, Any]) -> int:
+    def j(v: Any) -> str:
+        return json.dumps(v, ensure_ascii=False, default=str)
+    return int(session.execute(
+        text("INSERT INTO operation_plan (catalog_version, parameters, targets, waiting, staffing, route) VALUES "
+             "(:v, CAST(:p AS jsonb), CAST(:t AS jsonb), CAST(:w AS jsonb), CAST(:s AS jsonb), CAST(:r AS jsonb)) "
+             "RETURNING id"),
+        {"v": catalog_version, "p": j(parameters), "t": j(targets), "w": j(waiting), "s": j(staffing),
+         "r": j(route)},
+    ).scalar_one())
+
+
+def get_plan(session: Session, *, plan_id: int, lock: bool = False) -> dict[str, Any] | None:
+    row = session.execute(text(
+        "SELECT id, created_at, status, catalog_version, parameters, targets, waiting, staffing, route, executed_at, "
+        f"whistle_ids, incident_ids FROM operation_plan WHERE id = :id{' FOR UPDATE' if lock else ''}"),
+        {"id": plan_id}).first()
+    return dict(row._mapping) if row is not None else None
+
+
+def mark_plan_executed(session: Session, *, plan_id: int, at: datetime, whistle_ids: Sequence[int],
+                       incident_ids: Sequence[Any]) -> None:
+    session.execute(text(
+        "UPDATE operation_plan SET status = 'executed', executed_at = :at, whistle_ids = :w, incident_ids = :i "
+        "WHERE id = :id"), {"at": at, "w": list(whistle_ids), "i": list(incident_ids), "id": plan_id})
