@@ -8,6 +8,7 @@ outer districts are 10⁵–10⁷ rows); cell polygons and site points go in as 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,21 @@ from sqlalchemy.orm import Session
 from gis_enforcement.storage.bulk_repo import copy_in, copy_out
 
 _UTC = pa.timestamp("us", tz="UTC")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(value: Any) -> str:
+    """JSON text for a jsonb column: NaN and infinities (which JSON has not) become null."""
+    return json.dumps(_finite(value), ensure_ascii=False, default=str, allow_nan=False)
 OPEN_STATUSES = ("reported", "triaged", "whistled", "in_action", "reopened")
 
 
@@ -70,9 +86,8 @@ def insert_hotspot_run(session: Session, *, kind: str, parameters: dict[str, Any
     run_id = int(session.execute(
         text("INSERT INTO hotspot_run (kind, parameters, scale, summary, n_incidents, n_cells) VALUES (:kind, "
              "CAST(:p AS jsonb), CAST(:s AS jsonb), CAST(:m AS jsonb), :n, :c) RETURNING id"),
-        {"kind": kind, "p": json.dumps(parameters, ensure_ascii=False, default=str),
-         "s": json.dumps(scale, default=str) if scale is not None else None,
-         "m": json.dumps(summary, ensure_ascii=False, default=str), "n": n_incidents, "c": len(cells)},
+        {"kind": kind, "p": _json(parameters), "s": _json(scale) if scale is not None else None,
+         "m": _json(summary), "n": n_incidents, "c": len(cells)},
     ).scalar_one())
     geoms = shapely.force_2d(cells.geometry.to_crs(4326).values)
     multi = [g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in geoms]
@@ -84,7 +99,7 @@ def insert_hotspot_run(session: Session, *, kind: str, parameters: dict[str, Any
         "pseudo_p": cells["pseudo_p"].to_numpy(dtype=float) if "pseudo_p" in cells else None,
         "gi_bin": cells["gi_bin"].astype("Int64").to_numpy() if "gi_bin" in cells else None,
         "pattern": cells["pattern"].astype(str).to_numpy() if "pattern" in cells else None,
-        "detail": [json.dumps(d, ensure_ascii=False, default=str) for d in cells["detail"]] if "detail" in cells
+        "detail": [_json(d) for d in cells["detail"]] if "detail" in cells
         else None,
         "geom": ["SRID=4326;" + w for w in shapely.to_wkt(multi, rounding_precision=7)],
     })
@@ -133,8 +148,8 @@ def upsert_recurring_sites(session: Session, *, sites: pd.DataFrame, parameters:
         "n_recurrences": sites["n_recurrences"].astype("int64"),
         "first_reported_at": sites["first_reported_at"], "last_reported_at": sites["last_reported_at"],
         "last_closed_at": sites["last_closed_at"], "follow_up_due": sites["follow_up_due"],
-        "history": [json.dumps(h, ensure_ascii=False, default=str) for h in sites["history"]],
-        "parameters": json.dumps(parameters, ensure_ascii=False, default=str),
+        "history": [_json(list(h)) for h in sites["history"]],
+        "parameters": _json(parameters),
         "geom": [f"SRID=4326;POINT({x:.7f} {y:.7f})" for x, y in zip(sites["lon"], sites["lat"], strict=True)],
     })
     copy_in(session, table="site_load", frame=frame)
@@ -173,8 +188,7 @@ def recurring_sites(session: Session, *, townships: Sequence[str] | None = None,
 # -- plans -----------------------------------------------------------------------------------------------------
 def insert_plan(session: Session, *, catalog_version: str, parameters: dict[str, Any], targets: list[dict[str, Any]],
                 waiting: list[dict[str, Any]], staffing: list[dict[str, Any]], route: dict[str, Any]) -> int:
-    def j(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False, default=str)
+    j = _json
     return int(session.execute(
         text("INSERT INTO operation_plan (catalog_version, parameters, targets, waiting, staffing, route) VALUES "
              "(:v, CAST(:p AS jsonb), CAST(:t AS jsonb), CAST(:w AS jsonb), CAST(:s AS jsonb), CAST(:r AS jsonb)) "

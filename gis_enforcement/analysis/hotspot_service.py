@@ -1,0 +1,73 @@
+"""Hot-spot runs against the database: read the incidents and the layers, run the pure analysis, store the run.
+
+Read-mostly: the only write is the run itself (``hotspot_run`` and its cells), so a run can be shown again,
+compared and reproduced from its stored parameters. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+
+from gis_enforcement.analysis.hotspots import HotspotResult, run_hotspots
+from gis_enforcement.errors import InvalidInput, NotFound
+from gis_enforcement.storage import Session, analysis_repo, layer_repo
+
+
+def _areas(layers: dict[str, gpd.GeoDataFrame], cell: str, townships: list[str] | None) -> gpd.GeoDataFrame | None:
+    if cell == "township":
+        towns = layers["township"][["code", "name", "geometry"]]
+        return towns[towns["code"].isin(townships)] if townships else towns
+    if cell == "village":
+        villages = layers["village"]
+        if not villages.geom_type.isin(["Polygon", "MultiPolygon"]).all():
+            raise InvalidInput("the village layer holds points, not areas: count by h3, grid or township",
+                               field="cell")
+        villages = villages[["code", "name", "township_code", "geometry"]]
+        return villages[villages["township_code"].isin(townships)] if townships else villages
+    return None
+
+
+def run_and_store(session: Session, *, cell: str = "h3", resolution: int = 8, size_m: float = 500.0,
+                  distance_m: float | None = None, fdr: bool = True, permutations: int = 0, seed: int = 0,
+                  categories: list[str] | None = None, start: datetime | None = None, end: datetime | None = None,
+                  townships: list[str] | None = None, statuses: list[str] | None = None) -> tuple[int, HotspotResult]:
+    """Run Getis-Ord Gi* hot spots on the stored incidents (filters as in
+    :func:`gis_enforcement.analysis.hotspots.run_hotspots`) inside the district — or the given townships —
+    keeping empty cells there, and store the run; returns its id and the result."""
+    incidents = analysis_repo.incidents_frame(session, start=start, end=end, categories=categories,
+                                              townships=townships, statuses=statuses)
+    layers = layer_repo.read_layers(session)
+    if layers["district"].empty:
+        raise InvalidInput("no jurisdiction layers are loaded; run `gis-enforcement layers load`", field="layers")
+    boundary = (layers["township"][layers["township"]["code"].isin(townships)] if townships
+                else layers["district"])
+    result = run_hotspots(incidents, cell=cell,  # type: ignore[arg-type]
+                          resolution=resolution, size_m=size_m, distance_m=distance_m, fdr=fdr,
+                          permutations=permutations, seed=seed, boundary=boundary,
+                          areas=_areas(layers, cell, townships), categories=categories, start=start, end=end,
+                          townships=townships, statuses=statuses)
+    cells = result.cells.copy()
+    cells["detail"] = [{"neighbours": int(n)} for n in cells["neighbours"]]
+    run_id = analysis_repo.insert_hotspot_run(
+        session, kind="gi_star", parameters={**dict(result.parameters), "categories": categories},
+        scale=_scale(result), summary=dict(result.summary), n_incidents=int(result.summary["incidents"]),
+        cells=cells)
+    return run_id, result
+
+
+def _scale(result: HotspotResult) -> dict[str, Any]:
+    s = asdict(result.scale)
+    s["profile"] = [list(p) for p in s.get("profile", ())]
+    return s
+
+
+def stored_run(session: Session, *, run_id: int) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
+    """A stored run and its cells; ``NotFound`` on ``run_id`` when there is none."""
+    run, cells = analysis_repo.hotspot_run(session, run_id=run_id)
+    if run is None:
+        raise NotFound(f"no hot-spot run {run_id}", field="run_id")
+    return run, cells
