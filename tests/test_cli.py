@@ -251,3 +251,41 @@ def test_webhooks_add_list_and_deliver(runner: CliRunner, cli_env: dict[str, str
         assert "0 event(s) delivered" in runner.invoke(app, ["deliver"]).stdout
     finally:
         receiver.stop()
+
+
+def test_hotspots_and_a_plan_from_the_command_line(runner: CliRunner, tmp_path: Path,
+                                                    jurisdiction: Jurisdiction) -> None:
+    import geopandas as gpd
+
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.demo.season import simulate_incident_table
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+    simulate_incident_table(jurisdiction, catalog, count=600, seed=11).to_csv(tmp_path / "s.csv", index=False)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "s.csv")]).exit_code == 0
+    run = runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000", "-o", str(tmp_path / "h.gpkg")])
+    assert run.exit_code == 0, run.output
+    assert "热点分析 run" in run.stdout and "尺度 scale" in run.stdout
+    cells = gpd.read_file(tmp_path / "h.gpkg")
+    assert {"cell_id", "count", "z", "gi_bin"} <= set(cells.columns) and len(cells) > 10
+    run_id = int(run.stdout.split("run", 1)[1].split()[0])
+    shown = runner.invoke(app, ["hotspots", "show", str(run_id), "-o", str(tmp_path / "h.geojson")])
+    assert shown.exit_code == 0 and (tmp_path / "h.geojson").exists()
+    assert runner.invoke(app, ["hotspots", "show", "999999"]).exit_code == 2
+    assert runner.invoke(app, ["hotspots", "run", "--category", "NO-SUCH"]).exit_code == 2
+
+    category = "MIN-02"
+    plan = runner.invoke(app, ["plan", "create", "--start", "2026-05-12T20:00+08:00", "--hours", "12",
+                               "--category", category, "--from", "117.12,40.14", "-o", str(tmp_path / "p")])
+    assert plan.exit_code == 0, plan.output
+    assert "联合执法计划 #" in plan.stdout
+    frame = pd.read_csv(tmp_path / "p.csv", encoding="utf-8-sig")
+    assert (frame["status"] == "planned").any()
+    geo = json.loads((tmp_path / "p.geojson").read_text(encoding="utf-8"))
+    assert geo["type"] == "FeatureCollection" and any(f["id"] == "route" for f in geo["features"])
+    plan_id = plan.stdout.split("联合执法计划 #", 1)[1].split()[0]
+    executed = runner.invoke(app, ["plan", "execute", plan_id])
+    assert executed.exit_code == 0, executed.output
+    assert "whistle(s)" in executed.stdout
+    assert runner.invoke(app, ["plan", "execute", plan_id]).exit_code == 2  # once only
+    assert runner.invoke(app, ["plan", "create", "--start", "yesterday"]).exit_code == 2

@@ -9,6 +9,8 @@ site, ready for :func:`gis_enforcement.analysis.planning.plan_operation`. Pure.
 3. **Hot spots** (cells with Gi* bin > 0 of a stored run) give their bin (``gi_bin``) to every target inside
    them; a hot cell with no target in it becomes a target at its representative point — but only when the
    run was made for given categories (a hot spot of "all problems" does not say which lists apply).
+
+Places outside every township (reports from beyond the district line) are left out: no township whistles them.
 """
 
 from __future__ import annotations
@@ -139,4 +141,8 @@ def build_candidates(
                     "case_ids": [[] for _ in range(len(rest))],
                 })
                 out = pd.concat([f for f in (out, extra) if not f.empty], ignore_index=True) if len(extra) else out
-    return out.reset_index(drop=True)[list(CANDIDATE_COLUMNS)] if not out.empty else _empty()
+    if out.empty:
+        return _empty()
+    # a place outside every township is no township's to whistle (and the township team is counted per township)
+    inside = out["township_code"].map(lambda t: isinstance(t, str) and bool(t))
+    return out[inside].reset_index(drop=True)[list(CANDIDATE_COLUMNS)]

@@ -152,7 +152,7 @@ def pools(catalog: Catalog, townships: Collection[str], roster: Roster | None = 
                 raise InvalidInput(f"{code} is district-wide: give one number", field="roster")
             out[(code, None)] = count(given if given is not None else dept.officers, code)
             continue
-        for town in sorted(townships):
+        for town in sorted(t for t in townships if isinstance(t, str)):
             if isinstance(given, Mapping):
                 value = given.get(town, dept.officers_per_township)
             else:

@@ -110,8 +110,14 @@ def gather_candidates(session: Session, *, request: PlanRequest, locator: Locato
             placed = locator.locate(shapely.get_x(rep), shapely.get_y(rep))
             cell_towns = {c: t for c, t in zip(hot["cell_id"].astype(str), placed["township_code"], strict=True)
                           if isinstance(t, str)}
-    return build_candidates(open_cases=cases, sites=sites, zone_kinds=analysis_repo.zone_kinds(session),
-                            hot_cells=hot, hot_categories=hot_categories, cell_townships=cell_towns)
+    candidates = build_candidates(open_cases=cases, sites=sites, zone_kinds=analysis_repo.zone_kinds(session),
+                                  hot_cells=hot, hot_categories=hot_categories, cell_townships=cell_towns)
+    if not candidates.empty:  # names people use: the nearest village, and what kind of place it is
+        placed = locator.locate(candidates["lon"].to_numpy(dtype=float), candidates["lat"].to_numpy(dtype=float))
+        kind = candidates["kind"].map({"open_cases": "案件点", "recurring_site": "反复点位", "hotspot": "热点"})
+        village = placed["village_name"].fillna(placed["township_name"]).fillna("")
+        candidates["name"] = [f"{v}·{k}" for v, k in zip(village, kind.fillna(""), strict=True)]
+    return candidates
 
 
 def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: Mapping[str, tuple[float, float]],

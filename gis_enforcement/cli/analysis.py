@@ -1,0 +1,256 @@
+"""``gis-enforcement hotspots …`` and ``plan …``: hot spots found by statistics, joint operations planned from them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from gis_enforcement.cli.common import app, err, fail, open_platform, out
+from gis_enforcement.errors import EnforcementError
+
+hotspots_app = typer.Typer(help="Hot spots (Getis-Ord Gi*), emerging hot spots and recurring sites.",
+                           no_args_is_help=True)
+plan_app = typer.Typer(help="Joint operations (联合执法): plan from hot spots, recurring sites and open cases; "
+                            "execute.", no_args_is_help=True)
+app.add_typer(hotspots_app, name="hotspots")
+app.add_typer(plan_app, name="plan")
+
+
+class Cell(StrEnum):
+    h3 = "h3"
+    grid = "grid"
+    township = "township"
+    village = "village"
+
+
+BIN_LABELS = {3: "热点 99%", 2: "热点 95%", 1: "热点 90%", 0: "不显著", -1: "冷点 90%", -2: "冷点 95%", -3: "冷点 99%"}
+
+
+def _period(text: str | None) -> tuple[datetime | None, datetime | None]:
+    if not text:
+        return None, None
+    from gis_enforcement.analysis.evaluation import parse_period
+
+    span = parse_period(text)
+    return span.start, span.end
+
+
+def _write_cells(cells: Any, output: Path) -> None:
+    suffix = output.suffix.lower()
+    frame = cells.drop(columns=[c for c in ("detail",) if c in cells.columns])
+    if suffix == ".gpkg":
+        frame.to_file(output, layer="hotspot_cells", driver="GPKG")
+    else:
+        output.write_text(frame.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
+
+
+def _print_run(run_id: int, summary: dict[str, Any], cells: Any, township_names: dict[str, str],
+               townships_of: list[str | None]) -> None:
+    head = Table(title=f"热点分析 run {run_id}", box=box.SIMPLE_HEAD, show_header=False)
+    head.add_column("", style="bold")
+    head.add_column("")
+    head.add_row("事件 incidents", f"{summary['incidents']:,}")
+    head.add_row("单元 cells", f"{summary['cells']:,} ({summary.get('empty_cells', 0):,} empty)")
+    head.add_row("尺度 scale", str(summary.get("scale", "")))
+    head.add_row("热点 hot", f"99% {summary.get('hot_99', 0)} · 95% {summary.get('hot_95', 0)} · "
+                             f"90% {summary.get('hot_90', 0)}")
+    head.add_row("冷点 cold", f"99% {summary.get('cold_99', 0)} · 95% {summary.get('cold_95', 0)} · "
+                              f"90% {summary.get('cold_90', 0)}")
+    for w in summary.get("warnings", []):
+        head.add_row("[yellow]注意[/]", w)
+    out.print(head)
+    hot = cells.assign(township=townships_of)
+    hot = hot[hot["gi_bin"] > 0].sort_values(["gi_bin", "z"], ascending=False).head(10)
+    if hot.empty:
+        out.print("no significant hot spot")
+        return
+    top = Table(title="最显著的热点 top hot cells", box=box.SIMPLE_HEAD)
+    for col in ("cell", "乡镇", "事件", "z", "置信度"):
+        top.add_column(col, justify="right" if col in ("事件", "z") else "left")
+    for r in hot.itertuples(index=False):
+        top.add_row(str(r.cell_id), township_names.get(r.township, r.township or "—"), f"{r.count:,}", f"{r.z:.2f}",
+                    BIN_LABELS[int(r.gi_bin)])
+    out.print(top)
+
+
+@hotspots_app.command("run")
+def hotspots_run(
+    cell: Annotated[Cell, typer.Option(help="count by H3 cell, square grid (EPSG:4548), township or village")]
+    = Cell.h3,
+    resolution: Annotated[int, typer.Option(help="H3 resolution (7 ≈ 5 km², 8 ≈ 0.7 km², 9 ≈ 0.1 km²)")] = 8,
+    size: Annotated[float, typer.Option(help="grid cell size in metres")] = 500.0,
+    distance: Annotated[float | None, typer.Option(help="distance band in metres (default: chosen)")] = None,
+    fdr: Annotated[bool, typer.Option(help="False Discovery Rate correction")] = True,
+    permutations: Annotated[int, typer.Option(help="permutation test draws (0: analytical p only)")] = 0,
+    seed: Annotated[int, typer.Option(help="random seed of the permutations")] = 0,
+    category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
+    period: Annotated[str | None, typer.Option(help="2026, 2026-05 or START..END")] = None,
+    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="case status (repeatable)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
+    = None,
+) -> None:
+    """Getis-Ord Gi* hot and cold spots of the stored incidents; the run is stored (its id is printed)."""
+    from gis_enforcement.analysis.hotspot_service import run_and_store
+
+    if output is not None and output.suffix.lower() not in (".gpkg", ".geojson", ".json"):
+        raise typer.BadParameter("write a .gpkg or a .geojson file", param_hint="--output")
+    try:
+        start, end = _period(period)
+        plat = open_platform()
+        with out.status("hot spots: reading incidents, counting, Gi*…"), plat.transaction() as session:
+            run_id, result = run_and_store(
+                session, cell=cell.value, resolution=resolution, size_m=size, distance_m=distance, fdr=fdr,
+                permutations=permutations, seed=seed, categories=category or None, start=start, end=end,
+                townships=township or None, statuses=status or None)
+            locator = plat.locators.get(session)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    _print_run(run_id, dict(result.summary), result.cells, *_townships(locator, result.cells))
+    if output is not None:
+        _write_cells(result.cells, output)
+        out.print(f"wrote {len(result.cells):,} cells to {output}")
+
+
+def _townships(locator: Any, cells: Any) -> tuple[dict[str, str], list[str | None]]:
+    import shapely
+
+    rep = shapely.point_on_surface(cells.geometry.to_numpy())
+    placed = locator.locate(shapely.get_x(rep), shapely.get_y(rep))
+    return dict(zip(placed["township_code"], placed["township_name"], strict=True)), list(placed["township_code"])
+
+
+@hotspots_app.command("show")
+def hotspots_show(
+    run_id: Annotated[int, typer.Argument(help="a stored run (see `hotspots run`)")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
+    = None,
+) -> None:
+    """A stored hot-spot run: its parameters, summary and top cells."""
+    from gis_enforcement.analysis.hotspot_service import stored_run
+
+    try:
+        plat = open_platform()
+        with plat.transaction() as session:
+            run, cells = stored_run(session, run_id=run_id)
+            locator = plat.locators.get(session)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    out.print(f"run {run_id} · {run['created_at']:%Y-%m-%d %H:%M} · "
+              f"{json.dumps(run['parameters'], ensure_ascii=False)}")
+    _print_run(run_id, run["summary"], cells, *_townships(locator, cells))
+    if output is not None:
+        _write_cells(cells, output)
+        out.print(f"wrote {len(cells):,} cells to {output}")
+
+
+def _window(values: list[str] | None) -> dict[str, str]:
+    out_: dict[str, str] = {}
+    for v in values or []:
+        code, sep, span = v.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{v!r}: write CATEGORY=HH:MM-HH:MM", param_hint="--window")
+        out_[code.strip()] = span.strip()
+    return out_
+
+
+@plan_app.command("create")
+def plan_create(
+    start: Annotated[str, typer.Option(help="when the operation starts (ISO time, e.g. 2026-05-12T20:00+08:00)")],
+    hours: Annotated[float, typer.Option(help="how long the operation lasts")] = 12.0,
+    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
+    leave_from: Annotated[str | None, typer.Option("--from", help="township code (its seat) or LON,LAT")] = None,
+    hotspot_run: Annotated[int | None, typer.Option(help="a stored hot-spot run to draw hot spots from")] = None,
+    window: Annotated[list[str] | None, typer.Option(help="override a category's window: MIN-02=22:00-03:00")]
+    = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write NAME.geojson and NAME.csv")] = None,
+) -> None:
+    """Plan a joint operation: targets ranked, departments and officers, windows, route order; the plan is
+    stored (its id is printed) and can be executed with `plan execute`."""
+    from datetime import timedelta
+
+    from gis_enforcement.layers.seats import load_seats
+    from gis_enforcement.operations.plans import PlanRequest, create_plan
+
+    try:
+        begin = datetime.fromisoformat(start)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--start") from exc
+    point = None
+    if leave_from and "," in leave_from:
+        try:
+            lon, lat = (float(v) for v in leave_from.split(","))
+        except ValueError as exc:
+            raise typer.BadParameter("LON,LAT in degrees", param_hint="--from") from exc
+        point = (lon, lat)
+    request = PlanRequest(period_start=begin, period_end=begin + timedelta(hours=hours), townships=township or [],
+                          categories=category or [], start_township=None if point else leave_from,
+                          start_point=point, hotspot_run_id=hotspot_run, windows=_window(window))
+    try:
+        plat = open_platform()
+        with out.status("planning: candidates, staffing, route…"), plat.transaction() as session:
+            plan_id, plan = create_plan(session, catalog=plat.catalog, locator=plat.locators.get(session),
+                                        seats=load_seats(plat.settings.boundaries_dir), request=request)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    _print_plan(plan_id, plan, plat.catalog)
+    if output is not None:
+        geo, csv = output.with_suffix(".geojson"), output.with_suffix(".csv")
+        geo.write_text(json.dumps(plan.to_geojson(), ensure_ascii=False), encoding="utf-8")
+        plan.to_frame().to_csv(csv, index=False, encoding="utf-8-sig")
+        out.print(f"wrote {geo} and {csv}")
+
+
+def _print_plan(plan_id: int, plan: Any, catalog: Any) -> None:
+    def zh(codes: Any) -> str:
+        return "、".join(catalog.categories[c].zh if c in catalog.categories else c for c in codes)
+
+    table = Table(title=f"联合执法计划 #{plan_id}  {plan.period_start:%Y-%m-%d %H:%M} → {plan.period_end:%m-%d %H:%M}",
+                  box=box.SIMPLE_HEAD)
+    for col in ("序", "目标", "类别", "部门（人）", "时段", "到达", "得分"):
+        table.add_column(col, justify="right" if col in ("序", "得分") else "left")
+    for r in plan.targets.itertuples(index=False):
+        officers = " ".join(f"{d}{n}" for d, n in r.officers.items())
+        table.add_row(str(r.order), str(r.name), zh(r.categories), officers, str(r.window),
+                      f"{r.arrive_at:%H:%M}", f"{r.score:.0f}")
+    out.print(table)
+    out.print(f"{len(plan.targets)} target(s), {plan.travel_m / 1000:.1f} km, back by {plan.end_at:%H:%M}")
+    if len(plan.waiting):
+        wait = Table(title="暂缓 waiting", box=box.SIMPLE_HEAD)
+        for col in ("目标", "原因"):
+            wait.add_column(col)
+        for r in plan.waiting.head(12).itertuples(index=False):
+            wait.add_row(str(r.name), str(r.reason))
+        out.print(wait)
+        if len(plan.waiting) > 12:
+            out.print(f"… and {len(plan.waiting) - 12} more waiting (all in the CSV / GeoJSON)")
+
+
+@plan_app.command("execute")
+def plan_execute(plan_id: Annotated[int, typer.Argument(help="a stored plan")]) -> None:
+    """Carry a plan out now: every target whistled at once (cases filed where a target has none)."""
+    from gis_enforcement.operations.plans import execute_plan
+
+    try:
+        plat = open_platform()
+        with plat.transaction() as session:
+            done = execute_plan(session, catalog=plat.catalog, locator=plat.locators.get(session), plan_id=plan_id,
+                                at=datetime.now(UTC), actor="cli")
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    out.print(f"plan {plan_id}: {len(done.whistle_ids)} whistle(s), {len(done.incident_ids)} case(s) "
+              f"({len(done.filed)} filed for targets without an open case)")
+    for case_id, why in done.skipped:
+        err.print(f"[yellow]skipped[/] {case_id}: {why}")
