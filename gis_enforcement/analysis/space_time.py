@@ -1,0 +1,172 @@
+"""Space-time cube: incidents counted per location (cell) and time bin.
+
+The cube is the input of emerging hot spot analysis: one row per cell (an H3 index, a management-grid code or
+any other hashable label), one column per time bin. Bins are half-open intervals ``[edge_k, edge_k+1)`` of a
+fixed width — ``width`` calendar months or ``width`` days — laid end to end from a start instant. Months are
+counted on the wall clock of the timestamps (a month bin of Asia/Shanghai times starts at local midnight on the
+1st), so a tz-aware series keeps its zone. Bins without incidents are kept as zeros, and so are cells given in
+``cells`` that had none: a hot spot test needs the empty places and periods as much as the busy ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from gis_enforcement.errors import InvalidInput
+
+BinUnit = Literal["month", "day"]
+
+
+@dataclass(frozen=True)
+class SpaceTimeCube:
+    """Counts of shape ``(n_cells, n_bins)`` (int64), the cell label of each row, the ``n_bins + 1`` bin edges
+    (bin k is ``[bin_edges[k], bin_edges[k+1])``) and how many incidents fell outside the time window."""
+
+    counts: np.ndarray
+    cell_ids: np.ndarray
+    bin_edges: pd.DatetimeIndex
+    n_outside: int = 0
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.counts.shape[0])
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.counts.shape[1])
+
+    @property
+    def bin_starts(self) -> pd.DatetimeIndex:
+        return self.bin_edges[:-1]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The counts as a DataFrame: one row per cell (index ``cell_id``), one column per bin start."""
+        return pd.DataFrame(self.counts, index=pd.Index(self.cell_ids, name="cell_id"), columns=self.bin_starts)
+
+
+def _timestamps(times: Any) -> pd.DatetimeIndex:
+    try:
+        ts = pd.DatetimeIndex(pd.to_datetime(times))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"times must be dates or timestamps ({exc})", field="times") from exc
+    if ts.hasnans:
+        raise InvalidInput(f"{int(ts.isna().sum())} incident(s) have no time", field="times")
+    return ts
+
+
+def _align(ts: pd.Timestamp, unit: BinUnit) -> pd.Timestamp:
+    day = ts.normalize()
+    return day.replace(day=1) if unit == "month" else day
+
+
+def _month_number(ts: pd.DatetimeIndex | pd.Timestamp) -> Any:
+    return ts.year * 12 + (ts.month - 1)
+
+
+def _same_zone(value: Any, reference: pd.DatetimeIndex, name: str) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    if (ts.tzinfo is None) != (reference.tz is None):
+        raise InvalidInput(f"{name} and the incident times must both carry a time zone or both not", field=name)
+    return ts.tz_convert(reference.tz) if reference.tz is not None else ts
+
+
+def _edges(start: pd.Timestamp, n_bins: int, unit: BinUnit, width: int) -> pd.DatetimeIndex:
+    freq = f"{width}MS" if unit == "month" else f"{width}D"
+    return pd.date_range(start, periods=n_bins + 1, freq=freq)
+
+
+def build_cube(
+    cell_ids: Sequence[Any] | np.ndarray | pd.Series,
+    times: Any,
+    *,
+    unit: BinUnit = "month",
+    width: int = 1,
+    start: Any = None,
+    end: Any = None,
+    cells: Sequence[Any] | np.ndarray | pd.Series | None = None,
+) -> SpaceTimeCube:
+    """Count incidents per cell and time bin. ``cell_ids`` and ``times`` give each incident's cell label and
+    timestamp; bins are ``width`` months (``unit="month"``) or ``width`` days (``unit="day"``) long, starting at
+    ``start`` (default: the first incident's time floored to the 1st of its month, or to midnight) and continuing
+    until ``end`` (exclusive, rounded up to the next bin edge; default: just past the last incident), so the cube
+    always holds whole bins and the last one may extend beyond the data.
+    Incidents outside ``[start, end)`` are left out and counted in ``n_outside``; every bin in between is kept,
+    empty or not. Rows are the sorted distinct cells of the incidents, or exactly ``cells`` in the order given
+    (cells without incidents get zero rows) — then an incident whose cell is not listed is refused. Raises
+    :class:`InvalidInput` for missing cells or times, mismatched lengths, a non-positive width, a month bin whose
+    ``start`` is not the 1st at midnight, or an empty window."""
+    if unit not in ("month", "day"):
+        raise InvalidInput("the bin unit must be 'month' or 'day'", field="unit")
+    if not isinstance(width, int | np.integer) or isinstance(width, bool) or width < 1:
+        raise InvalidInput("the bin width must be a positive whole number", field="width")
+    labels = pd.Series(np.asarray(cell_ids, dtype=object))
+    ts = _timestamps(times)
+    if len(labels) != len(ts):
+        raise InvalidInput(f"{len(labels)} cell ids for {len(ts)} times", field="cell_ids")
+    if labels.isna().any():
+        raise InvalidInput(f"{int(labels.isna().sum())} incident(s) have no cell", field="cell_ids")
+
+    if start is None:
+        if len(ts) == 0:
+            raise InvalidInput("no incidents and no start: the time window is empty", field="start")
+        first = _align(ts.min(), unit)
+    else:
+        first = _same_zone(start, ts, "start")
+        if unit == "month" and first != _align(first, "month"):
+            raise InvalidInput("a month bin must start on the 1st of a month at midnight", field="start")
+    if end is None:
+        if len(ts) == 0:
+            raise InvalidInput("no incidents and no end: the time window is empty", field="end")
+        stop = ts.max()
+        inclusive_stop = True
+    else:
+        stop = _same_zone(end, ts, "end")
+        inclusive_stop = False
+    if stop < first or (stop == first and not inclusive_stop):
+        raise InvalidInput("the end of the time window must come after its start", field="end")
+
+    if unit == "month":
+        offset = _month_number(stop) - _month_number(first)
+        n_bins = offset // width + 1
+        bin_index = (np.asarray(_month_number(ts)) - _month_number(first)) // width
+    else:
+        step = pd.Timedelta(days=width)
+        n_bins = int((stop - first) // step) + 1
+        bin_index = np.asarray((ts - first) // step, dtype=np.int64)
+    edges = _edges(first, int(n_bins), unit, width)
+    if not inclusive_stop and edges[-2] >= stop:
+        # an explicit end that falls exactly on a bin edge closes the window there
+        n_bins -= 1
+        edges = edges[:-1]
+    window_end = edges[-1]
+    inside = np.asarray((ts >= first) & (ts < window_end))
+    bin_index = np.asarray(bin_index, dtype=np.int64)
+
+    if cells is None:
+        row_labels = np.asarray(pd.unique(labels[inside]), dtype=object)
+        row_labels = np.asarray(sorted(row_labels), dtype=object)
+    else:
+        row_labels = np.asarray(cells, dtype=object)
+        if len(pd.unique(pd.Series(row_labels))) != len(row_labels):
+            raise InvalidInput("the list of cells holds duplicates", field="cells")
+    row_index = pd.Index(row_labels)
+    rows = row_index.get_indexer(labels[inside])
+    if (rows < 0).any():
+        unknown = pd.unique(labels[inside][rows < 0])
+        raise InvalidInput(
+            f"{int((rows < 0).sum())} incident(s) lie in cells missing from the list, e.g. {unknown[0]!r}",
+            field="cells",
+        )
+    flat = rows.astype(np.int64) * n_bins + bin_index[inside]
+    counts = np.bincount(flat, minlength=len(row_labels) * n_bins).reshape(len(row_labels), n_bins)
+    return SpaceTimeCube(
+        counts=counts.astype(np.int64),
+        cell_ids=row_labels,
+        bin_edges=edges,
+        n_outside=int((~inside).sum()),
+    )
