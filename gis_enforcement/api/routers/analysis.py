@@ -1,0 +1,163 @@
+"""/api/v1/hotspots and /api/v1/plans — hot spots as GeoJSON, joint-operation plans made and executed."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from gis_enforcement.analysis.evaluation import parse_period
+from gis_enforcement.analysis.hotspot_service import run_and_store, stored_run
+from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
+from gis_enforcement.errors import NotFound
+from gis_enforcement.layers.seats import load_seats
+from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan
+from gis_enforcement.storage import analysis_repo
+
+router = APIRouter(prefix="/api/v1", tags=["analysis"])
+GEOJSON: dict[str, Any] = {"content": {"application/geo+json": {}}}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _geojson(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(_clean(body), status_code=status, media_type="application/geo+json")
+
+
+def _cells_collection(run: dict[str, Any], cells: Any) -> dict[str, Any]:
+    frame = cells.drop(columns=[c for c in ("detail", "x", "y") if c in cells.columns])
+    collection = json.loads(frame.to_json(drop_id=True))
+    collection["run"] = {k: run[k] for k in ("id", "created_at", "kind", "parameters", "scale", "summary",
+                                             "n_incidents", "n_cells") if k in run}
+    return collection
+
+
+@router.get("/hotspots", operation_id="hotspots", responses={200: GEOJSON, **ERRORS},
+            summary="Getis-Ord Gi* hot and cold spots as GeoJSON (computed and recorded, or a stored run)")
+def hotspots(
+    session: SessionDep,
+    run_id: Annotated[int | None, Query(description="a stored run; the other parameters are then ignored")] = None,
+    cell: Annotated[Literal["h3", "grid", "township", "village"], Query()] = "h3",
+    resolution: Annotated[int, Query(ge=0, le=15)] = 8,
+    size_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0,
+    distance_m: Annotated[float | None, Query(gt=0, le=100_000, description="default: chosen (Moran's I)")] = None,
+    fdr: bool = True,
+    permutations: Annotated[int, Query(ge=0, le=9999)] = 0,
+    seed: int = 0,
+    category: Annotated[list[str] | None, Query(description="problem category (repeatable)")] = None,
+    period: Annotated[str | None, Query(description="2026, 2026-05 or START..END")] = None,
+    township: Annotated[list[str] | None, Query(description="township code (repeatable)")] = None,
+    status: Annotated[list[str] | None, Query(description="case status (repeatable)")] = None,
+) -> JSONResponse:
+    """Cells with ``count``, ``z``, ``p`` (``pseudo_p`` with permutations) and ``gi_bin`` (−3…3: cold/hot at
+    99/95/90 % confidence); ``run`` holds the parameters, the chosen scale and the summary. Without ``run_id``
+    the analysis runs on the stored incidents now and is recorded, so its id can be asked for again."""
+    if run_id is not None:
+        run, cells = stored_run(session, run_id=run_id)
+        return _geojson(_cells_collection(run, cells))
+    start = end = None
+    if period:
+        span = parse_period(period)
+        start, end = span.start, span.end
+    new_id, _ = run_and_store(session, cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m,
+                              fdr=fdr, permutations=permutations, seed=seed, categories=category or None,
+                              start=start, end=end, townships=township or None, statuses=status or None)
+    session.commit()
+    run, cells = stored_run(session, run_id=new_id)
+    return _geojson(_cells_collection(run, cells))
+
+
+@router.get("/hotspots/runs", operation_id="hotspot_runs", responses=ERRORS, summary="Recorded hot-spot runs")
+def hotspot_runs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+    runs = analysis_repo.hotspot_runs(session, limit=limit)
+    return _clean({"data": runs, "count": len(runs)})  # type: ignore[no-any-return]
+
+
+class PlanCreate(BaseModel):
+    """A joint operation to plan: when, where, which problems, from where the team leaves."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "start": "2026-05-12T20:00:00+08:00", "hours": 12, "townships": ["110117104"],
+        "categories": ["MIN-02", "MIN-01"], "from_township": "110117104", "hotspot_run_id": None,
+        "windows": {"MIN-02": "22:00-03:00"}}]})
+    start: AwareDatetime
+    hours: float = Field(default=12.0, gt=0, le=24 * 31)
+    townships: list[str] = Field(default_factory=list, max_length=50)
+    categories: list[str] = Field(default_factory=list, max_length=50)
+    from_township: str | None = Field(default=None, description="the team leaves from this township's seat")
+    from_point: tuple[float, float] | None = Field(default=None, description="or from this (lon, lat), WGS84")
+    hotspot_run_id: int | None = None
+    windows: dict[str, str] = Field(default_factory=dict, description="category → HH:MM-HH:MM override")
+    service_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
+
+
+def _plan_body(plan: dict[str, Any]) -> dict[str, Any]:
+    route = dict(plan["route"])
+    route["plan"] = {**route.get("plan", {}), "id": plan["id"], "status": plan["status"],
+                     "created_at": plan["created_at"], "executed_at": plan["executed_at"],
+                     "whistle_ids": plan["whistle_ids"], "parameters": plan["parameters"],
+                     "waiting": plan["waiting"], "staffing": plan["staffing"]}
+    return route
+
+
+@router.post("/plans", operation_id="create_plan", status_code=201, responses={201: GEOJSON, **ERRORS},
+             summary="Plan a joint operation (联合执法): targets, departments and officers, windows, route")
+def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformDep) -> JSONResponse:
+    """Candidates are the open cases, recurring sites and (with ``hotspot_run_id``) hot spots in the townships
+    and categories asked for; the plan is stored and returned as GeoJSON (start, targets, route line) with
+    the targets that wait and why under ``plan``."""
+    request = PlanRequest(period_start=body.start, period_end=body.start + timedelta(hours=body.hours),
+                          townships=body.townships, categories=body.categories, start_township=body.from_township,
+                          start_point=body.from_point, hotspot_run_id=body.hotspot_run_id, windows=body.windows,
+                          service_minutes=body.service_minutes)
+    plan_id, _ = create_plan(session, catalog=platform.catalog, locator=platform.locators.get(session),
+                             seats=load_seats(platform.settings.boundaries_dir), request=request)
+    session.commit()
+    stored = analysis_repo.get_plan(session, plan_id=plan_id)
+    assert stored is not None
+    return _geojson(_plan_body(stored), status=201)
+
+
+@router.get("/plans/{plan_id}", operation_id="get_plan", responses={200: GEOJSON, **ERRORS})
+def get_plan(plan_id: int, session: SessionDep) -> JSONResponse:
+    stored = analysis_repo.get_plan(session, plan_id=plan_id)
+    if stored is None:
+        raise NotFound(f"no plan {plan_id}", field="plan_id")
+    return _geojson(_plan_body(stored))
+
+
+class ExecutionPublic(BaseModel):
+    plan_id: int
+    whistle_ids: list[int]
+    incident_ids: list[str]
+    filed: list[str] = Field(description="cases filed for targets that had no open case")
+    skipped: list[tuple[str, str]]
+
+
+@router.post("/plans/{plan_id}/execute", operation_id="execute_plan", response_model=ExecutionPublic,
+             responses=ERRORS, summary="Execute a plan: every target whistled at once (joint whistle)")
+def execute(plan_id: int, session: SessionDep, platform: PlatformDep, clock: ClockDep,
+            actor: ActorDep) -> ExecutionPublic:
+    """Once per plan (409 the second time)."""
+    done = execute_plan(session, catalog=platform.catalog, locator=platform.locators.get(session), plan_id=plan_id,
+                        at=clock(), actor=actor)
+    session.commit()
+    return ExecutionPublic(plan_id=plan_id, whistle_ids=done.whistle_ids,
+                           incident_ids=[str(i) for i in done.incident_ids], filed=[str(i) for i in done.filed],
+                           skipped=done.skipped)

@@ -1,0 +1,75 @@
+"""Hot spots as GeoJSON and joint-operation plans over HTTP, on the stored incidents of the test's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api import create_app
+from gis_enforcement.api.deps import get_session
+from gis_enforcement.api.routers.dispatch import get_clock
+from gis_enforcement.demo.season import simulate_incident_table
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.patrol.intake import ingest
+from gis_enforcement.patrol.parse import read_intake_file
+from tests.api.test_dispatch_api import T0, Clock, error
+
+
+@pytest.fixture
+def client(platform: Platform, db: Session, jurisdiction: Jurisdiction, locator: Locator, catalog: Catalog,
+           tmp_path: Path) -> Iterator[TestClient]:
+    simulate_incident_table(jurisdiction, catalog, count=900, seed=21).to_csv(tmp_path / "s.csv", index=False)
+    ingest(db, read_intake_file(tmp_path / "s.csv"), locator=locator, catalog=catalog)
+    app = create_app(platform.settings, platform=platform)
+    app.dependency_overrides[get_session] = lambda: db
+    app.dependency_overrides[get_clock] = lambda: Clock(T0)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_hotspots_geojson_recorded_and_read_again(client: TestClient) -> None:
+    r = client.get("/api/v1/hotspots", params={"cell": "grid", "size_m": 1000})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/geo+json")
+    body = r.json()
+    assert body["type"] == "FeatureCollection" and len(body["features"]) == body["run"]["n_cells"]
+    props = body["features"][0]["properties"]
+    assert {"cell_id", "count", "z", "p", "gi_bin"} <= set(props)
+    assert body["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert body["run"]["scale"]["method"] in ("moran_peak", "k_nearest", "standard_distance")
+    again = client.get("/api/v1/hotspots", params={"run_id": body["run"]["id"]}).json()
+    assert [f["properties"]["z"] for f in again["features"]] == [f["properties"]["z"] for f in body["features"]]
+    runs = client.get("/api/v1/hotspots/runs").json()
+    assert runs["data"][0]["id"] == body["run"]["id"]
+    assert error(client.get("/api/v1/hotspots", params={"cell": "hexagon"}))["field"].endswith("cell")
+    assert error(client.get("/api/v1/hotspots", params={"run_id": 999999}), 404)["field"] == "run_id"
+    assert error(client.get("/api/v1/hotspots", params={"period": "someday"}))["field"] == "period"
+
+
+def test_plan_created_read_and_executed_once(client: TestClient) -> None:
+    body = {"start": "2026-05-12T20:00:00+08:00", "hours": 12, "categories": ["MIN-02"],
+            "from_point": [117.12, 40.14]}
+    r = client.post("/api/v1/plans", json=body)
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    assert plan["type"] == "FeatureCollection" and plan["plan"]["status"] == "planned"
+    targets = [f for f in plan["features"] if f["properties"].get("role") == "target"]
+    assert targets and all(f["properties"]["departments"] for f in targets)
+    plan_id = plan["plan"]["id"]
+    assert client.get(f"/api/v1/plans/{plan_id}").json()["plan"]["id"] == plan_id
+    done = client.post(f"/api/v1/plans/{plan_id}/execute")
+    assert done.status_code == 200, done.text
+    assert done.json()["whistle_ids"] and done.json()["incident_ids"]
+    assert client.get(f"/api/v1/plans/{plan_id}").json()["plan"]["status"] == "executed"
+    assert error(client.post(f"/api/v1/plans/{plan_id}/execute"), 409)["code"] == "already_recorded"
+    assert error(client.post("/api/v1/plans", json={**body, "from_point": None}))["field"] == "start"
+    assert error(client.post("/api/v1/plans", json={**body, "start": "2026-05-12T20:00:00"}))["field"].endswith(
+        "start")
+    assert error(client.get("/api/v1/plans/999999"), 404)["field"] == "plan_id"
