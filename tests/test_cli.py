@@ -289,3 +289,16 @@ def test_hotspots_and_a_plan_from_the_command_line(runner: CliRunner, tmp_path: 
     assert "whistle(s)" in executed.stdout
     assert runner.invoke(app, ["plan", "execute", plan_id]).exit_code == 2  # once only
     assert runner.invoke(app, ["plan", "create", "--start", "yesterday"]).exit_code == 2
+
+
+def test_emerging_and_sites_from_the_command_line(runner: CliRunner, tmp_path: Path) -> None:
+    # the season ingested by test_hotspots_and_a_plan_from_the_command_line lives in this module's database
+    em = runner.invoke(app, ["hotspots", "emerging", "--cell", "grid", "--size", "1000", "--period",
+                             "2026-03..2026-08", "-o", str(tmp_path / "e.geojson")])
+    assert em.exit_code == 0, em.output
+    assert "emerging hot spots" in em.stdout and "no pattern" in em.stdout
+    assert json.loads((tmp_path / "e.geojson").read_text(encoding="utf-8"))["features"]
+    assert runner.invoke(app, ["hotspots", "emerging", "--cell", "township"]).exit_code == 2
+    sites = runner.invoke(app, ["hotspots", "sites", "--eps", "150"])
+    assert sites.exit_code == 0, sites.output
+    assert "recurring sites" in sites.stdout or "no site" in sites.stdout

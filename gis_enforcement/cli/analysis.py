@@ -153,6 +153,86 @@ def hotspots_show(
         out.print(f"wrote {len(cells):,} cells to {output}")
 
 
+@hotspots_app.command("emerging")
+def hotspots_emerging(
+    cell: Annotated[Cell, typer.Option(help="h3 or grid")] = Cell.h3,
+    resolution: Annotated[int, typer.Option(help="H3 resolution")] = 8,
+    size: Annotated[float, typer.Option(help="grid cell size in metres")] = 500.0,
+    distance: Annotated[float | None, typer.Option(help="distance band in metres (default: chosen)")] = None,
+    unit: Annotated[str, typer.Option(help="time bins: month or day")] = "month",
+    width: Annotated[int, typer.Option(help="months or days per bin")] = 1,
+    time_step: Annotated[int, typer.Option(help="neighbourhood time step (bins t-k..t summed)")] = 0,
+    fdr: Annotated[bool, typer.Option(help="FDR correction per time slice")] = False,
+    category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
+    period: Annotated[str | None, typer.Option(help="2026, 2026-03..2026-08 …")] = None,
+    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
+    = None,
+) -> None:
+    """Emerging hot spots (new, intensifying, persistent, diminishing, sporadic, oscillating, historical…)."""
+    from gis_enforcement.analysis.trend_service import emerging_run
+
+    if cell not in (Cell.h3, Cell.grid):
+        raise typer.BadParameter("h3 or grid", param_hint="--cell")
+    try:
+        start, end = _period(period)
+        plat = open_platform()
+        with out.status("emerging hot spots: space-time cube, Gi* per bin, Mann-Kendall…"), \
+                plat.transaction() as session:
+            run_id, _, cells = emerging_run(session, cell=cell.value, resolution=resolution, size_m=size,
+                                            distance_m=distance, unit=unit, width=width, time_step=time_step,
+                                            fdr=fdr, categories=category or None, start=start, end=end,
+                                            townships=township or None)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    table = Table(title=f"时空热点 emerging hot spots · run {run_id}", box=box.SIMPLE_HEAD)
+    table.add_column("模式 pattern")
+    table.add_column("单元 cells", justify="right")
+    for pattern, n in cells["pattern"].value_counts().items():
+        table.add_row(str(pattern), f"{n:,}")
+    out.print(table)
+    if output is not None:
+        _write_cells(cells, output)
+        out.print(f"wrote {len(cells):,} cells to {output}")
+
+
+@hotspots_app.command("sites")
+def hotspots_sites(
+    eps: Annotated[float, typer.Option(help="DBSCAN radius in metres")] = 100.0,
+    min_samples: Annotated[int, typer.Option(help="incidents that make a site")] = 3,
+    days: Annotated[int, typer.Option(help="回头看: days after a closure to inspect again")] = 30,
+    category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
+    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    top: Annotated[int, typer.Option(help="rows to print")] = 15,
+) -> None:
+    """Refresh the register of recurring sites (problems back after a closure) and print when to look again."""
+    from gis_enforcement.analysis.trend_service import refresh_sites
+
+    try:
+        plat = open_platform()
+        with out.status("recurring sites: DBSCAN per category…"), plat.transaction() as session:
+            sites = refresh_sites(session, locator=plat.locators.get(session), eps_m=eps, min_samples=min_samples,
+                                  follow_up_days=days, categories=category or None, townships=township or None)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    if sites.empty:
+        out.print("no site: no cluster of incidents at that radius")
+        return
+    recurring = sites[sites["n_recurrences"] > 0]
+    table = Table(title=f"反复点位登记 recurring sites: {len(recurring):,} of {len(sites):,} sites",
+                  box=box.SIMPLE_HEAD)
+    for col in ("site", "类别", "村", "事件", "反弹", "上次办结", "回头看"):
+        table.add_column(col, justify="right" if col in ("事件", "反弹") else "left")
+    for r in recurring.head(top).itertuples(index=False):
+        closed = f"{r.last_closure:%Y-%m-%d}" if r.last_closure == r.last_closure else "—"
+        due = f"{r.follow_up_on:%Y-%m-%d}" if r.follow_up_on == r.follow_up_on else "—"
+        table.add_row(str(r.site_id), str(r.kind), str(r.village_name or "—"), f"{r.n_incidents}",
+                      f"{r.n_recurrences}", closed, due)
+    out.print(table)
+
+
 def _window(values: list[str] | None) -> dict[str, str]:
     out_: dict[str, str] = {}
     for v in values or []:

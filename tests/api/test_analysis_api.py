@@ -73,3 +73,22 @@ def test_plan_created_read_and_executed_once(client: TestClient) -> None:
     assert error(client.post("/api/v1/plans", json={**body, "start": "2026-05-12T20:00:00"}))["field"].endswith(
         "start")
     assert error(client.get("/api/v1/plans/999999"), 404)["field"] == "plan_id"
+
+
+def test_emerging_and_sites_over_http(client: TestClient, db: Session, locator: Locator) -> None:
+    from gis_enforcement.analysis.trend_service import refresh_sites
+
+    r = client.get("/api/v1/hotspots/emerging", params={"cell": "grid", "size_m": 1000, "period": "2026-03..2026-08"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["run"]["kind"] == "emerging" and body["run"]["summary"]["bins"] == 6
+    patterns = {f["properties"]["pattern"] for f in body["features"]}
+    assert "no pattern" in patterns and patterns <= {
+        *(f"{a} {b} spot" for a in ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
+                                    "oscillating", "historical") for b in ("hot", "cold")), "no pattern"}
+    assert error(client.get("/api/v1/hotspots/emerging", params={"cell": "township"}))["field"].endswith("cell")
+    refresh_sites(db, locator=locator, eps_m=150, min_samples=3)
+    sites = client.get("/api/v1/sites", params={"all_sites": True}).json()
+    assert sites["type"] == "FeatureCollection" and sites["features"]
+    first = sites["features"][0]["properties"]
+    assert {"site_id", "kind", "n_incidents", "n_recurrences", "follow_up_due", "history"} <= set(first)

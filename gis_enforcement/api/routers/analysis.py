@@ -7,6 +7,8 @@ import math
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
+import numpy as np
+import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -25,6 +27,10 @@ GEOJSON: dict[str, Any] = {"content": {"application/geo+json": {}}}
 
 
 def _clean(value: Any) -> Any:
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
@@ -81,6 +87,53 @@ def hotspots(
     session.commit()
     run, cells = stored_run(session, run_id=new_id)
     return _geojson(_cells_collection(run, cells))
+
+
+@router.get("/hotspots/emerging", operation_id="emerging_hotspots", responses={200: GEOJSON, **ERRORS},
+            summary="Emerging hot spots (new, intensifying, persistent, sporadic …) as GeoJSON, recorded")
+def emerging(
+    session: SessionDep,
+    cell: Annotated[Literal["h3", "grid"], Query()] = "h3",
+    resolution: Annotated[int, Query(ge=0, le=15)] = 8,
+    size_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0,
+    distance_m: Annotated[float | None, Query(gt=0, le=100_000)] = None,
+    unit: Annotated[Literal["month", "day"], Query()] = "month",
+    width: Annotated[int, Query(ge=1, le=366)] = 1,
+    time_step: Annotated[int, Query(ge=0, le=24)] = 0,
+    fdr: bool = False,
+    category: Annotated[list[str] | None, Query()] = None,
+    period: Annotated[str | None, Query(description="2026, 2026-03..2026-08 …")] = None,
+    township: Annotated[list[str] | None, Query()] = None,
+) -> JSONResponse:
+    """Cells with their ``pattern`` (Esri's emerging hot-spot categories), final-bin ``z`` and ``gi_bin`` (+1
+    hot, −1 cold, 0) and the trend in ``detail``."""
+    from gis_enforcement.analysis.trend_service import emerging_run
+
+    start = end = None
+    if period:
+        span = parse_period(period)
+        start, end = span.start, span.end
+    run_id, _, _ = emerging_run(session, cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m,
+                                unit=unit, width=width, time_step=time_step, fdr=fdr, categories=category or None,
+                                start=start, end=end, townships=township or None)
+    session.commit()
+    run, cells = stored_run(session, run_id=run_id)
+    return _geojson(_cells_collection(run, cells))
+
+
+@router.get("/sites", operation_id="recurring_sites", responses={200: GEOJSON, **ERRORS},
+            summary="The register of recurring sites (回头看), as GeoJSON points")
+def sites(session: SessionDep, township: Annotated[list[str] | None, Query()] = None,
+          category: Annotated[list[str] | None, Query()] = None, all_sites: bool = False) -> JSONResponse:
+    """Sites where a problem came back after a closure (``all_sites`` for every clustered site), most returns
+    first, with their history and the date to inspect again (``follow_up_due``). Refreshed by
+    ``gis-enforcement hotspots sites``."""
+    frame = analysis_repo.recurring_sites(session, townships=township or None, categories=category or None,
+                                          recurring_only=not all_sites)
+    features = [{"type": "Feature", "id": r["site_id"], "geometry": {"type": "Point", "coordinates": [r["lon"],
+                 r["lat"]]}, "properties": {k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()
+                                             if k not in ("lon", "lat")}} for r in frame.to_dict(orient="records")]
+    return _geojson({"type": "FeatureCollection", "features": features})
 
 
 @router.get("/hotspots/runs", operation_id="hotspot_runs", responses=ERRORS, summary="Recorded hot-spot runs")

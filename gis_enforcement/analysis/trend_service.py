@@ -1,0 +1,137 @@
+"""Emerging hot spots and the register of recurring sites, against the database.
+
+:func:`emerging_run` counts the stored incidents per cell and time bin, runs the emerging hot-spot analysis
+(:mod:`gis_enforcement.analysis.emerging`) and stores it as a run (``kind='emerging'``; each cell keeps its
+category in ``pattern`` and its trend in ``detail``). :func:`refresh_sites` clusters the incidents of each
+category by DBSCAN in metres, finds the sites the problem came back to after a closure
+(:mod:`gis_enforcement.analysis.recurring_sites`) and refreshes the register used for 回头看 and for planning.
+The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gis_enforcement.analysis.aggregate import (
+    CellSpec,
+    aggregate_incidents,
+    cells_geodataframe,
+    filter_incidents,
+    grid_cell_ids,
+    grid_index,
+    h3_cells,
+    incident_lonlat,
+    project_lonlat,
+)
+from gis_enforcement.analysis.clusters import cluster_incidents
+from gis_enforcement.analysis.emerging import EmergingHotSpots, emerging_hot_spots
+from gis_enforcement.analysis.hotspot_scale import choose_distance_band
+from gis_enforcement.analysis.recurring_sites import recurring_sites
+from gis_enforcement.errors import InvalidInput
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.storage import Session, analysis_repo, layer_repo
+
+
+def _cell_of_each(incidents: pd.DataFrame, spec: CellSpec) -> np.ndarray:
+    lon, lat = incident_lonlat(incidents)
+    if spec.kind == "h3":
+        return np.asarray(h3_cells(lon, lat, int(spec.resolution or 8)), dtype=object)
+    x, y = project_lonlat(lon, lat)
+    col, row = grid_index(x, y, float(spec.size_m or 500.0))
+    return np.asarray(grid_cell_ids(col, row), dtype=object)
+
+
+def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, size_m: float = 500.0,
+                 distance_m: float | None = None, unit: str = "month", width: int = 1, time_step: int = 0,
+                 alpha: float = 0.10, fdr: bool = False, categories: list[str] | None = None,
+                 start: datetime | None = None, end: datetime | None = None,
+                 townships: list[str] | None = None) -> tuple[int, EmergingHotSpots, pd.DataFrame]:
+    """Emerging hot spots of the stored incidents in ``[start, end)`` per H3 or grid cell and ``width``
+    months/days; empty cells inside the district (or the townships) count as zeros. The distance band is
+    given or chosen on the whole period's counts (as a hot-spot run would). Stored; returns the run id, the
+    analysis and the cells (GeoDataFrame with ``category``)."""
+    if cell not in ("h3", "grid"):
+        raise InvalidInput("emerging hot spots count by h3 or grid cells", field="cell")
+    spec = CellSpec("h3", resolution=resolution) if cell == "h3" else CellSpec("grid", size_m=size_m)
+    incidents = filter_incidents(analysis_repo.incidents_frame(session, start=start, end=end, categories=categories,
+                                                               townships=townships))
+    if incidents.empty:
+        raise InvalidInput("no incident matches the filters", field="incidents")
+    layers = layer_repo.read_layers(session)
+    boundary = layers["township"][layers["township"]["code"].isin(townships)] if townships else layers["district"]
+    totals = aggregate_incidents(incidents, spec, boundary=boundary)
+    x, y = totals["x"].to_numpy(), totals["y"].to_numpy()
+    scale = choose_distance_band(x, y, totals["count"].to_numpy(dtype=float)) if distance_m is None else None
+    band = float(distance_m) if distance_m is not None else scale.distance_m  # type: ignore[union-attr]
+    from gis_enforcement.analysis.space_time import build_cube
+
+    local = incidents["observed_at"].dt.tz_convert("Asia/Shanghai")  # months of the district, not of UTC
+    cube = build_cube(_cell_of_each(incidents, spec), local, unit=unit,  # type: ignore[arg-type]
+                      width=width, start=start, end=end, cells=totals["cell_id"].to_numpy())
+    result = emerging_hot_spots(cube, x, y, distance_m=band, time_step=time_step, alpha=alpha, fdr=fdr)
+    table = result.table.set_index("cell_id").reindex(totals["cell_id"]).reset_index()
+    cells = cells_geodataframe(totals, spec)
+    cells["pattern"] = table["category"].astype(str).to_numpy()
+    cells["z"] = table["final_z"].to_numpy(dtype=float)
+    cells["gi_bin"] = table["final_status"].to_numpy(dtype=int)
+    cells["detail"] = [{"trend_z": float(tz), "trend_p": float(tp), "hot_bins": int(h), "cold_bins": int(c)}
+                       for tz, tp, h, c in zip(table["trend_z"], table["trend_p"], table["n_hot_bins"],
+                                               table["n_cold_bins"], strict=True)]
+    patterns = cells["pattern"].value_counts().to_dict()
+    summary: dict[str, Any] = {"incidents": len(incidents), "cells": len(cells), "bins": int(cube.n_bins),
+                               "bin_starts": [str(b) for b in cube.bin_starts], "patterns": patterns,
+                               "scale": scale.detail if scale is not None else f"{band:.0f} m as given"}
+    parameters = {"cell": cell, "resolution": resolution if cell == "h3" else None,
+                  "size_m": size_m if cell == "grid" else None, "distance_m": band, "unit": unit, "width": width,
+                  "time_step": time_step, "alpha": alpha, "fdr": fdr, "categories": categories,
+                  "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+                  "townships": townships}
+    run_id = analysis_repo.insert_hotspot_run(session, kind="emerging", parameters=parameters,
+                                              scale={"distance_m": band}, summary=summary,
+                                              n_incidents=len(incidents), cells=cells)
+    return run_id, result, cells
+
+
+def refresh_sites(session: Session, *, locator: Locator, eps_m: float = 100.0, min_samples: int = 3,
+                  follow_up_days: int = 30, categories: list[str] | None = None,
+                  townships: list[str] | None = None) -> pd.DataFrame:
+    """Cluster each category's incidents (DBSCAN, ``eps_m`` metres, ``min_samples``), build the site register
+    with recurrences after closures and 回头看 dates, store it, and return the sites (most recurrences first)."""
+    incidents = analysis_repo.incidents_frame(session, categories=categories, townships=townships)
+    for column in ("observed_at", "closed_at"):  # 回头看 dates are the district's days
+        incidents[column] = incidents[column].dt.tz_convert("Asia/Shanghai")
+    parts, offset = [], 0
+    for _category, group in incidents.groupby("category", sort=True):
+        if len(group) < min_samples:
+            continue
+        clusters = cluster_incidents(group["lon"].to_numpy(), group["lat"].to_numpy(), eps_m=eps_m,
+                                     min_samples=min_samples)
+        labelled = group.assign(cluster=clusters.labels)
+        labelled = labelled[labelled["cluster"] >= 0]
+        if labelled.empty:
+            continue
+        labelled["cluster"] += offset  # cluster numbers unique across categories
+        offset = int(labelled["cluster"].max()) + 1
+        parts.append(recurring_sites(labelled, follow_up_days=follow_up_days))
+    if not parts:
+        return pd.DataFrame()
+    sites = pd.concat(parts, ignore_index=True)
+    sites = sites.drop_duplicates("site_id")  # two categories' clusters centred in one 100 m square: one site
+    placed = locator.locate(sites["lon"].to_numpy(dtype=float), sites["lat"].to_numpy(dtype=float))
+    sites["township_code"] = placed["township_code"].to_numpy()
+    sites["village_name"] = placed["village_name"].to_numpy()
+    register = pd.DataFrame({
+        "site_id": sites["site_id"], "kind": sites["kind"], "categories": [(k,) for k in sites["kind"]],
+        "township_code": sites["township_code"], "n_incidents": sites["n_incidents"],
+        "n_recurrences": sites["n_recurrences"], "first_reported_at": sites["first_report"],
+        "last_reported_at": sites["last_report"], "last_closed_at": sites["last_closure"],
+        "follow_up_due": sites["follow_up_on"], "history": sites["history"], "lon": sites["lon"],
+        "lat": sites["lat"]})
+    analysis_repo.upsert_recurring_sites(session, sites=register, parameters={
+        "eps_m": eps_m, "min_samples": min_samples, "follow_up_days": follow_up_days, "categories": categories,
+        "townships": townships})
+    return sites.sort_values(["n_recurrences", "site_id"], ascending=[False, True]).reset_index(drop=True)
