@@ -138,6 +138,12 @@ class ResolveCreate(BaseModel):
     summary: str = Field(min_length=1, max_length=4000)
 
 
+class ResumeCreate(BaseModel):
+    model_config = _command({"department": "WATER"})
+
+    department: str = Field(min_length=1, max_length=64, description="the lead department")
+
+
 class VerifyCreate(BaseModel):
     model_config = _command({"township": "110117006", "note": "镇综合执法队现场核查：已停采，河道恢复"})
 

@@ -15,6 +15,7 @@ from gis_enforcement.domain.escalation import (
     overdue_follow_ups,
     rebounds,
     repeat_offenders,
+    unrecorded,
 )
 from gis_enforcement.storage import Session, dispatch_repo, warning_repo
 
@@ -24,7 +25,8 @@ def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "esc
 
     Late report-ins (W01), no-shows (W02), lead resolution time 80 %/100 % used (W05), a department's third
     late or absent check-in in a year (W07), and a closed case the problem came back at twice within 30 days
-    (W08), and follow-up tasks a township let run past their due time (W09). Running it twice at the same moment creates
+    (W08), follow-up tasks a township let run past their due time (W09), and closed cases whose lead left no
+    check-in position or photographed record (W10). Running it twice at the same moment creates
     nothing the second time (each warning has a unique key).
     """
     now = require_aware(now, "now")
@@ -36,6 +38,7 @@ def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "esc
     repeat = repeat_offenders(warning_repo.late_or_absent_counts(session))
     repeat += rebounds(warning_repo.recurrence_counts(session, within_days=REBOUND_DAYS))
     repeat += overdue_follow_ups(warning_repo.overdue_follow_ups(session, now=now))
+    repeat += unrecorded(warning_repo.unrecorded_closures(session))
     new += warning_repo.insert_warnings(session, drafts=repeat, raised_at=now, consequences=consequences,
                                         notify=notify)
     case_ids = sorted({w["incident_id"] for w in new if w["incident_id"] is not None})

@@ -3,7 +3,8 @@
 Only the township the case lies in rates, once per assignment, and only once there is something to rate —
 the department reported in, stood down, or let its report-in deadline pass. Sending the same rating again is
 harmless; a different one is refused (a rating is a record, not a draft). Ratings feed the evaluation
-(:mod:`gis_enforcement.analysis.evaluation`) and are written into the case's record.
+(:mod:`gis_enforcement.analysis.evaluation`) and are written into the case's record; adequacy 1–2 (不满意) is
+the warning list's W04 (执法不到位).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from gis_enforcement.dispatch.record import CaseRecorder
+from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
+from gis_enforcement.domain.escalation import poor_rating
 from gis_enforcement.domain.records import Assignment
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
-from gis_enforcement.storage import Session, dispatch_repo
+from gis_enforcement.storage import Session, dispatch_repo, warning_repo
 
 SCALE = range(1, 6)
 
@@ -41,10 +44,11 @@ def find_assignment(session: Session, *, assignment_id: int) -> Assignment:
     return assignment
 
 
-def rate_attendance(session: Session, *, assignment_id: int, township: str, timeliness: int, adequacy: int,
-                    at: datetime, comment: str | None = None, actor: str | None = None) -> Rating:
+def rate_attendance(session: Session, *, catalog: Catalog, assignment_id: int, township: str, timeliness: int,
+                    adequacy: int, at: datetime, comment: str | None = None, actor: str | None = None) -> Rating:
     """Record ``township``'s rating of one department's attendance; returns it (``new`` False when the same
-    rating was already recorded)."""
+    rating was already recorded). A rating of 不满意 (adequacy ≤ 2) raises W04 (执法不到位) on the department,
+    in the same transaction and the same record."""
     at = require_aware(at, "at")
     for name, value in (("timeliness", timeliness), ("adequacy", adequacy)):
         if isinstance(value, bool) or not isinstance(value, int) or value not in SCALE:
@@ -74,5 +78,16 @@ def rate_attendance(session: Session, *, assignment_id: int, township: str, time
                              comment=comment, rated_at=at, rated_by=township)
     payload: dict[str, Any] = {"by": township, "department": assignment.department, "assignment_id": assignment_id,
                                "timeliness": timeliness, "adequacy": adequacy, "comment": comment}
-    CaseRecorder(session, cases).add(case.id, at=at, actor=actor, kind="rating", payload=payload)
+    recorder = CaseRecorder(session, cases)
+    recorder.add(case.id, at=at, actor=actor, kind="rating", payload=payload)
+    draft = poor_rating(assignment_id=assignment_id, incident_id=case.id, department=assignment.department,
+                        township=township, adequacy=adequacy, timeliness=timeliness)
+    if draft is not None:
+        rule = catalog.warning_rules.get(draft.rule_code)
+        for w in warning_repo.insert_warnings(
+                session, drafts=[draft], raised_at=at,
+                consequences={draft.rule_code: rule.consequence} if rule else {},
+                notify={draft.rule_code: rule.notify} if rule else {}):
+            recorder.add(case.id, at=at, actor=actor, kind="warning", payload={
+                "rule": w["rule_code"], "level": w["level"], "department": w["subject_code"], "detail": w["detail"]})
     return Rating(assignment_id, assignment.department, timeliness, adequacy, comment, at, township, new=True)

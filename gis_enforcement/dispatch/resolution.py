@@ -7,7 +7,13 @@ from datetime import datetime
 from uuid import UUID
 
 from gis_enforcement.dispatch.record import CaseRecorder
-from gis_enforcement.domain.case_flow import CaseAction, case_can_close, next_case_status
+from gis_enforcement.domain.case_flow import (
+    AssignmentAction,
+    CaseAction,
+    case_can_close,
+    next_assignment_status,
+    next_case_status,
+)
 from gis_enforcement.domain.deadlines import require_aware
 from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import CaseState
@@ -94,4 +100,25 @@ def close(session: Session, *, incident_id: UUID, township: str, at: datetime, a
     dispatch_repo.set_case_status(session, incident_id=incident_id, status=status, closed_at=at)
     CaseRecorder(session, {incident_id: case}).add(incident_id, at=at, actor=actor, kind="close",
                                                    payload={"by": township})
+    return status
+
+
+def resume(session: Session, *, incident_id: UUID, department: str, at: datetime,
+           actor: str | None = None) -> CaseStatus:
+    """The lead department takes a reopened case back (reopened → in_action); its part, if done, is open again
+    (done → acting) — 事不完、人不撤 — so it resolves the case anew."""
+    case = _case(session, incident_id)
+    assignments = dispatch_repo.assignments_of(session, incident_id=incident_id)
+    lead = next((a for a in assignments if a.role is Role.LEAD), None)
+    if lead is None or lead.department != department:
+        raise InvalidInput(f"only the lead department ({lead.department if lead else 'none'}) resumes a case",
+                           field="department")
+    at = require_aware(at, "at")
+    status = next_case_status(case.status, CaseAction.RESUME)
+    if lead.status == "done":
+        back = next_assignment_status(lead.status, AssignmentAction.REOPEN)
+        dispatch_repo.update_assignment(session, assignment_id=lead.id, status=back.value, done_at=None)
+    dispatch_repo.set_case_status(session, incident_id=incident_id, status=status)
+    CaseRecorder(session, {incident_id: case}).add(incident_id, at=at, actor=actor, kind="resume",
+                                                   payload={"by": department})
     return status

@@ -120,3 +120,27 @@ def overdue_follow_ups(tasks: pd.DataFrame) -> list[WarningDraft]:
                          detail={"task_id": int(r.id), "requested_by": r.requested_by,
                                  "due_at": pd.Timestamp(r.due_at).isoformat()})
             for r in tasks.itertuples(index=False)]
+
+
+#: a township rating at or below this adequacy is 不满意 (W04 执法不到位)
+UNSATISFIED_AT = 2
+
+
+def poor_rating(*, assignment_id: int, incident_id: Any, department: str, township: str, adequacy: int,
+                timeliness: int) -> WarningDraft | None:
+    """W04 when the township rates a department's enforcement 不满意 (adequacy ≤ 2 of 5); None otherwise."""
+    if adequacy > UNSATISFIED_AT:
+        return None
+    return WarningDraft("W04", "yellow", "department", department, f"W04:rating:{assignment_id}", incident_id,
+                        assignment_id, detail={"township": township, "adequacy": adequacy, "timeliness": timeliness})
+
+
+def unrecorded(closures: pd.DataFrame) -> list[WarningDraft]:
+    """W10 (执法无记载) for closed cases whose lead left no check-in position or no photographed record
+    (``closures``: incident_id, assignment_id, department, township_code, checked_in, photographed)."""
+    return [WarningDraft("W10", "yellow", "department", str(r.department), f"W10:{r.assignment_id}", r.incident_id,
+                         int(r.assignment_id), detail={"township": r.township_code,
+                                                       "missing": [m for m, ok in (("check-in position", r.checked_in),
+                                                                                   ("photographed record",
+                                                                                    r.photographed)) if not ok]})
+            for r in closures.itertuples(index=False)]

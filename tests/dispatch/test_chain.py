@@ -163,3 +163,33 @@ def test_decline_rules(db: Session, locator: Locator, catalog: Catalog, site) ->
                         ground=None, at=T0)
     assert no_reason.value.field == "reason"
     assert verify_case_record(db, incident_id=inc.id) is None
+
+
+def test_a_reopened_case_is_resumed_by_its_lead_and_resolved_again(db: Session, locator: Locator,
+                                                                    catalog: Catalog, site) -> None:
+    x, y, township = site
+    inc = new_case(db, locator, catalog, x, y)
+    w = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0)
+    lead = w.assignments[0].department
+    on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead, lon=x, lat=y, accuracy_m=5,
+                      server_time=T0 + timedelta(minutes=10))
+    on_site.start_action(db, incident_id=inc.id, department=lead, at=T0 + timedelta(minutes=20))
+    on_site.complete(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=1))
+    resolution.resolve(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=1), summary="已停产")
+    assert resolution.reopen(db, incident_id=inc.id, township=township, reason="复查仍在生产",
+                             at=T0 + timedelta(hours=5)) is CaseStatus.REOPENED
+    assist = w.assignments[1].department
+    with pytest.raises(InvalidInput) as not_lead:
+        resolution.resume(db, incident_id=inc.id, department=assist, at=T0 + timedelta(hours=6))
+    assert not_lead.value.field == "department"
+    assert resolution.resume(db, incident_id=inc.id, department=lead,
+                             at=T0 + timedelta(hours=6)) is CaseStatus.IN_ACTION
+    assert dispatch_repo.lock_assignment(db, incident_id=inc.id, department=lead).status == "acting"
+    with pytest.raises(InvalidInput):  # resumed, not resolved: the lead's part must be done again first
+        resolution.resolve(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=7), summary="x")
+    on_site.complete(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=8))
+    assert resolution.resolve(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=8),
+                              summary="已拆除设备") is CaseStatus.RESOLVED
+    with pytest.raises(InvalidInput):  # resume only from reopened
+        resolution.resume(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=9))
+    assert verify_case_record(db, incident_id=inc.id) is None

@@ -69,3 +69,39 @@ def test_third_absence_in_a_year_raises_w07_once(db: Session, locator: Locator, 
     later = tick(db, catalog=catalog, now=T0 + timedelta(days=2, minutes=70))
     assert ("W07", assist) in rules(later)
     assert all(w["rule_code"] != "W07" for w in tick(db, catalog=catalog, now=T0 + timedelta(days=3)))
+
+
+def test_a_case_closed_without_a_record_raises_w10_once(db, locator, catalog, site) -> None:
+    from datetime import timedelta
+
+    from gis_enforcement.dispatch import on_site, resolution
+    from gis_enforcement.dispatch.escalation import tick
+    from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+    from tests.dispatch.helpers import T0, new_case
+
+    x, y, township = site
+    cases = []
+    for photos in ([], [{"slot": "after", "sha256": "b" * 64}]):
+        inc = new_case(db, locator, catalog, x, y)
+        w = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0)
+        lead = w.assignments[0].department
+        on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead, lon=x, lat=y, accuracy_m=5,
+                          server_time=T0 + timedelta(minutes=10))
+        on_site.start_action(db, incident_id=inc.id, department=lead, at=T0 + timedelta(minutes=20))
+        rule = catalog.rule(inc.rule_code)
+        on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead, action_type="现场检查",
+                              officer="执法员", acted_at=T0 + timedelta(minutes=30), measures=[rule.measures[0]],
+                              photos=photos)
+        on_site.complete(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=1))
+        resolution.resolve(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=1), summary="已处置")
+        for a in w.assignments[1:]:
+            on_site.release(db, incident_id=inc.id, department=a.department, reason="主责已处置",
+                            at=T0 + timedelta(hours=1))
+        status, _ = resolution.verify(db, incident_id=inc.id, township=township, at=T0 + timedelta(hours=2))
+        assert status.value == "closed"
+        cases.append((inc, lead))
+    raised = [w for w in tick(db, catalog=catalog, now=T0 + timedelta(hours=3)) if w["rule_code"] == "W10"]
+    (bare, lead), _ = cases
+    assert [(w["incident_id"], w["subject_code"]) for w in raised] == [(bare.id, lead)]
+    assert raised[0]["detail"]["missing"] == ["photographed record"]
+    assert not [w for w in tick(db, catalog=catalog, now=T0 + timedelta(hours=4)) if w["rule_code"] == "W10"]

@@ -88,12 +88,14 @@ def record_action(assignment_id: AssignmentId, body: ActionCreate, session: Sess
 
 @router.post("/{assignment_id}/rating", operation_id="rate_attendance", response_model=RatingPublic,
              responses=ERRORS, summary="The township rates a department's attendance (评价权), 1–5")
-def rate(assignment_id: AssignmentId, body: RatingCreate, session: SessionDep, clock: ClockDep,
-         actor: ActorDep) -> RatingPublic:
+def rate(assignment_id: AssignmentId, body: RatingCreate, session: SessionDep, platform: PlatformDep,
+         clock: ClockDep, actor: ActorDep) -> RatingPublic:
     """Only the case's township rates, once the department reported in, stood down, or let its report-in
-    deadline pass; once per assignment (the same rating again: 200 with ``new`` false; a different one: 409)."""
-    r = rate_attendance(session, assignment_id=assignment_id, township=body.township, timeliness=body.timeliness,
-                        adequacy=body.adequacy, comment=body.comment, at=clock(), actor=actor)
+    deadline pass; once per assignment (the same rating again: 200 with ``new`` false; a different one: 409).
+    Adequacy 1–2 (不满意) raises warning W04 on the department."""
+    r = rate_attendance(session, catalog=platform.catalog, assignment_id=assignment_id, township=body.township,
+                        timeliness=body.timeliness, adequacy=body.adequacy, comment=body.comment, at=clock(),
+                        actor=actor)
     session.commit()
     return RatingPublic(assignment_id=r.assignment_id, department=r.department, timeliness=r.timeliness,
                         adequacy=r.adequacy, comment=r.comment, rated_at=r.rated_at, rated_by=r.rated_by, new=r.new)

@@ -39,6 +39,7 @@ from gis_enforcement.api.schemas_dispatch import (
     ReportInCreate,
     ReportInPublic,
     ResolveCreate,
+    ResumeCreate,
     SummonedPublic,
     TimelinePublic,
     VerifyCreate,
@@ -262,6 +263,17 @@ def resolve_incident(incident_id: IncidentId, body: ResolveCreate, session: Sess
     """in_action → resolved; only the lead resolves, and only once its own part is done."""
     status = resolution.resolve(session, incident_id=incident_id, department=body.department, at=clock(),
                                 summary=body.summary, actor=actor)
+    session.commit()
+    return CaseStatusPublic(incident_id=incident_id, status=status.value)
+
+
+@router.post("/{incident_id}/resume", operation_id="resume_incident", response_model=CaseStatusPublic,
+             responses=ERRORS, summary="The lead department takes a reopened case back (事不完、人不撤)")
+def resume_incident(incident_id: IncidentId, body: ResumeCreate, session: SessionDep, clock: ClockDep,
+                    actor: ActorDep) -> CaseStatusPublic:
+    """reopened → in_action; the lead's part opens again (done → acting) until it resolves anew."""
+    status = resolution.resume(session, incident_id=incident_id, department=body.department, at=clock(),
+                               actor=actor)
     session.commit()
     return CaseStatusPublic(incident_id=incident_id, status=status.value)
 
