@@ -1,8 +1,9 @@
 """Candidates for a joint operation (联合执法): open cases, recurring sites and hot spots merged into one row per
 site, ready for :func:`gis_enforcement.analysis.planning.plan_operation`. Pure.
 
-1. **Open cases** are grouped by grid cell (网格) and category: a group is one place to visit, at the mean of
-   its cases, with ``open_cases`` = its size and the ids in ``case_ids``.
+1. **Open cases** of one category are grouped when they chain within ``merge_m`` of each other (DBSCAN with
+   one case enough, in metres): a group is one place to visit, at the mean of its cases, with ``open_cases`` =
+   its size and the ids in ``case_ids``.
 2. **Recurring sites** from the register are targets of their own (``recurrences`` = returns after a closure).
    An open-case group within ``merge_m`` (default 300 m) of a site that shares a category is folded into the
    site: the operation visits the place once, for the site's history and the cases open there.
@@ -24,7 +25,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from gis_enforcement.analysis.clusters import project_to_metres
+from gis_enforcement.analysis.clusters import dbscan_labels, project_to_metres
 
 CANDIDATE_COLUMNS = ("target_id", "name", "kind", "categories", "lon", "lat", "township_code", "zone_kinds",
                      "recurrences", "gi_bin", "open_cases", "case_ids")
@@ -39,24 +40,27 @@ def _mode(values: pd.Series) -> Any:
     return v.mode().iloc[0] if len(v) else None
 
 
-def open_case_groups(cases: pd.DataFrame, *, zone_kinds: Mapping[str, str]) -> pd.DataFrame:
-    """One candidate per (grid cell, category) of open cases (``id``, ``lon``, ``lat``, ``category``,
-    ``township_code``, ``grid_code``, ``zone_codes`` ``;``-joined)."""
+def open_case_groups(cases: pd.DataFrame, *, zone_kinds: Mapping[str, str], merge_m: float = 300.0) -> pd.DataFrame:
+    """One candidate per place of open cases of one category (``id``, ``lon``, ``lat``, ``category``,
+    ``township_code``, ``zone_codes`` ``;``-joined): cases chaining within ``merge_m`` are one place."""
     if cases.empty:
         return _empty()
-    c = cases.copy()
-    c["place"] = c["grid_code"].fillna(c["township_code"]).fillna("outside")
     rows = []
-    for (place, category), g in c.groupby(["place", "category"], sort=True):
-        zones = {z for codes in g["zone_codes"].dropna() for z in str(codes).split(";") if z}
-        rows.append({
-            "target_id": f"cases:{place}:{category}", "name": f"{place} {category}", "kind": "open_cases",
-            "categories": (str(category),), "lon": float(g["lon"].mean()), "lat": float(g["lat"].mean()),
-            "township_code": _mode(g["township_code"]),
-            "zone_kinds": tuple(sorted({zone_kinds[z] for z in zones if z in zone_kinds})),
-            "recurrences": 0, "gi_bin": 0, "open_cases": len(g), "case_ids": sorted(g["id"].astype(str)),
-        })
-    return pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
+    for category, c in cases.groupby("category", sort=True):
+        x, y = project_to_metres(c["lon"].to_numpy(dtype=float), c["lat"].to_numpy(dtype=float))
+        labels = dbscan_labels(x, y, eps_m=merge_m, min_samples=1)
+        for _, g in c.assign(place=labels).groupby("place", sort=True):
+            zones = {z for codes in g["zone_codes"].dropna() for z in str(codes).split(";") if z}
+            ids = sorted(g["id"].astype(str))
+            rows.append({
+                "target_id": f"cases:{category}:{ids[0][:8]}", "name": f"{category} ×{len(g)}", "kind": "open_cases",
+                "categories": (str(category),), "lon": float(g["lon"].mean()), "lat": float(g["lat"].mean()),
+                "township_code": _mode(g["township_code"]),
+                "zone_kinds": tuple(sorted({zone_kinds[z] for z in zones if z in zone_kinds})),
+                "recurrences": 0, "gi_bin": 0, "open_cases": len(g), "case_ids": ids,
+            })
+    out = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
+    return out.sort_values("target_id", kind="stable").reset_index(drop=True)
 
 
 def site_targets(sites: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +113,7 @@ def build_candidates(
 ) -> pd.DataFrame:
     """The candidates of the module docstring, one row per site (columns :data:`CANDIDATE_COLUMNS`), in a
     stable order (sites, then case groups, then hot cells; each by id)."""
-    groups, site_rows = _fold_into_sites(open_case_groups(open_cases, zone_kinds=zone_kinds),
+    groups, site_rows = _fold_into_sites(open_case_groups(open_cases, zone_kinds=zone_kinds, merge_m=merge_m),
                                          site_targets(sites), merge_m)
     frames = [f for f in (site_rows, groups) if not f.empty]
     out = pd.concat(frames, ignore_index=True) if frames else _empty()
