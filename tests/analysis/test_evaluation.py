@@ -80,7 +80,8 @@ def scenario(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Juri
     def act(inc: Any, dep: str, at: datetime, measures: list[str], penalty: float | None) -> None:
         on_site.start_action(db, incident_id=inc.id, department=dep, at=at)
         on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=dep, action_type="现场检查",
-                              officer=f"{dep}-01", acted_at=at + 5 * MIN, measures=measures, penalty_amount=penalty)
+                              officer=f"{dep}-01", acted_at=at + 5 * MIN, measures=measures, penalty_amount=penalty,
+                              photos=[{"slot": "after", "sha256": "c" * 64}])  # recorded: no W10
 
     def finish(inc: Any, dep: str, at: datetime, *, lead: bool) -> None:
         on_site.complete(db, incident_id=inc.id, department=dep, at=at)
