@@ -61,3 +61,31 @@ def test_warnings_and_follow_ups(client: TestClient, db: Session, locator: Locat
     done = client.post(f"/api/v1/follow-ups/{task}/done", json={"township": township, "note": "已落实"})
     assert done.status_code == 200
     assert client.post("/api/v1/follow-ups/999999999/done", json={"township": township}).status_code == 404
+
+
+def test_evaluation_over_http(client: TestClient, db: Session, locator: Locator, catalog: Catalog,
+                              jurisdiction: Jurisdiction) -> None:
+    v = jurisdiction.villages.iloc[12]
+    inc = new_case(db, locator, catalog, v.geometry.x, v.geometry.y)
+    result = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"], at=NOW)
+    lead = result.assignments[0]
+    on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead.department, lon=v.geometry.x,
+                      lat=v.geometry.y, accuracy_m=5, server_time=NOW + timedelta(minutes=10))
+    r = client.get("/api/v1/evaluation", params={"period": "2026-09"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["by"] == "department" and body["count"] == len(catalog.departments)
+    row = next(d for d in body["data"] if d["department"] == lead.department)
+    assert row["whistles"] == 1 and row["reported_in"] == 1 and row["on_time_rate"] == 1.0
+    silent = next(d for d in body["data"] if d["whistles"] == 0)
+    assert silent["report_in_rate"] is None  # no whistle: no rate, not 0
+    towns = client.get("/api/v1/evaluation", params={"period": "2026-09", "by": "township"}).json()
+    assert any(t["township_code"] == v["township_code"] and t["whistles_sent"] == 1 for t in towns["data"])
+    assert client.get("/api/v1/evaluation", params={"period": "2026", "by": "month"}).status_code == 200
+    bad = client.get("/api/v1/evaluation", params={"period": "soon"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "period"
+    assert client.get("/api/v1/evaluation", params={"period": "2026", "by": "county"}).status_code == 422
+    cmp = client.get("/api/v1/evaluation/compare", params={"before": "2026-08", "after": "2026-09"}).json()
+    assert [d["metric"] for d in cmp["data"]][:2] == ["penalties_per_officer", "duty_rate"]
+    whistles = next(d for d in cmp["data"] if d["metric"] == "whistles")
+    assert (whistles["before"], whistles["after"]) == (0, len(result.assignments))

@@ -96,3 +96,63 @@ def finish_follow_up(task_id: int, body: FollowUpDone, session: SessionDep, cloc
     complete_follow_up(session, task_id=task_id, township=body.township, at=clock(), note=body.note, actor=actor)
     session.commit()
     return FollowUpPublic(task_id=task_id)
+
+
+class EvaluationPublic(BaseModel):
+    period: str = Field(examples=["2026"])
+    start: datetime
+    end: datetime
+    by: str = Field(examples=["department"])
+    data: list[dict[str, Any]] = Field(description="one row per department (ranked) or township; "
+                                                    "unknown ratios are null")
+    count: int
+
+
+def _rows(frame: Any) -> list[dict[str, Any]]:
+    import math
+
+    def clean(v: Any) -> Any:
+        if hasattr(v, "item"):
+            v = v.item()
+        if v is None or (isinstance(v, float) and not math.isfinite(v)) or str(v) in ("<NA>", "NaT"):
+            return None
+        return v
+    return [{k: clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+@router.get("/evaluation", operation_id="evaluation", response_model=EvaluationPublic, responses=ERRORS,
+            summary="Evaluation (效果可评价) per department or township for a period")
+def evaluation(
+    session: SessionDep,
+    platform: PlatformDep,
+    period: Annotated[str, Query(description="2026, 2026-05, 2026-05-12 or START..END")],
+    by: Annotated[str, Query(pattern="^(department|township|month)$",
+                             description="department, township, or month (the departments' monthly ranking)")]
+    = "department",
+) -> EvaluationPublic:
+    """The metrics of :mod:`gis_enforcement.analysis.evaluation` (report-in and on-time rates, minutes,
+    resolution, recurrences, warnings, penalties per officer, 职权履行率, ratings, score and rank)."""
+    from gis_enforcement.analysis.evaluate_service import evaluate, ranking_by_month
+    from gis_enforcement.analysis.evaluation import parse_period
+
+    span = parse_period(period)
+    if by == "month":
+        table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end)
+    else:
+        table = evaluate(session, catalog=platform.catalog, start=span.start, end=span.end, by=by, label=span.label)
+    rows = _rows(table)
+    return EvaluationPublic(period=span.label, start=span.start, end=span.end, by=by, data=rows, count=len(rows))
+
+
+@router.get("/evaluation/compare", operation_id="evaluation_compare", responses=ERRORS,
+            summary="The seed's two metrics district-wide, before and after, as percentage changes")
+def evaluation_compare(session: SessionDep, platform: PlatformDep,
+                       before: Annotated[str, Query(examples=["2016"])],
+                       after: Annotated[str, Query(examples=["2018"])]) -> dict[str, Any]:
+    """Penalties per officer (人均处罚量) and 职权履行率, with on-time report-in and whistles for context."""
+    from gis_enforcement.analysis.evaluate_service import compare
+    from gis_enforcement.analysis.evaluation import parse_period
+
+    b, a = parse_period(before), parse_period(after)
+    table = compare(session, catalog=platform.catalog, before=b, after=a)
+    return {"before": b.label, "after": a.label, "data": _rows(table)}
