@@ -142,7 +142,7 @@ def main() -> None:
                 n_refused += len(r.refused) + len(w.refused)
                 leads = w.assignments[w.assignments["role"] == "lead"]
                 came = leads[leads["assignment_id"].isin(arrivals["assignment_id"])]
-                start = arrivals.set_index("assignment_id").loc[came["assignment_id"], "server_time"].to_numpy()
+                start = pd.DatetimeIndex(arrivals.set_index("assignment_id").loc[came["assignment_id"], "server_time"])
                 work_h = pd.to_timedelta(rng.gamma(2.0, 3.0, len(came)), unit="h")
                 res = pd.DataFrame({"incident_id": came["incident_id"].to_numpy(), "started_at": start,
                                     "done_at": start + work_h, "resolved_at": start + work_h + pd.Timedelta(minutes=30),

@@ -59,7 +59,7 @@ def _utc(values: Any, name: str) -> pd.Series:
             raise InvalidInput(f"not a time: {exc}", field=name) from None
         if not isinstance(s.dtype, pd.DatetimeTZDtype):
             raise InvalidInput("times must carry their time zone", field=name)
-    return s.dt.tz_convert(UTC)
+    return s.dt.tz_convert(UTC).dt.floor("us")  # the database keeps microseconds; so does the record
 
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
