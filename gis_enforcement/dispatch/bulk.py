@@ -62,6 +62,12 @@ def _utc(values: Any, name: str) -> pd.Series:
     return s.dt.tz_convert(UTC).dt.floor("us")  # the database keeps microseconds; so does the record
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as Python objects: row loops over Arrow-backed strings cost a conversion per value."""
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c]) and frame[c].dtype != object]
+    return frame.astype(dict.fromkeys(text, object)) if text else frame
+
+
 def _require(frame: pd.DataFrame, columns: Sequence[str], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -112,8 +118,8 @@ def whistle_many(session: Session, *, catalog: Catalog, cases: pd.DataFrame, act
     is refused; departments already on a case are skipped, as in :func:`gis_enforcement.dispatch.whistle.whistle`.
     """
     _require(cases, ("incident_id", "whistler", "at"), "cases")
-    req = cases.reset_index(drop=True).copy()
-    req["incident_id"] = req["incident_id"].astype(str)
+    req = _plain(cases.reset_index(drop=True))
+    req["incident_id"] = req["incident_id"].astype(str).astype(object)
     req["at"] = _utc(req["at"], "at")
     if "group" not in req.columns:
         req["group"] = 0
@@ -121,7 +127,7 @@ def whistle_many(session: Session, *, catalog: Catalog, cases: pd.DataFrame, act
     refused: list[tuple[Any, str, str]] = [(k, "incident_id", "the case is twice in this whistle")
                                            for k in req.loc[dup, "incident_id"]]
     req = req[~dup]
-    locked = bulk_repo.lock_cases_frame(session, incident_ids=list(req["incident_id"]))
+    locked = _plain(bulk_repo.lock_cases_frame(session, incident_ids=list(req["incident_id"])))
     known = {c.id: c for c in locked.itertuples(index=False)}
     rows, events, new_status, whistled = [], [], {}, {}
     accepted: list[tuple[str, Any]] = []
@@ -215,7 +221,7 @@ def report_in_many(session: Session, *, catalog: Catalog, checkins: pd.DataFrame
     refused: list[tuple[Any, str, str]] = [(k, "assignment_id", "checked in twice in this batch")
                                            for k in c.loc[dup, "assignment_id"]]
     c = c[~dup]
-    found = bulk_repo.lock_assignments_frame(session, positions=c)
+    found = _plain(bulk_repo.lock_assignments_frame(session, positions=c))
     m = c.merge(found, on="assignment_id", how="left", indicator=True)
     fences = pd.Series({k: v.geofence_m for k, v in catalog.categories.items()}, dtype=float)
     m["fence"] = m["category"].map(fences)
@@ -251,7 +257,7 @@ def report_in_many(session: Session, *, catalog: Catalog, checkins: pd.DataFrame
         "accuracy_m": None if pd.isna(r.accuracy_m) else float(r.accuracy_m), "distance_m": round(r.distance_m, 1),
         "minutes_late": round(r.minutes_late, 2), "on_time": bool(r.minutes_late <= 0), "device_skew_s": None})
         for r in ok.itertuples(index=False)]
-    cases = bulk_repo.lock_cases_frame(session, incident_ids=list(ok["incident_id"].unique()))
+    cases = _plain(bulk_repo.lock_cases_frame(session, incident_ids=list(ok["incident_id"].unique())))
     _write_events(session, events, cases)
     return BulkResult(len(ok), _refusals(refused))
 
@@ -262,16 +268,16 @@ def resolve_many(session: Session, *, resolutions: pd.DataFrame, actor: str | No
     reported_in → acting → done, the case whistled → in_action → resolved, each step recorded as the
     single-case services record it (start_action, case_in_action, complete, resolve)."""
     _require(resolutions, ("incident_id", "started_at", "done_at", "resolved_at", "summary"), "resolutions")
-    r = resolutions.reset_index(drop=True).copy()
-    r["incident_id"] = r["incident_id"].astype(str)
+    r = _plain(resolutions.reset_index(drop=True))
+    r["incident_id"] = r["incident_id"].astype(str).astype(object)
     for col in ("started_at", "done_at", "resolved_at"):
         r[col] = _utc(r[col], col)
     bad_order = (r["started_at"] > r["done_at"]) | (r["done_at"] > r["resolved_at"])
     refused: list[tuple[Any, str, str]] = [(k, "started_at", "times must run started ≤ done ≤ resolved")
                                            for k in r.loc[bad_order, "incident_id"]]
     r = r[~bad_order]
-    leads = bulk_repo.lead_assignments_frame(session, incident_ids=list(r["incident_id"]))
-    cases = bulk_repo.lock_cases_frame(session, incident_ids=list(r["incident_id"]))
+    leads = _plain(bulk_repo.lead_assignments_frame(session, incident_ids=list(r["incident_id"])))
+    cases = _plain(bulk_repo.lock_cases_frame(session, incident_ids=list(r["incident_id"])))
     m = r.merge(leads, on="incident_id", how="left").merge(
         cases[["id", "status"]].rename(columns={"id": "incident_id", "status": "case_status"}), on="incident_id",
         how="left")

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 GENESIS = "0" * 64
@@ -31,15 +32,24 @@ class CaseEvent:
     hash: str
 
 
+@lru_cache(maxsize=1 << 16)
+def _iso(value: datetime) -> str:
+    # a whistle's payload repeats the same few due times; a bulk chain writes them hundreds of thousands of times
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
+        return _iso(value)
     return str(value)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
 
 
 def canonical(body: Mapping[str, Any]) -> bytes:
     """The canonical JSON bytes of an event body (what the hash covers)."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default).encode()
+    return _CANONICAL.encode(body).encode()
 
 
 def event_hash(prev_hash: str, *, incident_id: str, seq: int, at: datetime, actor: str | None, kind: str,
@@ -86,7 +96,11 @@ class ChainedEvent:
 def _body_bytes(incident_id: str, seq: int, at: datetime, actor: str | None, kind: str, payload: bytes) -> bytes:
     # canonical() of the event body, assembled from its parts: the keys in sorted order
     # (actor, at, incident_id, kind, payload, seq) with the payload's own canonical bytes spliced in
-    def j(v: object) -> bytes:
+    def j(v: str | None) -> bytes:
+        if v is None:
+            return b"null"
+        if v.isascii() and v.isprintable() and '"' not in v and "\\" not in v:
+            return b'"' + v.encode() + b'"'  # what json.dumps gives for such a string, without its overhead
         return json.dumps(v, ensure_ascii=False).encode()
     return (b'{"actor":' + j(actor) + b',"at":' + j(_default(at)) + b',"incident_id":' + j(incident_id)
             + b',"kind":' + j(kind) + b',"payload":' + payload + b',"seq":' + str(seq).encode() + b"}")

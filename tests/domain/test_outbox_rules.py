@@ -45,7 +45,7 @@ def test_chain_many_hashes_exactly_as_one_by_one() -> None:
     at = datetime(2026, 5, 12, 15, 40, 0, 123456, tzinfo=UTC)
     payloads = [{"by": "镇", "summoned": [{"department": "WATER", "due": at}]}, {"x": None, "n": 1.5, "b": True}]
     events = [("case-a", at, None, "triage", payloads[0]), ("case-a", at, "调度员", "whistle", payloads[1]),
-              ("case-b", at, "x", "k", {})]
+              ("case-b", at, "x", "k", {}), ("case-b", at, 'a"b\\c\n\t', "k", {"s": 'q"\u2028'})]
     chained, heads = chain_many(events, {"case-a": (2, "f" * 64), "case-b": (0, None)})
     prev = {"case-a": (2, "f" * 64), "case-b": (0, GENESIS)}
     for (cid, when, actor, kind, payload), got in zip(events, chained, strict=True):
