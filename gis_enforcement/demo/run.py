@@ -14,7 +14,8 @@ from rich.table import Table
 from gis_enforcement.admin.layers import install_layers
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.demo.chain import ChainSummary, play_season
-from gis_enforcement.demo.season import season_feature_collection
+from gis_enforcement.demo.operation_story import tell_operation
+from gis_enforcement.demo.season import season_feature_collection, season_window
 from gis_enforcement.layers.jurisdiction import load_jurisdiction
 from gis_enforcement.mapping.incidents_map import write_incidents_map
 from gis_enforcement.patrol.intake import ingest
@@ -77,6 +78,7 @@ def run_demo(settings: Settings, *, seed: int, count: int, console: Console, cha
                                 tz=settings.timezone)
             incidents = incident_repo.incidents_frame(session)
     _print_chain(console, chain, catalog)
+    tell_operation(platform, console, townships=j.townships, season_end=season_window()[1], tz=settings.timezone)
 
     maps_dir = settings.maps_dir
     maps_dir.mkdir(parents=True, exist_ok=True)

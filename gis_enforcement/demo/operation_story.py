@@ -1,0 +1,79 @@
+"""The demo's last act: where problems keep coming back, and the joint operation planned from it.
+
+After the season has been played, the analyst's view: Getis-Ord Gi* hot spots of the whole season (H3 cells),
+the register of sites the problem came back to after a closure (回头看), and a night operation (联合执法) in the
+story's township against illegal mining and sand extraction — planned, stored, ready to execute.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import shapely
+from rich.console import Console
+from rich.table import Table
+
+from gis_enforcement.analysis.hotspot_service import run_and_store
+from gis_enforcement.analysis.trend_service import refresh_sites
+from gis_enforcement.demo.chain_habits import STORY_TOWNSHIP
+from gis_enforcement.errors import EnforcementError
+from gis_enforcement.layers.seats import load_seats
+from gis_enforcement.operations.plans import PlanRequest, create_plan
+
+OPERATION_CATEGORIES = ("MIN-01", "MIN-02")
+
+
+def tell_operation(platform: Any, console: Console, *, townships: Any, season_end: datetime, tz: str) -> None:
+    """Hot spots, recurring sites and a planned night operation, printed for the demo (``townships``: the layer,
+    for the story township's code)."""
+    town = next((str(c) for c, n in zip(townships["code"], townships["name"], strict=True)
+                 if str(n).startswith(STORY_TOWNSHIP)), None)
+    with platform.transaction() as session:
+        locator = platform.locators.get(session)
+        run_id, hot = run_and_store(session, cell="h3", resolution=8)
+        sites = refresh_sites(session, locator=locator, eps_m=100, min_samples=3)
+        night = (season_end.astimezone(ZoneInfo(tz)) + timedelta(days=1)).replace(hour=20, minute=0, second=0,
+                                                                                  microsecond=0)
+        plan = None
+        if town is not None:
+            try:
+                plan_id, plan = create_plan(
+                    session, catalog=platform.catalog, locator=locator,
+                    seats=load_seats(platform.settings.boundaries_dir),
+                    request=PlanRequest(period_start=night, period_end=night + timedelta(hours=12), townships=[town],
+                                        categories=list(OPERATION_CATEGORIES), hotspot_run_id=None))
+            except EnforcementError as exc:  # nothing open there this season: say so, the demo goes on
+                console.print(f"[dim]no joint operation planned: {exc}[/]")
+    s = hot.summary
+    console.print()
+    console.print(f"[bold]hot spots[/] (run {run_id}, Getis-Ord Gi*, H3 res 8, FDR): {s['hot']} hot cells "
+                  f"(99 %: {s['hot_99']}), {s['cold']} cold, of {s['cells']:,} — {s['scale']}")
+    top = hot.cells[hot.cells["gi_bin"] > 0].sort_values("z", ascending=False).head(5)
+    if len(top):
+        rep = shapely.point_on_surface(top.geometry.to_numpy())
+        placed = locator.locate(shapely.get_x(rep), shapely.get_y(rep))
+        names = [f"{str(t or '').split('(')[0]}{v or ''}" for t, v in zip(placed["township_name"],
+                                                                           placed["village_name"], strict=True)]
+        console.print("  hottest: " + "; ".join(f"{n} ({c} incidents, z {z:.1f})" for n, c, z in
+                                                zip(names, top["count"], top["z"], strict=True)))
+    recurring = sites[sites["n_recurrences"] > 0] if len(sites) else sites
+    console.print(f"[bold]recurring sites[/] (回头看): {len(recurring)} of {len(sites)} clustered sites saw the "
+                  "problem come back after a closure")
+    for r in recurring.head(3).itertuples(index=False):
+        console.print(f"  {r.site_id} {r.kind} near {r.village_name}: {r.n_incidents} reports, back "
+                      f"{r.n_recurrences}× after closures; inspect again {r.follow_up_on:%Y-%m-%d}")
+    if plan is None:
+        return
+    table = Table(title=f"联合执法计划 #{plan_id} {STORY_TOWNSHIP} {night:%m-%d %H:%M} 起 (night operation: mining, "
+                        "sand)", title_justify="left", pad_edge=False, padding=(0, 1))
+    for col in ("序", "目标", "部门（人）", "到达"):
+        table.add_column(col)
+    for r in plan.targets.itertuples(index=False):
+        table.add_row(str(r.order), str(r.name), " ".join(f"{d}{n}" for d, n in r.officers.items()),
+                      f"{r.arrive_at:%H:%M}")
+    console.print(table)
+    console.print(f"  {len(plan.targets)} targets, {plan.travel_m / 1000:.1f} km; {len(plan.waiting)} wait "
+                  f"— execute with [cyan].venv/bin/gis-enforcement plan execute {plan_id}[/]")
+
