@@ -60,7 +60,7 @@ def cell_spec(cell: CellName, *, resolution: int = 8, size_m: float = 500.0) -> 
     raise InvalidInput(f"unknown cell kind {cell!r}; use h3, grid, township or village", field="cell")
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """A filter value as JSON-ready data (the run's parameters are meant to be stored): times as ISO 8601, any
     collection of codes as a list of strings."""
     if isinstance(value, datetime | pd.Timestamp):
@@ -110,6 +110,23 @@ def run_hotspots(
     if len(chosen) == 0:
         raise InvalidInput("no incident matches the filters", field="incidents")
     counts = aggregate_incidents(chosen, spec, areas=areas, boundary=boundary)
+    parameters = {
+        "cell": cell, "resolution": resolution if cell == "h3" else None, "size_m": size_m if cell == "grid" else None,
+        "distance_m": distance_m, "distance_given": distance_m is not None, "fdr": fdr,
+        "permutations": permutations, "seed": seed, "boundary": boundary is not None,
+        "filters": {k: json_ready(v) for k, v in filters.items() if v is not None},
+    }
+    return hotspots_from_counts(counts, spec, int(len(chosen)), parameters=parameters, distance_m=distance_m,
+                                fdr=fdr, permutations=permutations, seed=seed, areas=areas)
+
+
+def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int, *, parameters: dict[str, Any],
+                    distance_m: float | None, fdr: bool, permutations: int, seed: int,
+                    areas: gpd.GeoDataFrame | None) -> HotspotResult:
+    """Hot spots from a table of counts per cell (``cell_id``, ``count``, ``x``/``y`` in EPSG:4548, and what
+    :func:`~.aggregate.cells_geodataframe` needs for ``spec``): the distance band (given or chosen), Gi* z and p,
+    the permutation test when asked, the FDR bins and the summary. :func:`run_hotspots` calls it after counting
+    in memory; :mod:`~.distributed` after counting on a dask cluster."""
     n_cells = len(counts)
     if n_cells < 3:
         raise InvalidInput(f"only {n_cells} cell(s) hold incidents; hot spots need at least 3", field="cell")
@@ -123,42 +140,25 @@ def run_hotspots(
         scale = ScaleChoice(distance_m=float(distance_m), method="given", detail=f"{distance_m:.0f} m as given")
     weights = distance_band_weights(x, y, scale.distance_m)
     z = gi_star_z(values, weights)
-    p = p_values_from_z(z)
     table = counts.copy()
     table["neighbours"] = np.diff(weights.indptr).astype(np.int64)
     table["z"] = z
-    table["p"] = p
-    decide = p
+    table["p"] = decide = p_values_from_z(z)
     if permutations:
-        test = gi_star_permutation(values, weights, permutations=permutations, seed=seed)
-        table["pseudo_p"] = test.p
-        decide = test.p
-    gi_bin = classify_confidence(z, decide, fdr=fdr)
-    table["gi_bin"] = gi_bin
-    cells = cells_geodataframe(table, spec, areas=areas)
+        table["pseudo_p"] = decide = gi_star_permutation(values, weights, permutations=permutations, seed=seed).p
+    table["gi_bin"] = gi_bin = classify_confidence(z, decide, fdr=fdr)
     warnings: list[str] = []
     if n_cells < RELIABLE_MIN_CELLS:
         warnings.append(f"only {n_cells} cells: Gi* results with fewer than {RELIABLE_MIN_CELLS} are not reliable")
     alone = int((table["neighbours"] == 1).sum())
     if alone:
         warnings.append(f"{alone} cell(s) have no neighbour within {scale.distance_m:.0f} m")
-    parameters = {
-        "cell": cell, "resolution": resolution if cell == "h3" else None, "size_m": size_m if cell == "grid" else None,
-        "distance_m": scale.distance_m, "distance_given": distance_m is not None, "fdr": fdr,
-        "permutations": permutations, "seed": seed, "boundary": boundary is not None,
-        "filters": {k: _plain(v) for k, v in filters.items() if v is not None},
-    }
-    summary = {
-        "incidents": int(len(chosen)),
-        "counted_incidents": int(values.sum()),
-        "cells": n_cells,
-        "empty_cells": int((values == 0).sum()),
-        "mean_neighbours": float(table["neighbours"].mean()),
-        **_bin_counts(gi_bin),
-        "hot": int((gi_bin > 0).sum()),
-        "cold": int((gi_bin < 0).sum()),
-        "scale": scale.detail,
-        "warnings": warnings,
-    }
-    return HotspotResult(cells=cells, parameters=MappingProxyType(parameters), scale=scale,
+    summary = {"incidents": n_incidents, "counted_incidents": int(values.sum()), "cells": n_cells,
+               "empty_cells": int((values == 0).sum()), "mean_neighbours": float(table["neighbours"].mean()),
+               **_bin_counts(gi_bin), "hot": int((gi_bin > 0).sum()), "cold": int((gi_bin < 0).sum()),
+               "scale": scale.detail, "warnings": warnings}
+    return HotspotResult(cells=cells_geodataframe(table, spec, areas=areas),
+                         parameters=MappingProxyType({**parameters, "distance_m": scale.distance_m}), scale=scale,
                          summary=MappingProxyType(summary))
+
+
