@@ -193,3 +193,17 @@ def test_a_reopened_case_is_resumed_by_its_lead_and_resolved_again(db: Session, 
     with pytest.raises(InvalidInput):  # resume only from reopened
         resolution.resume(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=9))
     assert verify_case_record(db, incident_id=inc.id) is None
+
+
+def test_a_check_in_a_moment_before_the_deadline_keeps_the_record_intact(db: Session, locator: Locator,
+                                                                         catalog: Catalog, site) -> None:
+    # minutes_late rounds to -0.0 here; the database has no negative zero, so the record must not depend on it
+    x, y, township = site
+    inc = new_case(db, locator, catalog, x, y)
+    w = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0)
+    lead = w.assignments[0]
+    done = on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead.department, lon=x, lat=y,
+                             accuracy_m=5, server_time=lead.report_in_due - timedelta(milliseconds=100))
+    assert done.on_time and round(done.minutes_late, 2) == 0.0
+    db.expire_all()
+    assert verify_case_record(db, incident_id=inc.id) is None

@@ -56,3 +56,12 @@ def test_chain_many_hashes_exactly_as_one_by_one() -> None:
         assert json.loads(got.payload_json) == body
         prev[cid] = (n + 1, want)
     assert heads == prev
+
+
+def test_a_negative_zero_survives_the_database_round_trip() -> None:
+    from gis_enforcement.domain.audit import canonical
+
+    # jsonb keeps numbers as decimals: -0.0 comes back as 0.0, so the canonical form must already say 0.0
+    assert canonical({"minutes_late": -0.0, "s": "-0.0", "xs": [-0.0, 1.5]}) == \
+        canonical({"minutes_late": 0.0, "s": "-0.0", "xs": [0.0, 1.5]})
+    assert b'"s":"-0.0"' in canonical({"s": "-0.0"})  # text is left alone
