@@ -302,3 +302,26 @@ def test_emerging_and_sites_from_the_command_line(runner: CliRunner, tmp_path: P
     sites = runner.invoke(app, ["hotspots", "sites", "--eps", "150"])
     assert sites.exit_code == 0, sites.output
     assert "recurring sites" in sites.stdout or "no site" in sites.stdout
+
+
+def test_export_parquet_then_hotspots_on_dask(runner: CliRunner, tmp_path: Path, jurisdiction: Jurisdiction) -> None:
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.demo.season import simulate_incident_table
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+    simulate_incident_table(jurisdiction, catalog, count=400, seed=12).to_csv(tmp_path / "s.csv", index=False)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "s.csv")]).exit_code == 0
+    exported = runner.invoke(app, ["export", "parquet", str(tmp_path / "ds")])
+    assert exported.exit_code == 0, exported.output
+    assert "month(s)" in exported.stdout and any((tmp_path / "ds").glob("month=*/part-0.parquet"))
+    on_dask = runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000", "--dataset",
+                                  str(tmp_path / "ds"), "--workers", "1", "-o", str(tmp_path / "d.geojson")])
+    assert on_dask.exit_code == 0, on_dask.output
+    in_db = runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000",
+                                "-o", str(tmp_path / "m.geojson")])
+    assert in_db.exit_code == 0, in_db.output
+    a = json.loads((tmp_path / "d.geojson").read_text(encoding="utf-8"))["features"]
+    b = json.loads((tmp_path / "m.geojson").read_text(encoding="utf-8"))["features"]
+    key = sorted((f["properties"]["cell_id"], f["properties"]["count"], f["properties"]["gi_bin"]) for f in a)
+    assert key == sorted((f["properties"]["cell_id"], f["properties"]["count"], f["properties"]["gi_bin"]) for f in b)
+    assert runner.invoke(app, ["hotspots", "run", "--dataset", str(tmp_path / "nowhere")]).exit_code == 2

@@ -50,13 +50,21 @@ def run_and_store(session: Session, *, cell: str = "h3", resolution: int = 8, si
                           permutations=permutations, seed=seed, boundary=boundary,
                           areas=_areas(layers, cell, townships), categories=categories, start=start, end=end,
                           townships=townships, statuses=statuses)
+    return store(session, result, categories=categories), result
+
+
+def store(session: Session, result: HotspotResult, *, categories: list[str] | None = None,
+          source: str | None = None) -> int:
+    """Record a hot-spot result computed anywhere (in memory, or on a dask cluster from a dataset named by
+    ``source``); returns the run id."""
     cells = result.cells.copy()
     cells["detail"] = [{"neighbours": int(n)} for n in cells["neighbours"]]
-    run_id = analysis_repo.insert_hotspot_run(
-        session, kind="gi_star", parameters={**dict(result.parameters), "categories": categories},
-        scale=_scale(result), summary=dict(result.summary), n_incidents=int(result.summary["incidents"]),
-        cells=cells)
-    return run_id, result
+    parameters = {**dict(result.parameters), "categories": categories}
+    if source is not None:
+        parameters["source"] = source
+    return analysis_repo.insert_hotspot_run(
+        session, kind="gi_star", parameters=parameters, scale=_scale(result), summary=dict(result.summary),
+        n_incidents=int(result.summary["incidents"]), cells=cells)
 
 
 def _scale(result: HotspotResult) -> dict[str, Any]:

@@ -96,8 +96,12 @@ def hotspots_run(
     status: Annotated[list[str] | None, typer.Option(help="case status (repeatable)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
     = None,
+    dataset: Annotated[Path | None, typer.Option(help="count on a dask cluster from this GeoParquet dataset "
+                                                      "(see `export parquet`) instead of the database")] = None,
+    workers: Annotated[int, typer.Option(help="dask worker processes with --dataset")] = 2,
 ) -> None:
-    """Getis-Ord Gi* hot and cold spots of the stored incidents; the run is stored (its id is printed)."""
+    """Getis-Ord Gi* hot and cold spots of the stored incidents (or of a GeoParquet dataset, counted on a local
+    dask cluster); the run is stored (its id is printed)."""
     from gis_enforcement.analysis.hotspot_service import run_and_store
 
     if output is not None and output.suffix.lower() not in (".gpkg", ".geojson", ".json"):
@@ -105,12 +109,20 @@ def hotspots_run(
     try:
         start, end = _period(period)
         plat = open_platform()
-        with out.status("hot spots: reading incidents, counting, Gi*…"), plat.transaction() as session:
-            run_id, result = run_and_store(
-                session, cell=cell.value, resolution=resolution, size_m=size, distance_m=distance, fdr=fdr,
-                permutations=permutations, seed=seed, categories=category or None, start=start, end=end,
-                townships=township or None, statuses=status or None)
-            locator = plat.locators.get(session)
+        if dataset is not None:
+            run_id, result = _run_on_dask(plat, dataset, workers, cell=cell.value, resolution=resolution,
+                                          size_m=size, distance_m=distance, fdr=fdr, permutations=permutations,
+                                          seed=seed, categories=category or None, start=start, end=end,
+                                          townships=township or None, statuses=status or None)
+            with plat.transaction() as session:
+                locator = plat.locators.get(session)
+        else:
+            with out.status("hot spots: reading incidents, counting, Gi*…"), plat.transaction() as session:
+                run_id, result = run_and_store(
+                    session, cell=cell.value, resolution=resolution, size_m=size, distance_m=distance, fdr=fdr,
+                    permutations=permutations, seed=seed, categories=category or None, start=start, end=end,
+                    townships=township or None, statuses=status or None)
+                locator = plat.locators.get(session)
     except EnforcementError as exc:
         fail(exc)
         return
@@ -118,6 +130,30 @@ def hotspots_run(
     if output is not None:
         _write_cells(result.cells, output)
         out.print(f"wrote {len(result.cells):,} cells to {output}")
+
+
+def _run_on_dask(plat: Any, dataset: Path, workers: int, **params: Any) -> tuple[int, Any]:
+    """Count on a local dask cluster from the dataset, then Gi* in memory; the run is stored like any other."""
+    from distributed import Client, LocalCluster
+
+    from gis_enforcement.analysis.distributed import run_hotspots_distributed
+    from gis_enforcement.analysis.hotspot_service import store
+    from gis_enforcement.storage import layer_repo
+
+    if not dataset.is_dir():
+        raise typer.BadParameter(f"{dataset} is not a dataset directory", param_hint="--dataset")
+    with plat.transaction() as session:
+        layers = layer_repo.read_layers(session)
+    towns = params.get("townships")
+    boundary = layers["township"][layers["township"]["code"].isin(towns)] if towns else layers["district"]
+    areas = layers["township"] if params["cell"] == "township" else None
+    with out.status(f"hot spots on dask ({workers} workers): counting the dataset, then Gi*…"), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, \
+            Client(cluster):
+        result = run_hotspots_distributed(str(dataset), boundary=boundary, areas=areas, **params)
+    with plat.transaction() as session:
+        run_id = store(session, result, categories=params.get("categories"), source=str(dataset))
+    return run_id, result
 
 
 def _townships(locator: Any, cells: Any) -> tuple[dict[str, str], list[str | None]]:

@@ -252,3 +252,27 @@ def export_incidents(
     else:
         output.write_text(frame.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")
     out.print(f"wrote {len(frame):,} incidents to {output}")
+
+
+@export_app.command("parquet")
+def export_parquet(
+    directory: Annotated[Path, typer.Argument(help="the dataset directory (one month=YYYY-MM/ folder per month)")],
+    period: Annotated[str | None, typer.Option(help="2026, 2026-05 or START..END (default: everything)")] = None,
+) -> None:
+    """Export incidents as a GeoParquet dataset partitioned by month, for analysis on a dask cluster."""
+    from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.storage.parquet_export import export_incidents_geoparquet
+
+    try:
+        start = end = None
+        if period:
+            span = parse_period(period)
+            start, end = span.start, span.end
+        plat = open_platform()
+        with out.status("exporting month by month…"), plat.transaction() as session:
+            report = export_incidents_geoparquet(session, directory=directory, start=start, end=end)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    out.print(f"wrote {report.rows:,} incidents in {len(report.months)} month(s), {report.bytes / 1e6:.1f} MB, "
+              f"to {directory}")
