@@ -1,6 +1,6 @@
 """Benchmark: the analysis steps side by side with the usual library way of doing them, in one table.
 
-    .venv/bin/python bench/analysis.py [--n 1000000] [--repeat 3] [--seed 0]
+    .venv/bin/python bench/analysis.py [--n 1000000] [--repeat 3] [--seed 0] [--no-trends] [--no-postgis]
 
 Synthesises N incidents over Pinggu district (lon 116.9–117.4, lat 40.0–40.35): a uniform background plus a few
 planted clusters. Each section adds measured rows — step, ours (s), baseline, baseline (s), speed-up — and one
@@ -20,16 +20,21 @@ Hot spots (this section):
 * full run — ``run_hotspots`` (filter, aggregate, Gi*, FDR, cell polygons) with the band given, and with the band
   chosen automatically, against the baselines above chained.
 
-Other sections (emerging hot spots, clusters) append their rows to the same table through ``SECTIONS``.
+Emerging hot spots and clusters (``bench/analysis_time.py``, on a simulated year of N incidents of the demo's
+simulator): the Mann-Kendall trend and pattern classes of ~16 k cells × 12 months against a pymannkendall loop;
+the whole emerging analysis against esda ``G_Local`` per bin + that loop; DBSCAN (eps 100 m) against PostGIS
+``ST_ClusterDBSCAN`` on the project's own cluster (``gis-enforcement db url``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -75,6 +80,8 @@ class Bench:
     incidents: pd.DataFrame
     repeat: int
     seed: int
+    skip_trends: bool = False
+    skip_postgis: bool = False
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -254,8 +261,20 @@ def hotspot_rows(bench: Bench) -> list[Row]:
     return rows
 
 
+def trend_section(bench: Bench) -> list[Row]:
+    """Emerging hot spots (ours vs a pymannkendall loop and esda per bin) and DBSCAN (ours vs PostGIS
+    ST_ClusterDBSCAN on the project's cluster) on a simulated year of the same size (``bench/analysis_time.py``)."""
+    if bench.skip_trends:
+        return []
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from analysis_time import trend_rows  # a sibling script, not a package
+
+    return [Row(step, ours, base, base_s) for step, ours, base, base_s in
+            trend_rows(len(bench.incidents), postgis=not bench.skip_postgis)]
+
+
 #: every section: a function of the shared :class:`Bench` returning its measured rows, in table order
-SECTIONS: list[Callable[[Bench], list[Row]]] = [hotspot_rows]
+SECTIONS: list[Callable[[Bench], list[Row]]] = [hotspot_rows, trend_section]
 
 
 def render(rows: list[Row], n: int) -> Table:
@@ -276,10 +295,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000, help="synthetic incidents (default 1,000,000)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement of ours (best kept)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the synthetic data")
+    ap.add_argument("--no-trends", action="store_true", help="hot spots only (skip emerging hot spots and DBSCAN)")
+    ap.add_argument("--no-postgis", action="store_true", help="skip the PostGIS DBSCAN baseline")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
-    bench = Bench(incidents=synthetic_incidents(args.n, args.seed), repeat=args.repeat, seed=args.seed)
+    bench = Bench(incidents=synthetic_incidents(args.n, args.seed), repeat=args.repeat, seed=args.seed,
+                  skip_trends=args.no_trends, skip_postgis=args.no_postgis)
     rows: list[Row] = []
     for section in SECTIONS:
         rows.extend(section(bench))

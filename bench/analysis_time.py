@@ -143,6 +143,59 @@ def same_partition(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.where(a >= 0, mapped == b, b < 0)))
 
 
+def trend_rows(n: int, *, repeat: int = 7, dsn: str | None = None, pg_n: int | None = None,
+               postgis: bool = True) -> list[tuple[str, float, str, float | None]]:
+    """The emerging-hot-spot and DBSCAN measurements on a simulated year of ``n`` incidents, as rows of
+    (step, ours s, baseline, baseline s); ``bench/analysis.py`` prints them with its own."""
+    rows: list[tuple[str, float, str, float | None]] = []
+    with console.status(f"simulating {n:,} incidents over a year…"):
+        jurisdiction = load_jurisdiction(ROOT / "data" / "boundaries")
+        catalog = load_catalog(ROOT / "data" / "catalog" / "pinggu.yaml")
+        incidents = simulate_incident_table(jurisdiction, catalog, count=n, seed=1, start=date(2025, 1, 1), days=365)
+
+    with console.status("emerging hot spots…"):
+        cube, cx, cy = lattice_cube(jurisdiction, incidents)
+        label = f"{cube.n_cells:,} cells × {cube.n_bins} months"
+        full_s, result = best_of(repeat, lambda: emerging_hot_spots(cube, cx, cy, distance_m=BAND_M))
+        z = result.z
+        ours_s, ours = best_of(repeat, lambda: emerging_from_z(z))
+        loop_s, loop_z = best_of(1, lambda: pymannkendall_loop(z))
+        np.testing.assert_allclose(ours.table["trend_z"].to_numpy(), loop_z, rtol=1e-12, atol=1e-12)
+        rows.append((f"emerging: MK trend + classes, {label}", ours_s, "pymannkendall.original_test loop", loop_s))
+        esda_s, (esda_z, _) = best_of(1, lambda: esda_baseline(cube.counts, cx, cy))
+        np.testing.assert_allclose(z, esda_z, rtol=1e-9, atol=1e-9)
+        rows.append((f"emerging: whole analysis (weights, Gi*, MK, classes), {label}", full_s,
+                     "esda G_Local per bin + pymannkendall loop", esda_s))
+
+    with console.status(f"DBSCAN on {n:,} incidents…"):
+        lon, lat = incidents["lon"].to_numpy(), incidents["lat"].to_numpy()
+        t0 = time.perf_counter()
+        x, y = project_to_metres(lon, lat)
+        labels = dbscan_labels(x, y, eps_m=EPS_M, min_samples=MIN_SAMPLES, n_jobs=-1)
+        dbscan_s = time.perf_counter() - t0
+    n_clusters = int(labels.max()) + 1
+    pg_n = min(pg_n or n, n)
+    pg_s: float | None = None
+    pg_name = "PostGIS ST_ClusterDBSCAN"
+    agree = ""
+    if postgis:
+        dsn = dsn or dsn_from_cli()
+        with console.status(f"PostGIS ST_ClusterDBSCAN on {pg_n:,} points…"):
+            pg_s, pg_labels = postgis_dbscan(dsn, lon[:pg_n], lat[:pg_n])
+        if pg_n == n:
+            agree = f"; same partition for {same_partition(labels, pg_labels):.2%} of points"
+        else:
+            pg_name += f" on {pg_n:,} points only"
+            own = dbscan_labels(x[:pg_n], y[:pg_n], eps_m=EPS_M, min_samples=MIN_SAMPLES, n_jobs=-1)
+            agree = f"; same partition on those {pg_n:,}: {same_partition(own, pg_labels):.2%}"
+    rows.append((f"DBSCAN eps {EPS_M:.0f} m, {n:,} incidents ({n_clusters:,} clusters{agree})", dbscan_s, pg_name,
+                 pg_s))
+    categories, times = incidents["category"].to_numpy(), pd.to_datetime(incidents["observed_at"], format="ISO8601")
+    table_s, _ = best_of(1, lambda: cluster_table(x, y, labels, categories=categories, times=times))
+    rows.append((f"cluster table (hulls, centroids, radius, categories), {n_clusters:,} clusters", table_s, "—", None))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1_000_000, help="incidents for DBSCAN and the cube (default 1,000,000)")
@@ -151,74 +204,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=7, help="runs per fast in-memory measurement (best kept)")
     ap.add_argument("--no-postgis", action="store_true", help="skip the PostGIS baseline")
     args = ap.parse_args()
-
-    rows: list[tuple[str, float, str, float | None]] = []
-    with console.status(f"simulating {args.n:,} incidents over a year…"):
-        jurisdiction = load_jurisdiction(ROOT / "data" / "boundaries")
-        catalog = load_catalog(ROOT / "data" / "catalog" / "pinggu.yaml")
-        incidents = simulate_incident_table(
-            jurisdiction, catalog, count=args.n, seed=1, start=date(2025, 1, 1), days=365
-        )
-
-    with console.status("emerging hot spots…"):
-        cube, cx, cy = lattice_cube(jurisdiction, incidents)
-        label = f"{cube.n_cells:,} cells × {cube.n_bins} months"
-        full_s, result = best_of(args.repeat, lambda: emerging_hot_spots(cube, cx, cy, distance_m=BAND_M))
-        z = result.z
-        ours_s, ours = best_of(args.repeat, lambda: emerging_from_z(z))
-        loop_s, loop_z = best_of(1, lambda: pymannkendall_loop(z))
-        np.testing.assert_allclose(ours.table["trend_z"].to_numpy(), loop_z, rtol=1e-12, atol=1e-12)
-        rows.append((f"emerging: MK trend + classes, {label}", ours_s, "pymannkendall.original_test loop", loop_s))
-        esda_s, (esda_z, _) = best_of(1, lambda: esda_baseline(cube.counts, cx, cy))
-        np.testing.assert_allclose(z, esda_z, rtol=1e-9, atol=1e-9)
-        rows.append(
-            (
-                f"emerging: whole analysis (weights, Gi*, MK, classes), {label}",
-                full_s,
-                "esda G_Local per bin + pymannkendall loop",
-                esda_s,
-            )
-        )
-
-    with console.status(f"DBSCAN on {args.n:,} incidents…"):
-        lon, lat = incidents["lon"].to_numpy(), incidents["lat"].to_numpy()
-        t0 = time.perf_counter()
-        x, y = project_to_metres(lon, lat)
-        labels = dbscan_labels(x, y, eps_m=EPS_M, min_samples=MIN_SAMPLES, n_jobs=-1)
-        dbscan_s = time.perf_counter() - t0
-    n_clusters = int(labels.max()) + 1
-    pg_n = min(args.pg_n or args.n, args.n)
-    pg_s: float | None = None
-    pg_name = "PostGIS ST_ClusterDBSCAN"
-    agree = ""
-    if not args.no_postgis:
-        dsn = args.dsn or dsn_from_cli()
-        with console.status(f"PostGIS ST_ClusterDBSCAN on {pg_n:,} points…"):
-            pg_s, pg_labels = postgis_dbscan(dsn, lon[:pg_n], lat[:pg_n])
-        if pg_n == args.n:
-            agree = f"; same partition for {same_partition(labels, pg_labels):.2%} of points"
-        else:
-            pg_name += f" on {pg_n:,} points only"
-            own = dbscan_labels(x[:pg_n], y[:pg_n], eps_m=EPS_M, min_samples=MIN_SAMPLES, n_jobs=-1)
-            agree = f"; same partition on those {pg_n:,}: {same_partition(own, pg_labels):.2%}"
-    rows.append(
-        (f"DBSCAN eps {EPS_M:.0f} m, {args.n:,} incidents ({n_clusters:,} clusters{agree})", dbscan_s, pg_name, pg_s)
-    )
-    categories, times = incidents["category"].to_numpy(), pd.to_datetime(incidents["observed_at"], format="ISO8601")
-    table_s, _ = best_of(1, lambda: cluster_table(x, y, labels, categories=categories, times=times))
-    rows.append((f"cluster table (hulls, centroids, radius, categories), {n_clusters:,} clusters", table_s, "—", None))
-
+    rows = trend_rows(args.n, repeat=args.repeat, dsn=args.dsn, pg_n=args.pg_n, postgis=not args.no_postgis)
     out = Table(title="analysis timings (best of runs; seconds)")
     for col in ("step", "ours (s)", "baseline", "baseline (s)", "speed-up"):
         out.add_column(col, justify="right" if col not in ("step", "baseline") else "left")
     for step, ours_time, base_name, base_time in rows:
-        out.add_row(
-            step,
-            f"{ours_time:.3f}",
-            base_name,
-            "—" if base_time is None else f"{base_time:.3f}",
-            "—" if base_time is None else f"{base_time / ours_time:.1f}×",
-        )
+        out.add_row(step, f"{ours_time:.3f}", base_name, "—" if base_time is None else f"{base_time:.3f}",
+                    "—" if base_time is None else f"{base_time / ours_time:.1f}×")
     console.print(out)
 
 
