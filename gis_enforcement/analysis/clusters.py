@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sklearn.cluster import DBSCAN
 
+from gis_enforcement.analysis.grid_dbscan import grid_dbscan
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.layers.projection import METRIC_CRS, WGS84, reproject, transformer
 
@@ -80,8 +80,10 @@ def dbscan_labels(
 ) -> np.ndarray:
     """DBSCAN labels of points in metres: a point with at least ``min_samples`` points (itself included) within
     ``eps_m`` metres is a core point; clusters are core points chained by ``eps_m`` plus the border points they
-    reach; the rest is noise (−1). scikit-learn with ``algorithm="kd_tree"``; ``n_jobs`` as in scikit-learn.
-    Raises :class:`InvalidInput` for a non-positive ``eps_m`` or ``min_samples`` below 1."""
+    reach; the rest is noise (−1). Computed on a grid (:func:`~.grid_dbscan.grid_dbscan`: the same core points,
+    noise and clusters as scikit-learn's DBSCAN, numbered the same way, without building neighbour lists);
+    ``n_jobs`` is kept for callers and unused. Raises :class:`InvalidInput` for a non-positive ``eps_m`` or
+    ``min_samples`` below 1."""
     if not np.isfinite(eps_m) or eps_m <= 0:
         raise InvalidInput("eps must be a positive number of metres", field="eps_m")
     if not isinstance(min_samples, int | np.integer) or isinstance(min_samples, bool) or min_samples < 1:
@@ -89,8 +91,8 @@ def dbscan_labels(
     points = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
     if len(points) == 0:
         return np.empty(0, dtype=np.int64)
-    model = DBSCAN(eps=float(eps_m), min_samples=int(min_samples), algorithm="kd_tree", n_jobs=n_jobs)
-    return np.asarray(model.fit_predict(points), dtype=np.int64)
+    del n_jobs
+    return grid_dbscan(points[:, 0], points[:, 1], eps=float(eps_m), min_samples=int(min_samples))
 
 
 def _category_summary(labels: np.ndarray, categories: Any, n_clusters: int) -> tuple[list[Any], list[dict[str, int]]]:
