@@ -325,3 +325,17 @@ def test_export_parquet_then_hotspots_on_dask(runner: CliRunner, tmp_path: Path,
     key = sorted((f["properties"]["cell_id"], f["properties"]["count"], f["properties"]["gi_bin"]) for f in a)
     assert key == sorted((f["properties"]["cell_id"], f["properties"]["count"], f["properties"]["gi_bin"]) for f in b)
     assert runner.invoke(app, ["hotspots", "run", "--dataset", str(tmp_path / "nowhere")]).exit_code == 2
+
+
+def test_hotspots_map_from_the_command_line(runner: CliRunner, tmp_path: Path, jurisdiction: Jurisdiction) -> None:
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.demo.season import simulate_incident_table
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+    simulate_incident_table(jurisdiction, catalog, count=300, seed=13).to_csv(tmp_path / "s.csv", index=False)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "s.csv")]).exit_code == 0
+    shown = runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000", "--map",
+                                str(tmp_path / "h.html")])
+    assert shown.exit_code == 0, shown.output
+    page = (tmp_path / "h.html").read_text(encoding="utf-8")
+    assert "热点 99% 置信" in page and "Leaflet 1.9" in page

@@ -42,6 +42,16 @@ def _period(text: str | None) -> tuple[datetime | None, datetime | None]:
     return span.start, span.end
 
 
+def _write_map(plat: Any, cells: Any, path: Path, subtitle: str) -> None:
+    from gis_enforcement.mapping.hotspots_map import write_hotspots_map
+    from gis_enforcement.storage import layer_repo
+
+    with plat.transaction() as session:
+        towns = layer_repo.read_layers(session)["township"]
+    write_hotspots_map(path, cells, towns, subtitle=subtitle)
+    out.print(f"map: open [cyan]{path.resolve()}[/] in a browser (works offline)")
+
+
 def _write_cells(cells: Any, output: Path) -> None:
     suffix = output.suffix.lower()
     frame = cells.drop(columns=[c for c in ("detail",) if c in cells.columns])
@@ -98,6 +108,8 @@ def hotspots_run(
     = None,
     dataset: Annotated[Path | None, typer.Option(help="count on a dask cluster from this GeoParquet dataset "
                                                       "(see `export parquet`) instead of the database")] = None,
+    map_path: Annotated[Path | None, typer.Option("--map", help="also draw the cells on an offline map (.html)")]
+    = None,
     workers: Annotated[int, typer.Option(help="dask worker processes with --dataset")] = 2,
 ) -> None:
     """Getis-Ord Gi* hot and cold spots of the stored incidents (or of a GeoParquet dataset, counted on a local
@@ -130,6 +142,8 @@ def hotspots_run(
     if output is not None:
         _write_cells(result.cells, output)
         out.print(f"wrote {len(result.cells):,} cells to {output}")
+    if map_path is not None:
+        _write_map(plat, result.cells, map_path, f"run {run_id} · {result.summary['scale']}")
 
 
 def _run_on_dask(plat: Any, dataset: Path, workers: int, **params: Any) -> tuple[int, Any]:
@@ -169,6 +183,8 @@ def hotspots_show(
     run_id: Annotated[int, typer.Argument(help="a stored run (see `hotspots run`)")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
     = None,
+    map_path: Annotated[Path | None, typer.Option("--map", help="also draw the cells on an offline map (.html)")]
+    = None,
 ) -> None:
     """A stored hot-spot run: its parameters, summary and top cells."""
     from gis_enforcement.analysis.hotspot_service import stored_run
@@ -187,6 +203,8 @@ def hotspots_show(
     if output is not None:
         _write_cells(cells, output)
         out.print(f"wrote {len(cells):,} cells to {output}")
+    if map_path is not None:
+        _write_map(plat, cells, map_path, f"run {run_id} · {run['summary'].get('scale', '')}")
 
 
 @hotspots_app.command("emerging")

@@ -20,6 +20,7 @@ from gis_enforcement.analysis.trend_service import refresh_sites
 from gis_enforcement.demo.chain_habits import STORY_TOWNSHIP
 from gis_enforcement.errors import EnforcementError
 from gis_enforcement.layers.seats import load_seats
+from gis_enforcement.mapping.hotspots_map import write_hotspots_map
 from gis_enforcement.operations.plans import PlanRequest, create_plan
 
 OPERATION_CATEGORIES = ("MIN-01", "MIN-02")
@@ -47,6 +48,8 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
             except EnforcementError as exc:  # nothing open there this season: say so, the demo goes on
                 console.print(f"[dim]no joint operation planned: {exc}[/]")
     s = hot.summary
+    hot_map = write_hotspots_map(platform.settings.maps_dir / "hotspots.html", hot.cells, townships,
+                                 subtitle=f"run {run_id} · {s['scale']}")
     console.print()
     console.print(f"[bold]hot spots[/] (run {run_id}, Getis-Ord Gi*, H3 res 8, FDR): {s['hot']} hot cells "
                   f"(99 %: {s['hot_99']}), {s['cold']} cold, of {s['cells']:,} — {s['scale']}")
@@ -58,6 +61,7 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
                                                                            placed["village_name"], strict=True)]
         console.print("  hottest: " + "; ".join(f"{n} ({c} incidents, z {z:.1f})" for n, c, z in
                                                 zip(names, top["count"], top["z"], strict=True)))
+    console.print(f"  map: [cyan]{hot_map.resolve()}[/]")
     recurring = sites[sites["n_recurrences"] > 0] if len(sites) else sites
     console.print(f"[bold]recurring sites[/] (回头看): {len(recurring)} of {len(sites)} clustered sites saw the "
                   "problem come back after a closure")

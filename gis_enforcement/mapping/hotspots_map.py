@@ -1,0 +1,164 @@
+"""Hot and cold spots on the township map — Getis-Ord Gi* cells by confidence, offline Leaflet page.
+
+Cells of a hot-spot run (H3 hexagons, grid squares or townships) are drawn in the standard diverging palette of
+hot-spot maps — reds for hot spots at 99/95/90 % confidence, blues for cold spots, a pale neutral for cells that
+are not significant — over the labelled township polygons. A legend says what each colour means and how many
+cells have it; a cell's popup gives its count, z-score, p-value and, for emerging runs, its pattern. Like the
+incidents map it is one ``L.geoJSON`` layer styled in the browser, with Leaflet inlined (works offline).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from gis_enforcement.mapping.elements import JsElement, Raw, Script, TownshipLayer, _parent_of, figure_of, script_json
+from gis_enforcement.mapping.features import township_collection
+from gis_enforcement.mapping.incidents_map import _CSS
+from gis_enforcement.mapping.offline import offline_map
+
+__all__ = ["BIN_COLORS", "hotspots_map", "write_hotspots_map"]
+
+#: Gi_Bin → fill colour (the usual hot/cold diverging scheme of hot-spot maps)
+BIN_COLORS: Mapping[int, str] = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#f2f1ec", -1: "#c0ccbe",
+                                  -2: "#849eba", -3: "#4575b5"}
+BIN_NAMES = {
+    "zh": {3: "热点 99% 置信", 2: "热点 95% 置信", 1: "热点 90% 置信", 0: "不显著", -1: "冷点 90% 置信",
+           -2: "冷点 95% 置信", -3: "冷点 99% 置信"},
+    "en": {3: "Hot spot, 99% confidence", 2: "Hot spot, 95% confidence", 1: "Hot spot, 90% confidence",
+           0: "Not significant", -1: "Cold spot, 90% confidence", -2: "Cold spot, 95% confidence",
+           -3: "Cold spot, 99% confidence"},
+}
+WORDS = {
+    "zh": {"legend": "Gi* 热点分析（FDR 校正）", "cells": "个单元", "incidents": "起事件", "count": "事件数",
+           "z": "z 值", "p": "p 值", "pattern": "时空模式", "townships": "乡镇边界", "cell": "单元"},
+    "en": {"legend": "Gi* hot spots (FDR-corrected)", "cells": "cells", "incidents": "incidents",
+           "count": "Incidents", "z": "z-score", "p": "p-value", "pattern": "Pattern", "townships": "Townships",
+           "cell": "Cell"},
+}
+
+
+class CellLayer(JsElement):
+    """The cells as one GeoJSON layer, filled by Gi_Bin in the browser, popups built on click."""
+
+    def __init__(self, collection: dict[str, Any], colors: Mapping[int, str], names: Mapping[int, str],
+                 words: Mapping[str, str]):
+        super().__init__()
+        self._name = "GiseCells"
+        self.data = script_json(collection)
+        self.colors = script_json({str(k): v for k, v in colors.items()})
+        self.names = script_json({str(k): v for k, v in names.items()})
+        self.words = script_json(dict(words))
+
+    def js(self) -> str:
+        return f"""
+var {self.get_name()} = (function () {{
+  var colors = {self.colors}, names = {self.names}, w = {self.words};
+  function esc(s) {{ return String(s).replace(/[&<>"']/g, function (c) {{
+    return {{'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}}[c]; }}); }}
+  return L.geoJSON({self.data}, {{
+    style: function (f) {{
+      var b = String(f.properties.gi_bin || 0);
+      return {{fillColor: colors[b], fillOpacity: b === '0' ? 0.35 : 0.8, color: b === '0' ? '#d6d3c8' : '#ffffff',
+               weight: 0.6}};
+    }},
+    onEachFeature: function (f, layer) {{
+      layer.bindPopup(function () {{
+        var p = f.properties, b = String(p.gi_bin || 0);
+        var rows = [[w.count, p.count], [w.z, p.z === null ? '—' : p.z.toFixed(2)],
+                    [w.p, p.p === null ? '—' : p.p.toPrecision(2)]];
+        if (p.pattern) {{ rows.push([w.pattern, p.pattern]); }}
+        return '<div class="gise-popup"><div class="hd" style="border-left-color:' + colors[b] + '">' +
+          esc(names[b]) + '</div><table>' + rows.map(function (r) {{
+            return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>'; }}).join('') +
+          '</table><div class="id">' + esc(w.cell) + ' ' + esc(p.cell_id) + '</div></div>';
+      }});
+    }}
+  }}).addTo({_parent_of(self).get_name()});
+}})();
+"""
+
+
+def _legend(counts: Mapping[int, int], names: Mapping[int, str], title: str) -> str:
+    rows = "".join(
+        f'<div class="row"><span class="dot" style="border-radius:2px;background:{BIN_COLORS[b]}"></span>'
+        f'<span class="name">{html.escape(names[b])}</span><span class="n">{counts.get(b, 0):,}</span></div>'
+        for b in (3, 2, 1, 0, -1, -2, -3))
+    return f'<div class="gise-box gise-legend"><div class="hd">{html.escape(title)}</div>{rows}</div>'
+
+
+def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title: str = "平谷区 问题热点",
+                 subtitle: str = "", lang: str = "zh", tiles: str | None = None) -> folium.Map:
+    """Gi* cells (``cell_id``, ``count``, ``z``, ``p``, ``gi_bin``, optional ``pattern``; polygons in any CRS)
+    over the township polygons (``name``, optional ``synthetic``), as an offline folium map. ``subtitle`` is
+    printed under the title (the run's period, scale …); ``lang`` "zh" or "en"."""
+    if lang not in WORDS:
+        raise ValueError(f"lang must be one of {sorted(WORDS)}")
+    words, names = WORDS[lang], BIN_NAMES[lang]
+    c = cells.to_crs(4326) if cells.crs is not None and cells.crs.to_epsg() != 4326 else cells
+    bins = c["gi_bin"].fillna(0).astype(int).to_numpy() if len(c) else np.zeros(0, dtype=int)
+    counts = {int(b): int(n) for b, n in zip(*np.unique(bins, return_counts=True), strict=True)}
+    geoms = shapely.set_precision(c.geometry.values, 1e-6)
+    features = []
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty:
+            continue
+        z = float(c["z"].iat[i]) if "z" in c and np.isfinite(c["z"].iat[i]) else None
+        p = float(c["p"].iat[i]) if "p" in c and np.isfinite(c["p"].iat[i]) else None
+        props: dict[str, Any] = {"cell_id": str(c["cell_id"].iat[i]), "count": int(c["count"].iat[i]),
+                                 "z": z, "p": p, "gi_bin": int(bins[i])}
+        if "pattern" in c:
+            props["pattern"] = str(c["pattern"].iat[i])
+        features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(g)})
+    # hot cells last, so they draw on top of their neighbours' borders
+    features.sort(key=lambda f: abs(f["properties"]["gi_bin"]))
+
+    extent = townships.to_crs(4326) if len(townships) and townships.crs is not None else c
+    x0, y0, x1, y1 = extent.total_bounds if len(extent) else (117.12, 40.2, 117.12, 40.2)
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=11, tiles=tiles, prefer_canvas=True)
+    figure_of(m).header.add_child(Raw(f"<style>{_CSS}</style>"), name="gise_css")
+    figure_of(m).title = html.escape(title)
+    m.add_child(Script(f"L.control.scale({{position: 'bottomright', imperial: false}}).addTo({m.get_name()});"))
+
+    synthetic = bool("synthetic" in townships.columns and townships["synthetic"].fillna(False).astype(bool).any())
+    cell_group = folium.FeatureGroup(name=words["legend"], show=True)
+    cell_group.add_child(CellLayer({"type": "FeatureCollection", "features": features}, BIN_COLORS, names, words))
+    m.add_child(cell_group)
+    if len(townships):
+        town_group = folium.FeatureGroup(name=words["townships"], show=True)
+        collection, labels = township_collection(townships, {}, "")
+        town_group.add_child(TownshipLayer(
+            collection, labels, style={"color": "#5b5b5b", "weight": 1.0, "fill": False,
+                                       "dashArray": "4 3" if synthetic else None},
+            outline={"color": "#2b2b2b", "weight": 2.4, "fill": False}))
+        m.add_child(town_group)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+
+    n_incidents = int(c["count"].sum()) if len(c) else 0
+    sub = f"{len(features):,} {words['cells']} · {n_incidents:,} {words['incidents']}"
+    note = ""
+    if synthetic:
+        note = ('<div class="note">⚠ ' + ("乡镇边界为示意边界（合成数据，非官方），仅供演示" if lang == "zh" else
+                                          "Township boundaries are illustrative (synthetic) — demo only") + "</div>")
+    figure_of(m).html.add_child(Raw(
+        f'<div class="gise-box gise-title"><h1>{html.escape(title)}</h1><div class="sub">{html.escape(sub)}</div>'
+        + (f'<div class="sub">{html.escape(subtitle)}</div>' if subtitle else "") + note + "</div>"))
+    figure_of(m).html.add_child(Raw(_legend(counts, names, words["legend"])))
+    if len(extent):
+        m.fit_bounds([[y0, x0], [y1, x1]], padding_top_left=(260, 30), padding_bottom_right=(20, 20))
+    return offline_map(m)
+
+
+def write_hotspots_map(path: str | Path, cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, **kw: Any) -> Path:
+    """Write :func:`hotspots_map` to ``path`` (self-contained, offline); returns it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hotspots_map(cells, townships, **kw).save(str(path))
+    return path
