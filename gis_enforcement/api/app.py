@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from gis_enforcement import __version__
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.errors import install_error_handlers
-from gis_enforcement.api.routers import analysis, assignments, dispatch, events, incidents, meta, oversight
+from gis_enforcement.api.routers import analysis, assignments, dispatch, events, incidents, maps, meta, oversight
 from gis_enforcement.api.scheduler import DeliveryScheduler, EscalationScheduler, PeriodicPass
 from gis_enforcement.settings import Settings, get_settings
 
@@ -53,4 +53,5 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(oversight.router)
     app.include_router(events.router)
     app.include_router(analysis.router)
+    app.include_router(maps.router)
     return app

@@ -1,0 +1,38 @@
+"""/maps/{name} — the maps written by ``gis-enforcement map …`` and the demo, served by the app (offline pages:
+everything they need is inside them)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse
+
+from gis_enforcement.api.deps import PlatformDep
+from gis_enforcement.errors import InvalidInput, NotFound
+
+router = APIRouter(tags=["maps"])
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
+
+
+@router.get("/maps", operation_id="list_maps", response_class=HTMLResponse)
+def list_maps(platform: PlatformDep) -> str:
+    """An index of the maps written so far."""
+    folder = platform.settings.maps_dir
+    names = sorted(p.stem for p in folder.glob("*.html")) if folder.is_dir() else []
+    items = "".join(f'<li><a href="/maps/{n}">{n}</a></li>' for n in names if _NAME.match(n))
+    return f"<!doctype html><meta charset=utf-8><title>maps</title><h1>maps</h1><ul>{items or '<li>none yet</li>'}</ul>"
+
+
+@router.get("/maps/{name}", operation_id="get_map", response_class=FileResponse,
+            responses={404: {"description": "no such map"}, 422: {"description": "not a map name"}})
+def get_map(name: str, platform: PlatformDep) -> FileResponse:
+    """A map page by name (``incidents``, ``hotspots`` … with or without ``.html``). Names are letters, digits,
+    ``-`` and ``_`` only: nothing outside the maps folder can be asked for."""
+    stem = name[:-5] if name.endswith(".html") else name
+    if not _NAME.match(stem):
+        raise InvalidInput("a map name is letters, digits, - and _", field="name")
+    path = platform.settings.maps_dir / f"{stem}.html"
+    if not path.is_file():
+        raise NotFound(f"no map {stem!r}; write it with `gis-enforcement map …`", field="name")
+    return FileResponse(path, media_type="text/html; charset=utf-8")

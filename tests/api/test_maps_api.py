@@ -1,0 +1,37 @@
+"""GET /maps and /maps/{name}: written maps served from the maps folder, nothing outside it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api import create_app
+from gis_enforcement.api.deps import get_platform
+
+
+@pytest.fixture
+def client(platform: Platform, tmp_path: Path) -> Iterator[TestClient]:
+    settings = platform.settings.model_copy(update={"maps_dir": tmp_path / "maps"})
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "hotspots.html").write_text("<html>热点</html>", encoding="utf-8")
+    (tmp_path / "secret.html").write_text("no", encoding="utf-8")
+    app = create_app(settings, platform=platform)
+    app.dependency_overrides[get_platform] = lambda: SimpleNamespace(settings=settings)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_maps_are_served_and_nothing_else(client: TestClient) -> None:
+    r = client.get("/maps/hotspots")
+    assert r.status_code == 200 and "热点" in r.text and r.headers["content-type"].startswith("text/html")
+    assert client.get("/maps/hotspots.html").status_code == 200
+    assert "/maps/hotspots" in client.get("/maps").text
+    assert client.get("/maps/incidents").status_code == 404
+    bad = client.get("/maps/..%2Fsecret")
+    assert bad.status_code in (404, 422) and "no" != bad.text
+    assert client.get("/maps/.hidden").status_code == 422
