@@ -339,3 +339,21 @@ def test_hotspots_map_from_the_command_line(runner: CliRunner, tmp_path: Path, j
     assert shown.exit_code == 0, shown.output
     page = (tmp_path / "h.html").read_text(encoding="utf-8")
     assert "热点 99% 置信" in page and "Leaflet 1.9" in page
+
+
+def test_map_commands_write_offline_pages(runner: CliRunner, tmp_path: Path, jurisdiction: Jurisdiction) -> None:
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.demo.season import simulate_incident_table
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+    simulate_incident_table(jurisdiction, catalog, count=300, seed=14).to_csv(tmp_path / "s.csv", index=False)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "s.csv")]).exit_code == 0
+    inc = runner.invoke(app, ["map", "incidents", "-o", str(tmp_path / "i.html")])
+    assert inc.exit_code == 0, inc.output
+    assert "Leaflet 1.9" in (tmp_path / "i.html").read_text(encoding="utf-8")
+    assert runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000"]).exit_code == 0
+    hot = runner.invoke(app, ["map", "hotspots", "--lang", "en", "-o", str(tmp_path / "h.html")])
+    assert hot.exit_code == 0, hot.output
+    assert "Hot spot, 99% confidence" in (tmp_path / "h.html").read_text(encoding="utf-8")
+    assert runner.invoke(app, ["map", "hotspots", "--run", "999999"]).exit_code == 2
+    assert runner.invoke(app, ["map", "incidents", "--lang", "fr"]).exit_code == 2
