@@ -357,3 +357,6 @@ def test_map_commands_write_offline_pages(runner: CliRunner, tmp_path: Path, jur
     assert "Hot spot, 99% confidence" in (tmp_path / "h.html").read_text(encoding="utf-8")
     assert runner.invoke(app, ["map", "hotspots", "--run", "999999"]).exit_code == 2
     assert runner.invoke(app, ["map", "incidents", "--lang", "fr"]).exit_code == 2
+    amap = runner.invoke(app, ["map", "hotspots", "--basemap", "amap", "-o", str(tmp_path / "a.html")])
+    assert amap.exit_code == 0 and "autonavi.com" in (tmp_path / "a.html").read_text(encoding="utf-8")
+    assert runner.invoke(app, ["map", "hotspots", "--basemap", "tianditu"]).exit_code == 2  # no token

@@ -48,15 +48,19 @@ def map_hotspots(
     run: Annotated[int | None, typer.Option(help="a stored hot-spot run (default: the latest)")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="default: MAPS_DIR/hotspots.html")] = None,
     lang: Annotated[str, typer.Option(help="zh or en")] = "zh",
+    basemap: Annotated[str | None, typer.Option(help="none, osm, tianditu, amap or xyz:<template|dir> "
+                                                     "(default: GISE_BASEMAP)")] = None,
 ) -> None:
     """A hot-spot run's cells by Gi* confidence (run one with `hotspots run`)."""
     from gis_enforcement.analysis.hotspot_service import stored_run
     from gis_enforcement.errors import NotFound
+    from gis_enforcement.mapping.basemaps import basemap_from
     from gis_enforcement.mapping.hotspots_map import write_hotspots_map
     from gis_enforcement.storage import analysis_repo, layer_repo
 
     try:
         plat = open_platform()
+        tiles = basemap_from(basemap or plat.settings.basemap, tianditu_token=plat.settings.tianditu_token)
         with plat.transaction() as session:
             if run is None:
                 runs = [r for r in analysis_repo.hotspot_runs(session, limit=50) if r["kind"] == "gi_star"]
@@ -67,7 +71,8 @@ def map_hotspots(
             towns = layer_repo.read_layers(session)["township"]
         title = "平谷区 问题热点" if lang == "zh" else "Pinggu hot spots"
         path = write_hotspots_map(output or plat.settings.maps_dir / "hotspots.html", cells, towns, title=title,
-                                  subtitle=f"run {run} · {meta['summary'].get('scale', '')}", lang=_lang(lang))
+                                  subtitle=f"run {run} · {meta['summary'].get('scale', '')}", lang=_lang(lang),
+                                  basemap=tiles)
     except EnforcementError as exc:
         fail(exc)
         return

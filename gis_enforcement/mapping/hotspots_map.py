@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from gis_enforcement.mapping.basemaps import Basemap, add_basemap, to_basemap_datum
 from gis_enforcement.mapping.elements import JsElement, Raw, Script, TownshipLayer, _parent_of, figure_of, script_json
 from gis_enforcement.mapping.features import township_collection
 from gis_enforcement.mapping.incidents_map import _CSS
@@ -95,10 +96,12 @@ def _legend(counts: Mapping[int, int], names: Mapping[int, str], title: str) -> 
 
 
 def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title: str = "平谷区 问题热点",
-                 subtitle: str = "", lang: str = "zh", tiles: str | None = None) -> folium.Map:
+                 subtitle: str = "", lang: str = "zh", basemap: Basemap | None = None) -> folium.Map:
     """Gi* cells (``cell_id``, ``count``, ``z``, ``p``, ``gi_bin``, optional ``pattern``; polygons in any CRS)
     over the township polygons (``name``, optional ``synthetic``), as an offline folium map. ``subtitle`` is
-    printed under the title (the run's period, scale …); ``lang`` "zh" or "en"."""
+    printed under the title (the run's period, scale …); ``lang`` "zh" or "en"; ``basemap`` (none by default)
+    from :func:`~gis_enforcement.mapping.basemaps.basemap_from` — on a GCJ-02 basemap everything is shifted to
+    GCJ-02."""
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {sorted(WORDS)}")
     words, names = WORDS[lang], BIN_NAMES[lang]
@@ -122,18 +125,29 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
 
     extent = townships.to_crs(4326) if len(townships) and townships.crs is not None else c
     x0, y0, x1, y1 = extent.total_bounds if len(extent) else (117.12, 40.2, 117.12, 40.2)
-    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=11, tiles=tiles, prefer_canvas=True)
+    if basemap is not None and basemap.datum != "wgs84":
+        corners = to_basemap_datum({"features": [{"geometry": {"type": "MultiPoint",
+                                                               "coordinates": [[x0, y0], [x1, y1]]}}]}, basemap)
+        (x0, y0), (x1, y1) = corners["features"][0]["geometry"]["coordinates"]
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=11, tiles=None, prefer_canvas=True)
+    add_basemap(m, basemap)
     figure_of(m).header.add_child(Raw(f"<style>{_CSS}</style>"), name="gise_css")
     figure_of(m).title = html.escape(title)
     m.add_child(Script(f"L.control.scale({{position: 'bottomright', imperial: false}}).addTo({m.get_name()});"))
 
     synthetic = bool("synthetic" in townships.columns and townships["synthetic"].fillna(False).astype(bool).any())
     cell_group = folium.FeatureGroup(name=words["legend"], show=True)
-    cell_group.add_child(CellLayer({"type": "FeatureCollection", "features": features}, BIN_COLORS, names, words))
+    cell_group.add_child(CellLayer(to_basemap_datum({"type": "FeatureCollection", "features": features}, basemap),
+                                   BIN_COLORS, names, words))
     m.add_child(cell_group)
     if len(townships):
         town_group = folium.FeatureGroup(name=words["townships"], show=True)
         collection, labels = township_collection(townships, {}, "")
+        collection = to_basemap_datum(collection, basemap)
+        if basemap is not None and basemap.datum != "wgs84" and labels:
+            moved = to_basemap_datum({"features": [{"geometry": {"type": "MultiPoint", "coordinates": [
+                [lab[1], lab[0]] for lab in labels]}}]}, basemap)["features"][0]["geometry"]["coordinates"]
+            labels = [[lat, lon, *lab[2:]] for (lon, lat), lab in zip(moved, labels, strict=True)]
         town_group.add_child(TownshipLayer(
             collection, labels, style={"color": "#5b5b5b", "weight": 1.0, "fill": False,
                                        "dashArray": "4 3" if synthetic else None},
