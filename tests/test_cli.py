@@ -360,3 +360,53 @@ def test_map_commands_write_offline_pages(runner: CliRunner, tmp_path: Path, jur
     amap = runner.invoke(app, ["map", "hotspots", "--basemap", "amap", "-o", str(tmp_path / "a.html")])
     assert amap.exit_code == 0 and "autonavi.com" in (tmp_path / "a.html").read_text(encoding="utf-8")
     assert runner.invoke(app, ["map", "hotspots", "--basemap", "tianditu"]).exit_code == 2  # no token
+
+
+def test_map_townships_plan_and_dispatch(runner: CliRunner, cli_env: dict[str, str], tmp_path: Path,
+                                          jurisdiction: Jurisdiction) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.demo.season import simulate_incident_table
+    from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+    from gis_enforcement.layers.locator import Locator
+    from gis_enforcement.patrol.intake import submit_one
+    from gis_enforcement.patrol.parse import parse_geojson
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+    simulate_incident_table(jurisdiction, catalog, count=300, seed=15).to_csv(tmp_path / "s.csv", index=False)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "s.csv")]).exit_code == 0
+    towns = runner.invoke(app, ["map", "townships", "--period", "2026", "--metric", "resolution_rate",
+                                "-o", str(tmp_path / "t.html")])
+    assert towns.exit_code == 0, towns.output
+    assert "解决率" in (tmp_path / "t.html").read_text(encoding="utf-8")
+    assert runner.invoke(app, ["map", "townships", "--metric", "happiness"]).exit_code == 2
+
+    plan = runner.invoke(app, ["plan", "create", "--start", "2026-05-12T20:00+08:00", "--category", "MIN-02",
+                               "--from", "117.12,40.14"])
+    assert plan.exit_code == 0, plan.output
+    plan_id = plan.stdout.split("联合执法计划 #", 1)[1].split()[0]
+    drawn = runner.invoke(app, ["map", "plan", plan_id, "-o", str(tmp_path / "p.html")])
+    assert drawn.exit_code == 0, drawn.output
+    assert "联合执法" in (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert runner.invoke(app, ["map", "plan", "999999"]).exit_code == 2
+
+    v = jurisdiction.villages.iloc[44]
+    f = {"type": "Feature", "id": "6b0f3f0e-2a8a-4b8e-9d7e-3c1a5e9b0d44",
+         "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
+         "properties": {"category": "ENV-01", "observed_at": "2026-06-03T08:30:00+08:00"}}
+    engine = create_engine(cli_env["DATABASE_URL"])
+    with Session(engine) as s:
+        inc, _ = submit_one(s, parse_geojson(f), locator=Locator.from_jurisdiction(jurisdiction), catalog=catalog)
+        whistle(s, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"],
+                at=datetime(2026, 6, 3, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
+        s.commit()
+    engine.dispose()
+    case = runner.invoke(app, ["map", "dispatch", str(inc.id), "-o", str(tmp_path / "d.html")])
+    assert case.exit_code == 0, case.output
+    assert "Leaflet 1.9" in (tmp_path / "d.html").read_text(encoding="utf-8")
+    assert runner.invoke(app, ["map", "dispatch", "not-a-uuid"]).exit_code == 2

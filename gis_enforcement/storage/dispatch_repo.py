@@ -210,3 +210,18 @@ def finish_follow_up(session: Session, *, task_id: int, done_at: datetime, note:
         text("UPDATE follow_up_task SET status = 'done', done_at = :at, done_note = :note WHERE id = :id"),
         {"at": done_at, "note": note, "id": task_id},
     )
+
+
+def check_ins_frame(session: Session, *, incident_id: UUID) -> Any:
+    """A case's assignments with their check-in positions, as a DataFrame (for the dispatch map)."""
+    import pandas as pd
+
+    rows = session.execute(text(
+        "SELECT department, role, status, summoned_at, report_in_due, reported_in_at, report_in_lon, report_in_lat, "
+        "minutes_late FROM assignment WHERE incident_id = :id ORDER BY role DESC, id"), {"id": incident_id}).all()
+    columns = ["department", "role", "status", "summoned_at", "report_in_due", "reported_in_at", "report_in_lon",
+               "report_in_lat", "minutes_late"]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    for c in ("summoned_at", "report_in_due", "reported_in_at"):
+        frame[c] = pd.to_datetime(frame[c], utc=True)
+    return frame

@@ -1,0 +1,326 @@
+"""A joint-operation plan (联合执法) on the township map — start, numbered visits, route, waiting targets, offline.
+
+Input is the GeoJSON a plan produces (:meth:`~gis_enforcement.analysis.planning.OperationPlan.to_geojson`, also
+what the ``operation_plan.route`` column stores): the start is a square marker, every planned target a circle
+with its visit number in it, coloured by its time window (night, evening, day, other), every waiting target a
+grey dashed circle whose popup says why it is waiting, and the route a dashed line with an arrow on each leg
+pointing the way the team drives. Popups (built in the browser) give name, categories, departments with their
+officers, the window and the arrival time. Like the other maps, Leaflet is inlined (works offline).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+
+from gis_enforcement.mapping.elements import JsElement, Raw, Script, TownshipLayer, _parent_of, figure_of, script_json
+from gis_enforcement.mapping.features import township_collection
+from gis_enforcement.mapping.incidents_map import _CSS
+from gis_enforcement.mapping.offline import offline_map
+
+__all__ = ["WINDOW_COLORS", "WORDS", "plan_map", "write_plan_map"]
+
+#: window label → fill colour of a planned target (labels of the lists' inspection windows; "other" for the rest)
+WINDOW_COLORS: Mapping[str, str] = {"night": "#283593", "evening": "#8e24aa", "day": "#ef6c00",
+                                    "other": "#00897b"}
+WAITING_COLOR = "#9e9e9e"
+START_COLOR = "#c62828"
+ROUTE_COLOR = "#d81b60"
+WORDS = {
+    "zh": {"title": "联合执法方案", "legend": "图例", "start": "出发点", "planned": "计划检查点",
+           "waiting": "待安排（未排入）", "route": "行进路线", "night": "夜间时段", "evening": "傍晚时段",
+           "day": "白天时段", "other": "其他时段", "targets": "个检查点", "km": "公里", "min": "分钟",
+           "period": "时段", "categories": "问题类别", "departments": "参与部门", "officers": "人",
+           "window": "检查时段", "arrive": "到达", "depart": "离开", "wait": "等候", "reason": "原因",
+           "severity": "严重程度", "score": "得分", "rank": "排名", "order": "顺序", "id": "编号",
+           "depart_at": "出发时间", "townships": "乡镇边界", "end": "结束"},
+    "en": {"title": "Joint operation plan", "legend": "Legend", "start": "Start", "planned": "Planned visits",
+           "waiting": "Waiting (not scheduled)", "route": "Route", "night": "Night window",
+           "evening": "Evening window", "day": "Day window", "other": "Other window", "targets": "targets",
+           "km": "km", "min": "min", "period": "Period", "categories": "Categories", "departments": "Departments",
+           "officers": "officers", "window": "Window", "arrive": "Arrive", "depart": "Leave", "wait": "Wait",
+           "reason": "Reason", "severity": "Severity", "score": "Score", "rank": "Rank", "order": "Visit",
+           "id": "ID", "depart_at": "Departs", "townships": "Townships", "end": "Ends"},
+}
+
+_PLAN_CSS = """
+.gise-num { display: flex; align-items: center; justify-content: center; border-radius: 50%;
+  border: 2px solid #fff; box-shadow: 0 0 0 1px rgba(0,0,0,0.35), 0 1px 4px rgba(0,0,0,0.35); color: #fff;
+  font: 700 13px/1 Arial, sans-serif; box-sizing: border-box; width: 26px; height: 26px; }
+.gise-num.wait { background: #fff !important; color: #777; border: 2px dashed #9e9e9e; box-shadow: none;
+  font-size: 11px; }
+.gise-start { display: flex; align-items: center; justify-content: center; width: 26px; height: 26px;
+  box-sizing: border-box; background: #c62828; color: #fff; border: 2px solid #fff; border-radius: 4px;
+  box-shadow: 0 0 0 1px rgba(0,0,0,0.4), 0 1px 4px rgba(0,0,0,0.4); font: 700 13px/1 sans-serif; }
+.gise-arrow { color: #d81b60; font-size: 16px; line-height: 16px; text-align: center;
+  text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
+.gise-legend .sq { border-radius: 3px; }
+.gise-legend .ln { flex: none; width: 22px; height: 0; border-top: 3px dashed #d81b60; margin-right: 7px; }
+.gise-popup .wait-reason { margin-top: 6px; padding: 5px 7px; background: #fff3cd; color: #7a4d00;
+  border-radius: 4px; }
+"""
+
+#: Browser helpers for the plan's popups: escaping, local times out of ISO strings, names from codes.
+_PLAN_JS = """
+var GISE_PLAN = %s;
+function gisePlanEsc(s) {
+  return String(s).replace(/[&<>"']/g, function (c) {
+    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]; });
+}
+function gisePlanTime(iso) { return iso ? String(iso).slice(5, 16).replace('T', ' ') : ''; }
+function gisePlanColor(p) {
+  var c = GISE_PLAN.colors; return c[p.window_label] || c.other;
+}
+function gisePlanPopup(p) {
+  var G = GISE_PLAN, w = G.words, esc = gisePlanEsc, rows = [];
+  function row(k, v) { if (v !== undefined && v !== null && v !== '') { rows.push([k, v]); } }
+  function names(text, lookup) {
+    return String(text || '').split(';').filter(function (x) { return !!x.trim(); }).map(function (x) {
+      x = x.trim(); return lookup[x] || x; }).join('、');
+  }
+  var officers = String(p.officers || '').split(';').filter(function (x) { return !!x.trim(); }).map(
+    function (x) { var kv = x.trim().split(' '); return (G.depts[kv[0]] || kv[0]) + ' ' + kv[1] + ' ' + w.officers; });
+  if (p.status === 'planned') { row(w.order, p.order); }
+  row(w.categories, names(p.categories, G.cats));
+  row(w.departments, officers.length ? officers.join('<br>') : esc(names(p.departments, G.depts)));
+  row(w.window, p.window ? esc(p.window + (p.window_label && w[p.window_label] ? ' · ' + w[p.window_label] : ''))
+                         : '');
+  if (p.status === 'planned') {
+    row(w.arrive, esc(gisePlanTime(p.arrive_at)));
+    if (p.wait_minutes) { row(w.wait, esc(Math.round(p.wait_minutes) + ' ' + w.min)); }
+    row(w.depart, esc(gisePlanTime(p.depart_at)));
+  }
+  row(w.severity, p.severity ? esc(G.severity[p.severity] || p.severity) : '');
+  row(w.score, p.score === null || p.score === undefined ? '' : esc(p.score + ' (' + w.rank + ' ' + p.rank + ')'));
+  var colour = p.status === 'planned' ? gisePlanColor(p) : G.waiting;
+  var head = (p.status === 'planned' ? p.order + '. ' : '') + (p.name || p.target_id);
+  return '<div class="gise-popup"><div class="hd" style="border-left-color:' + colour + '">' + esc(head) +
+    '</div><table>' + rows.map(function (r) {
+      return '<tr><th>' + esc(r[0]) + '</th><td>' + (typeof r[1] === 'string' ? r[1] : esc(r[1])) + '</td></tr>';
+    }).join('') + '</table>' +
+    (p.reason ? '<div class="wait-reason">' + esc(w.reason) + '：' + esc(p.reason) + '</div>' : '') +
+    '<div class="id">' + esc(w.id) + ' ' + esc(p.target_id) + '</div></div>';
+}
+"""
+
+
+class PlanLayer(JsElement):
+    """One part of the plan (``route``, ``waiting``, ``planned`` or ``start``) as one GeoJSON layer."""
+
+    def __init__(self, collection: dict[str, Any], kind: str):
+        super().__init__()
+        self._name = "GisePlan"
+        self.data = script_json(collection)
+        self.kind = kind
+
+    def js(self) -> str:
+        parent = _parent_of(self).get_name()
+        if self.kind == "route":
+            # the line, and an arrow at the middle of each leg turned the way the team drives
+            return f"""
+var {self.get_name()} = L.geoJSON({self.data}, {{
+  interactive: false,
+  style: function () {{ return {{color: GISE_PLAN.route, weight: 3.5, opacity: 0.85, dashArray: '10 7'}}; }},
+  onEachFeature: function (f) {{
+    var c = f.geometry.coordinates;
+    for (var i = 1; i < c.length; i++) {{
+      var a = c[i - 1], b = c[i], k = Math.cos((a[1] + b[1]) / 2 * Math.PI / 180);
+      if (a[0] === b[0] && a[1] === b[1]) {{ continue; }}
+      var deg = -Math.atan2(b[1] - a[1], (b[0] - a[0]) * k) * 180 / Math.PI;
+      L.marker([(a[1] + b[1]) / 2, (a[0] + b[0]) / 2], {{interactive: false, keyboard: false,
+        icon: L.divIcon({{className: 'gise-arrow', iconSize: [16, 16], iconAnchor: [8, 8],
+          html: '<div style="transform: rotate(' + deg.toFixed(1) + 'deg)">&#10148;</div>'}})}}).addTo({parent});
+    }}
+  }}
+}}).addTo({parent});
+"""
+        if self.kind == "start":
+            return f"""
+var {self.get_name()} = L.geoJSON({self.data}, {{
+  pointToLayer: function (f, latlng) {{
+    return L.marker(latlng, {{pane: 'giseTop', zIndexOffset: 1000, icon: L.divIcon({{className: '', iconSize: [26, 26],
+      iconAnchor: [13, 13], html: '<div class="gise-start">' + gisePlanEsc(GISE_PLAN.words.start.charAt(0)) +
+      '</div>'}})}});
+  }},
+  onEachFeature: function (f, layer) {{
+    var w = GISE_PLAN.words;
+    layer.bindPopup('<div class="gise-popup"><div class="hd" style="border-left-color:' + GISE_PLAN.start +
+      '">' + gisePlanEsc(w.start) + '</div><table><tr><th>' + gisePlanEsc(w.depart_at) + '</th><td>' +
+      gisePlanEsc(gisePlanTime(f.properties.depart_at)) + '</td></tr></table></div>');
+  }}
+}}).addTo({parent});
+"""
+        # targets: the visit number inside a circle of the window's colour; waiting ones grey and dashed
+        return f"""
+var {self.get_name()} = L.geoJSON({self.data}, {{
+  pointToLayer: function (f, latlng) {{
+    var p = f.properties, planned = p.status === 'planned';
+    var inner = planned ? String(p.order) : '…';
+    return L.marker(latlng, {{pane: 'giseTop', zIndexOffset: planned ? 500 - p.order : 0, riseOnHover: true,
+      icon: L.divIcon({{className: '', iconSize: [26, 26], iconAnchor: [13, 13],
+        html: '<div class="gise-num' + (planned ? '' : ' wait') + '" style="background:' +
+          (planned ? gisePlanColor(p) : '#fff') + '">' + gisePlanEsc(inner) + '</div>'}})}});
+  }},
+  onEachFeature: function (f, layer) {{
+    layer.bindPopup(function () {{ return gisePlanPopup(f.properties); }}, {{maxWidth: 380}});
+    var p = f.properties;
+    layer.bindTooltip(gisePlanEsc((p.name || p.target_id) + (p.status === 'planned' ? ' · ' +
+      gisePlanTime(p.arrive_at).slice(6) : '')), {{direction: 'right', offset: [14, 0]}});
+  }}
+}}).addTo({parent});
+"""
+
+
+def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _window_key(label: Any) -> str:
+    return label if label in WINDOW_COLORS else "other"
+
+
+def _period_text(plan: Mapping[str, Any], start: Mapping[str, Any] | None, route: Mapping[str, Any] | None) -> str:
+    begin = plan.get("period_start") or (start or {}).get("depart_at")
+    end = plan.get("period_end") or (route or {}).get("end_at")
+    if not begin:
+        return ""
+    b = str(begin)[:16].replace("T", " ")
+    if not end:
+        return b
+    e = str(end)[:16].replace("T", " ")
+    return f"{b} – {e[11:] if e[:10] == b[:10] else e[5:]}"
+
+
+def _legend(counts: Mapping[str, int], n_waiting: int, words: Mapping[str, str]) -> str:
+    def row(swatch: str, name: str, n: int | None) -> str:
+        count = f'<span class="n">{n:,}</span>' if n is not None else '<span class="n"></span>'
+        return f'<div class="row">{swatch}<span class="name">{html.escape(name)}</span>{count}</div>'
+
+    rows = [row(f'<span class="dot sq" style="background:{START_COLOR}"></span>', words["start"], None)]
+    rows += [row(f'<span class="dot" style="background:{WINDOW_COLORS[k]}"></span>',
+                 f'{words["planned"]} · {words[k]}', counts.get(k, 0))
+             for k in WINDOW_COLORS if counts.get(k, 0) or k in ("night", "day")]
+    rows.append(row('<span class="dot" style="background:#fff;border:1.5px dashed #9e9e9e"></span>',
+                    words["waiting"], n_waiting))
+    rows.append(row('<span class="ln"></span>', words["route"], None))
+    return (f'<div class="gise-box gise-legend"><div class="hd">{html.escape(words["legend"])}</div>'
+            + "".join(rows) + "</div>")
+
+
+def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, title: str | None = None,
+             lang: str = "zh", catalog: Any = None, tiles: str | None = None) -> folium.Map:
+    """A joint-operation plan's GeoJSON (features with ``role`` start / target / route, as
+    :meth:`OperationPlan.to_geojson` writes them) over the township polygons, as an offline folium map.
+
+    Planned targets are numbered in visit order and coloured by their window's label (night, evening, day,
+    other); waiting targets are grey, their popup giving the reason; the route has an arrow on each leg. The
+    title box gives the period, the number of targets and the route's length. ``catalog`` (optional) turns
+    category, department and severity codes into names; ``lang`` "zh" or "en"; ``tiles`` None (offline) or a
+    folium tile name.
+    """
+    if lang not in WORDS:
+        raise ValueError(f"lang must be one of {sorted(WORDS)}")
+    words = WORDS[lang]
+    feats = list(plan_geojson.get("features") or [])
+    by_role: dict[str, list[dict[str, Any]]] = {"start": [], "target": [], "route": []}
+    for f in feats:
+        role = (f.get("properties") or {}).get("role")
+        if role in by_role and f.get("geometry"):
+            by_role[role].append(f)
+    targets = by_role["target"]
+    planned = sorted((f for f in targets if f["properties"].get("status") == "planned"),
+                     key=lambda f: f["properties"].get("order") or 0)
+    waiting = [f for f in targets if f["properties"].get("status") != "planned"]
+    route = by_role["route"][0] if by_role["route"] else None
+    start = by_role["start"][0] if by_role["start"] else None
+
+    counts: dict[str, int] = {}
+    for f in planned:
+        k = _window_key(f["properties"].get("window_label"))
+        counts[k] = counts.get(k, 0) + 1
+
+    points = [f["geometry"]["coordinates"] for f in [*by_role["start"], *targets]]
+    if route is not None:
+        points += route["geometry"]["coordinates"]
+    if points:
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+    elif len(townships):
+        x0, y0, x1, y1 = townships.to_crs(4326).total_bounds
+    else:
+        x0, y0, x1, y1 = 117.12, 40.14, 117.12, 40.14
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=12, tiles=tiles, prefer_canvas=True)
+    figure_of(m).header.add_child(Raw(f"<style>{_CSS}{_PLAN_CSS}</style>"), name="gise_css")
+    the_title = title or words["title"]
+    figure_of(m).title = html.escape(the_title)
+
+    cats: dict[str, str] = {}
+    depts: dict[str, str] = {}
+    severity: dict[str, str] = {}
+    if catalog is not None:
+        cats = {c: f"{(v.zh if lang == 'zh' else v.en)} ({c})" for c, v in catalog.categories.items()}
+        depts = {c: (v.zh if lang == "zh" else v.en) for c, v in catalog.departments.items()}
+        if lang == "zh":
+            severity = {k: v.zh for k, v in getattr(catalog, "severity_levels", {}).items()}
+    lookups = {"words": words, "colors": dict(WINDOW_COLORS), "waiting": WAITING_COLOR, "start": START_COLOR,
+               "route": ROUTE_COLOR, "cats": cats, "depts": depts, "severity": severity}
+    m.add_child(Script(_PLAN_JS % script_json(lookups)))
+    m.add_child(Script(f"L.control.scale({{position: 'bottomright', imperial: false}}).addTo({m.get_name()});"))
+    # the markers above the township labels (tooltips), so a name never hides a visit number
+    m.add_child(Script(f"{m.get_name()}.createPane('giseTop').style.zIndex = 660;"))
+
+    synthetic = bool("synthetic" in townships.columns and townships["synthetic"].fillna(False).astype(bool).any())
+    if len(townships):
+        town_group = folium.FeatureGroup(name=words["townships"], show=True)
+        collection, labels = township_collection(townships, {}, "")
+        town_group.add_child(TownshipLayer(
+            collection, labels, style={"color": "#7d7d7d", "weight": 1.0, "fillColor": "#ffffff",
+                                       "fillOpacity": 0.5, "dashArray": "4 3" if synthetic else None},
+            outline={"color": "#3a3a3a", "weight": 2.4, "fill": False}))
+        m.add_child(town_group)
+    for kind, name, part in (("route", words["route"], [route] if route else []),
+                             ("waiting", words["waiting"], waiting),
+                             ("planned", words["planned"], list(reversed(planned))),  # first visit on top
+                             ("start", words["start"], [start] if start else [])):
+        if part:
+            group = folium.FeatureGroup(name=name, show=True)
+            group.add_child(PlanLayer(_collection(part), kind))
+            m.add_child(group)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+
+    route_props = route["properties"] if route else {}
+    km = float(route_props.get("travel_m") or 0) / 1000
+    stats = [f"{len(planned)} {words['targets']}", f"{km:.1f} {words['km']}"]
+    if waiting:
+        stats[0] += (f"（另 {len(waiting)} 个待安排）" if lang == "zh" else f" (+{len(waiting)} waiting)")
+    if route_props.get("travel_minutes") is not None:
+        stats.append(f"{float(route_props['travel_minutes']):.0f} {words['min']}")
+    period = _period_text(plan_geojson.get("plan") or {}, start["properties"] if start else None, route_props)
+    note = ""
+    if synthetic:
+        note = ('<div class="note">⚠ ' + ("乡镇边界为示意边界（合成数据，非官方），仅供演示" if lang == "zh" else
+                                          "Township boundaries are illustrative (synthetic) — demo only") + "</div>")
+    figure_of(m).html.add_child(Raw(
+        f'<div class="gise-box gise-title"><h1>{html.escape(the_title)}</h1>'
+        + (f'<div class="sub">{html.escape(words["period"])} {html.escape(period)}</div>' if period else "")
+        + '<div class="stats">' + "".join(f"<span>{html.escape(s)}</span>" for s in stats) + "</div>"
+        + note + "</div>"))
+    figure_of(m).html.add_child(Raw(_legend(counts, len(waiting), words)))
+    pad = max((x1 - x0), (y1 - y0)) * 0.05 + 0.002
+    m.fit_bounds([[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]], padding_top_left=(270, 110),
+                 padding_bottom_right=(30, 30))
+    return offline_map(m)
+
+
+def write_plan_map(path: str | Path, plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame,
+                   **kw: Any) -> Path:
+    """Write :func:`plan_map` to ``path`` (self-contained, offline); returns it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plan_map(plan_geojson, townships, **kw).save(str(path))
+    return path

@@ -1,0 +1,313 @@
+"""The township choropleth — one metric per township, classed and shaded, offline Leaflet page.
+
+Each township is filled by the class of its value (natural breaks or quantiles, by mapclassify) in a
+ColorBrewer sequential palette: reds for incident density (more is worse), greens and blues for the resolution
+and on-time rates (more is better). Townships without a value are grey and counted as 无数据 / No data. Labels
+give the township's name and value; a popup its value and class; the legend each class's range and how many
+townships fall in it. Like the other maps it takes data, not sessions, and inlines Leaflet (works offline).
+:func:`township_metrics` builds the values frame from incidents and the township evaluation table.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+import shapely
+from branca.utilities import color_brewer
+
+from gis_enforcement.errors import InvalidInput
+from gis_enforcement.mapping.elements import JsElement, Raw, Script, TownshipLayer, _parent_of, figure_of, script_json
+from gis_enforcement.mapping.features import township_collection
+from gis_enforcement.mapping.incidents_map import _CSS
+from gis_enforcement.mapping.offline import offline_map
+
+__all__ = ["METRICS", "NO_DATA_COLOR", "Classes", "classify", "township_metrics", "townships_map",
+           "write_townships_map"]
+
+Scheme = Literal["natural_breaks", "quantiles"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How a metric is named, formatted and shaded: ``kind`` "rate" (a 0–1 fraction shown as %), "density"
+    (one decimal) or "number"; ``palette`` a ColorBrewer sequential scheme, light = low."""
+
+    zh: str
+    en: str
+    unit_zh: str
+    unit_en: str
+    kind: str
+    palette: str
+
+
+METRICS: Mapping[str, Metric] = {
+    "incidents_per_km2": Metric("事件密度", "Incident density", "起/km²", "incidents/km²", "density", "YlOrRd"),
+    "resolution_rate": Metric("解决率", "Resolution rate", "%", "%", "rate", "Greens"),
+    "on_time_rate": Metric("报到及时率", "On-time report-in rate", "%", "%", "rate", "Blues"),
+}
+#: any other numeric column: its own name, plain numbers, a neutral sequential palette
+_OTHER_PALETTE = "PuBu"
+NO_DATA_COLOR = "#c9c9c9"
+# Jenks natural breaks by Fisher's exact method: the same classes on every run (mapclassify.NaturalBreaks is k-means
+# with a random start)
+SCHEMES = {"natural_breaks": mapclassify.FisherJenks, "quantiles": mapclassify.Quantiles}
+WORDS = {
+    "zh": {"no_data": "无数据", "class": "分级", "townships": "乡镇边界",
+           "sub": "{scheme}分级 {k} 级 · {n}/{total} 个乡镇有数据", "natural_breaks": "自然断点",
+           "quantiles": "分位数", "title": "平谷区 各乡镇{label}",
+           "synthetic": "乡镇边界为示意边界（合成数据，非官方），仅供演示"},
+    "en": {"no_data": "No data", "class": "Class", "townships": "Townships",
+           "sub": "{scheme}, {k} classes · {n} of {total} townships with data",
+           "natural_breaks": "natural breaks",
+           "quantiles": "quantiles", "title": "Pinggu townships — {label}",
+           "synthetic": "Township boundaries are illustrative (synthetic) — demo only"},
+}
+
+
+# -- classification -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Classes:
+    """A classification: upper bounds ``bins`` (mapclassify's), the lowest value, and the class of each input
+    value (-1 for a missing value)."""
+
+    bins: np.ndarray
+    lowest: float
+    index: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return len(self.bins)
+
+    def ranges(self) -> list[tuple[float, float]]:
+        if self.k == 0:  # no township has a value
+            return []
+        lows = [self.lowest, *self.bins[:-1].tolist()]
+        return list(zip(lows, self.bins.tolist(), strict=True))
+
+
+def classify(values: Any, *, scheme: Scheme = "natural_breaks", k: int = 5) -> Classes:
+    """Class ``values`` (NaN allowed, classed -1) into at most ``k`` classes by ``scheme``, using mapclassify
+    as is; fewer classes when there are fewer distinct values."""
+    if scheme not in SCHEMES:
+        raise InvalidInput(f"scheme must be one of {sorted(SCHEMES)}", field="scheme")
+    if not isinstance(k, int | np.integer) or not 1 <= k <= 9:
+        raise InvalidInput("k must be an integer from 1 to 9", field="k")
+    y = np.asarray(values, dtype=float)
+    ok = np.isfinite(y)
+    index = np.full(len(y), -1, dtype=int)
+    if not ok.any():
+        return Classes(np.zeros(0), float("nan"), index)
+    distinct = len(np.unique(y[ok]))
+    if distinct == 1:
+        index[ok] = 0
+        return Classes(np.array([y[ok][0]]), float(y[ok][0]), index)
+    with warnings.catch_warnings():  # Fisher-Jenks on a few dozen townships needs no numba
+        warnings.filterwarnings("ignore", message="Numba not installed")
+        classifier = SCHEMES[scheme](y[ok], k=min(k, distinct))
+    index[ok] = np.asarray(classifier.yb, dtype=int)
+    return Classes(np.asarray(classifier.bins, dtype=float), float(y[ok].min()), index)
+
+
+def _palette(name: str, n: int) -> list[str]:
+    if n >= 3:
+        return list(color_brewer(name, n))
+    three = color_brewer(name, 3)
+    return [three[1]] if n == 1 else [three[0], three[2]]
+
+
+def _formatter(kind: str) -> Any:
+    if kind == "rate":
+        return lambda v: f"{100 * v:.1f}%"
+    if kind == "density":
+        return lambda v: f"{v:,.1f}"
+    return lambda v: f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+# -- the page -------------------------------------------------------------------------------------------------
+class ChoroplethLayer(JsElement):
+    """The townships as one GeoJSON layer filled with each one's class colour, popups built on click."""
+
+    def __init__(self, collection: dict[str, Any], words: Mapping[str, str]):
+        super().__init__()
+        self._name = "GiseChoropleth"
+        self.data = script_json(collection)
+        self.words = script_json(dict(words))
+
+    def js(self) -> str:
+        return f"""
+var {self.get_name()} = (function () {{
+  var w = {self.words};
+  function esc(s) {{ return String(s).replace(/[&<>"']/g, function (c) {{
+    return {{'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}}[c]; }}); }}
+  return L.geoJSON({self.data}, {{
+    style: function (f) {{
+      return {{fillColor: f.properties.color, fillOpacity: f.properties.cls === null ? 0.55 : 0.78,
+               color: '#ffffff', weight: 0.8}};
+    }},
+    onEachFeature: function (f, layer) {{
+      layer.bindPopup(function () {{
+        var p = f.properties;
+        var rows = [[w.metric, p.text], [w.cls, p.cls === null ? w.no_data :
+                      (p.cls + 1) + ' / ' + p.k + ' · ' + p.range]];
+        return '<div class="gise-popup"><div class="hd" style="border-left-color:' + p.color + '">' +
+          esc(p.name) + '</div><table>' + rows.map(function (r) {{
+            return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>'; }}).join('') +
+          '</table><div class="id">' + esc(p.code) + '</div></div>';
+      }});
+      layer.on('mouseover', function () {{ layer.setStyle({{weight: 2.5, color: '#333'}}); }});
+      layer.on('mouseout', function () {{ layer.setStyle({{weight: 0.8, color: '#ffffff'}}); }});
+    }}
+  }}).addTo({_parent_of(self).get_name()});
+}})();
+"""
+
+
+def _legend(title: str, rows: list[tuple[str, str, int]]) -> str:
+    body = "".join(
+        f'<div class="row"><span class="dot" style="border-radius:2px;background:{color}"></span>'
+        f'<span class="name">{html.escape(text)}</span><span class="n">{n:,}</span></div>'
+        for color, text, n in rows)
+    return f'<div class="gise-box gise-legend gise-choro"><div class="hd">{html.escape(title)}</div>{body}</div>'
+
+
+_EXTRA_CSS = """
+.gise-choro { min-width: 190px; }
+.gise-choro .row { cursor: default; }
+.gise-choro .name { font-variant-numeric: tabular-nums; }
+.leaflet-tooltip.gise-town-label small { font-weight: 600; color: #222; }
+"""
+
+
+def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: str,
+                  scheme: Scheme = "natural_breaks", k: int = 5, title: str | None = None, subtitle: str = "",
+                  lang: str = "zh", tiles: str | None = None) -> folium.Map:
+    """A choropleth of ``metric`` (a column of ``values``, keyed by ``township_code``) over the township
+    polygons (``code``, ``name``, optional ``synthetic``; any CRS), as an offline folium map. Known metrics
+    (:data:`METRICS`) get their Chinese/English names, units and palettes, rates being 0–1 fractions shown as
+    %; any other numeric column is drawn by its name. Raises ``InvalidInput`` for an unknown metric, scheme,
+    ``k`` or ``lang``."""
+    if lang not in WORDS:
+        raise InvalidInput(f"lang must be one of {sorted(WORDS)}", field="lang")
+    if "township_code" not in values.columns:
+        raise InvalidInput("values need a township_code column", field="values")
+    numeric = [c for c in values.columns if c != "township_code" and pd.api.types.is_numeric_dtype(values[c])
+               and not pd.api.types.is_bool_dtype(values[c])]
+    if metric not in numeric:
+        raise InvalidInput(f"unknown metric {metric!r}; numeric columns are {numeric}", field="metric")
+    codes_in = values["township_code"].astype(str)
+    if codes_in.duplicated().any():
+        raise InvalidInput("township_code repeats in values", field="values")
+    words = WORDS[lang]
+    known = METRICS.get(metric)
+    label = (known.zh if lang == "zh" else known.en) if known else metric
+    unit = (known.unit_zh if lang == "zh" else known.unit_en) if known else ""
+    fmt = _formatter(known.kind if known else "number")
+
+    towns = townships.to_crs(4326) if townships.crs is not None else townships
+    towns = towns[~(shapely.is_missing(towns.geometry.values) | shapely.is_empty(towns.geometry.values))]
+    by_code = pd.Series(values[metric].to_numpy(dtype=float), index=codes_in)
+    y = towns["code"].astype(str).map(by_code).to_numpy(dtype=float)
+    classes = classify(y, scheme=scheme, k=k)
+    colors = _palette(known.palette if known else _OTHER_PALETTE, max(classes.k, 1))
+    ranges = [f"{fmt(lo)} – {fmt(hi)}" for lo, hi in classes.ranges()]
+
+    geoms = shapely.set_precision(towns.geometry.values, 1e-6)
+    features = []
+    for i, g in enumerate(geoms):
+        c = int(classes.index[i])
+        value = float(y[i]) if np.isfinite(y[i]) else None
+        props = {"code": str(towns["code"].iat[i]), "name": str(towns["name"].iat[i]), "value": value,
+                 "cls": c if c >= 0 else None, "k": classes.k, "color": colors[c] if c >= 0 else NO_DATA_COLOR,
+                 "text": words["no_data"] if value is None else fmt(value), "range": ranges[c] if c >= 0 else ""}
+        features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(g)})
+
+    x0, y0, x1, y1 = towns.total_bounds if len(towns) else (117.12, 40.2, 117.12, 40.2)
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=11, tiles=tiles, prefer_canvas=True,
+                   zoom_snap=0.25, zoom_delta=0.5)
+    title = title if title is not None else words["title"].format(label=label)
+    figure_of(m).header.add_child(Raw(f"<style>{_CSS}{_EXTRA_CSS}</style>"), name="gise_css")
+    figure_of(m).title = html.escape(title)
+    m.add_child(Script(f"L.control.scale({{position: 'bottomright', imperial: false}}).addTo({m.get_name()});"))
+
+    heading = f"{label}（{unit}）" if unit and lang == "zh" else (f"{label} ({unit})" if unit else label)
+    choro = folium.FeatureGroup(name=heading, show=True)
+    popup_words = {"metric": heading, "cls": words["class"], "no_data": words["no_data"]}
+    choro.add_child(ChoroplethLayer({"type": "FeatureCollection", "features": features}, popup_words))
+    m.add_child(choro)
+    synthetic = bool("synthetic" in towns.columns and towns["synthetic"].fillna(False).astype(bool).any())
+    if len(towns):
+        collection, labels = township_collection(towns, {}, "")
+        # labels come in the order of the (non-empty) townships: add each one's value under its name
+        for lab, f in zip(labels, features, strict=True):
+            lab[2] = f"{lab[2]}<small>{html.escape(f['properties']['text'])}</small>"
+        outline_group = folium.FeatureGroup(name=words["townships"], show=True)
+        outline_group.add_child(TownshipLayer(
+            collection, labels, style={"color": "#6b6b6b", "weight": 0.8, "fill": False,
+                                       "dashArray": "4 3" if synthetic else None},
+            outline={"color": "#2b2b2b", "weight": 2.4, "fill": False}))
+        m.add_child(outline_group)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+
+    n_data = int((classes.index >= 0).sum())
+    sub = words["sub"].format(scheme=words[scheme], k=classes.k, n=n_data, total=len(towns))
+    note = f'<div class="note">⚠ {html.escape(words["synthetic"])}</div>' if synthetic else ""
+    figure_of(m).html.add_child(Raw(
+        f'<div class="gise-box gise-title"><h1>{html.escape(title)}</h1><div class="sub">{html.escape(sub)}</div>'
+        + (f'<div class="sub">{html.escape(subtitle)}</div>' if subtitle else "") + note + "</div>"))
+    counts = np.bincount(classes.index[classes.index >= 0], minlength=classes.k)
+    rows = [(colors[c], ranges[c], int(counts[c])) for c in reversed(range(classes.k))]
+    if n_data < len(towns):
+        rows.append((NO_DATA_COLOR, words["no_data"], len(towns) - n_data))
+    figure_of(m).html.add_child(Raw(_legend(heading, rows)))
+    if len(towns):
+        m.fit_bounds([[y0, x0], [y1, x1]], padding_top_left=(40, 90), padding_bottom_right=(20, 20))
+    return offline_map(m)
+
+
+def write_townships_map(path: str | Path, townships: gpd.GeoDataFrame, values: pd.DataFrame, **kw: Any) -> Path:
+    """Write :func:`townships_map` to ``path`` (self-contained, offline); returns it."""
+    page = townships_map(townships, values, **kw)  # build first: nothing is half-written on bad input
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.save(str(path))
+    return path
+
+
+# -- the values -----------------------------------------------------------------------------------------------
+def township_metrics(townships: gpd.GeoDataFrame, incidents: pd.DataFrame | None,
+                     evaluation: pd.DataFrame | None = None, on_time: pd.DataFrame | None = None
+                     ) -> pd.DataFrame:
+    """Per township (``township_code``, ``name``): ``area_km2`` (in EPSG:4548), ``incidents`` (rows of
+    ``incidents`` by ``township_code``), ``incidents_per_km2``, ``resolution_rate`` from the township
+    evaluation table and ``on_time_rate`` from ``on_time`` (``township_code``, ``on_time_rate``) or, failing
+    that, from the evaluation table; NaN where a table has no row for the township."""
+    towns = townships if townships.crs is not None else townships.set_crs(4326)
+    codes = towns["code"].astype(str).reset_index(drop=True)
+    out = pd.DataFrame({"township_code": codes, "name": towns["name"].astype(str).to_numpy(),
+                        "area_km2": towns.to_crs(4548).geometry.area.to_numpy() / 1e6})
+    counts = (incidents["township_code"].dropna().astype(str).value_counts()
+              if incidents is not None and "township_code" in incidents.columns else pd.Series(dtype=int))
+    out["incidents"] = codes.map(counts).fillna(0).astype(int)
+    out["incidents_per_km2"] = out["incidents"] / out["area_km2"].where(out["area_km2"] > 0)
+
+    def column(table: pd.DataFrame | None, name: str) -> pd.Series | None:
+        if table is None or name not in table.columns or "township_code" not in table.columns:
+            return None
+        s = pd.Series(pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float),
+                      index=table["township_code"].astype(str))
+        return s[~s.index.duplicated()]
+
+    for name, tables in (("resolution_rate", (evaluation,)), ("on_time_rate", (on_time, evaluation))):
+        source = next((s for s in (column(t, name) for t in tables) if s is not None), None)
+        out[name] = codes.map(source).astype(float) if source is not None else np.nan
+    return out

@@ -1,0 +1,105 @@
+"""The plan map: start, every target with its status, numbered visits in order, the route through them,
+waiting targets with their reasons, the legend's counts, English labels, offline."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gis_enforcement.analysis.planning import plan_operation
+from gis_enforcement.catalog.loader import load_catalog
+from gis_enforcement.layers.jurisdiction import load_jurisdiction
+from gis_enforcement.mapping.plan_map import WINDOW_COLORS, write_plan_map
+from tests.analysis.test_planning import EVENING, X0, Y0, route_scenario
+from tests.mapping.test_incidents_map import embedded_layers
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def pinggu():
+    return load_jurisdiction()
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(ROOT / "data" / "catalog" / "pinggu.yaml")
+
+
+@pytest.fixture(scope="module")
+def plan(catalog) -> dict[str, Any]:
+    # a short roster leaves one target waiting for officers
+    return plan_operation(route_scenario(), catalog, start=(X0, Y0), period_start=EVENING,
+                          period_end=EVENING + timedelta(hours=18), windows={"CON-03": "00:30-02:00"},
+                          roster={"WATER": 4, "PNR": 6}).to_geojson()
+
+
+def _by_role(layers: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for layer in layers:
+        for f in layer["features"]:
+            role = f["properties"].get("role")
+            if role is not None:
+                out.setdefault(role, []).append(f)
+    return out
+
+
+def test_every_target_the_route_and_numbered_visits(plan, pinggu, catalog, tmp_path) -> None:
+    page = write_plan_map(tmp_path / "p.html", plan, pinggu.townships, catalog=catalog).read_text("utf-8")
+    drawn = _by_role(embedded_layers(page))
+    given = _by_role([plan])
+    assert len(drawn["start"]) == 1 and len(drawn["route"]) == 1
+    status = [f["properties"]["status"] for f in drawn["target"]]
+    planned = [f for f in given["target"] if f["properties"]["status"] == "planned"]
+    waiting = [f for f in given["target"] if f["properties"]["status"] == "waiting"]
+    assert planned and waiting
+    assert status.count("planned") == len(planned) and status.count("waiting") == len(waiting)
+    assert sorted(f["properties"]["target_id"] for f in drawn["target"]) == sorted(
+        f["properties"]["target_id"] for f in given["target"])
+    # the route: start, then every planned target in visit order
+    line = drawn["route"][0]["geometry"]["coordinates"]
+    assert len(line) == len(planned) + 1
+    in_order = sorted(planned, key=lambda f: f["properties"]["order"])
+    assert line[1:] == [f["geometry"]["coordinates"] for f in in_order]
+    # the numbers drawn are the visit orders 1..n; the marker shows the order
+    orders = sorted(f["properties"]["order"] for f in drawn["target"] if f["properties"]["status"] == "planned")
+    assert orders == list(range(1, len(planned) + 1))
+    assert "String(p.order)" in page and "gise-num" in page
+    # waiting targets keep their reason, and the popup shows it
+    reasons = {f["properties"]["target_id"]: f["properties"]["reason"] for f in drawn["target"]
+               if f["properties"]["status"] == "waiting"}
+    assert reasons == {f["properties"]["target_id"]: f["properties"]["reason"] for f in waiting}
+    assert all(reasons.values()) and "wait-reason" in page
+    # legend and title
+    n_night = sum(f["properties"]["window_label"] == "night" for f in planned)
+    assert re.search(rf"计划检查点 · 夜间时段</span><span class=\"n\">{n_night}</span>", page)
+    assert re.search(rf"待安排（未排入）</span><span class=\"n\">{len(waiting)}</span>", page)
+    assert "出发点" in page and WINDOW_COLORS["night"] in page and WINDOW_COLORS["day"] in page
+    km = plan["features"][-1]["properties"]["travel_m"] / 1000
+    assert f"{len(planned)} 个检查点" in page and f"{km:.1f} 公里" in page
+    assert "2025-05-01 18:00" in page  # the period
+    assert "河道非法采砂" in page  # category names from the lists
+    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)  # offline: nothing fetched
+    assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']?https?:", page, re.I)
+
+
+def test_english_and_no_catalog(plan, pinggu, tmp_path) -> None:
+    page = write_plan_map(tmp_path / "e.html", plan, pinggu.townships, lang="en",
+                          title="Night sweep <Pinggu>").read_text("utf-8")
+    assert "Night sweep &lt;Pinggu&gt;" in page and "Planned visits · Night window" in page
+    assert "Waiting (not scheduled)" in page and "Start" in page and " km" in page
+    with pytest.raises(ValueError):
+        write_plan_map(tmp_path / "x.html", plan, pinggu.townships, lang="fr")
+
+
+def test_stored_route_without_plan_block_and_an_empty_plan(plan, pinggu, tmp_path) -> None:
+    stored = {"type": "FeatureCollection", "features": plan["features"]}  # no "plan" member
+    page = write_plan_map(tmp_path / "s.html", stored, pinggu.townships).read_text("utf-8")
+    assert "2025-05-01 18:00" in page  # period from the start's departure
+    empty = {"type": "FeatureCollection", "features": []}
+    page = write_plan_map(tmp_path / "0.html", empty, pinggu.townships).read_text("utf-8")
+    assert "0 个检查点" in page
