@@ -68,3 +68,36 @@ def test_hotspots_map_in_chromium(browser, pinggu, tmp_path) -> None:  # noqa: F
     legend = page.inner_text(".gise-legend")
     assert "热点 99% 置信" in legend and "冷点 95% 置信" in legend
     assert str(int((cells["gi_bin"] == 3).sum())) in legend
+
+
+def test_township_plan_and_dispatch_maps_in_chromium(browser, pinggu, pinggu_catalog, tmp_path) -> None:  # noqa: F811
+    from gis_enforcement.mapping.dispatch_map import write_dispatch_map
+    from gis_enforcement.mapping.plan_map import write_plan_map
+    from gis_enforcement.mapping.townships_map import write_townships_map
+    from tests.analysis.test_planning import EVENING, X0, Y0, route_scenario
+    from tests.mapping.test_dispatch_map import WHISTLE, assignments
+    from tests.mapping.test_townships_map import _values
+
+    towns = pinggu.townships
+    path = write_townships_map(tmp_path / "t.html", towns, _values(towns), metric="incidents_per_km2")
+    page, errors, sizes = render(browser, path, tmp_path / "townships.png")
+    assert errors == [] and len(towns) in sizes
+    assert "事件密度" in page.inner_text(".gise-legend")
+
+    from datetime import timedelta
+
+    from gis_enforcement.analysis.planning import plan_operation
+
+    plan = plan_operation(route_scenario(), pinggu_catalog, start=(X0, Y0), period_start=EVENING,
+                          period_end=EVENING + timedelta(hours=18)).to_geojson()
+    path = write_plan_map(tmp_path / "p.html", plan, towns, catalog=pinggu_catalog)
+    page, errors, _ = render(browser, path, tmp_path / "plan.png")
+    assert errors == []
+    planned = sum(1 for f in plan["features"] if f["properties"].get("status") == "planned")
+    assert page.locator(".gise-num").count() >= planned  # every planned target shows its visit number
+
+    case = {"id": "c1", "lon": 117.1640, "lat": 40.1480, "category": "MIN-02", "name": "测试点"}
+    path = write_dispatch_map(tmp_path / "d.html", case, assignments(), towns, geofence_m=500.0,
+                              now=(WHISTLE + timedelta(hours=2)).to_pydatetime())
+    page, errors, _ = render(browser, path, tmp_path / "dispatch.png")
+    assert errors == [] and "区水务局".removeprefix("区") in page.inner_text(".gise-legend")
