@@ -23,10 +23,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gis_enforcement.mapping.elements import JsElement, Raw, Script, TownshipLayer, _parent_of, figure_of, script_json
-from gis_enforcement.mapping.features import local_times, township_collection
-from gis_enforcement.mapping.incidents_map import _CSS, _FONT
+from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_of, script_json
+from gis_enforcement.mapping.features import local_times
+from gis_enforcement.mapping.incidents_map import _FONT
 from gis_enforcement.mapping.offline import offline_map
+from gis_enforcement.mapping.page import add_townships, start_page, write_page
 
 __all__ = ["STATE_COLORS", "WORDS", "dispatch_map", "report_in_states", "write_dispatch_map"]
 
@@ -248,19 +249,8 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
                                    "whistled_at": whistled, "geofence": f"{geofence_m:g} {words['m']}"}}
 
     m = folium.Map(location=[lat0, lon0], zoom_start=16, tiles=tiles, prefer_canvas=True)
-    figure_of(m).header.add_child(Raw(f"<style>{_CSS}{_DISPATCH_CSS}</style>"),
-                                  name="gise_css")
-    figure_of(m).title = html.escape(title)
-    m.add_child(Script(f"L.control.scale({{position: 'bottomright', imperial: false}}).addTo({m.get_name()});"))
-    synthetic = bool("synthetic" in townships.columns and townships["synthetic"].fillna(False).astype(bool).any())
-    if len(townships):
-        town_group = folium.FeatureGroup(name=words["townships"], show=True)
-        collection, labels = township_collection(townships, {}, "")
-        town_group.add_child(TownshipLayer(
-            collection, labels, style={"color": "#7d7d7d", "weight": 1.0, "fillColor": "#ffffff",
-                                       "fillOpacity": 0.5, "dashArray": "4 3" if synthetic else None},
-            outline={"color": "#3a3a3a", "weight": 2.4, "fill": False}))
-        m.add_child(town_group)
+    start_page(m, title=title, css=_DISPATCH_CSS)
+    add_townships(m, townships, name=words["townships"])
     group = folium.FeatureGroup(name=words["checkins"], show=True)
     group.add_child(DispatchLayer({"type": "FeatureCollection", "features": [case_feature]},
                                   {"type": "FeatureCollection", "features": features}, geofence_m,
@@ -291,7 +281,4 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
 def write_dispatch_map(path: str | Path, case: Mapping[str, Any], assignments: pd.DataFrame,
                        townships: gpd.GeoDataFrame, **kw: Any) -> Path:
     """Write :func:`dispatch_map` to ``path`` (self-contained, offline); returns it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    dispatch_map(case, assignments, townships, **kw).save(str(path))
-    return path
+    return write_page(dispatch_map(case, assignments, townships, **kw), path)

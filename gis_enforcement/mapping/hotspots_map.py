@@ -20,10 +20,10 @@ import numpy as np
 import shapely
 
 from gis_enforcement.mapping.basemaps import Basemap, add_basemap, to_basemap_datum
-from gis_enforcement.mapping.elements import JsElement, Raw, Script, TownshipLayer, _parent_of, figure_of, script_json
+from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_of, script_json
 from gis_enforcement.mapping.features import township_collection
-from gis_enforcement.mapping.incidents_map import _CSS
 from gis_enforcement.mapping.offline import offline_map
+from gis_enforcement.mapping.page import add_townships, start_page, synthetic_townships, write_page
 
 __all__ = ["BIN_COLORS", "hotspots_map", "write_hotspots_map"]
 
@@ -131,28 +131,22 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
         (x0, y0), (x1, y1) = corners["features"][0]["geometry"]["coordinates"]
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=11, tiles=None, prefer_canvas=True)
     add_basemap(m, basemap)
-    figure_of(m).header.add_child(Raw(f"<style>{_CSS}</style>"), name="gise_css")
-    figure_of(m).title = html.escape(title)
-    m.add_child(Script(f"L.control.scale({{position: 'bottomright', imperial: false}}).addTo({m.get_name()});"))
+    start_page(m, title=title)
 
-    synthetic = bool("synthetic" in townships.columns and townships["synthetic"].fillna(False).astype(bool).any())
+    synthetic = synthetic_townships(townships)
     cell_group = folium.FeatureGroup(name=words["legend"], show=True)
     cell_group.add_child(CellLayer(to_basemap_datum({"type": "FeatureCollection", "features": features}, basemap),
                                    BIN_COLORS, names, words))
     m.add_child(cell_group)
     if len(townships):
-        town_group = folium.FeatureGroup(name=words["townships"], show=True)
         collection, labels = township_collection(townships, {}, "")
         collection = to_basemap_datum(collection, basemap)
         if basemap is not None and basemap.datum != "wgs84" and labels:
             moved = to_basemap_datum({"features": [{"geometry": {"type": "MultiPoint", "coordinates": [
                 [lab[1], lab[0]] for lab in labels]}}]}, basemap)["features"][0]["geometry"]["coordinates"]
             labels = [[lat, lon, *lab[2:]] for (lon, lat), lab in zip(moved, labels, strict=True)]
-        town_group.add_child(TownshipLayer(
-            collection, labels, style={"color": "#5b5b5b", "weight": 1.0, "fill": False,
-                                       "dashArray": "4 3" if synthetic else None},
-            outline={"color": "#2b2b2b", "weight": 2.4, "fill": False}))
-        m.add_child(town_group)
+        add_townships(m, townships, name=words["townships"], collection=(collection, labels),
+                      style={"color": "#5b5b5b", "weight": 1.0, "fill": False})
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
 
     n_incidents = int(c["count"].sum()) if len(c) else 0
@@ -172,7 +166,4 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
 
 def write_hotspots_map(path: str | Path, cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, **kw: Any) -> Path:
     """Write :func:`hotspots_map` to ``path`` (self-contained, offline); returns it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    hotspots_map(cells, townships, **kw).save(str(path))
-    return path
+    return write_page(hotspots_map(cells, townships, **kw), path)

@@ -18,10 +18,9 @@ from typing import Any
 import folium
 import geopandas as gpd
 
-from gis_enforcement.mapping.elements import JsElement, Raw, Script, TownshipLayer, _parent_of, figure_of, script_json
-from gis_enforcement.mapping.features import township_collection
-from gis_enforcement.mapping.incidents_map import _CSS
+from gis_enforcement.mapping.elements import JsElement, Raw, Script, _parent_of, figure_of, script_json
 from gis_enforcement.mapping.offline import offline_map
+from gis_enforcement.mapping.page import add_townships, start_page, synthetic_townships, write_page
 
 __all__ = ["WINDOW_COLORS", "WORDS", "plan_map", "write_plan_map"]
 
@@ -255,9 +254,8 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
     else:
         x0, y0, x1, y1 = 117.12, 40.14, 117.12, 40.14
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=12, tiles=tiles, prefer_canvas=True)
-    figure_of(m).header.add_child(Raw(f"<style>{_CSS}{_PLAN_CSS}</style>"), name="gise_css")
     the_title = title or words["title"]
-    figure_of(m).title = html.escape(the_title)
+    start_page(m, title=the_title, css=_PLAN_CSS)
 
     cats: dict[str, str] = {}
     depts: dict[str, str] = {}
@@ -270,19 +268,11 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
     lookups = {"words": words, "colors": dict(WINDOW_COLORS), "waiting": WAITING_COLOR, "start": START_COLOR,
                "route": ROUTE_COLOR, "cats": cats, "depts": depts, "severity": severity}
     m.add_child(Script(_PLAN_JS % script_json(lookups)))
-    m.add_child(Script(f"L.control.scale({{position: 'bottomright', imperial: false}}).addTo({m.get_name()});"))
     # the markers above the township labels (tooltips), so a name never hides a visit number
     m.add_child(Script(f"{m.get_name()}.createPane('giseTop').style.zIndex = 660;"))
 
-    synthetic = bool("synthetic" in townships.columns and townships["synthetic"].fillna(False).astype(bool).any())
-    if len(townships):
-        town_group = folium.FeatureGroup(name=words["townships"], show=True)
-        collection, labels = township_collection(townships, {}, "")
-        town_group.add_child(TownshipLayer(
-            collection, labels, style={"color": "#7d7d7d", "weight": 1.0, "fillColor": "#ffffff",
-                                       "fillOpacity": 0.5, "dashArray": "4 3" if synthetic else None},
-            outline={"color": "#3a3a3a", "weight": 2.4, "fill": False}))
-        m.add_child(town_group)
+    synthetic = synthetic_townships(townships)
+    add_townships(m, townships, name=words["townships"])
     for kind, name, part in (("route", words["route"], [route] if route else []),
                              ("waiting", words["waiting"], waiting),
                              ("planned", words["planned"], list(reversed(planned))),  # first visit on top
@@ -320,7 +310,4 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
 def write_plan_map(path: str | Path, plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame,
                    **kw: Any) -> Path:
     """Write :func:`plan_map` to ``path`` (self-contained, offline); returns it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plan_map(plan_geojson, townships, **kw).save(str(path))
-    return path
+    return write_page(plan_map(plan_geojson, townships, **kw), path)

@@ -26,10 +26,10 @@ import shapely
 from branca.utilities import color_brewer
 
 from gis_enforcement.errors import InvalidInput
-from gis_enforcement.mapping.elements import JsElement, Raw, Script, TownshipLayer, _parent_of, figure_of, script_json
+from gis_enforcement.mapping.elements import JsElement, Raw, TownshipLayer, _parent_of, figure_of, script_json
 from gis_enforcement.mapping.features import township_collection
-from gis_enforcement.mapping.incidents_map import _CSS
 from gis_enforcement.mapping.offline import offline_map
+from gis_enforcement.mapping.page import start_page, synthetic_townships, write_page
 
 __all__ = ["METRICS", "NO_DATA_COLOR", "Classes", "classify", "township_metrics", "townships_map",
            "write_townships_map"]
@@ -235,16 +235,14 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=11, tiles=tiles, prefer_canvas=True,
                    zoom_snap=0.25, zoom_delta=0.5)
     title = title if title is not None else words["title"].format(label=label)
-    figure_of(m).header.add_child(Raw(f"<style>{_CSS}{_EXTRA_CSS}</style>"), name="gise_css")
-    figure_of(m).title = html.escape(title)
-    m.add_child(Script(f"L.control.scale({{position: 'bottomright', imperial: false}}).addTo({m.get_name()});"))
+    start_page(m, title=title, css=_EXTRA_CSS)
 
     heading = f"{label}（{unit}）" if unit and lang == "zh" else (f"{label} ({unit})" if unit else label)
     choro = folium.FeatureGroup(name=heading, show=True)
     popup_words = {"metric": heading, "cls": words["class"], "no_data": words["no_data"]}
     choro.add_child(ChoroplethLayer({"type": "FeatureCollection", "features": features}, popup_words))
     m.add_child(choro)
-    synthetic = bool("synthetic" in towns.columns and towns["synthetic"].fillna(False).astype(bool).any())
+    synthetic = synthetic_townships(towns)
     if len(towns):
         collection, labels = township_collection(towns, {}, "")
         # labels come in the order of the (non-empty) townships: add each one's value under its name
@@ -277,10 +275,7 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
 def write_townships_map(path: str | Path, townships: gpd.GeoDataFrame, values: pd.DataFrame, **kw: Any) -> Path:
     """Write :func:`townships_map` to ``path`` (self-contained, offline); returns it."""
     page = townships_map(townships, values, **kw)  # build first: nothing is half-written on bad input
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.save(str(path))
-    return path
+    return write_page(page, path)
 
 
 # -- the values -----------------------------------------------------------------------------------------------
