@@ -61,6 +61,23 @@ function gisePopup(p, code) {
     (p.desc ? '<div class="desc">' + giseEsc(p.desc) + '</div>' : '') +
     (p.id ? '<div class="id">' + giseEsc(T.id) + ' ' + giseEsc(p.id) + '</div>' : '') + '</div>';
 }
+function giseDecode(c) {
+  // the columns of compact_collections back into GeoJSON features (same properties as point_collections)
+  var D = GISE.compact, d = D.dict, n = c.x.length, out = new Array(n), keys = ['s', 'tw', 'v', 'g', 'd', 'f', 'dup'];
+  function time(m) { return new Date((D.t0 + m) * 60000 + 8 * 3600000).toISOString().slice(0, 16).replace('T', ' '); }
+  for (var i = 0; i < n; i++) {
+    var p = {};
+    if (c.t && c.t[i] >= 0) { p.t = time(c.t[i]); }
+    for (var k = 0; k < keys.length; k++) {
+      var key = keys[k];
+      if (c[key] && c[key][i] >= 0) { p[key] = d[key][c[key][i]]; }
+    }
+    if (c.acc && c.acc[i] >= 0) { p.acc = c.acc[i]; }
+    out[i] = {type: 'Feature', properties: p,
+              geometry: {type: 'Point', coordinates: [D.x0 + c.x[i] / 1e5, D.y0 + c.y[i] / 1e5]}};
+  }
+  return {type: 'FeatureCollection', features: out};
+}
 function giseToggle(row, map, layer) {
   if (map.hasLayer(layer)) { map.removeLayer(layer); row.className = 'row off'; }
   else { map.addLayer(layer); row.className = 'row'; }
@@ -154,6 +171,15 @@ var {self.get_name()} = L.geoJSON({self.data}, {{
   }}
 }}).addTo({_parent_of(self).get_name()});
 """
+
+
+class CompactPointLayer(PointLayer):
+    """A category's incidents carried as columns (:func:`~.features.compact_collections`), rebuilt into the same
+    GeoJSON layer in the page."""
+
+    def __init__(self, columns: dict[str, Any], code: str, style: dict[str, Any]):
+        super().__init__({}, code, style)
+        self.data = f"giseDecode({script_json(columns)})"
 
 
 class TownshipLayer(JsElement):

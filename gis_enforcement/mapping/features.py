@@ -124,3 +124,53 @@ def point_collections(incidents: gpd.GeoDataFrame, codes: list[str]) -> dict[str
         out[cats[i]]["features"].append({"type": "Feature", "geometry": point, "properties": p})
     return out
 
+
+
+#: above this many incidents the page carries columns, not GeoJSON features (see :func:`compact_collections`)
+COMPACT_ABOVE = 20_000
+
+
+def compact_collections(incidents: gpd.GeoDataFrame, codes: list[str]) -> tuple[dict[str, dict[str, Any]],
+                                                                                dict[str, Any]]:
+    """The incidents of each category as columns of small integers, and the page-wide dictionaries they index:
+    positions in 1e-5 degrees (about a metre) from the south-west corner, times in minutes from the first,
+    texts (status, township, village, grid, lead department, flags, duplicate) by their index in a list of the
+    distinct values. The page rebuilds the same GeoJSON features from them (``giseDecode``), so popups and layers
+    work as with :func:`point_collections`; ids and descriptions are left out (they would dominate the page).
+    Missing values are -1."""
+    inc = incidents
+    geom = inc.geometry.values
+    inc = inc[~(shapely.is_missing(geom) | shapely.is_empty(geom))]
+    n = len(inc)
+    x, y = shapely.get_x(inc.geometry.values), shapely.get_y(inc.geometry.values)
+    x0, y0 = (float(np.floor(x.min() * 1e3) / 1e3), float(np.floor(y.min() * 1e3) / 1e3)) if n else (0.0, 0.0)
+    cols: dict[str, np.ndarray] = {"x": np.rint((x - x0) * 1e5).astype(np.int64),
+                                   "y": np.rint((y - y0) * 1e5).astype(np.int64)}
+    t0 = 0
+    if "observed_at" in inc.columns and n:
+        t = pd.to_datetime(inc["observed_at"], utc=True, errors="coerce", format="ISO8601")
+        minutes = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds() // 60
+        t0 = int(minutes.min()) if minutes.notna().any() else 0
+        cols["t"] = (minutes - t0).fillna(-1).astype(np.int64).to_numpy()
+    dictionaries: dict[str, list[Any]] = {}
+    texts = {"s": "status", "tw": "township_name", "v": "village_name", "g": "grid_code", "d": "lead_department",
+             "f": "flags", "dup": "likely_duplicate_of"}
+    shorten = {"tw": _short_name, "v": _short_village, "dup": lambda s: str(s)[:8]}
+    for key, column in texts.items():
+        if column not in inc.columns:
+            continue
+        values = _clean(inc[column].to_numpy())
+        if key in shorten:
+            values = _map_names(values, shorten[key])
+        codes_, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        cols[key] = codes_.astype(np.int64)
+        dictionaries[key] = [str(u) for u in uniques]
+    if "accuracy_m" in inc.columns:
+        acc = pd.to_numeric(inc["accuracy_m"], errors="coerce")
+        cols["acc"] = acc.round().fillna(-1).astype(np.int64).to_numpy()
+    cats = inc["category"].astype(str).to_numpy()
+    out: dict[str, dict[str, Any]] = {}
+    for code in codes:
+        rows = np.flatnonzero(cats == code)
+        out[code] = {k: v[rows].tolist() for k, v in cols.items()}
+    return out, {"x0": x0, "y0": y0, "t0": t0, "dict": dictionaries}

@@ -27,6 +27,7 @@ import pandas as pd
 
 from gis_enforcement.mapping.elements import (
     POPUP_JS,
+    CompactPointLayer,
     LegendToggle,
     PointLayer,
     Raw,
@@ -35,7 +36,12 @@ from gis_enforcement.mapping.elements import (
     figure_of,
     script_json,
 )
-from gis_enforcement.mapping.features import point_collections, township_collection
+from gis_enforcement.mapping.features import (
+    COMPACT_ABOVE,
+    compact_collections,
+    point_collections,
+    township_collection,
+)
 from gis_enforcement.mapping.legend import (
     CATEGORY_COLORS,
     FLAG_NAMES,
@@ -165,6 +171,10 @@ def incidents_map(
     popup_ui = {k: ui[k] for k in popup_keys}
     lookups = {"cats": info, "status": STATUS_NAMES[lang], "flags": FLAG_NAMES[lang], "depts": depts,
                "ui": popup_ui}
+    compact = len(inc) > COMPACT_ABOVE  # a big season travels as columns, decoded in the page
+    columns: dict[str, dict[str, Any]] = {}
+    if compact:
+        columns, lookups["compact"] = compact_collections(inc, order)
     m.add_child(Script(f"var GISE = {script_json(lookups)};\n{POPUP_JS}"))
     scale = "L.control.scale({position: 'bottomright', imperial: false})"
     m.add_child(Script(f"{scale}.addTo({m.get_name()});"))
@@ -190,22 +200,22 @@ def incidents_map(
     groups: list[tuple[str, folium.FeatureGroup]] = []
     rows: list[tuple[str, str, str, int]] = []
     if len(inc):
-        collections = point_collections(inc, order)
+        collections = {} if compact else point_collections(inc, order)
+        sizes = {k: len(columns[k]["x"]) if compact else len(collections[k]["features"]) for k in order}
         # most frequent first: later layers draw on top, so rare categories stay visible
-        by_count = sorted(order, key=lambda k: -len(collections[k]["features"]))
+        by_count = sorted(order, key=lambda k: -sizes[k])
         for code in by_count:
-            feats = collections[code]
-            count = len(feats["features"])
+            count = sizes[code]
             c = info[code]
             radius = _RADIUS.get(c["sevCode"], 5.0)
             dot = f'<span class="gise-ctl-dot" style="background:{c["color"]}"></span>'
             # folium re-reads the layer control's script as a Jinja template: keep braces inert
             label = dot + html.escape(c["name"]).replace("{", "&#123;").replace("}", "&#125;")
             group = folium.FeatureGroup(name=label, show=True)
-            group.add_child(PointLayer(feats, code, {
-                "radius": radius, "color": "#ffffff", "weight": 1, "opacity": 0.9,
-                "fillColor": c["color"], "fillOpacity": 0.88,
-            }))
+            style = {"radius": radius, "color": "#ffffff", "weight": 1, "opacity": 0.9, "fillColor": c["color"],
+                     "fillOpacity": 0.88}
+            group.add_child(CompactPointLayer(columns[code], code, style) if compact
+                            else PointLayer(collections[code], code, style))
             m.add_child(group)
             key = f"k{len(groups)}"
             groups.append((key, group))

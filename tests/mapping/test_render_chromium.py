@@ -101,3 +101,35 @@ def test_township_plan_and_dispatch_maps_in_chromium(browser, pinggu, pinggu_cat
                               now=(WHISTLE + timedelta(hours=2)).to_pydatetime())
     page, errors, _ = render(browser, path, tmp_path / "dispatch.png")
     assert errors == [] and "区水务局".removeprefix("区") in page.inner_text(".gise-legend")
+
+
+def test_a_big_season_travels_as_columns_and_decodes_to_the_same_points(browser, pinggu, pinggu_catalog,  # noqa: F811
+                                                                         tmp_path) -> None:
+    import numpy as np
+
+    from gis_enforcement.mapping.features import COMPACT_ABOVE
+    from tests.mapping.test_incidents_map import store_like
+
+    big = store_like(pinggu, pinggu_catalog, COMPACT_ABOVE + 5000, seed=21)
+    path = write_incidents_map(tmp_path / "big.html", big, pinggu.townships, catalog=pinggu_catalog)
+    html_text = path.read_text(encoding="utf-8")
+    assert "giseDecode({" in html_text and len(html_text) < 3_000_000  # columns, not features
+    page, errors, sizes = render(browser, path, tmp_path / "big.png")
+    assert errors == []
+    assert sum(sizes) == len(big) + len(pinggu.townships) + 1
+    code = big["category"].value_counts().index[0]
+    got = page.evaluate("""([code, n]) => {
+        var layer = Object.values(window).find(v => v instanceof L.GeoJSON && v.getLayers().length &&
+            v.getLayers()[0].feature.geometry.type === 'Point' &&
+            v.getLayers()[0].getPopup && gisePopup(v.getLayers()[0].feature.properties, code) &&
+            v.options.pointToLayer && v.getLayers().length === n);
+        return {coords: layer.getLayers().map(l => l.feature.geometry.coordinates),
+                props: layer.getLayers()[0].feature.properties,
+                popup: gisePopup(layer.getLayers()[0].feature.properties, code)};
+    }""", [code, int((big["category"] == code).sum())])
+    mine = big[big["category"] == code]
+    want = np.sort(np.round(np.column_stack([mine.geometry.x, mine.geometry.y]), 5), axis=0)
+    np.testing.assert_allclose(np.sort(np.array(got["coords"]), axis=0), want, atol=1.1e-5)
+    assert got["props"]["t"][:4] == "2026" and len(got["props"]["t"]) == 16
+    assert got["props"]["s"] in {"reported", "whistled", "closed"}
+    assert pinggu_catalog.categories[code].zh.split("（")[0] in got["popup"]
