@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
 from pydantic import BaseModel, Field
 
 from gis_enforcement.domain.catalog import Department
@@ -156,3 +159,21 @@ INCIDENT_FEATURE_EXAMPLE: dict[str, Any] = {
         "crs": "wgs84",
     },
 }
+
+
+def json_plain(value: Any) -> Any:
+    """Values from pandas and numpy as plain JSON: NaN, NaT and NA become null, numpy scalars Python numbers,
+    times ISO 8601 — for the routes that return frames and stored JSON."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

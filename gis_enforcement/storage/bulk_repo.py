@@ -8,54 +8,16 @@ still be known to the caller.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-
-def _cursor(session: Session) -> Any:
-    dbapi: Any = session.connection().connection.dbapi_connection
-    return dbapi.cursor()
-
-
-def _csv(frame: pd.DataFrame) -> bytes:
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), sink)
-    return sink.getvalue().to_pybytes()  # type: ignore[no-any-return]
-
-
-def copy_in(session: Session, *, table: str, frame: pd.DataFrame) -> int:
-    """COPY the rows of ``frame`` (its columns, by name) into ``table``; returns the row count."""
-    if frame.empty:
-        return 0
-    with _cursor(session) as cur:
-        cur.copy_expert(f"COPY {table} ({', '.join(frame.columns)}) FROM STDIN WITH (FORMAT csv, HEADER true)",
-                        io.BytesIO(_csv(frame)), size=1 << 20)
-    return len(frame)
-
-
-def copy_out(session: Session, *, select: str, params: dict[str, Any] | None = None,
-             types: dict[str, pa.DataType] | None = None) -> pd.DataFrame:
-    """Run ``select`` (pyformat parameters) and return its rows as a DataFrame by COPY … TO STDOUT."""
-    buf = io.BytesIO()
-    with _cursor(session) as cur:
-        query = cur.mogrify(select, params or {}).decode()
-        cur.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buf, size=1 << 20)
-    buf.seek(0)
-    header = buf.readline().decode().strip().split(",")
-    buf.seek(0)
-    column_types = {c: pa.string() for c in header}
-    column_types.update(types or {})
-    table = pacsv.read_csv(buf, convert_options=pacsv.ConvertOptions(
-        column_types=column_types, strings_can_be_null=True, quoted_strings_can_be_null=False))
-    return table.to_pandas()  # type: ignore[no-any-return]
+from gis_enforcement.storage.copying import copy_in, copy_out
 
 
 def _keys(session: Session, name: str, column: str, sqltype: str, values: Sequence[Any]) -> None:

@@ -20,6 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy.orm import Session
 
+from gis_enforcement.storage.copying import raw_cursor
+
 _SEP = "\x1f"  # ASCII unit separator: never part of a measure's name
 
 
@@ -33,10 +35,8 @@ def _frame(session: Session, select: str, params: dict[str, Any], *, times: Sequ
            floats: Sequence[str] = (), ints: Sequence[str] = (), lists: Sequence[str] = ()) -> pd.DataFrame:
     """Run ``select`` (pyformat parameters) through COPY; ``times`` come as epoch µs and leave as UTC times,
     ``lists`` come joined by the unit separator and leave as a list per row."""
-    # psycopg2's own connection: mogrify renders the parameters as literals (COPY takes no bind parameters)
-    dbapi: Any = session.connection().connection.dbapi_connection
     buf = io.BytesIO()
-    with dbapi.cursor() as cur:
+    with raw_cursor(session) as cur:  # mogrify renders the parameters as literals (COPY takes no bind parameters)
         query = cur.mogrify(select, params).decode()
         cur.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", buf, size=1 << 20)
     buf.seek(0)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
 from gis_enforcement.errors import ConcurrentIntake
+from gis_enforcement.storage.copying import arrow_csv, copy_csv, csv_bytes, raw_cursor
 from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
 
 
@@ -37,31 +38,6 @@ class IncidentFilter:
     status: str | None = None
     observed_from: datetime | None = None
     observed_to: datetime | None = None
-
-
-def _raw_cursor(session: Session) -> Any:
-    # psycopg2's connection (never None on a live session); its cursor is a context manager and has
-    # copy_expert, neither of which SQLAlchemy's DBAPI protocol types know
-    dbapi: Any = session.connection().connection.dbapi_connection
-    return dbapi.cursor()
-
-
-def _copy(session: Session, table: str, columns: Sequence[str], data: bytes) -> None:
-    with _raw_cursor(session) as cur:
-        cur.copy_expert(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(data),
-            size=1 << 20,
-        )
-
-
-def _arrow_csv(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink)
-    return sink.getvalue().to_pybytes()
-
-
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    return _arrow_csv(pa.Table.from_pandas(frame, preserve_index=False))
 
 
 #: The fields a client sends: two submissions with the same id are "the same" when all of these are equal.
@@ -80,14 +56,15 @@ def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.Da
         return pd.DataFrame(columns=columns)
     session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _intake_ids (id uuid) ON COMMIT DROP"))
     session.execute(text("TRUNCATE _intake_ids"))
-    _copy(session, "_intake_ids", ["id"], _csv_bytes(pd.DataFrame({"id": pd.Series(ids).reset_index(drop=True)})))
+    ids_csv = csv_bytes(pd.DataFrame({"id": pd.Series(ids).reset_index(drop=True)}))
+    copy_csv(session, table="_intake_ids", columns=["id"], data=ids_csv)
     select = (
         "SELECT i.id::text AS id, i.category, i.raw_lon, i.raw_lat, i.raw_crs, i.accuracy_m, "
         "(extract(epoch FROM i.observed_at) * 1000000)::bigint AS observed_us, i.reporter, i.description, "
         "i.track_id FROM _intake_ids k JOIN incident i ON i.id = k.id"
     )
     buf = io.BytesIO()
-    with _raw_cursor(session) as cur:
+    with raw_cursor(session) as cur:
         cur.copy_expert(f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER true)", buf, size=1 << 20)
     buf.seek(0)
     text_cols = ("id", "category", "raw_crs", "reporter", "description", "track_id")
@@ -217,12 +194,12 @@ def copy_incidents(session: Session, *, frame: pd.DataFrame) -> int:
     table = pa.Table.from_pandas(frame[columns], preserve_index=False)
     chunks = [table.slice(i, COPY_CHUNK_ROWS) for i in range(0, len(frame), COPY_CHUNK_ROWS)]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_arrow_csv, chunks[0])
+        pending = pool.submit(arrow_csv, chunks[0])
         for nxt in [*chunks[1:], None]:
             data = pending.result()
             if nxt is not None:
-                pending = pool.submit(_arrow_csv, nxt)
-            _copy(session, "incident", columns, data)
+                pending = pool.submit(arrow_csv, nxt)
+            copy_csv(session, table="incident", columns=columns, data=data)
     return len(frame)
 
 

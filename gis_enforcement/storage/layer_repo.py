@@ -13,6 +13,8 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis_enforcement.storage.copying import raw_cursor
+
 LAYER_TABLES = ("district", "township", "village", "zone", "grid_cell")
 
 
@@ -115,10 +117,7 @@ def township_codes_st_contains(session: Session, *, lon: np.ndarray, lat: np.nda
     buf.seek(0)
     session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _pts (i int, x float8, y float8) ON COMMIT DROP"))
     session.execute(text("TRUNCATE _pts"))
-    # psycopg2's connection (never None on a live session); its cursor is a context manager and has
-    # copy_expert, neither of which SQLAlchemy's DBAPI protocol types know
-    raw: Any = session.connection().connection.dbapi_connection
-    with raw.cursor() as cur:
+    with raw_cursor(session) as cur:
         cur.copy_expert("COPY _pts (i, x, y) FROM STDIN WITH (FORMAT csv)", buf)
     rows = session.execute(
         text("SELECT p.i, t.code FROM _pts p JOIN township t "

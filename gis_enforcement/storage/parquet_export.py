@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage.analysis_repo import _where
+from gis_enforcement.storage.copying import raw_cursor
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 #: rows gathered before a row group is written (about 40 MB of Arrow memory)
@@ -110,20 +111,17 @@ def _publish(root: Path, written: list[tuple[str, int, Path]]) -> ExportReport:
                         bytes=size)
 
 
-def _cursor(session: Session) -> Any:
-    return session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
 
 def _months(session: Session, where: str, params: dict[str, Any]) -> list[str]:
     """The Beijing months (``"YYYY-MM"``) that hold rows."""
-    with _cursor(session) as cur:
+    with raw_cursor(session) as cur:
         cur.execute("SELECT DISTINCT to_char(i.observed_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month "
                     f"FROM incident i WHERE {where} ORDER BY 1", params)
         return [r[0] for r in cur.fetchall()]
 
 
 def _copy_month(session: Session, where: str, params: dict[str, Any], sink: IO[bytes]) -> None:
-    with _cursor(session) as cur:
+    with raw_cursor(session) as cur:
         query = cur.mogrify(f"{_SELECT} WHERE {where} ORDER BY i.observed_at, i.id", params).decode()
         cur.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", sink, size=1 << 20)
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -17,6 +14,7 @@ from gis_enforcement.analysis.evaluation import parse_period
 from gis_enforcement.analysis.hotspot_service import run_and_store, stored_run
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
+from gis_enforcement.api.schemas import json_plain
 from gis_enforcement.errors import NotFound
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan
@@ -26,24 +24,8 @@ router = APIRouter(prefix="/api/v1", tags=["analysis"])
 GEOJSON: dict[str, Any] = {"content": {"application/geo+json": {}}}
 
 
-def _clean(value: Any) -> Any:
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 def _geojson(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(_clean(body), status_code=status, media_type="application/geo+json")
+    return JSONResponse(json_plain(body), status_code=status, media_type="application/geo+json")
 
 
 def _cells_collection(run: dict[str, Any], cells: Any) -> dict[str, Any]:
@@ -139,7 +121,7 @@ def sites(session: SessionDep, township: Annotated[list[str] | None, Query()] = 
 @router.get("/hotspots/runs", operation_id="hotspot_runs", responses=ERRORS, summary="Recorded hot-spot runs")
 def hotspot_runs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     runs = analysis_repo.hotspot_runs(session, limit=limit)
-    return _clean({"data": runs, "count": len(runs)})  # type: ignore[no-any-return]
+    return json_plain({"data": runs, "count": len(runs)})  # type: ignore[no-any-return]
 
 
 class PlanCreate(BaseModel):

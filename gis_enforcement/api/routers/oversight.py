@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers.dispatch import ActorDep, ClockDep
-from gis_enforcement.api.schemas import ErrorResponse
+from gis_enforcement.api.schemas import ErrorResponse, json_plain
 from gis_enforcement.dispatch.follow_up import complete_follow_up, request_follow_up
 from gis_enforcement.storage import warning_repo
 
@@ -109,15 +109,7 @@ class EvaluationPublic(BaseModel):
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:
-    import math
-
-    def clean(v: Any) -> Any:
-        if hasattr(v, "item"):
-            v = v.item()
-        if v is None or (isinstance(v, float) and not math.isfinite(v)) or str(v) in ("<NA>", "NaT"):
-            return None
-        return v
-    return [{k: clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return [json_plain(row) for row in frame.to_dict(orient="records")]
 
 
 @router.get("/evaluation", operation_id="evaluation", response_model=EvaluationPublic, responses=ERRORS,
