@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     tick_interval_s: float = 60.0  # escalation pass inside `serve`; 0 disables it
     delivery_interval_s: float = 5.0  # webhook delivery pass inside `serve`; 0 disables it
     webhook_timeout_s: float = 10.0
-    basemap: str = "none"  # maps: none (offline), osm, tianditu, amap, xyz:<template|dir>
+    basemap: str = "none"  # maps: none (offline), osm, tianditu, amap, xyz:<template|dir>, mbtiles:<file>
     tianditu_token: str | None = None
 
     @property

@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gis_enforcement.mapping.features import LOCAL_TZ
-
-__all__ = ["NONE", "PackedCases", "pack_cases", "packed_column"]
+__all__ = ["NONE", "PackedCases", "codes_of", "pack_cases", "packed_column"]
 
 _DTYPES: dict[str, np.dtype[Any]] = {"u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "u32": np.dtype("<u4")}
 #: the missing value of each column type
 NONE = {"u8": 255, "u16": 65535, "u32": 4294967295}
 
 PackedCases = dict[str, Any]
+#: the page shows Beijing time (UTC+8, no daylight saving): months and days of the slider are local ones
+_UTC_OFFSET_MIN = 480
 
 
 def packed_column(values: np.ndarray, kind: str) -> str:
@@ -45,14 +45,43 @@ def _minutes(values: pd.Series) -> pd.Series:
     return (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds() / 60
 
 
+_HEX = np.full(256, 0, dtype=np.int64)
+_HEX[np.frombuffer(b"0123456789", dtype=np.uint8)] = np.arange(10)
+_HEX[np.frombuffer(b"abcdef", dtype=np.uint8)] = np.arange(10, 16)
+_HEX[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16)
+
+
+def _hex_prefix(ids: pd.Series) -> np.ndarray:
+    """The first eight hex digits of each id (a UUID's first group) as an integer, without a Python loop."""
+    raw = np.array(ids.str.slice(0, 8).fillna("").tolist(), dtype="S8")
+    digits = _HEX[np.frombuffer(raw.tobytes(), dtype=np.uint8).reshape(-1, 8)] if len(raw) else np.zeros((0, 8),
+                                                                                                       np.int64)
+    return (digits * (16 ** np.arange(7, -1, -1, dtype=np.int64))).sum(axis=1)
+
+
+def codes_of(values: pd.Series, index: dict[str, int], missing: int = -1) -> np.ndarray:
+    """The position of each value in ``index`` (``missing`` for values not in it), looked up once per distinct
+    value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    lookup = np.array([index.get(str(u), missing) for u in uniques] + [missing], dtype=np.int64)
+    return lookup[codes]
+
+
 def _texts(values: pd.Series, shorten: Callable[[str], str] | None) -> tuple[np.ndarray, list[str], str]:
-    """Dictionary codes of a text column (missing and blank → the missing value) and its dictionary."""
-    clean = values.astype(object).where(values.notna(), None)
-    clean = clean.map(lambda v: None if v is None or (isinstance(v, str) and not v.strip()) else
-                      (shorten(str(v)) if shorten else str(v)))
-    codes, uniques = pd.factorize(clean, use_na_sentinel=True)
-    kind = "u8" if len(uniques) < NONE["u8"] else "u16"
-    return np.where(codes < 0, NONE[kind], codes).astype(np.int64), [str(u) for u in uniques], kind
+    """Dictionary codes of a text column (missing and blank → the missing value) and its dictionary; names are
+    shortened once per distinct value, not per row."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    names = [shorten(str(u)) if shorten else str(u) for u in uniques]
+    dictionary: list[str] = []
+    seen: dict[str, int] = {}
+    remap = np.full(len(names) + 1, -1, dtype=np.int64)  # the last slot maps the sentinel -1
+    for k, name in enumerate(names):
+        if name.strip():
+            remap[k] = seen.setdefault(name, len(seen))
+    dictionary = list(seen)
+    kind = "u8" if len(dictionary) < NONE["u8"] else "u16"
+    out = remap[codes]
+    return np.where(out < 0, NONE[kind], out), dictionary, kind
 
 
 def pack_cases(cases: pd.DataFrame, *, categories: Sequence[str], statuses: Sequence[str],
@@ -79,8 +108,8 @@ def pack_cases(cases: pd.DataFrame, *, categories: Sequence[str], statuses: Sequ
     cols["t"] = (np.rint(observed.to_numpy() - t0).astype(np.int64), "u32")
     cat_index = {c: k for k, c in enumerate(categories)}
     status_index = {s: k for k, s in enumerate(statuses)}
-    cols["cat"] = (cases["category"].map(cat_index).to_numpy(dtype=np.int64), "u8")
-    cols["st"] = (cases["status"].map(status_index).to_numpy(dtype=np.int64), "u8")
+    cols["cat"] = (codes_of(cases["category"], cat_index), "u8")
+    cols["st"] = (codes_of(cases["status"], status_index), "u8")
     dictionaries: dict[str, list[str]] = {}
     none: dict[str, int] = {}
     for key, column in (("tw", "township_name"), ("v", "village_name"), ("d", "lead_department"), ("f", "flags")):
@@ -108,18 +137,18 @@ def pack_cases(cases: pd.DataFrame, *, categories: Sequence[str], statuses: Sequ
         values = cases[column] if column in cases.columns else pd.Series(0, index=cases.index)
         cols[key] = (_bounded(values.fillna(0), "u8"), "u8")
     ids = cases["id"].astype(str) if "id" in cases.columns else pd.Series([""] * n, dtype=str)
-    cols["id"] = (ids.str.replace("-", "", regex=False).str[:8].map(lambda h: int(h, 16) if h else 0)
-                  .to_numpy(dtype=np.int64), "u32")
+    cols["id"] = (_hex_prefix(ids), "u32")
     for key, kind in (("acc", "u8"), ("v", cols["v"][1]), ("tw", cols["tw"][1]), ("d", cols["d"][1]),
                       ("f", cols["f"][1])):
         none[key] = NONE[kind]
 
-    months = sorted(pd.to_datetime(cases["observed_at"], utc=True, format="ISO8601").dt.tz_convert(LOCAL_TZ)
-                    .dt.strftime("%Y-%m").unique().tolist()) if n else []
+    months: list[str] = []
     days = 0
     if n:
-        local_day = np.floor((observed.to_numpy() + 480) / 1440)
-        days = int(local_day.max() - np.floor((t0 + 480) / 1440)) + 1
+        local = (np.rint(observed.to_numpy()) + _UTC_OFFSET_MIN).astype("datetime64[m]")
+        months = [str(m) for m in np.unique(local.astype("datetime64[M]"))]
+        local_day = np.floor((observed.to_numpy() + _UTC_OFFSET_MIN) / 1440)
+        days = int(local_day.max() - np.floor((t0 + _UTC_OFFSET_MIN) / 1440)) + 1
     out: PackedCases = {
         "n": n, "x0": x0, "y0": y0, "step": step, "t0": t0, "days": days, "months": months,
         "cols": {k: packed_column(v, kind) for k, (v, kind) in cols.items()},

@@ -22,6 +22,7 @@ from typing import Any
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from gis_enforcement.domain.names import short_village
@@ -30,7 +31,7 @@ from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_
 from gis_enforcement.mapping.features import _short_name, local_times
 from gis_enforcement.mapping.legend import FLAG_NAMES, STATUS_NAMES, category_info, short_names
 from gis_enforcement.mapping.offline import offline_map
-from gis_enforcement.mapping.packing import pack_cases
+from gis_enforcement.mapping.packing import codes_of, pack_cases
 from gis_enforcement.mapping.page import add_townships, start_page, synthetic_townships, write_page
 
 __all__ = ["FAMILY_SHAPES", "STATUS_GROUPS", "status_map", "write_status_map"]
@@ -162,7 +163,9 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
     frame = cases
     if catalog is not None and "lead_department" in frame.columns:
         names = {code: (d.zh if lang == "zh" else d.en) for code, d in catalog.departments.items()}
-        frame = frame.assign(lead_department=frame["lead_department"].map(lambda d: names.get(d, d)))
+        codes_, uniques = pd.factorize(frame["lead_department"], use_na_sentinel=True)
+        named = np.array([names.get(str(u), str(u)) for u in uniques] + [None], dtype=object)
+        frame = frame.assign(lead_department=named[codes_])
     data = pack_cases(frame, categories=codes, statuses=statuses,
                       shorten={"tw": _short_name, "v": short_village})
     counts = cases["category"].astype(str).value_counts()
@@ -203,10 +206,10 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
 
 
 def _group_counts(cases: pd.DataFrame, status_group: dict[str, int], group_index: dict[str, int]) -> pd.Series:
-    groups = cases["status"].map(status_group).fillna(0).astype(int)
+    groups = codes_of(cases["status"], status_group, missing=0)
     if "likely_duplicate_of" in cases.columns:
-        groups = groups.where(cases["likely_duplicate_of"].isna(), group_index["dropped"])
-    return groups.value_counts()
+        groups = np.where(cases["likely_duplicate_of"].isna().to_numpy(), groups, group_index["dropped"])
+    return pd.Series(groups).value_counts()
 
 
 def _title_box(cases: pd.DataFrame, title: str, subtitle: str, synthetic: bool, w: dict[str, str],
@@ -214,8 +217,8 @@ def _title_box(cases: pd.DataFrame, title: str, subtitle: str, synthetic: bool, 
     n = len(cases)
     sub = subtitle
     if n:
-        t = local_times(cases["observed_at"]).dropna()
-        period = f"{min(t)[:10]} — {max(t)[:10]}" if len(t) else ""
+        t = local_times(pd.Series([cases["observed_at"].min(), cases["observed_at"].max()])).dropna()
+        period = f"{t.iloc[0][:10]} — {t.iloc[-1][:10]}" if len(t) else ""
         sub = " · ".join(s for s in (subtitle, period, f"{w['total']} {n:,} {w['unit']}".strip()) if s)
     counts = _group_counts(cases, status_group, group_index) if n else pd.Series(dtype=int)
     open_n = int(sum(counts.get(group_index[g], 0) for g in _OPEN_GROUPS))

@@ -28,19 +28,24 @@ var GiseCases = L.Layer.extend({
     }
     this.X = X; this.Y = Y; this.day = day; this.month = month;
     this.sx = new Float32Array(n); this.sy = new Float32Array(n); this.shown = new Uint8Array(n);
+    this.mask = new Uint8Array(n);
     // draw order: status groups from the bottom (closed) to the top (waiting), then family
-    var groupOf = D.statuses.map(function (s) { return s.group; });
+    var groupOf = D.statuses.map(function (s) { return s.group; }), grp = new Uint8Array(n);
     this.groupOf = groupOf;
     var buckets = {};
     for (i = 0; i < n; i++) {
       var g = c.dup[i] ? D.dropped : groupOf[c.st[i]], f = D.cats[c.cat[i]].shape, b = g * 64 + f;
+      grp[i] = g;
       (buckets[b] = buckets[b] || []).push(i);
     }
+    this.grp = grp;
     this.buckets = Object.keys(buckets).map(Number).sort(function (a, b) {
       return D.groups[Math.floor(a / 64)].z - D.groups[Math.floor(b / 64)].z || a - b;
     }).map(function (b) { return {group: Math.floor(b / 64), shape: b % 64, rows: Int32Array.from(buckets[b])}; });
-    this.filter = {groups: {}, cats: {}, months: {}, days: null};
-    this.counts = {};
+    this.filter = {groups: new Uint8Array(256).fill(1), cats: new Uint8Array(256).fill(1),
+                   months: new Uint8Array(256).fill(1), days: null};
+    this.sprites = {};
+    this._recount();
   },
 
   onAdd: function (map) {
@@ -51,28 +56,38 @@ var GiseCases = L.Layer.extend({
     pane.style.zIndex = 450;
     pane.style.pointerEvents = 'none';
     pane.appendChild(this._canvas);
-    map.on('moveend zoomend resize viewreset', this.redraw, this);
+    map.on('moveend zoomend resize viewreset', this._schedule, this);
     map.on('click', this._click, this);
     map.on('mousemove', this._hover, this);
-    this.redraw();
+    this._schedule();
   },
 
   onRemove: function (map) {
     L.DomUtil.remove(this._canvas);
-    map.off('moveend zoomend resize viewreset', this.redraw, this);
+    map.off('moveend zoomend resize viewreset', this._schedule, this);
     map.off('click', this._click, this);
     map.off('mousemove', this._hover, this);
   },
 
-  visible: function (i) {
-    var f = this.filter, c = this.c, g = c.dup[i] ? this.D.dropped : this.groupOf[c.st[i]];
-    if (f.groups[g] === false || f.cats[c.cat[i]] === false || f.months[this.month[i]] === false) { return false; }
-    return !(f.days && (this.day[i] < f.days[0] || this.day[i] > f.days[1]));
-  },
+  visible: function (i) { return this.mask[i] === 1; },
 
   setFilter: function (kind, key, on) {
-    if (kind === 'days') { this.filter.days = key; } else { this.filter[kind][key] = on; }
-    if (this._map) { this.redraw(); }
+    if (kind === 'days') { this.filter.days = key; } else { this.filter[kind][key] = on ? 1 : 0; }
+    this._recount();
+    if (this._map) { this._schedule(); }
+  },
+
+  _recount: function () {
+    // which cases pass the filters, and how many of each status group
+    var f = this.filter, c = this.c, grp = this.grp, month = this.month, day = this.day, mask = this.mask;
+    var d0 = f.days ? f.days[0] : -1, d1 = f.days ? f.days[1] : 1e9, groups = {}, total = 0, late = 0;
+    for (var i = 0; i < this.n; i++) {
+      var ok = f.groups[grp[i]] & f.cats[c.cat[i]] & f.months[month[i]] & (day[i] >= d0 && day[i] <= d1 ? 1 : 0);
+      mask[i] = ok;
+      if (ok) { total++; groups[grp[i]] = (groups[grp[i]] || 0) + 1; if (c.nl[i] > 0) { late++; } }
+    }
+    this.counts = {total: total, groups: groups, late: late};
+    this.fire('counted', this.counts);
   },
 
   radius: function () {
@@ -80,59 +95,105 @@ var GiseCases = L.Layer.extend({
     return z <= 9 ? 2 : z === 10 ? 2.6 : z === 11 ? 3.4 : z === 12 ? 4.4 : z === 13 ? 5.4 : 6.5;
   },
 
+  _schedule: function () {
+    if (this._frame) { return; }
+    var self = this;
+    this._frame = L.Util.requestAnimFrame(function () { self._frame = null; self.redraw(); });
+  },
+
+  _sprite: function (group, shape, r, dpr) {
+    // one small picture per (status, shape, size), rasterised once and stamped pixel by pixel for every case:
+    // far cheaper than a canvas path or drawImage per case when there are 10^5 of them
+    var key = group + ':' + shape + ':' + r + ':' + dpr;
+    if (this.sprites[key]) { return this.sprites[key]; }
+    var size = Math.ceil(2 * (r * 1.5 + 2) * dpr) | 1, c = document.createElement('canvas');
+    c.width = size; c.height = size;
+    var ctx = c.getContext('2d', {willReadFrequently: true}), g = this.D.groups[group], mid = size / 2 / dpr;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.beginPath();
+    if (shape < 0) {
+      ctx.arc(mid, mid, r + 1.6, 0, 2 * Math.PI);
+      ctx.lineWidth = r >= 3 ? 1.4 : 1; ctx.strokeStyle = '#111'; ctx.stroke();
+    } else {
+      GISE_SHAPES[shape % GISE_SHAPES.length](ctx, mid, mid, r);
+      ctx.globalAlpha = g.alpha; ctx.fillStyle = g.color; ctx.fill();
+      if (r >= 3) { ctx.globalAlpha = 1; ctx.lineWidth = 0.8; ctx.strokeStyle = 'rgba(255,255,255,0.9)'; ctx.stroke(); }
+    }
+    var px = ctx.getImageData(0, 0, size, size).data, off = [], rgba = [], half = (size - 1) / 2;
+    for (var y = 0; y < size; y++) {
+      for (var x = 0; x < size; x++) {
+        var o = (y * size + x) * 4;
+        if (px[o + 3]) { off.push(x - half, y - half); rgba.push(px[o], px[o + 1], px[o + 2], px[o + 3] / 255); }
+      }
+    }
+    this.sprites[key] = {off: Int16Array.from(off), rgba: Float32Array.from(rgba)};
+    return this.sprites[key];
+  },
+
+  _stamp: function (data, W, H, sprite, cx, cy) {
+    var off = sprite.off, rgba = sprite.rgba, m = off.length / 2;
+    for (var k = 0; k < m; k++) {
+      var x = cx + off[2 * k], y = cy + off[2 * k + 1];
+      if (x < 0 || y < 0 || x >= W || y >= H) { continue; }
+      var o = (y * W + x) * 4, sa = rgba[4 * k + 3], da = data[o + 3] / 255;
+      if (sa >= 1 || da === 0) {
+        data[o] = rgba[4 * k]; data[o + 1] = rgba[4 * k + 1]; data[o + 2] = rgba[4 * k + 2]; data[o + 3] = sa * 255;
+        continue;
+      }
+      var keep = da * (1 - sa), oa = sa + keep;  // "source over", straight alpha
+      data[o] = (rgba[4 * k] * sa + data[o] * keep) / oa;
+      data[o + 1] = (rgba[4 * k + 1] * sa + data[o + 1] * keep) / oa;
+      data[o + 2] = (rgba[4 * k + 2] * sa + data[o + 2] * keep) / oa;
+      data[o + 3] = oa * 255;
+    }
+  },
+
   redraw: function () {
-    var map = this._map, D = this.D, c = this.c;
+    var map = this._map, c = this.c;
     if (!map) { return; }
     var size = map.getSize(), dpr = window.devicePixelRatio || 1, canvas = this._canvas;
     var topLeft = map.containerPointToLayerPoint([0, 0]);
     L.DomUtil.setPosition(canvas, topLeft);
-    canvas.width = Math.round(size.x * dpr); canvas.height = Math.round(size.y * dpr);
+    var W = Math.round(size.x * dpr), H = Math.round(size.y * dpr);
+    canvas.width = W; canvas.height = H;
     canvas.style.width = size.x + 'px'; canvas.style.height = size.y + 'px';
-    var ctx = canvas.getContext('2d');
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    var ctx = canvas.getContext('2d'), image = ctx.createImageData(W, H), data = image.data;
     var scale = 256 * Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
-    var ox = origin.x + topLeft.x, oy = origin.y + topLeft.y, r = this.radius(), pad = r + 2;
-    var counts = {total: 0, groups: {}, late: 0};
-    var sx = this.sx, sy = this.sy, shown = this.shown, X = this.X, Y = this.Y;
+    var ox = origin.x + topLeft.x, oy = origin.y + topLeft.y, r = this.radius(), pad = 12;
+    var sx = this.sx, sy = this.sy, shown = this.shown, X = this.X, Y = this.Y, mask = this.mask, inView = 0;
+    for (var q = 0; q < this.n; q++) {
+      if (!mask[q]) { continue; }
+      var qx = X[q] * scale - ox, qy = Y[q] * scale - oy;
+      if (qx >= -pad && qy >= -pad && qx <= size.x + pad && qy <= size.y + pad) { inView++; }
+    }
+    // many cases on screen: smaller marks, so places stay apart and colours readable (½ size at 32 k)
+    r = Math.max(1.3, Math.round(r * Math.min(1, Math.sqrt(8000 / Math.max(inView, 1))) * 10) / 10);
+    this._r = r;
     shown.fill(0);
     for (var b = 0; b < this.buckets.length; b++) {
-      var bucket = this.buckets[b], rows = bucket.rows, group = D.groups[bucket.group];
-      var draw = GISE_SHAPES[bucket.shape % GISE_SHAPES.length];
-      ctx.beginPath();
-      var drawn = 0;
+      var bucket = this.buckets[b], rows = bucket.rows, sprite = this._sprite(bucket.group, bucket.shape, r, dpr);
       for (var k = 0; k < rows.length; k++) {
         var i = rows[k];
-        if (!this.visible(i)) { continue; }
-        counts.total++;
-        counts.groups[bucket.group] = (counts.groups[bucket.group] || 0) + 1;
-        if (c.nl[i] > 0) { counts.late++; }
+        if (!mask[i]) { continue; }
         var px = X[i] * scale - ox, py = Y[i] * scale - oy;
         if (px < -pad || py < -pad || px > size.x + pad || py > size.y + pad) { continue; }
         sx[i] = px; sy[i] = py; shown[i] = 1;
-        draw(ctx, px, py, r);
-        drawn++;
-      }
-      if (!drawn) { continue; }
-      ctx.fillStyle = group.color;
-      ctx.globalAlpha = group.alpha;
-      ctx.fill();
-      if (r >= 3) {
-        ctx.globalAlpha = 1; ctx.lineWidth = 0.8; ctx.strokeStyle = 'rgba(255,255,255,0.9)'; ctx.stroke();
+        this._stamp(data, W, H, sprite, Math.round(px * dpr), Math.round(py * dpr));
       }
     }
-    // late report-ins: a dark ring around the case
-    ctx.globalAlpha = 1;
-    ctx.beginPath();
-    for (var j = 0; j < this.n; j++) {
-      if (shown[j] && c.nl[j] > 0) { ctx.moveTo(sx[j] + r + 1.6, sy[j]); ctx.arc(sx[j], sy[j], r + 1.6, 0, 2 * Math.PI); }
+    // late report-ins: a dark ring around the case, once marks are big enough for rings not to merge
+    if (r >= 3) {
+      var ring = this._sprite(0, -1, r, dpr);
+      for (var j = 0; j < this.n; j++) {
+        if (shown[j] && c.nl[j] > 0) { this._stamp(data, W, H, ring, Math.round(sx[j] * dpr), Math.round(sy[j] * dpr)); }
+      }
     }
-    ctx.lineWidth = r >= 3 ? 1.4 : 1; ctx.strokeStyle = '#111'; ctx.stroke();
-    this.counts = counts;
-    this.fire('drawn', counts);
+    ctx.putImageData(image, 0, 0);
+    this.fire('drawn', this.counts);
   },
 
   nearest: function (point) {
-    var best = -1, bestD = Infinity, r = this.radius() + 4, sx = this.sx, sy = this.sy, shown = this.shown;
+    var best = -1, bestD = Infinity, r = (this._r || this.radius()) + 4, sx = this.sx, sy = this.sy, shown = this.shown;
     for (var i = 0; i < this.n; i++) {
       if (!shown[i]) { continue; }
       var dx = sx[i] - point.x, dy = sy[i] - point.y, d = dx * dx + dy * dy;
@@ -328,7 +389,8 @@ function giseStatusPage(map, D) {
     row.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); row.click(); } });
     g.on('add remove', sync);
   });
-  layer.on('drawn', function (counts) {
+  layer.on('counted', showCounts);
+  function showCounts(counts) {
     document.querySelectorAll('.gise-legend .row[data-group]').forEach(function (row) {
       var key = Number(row.getAttribute('data-group'));
       row.querySelector('.n').textContent = (counts.groups[key] || 0).toLocaleString('en-US');
@@ -337,8 +399,8 @@ function giseStatusPage(map, D) {
     if (shown) { shown.textContent = counts.total.toLocaleString('en-US'); }
     var late = document.getElementById('gise-late');
     if (late) { late.textContent = counts.late.toLocaleString('en-US'); }
-  });
-  layer.redraw();
+  }
+  showCounts(layer.counts);
 
   // the time slider: all days, or a window of days ending on the chosen day
   var slider = document.getElementById('gise-day'), mode = document.getElementById('gise-window');
