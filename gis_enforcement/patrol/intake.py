@@ -180,7 +180,9 @@ def ingest(
         low = np.isfinite(acc) & (acc > max_acc)
     if low.any():
         flags = flags.copy()
-        flags[low] = [tuple(x) + (LocationFlag.LOW_ACCURACY.value,) for x in flags[low]]
+        # filled one by one: a list of equal-length tuples would be taken as a 2-D array by numpy
+        for i in np.flatnonzero(low):
+            flags[i] = tuple(flags[i]) + (LocationFlag.LOW_ACCURACY.value,)
 
     # likely duplicates against stored incidents nearby in space and time, and within the batch
     t_s = _epoch_s(f["observed_at"])

@@ -218,3 +218,15 @@ def test_two_phones_sending_the_same_id_at_once(loaded_engine, locator: Locator,
         first.commit()
         first.close()
         second.close()
+
+
+def test_low_accuracy_rows_with_equal_flags_are_flagged(db: Session, locator: Locator, catalog: Catalog,
+                                                         village_point) -> None:
+    # every poor fix has the same number of location flags (none): numpy must not read them as a 2-D array
+    x, y, _ = village_point
+    fc = {"type": "FeatureCollection", "features": [feature(x + k * 0.01, y, accuracy_m=900) for k in range(3)]
+          + [feature(x, y + 0.02, accuracy_m=5)]}
+    report = ingest(db, parse_geojson(fc), locator=locator, catalog=catalog)
+    assert report.accepted == 4
+    flags = db.execute(text("SELECT accuracy_m, flags FROM incident ORDER BY accuracy_m")).all()
+    assert [("low_accuracy" in f) for _, f in flags] == [False, True, True, True]
