@@ -97,6 +97,27 @@ class PayloadTooLarge(EnforcementError):
     status = 413
 
 
+class Unauthenticated(EnforcementError):
+    """No credentials, or credentials that are wrong, expired or revoked."""
+
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(EnforcementError):
+    """The caller is known but their role or unit does not allow this."""
+
+    code = "forbidden"
+    status = 403
+
+
+class TooManyRequests(EnforcementError):
+    """The caller sent more requests than the limit allows; ``retry_after`` seconds later it may try again."""
+
+    code = "too_many_requests"
+    status = 429
+
+
 # The one table: error class -> HTTP status. The API's exception handler reads it; nothing else
 # decides statuses.
 HTTP_STATUS: dict[type[EnforcementError], int] = {
@@ -113,6 +134,9 @@ HTTP_STATUS: dict[type[EnforcementError], int] = {
         NotConfigured,
         DatabaseUnavailable,
         PayloadTooLarge,
+        Unauthenticated,
+        Forbidden,
+        TooManyRequests,
     )
 }
 

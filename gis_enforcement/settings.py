@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = 10.0
     basemap: str = "none"  # maps: none (offline), osm, tianditu, amap, xyz:<template|dir>, mbtiles:<file>
     tianditu_token: str | None = None
+    # sign-in: access tokens are short-lived, refresh tokens are spent once; the signing secret is read from
+    # GISE_JWT_SECRET or kept in DATA_DIR/jwt_secret (created on first use, readable by its owner only)
+    jwt_secret: str | None = None
+    access_token_minutes: float = 15.0
+    refresh_token_hours: float = 12.0
+    login_attempts_per_minute: int = 10  # per user name and per client address
+    intake_requests_per_minute: int = 600  # per caller
 
     @property
     def cluster_dir(self) -> Path:

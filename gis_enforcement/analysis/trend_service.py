@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import h3
 import numpy as np
 import pandas as pd
 
@@ -39,7 +40,10 @@ from gis_enforcement.storage import Session, analysis_repo, layer_repo
 def _cell_of_each(incidents: pd.DataFrame, spec: CellSpec) -> np.ndarray:
     lon, lat = incident_lonlat(incidents)
     if spec.kind == "h3":
-        return np.asarray(h3_cells(lon, lat, int(spec.resolution or 8)), dtype=object)
+        # h3_cells names points by H3's 64-bit integers; the cell list (and the map) use H3's strings
+        ids = h3_cells(lon, lat, int(spec.resolution or 8))
+        names = {int(c): h3.int_to_str(int(c)) for c in np.unique(ids)}
+        return np.asarray([names[int(c)] for c in ids], dtype=object)
     x, y = project_lonlat(lon, lat)
     col, row = grid_index(x, y, float(spec.size_m or 500.0))
     return np.asarray(grid_cell_ids(col, row), dtype=object)

@@ -10,7 +10,19 @@ from fastapi import FastAPI
 from gis_enforcement import __version__
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.errors import install_error_handlers
-from gis_enforcement.api.routers import analysis, assignments, dispatch, events, incidents, maps, meta, oversight
+from gis_enforcement.api.routers import (
+    analysis,
+    assignments,
+    auth,
+    dispatch,
+    events,
+    incidents,
+    maps,
+    meta,
+    ogc,
+    open311,
+    oversight,
+)
 from gis_enforcement.api.scheduler import DeliveryScheduler, EscalationScheduler, PeriodicPass
 from gis_enforcement.settings import Settings, get_settings
 
@@ -47,6 +59,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.state.platform = platform
     install_error_handlers(app)
     app.include_router(meta.router)
+    app.include_router(auth.router)
     app.include_router(incidents.router)
     app.include_router(dispatch.router)
     app.include_router(assignments.router)
@@ -54,4 +67,6 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(events.router)
     app.include_router(analysis.router)
     app.include_router(maps.router)
+    app.include_router(ogc.router)
+    app.include_router(open311.router)
     return app

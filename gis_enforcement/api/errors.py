@@ -18,7 +18,12 @@ def _enforcement_error(_: Request, exc: Exception) -> JSONResponse:
     status = http_status(exc)
     if status >= 500:
         log.error("request failed: %s", exc)
-    return JSONResponse({"error": exc.to_dict()}, status_code=status)
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 429 and "retry_after" in exc.detail:
+        headers["Retry-After"] = str(exc.detail["retry_after"])
+    return JSONResponse({"error": exc.to_dict()}, status_code=status, headers=headers)
 
 
 def _validation_error(_: Request, exc: Exception) -> JSONResponse:

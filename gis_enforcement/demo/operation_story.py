@@ -15,8 +15,9 @@ import shapely
 from rich.console import Console
 from rich.table import Table
 
+from gis_enforcement.analysis.change_service import hotspot_map_layers
 from gis_enforcement.analysis.hotspot_service import run_and_store
-from gis_enforcement.analysis.trend_service import refresh_sites
+from gis_enforcement.analysis.trend_service import emerging_run, refresh_sites
 from gis_enforcement.demo.chain_habits import STORY_TOWNSHIP
 from gis_enforcement.errors import EnforcementError
 from gis_enforcement.layers.seats import load_seats
@@ -26,18 +27,23 @@ from gis_enforcement.operations.plans import PlanRequest, create_plan
 OPERATION_CATEGORIES = ("MIN-01", "MIN-02")
 
 
-def tell_operation(platform: Any, console: Console, *, townships: Any, season_end: datetime, tz: str) -> None:
+def tell_operation(platform: Any, console: Console, *, townships: Any, season_end: datetime, tz: str) -> int | None:
     """Hot spots, recurring sites and a planned night operation, printed for the demo (``townships``: the layer,
-    for the story township's code)."""
+    for the story township's code); returns the plan's id (None when nothing could be planned)."""
     town = next((str(c) for c, n in zip(townships["code"], townships["name"], strict=True)
                  if str(n).startswith(STORY_TOWNSHIP)), None)
     with platform.transaction() as session:
         locator = platform.locators.get(session)
         run_id, hot = run_and_store(session, cell="h3", resolution=8)
         sites = refresh_sites(session, locator=locator, eps_m=100, min_samples=3)
+        try:  # month by month: where hot spots are new, intensifying or fading (for the map)
+            emerging_run(session, cell="h3", resolution=8)
+        except EnforcementError as exc:
+            console.print(f"[dim]no emerging hot-spot patterns on the map: {exc}[/]")
+        extras = hotspot_map_layers(session, tz=tz, townships=townships)
         night = (season_end.astimezone(ZoneInfo(tz)) + timedelta(days=1)).replace(hour=20, minute=0, second=0,
                                                                                   microsecond=0)
-        plan = None
+        plan, plan_id = None, None
         if town is not None:
             try:
                 plan_id, plan = create_plan(
@@ -49,7 +55,7 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
                 console.print(f"[dim]no joint operation planned: {exc}[/]")
     s = hot.summary
     hot_map = write_hotspots_map(platform.settings.maps_dir / "hotspots.html", hot.cells, townships,
-                                 subtitle=f"run {run_id} · {s['scale']}")
+                                 subtitle=f"run {run_id} · {s['scale']}", catalog=platform.catalog, **extras)
     console.print()
     console.print(f"[bold]hot spots[/] (run {run_id}, Getis-Ord Gi*, H3 res 8, FDR): {s['hot']} hot cells "
                   f"(99 %: {s['hot_99']}), {s['cold']} cold, of {s['cells']:,} — {s['scale']}")
@@ -69,7 +75,7 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
         console.print(f"  {r.site_id} {r.kind} near {r.village_name}: {r.n_incidents} reports, back "
                       f"{r.n_recurrences}× after closures; inspect again {r.follow_up_on:%Y-%m-%d}")
     if plan is None:
-        return
+        return None
     table = Table(title=f"联合执法计划 #{plan_id} {STORY_TOWNSHIP} {night:%m-%d %H:%M} 起 (night operation: mining, "
                         "sand)", title_justify="left", pad_edge=False, padding=(0, 1))
     for col in ("序", "目标", "部门（人）", "到达"):
@@ -80,4 +86,5 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
     console.print(table)
     console.print(f"  {len(plan.targets)} targets, {plan.travel_m / 1000:.1f} km; {len(plan.waiting)} wait "
                   f"— execute with [cyan].venv/bin/gis-enforcement plan execute {plan_id}[/]")
+    return plan_id
 

@@ -17,7 +17,7 @@ from gis_enforcement.demo.chain import ChainSummary, play_season
 from gis_enforcement.demo.operation_story import tell_operation
 from gis_enforcement.demo.season import season_feature_collection, season_window
 from gis_enforcement.layers.jurisdiction import load_jurisdiction
-from gis_enforcement.mapping.incidents_map import write_incidents_map
+from gis_enforcement.demo.season_maps import write_season_maps
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import read_intake_file
 from gis_enforcement.settings import Settings
@@ -76,15 +76,15 @@ def run_demo(settings: Settings, *, seed: int, count: int, console: Console, cha
             chain = play_season(session, catalog=catalog, calendar=platform.calendar, incidents=incidents,
                                 seed=seed, share=chain_share, locator=platform.locators.get(session),
                                 tz=settings.timezone)
-            incidents = incident_repo.incidents_frame(session)
     _print_chain(console, chain, catalog)
-    tell_operation(platform, console, townships=j.townships, season_end=season_window()[1], tz=settings.timezone)
+    plan_id = tell_operation(platform, console, townships=j.townships, season_end=season_window()[1],
+                             tz=settings.timezone)
 
-    maps_dir = settings.maps_dir
-    maps_dir.mkdir(parents=True, exist_ok=True)
-    map_path = write_incidents_map(maps_dir / "incidents.html", incidents, j.townships, catalog=catalog)
+    written = write_season_maps(platform, console, plan_id=plan_id)
+    map_path = written["status"]
     console.print()
-    console.print(f"[bold]map[/]: open [cyan]{map_path.resolve()}[/] in a browser (works offline)")
+    console.print(f"[bold]maps[/]: open [cyan]{map_path.resolve()}[/] in a browser (they work offline), or run "
+                  "`gis-enforcement serve` and browse /maps")
     console.print("[bold]API[/]: run [cyan].venv/bin/gis-enforcement serve[/] and open "
                   f"http://{settings.api_host}:{settings.api_port}/docs "
                   f"(e.g. GET /api/v1/incidents?category=MIN-02)")

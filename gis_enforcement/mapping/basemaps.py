@@ -28,7 +28,7 @@ from gis_enforcement.errors import InvalidInput
 from gis_enforcement.mapping.tilesets import tile_url, tileset_name
 from gis_enforcement.storage.mbtiles import read_metadata
 
-__all__ = ["Basemap", "add_basemap", "basemap_from", "to_basemap_datum"]
+__all__ = ["Basemap", "add_basemap", "basemap_from", "labels_in_datum", "lonlat_in_datum", "to_basemap_datum"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +143,19 @@ def to_basemap_datum(collection: dict[str, Any], basemap: Basemap | None) -> dic
         moved = dict(g, coordinates=_shift(g["coordinates"], fn)) if g else g
         features.append({**f, "geometry": moved})
     return {**collection, "features": features}
+
+
+def lonlat_in_datum(lon: np.ndarray, lat: np.ndarray, basemap: Basemap | None) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 positions moved into the basemap's datum (the same arrays when no shift is needed)."""
+    if basemap is None or basemap.datum == "wgs84":
+        return lon, lat
+    x, y = from_wgs84(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), basemap.datum)
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def labels_in_datum(labels: list[list[Any]], basemap: Basemap | None) -> list[list[Any]]:
+    """Township labels ``[lat, lon, html, min zoom]`` moved into the basemap's datum."""
+    if basemap is None or basemap.datum == "wgs84" or not labels:
+        return labels
+    x, y = lonlat_in_datum(np.array([lab[1] for lab in labels]), np.array([lab[0] for lab in labels]), basemap)
+    return [[round(float(b), 7), round(float(a), 7), *lab[2:]] for a, b, lab in zip(x, y, labels, strict=True)]

@@ -250,7 +250,7 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
 
     m = folium.Map(location=[lat0, lon0], zoom_start=16, tiles=tiles, prefer_canvas=True)
     start_page(m, title=title, css=_DISPATCH_CSS)
-    add_townships(m, townships, name=words["townships"])
+    add_townships(m, townships, name=words["townships"], lang=lang)
     group = folium.FeatureGroup(name=words["checkins"], show=True)
     group.add_child(DispatchLayer({"type": "FeatureCollection", "features": [case_feature]},
                                   {"type": "FeatureCollection", "features": features}, geofence_m,

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gis_enforcement.domain.names import romanise_place
 from gis_enforcement.domain.names import short_village as _short_village
 
-__all__ = ["LOCAL_TZ", "local_times", "point_collections", "township_collection"]
+__all__ = ["LOCAL_TZ", "local_times", "point_collections", "township_collection", "township_names"]
 
 LOCAL_TZ = "Asia/Shanghai"
 
@@ -27,6 +28,27 @@ def _short_name(name: str) -> str:
     return re.split(r"[（(]", str(name))[0].strip()
 
 
+#: an English township name and its administrative word, which English labels print small under the name
+_EN_SUFFIX = re.compile(r"^(.+) (Subdistrict|Town|Township|Area)$")
+
+
+def _label(name: str, note: str, lang: str) -> str:
+    """A township label's HTML: the name, and ``note`` (a count) small beneath it. English labels put the
+    administrative word there too ('Nandulehe' over 'Town · 12 incidents'), so long names stay narrow."""
+    parts = _EN_SUFFIX.match(name) if lang != "zh" else None
+    if parts:
+        name, note = parts.group(1), " · ".join(x for x in (parts.group(2), note) if x)
+    return html.escape(name) + (f"<small>{html.escape(note)}</small>" if note else "")
+
+
+def township_names(townships: gpd.GeoDataFrame, lang: str = "zh") -> list[str]:
+    """The label of each township: its short Chinese name ('平谷镇(渔阳地区)' → '平谷镇'), or with ``lang="en"``
+    its ``name_en`` where the layer has one and else the romanised short name ('Pinggu Town')."""
+    short = [_short_name(n) for n in townships["name"]]
+    if lang == "zh":
+        return short
+    given = _clean(townships["name_en"].to_numpy()) if "name_en" in townships.columns else [None] * len(short)
+    return [str(e).strip() if e is not None else romanise_place(s) for e, s in zip(given, short, strict=True)]
 
 
 def _map_names(values: np.ndarray, fn: Any) -> np.ndarray:
@@ -62,26 +84,29 @@ def _clean(values: Any) -> np.ndarray:
     return out
 
 
-def township_collection(townships: gpd.GeoDataFrame, counts: Mapping[str, int], unit: str
-                        ) -> tuple[dict[str, Any], list[list[Any]]]:
-    """Township polygons plus the district outline, and their labels as [lat, lon, html, min zoom]."""
+def township_collection(townships: gpd.GeoDataFrame, counts: Mapping[str, int], unit: str, *,
+                        lang: str = "zh") -> tuple[dict[str, Any], list[list[Any]]]:
+    """Township polygons plus the district outline, and their labels as [lat, lon, html, min zoom]; ``counts``
+    (by the layer's ``name``) are printed under the names, in ``unit``. Names are Chinese, or English with
+    ``lang="en"`` (see :func:`township_names`)."""
     towns = townships.to_crs(4326) if townships.crs is not None else townships
+    shown = township_names(towns, lang) if len(towns) else []
+    named = [str(n) for n in towns["name"]] if lang == "zh" else shown
     geoms = shapely.set_precision(towns.geometry.values, 1e-6)
     features = [
-        {"type": "Feature", "properties": {"name": str(name)}, "geometry": shapely.geometry.mapping(g)}
-        for name, g in zip(towns["name"], geoms, strict=True) if g is not None and not g.is_empty
+        {"type": "Feature", "properties": {"name": name}, "geometry": shapely.geometry.mapping(g)}
+        for name, g in zip(named, geoms, strict=True) if g is not None and not g.is_empty
     ]
     outline = shapely.union_all(towns.geometry.values)
     features.append({"type": "Feature", "properties": {"outline": True},
                      "geometry": shapely.geometry.mapping(shapely.set_precision(outline, 1e-6))})
     labels = []
-    for name, g in zip(towns["name"], towns.geometry.values, strict=True):
+    for name, label, g in zip(towns["name"], shown, towns.geometry.values, strict=True):
         if g is None or g.is_empty:
             continue
         p = g.representative_point() if not g.contains(g.centroid) else g.centroid
         n = counts.get(str(name), 0)
-        label = f"{html.escape(_short_name(name))}<small>{n} {unit}</small>" if counts else html.escape(
-            _short_name(name))
+        label = _label(label, f"{n} {unit}" if counts else "", lang)
         km2 = g.area * 111.32 * 110.57 * np.cos(np.radians(p.y))
         labels.append([round(p.y, 6), round(p.x, 6), label, 12 if km2 < 15 else 0])
     return {"type": "FeatureCollection", "features": features}, labels

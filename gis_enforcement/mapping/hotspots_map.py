@@ -5,6 +5,10 @@ hot-spot maps — reds for hot spots at 99/95/90 % confidence, blues for cold sp
 are not significant — over the labelled township polygons. A legend says what each colour means and how many
 cells have it; a cell's popup gives its count, z-score, p-value and, for emerging runs, its pattern. Like the
 incidents map it is one ``L.geoJSON`` layer styled in the browser, with Leaflet inlined (works offline).
+
+Optionally the same page carries what changes over time (:mod:`.hotspot_layers`): the emerging hot-spot pattern
+of each cell as a symbol over the fill, the recurring sites as circles sized by their incidents, and a panel of
+the problem categories that rise or fall; each layer can be switched off, and the legend explains all of them.
 """
 
 from __future__ import annotations
@@ -17,11 +21,33 @@ from typing import Any
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
-from gis_enforcement.mapping.basemaps import Basemap, add_basemap, to_basemap_datum
-from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_of, script_json
+from gis_enforcement.mapping.basemaps import Basemap, add_basemap, labels_in_datum, to_basemap_datum
+from gis_enforcement.mapping.elements import (
+    POPUP_JS,
+    JsElement,
+    LegendToggle,
+    Raw,
+    Script,
+    _parent_of,
+    figure_of,
+    script_json,
+)
 from gis_enforcement.mapping.features import township_collection
+from gis_enforcement.mapping.hotspot_layers import (
+    CSS,
+    EmergingLayer,
+    SiteLayer,
+    emerging_features,
+    emerging_legend,
+    pattern_name,
+    site_features,
+    site_legend,
+    trends_panel,
+)
+from gis_enforcement.mapping.legend import short_names
 from gis_enforcement.mapping.offline import offline_map
 from gis_enforcement.mapping.page import add_townships, start_page, synthetic_townships, write_page
 
@@ -39,10 +65,12 @@ BIN_NAMES = {
 }
 WORDS = {
     "zh": {"legend": "Gi* 热点分析（FDR 校正）", "cells": "个单元", "incidents": "起事件", "count": "事件数",
-           "z": "z 值", "p": "p 值", "pattern": "时空模式", "townships": "乡镇边界", "cell": "单元"},
+           "z": "z 值", "p": "p 值", "pattern": "时空模式", "townships": "乡镇边界", "cell": "单元",
+           "emerging_hot": "时空模式 · 热点", "emerging_cold": "时空模式 · 冷点", "sites": "反复点位"},
     "en": {"legend": "Gi* hot spots (FDR-corrected)", "cells": "cells", "incidents": "incidents",
            "count": "Incidents", "z": "z-score", "p": "p-value", "pattern": "Pattern", "townships": "Townships",
-           "cell": "Cell"},
+           "cell": "Cell", "emerging_hot": "Emerging patterns · hot", "emerging_cold": "Emerging patterns · cold",
+           "sites": "Recurring sites"},
 }
 
 
@@ -50,7 +78,7 @@ class CellLayer(JsElement):
     """The cells as one GeoJSON layer, filled by Gi_Bin in the browser, popups built on click."""
 
     def __init__(self, collection: dict[str, Any], colors: Mapping[int, str], names: Mapping[int, str],
-                 words: Mapping[str, str]):
+                 words: Mapping[str, Any]):
         super().__init__()
         self._name = "GiseCells"
         self.data = script_json(collection)
@@ -75,7 +103,7 @@ var {self.get_name()} = (function () {{
         var p = f.properties, b = String(p.gi_bin || 0);
         var rows = [[w.count, p.count], [w.z, p.z === null ? '—' : p.z.toFixed(2)],
                     [w.p, p.p === null ? '—' : p.p.toPrecision(2)]];
-        if (p.pattern) {{ rows.push([w.pattern, p.pattern]); }}
+        if (p.pattern) {{ rows.push([w.pattern, w.patterns[p.pattern] || p.pattern]); }}
         return '<div class="gise-popup"><div class="hd" style="border-left-color:' + colors[b] + '">' +
           esc(names[b]) + '</div><table>' + rows.map(function (r) {{
             return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>'; }}).join('') +
@@ -87,24 +115,41 @@ var {self.get_name()} = (function () {{
 """
 
 
-def _legend(counts: Mapping[int, int], names: Mapping[int, str], title: str) -> str:
+def _legend(counts: Mapping[int, int], names: Mapping[int, str], title: str, extra: str = "") -> str:
     rows = "".join(
         f'<div class="row"><span class="dot" style="border-radius:2px;background:{BIN_COLORS[b]}"></span>'
         f'<span class="name">{html.escape(names[b])}</span><span class="n">{counts.get(b, 0):,}</span></div>'
         for b in (3, 2, 1, 0, -1, -2, -3))
-    return f'<div class="gise-box gise-legend"><div class="hd">{html.escape(title)}</div>{rows}</div>'
+    return f'<div class="gise-box gise-legend"><div class="hd">{html.escape(title)}</div>{rows}{extra}</div>'
+
+
+def _category_names(catalog: Any, lang: str) -> dict[str, str]:
+    if catalog is None:
+        return {}
+    return short_names({c: (v.zh if lang == "zh" else v.en) for c, v in catalog.categories.items()})
 
 
 def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title: str = "平谷区 问题热点",
-                 subtitle: str = "", lang: str = "zh", basemap: Basemap | None = None) -> folium.Map:
+                 subtitle: str = "", lang: str = "zh", basemap: Basemap | None = None,
+                 emerging: gpd.GeoDataFrame | None = None, emerging_note: str = "", sites: pd.DataFrame | None = None,
+                 trends: pd.DataFrame | None = None, catalog: Any = None) -> folium.Map:
     """Gi* cells (``cell_id``, ``count``, ``z``, ``p``, ``gi_bin``, optional ``pattern``; polygons in any CRS)
-    over the township polygons (``name``, optional ``synthetic``), as an offline folium map. ``subtitle`` is
-    printed under the title (the run's period, scale …); ``lang`` "zh" or "en"; ``basemap`` (none by default)
-    from :func:`~gis_enforcement.mapping.basemaps.basemap_from` — on a GCJ-02 basemap everything is shifted to
-    GCJ-02."""
+    over the township polygons (``name``, optional ``name_en``, optional ``synthetic``), as an offline folium
+    map. ``subtitle`` is printed under the title (the run's period, scale …); ``lang`` "zh" or "en" (the
+    township labels too); ``basemap`` (none by default) from
+    :func:`~gis_enforcement.mapping.basemaps.basemap_from` — on a GCJ-02 basemap everything is shifted to GCJ-02.
+
+    Optional layers, each in the layer control and explained in the legend: ``emerging``, the cells of an
+    emerging hot-spot run (``pattern`` as the analysis names it, e.g. "new hot spot"; see
+    :func:`~gis_enforcement.mapping.hotspot_layers.emerging_features`) drawn as pattern symbols, with
+    ``emerging_note`` (its period) under the legend heading; ``sites``, the register of recurring sites
+    (:func:`~gis_enforcement.mapping.hotspot_layers.site_features`) as circles sized by their incidents;
+    ``trends``, per-category trends (:func:`~gis_enforcement.analysis.category_trends.category_trends`) as a
+    panel of the rising and falling categories. ``catalog`` names the categories."""
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {sorted(WORDS)}")
     words, names = WORDS[lang], BIN_NAMES[lang]
+    categories = _category_names(catalog, lang)
     c = cells.to_crs(4326) if cells.crs is not None and cells.crs.to_epsg() != 4326 else cells
     bins = c["gi_bin"].fillna(0).astype(int).to_numpy() if len(c) else np.zeros(0, dtype=int)
     counts = {int(b): int(n) for b, n in zip(*np.unique(bins, return_counts=True), strict=True)}
@@ -131,22 +176,42 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
         (x0, y0), (x1, y1) = corners["features"][0]["geometry"]["coordinates"]
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=11, tiles=None, prefer_canvas=True)
     add_basemap(m, basemap)
-    start_page(m, title=title)
+    start_page(m, title=title, css=CSS)
 
     synthetic = synthetic_townships(townships)
     cell_group = folium.FeatureGroup(name=words["legend"], show=True)
+    shown = {str(p) for p in c["pattern"].unique()} if "pattern" in c else set()
     cell_group.add_child(CellLayer(to_basemap_datum({"type": "FeatureCollection", "features": features}, basemap),
-                                   BIN_COLORS, names, words))
+                                   BIN_COLORS, names, {**words, "patterns": {p: pattern_name(p, lang) for p in shown}}))
     m.add_child(cell_group)
     if len(townships):
-        collection, labels = township_collection(townships, {}, "")
-        collection = to_basemap_datum(collection, basemap)
-        if basemap is not None and basemap.datum != "wgs84" and labels:
-            moved = to_basemap_datum({"features": [{"geometry": {"type": "MultiPoint", "coordinates": [
-                [lab[1], lab[0]] for lab in labels]}}]}, basemap)["features"][0]["geometry"]["coordinates"]
-            labels = [[lat, lon, *lab[2:]] for (lon, lat), lab in zip(moved, labels, strict=True)]
+        collection, labels = township_collection(townships, {}, "", lang=lang)
+        collection, labels = to_basemap_datum(collection, basemap), labels_in_datum(labels, basemap)
         add_townships(m, townships, name=words["townships"], collection=(collection, labels),
-                      style={"color": "#5b5b5b", "weight": 1.0, "fill": False})
+                      style={"color": "#5b5b5b", "weight": 1.0, "fill": False}, lang=lang)
+    extra, toggles = "", []
+    if emerging is not None and len(emerging):
+        points, pattern_counts = emerging_features(emerging)
+        for family, show in (("hot", True), ("cold", False)):  # cold patterns matter less to enforcement
+            mine = [f for f in points if f["properties"]["pt"].endswith(f" {family} spot")]
+            if mine:
+                group = folium.FeatureGroup(name=words[f"emerging_{family}"], show=show)
+                group.add_child(EmergingLayer(to_basemap_datum({"type": "FeatureCollection", "features": mine},
+                                                               basemap), lang, categories))
+                m.add_child(group)
+                toggles.append((f"em-{family}", group))
+        extra += emerging_legend(pattern_counts, lang, emerging_note, hidden=("cold",))
+    if sites is not None and len(sites):
+        circles = site_features(sites)
+        group = folium.FeatureGroup(name=words["sites"], show=True)
+        group.add_child(SiteLayer(to_basemap_datum({"type": "FeatureCollection", "features": circles}, basemap),
+                                  lang, categories))
+        m.add_child(group)
+        toggles.append(("sites", group))
+        extra += site_legend(circles, lang)
+    if toggles:
+        m.add_child(Script(POPUP_JS))  # giseEsc for the popups, giseToggle for the legend rows
+        m.add_child(LegendToggle(toggles))
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
 
     n_incidents = int(c["count"].sum()) if len(c) else 0
@@ -158,7 +223,9 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
     figure_of(m).html.add_child(Raw(
         f'<div class="gise-box gise-title"><h1>{html.escape(title)}</h1><div class="sub">{html.escape(sub)}</div>'
         + (f'<div class="sub">{html.escape(subtitle)}</div>' if subtitle else "") + note + "</div>"))
-    figure_of(m).html.add_child(Raw(_legend(counts, names, words["legend"])))
+    figure_of(m).html.add_child(Raw(_legend(counts, names, words["legend"], extra)))
+    if trends is not None and len(trends):
+        figure_of(m).html.add_child(Raw(trends_panel(trends, lang, categories)))
     if len(extent):
         m.fit_bounds([[y0, x0], [y1, x1]], padding_top_left=(260, 30), padding_bottom_right=(20, 20))
     return offline_map(m)

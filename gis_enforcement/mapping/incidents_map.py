@@ -187,7 +187,7 @@ def incidents_map(
         f"{ui['townships']} ({ui['synthetic']})" if synthetic else ui["townships"])
     town_group = folium.FeatureGroup(name=town_name, control=True, show=True)
     if len(townships):
-        collection, labels = township_collection(townships, counts, ui["unit"])
+        collection, labels = township_collection(townships, counts, ui["unit"], lang=lang)
         town_group.add_child(TownshipLayer(
             collection, labels,
             style={"color": "#7d7d7d", "weight": 1.2, "fillColor": "#ffffff", "fillOpacity": 0.55,

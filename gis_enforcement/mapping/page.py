@@ -36,12 +36,13 @@ def synthetic_townships(townships: gpd.GeoDataFrame) -> bool:
 
 
 def add_townships(m: folium.Map, townships: gpd.GeoDataFrame, *, name: str, style: dict[str, Any] | None = None,
-                  collection: tuple[dict[str, Any], list[list[Any]]] | None = None) -> None:
-    """The township polygons (dashed when synthetic) with their name labels, in a layer group called ``name``;
-    ``collection`` replaces :func:`township_collection`'s (e.g. moved into a basemap's datum)."""
+                  collection: tuple[dict[str, Any], list[list[Any]]] | None = None, lang: str = "zh") -> None:
+    """The township polygons (dashed when synthetic) with their name labels — Chinese, or English with
+    ``lang="en"`` — in a layer group called ``name``; ``collection`` replaces :func:`township_collection`'s (e.g.
+    moved into a basemap's datum)."""
     if not len(townships):
         return
-    features, labels = collection or township_collection(townships, {}, "")
+    features, labels = collection or township_collection(townships, {}, "", lang=lang)
     group = folium.FeatureGroup(name=name, show=True)
     look = {**(style or PLAIN_TOWNS), "dashArray": "4 3" if synthetic_townships(townships) else None}
     group.add_child(TownshipLayer(features, labels, style=look, outline=DISTRICT_OUTLINE))

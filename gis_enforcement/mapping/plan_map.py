@@ -272,7 +272,7 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
     m.add_child(Script(f"{m.get_name()}.createPane('giseTop').style.zIndex = 660;"))
 
     synthetic = synthetic_townships(townships)
-    add_townships(m, townships, name=words["townships"])
+    add_townships(m, townships, name=words["townships"], lang=lang)
     for kind, name, part in (("route", words["route"], [route] if route else []),
                              ("waiting", words["waiting"], waiting),
                              ("planned", words["planned"], list(reversed(planned))),  # first visit on top

@@ -26,9 +26,15 @@ import numpy as np
 import pandas as pd
 
 from gis_enforcement.domain.names import short_village
-from gis_enforcement.mapping.basemaps import Basemap, add_basemap
+from gis_enforcement.mapping.basemaps import (
+    Basemap,
+    add_basemap,
+    labels_in_datum,
+    lonlat_in_datum,
+    to_basemap_datum,
+)
 from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_of, script_json
-from gis_enforcement.mapping.features import _short_name, local_times
+from gis_enforcement.mapping.features import _short_name, local_times, township_collection
 from gis_enforcement.mapping.legend import FLAG_NAMES, STATUS_NAMES, category_info, short_names
 from gis_enforcement.mapping.offline import offline_map
 from gis_enforcement.mapping.packing import codes_of, pack_cases
@@ -161,6 +167,9 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
     group_index = {key: k for k, (key, *_) in enumerate(STATUS_GROUPS)}
     status_group = {s: group_index[key] for key, group, *_ in STATUS_GROUPS for s in group}
     frame = cases
+    if basemap is not None and basemap.datum != "wgs84":  # AMap/Tencent tiles are GCJ-02: draw the cases there
+        x, y = lonlat_in_datum(cases["lon"].to_numpy(dtype=float), cases["lat"].to_numpy(dtype=float), basemap)
+        frame = frame.assign(lon=x, lat=y)
     if catalog is not None and "lead_department" in frame.columns:
         names = {code: (d.zh if lang == "zh" else d.en) for code, d in catalog.departments.items()}
         codes_, uniques = pd.factorize(frame["lead_department"], use_na_sentinel=True)
@@ -195,7 +204,11 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
     start_page(m, title=title, css=_CSS)
     add_basemap(m, basemap)
     synthetic = synthetic_townships(townships) if len(townships) else False
-    add_townships(m, townships, name=f"{w['townships']}（{w['synthetic']}）" if synthetic else w["townships"])
+    if len(townships):
+        collection, labels = township_collection(townships, {}, "", lang=lang)
+        add_townships(m, townships, name=f"{w['townships']}（{w['synthetic']}）" if synthetic else w["townships"],
+                      collection=(to_basemap_datum(collection, basemap), labels_in_datum(labels, basemap)),
+                      lang=lang)
     m.add_child(CaseLayer(data))
     page = figure_of(m).html
     page.add_child(Raw(_title_box(cases, title, subtitle, synthetic, w, status_group, group_index)))

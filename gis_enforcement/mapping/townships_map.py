@@ -27,7 +27,7 @@ from branca.utilities import color_brewer
 
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.mapping.elements import JsElement, Raw, TownshipLayer, _parent_of, figure_of, script_json
-from gis_enforcement.mapping.features import township_collection
+from gis_enforcement.mapping.features import township_collection, township_names
 from gis_enforcement.mapping.offline import offline_map
 from gis_enforcement.mapping.page import start_page, synthetic_townships, write_page
 
@@ -222,11 +222,12 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
     ranges = [f"{fmt(lo)} – {fmt(hi)}" for lo, hi in classes.ranges()]
 
     geoms = shapely.set_precision(towns.geometry.values, 1e-6)
+    popup_names = [str(n) for n in towns["name"]] if lang == "zh" else township_names(towns, lang)
     features = []
     for i, g in enumerate(geoms):
         c = int(classes.index[i])
         value = float(y[i]) if np.isfinite(y[i]) else None
-        props = {"code": str(towns["code"].iat[i]), "name": str(towns["name"].iat[i]), "value": value,
+        props = {"code": str(towns["code"].iat[i]), "name": popup_names[i], "value": value,
                  "cls": c if c >= 0 else None, "k": classes.k, "color": colors[c] if c >= 0 else NO_DATA_COLOR,
                  "text": words["no_data"] if value is None else fmt(value), "range": ranges[c] if c >= 0 else ""}
         features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(g)})
@@ -244,7 +245,7 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
     m.add_child(choro)
     synthetic = synthetic_townships(towns)
     if len(towns):
-        collection, labels = township_collection(towns, {}, "")
+        collection, labels = township_collection(towns, {}, "", lang=lang)
         # labels come in the order of the (non-empty) townships: add each one's value under its name
         for lab, f in zip(labels, features, strict=True):
             lab[2] = f"{lab[2]}<small>{html.escape(f['properties']['text'])}</small>"

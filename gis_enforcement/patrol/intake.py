@@ -104,11 +104,13 @@ def ingest(
     tz: str = "Asia/Shanghai",
     now: datetime | None = None,
     all_or_nothing: bool = False,
+    created_by: str | None = None,
 ) -> IngestReport:
     """Take a raw batch through the whole intake and write the accepted incidents (no commit).
 
     Rows with errors are reported and left out; with ``all_or_nothing`` any error leaves the whole batch
-    out. Rows already stored with the same content are counted, not written again.
+    out. Rows already stored with the same content are counted, not written again. ``created_by`` is the
+    signed-in user who sent the batch (patrols see what they filed).
     """
     clean = validate(raw, categories=catalog.categories.keys(), default_crs=default_crs, tz=tz, now=now)
     report = IngestReport(source=raw.source)
@@ -267,6 +269,7 @@ def ingest(
         "track_id": f["track_id"],
         "recurrence_of": rec_of,
         "recurrence_distance_m": rec_dist,
+        "created_by": created_by,
     })
     batch_id = incident_repo.store_batch(
         session, source=raw.source, submitted=report.submitted, already_stored=report.already_stored,
@@ -297,6 +300,7 @@ def submit_one(
     default_crs: str = Datum.WGS84.value,
     tz: str = "Asia/Shanghai",
     now: datetime | None = None,
+    created_by: str | None = None,
 ) -> tuple[Incident, bool]:
     """One submission through the same intake; returns the stored incident and whether it was created now.
 
@@ -307,11 +311,11 @@ def submit_one(
         raise InvalidInput("expected exactly one incident", field="features")
     try:
         report = ingest(session, raw, locator=locator, catalog=catalog, default_crs=default_crs, tz=tz, now=now,
-                        all_or_nothing=True)
+                        all_or_nothing=True, created_by=created_by)
     except ConcurrentIntake:
         # the same id was stored by a concurrent request after our check: check again (now 200 or 409)
         report = ingest(session, raw, locator=locator, catalog=catalog, default_crs=default_crs, tz=tz, now=now,
-                        all_or_nothing=True)
+                        all_or_nothing=True, created_by=created_by)
     if report.errors:
         first = report.errors[0]
         detail = {"errors": [e.to_dict() for e in report.errors]}

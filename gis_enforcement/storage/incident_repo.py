@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gis_enforcement.domain.access import IncidentScope
 from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
 from gis_enforcement.errors import ConcurrentIntake
@@ -36,6 +37,7 @@ class IncidentFilter:
     category: str | None = None
     township: str | None = None
     status: str | None = None
+    scope: IncidentScope | None = None  # the caller's cases only (see gis_enforcement.domain.access)
     observed_from: datetime | None = None
     observed_to: datetime | None = None
 
@@ -270,6 +272,27 @@ def _to_incident(row: Any) -> Incident:
     )
 
 
+def scope_clause(scope: IncidentScope, alias: str = "i") -> tuple[str, dict[str, Any]]:
+    """SQL (named parameters) keeping the incidents ``alias`` of a caller's scope; its restrictions are
+    alternatives (a township's own cases OR those near its border)."""
+    alts: list[str] = []
+    params: dict[str, Any] = {}
+    if scope.townships is not None:
+        alts.append(f"{alias}.township_code = ANY(CAST(:scope_towns AS text[]))")
+        params["scope_towns"] = list(scope.townships)
+    if scope.border_of is not None:
+        alts.append(f"{alias}.border_townships && CAST(:scope_border AS text[])")
+        params["scope_border"] = list(scope.border_of)
+    if scope.departments is not None:
+        alts.append(f"EXISTS (SELECT 1 FROM assignment sa WHERE sa.incident_id = {alias}.id "
+                    "AND sa.department = ANY(CAST(:scope_depts AS text[])))")
+        params["scope_depts"] = list(scope.departments)
+    if scope.created_by is not None:
+        alts.append(f"{alias}.created_by = :scope_by")
+        params["scope_by"] = scope.created_by
+    return "(" + (" OR ".join(alts) or "FALSE") + ")", params
+
+
 def _where(f: IncidentFilter) -> tuple[str, dict[str, Any]]:
     clauses: list[str] = []
     params: dict[str, Any] = {}
@@ -283,6 +306,10 @@ def _where(f: IncidentFilter) -> tuple[str, dict[str, Any]]:
     if f.township is not None:
         clauses.append("(i.township_code = :township OR t.name = :township)")
         params["township"] = f.township
+    if f.scope is not None and not f.scope.everything:
+        clause, scope_params = scope_clause(f.scope)
+        clauses.append(clause)
+        params.update(scope_params)
     if f.observed_from is not None:
         clauses.append("i.observed_at >= :t0")
         params["t0"] = f.observed_from

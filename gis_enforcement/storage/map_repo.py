@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import pandas as pd
 import pyarrow as pa
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.storage.copying import copy_out
 
-__all__ = ["case_status_frame"]
+__all__ = ["case_status_frame", "showcase_dispatch_case"]
 
 _UTC = pa.timestamp("us", tz="UTC")
 
@@ -58,3 +60,13 @@ def case_status_frame(session: Session, *, start: datetime | None = None, end: d
              "whistled_at": _UTC, "closed_at": _UTC, "first_report_in_at": _UTC, "lead_done_at": _UTC,
              "n_summoned": pa.int64(), "n_reported_in": pa.int64(), "n_late": pa.int64()}
     return copy_out(session, select=select, params=params, types=types)
+
+
+def showcase_dispatch_case(session: Session) -> UUID | None:
+    """The whistled case with the most departments reported in, late ones first (None when nothing was
+    whistled): the demo's dispatch map."""
+    row = session.execute(text(
+        "SELECT incident_id FROM assignment GROUP BY incident_id "
+        "ORDER BY count(reported_in_at) DESC, count(*) FILTER (WHERE minutes_late > 0) > 0 DESC, "
+        "count(*) DESC, incident_id LIMIT 1")).first()
+    return None if row is None else UUID(str(row[0]))

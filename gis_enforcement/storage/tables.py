@@ -154,6 +154,7 @@ incident.append_column(Column("event_count", Integer, nullable=False, server_def
 incident.append_column(Column("event_head", Text))
 incident.append_column(Column("recurrence_of", UUID(as_uuid=True)))
 incident.append_column(Column("recurrence_distance_m", Float(24)))
+incident.append_column(Column("created_by", Text))
 
 whistle = Table(
     "whistle",

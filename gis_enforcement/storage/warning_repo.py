@@ -67,10 +67,15 @@ def late_or_absent_counts(session: Session) -> pd.DataFrame:
 
 
 def list_warnings(session: Session, *, rule_code: str | None = None, subject_code: str | None = None,
-                  limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Warnings, newest first, with the total that matched."""
+                  limit: int = 100, offset: int = 0, unit: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Warnings, newest first, with the total that matched; with ``unit`` only those about that township or
+    department, or about a case of that township."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if unit is not None:
+        where.append("(subject_code = :unit OR EXISTS (SELECT 1 FROM incident wi WHERE wi.id = warning.incident_id "
+                     "AND wi.township_code = :unit))")
+        params["unit"] = unit
     if rule_code:
         where.append("rule_code = :rule")
         params["rule"] = rule_code

@@ -19,6 +19,7 @@ from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import read_intake_file
+from tests.api.callers import as_admin
 from tests.api.test_dispatch_api import T0, Clock, error
 
 
@@ -30,6 +31,7 @@ def client(platform: Platform, db: Session, jurisdiction: Jurisdiction, locator:
     app = create_app(platform.settings, platform=platform)
     app.dependency_overrides[get_session] = lambda: db
     app.dependency_overrides[get_clock] = lambda: Clock(T0)
+    as_admin(app)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

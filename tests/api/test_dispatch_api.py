@@ -21,6 +21,7 @@ from gis_enforcement.api.schemas_dispatch import AssignmentsPublic, TimelinePubl
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.datum import from_wgs84
 from gis_enforcement.layers.jurisdiction import Jurisdiction
+from tests.api.callers import as_admin
 
 T0 = datetime(2026, 5, 12, 23, 40, tzinfo=ZoneInfo("Asia/Shanghai"))
 METRE = 1 / 111_320  # degrees of latitude per metre, near enough
@@ -46,6 +47,7 @@ def client(platform: Platform, db: Session, clock: Clock) -> Iterator[TestClient
     app = create_app(platform.settings, platform=platform)
     app.dependency_overrides[get_session] = lambda: db
     app.dependency_overrides[get_clock] = lambda: clock
+    as_admin(app)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

@@ -16,6 +16,7 @@ from gis_enforcement.api import create_app
 from gis_enforcement.api.deps import get_session, get_transactions
 from gis_enforcement.api.routers.dispatch import get_clock
 from gis_enforcement.layers.jurisdiction import Jurisdiction
+from tests.api.callers import as_admin
 from tests.api.test_dispatch_api import METRE, T0, Clock, error, new_case
 
 
@@ -34,6 +35,7 @@ def client(platform: Platform, db: Session, clock: Clock) -> Iterator[TestClient
     app.dependency_overrides[get_session] = lambda: db
     app.dependency_overrides[get_clock] = lambda: clock
     app.dependency_overrides[get_transactions] = lambda: transaction
+    as_admin(app)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api import create_app
 from gis_enforcement.api.deps import get_platform
+from tests.api.callers import as_admin
 
 
 @pytest.fixture
@@ -22,6 +23,7 @@ def client(platform: Platform, tmp_path: Path) -> Iterator[TestClient]:
     (tmp_path / "secret.html").write_text("no", encoding="utf-8")
     app = create_app(settings, platform=platform)
     app.dependency_overrides[get_platform] = lambda: SimpleNamespace(settings=settings)
+    as_admin(app)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

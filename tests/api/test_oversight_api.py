@@ -19,6 +19,7 @@ from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
+from tests.api.callers import as_admin
 from tests.dispatch.helpers import TZ, new_case
 
 NOW = datetime(2026, 9, 23, 10, 0, tzinfo=TZ)
@@ -29,6 +30,7 @@ def client(platform: Platform, db: Session) -> Iterator[TestClient]:
     app = create_app(platform.settings, platform=platform)
     app.dependency_overrides[get_session] = lambda: db
     app.dependency_overrides[get_clock] = lambda: (lambda: NOW + timedelta(hours=1))
+    as_admin(app)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

@@ -27,6 +27,7 @@ from gis_enforcement.mapping.basemaps import basemap_from
 from gis_enforcement.mapping.hotspots_map import write_hotspots_map
 from gis_enforcement.mapping.tilesets import find_tile, publish_tileset, tileset_name
 from gis_enforcement.storage.mbtiles import iter_tiles, read_metadata, read_tile
+from tests.api.callers import as_admin
 from tests.mapping.test_hotspots_map import _cells
 from tests.mapping.test_incidents_map import pinggu  # noqa: F401 — fixture
 from tests.mapping.test_render_chromium import browser  # noqa: F401 — fixture
@@ -209,6 +210,7 @@ def client(platform: Platform, world: Path, tmp_path: Path) -> Iterator[TestClie
     (tmp_path / "secret.png").write_bytes(b"no")
     app = create_app(settings, platform=platform)
     app.dependency_overrides[get_platform] = lambda: SimpleNamespace(settings=settings)
+    as_admin(app)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

@@ -133,3 +133,32 @@ def test_a_big_season_travels_as_columns_and_decodes_to_the_same_points(browser,
     assert got["props"]["t"][:4] == "2026" and len(got["props"]["t"]) == 16
     assert got["props"]["s"] in {"reported", "whistled", "closed"}
     assert pinggu_catalog.categories[code].zh.split("（")[0] in got["popup"]
+
+
+def test_hotspots_map_with_patterns_sites_and_trends_in_chromium(browser, pinggu, pinggu_catalog,  # noqa: F811
+                                                                 tmp_path) -> None:
+    from tests.mapping.test_hotspots_map import _emerging, _sites, _trends
+
+    cells, emerging, sites = _cells(80), _emerging(80), _sites()
+    path = write_hotspots_map(tmp_path / "hotspots.html", cells, pinggu.townships, emerging=emerging, sites=sites,
+                              trends=_trends(), lang="en", title="Pinggu hot spots", catalog=pinggu_catalog)
+    page, errors, sizes = render(browser, path, tmp_path / "hotspots-extras.png")
+    assert errors == []
+    pattern = emerging["pattern"]
+    n_hot, n_cold = int(pattern.str.endswith("hot spot").sum()), int(pattern.str.endswith("cold spot").sum())
+    assert sorted(sizes) == sorted([len(cells), len(pinggu.townships) + 1, n_hot, n_cold, len(sites)])
+    shown = """() => Object.values(window).filter(v => v instanceof L.GeoJSON && v.getLayers().length &&
+        v.getLayers()[0].feature.properties.pt).map(v => [v.getLayers()[0].feature.properties.pt.split(' ')[1],
+        document.querySelectorAll('.gise-em').length > 0, Object.values(window).some(m => m instanceof L.Map &&
+        m.hasLayer(v))])"""
+    assert sorted(page.evaluate(shown)) == [["cold", True, False], ["hot", True, True]]  # cold patterns off at first
+    page.click('.gise-legend .row[data-key="em-cold"]')  # a legend row switches its family on
+    assert sorted(page.evaluate(shown)) == [["cold", True, True], ["hot", True, True]]
+    assert page.locator(".gise-em").count() == n_hot + n_cold
+    legend = page.inner_text(".gise-legend")
+    assert "Emerging hot-spot patterns" in legend and "Recurring sites" in legend
+    assert "Sewage discharge" in page.inner_text(".gise-trends")
+    popup = page.evaluate("""() => { var v = Object.values(window).find(v => v instanceof L.GeoJSON &&
+        v.getLayers().length && v.getLayers()[0].options.pane === 'giseSites'); var l = v.getLayers()[0];
+        l.openPopup(); return document.querySelector('.leaflet-popup-content').innerText; }""")
+    assert "Back after closure" in popup and "6" in popup and "2026-03-06" in popup

@@ -165,3 +165,18 @@ def test_case_status_frame_has_the_chain_milestones(db: Session, locator, catalo
     # a period and a township narrow it
     assert map_repo.case_status_frame(db, start=T0 + timedelta(days=365)).empty
     assert map_repo.case_status_frame(db, township_code="nowhere").empty
+
+
+def test_cases_sit_on_gcj02_tiles(cases, pinggu, pinggu_catalog):  # noqa: F811
+    from gis_enforcement.domain.datum import from_wgs84
+    from gis_enforcement.mapping.basemaps import basemap_from
+
+    page = status_map(cases, pinggu.townships, catalog=pinggu_catalog,
+                      basemap=basemap_from("amap")).get_root().render()
+    data = embedded(page)
+    cols = decode(data)
+    lon, lat = data["x0"] + cols["x"] * data["step"], data["y0"] + cols["y"] * data["step"]
+    gx, gy = from_wgs84(cases["lon"].to_numpy(), cases["lat"].to_numpy(), "gcj02")
+    assert np.abs(lon - gx).max() <= data["step"] and np.abs(lat - gy).max() <= data["step"]
+    assert np.abs(lon - cases["lon"].to_numpy()).min() > 1e-3  # moved by hundreds of metres around Beijing
+    assert "webrd0" in page  # AMap's tiles

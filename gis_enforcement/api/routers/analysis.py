@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gis_enforcement.analysis.evaluation import parse_period
 from gis_enforcement.analysis.hotspot_service import run_and_store, stored_run
+from gis_enforcement.api.auth import CreatesPlans, ExecutesPlans, ReadsAnalysis
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
 from gis_enforcement.api.schemas import json_plain
@@ -40,6 +41,7 @@ def _cells_collection(run: dict[str, Any], cells: Any) -> dict[str, Any]:
             summary="Getis-Ord Gi* hot and cold spots as GeoJSON (computed and recorded, or a stored run)")
 def hotspots(
     session: SessionDep,
+    caller: ReadsAnalysis,
     run_id: Annotated[int | None, Query(description="a stored run; the other parameters are then ignored")] = None,
     cell: Annotated[Literal["h3", "grid", "township", "village"], Query()] = "h3",
     resolution: Annotated[int, Query(ge=0, le=15)] = 8,
@@ -75,6 +77,7 @@ def hotspots(
             summary="Emerging hot spots (new, intensifying, persistent, sporadic …) as GeoJSON, recorded")
 def emerging(
     session: SessionDep,
+    caller: ReadsAnalysis,
     cell: Annotated[Literal["h3", "grid"], Query()] = "h3",
     resolution: Annotated[int, Query(ge=0, le=15)] = 8,
     size_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0,
@@ -105,7 +108,7 @@ def emerging(
 
 @router.get("/sites", operation_id="recurring_sites", responses={200: GEOJSON, **ERRORS},
             summary="The register of recurring sites (回头看), as GeoJSON points")
-def sites(session: SessionDep, township: Annotated[list[str] | None, Query()] = None,
+def sites(session: SessionDep, caller: ReadsAnalysis, township: Annotated[list[str] | None, Query()] = None,
           category: Annotated[list[str] | None, Query()] = None, all_sites: bool = False) -> JSONResponse:
     """Sites where a problem came back after a closure (``all_sites`` for every clustered site), most returns
     first, with their history and the date to inspect again (``follow_up_due``). Refreshed by
@@ -119,7 +122,8 @@ def sites(session: SessionDep, township: Annotated[list[str] | None, Query()] = 
 
 
 @router.get("/hotspots/runs", operation_id="hotspot_runs", responses=ERRORS, summary="Recorded hot-spot runs")
-def hotspot_runs(session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+def hotspot_runs(session: SessionDep, caller: ReadsAnalysis,
+                 limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     runs = analysis_repo.hotspot_runs(session, limit=limit)
     return json_plain({"data": runs, "count": len(runs)})  # type: ignore[no-any-return]
 
@@ -153,7 +157,8 @@ def _plan_body(plan: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/plans", operation_id="create_plan", status_code=201, responses={201: GEOJSON, **ERRORS},
              summary="Plan a joint operation (联合执法): targets, departments and officers, windows, route")
-def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformDep) -> JSONResponse:
+def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformDep,
+                      caller: CreatesPlans) -> JSONResponse:
     """Candidates are the open cases, recurring sites and (with ``hotspot_run_id``) hot spots in the townships
     and categories asked for; the plan is stored and returned as GeoJSON (start, targets, route line) with
     the targets that wait and why under ``plan``."""
@@ -170,7 +175,7 @@ def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformD
 
 
 @router.get("/plans/{plan_id}", operation_id="get_plan", responses={200: GEOJSON, **ERRORS})
-def get_plan(plan_id: int, session: SessionDep) -> JSONResponse:
+def get_plan(plan_id: int, session: SessionDep, caller: ReadsAnalysis) -> JSONResponse:
     stored = analysis_repo.get_plan(session, plan_id=plan_id)
     if stored is None:
         raise NotFound(f"no plan {plan_id}", field="plan_id")
@@ -187,7 +192,7 @@ class ExecutionPublic(BaseModel):
 
 @router.post("/plans/{plan_id}/execute", operation_id="execute_plan", response_model=ExecutionPublic,
              responses=ERRORS, summary="Execute a plan: every target whistled at once (joint whistle)")
-def execute(plan_id: int, session: SessionDep, platform: PlatformDep, clock: ClockDep,
+def execute(plan_id: int, session: SessionDep, platform: PlatformDep, clock: ClockDep, caller: ExecutesPlans,
             actor: ActorDep) -> ExecutionPublic:
     """Once per plan (409 the second time)."""
     done = execute_plan(session, catalog=platform.catalog, locator=platform.locators.get(session), plan_id=plan_id,

@@ -14,6 +14,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from gis_enforcement.api.auth import (
+    ActsOnAssignments,
+    DeclinesAssignments,
+    RatesAssignments,
+    ReadsAssignments,
+    check_case_access,
+)
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers import dispatch as case_routes
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
@@ -55,44 +62,50 @@ class RatingPublic(BaseModel):
 
 @router.get("/{assignment_id}", operation_id="get_assignment", response_model=AssignmentPublic, responses=ERRORS,
             summary="One assignment")
-def get_assignment(assignment_id: AssignmentId, session: SessionDep, platform: PlatformDep) -> AssignmentPublic:
-    return case_routes._assignment(find_assignment(session, assignment_id=assignment_id), platform)
+def get_assignment(assignment_id: AssignmentId, session: SessionDep, platform: PlatformDep,
+                   caller: ReadsAssignments) -> AssignmentPublic:
+    a = find_assignment(session, assignment_id=assignment_id)
+    check_case_access(session, caller, "assignment.read", a.incident_id)
+    return case_routes._assignment(a, platform)
 
 
 @router.post("/{assignment_id}/report-in", operation_id="report_in_by_id", response_model=ReportInPublic,
              responses=ERRORS, summary="Report in (报到) on an assignment: a GPS check-in inside the geofence")
 def report_in(assignment_id: AssignmentId, body: ReportInCreate, session: SessionDep, platform: PlatformDep,
-              clock: ClockDep, actor: ActorDep) -> ReportInPublic:
+              clock: ClockDep, actor: ActorDep, caller: ActsOnAssignments) -> ReportInPublic:
     """As ``POST /api/v1/incidents/{incident_id}/assignments/{department}/report-in``."""
     a = find_assignment(session, assignment_id=assignment_id)
-    return case_routes.report_in(a.incident_id, a.department, body, session, platform, clock, actor)
+    return case_routes.report_in(a.incident_id, a.department, body, session, platform, clock, actor, caller)
 
 
 @router.post("/{assignment_id}/decline", operation_id="decline_by_id", response_model=AssignmentPublic,
              responses=ERRORS, summary="Decline a whistle, with a reason (a listed lead needs a ground)")
 def decline(assignment_id: AssignmentId, body: DeclineCreate, session: SessionDep, platform: PlatformDep,
-            clock: ClockDep, actor: ActorDep) -> AssignmentPublic:
+            clock: ClockDep, actor: ActorDep, caller: DeclinesAssignments) -> AssignmentPublic:
     """As ``POST /api/v1/incidents/{incident_id}/assignments/{department}/decline``."""
     a = find_assignment(session, assignment_id=assignment_id)
-    return case_routes.decline_assignment(a.incident_id, a.department, body, session, platform, clock, actor)
+    return case_routes.decline_assignment(a.incident_id, a.department, body, session, platform, clock, actor,
+                                          caller)
 
 
 @router.post("/{assignment_id}/actions", operation_id="record_action_by_id", status_code=201,
              response_model=ActionPublic, responses=ERRORS, summary="Record an enforcement action (执法记录)")
 def record_action(assignment_id: AssignmentId, body: ActionCreate, session: SessionDep, platform: PlatformDep,
-                  clock: ClockDep, actor: ActorDep) -> ActionPublic:
+                  clock: ClockDep, actor: ActorDep, caller: ActsOnAssignments) -> ActionPublic:
     """As ``POST /api/v1/incidents/{incident_id}/assignments/{department}/actions``."""
     a = find_assignment(session, assignment_id=assignment_id)
-    return case_routes.record_action(a.incident_id, a.department, body, session, platform, clock, actor)
+    return case_routes.record_action(a.incident_id, a.department, body, session, platform, clock, actor, caller)
 
 
 @router.post("/{assignment_id}/rating", operation_id="rate_attendance", response_model=RatingPublic,
              responses=ERRORS, summary="The township rates a department's attendance (评价权), 1–5")
 def rate(assignment_id: AssignmentId, body: RatingCreate, session: SessionDep, platform: PlatformDep,
-         clock: ClockDep, actor: ActorDep) -> RatingPublic:
+         clock: ClockDep, actor: ActorDep, caller: RatesAssignments) -> RatingPublic:
     """Only the case's township rates, once the department reported in, stood down, or let its report-in
     deadline pass; once per assignment (the same rating again: 200 with ``new`` false; a different one: 409).
     Adequacy 1–2 (不满意) raises warning W04 on the department."""
+    a = find_assignment(session, assignment_id=assignment_id)
+    case_routes._own_township(session, caller, a.incident_id, body.township, action="assignment.rate")
     r = rate_attendance(session, catalog=platform.catalog, assignment_id=assignment_id, township=body.township,
                         timeliness=body.timeliness, adequacy=body.adequacy, comment=body.comment, at=clock(),
                         actor=actor)

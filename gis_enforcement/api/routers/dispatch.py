@@ -9,7 +9,11 @@ reads as the domain does ("WATER on this case reports in"). The flat ``/api/v1/a
 :mod:`gis_enforcement.api.routers.assignments` reads the id to the same pair and calls these routes.
 
 Server time is authoritative for every step (report-in timing above all); it comes from :data:`ClockDep`, which
-tests override. :data:`ActorDep` is where #6 plugs the authenticated user in; until then no actor is recorded.
+tests override. :data:`ActorDep` is the signed-in user, recorded as the actor of every event.
+
+Each route names the action it needs (:func:`~gis_enforcement.api.auth.allow`) and checks the case, the
+department or the township it acts for against the caller's unit: a township whistles, overrules, verifies and
+closes only its own cases; a department reports in, acts, declines and resolves only its own assignments.
 """
 
 from __future__ import annotations
@@ -23,6 +27,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Path
 
 from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api.auth import (
+    ActsOnAssignments,
+    CallerDep,
+    DeclinesAssignments,
+    OverrulesAssignments,
+    ReadsAssignments,
+    ReadsIncidents,
+    ResumesCases,
+    VerifiesCases,
+    Whistles,
+    check_case_access,
+)
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.schemas import ErrorResponse
 from gis_enforcement.api.schemas_dispatch import (
@@ -48,15 +64,16 @@ from gis_enforcement.api.schemas_dispatch import (
 )
 from gis_enforcement.dispatch import on_site, resolution
 from gis_enforcement.dispatch.record import verify_case_record
-from gis_enforcement.dispatch.whistle import whistle
+from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+from gis_enforcement.domain.access import Caller, check_department, check_unit
 from gis_enforcement.domain.datum import to_wgs84
 from gis_enforcement.domain.records import Assignment, Incident
-from gis_enforcement.errors import EnforcementError, NotFound
+from gis_enforcement.errors import EnforcementError, Forbidden, NotFound
 from gis_enforcement.storage import Session, dispatch_repo, incident_repo
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["dispatch"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (404, 409, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 422, 503)}
 
 
 def utc_now() -> datetime:
@@ -69,13 +86,26 @@ def get_clock() -> Callable[[], datetime]:
     return utc_now
 
 
-def get_actor() -> str | None:
-    """Who acts; None until authentication (#6) overrides this dependency."""
-    return None
+def get_actor(caller: CallerDep) -> str | None:
+    """Who acts: the signed-in user's name, recorded in the case's events."""
+    return caller.username
 
 
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 ActorDep = Annotated[str | None, Depends(get_actor)]
+
+
+def _own_township(session: Session, caller: Caller, incident_id: UUID, township: str,
+                  action: str = "incident.verify") -> None:
+    """The township acts for itself, on its own case."""
+    check_unit(caller, township, field="township")
+    check_case_access(session, caller, action, incident_id)
+
+
+def _department_case(session: Session, caller: Caller, action: str, incident_id: UUID, department: str) -> None:
+    """The department acts for itself, on a case it was summoned to."""
+    check_department(caller, action, department)
+    check_case_access(session, caller, action, incident_id)
 IncidentId = Annotated[UUID, Path(description="the case (incident) id")]
 DepartmentCode = Annotated[str, Path(min_length=1, max_length=64, description="department code, e.g. WATER",
                                      examples=["WATER"])]
@@ -114,13 +144,20 @@ def _whistle_field(exc: EnforcementError, body: WhistleCreate, *, joint: bool) -
              response_model=WhistlePublic, responses=ERRORS,
              summary="Whistle (吹哨) departments to a case, or to several cases at once (joint whistle)")
 def whistle_incident(incident_id: IncidentId, body: WhistleCreate, session: SessionDep, platform: PlatformDep,
-                     clock: ClockDep, actor: ActorDep) -> WhistlePublic:
+                     clock: ClockDep, actor: ActorDep, caller: Whistles) -> WhistlePublic:
     """Summon departments at server time. ``township`` mode: the township whistles for a case in its own
     jurisdiction; the plan from the lists is the default, ``add_departments`` adds assists the lists allow,
     ``only_departments`` narrows the plan. ``lead_department`` mode: the case's lead summons assists. With
     ``incident_ids`` the whistle is joint (this case and those). Refused with the reason, writing nothing, when
     a case is outside the whistler's reach or a department is not allowed by the lists."""
     ids = list(dict.fromkeys([incident_id, *(body.incident_ids or [])]))
+    if not caller.district_wide:
+        # a township whistles as itself for its own cases; a department only as a case's lead
+        if (body.mode == TOWNSHIP) != (caller.unit_kind == "township"):
+            raise Forbidden(f"a {caller.unit_kind} does not whistle in {body.mode} mode", field="mode")
+        check_unit(caller, body.whistler, field="whistler")
+        for i in ids:
+            check_case_access(session, caller, "incident.whistle", i)
     try:
         result = whistle(session, catalog=platform.catalog, incident_ids=ids, mode=body.mode,
                          whistler=body.whistler, at=clock(), actor=actor, add_departments=body.add_departments,
@@ -140,9 +177,10 @@ def whistle_incident(incident_id: IncidentId, body: WhistleCreate, session: Sess
 
 @router.get("/{incident_id}/assignments", operation_id="list_assignments", response_model=AssignmentsPublic,
             responses=ERRORS, summary="The departments summoned to a case and how each is doing")
-def list_assignments(incident_id: IncidentId, session: SessionDep, platform: PlatformDep) -> AssignmentsPublic:
+def list_assignments(incident_id: IncidentId, session: SessionDep, platform: PlatformDep,
+                     caller: ReadsAssignments) -> AssignmentsPublic:
     """A case's assignments: the lead first, then the assists in the order they were summoned."""
-    _existing(session, incident_id)
+    check_case_access(session, caller, "assignment.read", incident_id)
     items = dispatch_repo.assignments_of(session, incident_id=incident_id)
     return AssignmentsPublic(data=[_assignment(a, platform) for a in items], count=len(items))
 
@@ -154,11 +192,12 @@ def list_assignments(incident_id: IncidentId, session: SessionDep, platform: Pla
              response_model=ReportInPublic, responses=ERRORS,
              summary="Report in (报到): a GPS check-in on site, inside the category's geofence")
 def report_in(incident_id: IncidentId, department: DepartmentCode, body: ReportInCreate, session: SessionDep,
-              platform: PlatformDep, clock: ClockDep, actor: ActorDep) -> ReportInPublic:
+              platform: PlatformDep, clock: ClockDep, actor: ActorDep, caller: ActsOnAssignments) -> ReportInPublic:
     """Check the department in at the server's time. The position is converted from ``crs`` to WGS84 and
     must lie within the category's geofence of the case (allowing for the stated accuracy); from outside it
     the check-in is refused on ``position`` with the distance. On time or late is measured by the server's
     clock against the report-in deadline; the device time is kept only as skew."""
+    _department_case(session, caller, "assignment.act", incident_id, department)
     lon, lat = _wgs84(body.lon, body.lat, body.crs)
     done = on_site.report_in(session, catalog=platform.catalog, incident_id=incident_id, department=department,
                              lon=lon, lat=lat, accuracy_m=body.accuracy_m, server_time=clock(),
@@ -175,8 +214,9 @@ def report_in(incident_id: IncidentId, department: DepartmentCode, body: ReportI
              response_model=AssignmentPublic, responses=ERRORS,
              summary="A department that reported in starts enforcing (the case goes in_action)")
 def start_action(incident_id: IncidentId, department: DepartmentCode, session: SessionDep, platform: PlatformDep,
-                 clock: ClockDep, actor: ActorDep) -> AssignmentPublic:
+                 clock: ClockDep, actor: ActorDep, caller: ActsOnAssignments) -> AssignmentPublic:
     """reported_in → acting; the first department to act moves the case from whistled to in_action."""
+    _department_case(session, caller, "assignment.act", incident_id, department)
     a = on_site.start_action(session, incident_id=incident_id, department=department, at=clock(), actor=actor)
     session.commit()
     return _assignment(a, platform)
@@ -185,8 +225,10 @@ def start_action(incident_id: IncidentId, department: DepartmentCode, session: S
 @router.post("/{incident_id}/assignments/{department}/complete", operation_id="complete_assignment",
              response_model=AssignmentPublic, responses=ERRORS, summary="A department's part is done")
 def complete_assignment(incident_id: IncidentId, department: DepartmentCode, session: SessionDep,
-                        platform: PlatformDep, clock: ClockDep, actor: ActorDep) -> AssignmentPublic:
+                        platform: PlatformDep, clock: ClockDep, actor: ActorDep,
+                        caller: ActsOnAssignments) -> AssignmentPublic:
     """acting → done, at server time."""
+    _department_case(session, caller, "assignment.act", incident_id, department)
     a = on_site.complete(session, incident_id=incident_id, department=department, at=clock(), actor=actor)
     session.commit()
     return _assignment(a, platform)
@@ -197,10 +239,11 @@ def complete_assignment(incident_id: IncidentId, department: DepartmentCode, ses
              summary="A summoned department declines the whistle, with a reason (and a ground, if it is the lead)")
 def decline_assignment(incident_id: IncidentId, department: DepartmentCode, body: DeclineCreate,
                        session: SessionDep, platform: PlatformDep, clock: ClockDep,
-                       actor: ActorDep) -> AssignmentPublic:
-    """summoned → declined, for the township to overrule or release. A department the lists name as lead for
-    the category may decline only on a ``ground``; without one the decline is void (422 on ``ground``,
-    warning rule W06 推诿/无依据退单) and the lead role stands."""
+                       actor: ActorDep, caller: DeclinesAssignments) -> AssignmentPublic:
+    """summoned → declined, for the township to overrule or release (a department chief's decision). A
+    department the lists name as lead for the category may decline only on a ``ground``; without one the
+    decline is void (422 on ``ground``, warning rule W06 推诿/无依据退单) and the lead role stands."""
+    _department_case(session, caller, "assignment.decline", incident_id, department)
     a = on_site.decline(session, catalog=platform.catalog, incident_id=incident_id, department=department,
                         reason=body.reason, ground=body.ground, at=clock(), actor=actor)
     session.commit()
@@ -212,8 +255,9 @@ def decline_assignment(incident_id: IncidentId, department: DepartmentCode, body
              summary="The township rejects a decline (退单无效、维持主责)")
 def overrule_decline(incident_id: IncidentId, department: DepartmentCode, body: ReasonCreate,
                      session: SessionDep, platform: PlatformDep, clock: ClockDep,
-                     actor: ActorDep) -> AssignmentPublic:
+                     actor: ActorDep, caller: OverrulesAssignments) -> AssignmentPublic:
     """declined → summoned, with the township's reason."""
+    check_case_access(session, caller, "assignment.overrule", incident_id)
     a = on_site.overrule(session, incident_id=incident_id, department=department, reason=body.reason, at=clock(),
                          actor=actor)
     session.commit()
@@ -225,9 +269,10 @@ def overrule_decline(incident_id: IncidentId, department: DepartmentCode, body: 
              summary="The township lets a department go before it is done")
 def release_assignment(incident_id: IncidentId, department: DepartmentCode, body: ReasonCreate,
                        session: SessionDep, platform: PlatformDep, clock: ClockDep,
-                       actor: ActorDep) -> AssignmentPublic:
+                       actor: ActorDep, caller: OverrulesAssignments) -> AssignmentPublic:
     """Release the department from the case (a reason is required); a released assist no longer blocks
     closure."""
+    check_case_access(session, caller, "assignment.overrule", incident_id)
     a = on_site.release(session, incident_id=incident_id, department=department, reason=body.reason, at=clock(),
                         actor=actor)
     session.commit()
@@ -238,10 +283,11 @@ def release_assignment(incident_id: IncidentId, department: DepartmentCode, body
              response_model=ActionPublic, responses=ERRORS,
              summary="Record an enforcement action (执法记录) of an acting department")
 def record_action(incident_id: IncidentId, department: DepartmentCode, body: ActionCreate, session: SessionDep,
-                  platform: PlatformDep, clock: ClockDep, actor: ActorDep) -> ActionPublic:
+                  platform: PlatformDep, clock: ClockDep, actor: ActorDep, caller: ActsOnAssignments) -> ActionPublic:
     """Action type, measures from the lists for the case's rule, penalty, seized items, officer, time
     (server time when not given), place (converted from ``crs``) and photos by content hash. The legal basis
     is taken from the lists."""
+    _department_case(session, caller, "assignment.act", incident_id, department)
     lon, lat = (None, None) if body.lon is None or body.lat is None else _wgs84(body.lon, body.lat, body.crs)
     record_id = on_site.record_action(
         session, catalog=platform.catalog, incident_id=incident_id, department=department,
@@ -259,8 +305,9 @@ def record_action(incident_id: IncidentId, department: DepartmentCode, body: Act
 @router.post("/{incident_id}/resolve", operation_id="resolve_incident", response_model=CaseStatusPublic,
              responses=ERRORS, summary="The lead department reports the case resolved")
 def resolve_incident(incident_id: IncidentId, body: ResolveCreate, session: SessionDep, clock: ClockDep,
-                     actor: ActorDep) -> CaseStatusPublic:
+                     actor: ActorDep, caller: ActsOnAssignments) -> CaseStatusPublic:
     """in_action → resolved; only the lead resolves, and only once its own part is done."""
+    _department_case(session, caller, "assignment.act", incident_id, body.department)
     status = resolution.resolve(session, incident_id=incident_id, department=body.department, at=clock(),
                                 summary=body.summary, actor=actor)
     session.commit()
@@ -270,8 +317,9 @@ def resolve_incident(incident_id: IncidentId, body: ResolveCreate, session: Sess
 @router.post("/{incident_id}/resume", operation_id="resume_incident", response_model=CaseStatusPublic,
              responses=ERRORS, summary="The lead department takes a reopened case back (事不完、人不撤)")
 def resume_incident(incident_id: IncidentId, body: ResumeCreate, session: SessionDep, clock: ClockDep,
-                    actor: ActorDep) -> CaseStatusPublic:
+                    actor: ActorDep, caller: ResumesCases) -> CaseStatusPublic:
     """reopened → in_action; the lead's part opens again (done → acting) until it resolves anew."""
+    _department_case(session, caller, "incident.resume", incident_id, body.department)
     status = resolution.resume(session, incident_id=incident_id, department=body.department, at=clock(),
                                actor=actor)
     session.commit()
@@ -281,9 +329,10 @@ def resume_incident(incident_id: IncidentId, body: ResumeCreate, session: Sessio
 @router.post("/{incident_id}/verify", operation_id="verify_incident", response_model=CaseStatusPublic,
              responses=ERRORS, summary="The township verifies the resolution on site (and closes when it may)")
 def verify_incident(incident_id: IncidentId, body: VerifyCreate, session: SessionDep, clock: ClockDep,
-                    actor: ActorDep) -> CaseStatusPublic:
+                    actor: ActorDep, caller: VerifiesCases) -> CaseStatusPublic:
     """resolved → verified, and closed at once when the lead is done and every assist is done or released;
     otherwise ``pending`` says who is still out."""
+    _own_township(session, caller, incident_id, body.township)
     status, why = resolution.verify(session, incident_id=incident_id, township=body.township, at=clock(),
                                     note=body.note, actor=actor)
     session.commit()
@@ -293,8 +342,9 @@ def verify_incident(incident_id: IncidentId, body: VerifyCreate, session: Sessio
 @router.post("/{incident_id}/close", operation_id="close_incident", response_model=CaseStatusPublic,
              responses=ERRORS, summary="Close a verified case")
 def close_incident(incident_id: IncidentId, body: CloseCreate, session: SessionDep, clock: ClockDep,
-                   actor: ActorDep) -> CaseStatusPublic:
+                   actor: ActorDep, caller: VerifiesCases) -> CaseStatusPublic:
     """verified → closed, once the lead's closure is in and every assist is done or released."""
+    _own_township(session, caller, incident_id, body.township)
     status = resolution.close(session, incident_id=incident_id, township=body.township, at=clock(), actor=actor)
     session.commit()
     return CaseStatusPublic(incident_id=incident_id, status=status.value)
@@ -303,9 +353,10 @@ def close_incident(incident_id: IncidentId, body: CloseCreate, session: SessionD
 @router.post("/{incident_id}/reopen", operation_id="reopen_incident", response_model=CaseStatusPublic,
              responses=ERRORS, summary="The township reopens a case, with a reason")
 def reopen_incident(incident_id: IncidentId, body: ReopenCreate, session: SessionDep, clock: ClockDep,
-                    actor: ActorDep) -> CaseStatusPublic:
+                    actor: ActorDep, caller: VerifiesCases) -> CaseStatusPublic:
     """A resolved, verified or closed case that is not fixed on site goes back (reopened); a reason is
     required."""
+    _own_township(session, caller, incident_id, body.township)
     status = resolution.reopen(session, incident_id=incident_id, township=body.township, reason=body.reason,
                                at=clock(), actor=actor)
     session.commit()
@@ -317,9 +368,11 @@ def reopen_incident(incident_id: IncidentId, body: ReopenCreate, session: Sessio
 
 @router.get("/{incident_id}/timeline", operation_id="get_timeline", response_model=TimelinePublic,
             responses=ERRORS, summary="The case's record (执法有记载): its events in order, and whether it is intact")
-def get_timeline(incident_id: IncidentId, session: SessionDep, platform: PlatformDep) -> TimelinePublic:
+def get_timeline(incident_id: IncidentId, session: SessionDep, platform: PlatformDep,
+                 caller: ReadsIncidents) -> TimelinePublic:
     """Every whistle, report-in, action and state change of the case in order, with the hash chain checked:
     ``intact`` is false and ``problem`` names the first broken event when the record was altered."""
+    check_case_access(session, caller, "incident.read", incident_id)
     incident = _existing(session, incident_id)
     events, _ = dispatch_repo.events_of(session, incident_id=incident_id)
     problem = verify_case_record(session, incident_id=incident_id)

@@ -19,10 +19,12 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from gis_enforcement.api.auth import ManagesWebhooks, ReadsEvents, ReadsWebhooks
 from gis_enforcement.api.deps import SessionDep, TransactionsDep
 from gis_enforcement.api.routers.dispatch import ERRORS
 from gis_enforcement.dispatch import outbox
-from gis_enforcement.errors import InvalidInput
+from gis_enforcement.domain.access import Caller
+from gis_enforcement.errors import Forbidden, InvalidInput
 from gis_enforcement.storage import outbox_repo
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -50,11 +52,26 @@ Department = Annotated[str | None, Query(description="only events of cases this 
 Kinds = Annotated[list[str] | None, Query(alias="kind", description="only these kinds (repeat the parameter)")]
 
 
+def _scoped(caller: Caller, township: str | None, department: str | None) -> tuple[str | None, str | None]:
+    """The township/department filters narrowed to the caller's unit (the district sees every case)."""
+    if caller.district_wide:
+        return township, department
+    if caller.unit_kind == "township":
+        if township not in (None, caller.unit_code):
+            raise Forbidden(f"you see the events of {caller.unit_code} only", field="township")
+        return caller.unit_code, department
+    if department not in (None, caller.unit_code):
+        raise Forbidden(f"you see the events of {caller.unit_code} only", field="department")
+    return township, caller.unit_code
+
+
 @router.get("/events", operation_id="list_events", response_model=EventsPublic, responses=ERRORS)
-def list_events(session: SessionDep, after: Annotated[int, Query(ge=0)] = 0,
+def list_events(session: SessionDep, caller: ReadsEvents, after: Annotated[int, Query(ge=0)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100, township: Township = None,
                 department: Department = None, kinds: Kinds = None) -> EventsPublic:
-    """Events after the cursor, oldest first. Poll with ``after=next_after``; an empty page means nothing new."""
+    """Events after the cursor, oldest first, of the caller's cases. Poll with ``after=next_after``; an empty
+    page means nothing new."""
+    township, department = _scoped(caller, township, department)
     page = outbox.read_events(session, after=after, limit=limit, township=township, kinds=kinds,
                               department=department)
     return EventsPublic(data=[EventPublic(**e.to_json()) for e in page.events], next_after=page.next_after)
@@ -63,6 +80,7 @@ def list_events(session: SessionDep, after: Annotated[int, Query(ge=0)] = 0,
 @router.get("/events/stream", operation_id="stream_events", responses={200: {"content": {"text/event-stream": {}}}})
 def stream_events(
     transactions: TransactionsDep,
+    caller: ReadsEvents,
     after: Annotated[int | None, Query(ge=0, description="start after this event (default: from now on)")] = None,
     last_event_id: Annotated[str | None, Header(description="set by EventSource when it reconnects")] = None,
     township: Township = None, department: Department = None, kinds: Kinds = None,
@@ -71,7 +89,8 @@ def stream_events(
 ) -> StreamingResponse:
     """Server-Sent Events: one ``event: <kind>`` message per case event (``id`` = its number, ``data`` = JSON),
     a comment line as heartbeat when nothing happened for a while. Resumes after ``Last-Event-ID`` when the
-    header is sent, else after ``after``, else from the newest event on."""
+    header is sent, else after ``after``, else from the newest event on. Only the caller's cases."""
+    township, department = _scoped(caller, township, department)
     if last_event_id is not None:
         try:
             cursor = int(last_event_id)
@@ -147,7 +166,7 @@ class WebhooksPublic(BaseModel):
 
 @router.post("/webhooks", operation_id="create_webhook", status_code=201, response_model=WebhookPublic,
              responses=ERRORS)
-def create_webhook(body: WebhookCreate, session: SessionDep) -> WebhookPublic:
+def create_webhook(body: WebhookCreate, session: SessionDep, caller: ManagesWebhooks) -> WebhookPublic:
     """Register a receiver for the events recorded from now on."""
     sub = outbox.subscribe(session, url=body.url, secret=body.secret, kinds=body.kinds, township=body.township,
                            description=body.description)
@@ -156,7 +175,7 @@ def create_webhook(body: WebhookCreate, session: SessionDep) -> WebhookPublic:
 
 
 @router.get("/webhooks", operation_id="list_webhooks", response_model=WebhooksPublic, responses=ERRORS)
-def list_webhooks(session: SessionDep) -> WebhooksPublic:
+def list_webhooks(session: SessionDep, caller: ReadsWebhooks) -> WebhooksPublic:
     """Every receiver with its delivery state (pending, delivered, the oldest pending event's attempts)."""
     subs = outbox_repo.subscriptions(session)
     return WebhooksPublic(data=[WebhookPublic(**s) for s in subs], count=len(subs))
@@ -164,7 +183,8 @@ def list_webhooks(session: SessionDep) -> WebhooksPublic:
 
 @router.post("/webhooks/{subscription_id}/{action}", operation_id="pause_or_resume_webhook",
              response_model=WebhookPublic, responses=ERRORS)
-def pause_or_resume(subscription_id: int, action: str, session: SessionDep) -> WebhookPublic:
+def pause_or_resume(subscription_id: int, action: str, session: SessionDep,
+                    caller: ManagesWebhooks) -> WebhookPublic:
     """``pause`` stops new deliveries being queued for it (pending ones stay); ``resume`` starts again."""
     if action not in ("pause", "resume"):
         raise InvalidInput(f"{action!r}: use pause or resume", field="action")

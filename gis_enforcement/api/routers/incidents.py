@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.schemas import (
     INCIDENT_FEATURE_EXAMPLE,
@@ -16,6 +17,7 @@ from gis_enforcement.api.schemas import (
     IncidentsPublic,
     IngestReportPublic,
 )
+from gis_enforcement.domain.access import Caller, incident_scope
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis_enforcement.patrol.intake import ingest, submit_one
@@ -26,7 +28,7 @@ from gis_enforcement.storage.incident_repo import IncidentFilter
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorResponse} for s in (404, 409, 413, 422, 503)
+    s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
@@ -44,10 +46,12 @@ async def create_incidents(
     platform: PlatformDep,
     session: SessionDep,
     body: Annotated[dict[str, Any], Body(examples=[INCIDENT_FEATURE_EXAMPLE])],
+    caller: Annotated[Caller, Depends(allow("incident.create"))],
 ) -> Any:
     """A Feature is one incident: 201 with the stored case when new, 200 when the same id and content were
     already stored, 409 when the id was stored with different content. A FeatureCollection is a batch:
     good features are stored, bad ones reported with their index (``row``), field and reason."""
+    limiter("intake", platform.settings.intake_requests_per_minute).hit(caller.username, field="body")
     limit = platform.settings.max_batch_features
     features = body.get("features")
     if body.get("type") == "FeatureCollection" and isinstance(features, list) and len(features) > limit:
@@ -57,11 +61,12 @@ async def create_incidents(
     locator = platform.locators.get(session)
     if body.get("type") == "Feature":
         incident, created = submit_one(session, raw, locator=locator, catalog=platform.catalog,
-                                       tz=settings.timezone)
+                                       tz=settings.timezone, created_by=caller.username)
         session.commit()
         response.status_code = 201 if created else 200
         return _public(incident, platform)
-    report = ingest(session, raw, locator=locator, catalog=platform.catalog, tz=settings.timezone)
+    report = ingest(session, raw, locator=locator, catalog=platform.catalog, tz=settings.timezone,
+                    created_by=caller.username)
     if report.accepted == 0 and report.already_stored == 0 and report.errors:
         first = report.errors[0]
         raise InvalidInput(f"no feature accepted; {first}", field=f"features[{first.row - 1}].{first.field}",
@@ -77,8 +82,10 @@ def _public(incident: Incident, platform: Platform) -> IncidentPublic:
 
 
 @router.get("/{incident_id}", operation_id="get_incident", response_model=IncidentPublic, responses=ERRORS)
-def get_incident(incident_id: UUID, session: SessionDep, platform: PlatformDep) -> IncidentPublic:
-    """One incident by its id, as a GeoJSON Feature."""
+def get_incident(incident_id: UUID, session: SessionDep, platform: PlatformDep,
+                 caller: Annotated[Caller, Depends(allow("incident.read"))]) -> IncidentPublic:
+    """One incident by its id, as a GeoJSON Feature (within the caller's scope)."""
+    check_case_access(session, caller, "incident.read", incident_id)
     incident = incident_repo.get_incident(session, incident_id=incident_id)
     if incident is None:
         raise NotFound(f"no incident {incident_id}", field="incident_id")
@@ -101,6 +108,7 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
 def list_incidents(
     session: SessionDep,
     platform: PlatformDep,
+    caller: Annotated[Caller, Depends(allow("incident.read"))],
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
                                       examples=["117.0,40.1,117.3,40.3"])] = None,
     category: Annotated[str | None, Query(description="problem-list code, e.g. MIN-02")] = None,
@@ -109,10 +117,12 @@ def list_incidents(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> IncidentsPublic:
-    """Incidents matching the filters, newest observation first, as a GeoJSON FeatureCollection."""
+    """Incidents matching the filters within the caller's scope, newest observation first, as a GeoJSON
+    FeatureCollection."""
     items, total = incident_repo.list_incidents(
         session,
-        filters=IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status),
+        filters=IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,
+                               scope=incident_scope(caller)),
         limit=limit, offset=offset,
     )
     return IncidentsPublic(

@@ -9,6 +9,7 @@ import re
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from gis_enforcement.api.auth import ReadsMaps
 from gis_enforcement.api.deps import PlatformDep
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.mapping.tilesets import find_tile
@@ -18,7 +19,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
 
 
 @router.get("/maps", operation_id="list_maps", response_class=HTMLResponse)
-def list_maps(platform: PlatformDep) -> str:
+def list_maps(platform: PlatformDep, caller: ReadsMaps) -> str:
     """An index of the maps written so far."""
     folder = platform.settings.maps_dir
     names = sorted(p.stem for p in folder.glob("*.html")) if folder.is_dir() else []
@@ -30,7 +31,7 @@ def list_maps(platform: PlatformDep) -> str:
 @router.get("/maps/tiles/{name}/{z}/{x}/{y}.{ext}", operation_id="get_map_tile", response_class=Response,
             responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}},
                        404: {"description": "no such tileset or tile"}, 422: {"description": "not a tileset name"}})
-def get_map_tile(name: str, z: int, x: int, y: int, ext: str, platform: PlatformDep) -> Response:
+def get_map_tile(name: str, z: int, x: int, y: int, ext: str, platform: PlatformDep, caller: ReadsMaps) -> Response:
     """A tile of a local basemap (``y`` counted from the north, as Leaflet asks): from the folder
     ``MAPS_DIR/tiles/{name}/`` or the MBTiles file ``MAPS_DIR/tiles/{name}.mbtiles``. Tiles change only when a
     tileset is published again, so browsers may keep them for a day."""
@@ -44,7 +45,7 @@ def get_map_tile(name: str, z: int, x: int, y: int, ext: str, platform: Platform
 
 @router.get("/maps/{name}", operation_id="get_map", response_class=FileResponse,
             responses={404: {"description": "no such map"}, 422: {"description": "not a map name"}})
-def get_map(name: str, platform: PlatformDep) -> FileResponse:
+def get_map(name: str, platform: PlatformDep, caller: ReadsMaps) -> FileResponse:
     """A map page by name (``incidents``, ``hotspots`` … with or without ``.html``). Names are letters, digits,
     ``-`` and ``_`` only: nothing outside the maps folder can be asked for."""
     stem = name[:-5] if name.endswith(".html") else name

@@ -10,14 +10,22 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from gis_enforcement.api.auth import (
+    CompletesFollowUps,
+    ReadsEvaluation,
+    ReadsWarnings,
+    RequestsFollowUps,
+    check_case_access,
+)
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers.dispatch import ActorDep, ClockDep
 from gis_enforcement.api.schemas import ErrorResponse, json_plain
 from gis_enforcement.dispatch.follow_up import complete_follow_up, request_follow_up
+from gis_enforcement.domain.access import check_department, check_unit
 from gis_enforcement.storage import warning_repo
 
 router = APIRouter(prefix="/api/v1", tags=["oversight"])
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (404, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (401, 403, 404, 422, 503)}
 
 
 class WarningPublic(BaseModel):
@@ -63,14 +71,16 @@ class FollowUpPublic(BaseModel):
 def list_warnings(
     session: SessionDep,
     platform: PlatformDep,
+    caller: ReadsWarnings,
     rule: Annotated[str | None, Query(description="warning-list code, e.g. W02")] = None,
     subject: Annotated[str | None, Query(description="department, township or case the warning is about")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> WarningsPublic:
-    """Warnings raised by the escalation pass, newest first."""
+    """Warnings raised by the escalation pass, newest first: a township's and a department's own, all of them
+    for the district."""
     rows, total = warning_repo.list_warnings(session, rule_code=rule, subject_code=subject, limit=limit,
-                                             offset=offset)
+                                             offset=offset, unit=None if caller.district_wide else caller.unit_code)
     zone = ZoneInfo(platform.settings.timezone)
     return WarningsPublic(data=[WarningPublic(**{**r, "raised_at": r["raised_at"].astimezone(zone)}) for r in rows],
                           count=total)
@@ -79,8 +89,10 @@ def list_warnings(
 @router.post("/incidents/{incident_id}/follow-ups", operation_id="request_follow_up", status_code=201,
              response_model=FollowUpPublic, responses=ERRORS)
 def create_follow_up(incident_id: UUID, body: FollowUpCreate, session: SessionDep, platform: PlatformDep,
-                     clock: ClockDep, actor: ActorDep) -> FollowUpPublic:
+                     clock: ClockDep, actor: ActorDep, caller: RequestsFollowUps) -> FollowUpPublic:
     """A department that acted on the case hands a task to the township, due in working days (调休 counted)."""
+    check_department(caller, "follow_up.request", body.department)
+    check_case_access(session, caller, "follow_up.request", incident_id)
     task_id = request_follow_up(session, calendar=platform.calendar, incident_id=incident_id,
                                 department=body.department, task=body.task, working_days=body.working_days,
                                 at=clock(), actor=actor)
@@ -91,8 +103,9 @@ def create_follow_up(incident_id: UUID, body: FollowUpCreate, session: SessionDe
 @router.post("/follow-ups/{task_id}/done", operation_id="complete_follow_up", response_model=FollowUpPublic,
              responses=ERRORS)
 def finish_follow_up(task_id: int, body: FollowUpDone, session: SessionDep, clock: ClockDep,
-                     actor: ActorDep) -> FollowUpPublic:
-    """The township reports a follow-up task done."""
+                     actor: ActorDep, caller: CompletesFollowUps) -> FollowUpPublic:
+    """The township reports a follow-up task done (the service checks the task is the township's)."""
+    check_unit(caller, body.township, field="township")
     complete_follow_up(session, task_id=task_id, township=body.township, at=clock(), note=body.note, actor=actor)
     session.commit()
     return FollowUpPublic(task_id=task_id)
@@ -117,6 +130,7 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
 def evaluation(
     session: SessionDep,
     platform: PlatformDep,
+    caller: ReadsEvaluation,
     period: Annotated[str, Query(description="2026, 2026-05, 2026-05-12 or START..END")],
     by: Annotated[str, Query(pattern="^(department|township|month)$",
                              description="department, township, or month (the departments' monthly ranking)")]
@@ -138,7 +152,7 @@ def evaluation(
 
 @router.get("/evaluation/compare", operation_id="evaluation_compare", responses=ERRORS,
             summary="The seed's two metrics district-wide, before and after, as percentage changes")
-def evaluation_compare(session: SessionDep, platform: PlatformDep,
+def evaluation_compare(session: SessionDep, platform: PlatformDep, caller: ReadsEvaluation,
                        before: Annotated[str, Query(examples=["2016"])],
                        after: Annotated[str, Query(examples=["2018"])]) -> dict[str, Any]:
     """Penalties per officer (人均处罚量) and 职权履行率, with on-time report-in and whistles for context."""

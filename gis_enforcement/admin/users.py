@@ -1,0 +1,103 @@
+"""Managing users: add one with a role scoped to a unit, list them, disable, reset a password, API keys.
+
+Services take a session and never commit (the CLI and the API commit). The unit must exist: a township code
+from the loaded layers, a department code from the four lists, or ``district`` for supervisors and admins.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from gis_enforcement.admin.credentials import hash_password, new_api_key
+from gis_enforcement.domain.access import ROLE_UNIT, Role, UserRecord
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
+from gis_enforcement.storage import Session, user_repo
+
+__all__ = ["DISTRICT", "add_user", "create_api_key", "disable_user", "reset_password", "revoke_api_key"]
+
+#: the unit code of district-wide roles
+DISTRICT = "district"
+MIN_PASSWORD = 10
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password has at least {MIN_PASSWORD} characters", field="password")
+    if password.strip() != password or len(set(password)) < 4:
+        raise InvalidInput("a password needs more than a few different characters and no outer spaces",
+                           field="password")
+
+
+def _unit_kind(session: Session, catalog: Catalog, role: Role, unit: str) -> str:
+    kinds = ROLE_UNIT[role]
+    if "district" in kinds:
+        if unit != DISTRICT:
+            raise InvalidInput(f"a {role.value} is scoped to the district: unit must be '{DISTRICT}'", field="unit")
+        return "district"
+    if "department" in kinds and unit in catalog.departments:
+        return "department"
+    if "township" in kinds and unit in user_repo.township_names(session):
+        return "township"
+    want = " or ".join(kinds)
+    raise InvalidInput(f"{unit!r} is not a {want} code (townships: the loaded layer's codes; departments: the "
+                       "four lists' codes)", field="unit")
+
+
+def add_user(session: Session, *, catalog: Catalog, username: str, password: str, role: str, unit: str,
+             display_name: str | None = None) -> UserRecord:
+    """Store a new user; InvalidInput names the bad field, AlreadyRecorded when the name is taken."""
+    if not _USERNAME.match(username):
+        raise InvalidInput("a user name is 2–64 letters, digits, '_', '.', '@' or '-'", field="username")
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}", field="role") from None
+    _check_password(password)
+    kind = _unit_kind(session, catalog, parsed, unit)
+    user = user_repo.insert_user(session, username=username, display_name=display_name, role=parsed.value,
+                                 unit_kind=kind, unit_code=unit, password_hash=hash_password(password))
+    if user is None:
+        raise AlreadyRecorded(f"user {username!r} exists", field="username")
+    return user
+
+
+def _existing(session: Session, username: str) -> UserRecord:
+    user = user_repo.get_user(session, username=username)
+    if user is None:
+        raise NotFound(f"no user {username!r}", field="username")
+    return user
+
+
+def disable_user(session: Session, *, username: str, disabled: bool = True) -> UserRecord:
+    """Disable (or enable again) a user: their tokens stop working at the next refresh, their keys at once."""
+    user = _existing(session, username)
+    user_repo.set_disabled(session, username=username, disabled=disabled)
+    if disabled:
+        user_repo.forget_refresh_tokens(session, user_id=user.id, at=datetime.now(UTC))
+    return _existing(session, username)
+
+
+def reset_password(session: Session, *, username: str, password: str) -> UserRecord:
+    user = _existing(session, username)
+    _check_password(password)
+    user_repo.set_password(session, username=username, password_hash=hash_password(password))
+    user_repo.forget_refresh_tokens(session, user_id=user.id, at=datetime.now(UTC))
+    return user
+
+
+def create_api_key(session: Session, *, username: str, name: str) -> str:
+    """A new API key for ``username`` (returned once; only its hash is kept)."""
+    user = _existing(session, username)
+    if not name.strip():
+        raise InvalidInput("give the key a name (which system uses it)", field="name")
+    key, prefix, key_hash = new_api_key()
+    user_repo.insert_api_key(session, user_id=user.id, name=name.strip(), prefix=prefix, key_hash=key_hash)
+    return key
+
+
+def revoke_api_key(session: Session, *, prefix: str) -> None:
+    if not user_repo.revoke_api_key(session, prefix=prefix, at=datetime.now(UTC)):
+        raise NotFound(f"no active API key {prefix!r}", field="prefix")

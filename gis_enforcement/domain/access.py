@@ -1,0 +1,236 @@
+"""Who may do what, on which cases: roles scoped to a unit, the actions each role has, and the scope rules.
+
+Deny by default: a role has exactly the actions listed in :data:`ROLE_ACTIONS`, and every case-level action is
+checked against the caller's unit as well:
+
+- a **township** (街乡) dispatcher sees its own cases and its neighbours' cases flagged near its border, and
+  whistles, verifies, closes, reopens and rates only its own;
+- a **department** officer or chief sees the cases it was summoned to and acts only on its own assignments
+  (a chief may also decline or hand back an assignment and read the department's warnings);
+- a **patrol** officer files incidents and sees the ones they filed;
+- a **supervisor** (district) reads everything, runs the evaluation and the analyses, plans and executes joint
+  operations and rules on declined assignments;
+- an **admin** does all of that and alone manages users, the four lists, the layers and the webhooks.
+
+Pure: no I/O. The API turns a refusal into 403 (:class:`~gis_enforcement.errors.Forbidden`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gis_enforcement.errors import Forbidden
+
+__all__ = [
+    "ACTIONS",
+    "ROLE_ACTIONS",
+    "ROLE_UNIT",
+    "CaseFacts",
+    "Caller",
+    "IncidentScope",
+    "Role",
+    "UserRecord",
+    "check",
+    "check_case",
+    "check_department",
+    "check_unit",
+    "incident_scope",
+    "may",
+    "may_see_case",
+]
+
+
+class Role(StrEnum):
+    PATROL = "patrol"
+    TOWNSHIP_DISPATCHER = "township_dispatcher"
+    DEPARTMENT_OFFICER = "department_officer"
+    DEPARTMENT_CHIEF = "department_chief"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+#: The unit kinds a role may be scoped to.
+ROLE_UNIT: dict[Role, tuple[str, ...]] = {
+    Role.PATROL: ("township", "department"),
+    Role.TOWNSHIP_DISPATCHER: ("township",),
+    Role.DEPARTMENT_OFFICER: ("department",),
+    Role.DEPARTMENT_CHIEF: ("department",),
+    Role.SUPERVISOR: ("district",),
+    Role.ADMIN: ("district",),
+}
+
+#: Every action the platform knows (the API names one per route).
+ACTIONS: tuple[str, ...] = (
+    "incident.create", "incident.read", "incident.whistle", "incident.verify", "incident.resume",
+    "assignment.read", "assignment.act", "assignment.decline", "assignment.rate", "assignment.overrule",
+    "follow_up.request", "follow_up.done", "warning.read", "evaluation.read", "event.read",
+    "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read", "webhook.manage",
+    "user.manage", "lists.manage", "layers.manage",
+)
+
+_TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "incident.verify", "assignment.read",
+             "assignment.rate", "assignment.overrule", "follow_up.done", "warning.read", "event.read", "map.read"}
+# a department whistles only as a case's lead, summoning assists (the route checks the mode and the unit)
+_OFFICER = {"incident.read", "incident.whistle", "incident.resume", "assignment.read", "assignment.act",
+            "follow_up.request", "event.read", "map.read"}
+_SUPERVISOR = {"incident.read", "assignment.read", "assignment.overrule", "warning.read", "evaluation.read",
+               "event.read", "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read"}
+
+ROLE_ACTIONS: dict[Role, frozenset[str]] = {
+    Role.PATROL: frozenset({"incident.create", "incident.read"}),
+    Role.TOWNSHIP_DISPATCHER: frozenset(_TOWNSHIP),
+    Role.DEPARTMENT_OFFICER: frozenset(_OFFICER),
+    Role.DEPARTMENT_CHIEF: frozenset(_OFFICER | {"assignment.decline", "warning.read"}),
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(ACTIONS),
+}
+assert all(a in ACTIONS for actions in ROLE_ACTIONS.values() for a in actions)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated user: who, in which role, for which unit (a township code, a department code, or the
+    district), and how they proved it (``password`` token or ``api_key``)."""
+
+    username: str
+    role: Role
+    unit_kind: str
+    unit_code: str
+    via: str = "password"
+
+    @property
+    def district_wide(self) -> bool:
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What the scope rules need to know about a case."""
+
+    township_code: str | None
+    border_townships: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+    created_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentScope:
+    """The cases a caller may list: None fields do not restrict. A case is in scope when it is in one of
+    ``townships``, or flagged near the border of one of ``border_of``, or has an assignment of one of
+    ``departments``, or was filed by ``created_by`` (the restrictions that are set are alternatives)."""
+
+    townships: tuple[str, ...] | None = None
+    border_of: tuple[str, ...] | None = None
+    departments: tuple[str, ...] | None = None
+    created_by: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.townships is None and self.border_of is None and self.departments is None and \
+            self.created_by is None
+
+
+def may(caller: Caller, action: str) -> bool:
+    """Whether ``caller``'s role has ``action`` at all (unknown actions: never)."""
+    return action in ROLE_ACTIONS.get(caller.role, frozenset())
+
+
+def check(caller: Caller, action: str) -> None:
+    """Raise :class:`Forbidden` unless the role has ``action``."""
+    if not may(caller, action):
+        raise Forbidden(f"a {caller.role.value} may not do {action}", field="role")
+
+
+def may_see_case(caller: Caller, case: CaseFacts) -> bool:
+    """Whether the case is within what ``caller`` may read."""
+    if caller.district_wide:
+        return True
+    if caller.role == Role.TOWNSHIP_DISPATCHER:
+        return case.township_code == caller.unit_code or caller.unit_code in case.border_townships
+    if caller.role in (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_CHIEF):
+        return caller.unit_code in case.departments
+    if caller.role == Role.PATROL:
+        return case.created_by is not None and case.created_by == caller.username
+    return False
+
+
+def check_case(caller: Caller, action: str, case: CaseFacts) -> None:
+    """Raise :class:`Forbidden` unless ``caller`` may do ``action`` on this case. Reading needs the case in
+    scope; acting as a township needs the case to be the township's own (a neighbour only reads)."""
+    check(caller, action)
+    if caller.district_wide:
+        return
+    if not may_see_case(caller, case):
+        raise Forbidden("this case is outside your unit", field="incident_id")
+    if action.endswith(".read") or caller.role not in (Role.TOWNSHIP_DISPATCHER,):
+        return
+    if case.township_code != caller.unit_code:
+        raise Forbidden("only the case's own township may do this (neighbours may read it)", field="incident_id")
+
+
+def check_department(caller: Caller, action: str, department: str) -> None:
+    """Raise :class:`Forbidden` unless ``caller`` may do ``action`` for ``department``'s assignment: a
+    department acts only on its own; the district on any."""
+    check(caller, action)
+    if caller.district_wide:
+        return
+    if caller.unit_kind != "department" or caller.unit_code != department:
+        raise Forbidden(f"only {department} may act on its assignment", field="department")
+
+
+def check_unit(caller: Caller, unit: str | None, *, field: str) -> None:
+    """Raise :class:`Forbidden` unless ``caller`` acts for ``unit`` (the township or department a request
+    names as the one acting); the district may act for any."""
+    if caller.district_wide:
+        return
+    if unit != caller.unit_code:
+        raise Forbidden(f"you act for {caller.unit_code}, not {unit}", field=field)
+
+
+def incident_scope(caller: Caller) -> IncidentScope:
+    """The cases ``caller`` may list (everything for the district)."""
+    if caller.district_wide:
+        return IncidentScope()
+    if caller.role == Role.TOWNSHIP_DISPATCHER:
+        return IncidentScope(townships=(caller.unit_code,), border_of=(caller.unit_code,))
+    if caller.role in (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_CHIEF):
+        return IncidentScope(departments=(caller.unit_code,))
+    return IncidentScope(created_by=caller.username)
+
+
+def roles_with(action: str) -> list[Role]:
+    """The roles that have ``action`` (for documentation and tests)."""
+    return [r for r, actions in ROLE_ACTIONS.items() if action in actions]
+
+
+def parse_role(value: str, allowed: Iterable[Role] | None = None) -> Role:
+    """A role from its name, or Forbidden/ValueError naming the choices."""
+    try:
+        role = Role(value)
+    except ValueError:
+        raise ValueError(f"unknown role {value!r}: one of {', '.join(r.value for r in Role)}") from None
+    if allowed is not None and role not in set(allowed):
+        raise ValueError(f"role {value!r} is not allowed here")
+    return role
+
+
+def unit_kinds(role: Role) -> Sequence[str]:
+    return ROLE_UNIT[role]
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A stored user (the password hash stays in storage and the credentials service)."""
+
+    id: int
+    username: str
+    display_name: str | None
+    role: Role
+    unit_kind: str
+    unit_code: str
+    disabled: bool
+
+    def caller(self, via: str = "password") -> Caller:
+        return Caller(self.username, self.role, self.unit_kind, self.unit_code, via)

@@ -1,0 +1,91 @@
+"""Rising and falling problem categories: Mann-Kendall on weekly counts laid back from the end of the period."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from gis_enforcement.analysis.category_trends import TREND_COLUMNS, category_trends, sen_slopes
+from gis_enforcement.analysis.mann_kendall import mann_kendall
+from gis_enforcement.errors import InvalidInput
+
+TZ = "Asia/Shanghai"
+START = pd.Timestamp("2026-03-01", tz=TZ)
+
+
+def _season(weekly: dict[str, list[int]], seed: int = 0) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """Incidents at random moments inside each week, ``weekly[code][k]`` of them in week k."""
+    rng = np.random.default_rng(seed)
+    codes, times = [], []
+    for code, counts in weekly.items():
+        for k, n in enumerate(counts):
+            codes += [code] * n
+            times += list(START + pd.to_timedelta(7 * k + rng.uniform(0, 7, n), unit="D"))
+    return np.array(codes, dtype=object), pd.DatetimeIndex(times)
+
+
+def test_rising_falling_and_steady_categories() -> None:
+    weeks = 12
+    codes, times = _season({"ENV-03": [20 - k for k in range(weeks)], "MIN-02": [2 + k for k in range(weeks)],
+                            "TRK-01": [5, 7, 5, 7, 5, 7, 5, 7, 5, 7, 5, 7]})
+    t = category_trends(codes, times, end=START + pd.Timedelta(weeks=weeks))
+    assert list(t.columns) == list(TREND_COLUMNS)
+    assert list(t["category"]) == ["MIN-02", "TRK-01", "ENV-03"]  # most clearly rising first
+    assert list(t["trend"]) == [1, 0, -1]
+    rising = t.iloc[0]
+    assert rising["n_bins"] == weeks and rising["bin_days"] == 7 and rising["window_bins"] == 3
+    assert rising["series"] == [2 + k for k in range(weeks)]
+    assert rising["first"] == 2 + 3 + 4 and rising["last"] == 11 + 12 + 13
+    assert rising["change"] == pytest.approx(36 / 9 - 1) and rising["slope"] == pytest.approx(1.0)
+    mk = mann_kendall(np.array([rising["series"]]), alpha=0.10)
+    assert rising["z"] == pytest.approx(mk.z[0]) and rising["p"] == pytest.approx(mk.p[0])
+
+
+def test_bins_end_at_the_end_and_an_incomplete_first_week_is_left_out() -> None:
+    codes, times = _season({"ENV-01": [3] * 10})
+    end = START + pd.Timedelta(days=7 * 10 - 3)  # 9 whole weeks and 4 days before them
+    t = category_trends(codes, times, end=end, min_incidents=1)
+    assert t.iloc[0]["n_bins"] == 9
+    inside = (times >= end - pd.Timedelta(weeks=9)) & (times < end)
+    assert t.iloc[0]["n"] == int(inside.sum())
+    # default end: the local midnight after the last incident
+    t = category_trends(codes, times)
+    assert sum(t.iloc[0]["series"]) == t.iloc[0]["n"] and t.iloc[0]["n_bins"] == 10
+
+
+def test_small_categories_left_out_and_nothing_in_nothing_out() -> None:
+    codes, times = _season({"FOR-01": [1, 0, 1, 0, 1, 0], "ENV-01": [4] * 6})
+    assert list(category_trends(codes, times)["category"]) == ["ENV-01"]
+    empty = category_trends(np.array([], dtype=object), pd.DatetimeIndex([], tz=TZ))
+    assert empty.empty and list(empty.columns) == list(TREND_COLUMNS)
+
+
+def test_a_change_from_nothing_is_not_a_number() -> None:
+    codes, times = _season({"ENV-03": [0, 0, 0, 2, 4, 6, 8, 10], "ENV-01": [4] * 8})
+    t = category_trends(codes, times, end=START + pd.Timedelta(weeks=8)).set_index("category")
+    assert t.loc["ENV-03", "first"] == 0 and np.isnan(t.loc["ENV-03", "change"])
+    assert t.loc["ENV-01", "change"] == 0
+
+
+def test_refuses_too_short_a_period_and_bad_parameters() -> None:
+    codes, times = _season({"ENV-01": [5, 5, 5]})
+    with pytest.raises(InvalidInput) as err:
+        category_trends(codes, times)
+    assert err.value.field == "width_days"
+    with pytest.raises(InvalidInput):
+        category_trends(codes, times, width_days=0)
+    with pytest.raises(InvalidInput):
+        category_trends(codes[:2], times)
+    with pytest.raises(InvalidInput):
+        category_trends(codes, times, end=pd.Timestamp("2026-06-01"))  # naive end, aware times
+
+
+def test_sen_slope_is_theil_sen() -> None:
+    rng = np.random.default_rng(7)
+    x = rng.poisson(5, size=(4, 15)).astype(float)
+    want = [stats.theilslopes(row, np.arange(15)).slope for row in x]
+    np.testing.assert_allclose(sen_slopes(x), want)
+    with pytest.raises(InvalidInput):
+        sen_slopes(np.ones(5))

@@ -1,0 +1,185 @@
+"""Signing in for real: the OAuth2 password flow, refresh tokens spent once, API keys, disabled users, rate limits,
+the acting user in the case record, the sign-in cookie honoured for reads only."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis_enforcement.admin.credentials import issue_tokens, signing_secret
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.admin.users import add_user, create_api_key, disable_user, reset_password, revoke_api_key
+from gis_enforcement.api import create_app
+from gis_enforcement.api.auth import COOKIE, _limiters
+from gis_enforcement.api.deps import get_session
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.errors import AlreadyRecorded, InvalidInput
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.storage import user_repo
+
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def client(platform: Platform, db: Session) -> Iterator[TestClient]:
+    for limiter in _limiters.values():
+        limiter.reset()
+    app = create_app(platform.settings, platform=platform)
+    app.dependency_overrides[get_session] = lambda: db
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def town(jurisdiction: Jurisdiction) -> str:
+    return str(jurisdiction.villages.iloc[20]["township_code"])
+
+
+@pytest.fixture
+def patrol(db: Session, catalog: Catalog, town: str):  # type: ignore[no-untyped-def]
+    return add_user(db, catalog=catalog, username="patrol-zhang", password=PASSWORD, role="patrol", unit=town,
+                    display_name="张伟")
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    return client.post("/api/v1/auth/token", data={"username": username, "password": password})
+
+
+def feature(jurisdiction: Jurisdiction) -> dict:
+    v = jurisdiction.villages.iloc[20]
+    return {"type": "Feature", "id": str(uuid.uuid4()),
+            "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
+            "properties": {"category": "ENV-01", "observed_at": "2026-05-12T22:00:00+08:00", "accuracy_m": 6}}
+
+
+def test_sign_in_use_refresh_once(client: TestClient, patrol, db: Session) -> None:  # type: ignore[no-untyped-def]
+    r = sign_in(client, "patrol-zhang")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 15 * 60
+    me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.json()["role"] == "patrol" and "incident.create" in me.json()["actions"]
+    # the stored password is an argon2id hash, never the password
+    stored = db.execute(text("SELECT password_hash FROM app_user WHERE username = 'patrol-zhang'")).scalar_one()
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    # a refresh token gives a new pair once; the second use is refused
+    again = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token",
+                                                    "refresh_token": body["refresh_token"]})
+    assert again.status_code == 200 and again.json()["refresh_token"] != body["refresh_token"]
+    replay = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token",
+                                                     "refresh_token": body["refresh_token"]})
+    assert replay.status_code == 401 and replay.json()["error"]["field"] == "refresh_token"
+    # an access token is not a refresh token
+    wrong = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token",
+                                                    "refresh_token": body["access_token"]})
+    assert wrong.status_code == 401
+
+
+def test_wrong_password_and_unknown_user_say_the_same(client: TestClient, patrol) -> None:  # type: ignore[no-untyped-def]
+    bad = sign_in(client, "patrol-zhang", "not-the-password")
+    nobody = sign_in(client, "nobody-here", "not-the-password")
+    assert bad.status_code == nobody.status_code == 401
+    assert bad.json() == nobody.json()
+    assert bad.headers["WWW-Authenticate"] == "Bearer"
+    missing = client.post("/api/v1/auth/token", data={"username": "patrol-zhang"})
+    assert missing.status_code == 422 and missing.json()["error"]["field"] == "password"
+
+
+def test_no_credentials_expired_forged_tokens(client: TestClient, patrol, platform: Platform) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/api/v1/incidents").status_code == 401
+    now = datetime.now(UTC)
+    claims = {"iss": "gis_enforcement", "sub": "patrol-zhang", "role": "admin", "unit_kind": "district",
+              "unit": "district", "typ": "access", "iat": now - timedelta(hours=1), "exp": now - timedelta(minutes=1)}
+    expired = jwt.encode(claims, signing_secret(platform.settings), algorithm="HS256")
+    r = client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401 and "expired" in r.json()["error"]["message"]
+    forged = jwt.encode({**claims, "exp": now + timedelta(hours=1)}, "another-secret", algorithm="HS256")
+    assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    unsigned = jwt.encode({**claims, "exp": now + timedelta(hours=1)}, None, algorithm="none")
+    assert client.get("/api/v1/incidents", headers={"Authorization": f"Bearer {unsigned}"}).status_code == 401
+
+
+def test_disabled_users_and_reset_passwords(client: TestClient, patrol, db: Session) -> None:  # type: ignore[no-untyped-def]
+    tokens = sign_in(client, "patrol-zhang").json()
+    disable_user(db, username="patrol-zhang")
+    assert sign_in(client, "patrol-zhang").status_code == 401
+    refresh = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token",
+                                                      "refresh_token": tokens["refresh_token"]})
+    assert refresh.status_code == 401
+    disable_user(db, username="patrol-zhang", disabled=False)
+    reset_password(db, username="patrol-zhang", password="another-long-password")
+    assert sign_in(client, "patrol-zhang").status_code == 401
+    assert sign_in(client, "patrol-zhang", "another-long-password").status_code == 200
+
+
+def test_users_are_checked(db: Session, catalog: Catalog, town: str, patrol) -> None:  # type: ignore[no-untyped-def]
+    for kw, field in ((dict(role="boss", unit=town), "role"), (dict(role="township_dispatcher", unit="WATER"), "unit"),
+                      (dict(role="department_chief", unit=town), "unit"), (dict(role="supervisor", unit=town), "unit"),
+                      (dict(role="patrol", unit=town, password="short"), "password")):
+        args = {"username": "someone", "password": PASSWORD, **kw}
+        with pytest.raises(InvalidInput) as err:
+            add_user(db, catalog=catalog, **args)
+        assert err.value.field == field
+    with pytest.raises(AlreadyRecorded):
+        add_user(db, catalog=catalog, username="patrol-zhang", password=PASSWORD, role="patrol", unit=town)
+    chief = add_user(db, catalog=catalog, username="chief-water", password=PASSWORD, role="department_chief",
+                     unit="WATER")
+    assert chief.unit_kind == "department"
+
+
+def test_api_keys(client: TestClient, db: Session, patrol, jurisdiction: Jurisdiction) -> None:  # type: ignore[no-untyped-def]
+    key = create_api_key(db, username="patrol-zhang", name="区网格化平台")
+    assert key.startswith("gise_") and key not in str(user_repo.api_keys(db))
+    r = client.post("/api/v1/incidents", json=feature(jurisdiction), headers={"X-API-Key": key})
+    assert r.status_code == 201, r.text
+    assert client.get("/api/v1/incidents", headers={"X-API-Key": key + "x"}).status_code == 401
+    revoke_api_key(db, prefix=key.split("_")[1])
+    assert client.get("/api/v1/incidents", headers={"X-API-Key": key}).status_code == 401
+    # GeoReport's own api_key parameter works on the Open311 routes only
+    other = create_api_key(db, username="patrol-zhang", name="311")
+    assert client.get("/open311/v2/services.json", params={"api_key": other}).status_code == 200
+    assert client.get("/api/v1/incidents", params={"api_key": other}).status_code == 401
+
+
+def test_the_filer_and_the_actor_are_recorded(client: TestClient, patrol, db: Session, catalog: Catalog,  # type: ignore[no-untyped-def]
+                                              jurisdiction: Jurisdiction, town: str, platform: Platform) -> None:
+    token = sign_in(client, "patrol-zhang").json()["access_token"]
+    f = feature(jurisdiction)
+    r = client.post("/api/v1/incidents", json=f, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201
+    assert db.execute(text("SELECT created_by FROM incident WHERE id = :id"), {"id": f["id"]}).scalar_one() == \
+        "patrol-zhang"
+    dispatcher = add_user(db, catalog=catalog, username="town-li", password=PASSWORD, role="township_dispatcher",
+                          unit=town)
+    t = issue_tokens(db, platform.settings, dispatcher).access_token
+    w = client.post(f"/api/v1/incidents/{f['id']}/whistle", json={"mode": "township", "whistler": town},
+                    headers={"Authorization": f"Bearer {t}"})
+    assert w.status_code == 201, w.text
+    actor = db.execute(text("SELECT actor FROM case_event WHERE incident_id = :id AND kind = 'whistle'"),
+                       {"id": f["id"]}).scalar_one()
+    assert actor == "town-li"
+
+
+def test_cookie_for_reads_not_writes(client: TestClient, db: Session, catalog: Catalog, town: str,  # type: ignore[no-untyped-def]
+                                     jurisdiction: Jurisdiction) -> None:
+    add_user(db, catalog=catalog, username="town-wang", password=PASSWORD, role="township_dispatcher", unit=town)
+    r = sign_in(client, "town-wang")
+    assert COOKIE in r.cookies and "httponly" in r.headers["set-cookie"].lower()
+    assert client.get("/api/v1/incidents").status_code == 200  # the cookie the client kept
+    assert client.post("/api/v1/incidents", json=feature(jurisdiction)).status_code == 401
+
+
+def test_sign_in_is_rate_limited(client: TestClient, patrol, platform: Platform) -> None:  # type: ignore[no-untyped-def]
+    limit = platform.settings.login_attempts_per_minute
+    codes = [sign_in(client, "patrol-zhang", "wrong-password-x").status_code for _ in range(limit + 2)]
+    assert codes[:limit] == [401] * limit and codes[limit:] == [429, 429]
+    r = sign_in(client, "patrol-zhang")
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.json()["error"]["code"] == "too_many_requests"
