@@ -97,6 +97,13 @@ class PayloadTooLarge(EnforcementError):
     status = 413
 
 
+class UnsupportedMedia(EnforcementError):
+    """An upload that is not of an accepted kind (a photo that is not a JPEG, PNG or WebP image)."""
+
+    code = "unsupported_media"
+    status = 415
+
+
 class Unauthenticated(EnforcementError):
     """No credentials, or credentials that are wrong, expired or revoked."""
 
@@ -134,6 +141,7 @@ HTTP_STATUS: dict[type[EnforcementError], int] = {
         NotConfigured,
         DatabaseUnavailable,
         PayloadTooLarge,
+        UnsupportedMedia,
         Unauthenticated,
         Forbidden,
         TooManyRequests,

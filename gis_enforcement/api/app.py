@@ -22,6 +22,7 @@ from gis_enforcement.api.routers import (
     ogc,
     open311,
     oversight,
+    photos,
 )
 from gis_enforcement.api.scheduler import DeliveryScheduler, EscalationScheduler, PeriodicPass
 from gis_enforcement.settings import Settings, get_settings
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(oversight.router)
     app.include_router(events.router)
     app.include_router(analysis.router)
+    app.include_router(photos.router)
     app.include_router(maps.router)
     app.include_router(ogc.router)
     app.include_router(open311.router)

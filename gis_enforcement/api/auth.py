@@ -22,6 +22,7 @@ from gis_enforcement.errors import NotFound, Unauthenticated
 from gis_enforcement.storage import Session, user_repo
 
 __all__ = [
+    "AddsPhotos",
     "ActsOnAssignments",
     "CallerDep",
     "CompletesFollowUps",
@@ -132,6 +133,7 @@ ReadsMaps = Annotated[Caller, Depends(allow("map.read"))]
 ReadsWebhooks = Annotated[Caller, Depends(allow("webhook.read"))]
 ManagesWebhooks = Annotated[Caller, Depends(allow("webhook.manage"))]
 ManagesUsers = Annotated[Caller, Depends(allow("user.manage"))]
+AddsPhotos = Annotated[Caller, Depends(allow("photo.add"))]
 
 
 def case_facts(session: Session, incident_id: Any) -> CaseFacts:

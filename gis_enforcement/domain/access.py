@@ -67,19 +67,19 @@ ACTIONS: tuple[str, ...] = (
     "assignment.read", "assignment.act", "assignment.decline", "assignment.rate", "assignment.overrule",
     "follow_up.request", "follow_up.done", "warning.read", "evaluation.read", "event.read",
     "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read", "webhook.manage",
-    "user.manage", "lists.manage", "layers.manage",
+    "user.manage", "lists.manage", "layers.manage", "photo.add",
 )
 
-_TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "incident.verify", "assignment.read",
+_TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "photo.add", "incident.verify", "assignment.read",
              "assignment.rate", "assignment.overrule", "follow_up.done", "warning.read", "event.read", "map.read"}
 # a department whistles only as a case's lead, summoning assists (the route checks the mode and the unit)
-_OFFICER = {"incident.read", "incident.whistle", "incident.resume", "assignment.read", "assignment.act",
+_OFFICER = {"incident.read", "incident.whistle", "incident.resume", "photo.add", "assignment.read", "assignment.act",
             "follow_up.request", "event.read", "map.read"}
 _SUPERVISOR = {"incident.read", "assignment.read", "assignment.overrule", "warning.read", "evaluation.read",
                "event.read", "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read"}
 
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    Role.PATROL: frozenset({"incident.create", "incident.read"}),
+    Role.PATROL: frozenset({"incident.create", "incident.read", "photo.add"}),
     Role.TOWNSHIP_DISPATCHER: frozenset(_TOWNSHIP),
     Role.DEPARTMENT_OFFICER: frozenset(_OFFICER),
     Role.DEPARTMENT_CHIEF: frozenset(_OFFICER | {"assignment.decline", "warning.read"}),

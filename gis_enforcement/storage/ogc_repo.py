@@ -81,13 +81,11 @@ def _envelopes(column: str, bbox: Box, exact: bool, params: dict[str, Any]) -> s
 
 @dataclass(frozen=True, slots=True)
 class _Source:
-    """Where a collection's features come from: ``table`` (alias x) with primary key ``pk`` and page order
-    ``order``; ``joins`` look up names for the page's rows only; ``where`` is a fixed condition."""
+    """Where a collection's features come from: ``table`` (alias x), whose column ``key`` is unique among the
+    rows meeting ``where`` (a fixed condition) and orders the pages; ``joins`` look up names."""
 
     table: str
-    pk: tuple[str, ...]
-    order: str
-    id_sql: str
+    key: str
     properties: str
     joins: str = ""
     where: str | None = None
@@ -95,19 +93,19 @@ class _Source:
 
 def _page(session: Session, *, source: _Source, where: list[str], params: dict[str, Any], limit: int,
           offset: int) -> FeaturePage:
-    """Count the matches, then cut the page from the narrow key order and only then build its features:
-    PostgreSQL evaluates the select list of every row an OFFSET skips, so features built before the cut
-    would cost a full JSON rendering per skipped row."""
+    """Count the matches, cut the page from the key order, and only then build its features. PostgreSQL would
+    evaluate the select list of every row an OFFSET skips, so the page is cut as a list of keys first; and it is
+    looked up by ``= ANY(ARRAY(…))`` (one index probe per key) — as a join the planner scans the whole table."""
     conditions = [*([source.where] if source.where else []), *where]
     clause = (" WHERE " + " AND ".join(conditions)) if conditions else ""
     matched = session.execute(text(f"SELECT count(*) FROM {source.table} x{clause}"), params).scalar_one()
-    keys = ", ".join(f"x.{c}" for c in source.pk)
-    on = " AND ".join(f"x.{c} = p.{c}" for c in source.pk)
+    key = f"x.{source.key}"
+    page = f"{key} = ANY(ARRAY(SELECT {key} FROM {source.table} x{clause} ORDER BY {key} LIMIT :limit OFFSET :offset))"
     row = session.execute(text(
         f"SELECT count(*), COALESCE('[' || string_agg(f, ',' ORDER BY k) || ']', '[]') FROM ("
-        f"SELECT {source.order} AS k, {_feature(source.id_sql, 'x.geom', source.properties)}::text AS f "
-        f"FROM (SELECT {keys} FROM {source.table} x{clause} ORDER BY {source.order} LIMIT :limit OFFSET :offset) p "
-        f"JOIN {source.table} x ON {on}{source.joins}) page"),
+        f"SELECT {key} AS k, {_feature(key, 'x.geom', source.properties)}::text AS f "
+        f"FROM {source.table} x{source.joins} WHERE {' AND '.join([*([source.where] if source.where else []), page])}"
+        ") page"),
         {**params, "limit": limit, "offset": offset},
     ).one()
     return FeaturePage(features=row[1], number_returned=int(row[0]), number_matched=int(matched))
@@ -116,7 +114,7 @@ def _page(session: Session, *, source: _Source, where: list[str], params: dict[s
 def _one(session: Session, *, source: _Source, where: list[str], params: dict[str, Any]) -> str | None:
     conditions = [*([source.where] if source.where else []), *where]
     row = session.execute(text(
-        f"SELECT {_feature(source.id_sql, 'x.geom', source.properties)}::text FROM {source.table} x{source.joins} "
+        f"SELECT {_feature('x.' + source.key, 'x.geom', source.properties)}::text FROM {source.table} x{source.joins} "
         f"WHERE {' AND '.join(conditions)}"), params).first()
     return str(row[0]) if row is not None else None
 
@@ -126,7 +124,7 @@ def _one(session: Session, *, source: _Source, where: list[str], params: dict[st
 # to the server as the ``datetime`` parameter (which filters observed_at) and then trusts the answer, so a second
 # time property (received_at, closed_at) would be filtered wrongly in ogr2ogr, geopandas and other GDAL clients.
 _INCIDENTS = _Source(
-    table="incident", pk=("id",), order="x.id", id_sql="x.id",
+    table="incident", key="id",
     properties=(
         "json_build_object("
         "'category', x.category, 'status', x.status, "
@@ -230,19 +228,19 @@ _LATEST_GI_STAR = "(SELECT max(id) FROM hotspot_run WHERE kind = 'gi_star')"
 _TOWNSHIP_NAME = " LEFT JOIN township t ON t.code = x.township_code"
 
 _LAYERS: dict[str, _Source] = {
-    "townships": _Source("township", ("code",), "x.code", "x.code",
+    "townships": _Source("township", "code",
                          "json_build_object('code', x.code, 'name', x.name, 'level', x.level, "
                          "'synthetic', x.synthetic)"),
-    "villages": _Source("village", ("code",), "x.code", "x.code",
+    "villages": _Source("village", "code",
                         "json_build_object('code', x.code, 'name', x.name, 'township_code', x.township_code, "
                         "'township_name', t.name)", joins=_TOWNSHIP_NAME),
-    "zones": _Source("zone", ("code",), "x.code", "x.code",
+    "zones": _Source("zone", "code",
                      "x.properties || jsonb_build_object('code', x.code, 'kind', x.kind, 'name', x.name)"),
-    "grid": _Source("grid_cell", ("code",), "x.code", "x.code",
+    "grid": _Source("grid_cell", "code",
                     "json_build_object('code', x.code, 'township_code', x.township_code, 'township_name', t.name)",
                     joins=_TOWNSHIP_NAME),
     "hotspot_cells": _Source(
-        "hotspot_cell", ("run_id", "cell_id"), "x.cell_id", "x.cell_id",
+        "hotspot_cell", "cell_id",
         "json_build_object('run_id', x.run_id, 'cell_id', x.cell_id, 'count', x.count, "
         f"'z', {_finite('x.z')}, 'p', {_finite('x.p')}, 'pseudo_p', {_finite('x.pseudo_p')}, "
         "'gi_bin', x.gi_bin, 'pattern', x.pattern)",
@@ -272,7 +270,7 @@ def layer_page(session: Session, *, collection: str, bbox: Box | None = None, li
 def layer_feature(session: Session, *, collection: str, feature_id: str) -> str | None:
     """One feature of a layer collection as the JSON text of a GeoJSON Feature, or None."""
     source = _layer(collection)
-    return _one(session, source=source, where=[f"{source.id_sql} = :id"], params={"id": feature_id})
+    return _one(session, source=source, where=[f"x.{source.key} = :id"], params={"id": feature_id})
 
 
 def layer_extents(session: Session) -> dict[str, Extent]:

@@ -27,11 +27,13 @@ from gis_enforcement.admin.users import add_user
 from gis_enforcement.api import create_app
 from gis_enforcement.api.deps import get_session
 from gis_enforcement.api.routers.dispatch import get_clock
+from gis_enforcement.dispatch.photos import add_photo
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.storage import dispatch_repo
+from tests.api.test_photos_api import jpeg
 from tests.dispatch.helpers import T0, new_case
 
 PASSWORD = "matrix-test-password-1"
@@ -50,6 +52,7 @@ class World:
     town_c: str
     dept_1: str
     dept_2: str
+    photo: str         # a photo on the case
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Route:
     body: Callable[[World, str], Any] | None = None  # (world, caller kind) → JSON body
     params: dict[str, Any] | None = None
     form: bool = False
+    upload: bool = False  # body is multipart files
     hidden: bool = False  # out of scope the resource is not found (404) rather than refused: filtered reads
 
 
@@ -162,6 +166,12 @@ ROUTES: list[Route] = [
           scoped=False),
     Route("get_map_tile", "GET", lambda w: "/maps/tiles/none/1/1/1.png",
           ("township", "officer", "chief", "supervisor", "admin"), scoped=False),
+    # photos
+    Route("add_photo", "POST", lambda w: f"/api/v1/incidents/{w.case}/photos",
+          ("patrol", "township", "officer", "chief", "admin"), upload=True,
+          body=lambda w, k: {"file": ("p.jpg", jpeg((len(k), 90, 140)))}),
+    Route("list_photos", "GET", lambda w: f"/api/v1/incidents/{w.case}/photos", ALL),
+    Route("get_photo", "GET", lambda w: f"/api/v1/photos/{w.photo}", ALL, hidden=True),
     # Open311 GeoReport v2
     Route("open311_services", "GET", lambda w: "/open311/v2/services.json", ALL, scoped=False),
     Route("open311_service_definition", "GET", lambda w: "/open311/v2/services/MIN-02.json", ALL, scoped=False),
@@ -179,7 +189,7 @@ ROLE_OF = {"patrol": "patrol", "township": "township_dispatcher", "officer": "de
 
 
 @pytest.fixture
-def world(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction) -> World:
+def world(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction, platform: Platform) -> World:
     villages = jurisdiction.villages
     a_village = villages.iloc[20]
     town_a = a_village["township_code"]
@@ -195,8 +205,10 @@ def world(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdi
     lead = result.assignments[0]
     summoned = {a.department for a in dispatch_repo.assignments_of(db, incident_id=case.id)}
     dept_2 = next(d for d in catalog.departments if d not in summoned)
+    photo = add_photo(db, photos_dir=platform.settings.photos_dir, incident_id=case.id, data=jpeg(), added_by=None,
+                      at=T0, tz="Asia/Shanghai", max_bytes=10**7, max_pixels=10**7)
     return World(case=str(case.id), border_case=str(border.id), assignment=lead.id, town_a=town_a, town_b=town_b,
-                 town_c=town_c, dept_1=lead.department, dept_2=dept_2)
+                 town_c=town_c, dept_1=lead.department, dept_2=dept_2, photo=photo.sha256)
 
 
 @pytest.fixture
@@ -226,7 +238,9 @@ def client(platform: Platform, db: Session) -> Iterator[TestClient]:
 def _call(client: TestClient, route: Route, world: World, kind: str, token: str | None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = route.body(world, kind) if route.body else None
-    if route.form:
+    if route.upload:
+        r = client.request(route.method, route.path(world), headers=headers, files=body)
+    elif route.form:
         r = client.request(route.method, route.path(world), headers=headers, params=route.params, data=body)
     else:
         r = client.request(route.method, route.path(world), headers=headers, params=route.params,
