@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(auth.router)
+    app.include_router(incidents.exports_router)
     app.include_router(incidents.router)
     app.include_router(dispatch.router)
     app.include_router(assignments.router)

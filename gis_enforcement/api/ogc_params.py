@@ -17,6 +17,7 @@ from gis_enforcement.errors import InvalidInput
 #: The most features one page holds; a larger ``limit`` is served as this many (OGC API – Features permits it).
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
+MAX_OFFSET = 10**12  # far beyond any collection; keeps offset + limit inside PostgreSQL's bigint
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ONE_MICROSECOND = timedelta(microseconds=1)
@@ -37,7 +38,8 @@ class ItemsParams:
         examples=["2026-05-01T00:00:00+08:00/2026-05-31T23:59:59+08:00", "2026-05-12", "../2026-04-01"])] = None
     limit: Annotated[int, Query(ge=1, description=f"features per page, at most {MAX_LIMIT} (more is served as "
                                 f"{MAX_LIMIT})", json_schema_extra={"maximum": MAX_LIMIT})] = DEFAULT_LIMIT
-    offset: Annotated[int, Query(ge=0, description="features to skip (the next/prev links carry it)")] = 0
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET,
+                                 description="features to skip (the next/prev links carry it)")] = 0
     f: Annotated[str | None, Query(description="output format: json or geojson (the only one)")] = None
 
     @property
@@ -54,8 +56,13 @@ class IncidentProperties:
     township_code: Annotated[str | None, Query(description="township code (incidents only)")] = None
 
     def given(self) -> dict[str, str]:
-        return {k: v for k, v in (("category", self.category), ("status", self.status),
-                                  ("township_code", self.township_code)) if v is not None}
+        """The filters sent, by name; a value with a NUL character (which no stored text has) is refused."""
+        out = {k: v for k, v in (("category", self.category), ("status", self.status),
+                                 ("township_code", self.township_code)) if v is not None}
+        for name, value in out.items():
+            if "\x00" in value:
+                raise InvalidInput("must not contain a NUL character", field=name)
+        return out
 
 
 def check_format(value: str | None) -> None:
@@ -98,7 +105,7 @@ def _instant(text: str, tz: ZoneInfo, *, end: bool) -> datetime:
         except ValueError:
             raise InvalidInput(f"{text!r} is not a date", field="datetime") from None
         start = datetime(day.year, day.month, day.day, tzinfo=tz)
-        return start + timedelta(days=1) if end else start
+        return _later(start, timedelta(days=1)) if end else start
     try:
         moment = datetime.fromisoformat(text.upper())
     except ValueError:
@@ -106,7 +113,15 @@ def _instant(text: str, tz: ZoneInfo, *, end: bool) -> datetime:
                            field="datetime") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment + _ONE_MICROSECOND if end else moment
+    return _later(moment, _ONE_MICROSECOND) if end else moment
+
+
+def _later(moment: datetime, step: timedelta) -> datetime:
+    """``moment + step``, or the last representable instant when that runs past the year 9999."""
+    try:
+        return moment + step
+    except OverflowError:
+        return datetime.max.replace(tzinfo=moment.tzinfo)
 
 
 def parse_datetime(value: str | None, *, tz: str) -> tuple[datetime | None, datetime | None]:

@@ -16,8 +16,8 @@ from gis_enforcement.admin.platform import Platform
 from gis_enforcement.demo.chain import ChainSummary, play_season
 from gis_enforcement.demo.operation_story import tell_operation
 from gis_enforcement.demo.season import season_feature_collection, season_window
-from gis_enforcement.layers.jurisdiction import load_jurisdiction
 from gis_enforcement.demo.season_maps import write_season_maps
+from gis_enforcement.layers.jurisdiction import load_jurisdiction
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import read_intake_file
 from gis_enforcement.settings import Settings

@@ -38,6 +38,7 @@ class IncidentFilter:
     township: str | None = None
     status: str | None = None
     scope: IncidentScope | None = None  # the caller's cases only (see gis_enforcement.domain.access)
+    department: str | None = None  # cases this department was summoned to
     observed_from: datetime | None = None
     observed_to: datetime | None = None
 
@@ -306,6 +307,9 @@ def _where(f: IncidentFilter) -> tuple[str, dict[str, Any]]:
     if f.township is not None:
         clauses.append("(i.township_code = :township OR t.name = :township)")
         params["township"] = f.township
+    if f.department is not None:
+        clauses.append("EXISTS (SELECT 1 FROM assignment fa WHERE fa.incident_id = i.id AND fa.department = :dept)")
+        params["dept"] = f.department
     if f.scope is not None and not f.scope.everything:
         clause, scope_params = scope_clause(f.scope)
         clauses.append(clause)

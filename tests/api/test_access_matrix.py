@@ -91,6 +91,8 @@ ROUTES: list[Route] = [
                              "properties": {"category": "ENV-01", "observed_at": "2026-05-12T22:00:00+08:00",
                                             "accuracy_m": 6}}),
     Route("list_incidents", "GET", lambda w: "/api/v1/incidents", ALL, scoped=False),
+    Route("export_incidents", "GET", lambda w: "/api/v1/exports/incidents.csv", ALL, scoped=False),
+    Route("get_export", "GET", lambda w: f"/api/v1/exports/{'0' * 32}", ALL, scoped=False),
     Route("get_incident", "GET", lambda w: f"/api/v1/incidents/{w.case}", ALL),
     Route("whistle_incident", "POST", lambda w: f"/api/v1/incidents/{w.case}/whistle",
           ("township", "officer", "chief", "admin"), body=_whistle_body),
@@ -300,3 +302,13 @@ def test_lists_are_filtered_to_the_callers_cases(client: TestClient, world: Worl
     events = client.get("/api/v1/events", headers={"Authorization": f"Bearer {tokens['township-out']}"},
                         params={"township": world.town_a})
     assert events.status_code == 403 and events.json()["error"]["field"] == "township"
+
+
+def test_exports_hold_the_callers_cases_only(client: TestClient, world: World, tokens: dict[str, str]) -> None:
+    def exported(token: str) -> str:
+        r = client.get("/api/v1/exports/incidents.csv", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+        return r.content.decode("utf-8-sig")
+
+    assert world.case in exported(tokens["township-in"]) and world.case in exported(tokens["officer-in"])
+    assert world.case not in exported(tokens["township-out"]) and world.case not in exported(tokens["officer-out"])

@@ -120,9 +120,11 @@ def test_disabled_users_and_reset_passwords(client: TestClient, patrol, db: Sess
 
 
 def test_users_are_checked(db: Session, catalog: Catalog, town: str, patrol) -> None:  # type: ignore[no-untyped-def]
-    for kw, field in ((dict(role="boss", unit=town), "role"), (dict(role="township_dispatcher", unit="WATER"), "unit"),
-                      (dict(role="department_chief", unit=town), "unit"), (dict(role="supervisor", unit=town), "unit"),
-                      (dict(role="patrol", unit=town, password="short"), "password")):
+    for kw, field in (({"role": "boss", "unit": town}, "role"),
+                      ({"role": "township_dispatcher", "unit": "WATER"}, "unit"),
+                      ({"role": "department_chief", "unit": town}, "unit"),
+                      ({"role": "supervisor", "unit": town}, "unit"),
+                      ({"role": "patrol", "unit": town, "password": "short"}, "password")):
         args = {"username": "someone", "password": PASSWORD, **kw}
         with pytest.raises(InvalidInput) as err:
             add_user(db, catalog=catalog, **args)

@@ -101,3 +101,81 @@ def test_batch_and_list_filters(client: TestClient, point, jurisdiction: Jurisdi
     far = client.get("/api/v1/incidents", params={"bbox": "100,10,100.1,10.1"}).json()
     assert far["numberMatched"] == 0
     assert client.get("/api/v1/incidents", params={"bbox": "1,2,3"}).status_code == 422
+
+
+def test_datetime_and_department_filters(client: TestClient, point, db: Session, catalog) -> None:  # type: ignore[no-untyped-def]
+    from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
+    from tests.dispatch.helpers import T0
+
+    x, y = point
+    early, late = feature(x, y, observed_at="2026-04-02T09:00:00+08:00"), feature(
+        x + 0.002, y, category="ENV-01", observed_at="2026-06-20T21:30:00+08:00")
+    assert client.post("/api/v1/incidents", json={"type": "FeatureCollection", "features": [early, late]}).status_code \
+        == 200
+    ids = {early["id"], late["id"]}
+
+    def listed(**params: str) -> set[str]:
+        r = client.get("/api/v1/incidents", params={**params, "limit": 1000})
+        assert r.status_code == 200, r.text
+        return {f["id"] for f in r.json()["features"]} & ids
+
+    assert listed(datetime="2026-04-01/2026-04-30") == {early["id"]}
+    assert listed(datetime="2026-06-20") == {late["id"]}            # a date is its whole day (Beijing time)
+    assert listed(datetime="2026-06-20T22:00:00+08:00/..") == set()
+    assert listed(datetime="../2026-12-31") == ids
+    bad = client.get("/api/v1/incidents", params={"datetime": "yesterday"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "datetime"
+    town = client.get(f"/api/v1/incidents/{late['id']}").json()["properties"]["township_code"]
+    result = whistle(db, catalog=catalog, incident_ids=[uuid.UUID(late["id"])], mode=TOWNSHIP, whistler=town, at=T0)
+    lead = result.assignments[0].department
+    assert listed(department=lead) == {late["id"]}
+    assert listed(department="NOBODY") == set()
+
+
+def test_exports_inline_and_in_the_background(client: TestClient, point, db: Session, platform: Platform,  # type: ignore[no-untyped-def]
+                                              monkeypatch, tmp_path) -> None:
+    import time
+    from contextlib import contextmanager
+
+    import pyogrio
+
+    from gis_enforcement.api.deps import get_transactions
+    from gis_enforcement.api.routers import incidents as incidents_routes
+
+    x, y = point
+    feats = [feature(x + k * 0.001, y, description=f"第{k}号，含,逗号") for k in range(5)]
+    client.post("/api/v1/incidents", json={"type": "FeatureCollection", "features": feats})
+    params = {"bbox": f"{x - .01},{y - .01},{x + .01},{y + .01}", "category": "MIN-02"}
+    matched = client.get("/api/v1/incidents", params=params).json()["numberMatched"]
+    r = client.get("/api/v1/exports/incidents.csv", params=params)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    import csv
+    import io
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == matched and {f["id"] for f in feats} <= {row["id"] for row in rows}
+    assert any(row["description"] == "第3号，含,逗号" for row in rows)
+    g = client.get("/api/v1/exports/incidents.gpkg", params=params)
+    assert g.status_code == 200
+    (tmp_path / "x.gpkg").write_bytes(g.content)
+    assert len(pyogrio.read_dataframe(tmp_path / "x.gpkg", layer="incidents")) == matched
+    assert client.get("/api/v1/exports/incidents.xlsx").status_code == 422
+
+    # above the inline limit: 202 and a job to poll, then the file
+    @contextmanager
+    def transaction():  # type: ignore[no-untyped-def]
+        yield db
+
+    client.app.dependency_overrides[get_transactions] = lambda: transaction
+    monkeypatch.setattr(incidents_routes, "EXPORT_INLINE", 1)
+    r = client.get("/api/v1/exports/incidents.csv", params=params)
+    assert r.status_code == 202 and r.json()["matched"] == matched
+    location = r.headers["Location"]
+    for _ in range(100):
+        done = client.get(location)
+        if done.status_code == 200:
+            break
+        assert done.status_code == 202
+        time.sleep(0.05)
+    assert done.status_code == 200 and len(list(csv.DictReader(io.StringIO(done.content.decode("utf-8-sig"))))) \
+        == matched
+    assert client.get(f"/api/v1/exports/{'0' * 32}").status_code == 404

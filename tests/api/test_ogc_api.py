@@ -269,32 +269,54 @@ def test_single_items_and_404s(client: TestClient, stored: pd.DataFrame, jurisdi
         assert err["code"] == "not_found" and err["field"] == field, path
 
 
-@pytest.mark.parametrize(
-    ("params", "field"),
-    [
-        ({"bbox": "117,40,118"}, "bbox"),
-        ({"bbox": "a,b,c,d"}, "bbox"),
-        ({"bbox": "117,40.5,118,40"}, "bbox"),
-        ({"bbox": "117,40,118,95"}, "bbox"),
-        ({"bbox": "117,40,nan,41"}, "bbox"),
-        ({"bbox": ""}, "bbox"),
-        ({"limit": "0"}, "limit"),
-        ({"limit": "ten"}, "limit"),
-        ({"limit": "-5"}, "limit"),
-        ({"offset": "-1"}, "offset"),
-        ({"datetime": "yesterday"}, "datetime"),
-        ({"datetime": "2026-05-01/2026-04-01"}, "datetime"),
-        ({"datetime": "2026-13-01"}, "datetime"),
-        ({"datetime": "2026-05-01/2026-05-02/2026-05-03"}, "datetime"),
-        ({"datetime": ".."}, "datetime"),
-        ({"f": "html"}, "f"),
-    ],
-)
-def test_bad_parameters_are_refused_by_name(client: TestClient, params: dict[str, str], field: str) -> None:
-    for collection in ("incidents", "grid"):
-        err = error(client, f"/ogc/collections/{collection}/items", **params)
-        assert err["code"] == "invalid_input" and err["field"] == field, (collection, err)
-        assert err["message"]
+BAD_PARAMETERS: list[tuple[dict[str, str], str]] = [
+    ({"bbox": "117,40,118"}, "bbox"),
+    ({"bbox": "a,b,c,d"}, "bbox"),
+    ({"bbox": "117,40.5,118,40"}, "bbox"),
+    ({"bbox": "117,40,118,95"}, "bbox"),
+    ({"bbox": "117,40,nan,41"}, "bbox"),
+    ({"bbox": "1e400,40,118,41"}, "bbox"),
+    ({"bbox": ""}, "bbox"),
+    ({"limit": "0"}, "limit"),
+    ({"limit": "ten"}, "limit"),
+    ({"limit": "-5"}, "limit"),
+    ({"offset": "-1"}, "offset"),
+    ({"offset": str(10**20)}, "offset"),
+    ({"datetime": "yesterday"}, "datetime"),
+    ({"datetime": "2026-05-01/2026-04-01"}, "datetime"),
+    ({"datetime": "2026-13-01"}, "datetime"),
+    ({"datetime": "2026-05-01T10:00:00+25:00"}, "datetime"),
+    ({"datetime": "2026-05-01/2026-05-02/2026-05-03"}, "datetime"),
+    ({"datetime": ".."}, "datetime"),
+    ({"f": "html"}, "f"),
+]
+
+
+def test_bad_parameters_are_refused_by_name(client: TestClient) -> None:
+    for params, field in BAD_PARAMETERS:
+        for collection in ("incidents", "grid"):
+            err = error(client, f"/ogc/collections/{collection}/items", **params)
+            assert err["code"] == "invalid_input" and err["field"] == field, (collection, params, err)
+            assert err["message"]
+    assert error(client, "/ogc/collections/incidents/items", category="MIN\x0002")["field"] == "category"
+
+
+def test_odd_values_are_answered_not_500(client: TestClient) -> None:
+    for params in ({"limit": str(10**30)}, {"datetime": "0001-01-01/9999-12-31"},
+                   {"datetime": "9999-12-31T23:59:59.999999+00:00"}, {"datetime": "2026-05-01T/.."},
+                   {"bbox": "170,-10,-170,10"}):  # across the antimeridian: nothing of Pinggu
+        r = client.get("/ogc/collections/incidents/items", params=params)
+        assert r.status_code == 200, (params, r.text[:300])
+    assert get_json(client, "/ogc/collections/incidents/items", bbox="170,-10,-170,10")["numberMatched"] == 0
+    assert client.get("/ogc/collections/townships/items/a%00b").status_code == 404
+
+
+def test_no_hotspot_run_is_an_empty_collection(client: TestClient, db: Session) -> None:
+    db.execute(text("DELETE FROM hotspot_run"))
+    one = get_json(client, "/ogc/collections/hotspot_cells")
+    assert "extent" not in one and "No run" in one["description"]
+    body = get_json(client, "/ogc/collections/hotspot_cells/items")
+    assert body["numberMatched"] == body["numberReturned"] == 0 and body["features"] == []
 
 
 def test_incident_filters_on_layers_are_refused(client: TestClient) -> None:
@@ -307,6 +329,8 @@ def test_parse_datetime_windows() -> None:
     assert parse_datetime("2026-05-12t02:00:00z/..", tz="Asia/Shanghai") == (
         datetime(2026, 5, 12, 10, tzinfo=BEIJING), None)
     assert parse_datetime(None, tz="Asia/Shanghai") == (None, None)
+    # GDAL's OAPIF driver writes a date as 2026-05-01T
+    assert parse_datetime("2026-05-01T/..", tz="Asia/Shanghai") == (datetime(2026, 5, 1, tzinfo=BEIJING), None)
 
 
 def test_scope_narrows_incidents(client: TestClient, db: Session, stored: pd.DataFrame) -> None:

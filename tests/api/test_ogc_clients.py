@@ -190,7 +190,8 @@ def test_gdal_attribute_filters(live: Live, live_database: str) -> None:
                 "SELECT id::text FROM incident WHERE observed_at >= '2026-05-01T00:00:00+08:00' "
                 "AND observed_at < '2026-06-01T00:00:00+08:00'")))
             mining = sorted(r[0] for r in conn.execute(text(
-                "SELECT id::text FROM incident WHERE category = 'MIN-02' AND observed_at >= '2026-07-01T00:00:00+08:00'")))
+                "SELECT id::text FROM incident WHERE category = 'MIN-02' "
+                "AND observed_at >= '2026-07-01T00:00:00+08:00'")))
     finally:
         engine.dispose()
     got = gpd.read_file(f"OAPIF:{live.url}", layer="incidents",

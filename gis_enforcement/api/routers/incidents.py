@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
-from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
+from gis_enforcement.api.ogc_params import parse_datetime
 from gis_enforcement.api.schemas import (
     INCIDENT_FEATURE_EXAMPLE,
     ErrorResponse,
@@ -20,12 +21,16 @@ from gis_enforcement.api.schemas import (
 from gis_enforcement.domain.access import Caller, incident_scope
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge
+from gis_enforcement.operations.exports import EXPORT_TYPES, export_bytes, export_file, export_state, start_export
 from gis_enforcement.patrol.intake import ingest, submit_one
 from gis_enforcement.patrol.parse import parse_geojson
 from gis_enforcement.storage import incident_repo
 from gis_enforcement.storage.incident_repo import IncidentFilter
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+exports_router = APIRouter(prefix="/api/v1/exports", tags=["incidents"])
+#: at most this many incidents are exported in the answer itself; more are written in the background
+EXPORT_INLINE = 20_000
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorResponse} for s in (401, 403, 404, 409, 413, 422, 429, 503)
@@ -104,25 +109,42 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return parts  # type: ignore[return-value]
 
 
+def _filters(caller: Caller, platform: Platform, bbox: str | None, category: str | None, township: str | None,
+             status: str | None, department: str | None, when: str | None) -> IncidentFilter:
+    start, end = parse_datetime(when, tz=platform.settings.timezone)
+    return IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,
+                          department=department, observed_from=start, observed_to=end, scope=incident_scope(caller))
+
+
+BBox = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
+                                   examples=["117.0,40.1,117.3,40.3"])]
+Category = Annotated[str | None, Query(description="problem-list code, e.g. MIN-02")]
+TownshipQ = Annotated[str | None, Query(description="township code or name")]
+StatusQ = Annotated[str | None, Query(description="case status, e.g. reported")]
+DepartmentQ = Annotated[str | None, Query(description="cases this department was summoned to, e.g. WATER")]
+When = Annotated[str | None, Query(alias="datetime", description="observed at: an RFC 3339 instant or interval "
+                                   "start/end, '..' open (a date alone is its whole day, Beijing time)",
+                                   examples=["2026-05-01/2026-05-31", "2026-05-12T20:00:00+08:00/.."])]
+
+
 @router.get("", operation_id="list_incidents", response_model=IncidentsPublic, responses=ERRORS)
 def list_incidents(
     session: SessionDep,
     platform: PlatformDep,
     caller: Annotated[Caller, Depends(allow("incident.read"))],
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
-                                      examples=["117.0,40.1,117.3,40.3"])] = None,
-    category: Annotated[str | None, Query(description="problem-list code, e.g. MIN-02")] = None,
-    township: Annotated[str | None, Query(description="township code or name")] = None,
-    status: Annotated[str | None, Query(description="case status, e.g. reported")] = None,
+    bbox: BBox = None,
+    category: Category = None,
+    township: TownshipQ = None,
+    status: StatusQ = None,
+    department: DepartmentQ = None,
+    when: When = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> IncidentsPublic:
     """Incidents matching the filters within the caller's scope, newest observation first, as a GeoJSON
-    FeatureCollection."""
+    FeatureCollection with the total that matched (``numberMatched``)."""
     items, total = incident_repo.list_incidents(
-        session,
-        filters=IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,
-                               scope=incident_scope(caller)),
+        session, filters=_filters(caller, platform, bbox, category, township, status, department, when),
         limit=limit, offset=offset,
     )
     return IncidentsPublic(
@@ -131,3 +153,59 @@ def list_incidents(
     )
 
 
+@exports_router.get("/incidents.{fmt}", operation_id="export_incidents", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, "application/geopackage+sqlite3": {}}},
+                       202: {"description": "large: being written; fetch the file from the Location given"},
+                       **ERRORS},
+            summary="The filtered incidents as CSV or GeoPackage (large sets are written in the background)")
+def export_incidents(
+    fmt: Annotated[str, Path(pattern="^(csv|gpkg)$", description="csv or gpkg")],
+    session: SessionDep,
+    platform: PlatformDep,
+    transactions: TransactionsDep,
+    caller: Annotated[Caller, Depends(allow("incident.read"))],
+    bbox: BBox = None,
+    category: Category = None,
+    township: TownshipQ = None,
+    status: StatusQ = None,
+    department: DepartmentQ = None,
+    when: When = None,
+) -> Response:
+    """The incidents the filters (those of ``GET /api/v1/incidents``) and the caller's scope select. Up to
+    ``EXPORT_INLINE`` incidents come back in the answer; more are written in the background and the
+    answer is 202 with ``Location: /api/v1/exports/{id}`` (poll it: 202 while writing, then the file)."""
+    filters = _filters(caller, platform, bbox, category, township, status, department, when)
+    _, total = incident_repo.list_incidents(session, filters=filters, limit=1, offset=0)
+    exports = platform.settings.data_dir / "exports"
+    if total <= EXPORT_INLINE:
+        data = export_bytes(incident_repo.incidents_frame(session, filters=filters), fmt)
+        return Response(data, media_type=EXPORT_TYPES[fmt],
+                        headers={"Content-Disposition": f'attachment; filename="incidents.{fmt}"'})
+    job = start_export(exports, fmt=fmt, owner=caller.username,
+                       read=lambda: _read_all(transactions, filters))
+    return Response(status_code=202, headers={"Location": f"/api/v1/exports/{job}"},
+                    content=f'{{"id": "{job}", "matched": {total}}}', media_type="application/json")
+
+
+def _read_all(transactions: Any, filters: IncidentFilter) -> Any:
+    with transactions() as session:
+        return incident_repo.incidents_frame(session, filters=filters)
+
+
+@exports_router.get("/{job}", operation_id="get_export", response_class=Response,
+                    responses={200: {"content": {"text/csv": {}, "application/geopackage+sqlite3": {}}},
+                               202: {"description": "still being written"}, **ERRORS},
+                    summary="A background export: 202 while it is written, then the file")
+def get_export(job: Annotated[str, Path(pattern="^[0-9a-f]{32}$")], platform: PlatformDep,
+               caller: Annotated[Caller, Depends(allow("incident.read"))]) -> Response:
+    state = export_state(platform.settings.data_dir / "exports", job)
+    if state is None or state["owner"] != caller.username:
+        raise NotFound(f"no export {job}", field="job")
+    if state["status"] == "failed":
+        raise NotFound(f"export {job} failed: {state.get('error', '')}", field="job")
+    if state["status"] != "done":
+        return Response(status_code=202, content='{"status": "writing"}', media_type="application/json",
+                        headers={"Retry-After": "2"})
+    path = export_file(platform.settings.data_dir / "exports", job, state["format"])
+    return Response(path.read_bytes(), media_type=EXPORT_TYPES[state["format"]],
+                    headers={"Content-Disposition": f'attachment; filename="incidents.{state["format"]}"'})

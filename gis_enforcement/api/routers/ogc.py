@@ -65,6 +65,13 @@ def _info(collection_id: str) -> CollectionInfo:
     return info
 
 
+def _uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
 def _hotspot_note(session: Session, tz: str) -> str:
     run = ogc_repo.latest_hotspot_run(session)
     if run is None:
@@ -74,6 +81,7 @@ def _hotspot_note(session: Session, tz: str) -> str:
 
 def _collection(request: Request, session: Session, info: CollectionInfo, tz: str,
                 layer_extents: dict[str, Extent] | None = None) -> Collection:
+    extent: Extent | None
     if info.id == "incidents":
         towns, departments = _incident_scope(request)
         extent = ogc_repo.incident_extent(session, township_codes=towns, departments=departments)
@@ -169,15 +177,12 @@ def get_item(collection_id: str, feature_id: str, request: Request, session: Ses
     info = _info(collection_id)
     found: str | None = None
     if info.id == "incidents":
-        try:
-            incident_id = UUID(feature_id)
-        except ValueError:
-            incident_id = None
+        incident_id = _uuid(feature_id)
         if incident_id is not None:
             towns, departments = _incident_scope(request)
             found = ogc_repo.incident_feature(session, incident_id=incident_id, township_codes=towns,
                                               departments=departments, tz=platform.settings.timezone)
-    else:
+    elif "\x00" not in feature_id:  # no stored code has a NUL (PostgreSQL text cannot hold one)
         found = ogc_repo.layer_feature(session, collection=info.id, feature_id=feature_id)
     if found is None:
         raise NotFound(f"no feature {feature_id!r} in {info.id}", field="feature_id")
