@@ -152,8 +152,9 @@ class LiveServer:
                 code = None if self.proc is None else self.proc.returncode
                 raise LiveServerError(f"the server exited ({code}):\n{self.log_tail()}")
             try:
-                if httpx.get(f"{self.base_url}/ogc/conformance", timeout=2).status_code == 200:
-                    return
+                # any answer will do (401 included): uvicorn listens only once the app's start-up is done
+                httpx.get(f"{self.base_url}/", timeout=2)
+                return
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:

@@ -83,6 +83,8 @@ def get_caller(request: Request, session: SessionDep, platform: PlatformDep,
                key_311: Annotated[str | None, Depends(open311_key)]) -> Caller:
     """The authenticated caller, or 401. A bearer token or an API key (``X-API-Key``, or ``api_key`` on the
     Open311 routes); a browser's sign-in cookie for GET (map pages opened from a link), never for writes."""
+    if token and token.startswith("gise_"):  # an API key sent as a bearer token (GDAL, QGIS know only that)
+        return authenticate_key(session, key=token)
     if token:
         return caller_from_token(token, platform.settings)
     if key or key_311:

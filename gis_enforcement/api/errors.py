@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from gis_enforcement.errors import EnforcementError, http_status
 
@@ -39,6 +41,17 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": body}, status_code=422)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's own 400 (a body it cannot read: not UTF-8, a broken multipart form) is a bad request body like any
+    other, answered as such; the rest (unknown path, wrong method) as FastAPI answers them."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:
+        body = {"code": "invalid_input", "message": str(exc.detail), "field": "body"}
+        return JSONResponse({"error": body}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EnforcementError, _enforcement_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

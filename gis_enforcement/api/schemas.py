@@ -17,6 +17,10 @@ from gis_enforcement.domain.catalog import Department
 from gis_enforcement.domain.records import Incident
 
 
+#: the largest integer the database takes (PostgreSQL bigint): the bound of offsets and cursors
+BIGINT_MAX = 2**63 - 1
+
+
 class PointGeometry(BaseModel):
     type: Literal["Point"] = "Point"
     coordinates: tuple[float, float]

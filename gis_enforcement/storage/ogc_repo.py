@@ -7,7 +7,6 @@ Pages are cut from a stable order (the primary key); bounding boxes go through t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,9 @@ from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from gis_enforcement.domain.access import IncidentScope
+from gis_enforcement.storage.incident_repo import scope_clause
 
 #: Decimal places of coordinates in the GeoJSON (1e-7 degree ≈ 1 cm).
 COORDINATE_DIGITS = 7
@@ -142,8 +144,7 @@ _INCIDENTS = _Source(
 
 def _incident_where(*, bbox: Box | None = None, start: datetime | None = None, end: datetime | None = None,
                     category: str | None = None, status: str | None = None, township_code: str | None = None,
-                    township_codes: Sequence[str] | None, departments: Sequence[str] | None,
-                    params: dict[str, Any]) -> list[str]:
+                    scope: IncidentScope | None, params: dict[str, Any]) -> list[str]:
     where: list[str] = []
     if bbox is not None:
         where.append(_envelopes("x.geom", bbox, False, params))
@@ -157,14 +158,10 @@ def _incident_where(*, bbox: Box | None = None, start: datetime | None = None, e
         if value is not None:
             where.append(f"x.{name} = :{name}")
             params[name] = value
-    # the caller's scope: each axis given narrows what is visible (an empty list shows nothing)
-    if township_codes is not None:
-        where.append("x.township_code = ANY(:scope_townships)")
-        params["scope_townships"] = list(township_codes)
-    if departments is not None:
-        where.append("EXISTS (SELECT 1 FROM assignment a WHERE a.incident_id = x.id "
-                     "AND a.department = ANY(:scope_departments))")
-        params["scope_departments"] = list(departments)
+    if scope is not None and not scope.everything:  # the caller's cases only
+        clause, scope_params = scope_clause(scope, alias="x")
+        where.append(clause)
+        params.update(scope_params)
     return where
 
 
@@ -177,20 +174,18 @@ def incident_page(
     category: str | None = None,
     status: str | None = None,
     township_code: str | None = None,
-    township_codes: Sequence[str] | None = None,
-    departments: Sequence[str] | None = None,
+    scope: IncidentScope | None = None,
     limit: int = 100,
     offset: int = 0,
     tz: str = "Asia/Shanghai",
 ) -> FeaturePage:
     """A page of incidents as GeoJSON, in id order, and how many match. ``bbox`` (WGS84) and the observation
-    window ``[start, end)`` filter; ``category``, ``status`` and ``township_code`` must equal. The scope —
-    ``township_codes`` (incidents located there) and ``departments`` (incidents with an assignment to one of
-    them) — narrows further; None leaves that axis open. Times are written in ``tz`` with their offset."""
+    window ``[start, end)`` filter; ``category``, ``status`` and ``township_code`` must equal. ``scope`` (the
+    caller's, :class:`~gis_enforcement.domain.access.IncidentScope`) keeps the cases they may read. Times are
+    written in ``tz`` with their offset."""
     params: dict[str, Any] = {"tz": tz}
     where = _incident_where(bbox=bbox, start=start, end=end, category=category, status=status,
-                            township_code=township_code, township_codes=township_codes, departments=departments,
-                            params=params)
+                            township_code=township_code, scope=scope, params=params)
     return _page(session, source=_INCIDENTS, where=where, params=params, limit=limit, offset=offset)
 
 
@@ -198,22 +193,20 @@ def incident_feature(
     session: Session,
     *,
     incident_id: UUID,
-    township_codes: Sequence[str] | None = None,
-    departments: Sequence[str] | None = None,
+    scope: IncidentScope | None = None,
     tz: str = "Asia/Shanghai",
 ) -> str | None:
     """One incident as the JSON text of a GeoJSON Feature; None when there is none with that id in the scope."""
     params: dict[str, Any] = {"tz": tz, "id": incident_id}
-    where = ["x.id = :id", *_incident_where(township_codes=township_codes, departments=departments,
+    where = ["x.id = :id", *_incident_where(scope=scope,
                                             params=params)]
     return _one(session, source=_INCIDENTS, where=where, params=params)
 
 
-def incident_extent(session: Session, *, township_codes: Sequence[str] | None = None,
-                    departments: Sequence[str] | None = None) -> Extent:
+def incident_extent(session: Session, *, scope: IncidentScope | None = None) -> Extent:
     """Bounding box and observation interval of the incidents in the scope."""
     params: dict[str, Any] = {}
-    where = _incident_where(township_codes=township_codes, departments=departments, params=params)
+    where = _incident_where(scope=scope, params=params)
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     row = session.execute(text(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM (SELECT ST_Extent(x.geom) AS e, "

@@ -174,6 +174,13 @@ ROUTES: list[Route] = [
           body=lambda w, k: {"file": ("p.jpg", jpeg((len(k), 90, 140)))}),
     Route("list_photos", "GET", lambda w: f"/api/v1/incidents/{w.case}/photos", ALL),
     Route("get_photo", "GET", lambda w: f"/api/v1/photos/{w.photo}", ALL, hidden=True),
+    # OGC API – Features: any signed-in caller; the incidents collection holds the caller's cases only
+    Route("ogc_landing_page", "GET", lambda w: "/ogc", ALL, scoped=False),
+    Route("ogc_conformance", "GET", lambda w: "/ogc/conformance", ALL, scoped=False),
+    Route("ogc_collections", "GET", lambda w: "/ogc/collections", ALL, scoped=False),
+    Route("ogc_collection", "GET", lambda w: "/ogc/collections/incidents", ALL, scoped=False),
+    Route("ogc_items", "GET", lambda w: "/ogc/collections/incidents/items", ALL, scoped=False),
+    Route("ogc_item", "GET", lambda w: f"/ogc/collections/incidents/items/{w.case}", ALL, hidden=True),
     # Open311 GeoReport v2
     Route("open311_services", "GET", lambda w: "/open311/v2/services.json", ALL, scoped=False),
     Route("open311_service_definition", "GET", lambda w: "/open311/v2/services/MIN-02.json", ALL, scoped=False),
@@ -302,6 +309,19 @@ def test_lists_are_filtered_to_the_callers_cases(client: TestClient, world: Worl
     events = client.get("/api/v1/events", headers={"Authorization": f"Bearer {tokens['township-out']}"},
                         params={"township": world.town_a})
     assert events.status_code == 403 and events.json()["error"]["field"] == "township"
+
+
+def test_ogc_items_hold_the_callers_cases_only(client: TestClient, world: World, tokens: dict[str, str]) -> None:
+    def ids(token: str) -> set[str]:
+        r = client.get("/ogc/collections/incidents/items", headers={"Authorization": f"Bearer {token}"},
+                       params={"limit": 10000})
+        assert r.status_code == 200
+        return {f["id"] for f in r.json()["features"]}
+
+    assert {world.case, world.border_case} <= ids(tokens["township-in"])
+    assert world.case in ids(tokens["officer-in"]) and world.case not in ids(tokens["officer-out"])
+    assert not {world.case, world.border_case} & ids(tokens["township-out"])
+    assert ids(tokens["patrol-in"]) == {world.case}
 
 
 def test_exports_hold_the_callers_cases_only(client: TestClient, world: World, tokens: dict[str, str]) -> None:

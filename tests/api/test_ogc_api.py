@@ -25,12 +25,14 @@ from gis_enforcement.api import create_app
 from gis_enforcement.api.deps import get_session
 from gis_enforcement.api.ogc_params import MAX_LIMIT, parse_datetime
 from gis_enforcement.demo.season import simulate_incident_table
+from gis_enforcement.domain.access import IncidentScope
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import read_intake_file
 from gis_enforcement.storage import ogc_repo
+from tests.api.callers import as_admin
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
@@ -45,6 +47,7 @@ def client(platform: Platform, db: Session, jurisdiction: Jurisdiction, locator:
     run_and_store(db, cell="grid", size_m=1000)
     app = create_app(platform.settings, platform=platform)
     app.dependency_overrides[get_session] = lambda: db
+    as_admin(app)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
@@ -334,11 +337,15 @@ def test_parse_datetime_windows() -> None:
 
 
 def test_scope_narrows_incidents(client: TestClient, db: Session, stored: pd.DataFrame) -> None:
-    """The repository's scope arguments (the router passes None until authorization is wired)."""
-    towns = list(stored.township_code.dropna().value_counts().index[:2])
-    page = ogc_repo.incident_page(db, township_codes=towns, limit=MAX_LIMIT)
-    assert page.number_matched == int(stored.township_code.isin(towns).sum()) > 0
-    assert ogc_repo.incident_page(db, township_codes=[], limit=1).number_matched == 0
+    """A caller's scope keeps their cases only: a township's (and those near its border), a department's."""
+    town = stored.township_code.dropna().value_counts().index[0]
+    page = ogc_repo.incident_page(db, scope=IncidentScope(townships=(town,)), limit=MAX_LIMIT)
+    near = db.execute(text("SELECT count(*) FROM incident WHERE township_code IS DISTINCT FROM :t AND "
+                           ":t = ANY(border_townships)"), {"t": town}).scalar_one()
+    assert page.number_matched == int((stored.township_code == town).sum()) > 0
+    with_border = ogc_repo.incident_page(db, scope=IncidentScope(townships=(town,), border_of=(town,)), limit=1)
+    assert with_border.number_matched == page.number_matched + near
+    assert ogc_repo.incident_page(db, scope=IncidentScope(townships=()), limit=1).number_matched == 0
     chosen = list(stored.id.iloc[:3])
     whistle = db.execute(text("INSERT INTO whistle (mode, whistled_at, whistler_unit, incident_ids) VALUES "
                               "('township', now(), 'test', CAST(:ids AS uuid[])) RETURNING id"),
@@ -347,9 +354,7 @@ def test_scope_narrows_incidents(client: TestClient, db: Session, stored: pd.Dat
         db.execute(text("INSERT INTO assignment (incident_id, whistle_id, department, role, summoned_at, "
                         "report_in_due) VALUES (CAST(:i AS uuid), :w, :d, 'lead', now(), now())"),
                    {"i": incident_id, "w": whistle, "d": "QX-ZHJ" if i < 2 else "QX-STJ"})
-    page = ogc_repo.incident_page(db, departments=["QX-ZHJ"], limit=MAX_LIMIT)
-    assert page.number_matched == 2
-    both = ogc_repo.incident_page(db, departments=["QX-ZHJ", "QX-STJ"], township_codes=towns, limit=MAX_LIMIT)
-    assert both.number_matched == int(stored.iloc[:3].township_code.isin(towns).sum())
-    assert ogc_repo.incident_feature(db, incident_id=uuid.UUID(chosen[2]), departments=["QX-ZHJ"]) is None
-    assert ogc_repo.incident_feature(db, incident_id=uuid.UUID(chosen[0]), departments=["QX-ZHJ"]) is not None
+    dept = IncidentScope(departments=("QX-ZHJ",))
+    assert ogc_repo.incident_page(db, scope=dept, limit=MAX_LIMIT).number_matched == 2
+    assert ogc_repo.incident_feature(db, incident_id=uuid.UUID(chosen[2]), scope=dept) is None
+    assert ogc_repo.incident_feature(db, incident_id=uuid.UUID(chosen[0]), scope=dept) is not None

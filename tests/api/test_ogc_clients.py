@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.admin.layers import install_layers
+from gis_enforcement.admin.users import add_user, create_api_key
 from gis_enforcement.analysis.hotspot_service import run_and_store
 from gis_enforcement.demo.season import simulate_incident_table
 from gis_enforcement.domain.catalog import Catalog
@@ -108,7 +109,7 @@ def live(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             if proc.poll() is not None:
                 pytest.fail(f"the server exited ({proc.returncode}):\n{(work / 'server.log').read_text()[-3000:]}")
             try:
-                if httpx.get(f"{base}/ogc/conformance", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -127,6 +128,32 @@ def live(live_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture(scope="module")
+def api_key(live_database: str, catalog: Catalog) -> str:
+    """A supervisor's API key on the live database (every route needs a signed-in caller)."""
+    engine = make_engine(live_database)
+    try:
+        with Session(engine) as session:
+            add_user(session, catalog=catalog, username="gis-desk", password="gis-desk-password-1", role="supervisor",
+                     unit="district")
+            key = create_api_key(session, username="gis-desk", name="QGIS / GDAL")
+            session.commit()
+        return key
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def gdal_sends_the_key(api_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """GDAL's HTTP requests carry the key (GDAL_HTTP_HEADER_FILE: the OAPIF driver sets its own headers, so
+    GDAL_HTTP_HEADERS is not sent), as a desktop GIS configured for the service would send it."""
+    headers = tmp_path_factory.mktemp("gdal") / "headers.txt"
+    headers.write_text(f"X-API-Key: {api_key}\n")
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADER_FILE": str(headers)})
+    yield
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_HEADER_FILE": None})
+
+
+@pytest.fixture(scope="module")
 def stored_ids(live_database: str) -> dict[str, list[str]]:
     """The ids of every collection as the live database holds them."""
     engine = create_engine(live_database)
@@ -139,6 +166,14 @@ def stored_ids(live_database: str) -> dict[str, list[str]]:
         return out
     finally:
         engine.dispose()
+
+
+def test_without_the_key_nothing_is_served(live: Live, api_key: str) -> None:
+    assert httpx.get(f"{live.url}/collections/incidents/items", timeout=10).status_code == 401
+    assert httpx.get(live.url, timeout=10).status_code == 401
+    # clients that only know bearer tokens (GDAL_HTTP_AUTH=BEARER, QGIS) may send the key as one
+    bearer = httpx.get(live.url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10)
+    assert bearer.status_code == 200
 
 
 def test_gdal_has_the_oapif_driver() -> None:
@@ -203,8 +238,8 @@ def test_gdal_attribute_filters(live: Live, live_database: str) -> None:
     assert 0 < len(got) and sorted(got["id"]) == mining
 
 
-def test_owslib_reads_collections_and_items(live: Live, stored_ids: dict[str, list[str]]) -> None:
-    api = Features(live.url)
+def test_owslib_reads_collections_and_items(live: Live, stored_ids: dict[str, list[str]], api_key: str) -> None:
+    api = Features(live.url, headers={"X-API-Key": api_key})
     assert sorted(api.feature_collections()) == sorted(COLLECTION_TABLES)
     assert any(c.endswith("/conf/core") for c in api.conformance()["conformsTo"])
     assert api.api()["paths"]["/ogc/collections/{collection_id}/items"]  # found through the service-desc link

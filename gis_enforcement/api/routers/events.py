@@ -77,7 +77,8 @@ def list_events(session: SessionDep, caller: ReadsEvents, after: Annotated[int, 
     return EventsPublic(data=[EventPublic(**e.to_json()) for e in page.events], next_after=page.next_after)
 
 
-@router.get("/events/stream", operation_id="stream_events", responses={200: {"content": {"text/event-stream": {}}}})
+@router.get("/events/stream", operation_id="stream_events",
+            responses={200: {"content": {"text/event-stream": {}}}, **ERRORS})
 def stream_events(
     transactions: TransactionsDep,
     caller: ReadsEvents,

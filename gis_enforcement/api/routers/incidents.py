@@ -12,6 +12,7 @@ from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
 from gis_enforcement.api.ogc_params import parse_datetime
 from gis_enforcement.api.schemas import (
+    BIGINT_MAX,
     INCIDENT_FEATURE_EXAMPLE,
     ErrorResponse,
     IncidentPublic,
@@ -139,7 +140,7 @@ def list_incidents(
     department: DepartmentQ = None,
     when: When = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> IncidentsPublic:
     """Incidents matching the filters within the caller's scope, newest observation first, as a GeoJSON
     FeatureCollection with the total that matched (``numberMatched``)."""

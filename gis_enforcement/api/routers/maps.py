@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from gis_enforcement.api.auth import ReadsMaps
 from gis_enforcement.api.deps import PlatformDep
+from gis_enforcement.api.schemas import ErrorResponse
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.mapping.tilesets import find_tile
 
 router = APIRouter(tags=["maps"])
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (401, 403)}
 
 
-@router.get("/maps", operation_id="list_maps", response_class=HTMLResponse)
+@router.get("/maps", operation_id="list_maps", response_class=HTMLResponse, responses=ERRORS)
 def list_maps(platform: PlatformDep, caller: ReadsMaps) -> str:
     """An index of the maps written so far."""
     folder = platform.settings.maps_dir
@@ -30,7 +33,8 @@ def list_maps(platform: PlatformDep, caller: ReadsMaps) -> str:
 # declared before /maps/{name}: the more specific path first (it has more segments, so they cannot collide anyway)
 @router.get("/maps/tiles/{name}/{z}/{x}/{y}.{ext}", operation_id="get_map_tile", response_class=Response,
             responses={200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}},
-                       404: {"description": "no such tileset or tile"}, 422: {"description": "not a tileset name"}})
+                       404: {"model": ErrorResponse, "description": "no such tileset or tile"},
+                       422: {"model": ErrorResponse, "description": "not a tileset name"}, **ERRORS})
 def get_map_tile(name: str, z: int, x: int, y: int, ext: str, platform: PlatformDep, caller: ReadsMaps) -> Response:
     """A tile of a local basemap (``y`` counted from the north, as Leaflet asks): from the folder
     ``MAPS_DIR/tiles/{name}/`` or the MBTiles file ``MAPS_DIR/tiles/{name}.mbtiles``. Tiles change only when a
@@ -44,7 +48,8 @@ def get_map_tile(name: str, z: int, x: int, y: int, ext: str, platform: Platform
 
 
 @router.get("/maps/{name}", operation_id="get_map", response_class=FileResponse,
-            responses={404: {"description": "no such map"}, 422: {"description": "not a map name"}})
+            responses={404: {"model": ErrorResponse, "description": "no such map"},
+                       422: {"model": ErrorResponse, "description": "not a map name"}, **ERRORS})
 def get_map(name: str, platform: PlatformDep, caller: ReadsMaps) -> FileResponse:
     """A map page by name (``incidents``, ``hotspots`` … with or without ``.html``). Names are letters, digits,
     ``-`` and ``_`` only: nothing outside the maps folder can be asked for."""

@@ -7,13 +7,13 @@ order, with absolute ``next``/``prev`` links built from the request.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from gis_enforcement.api.auth import ReadsIncidents
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.ogc_links import (
     COLLECTIONS,
@@ -41,20 +41,20 @@ from gis_enforcement.api.ogc_params import (
     parse_datetime,
 )
 from gis_enforcement.api.schemas import ErrorResponse
+from gis_enforcement.domain.access import Caller, IncidentScope, incident_scope
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.storage import Session, ogc_repo
 from gis_enforcement.storage.ogc_repo import Extent
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (404, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (401, 403, 404, 422, 503)}
 GEOJSON_OK: dict[str, Any] = {"description": "GeoJSON", "content": {GEOJSON: {}}}
 
 
-def _incident_scope(request: Request) -> tuple[Sequence[str] | None, Sequence[str] | None]:
-    """SCOPE HOOK — the incidents the caller may see, as (township codes, departments); None leaves that axis
-    open. Authorization is not wired yet, so everything is visible: replace this with the caller's scope."""
-    return None, None
+def _incident_scope(caller: Caller) -> IncidentScope:
+    """The incidents the caller may see (every collection needs a signed-in caller; only incidents are scoped)."""
+    return incident_scope(caller)
 
 
 def _info(collection_id: str) -> CollectionInfo:
@@ -79,12 +79,11 @@ def _hotspot_note(session: Session, tz: str) -> str:
     return f"Run {run['id']} of {run['created_at'].astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}, {run['n_cells']} cells."
 
 
-def _collection(request: Request, session: Session, info: CollectionInfo, tz: str,
+def _collection(request: Request, session: Session, info: CollectionInfo, tz: str, caller: Caller,
                 layer_extents: dict[str, Extent] | None = None) -> Collection:
     extent: Extent | None
     if info.id == "incidents":
-        towns, departments = _incident_scope(request)
-        extent = ogc_repo.incident_extent(session, township_codes=towns, departments=departments)
+        extent = ogc_repo.incident_extent(session, scope=_incident_scope(caller))
     else:
         extent = (layer_extents or ogc_repo.layer_extents(session)).get(info.id)
     note = _hotspot_note(session, tz) if info.id == "hotspot_cells" else None
@@ -93,43 +92,45 @@ def _collection(request: Request, session: Session, info: CollectionInfo, tz: st
 
 @router.get("", operation_id="ogc_landing_page", name="ogc_landing_page", response_model=LandingPage,
             response_model_exclude_none=True, summary="OGC API – Features landing page")
-def get_landing_page(request: Request) -> LandingPage:
+def get_landing_page(request: Request, caller: ReadsIncidents) -> LandingPage:
     """Links to the API definition, the conformance classes and the collections."""
     return landing_page(request)
 
 
 @router.get("/", include_in_schema=False, response_model=LandingPage, response_model_exclude_none=True)
-def get_landing_page_slash(request: Request) -> LandingPage:
+def get_landing_page_slash(request: Request, caller: ReadsIncidents) -> LandingPage:
     # clients that join paths to a base ending in '/' (OWSLib) ask for /ogc/ first
     return landing_page(request)
 
 
 @router.get("/conformance", operation_id="ogc_conformance", name="ogc_conformance", response_model=Conformance,
             summary="Conformance classes implemented")
-def get_conformance() -> Conformance:
+def get_conformance(caller: ReadsIncidents) -> Conformance:
     """Core, GeoJSON and OpenAPI of OGC API – Features Part 1."""
     return Conformance(conformsTo=list(CONFORMANCE))
 
 
 @router.get("/collections", operation_id="ogc_collections", name="ogc_collections", response_model=Collections,
             response_model_exclude_none=True, responses=ERRORS, summary="The feature collections")
-def get_collections(request: Request, session: SessionDep, platform: PlatformDep) -> Collections:
+def get_collections(request: Request, session: SessionDep, platform: PlatformDep,
+                    caller: ReadsIncidents) -> Collections:
     """Every collection with its extent (CRS84 box; for incidents also the observation interval)."""
     extents = ogc_repo.layer_extents(session)
     tz = platform.settings.timezone
     return Collections(
         links=[Link(href=url(request, "ogc_collections"), rel="self", type="application/json",
                     title="this document")],
-        collections=[_collection(request, session, info, tz, extents) for info in COLLECTIONS.values()],
+        collections=[_collection(request, session, info, tz, caller, extents) for info in COLLECTIONS.values()],
     )
 
 
 @router.get("/collections/{collection_id}", operation_id="ogc_collection", name="ogc_collection",
             response_model=Collection, response_model_exclude_none=True, responses=ERRORS,
             summary="One feature collection")
-def get_collection(collection_id: str, request: Request, session: SessionDep, platform: PlatformDep) -> Collection:
+def get_collection(collection_id: str, request: Request, session: SessionDep, platform: PlatformDep,
+                   caller: ReadsIncidents) -> Collection:
     """A collection's description, extent and links; 404 for an unknown id."""
-    return _collection(request, session, _info(collection_id), platform.settings.timezone)
+    return _collection(request, session, _info(collection_id), platform.settings.timezone, caller)
 
 
 @router.get("/collections/{collection_id}/items", operation_id="ogc_items", name="ogc_items",
@@ -142,6 +143,7 @@ def get_items(
     platform: PlatformDep,
     params: Annotated[ItemsParams, Depends()],
     properties: Annotated[IncidentProperties, Depends()],
+    caller: ReadsIncidents,
 ) -> Response:
     """Features in id (or code) order, filtered by ``bbox`` and — for incidents — ``datetime`` and properties;
     ``numberMatched`` counts all that match, ``next``/``prev`` links walk the pages."""
@@ -152,10 +154,8 @@ def get_items(
     start, end = parse_datetime(params.datetime, tz=tz)  # checked for every collection, used where there is time
     limit = params.page_size
     if info.id == "incidents":
-        towns, departments = _incident_scope(request)
         page = ogc_repo.incident_page(session, bbox=bbox, start=start, end=end, **properties.given(),
-                                      township_codes=towns, departments=departments, limit=limit,
-                                      offset=params.offset, tz=tz)
+                                      scope=_incident_scope(caller), limit=limit, offset=params.offset, tz=tz)
     else:
         given = properties.given()
         if given:
@@ -172,16 +172,15 @@ def get_items(
 @router.get("/collections/{collection_id}/items/{feature_id}", operation_id="ogc_item", name="ogc_item",
             response_class=Response, responses={200: GEOJSON_OK, **ERRORS}, summary="One feature (GeoJSON)")
 def get_item(collection_id: str, feature_id: str, request: Request, session: SessionDep,
-             platform: PlatformDep) -> Response:
+             platform: PlatformDep, caller: ReadsIncidents) -> Response:
     """One feature by its id (incidents: the uuid; layers: the code; hot-spot cells: the cell id)."""
     info = _info(collection_id)
     found: str | None = None
     if info.id == "incidents":
         incident_id = _uuid(feature_id)
         if incident_id is not None:
-            towns, departments = _incident_scope(request)
-            found = ogc_repo.incident_feature(session, incident_id=incident_id, township_codes=towns,
-                                              departments=departments, tz=platform.settings.timezone)
+            found = ogc_repo.incident_feature(session, incident_id=incident_id, scope=_incident_scope(caller),
+                                              tz=platform.settings.timezone)
     elif "\x00" not in feature_id:  # no stored code has a NUL (PostgreSQL text cannot hold one)
         found = ogc_repo.layer_feature(session, collection=info.id, feature_id=feature_id)
     if found is None:

@@ -109,7 +109,19 @@ class Open311Route(APIRoute):
         return route
 
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+#: what the routes answer, as documented: the path's format, errors included (GeoReport's list of code and
+#: description; every bad parameter a 400, never FastAPI's 422)
+_FORMATS: dict[str, Any] = {"application/json": {}, "text/xml": {}}
+_ERRORS_JSON = {"type": "array", "items": {"type": "object", "required": ["code", "description"], "properties": {
+    "code": {"type": "integer"}, "description": {"type": "string", "description": "starts with the parameter"}}}}
+_ERROR = {"description": "GeoReport errors: `[{code, description}]` or `<errors><error>…`",
+          "content": {"application/json": {"schema": _ERRORS_JSON}, "text/xml": {}}}
+ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "in the format the path names (json or xml)", "content": _FORMATS},
+    "4XX": _ERROR, 503: _ERROR,
+}
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route, responses=ANSWERS)
 
 
 def get_now() -> datetime:
@@ -405,7 +417,9 @@ _FORM_SCHEMA = {
 
 @router.post("/requests.{fmt}", operation_id="open311_create_request", response_class=Response,
              status_code=201, summary="File a service request through the normal intake",
-             responses={200: {"description": "the same request was filed before (idempotent replay)"}},
+             responses={201: {"description": "filed now", "content": _FORMATS},
+                        200: {"description": "the same request was filed before (idempotent replay)",
+                              "content": _FORMATS}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/x-www-form-urlencoded": {"schema": _FORM_SCHEMA}}}})
 def create_request(fmt: str, request: Request, form: FormDep, session: SessionDep, platform: PlatformDep,

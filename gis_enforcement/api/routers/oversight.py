@@ -19,7 +19,7 @@ from gis_enforcement.api.auth import (
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers.dispatch import ActorDep, ClockDep
-from gis_enforcement.api.schemas import ErrorResponse, json_plain
+from gis_enforcement.api.schemas import BIGINT_MAX, ErrorResponse, json_plain
 from gis_enforcement.dispatch.follow_up import complete_follow_up, request_follow_up
 from gis_enforcement.domain.access import check_department, check_unit
 from gis_enforcement.storage import warning_repo
@@ -75,7 +75,7 @@ def list_warnings(
     rule: Annotated[str | None, Query(description="warning-list code, e.g. W02")] = None,
     subject: Annotated[str | None, Query(description="department, township or case the warning is about")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> WarningsPublic:
     """Warnings raised by the escalation pass, newest first: a township's and a department's own, all of them
     for the district."""
