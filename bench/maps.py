@@ -7,7 +7,8 @@ folium's MarkerCluster and CircleMarker on the same incidents, in one run.
 Incidents come from the demo's simulator (a season over Pinggu); for the status map each gets a status and
 chain milestones drawn at random (the shape of the store's case-status frame). "First paint" is the time from
 opening the page (offline, from disk) until the cases are drawn (the status map) or every incident layer exists
-(the others) and a frame has been drawn, measured with Playwright driving Debian's Chromium. Targets (issue #5): build < 1 s, HTML < 5 MB, first paint < 2 s.
+(the others) and a frame has been drawn, measured with Playwright driving Debian's Chromium. Targets (issue #5):
+build < 1 s, HTML < 5 MB, first paint < 2 s.
 """
 
 from __future__ import annotations

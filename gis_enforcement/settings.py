@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     refresh_token_hours: float = 12.0
     login_attempts_per_minute: int = 10  # per user name and per client address
     intake_requests_per_minute: int = 600  # per caller
+    max_request_bytes: int = 64_000_000  # any request body; bigger is refused (413) before it is read in full
     photo_max_bytes: int = 15_000_000  # a phone's full-size JPEG fits; bigger uploads are refused (413)
     photo_max_pixels: int = 60_000_000  # decompression bombs are refused before decoding
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from gis_enforcement import __version__
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.errors import install_error_handlers
+from gis_enforcement.api.limits import BodyLimit
 from gis_enforcement.api.routers import (
     analysis,
     assignments,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(auth.router)

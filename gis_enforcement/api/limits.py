@@ -1,4 +1,5 @@
-"""Rate limits: at most ``limit`` requests per ``window_s`` seconds per key (a user name, a client address).
+"""Limits: at most ``limit`` requests per ``window_s`` seconds per key (a user name, a client address), and the
+size of a request body.
 
 A sliding log per key, in the process's memory: enough for one server process guarding sign-in against
 password guessing and intake against a runaway client; over the limit the API answers 429 with Retry-After.
@@ -6,13 +7,15 @@ password guessing and intake against a runaway client; over the limit the API an
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
+from typing import Any
 
 from gis_enforcement.errors import TooManyRequests
 
-__all__ = ["RateLimiter"]
+__all__ = ["BodyLimit", "RateLimiter"]
 
 
 class RateLimiter:
@@ -40,3 +43,48 @@ class RateLimiter:
     def reset(self) -> None:
         with self._lock:
             self._hits.clear()
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``max_bytes`` is refused with 413 (by its Content-Length at once,
+    else as soon as the bytes read pass the limit), before a route holds it in memory."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+        over = False
+
+        async def counted() -> Any:
+            nonlocal seen, over
+            message = await receive()
+            if message["type"] == "http.request" and not over:
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:  # the route gets an end of body; its answer is replaced below
+                    over = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def answer(message: Any) -> None:
+            if not over:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await self._refuse(send)
+
+        await self.app(scope, counted, answer)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps({"error": {"code": "payload_too_large", "field": "body",
+                                     "message": f"a request body is at most {self.max_bytes:,} bytes"}}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})

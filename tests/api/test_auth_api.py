@@ -185,3 +185,23 @@ def test_sign_in_is_rate_limited(client: TestClient, patrol, platform: Platform)
     r = sign_in(client, "patrol-zhang")
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     assert r.json()["error"]["code"] == "too_many_requests"
+
+
+def test_request_bodies_are_limited(platform: Platform, db: Session, patrol) -> None:  # type: ignore[no-untyped-def]
+    settings = platform.settings.model_copy(update={"max_request_bytes": 2_000})
+    app = create_app(settings, platform=platform)
+    app.dependency_overrides[get_session] = lambda: db
+    token = issue_tokens(db, platform.settings, patrol).access_token
+    with TestClient(app, raise_server_exceptions=False) as client:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        big = b'{"type": "FeatureCollection", "features": [' + b"1," * 2_000 + b"1]}"
+        r = client.post("/api/v1/incidents", content=big, headers=headers)
+        assert r.status_code == 413 and r.json()["error"]["field"] == "body"
+
+        def chunks():  # no Content-Length: counted as it is read
+            for _ in range(50):
+                yield b" " * 100
+        r = client.post("/api/v1/incidents", content=chunks(), headers=headers)
+        assert r.status_code == 413
+        small = client.post("/api/v1/incidents", json={"type": "Feature"}, headers=headers)
+        assert small.status_code == 422  # under the limit the route answers
