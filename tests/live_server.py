@@ -143,7 +143,11 @@ class LiveServer:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "gis_enforcement", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
-        self.wait_ready(timeout_s=timeout_s)
+        try:
+            self.wait_ready(timeout_s=timeout_s)
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
 
     def wait_ready(self, *, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s

@@ -45,6 +45,9 @@ TIMEZONE = "Asia/Shanghai"
 CellKind = Literal["h3", "grid", "area"]
 #: a dense (col, row) counting table larger than this falls back to sorting
 _DENSE_GRID_LIMIT = 20_000_000
+#: the most cells a boundary is filled with: the district in H3 at resolution 9 is ~9 000, at 10 ~63 000, at 15
+#: ~10^9 (hours and gigabytes for one request)
+MAX_BOUNDARY_CELLS = 50_000
 
 
 @dataclass(frozen=True)
@@ -211,6 +214,13 @@ def _cells_frame(cell_id: list[str] | np.ndarray, count: np.ndarray, x: np.ndarr
     return frame.sort_values("cell_id", kind="stable", ignore_index=True)
 
 
+def _fillable(cells: float, field: str) -> None:
+    """Refuse a fill of the boundary with more than :data:`MAX_BOUNDARY_CELLS` cells, before it is made."""
+    if cells > MAX_BOUNDARY_CELLS:
+        raise InvalidInput(f"the area holds about {cells:,.0f} cells of this size, more than {MAX_BOUNDARY_CELLS:,}: "
+                           "choose larger cells or fewer townships", field=field)
+
+
 def aggregate_h3(lon: np.ndarray, lat: np.ndarray, resolution: int, *,
                  boundary: BaseGeometry | None = None) -> pd.DataFrame:
     """Incident counts per H3 cell at ``resolution``: columns ``cell_id`` (h3 string), ``count``, ``x``/``y``
@@ -219,8 +229,10 @@ def aggregate_h3(lon: np.ndarray, lat: np.ndarray, resolution: int, *,
     CellSpec("h3", resolution=resolution)
     ids, counts = _h3_cell_counts(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), resolution)
     if boundary is not None:
-        inside = np.array([h3.str_to_int(c) for c in h3.geo_to_cells(boundary_geometry(boundary), resolution)],
-                          dtype=np.uint64)
+        area = boundary_geometry(boundary)
+        metric = reproject(np.array([area], dtype=object))[0]
+        _fillable(metric.area / h3.average_hexagon_area(resolution, unit="m^2"), "resolution")
+        inside = np.array([h3.str_to_int(c) for c in h3.geo_to_cells(area, resolution)], dtype=np.uint64)
         empty = np.setdiff1d(inside, ids)
         ids = np.concatenate([ids, empty])
         counts = np.concatenate([counts, np.zeros(len(empty), dtype=counts.dtype)])
@@ -266,6 +278,8 @@ def aggregate_grid(x: np.ndarray, y: np.ndarray, size_m: float, *,
     if boundary is not None:
         area = reproject(np.array([boundary_geometry(boundary)], dtype=object))[0]
         minx, miny, maxx, maxy = area.bounds
+        _fillable((np.floor(maxx / size_m) - np.floor(minx / size_m) + 1)
+                  * (np.floor(maxy / size_m) - np.floor(miny / size_m) + 1), "size_m")
         lattice = np.meshgrid(np.arange(np.floor(minx / size_m), np.floor(maxx / size_m) + 1, dtype=np.int64),
                               np.arange(np.floor(miny / size_m), np.floor(maxy / size_m) + 1, dtype=np.int64))
         bc, br = lattice[0].ravel(), lattice[1].ravel()

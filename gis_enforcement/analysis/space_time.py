@@ -80,6 +80,18 @@ def _edges(start: pd.Timestamp, n_bins: int, unit: BinUnit, width: int) -> pd.Da
     return pd.date_range(start, periods=n_bins + 1, freq=freq)
 
 
+#: the most pairs of bins (bins² × cells) a cube may hold: the trend test compares every pair of a cell's bins,
+#: so the work grows with the square of the bins (1 100 daily bins of the district's ~1 300 H3 cells, 1.6·10⁹
+#: pairs, take seconds; 12 000 monthly bins, 1970-2999, took minutes; 376 000 daily ones never finished)
+MAX_BIN_PAIRS = 2_000_000_000
+
+
+def _fits(n_bins: int, n_cells: int) -> None:
+    if n_bins * n_bins * max(n_cells, 1) > MAX_BIN_PAIRS:
+        raise InvalidInput(f"{n_bins:,} time bins over {n_cells:,} cells is more than the trend test takes: choose "
+                           "wider bins, a shorter period or larger cells", field="width")
+
+
 def build_cube(
     cell_ids: Sequence[Any] | np.ndarray | pd.Series,
     times: Any,
@@ -138,6 +150,7 @@ def build_cube(
         step = pd.Timedelta(days=width)
         n_bins = int((stop - first) // step) + 1
         bin_index = np.asarray((ts - first) // step, dtype=np.int64)
+    _fits(int(n_bins), len(cells) if cells is not None else int(labels.nunique()))
     edges = _edges(first, int(n_bins), unit, width)
     if not inclusive_stop and edges[-2] >= stop:
         # an explicit end that falls exactly on a bin edge closes the window there

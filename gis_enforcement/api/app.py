@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from gis_enforcement import __version__
 from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api.deps import refuse_nul
 from gis_enforcement.api.errors import install_error_handlers
 from gis_enforcement.api.limits import BodyLimit
 from gis_enforcement.api.routers import (
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         description="吹哨报到 enforcement chain: patrol incidents located in townships and zones, matched to "
         "the four lists (问题清单/权责清单/绩效清单/警示清单) and proposed for dispatch.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.platform = platform
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.exceptions import HTTPException
 
 from gis_enforcement.admin.platform import Platform
+from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session
 
 
@@ -38,3 +41,43 @@ def get_transactions(platform: PlatformDep) -> Callable[[], AbstractContextManag
 
 
 TransactionsDep = Annotated[Callable[[], AbstractContextManager[Session]], Depends(get_transactions)]
+
+
+def _nul_at(value: Any, path: str = "") -> str | None:
+    """Where in a parsed JSON value a key or a string holds NUL, as a dotted path ('' for the whole body)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if "\x00" in str(key):
+            return where
+        found = _nul_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+async def refuse_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL: a path, query, form or JSON value with one is refused as bad input, naming
+    where it is, before any route uses it (in the database it would fail the request)."""
+    fields = [*request.path_params.items(), *request.query_params.multi_items()]
+    content_type = request.headers.get("content-type", "")
+    if "form" in content_type:  # parsed once, kept by the request for the route
+        try:
+            form = await request.form()
+        except (HTTPException, ValueError) as exc:
+            raise InvalidInput(f"cannot read the form: {getattr(exc, 'detail', exc)}", field="body") from None
+        fields += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    for name, value in fields:
+        if "\x00" in name or "\x00" in value:
+            raise InvalidInput("contains a NUL character", field=name.replace("\x00", "") or "body")
+    if "json" in content_type:
+        body = await request.body()
+        if b"\\u0000" in body:  # how JSON writes NUL (a raw one is not JSON)
+            try:
+                where = _nul_at(json.loads(body))
+            except ValueError:  # not JSON: the route refuses it as such
+                return
+            if where is not None:
+                raise InvalidInput("contains a NUL character", field=where or "body")

@@ -16,8 +16,7 @@ from pydantic import BaseModel, Field
 from gis_enforcement.domain.catalog import Department
 from gis_enforcement.domain.records import Incident
 
-
-#: the largest integer the database takes (PostgreSQL bigint): the bound of offsets and cursors
+#: the largest integer the database takes (PostgreSQL bigint): the bound of a page's offset
 BIGINT_MAX = 2**63 - 1
 
 

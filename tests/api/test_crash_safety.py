@@ -1,18 +1,22 @@
 """Crash safety of intake (issue #6): the server is killed with SIGKILL in the middle of a burst of POSTs from
 several clients; after a restart every POST that got a 2xx is stored, and the clients' retries of the rest (with
-the same ids) land exactly once — 200 for those the dead server had committed, 201 for the others.
+the same ids) land exactly once — 200 for those the dead server had committed, 201 for the others. One phone
+hangs up on its first POST before the answer, so at least one incident is committed but unknown to its sender.
+Afterwards the store holds every id sent, once, and nothing half-written.
 
 Runs against a live server on a committed database of its own (``tests/live_server.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,8 +29,8 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from tests.live_server import LiveServerError, LiveSite, live_site
 
-CLIENTS = 4
-KILL_AFTER_S = 0.7  # into the burst
+CLIENTS = 6
+KILL_AFTER_S = 1.0  # into the burst
 MIN_STORED_BEFORE_KILL = 8  # the kill waits (up to BURST_WAIT_S) until the server has answered this many
 BURST_WAIT_S = 10.0
 RETRY_DEADLINE_S = 15.0
@@ -71,6 +75,16 @@ class PatrolClient:
                                "observed_at": "2026-05-12T23:40:00+08:00", "accuracy_m": 8,
                                "reporter": f"巡查队{self.seed}"}}
 
+    def lose_an_answer(self) -> Outcome:
+        """Send one incident and hang up before the answer (a phone losing its signal): the server stores it, the
+        phone does not know."""
+        out = Outcome(self.feature(random.Random(self.seed + 100)))
+        self.outcomes.append(out)
+        with self.site.client(timeout=httpx.Timeout(10, read=0.001)) as client, \
+                contextlib.suppress(httpx.ReadTimeout):
+            out.status = client.post("/api/v1/incidents", json=out.feature).status_code
+        return out
+
     def burst(self, stop: threading.Event) -> None:
         rng = random.Random(self.seed)
         with self.site.client(timeout=10) as client:
@@ -109,11 +123,22 @@ def _stored_ids(url: str) -> set[str]:
         engine.dispose()
 
 
+def _wait_stored(url: str, incident_id: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while incident_id not in _stored_ids(url):
+        assert time.monotonic() < deadline, f"{incident_id} was never stored"
+        time.sleep(0.05)
+
+
 def test_sigkill_mid_burst_loses_nothing_and_retries_land_once(site: LiveSite, jurisdiction: Jurisdiction) -> None:
     township = site.unit
     villages = jurisdiction.villages[jurisdiction.villages["township_code"] == township]
     points = [(float(g.x), float(g.y)) for g in villages.geometry]
     phones = [PatrolClient(site, points, seed=i) for i in range(CLIENTS)]
+    # one answer lost before the burst: stored by the server that is about to die, so its retry must be a replay
+    lost = phones[0].lose_an_answer()
+    assert lost.status is None
+    _wait_stored(site.database_url, lost.feature["id"])
     stop = threading.Event()
     threads = [threading.Thread(target=p.burst, args=(stop,), daemon=True) for p in phones]
 
@@ -126,6 +151,10 @@ def test_sigkill_mid_burst_loses_nothing_and_retries_land_once(site: LiveSite, j
            and time.monotonic() - started < BURST_WAIT_S):
         time.sleep(0.05)
     in_flight = sum(1 for p in phones if p.outcomes and p.outcomes[-1].status is None)
+    pid = site.server.pid  # the uvicorn process itself, not a wrapper around it
+    assert b"serve" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert not any(Path(f"/proc/{pid}/task/{t.name}/children").read_text().split()
+                   for t in Path(f"/proc/{pid}/task").iterdir())
     site.server.kill()
     stop.set()
     for t in threads:
@@ -146,6 +175,7 @@ def test_sigkill_mid_burst_loses_nothing_and_retries_land_once(site: LiveSite, j
     at_kill = _stored_ids(site.database_url)
     assert ok_before <= at_kill, f"answered 2xx but not stored: {sorted(ok_before - at_kill)}"
     assert at_kill <= set(ids), "stored an id nobody sent"
+    assert lost.feature["id"] in at_kill - ok_before
 
     # restart on the same database; every phone retries what got no 2xx, with the same ids
     site.server.start()
@@ -169,7 +199,8 @@ def test_sigkill_mid_burst_loses_nothing_and_retries_land_once(site: LiveSite, j
             # nothing half-written: every incident has its batch and its rule snapshot, located and assigned a
             # lead; every batch holds exactly the incidents it says it accepted
             orphans = conn.execute(text(
-                "SELECT count(*) FROM incident i WHERE NOT EXISTS (SELECT 1 FROM ingest_batch b WHERE b.id = i.batch_id)"
+                "SELECT count(*) FROM incident i"
+                " WHERE NOT EXISTS (SELECT 1 FROM ingest_batch b WHERE b.id = i.batch_id)"
                 " OR NOT EXISTS (SELECT 1 FROM rule_snapshot r WHERE r.id = i.rule_snapshot_id)"
                 " OR i.township_code IS NULL OR i.lead_department IS NULL")).scalar_one()
             assert orphans == 0
@@ -186,4 +217,4 @@ def test_sigkill_mid_burst_loses_nothing_and_retries_land_once(site: LiveSite, j
         engine.dispose()
     assert "Traceback" not in site.server.log_tail(200_000)
     print(f"{len(ids)} sent, {len(ok_before)} answered 2xx before the kill, {len(unanswered)} unanswered "
-          f"({len(at_kill) - len(ok_before)} of them committed by the dead server)")
+          f"({len(at_kill) - len(ok_before)} of them committed by the dead server, one answer lost on purpose)")

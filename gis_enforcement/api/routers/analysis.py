@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from gis_enforcement.analysis.evaluation import parse_period
 from gis_enforcement.analysis.hotspot_service import run_and_store, stored_run
@@ -144,6 +144,13 @@ class PlanCreate(BaseModel):
     hotspot_run_id: int | None = None
     windows: dict[str, str] = Field(default_factory=dict, description="category → HH:MM-HH:MM override")
     service_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
+
+    @field_validator("start")
+    @classmethod
+    def _start_in_range(cls, value: datetime) -> datetime:
+        if not 1970 <= value.year <= 2999:  # and the period's end stays within the calendar
+            raise ValueError("the start must be between the years 1970 and 2999")
+        return value
 
 
 def _plan_body(plan: dict[str, Any]) -> dict[str, Any]:

@@ -97,6 +97,8 @@ def stream_events(
             cursor = int(last_event_id)
         except ValueError:
             raise InvalidInput("Last-Event-ID is an event number", field="Last-Event-ID") from None
+        if cursor < 0:  # refused now: once the stream has started no error can be sent
+            raise InvalidInput("Last-Event-ID is a non-negative event number", field="Last-Event-ID")
     elif after is not None:
         cursor = after
     else:

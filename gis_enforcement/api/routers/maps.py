@@ -18,7 +18,11 @@ from gis_enforcement.mapping.tilesets import find_tile
 
 router = APIRouter(tags=["maps"])
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,80}$")
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (401, 403)}
+#: errors are JSON whatever the page's type (FastAPI would document a ``model`` under the route's text/html)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    for s in (401, 403)
+}
 
 
 @router.get("/maps", operation_id="list_maps", response_class=HTMLResponse, responses=ERRORS)

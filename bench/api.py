@@ -1,0 +1,500 @@
+"""Benchmark: the HTTP API under a steady load (issue #6) — single-incident POST latency at an open-loop rate from
+a second process, and the read of a township's open cases, beside the issue's target in one run.
+
+    .venv/bin/python bench/api.py [--seconds 60] [--rate 200] [--reads 500] [--markdown]
+
+Runs on a scratch database made in the project's cluster (``gis-enforcement db url``, or DATABASE_URL's; its
+role must be allowed to create databases) and dropped at the end, so the demo's data is untouched: migrations,
+the shipped layers, a simulated season (``--season`` incidents), a township dispatcher with an API key. Then
+``python -m gis_enforcement serve`` on a free loopback port, and a load generator in a second process
+(asyncio + httpx, keep-alive connections) that
+
+1. warms the server up (``--warmup`` POSTs one after another, not measured);
+2. POSTs single incidents (GeoJSON Features with fresh ids, at village points anywhere in the district, observed
+   in the last two hours) at 10 requests/s for ``--seconds`` — the reference, a lightly loaded server;
+3. POSTs them at ``--rate`` requests/s for ``--seconds``;
+4. reads ``GET /api/v1/incidents?township=<code>&status=reported&limit=100`` ``--reads`` times, one after another.
+
+Open loop: request i is sent at start + i/rate by the wall clock whether or not earlier ones have been answered,
+so a slow server meets the same arrivals as a fast one (the achieved sending rate is reported). Latency is
+``time.perf_counter()`` around each request, waiting for a free connection included; a request not answered
+within ``--timeout`` counts as an error, and in the percentiles as at least the timeout. Between phases the bench
+waits until the server is idle and answers a read within a second, so one phase's backlog does not land in the
+next (after ``--drain`` seconds it restarts the server instead). CPU time of the server, its PostgreSQL backends,
+the load generator and the whole machine is read from /proc, so a run contended by other work says so.
+Target (issue #6): POST p99 < 20 ms at 200 requests/s on 2 cores — the baseline named by the issue, printed
+beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
+from pathlib import Path
+
+import httpx
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+console = Console(width=None if Console().is_terminal else 150)
+TARGET_P99_MS = 20.0
+REFERENCE_RATE = 10.0
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# -- CPU accounting (/proc) -----------------------------------------------------------------------------------
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _backend_pids(database: str) -> list[int]:
+    """The PostgreSQL backends connected to ``database`` (their command line names it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmd.startswith(b"postgres:") and f" {database} ".encode() in cmd:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine since boot."""
+    values = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+@dataclass
+class CpuMeter:
+    """CPU used by the server process, its database backends, this process and the whole machine over a phase."""
+
+    server_pid: int
+    database: str
+    start: dict[str, float] = field(default_factory=dict)
+    backends: dict[int, float] = field(default_factory=dict)
+
+    def __enter__(self) -> CpuMeter:
+        busy, total = _machine_cpu()
+        self.backends = {p: _proc_cpu_s(p) for p in _backend_pids(self.database)}
+        self.start = {"server": _proc_cpu_s(self.server_pid), "client": time.process_time(), "busy": busy,
+                      "total": total, "wall": time.perf_counter()}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        busy, total = _machine_cpu()
+        pids = set(self.backends) | set(_backend_pids(self.database))
+        self.server_s = _proc_cpu_s(self.server_pid) - self.start["server"]
+        # a backend that ended during the phase (the pool closes its overflow connections) is not counted
+        self.postgres_s = sum(max(0.0, _proc_cpu_s(p) - self.backends.get(p, 0.0)) for p in pids)
+        self.client_s = time.process_time() - self.start["client"]
+        self.machine_busy = (busy - self.start["busy"]) / max(total - self.start["total"], 1.0)
+        self.wall_s = time.perf_counter() - self.start["wall"]
+
+
+# -- the load generator (runs in the second process) ---------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    """What one phase measured: per request the latency (ms; inf when unanswered) and the outcome."""
+
+    name: str
+    rate: float
+    latency_ms: np.ndarray
+    outcome: list[str]  # HTTP status as text, or the transport error's name
+    send_span_s: float  # first to last send
+    answer_span_s: float  # first send to last answer
+    late_sends: int  # sends more than 5 ms behind their schedule
+    wall_s: float = 0.0
+    server_cpu_s: float = 0.0
+    postgres_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
+    machine_busy: float = 0.0
+    note: str = ""
+
+    @property
+    def sent(self) -> int:
+        return len(self.outcome)
+
+    @property
+    def ok(self) -> int:
+        return sum(o.startswith("2") for o in self.outcome)
+
+    @property
+    def errors(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for o in self.outcome:
+            if not o.startswith("2"):
+                out[o] = out.get(o, 0) + 1
+        return out
+
+    def pct(self, q: float) -> float:
+        return float(np.percentile(self.latency_ms, q, method="higher")) if len(self.latency_ms) else float("nan")
+
+
+def _bodies(n: int, points: list[tuple[float, float]], categories: list[str], seed: int) -> list[bytes]:
+    """n single-incident Features with fresh ids, encoded before the clock starts."""
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    out = []
+    for _ in range(n):
+        lon, lat = rng.choice(points)
+        observed = now - timedelta(minutes=rng.uniform(1, 120))
+        out.append(json.dumps({
+            "type": "Feature", "id": str(uuid.uuid4()),
+            "geometry": {"type": "Point", "coordinates": [round(lon + rng.uniform(-3e-3, 3e-3), 7),
+                                                          round(lat + rng.uniform(-3e-3, 3e-3), 7)]},
+            "properties": {"category": rng.choice(categories), "observed_at": observed.isoformat(timespec="seconds"),
+                           "accuracy_m": rng.choice([5, 8, 10, 15]), "reporter": "平谷区城管执法队 (bench)"},
+        }, ensure_ascii=False).encode())
+    return out
+
+
+async def _open_loop(base_url: str, api_key: str, bodies: list[bytes], rate: float, timeout_s: float,
+                     connections: int) -> tuple[np.ndarray, list[str], float, float, int]:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    headers = {"X-API-Key": api_key, "content-type": "application/json"}
+    latency = np.full(len(bodies), np.inf)
+    outcome = ["not sent"] * len(bodies)
+    sent_at = np.zeros(len(bodies))
+    done_at = np.zeros(len(bodies))
+    late = 0
+
+    # requests beyond the connections wait here, not in httpx's pool (whose queue costs O(waiting) per event)
+    free = asyncio.Semaphore(connections)
+
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits,
+                                 timeout=httpx.Timeout(timeout_s)) as client:
+
+        async def one(i: int) -> None:
+            t0 = time.perf_counter()
+            sent_at[i] = t0
+            try:
+                async with asyncio.timeout(timeout_s), free:
+                    r = await client.post("/api/v1/incidents", content=bodies[i])
+                outcome[i] = str(r.status_code)
+                if r.is_success:
+                    latency[i] = (time.perf_counter() - t0) * 1000
+            except (TimeoutError, httpx.TimeoutException):
+                outcome[i] = "timeout"
+            except httpx.TransportError as exc:
+                outcome[i] = type(exc).__name__
+            done_at[i] = time.perf_counter()
+
+        tasks = []
+        start = time.perf_counter() + 0.05
+        for i in range(len(bodies)):
+            due = start + i / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if time.perf_counter() - due > 0.005:
+                late += 1
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    send_span = float(sent_at.max() - sent_at.min()) if len(bodies) > 1 else 0.0
+    answer_span = float(done_at.max() - sent_at.min()) if len(bodies) else 0.0
+    return latency, outcome, send_span, answer_span, late
+
+
+def post_phase(name: str, base_url: str, api_key: str, points: list[tuple[float, float]], categories: list[str],
+               rate: float, seconds: float, timeout_s: float, connections: int, server_pid: int, database: str,
+               seed: int) -> Phase:
+    """POST single incidents at ``rate`` per second for ``seconds`` (open loop); run in the load process."""
+    bodies = _bodies(max(1, round(rate * seconds)), points, categories, seed)
+    with CpuMeter(server_pid, database) as cpu:
+        latency, outcome, send_span, answer_span, late = asyncio.run(
+            _open_loop(base_url, api_key, bodies, rate, timeout_s, connections))
+    return Phase(name, rate, latency, outcome, send_span, answer_span, late, cpu.wall_s, server_cpu_s=cpu.server_s,
+                 postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy)
+
+
+def warm_up(base_url: str, api_key: str, points: list[tuple[float, float]], categories: list[str], n: int,
+            timeout_s: float) -> int:
+    """``n`` POSTs one after another (not measured): the server's caches, pools and the database's warm up."""
+    ok = 0
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key, "content-type": "application/json"},
+                      timeout=timeout_s) as client:
+        for body in _bodies(n, points, categories, seed=0):
+            with contextlib.suppress(httpx.TransportError):
+                ok += client.post("/api/v1/incidents", content=body).is_success
+    return ok
+
+
+def read_phase(base_url: str, api_key: str, township: str, n: int, timeout_s: float, server_pid: int,
+               database: str) -> Phase:
+    """GET a township's open cases ``n`` times, one after another on one keep-alive connection."""
+    latency = np.full(n, np.inf)
+    outcome = []
+    matched = 0
+    params = {"township": township, "status": "reported", "limit": "100"}
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}, timeout=timeout_s) as client:
+        with contextlib.suppress(httpx.TransportError):
+            client.get("/api/v1/incidents", params=params)  # opens the connection
+        with CpuMeter(server_pid, database) as cpu:
+            t_start = time.perf_counter()
+            for i in range(n):
+                t0 = time.perf_counter()
+                try:
+                    r = client.get("/api/v1/incidents", params=params)
+                    outcome.append(str(r.status_code))
+                    if r.is_success:
+                        latency[i] = (time.perf_counter() - t0) * 1000
+                        matched = r.json()["numberMatched"]
+                except httpx.TimeoutException:
+                    outcome.append("timeout")
+                except httpx.TransportError as exc:
+                    outcome.append(type(exc).__name__)
+            span = time.perf_counter() - t_start
+    return Phase("read", n / span, latency, outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
+                 postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy,
+                 note=f"{matched:,} matched, 100 returned")
+
+
+# -- the orchestrator -----------------------------------------------------------------------------------------
+
+
+def wait_quiet(base_url: str, api_key: str, server_pid: int, *, limit_s: float) -> tuple[float, bool]:
+    """Wait until the server has finished its backlog: its CPU idle over half a second and an authenticated read
+    answered within a second (CPU alone is fooled by a server stuck waiting for a database connection). Returns
+    the seconds waited and whether it got quiet within ``limit_s``."""
+    t0 = time.perf_counter()
+    with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}) as client:
+        while (left := limit_s - (time.perf_counter() - t0)) > 0:
+            before = _proc_cpu_s(server_pid)
+            time.sleep(0.5)
+            if (_proc_cpu_s(server_pid) - before) / 0.5 > 0.05:
+                continue
+            t1 = time.perf_counter()
+            try:
+                answered = client.get("/api/v1/incidents", params={"limit": "1"},
+                                      timeout=max(0.1, min(5.0, left))).is_success
+            except httpx.TransportError:
+                answered = False
+            if answered and time.perf_counter() - t1 < 1.0:
+                return time.perf_counter() - t0, True
+    return time.perf_counter() - t0, False
+
+
+def _server_errors(log: Path) -> tuple[int, int]:
+    """(unhandled errors, of which the database connection pool was exhausted) in the server's log so far."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return text.count("Exception in ASGI application"), text.count("QueuePool limit")
+
+
+def _ms(v: float, timeout_s: float) -> str:
+    if not np.isfinite(v):
+        return f"≥ {timeout_s * 1000:,.0f} (timeout)"
+    return f"{v:,.1f}"
+
+
+def _verdict(p99: float, timeout_s: float) -> str:
+    if p99 < TARGET_P99_MS:
+        return "**met**"
+    if not np.isfinite(p99):
+        return f"**missed**: over 1 % unanswered in {timeout_s:.0f} s"
+    return f"**missed** by {p99 - TARGET_P99_MS:,.0f} ms ({p99 / TARGET_P99_MS:,.1f}×)"
+
+
+def post_rows(main: Phase, ref: Phase, timeout_s: float, drained: str, main_errors: tuple[int, int],
+              ref_errors: tuple[int, int]) -> list[tuple[str, str, str, str]]:
+    def errors(p: Phase) -> str:
+        e = p.errors
+        return f"{sum(e.values()):,}" + (" (" + ", ".join(f"{k} {v:,}" for k, v in sorted(e.items())) + ")"
+                                         if e else "")
+
+    def per_post(p: Phase, cpu_s: float) -> str:
+        return f"{cpu_s / max(p.ok, 1) * 1000:,.1f}" if p.ok else "—"
+
+    def answered(p: Phase) -> str:
+        ok = p.latency_ms[np.isfinite(p.latency_ms)]
+        if not len(ok):
+            return "—"
+        return " / ".join(f"{np.percentile(ok, q, method='higher'):,.1f}" for q in (50, 99))
+
+    def others(p: Phase) -> float:
+        ours = (p.server_cpu_s + p.postgres_cpu_s + p.client_cpu_s) / max(p.wall_s * (os.cpu_count() or 1), 1e-9)
+        return max(0.0, p.machine_busy - ours) * 100
+
+    rows = [
+        ("baseline (issue #6): POST p99 at 200 req/s, 2 cores", "—", "—", f"< {TARGET_P99_MS:.0f} ms"),
+        ("POST: requests sent", f"{main.sent:,}", f"{ref.sent:,}", ""),
+        ("POST: achieved sending rate (req/s)", f"{(main.sent - 1) / max(main.send_span_s, 1e-9):,.1f}",
+         f"{(ref.sent - 1) / max(ref.send_span_s, 1e-9):,.1f}",
+         f"{main.rate:g} / {ref.rate:g} asked; {main.late_sends:,} / {ref.late_sends:,} sends > 5 ms late"),
+        ("POST: answered 2xx", f"{main.ok:,}", f"{ref.ok:,}", "every one"),
+        ("POST: errors", errors(main), errors(ref), "0"),
+        ("POST: answered per second", f"{main.ok / max(main.answer_span_s, 1e-9):,.1f}",
+         f"{ref.ok / max(ref.answer_span_s, 1e-9):,.1f}", "= the sending rate"),
+    ]
+    for q in (50, 95, 99):
+        rows.append((f"POST latency p{q} (ms)", _ms(main.pct(q), timeout_s), _ms(ref.pct(q), timeout_s),
+                     f"< {TARGET_P99_MS:.0f}: {_verdict(main.pct(99), timeout_s)}" if q == 99 else ""))
+    rows += [
+        ("POST latency max (ms)", _ms(main.pct(100), timeout_s), _ms(ref.pct(100), timeout_s), ""),
+        ("POST latency of the answered only, p50 / p99 (ms)", answered(main), answered(ref),
+         "survivors: errors left out"),
+        ("server still busy after the phase (s)", drained, "—", "its backlog, not in the latencies"),
+        ("server: unhandled errors logged (500)", f"{main_errors[0]:,}", f"{ref_errors[0]:,}",
+         f"0; pool exhausted (QueuePool limit): {main_errors[1]:,} / {ref_errors[1]:,}"),
+        ("server CPU per answered POST (ms)", per_post(main, main.server_cpu_s), per_post(ref, ref.server_cpu_s),
+         f"< {1000 / main.rate:.0f} to keep up with {main.rate:g}/s on one core"),
+        ("PostgreSQL CPU per answered POST (ms)", per_post(main, main.postgres_cpu_s),
+         per_post(ref, ref.postgres_cpu_s), "the server's backends"),
+        ("load generator CPU per request (ms)", f"{main.client_cpu_s / max(main.sent, 1) * 1000:,.2f}",
+         f"{ref.client_cpu_s / max(ref.sent, 1) * 1000:,.2f}", "the second process"),
+        ("machine CPU busy (%)", f"{main.machine_busy * 100:.0f}", f"{ref.machine_busy * 100:.0f}",
+         "both cores, everything running"),
+        ("… of it other work than this bench (%)", f"{others(main):.0f}", f"{others(ref):.0f}",
+         "above ~5: a contended run"),
+    ]
+    return rows
+
+
+def read_rows(read: Phase, timeout_s: float) -> list[tuple[str, str, str, str]]:
+    return [
+        ("GET township's open cases: requests", f"{read.sent:,}", "—", read.note),
+        ("GET latency p50 / p95 / p99 (ms)",
+         " / ".join(_ms(read.pct(q), timeout_s) for q in (50, 95, 99)), "—", "one client, back to back"),
+        ("GET: errors / reads per second", f"{sum(read.errors.values()):,} / {read.rate:,.1f}", "—", ""),
+        ("server CPU per GET (ms)", f"{read.server_cpu_s / max(read.ok, 1) * 1000:,.1f}", "—", ""),
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=60.0, help="length of each POST phase (default 60)")
+    ap.add_argument("--rate", type=float, default=200.0, help="POSTs per second of the main phase (default 200)")
+    ap.add_argument("--reads", type=int, default=500, help="GETs of a township's open cases (default 500)")
+    ap.add_argument("--season", type=int, default=3000, help="simulated incidents stored first (default 3000)")
+    ap.add_argument("--warmup", type=int, default=100, help="POSTs before measuring (default 100)")
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds before a request counts as failed")
+    ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the load generator")
+    ap.add_argument("--drain", type=float, default=60.0,
+                    help="seconds to wait for the server's backlog after a phase before restarting it (default 60)")
+    ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    args = ap.parse_args()
+
+    # the live-server helpers are shared with the tests (tests/live_server.py)
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import make_url
+    from sqlalchemy.orm import Session
+
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.demo.season import simulate_incident_table
+    from gis_enforcement.layers.jurisdiction import load_jurisdiction
+    from gis_enforcement.layers.locator import Locator
+    from gis_enforcement.patrol.intake import ingest
+    from gis_enforcement.patrol.parse import read_intake_file
+    from gis_enforcement.settings import get_settings
+    from gis_enforcement.storage.engine import make_engine, resolve_database_url
+    from tests.live_server import LiveServer, add_api_caller, prepare_database, scratch_database
+
+    load_before = os.getloadavg()
+    j = load_jurisdiction(ROOT / "data" / "boundaries")
+    catalog = load_catalog(ROOT / "data" / "catalog" / "pinggu.yaml")
+    township = str(j.villages.iloc[20]["township_code"])
+    points = [(float(g.x), float(g.y)) for g in j.villages.geometry]
+    categories = sorted(catalog.categories)
+    work = Path(tempfile.mkdtemp(prefix="gise-bench-api-"))
+
+    try:
+        with scratch_database(resolve_database_url(get_settings()), prefix="gise_bench_api") as url:
+            database = str(make_url(url).database)
+            with console.status(f"scratch database {database}: migrations, layers, a season of {args.season:,}…"):
+                prepare_database(url, jurisdiction=j, source="bench/api.py")
+                if args.season:
+                    season = work / "season.csv"
+                    simulate_incident_table(j, catalog, count=args.season, seed=6).to_csv(season, index=False)
+                    engine = make_engine(url)
+                    with Session(engine) as s:
+                        ingest(s, read_intake_file(season), locator=Locator.from_jurisdiction(j), catalog=catalog)
+                        s.commit()
+                    engine.dispose()
+                key = add_api_caller(url, catalog=catalog, username="bench_dispatcher", role="township_dispatcher",
+                                     unit=township)
+            server = LiveServer(url, work / "server", env={"GISE_INTAKE_REQUESTS_PER_MINUTE": "100000000"})
+            with console.status("starting `gis-enforcement serve`…"):
+                server.start()
+            try:
+                with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as load:
+                    common = (server.base_url, key, points, categories)
+                    run = (args.timeout, args.connections, server.pid, database)
+                    with console.status(f"warm-up: {args.warmup} POSTs…"):
+                        load.submit(warm_up, *common, args.warmup, args.timeout).result()
+                        wait_quiet(server.base_url, key, server.pid, limit_s=args.drain)
+                    with console.status(f"reference: {REFERENCE_RATE:g} POSTs/s for {args.seconds:g} s…"):
+                        ref = load.submit(post_phase, "reference", *common, REFERENCE_RATE, args.seconds, *run,
+                                          1).result()
+                        wait_quiet(server.base_url, key, server.pid, limit_s=args.drain)
+                    ref_errors = _server_errors(server.log_path)
+                    console.log(f"reference done: {ref.ok:,} of {ref.sent:,} answered 2xx")
+                    with console.status(f"{args.rate:g} POSTs/s for {args.seconds:g} s…"):
+                        main_phase = load.submit(post_phase, "main", *common, args.rate, args.seconds, *run, 2).result()
+                    console.log(f"{args.rate:g}/s done: {main_phase.ok:,} of {main_phase.sent:,} answered 2xx")
+                    with console.status("waiting for the server to finish its backlog…"):
+                        drained_s, quiet = wait_quiet(server.base_url, key, server.pid, limit_s=args.drain)
+                    after = _server_errors(server.log_path)
+                    main_errors = (after[0] - ref_errors[0], after[1] - ref_errors[1])
+                    if quiet:
+                        console.log(f"server quiet after {drained_s:.1f} s")
+                    else:
+                        console.log(f"server still busy after {args.drain:g} s: restarting it for the reads")
+                        with console.status("restarting the server…"):
+                            server.stop()
+                            server.start()
+                    with console.status(f"{args.reads} reads of township {township}'s open cases…"):
+                        read = load.submit(read_phase, server.base_url, key, township, args.reads, args.timeout,
+                                           server.pid, database).result()
+            finally:
+                server.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    drained = f"{drained_s:,.1f}" if quiet else f"> {args.drain:g} (restarted for the reads)"
+    rows = post_rows(main_phase, ref, args.timeout, drained, main_errors, ref_errors)
+    rows += read_rows(read, args.timeout)
+    load_note = ", ".join(f"{v:.2f}" for v in load_before)
+    title = (f"bench/api.py — single-incident POST, open loop from a second process, {args.seconds:g} s per rate; "
+             f"{os.cpu_count()} cores; load average before: {load_note}")
+    table = Table(title=title)
+    for col in ("measure", f"at {args.rate:g} req/s", f"reference: {REFERENCE_RATE:g} req/s", "target / note"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*(c.replace("**", "") for c in r))
+    console.print(table)
+    if args.markdown:
+        print(f"| measure | at {args.rate:g} req/s | reference: {REFERENCE_RATE:g} req/s | target / note |")
+        print("|---|---|---|---|")
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
