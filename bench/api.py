@@ -10,10 +10,11 @@ the shipped layers, a simulated season (``--season`` incidents), a township disp
 (asyncio + httpx, keep-alive connections) that
 
 1. warms the server up (``--warmup`` POSTs one after another, not measured);
-2. POSTs single incidents (GeoJSON Features with fresh ids, at village points anywhere in the district, observed
-   in the last two hours) at 10 requests/s for ``--seconds`` — the reference, a lightly loaded server;
-3. POSTs them at ``--rate`` requests/s for ``--seconds``;
-4. reads ``GET /api/v1/incidents?township=<code>&status=reported&limit=100`` ``--reads`` times, one after another.
+2. POSTs ``--serial`` single incidents one after another (GeoJSON Features with fresh ids, at village points
+   anywhere in the district, observed in the last two hours): the service time, with no queue;
+3. POSTs them at 10 requests/s for ``--seconds`` — the reference, a lightly loaded server;
+4. POSTs them at ``--rate`` requests/s for ``--seconds``;
+5. reads ``GET /api/v1/incidents?township=<code>&status=reported&limit=100`` ``--reads`` times, one after another.
 
 Open loop: request i is sent at start + i/rate by the wall clock whether or not earlier ones have been answered,
 so a slow server meets the same arrivals as a fast one (the achieved sending rate is reported). Latency is
@@ -39,11 +40,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -137,6 +140,9 @@ class Phase:
     client_cpu_s: float = 0.0
     machine_busy: float = 0.0
     note: str = ""
+    closed_loop: bool = False  # one request after another (the rate is what the server allowed)
+    drained: str = "—"  # how long the server stayed busy after the phase
+    server_errors: tuple[int, int] = (0, 0)  # unhandled errors logged during the phase, of them pool exhausted
 
     @property
     def sent(self) -> int:
@@ -235,46 +241,53 @@ def post_phase(name: str, base_url: str, api_key: str, points: list[tuple[float,
                  postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy)
 
 
-def warm_up(base_url: str, api_key: str, points: list[tuple[float, float]], categories: list[str], n: int,
-            timeout_s: float) -> int:
-    """``n`` POSTs one after another (not measured): the server's caches, pools and the database's warm up."""
-    ok = 0
+def _closed_loop(send: Callable[[], httpx.Response], n: int) -> tuple[np.ndarray, list[str], float, Any]:
+    """``n`` requests one after another: latencies (ms; inf when not 2xx), outcomes, the span, the last body."""
+    latency = np.full(n, np.inf)
+    outcome = []
+    last: Any = None
+    t_start = time.perf_counter()
+    for i in range(n):
+        t0 = time.perf_counter()
+        try:
+            r = send()
+            outcome.append(str(r.status_code))
+            if r.is_success:
+                latency[i] = (time.perf_counter() - t0) * 1000
+                last = r
+        except httpx.TimeoutException:
+            outcome.append("timeout")
+        except httpx.TransportError as exc:
+            outcome.append(type(exc).__name__)
+    return latency, outcome, time.perf_counter() - t_start, last
+
+
+def serial_phase(base_url: str, api_key: str, points: list[tuple[float, float]], categories: list[str], n: int,
+                 timeout_s: float, server_pid: int, database: str, seed: int) -> Phase:
+    """``n`` POSTs one after another on one keep-alive connection: the service time, with no queue (also the
+    warm-up of the server's caches and pools and of the database)."""
+    bodies = iter(_bodies(n, points, categories, seed))
     with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key, "content-type": "application/json"},
-                      timeout=timeout_s) as client:
-        for body in _bodies(n, points, categories, seed=0):
-            with contextlib.suppress(httpx.TransportError):
-                ok += client.post("/api/v1/incidents", content=body).is_success
-    return ok
+                      timeout=timeout_s) as client, CpuMeter(server_pid, database) as cpu:
+        latency, outcome, span, _ = _closed_loop(lambda: client.post("/api/v1/incidents", content=next(bodies)), n)
+    return Phase("serial", n / span, latency, outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
+                 postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy,
+                 closed_loop=True)
 
 
 def read_phase(base_url: str, api_key: str, township: str, n: int, timeout_s: float, server_pid: int,
                database: str) -> Phase:
     """GET a township's open cases ``n`` times, one after another on one keep-alive connection."""
-    latency = np.full(n, np.inf)
-    outcome = []
-    matched = 0
     params = {"township": township, "status": "reported", "limit": "100"}
     with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}, timeout=timeout_s) as client:
         with contextlib.suppress(httpx.TransportError):
             client.get("/api/v1/incidents", params=params)  # opens the connection
         with CpuMeter(server_pid, database) as cpu:
-            t_start = time.perf_counter()
-            for i in range(n):
-                t0 = time.perf_counter()
-                try:
-                    r = client.get("/api/v1/incidents", params=params)
-                    outcome.append(str(r.status_code))
-                    if r.is_success:
-                        latency[i] = (time.perf_counter() - t0) * 1000
-                        matched = r.json()["numberMatched"]
-                except httpx.TimeoutException:
-                    outcome.append("timeout")
-                except httpx.TransportError as exc:
-                    outcome.append(type(exc).__name__)
-            span = time.perf_counter() - t_start
+            latency, outcome, span, last = _closed_loop(lambda: client.get("/api/v1/incidents", params=params), n)
+    matched = last.json()["numberMatched"] if last is not None else 0
     return Phase("read", n / span, latency, outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
                  postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy,
-                 note=f"{matched:,} matched, 100 returned")
+                 note=f"{matched:,} matched, 100 returned", closed_loop=True)
 
 
 # -- the orchestrator -----------------------------------------------------------------------------------------
@@ -322,68 +335,73 @@ def _verdict(p99: float, timeout_s: float) -> str:
     return f"**missed** by {p99 - TARGET_P99_MS:,.0f} ms ({p99 / TARGET_P99_MS:,.1f}×)"
 
 
-def post_rows(main: Phase, ref: Phase, timeout_s: float, drained: str, main_errors: tuple[int, int],
-              ref_errors: tuple[int, int]) -> list[tuple[str, str, str, str]]:
+Row = tuple[str, ...]
+
+
+def post_rows(phases: list[Phase], timeout_s: float) -> list[Row]:
+    """The POST rows of the table: one value column per phase, then the target or a note."""
+    main = phases[0]
+
+    def row(measure: str, value: Callable[[Phase], str], note: str = "") -> Row:
+        return (measure, *(value(p) for p in phases), note)
+
     def errors(p: Phase) -> str:
         e = p.errors
         return f"{sum(e.values()):,}" + (" (" + ", ".join(f"{k} {v:,}" for k, v in sorted(e.items())) + ")"
                                          if e else "")
 
-    def per_post(p: Phase, cpu_s: float) -> str:
-        return f"{cpu_s / max(p.ok, 1) * 1000:,.1f}" if p.ok else "—"
+    def per_post(cpu_s: Callable[[Phase], float]) -> Callable[[Phase], str]:
+        return lambda p: f"{cpu_s(p) / p.ok * 1000:,.1f}" if p.ok else "—"
 
     def answered(p: Phase) -> str:
         ok = p.latency_ms[np.isfinite(p.latency_ms)]
-        if not len(ok):
-            return "—"
-        return " / ".join(f"{np.percentile(ok, q, method='higher'):,.1f}" for q in (50, 99))
+        return " / ".join(f"{np.percentile(ok, q, method='higher'):,.1f}" for q in (50, 99)) if len(ok) else "—"
 
-    def others(p: Phase) -> float:
+    def others(p: Phase) -> str:
         ours = (p.server_cpu_s + p.postgres_cpu_s + p.client_cpu_s) / max(p.wall_s * (os.cpu_count() or 1), 1e-9)
-        return max(0.0, p.machine_busy - ours) * 100
+        return f"{max(0.0, p.machine_busy - ours) * 100:.0f}"
 
-    rows = [
-        ("baseline (issue #6): POST p99 at 200 req/s, 2 cores", "—", "—", f"< {TARGET_P99_MS:.0f} ms"),
-        ("POST: requests sent", f"{main.sent:,}", f"{ref.sent:,}", ""),
-        ("POST: achieved sending rate (req/s)", f"{(main.sent - 1) / max(main.send_span_s, 1e-9):,.1f}",
-         f"{(ref.sent - 1) / max(ref.send_span_s, 1e-9):,.1f}",
-         f"{main.rate:g} / {ref.rate:g} asked; {main.late_sends:,} / {ref.late_sends:,} sends > 5 ms late"),
-        ("POST: answered 2xx", f"{main.ok:,}", f"{ref.ok:,}", "every one"),
-        ("POST: errors", errors(main), errors(ref), "0"),
-        ("POST: answered per second", f"{main.ok / max(main.answer_span_s, 1e-9):,.1f}",
-         f"{ref.ok / max(ref.answer_span_s, 1e-9):,.1f}", "= the sending rate"),
-    ]
-    for q in (50, 95, 99):
-        rows.append((f"POST latency p{q} (ms)", _ms(main.pct(q), timeout_s), _ms(ref.pct(q), timeout_s),
-                     f"< {TARGET_P99_MS:.0f}: {_verdict(main.pct(99), timeout_s)}" if q == 99 else ""))
-    rows += [
-        ("POST latency max (ms)", _ms(main.pct(100), timeout_s), _ms(ref.pct(100), timeout_s), ""),
-        ("POST latency of the answered only, p50 / p99 (ms)", answered(main), answered(ref),
-         "survivors: errors left out"),
-        ("server still busy after the phase (s)", drained, "—", "its backlog, not in the latencies"),
-        ("server: unhandled errors logged (500)", f"{main_errors[0]:,}", f"{ref_errors[0]:,}",
-         f"0; pool exhausted (QueuePool limit): {main_errors[1]:,} / {ref_errors[1]:,}"),
-        ("server CPU per answered POST (ms)", per_post(main, main.server_cpu_s), per_post(ref, ref.server_cpu_s),
-         f"< {1000 / main.rate:.0f} to keep up with {main.rate:g}/s on one core"),
-        ("PostgreSQL CPU per answered POST (ms)", per_post(main, main.postgres_cpu_s),
-         per_post(ref, ref.postgres_cpu_s), "the server's backends"),
-        ("load generator CPU per request (ms)", f"{main.client_cpu_s / max(main.sent, 1) * 1000:,.2f}",
-         f"{ref.client_cpu_s / max(ref.sent, 1) * 1000:,.2f}", "the second process"),
-        ("machine CPU busy (%)", f"{main.machine_busy * 100:.0f}", f"{ref.machine_busy * 100:.0f}",
-         "both cores, everything running"),
-        ("… of it other work than this bench (%)", f"{others(main):.0f}", f"{others(ref):.0f}",
-         "above ~5: a contended run"),
-    ]
-    return rows
+    def sending(p: Phase) -> str:
+        if p.closed_loop:
+            return f"{p.rate:,.1f} (one at a time)"
+        return f"{(p.sent - 1) / max(p.send_span_s, 1e-9):,.1f} ({p.late_sends:,} sends > 5 ms late)"
 
-
-def read_rows(read: Phase, timeout_s: float) -> list[tuple[str, str, str, str]]:
     return [
-        ("GET township's open cases: requests", f"{read.sent:,}", "—", read.note),
-        ("GET latency p50 / p95 / p99 (ms)",
-         " / ".join(_ms(read.pct(q), timeout_s) for q in (50, 95, 99)), "—", "one client, back to back"),
-        ("GET: errors / reads per second", f"{sum(read.errors.values()):,} / {read.rate:,.1f}", "—", ""),
-        ("server CPU per GET (ms)", f"{read.server_cpu_s / max(read.ok, 1) * 1000:,.1f}", "—", ""),
+        ("baseline (issue #6): POST p99 at 200 req/s, 2 cores", *("—" for _ in phases), f"< {TARGET_P99_MS:.0f} ms"),
+        row("POST: requests sent", lambda p: f"{p.sent:,}"),
+        row("POST: achieved sending rate (req/s)", sending, " / ".join(f"{p.rate:g}" for p in phases if
+                                                                         not p.closed_loop) + " asked"),
+        row("POST: answered 2xx", lambda p: f"{p.ok:,}", "every one"),
+        row("POST: errors", errors, "0"),
+        row("POST: answered per second", lambda p: f"{p.ok / max(p.answer_span_s, 1e-9):,.1f}",
+            "= the sending rate"),
+        row("POST latency p50 (ms)", lambda p: _ms(p.pct(50), timeout_s)),
+        row("POST latency p95 (ms)", lambda p: _ms(p.pct(95), timeout_s)),
+        row("POST latency p99 (ms)", lambda p: _ms(p.pct(99), timeout_s),
+            f"< {TARGET_P99_MS:.0f} at {main.rate:g}/s: {_verdict(main.pct(99), timeout_s)}"),
+        row("POST latency max (ms)", lambda p: _ms(p.pct(100), timeout_s)),
+        row("POST latency of the answered only, p50 / p99 (ms)", answered, "errors left out"),
+        row("server still busy after the phase (s)", lambda p: p.drained, "its backlog, not in the latencies"),
+        row("server: unhandled errors logged (500)", lambda p: f"{p.server_errors[0]:,}",
+            "0; " + " / ".join(f"{p.server_errors[1]:,}" for p in phases) + " of them: database pool exhausted"),
+        row("server CPU per answered POST (ms)", per_post(lambda p: p.server_cpu_s),
+            f"< {1000 / main.rate:.0f} to keep up with {main.rate:g}/s on one core"),
+        row("PostgreSQL CPU per answered POST (ms)", per_post(lambda p: p.postgres_cpu_s), "the server's backends"),
+        row("load generator CPU per request (ms)", lambda p: f"{p.client_cpu_s / max(p.sent, 1) * 1000:,.2f}",
+            "the second process"),
+        row("machine CPU busy (%)", lambda p: f"{p.machine_busy * 100:.0f}", "both cores, everything running"),
+        row("… of it other work than this bench (%)", others, "above ~5: a contended run"),
+    ]
+
+
+def read_rows(read: Phase, timeout_s: float, columns: int) -> list[Row]:
+    blank = ("—",) * (columns - 1)
+    return [
+        ("GET township's open cases: requests", f"{read.sent:,}", *blank, read.note),
+        ("GET latency p50 / p95 / p99 (ms)", " / ".join(_ms(read.pct(q), timeout_s) for q in (50, 95, 99)), *blank,
+         "one client, one request after another"),
+        ("GET: errors / reads per second", f"{sum(read.errors.values()):,} / {read.rate:,.1f}", *blank, ""),
+        ("server CPU per GET (ms)", f"{read.server_cpu_s / max(read.ok, 1) * 1000:,.1f}", *blank, ""),
     ]
 
 
@@ -394,6 +412,7 @@ def main() -> None:
     ap.add_argument("--reads", type=int, default=500, help="GETs of a township's open cases (default 500)")
     ap.add_argument("--season", type=int, default=3000, help="simulated incidents stored first (default 3000)")
     ap.add_argument("--warmup", type=int, default=100, help="POSTs before measuring (default 100)")
+    ap.add_argument("--serial", type=int, default=200, help="POSTs one at a time, the service time (default 200)")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds before a request counts as failed")
     ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the load generator")
     ap.add_argument("--drain", type=float, default=60.0,
@@ -442,33 +461,42 @@ def main() -> None:
             server = LiveServer(url, work / "server", env={"GISE_INTAKE_REQUESTS_PER_MINUTE": "100000000"})
             with console.status("starting `gis-enforcement serve`…"):
                 server.start()
+            errors_seen = (0, 0)
+
+            def settle(phase: Phase) -> None:
+                """Wait out the phase's backlog (restart the server when it does not end); note both."""
+                nonlocal errors_seen
+                with console.status(f"{phase.name}: waiting for the server to finish its backlog…"):
+                    waited, quiet = wait_quiet(server.base_url, key, server.pid, limit_s=args.drain)
+                logged = _server_errors(server.log_path)
+                phase.server_errors = (logged[0] - errors_seen[0], logged[1] - errors_seen[1])
+                phase.drained = f"{waited:,.1f}" if quiet else f"> {args.drain:g} (restarted)"
+                console.log(f"{phase.name}: {phase.ok:,} of {phase.sent:,} answered 2xx; server busy "
+                            f"{phase.drained} s after it")
+                if not quiet:
+                    with console.status("restarting the server…"):
+                        server.stop()
+                        server.start()
+                errors_seen = _server_errors(server.log_path)
+
             try:
                 with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as load:
                     common = (server.base_url, key, points, categories)
-                    run = (args.timeout, args.connections, server.pid, database)
                     with console.status(f"warm-up: {args.warmup} POSTs…"):
-                        load.submit(warm_up, *common, args.warmup, args.timeout).result()
-                        wait_quiet(server.base_url, key, server.pid, limit_s=args.drain)
-                    with console.status(f"reference: {REFERENCE_RATE:g} POSTs/s for {args.seconds:g} s…"):
-                        ref = load.submit(post_phase, "reference", *common, REFERENCE_RATE, args.seconds, *run,
-                                          1).result()
-                        wait_quiet(server.base_url, key, server.pid, limit_s=args.drain)
-                    ref_errors = _server_errors(server.log_path)
-                    console.log(f"reference done: {ref.ok:,} of {ref.sent:,} answered 2xx")
-                    with console.status(f"{args.rate:g} POSTs/s for {args.seconds:g} s…"):
-                        main_phase = load.submit(post_phase, "main", *common, args.rate, args.seconds, *run, 2).result()
-                    console.log(f"{args.rate:g}/s done: {main_phase.ok:,} of {main_phase.sent:,} answered 2xx")
-                    with console.status("waiting for the server to finish its backlog…"):
-                        drained_s, quiet = wait_quiet(server.base_url, key, server.pid, limit_s=args.drain)
-                    after = _server_errors(server.log_path)
-                    main_errors = (after[0] - ref_errors[0], after[1] - ref_errors[1])
-                    if quiet:
-                        console.log(f"server quiet after {drained_s:.1f} s")
-                    else:
-                        console.log(f"server still busy after {args.drain:g} s: restarting it for the reads")
-                        with console.status("restarting the server…"):
-                            server.stop()
-                            server.start()
+                        load.submit(serial_phase, *common, args.warmup, args.timeout, server.pid, database,
+                                    0).result()
+                    errors_seen = _server_errors(server.log_path)
+                    with console.status(f"{args.serial} POSTs one at a time…"):
+                        serial = load.submit(serial_phase, *common, args.serial, args.timeout, server.pid,
+                                             database, 1).result()
+                    settle(serial)
+                    measured: list[Phase] = []
+                    for name, rate, seed in (("reference", REFERENCE_RATE, 2), ("main", args.rate, 3)):
+                        with console.status(f"{name}: {rate:g} POSTs/s for {args.seconds:g} s…"):
+                            phase = load.submit(post_phase, name, *common, rate, args.seconds, args.timeout,
+                                                args.connections, server.pid, database, seed).result()
+                        settle(phase)
+                        measured.append(phase)
                     with console.status(f"{args.reads} reads of township {township}'s open cases…"):
                         read = load.submit(read_phase, server.base_url, key, township, args.reads, args.timeout,
                                            server.pid, database).result()
@@ -477,21 +505,22 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    drained = f"{drained_s:,.1f}" if quiet else f"> {args.drain:g} (restarted for the reads)"
-    rows = post_rows(main_phase, ref, args.timeout, drained, main_errors, ref_errors)
-    rows += read_rows(read, args.timeout)
+    phases = [measured[1], measured[0], serial]
+    rows = post_rows(phases, args.timeout) + read_rows(read, args.timeout, len(phases))
     load_note = ", ".join(f"{v:.2f}" for v in load_before)
     title = (f"bench/api.py — single-incident POST, open loop from a second process, {args.seconds:g} s per rate; "
              f"{os.cpu_count()} cores; load average before: {load_note}")
+    columns = ("measure", f"at {args.rate:g} req/s", f"reference: {REFERENCE_RATE:g} req/s",
+               f"one at a time ({args.serial})", "target / note")
     table = Table(title=title)
-    for col in ("measure", f"at {args.rate:g} req/s", f"reference: {REFERENCE_RATE:g} req/s", "target / note"):
+    for col in columns:
         table.add_column(col)
     for r in rows:
         table.add_row(*(c.replace("**", "") for c in r))
     console.print(table)
     if args.markdown:
-        print(f"| measure | at {args.rate:g} req/s | reference: {REFERENCE_RATE:g} req/s | target / note |")
-        print("|---|---|---|---|")
+        print("| " + " | ".join(columns) + " |")
+        print("|" + "---|" * len(columns))
         for r in rows:
             print("| " + " | ".join(r) + " |")
 
