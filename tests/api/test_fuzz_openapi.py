@@ -1,12 +1,14 @@
 """Schemathesis against the app's own OpenAPI, signed in as each role (issue #6).
 
 For every role the whole API is fuzzed in-process on real PostGIS (the test's rolled-back session): valid and
-invalid requests generated from the published schema, a share of them aimed at seeded cases, assignments and
-photos so the routes get past "not found". Every answer must be 0 server errors and conform to the schema:
-a documented status, the documented content type and a body (and headers) matching the documented model.
+invalid requests generated from the published schema, a share of them aimed at seeded cases, assignments, a photo
+and a webhook so the routes get past "not found". Every answer must be no server error and conform to the
+schema: a documented status, a documented content type, a body (and headers) matching the documented model.
 
-Bounded and deterministic for CI: ``MAX_EXAMPLES`` per operation per role, Hypothesis derandomized and without
-its example database.
+Bounded and deterministic for CI: ``MAX_EXAMPLES`` per operation per role (``GISE_FUZZ_EXAMPLES`` raises it for
+a longer hunt), Hypothesis derandomized and without its example database. The event stream is fuzzed with a
+short ``timeout`` so it ends by itself; OGC API Features is left out while it is being finished (``_excluded``).
+The bugs the fuzzing found are pinned by the tests at the end.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from gis_enforcement.admin.users import add_user
 from gis_enforcement.api import create_app
 from gis_enforcement.api.deps import get_session, get_transactions
 from gis_enforcement.api.routers.dispatch import get_clock
+from gis_enforcement.dispatch import outbox
 from gis_enforcement.dispatch.photos import add_photo
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.catalog import Catalog
@@ -86,6 +89,7 @@ def seeds(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdi
     assignments = dispatch_repo.assignments_of(db, incident_id=case.id)
     photo = add_photo(db, photos_dir=platform.settings.photos_dir, incident_id=case.id, data=jpeg(), added_by=None,
                       at=T0, tz="Asia/Shanghai", max_bytes=10**7, max_pixels=10**7)
+    hook = outbox.subscribe(db, url="http://127.0.0.1:9/hook", secret="s" * 20, township=town)
     db.commit()  # a savepoint of the test's transaction: each request's own rollback keeps the seeds
     lead = result.assignments[0].department
     cases = (str(case.id), str(quiet.id))
@@ -97,6 +101,7 @@ def seeds(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdi
             "sha256": (photo.sha256,),
             "service_code": ("MIN-02", "ENV-01"),
             "fmt": ("json", "xml"),
+            "subscription_id": (hook["id"],), "action": ("pause", "resume"),
         },
         units={"patrol": town, "township_dispatcher": town, "department_officer": lead, "department_chief": lead,
                "supervisor": "district", "admin": "district"},
@@ -254,3 +259,14 @@ def test_a_negative_last_event_id_is_refused_before_the_stream_starts(client: Te
 def test_a_plan_starting_past_the_calendar_is_refused(client: TestClient) -> None:
     r = client.post("/api/v1/plans", json={"start": "9999-12-31T20:00:00+08:00", "hours": 744})
     assert _error(r)["field"] == "start"  # start + hours overflowed: 500
+
+
+@pytest.mark.parametrize(("path", "params", "field"), [
+    ("/api/v1/hotspots", {"resolution": 15}, "resolution"),  # ~10⁹ H3 cells over the district: hours, gigabytes
+    ("/api/v1/hotspots", {"cell": "grid", "size_m": 1}, "size_m"),
+    ("/api/v1/hotspots/emerging", {"resolution": 12}, "resolution"),
+    ("/api/v1/hotspots/emerging", {"unit": "day", "period": "1970..2999"}, "width"),  # 376 000 daily bins
+])
+def test_analyses_too_large_to_run_are_refused(client: TestClient, seeds: Seeds, path: str, params: dict[str, Any],
+                                               field: str) -> None:
+    assert _error(client.get(path, params=params))["field"] == field
