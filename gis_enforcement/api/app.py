@@ -16,6 +16,7 @@ from gis_enforcement.api.routers import (
     analysis,
     assignments,
     auth,
+    catalog,
     dispatch,
     events,
     incidents,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     install_error_handlers(app)
     app.include_router(meta.router)
+    app.include_router(catalog.router)
     app.include_router(auth.router)
     app.include_router(incidents.exports_router)
     app.include_router(incidents.router)

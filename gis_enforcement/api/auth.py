@@ -39,6 +39,7 @@ __all__ = [
     "ReadsEvaluation",
     "ReadsEvents",
     "ReadsIncidents",
+    "ReadsLists",
     "ReadsMaps",
     "ReadsWarnings",
     "ReadsWebhooks",
@@ -136,6 +137,7 @@ ReadsWebhooks = Annotated[Caller, Depends(allow("webhook.read"))]
 ManagesWebhooks = Annotated[Caller, Depends(allow("webhook.manage"))]
 ManagesUsers = Annotated[Caller, Depends(allow("user.manage"))]
 AddsPhotos = Annotated[Caller, Depends(allow("photo.add"))]
+ReadsLists = Annotated[Caller, Depends(allow("lists.read"))]
 
 
 def case_facts(session: Session, incident_id: Any) -> CaseFacts:

@@ -67,7 +67,7 @@ ACTIONS: tuple[str, ...] = (
     "assignment.read", "assignment.act", "assignment.decline", "assignment.rate", "assignment.overrule",
     "follow_up.request", "follow_up.done", "warning.read", "evaluation.read", "event.read",
     "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read", "webhook.manage",
-    "user.manage", "lists.manage", "layers.manage", "photo.add",
+    "user.manage", "lists.manage", "layers.manage", "photo.add", "lists.read",
 )
 
 _TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "photo.add", "incident.verify", "assignment.read",
@@ -78,12 +78,15 @@ _OFFICER = {"incident.read", "incident.whistle", "incident.resume", "photo.add",
 _SUPERVISOR = {"incident.read", "assignment.read", "assignment.overrule", "warning.read", "evaluation.read",
                "event.read", "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read"}
 
+# every signed-in role reads the lists (categories, departments) the pages offer as choices
+_EVERYONE = {"lists.read"}
+
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    Role.PATROL: frozenset({"incident.create", "incident.read", "photo.add"}),
-    Role.TOWNSHIP_DISPATCHER: frozenset(_TOWNSHIP),
-    Role.DEPARTMENT_OFFICER: frozenset(_OFFICER),
-    Role.DEPARTMENT_CHIEF: frozenset(_OFFICER | {"assignment.decline", "warning.read"}),
-    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.PATROL: frozenset({"incident.create", "incident.read", "photo.add"} | _EVERYONE),
+    Role.TOWNSHIP_DISPATCHER: frozenset(_TOWNSHIP | _EVERYONE),
+    Role.DEPARTMENT_OFFICER: frozenset(_OFFICER | _EVERYONE),
+    Role.DEPARTMENT_CHIEF: frozenset(_OFFICER | _EVERYONE | {"assignment.decline", "warning.read"}),
+    Role.SUPERVISOR: frozenset(_SUPERVISOR | _EVERYONE),
     Role.ADMIN: frozenset(ACTIONS),
 }
 assert all(a in ACTIONS for actions in ROLE_ACTIONS.values() for a in actions)

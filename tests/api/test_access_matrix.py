@@ -168,6 +168,9 @@ ROUTES: list[Route] = [
           scoped=False),
     Route("get_map_tile", "GET", lambda w: "/maps/tiles/none/1/1/1.png",
           ("township", "officer", "chief", "supervisor", "admin"), scoped=False),
+    # the lists the pages offer as choices: every signed-in role
+    Route("list_categories", "GET", lambda w: "/api/v1/catalog/categories", ALL, scoped=False),
+    Route("list_departments", "GET", lambda w: "/api/v1/catalog/departments", ALL, scoped=False),
     # photos
     Route("add_photo", "POST", lambda w: f"/api/v1/incidents/{w.case}/photos",
           ("patrol", "township", "officer", "chief", "admin"), upload=True,

@@ -1,0 +1,77 @@
+"""/api/v1/catalog/... — the four lists as the pages offer them: problem categories and departments.
+
+Read-only and for every signed-in role: a patrol page fills its category picker and accuracy hint from here,
+a console its department filter. The lead department and report-in minutes of a category are those of its
+general responsibility rule (no zone kind): a zone rule may name another lead for a point inside the zone.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from gis_enforcement.api.auth import ReadsLists
+from gis_enforcement.api.deps import PlatformDep
+from gis_enforcement.api.routers.dispatch import ERRORS
+from gis_enforcement.domain.catalog import Catalog
+
+router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
+
+
+class CategoryPublic(BaseModel):
+    """A problem category of the 问题清单 with what a page needs to file and dispatch it."""
+
+    code: str = Field(examples=["MIN-02"])
+    zh: str = Field(examples=["河道盗采砂石"])
+    en: str
+    severity: str = Field(examples=["critical"])
+    max_accuracy_m: float = Field(description="a fix less accurate than this is flagged on intake")
+    geofence_m: float = Field(description="how close a department must be to report in")
+    lead_department: str | None = Field(description="lead (主责) of the general rule; null when none")
+    lead_department_zh: str | None
+    report_in_minutes: int | None = Field(description="report-in deadline of the general rule; null when none")
+
+
+class CategoriesPublic(BaseModel):
+    data: list[CategoryPublic]
+    count: int
+
+
+class DepartmentPublic(BaseModel):
+    code: str = Field(examples=["WATER"])
+    zh: str = Field(examples=["区水务局"])
+    en: str
+    role: str | None = Field(default=None, description="``whistler`` for the township teams, else null")
+
+
+class DepartmentsPublic(BaseModel):
+    data: list[DepartmentPublic]
+    count: int
+
+
+def _categories(catalog: Catalog) -> list[CategoryPublic]:
+    out = []
+    for c in catalog.categories.values():
+        rule = catalog.general_rule(c.code)
+        lead = catalog.departments.get(rule.lead) if rule else None
+        out.append(CategoryPublic(code=c.code, zh=c.zh, en=c.en, severity=c.severity, max_accuracy_m=c.max_accuracy_m,
+                                  geofence_m=c.geofence_m, lead_department=rule.lead if rule else None,
+                                  lead_department_zh=lead.zh if lead else None,
+                                  report_in_minutes=rule.report_in_minutes if rule else None))
+    return out
+
+
+@router.get("/categories", operation_id="list_categories", response_model=CategoriesPublic, responses=ERRORS,
+            summary="Problem categories (问题清单) with their lead department and report-in minutes")
+def list_categories(platform: PlatformDep, caller: ReadsLists) -> CategoriesPublic:
+    """Every category in the lists' order."""
+    data = _categories(platform.catalog)
+    return CategoriesPublic(data=data, count=len(data))
+
+
+@router.get("/departments", operation_id="list_departments", response_model=DepartmentsPublic, responses=ERRORS,
+            summary="Departments (委办局) and the township teams that may be whistled")
+def list_departments(platform: PlatformDep, caller: ReadsLists) -> DepartmentsPublic:
+    """Every department in the lists' order."""
+    data = [DepartmentPublic(code=d.code, zh=d.zh, en=d.en, role=d.role) for d in platform.catalog.departments.values()]
+    return DepartmentsPublic(data=data, count=len(data))
