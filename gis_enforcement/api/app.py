@@ -26,6 +26,7 @@ from gis_enforcement.api.routers import (
     open311,
     oversight,
     photos,
+    tracks,
 )
 from gis_enforcement.api.scheduler import DeliveryScheduler, EscalationScheduler, PeriodicPass
 from gis_enforcement.settings import Settings, get_settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(events.router)
     app.include_router(analysis.router)
     app.include_router(photos.router)
+    app.include_router(tracks.router)
     app.include_router(maps.router)
     app.include_router(ogc.router)
     app.include_router(open311.router)

@@ -34,12 +34,14 @@ __all__ = [
     "ManagesWebhooks",
     "OverrulesAssignments",
     "RatesAssignments",
+    "RecordsTracks",
     "ReadsAnalysis",
     "ReadsAssignments",
     "ReadsEvaluation",
     "ReadsEvents",
     "ReadsIncidents",
     "ReadsLists",
+    "ReadsTracks",
     "ReadsMaps",
     "ReadsWarnings",
     "ReadsWebhooks",
@@ -138,6 +140,8 @@ ManagesWebhooks = Annotated[Caller, Depends(allow("webhook.manage"))]
 ManagesUsers = Annotated[Caller, Depends(allow("user.manage"))]
 AddsPhotos = Annotated[Caller, Depends(allow("photo.add"))]
 ReadsLists = Annotated[Caller, Depends(allow("lists.read"))]
+RecordsTracks = Annotated[Caller, Depends(allow("track.record"))]
+ReadsTracks = Annotated[Caller, Depends(allow("track.read"))]
 
 
 def case_facts(session: Session, incident_id: Any) -> CaseFacts:

@@ -7,7 +7,8 @@ checked against the caller's unit as well:
   whistles, verifies, closes, reopens and rates only its own;
 - a **department** officer or chief sees the cases it was summoned to and acts only on its own assignments
   (a chief may also decline or hand back an assignment and read the department's warnings);
-- a **patrol** officer files incidents and sees the ones they filed;
+- a **patrol** officer files incidents and sees the ones they filed, and records its patrol tracks (a township
+  dispatcher reads the tracks recorded for its township);
 - a **supervisor** (district) reads everything, runs the evaluation and the analyses, plans and executes joint
   operations and rules on declined assignments;
 - an **admin** does all of that and alone manages users, the four lists, the layers and the webhooks.
@@ -30,6 +31,7 @@ __all__ = [
     "CaseFacts",
     "Caller",
     "IncidentScope",
+    "TrackScope",
     "Role",
     "UserRecord",
     "check",
@@ -39,6 +41,8 @@ __all__ = [
     "incident_scope",
     "may",
     "may_see_case",
+    "may_read_track",
+    "track_scope",
 ]
 
 
@@ -67,7 +71,7 @@ ACTIONS: tuple[str, ...] = (
     "assignment.read", "assignment.act", "assignment.decline", "assignment.rate", "assignment.overrule",
     "follow_up.request", "follow_up.done", "warning.read", "evaluation.read", "event.read",
     "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read", "webhook.manage",
-    "user.manage", "lists.manage", "layers.manage", "photo.add", "lists.read",
+    "user.manage", "lists.manage", "layers.manage", "photo.add", "lists.read", "track.record", "track.read",
 )
 
 _TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "photo.add", "incident.verify", "assignment.read",
@@ -76,14 +80,16 @@ _TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "photo.add"
 _OFFICER = {"incident.read", "incident.whistle", "incident.resume", "photo.add", "assignment.read", "assignment.act",
             "follow_up.request", "event.read", "map.read"}
 _SUPERVISOR = {"incident.read", "assignment.read", "assignment.overrule", "warning.read", "evaluation.read",
-               "event.read", "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read"}
+               "event.read", "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read",
+               "track.read"}
 
 # every signed-in role reads the lists (categories, departments) the pages offer as choices
 _EVERYONE = {"lists.read"}
 
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    Role.PATROL: frozenset({"incident.create", "incident.read", "photo.add"} | _EVERYONE),
-    Role.TOWNSHIP_DISPATCHER: frozenset(_TOWNSHIP | _EVERYONE),
+    Role.PATROL: frozenset({"incident.create", "incident.read", "photo.add", "track.record", "track.read"}
+                           | _EVERYONE),
+    Role.TOWNSHIP_DISPATCHER: frozenset(_TOWNSHIP | _EVERYONE | {"track.read"}),
     Role.DEPARTMENT_OFFICER: frozenset(_OFFICER | _EVERYONE),
     Role.DEPARTMENT_CHIEF: frozenset(_OFFICER | _EVERYONE | {"assignment.decline", "warning.read"}),
     Role.SUPERVISOR: frozenset(_SUPERVISOR | _EVERYONE),
@@ -201,6 +207,34 @@ def incident_scope(caller: Caller) -> IncidentScope:
     if caller.role in (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_CHIEF):
         return IncidentScope(departments=(caller.unit_code,))
     return IncidentScope(created_by=caller.username)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackScope:
+    """The patrol tracks a caller may list: None fields do not restrict (both None: every track)."""
+
+    officer: str | None = None
+    township: str | None = None
+
+
+def track_scope(caller: Caller) -> TrackScope:
+    """A patrol reads the tracks it recorded, a township dispatcher those recorded for its township, the
+    district every track (departments read none: they have no ``track.read``)."""
+    if caller.district_wide:
+        return TrackScope()
+    if caller.role == Role.TOWNSHIP_DISPATCHER:
+        return TrackScope(township=caller.unit_code)
+    return TrackScope(officer=caller.username)
+
+
+def may_read_track(caller: Caller, *, officer: str, township_code: str | None) -> bool:
+    """Whether ``caller`` may read a track ``officer`` recorded for ``township_code`` (see :func:`track_scope`)."""
+    if not may(caller, "track.read"):
+        return False
+    scope = track_scope(caller)
+    if scope.officer is not None and scope.officer != officer:
+        return False
+    return scope.township is None or scope.township == township_code
 
 
 def roles_with(action: str) -> list[Role]:

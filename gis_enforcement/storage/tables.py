@@ -356,3 +356,20 @@ operation_plan = Table(
     Column("whistle_ids", ARRAY(BigInteger)),
     Column("incident_ids", ARRAY(UUID(as_uuid=True))),
 )
+
+patrol_track = Table(
+    "patrol_track",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("officer", Text, nullable=False),
+    Column("township_code", Text),
+    Column("department", Text),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=False),
+    Column("point_count", Integer, nullable=False),
+    Column("times", ARRAY(DateTime(timezone=True)), nullable=False),
+    Column("accuracies", ARRAY(Float)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("geom", Geometry("LINESTRING", srid=4326, spatial_index=False), nullable=False),
+)

@@ -30,9 +30,10 @@ from gis_enforcement.api.routers.dispatch import get_clock
 from gis_enforcement.dispatch.photos import add_photo
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.tracks import parse_track
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.storage import dispatch_repo
+from gis_enforcement.storage import dispatch_repo, track_repo
 from tests.api.test_photos_api import jpeg
 from tests.dispatch.helpers import T0, new_case
 
@@ -53,6 +54,7 @@ class World:
     dept_1: str
     dept_2: str
     photo: str         # a photo on the case
+    track: str         # a patrol track recorded by patrol-in for township A
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,14 @@ ROUTES: list[Route] = [
     # the lists the pages offer as choices: every signed-in role
     Route("list_categories", "GET", lambda w: "/api/v1/catalog/categories", ALL, scoped=False),
     Route("list_departments", "GET", lambda w: "/api/v1/catalog/departments", ALL, scoped=False),
+    # patrol tracks: recorded by patrols (a new id each call), read by the recorder, its township and the district
+    Route("put_track", "PUT", lambda w: f"/api/v1/tracks/{uuid.uuid4()}", ("patrol", "admin"), scoped=False,
+          body=lambda w, k: {"type": "Feature", "geometry": {"type": "LineString",
+                                                             "coordinates": [[117.12, 40.14], [117.121, 40.141]]},
+                             "properties": {"times": ["2026-05-12T22:00:00+08:00", "2026-05-12T22:00:10+08:00"]}}),
+    Route("get_track", "GET", lambda w: f"/api/v1/tracks/{w.track}", ("patrol", "township", "supervisor", "admin")),
+    Route("list_tracks", "GET", lambda w: "/api/v1/tracks", ("patrol", "township", "supervisor", "admin"),
+          scoped=False),
     # photos
     Route("add_photo", "POST", lambda w: f"/api/v1/incidents/{w.case}/photos",
           ("patrol", "township", "officer", "chief", "admin"), upload=True,
@@ -219,8 +229,13 @@ def world(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdi
     dept_2 = next(d for d in catalog.departments if d not in summoned)
     photo = add_photo(db, photos_dir=platform.settings.photos_dir, incident_id=case.id, data=jpeg(), added_by=None,
                       at=T0, tz="Asia/Shanghai", max_bytes=10**7, max_pixels=10**7)
+    track = str(uuid.uuid4())
+    vertices = parse_track(geometry_type="LineString", coordinates=[[117.12, 40.14], [117.121, 40.141]],
+                           times=["2026-05-12T22:00:00+08:00", "2026-05-12T22:00:10+08:00"])
+    track_repo.upsert_track(db, track_id=track, officer="patrol-in", township_code=town_a, department=None,
+                            vertices=vertices, at=T0)
     return World(case=str(case.id), border_case=str(border.id), assignment=lead.id, town_a=town_a, town_b=town_b,
-                 town_c=town_c, dept_1=lead.department, dept_2=dept_2, photo=photo.sha256)
+                 town_c=town_c, dept_1=lead.department, dept_2=dept_2, photo=photo.sha256, track=track)
 
 
 @pytest.fixture
@@ -256,7 +271,7 @@ def _call(client: TestClient, route: Route, world: World, kind: str, token: str 
         r = client.request(route.method, route.path(world), headers=headers, params=route.params, data=body)
     else:
         r = client.request(route.method, route.path(world), headers=headers, params=route.params,
-                           json=body if route.method == "POST" else None)
+                           json=body if route.method in ("POST", "PUT") else None)
     assert r.status_code < 500, f"{route.op} as {kind}: {r.status_code} {r.text[:300]}"
     return r.status_code
 
