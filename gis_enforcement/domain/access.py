@@ -26,6 +26,7 @@ from gis_enforcement.errors import Forbidden
 
 __all__ = [
     "ACTIONS",
+    "AssignmentScope",
     "ROLE_ACTIONS",
     "ROLE_UNIT",
     "CaseFacts",
@@ -34,6 +35,7 @@ __all__ = [
     "TrackScope",
     "Role",
     "UserRecord",
+    "assignment_scope",
     "check",
     "check_case",
     "check_department",
@@ -207,6 +209,25 @@ def incident_scope(caller: Caller) -> IncidentScope:
     if caller.role in (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_CHIEF):
         return IncidentScope(departments=(caller.unit_code,))
     return IncidentScope(created_by=caller.username)
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentScope:
+    """The assignments a caller may list: None fields do not restrict (both None: every assignment)."""
+
+    department: str | None = None
+    township: str | None = None
+
+
+def assignment_scope(caller: Caller) -> AssignmentScope:
+    """A department lists its own assignments, a township those on its own cases, the district all of them.
+    Raises :class:`Forbidden` for a role without ``assignment.read``."""
+    check(caller, "assignment.read")
+    if caller.district_wide:
+        return AssignmentScope()
+    if caller.role == Role.TOWNSHIP_DISPATCHER:
+        return AssignmentScope(township=caller.unit_code)
+    return AssignmentScope(department=caller.unit_code)
 
 
 @dataclass(frozen=True, slots=True)

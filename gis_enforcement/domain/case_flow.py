@@ -47,6 +47,7 @@ __all__ = [
     "allowed_assignment_actions",
     "allowed_case_actions",
     "case_accepts_whistle",
+    "OPEN_ASSIGNMENT",
     "case_can_close",
     "lead_may_decline",
     "next_assignment_status",
@@ -63,6 +64,10 @@ class AssignmentStatus(StrEnum):
     DONE = "done"                # its part finished
     DECLINED = "declined"        # refused the summons, with a reason (pending the township's decision)
     RELEASED = "released"        # let go by the township
+
+
+#: the assignments a department still owes work on (not done, declined or released)
+OPEN_ASSIGNMENT = frozenset({AssignmentStatus.SUMMONED, AssignmentStatus.REPORTED_IN, AssignmentStatus.ACTING})
 
 
 class CaseAction(StrEnum):

@@ -89,6 +89,35 @@ def assignments_of(session: Session, *, incident_id: UUID) -> list[Assignment]:
     return [_assignment(r) for r in rows]
 
 
+def assignment_list(session: Session, *, statuses: Sequence[str] | None, department: str | None,
+                    township: str | None, limit: int, offset: int,
+                    ) -> tuple[list[tuple[Assignment, dict[str, Any]]], int]:
+    """Assignments with a summary of their case (category, township_code and township_name, lon, lat,
+    case_status, observed_at), soonest report-in due first, and how many match. None filters do not restrict;
+    ``township`` is the case's."""
+    columns = ", ".join(f"a.{c.strip()}" for c in _ASSIGNMENT_COLUMNS.split(","))
+    where = ("WHERE (CAST(:statuses AS text[]) IS NULL OR a.status = ANY(:statuses)) "
+             "AND (CAST(:dept AS text) IS NULL OR a.department = :dept) "
+             "AND (CAST(:town AS text) IS NULL OR i.township_code = :town)")
+    params = {"statuses": None if statuses is None else list(statuses), "dept": department, "town": township}
+    rows = session.execute(text(
+        f"SELECT {columns}, i.category, i.township_code, t.name AS township_name, i.lon, i.lat, "
+        "i.status AS case_status, i.observed_at, count(*) OVER () AS total FROM assignment a "
+        f"JOIN incident i ON i.id = a.incident_id LEFT JOIN township t ON t.code = i.township_code {where} "
+        "ORDER BY a.report_in_due, a.id LIMIT :limit OFFSET :offset"), {**params, "limit": limit, "offset": offset},
+    ).mappings().all()
+    names = [c.strip() for c in _ASSIGNMENT_COLUMNS.split(",")]
+    out = [(Assignment(**{**{n: r[n] for n in names}, "role": Role(r["role"])}),
+            {k: r[k] for k in ("category", "township_code", "township_name", "lon", "lat", "case_status",
+                                "observed_at")}) for r in rows]
+    if rows:
+        total = rows[0]["total"]
+    else:  # past the last page: the window count has no row to ride on
+        total = session.execute(text(f"SELECT count(*) FROM assignment a JOIN incident i ON i.id = a.incident_id "
+                                     f"{where}"), params).scalar_one()
+    return out, int(total)
+
+
 def lock_assignment(session: Session, *, incident_id: UUID, department: str) -> Assignment | None:
     row = session.execute(
         text(f"SELECT {_ASSIGNMENT_COLUMNS} FROM assignment WHERE incident_id = :id AND department = :dep "

@@ -125,6 +125,8 @@ ROUTES: list[Route] = [
     Route("reopen_incident", "POST", lambda w: f"/api/v1/incidents/{w.case}/reopen", ("township", "admin"),
           body=lambda w, k: {"township": w.town_a, "reason": "现场复查仍有违法行为"}),
     Route("get_timeline", "GET", lambda w: f"/api/v1/incidents/{w.case}/timeline", ALL),
+    Route("list_all_assignments", "GET", lambda w: "/api/v1/assignments",
+          ("township", "officer", "chief", "supervisor", "admin"), scoped=False, params={"open": "true"}),
     Route("get_assignment", "GET", lambda w: f"/api/v1/assignments/{w.assignment}",
           ("township", "officer", "chief", "supervisor", "admin")),
     Route("report_in_by_id", "POST", lambda w: f"/api/v1/assignments/{w.assignment}/report-in",

@@ -8,17 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.admin.platform import Platform
-from gis_enforcement.api import create_app
-from gis_enforcement.api.auth import get_caller
-from gis_enforcement.api.deps import get_session
-from gis_enforcement.api.routers.dispatch import get_clock
 from gis_enforcement.domain.access import Caller, Role
 from gis_enforcement.domain.datum import gcj02_to_wgs84
+from tests.api.callers import SwitchedClient, switched_client
 from tests.dispatch.helpers import TZ
 
 TOWN_A, TOWN_B = "110117104", "110117003"
@@ -32,32 +28,18 @@ SUPERVISOR = Caller("sup", Role.SUPERVISOR, "district", "district")
 START = datetime(2026, 5, 12, 22, 0, tzinfo=TZ)
 
 
-class Api:
-    """A client whose caller and clock the test sets."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.caller = PATROL_A
-        self.now = START + timedelta(hours=1)
-
-    def put(self, track_id: str, body: dict[str, Any], caller: Caller | None = None) -> Any:
-        self.caller = caller or PATROL_A
-        return self.client.put(f"/api/v1/tracks/{track_id}", json=body)
+class Api(SwitchedClient):
+    def put(self, track_id: str, body: dict[str, Any], caller: Caller = PATROL_A) -> Any:
+        return self.call("PUT", f"/api/v1/tracks/{track_id}", caller, json=body)
 
     def get(self, path: str, caller: Caller, **params: Any) -> Any:
-        self.caller = caller
-        return self.client.get(path, params=params)
+        return self.call("GET", path, caller, params=params)
 
 
 @pytest.fixture
 def api(platform: Platform, db: Session) -> Iterator[Api]:
-    app = create_app(platform.settings, platform=platform)
-    with TestClient(app, raise_server_exceptions=False) as c:
-        a = Api(c)
-        app.dependency_overrides[get_session] = lambda: db
-        app.dependency_overrides[get_caller] = lambda: a.caller
-        app.dependency_overrides[get_clock] = lambda: (lambda: a.now)
-        yield a
+    with switched_client(platform, db, START + timedelta(hours=1), Api) as api:
+        yield api
 
 
 def track(n: int, *, start: datetime = START, crs: str | None = None, step_s: int = 10,

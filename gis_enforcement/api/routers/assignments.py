@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis_enforcement.api.auth import (
@@ -24,6 +25,7 @@ from gis_enforcement.api.auth import (
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers import dispatch as case_routes
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
+from gis_enforcement.api.schemas import BIGINT_MAX
 from gis_enforcement.api.schemas_dispatch import (
     ActionCreate,
     ActionPublic,
@@ -32,6 +34,7 @@ from gis_enforcement.api.schemas_dispatch import (
     ReportInCreate,
     ReportInPublic,
 )
+from gis_enforcement.dispatch.listing import list_assignments
 from gis_enforcement.dispatch.rating import find_assignment, rate_attendance
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["dispatch"])
@@ -58,6 +61,51 @@ class RatingPublic(BaseModel):
     rated_at: datetime
     rated_by: str
     new: bool = Field(description="false when the same rating had been recorded before (nothing changed)")
+
+
+class AssignmentCasePublic(AssignmentPublic):
+    """An assignment with a summary of its case, for the consoles."""
+
+    category: str
+    category_zh: str | None
+    township_code: str | None
+    township_name: str | None
+    lon: float
+    lat: float
+    case_status: str = Field(description="the case's status (``status`` is the assignment's)")
+    observed_at: datetime
+
+
+class AssignmentCasesPublic(BaseModel):
+    data: list[AssignmentCasePublic]
+    count: int = Field(description="how many match, over all pages")
+
+
+@router.get("", operation_id="list_all_assignments", response_model=AssignmentCasesPublic, responses=ERRORS,
+            summary="Assignments across cases (department console), soonest report-in due first")
+def list_all(
+    session: SessionDep,
+    platform: PlatformDep,
+    caller: ReadsAssignments,
+    open_only: Annotated[bool | None, Query(alias="open", description="true: summoned, reported in or acting; "
+                                                       "false: done, declined or released; absent: all")] = None,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    township: Annotated[str | None, Query(max_length=64, description="the case's township code")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+) -> AssignmentCasesPublic:
+    """A department's own assignments, a township's cases' assignments, or (the district) all of them; filters
+    outside the caller's scope match nothing."""
+    rows, total = list_assignments(session, caller=caller, open_only=open_only, department=department,
+                                   township=township, limit=limit, offset=offset)
+    tz, categories = platform.settings.timezone, platform.catalog.categories
+    data = []
+    for a, case in rows:
+        cat = categories.get(case["category"])
+        data.append(AssignmentCasePublic(**case_routes._assignment(a, platform).model_dump(), **{
+            **case, "category_zh": cat.zh if cat else None, "observed_at": case["observed_at"].astimezone(
+                ZoneInfo(tz))}))
+    return AssignmentCasesPublic(data=data, count=total)
 
 
 @router.get("/{assignment_id}", operation_id="get_assignment", response_model=AssignmentPublic, responses=ERRORS,
