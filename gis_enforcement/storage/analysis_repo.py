@@ -206,6 +206,38 @@ def get_plan(session: Session, *, plan_id: int, lock: bool = False) -> dict[str,
     return dict(row._mapping) if row is not None else None
 
 
+def _array(expression: str) -> str:
+    """The jsonb ``expression`` when it is an array, else an empty one (what the set functions may walk)."""
+    return f"(CASE WHEN jsonb_typeof({expression}) = 'array' THEN {expression} ELSE '[]'::jsonb END)"
+
+
+def plan_list(session: Session, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Plan summaries, newest first, and how many plans there are: id, created_at, status, executed_at,
+    catalog_version, the period, townships and categories asked for, the start township, target and waiting
+    counts, the departments the targets need (sorted) and the whistles of an execution."""
+    towns, cats, depts = _array("parameters->'townships'"), _array("parameters->'categories'"), \
+        _array("t->'departments'")
+    rows = session.execute(text(
+        "SELECT id, created_at, status, executed_at, catalog_version, "
+        "CAST(parameters->>'period_start' AS timestamptz) AS period_start, "
+        "CAST(parameters->>'period_end' AS timestamptz) AS period_end, "
+        f"ARRAY(SELECT jsonb_array_elements_text({towns})) AS townships, "
+        f"ARRAY(SELECT jsonb_array_elements_text({cats})) AS categories, "
+        "parameters->>'start_township' AS start_township, "
+        f"jsonb_array_length({_array('targets')}) AS target_count, "
+        f"jsonb_array_length({_array('waiting')}) AS waiting_count, "
+        f"ARRAY(SELECT DISTINCT d FROM jsonb_array_elements({_array('targets')}) t, "
+        f"jsonb_array_elements_text({depts}) d WHERE d IS NOT NULL ORDER BY d) AS departments, "
+        "COALESCE(whistle_ids, '{}') AS whistle_ids, count(*) OVER () AS total "
+        "FROM operation_plan ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"),
+        {"limit": limit, "offset": offset}).mappings().all()
+    if rows:
+        total = rows[0]["total"]
+    else:  # past the last page: the window count has no row to ride on
+        total = session.execute(text("SELECT count(*) FROM operation_plan")).scalar_one()
+    return [{k: v for k, v in r.items() if k != "total"} for r in rows], int(total)
+
+
 def mark_plan_executed(session: Session, *, plan_id: int, at: datetime, whistle_ids: Sequence[int],
                        incident_ids: Sequence[Any]) -> None:
     session.execute(text(

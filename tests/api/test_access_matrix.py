@@ -164,6 +164,7 @@ ROUTES: list[Route] = [
     Route("hotspot_runs", "GET", lambda w: "/api/v1/hotspots/runs", ("supervisor", "admin"), scoped=False),
     Route("create_plan", "POST", lambda w: "/api/v1/plans", ("supervisor", "admin"), scoped=False,
           body=lambda w, k: {"start": "not a time"}),
+    Route("list_plans", "GET", lambda w: "/api/v1/plans", ("supervisor", "admin"), scoped=False),
     Route("get_plan", "GET", lambda w: "/api/v1/plans/987654", ("supervisor", "admin"), scoped=False),
     Route("execute_plan", "POST", lambda w: "/api/v1/plans/987654/execute", ("supervisor", "admin"), scoped=False),
     Route("list_maps", "GET", lambda w: "/maps", ("township", "officer", "chief", "supervisor", "admin"),

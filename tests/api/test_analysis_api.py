@@ -70,6 +70,14 @@ def test_plan_created_read_and_executed_once(client: TestClient) -> None:
     assert done.status_code == 200, done.text
     assert done.json()["whistle_ids"] and done.json()["incident_ids"]
     assert client.get(f"/api/v1/plans/{plan_id}").json()["plan"]["status"] == "executed"
+    listed = client.get("/api/v1/plans").json()
+    assert listed["count"] >= 1 and listed["data"][0]["id"] == plan_id
+    summary = listed["data"][0]
+    assert summary["status"] == "executed" and summary["whistle_ids"] == done.json()["whistle_ids"]
+    planned = [f["properties"] for f in targets if f["properties"]["status"] == "planned"]
+    assert summary["target_count"] == len(planned) and summary["waiting_count"] == len(targets) - len(planned)
+    assert summary["departments"] == sorted({d for p in planned for d in p["departments"].split(";")})
+    assert summary["categories"] == ["MIN-02"] and summary["period_start"] == "2026-05-12T20:00:00+08:00"
     assert error(client.post(f"/api/v1/plans/{plan_id}/execute"), 409)["code"] == "already_recorded"
     assert error(client.post("/api/v1/plans", json={**body, "from_point": None}))["field"] == "start"
     assert error(client.post("/api/v1/plans", json={**body, "start": "2026-05-12T20:00:00"}))["field"].endswith(

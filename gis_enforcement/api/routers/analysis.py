@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -15,7 +16,7 @@ from gis_enforcement.analysis.hotspot_service import run_and_store, stored_run
 from gis_enforcement.api.auth import CreatesPlans, ExecutesPlans, ReadsAnalysis
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
-from gis_enforcement.api.schemas import json_plain
+from gis_enforcement.api.schemas import BIGINT_MAX, json_plain
 from gis_enforcement.errors import NotFound
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan
@@ -179,6 +180,42 @@ def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformD
     stored = analysis_repo.get_plan(session, plan_id=plan_id)
     assert stored is not None
     return _geojson(_plan_body(stored), status=201)
+
+
+class PlanSummary(BaseModel):
+    """A stored joint-operation plan at a glance (``GET /api/v1/plans/{id}`` has the targets and the route)."""
+
+    id: int
+    created_at: datetime
+    status: Literal["planned", "executed"]
+    executed_at: datetime | None
+    catalog_version: str
+    period_start: datetime | None
+    period_end: datetime | None
+    townships: list[str] = Field(description="the townships asked for (empty: all)")
+    categories: list[str] = Field(description="the categories asked for (empty: all)")
+    start_township: str | None
+    target_count: int
+    waiting_count: int = Field(description="targets left out of the route, with their reasons in the plan")
+    departments: list[str] = Field(description="the departments the targets need, sorted")
+    whistle_ids: list[int] = Field(description="the whistles of its execution (empty until executed)")
+
+
+class PlansPublic(BaseModel):
+    data: list[PlanSummary]
+    count: int = Field(description="how many plans there are, over all pages")
+
+
+@router.get("/plans", operation_id="list_plans", response_model=PlansPublic, responses=ERRORS,
+            summary="Joint-operation plans, newest first")
+def list_plans(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50,
+               offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0) -> PlansPublic:
+    rows, total = analysis_repo.plan_list(session, limit=limit, offset=offset)
+    zone = ZoneInfo(platform.settings.timezone)
+    data = [PlanSummary.model_validate({k: v.astimezone(zone) if isinstance(v, datetime) else v
+                                        for k, v in r.items()}) for r in rows]
+    return PlansPublic(data=data, count=total)
 
 
 @router.get("/plans/{plan_id}", operation_id="get_plan", responses={200: GEOJSON, **ERRORS})
