@@ -135,8 +135,7 @@ def test_tick_and_audit_verify(runner: CliRunner, cli_env: dict[str, str], juris
     from gis_enforcement.catalog.loader import load_catalog
     from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
     from gis_enforcement.layers.locator import Locator
-    from gis_enforcement.patrol.intake import submit_one
-    from gis_enforcement.patrol.parse import parse_geojson
+    from gis_enforcement.patrol.submit import submit_one
 
     catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
     v = jurisdiction.villages.iloc[40]
@@ -146,7 +145,7 @@ def test_tick_and_audit_verify(runner: CliRunner, cli_env: dict[str, str], juris
          "properties": {"category": "ENV-01", "observed_at": "2026-06-01T08:30:00+08:00"}}
     engine = create_engine(cli_env["DATABASE_URL"])
     with Session(engine) as s:
-        inc, _ = submit_one(s, parse_geojson(f), locator=Locator.from_jurisdiction(jurisdiction), catalog=catalog)
+        inc, _ = submit_one(s, f, locator=Locator.from_jurisdiction(jurisdiction), catalog=catalog)
         whistle(s, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"], at=t0)
         s.commit()
     later = (t0 + timedelta(minutes=75)).isoformat()
@@ -218,8 +217,7 @@ def test_webhooks_add_list_and_deliver(runner: CliRunner, cli_env: dict[str, str
     from gis_enforcement.catalog.loader import load_catalog
     from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
     from gis_enforcement.layers.locator import Locator
-    from gis_enforcement.patrol.intake import submit_one
-    from gis_enforcement.patrol.parse import parse_geojson
+    from gis_enforcement.patrol.submit import submit_one
     from tests.dispatch.test_outbox import SECRET, Receiver
 
     receiver = Receiver()
@@ -235,7 +233,7 @@ def test_webhooks_add_list_and_deliver(runner: CliRunner, cli_env: dict[str, str
              "properties": {"category": "ENV-01", "observed_at": "2026-06-02T08:30:00+08:00"}}
         engine = create_engine(cli_env["DATABASE_URL"])
         with Session(engine) as s:
-            inc, _ = submit_one(s, parse_geojson(f), locator=Locator.from_jurisdiction(jurisdiction),
+            inc, _ = submit_one(s, f, locator=Locator.from_jurisdiction(jurisdiction),
                                 catalog=catalog)
             whistle(s, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"],
                     at=datetime(2026, 6, 2, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
@@ -374,8 +372,7 @@ def test_map_townships_plan_and_dispatch(runner: CliRunner, cli_env: dict[str, s
     from gis_enforcement.demo.season import simulate_incident_table
     from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
     from gis_enforcement.layers.locator import Locator
-    from gis_enforcement.patrol.intake import submit_one
-    from gis_enforcement.patrol.parse import parse_geojson
+    from gis_enforcement.patrol.submit import submit_one
 
     catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
     simulate_incident_table(jurisdiction, catalog, count=300, seed=15).to_csv(tmp_path / "s.csv", index=False)
@@ -401,7 +398,7 @@ def test_map_townships_plan_and_dispatch(runner: CliRunner, cli_env: dict[str, s
          "properties": {"category": "ENV-01", "observed_at": "2026-06-03T08:30:00+08:00"}}
     engine = create_engine(cli_env["DATABASE_URL"])
     with Session(engine) as s:
-        inc, _ = submit_one(s, parse_geojson(f), locator=Locator.from_jurisdiction(jurisdiction), catalog=catalog)
+        inc, _ = submit_one(s, f, locator=Locator.from_jurisdiction(jurisdiction), catalog=catalog)
         whistle(s, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"],
                 at=datetime(2026, 6, 3, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
         s.commit()

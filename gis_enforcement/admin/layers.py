@@ -60,12 +60,18 @@ class LocatorCache:
         self.near_border_min_m = near_border_min_m
 
     def get(self, session: Session) -> Locator:
+        """The locator of the newest layer load (asks the database which one that is)."""
         latest = layer_repo.latest_load(session)
-        if latest is None:
+        return self.for_load(session, None if latest is None else latest[0])
+
+    def for_load(self, session: Session, load_id: int | None) -> Locator:
+        """The locator of layer load ``load_id``, which the caller has just read as the newest (single
+        submissions read it with the rest of what they need): no round trip unless the locator is rebuilt."""
+        if load_id is None:
             raise NotConfigured("no jurisdiction layers are loaded; run `gis-enforcement layers load`")
-        if self._locator is None or latest[0] != self._load_id:
+        if self._locator is None or load_id != self._load_id:
             self._locator = Locator.from_jurisdiction(
                 stored_jurisdiction(session), near_border_min_m=self.near_border_min_m
             )
-            self._load_id = latest[0]
+            self._load_id = load_id
         return self._locator

@@ -132,6 +132,19 @@ class Locator:
         """Place every point (module doc); one row per input point, in input order, index 0..n-1, with the
         columns of ``COLUMNS``. ``accuracy_m`` (metres, NaN = unknown) widens the near-border radius.
         String columns are object dtype with None for "no value"; distances are float with NaN."""
+        columns = self._placement_columns(lon, lat, accuracy_m)
+        frame = pd.DataFrame(index=pd.RangeIndex(len(columns["lon"])))
+        # one column at a time: building from a dict would consolidate the object columns into one 2-D
+        # block — a copy of ten million pointers that costs more than all the geometry above
+        for name in COLUMNS:
+            values = columns[name]
+            frame[name] = pd.Series(values, copy=False, dtype=object if values.dtype == object else None)
+        return frame
+
+    def _placement_columns(self, lon: np.ndarray, lat: np.ndarray,
+                           accuracy_m: np.ndarray | None) -> dict[str, np.ndarray]:
+        """The columns of ``locate`` as arrays, before they become a frame (``locate_one`` reads them as they
+        are: a one-row frame would cost more than placing the point)."""
         lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
         lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
         n = len(lon)
@@ -210,13 +223,7 @@ class Locator:
             empty.fill(())
             for col in ("zones", "zone_kinds", "flags", "border_townships"):
                 columns[col][bad] = empty
-        frame = pd.DataFrame(index=pd.RangeIndex(n))
-        # one column at a time: building from a dict would consolidate the object columns into one 2-D
-        # block — a copy of ten million pointers that costs more than all the geometry above
-        for name in COLUMNS:
-            values = columns[name]
-            frame[name] = pd.Series(values, copy=False, dtype=object if values.dtype == object else None)
-        return frame
+        return columns
 
     def locate_one(self, lon: float, lat: float, accuracy_m: float | None = None) -> Placement:
         """Place one point; raises ``InvalidInput`` for non-finite coordinates or a negative accuracy."""
@@ -226,8 +233,9 @@ class Locator:
         if accuracy_m is not None and (not np.isfinite(accuracy_m) or accuracy_m < 0):
             raise InvalidInput(f"accuracy_m must be a non-negative number, got {accuracy_m!r}",
                                field="accuracy_m")
-        row = self.locate(np.array([lon], dtype=float), np.array([lat], dtype=float),
-                          None if accuracy_m is None else np.array([accuracy_m], dtype=float)).iloc[0]
+        columns = self._placement_columns(np.array([lon], dtype=float), np.array([lat], dtype=float),
+                                          None if accuracy_m is None else np.array([accuracy_m], dtype=float))
+        row = {name: values[0] for name, values in columns.items()}
 
         def num(v: float) -> float | None:
             return None if v is None or not np.isfinite(v) else float(v)

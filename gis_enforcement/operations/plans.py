@@ -31,8 +31,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.patrol.intake import submit_one
-from gis_enforcement.patrol.parse import parse_geojson
+from gis_enforcement.patrol.submit import submit_one
 from gis_enforcement.storage import Session, analysis_repo, dispatch_repo
 
 _PLAN_NAMESPACE = uuid.UUID("6f1c9a52-2f0e-4a55-9c3e-6b0d7a3c2e11")
@@ -167,7 +166,7 @@ def _file_case(session: Session, *, catalog: Catalog, locator: Locator, plan_id:
                               "reporter": f"联合执法计划#{plan_id}",
                               "description": f"联合执法计划#{plan_id} 目标{target.get('order')}："
                                              f"{target['target_id']}"}}
-    incident, _ = submit_one(session, parse_geojson(feature), locator=locator, catalog=catalog, now=at)
+    incident, _ = submit_one(session, feature, locator=locator, catalog=catalog, now=at)
     return incident.id
 
 

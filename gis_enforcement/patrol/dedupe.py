@@ -8,10 +8,25 @@ t / window) per run, all candidate pairs at once, exact distances only for those
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
 EARTH_RADIUS_M = 6_371_008.8
+
+
+def candidate_bbox(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> tuple[float, float, float, float]:
+    """A lon/lat box holding every point within ``radius_m`` of any of the points, with 0.01° to spare (a
+    degree is at least 90 km of latitude or longitude at this latitude) — what the candidate searches read."""
+    pad = radius_m / 90_000.0 + 0.01
+    return float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad, float(lat.max()) + pad
+
+
+def utc_time(t_s: float) -> datetime:
+    """Seconds since 1970 as an aware UTC datetime (the bounds of the candidate searches)."""
+    return pd.Timestamp(t_s, unit="s", tz="UTC").to_pydatetime()  # type: ignore[no-any-return]
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:

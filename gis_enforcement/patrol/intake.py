@@ -4,6 +4,8 @@ validate → convert datum → idempotency (same id: same content is "already st
 refused) → locate → match the responsibility rules → likely duplicates → persist with the proposed whistle
 plan. Every step works on whole columns; the database sees one COPY for the incidents and a handful of
 set-based statements per batch. The caller owns the transaction: a batch is written whole or not at all.
+A single Feature (a POST from a phone) takes ``patrol.submit.submit_one`` instead: the same steps and the same
+stored result, without frames.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
-from uuid import UUID
 
 import numpy as np
 import pandas as pd
@@ -24,10 +26,8 @@ from gis_enforcement.catalog.rules import match_rules
 from gis_enforcement.domain.catalog import Catalog, ResponsibilityRule
 from gis_enforcement.domain.datum import to_wgs84
 from gis_enforcement.domain.enums import Datum, LocationFlag
-from gis_enforcement.domain.records import Incident
-from gis_enforcement.errors import ConcurrentIntake, IdempotencyConflict, InvalidInput
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.patrol.dedupe import likely_duplicates, recurrences
+from gis_enforcement.patrol.dedupe import candidate_bbox, likely_duplicates, recurrences, utc_time
 from gis_enforcement.patrol.parse import RawBatch
 from gis_enforcement.patrol.report import IngestReport, RowError
 from gis_enforcement.patrol.validate import validate
@@ -62,8 +62,13 @@ def same_content(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
 
 def rule_snapshot(catalog: Catalog, rule: ResponsibilityRule) -> dict:
     """The rule as it stands in this catalog version, frozen for the record (keyed by a content digest)."""
+    return dict(_rule_snapshot(catalog.version, rule))
+
+
+@lru_cache(maxsize=4096)
+def _rule_snapshot(catalog_version: str, rule: ResponsibilityRule) -> dict:
     body = {
-        "catalog_version": catalog.version,
+        "catalog_version": catalog_version,
         "rule_code": rule.code,
         "category": rule.category,
         "zone_kind": rule.zone_kind,
@@ -189,12 +194,9 @@ def ingest(
     # likely duplicates against stored incidents nearby in space and time, and within the batch
     t_s = _epoch_s(f["observed_at"])
     wmax = float(window.max())
-    pad = float(radius.max()) / 90_000.0 + 0.01
     stored = incident_repo.nearby_incidents(
-        session, categories=list(cat_uniques),
-        bbox=(float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad, float(lat.max()) + pad),
-        start=pd.Timestamp(t_s.min() - wmax, unit="s", tz="UTC").to_pydatetime(),
-        end=pd.Timestamp(t_s.max() + wmax, unit="s", tz="UTC").to_pydatetime(),
+        session, categories=list(cat_uniques), bbox=candidate_bbox(lon, lat, float(radius.max())),
+        start=utc_time(t_s.min() - wmax), end=utc_time(t_s.max() + wmax),
     )
     ns = len(stored)
     s_cat = stored["category"].to_numpy(dtype=object)
@@ -216,12 +218,9 @@ def ingest(
     # recurrences: the nearest case of the category closed within its recurrence window before the observation
     rec_radius = np.array([p.recurrence_radius_m for p in params])[cat_codes]
     rec_window = np.array([p.recurrence_days * 86400.0 for p in params])[cat_codes]
-    rpad = float(rec_radius.max()) / 90_000.0 + 0.01
     closed = incident_repo.closed_cases_near(
-        session, categories=list(cat_uniques),
-        bbox=(float(lon.min()) - rpad, float(lat.min()) - rpad, float(lon.max()) + rpad, float(lat.max()) + rpad),
-        closed_from=pd.Timestamp(t_s.min() - float(rec_window.max()), unit="s", tz="UTC").to_pydatetime(),
-        closed_to=pd.Timestamp(t_s.max(), unit="s", tz="UTC").to_pydatetime(),
+        session, categories=list(cat_uniques), bbox=candidate_bbox(lon, lat, float(rec_radius.max())),
+        closed_from=utc_time(t_s.min() - float(rec_window.max())), closed_to=utc_time(t_s.max()),
     )
     rec_idx, rec_dist = recurrences(
         category=cats, lon=lon, lat=lat, t_s=t_s, closed_category=closed["category"].to_numpy(dtype=object),
@@ -289,41 +288,3 @@ def ingest(
         for flag in u:
             report.flags[flag] += int(c)
     return report
-
-
-def submit_one(
-    session: Session,
-    raw: RawBatch,
-    *,
-    locator: Locator,
-    catalog: Catalog,
-    default_crs: str = Datum.WGS84.value,
-    tz: str = "Asia/Shanghai",
-    now: datetime | None = None,
-    created_by: str | None = None,
-) -> tuple[Incident, bool]:
-    """One submission through the same intake; returns the stored incident and whether it was created now.
-
-    Bad input raises ``InvalidInput`` naming the first field at fault (all errors in ``detail``); the same
-    id with different content raises ``IdempotencyConflict``.
-    """
-    if len(raw.frame) + len(raw.errors) != 1:
-        raise InvalidInput("expected exactly one incident", field="features")
-    try:
-        report = ingest(session, raw, locator=locator, catalog=catalog, default_crs=default_crs, tz=tz, now=now,
-                        all_or_nothing=True, created_by=created_by)
-    except ConcurrentIntake:
-        # the same id was stored by a concurrent request after our check: check again (now 200 or 409)
-        report = ingest(session, raw, locator=locator, catalog=catalog, default_crs=default_crs, tz=tz, now=now,
-                        all_or_nothing=True, created_by=created_by)
-    if report.errors:
-        first = report.errors[0]
-        detail = {"errors": [e.to_dict() for e in report.errors]}
-        if first.field == "id" and "different content" in first.reason:
-            raise IdempotencyConflict(f"incident {first.id} {first.reason}", field="id", **detail)
-        raise InvalidInput(first.reason, field=first.field, **detail)
-    created = bool(report.accepted_ids)
-    incident_id = (report.accepted_ids or report.stored_ids)[0]
-    incident = incident_repo.get_incident(session, incident_id=UUID(incident_id))
-    assert incident is not None  # just written or found in this transaction
-    return incident, created

@@ -62,7 +62,9 @@ class RawBatch:
 
 
 # -- GeoJSON ------------------------------------------------------------------------------------------------
-def _feature_row(row: int, feature: Any, errors: list[RowError]) -> dict[str, Any] | None:
+def feature_row(row: int, feature: Any, errors: list[RowError]) -> dict[str, Any] | None:
+    """One GeoJSON Feature as a raw row (a dict of ``RAW_COLUMNS``), or None with its problem added to
+    ``errors`` when it is not a Feature with Point geometry; ``row`` is its number in the submission."""
     if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
         errors.append(RowError(row, "type", "not a GeoJSON Feature"))
         return None
@@ -104,7 +106,7 @@ def parse_geojson(obj: Any, *, source: str | None = None) -> RawBatch:
         features = [obj]
     else:
         raise InvalidInput("expected a GeoJSON Feature or FeatureCollection", field="type")
-    rows = [r for i, f in enumerate(features, start=1) if (r := _feature_row(i, f, errors)) is not None]
+    rows = [r for i, f in enumerate(features, start=1) if (r := feature_row(i, f, errors)) is not None]
     return RawBatch(pd.DataFrame(rows, columns=list(RAW_COLUMNS)), errors, source)
 
 

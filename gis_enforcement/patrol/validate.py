@@ -7,9 +7,11 @@ kept once, differing content refuses the later rows.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,9 +79,34 @@ def parse_times(values: pd.Series, tz: str) -> pd.Series:
         out[aware] = pd.to_datetime(s[aware], format="ISO8601", utc=True, errors="coerce").dt.as_unit("us")
     naive = ~aware & s.notna()
     if naive.any():
-        local = pd.to_datetime(s[naive], format="ISO8601", errors="coerce").dt.as_unit("us")
-        out[naive] = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+        out[naive] = _local_times(s[naive], tz)
     return out
+
+
+def _local_times(s: pd.Series, tz: str) -> pd.Series:
+    """Strings without an offset ``OFFSET_RE`` knows, read in ``tz``. pandas also reads a few offsets the
+    pattern does not match ("+8:00", "+8"): such a time is taken at its own offset — one string at a time when
+    the batch mixes them with local times, which pandas refuses to parse together."""
+    try:
+        local = pd.to_datetime(s, format="ISO8601", errors="coerce")
+    except ValueError:  # "Mixed timezones detected"
+        return pd.Series([parse_time(v, tz) for v in s], index=s.index, dtype="datetime64[us, UTC]")
+    if isinstance(local.dtype, pd.DatetimeTZDtype):
+        return local.dt.tz_convert("UTC").dt.as_unit("us")
+    return local.dt.as_unit("us").dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+
+
+def parse_time(value: str, tz: str) -> pd.Timestamp:
+    """One string read exactly as ``parse_times`` reads it in a batch (NaT when invalid)."""
+    if re.search(OFFSET_RE, value):
+        t = pd.to_datetime(value, format="ISO8601", utc=True, errors="coerce")
+        return t if t is pd.NaT else t.as_unit("us")
+    t = pd.to_datetime(value, format="ISO8601", errors="coerce")
+    if t is pd.NaT:
+        return t
+    if t.tzinfo is not None:
+        return t.tz_convert("UTC").as_unit("us")
+    return t.as_unit("us").tz_localize(tz, ambiguous="NaT", nonexistent="NaT").tz_convert("UTC")
 
 
 def validate(
@@ -192,3 +219,116 @@ def validate(
     rejected = {int(r) for r in rows[row_bad]} | {e.row for e in raw.errors}
     errors.sort(key=lambda e: (e.row, e.field))
     return CleanBatch(clean, errors, rejected)
+
+
+# -- one row, in plain Python ---------------------------------------------------------------------------------
+# ``validate_row`` must judge a row exactly as ``validate`` does inside a batch (tests compare the two on edge
+# cases): str.strip and Arrow's whitespace trim agree on every code point, Arrow's lower-casing differs from
+# Python's for a few non-ASCII letters, and values that are neither text nor plain numbers go through the
+# batch helpers on a one-row column.
+
+
+def _text_one(value: str | None) -> str | None:
+    if value is None:
+        return None
+    s = value.strip()
+    return s or None
+
+
+def _lower(s: str) -> str:
+    return s.lower() if s.isascii() else str(pc.utf8_lower(pa.array([s], type=pa.string()))[0])
+
+
+def _number_one(value: Any) -> tuple[float, bool]:
+    """(the number or NaN, whether a value was given at all) of one raw field."""
+    if value is None:
+        return np.nan, False
+    if type(value) is float:
+        return value, not np.isnan(value)
+    if type(value) is int and -(2**63) <= value < 2**63:
+        return float(value), True
+    col = pd.Series([value])
+    return float(_number(col)[0]), bool(_text(col).notna().iloc[0])
+
+
+def validate_row(
+    row: Mapping[str, Any],
+    *,
+    categories: Collection[str],
+    default_crs: str = Datum.WGS84.value,
+    tz: str = "Asia/Shanghai",
+    now: datetime | None = None,
+) -> tuple[dict[str, Any] | None, list[RowError]]:
+    """One raw row (``parse.feature_row``) judged as ``validate`` judges a row of a batch, without a frame: its
+    clean values (the fields of ``CLEAN_COLUMNS``; ``observed_at`` a UTC Timestamp, a missing accuracy NaN),
+    or None when it has errors, and the errors in the order ``validate`` reports them."""
+    problems: list[tuple[str, str]] = []
+
+    ident = _text_one(row["id"])
+    if ident is None:
+        problems.append(("id", "required (a client-generated UUID)"))
+    else:
+        ident = _lower(ident)
+        if not re.fullmatch(UUID_RE, ident):
+            problems.append(("id", "not a UUID"))
+        if len(ident) == 32:
+            ident = f"{ident[:8]}-{ident[8:12]}-{ident[12:16]}-{ident[16:20]}-{ident[20:]}"
+
+    category = _text_one(row["category"])
+    if category is None:
+        problems.append(("category", "required (a problem-list code)"))
+    elif category not in categories:
+        problems.append(("category", f"unknown category '{category}'"))
+
+    coords = {}
+    for name, limit, unit in (("lon", 180, "longitude"), ("lat", 90, "latitude")):
+        value, _ = _number_one(row[name])
+        if not np.isfinite(value):
+            problems.append((name, f"must be a number ({unit} in degrees)"))
+        elif abs(value) > limit:
+            problems.append((name, f"outside [-{limit}, {limit}]"))
+        coords[name] = value
+
+    crs_text = _text_one(row["crs"])
+    crs = default_crs if crs_text is None else _lower(crs_text).replace("-", "").replace("_", "")
+    datums = [d.value for d in Datum]
+    if crs not in datums:
+        problems.append(("crs", "unknown datum; use one of " + ", ".join(datums)))
+
+    accuracy, acc_given = _number_one(row["accuracy_m"])
+    if acc_given and not np.isfinite(accuracy):
+        problems.append(("accuracy_m", "must be a number of metres"))
+    elif acc_given and (accuracy < 0 or accuracy > MAX_ACCURACY_M):
+        problems.append(("accuracy_m", f"must be between 0 and {MAX_ACCURACY_M:g} m"))
+    if not acc_given:
+        accuracy = np.nan
+
+    obs_text = _text_one(row["observed_at"])
+    observed = pd.NaT
+    if obs_text is None:
+        problems.append(("observed_at", "required (ISO 8601 time)"))
+    else:
+        observed = parse_time(obs_text, tz)
+        now_ts = pd.Timestamp(now or datetime.now().astimezone()).tz_convert("UTC")
+        if observed is pd.NaT:
+            problems.append(("observed_at", "not an ISO 8601 time"))
+        elif observed > now_ts + CLOCK_SKEW:
+            problems.append(("observed_at", "is in the future"))
+        elif observed < EARLIEST:
+            problems.append(("observed_at", "is before 2000"))
+
+    reporter, description = _text_one(row["reporter"]), _text_one(row["description"])
+    if reporter is not None and len(reporter) > MAX_REPORTER:
+        problems.append(("reporter", f"longer than {MAX_REPORTER} characters"))
+    if description is not None and len(description) > MAX_DESCRIPTION:
+        problems.append(("description", f"longer than {MAX_DESCRIPTION} characters"))
+
+    number = int(row["row"])
+    errors = sorted((RowError(number, f, reason, ident) for f, reason in problems), key=lambda e: e.field)
+    if errors:
+        return None, errors
+    return {
+        "row": number, "id": ident, "category": category, "raw_lon": coords["lon"], "raw_lat": coords["lat"],
+        "raw_crs": crs, "accuracy_m": accuracy, "observed_at": observed, "reporter": reporter,
+        "description": description, "photos": row["photos"], "track_id": _text_one(row["track_id"]),
+    }, []

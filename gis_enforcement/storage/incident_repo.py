@@ -92,12 +92,13 @@ def nearby_incidents(
     start: datetime,
     end: datetime,
 ) -> pd.DataFrame:
-    """Stored incidents of ``categories`` inside ``bbox`` observed in [start, end] — duplicate candidates."""
+    """Stored incidents of ``categories`` inside ``bbox`` observed in [start, end] — duplicate candidates,
+    earliest first (two candidates at the same distance: the earlier one is the original)."""
     rows = session.execute(
         text(
             "SELECT id::text AS id, category, lon, lat, observed_at FROM incident "
             "WHERE category = ANY(:cats) AND observed_at BETWEEN :start AND :end "
-            "AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+            "AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) ORDER BY observed_at, id"
         ),
         {"cats": list(categories), "start": start, "end": end,
          "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]},
@@ -114,12 +115,12 @@ def closed_cases_near(
     closed_to: datetime,
 ) -> pd.DataFrame:
     """Closed cases of ``categories`` inside ``bbox`` that closed in [closed_from, closed_to] — the cases a new
-    incident may be a recurrence of."""
+    incident may be a recurrence of (earliest closure first, so that ties resolve the same way every time)."""
     rows = session.execute(
         text(
             "SELECT id::text AS id, category, lon, lat, closed_at FROM incident "
             "WHERE status = 'closed' AND category = ANY(:cats) AND closed_at BETWEEN :start AND :end "
-            "AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+            "AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) ORDER BY closed_at, id"
         ),
         {"cats": list(categories), "start": closed_from, "end": closed_to,
          "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]},
@@ -231,7 +232,7 @@ def store_batch(
     return batch_id
 
 
-_SELECT = """
+_SELECT_FROM = """
 SELECT i.id, i.category, i.observed_at, i.received_at, i.lon, i.lat, i.accuracy_m, i.raw_lon, i.raw_lat,
        i.raw_crs, i.reporter, i.description, i.status, i.township_code, t.name AS township_name,
        i.village_code, v.name AS village_name, i.village_distance_m, i.grid_code,
@@ -241,14 +242,21 @@ SELECT i.id, i.category, i.observed_at, i.received_at, i.lon, i.lat, i.accuracy_
        i.flags, i.border_townships, i.nearest_township_code, i.nearest_township_distance_m,
        r.rule_code, r.plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id,
        i.recurrence_of, i.recurrence_distance_m
-FROM incident i
+FROM {source} i
 LEFT JOIN township t ON t.code = i.township_code
 LEFT JOIN village v ON v.code = i.village_code
 LEFT JOIN rule_snapshot r ON r.id = i.rule_snapshot_id
 """
+_SELECT = _SELECT_FROM.format(source="incident")
 
 
-def _to_incident(row: Any) -> Incident:
+def select_incidents_from(source: str) -> str:
+    """The SELECT whose rows ``to_incident`` reads, over ``source`` (a table or a CTE of incident rows)."""
+    return _SELECT_FROM.format(source=source)
+
+
+def to_incident(row: Any) -> Incident:
+    """A row of ``select_incidents_from`` as the domain record."""
     m = row._mapping
     extra: dict[str, Any] = {}
     if m["nearest_township_code"] is not None:
@@ -325,7 +333,7 @@ def _where(f: IncidentFilter) -> tuple[str, dict[str, Any]]:
 
 def get_incident(session: Session, *, incident_id: UUID) -> Incident | None:
     row = session.execute(text(_SELECT + " WHERE i.id = :id"), {"id": incident_id}).first()
-    return _to_incident(row) if row is not None else None
+    return to_incident(row) if row is not None else None
 
 
 def list_incidents(
@@ -340,7 +348,7 @@ def list_incidents(
         text(_SELECT + where + " ORDER BY i.observed_at DESC, i.id LIMIT :limit OFFSET :offset"),
         {**params, "limit": limit, "offset": offset},
     ).all()
-    return [_to_incident(r) for r in rows], int(total)
+    return [to_incident(r) for r in rows], int(total)
 
 
 def incidents_frame(session: Session, *, filters: IncidentFilter | None = None) -> gpd.GeoDataFrame:

@@ -14,8 +14,7 @@ from gis_enforcement.analysis.trend_service import refresh_sites
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.patrol.intake import submit_one
-from gis_enforcement.patrol.parse import parse_geojson
+from gis_enforcement.patrol.submit import submit_one
 from gis_enforcement.storage import analysis_repo
 from tests.dispatch.helpers import METRE
 
@@ -26,7 +25,7 @@ def _report(db: Session, locator: Locator, catalog: Catalog, lon: float, lat: fl
             category: str = "MIN-02") -> uuid.UUID:
     f = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [lon, lat]},
          "properties": {"category": category, "observed_at": when.isoformat()}}
-    return submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)[0].id
+    return submit_one(db, f, locator=locator, catalog=catalog)[0].id
 
 
 def test_a_site_the_problem_came_back_to_is_registered(db: Session, locator: Locator, catalog: Catalog,

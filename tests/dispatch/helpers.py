@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.patrol.intake import submit_one
-from gis_enforcement.patrol.parse import parse_geojson
+from gis_enforcement.patrol.submit import submit_one
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 5, 12, 23, 40, tzinfo=TZ)
@@ -23,5 +22,5 @@ def new_case(db: Session, locator: Locator, catalog: Catalog, lon: float, lat: f
              category: str = "ENV-01") -> Incident:
     f = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [lon, lat]},
          "properties": {"category": category, "observed_at": "2026-05-12T23:00:00+08:00", "accuracy_m": 6}}
-    inc, _ = submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
+    inc, _ = submit_one(db, f, locator=locator, catalog=catalog)
     return inc

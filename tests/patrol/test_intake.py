@@ -15,8 +15,9 @@ from gis_enforcement.domain.datum import from_wgs84
 from gis_enforcement.errors import IdempotencyConflict, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.patrol.intake import ingest, submit_one
+from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import parse_geojson, read_intake_file
+from gis_enforcement.patrol.submit import submit_one
 from gis_enforcement.storage import incident_repo
 
 
@@ -81,17 +82,17 @@ def test_all_or_nothing_writes_nothing_on_any_error(db: Session, locator: Locato
 def test_submit_one_idempotency(db: Session, locator: Locator, catalog: Catalog, village_point) -> None:
     x, y, township = village_point
     f = feature(x, y, description="散乱污作坊")
-    inc, created = submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
+    inc, created = submit_one(db, f, locator=locator, catalog=catalog)
     assert created and inc.township_code == township and inc.village_code is not None
     assert inc.plan and inc.plan[0].role.value == "lead" and inc.lead_department == inc.plan[0].department
-    inc2, created2 = submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
+    inc2, created2 = submit_one(db, f, locator=locator, catalog=catalog)
     assert not created2 and inc2.id == inc.id
     f["properties"]["description"] = "changed"
     with pytest.raises(IdempotencyConflict) as e:
-        submit_one(db, parse_geojson(f), locator=locator, catalog=catalog)
+        submit_one(db, f, locator=locator, catalog=catalog)
     assert e.value.field == "id"
     with pytest.raises(InvalidInput) as e2:
-        submit_one(db, parse_geojson(feature(x, y, category="XX")), locator=locator, catalog=catalog)
+        submit_one(db, feature(x, y, category="XX"), locator=locator, catalog=catalog)
     assert e2.value.field == "category"
 
 
@@ -100,7 +101,7 @@ def test_gcj02_submission_is_stored_as_wgs84_with_raw(db: Session, locator: Loca
     x, y, township = village_point
     gx, gy = from_wgs84(np.array([x]), np.array([y]), "gcj02")
     assert abs(gx[0] - x) > 1e-4  # GCJ-02 is shifted by hundreds of metres here
-    inc, _ = submit_one(db, parse_geojson(feature(float(gx[0]), float(gy[0]), crs="gcj02")),
+    inc, _ = submit_one(db, feature(float(gx[0]), float(gy[0]), crs="gcj02"),
                         locator=locator, catalog=catalog)
     assert inc.raw_crs == "gcj02" and inc.raw_lon == pytest.approx(gx[0])
     assert inc.lon == pytest.approx(x, abs=1e-6) and inc.lat == pytest.approx(y, abs=1e-6)
@@ -113,13 +114,13 @@ def test_zone_rule_takes_precedence_inside_its_zone(db: Session, locator: Locato
     rule = next(r for r in zone_rules if r.zone_kind in set(jurisdiction.zones["kind"]))
     zone = jurisdiction.zones[jurisdiction.zones["kind"] == rule.zone_kind].iloc[0]
     p = zone.geometry.representative_point()
-    inside, _ = submit_one(db, parse_geojson(feature(p.x, p.y, category=rule.category)),
+    inside, _ = submit_one(db, feature(p.x, p.y, category=rule.category),
                            locator=locator, catalog=catalog)
     assert inside.rule_code == rule.code
     assert rule.zone_kind in {z.kind for z in inside.zones}
     general = catalog.general_rule(rule.category)
     v = jurisdiction.villages.iloc[0]
-    outside, _ = submit_one(db, parse_geojson(feature(v.geometry.x, v.geometry.y, category=rule.category)),
+    outside, _ = submit_one(db, feature(v.geometry.x, v.geometry.y, category=rule.category),
                             locator=locator, catalog=catalog)
     if rule.zone_kind not in {z.kind for z in outside.zones}:
         assert outside.rule_code == general.code
@@ -128,7 +129,7 @@ def test_zone_rule_takes_precedence_inside_its_zone(db: Session, locator: Locato
 def test_likely_duplicates_against_stored_and_in_batch(db: Session, locator: Locator, catalog: Catalog,
                                                        village_point) -> None:
     x, y, _ = village_point
-    first, _ = submit_one(db, parse_geojson(feature(x, y)), locator=locator, catalog=catalog)
+    first, _ = submit_one(db, feature(x, y), locator=locator, catalog=catalog)
     d = 40 / 111_320
     fc = {"type": "FeatureCollection", "features": [
         feature(x, y + d, observed_at="2026-05-01T11:00:00+08:00"),
@@ -148,7 +149,7 @@ def test_likely_duplicates_against_stored_and_in_batch(db: Session, locator: Loc
 def test_outside_district_is_flagged_not_dropped(db: Session, locator: Locator, catalog: Catalog,
                                                  jurisdiction: Jurisdiction) -> None:
     x0, y0, x1, y1 = jurisdiction.district.total_bounds
-    inc, _ = submit_one(db, parse_geojson(feature(x1 + 0.05, (y0 + y1) / 2)), locator=locator, catalog=catalog)
+    inc, _ = submit_one(db, feature(x1 + 0.05, (y0 + y1) / 2), locator=locator, catalog=catalog)
     assert inc.township_code is None and "outside_district" in inc.flags
     assert inc.extra["nearest_township_code"] is not None and inc.extra["nearest_township_distance_m"] > 1000
     assert inc.plan  # still matched to the lists: someone must act on it
@@ -196,13 +197,13 @@ def test_two_phones_sending_the_same_id_at_once(loaded_engine, locator: Locator,
 
     def send_second() -> None:
         try:
-            result["r"] = submit_one(second, parse_geojson(f), locator=locator, catalog=catalog)
+            result["r"] = submit_one(second, f, locator=locator, catalog=catalog)
             second.commit()
         except Exception as exc:  # noqa: BLE001 — surfaced by the assertion below
             result["error"] = exc
 
     try:
-        inc1, created1 = submit_one(first, parse_geojson(f), locator=locator, catalog=catalog)
+        inc1, created1 = submit_one(first, f, locator=locator, catalog=catalog)
         worker = threading.Thread(target=send_second)
         worker.start()
         time.sleep(1.0)  # the second COPY is now waiting on the first transaction's key

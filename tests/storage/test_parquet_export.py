@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.patrol.intake import submit_one
-from gis_enforcement.patrol.parse import parse_geojson
+from gis_enforcement.patrol.submit import submit_one
 from gis_enforcement.storage.analysis_repo import incidents_frame
 from gis_enforcement.storage.parquet_export import export_incidents_geoparquet
 
@@ -38,7 +37,7 @@ def stored(db: Session, locator: Locator, catalog: Catalog) -> pd.DataFrame:
         feature = {"type": "Feature", "id": str(uuid.uuid4()),
                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
                    "properties": {"category": categories[k % len(categories)], "observed_at": when, "accuracy_m": 5}}
-        submit_one(db, parse_geojson(feature), locator=locator, catalog=catalog)
+        submit_one(db, feature, locator=locator, catalog=catalog)
     return incidents_frame(db)
 
 

@@ -23,8 +23,9 @@ from gis_enforcement.domain.access import Caller, incident_scope
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis_enforcement.operations.exports import EXPORT_TYPES, export_bytes, export_file, export_state, start_export
-from gis_enforcement.patrol.intake import ingest, submit_one
+from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import parse_geojson
+from gis_enforcement.patrol.submit import submit_one
 from gis_enforcement.storage import incident_repo
 from gis_enforcement.storage.incident_repo import IncidentFilter
 
@@ -62,17 +63,16 @@ async def create_incidents(
     features = body.get("features")
     if body.get("type") == "FeatureCollection" and isinstance(features, list) and len(features) > limit:
         raise PayloadTooLarge(f"at most {limit} features per request", field="features")
-    raw = parse_geojson(body, source="api")
     settings = platform.settings
-    locator = platform.locators.get(session)
     if body.get("type") == "Feature":
-        incident, created = submit_one(session, raw, locator=locator, catalog=platform.catalog,
-                                       tz=settings.timezone, created_by=caller.username)
+        incident, created = submit_one(session, body, locator=platform.locators, catalog=platform.catalog,
+                                       tz=settings.timezone, created_by=caller.username, source="api")
         session.commit()
         response.status_code = 201 if created else 200
         return _public(incident, platform)
-    report = ingest(session, raw, locator=locator, catalog=platform.catalog, tz=settings.timezone,
-                    created_by=caller.username)
+    raw = parse_geojson(body, source="api")
+    report = ingest(session, raw, locator=platform.locators.get(session), catalog=platform.catalog,
+                    tz=settings.timezone, created_by=caller.username)
     if report.accepted == 0 and report.already_stored == 0 and report.errors:
         first = report.errors[0]
         raise InvalidInput(f"no feature accepted; {first}", field=f"features[{first.row - 1}].{first.field}",

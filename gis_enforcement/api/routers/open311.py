@@ -59,8 +59,7 @@ from gis_enforcement.errors import (
     NotFound,
     http_status,
 )
-from gis_enforcement.patrol.intake import submit_one
-from gis_enforcement.patrol.parse import parse_geojson
+from gis_enforcement.patrol.submit import submit_one
 from gis_enforcement.storage import incident_repo, open311_repo
 from gis_enforcement.storage.open311_repo import RequestFilter
 
@@ -466,9 +465,8 @@ def create_request(fmt: str, request: Request, form: FormDep, session: SessionDe
     }
     tz = platform.settings.timezone
     try:
-        incident, created = submit_one(session, parse_geojson(feature, source="open311"),
-                                       locator=platform.locators.get(session), catalog=catalog, tz=tz, now=now,
-                                       created_by=caller.username)
+        incident, created = submit_one(session, feature, locator=platform.locators, catalog=catalog, tz=tz,
+                                       now=now, created_by=caller.username, source="open311")
     except IdempotencyConflict as exc:
         stored = incident_repo.get_incident(session, incident_id=incident_id) if derived else None
         if stored is None:  # a client's own id reused for another report
