@@ -25,6 +25,7 @@ from gis_enforcement.api.routers import (
     ogc,
     open311,
     oversight,
+    pages,
     photos,
     tracks,
 )
@@ -80,4 +81,5 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(maps.router)
     app.include_router(ogc.router)
     app.include_router(open311.router)
+    app.include_router(pages.router)
     return app

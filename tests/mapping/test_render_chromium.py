@@ -14,22 +14,17 @@ import pytest
 
 from gis_enforcement.mapping.hotspots_map import write_hotspots_map
 from gis_enforcement.mapping.incidents_map import write_incidents_map
+from tests.browser import chromium
 from tests.mapping.test_hotspots_map import _cells
 from tests.mapping.test_incidents_map import pinggu, pinggu_catalog, small  # noqa: F401 — fixtures
 
-CHROMIUM = "/usr/bin/chromium"
 LAYER_SIZES = "() => Object.values(window).filter(v => v instanceof L.GeoJSON).map(v => v.getLayers().length)"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian chromium is part of the set-up (scripts/setup-system.sh)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def render(browser: Any, path: Path, shot: Path) -> tuple[Any, list[str], list[int]]:

@@ -1,0 +1,257 @@
+/* What both pages share: words in two languages, signing in (tokens kept on the device so that a patrol page
+   opened offline still knows its officer), calling /api/v1 with the token, and small formatters.
+   Plain browser JavaScript, no build step. */
+"use strict";
+
+const GISE = (() => {
+  const WORDS = {
+    zh: {
+      app_patrol: "巡查上报", app_console: "吹哨报到 调度台", lang: "English", sign_in: "登录", sign_out: "退出",
+      username: "用户名", password: "密码", online: "在线", offline: "离线",
+      signin_failed: "登录失败", network_down: "网络不可用",
+      patrol_start: "开始巡查", patrol_stop: "结束巡查", patrol_on: "巡查中，已记录轨迹点",
+      patrol_off: "未在巡查", track_points: "个轨迹点",
+      new_report: "新建上报", category: "问题类别", category_search: "搜索类别（名称或编号）",
+      recent: "最近使用", lead: "主责部门", max_accuracy: "精度要求",
+      locate: "获取定位", locating: "正在定位…", accuracy: "精度", no_fix: "尚未定位",
+      fix_poor: "定位精度不足：±{acc} 米，超过本类别要求的 {max} 米",
+      fix_confirm: "精度不足，仍然提交（需说明）", fix_good: "定位精度满足要求",
+      photos: "现场照片", photo_add: "拍照 / 选择照片", exif_time: "拍摄时间", exif_pos: "拍摄位置",
+      exif_none: "照片无拍摄信息", description: "情况描述", save: "保存并上报",
+      need_category: "请选择问题类别", need_fix: "请先获取定位", need_confirm: "定位精度不足，请确认后再提交",
+      saved: "已保存，将在联网时自动上报",
+      queue: "上报记录", queue_empty: "暂无上报", state_queued: "排队中", state_sending: "发送中",
+      state_accepted: "已受理", state_rejected: "被退回", fix_it: "修改后重新上报", remove: "删除",
+      sync_now: "立即同步", photos_pending: "张照片待发送",
+      cases: "案件", filter_status: "状态", filter_category: "类别", all: "全部",
+      detail: "案件详情", choose_case: "从地图或列表中选择一个案件",
+      whistle: "吹哨", whistled: "已吹哨", plan: "拟吹哨部门（依权责清单）", role_lead: "主责", role_assist: "配合",
+      report_in_minutes: "报到时限（分钟）", assignments: "报到情况", department: "部门", due: "报到截止",
+      countdown: "倒计时", reported_in: "已报到", late: "超时", status: "状态",
+      verify: "核查通过", reopen: "重新打开", reopen_reason: "重新打开的原因", rate: "评价", rate_time: "报到及时",
+      rate_adequacy: "处置到位", rate_send: "提交评价", neighbour: "邻街乡",
+      location: "位置", zones: "所在区域", flags: "标记", observed: "发现时间", reporter: "上报人",
+      my_assignments: "本部门任务", report_in: "报到（现场定位）", report_in_ok: "已报到，距案件 {d} 米",
+      action: "执法记录", action_type: "执法措施", officer: "执法人员", penalty: "罚款（元）", record: "记录",
+      start: "开始处置", complete: "本部门处置完毕", resolve: "报告办结", resolve_summary: "办结情况",
+      follow_up: "要求街乡落实（部门要求）", follow_up_task: "需街乡落实的事项", working_days: "工作日",
+      send: "发送", warnings: "警示", evaluation: "考核评价", maps: "热点与街乡地图", plans: "联合执法计划",
+      execute: "执行（一次吹哨）", executed: "已执行", no_items: "暂无", score: "得分",
+      by_department: "按部门", by_township: "按街乡", live: "实时", live_off: "未连接",
+      new_case: "新案件", done: "完成", open_map: "打开地图", photo_upload: "上传照片",
+    },
+    en: {
+      app_patrol: "Patrol report", app_console: "Whistle & report console", lang: "中文", sign_in: "Sign in",
+      sign_out: "Sign out", username: "User name", password: "Password", online: "online", offline: "offline",
+      signin_failed: "Sign-in failed", network_down: "No network",
+      patrol_start: "Start patrol", patrol_stop: "End patrol", patrol_on: "On patrol, track points recorded",
+      patrol_off: "Not on patrol", track_points: "track points",
+      new_report: "New report", category: "Problem category", category_search: "Search categories (name or code)",
+      recent: "Recent", lead: "Lead department", max_accuracy: "Accuracy needed",
+      locate: "Get position", locating: "Locating…", accuracy: "accuracy", no_fix: "No position yet",
+      fix_poor: "Position too rough: ±{acc} m, the category needs {max} m",
+      fix_confirm: "Send anyway despite the rough position", fix_good: "Position accurate enough",
+      photos: "Photos", photo_add: "Take / choose photos", exif_time: "Taken", exif_pos: "Taken at",
+      exif_none: "No capture data in the photo", description: "Description", save: "Save and send",
+      need_category: "Choose a problem category", need_fix: "Get a position first",
+      need_confirm: "The position is too rough: confirm to send anyway",
+      saved: "Saved; it is sent when the network is back",
+      queue: "My reports", queue_empty: "No reports yet", state_queued: "queued", state_sending: "sending",
+      state_accepted: "accepted", state_rejected: "rejected", fix_it: "Correct and send again", remove: "Remove",
+      sync_now: "Send now", photos_pending: "photos to send",
+      cases: "Cases", filter_status: "Status", filter_category: "Category", all: "all",
+      detail: "Case", choose_case: "Choose a case on the map or in the list",
+      whistle: "Whistle", whistled: "Whistled", plan: "Departments to whistle (from the lists)", role_lead: "lead",
+      role_assist: "assist", report_in_minutes: "Report-in minutes", assignments: "Report-in",
+      department: "Department", due: "Report in by", countdown: "Left", reported_in: "reported in", late: "late",
+      status: "Status", verify: "Verified", reopen: "Reopen", reopen_reason: "Why it is reopened", rate: "Rate",
+      rate_time: "On time", rate_adequacy: "Adequate", rate_send: "Send rating", neighbour: "neighbour",
+      location: "Location", zones: "Zones", flags: "Flags", observed: "Observed", reporter: "Reporter",
+      my_assignments: "Our assignments", report_in: "Report in (position on site)",
+      report_in_ok: "Reported in, {d} m from the case", action: "Enforcement record", action_type: "Measure",
+      officer: "Officer", penalty: "Penalty (yuan)", record: "Record", start: "Start enforcing",
+      complete: "Our part is done", resolve: "Report resolved", resolve_summary: "What was done",
+      follow_up: "Ask the township to follow up", follow_up_task: "What the township must do",
+      working_days: "working days", send: "Send", warnings: "Warnings", evaluation: "Evaluation",
+      maps: "Hot-spot and township maps", plans: "Joint operations", execute: "Execute (one whistle)",
+      executed: "executed", no_items: "none", score: "score", by_department: "by department",
+      by_township: "by township", live: "live", live_off: "not connected", new_case: "new case", done: "Done",
+      open_map: "Open map", photo_upload: "Upload photo",
+    },
+  };
+  const STATUS = {
+    zh: { reported: "已上报", triaged: "已分拣", whistled: "已吹哨", in_action: "执法中", resolved: "已办结",
+      verified: "已核查", closed: "已结案", reopened: "重新打开", rejected: "不予受理", duplicate: "重复" },
+    en: { reported: "reported", triaged: "triaged", whistled: "whistled", in_action: "in action",
+      resolved: "resolved", verified: "verified", closed: "closed", reopened: "reopened", rejected: "rejected",
+      duplicate: "duplicate" },
+  };
+
+  let lang = localStorage.getItem("gise.lang") || "zh";
+  if (!WORDS[lang]) lang = "zh";
+
+  function t(key, vars) {
+    let s = (WORDS[lang] && WORDS[lang][key]) || WORDS.zh[key] || key;
+    for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, v);
+    return s;
+  }
+  function statusName(s) { return (STATUS[lang] && STATUS[lang][s]) || s; }
+  function applyWords(root) {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    for (const el of (root || document).querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+    for (const el of (root || document).querySelectorAll("[data-t-placeholder]")) el.placeholder = t(el.dataset.tPlaceholder);
+    for (const el of (root || document).querySelectorAll("[data-t-label]")) el.setAttribute("aria-label", t(el.dataset.tLabel));
+  }
+  function switchLanguage() {
+    lang = lang === "zh" ? "en" : "zh";
+    localStorage.setItem("gise.lang", lang);
+    applyWords();
+    document.dispatchEvent(new CustomEvent("gise:language"));
+  }
+
+  /* ---- signing in: the access token (15 min) is renewed with the refresh token (spent once) ---- */
+  const AUTH_KEY = "gise.auth";
+  function session() {
+    try { return JSON.parse(localStorage.getItem(AUTH_KEY) || "null"); } catch { return null; }
+  }
+  function keep(s) { if (s) localStorage.setItem(AUTH_KEY, JSON.stringify(s)); else localStorage.removeItem(AUTH_KEY); }
+
+  async function tokenRequest(form) {
+    const r = await fetch("/api/v1/auth/token", { method: "POST", body: new URLSearchParams(form),
+      credentials: "same-origin" });
+    const data = await r.json().catch(() => null);
+    if (!r.ok) throw new ApiError(r.status, data);
+    return { access: data.access_token, refresh: data.refresh_token, expiresAt: Date.now() + data.expires_in * 1000 };
+  }
+  async function signIn(username, password) {
+    const tokens = await tokenRequest({ grant_type: "password", username, password });
+    keep(tokens);
+    const me = await api("/api/v1/auth/me");
+    keep({ ...tokens, me });
+    return me;
+  }
+  let refreshing = null;
+  async function renew() {
+    const s = session();
+    if (!s || !s.refresh) return false;
+    refreshing = refreshing || tokenRequest({ grant_type: "refresh_token", refresh_token: s.refresh })
+      .then((tokens) => { keep({ ...s, ...tokens }); return true; })
+      .catch((e) => { if (e instanceof ApiError) keep(null); return false; })
+      .finally(() => { refreshing = null; });
+    return refreshing;
+  }
+  function signOut() { keep(null); location.reload(); }
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      const e = (body && body.error) || {};
+      super(e.message || `HTTP ${status}`);
+      this.status = status; this.code = e.code; this.field = e.field; this.detail = e.detail; this.body = body;
+    }
+    describe() { return this.field ? `${this.message} (${this.field})` : this.message; }
+  }
+  class NetworkError extends Error {}
+
+  /* fetch /api/v1 with the token; renews it once when it has expired; JSON in and out unless told otherwise */
+  async function api(path, opts = {}) {
+    const s = session();
+    if (s && s.expiresAt && Date.now() > s.expiresAt - 30000) await renew();
+    const call = async () => {
+      const headers = { ...(opts.headers || {}) };
+      const cur = session();
+      if (cur && cur.access) headers.Authorization = `Bearer ${cur.access}`;
+      let body = opts.body;
+      if (body !== undefined && !(body instanceof FormData) && typeof body !== "string") {
+        headers["Content-Type"] = "application/json";
+        body = JSON.stringify(body);
+      }
+      try {
+        return await fetch(path, { method: opts.method || "GET", headers, body, credentials: "same-origin" });
+      } catch (e) {
+        throw new NetworkError(String(e));
+      }
+    };
+    let r = await call();
+    if (r.status === 401 && await renew()) r = await call();
+    const text = await r.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+    if (!r.ok) throw new ApiError(r.status, data);
+    return opts.withStatus ? { status: r.status, data } : data;
+  }
+
+  function uuid() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+  /* local time with its offset, as the intake wants (ISO 8601, timezone-aware) */
+  function isoLocal(d) {
+    const p = (n) => String(n).padStart(2, "0");
+    const off = -d.getTimezoneOffset();
+    const sign = off >= 0 ? "+" : "-";
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:` +
+      `${p(d.getSeconds())}${sign}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
+  }
+  function when(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return d.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit" });
+  }
+  /* "12:05" left, or "-3:20" past the deadline */
+  function countdown(ms) {
+    const neg = ms < 0; let s = Math.floor(Math.abs(ms) / 1000);
+    const h = Math.floor(s / 3600); s -= h * 3600; const m = Math.floor(s / 60); s -= m * 60;
+    const p = (n) => String(n).padStart(2, "0");
+    return `${neg ? "-" : ""}${h ? `${h}:${p(m)}` : m}:${p(s)}`;
+  }
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "text") node.textContent = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c);
+    return node;
+  }
+  function notice(target, kind, text) {
+    target.replaceChildren(el("div", { class: `notice ${kind}`, role: kind === "bad" ? "alert" : "status", text }));
+  }
+  function position(options) {
+    return new Promise((resolve, reject) => {
+      if (!navigator.geolocation) { reject(new Error("geolocation unavailable")); return; }
+      navigator.geolocation.getCurrentPosition(resolve, reject,
+        { enableHighAccuracy: true, timeout: 20000, maximumAge: 0, ...(options || {}) });
+    });
+  }
+  function lang_() { return lang; }
+
+  /* the sign-in form of both pages, in ``card``; ``onSignedIn(me)`` once the user is in */
+  function mountSignIn(card, onSignedIn) {
+    const user = el("input", { id: "username", name: "username", type: "text", autocomplete: "username", required: true });
+    const pass = el("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true });
+    const msg = el("div", { id: "signin-msg" });
+    const form = el("form", { id: "signin", onsubmit: async (ev) => {
+      ev.preventDefault();
+      try {
+        const me = await signIn(user.value.trim(), pass.value);
+        pass.value = "";
+        onSignedIn(me);
+      } catch (e) {
+        notice(msg, "bad", `${t("signin_failed")}: ${e instanceof ApiError ? e.describe() : t("network_down")}`);
+      }
+    } }, el("label", { for: "username", "data-t": "username" }), user, el("label", { for: "password", "data-t": "password" }), pass,
+    msg, el("button", { type: "submit", class: "primary", "data-t": "sign_in" }));
+    card.replaceChildren(el("h2", { id: "signin-title", "data-t": "sign_in" }), form);
+    applyWords(card);
+  }
+
+  return { t, statusName, applyWords, switchLanguage, session, signIn, signOut, renew, api, ApiError, NetworkError,
+    uuid, isoLocal, when, countdown, el, notice, position, mountSignIn, lang: lang_ };
+})();

@@ -1,0 +1,408 @@
+/* The dispatch console. One page, three desks chosen by the signed-in role:
+   - a township dispatcher watches the map and list of its cases (and its neighbours' near-border ones), opens a
+     case — location, photos, the whistle plan the lists propose — whistles it with one button, then follows
+     each department's report-in against its countdown, verifies, reopens and rates;
+   - a department sees its assignments by deadline, reports in from the site (the phone's position), records
+     actions and photos and asks the township to follow up (部门要求);
+   - a district supervisor sees warnings as they are raised, the evaluation table and chart, the maps, and the
+     joint-operation plans with their execute button.
+   Case events arrive over Server-Sent Events; new cases by a short poll (intake writes no case event). */
+"use strict";
+
+(() => {
+  const { t, api, el, notice, ApiError } = GISE;
+  const $ = (id) => document.getElementById(id);
+  const KINDS = ["whistle", "report_in", "warning", "case_in_action", "enforcement_record", "resolve", "resume",
+    "verify", "close", "reopen", "rating", "follow_up_request", "follow_up_done", "photo", "triage", "decline",
+    "overrule", "release", "complete"];
+  const STATUS_COLOUR = { reported: "#c62828", triaged: "#c62828", whistled: "#e65100", in_action: "#b26a00",
+    resolved: "#1565c0", verified: "#1565c0", closed: "#2e7d32", reopened: "#ad1457", rejected: "#616161",
+    duplicate: "#616161" };
+  const OPEN = new Set(["reported", "triaged", "whistled", "in_action", "resolved", "verified", "reopened"]);
+  let me = null; let categories = []; const listeners = [];
+
+  /* ---------- signing in ---------- */
+  GISE.mountSignIn($("signin-card"), () => start());
+  $("signout").addEventListener("click", () => GISE.signOut());
+  $("lang").addEventListener("click", () => GISE.switchLanguage());
+  const catName = (code) => { const c = categories.find((x) => x.code === code); return c ? (GISE.lang() === "zh" ? c.zh : c.en) : code; };
+  const flash = (kind, text) => notice($("flash"), kind, text);
+  const failure = (e) => flash("bad", e instanceof ApiError ? e.describe() : String(e.message || e));
+
+  async function start() {
+    const s = GISE.session();
+    me = s && s.me;
+    if (me) {
+      try { me = await api("/api/v1/auth/me"); } catch (e) { if (e instanceof ApiError && e.status === 401) me = null; }
+    }
+    $("signin-card").classList.toggle("hidden", !!me);
+    $("signout").classList.toggle("hidden", !me);
+    if (!me) return;
+    $("who").textContent = `${me.username} · ${me.role} · ${me.unit_code}`;
+    try { categories = (await api("/api/v1/catalog/categories")).data; } catch (e) { failure(e); }
+    if (me.role === "township_dispatcher") Township.start();
+    else if (me.role === "department_officer" || me.role === "department_chief") Department.start();
+    else if (me.role === "supervisor" || me.role === "admin") Supervisor.start();
+    connectEvents();
+  }
+
+  /* ---------- the event stream (the sign-in cookie authenticates it); reconnects after a renewal ---------- */
+  let source = null;
+  function connectEvents() {
+    if (source) source.close();
+    source = new EventSource("/api/v1/events/stream");
+    source.onopen = () => { $("live").textContent = t("live"); $("live").classList.remove("off"); };
+    source.onerror = () => {
+      $("live").textContent = t("live_off"); $("live").classList.add("off");
+      if (source.readyState === EventSource.CLOSED) setTimeout(async () => { await GISE.renew(); connectEvents(); }, 3000);
+    };
+    for (const kind of KINDS) {
+      source.addEventListener(kind, (m) => {
+        let data = null;
+        try { data = JSON.parse(m.data); } catch { return; }
+        for (const fn of listeners) fn(data);
+      });
+    }
+  }
+  const onEvent = (fn) => listeners.push(fn);
+
+  /* countdowns: every [data-due] element shows the time left, and turns late past it unless it is [data-done] */
+  setInterval(tickCountdowns, 1000);
+  function tickCountdowns() {
+    for (const node of document.querySelectorAll("[data-due]")) {
+      const left = new Date(node.dataset.due).getTime() - Date.now();
+      const done = node.dataset.done === "true";
+      const late = !done && left < 0;
+      node.textContent = done ? t("reported_in") : `${GISE.countdown(left)}${late ? ` (${t("late")})` : ""}`;
+      node.classList.toggle("late", late);
+      const row = node.closest("tr, li");
+      if (row) row.classList.toggle("late", late);
+    }
+  }
+  function table(headers, rows) {
+    return el("div", { class: "table-wrap" }, el("table", {},
+      el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", class: h.num ? "num" : null, text: h.label || h })))),
+      el("tbody", {}, rows)));
+  }
+  function caseFacts(f) {
+    const p = f.properties;
+    const zones = (p.zones || []).map((z) => z.name || z.code).join("、") || "—";
+    return el("dl", { class: "small" },
+      el("dt", { text: t("location") }), el("dd", { text: `${p.township_name || ""} ${p.village_name || ""} · ${p.grid_code || ""} · ` +
+        `${f.geometry.coordinates[0].toFixed(5)}, ${f.geometry.coordinates[1].toFixed(5)} (±${p.accuracy_m} m)` }),
+      el("dt", { text: t("zones") }), el("dd", { text: zones }),
+      el("dt", { text: t("observed") }), el("dd", { text: `${GISE.when(p.observed_at)} · ${t("reporter")} ${p.reporter || "—"}` }),
+      p.flags && p.flags.length ? el("dt", { text: t("flags") }) : null,
+      p.flags && p.flags.length ? el("dd", { text: p.flags.join(", ") }) : null,
+      p.description ? el("dt", { text: t("description") }) : null,
+      p.description ? el("dd", { text: p.description }) : null);
+  }
+  async function photoStrip(incidentId) {
+    try {
+      const photos = (await api(`/api/v1/incidents/${incidentId}/photos`)).data;
+      if (!photos.length) return null;
+      return el("div", { class: "thumbs" }, photos.map((p, i) => el("figure", {},
+        el("a", { href: p.url, target: "_blank", rel: "noopener" }, el("img", { src: p.url, alt: `${t("photos")} ${i + 1}` })),
+        el("figcaption", { text: [p.taken_at ? GISE.when(p.taken_at) : null, p.lon !== null && p.lon !== undefined ? `${p.lon.toFixed(5)}, ${p.lat.toFixed(5)}` : null].filter(Boolean).join(" · ") }))));
+    } catch { return null; }
+  }
+
+  /* ======================= township ======================= */
+  const Township = (() => {
+    let map = null; let markers = null; let cases = new Map(); let seen = null; let selected = null;
+    let fresh = new Set();
+
+    function start() {
+      $("township-view").classList.remove("hidden");
+      $("f-status").replaceChildren(el("option", { value: "open", text: `${t("all")} (open)` }),
+        el("option", { value: "", text: t("all") }),
+        ...Object.keys(STATUS_COLOUR).map((s) => el("option", { value: s, text: GISE.statusName(s) })));
+      $("f-category").replaceChildren(el("option", { value: "", text: t("all") }),
+        ...categories.map((c) => el("option", { value: c.code, text: `${c.code} ${catName(c.code)}` })));
+      $("f-status").onchange = render; $("f-category").onchange = render;
+      map = L.map("map").setView([40.16, 117.15], 11);
+      markers = L.layerGroup().addTo(map);
+      loadTownships();
+      load();
+      setInterval(load, 5000);
+      onEvent((e) => { load(); if (selected && e.incident_id === selected) open(selected, { quiet: true }); });
+    }
+    async function loadTownships() {
+      try {
+        const fc = await api("/ogc/collections/townships/items?limit=100");
+        const layer = L.geoJSON(fc, { style: (f) => ({ color: "#0b4f8a", weight: f.id === me.unit_code || f.properties.code === me.unit_code ? 3 : 1,
+          fillOpacity: f.properties.code === me.unit_code ? 0.06 : 0.02 }) })
+          .bindTooltip((l) => l.feature.properties.name || "", { sticky: true }).addTo(map);
+        layer.bringToBack();
+        const own = fc.features.filter((f) => f.properties.code === me.unit_code);
+        if (own.length) map.fitBounds(L.geoJSON(own).getBounds(), { padding: [10, 10] });
+      } catch (e) { failure(e); }
+    }
+    async function load() {
+      try {
+        const fc = await api("/api/v1/incidents?limit=1000");
+        const next = new Map(fc.features.map((f) => [f.id, f]));
+        if (seen) for (const id of next.keys()) if (!seen.has(id)) { fresh.add(id); flash("info", `${t("new_case")}: ${catName(next.get(id).properties.category)} · ${next.get(id).properties.village_name || ""}`); }
+        seen = new Set(next.keys()); cases = next;
+        render();
+      } catch (e) { if (!(e instanceof GISE.NetworkError)) failure(e); }
+    }
+    function shown() {
+      const status = $("f-status").value; const cat = $("f-category").value;
+      return [...cases.values()].filter((f) => (status === "open" ? OPEN.has(f.properties.status) : !status || f.properties.status === status)
+        && (!cat || f.properties.category === cat))
+        .sort((a, b) => (fresh.has(b.id) - fresh.has(a.id)) || b.properties.received_at.localeCompare(a.properties.received_at));
+    }
+    function render() {
+      const list = shown();
+      markers.clearLayers();
+      for (const f of list) {
+        const [lon, lat] = f.geometry.coordinates;
+        const neighbour = f.properties.township_code !== me.unit_code;
+        L.circleMarker([lat, lon], { radius: 7, color: neighbour ? "#8a4b00" : "#111", weight: neighbour ? 2 : 1,
+          dashArray: neighbour ? "3 3" : null, fillColor: STATUS_COLOUR[f.properties.status] || "#555", fillOpacity: 0.9 })
+          .bindTooltip(`${catName(f.properties.category)} · ${GISE.statusName(f.properties.status)}`)
+          .on("click", () => open(f.id)).addTo(markers);
+      }
+      $("cases").replaceChildren(...(list.length ? list.map((f) => {
+        const p = f.properties; const neighbour = p.township_code !== me.unit_code;
+        return el("button", { type: "button", class: `case${fresh.has(f.id) ? " new" : ""}`, "data-id": f.id,
+          "aria-current": String(f.id === selected), onclick: () => open(f.id) },
+        el("div", { class: "row" }, el("strong", { class: "grow", text: catName(p.category) }),
+          el("span", { class: "badge", style: `color:${STATUS_COLOUR[p.status]}`, text: GISE.statusName(p.status) })),
+        el("div", { class: "small muted" }, neighbour ? el("span", { class: "tag border", text: `${t("neighbour")} ${p.township_name}` }) : null,
+          fresh.has(f.id) ? el("span", { class: "tag border", text: t("new_case") }) : null,
+          `${GISE.when(p.observed_at)} · ${p.village_name || p.township_name || ""}`));
+      }) : [el("p", { class: "muted", text: t("no_items") })]));
+    }
+
+    async function open(id, opts = {}) {
+      selected = id; fresh.delete(id);
+      render();
+      const box = $("detail");
+      let f; let asg; let warnings;
+      try {
+        [f, asg, warnings] = await Promise.all([api(`/api/v1/incidents/${id}`), api(`/api/v1/incidents/${id}/assignments`),
+          api("/api/v1/warnings?limit=200")]);
+      } catch (e) { failure(e); return; }
+      const p = f.properties; const own = p.township_code === me.unit_code;
+      const whistled = asg.data.length > 0;
+      const parts = [el("h2", { id: "detail-title", text: `${catName(p.category)} · ${GISE.statusName(p.status)}` }),
+        el("p", { class: "small muted", text: `${id}` }), caseFacts(f)];
+      const photos = await photoStrip(id);
+      if (photos) parts.push(el("h3", { text: t("photos") }), photos);
+      parts.push(el("h3", { text: t("plan") }), table([t("department"), t("status"), { label: t("report_in_minutes"), num: true }],
+        p.plan.map((x) => el("tr", {}, el("td", { text: x.department_name || x.department }),
+          el("td", { text: x.role === "lead" ? t("role_lead") : t("role_assist") }),
+          el("td", { class: "num", text: String(x.report_in_minutes ?? "") })))));
+      if (own && !whistled && ["reported", "triaged", "reopened"].includes(p.status)) {
+        parts.push(el("button", { id: "whistle", type: "button", class: "primary", onclick: () => act(id, "whistle", { mode: "township", whistler: me.unit_code }) }, t("whistle")));
+      }
+      if (whistled) {
+        parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("rate")],
+          asg.data.map((a) => el("tr", { "data-department": a.department },
+            el("td", { text: `${a.department_name || a.department} (${a.role === "lead" ? t("role_lead") : t("role_assist")})` }),
+            el("td", { text: a.status + (a.minutes_late > 0 ? ` · ${t("late")} ${Math.round(a.minutes_late)} min` : "") }),
+            el("td", { text: GISE.when(a.report_in_due) }),
+            el("td", {}, el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })),
+            el("td", {}, own && a.reported_in_at ? rating(a) : null)))));
+      }
+      const caseWarnings = warnings.data.filter((w) => w.incident_id === id);
+      if (caseWarnings.length) {
+        parts.push(el("h3", { text: t("warnings") }), el("ul", { class: "plain" }, caseWarnings.map((w) =>
+          el("li", { class: "notice bad small", text: `${w.rule_code} ${w.level} · ${w.subject_code} · ${w.consequence}` }))));
+      }
+      if (own && p.status === "resolved") parts.push(el("button", { type: "button", class: "primary", onclick: () => act(id, "verify", { township: me.unit_code }) }, t("verify")));
+      if (own && ["resolved", "verified", "closed"].includes(p.status)) {
+        const reason = el("input", { type: "text", id: "reopen-reason", "aria-label": t("reopen_reason"), placeholder: t("reopen_reason") });
+        parts.push(el("div", { class: "row" }, el("div", { class: "grow" }, reason),
+          el("button", { type: "button", class: "danger", onclick: () => act(id, "reopen", { township: me.unit_code, reason: reason.value }) }, t("reopen"))));
+      }
+      box.replaceChildren(...parts);
+      tickCountdowns();
+      if (!opts.quiet) box.focus();
+    }
+    function rating(a) {
+      const pick = (label) => el("select", { "aria-label": label }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: String(n) })));
+      const time = pick(t("rate_time")); const adequacy = pick(t("rate_adequacy"));
+      return el("div", { class: "row small" }, time, adequacy, el("button", { type: "button", onclick: async () => {
+        try {
+          await api(`/api/v1/assignments/${a.id}/rating`, { method: "POST", body: { township: me.unit_code, timeliness: Number(time.value), adequacy: Number(adequacy.value) } });
+          flash("ok", `${t("rate")} ✓`);
+        } catch (e) { failure(e); }
+      } }, t("rate_send")));
+    }
+    async function act(id, verb, body) {
+      try {
+        await api(`/api/v1/incidents/${id}/${verb}`, { method: "POST", body });
+        flash("ok", `${t(verb === "whistle" ? "whistled" : verb)} ✓`);
+      } catch (e) { failure(e); }
+      await load(); await open(id);
+    }
+    return { start };
+  })();
+
+  /* ======================= department ======================= */
+  const Department = (() => {
+    let items = []; let selected = null;
+    function start() {
+      $("department-view").classList.remove("hidden");
+      load();
+      setInterval(load, 15000);
+      onEvent((e) => { load(); if (selected && e.incident_id === selected.incident_id) open(selected.id); });
+    }
+    async function load() {
+      try { items = (await api("/api/v1/assignments?open=true&limit=500")).data; } catch (e) { failure(e); return; }
+      $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id },
+        el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
+          el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
+            el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })),
+          el("div", { class: "small muted", text: `${a.township_name || ""} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${t("due")} ${GISE.when(a.report_in_due)}` }))))) :
+        el("p", { class: "muted", text: t("no_items") }));
+      tickCountdowns();
+    }
+    async function open(assignmentId) {
+      const a = items.find((x) => x.id === assignmentId) || (await api(`/api/v1/assignments/${assignmentId}`));
+      selected = a;
+      let f;
+      try { f = await api(`/api/v1/incidents/${a.incident_id}`); } catch (e) { failure(e); return; }
+      const box = $("asg-detail");
+      const out = el("div", { id: "asg-msg", "aria-live": "polite" });
+      const say = (kind, text) => notice(out, kind, text);
+      const post = async (path, body, ok) => {
+        try { const r = await api(path, { method: "POST", body }); say("ok", ok(r)); await load(); return r; } catch (e) {
+          say("bad", e instanceof ApiError ? e.describe() : String(e)); return null;
+        }
+      };
+      const base = `/api/v1/incidents/${a.incident_id}/assignments/${a.department}`;
+      const parts = [el("h2", { id: "asg-detail-title", text: `${catName(f.properties.category)} · ${GISE.statusName(f.properties.status)}` }),
+        caseFacts(f), el("p", {}, el("strong", { text: `${t("due")}: ` }), GISE.when(a.report_in_due), " · ",
+          el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })), out];
+      const photos = await photoStrip(a.incident_id);
+      if (photos) parts.push(photos);
+      if (!a.reported_in_at) {
+        parts.push(el("button", { id: "report-in", type: "button", class: "primary", onclick: async () => {
+          let pos;
+          try { pos = await GISE.position(); } catch (e) { say("bad", String(e.message || e)); return; }
+          await post(`/api/v1/assignments/${a.id}/report-in`, { lon: pos.coords.longitude, lat: pos.coords.latitude,
+            accuracy_m: pos.coords.accuracy, device_time: GISE.isoLocal(new Date()) }, (r) => t("report_in_ok", { d: Math.round(r.distance_m) }));
+        } }, t("report_in")));
+      } else {
+        parts.push(el("div", { class: "row" },
+          el("button", { type: "button", onclick: () => post(`${base}/start`, {}, () => t("start")) }, t("start")),
+          el("button", { type: "button", onclick: () => post(`${base}/complete`, {}, () => t("complete")) }, t("complete"))));
+        const measure = el("input", { type: "text", id: "action-type", placeholder: t("action_type") });
+        const officer = el("input", { type: "text", id: "action-officer", value: me.username });
+        const penalty = el("input", { type: "number", id: "action-penalty", min: "0", step: "1" });
+        parts.push(el("h3", { text: t("action") }),
+          el("label", { for: "action-type", text: t("action_type") }), measure,
+          el("label", { for: "action-officer", text: t("officer") }), officer,
+          el("label", { for: "action-penalty", text: t("penalty") }), penalty,
+          el("button", { type: "button", style: "margin-top:.5rem", onclick: () => post(`/api/v1/assignments/${a.id}/actions`,
+            { action_type: measure.value, officer: officer.value, penalty_amount: penalty.value ? Number(penalty.value) : null },
+            () => `${t("action")} ✓`) }, t("record")));
+        if (a.role === "lead") {
+          const summary = el("input", { type: "text", id: "resolve-summary" });
+          parts.push(el("label", { for: "resolve-summary", text: t("resolve_summary") }), summary,
+            el("button", { type: "button", style: "margin-top:.5rem", onclick: () => post(`/api/v1/incidents/${a.incident_id}/resolve`,
+              { department: a.department, summary: summary.value }, () => `${t("resolve")} ✓`) }, t("resolve")));
+        }
+      }
+      const file = el("input", { type: "file", id: "asg-photo", accept: "image/jpeg,image/png,image/webp" });
+      parts.push(el("h3", { text: t("photo_upload") }), el("label", { for: "asg-photo", class: "sr-only", text: t("photo_upload") }), file,
+        el("button", { type: "button", onclick: async () => {
+          if (!file.files.length) return;
+          const form = new FormData(); form.append("file", file.files[0]);
+          try { await api(`/api/v1/incidents/${a.incident_id}/photos`, { method: "POST", body: form }); say("ok", `${t("photo_upload")} ✓`); } catch (e) { say("bad", e.describe ? e.describe() : String(e)); }
+        } }, t("photo_upload")));
+      const task = el("input", { type: "text", id: "fu-task" });
+      const days = el("input", { type: "number", id: "fu-days", min: "1", max: "365", value: "5" });
+      parts.push(el("h3", { text: t("follow_up") }), el("label", { for: "fu-task", text: t("follow_up_task") }), task,
+        el("label", { for: "fu-days", text: t("working_days") }), days,
+        el("button", { type: "button", style: "margin-top:.5rem", onclick: () => post(`/api/v1/incidents/${a.incident_id}/follow-ups`,
+          { department: a.department, task: task.value, working_days: Number(days.value) }, () => `${t("follow_up")} ✓`) }, t("send")));
+      box.replaceChildren(...parts);
+      tickCountdowns();
+    }
+    return { start };
+  })();
+
+  /* ======================= supervisor ======================= */
+  const Supervisor = (() => {
+    function start() {
+      $("supervisor-view").classList.remove("hidden");
+      $("eval-period").value = String(new Date().getFullYear());
+      $("eval-by").onchange = evaluation; $("eval-period").onchange = evaluation;
+      warnings(); evaluation(); maps(); plans();
+      onEvent((e) => { if (e.kind === "warning") warnings(); });
+    }
+    async function warnings() {
+      let rows;
+      try { rows = (await api("/api/v1/warnings?limit=100")).data; } catch (e) { failure(e); return; }
+      $("warnings").replaceChildren(rows.length ? table(["time", "level", "rule", "subject", "case", "consequence"],
+        rows.map((w) => el("tr", { "data-rule": w.rule_code, class: w.level === "red" ? "late" : null },
+          el("td", { text: GISE.when(w.raised_at) }), el("td", { text: w.level }), el("td", { text: w.rule_code }),
+          el("td", { text: `${w.subject_kind} ${w.subject_code}` }), el("td", { class: "small", text: (w.incident_id || "").slice(0, 8) }),
+          el("td", { text: w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
+    }
+    async function evaluation() {
+      let ev;
+      try { ev = await api(`/api/v1/evaluation?period=${encodeURIComponent($("eval-period").value)}&by=${$("eval-by").value}`); } catch (e) { failure(e); return; }
+      const rows = ev.data;
+      if (!rows.length) { $("evaluation").replaceChildren(el("p", { class: "muted", text: t("no_items") })); $("eval-chart").replaceChildren(); return; }
+      const cols = Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object" || rows[0][k] === null).slice(0, 12);
+      $("evaluation").replaceChildren(table(cols.map((c) => ({ label: c, num: typeof rows[0][c] === "number" })), rows.map((r) =>
+        el("tr", {}, cols.map((c) => el("td", { class: typeof r[c] === "number" ? "num" : null,
+          text: typeof r[c] === "number" ? (Number.isInteger(r[c]) ? String(r[c]) : r[c].toFixed(2)) : String(r[c] ?? "") }))))));
+      $("eval-chart").replaceChildren(bars(rows));
+    }
+    /* score per unit as horizontal bars (SVG; no chart library needed) */
+    function bars(rows) {
+      const key = ["score", "on_time_rate", "report_in_rate"].find((k) => typeof rows[0][k] === "number");
+      if (!key) return el("span");
+      const label = (r) => String(r.name || r.unit_name || r.department || r.township || r.unit || r.code || "");
+      const max = Math.max(...rows.map((r) => r[key] || 0), 1e-9);
+      const ns = "http://www.w3.org/2000/svg"; const h = 22; const w = 640;
+      const svg = document.createElementNS(ns, "svg");
+      svg.setAttribute("viewBox", `0 0 ${w} ${rows.length * h + 24}`); svg.setAttribute("class", "bars");
+      svg.setAttribute("role", "img"); svg.setAttribute("aria-label", `${t("evaluation")}: ${key}`);
+      const text = (x, y, s, anchor) => { const n = document.createElementNS(ns, "text"); n.setAttribute("x", x); n.setAttribute("y", y);
+        n.setAttribute("font-size", "13"); n.setAttribute("fill", "#111"); if (anchor) n.setAttribute("text-anchor", anchor); n.textContent = s; return n; };
+      svg.append(text(0, 14, key));
+      rows.forEach((r, i) => {
+        const y = 24 + i * h; const v = r[key] || 0;
+        const rect = document.createElementNS(ns, "rect");
+        rect.setAttribute("x", 160); rect.setAttribute("y", y + 3); rect.setAttribute("height", h - 8);
+        rect.setAttribute("width", Math.max(1, (v / max) * (w - 230))); rect.setAttribute("fill", "#0b4f8a");
+        svg.append(text(154, y + 15, label(r).slice(0, 12), "end"), rect, text(166 + (v / max) * (w - 230), y + 15, v.toFixed(2)));
+      });
+      return svg;
+    }
+    async function maps() {
+      try {
+        const html = await (await fetch("/maps", { credentials: "same-origin" })).text();
+        const names = [...new DOMParser().parseFromString(html, "text/html").querySelectorAll("a")].map((a) => a.textContent);
+        $("maps").replaceChildren(...(names.length ? names.map((n) => el("button", { type: "button", onclick: () => {
+          $("map-frame").src = `/maps/${n}`; $("map-frame").classList.remove("hidden"); $("map-frame").title = n; } }, n))
+          : [el("p", { class: "muted", text: t("no_items") })]));
+      } catch { /* no maps written yet */ }
+    }
+    async function plans() {
+      let rows;
+      try { rows = (await api("/api/v1/plans?limit=50")).data; } catch (e) { failure(e); return; }
+      $("plans").replaceChildren(rows.length ? table(["#", "created", t("status"), "targets", t("department"), ""], rows.map((p) =>
+        el("tr", {}, el("td", { text: String(p.id) }), el("td", { text: GISE.when(p.created_at) }),
+          el("td", { text: p.status === "executed" ? `${t("executed")} ${GISE.when(p.executed_at)}` : p.status }),
+          el("td", { class: "num", text: String(p.target_count) }), el("td", { text: (p.departments || []).join(", ") }),
+          el("td", {}, p.status === "executed" ? null : el("button", { type: "button", class: "primary", "data-plan": p.id, onclick: async () => {
+            try { await api(`/api/v1/plans/${p.id}/execute`, { method: "POST" }); flash("ok", `${t("executed")} #${p.id}`); } catch (e) { failure(e); }
+            plans();
+          } }, t("execute")))))) : el("p", { class: "muted", text: t("no_items") }));
+    }
+    return { start };
+  })();
+
+  document.addEventListener("gise:language", () => { if (me) location.reload(); });
+  GISE.applyWords();
+  start();
+})();

@@ -1,0 +1,325 @@
+/* The patrol page: pick a category, take a GPS fix and photos, describe, save. A report is written to the
+   device first (Store) and sent when the network allows — queued → sending → accepted | rejected — with its
+   client UUID, so a retry after a lost answer is stored once. A patrol's positions are recorded every few
+   seconds while it is active and uploaded as a track the reports refer to. */
+"use strict";
+
+(() => {
+  const { t, api, el, notice, ApiError, NetworkError } = GISE;
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  const TRACK_EVERY_S = Math.max(1, Number(params.get("track_s")) || 15);
+  const RETRY_MS = 10000;
+
+  let categories = JSON.parse(localStorage.getItem("gise.categories") || "[]");
+  let recent = JSON.parse(localStorage.getItem("gise.recent") || "[]");
+  let chosen = null;          // category code
+  let fix = null;             // {lon, lat, accuracy, at}
+  let photos = [];            // [{blob, name, type, exif}]
+  let editing = null;         // id of a rejected report being corrected
+  let syncing = false;
+  let trackWatch = null; let trackTimer = null; let lastPos = null;
+
+  /* ---------- who is signed in ---------- */
+  function showSignedIn() {
+    const s = GISE.session();
+    const me = s && s.me;
+    $("signin-card").classList.toggle("hidden", !!me);
+    $("work").classList.toggle("hidden", !me);
+    $("signout").classList.toggle("hidden", !me);
+    $("who").textContent = me ? `${me.username} · ${me.unit_code}` : "";
+    if (me) { loadCategories(); renderQueue(); restoreTrack(); sync(); }
+  }
+  GISE.mountSignIn($("signin-card"), showSignedIn);
+  $("signout").addEventListener("click", () => GISE.signOut());
+  $("lang").addEventListener("click", () => GISE.switchLanguage());
+  document.addEventListener("gise:language", () => { renderCategories(); renderFix(); renderQueue(); renderThumbs(); renderPatrol(); });
+
+  function renderNet() {
+    const on = navigator.onLine;
+    $("net").textContent = on ? t("online") : t("offline");
+    $("net").classList.toggle("off", !on);
+  }
+  window.addEventListener("online", () => { renderNet(); sync(); });
+  window.addEventListener("offline", renderNet);
+
+  /* ---------- categories: searchable, recent first; kept on the device for offline use ---------- */
+  async function loadCategories() {
+    if (navigator.onLine) try {
+      const data = await api("/api/v1/catalog/categories");
+      categories = data.data;
+      localStorage.setItem("gise.categories", JSON.stringify(categories));
+    } catch { /* offline: the copy on the device serves */ }
+    renderCategories();
+  }
+  function categoryName(c) { return GISE.lang() === "zh" ? c.zh : c.en; }
+  function renderCategories() {
+    const q = $("cat-search").value.trim().toLowerCase();
+    const rank = (c) => { const i = recent.indexOf(c.code); return i < 0 ? 100 : i; };
+    const shown = categories
+      .filter((c) => !q || c.code.toLowerCase().includes(q) || c.zh.includes(q) || c.en.toLowerCase().includes(q))
+      .sort((a, b) => rank(a) - rank(b) || a.code.localeCompare(b.code));
+    $("cat-list").replaceChildren(...shown.map((c) => el("button", {
+      type: "button", "aria-pressed": String(c.code === chosen), "data-code": c.code,
+      onclick: () => { chosen = c.code; renderCategories(); renderFix(); },
+    }, categoryName(c), el("span", { class: "code", text: c.code }),
+    recent.includes(c.code) ? el("span", { class: "tag", text: t("recent") }) : null)));
+    const c = categories.find((x) => x.code === chosen);
+    $("cat-info").textContent = c ? `${t("lead")}: ${c.lead_department_zh || c.lead_department || "—"} · ` +
+      `${t("max_accuracy")}: ±${c.max_accuracy_m} m` : "";
+  }
+  $("cat-search").addEventListener("input", renderCategories);
+
+  /* ---------- the GPS fix, judged against the category's accuracy ---------- */
+  function poorFix() {
+    const c = categories.find((x) => x.code === chosen);
+    return !!(fix && c && fix.accuracy > c.max_accuracy_m);
+  }
+  function renderFix() {
+    if (!fix) { $("fix").textContent = t("no_fix"); $("fix").className = "fix grow"; }
+    else {
+      $("fix").textContent = `${fix.lon.toFixed(6)}, ${fix.lat.toFixed(6)} · ${t("accuracy")} ±${Math.round(fix.accuracy)} m`;
+      $("fix").className = `fix grow ${poorFix() ? "poor" : "good"}`;
+    }
+    const c = categories.find((x) => x.code === chosen);
+    if (poorFix()) notice($("fix-warn"), "warn", t("fix_poor", { acc: Math.round(fix.accuracy), max: c.max_accuracy_m }));
+    else $("fix-warn").replaceChildren();
+    $("confirm-row").classList.toggle("hidden", !poorFix());
+    if (!poorFix()) $("confirm-poor").checked = false;
+  }
+  $("locate").addEventListener("click", async () => {
+    $("fix").textContent = t("locating");
+    try {
+      // with a patrol track being followed some phones answer only the watch: its position serves if fresh
+      const p = await GISE.position().catch((e) => {
+        if (lastPos && Date.now() - lastPos.timestamp < 60000) return lastPos;
+        throw e;
+      });
+      fix = { lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy, at: new Date() };  // the page clock: what the officer sees
+    } catch (e) {
+      fix = null;
+      notice($("fix-warn"), "bad", String(e.message || e));
+    }
+    renderFix();
+  });
+
+  /* ---------- photos, with what their EXIF says ---------- */
+  $("photos").addEventListener("change", async () => {
+    for (const file of $("photos").files) {
+      photos.push({ blob: file, name: file.name, type: file.type, exif: await Exif.fromFile(file) });
+    }
+    $("photos").value = "";
+    renderThumbs();
+  });
+  function exifText(x) {
+    if (!x || (!x.taken && x.lat === null)) return t("exif_none");
+    const parts = [];
+    if (x.taken) parts.push(`${t("exif_time")} ${x.taken}`);
+    if (x.lat !== null && x.lon !== null) parts.push(`${t("exif_pos")} ${x.lon.toFixed(5)}, ${x.lat.toFixed(5)}`);
+    return parts.join(" · ");
+  }
+  function renderThumbs() {
+    $("thumbs").replaceChildren(...photos.map((p, i) => el("figure", {},
+      el("img", { src: URL.createObjectURL(p.blob), alt: `${t("photos")} ${i + 1}` }),
+      el("figcaption", { class: "exif", text: exifText(p.exif) }),
+      el("button", { type: "button", class: "danger small", onclick: () => { photos.splice(i, 1); renderThumbs(); } },
+        t("remove")))));
+  }
+
+  /* ---------- save: to the device first, then send ---------- */
+  $("report").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const msg = $("report-msg");
+    if (!chosen) return notice(msg, "bad", t("need_category"));
+    if (!fix) return notice(msg, "bad", t("need_fix"));
+    if (poorFix() && !$("confirm-poor").checked) return notice(msg, "bad", t("need_confirm"));
+    const me = GISE.session().me;
+    const track = await currentTrack();
+    const id = editing || GISE.uuid();
+    const feature = {
+      type: "Feature", id, geometry: { type: "Point", coordinates: [fix.lon, fix.lat] },
+      properties: { category: chosen, observed_at: GISE.isoLocal(fix.at), accuracy_m: Math.round(fix.accuracy * 10) / 10,
+        reporter: me.username, description: $("description").value.trim(), crs: "wgs84",
+        ...(track ? { track_id: track.id } : {}) },
+    };
+    await Store.put("reports", { id, feature, photos: photos.map((p) => ({ ...p, sent: false })), state: "queued",
+      created: Date.now(), error: null, result: null });
+    recent = [chosen, ...recent.filter((c) => c !== chosen)].slice(0, 5);
+    localStorage.setItem("gise.recent", JSON.stringify(recent));
+    editing = null; fix = null; photos = []; $("description").value = ""; $("confirm-poor").checked = false;
+    renderFix(); renderThumbs(); renderCategories();
+    notice(msg, "ok", t("saved"));
+    await renderQueue();
+    sync();
+  });
+
+  /* ---------- the queue ---------- */
+  async function renderQueue() {
+    const items = (await Store.all("reports")).sort((a, b) => b.created - a.created);
+    if (!items.length) { $("queue").replaceChildren(el("li", { class: "muted", text: t("queue_empty") })); return; }
+    $("queue").replaceChildren(...items.map((r) => {
+      const c = categories.find((x) => x.code === r.feature.properties.category);
+      const pending = r.photos.filter((p) => !p.sent).length;
+      return el("li", { "data-id": r.id, "data-state": r.state },
+        el("div", { class: "row" },
+          el("strong", { class: "grow", text: c ? categoryName(c) : r.feature.properties.category }),
+          el("span", { class: `badge state-${r.state}`, text: t(`state_${r.state}`) })),
+        el("div", { class: "small muted", text: `${GISE.when(r.feature.properties.observed_at)} · ${r.id.slice(0, 8)}` +
+          (r.result ? ` · ${r.result.township_name || ""} · ${t("lead")} ${r.result.lead || "—"}` : "") +
+          (pending && r.state !== "rejected" ? ` · ${pending} ${t("photos_pending")}` : "") }),
+        r.error ? el("div", { class: "notice bad small", role: "alert", text: r.error }) : null,
+        r.state === "rejected" ? el("div", { class: "row" },
+          el("button", { type: "button", onclick: () => correct(r) }, t("fix_it")),
+          el("button", { type: "button", class: "danger", onclick: async () => { await Store.remove("reports", r.id); renderQueue(); } },
+            t("remove"))) : null);
+    }));
+  }
+  function correct(r) {
+    const p = r.feature.properties;
+    editing = r.id; chosen = p.category;
+    fix = { lon: r.feature.geometry.coordinates[0], lat: r.feature.geometry.coordinates[1], accuracy: p.accuracy_m,
+      at: new Date(p.observed_at) };
+    photos = r.photos.filter((x) => !x.sent);
+    $("description").value = p.description || "";
+    renderCategories(); renderFix(); renderThumbs();
+    $("report").scrollIntoView();
+  }
+
+  /* ---------- sending: one pass at a time; a network failure leaves the rest queued ---------- */
+  async function sync() {
+    if (syncing || !GISE.session()) return;
+    syncing = true;
+    try {
+      await uploadTracks();
+      const items = (await Store.all("reports")).sort((a, b) => a.created - b.created);
+      for (const r of items) {
+        if (r.state === "rejected") continue;
+        if (r.state === "accepted" && r.photos.every((p) => p.sent)) continue;
+        if (!navigator.onLine) break;
+        if (!(await send(r))) break;
+      }
+    } finally {
+      syncing = false;
+      renderQueue();
+    }
+  }
+  async function send(r) {
+    if (r.state !== "accepted") {
+      await Store.update("reports", r.id, (x) => { x.state = "sending"; });
+      renderQueue();
+      try {
+        const f = await api("/api/v1/incidents", { method: "POST", body: r.feature });
+        r = await Store.update("reports", r.id, (x) => {
+          x.state = "accepted"; x.error = null;
+          x.result = { township_name: f.properties.township_name, lead: f.properties.lead_department,
+            status: f.properties.status };
+        });
+      } catch (e) {
+        return failed(r, e);
+      }
+    }
+    for (let i = 0; i < r.photos.length; i++) {
+      if (r.photos[i].sent) continue;
+      const form = new FormData();
+      form.append("file", r.photos[i].blob, r.photos[i].name || "photo.jpg");
+      try {
+        await api(`/api/v1/incidents/${r.id}/photos`, { method: "POST", body: form });
+      } catch (e) {
+        if (e instanceof ApiError && e.status < 500 && e.status !== 429) {
+          // a photo the server refuses (type, size) is dropped with its reason; the case stands
+          await Store.update("reports", r.id, (x) => { x.photos[i].sent = true; x.error = `${r.photos[i].name}: ${e.describe()}`; });
+          continue;
+        }
+        return false;
+      }
+      await Store.update("reports", r.id, (x) => { x.photos[i].sent = true; });
+    }
+    return true;
+  }
+  async function failed(r, e) {
+    const permanent = e instanceof ApiError && e.status >= 400 && e.status < 500 && ![401, 408, 429].includes(e.status);
+    await Store.update("reports", r.id, (x) => {
+      x.state = permanent ? "rejected" : "queued";
+      x.error = permanent ? e.describe() : null;
+    });
+    return permanent; // a rejection does not stop the others; a network or server failure does
+  }
+  $("sync").addEventListener("click", sync);
+  setInterval(() => { if (navigator.onLine) sync(); }, RETRY_MS);
+
+  /* ---------- the patrol track ---------- */
+  async function currentTrack() {
+    const id = localStorage.getItem("gise.track");
+    return id ? Store.get("tracks", id) : null;
+  }
+  async function renderPatrol() {
+    const tr = await currentTrack();
+    const on = !!(tr && !tr.ended_at);
+    $("patrol").textContent = on ? t("patrol_stop") : t("patrol_start");
+    $("patrol").setAttribute("aria-pressed", String(on));
+    $("patrol").classList.toggle("primary", on);
+    $("patrol-state").textContent = on ? `${t("patrol_on")}: ${tr.points.length}` : t("patrol_off");
+  }
+  function follow() {
+    if (trackWatch !== null || !navigator.geolocation) return;
+    trackWatch = navigator.geolocation.watchPosition((p) => { const first = !lastPos; lastPos = p; if (first) record(); },
+      () => {}, { enableHighAccuracy: true });
+    trackTimer = setInterval(record, TRACK_EVERY_S * 1000);
+  }
+  /* one track point every TRACK_EVERY_S seconds: the newest position the watch gave (a phone standing still
+     gets no new position, and the officer is still on patrol there) */
+  async function record() {
+    const tr = await currentTrack();
+    if (!tr || tr.ended_at || !lastPos) return;
+    const c = lastPos.coords;
+    await Store.update("tracks", tr.id, (x) => { x.points.push([c.longitude, c.latitude, c.accuracy, GISE.isoLocal(new Date())]); });
+    renderPatrol();
+  }
+  async function restoreTrack() {
+    const tr = await currentTrack();
+    if (tr && !tr.ended_at) follow();
+    renderPatrol();
+  }
+  $("patrol").addEventListener("click", async () => {
+    const tr = await currentTrack();
+    if (tr && !tr.ended_at) {
+      await record();
+      await Store.update("tracks", tr.id, (x) => { x.ended_at = GISE.isoLocal(new Date()); });
+      localStorage.removeItem("gise.track");
+      if (trackWatch !== null) navigator.geolocation.clearWatch(trackWatch);
+      clearInterval(trackTimer); trackWatch = null;
+    } else {
+      const id = GISE.uuid();
+      await Store.put("tracks", { id, started_at: GISE.isoLocal(new Date()), ended_at: null, points: [], uploaded: 0 });
+      localStorage.setItem("gise.track", id);
+      follow();
+    }
+    renderPatrol();
+    sync();
+  });
+  async function uploadTracks() {
+    for (const tr of await Store.all("tracks")) {
+      if (!navigator.onLine) return;
+      if (!tr.points.length || tr.uploaded === tr.points.length) {
+        if (tr.ended_at && tr.uploaded === tr.points.length) await Store.remove("tracks", tr.id);
+        continue;
+      }
+      const body = { type: "Feature", geometry: { type: "LineString", coordinates: tr.points.map((p) => [p[0], p[1]]) },
+        properties: { times: tr.points.map((p) => p[3]), accuracy_m: tr.points.map((p) => p[2]), crs: "wgs84" } };
+      try {
+        await api(`/api/v1/tracks/${tr.id}`, { method: "PUT", body });
+        const n = tr.points.length;
+        await Store.update("tracks", tr.id, (x) => { x.uploaded = n; });
+      } catch (e) {
+        if (e instanceof NetworkError) return;
+        console.warn("track upload refused", e.message);
+        return;
+      }
+    }
+  }
+
+  GISE.applyWords();
+  renderNet();
+  showSignedIn();
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
+})();

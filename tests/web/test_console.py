@@ -1,0 +1,122 @@
+"""The whole chain in real browsers: a patrol files a case offline on a phone and goes online; the township's
+console shows it arrive and whistles it; the lead department reports in — refused from 2 km away with the
+distance, accepted on site; the township watches the others' countdowns turn late as the page clock runs on;
+the escalation pass raises warnings the supervisor's console shows as they come. A screenshot of each step."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
+from tests.web.test_patrol_page import fill_report, phone
+
+DESK = {"width": 1280, "height": 900}
+
+
+def desk(browser: Any, site: Site, **kwargs: Any) -> Any:
+    return browser.new_context(viewport=DESK, base_url=site.base_url, **kwargs)
+
+
+def tick(site: Site, at: datetime) -> str:
+    """The escalation pass on the live database, at ``at`` (the server's scheduler is off in tests)."""
+    env = {**os.environ, "DATABASE_URL": site.database_url}
+    out = subprocess.run([sys.executable, "-m", "gis_enforcement", "tick", "--now", at.isoformat()], env=env,
+                         capture_output=True, text=True, timeout=120, check=True)
+    return out.stdout
+
+
+def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site, artifacts: Path) -> None:
+    errors = ConsoleErrors()
+    started = datetime.now(UTC)
+
+    # the township's command centre is open, its page clock under the test's control
+    town_ctx = desk(browser, site)
+    town = errors.watch(town_ctx.new_page())
+    town.clock.install(time=started)
+    town.goto("/app/console")
+    sign_in(town, site.users["township_dispatcher"])
+    town.wait_for_selector("#township-view:not(.hidden)")
+    town.wait_for_function("() => document.querySelectorAll('#map path.leaflet-interactive').length >= 18")
+    town.wait_for_selector("#live:not(.off)", timeout=15_000)    # the event stream is connected
+
+    # a patrol files a case offline, then the network comes back
+    patrol_ctx = phone(browser, site)
+    patrol = errors.watch(patrol_ctx.new_page())
+    patrol.goto("/app/patrol")
+    sign_in(patrol, site.users["patrol"])
+    patrol.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    patrol_ctx.set_offline(True)
+    text = f"作坊排放黑水 {uuid.uuid4().hex[:6]}"
+    fill_report(patrol, None, text)
+    incident_id = patrol.wait_for_selector("#queue li[data-state=queued]").get_attribute("data-id")
+    patrol_ctx.set_offline(False)
+    patrol.wait_for_selector(f"#queue li[data-id='{incident_id}'][data-state=accepted]", timeout=20_000)
+    patrol_ctx.close()
+
+    # it appears on the township's console by itself, marked new
+    town.clock.run_for(6000)
+    card = town.wait_for_selector(f"#cases button.case.new[data-id='{incident_id}']", timeout=20_000)
+    town.screenshot(path=str(artifacts / "console-1-new-case.png"))
+    card.click()
+    town.wait_for_selector("#whistle")
+    plan_rows = town.locator("#detail table").first.locator("tbody tr").count()
+    assert plan_rows == 6   # ENV-01: ECO leads, five assist
+    town.click("#whistle")
+    town.wait_for_selector(f"#detail tr[data-department='{site.department}'] .countdown")
+    assert town.locator("#detail tbody tr[data-department]").count() == 6
+    town.screenshot(path=str(artifacts / "console-2-whistled.png"))
+
+    # the lead department reports in: from 2 km away it is refused with the distance, on site it is accepted
+    lon, lat = site.point
+    dept_ctx = desk(browser, site, geolocation={"longitude": lon + 0.025, "latitude": lat, "accuracy": 10},
+                    permissions=["geolocation"])
+    dept = errors.watch(dept_ctx.new_page())
+    dept.goto("/app/console")
+    sign_in(dept, site.users["department_officer"])
+    dept.click("#assignments li button.case")
+    dept.click("#report-in")
+    refusal = dept.wait_for_selector("#asg-msg .notice.bad").inner_text()
+    assert "m from the case" in refusal and "300 m" in refusal and "(position)" in refusal, refusal
+    metres = int(refusal.split("check-in is ")[1].split(" m")[0].replace(",", ""))
+    assert 1900 < metres < 2300, refusal
+    dept.screenshot(path=str(artifacts / "console-3-report-in-refused.png"))
+    dept_ctx.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 10})
+    dept.click("#report-in")
+    assert "已报到" in dept.wait_for_selector("#asg-msg .notice.ok").inner_text()
+    dept.screenshot(path=str(artifacts / "console-4-reported-in.png"))
+
+    # the check-in reaches the township live; the others' countdowns turn late when the half hour has passed
+    town.wait_for_selector(f"#detail tr[data-department='{site.department}'] .countdown[data-done=true]",
+                           timeout=15_000)
+    others = town.locator("#detail tbody tr[data-department]:not(.late)")
+    assert others.count() == 6
+    town.clock.run_for("31:00")
+    town.wait_for_function("() => document.querySelectorAll('#detail tbody tr.late').length === 5")
+    lead_row = town.locator(f"#detail tr[data-department='{site.department}']")
+    assert "late" not in (lead_row.get_attribute("class") or "")
+    town.screenshot(path=str(artifacts / "console-5-late.png"))
+
+    # the supervisor's console; the escalation pass raises the warnings, which arrive by themselves
+    sup_ctx = desk(browser, site)
+    sup = errors.watch(sup_ctx.new_page())
+    sup.goto("/app/console")
+    sign_in(sup, site.users["supervisor"])
+    sup.wait_for_selector("#supervisor-view:not(.hidden)")
+    sup.wait_for_selector("#live:not(.off)", timeout=15_000)
+    assert sup.locator("#warnings tr[data-rule]").count() == 0
+    tick(site, started + timedelta(hours=2))
+    sup.wait_for_selector("#warnings tr[data-rule]", timeout=20_000)
+    raised = sup.locator("#warnings tbody tr").count()
+    assert raised >= 5, raised   # one for each department that did not report in
+    sup.screenshot(path=str(artifacts / "console-6-supervisor-warnings.png"), full_page=True)
+
+    for ctx in (town_ctx, dept_ctx, sup_ctx):
+        ctx.close()
+    # the browser logs the refused check-in (422) itself; nothing else may go wrong
+    assert [e for e in errors if "status of 422" not in e] == [] and len(errors) == 1, errors

@@ -1,0 +1,186 @@
+"""The patrol page on a phone-sized Chromium: a case filed offline survives the page being closed, is sent
+once when the network returns, with its photo; a report the server refuses shows why and can be corrected."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from gis_enforcement.domain.enums import LocationFlag
+from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
+
+PHONE = {"width": 360, "height": 740}
+
+
+def jpeg_with_exif() -> bytes:
+    img = Image.new("RGB", (96, 64), (40, 120, 60))
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = "2026:05:12 23:05:10"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (40.0, 8.0, 30.0), "E", (117.0, 7.0, 12.5)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def phone(browser: Any, site: Site, *, accuracy: float = 8.0, lon_lat: tuple[float, float] | None = None) -> Any:
+    lon, lat = lon_lat or site.point
+    return browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                               geolocation={"longitude": lon, "latitude": lat, "accuracy": accuracy},
+                               permissions=["geolocation"], base_url=site.base_url, service_workers="allow")
+
+
+def fill_report(page: Any, photo: Path | None, text: str) -> str:
+    """Fill the form and save; returns what the page showed of the photo's EXIF (empty without a photo)."""
+    page.fill("#cat-search", CATEGORY)
+    page.click(f"#cat-list button[data-code='{CATEGORY}']")
+    page.click("#locate")
+    page.wait_for_function("() => /±\\d+ m/.test(document.getElementById('fix').textContent)")
+    if photo is not None:
+        page.set_input_files("#photos", str(photo))
+        page.wait_for_selector("#thumbs figcaption.exif")
+    caption = page.inner_text("#thumbs figcaption.exif") if photo is not None else ""
+    page.fill("#description", text)
+    page.click("#save")
+    return str(caption)
+
+
+def stored(site: Site, incident_id: str) -> dict[str, Any]:
+    with site.client("supervisor") as c:
+        r = c.get(f"/api/v1/incidents/{incident_id}")
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+def count_with_description(site: Site, text: str) -> int:
+    with site.client("supervisor") as c:
+        feats = c.get("/api/v1/incidents", params={"limit": 1000}).json()["features"]
+    return sum(1 for f in feats if f["properties"]["description"] == text)
+
+
+def test_a_case_filed_offline_is_kept_when_the_page_closes_and_sent_once_online(
+        browser: Any, site: Site, artifacts: Path, tmp_path: Path) -> None:
+    errors = ConsoleErrors()
+    context = phone(browser, site)
+    page = errors.watch(context.new_page())
+    page.goto("/app/patrol")
+    sign_in(page, site.users["patrol"])
+    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    # the service worker has kept the page and its files (it is what opens the page offline below)
+    page.wait_for_function("async () => !!(await navigator.serviceWorker.getRegistration('/app/'))?.active",
+                           timeout=15_000)
+    page.screenshot(path=str(artifacts / "patrol-1-signed-in.png"), full_page=True)
+
+    context.set_offline(True)
+    page.wait_for_function("() => document.getElementById('net').classList.contains('off')")
+    photo = tmp_path / "site.jpg"
+    photo.write_bytes(jpeg_with_exif())
+    text = f"河边小作坊冒黑烟 {uuid.uuid4().hex[:6]}"
+    caption = fill_report(page, photo, text)
+    assert "2026-05-12 23:05:10" in caption and "117.12014" in caption and "40.14167" in caption, caption
+    item = page.wait_for_selector("#queue li[data-state=queued]")
+    incident_id = item.get_attribute("data-id")
+    page.screenshot(path=str(artifacts / "patrol-2-queued-offline.png"), full_page=True)
+    page.close()
+
+    # offline still: the page opens from the service worker and the report is still on the device
+    page = errors.watch(context.new_page())
+    page.goto("/app/patrol")
+    page.wait_for_selector(f"#queue li[data-id='{incident_id}'][data-state=queued]")
+    assert count_with_description(site, text) == 0
+
+    context.set_offline(False)
+    page.wait_for_selector(f"#queue li[data-id='{incident_id}'][data-state=accepted]", timeout=20_000)
+    page.wait_for_function("id => !document.querySelector(`#queue li[data-id='${id}']`).textContent"
+                           ".includes('照片待发送')", arg=incident_id, timeout=20_000)
+    page.screenshot(path=str(artifacts / "patrol-3-accepted.png"), full_page=True)
+    page.click("#sync")   # a second pass sends nothing again
+    page.wait_for_timeout(500)
+
+    case = stored(site, incident_id)
+    assert case["properties"]["category"] == CATEGORY
+    assert case["properties"]["township_code"] == site.township
+    assert case["properties"]["reporter"] == site.users["patrol"]
+    assert count_with_description(site, text) == 1
+    with site.client("supervisor") as c:
+        photos = c.get(f"/api/v1/incidents/{incident_id}/photos").json()
+    assert len(photos["data"] if isinstance(photos, dict) else photos) == 1
+    no_hscroll = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert no_hscroll
+    context.close()
+    assert errors == []
+
+
+def test_a_rough_fix_needs_confirming_and_a_refused_report_can_be_corrected(
+        browser: Any, site: Site, artifacts: Path) -> None:
+    errors = ConsoleErrors()
+    context = phone(browser, site, accuracy=400.0)
+    page = errors.watch(context.new_page())
+    # the phone's clock is two days fast: the server refuses an observation in the future
+    page.clock.install(time=datetime.now(UTC) + timedelta(days=2))
+    page.goto("/app/patrol")
+    sign_in(page, site.users["patrol"])
+    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    text = f"精度差的上报 {uuid.uuid4().hex[:6]}"
+    fill_report(page, None, text)
+    assert page.is_visible("#confirm-row")
+    assert "±400" in page.inner_text("#fix-warn")
+    assert page.query_selector("#queue li[data-state]") is None   # not saved without the confirmation
+    page.check("#confirm-poor")
+    page.click("#save")
+    item = page.wait_for_selector("#queue li[data-state=rejected]", timeout=20_000)
+    reason = item.inner_text()
+    assert "observed_at" in reason and "future" in reason, reason
+    page.screenshot(path=str(artifacts / "patrol-4-rejected.png"), full_page=True)
+
+    incident_id = item.get_attribute("data-id")
+    page.clock.set_system_time(datetime.now(UTC))
+    page.click(f"#queue li[data-id='{incident_id}'] button >> nth=0")   # correct and send again
+    page.click("#locate")
+    page.wait_for_function("() => /±\\d+ m/.test(document.getElementById('fix').textContent)")
+    page.check("#confirm-poor")
+    page.click("#save")
+    page.wait_for_selector(f"#queue li[data-id='{incident_id}'][data-state=accepted]", timeout=20_000)
+    case = stored(site, incident_id)
+    assert LocationFlag.LOW_ACCURACY.value in case["properties"]["flags"]
+    assert case["properties"]["accuracy_m"] == 400
+    assert count_with_description(site, text) == 1
+    context.close()
+    # the browser logs the refused POST itself; nothing else may go wrong
+    assert [e for e in errors if "status of 422" not in e] == [] and len(errors) == 1, errors
+
+
+@pytest.mark.parametrize("seconds", [1])
+def test_a_patrol_track_is_recorded_and_uploaded(browser: Any, site: Site, seconds: int) -> None:
+    errors = ConsoleErrors()
+    context = phone(browser, site)
+    page = errors.watch(context.new_page())
+    page.goto(f"/app/patrol?track_s={seconds}")
+    sign_in(page, site.users["patrol"])
+    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    page.click("#patrol")
+    try:
+        page.wait_for_function("() => /: [3-9]/.test(document.getElementById('patrol-state').textContent)",
+                               timeout=15_000)
+    except Exception:
+        raise AssertionError(f"{page.inner_text('#patrol-state')} {errors}") from None
+    track_id = page.evaluate("localStorage.getItem('gise.track')")
+    page.click("#patrol")
+    page.click("#sync")
+    with site.client("patrol") as c:
+        for _ in range(50):
+            r = c.get(f"/api/v1/tracks/{track_id}")
+            if r.status_code == 200:
+                break
+            page.wait_for_timeout(200)
+        assert r.status_code == 200, r.text
+        coords = r.json()["geometry"]["coordinates"]
+    assert len(coords) >= 3
+    context.close()
+    assert errors == []
