@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,13 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # serving, sized together (checked below): the threads that run synchronous routes and dependencies, the
+    # database connections they share (each thread holds at most one, the background passes need a couple
+    # more), and how long a request waits for a connection before it is answered 503 with Retry-After
+    api_threads: int = Field(default=16, ge=1)
+    db_pool_size: int = Field(default=16, ge=1)
+    db_max_overflow: int = Field(default=4, ge=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
     max_batch_features: int = 100_000
     tick_interval_s: float = 60.0  # escalation pass inside `serve`; 0 disables it
     delivery_interval_s: float = 5.0  # webhook delivery pass inside `serve`; 0 disables it
@@ -54,6 +61,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = 64_000_000  # any request body; bigger is refused (413) before it is read in full
     photo_max_bytes: int = 15_000_000  # a phone's full-size JPEG fits; bigger uploads are refused (413)
     photo_max_pixels: int = 60_000_000  # decompression bombs are refused before decoding
+
+    @model_validator(mode="after")
+    def _sized_together(self) -> Settings:
+        if self.api_threads > self.db_pool_size + self.db_max_overflow:
+            raise ValueError(f"api_threads ({self.api_threads}) must not exceed db_pool_size + db_max_overflow "
+                             f"({self.db_pool_size + self.db_max_overflow}): a thread would wait for a connection")
+        return self
 
     @property
     def photos_dir(self) -> Path:

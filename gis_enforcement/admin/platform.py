@@ -42,7 +42,9 @@ class Platform:
 
     @cached_property
     def engine(self):  # type: ignore[no-untyped-def]
-        return make_engine(self.url)
+        s = self.settings
+        return make_engine(self.url, pool_size=s.db_pool_size, max_overflow=s.db_max_overflow,
+                           pool_timeout_s=s.db_pool_timeout_s)
 
     @cached_property
     def sessions(self):  # type: ignore[no-untyped-def]

@@ -15,7 +15,8 @@ from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
+    # async: FastAPI runs a plain function dependency in the thread pool, a hop per request for an attribute
     return request.app.state.platform  # type: ignore[no-any-return]
 
 

@@ -13,9 +13,11 @@ import time
 from collections import deque
 from typing import Any
 
+import anyio.to_thread
+
 from gis_enforcement.errors import TooManyRequests
 
-__all__ = ["BodyLimit", "RateLimiter"]
+__all__ = ["BodyLimit", "RateLimiter", "ThreadPool"]
 
 
 class RateLimiter:
@@ -88,3 +90,20 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+class ThreadPool:
+    """ASGI wrapper: sizes the thread pool that runs synchronous routes and dependencies to ``threads``
+    (``Settings.api_threads``) in the server's event loop, at its first message (the lifespan start-up).
+    anyio's default, 40, knows nothing of the database pool the threads share."""
+
+    def __init__(self, app: Any, threads: int) -> None:
+        self.app = app
+        self.threads = threads
+        self._sized = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not self._sized:
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
+            self._sized = True
+        await self.app(scope, receive, send)

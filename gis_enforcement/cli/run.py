@@ -24,9 +24,11 @@ def serve(
     import uvicorn
 
     from gis_enforcement.api import create_app
+    from gis_enforcement.api.limits import ThreadPool
 
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port)
+    uvicorn.run(ThreadPool(create_app(settings), settings.api_threads), host=host or settings.api_host,
+                port=port or settings.api_port)
 
 
 @app.command("demo")

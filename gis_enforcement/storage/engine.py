@@ -32,16 +32,20 @@ def resolve_database_url(settings: Settings) -> str:
     return local_cluster(settings).ensure_running()
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10, pool_timeout_s: float = 30.0,
+                **kwargs: object) -> Engine:
     """An engine for ``url`` that fails fast with a clear error when the server cannot be reached.
 
-    Sessions run with JIT compilation off: the platform's statements are short and many, and PostgreSQL's
-    JIT (on by default above a plan cost) spends 100+ ms compiling a lock or a year's evaluation read that
-    then runs in a few milliseconds."""
+    ``pool_size`` connections are kept, ``max_overflow`` more opened at a peak, and a checkout waits at most
+    ``pool_timeout_s`` for a free one. Sessions run with
+    JIT compilation off: the platform's statements are short and many, and PostgreSQL's JIT (on by default
+    above a plan cost) spends 100+ ms compiling a lock or a year's evaluation read that then runs in a few
+    milliseconds."""
     connect_args = dict(kwargs.pop("connect_args", None) or {})  # type: ignore[call-overload]
     connect_args["options"] = (str(connect_args.get("options", "")) + " -c jit=off").strip()
     engine = create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args,
-                           **kwargs)  # type: ignore[arg-type]
+                           pool_size=pool_size, max_overflow=max_overflow,
+                           pool_timeout=pool_timeout_s, **kwargs)  # type: ignore[arg-type]
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))

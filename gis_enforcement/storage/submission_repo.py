@@ -38,7 +38,7 @@ class SubmissionContext:
     closed: list[Candidate]  # recurrence candidates (closing time), earliest closure first
 
 
-_CONTEXT = f"""
+_CONTEXT = text(f"""
 SELECT
   (SELECT max(id) FROM layer_load) AS layer_load,
   (SELECT json_build_object({", ".join(f"'{c}', {c}" for c in CONTENT_COLUMNS if c != "observed_at")},
@@ -54,7 +54,7 @@ SELECT
                    ORDER BY closed_at, id)
      FROM incident WHERE status = 'closed' AND category = :category AND closed_at BETWEEN :closed_from AND :closed_to
       AND geom && ST_MakeEnvelope(:cx0, :cy0, :cx1, :cy1, 4326)) AS closed
-"""
+""")  # built once: parsing the parameters of a text() costs more than running it
 
 
 def submission_context(
@@ -73,7 +73,7 @@ def submission_context(
     """Everything one submission's intake reads, in one statement. The candidates are selected as
     ``incident_repo.nearby_incidents`` and ``incident_repo.closed_cases_near`` select them for a batch, and in
     the same order."""
-    row = session.execute(text(_CONTEXT), {
+    row = session.execute(_CONTEXT, {
         "id": incident_id, "category": category, "digests": list(digests),
         "near_start": near_start, "near_end": near_end, "closed_from": closed_from, "closed_to": closed_to,
         **dict(zip(("nx0", "ny0", "nx1", "ny1"), near_bbox, strict=True)),
@@ -86,7 +86,7 @@ def submission_context(
     )
 
 
-_INSERT = f"""
+_INSERT = text(f"""
 WITH batch AS (SELECT nextval('ingest_batch_id_seq') AS id),
 new AS (
   INSERT INTO incident ({", ".join(INCIDENT_COPY_COLUMNS)})
@@ -97,7 +97,7 @@ recorded AS (
   INSERT INTO ingest_batch (id, source, submitted, accepted, already_stored, rejected, report)
   SELECT batch_id, :source, 1, 1, 0, 0, CAST(:report AS jsonb) FROM new)
 {select_incidents_from("new")}
-"""
+""")
 
 
 def insert_incident(session: Session, *, incident: Mapping[str, Any], source: str | None) -> Incident | None:
@@ -107,5 +107,5 @@ def insert_incident(session: Session, *, incident: Mapping[str, Any], source: st
     params = {c: incident.get(c) for c in INCIDENT_COPY_COLUMNS if c != "batch_id"}
     params["source"] = source
     params["report"] = json.dumps({"errors": [], "errors_total": 0})
-    row = session.execute(text(_INSERT), params).first()
+    row = session.execute(_INSERT, params).first()
     return to_incident(row) if row is not None else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
@@ -47,8 +47,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses={200: {"description": "already stored with the same content (idempotent replay)"}, **ERRORS},
     summary="Submit one incident (GeoJSON Feature) or a batch (FeatureCollection)",
 )
-async def create_incidents(
-    request: Request,
+def create_incidents(
     response: Response,
     platform: PlatformDep,
     session: SessionDep,
@@ -57,7 +56,10 @@ async def create_incidents(
 ) -> Any:
     """A Feature is one incident: 201 with the stored case when new, 200 when the same id and content were
     already stored, 409 when the id was stored with different content. A FeatureCollection is a batch:
-    good features are stored, bad ones reported with their index (``row``), field and reason."""
+    good features are stored, bad ones reported with their index (``row``), field and reason.
+
+    A plain function: intake is synchronous work, so FastAPI runs it in the server's thread pool and the event
+    loop stays free to read and answer other requests."""
     limiter("intake", platform.settings.intake_requests_per_minute).hit(caller.username, field="body")
     limit = platform.settings.max_batch_features
     features = body.get("features")

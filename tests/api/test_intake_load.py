@@ -1,0 +1,92 @@
+"""Intake under load: it runs off the event loop, and the server's threads and connections are sized together."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api import create_app
+from gis_enforcement.api.deps import get_session
+from gis_enforcement.api.routers import incidents
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.settings import get_settings
+from tests.api.callers import as_admin
+
+WAIT_S = 30.0  # how long a held request waits to be let go: far beyond what a passing test needs
+
+
+def feature(jurisdiction: Jurisdiction) -> dict[str, Any]:
+    v = jurisdiction.villages.iloc[30]
+    return {"type": "Feature", "id": str(uuid.uuid4()),
+            "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
+            "properties": {"category": "ENV-01", "observed_at": "2026-05-12T23:40:00+08:00", "accuracy_m": 8}}
+
+
+class HeldIntake:
+    """Replaces the route's ``submit_one`` with one that waits until the test lets it go."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        real = incidents.submit_one
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.entered.set()
+            self.release.wait(WAIT_S)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(incidents, "submit_one", held)
+
+    def post_in_background(self, client: TestClient, body: dict[str, Any]) -> tuple[threading.Thread, dict]:
+        result: dict[str, Any] = {}
+
+        def send() -> None:
+            result["response"] = client.post("/api/v1/incidents", json=body)
+
+        worker = threading.Thread(target=send)
+        worker.start()
+        assert self.entered.wait(WAIT_S), "the POST never reached intake"
+        return worker, result
+
+
+def app_client(platform: Platform, db: Session) -> Callable[[], TestClient]:
+    def make() -> TestClient:
+        app = create_app(platform.settings, platform=platform)
+        app.dependency_overrides[get_session] = lambda: db
+        as_admin(app)
+        return TestClient(app, raise_server_exceptions=False)
+    return make
+
+
+@pytest.fixture
+def client(platform: Platform, db: Session) -> Iterator[TestClient]:
+    with app_client(platform, db)() as c:
+        yield c
+
+
+def test_a_slow_intake_leaves_the_event_loop_free(client: TestClient, monkeypatch: pytest.MonkeyPatch,
+                                                  jurisdiction: Jurisdiction) -> None:
+    held = HeldIntake(monkeypatch)
+    worker, result = held.post_in_background(client, feature(jurisdiction))
+    try:
+        health = client.get("/api/v1/health")  # answered while the POST is still inside intake
+        assert health.status_code == 200 and "response" not in result
+    finally:
+        held.release.set()
+        worker.join(WAIT_S)
+    assert result["response"].status_code == 201, result["response"].text
+
+
+def test_threads_must_not_outnumber_the_connections(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError, match="api_threads"):
+        get_settings(data_dir=tmp_path, api_threads=30, db_pool_size=10, db_max_overflow=10)
+    sized = get_settings(data_dir=tmp_path, api_threads=20, db_pool_size=10, db_max_overflow=10)
+    assert sized.api_threads == 20
