@@ -39,6 +39,10 @@ const GISE = (() => {
       execute: "执行（一次吹哨）", executed: "已执行", no_items: "暂无", score: "得分",
       by_department: "按部门", by_township: "按街乡", live: "实时", live_off: "未连接",
       new_case: "新案件", done: "完成", open_map: "打开地图", photo_upload: "上传照片",
+      time: "时间", level: "级别", rule: "规则", subject: "对象", case: "案件", consequence: "后果",
+      created: "制定时间", targets: "目标数",
+      asg_summoned: "待报到", asg_reported_in: "已报到", asg_acting: "处置中", asg_done: "已完成",
+      asg_declined: "已退单", asg_released: "已放行",
     },
     en: {
       app_patrol: "Patrol report", app_console: "Whistle & report console", lang: "中文", sign_in: "Sign in",
@@ -77,6 +81,10 @@ const GISE = (() => {
       executed: "executed", no_items: "none", score: "score", by_department: "by department",
       by_township: "by township", live: "live", live_off: "not connected", new_case: "new case", done: "Done",
       open_map: "Open map", photo_upload: "Upload photo",
+      time: "time", level: "level", rule: "rule", subject: "subject", case: "case", consequence: "consequence",
+      created: "made", targets: "targets",
+      asg_summoned: "summoned", asg_reported_in: "reported in", asg_acting: "acting", asg_done: "done",
+      asg_declined: "declined", asg_released: "released",
     },
   };
   const STATUS = {

@@ -202,7 +202,7 @@
         parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("rate")],
           asg.data.map((a) => el("tr", { "data-department": a.department },
             el("td", { text: `${a.department_name || a.department} (${a.role === "lead" ? t("role_lead") : t("role_assist")})` }),
-            el("td", { text: a.status + (a.minutes_late > 0 ? ` · ${t("late")} ${Math.round(a.minutes_late)} min` : "") }),
+            el("td", { text: t(`asg_${a.status}`) + (a.minutes_late > 0 ? ` · ${t("late")} ${Math.round(a.minutes_late)} min` : "") }),
             el("td", { text: GISE.when(a.report_in_due) }),
             el("td", {}, el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })),
             el("td", {}, own && a.reported_in_at ? rating(a) : null)))));
@@ -339,7 +339,7 @@
     async function warnings() {
       let rows;
       try { rows = (await api("/api/v1/warnings?limit=100")).data; } catch (e) { failure(e); return; }
-      $("warnings").replaceChildren(rows.length ? table(["time", "level", "rule", "subject", "case", "consequence"],
+      $("warnings").replaceChildren(rows.length ? table([t("time"), t("level"), t("rule"), t("subject"), t("case"), t("consequence")],
         rows.map((w) => el("tr", { "data-rule": w.rule_code, class: w.level === "red" ? "late" : null },
           el("td", { text: GISE.when(w.raised_at) }), el("td", { text: w.level }), el("td", { text: w.rule_code }),
           el("td", { text: `${w.subject_kind} ${w.subject_code}` }), el("td", { class: "small", text: (w.incident_id || "").slice(0, 8) }),
@@ -390,7 +390,7 @@
     async function plans() {
       let rows;
       try { rows = (await api("/api/v1/plans?limit=50")).data; } catch (e) { failure(e); return; }
-      $("plans").replaceChildren(rows.length ? table(["#", "created", t("status"), "targets", t("department"), ""], rows.map((p) =>
+      $("plans").replaceChildren(rows.length ? table(["#", t("created"), t("status"), { label: t("targets"), num: true }, t("department"), ""], rows.map((p) =>
         el("tr", {}, el("td", { text: String(p.id) }), el("td", { text: GISE.when(p.created_at) }),
           el("td", { text: p.status === "executed" ? `${t("executed")} ${GISE.when(p.executed_at)}` : p.status }),
           el("td", { class: "num", text: String(p.target_count) }), el("td", { text: (p.departments || []).join(", ") }),

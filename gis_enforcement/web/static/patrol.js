@@ -54,6 +54,7 @@
   }
   function categoryName(c) { return GISE.lang() === "zh" ? c.zh : c.en; }
   function renderCategories() {
+    const focused = document.activeElement && document.activeElement.closest("#cat-list") ? document.activeElement.dataset.code : null;
     const q = $("cat-search").value.trim().toLowerCase();
     const rank = (c) => { const i = recent.indexOf(c.code); return i < 0 ? 100 : i; };
     const shown = categories
@@ -64,6 +65,7 @@
       onclick: () => { chosen = c.code; renderCategories(); renderFix(); },
     }, categoryName(c), el("span", { class: "code", text: c.code }),
     recent.includes(c.code) ? el("span", { class: "tag", text: t("recent") }) : null)));
+    if (focused) { const again = $("cat-list").querySelector(`button[data-code="${focused}"]`); if (again) again.focus(); }
     const c = categories.find((x) => x.code === chosen);
     $("cat-info").textContent = c ? `${t("lead")}: ${c.lead_department_zh || c.lead_department || "—"} · ` +
       `${t("max_accuracy")}: ±${c.max_accuracy_m} m` : "";
