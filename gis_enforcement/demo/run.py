@@ -13,6 +13,7 @@ from rich.table import Table
 
 from gis_enforcement.admin.layers import install_layers
 from gis_enforcement.admin.platform import Platform
+from gis_enforcement.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
 from gis_enforcement.demo.chain import ChainSummary, play_season
 from gis_enforcement.demo.operation_story import tell_operation
 from gis_enforcement.demo.season import season_feature_collection, season_window
@@ -85,6 +86,21 @@ def run_demo(settings: Settings, *, seed: int, count: int, console: Console, cha
     console.print()
     console.print(f"[bold]maps[/]: open [cyan]{map_path.resolve()}[/] in a browser (they work offline), or run "
                   "`gis-enforcement serve` and browse /maps")
+    busiest = incidents["township_code"].dropna()
+    if len(busiest):
+        township = str(busiest.value_counts().idxmax())
+        leads = incidents.loc[incidents["township_code"] == township, "lead_department"].dropna()
+        department = str(leads.value_counts().idxmax()) if len(leads) else next(iter(catalog.departments))
+        with platform.transaction() as session:
+            accounts = ensure_demo_accounts(session, catalog=catalog, township=township, department=department)
+        base = f"http://{settings.api_host}:{settings.api_port}"
+        table = Table(title=f"pages: run `gis-enforcement serve`, then sign in (demo password {DEMO_PASSWORD})",
+                      title_justify="left")
+        for column in ("user", "role", "unit", "page"):
+            table.add_column(column)
+        for a in accounts:
+            table.add_row(a.username, a.role, a.unit, f"{base}{a.page}")
+        console.print(table)
     console.print("[bold]API[/]: run [cyan].venv/bin/gis-enforcement serve[/] and open "
                   f"http://{settings.api_host}:{settings.api_port}/docs "
                   f"(e.g. GET /api/v1/incidents?category=MIN-02)")

@@ -130,11 +130,13 @@
     async function loadTownships() {
       try {
         const fc = await api("/ogc/collections/townships/items?limit=100");
-        const layer = L.geoJSON(fc, { style: (f) => ({ color: "#0b4f8a", weight: f.id === me.unit_code || f.properties.code === me.unit_code ? 3 : 1,
-          fillOpacity: f.properties.code === me.unit_code ? 0.06 : 0.02 }) })
+        const mine = (f) => f.properties.code === me.unit_code;
+        const layer = L.geoJSON(fc, { style: (f) => (mine(f)
+          ? { color: "#0b4f8a", weight: 3, fillColor: "#5b9bd5", fillOpacity: 0.12 }
+          : { color: "#6b7280", weight: 1, fillColor: "#ffffff", fillOpacity: 0.3 }) })
           .bindTooltip((l) => l.feature.properties.name || "", { sticky: true }).addTo(map);
         layer.bringToBack();
-        const own = fc.features.filter((f) => f.properties.code === me.unit_code);
+        const own = fc.features.filter(mine);
         if (own.length) map.fitBounds(L.geoJSON(own).getBounds(), { padding: [10, 10] });
       } catch (e) { failure(e); }
     }
@@ -159,7 +161,7 @@
       for (const f of list) {
         const [lon, lat] = f.geometry.coordinates;
         const neighbour = f.properties.township_code !== me.unit_code;
-        L.circleMarker([lat, lon], { radius: 7, color: neighbour ? "#8a4b00" : "#111", weight: neighbour ? 2 : 1,
+        L.circleMarker([lat, lon], { radius: list.length > 150 ? 5 : 8, color: neighbour ? "#8a4b00" : "#111", weight: neighbour ? 2 : 1,
           dashArray: neighbour ? "3 3" : null, fillColor: STATUS_COLOUR[f.properties.status] || "#555", fillOpacity: 0.9 })
           .bindTooltip(`${catName(f.properties.category)} · ${GISE.statusName(f.properties.status)}`)
           .on("click", () => open(f.id)).addTo(markers);
@@ -308,13 +310,14 @@
               { department: a.department, summary: summary.value }, () => `${t("resolve")} ✓`) }, t("resolve")));
         }
       }
-      const file = el("input", { type: "file", id: "asg-photo", accept: "image/jpeg,image/png,image/webp" });
-      parts.push(el("h3", { text: t("photo_upload") }), el("label", { for: "asg-photo", class: "sr-only", text: t("photo_upload") }), file,
-        el("button", { type: "button", onclick: async () => {
+      const file = el("input", { type: "file", id: "asg-photo", class: "sr-only", accept: "image/jpeg,image/png,image/webp", capture: "environment",
+        onchange: async () => {
           if (!file.files.length) return;
           const form = new FormData(); form.append("file", file.files[0]);
           try { await api(`/api/v1/incidents/${a.incident_id}/photos`, { method: "POST", body: form }); say("ok", `${t("photo_upload")} ✓`); } catch (e) { say("bad", e.describe ? e.describe() : String(e)); }
-        } }, t("photo_upload")));
+          file.value = "";
+        } });
+      parts.push(el("h3", { text: t("photos") }), file, el("label", { for: "asg-photo", class: "button-like", text: t("photo_upload") }));
       const task = el("input", { type: "text", id: "fu-task" });
       const days = el("input", { type: "number", id: "fu-days", min: "1", max: "365", value: "5" });
       parts.push(el("h3", { text: t("follow_up") }), el("label", { for: "fu-task", text: t("follow_up_task") }), task,
@@ -336,13 +339,24 @@
       warnings(); evaluation(); maps(); plans();
       onEvent((e) => { if (e.kind === "warning") warnings(); });
     }
+    let names = null;
+    async function unitNames() {
+      if (names) return names;
+      names = {};
+      try {
+        for (const d of (await api("/api/v1/catalog/departments")).data) names[`department:${d.code}`] = GISE.lang() === "zh" ? d.zh : d.en;
+        for (const f of (await api("/ogc/collections/townships/items?limit=100")).features) names[`township:${f.properties.code}`] = f.properties.name;
+      } catch (e) { failure(e); }
+      return names;
+    }
     async function warnings() {
       let rows;
       try { rows = (await api("/api/v1/warnings?limit=100")).data; } catch (e) { failure(e); return; }
+      const known = await unitNames();
       $("warnings").replaceChildren(rows.length ? table([t("time"), t("level"), t("rule"), t("subject"), t("case"), t("consequence")],
         rows.map((w) => el("tr", { "data-rule": w.rule_code, class: w.level === "red" ? "late" : null },
           el("td", { text: GISE.when(w.raised_at) }), el("td", { text: w.level }), el("td", { text: w.rule_code }),
-          el("td", { text: `${w.subject_kind} ${w.subject_code}` }), el("td", { class: "small", text: (w.incident_id || "").slice(0, 8) }),
+          el("td", { text: known[`${w.subject_kind}:${w.subject_code}`] || `${w.subject_kind} ${w.subject_code}` }), el("td", { class: "small", text: (w.incident_id || "").slice(0, 8) }),
           el("td", { text: w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
     }
     async function evaluation() {
