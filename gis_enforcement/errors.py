@@ -92,6 +92,22 @@ class DatabaseUnavailable(EnforcementError):
     status = 503
 
 
+class DatabaseBusy(EnforcementError):
+    """Every database connection stayed in use for the pool's timeout; ``retry_after`` seconds later the
+    request may be sent again."""
+
+    code = "database_busy"
+    status = 503
+
+
+class Overloaded(EnforcementError):
+    """The server already works on as many requests of this kind as it takes at once; nothing of this one was
+    done, and ``retry_after`` seconds later it may be sent again."""
+
+    code = "overloaded"
+    status = 503
+
+
 class PayloadTooLarge(EnforcementError):
     code = "payload_too_large"
     status = 413
@@ -140,6 +156,8 @@ HTTP_STATUS: dict[type[EnforcementError], int] = {
         CatalogInvalid,
         NotConfigured,
         DatabaseUnavailable,
+        DatabaseBusy,
+        Overloaded,
         PayloadTooLarge,
         UnsupportedMedia,
         Unauthenticated,

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=16, ge=1)
     db_max_overflow: int = Field(default=4, ge=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    # intake requests worked on at once; one more is answered 503 with Retry-After straight away instead of
+    # queueing behind them (reads keep the other threads)
+    intake_max_in_flight: int = Field(default=8, ge=1)
     max_batch_features: int = 100_000
     tick_interval_s: float = 60.0  # escalation pass inside `serve`; 0 disables it
     delivery_interval_s: float = 5.0  # webhook delivery pass inside `serve`; 0 disables it
@@ -67,6 +70,9 @@ class Settings(BaseSettings):
         if self.api_threads > self.db_pool_size + self.db_max_overflow:
             raise ValueError(f"api_threads ({self.api_threads}) must not exceed db_pool_size + db_max_overflow "
                              f"({self.db_pool_size + self.db_max_overflow}): a thread would wait for a connection")
+        if self.intake_max_in_flight > self.api_threads:
+            raise ValueError(f"intake_max_in_flight ({self.intake_max_in_flight}) must not exceed api_threads "
+                             f"({self.api_threads}): admitted intake requests would wait for a thread")
         return self
 
     @property

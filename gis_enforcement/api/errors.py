@@ -23,7 +23,7 @@ def _enforcement_error(_: Request, exc: Exception) -> JSONResponse:
     headers = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    if status == 429 and "retry_after" in exc.detail:
+    if status in (429, 503) and "retry_after" in exc.detail:
         headers["Retry-After"] = str(exc.detail["retry_after"])
     return JSONResponse({"error": exc.to_dict()}, status_code=status, headers=headers)
 

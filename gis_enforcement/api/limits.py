@@ -1,8 +1,9 @@
-"""Limits: at most ``limit`` requests per ``window_s`` seconds per key (a user name, a client address), and the
-size of a request body.
+"""Limits: at most ``limit`` requests per ``window_s`` seconds per key (a user name, a client address), at most
+so many requests of a kind in progress at once, the size of a request body, the server's thread pool.
 
 A sliding log per key, in the process's memory: enough for one server process guarding sign-in against
 password guessing and intake against a runaway client; over the limit the API answers 429 with Retry-After.
+Over the in-progress limit it answers 503 with Retry-After: the server is busy, not the client too fast.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio.to_thread
 
-from gis_enforcement.errors import TooManyRequests
+from gis_enforcement.errors import Overloaded, TooManyRequests
 
-__all__ = ["BodyLimit", "RateLimiter", "ThreadPool"]
+__all__ = ["BodyLimit", "InFlightLimit", "RateLimiter", "ThreadPool"]
 
 
 class RateLimiter:
@@ -45,6 +48,33 @@ class RateLimiter:
     def reset(self) -> None:
         with self._lock:
             self._hits.clear()
+
+
+class InFlightLimit:
+    """At most ``limit`` requests of one kind in progress at once; one more is refused straight away with
+    ``Overloaded`` (503, Retry-After) rather than queued. Past its capacity a server then answers every request
+    quickly, keeps its threads and connections for the requests it took, and clients retry later instead of
+    timing out while it works on requests whose senders have given up."""
+
+    def __init__(self, limit: int, *, retry_after_s: int = 1) -> None:
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self, what: str) -> Iterator[None]:
+        """Hold one of the places while the block runs; ``Overloaded`` naming ``what`` when none is free."""
+        with self._lock:
+            if self._in_flight >= self.limit:
+                raise Overloaded(f"the server is working on {self.limit} {what} already; try again in "
+                                 f"{self.retry_after_s} s", retry_after=self.retry_after_s)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
 
 class BodyLimit:

@@ -85,8 +85,58 @@ def test_a_slow_intake_leaves_the_event_loop_free(client: TestClient, monkeypatc
     assert result["response"].status_code == 201, result["response"].text
 
 
-def test_threads_must_not_outnumber_the_connections(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValidationError, match="api_threads"):
+def test_threads_connections_and_the_intake_cap_are_sized_together(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationError, match="api_threads .30. must not exceed db_pool_size"):
         get_settings(data_dir=tmp_path, api_threads=30, db_pool_size=10, db_max_overflow=10)
-    sized = get_settings(data_dir=tmp_path, api_threads=20, db_pool_size=10, db_max_overflow=10)
-    assert sized.api_threads == 20
+    with pytest.raises(ValidationError, match="intake_max_in_flight .21. must not exceed api_threads"):
+        get_settings(data_dir=tmp_path, api_threads=20, db_pool_size=10, db_max_overflow=10, intake_max_in_flight=21)
+    sized = get_settings(data_dir=tmp_path, api_threads=20, db_pool_size=10, db_max_overflow=10,
+                         intake_max_in_flight=20)
+    assert (sized.api_threads, sized.intake_max_in_flight) == (20, 20)
+
+
+def test_intake_beyond_its_cap_is_refused_at_once_with_retry_after(platform: Platform, db: Session,
+                                                                    monkeypatch: pytest.MonkeyPatch,
+                                                                    jurisdiction: Jurisdiction) -> None:
+    capped = Platform(settings=platform.settings.model_copy(update={"intake_max_in_flight": 1}), url=platform.url,
+                      locators=platform.locators)
+    capped.__dict__["engine"] = platform.engine
+    held = HeldIntake(monkeypatch)
+    first, second = feature(jurisdiction), feature(jurisdiction)
+    with app_client(capped, db)() as client:
+        worker, result = held.post_in_background(client, first)
+        try:
+            refused = client.post("/api/v1/incidents", json=second)
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["Retry-After"] == "1"
+            assert refused.json()["error"]["code"] == "overloaded"
+            assert client.get("/api/v1/health").status_code == 200  # other routes are still served
+        finally:
+            held.release.set()
+            worker.join(WAIT_S)
+        assert result["response"].status_code == 201, result["response"].text
+        assert client.get(f"/api/v1/incidents/{second['id']}").status_code == 404  # nothing of it was stored
+        assert client.post("/api/v1/incidents", json=second).status_code == 201  # the retry lands
+        assert client.post("/api/v1/incidents", json=second).status_code == 200  # the slot was given back
+
+
+def test_no_free_database_connection_is_503_with_retry_after(platform: Platform, database_url: str,
+                                                             tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = get_settings(database_url=database_url, data_dir=tmp_path, api_threads=1, intake_max_in_flight=1,
+                            db_pool_size=1, db_max_overflow=0, db_pool_timeout_s=0.2)
+    small = Platform(settings=settings, url=database_url, locators=platform.locators)
+    try:
+        app = create_app(settings, platform=small)
+        as_admin(app)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            taken = small.engine.connect()  # the pool's only connection
+            try:
+                busy = client.get("/api/v1/incidents", params={"limit": 1})
+                assert busy.status_code == 503, busy.text
+                assert busy.headers["Retry-After"] == "1"
+                assert busy.json()["error"]["code"] == "database_busy"
+            finally:
+                taken.close()
+            assert client.get("/api/v1/incidents", params={"limit": 1}).status_code == 200
+    finally:
+        small.close()

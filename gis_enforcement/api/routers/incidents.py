@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
+from gis_enforcement.api.limits import InFlightLimit
 from gis_enforcement.api.ogc_params import parse_datetime
 from gis_enforcement.api.schemas import (
     BIGINT_MAX,
@@ -39,6 +41,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def intake_slot(request: Request, platform: PlatformDep) -> AsyncIterator[None]:
+    """One of the intake requests the server works on at once (``Settings.intake_max_in_flight``), held until
+    the request is answered; when none is free, 503 with Retry-After. Async, so it is decided on the event
+    loop before the request takes a thread, a session or a database connection."""
+    cap = platform.settings.intake_max_in_flight
+    limit = getattr(request.app.state, "intake_limit", None)
+    if limit is None or limit.limit != cap:
+        limit = request.app.state.intake_limit = InFlightLimit(cap)
+    with limit.slot("submissions"):
+        yield
+
+
 @router.post(
     "",
     operation_id="create_incidents",
@@ -46,6 +60,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     response_model=IncidentPublic | IngestReportPublic,
     responses={200: {"description": "already stored with the same content (idempotent replay)"}, **ERRORS},
     summary="Submit one incident (GeoJSON Feature) or a batch (FeatureCollection)",
+    dependencies=[Depends(intake_slot, scope="function")],  # the slot is free again before the answer is sent
 )
 def create_incidents(
     response: Response,
@@ -59,7 +74,8 @@ def create_incidents(
     good features are stored, bad ones reported with their index (``row``), field and reason.
 
     A plain function: intake is synchronous work, so FastAPI runs it in the server's thread pool and the event
-    loop stays free to read and answer other requests."""
+    loop stays free to read and answer other requests. When the server already works on as many submissions
+    as it takes at once, the answer is 503 with Retry-After (nothing was stored; send again later)."""
     limiter("intake", platform.settings.intake_requests_per_minute).hit(caller.username, field="body")
     limit = platform.settings.max_batch_features
     features = body.get("features")
