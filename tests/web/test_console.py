@@ -120,3 +120,90 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
         ctx.close()
     # the browser logs the refused check-in (422) itself; nothing else may go wrong
     assert [e for e in errors if "status of 422" not in e] == [] and len(errors) == 1, errors
+
+
+def _whistled_case(site: Site) -> str:
+    """A case of the township, filed by the patrol and whistled by the township, through the API."""
+    lon, lat = site.point
+    feature = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [lon, lat]},
+               "properties": {"category": CATEGORY, "observed_at": datetime.now(UTC).isoformat(),
+                              "accuracy_m": 6, "reporter": site.users["patrol"], "description": "夜间偷排"}}
+    with site.client("patrol") as c:
+        assert c.post("/api/v1/incidents", json=feature).status_code == 201
+    with site.client("township_dispatcher") as c:
+        r = c.post(f"/api/v1/incidents/{feature['id']}/whistle", json={"mode": "township", "whistler": site.township})
+        assert r.status_code in (200, 201), r.text
+    return str(feature["id"])
+
+
+def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
+        browser: Any, site: Site, artifacts: Path, tmp_path: Path) -> None:
+    errors = ConsoleErrors()
+    incident_id = _whistled_case(site)
+    lon, lat = site.point
+
+    dept_ctx = desk(browser, site, geolocation={"longitude": lon, "latitude": lat, "accuracy": 5},
+                    permissions=["geolocation"])
+    dept = errors.watch(dept_ctx.new_page())
+    dept.goto("/app/console")
+    sign_in(dept, site.users["department_officer"])
+    dept.click(f"#assignments li:has-text('{site.township_name}') button.case >> nth=0")
+    dept.wait_for_selector("#report-in")
+    def step(button: str, done: str) -> None:
+        """Press a button of the assignment panel and wait for its answer, which must be a success."""
+        dept.click(button)
+        note = dept.wait_for_selector(f"#asg-msg .notice.bad, #asg-msg .notice.ok:has-text('{done}')")
+        assert "ok" in (note.get_attribute("class") or ""), note.inner_text()
+
+    step("#report-in", "已报到")
+    step("button:has-text('开始处置')", "开始处置")
+    dept.fill("#action-type", "责令停产整治")
+    dept.fill("#action-penalty", "50000")
+    step("button:has-text('记录')", "执法记录")
+    photo = tmp_path / "after.png"
+    from PIL import Image
+    Image.new("RGB", (40, 30), (10, 90, 160)).save(photo)
+    dept.set_input_files("#asg-photo", str(photo))
+    dept.wait_for_selector("#asg-msg .notice.ok:has-text('上传照片')")
+    dept.fill("#fu-task", "恢复原状后纳入日常巡查")
+    step("button:has-text('发送')", "要求街乡落实")
+    step("button:has-text('本部门处置完毕')", "本部门处置完毕")
+    dept.fill("#resolve-summary", "已责令停产，设备查封")
+    step("button:has-text('报告办结')", "报告办结")
+    dept.screenshot(path=str(artifacts / "console-7-department-resolved.png"))
+
+    with site.client("supervisor") as c:
+        case = c.get(f"/api/v1/incidents/{incident_id}").json()["properties"]
+        kinds = [e["kind"] for e in c.get(f"/api/v1/incidents/{incident_id}/timeline").json()["events"]]
+        photos = c.get(f"/api/v1/incidents/{incident_id}/photos").json()["data"]
+    assert case["status"] == "resolved"
+    for kind in ("report_in", "case_in_action", "enforcement_record", "follow_up_request", "resolve"):
+        assert kind in kinds, kinds
+    assert len(photos) == 1
+
+    town_ctx = desk(browser, site)
+    town = errors.watch(town_ctx.new_page())
+    town.goto("/app/console")
+    sign_in(town, site.users["township_dispatcher"])
+    town.click(f"#cases button.case[data-id='{incident_id}']")
+    town.click("#detail button:has-text('核查通过')")
+    town.wait_for_selector("#flash .notice.ok")
+    lead_row = f"#detail tr[data-department='{site.department}']"
+    town.select_option(f"{lead_row} select >> nth=0", "4")
+    town.select_option(f"{lead_row} select >> nth=1", "5")
+    town.click(f"{lead_row} button")
+    town.wait_for_selector("#flash .notice.ok:has-text('评价')")
+    town.fill("#reopen-reason", "复查发现夜间又有排放")
+    town.click("#detail button:has-text('重新打开')")
+    town.wait_for_function("() => document.querySelector('#detail h2').textContent.includes('重新打开')")
+    town.screenshot(path=str(artifacts / "console-8-reopened.png"))
+
+    with site.client("supervisor") as c:
+        events = c.get(f"/api/v1/incidents/{incident_id}/timeline").json()["events"]
+    kinds = [e["kind"] for e in events]
+    assert "verify" in kinds and "rating" in kinds and kinds[-1] == "reopen", kinds
+    rating = next(e for e in events if e["kind"] == "rating")
+    assert rating["actor"] == site.users["township_dispatcher"]
+    for ctx in (dept_ctx, town_ctx):
+        ctx.close()
+    assert errors == []

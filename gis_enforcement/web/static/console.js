@@ -125,7 +125,7 @@
       loadTownships();
       load();
       setInterval(load, 5000);
-      onEvent((e) => { load(); if (selected && e.incident_id === selected) open(selected, { quiet: true }); });
+      onEvent((e) => { load(); if (selected && e.incident_id === selected && e.actor !== me.username) open(selected, { quiet: true }); });
     }
     async function loadTownships() {
       try {
@@ -216,7 +216,8 @@
       }
       if (own && p.status === "resolved") parts.push(el("button", { type: "button", class: "primary", onclick: () => act(id, "verify", { township: me.unit_code }) }, t("verify")));
       if (own && ["resolved", "verified", "closed"].includes(p.status)) {
-        const reason = el("input", { type: "text", id: "reopen-reason", "aria-label": t("reopen_reason"), placeholder: t("reopen_reason") });
+        const typed = $("reopen-reason") ? $("reopen-reason").value : "";
+        const reason = el("input", { type: "text", id: "reopen-reason", "aria-label": t("reopen_reason"), placeholder: t("reopen_reason"), value: typed || null });
         parts.push(el("div", { class: "row" }, el("div", { class: "grow" }, reason),
           el("button", { type: "button", class: "danger", onclick: () => act(id, "reopen", { township: me.unit_code, reason: reason.value }) }, t("reopen"))));
       }
@@ -251,7 +252,7 @@
       $("department-view").classList.remove("hidden");
       load();
       setInterval(load, 15000);
-      onEvent((e) => { load(); if (selected && e.incident_id === selected.incident_id) open(selected.id); });
+      onEvent((e) => { load(); if (selected && e.incident_id === selected.incident_id && e.actor !== me.username) open(selected.id); });
     }
     async function load() {
       try { items = (await api("/api/v1/assignments?open=true&limit=500")).data; } catch (e) { failure(e); return; }
@@ -263,16 +264,17 @@
         el("p", { class: "muted", text: t("no_items") }));
       tickCountdowns();
     }
-    async function open(assignmentId) {
-      const a = items.find((x) => x.id === assignmentId) || (await api(`/api/v1/assignments/${assignmentId}`));
+    async function open(assignmentId, message) {
+      const a = { ...(items.find((x) => x.id === assignmentId) || {}), ...(await api(`/api/v1/assignments/${assignmentId}`)) };
       selected = a;
       let f;
       try { f = await api(`/api/v1/incidents/${a.incident_id}`); } catch (e) { failure(e); return; }
       const box = $("asg-detail");
       const out = el("div", { id: "asg-msg", "aria-live": "polite" });
       const say = (kind, text) => notice(out, kind, text);
+      if (message) say(...message);
       const post = async (path, body, ok) => {
-        try { const r = await api(path, { method: "POST", body }); say("ok", ok(r)); await load(); return r; } catch (e) {
+        try { const r = await api(path, { method: "POST", body }); await load(); await open(a.id, ["ok", ok(r)]); return r; } catch (e) {
           say("bad", e instanceof ApiError ? e.describe() : String(e)); return null;
         }
       };
