@@ -147,7 +147,7 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     dept = errors.watch(dept_ctx.new_page())
     dept.goto("/app/console")
     sign_in(dept, site.users["department_officer"])
-    dept.click(f"#assignments li:has-text('{site.township_name}') button.case >> nth=0")
+    dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
     dept.wait_for_selector("#report-in")
     def step(button: str, done: str) -> None:
         """Press a button of the assignment panel and wait for its answer, which must be a success."""

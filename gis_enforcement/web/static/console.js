@@ -256,7 +256,7 @@
     }
     async function load() {
       try { items = (await api("/api/v1/assignments?open=true&limit=500")).data; } catch (e) { failure(e); return; }
-      $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id },
+      $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id, "data-incident": a.incident_id },
         el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
           el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
             el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })),
