@@ -36,6 +36,7 @@ class Site:
     department: str
     point: tuple[float, float]   # lon, lat of a village of the township (WGS84)
     users: dict[str, str]        # role → user name
+    maps_dir: Path               # the server's MAPS_DIR
 
     def token(self, role: str) -> str:
         r = httpx.post(f"{self.base_url}/api/v1/auth/token",
@@ -79,10 +80,12 @@ def site(database_url: str, jurisdiction: Jurisdiction, catalog: Catalog,
                 session.commit()
         finally:
             engine.dispose()
-        with LiveServer(url, tmp_path_factory.mktemp("web-server")) as server:
+        workdir = tmp_path_factory.mktemp("web-server")
+        with LiveServer(url, workdir) as server:
             yield Site(base_url=server.base_url, database_url=url, township=township, township_name=name,
                        neighbour=neighbour, department=lead,
-                       point=(float(village.geometry.x), float(village.geometry.y)), users=users)
+                       point=(float(village.geometry.x), float(village.geometry.y)), users=users,
+                       maps_dir=workdir / "maps")
 
 
 def _general_lead(catalog: Catalog) -> str:

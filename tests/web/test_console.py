@@ -13,6 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from gis_enforcement.layers.locator import Locator
 from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
 from tests.web.test_patrol_page import fill_report, phone
 
@@ -206,4 +209,73 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     assert rating["actor"] == site.users["township_dispatcher"]
     for ctx in (dept_ctx, town_ctx):
         ctx.close()
+    assert errors == []
+
+
+def _file(site: Site, lon: float, lat: float, text: str) -> str:
+    feature = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [lon, lat]},
+               "properties": {"category": CATEGORY, "observed_at": datetime.now(UTC).isoformat(), "accuracy_m": 5,
+                              "reporter": site.users["patrol"], "description": text}}
+    with site.client("patrol") as c:
+        r = c.post("/api/v1/incidents", json=feature)
+        assert r.status_code == 201, r.text
+    return str(feature["id"])
+
+
+def _point_across_the_border(site: Site, locator: Locator) -> tuple[float, float]:
+    """A point in a neighbouring township, flagged near the border of the site's township."""
+    for lon0 in np.linspace(site.point[0] - 0.08, site.point[0] + 0.08, 81):
+        for lat0 in np.linspace(site.point[1] - 0.06, site.point[1] + 0.06, 61):
+            p = locator.locate_one(float(lon0), float(lat0), 10)
+            if p.township_code not in (None, site.township) and site.township in p.border_townships:
+                return float(lon0), float(lat0)
+    raise AssertionError("no border point found near the site's village")
+
+
+def test_a_neighbours_border_case_is_marked_and_read_only(browser: Any, site: Site, locator: Locator) -> None:
+    errors = ConsoleErrors()
+    lon, lat = _point_across_the_border(site, locator)
+    incident_id = _file(site, lon, lat, "界河边倾倒渣土")
+    ctx = desk(browser, site)
+    town = errors.watch(ctx.new_page())
+    town.goto("/app/console")
+    sign_in(town, site.users["township_dispatcher"])
+    card = town.wait_for_selector(f"#cases button.case[data-id='{incident_id}']")
+    assert "邻街乡" in card.inner_text()
+    card.click()
+    town.wait_for_selector("#detail table")
+    assert town.query_selector("#whistle") is None   # a neighbour reads the case; its own township whistles
+    ctx.close()
+    assert errors == []
+
+
+def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site, artifacts: Path) -> None:
+    errors = ConsoleErrors()
+    target = _file(site, *site.point, "联合执法目标")
+    with site.client("supervisor") as c:
+        r = c.post("/api/v1/plans", json={"start": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                                          "hours": 12, "townships": [site.township], "categories": [CATEGORY],
+                                          "from_township": site.township})
+        assert r.status_code == 201, r.text
+        plan_id = r.json()["plan"]["id"] if "plan" in r.json() else r.json()["properties"]["id"]
+    env = {**os.environ, "DATABASE_URL": site.database_url, "GISE_MAPS_DIR": str(site.maps_dir)}
+    subprocess.run([sys.executable, "-m", "gis_enforcement", "map", "townships"], env=env, check=True,
+                   capture_output=True, timeout=180)
+
+    ctx = desk(browser, site)
+    sup = errors.watch(ctx.new_page())
+    sup.goto("/app/console")
+    sign_in(sup, site.users["supervisor"])
+    sup.click("#maps button:has-text('townships')")
+    frame = sup.frame_locator("#map-frame")
+    frame.locator(".leaflet-container").wait_for()
+    sup.click(f"#plans button[data-plan='{plan_id}']")
+    sup.wait_for_selector(f"#flash .notice.ok:has-text('#{plan_id}')")
+    sup.wait_for_selector("#plans td:has-text('已执行')")
+    sup.screenshot(path=str(artifacts / "console-9-plan-executed.png"), full_page=True)
+    with site.client("supervisor") as c:
+        plans = c.get("/api/v1/plans").json()["data"]
+        assert next(p for p in plans if p["id"] == plan_id)["status"] == "executed"
+        assert c.get(f"/api/v1/incidents/{target}/assignments").json()["data"], "the target was whistled"
+    ctx.close()
     assert errors == []
