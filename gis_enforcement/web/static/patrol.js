@@ -203,6 +203,8 @@
     } finally {
       syncing = false;
       renderQueue();
+      // the sign-in ran out (refresh token spent or expired): ask for it again; the queue stays on the phone
+      if (!GISE.session()) showSignedIn();
     }
   }
   async function send(r) {
