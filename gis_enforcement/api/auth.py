@@ -106,7 +106,7 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 def allow(action: str) -> Any:
     """The dependency of a route that needs ``action``: the caller, once authenticated and allowed by role."""
 
-    def allowed(caller: CallerDep) -> Caller:
+    async def allowed(caller: CallerDep) -> Caller:  # async: a check in memory needs no thread of its own
         check(caller, action)
         return caller
 
