@@ -15,9 +15,20 @@ from gis_enforcement.errors import EnforcementError, http_status
 log = logging.getLogger(__name__)
 
 
-def _enforcement_error(_: Request, exc: Exception) -> JSONResponse:
+#: OGC API – Features answers an invalid parameter with 400 (/req/core/query-param-invalid); the rest of the API
+#: says 422 for a request it understood but cannot accept
+_BAD_REQUEST_PREFIXES = ("/ogc",)
+
+
+def _invalid_status(request: Request) -> int:
+    return 400 if request.url.path.startswith(_BAD_REQUEST_PREFIXES) else 422
+
+
+def _enforcement_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EnforcementError)
     status = http_status(exc)
+    if status == 422:
+        status = _invalid_status(request)
     if status >= 500:
         log.error("request failed: %s", exc)
     headers = {}
@@ -28,7 +39,7 @@ def _enforcement_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": exc.to_dict()}, status_code=status, headers=headers)
 
 
-def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [
         {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) or "body",
@@ -38,7 +49,7 @@ def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     first = problems[0] if problems else {"field": "body", "reason": "invalid request"}
     body = {"code": "invalid_input", "message": first["reason"], "field": first["field"],
             "detail": {"errors": problems}}
-    return JSONResponse({"error": body}, status_code=422)
+    return JSONResponse({"error": body}, status_code=_invalid_status(request))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -107,13 +107,20 @@ def test_time_slider_shows_a_window_of_days(opened, cases) -> None:
 
 def test_a_click_opens_the_case_with_its_timeline(opened, cases, pinggu_catalog) -> None:  # noqa: F811
     page, errors, folder = opened
-    # a closed case on screen, away from the title and legend boxes
-    target = page.evaluate("""() => { var L0 = window.giseCases;
+    # a closed case on screen, away from the title and legend boxes — once the map has stopped moving (on a busy
+    # machine the opening fit may still be under way, and a click would land where the case is no longer)
+    find = """() => { var L0 = window.giseCases;
         for (var i = 0; i < L0.n; i++) {
           if (L0.shown[i] && L0.c.cd[i] !== 65535 && L0.sx[i] > 420 && L0.sx[i] < 1000 && L0.sy[i] > 200 &&
               L0.sy[i] < 650 && L0.nearest({x: L0.sx[i], y: L0.sy[i]}) === i) { return [i, L0.sx[i], L0.sy[i]]; }
-        } return null; }""")
-    assert target is not None
+        } return null; }"""
+    target, before = page.evaluate(find), None
+    for _ in range(40):
+        if target is not None and target == before:
+            break
+        page.wait_for_timeout(250)
+        before, target = target, page.evaluate(find)
+    assert target is not None and target == before
     i, x, y = target
     page.mouse.click(x, y)
     popup = page.locator(".leaflet-popup-content .gise-popup")

@@ -251,7 +251,7 @@ def test_a_neighbours_border_case_is_marked_and_read_only(browser: Any, site: Si
 
 def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site, artifacts: Path) -> None:
     errors = ConsoleErrors()
-    target = _file(site, *site.point, "联合执法目标")
+    _file(site, *site.point, "联合执法目标")   # at least one open case for the plan
     with site.client("supervisor") as c:
         r = c.post("/api/v1/plans", json={"start": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
                                           "hours": 12, "townships": [site.township], "categories": [CATEGORY],
@@ -274,8 +274,11 @@ def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site,
     sup.wait_for_selector("#plans td:has-text('已执行')")
     sup.screenshot(path=str(artifacts / "console-9-plan-executed.png"), full_page=True)
     with site.client("supervisor") as c:
-        plans = c.get("/api/v1/plans").json()["data"]
-        assert next(p for p in plans if p["id"] == plan_id)["status"] == "executed"
-        assert c.get(f"/api/v1/incidents/{target}/assignments").json()["data"], "the target was whistled"
+        plan = next(p for p in c.get("/api/v1/plans").json()["data"] if p["id"] == plan_id)
+        whistles = c.get("/api/v1/events", params={"kind": "whistle", "limit": 1000}).json()["data"]
+    assert plan["status"] == "executed" and plan["whistle_ids"], plan
+    # every target of the plan was whistled by the plan's one joint whistle
+    whistled = {e["incident_id"] for e in whistles if e["payload"]["whistle_id"] in plan["whistle_ids"]}
+    assert len(whistled) == plan["target_count"] >= 1, (whistled, plan)
     ctx.close()
     assert errors == []

@@ -48,7 +48,7 @@ from gis_enforcement.storage.ogc_repo import Extent
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (401, 403, 404, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (400, 401, 403, 404, 503)}
 GEOJSON_OK: dict[str, Any] = {"description": "GeoJSON", "content": {GEOJSON: {}}}
 
 
