@@ -136,7 +136,7 @@ def test_a_rough_fix_needs_confirming_and_a_refused_report_can_be_corrected(
     page.click("#save")
     item = page.wait_for_selector("#queue li[data-state=rejected]", timeout=20_000)
     reason = item.inner_text()
-    assert "observed_at" in reason and "future" in reason, reason
+    assert "发现时间: is in the future (observed_at)" in reason, reason   # the field named in Chinese too
     page.screenshot(path=str(artifacts / "patrol-4-rejected.png"), full_page=True)
 
     incident_id = item.get_attribute("data-id")

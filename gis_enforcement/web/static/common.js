@@ -43,6 +43,10 @@ const GISE = (() => {
       created: "制定时间", targets: "目标数",
       asg_summoned: "待报到", asg_reported_in: "已报到", asg_acting: "处置中", asg_done: "已完成",
       asg_declined: "已退单", asg_released: "已放行",
+      field_observed_at: "发现时间", field_category: "问题类别", field_accuracy_m: "定位精度", field_geometry: "位置",
+      field_position: "报到位置", field_description: "情况描述", field_id: "编号", field_file: "照片",
+      field_username: "用户名", field_password: "密码", field_status: "状态", field_task: "落实事项",
+      field_reason: "原因", field_summary: "办结情况", field_action_type: "执法措施", field_officer: "执法人员",
     },
     en: {
       app_patrol: "Patrol report", app_console: "Whistle & report console", lang: "中文", sign_in: "Sign in",
@@ -156,7 +160,13 @@ const GISE = (() => {
       super(e.message || `HTTP ${status}`);
       this.status = status; this.code = e.code; this.field = e.field; this.detail = e.detail; this.body = body;
     }
-    describe() { return this.field ? `${this.message} (${this.field})` : this.message; }
+    /* the server's reason (English), led by the field's name in the page's language: "发现时间: is in the future (observed_at)" */
+    describe() {
+      if (!this.field) return this.message;
+      const key = `field_${this.field.split(/[.[]/)[0]}`;
+      const label = WORDS[lang][key];   // English pages: the field's own name says it
+      return `${label ? `${label}: ` : ""}${this.message} (${this.field})`;
+    }
   }
   class NetworkError extends Error {}
 
