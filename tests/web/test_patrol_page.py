@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from gis_enforcement.domain.enums import LocationFlag
@@ -156,12 +155,11 @@ def test_a_rough_fix_needs_confirming_and_a_refused_report_can_be_corrected(
     assert [e for e in errors if "status of 422" not in e] == [] and len(errors) == 1, errors
 
 
-@pytest.mark.parametrize("seconds", [1])
-def test_a_patrol_track_is_recorded_and_uploaded(browser: Any, site: Site, seconds: int) -> None:
+def test_a_patrol_track_is_recorded_and_uploaded(browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
     context = phone(browser, site)
     page = errors.watch(context.new_page())
-    page.goto(f"/app/patrol?track_s={seconds}")
+    page.goto("/app/patrol?track_s=1")   # a position a second, so the test sees several
     sign_in(page, site.users["patrol"])
     page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
     page.click("#patrol")

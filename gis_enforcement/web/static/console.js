@@ -109,7 +109,7 @@
 
   /* ======================= township ======================= */
   const Township = (() => {
-    let map = null; let markers = null; let cases = new Map(); let seen = null; let selected = null;
+    let map = null; let markers = null; let cases = new Map(); let drawn = null; let selected = null;
     let fresh = new Set();
 
     function start() {
@@ -144,8 +144,11 @@
       try {
         const fc = await api("/api/v1/incidents?limit=1000");
         const next = new Map(fc.features.map((f) => [f.id, f]));
-        if (seen) for (const id of next.keys()) if (!seen.has(id)) { fresh.add(id); flash("info", `${t("new_case")}: ${catName(next.get(id).properties.category)} · ${next.get(id).properties.village_name || ""}`); }
-        seen = new Set(next.keys()); cases = next;
+        // the map and list are drawn again only when a case came, went or changed status (the poll is frequent)
+        const state = fc.features.map((f) => `${f.id}:${f.properties.status}`).join();
+        if (state === drawn) return;
+        if (drawn !== null) for (const [id, f] of next) if (!cases.has(id)) { fresh.add(id); flash("info", `${t("new_case")}: ${catName(f.properties.category)} · ${f.properties.village_name || ""}`); }
+        cases = next; drawn = state;
         render();
       } catch (e) { if (!(e instanceof GISE.NetworkError)) failure(e); }
     }
