@@ -6,8 +6,10 @@ a second process, and the read of a township's open cases, beside the issue's ta
 Runs on a scratch database made in the project's cluster (``gis-enforcement db url``, or DATABASE_URL's; its
 role must be allowed to create databases) and dropped at the end, so the demo's data is untouched: migrations,
 the shipped layers, a simulated season (``--season`` incidents), a township dispatcher with an API key. Then
-``python -m gis_enforcement serve`` on a free loopback port, and a load generator in a second process
-(asyncio + httpx, keep-alive connections) that
+``python -m gis_enforcement serve --workers`` (``--workers``, default 2: one per core) on a free loopback port, and
+a load generator in a second process (``bench/loadgen.py``: requests encoded before the clock starts, written on
+keep-alive connections over raw asyncio streams, so that the client costs well under a millisecond of CPU
+per request) that
 
 1. warms the server up (``--warmup`` POSTs one after another, not measured);
 2. POSTs ``--serial`` single incidents one after another (GeoJSON Features with fresh ids, at village points
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -46,12 +47,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadgen import closed_loop, encode_request, open_loop  # noqa: E402  (bench/loadgen.py, beside this file)
 
 ROOT = Path(__file__).resolve().parent.parent
 console = Console(width=None if Console().is_terminal else 150)
@@ -70,6 +73,20 @@ def _proc_cpu_s(pid: int) -> float:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children (``serve --workers N`` forks N worker processes)."""
+    total = _proc_cpu_s(pid)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            except (OSError, IndexError):
+                continue
+            if parent == str(pid):
+                total += _proc_cpu_s(int(entry.name))
+    return total
 
 
 def _backend_pids(database: str) -> list[int]:
@@ -105,14 +122,14 @@ class CpuMeter:
     def __enter__(self) -> CpuMeter:
         busy, total = _machine_cpu()
         self.backends = {p: _proc_cpu_s(p) for p in _backend_pids(self.database)}
-        self.start = {"server": _proc_cpu_s(self.server_pid), "client": time.process_time(), "busy": busy,
+        self.start = {"server": _tree_cpu_s(self.server_pid), "client": time.process_time(), "busy": busy,
                       "total": total, "wall": time.perf_counter()}
         return self
 
     def __exit__(self, *exc: object) -> None:
         busy, total = _machine_cpu()
         pids = set(self.backends) | set(_backend_pids(self.database))
-        self.server_s = _proc_cpu_s(self.server_pid) - self.start["server"]
+        self.server_s = _tree_cpu_s(self.server_pid) - self.start["server"]
         # a backend that ended during the phase (the pool closes its overflow connections) is not counted
         self.postgres_s = sum(max(0.0, _proc_cpu_s(p) - self.backends.get(p, 0.0)) for p in pids)
         self.client_s = time.process_time() - self.start["client"]
@@ -182,95 +199,34 @@ def _bodies(n: int, points: list[tuple[float, float]], categories: list[str], se
     return out
 
 
-async def _open_loop(base_url: str, api_key: str, bodies: list[bytes], rate: float, timeout_s: float,
-                     connections: int) -> tuple[np.ndarray, list[str], float, float, int]:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    headers = {"X-API-Key": api_key, "content-type": "application/json"}
-    latency = np.full(len(bodies), np.inf)
-    outcome = ["not sent"] * len(bodies)
-    sent_at = np.zeros(len(bodies))
-    done_at = np.zeros(len(bodies))
-    late = 0
-
-    # requests beyond the connections wait here, not in httpx's pool (whose queue costs O(waiting) per event)
-    free = asyncio.Semaphore(connections)
-
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits,
-                                 timeout=httpx.Timeout(timeout_s)) as client:
-
-        async def one(i: int) -> None:
-            t0 = time.perf_counter()
-            sent_at[i] = t0
-            try:
-                async with asyncio.timeout(timeout_s), free:
-                    r = await client.post("/api/v1/incidents", content=bodies[i])
-                outcome[i] = str(r.status_code)
-                if r.is_success:
-                    latency[i] = (time.perf_counter() - t0) * 1000
-            except (TimeoutError, httpx.TimeoutException):
-                outcome[i] = "timeout"
-            except httpx.TransportError as exc:
-                outcome[i] = type(exc).__name__
-            done_at[i] = time.perf_counter()
-
-        tasks = []
-        start = time.perf_counter() + 0.05
-        for i in range(len(bodies)):
-            due = start + i / rate
-            wait = due - time.perf_counter()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if time.perf_counter() - due > 0.005:
-                late += 1
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
-    send_span = float(sent_at.max() - sent_at.min()) if len(bodies) > 1 else 0.0
-    answer_span = float(done_at.max() - sent_at.min()) if len(bodies) else 0.0
-    return latency, outcome, send_span, answer_span, late
+def _posts(base_url: str, api_key: str, bodies: list[bytes]) -> list[bytes]:
+    headers = {"X-API-Key": api_key, "Content-Type": "application/json"}
+    return [encode_request("POST", f"{base_url}/api/v1/incidents", headers=headers, body=b) for b in bodies]
 
 
 def post_phase(name: str, base_url: str, api_key: str, points: list[tuple[float, float]], categories: list[str],
                rate: float, seconds: float, timeout_s: float, connections: int, server_pid: int, database: str,
                seed: int) -> Phase:
     """POST single incidents at ``rate`` per second for ``seconds`` (open loop); run in the load process."""
-    bodies = _bodies(max(1, round(rate * seconds)), points, categories, seed)
+    requests = _posts(base_url, api_key, _bodies(max(1, round(rate * seconds)), points, categories, seed))
     with CpuMeter(server_pid, database) as cpu:
-        latency, outcome, send_span, answer_span, late = asyncio.run(
-            _open_loop(base_url, api_key, bodies, rate, timeout_s, connections))
-    return Phase(name, rate, latency, outcome, send_span, answer_span, late, cpu.wall_s, server_cpu_s=cpu.server_s,
-                 postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy)
-
-
-def _closed_loop(send: Callable[[], httpx.Response], n: int) -> tuple[np.ndarray, list[str], float, Any]:
-    """``n`` requests one after another: latencies (ms; inf when not 2xx), outcomes, the span, the last body."""
-    latency = np.full(n, np.inf)
-    outcome = []
-    last: Any = None
-    t_start = time.perf_counter()
-    for i in range(n):
-        t0 = time.perf_counter()
-        try:
-            r = send()
-            outcome.append(str(r.status_code))
-            if r.is_success:
-                latency[i] = (time.perf_counter() - t0) * 1000
-                last = r
-        except httpx.TimeoutException:
-            outcome.append("timeout")
-        except httpx.TransportError as exc:
-            outcome.append(type(exc).__name__)
-    return latency, outcome, time.perf_counter() - t_start, last
+        r = asyncio.run(open_loop(base_url, requests, rate, timeout_s=timeout_s, connections=connections))
+    send_span = float(r.sent_at.max() - r.sent_at.min()) if len(requests) > 1 else 0.0
+    answer_span = float(r.done_at.max() - r.sent_at.min())
+    return Phase(name, rate, r.latency_ms, r.outcome, send_span, answer_span, r.late_sends, cpu.wall_s,
+                 server_cpu_s=cpu.server_s, postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s,
+                 machine_busy=cpu.machine_busy)
 
 
 def serial_phase(base_url: str, api_key: str, points: list[tuple[float, float]], categories: list[str], n: int,
                  timeout_s: float, server_pid: int, database: str, seed: int) -> Phase:
     """``n`` POSTs one after another on one keep-alive connection: the service time, with no queue (also the
     warm-up of the server's caches and pools and of the database)."""
-    bodies = iter(_bodies(n, points, categories, seed))
-    with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key, "content-type": "application/json"},
-                      timeout=timeout_s) as client, CpuMeter(server_pid, database) as cpu:
-        latency, outcome, span, _ = _closed_loop(lambda: client.post("/api/v1/incidents", content=next(bodies)), n)
-    return Phase("serial", n / span, latency, outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
+    requests = _posts(base_url, api_key, _bodies(n, points, categories, seed))
+    with CpuMeter(server_pid, database) as cpu:
+        r, _ = asyncio.run(closed_loop(base_url, requests, timeout_s=timeout_s))
+    span = float(r.done_at.max() - r.sent_at.min())
+    return Phase("serial", n / span, r.latency_ms, r.outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
                  postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy,
                  closed_loop=True)
 
@@ -278,14 +234,14 @@ def serial_phase(base_url: str, api_key: str, points: list[tuple[float, float]],
 def read_phase(base_url: str, api_key: str, township: str, n: int, timeout_s: float, server_pid: int,
                database: str) -> Phase:
     """GET a township's open cases ``n`` times, one after another on one keep-alive connection."""
-    params = {"township": township, "status": "reported", "limit": "100"}
-    with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}, timeout=timeout_s) as client:
-        with contextlib.suppress(httpx.TransportError):
-            client.get("/api/v1/incidents", params=params)  # opens the connection
-        with CpuMeter(server_pid, database) as cpu:
-            latency, outcome, span, last = _closed_loop(lambda: client.get("/api/v1/incidents", params=params), n)
-    matched = last.json()["numberMatched"] if last is not None else 0
-    return Phase("read", n / span, latency, outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
+    url = f"{base_url}/api/v1/incidents?township={township}&status=reported&limit=100"
+    get = encode_request("GET", url, headers={"X-API-Key": api_key})
+    asyncio.run(closed_loop(base_url, [get], timeout_s=timeout_s))  # the key proved, the server warm
+    with CpuMeter(server_pid, database) as cpu:
+        r, last = asyncio.run(closed_loop(base_url, [get] * n, timeout_s=timeout_s))
+    span = float(r.done_at.max() - r.sent_at.min())
+    matched = json.loads(last)["numberMatched"] if last else 0
+    return Phase("read", n / span, r.latency_ms, r.outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
                  postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy,
                  note=f"{matched:,} matched, 100 returned", closed_loop=True)
 
@@ -300,9 +256,9 @@ def wait_quiet(base_url: str, api_key: str, server_pid: int, *, limit_s: float) 
     t0 = time.perf_counter()
     with httpx.Client(base_url=base_url, headers={"X-API-Key": api_key}) as client:
         while (left := limit_s - (time.perf_counter() - t0)) > 0:
-            before = _proc_cpu_s(server_pid)
+            before = _tree_cpu_s(server_pid)
             time.sleep(0.5)
-            if (_proc_cpu_s(server_pid) - before) / 0.5 > 0.05:
+            if (_tree_cpu_s(server_pid) - before) / 0.5 > 0.05:
                 continue
             t1 = time.perf_counter()
             try:
@@ -415,6 +371,7 @@ def main() -> None:
     ap.add_argument("--serial", type=int, default=200, help="POSTs one at a time, the service time (default 200)")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds before a request counts as failed")
     ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the load generator")
+    ap.add_argument("--workers", type=int, default=2, help="server processes (`serve --workers`; default 2)")
     ap.add_argument("--drain", type=float, default=60.0,
                     help="seconds to wait for the server's backlog after a phase before restarting it (default 60)")
     ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
@@ -458,7 +415,8 @@ def main() -> None:
                     engine.dispose()
                 key = add_api_caller(url, catalog=catalog, username="bench_dispatcher", role="township_dispatcher",
                                      unit=township)
-            server = LiveServer(url, work / "server", env={"GISE_INTAKE_REQUESTS_PER_MINUTE": "100000000"})
+            server = LiveServer(url, work / "server", env={"GISE_INTAKE_REQUESTS_PER_MINUTE": "100000000",
+                                                           "GISE_API_WORKERS": str(args.workers)})
             with console.status("starting `gis-enforcement serve`…"):
                 server.start()
             errors_seen = (0, 0)
@@ -509,7 +467,7 @@ def main() -> None:
     rows = post_rows(phases, args.timeout) + read_rows(read, args.timeout, len(phases))
     load_note = ", ".join(f"{v:.2f}" for v in load_before)
     title = (f"bench/api.py — single-incident POST, open loop from a second process, {args.seconds:g} s per rate; "
-             f"{os.cpu_count()} cores; load average before: {load_note}")
+             f"{os.cpu_count()} cores; server: {args.workers} worker process(es); load average before: {load_note}")
     columns = ("measure", f"at {args.rate:g} req/s", f"reference: {REFERENCE_RATE:g} req/s",
                f"one at a time ({args.serial})", "target / note")
     table = Table(title=title)

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(default=1, ge=1)  # `serve` processes sharing the port (each with the sizes below)
     # serving, sized together (checked below): the threads that run synchronous routes and dependencies, the
     # database connections they share (each thread holds at most one, the background passes need a couple
     # more), and how long a request waits for a connection before it is answered 503 with Retry-After
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     access_token_minutes: float = 15.0
     refresh_token_hours: float = 12.0
+    # a server remembers an API key it proved for this long (one database read per key per interval, which
+    # also records the key's last use); a revoked key or a disabled user is refused at the latest this late
+    api_key_cache_s: float = Field(default=30.0, ge=0)
     login_attempts_per_minute: int = 10  # per user name and per client address
     intake_requests_per_minute: int = 600  # per caller
     max_request_bytes: int = 64_000_000  # any request body; bigger is refused (413) before it is read in full

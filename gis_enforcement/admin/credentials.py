@@ -3,7 +3,10 @@
 - Passwords are hashed with argon2id (``argon2-cffi``'s defaults), re-hashed on sign-in when the parameters
   change. A sign-in with a wrong password and one with an unknown user cost the same and say the same thing.
 - An API key is ``gise_<prefix>_<secret>``: the 12-character prefix finds it, the SHA-256 of the whole key
-  proves it (the key has 192 random bits, so a fast hash is enough); only the hash is stored.
+  proves it (the key has 192 random bits, so a fast hash is enough); only the hash is stored. Proving a key
+  records its last use. A server keeps the keys it proved for ``api_key_cache_s`` (:class:`KeyCache`), so a
+  machine client sending many requests a second costs one database read per key per interval, not one per
+  request; a key revoked or a user disabled is refused at the latest that long after.
 - Access tokens are JWTs (HS256) naming the user, role and unit, valid for ``access_token_minutes``; refresh
   tokens are JWTs with an id that the store spends once (``refresh_token``): using one gives a new pair.
 """
@@ -14,7 +17,10 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,7 +35,7 @@ from gis_enforcement.errors import Unauthenticated
 from gis_enforcement.settings import Settings
 from gis_enforcement.storage import Session, user_repo
 
-__all__ = ["TokenPair", "authenticate_key", "authenticate_password", "caller_from_token", "hash_password",
+__all__ = ["KeyCache", "TokenPair", "authenticate_key", "authenticate_password", "caller_from_token", "hash_password",
            "issue_tokens", "new_api_key", "refresh", "signing_secret"]
 
 _HASHER = PasswordHasher()
@@ -42,19 +48,30 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
+_SECRETS: dict[Path, str] = {}  # secret files already read, by path (they never change once written)
+
+
 def signing_secret(settings: Settings) -> str:
     """GISE_JWT_SECRET, else the secret kept in DATA_DIR/jwt_secret (made on first use, mode 0600)."""
     if settings.jwt_secret:
         return settings.jwt_secret
     path = Path(settings.data_dir) / "jwt_secret"
+    known = _SECRETS.get(path)
+    if known is not None and path.exists():  # every request checks a token: read the file once
+        return known
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, secrets.token_urlsafe(48).encode())
-        finally:
-            os.close(fd)
-    return path.read_text().strip()
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it a moment ago
+            pass
+        else:
+            try:
+                os.write(fd, secrets.token_urlsafe(48).encode())
+            finally:
+                os.close(fd)
+    secret = _SECRETS[path] = path.read_text().strip()
+    return secret
 
 
 def authenticate_password(session: Session, *, username: str, password: str) -> UserRecord:
@@ -86,16 +103,53 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def authenticate_key(session: Session, *, key: str) -> Caller:
-    """The caller an API key stands for; Unauthenticated when it is malformed, unknown, revoked or its user is
-    disabled."""
+def authenticate_key(session: Session, *, key: str, at: datetime | None = None) -> Caller:
+    """The caller an API key stands for, recording the key's use (``at``, default now); Unauthenticated when it
+    is malformed, unknown, revoked or its user is disabled."""
     parts = key.split("_")
     if len(parts) < 3 or parts[0] != "gise":
         raise Unauthenticated("not an API key of this platform", field="X-API-Key")
     found = user_repo.api_key(session, prefix=parts[1])
     if found is None or not hmac.compare_digest(found[1], _key_hash(key)) or found[2] or found[0].disabled:
         raise Unauthenticated("unknown or revoked API key", field="X-API-Key")
+    user_repo.touch_api_key(session, prefix=parts[1], at=at or datetime.now(UTC))
     return found[0].caller(via="api_key")
+
+
+class KeyCache:
+    """The API keys a server proved in the last ``ttl_s`` seconds, by the SHA-256 of the key, with the caller
+    each stands for. ``ttl_s`` 0 keeps nothing (every request reads the store). At most ``max_keys`` are kept;
+    when full, the oldest proofs are forgotten first. Safe to share between threads."""
+
+    def __init__(self, ttl_s: float, *, max_keys: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.max_keys = max_keys
+        self.clock = clock
+        self._proved: dict[str, tuple[Caller, float]] = {}  # insertion order = order proved
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Caller | None:
+        """The caller of ``key`` if it was proved less than ``ttl_s`` ago."""
+        entry = self._proved.get(_key_hash(key))
+        if entry is None or entry[1] <= self.clock():
+            return None
+        return entry[0]
+
+    def put(self, key: str, caller: Caller) -> None:
+        """Remember that ``key`` was just proved to stand for ``caller``."""
+        if self.ttl_s <= 0:
+            return
+        digest = _key_hash(key)
+        with self._lock:
+            self._proved.pop(digest, None)
+            self._proved[digest] = (caller, self.clock() + self.ttl_s)
+            while len(self._proved) > self.max_keys:
+                del self._proved[next(iter(self._proved))]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._proved.clear()
 
 
 @dataclass(frozen=True, slots=True)

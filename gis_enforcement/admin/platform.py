@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from gis_enforcement.admin.credentials import KeyCache
 from gis_enforcement.admin.layers import LocatorCache
 from gis_enforcement.catalog.loader import load_catalog
 from gis_enforcement.domain.calendar import WorkCalendar
@@ -30,6 +31,10 @@ class Platform:
     settings: Settings
     url: str
     locators: LocatorCache = field(default_factory=LocatorCache)
+    keys: KeyCache = field(init=False)  # API keys proved recently, kept ``settings.api_key_cache_s``
+
+    def __post_init__(self) -> None:
+        self.keys = KeyCache(self.settings.api_key_cache_s)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Platform:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 
 from gis_enforcement import __version__
@@ -39,6 +40,9 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the threads that run synchronous routes and dependencies: anyio's default (40) knows nothing of
+        # the database pool they share (settings check api_threads against it)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         passes: list[PeriodicPass] = []
         if getattr(app.state, "platform", None) is None:
             app.state.platform = Platform.open(settings)

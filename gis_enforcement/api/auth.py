@@ -12,10 +12,12 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from gis_enforcement.admin.credentials import authenticate_key, caller_from_token
-from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api.deps import PlatformDep, Transactions, TransactionsDep
 from gis_enforcement.api.limits import RateLimiter
 from gis_enforcement.domain.access import Caller, CaseFacts, check, check_case
 from gis_enforcement.errors import NotFound, Unauthenticated
@@ -65,7 +67,7 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
 COOKIE = "gise_access"
 
 
-async def open311_key(request: Request) -> str | None:
+async def _open311_key(request: Request) -> str | None:
     """GeoReport v2's own ``api_key`` parameter — in the query, or in the form of a POST — on /open311 routes
     only (311 clients know no other way to send it)."""
     if not request.url.path.startswith("/open311/"):
@@ -80,18 +82,24 @@ async def open311_key(request: Request) -> str | None:
     return key
 
 
-def get_caller(request: Request, session: SessionDep, platform: PlatformDep,
-               token: Annotated[str | None, Depends(bearer)],
-               key: Annotated[str | None, Depends(api_key_header)],
-               key_311: Annotated[str | None, Depends(open311_key)]) -> Caller:
+async def get_caller(request: Request, platform: PlatformDep, transactions: TransactionsDep,
+                     token: Annotated[str | None, Depends(bearer)],
+                     key: Annotated[str | None, Depends(api_key_header)]) -> Caller:
     """The authenticated caller, or 401. A bearer token or an API key (``X-API-Key``, or ``api_key`` on the
-    Open311 routes); a browser's sign-in cookie for GET (map pages opened from a link), never for writes."""
+    Open311 routes); a browser's sign-in cookie for GET (map pages opened from a link), never for writes.
+
+    Async: a token is checked in memory, and an API key proved in the last ``api_key_cache_s`` is too; only a
+    key not proved lately is read from the store (in a thread, in a transaction of its own that records its
+    use)."""
     if token and token.startswith("gise_"):  # an API key sent as a bearer token (GDAL, QGIS know only that)
-        return authenticate_key(session, key=token)
+        return await _key_caller(platform, transactions, token)
     if token:
         return caller_from_token(token, platform.settings)
-    if key or key_311:
-        return authenticate_key(session, key=key or key_311 or "")
+    if key:
+        return await _key_caller(platform, transactions, key)
+    key_311 = await _open311_key(request)
+    if key_311:
+        return await _key_caller(platform, transactions, key_311)
     cookie = request.cookies.get(COOKIE)
     if cookie and request.method in ("GET", "HEAD"):
         return caller_from_token(cookie, platform.settings)
@@ -100,6 +108,19 @@ def get_caller(request: Request, session: SessionDep, platform: PlatformDep,
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def _key_caller(platform: Platform, transactions: Transactions, key: str) -> Caller:
+    caller = platform.keys.get(key)
+    if caller is None:
+        caller = await run_in_threadpool(_prove_key, transactions, key)
+        platform.keys.put(key, caller)
+    return caller
+
+
+def _prove_key(transactions: Transactions, key: str) -> Caller:
+    with transactions() as session:
+        return authenticate_key(session, key=key)
 
 
 @cache

@@ -24,14 +24,19 @@ async def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-async def get_session(platform: PlatformDep) -> AsyncIterator[Session]:
-    # async: making a session touches no connection, so only the end (a rollback and the connection given
-    # back, both round trips) goes to a thread — one thread hop per request instead of two
-    session = platform.sessions()
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    # async: making a session touches no connection, so only the end goes to a thread, and only when the
+    # session is still in a transaction (a rollback and the connection given back are round trips); a route
+    # that committed has given its connection back already and costs no thread hop here. The platform is
+    # read from the app rather than as a dependency: each dependency costs FastAPI work on every request.
+    session = request.app.state.platform.sessions()
     try:
         yield session
     finally:
-        await run_in_threadpool(_discard, session)
+        if session.in_transaction():
+            await run_in_threadpool(_discard, session)
+        else:
+            session.close()
 
 
 def _discard(session: Session) -> None:
@@ -42,13 +47,17 @@ def _discard(session: Session) -> None:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_transactions(platform: PlatformDep) -> Callable[[], AbstractContextManager[Session]]:
-    """A factory of committed-on-success transactions, for routes that outlive one request's session (the event
-    stream polls the database for minutes); tests override it to share their rolled-back session."""
-    return platform.transaction  # type: ignore[no-any-return]
+Transactions = Callable[[], AbstractContextManager[Session]]
 
 
-TransactionsDep = Annotated[Callable[[], AbstractContextManager[Session]], Depends(get_transactions)]
+async def get_transactions(request: Request) -> Transactions:
+    """A factory of committed-on-success transactions, for work outside one request's session (the event
+    stream polls the database for minutes; proving an API key records its use); tests override it to share
+    their rolled-back session."""
+    return request.app.state.platform.transaction  # type: ignore[no-any-return]
+
+
+TransactionsDep = Annotated[Transactions, Depends(get_transactions)]
 
 
 def _nul_at(value: Any, path: str = "") -> str | None:

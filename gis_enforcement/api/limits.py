@@ -1,5 +1,5 @@
 """Limits: at most ``limit`` requests per ``window_s`` seconds per key (a user name, a client address), at most
-so many requests of a kind in progress at once, the size of a request body, the server's thread pool.
+so many requests of a kind in progress at once, the size of a request body.
 
 A sliding log per key, in the process's memory: enough for one server process guarding sign-in against
 password guessing and intake against a runaway client; over the limit the API answers 429 with Retry-After.
@@ -16,11 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import anyio.to_thread
-
 from gis_enforcement.errors import Overloaded, TooManyRequests
 
-__all__ = ["BodyLimit", "InFlightLimit", "RateLimiter", "ThreadPool"]
+__all__ = ["BodyLimit", "InFlightLimit", "RateLimiter"]
 
 
 class RateLimiter:
@@ -120,20 +118,3 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-
-
-class ThreadPool:
-    """ASGI wrapper: sizes the thread pool that runs synchronous routes and dependencies to ``threads``
-    (``Settings.api_threads``) in the server's event loop, at its first message (the lifespan start-up).
-    anyio's default, 40, knows nothing of the database pool the threads share."""
-
-    def __init__(self, app: Any, threads: int) -> None:
-        self.app = app
-        self.threads = threads
-        self._sized = False
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if not self._sized:
-            anyio.to_thread.current_default_thread_limiter().total_tokens = self.threads
-            self._sized = True
-        await self.app(scope, receive, send)

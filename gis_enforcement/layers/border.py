@@ -116,6 +116,8 @@ class BoundaryIndex:
         other township, distance) with that township's boundary within ``radius`` metres, sorted by point
         then distance. Points whose raster bound rules it out are never measured."""
         cand = np.flatnonzero(self.clearance.take(flat) <= radius)
+        if cand.size == 0:  # every point is far from every other township (most single submissions)
+            return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
         pt, own, d = self.segments.within(x[cand], y[cand], radius[cand], exclude=town[cand])
         return cand[pt], own, d
 

@@ -93,7 +93,25 @@ class LocalProjection:
         assert acc is not None
         return acc
 
+    def _horner_scalar(self, s: float, t: float, coef: dict[tuple[int, int], float]) -> float:
+        """``_horner`` for one point in Python floats: the same operations in the same order (IEEE double,
+        no fused multiply-add either way), so the same result to the bit, without ~30 array operations."""
+        d = self.degree
+        acc = 0.0
+        for i in range(d, -1, -1):
+            inner = coef[(i, d - i)]
+            for j in range(d - i - 1, -1, -1):
+                inner = inner * t + coef[(i, j)]
+            acc = inner if i == d else acc * s + inner
+        return acc
+
     def _polynomial(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if np.size(lon) == 1:  # one point (a single submission): scalar arithmetic, bit-identical
+            s1 = (float(np.ravel(lon)[0]) - self._centre[0]) * (1.0 / self._half[0])
+            t1 = (float(np.ravel(lat)[0]) - self._centre[1]) * (1.0 / self._half[1])
+            shape = np.shape(lon)
+            return (np.full(shape, self._horner_scalar(s1, t1, self._coef_x)),
+                    np.full(shape, self._horner_scalar(s1, t1, self._coef_y)))
         s = np.subtract(lon, self._centre[0], dtype=np.float64)
         s *= 1.0 / self._half[0]
         t = np.subtract(lat, self._centre[1], dtype=np.float64)

@@ -24,6 +24,7 @@ radius, every polygon whose boundary lies within that radius and the exact dista
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +105,14 @@ class RasterFrame:
         y = np.asarray(y, dtype=np.float64)
         out = np.empty(len(x), dtype=np.int64 if table is None else table.dtype)
         inv_x, inv_y = 1.0 / self.dx, 1.0 / self.dy
+        if len(x) == 1 and math.isfinite(x[0]) and math.isfinite(y[0]):
+            # one point (a single submission): the same operations on Python floats, without a dozen array
+            # calls; NaN is left to the array path, which clamps it into the margin
+            u = math.floor(min(max((float(x[0]) - self.x0) * inv_x, 0.0), self.nx - 1))
+            v = math.floor(min(max((float(y[0]) - self.y0) * inv_y, 0.0), self.ny - 1))
+            cell = v * self.nx + u
+            out[0] = cell if table is None else table[cell]
+            return out
         for s in range(0, len(x), CHUNK):
             u = np.subtract(x[s:s + CHUNK], self.x0)
             u *= inv_x

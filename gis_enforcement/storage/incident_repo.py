@@ -256,8 +256,9 @@ def select_incidents_from(source: str) -> str:
 
 
 def to_incident(row: Any) -> Incident:
-    """A row of ``select_incidents_from`` as the domain record."""
-    m = row._mapping
+    """A row of ``select_incidents_from`` (a SQLAlchemy row, or a mapping of its columns) as the domain
+    record."""
+    m = row._mapping if hasattr(row, "_mapping") else row
     extra: dict[str, Any] = {}
     if m["nearest_township_code"] is not None:
         extra["nearest_township_code"] = m["nearest_township_code"]

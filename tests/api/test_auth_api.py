@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -18,7 +19,7 @@ from gis_enforcement.admin.platform import Platform
 from gis_enforcement.admin.users import add_user, create_api_key, disable_user, reset_password, revoke_api_key
 from gis_enforcement.api import create_app
 from gis_enforcement.api.auth import COOKIE, _limiters
-from gis_enforcement.api.deps import get_session
+from gis_enforcement.api.deps import get_session, get_transactions
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
@@ -31,10 +32,18 @@ PASSWORD = "a-long-test-password"
 def client(platform: Platform, db: Session) -> Iterator[TestClient]:
     for limiter in _limiters.values():
         limiter.reset()
+    platform.keys.clear()
+
+    @contextmanager
+    def transaction() -> Iterator[Session]:  # an API key is proved in a transaction of its own: share the test's
+        yield db
+
     app = create_app(platform.settings, platform=platform)
     app.dependency_overrides[get_session] = lambda: db
+    app.dependency_overrides[get_transactions] = lambda: transaction
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
+    platform.keys.clear()
 
 
 @pytest.fixture
@@ -136,14 +145,36 @@ def test_users_are_checked(db: Session, catalog: Catalog, town: str, patrol) -> 
     assert chief.unit_kind == "department"
 
 
-def test_api_keys(client: TestClient, db: Session, patrol, jurisdiction: Jurisdiction) -> None:  # type: ignore[no-untyped-def]
+def test_api_keys(client: TestClient, db: Session, patrol, jurisdiction: Jurisdiction,  # type: ignore[no-untyped-def]
+                  platform: Platform, monkeypatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(platform.keys, "clock", lambda: clock[0])
+    ttl = platform.settings.api_key_cache_s
+    assert ttl > 0
     key = create_api_key(db, username="patrol-zhang", name="区网格化平台")
+    prefix = key.split("_")[1]
     assert key.startswith("gise_") and key not in str(user_repo.api_keys(db))
+
+    def last_used() -> datetime | None:
+        return db.execute(text("SELECT last_used_at FROM api_key WHERE prefix = :p"), {"p": prefix}).scalar_one()
+
+    assert last_used() is None
     r = client.post("/api/v1/incidents", json=feature(jurisdiction), headers={"X-API-Key": key})
     assert r.status_code == 201, r.text
+    first_use = last_used()
+    assert first_use is not None  # proving the key recorded its use
     assert client.get("/api/v1/incidents", headers={"X-API-Key": key + "x"}).status_code == 401
-    revoke_api_key(db, prefix=key.split("_")[1])
-    assert client.get("/api/v1/incidents", headers={"X-API-Key": key}).status_code == 401
+    # proved keys are kept for api_key_cache_s: no second read of the store (the use is not recorded again) ...
+    db.execute(text("UPDATE api_key SET last_used_at = NULL WHERE prefix = :p"), {"p": prefix})
+    assert client.get("/api/v1/incidents", headers={"X-API-Key": key}).status_code == 200
+    assert last_used() is None
+    # ... so a revoked key still works until that time has passed, and is refused after it
+    revoke_api_key(db, prefix=prefix)
+    clock[0] += ttl - 1
+    assert client.get("/api/v1/incidents", headers={"X-API-Key": key}).status_code == 200
+    clock[0] += 2
+    r = client.get("/api/v1/incidents", headers={"X-API-Key": key})
+    assert r.status_code == 401 and r.json()["error"]["field"] == "X-API-Key"
     # GeoReport's own api_key parameter works on the Open311 routes only
     other = create_api_key(db, username="patrol-zhang", name="311")
     assert client.get("/open311/v2/services.json", params={"api_key": other}).status_code == 200
@@ -205,3 +236,26 @@ def test_request_bodies_are_limited(platform: Platform, db: Session, patrol) -> 
         assert r.status_code == 413
         small = client.post("/api/v1/incidents", json={"type": "Feature"}, headers=headers)
         assert small.status_code == 422  # under the limit the route answers
+
+
+def test_the_key_cache_keeps_proofs_for_its_time_and_no_more_keys_than_allowed() -> None:
+    from gis_enforcement.admin.credentials import KeyCache, new_api_key
+    from gis_enforcement.domain.access import Caller, Role
+
+    clock = [0.0]
+    caller = Caller("patrol-zhang", Role.PATROL, "township", "110117003")
+    keys = [new_api_key()[0] for _ in range(4)]
+    off = KeyCache(0.0, clock=lambda: clock[0])
+    off.put(keys[0], caller)
+    assert off.get(keys[0]) is None  # 0: every request reads the store
+    cache = KeyCache(30.0, max_keys=3, clock=lambda: clock[0])
+    cache.put(keys[0], caller)
+    assert cache.get(keys[0]) == caller and cache.get(keys[1]) is None
+    assert cache.get(keys[0] + "x") is None  # another key, however close
+    clock[0] = 29.9
+    assert cache.get(keys[0]) == caller
+    clock[0] = 30.0
+    assert cache.get(keys[0]) is None
+    for k in keys:  # at most 3 kept: the oldest proof goes first
+        cache.put(k, caller)
+    assert cache.get(keys[0]) is None and all(cache.get(k) == caller for k in keys[1:])

@@ -245,11 +245,32 @@ def test_zones_match_brute_force(jurisdiction, locator):
     assert (member.sum(axis=1) >= 2).any()
 
 
-def test_locate_one_equals_the_batch_row(locator):
-    lon = np.array([117.1030, 117.45, 117.0105, 117.33])
-    lat = np.array([40.1350, 40.05, 40.1830, 40.215])
-    acc = np.array([10.0, np.nan, 80.0, 5.0])
+def _spread_points(jurisdiction, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points of every kind: anywhere around the district (inside, outside, in zones), and on or a few metres
+    off the township boundaries' vertices (border candidates, overlaps), with mixed accuracies."""
+    rng = np.random.default_rng(seed)
+    x0, y0, x1, y1 = jurisdiction.district.total_bounds
+    lon = rng.uniform(x0 - 0.05, x1 + 0.05, n // 2)
+    lat = rng.uniform(y0 - 0.05, y1 + 0.05, n // 2)
+    verts = shapely.get_coordinates(shapely.boundary(jurisdiction.townships.geometry.to_numpy()))
+    pick = verts[rng.integers(0, len(verts), n - n // 2)]
+    offset = rng.normal(0.0, 3e-4, pick.shape) * (rng.random((len(pick), 1)) < 0.8)
+    lon, lat = np.r_[lon, pick[:, 0] + offset[:, 0]], np.r_[lat, pick[:, 1] + offset[:, 1]]
+    acc = rng.choice([np.nan, 5.0, 30.0, 80.0, 400.0], n)
+    return lon, lat, acc
+
+
+def test_locate_one_equals_the_batch_row(locator, jurisdiction):
+    """The one-point call takes shortcuts for one point (scalar projection and raster cell, no border search
+    where the raster rules it out); on 2,000 points of every kind it must answer exactly as the batch."""
+    lon, lat, acc = _spread_points(jurisdiction, 2000, seed=11)
+    lon = np.r_[[117.1030, 117.45, 117.0105, 117.33], lon]
+    lat = np.r_[[40.1350, 40.05, 40.1830, 40.215], lat]
+    acc = np.r_[[10.0, np.nan, 80.0, 5.0], acc]
     frame = locator.locate(lon, lat, acc)
+    assert frame["flags"].map(lambda f: "near_border" in f).sum() > 100  # the sample reaches the borders
+    assert frame["flags"].map(lambda f: "outside_district" in f).sum() > 100
+    assert (frame["zones"].map(len) > 0).sum() > 20
     for k in range(len(lon)):
         one = locator.locate_one(float(lon[k]), float(lat[k]), None if np.isnan(acc[k]) else float(acc[k]))
         row = frame.iloc[k]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
 
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
@@ -41,11 +42,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def intake_slot(request: Request, platform: PlatformDep) -> AsyncIterator[None]:
+async def intake_slot(request: Request) -> AsyncIterator[None]:
     """One of the intake requests the server works on at once (``Settings.intake_max_in_flight``), held until
     the request is answered; when none is free, 503 with Retry-After. Async, so it is decided on the event
     loop before the request takes a thread, a session or a database connection."""
-    cap = platform.settings.intake_max_in_flight
+    cap = request.app.state.platform.settings.intake_max_in_flight
     limit = getattr(request.app.state, "intake_limit", None)
     if limit is None or limit.limit != cap:
         limit = request.app.state.intake_limit = InFlightLimit(cap)
@@ -63,19 +64,19 @@ async def intake_slot(request: Request, platform: PlatformDep) -> AsyncIterator[
     dependencies=[Depends(intake_slot, scope="function")],  # the slot is free again before the answer is sent
 )
 def create_incidents(
-    response: Response,
     platform: PlatformDep,
     session: SessionDep,
     body: Annotated[dict[str, Any], Body(examples=[INCIDENT_FEATURE_EXAMPLE])],
     caller: Annotated[Caller, Depends(allow("incident.create"))],
-) -> Any:
+) -> Response:
     """A Feature is one incident: 201 with the stored case when new, 200 when the same id and content were
     already stored, 409 when the id was stored with different content. A FeatureCollection is a batch:
     good features are stored, bad ones reported with their index (``row``), field and reason.
 
     A plain function: intake is synchronous work, so FastAPI runs it in the server's thread pool and the event
     loop stays free to read and answer other requests. When the server already works on as many submissions
-    as it takes at once, the answer is 503 with Retry-After (nothing was stored; send again later)."""
+    as it takes at once, the answer is 503 with Retry-After (nothing was stored; send again later). The answer
+    is encoded here from its model (``response_model`` documents it) rather than validated again by FastAPI."""
     limiter("intake", platform.settings.intake_requests_per_minute).hit(caller.username, field="body")
     limit = platform.settings.max_batch_features
     features = body.get("features")
@@ -86,8 +87,7 @@ def create_incidents(
         incident, created = submit_one(session, body, locator=platform.locators, catalog=platform.catalog,
                                        tz=settings.timezone, created_by=caller.username, source="api")
         session.commit()
-        response.status_code = 201 if created else 200
-        return _public(incident, platform)
+        return _json(_public(incident, platform), 201 if created else 200)
     raw = parse_geojson(body, source="api")
     report = ingest(session, raw, locator=platform.locators.get(session), catalog=platform.catalog,
                     tz=settings.timezone, created_by=caller.username)
@@ -96,8 +96,11 @@ def create_incidents(
         raise InvalidInput(f"no feature accepted; {first}", field=f"features[{first.row - 1}].{first.field}",
                            errors=[e.to_dict() for e in report.errors])
     session.commit()
-    response.status_code = 200
-    return IngestReportPublic(**report.to_dict(with_ids=True))
+    return _json(IngestReportPublic(**report.to_dict(with_ids=True)), 200)
+
+
+def _json(model: BaseModel, status: int) -> Response:
+    return Response(model.model_dump_json(), status_code=status, media_type="application/json")
 
 
 def _public(incident: Incident, platform: Platform) -> IncidentPublic:
