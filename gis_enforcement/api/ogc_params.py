@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -63,6 +64,20 @@ class IncidentProperties:
             if "\x00" in value:
                 raise InvalidInput("must not contain a NUL character", field=name)
         return out
+
+
+def refuse_unknown(names: Iterable[str], allowed: Iterable[str]) -> None:
+    """/req/core/query-param-unknown: a query parameter the API does not define is refused (400 on /ogc),
+    naming it — a misspelt ``bbx`` silently ignored would answer a different question than the one asked."""
+    known = set(allowed)
+    for name in names:
+        if name not in known:
+            raise InvalidInput(f"not a parameter of this resource (it takes {', '.join(sorted(known))})",
+                               field=name.replace("\x00", ""))
+
+
+#: the parameters of the items of a collection (the incident filters among them)
+ITEMS_PARAMETERS = tuple(f.name for f in (*fields(ItemsParams), *fields(IncidentProperties)))
 
 
 def check_format(value: str | None) -> None:

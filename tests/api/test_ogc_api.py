@@ -304,6 +304,22 @@ def test_bad_parameters_are_refused_by_name(client: TestClient) -> None:
     assert error(client, "/ogc/collections/incidents/items", category="MIN\x0002")["field"] == "category"
 
 
+def test_unknown_parameters_are_refused_by_name(client: TestClient) -> None:
+    """/req/core/query-param-unknown: 400 naming the parameter, on every resource; the defined ones pass."""
+    for path in ("/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/incidents",
+                 "/ogc/collections/grid/items", "/ogc/collections/incidents/items"):
+        r = client.get(path, params={"bbx": "117,40,118,41"})  # a misspelt bbox must not be ignored
+        assert r.status_code == 400, (path, r.text[:200])
+        err = r.json()["error"]
+        assert err["code"] == "invalid_input" and err["field"] == "bbx", (path, err)
+        assert ("bbox" in err["message"]) == path.endswith("/items"), (path, err)  # it says what is taken
+    ok = client.get("/ogc/collections/incidents/items", params={
+        "bbox": "116,39,118,41", "datetime": "../..", "limit": "5", "offset": "0", "f": "json",
+        "category": "MIN-02", "status": "reported", "township_code": "110117003"})
+    assert ok.status_code == 200, ok.text[:300]
+    assert client.get("/ogc/collections", params={"f": "json"}).status_code == 200
+
+
 def test_odd_values_are_answered_not_500(client: TestClient) -> None:
     for params in ({"limit": str(10**30)}, {"datetime": "0001-01-01/9999-12-31"},
                    {"datetime": "9999-12-31T23:59:59.999999+00:00"}, {"datetime": "2026-05-01T/.."},

@@ -34,11 +34,13 @@ from gis_enforcement.api.ogc_links import (
     url,
 )
 from gis_enforcement.api.ogc_params import (
+    ITEMS_PARAMETERS,
     IncidentProperties,
     ItemsParams,
     check_format,
     parse_bbox,
     parse_datetime,
+    refuse_unknown,
 )
 from gis_enforcement.api.schemas import ErrorResponse
 from gis_enforcement.domain.access import Caller, IncidentScope, incident_scope
@@ -94,19 +96,22 @@ def _collection(request: Request, session: Session, info: CollectionInfo, tz: st
             response_model_exclude_none=True, summary="OGC API – Features landing page")
 def get_landing_page(request: Request, caller: ReadsIncidents) -> LandingPage:
     """Links to the API definition, the conformance classes and the collections."""
+    refuse_unknown(request.query_params, ("f",))
     return landing_page(request)
 
 
 @router.get("/", include_in_schema=False, response_model=LandingPage, response_model_exclude_none=True)
 def get_landing_page_slash(request: Request, caller: ReadsIncidents) -> LandingPage:
     # clients that join paths to a base ending in '/' (OWSLib) ask for /ogc/ first
+    refuse_unknown(request.query_params, ("f",))
     return landing_page(request)
 
 
 @router.get("/conformance", operation_id="ogc_conformance", name="ogc_conformance", response_model=Conformance,
             summary="Conformance classes implemented")
-def get_conformance(caller: ReadsIncidents) -> Conformance:
+def get_conformance(request: Request, caller: ReadsIncidents) -> Conformance:
     """Core, GeoJSON and OpenAPI of OGC API – Features Part 1."""
+    refuse_unknown(request.query_params, ("f",))
     return Conformance(conformsTo=list(CONFORMANCE))
 
 
@@ -115,6 +120,7 @@ def get_conformance(caller: ReadsIncidents) -> Conformance:
 def get_collections(request: Request, session: SessionDep, platform: PlatformDep,
                     caller: ReadsIncidents) -> Collections:
     """Every collection with its extent (CRS84 box; for incidents also the observation interval)."""
+    refuse_unknown(request.query_params, ("f",))
     extents = ogc_repo.layer_extents(session)
     tz = platform.settings.timezone
     return Collections(
@@ -130,6 +136,7 @@ def get_collections(request: Request, session: SessionDep, platform: PlatformDep
 def get_collection(collection_id: str, request: Request, session: SessionDep, platform: PlatformDep,
                    caller: ReadsIncidents) -> Collection:
     """A collection's description, extent and links; 404 for an unknown id."""
+    refuse_unknown(request.query_params, ("f",))
     return _collection(request, session, _info(collection_id), platform.settings.timezone, caller)
 
 
@@ -146,8 +153,10 @@ def get_items(
     caller: ReadsIncidents,
 ) -> Response:
     """Features in id (or code) order, filtered by ``bbox`` and — for incidents — ``datetime`` and properties;
-    ``numberMatched`` counts all that match, ``next``/``prev`` links walk the pages."""
+    ``numberMatched`` counts all that match, ``next``/``prev`` links walk the pages. A parameter not among
+    these is refused (400), as OGC API – Features requires."""
     info = _info(collection_id)
+    refuse_unknown(request.query_params, ITEMS_PARAMETERS)
     check_format(params.f)
     bbox = parse_bbox(params.bbox)
     tz = platform.settings.timezone
@@ -175,6 +184,7 @@ def get_item(collection_id: str, feature_id: str, request: Request, session: Ses
              platform: PlatformDep, caller: ReadsIncidents) -> Response:
     """One feature by its id (incidents: the uuid; layers: the code; hot-spot cells: the cell id)."""
     info = _info(collection_id)
+    refuse_unknown(request.query_params, ("f",))
     found: str | None = None
     if info.id == "incidents":
         incident_id = _uuid(feature_id)
