@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup system venv assets lint bench
+.PHONY: demo test setup system venv assets lint bench openapi-examples
 
 demo: setup
 	$(BIN)/gis-enforcement demo
@@ -39,3 +39,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/intake.py
+
+# the examples in the API's description: the first successful answer of each operation in the API tests
+openapi-examples: setup
+	GISE_OPENAPI_EXAMPLES_OUT=$(CURDIR)/gis_enforcement/api/openapi_examples.json \
+		$(BIN)/python -m pytest -q tests/api --ignore=tests/api/test_openapi_examples.py

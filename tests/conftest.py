@@ -98,3 +98,48 @@ def platform(settings: Settings, loaded_engine: Engine, database_url: str) -> Pl
     p = Platform(settings=settings, url=database_url)
     p.__dict__["engine"] = loaded_engine
     return p
+
+
+@pytest.fixture(scope="session", autouse=True)
+def openapi_examples() -> Iterator[None]:
+    """With GISE_OPENAPI_EXAMPLES_OUT set (``make openapi-examples``), the first successful JSON answer of each API
+    operation that the tests get through a TestClient is recorded and written to that file at the end: the
+    examples of the API's description are real answers (``gis_enforcement/api/examples.py``)."""
+    out = os.environ.get("GISE_OPENAPI_EXAMPLES_OUT")
+    if not out:
+        yield
+        return
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from gis_enforcement.api.examples import write_examples
+
+    captured: dict[str, dict[str, object]] = {}
+    original = TestClient.request
+    templates: dict[int, list[tuple[re.Pattern[str], str, str]]] = {}  # per app: (path regex, method, operation)
+
+    def operation(app: object, method: str, path: str) -> str | None:
+        """The operation of the app's description whose path template matches (the most literal one first)."""
+        if id(app) not in templates:
+            spec = app.openapi()  # type: ignore[attr-defined]
+            found = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(t)) + "$"), m.upper(),
+                      op["operationId"], len(re.sub(r"{[^}]*}", "", t)))
+                     for t, ops in spec["paths"].items() for m, op in ops.items()]
+            templates[id(app)] = [(rx, m, op) for rx, m, op, _ in sorted(found, key=lambda f: -f[3])]
+        return next((op for rx, m, op in templates[id(app)] if m == method and rx.match(path)), None)
+
+    def request(self: TestClient, method: str, url: object, *args: object, **kwargs: object) -> object:
+        r = original(self, method, url, *args, **kwargs)  # type: ignore[arg-type]
+        if 200 <= r.status_code < 300 and "json" in r.headers.get("content-type", "") and hasattr(self.app, "openapi"):
+            op = operation(self.app, r.request.method, r.request.url.path)
+            if op is not None and op not in captured:
+                captured[op] = {"status": r.status_code, "body": r.json()}
+        return r
+
+    TestClient.request = request  # type: ignore[assignment,method-assign]
+    try:
+        yield
+    finally:
+        TestClient.request = original  # type: ignore[method-assign]
+        write_examples(Path(out), captured)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
@@ -12,6 +13,7 @@ from gis_enforcement import __version__
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.deps import refuse_nul
 from gis_enforcement.api.errors import install_error_handlers
+from gis_enforcement.api.examples import attach_examples, load_examples
 from gis_enforcement.api.limits import BodyLimit
 from gis_enforcement.api.routers import (
     analysis,
@@ -86,4 +88,12 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(ogc.router)
     app.include_router(open311.router)
     app.include_router(pages.router)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's description of the routes, with the recorded answers as examples (``api.examples``)."""
+        if app.openapi_schema is None:
+            attach_examples(FastAPI.openapi(app), load_examples())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

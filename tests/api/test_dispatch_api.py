@@ -196,6 +196,40 @@ def test_whistle_to_close_through_http(client: TestClient, jurisdiction: Jurisdi
     assert r.json()["events"][0]["at"] == "2026-05-12T23:40:00+08:00"
 
 
+def test_reopened_case_goes_back_to_its_lead(client: TestClient, jurisdiction: Jurisdiction, catalog: Catalog,
+                                             clock: Clock) -> None:
+    """事不完、人不撤: a resolved case the township finds not fixed is reopened with a reason; the lead takes it
+    back, records again (by assignment id, as the department desk does) and resolves anew."""
+    case = new_case(client, jurisdiction, k=31)
+    w = WhistlePublic.model_validate(client.post(f"{case.url}/whistle", json={
+        "mode": "township", "whistler": case.township}).json())
+    lead = w.assignments[0]
+    clock.now = T0 + timedelta(minutes=20)
+    assert client.post(f"/api/v1/assignments/{lead.id}/report-in",
+                       json={"lon": case.lon, "lat": case.lat, "accuracy_m": 5}).status_code == 200
+    assert client.post(f"{case.of(lead.department)}/start").status_code == 200
+    assert client.post(f"{case.of(lead.department)}/complete").json()["status"] == "done"
+    r = client.post(f"{case.url}/resolve", json={"department": lead.department, "summary": "已停采"})
+    assert r.status_code == 200 and r.json()["status"] == "resolved", r.text
+
+    clock.now = T0 + timedelta(hours=4)
+    r = client.post(f"{case.url}/reopen", json={"township": case.township, "reason": "复查发现夜间仍有采砂"})
+    assert r.status_code == 200 and r.json() == {"incident_id": case.id, "status": "reopened", "pending": None}
+    assert error(client.post(f"{case.url}/resume", json={"department": w.assignments[1].department}))[
+        "field"] == "department"  # only the lead takes it back
+    r = client.post(f"{case.url}/resume", json={"department": lead.department})
+    assert r.status_code == 200 and r.json()["status"] == "in_action", r.text
+    measure = catalog.rule(case.rule_code).measures[0]
+    r = client.post(f"/api/v1/assignments/{lead.id}/actions", json={
+        "action_type": "复查", "officer": "执法员-李", "measures": [measure], "lon": case.lon, "lat": case.lat})
+    assert r.status_code == 201 and r.json()["record_id"] > 0, r.text
+    assert client.post(f"{case.of(lead.department)}/complete").json()["status"] == "done"
+    r = client.post(f"{case.url}/resolve", json={"department": lead.department, "summary": "机具已没收，河道已回填"})
+    assert r.status_code == 200 and r.json()["status"] == "resolved", r.text
+    kinds = [e["kind"] for e in client.get(f"{case.url}/timeline").json()["events"]]
+    assert kinds.count("resolve") == 2 and "reopen" in kinds and "resume" in kinds
+
+
 def test_listed_lead_declines_only_on_a_ground(client: TestClient, jurisdiction: Jurisdiction) -> None:
     case = new_case(client, jurisdiction, k=12)
     r = client.post(f"{case.url}/whistle", json={"mode": "township", "whistler": case.township})

@@ -77,7 +77,7 @@ def list_events(session: SessionDep, caller: ReadsEvents, after: Annotated[int, 
     return EventsPublic(data=[EventPublic(**e.to_json()) for e in page.events], next_after=page.next_after)
 
 
-@router.get("/events/stream", operation_id="stream_events",
+@router.get("/events/stream", operation_id="stream_events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}}, **ERRORS})
 def stream_events(
     transactions: TransactionsDep,
