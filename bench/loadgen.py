@@ -158,69 +158,64 @@ class Pool:
         self.idle.clear()
 
 
+class Timings:
+    """Per request of a run: latency in ms (inf when not 2xx or unanswered), outcome, when sent and done."""
+
+    def __init__(self, n: int) -> None:
+        self.latency = np.full(n, np.inf)
+        self.outcome = ["not sent"] * n
+        self.sent_at = np.zeros(n)
+        self.done_at = np.zeros(n)
+
+    async def send(self, i: int, pool: Pool, request: bytes, timeout_s: float) -> bytes:
+        """Send request ``i`` through ``pool`` and time it; the answer's body when 2xx, else b""."""
+        t0 = self.sent_at[i] = time.perf_counter()
+        body = b""
+        try:
+            async with asyncio.timeout(timeout_s):
+                status, answer = await pool.exchange(request)
+            self.outcome[i] = str(status)
+            if 200 <= status < 300:
+                self.latency[i] = (time.perf_counter() - t0) * 1000
+                body = answer
+        except TimeoutError:
+            self.outcome[i] = "timeout"
+        except OSError as exc:
+            self.outcome[i] = type(exc).__name__
+        self.done_at[i] = time.perf_counter()
+        return body
+
+    def result(self, late_sends: int) -> Result:
+        return Result(self.latency, self.outcome, self.sent_at, self.done_at, late_sends)
+
+
 async def open_loop(base_url: str, requests: list[bytes], rate: float, *, timeout_s: float,
                     connections: int) -> Result:
     """Send ``requests`` at ``rate`` per second by the wall clock (open loop) and time each one."""
-    n = len(requests)
-    latency = np.full(n, np.inf)
-    outcome = ["not sent"] * n
-    sent_at = np.zeros(n)
-    done_at = np.zeros(n)
+    timings = Timings(len(requests))
     late = 0
     pool = Pool(base_url, connections)
-
-    async def one(i: int) -> None:
-        t0 = time.perf_counter()
-        sent_at[i] = t0
-        try:
-            async with asyncio.timeout(timeout_s):
-                status, _ = await pool.exchange(requests[i])
-            outcome[i] = str(status)
-            if 200 <= status < 300:
-                latency[i] = (time.perf_counter() - t0) * 1000
-        except TimeoutError:
-            outcome[i] = "timeout"
-        except OSError as exc:
-            outcome[i] = type(exc).__name__
-        done_at[i] = time.perf_counter()
-
     tasks = []
     start = time.perf_counter() + 0.05
-    for i in range(n):
+    for i, request in enumerate(requests):
         due = start + i / rate
         wait = due - time.perf_counter()
         if wait > 0:
             await asyncio.sleep(wait)
         if time.perf_counter() - due > 0.005:
             late += 1
-        tasks.append(asyncio.create_task(one(i)))
+        tasks.append(asyncio.create_task(timings.send(i, pool, request, timeout_s)))
     await asyncio.gather(*tasks)
     pool.close()
-    return Result(latency, outcome, sent_at, done_at, late)
+    return timings.result(late)
 
 
 async def closed_loop(base_url: str, requests: list[bytes], *, timeout_s: float) -> tuple[Result, bytes]:
     """Send ``requests`` one after another on one connection; also returns the last 2xx answer's body."""
-    n = len(requests)
-    latency = np.full(n, np.inf)
-    outcome = []
-    sent_at = np.zeros(n)
-    done_at = np.zeros(n)
+    timings = Timings(len(requests))
     last = b""
     pool = Pool(base_url, 1)
     for i, request in enumerate(requests):
-        t0 = sent_at[i] = time.perf_counter()
-        try:
-            async with asyncio.timeout(timeout_s):
-                status, body = await pool.exchange(request)
-            outcome.append(str(status))
-            if 200 <= status < 300:
-                latency[i] = (time.perf_counter() - t0) * 1000
-                last = body
-        except TimeoutError:
-            outcome.append("timeout")
-        except OSError as exc:
-            outcome.append(type(exc).__name__)
-        done_at[i] = time.perf_counter()
+        last = await timings.send(i, pool, request, timeout_s) or last
     pool.close()
-    return Result(latency, outcome, sent_at, done_at, 0), last
+    return timings.result(0), last

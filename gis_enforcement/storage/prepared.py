@@ -19,14 +19,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["Prepared", "session_cursor"]
+__all__ = ["Prepared"]
 
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
-
-
-def session_cursor(session: Session) -> Any:
-    """The DBAPI (psycopg2) cursor of the session's connection, in the session's transaction."""
-    return session.connection().connection.cursor()
 
 
 class Prepared:

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from gis_enforcement.dispatch.record import verify_case_record
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
-from tests.live_server import LiveServerError, LiveSite, live_site
+from tests.api.live import site_for_tests
+from tests.live_server import LiveSite
 
 CLIENTS = 6
 KILL_AFTER_S = 1.0  # into the burst
@@ -39,13 +40,9 @@ RETRY_DEADLINE_S = 15.0
 @pytest.fixture(scope="module")
 def site(database_url: str, jurisdiction: Jurisdiction, catalog: Catalog,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    try:
-        with live_site(database_url, jurisdiction=jurisdiction, catalog=catalog,
-                       workdir=tmp_path_factory.mktemp("crash-server"), prefix="gise_crash",
-                       env={"GISE_INTAKE_REQUESTS_PER_MINUTE": "100000"}) as s:
-            yield s
-    except LiveServerError as exc:
-        pytest.fail(str(exc))
+    with site_for_tests(database_url, jurisdiction, catalog, tmp_path_factory, name="crash",
+                        env={"GISE_INTAKE_REQUESTS_PER_MINUTE": "100000"}) as s:
+        yield s
 
 
 @dataclass

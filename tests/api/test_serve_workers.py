@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, text
 
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
-from tests.live_server import LiveServerError, LiveSite, live_site
+from tests.api.live import site_for_tests
+from tests.live_server import LiveSite
 
 
 def _children(pid: int) -> set[int]:
@@ -46,13 +47,9 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def site(database_url: str, jurisdiction: Jurisdiction, catalog: Catalog,
          tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
-    try:
-        with live_site(database_url, jurisdiction=jurisdiction, catalog=catalog,
-                       workdir=tmp_path_factory.mktemp("workers-server"), prefix="gise_workers",
-                       env={"GISE_API_WORKERS": "2"}) as s:
-            yield s
-    except LiveServerError as exc:
-        pytest.fail(str(exc))
+    with site_for_tests(database_url, jurisdiction, catalog, tmp_path_factory, name="workers",
+                        env={"GISE_API_WORKERS": "2"}) as s:
+        yield s
 
 
 def test_two_workers_share_the_port_and_the_store_and_stop_together(site: LiveSite,

@@ -253,8 +253,9 @@ def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site,
     errors = ConsoleErrors()
     _file(site, *site.point, "联合执法目标")   # at least one open case for the plan
     with site.client("supervisor") as c:
+        # a whole day from now: the category's daily inspection window falls in it whatever the hour of the run
         r = c.post("/api/v1/plans", json={"start": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
-                                          "hours": 12, "townships": [site.township], "categories": [CATEGORY],
+                                          "hours": 24, "townships": [site.township], "categories": [CATEGORY],
                                           "from_township": site.township})
         assert r.status_code == 201, r.text
         plan_id = r.json()["plan"]["id"] if "plan" in r.json() else r.json()["properties"]["id"]
