@@ -53,8 +53,10 @@ __all__ = [
     "Whistles",
     "allow",
     "case_facts",
+    "credentials_caller",
     "get_caller",
     "limiter",
+    "unauthenticated",
 ]
 
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False,
@@ -91,20 +93,33 @@ async def get_caller(request: Request, platform: PlatformDep, transactions: Tran
     Async: a token is checked in memory, and an API key proved in the last ``api_key_cache_s`` is too; only a
     key not proved lately is read from the store (in a thread, in a transaction of its own that records its
     use)."""
-    if token and token.startswith("gise_"):  # an API key sent as a bearer token (GDAL, QGIS know only that)
-        return await _key_caller(platform, transactions, token)
-    if token:
-        return caller_from_token(token, platform.settings)
-    if key:
-        return await _key_caller(platform, transactions, key)
+    caller = await credentials_caller(platform, transactions, token=token, key=key)
+    if caller is not None:
+        return caller
     key_311 = await _open311_key(request)
     if key_311:
         return await _key_caller(platform, transactions, key_311)
     cookie = request.cookies.get(COOKIE)
     if cookie and request.method in ("GET", "HEAD"):
         return caller_from_token(cookie, platform.settings)
-    raise Unauthenticated("sign in (Authorization: Bearer …) or send an API key (X-API-Key)",
-                          field="Authorization")
+    raise unauthenticated()
+
+
+async def credentials_caller(platform: Platform, transactions: Transactions, *, token: str | None,
+                             key: str | None) -> Caller | None:
+    """The caller of a bearer token or an ``X-API-Key`` (either may be None), or None when neither is given; a
+    bad one raises ``Unauthenticated``."""
+    if token and token.startswith("gise_"):  # an API key sent as a bearer token (GDAL, QGIS know only that)
+        return await _key_caller(platform, transactions, token)
+    if token:
+        return caller_from_token(token, platform.settings)
+    if key:
+        return await _key_caller(platform, transactions, key)
+    return None
+
+
+def unauthenticated() -> Unauthenticated:
+    return Unauthenticated("sign in (Authorization: Bearer …) or send an API key (X-API-Key)", field="Authorization")
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

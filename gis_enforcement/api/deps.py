@@ -60,7 +60,7 @@ async def get_transactions(request: Request) -> Transactions:
 TransactionsDep = Annotated[Transactions, Depends(get_transactions)]
 
 
-def _nul_at(value: Any, path: str = "") -> str | None:
+def nul_at(value: Any, path: str = "") -> str | None:
     """Where in a parsed JSON value a key or a string holds NUL, as a dotted path ('' for the whole body)."""
     if isinstance(value, str):
         return path if "\x00" in value else None
@@ -69,7 +69,7 @@ def _nul_at(value: Any, path: str = "") -> str | None:
         where = f"{path}.{key}" if path else str(key)
         if "\x00" in str(key):
             return where
-        found = _nul_at(item, where)
+        found = nul_at(item, where)
         if found is not None:
             return found
     return None
@@ -93,7 +93,7 @@ async def refuse_nul(request: Request) -> None:
         body = await request.body()
         if b"\\u0000" in body:  # how JSON writes NUL (a raw one is not JSON)
             try:
-                where = _nul_at(json.loads(body))
+                where = nul_at(json.loads(body))
             except ValueError:  # not JSON: the route refuses it as such
                 return
             if where is not None:

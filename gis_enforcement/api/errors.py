@@ -26,9 +26,14 @@ def _invalid_status(request: Request) -> int:
 
 def _enforcement_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EnforcementError)
+    return error_response(exc, request.url.path)
+
+
+def error_response(exc: EnforcementError, path: str) -> JSONResponse:
+    """The answer to a domain error on ``path``: its status from the one table, its code, field and message."""
     status = http_status(exc)
-    if status == 422:
-        status = _invalid_status(request)
+    if status == 422 and path.startswith(_BAD_REQUEST_PREFIXES):
+        status = 400
     if status >= 500:
         log.error("request failed: %s", exc)
     headers = {}

@@ -29,7 +29,7 @@ from gis_enforcement.operations.exports import EXPORT_TYPES, export_bytes, expor
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import parse_geojson
 from gis_enforcement.patrol.submit import submit_one
-from gis_enforcement.storage import incident_repo
+from gis_enforcement.storage import Session, incident_repo
 from gis_enforcement.storage.incident_repo import IncidentFilter
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -42,15 +42,21 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def intake_limit(app: Any) -> InFlightLimit:
+    """The app's cap on intake requests in progress (``Settings.intake_max_in_flight``), shared by the route
+    and the intake lane."""
+    cap = app.state.platform.settings.intake_max_in_flight
+    limit = getattr(app.state, "intake_limit", None)
+    if limit is None or limit.limit != cap:
+        limit = app.state.intake_limit = InFlightLimit(cap)
+    return limit  # type: ignore[no-any-return]
+
+
 async def intake_slot(request: Request) -> AsyncIterator[None]:
     """One of the intake requests the server works on at once (``Settings.intake_max_in_flight``), held until
     the request is answered; when none is free, 503 with Retry-After. Async, so it is decided on the event
     loop before the request takes a thread, a session or a database connection."""
-    cap = request.app.state.platform.settings.intake_max_in_flight
-    limit = getattr(request.app.state, "intake_limit", None)
-    if limit is None or limit.limit != cap:
-        limit = request.app.state.intake_limit = InFlightLimit(cap)
-    with limit.slot("submissions"):
+    with intake_limit(request.app).slot("submissions"):
         yield
 
 
@@ -78,16 +84,13 @@ def create_incidents(
     as it takes at once, the answer is 503 with Retry-After (nothing was stored; send again later). The answer
     is encoded here from its model (``response_model`` documents it) rather than validated again by FastAPI."""
     limiter("intake", platform.settings.intake_requests_per_minute).hit(caller.username, field="body")
+    if body.get("type") == "Feature":
+        return take_feature(platform, session, body, caller)
     limit = platform.settings.max_batch_features
     features = body.get("features")
     if body.get("type") == "FeatureCollection" and isinstance(features, list) and len(features) > limit:
         raise PayloadTooLarge(f"at most {limit} features per request", field="features")
     settings = platform.settings
-    if body.get("type") == "Feature":
-        incident, created = submit_one(session, body, locator=platform.locators, catalog=platform.catalog,
-                                       tz=settings.timezone, created_by=caller.username, source="api")
-        session.commit()
-        return _json(_public(incident, platform), 201 if created else 200)
     raw = parse_geojson(body, source="api")
     report = ingest(session, raw, locator=platform.locators.get(session), catalog=platform.catalog,
                     tz=settings.timezone, created_by=caller.username)
@@ -97,6 +100,17 @@ def create_incidents(
                            errors=[e.to_dict() for e in report.errors])
     session.commit()
     return _json(IngestReportPublic(**report.to_dict(with_ids=True)), 200)
+
+
+def take_feature(platform: Platform, session: Session, feature: dict[str, Any], caller: Caller) -> Response:
+    """One incident (a decoded GeoJSON Feature) through intake and committed: the answer, 201 with the stored
+    case or 200 when the same id and content were stored before. The route and the intake lane
+    (``api.intake_lane``) both answer a single Feature with this; the caller was allowed and counted by the
+    rate limit before."""
+    incident, created = submit_one(session, feature, locator=platform.locators, catalog=platform.catalog,
+                                   tz=platform.settings.timezone, created_by=caller.username, source="api")
+    session.commit()
+    return _json(_public(incident, platform), 201 if created else 200)
 
 
 def _json(model: BaseModel, status: int) -> Response:
