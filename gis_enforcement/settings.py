@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # intake requests worked on at once; one more is answered 503 with Retry-After straight away instead of
     # queueing behind them (reads keep the other threads)
     intake_max_in_flight: int = Field(default=8, ge=1)
+    # single-Feature submissions waiting in or taken by a process's intake queue (api.intake_queue, no thread of
+    # the pool each); one more is answered 503 with Retry-After. At ~3 ms a submission, 64 is ~0.2 s of work
+    intake_queue_limit: int = Field(default=64, ge=1)
     max_batch_features: int = 100_000
     tick_interval_s: float = 60.0  # escalation pass inside `serve`; 0 disables it
     delivery_interval_s: float = 5.0  # webhook delivery pass inside `serve`; 0 disables it

@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         yield
         for p in passes:
             p.stop()
+        queue = getattr(app.state, "intake_queue", None)
+        if queue is not None:
+            queue.stop()  # what is queued is taken first
         if platform is None:
             app.state.platform.close()
 

@@ -14,11 +14,14 @@ and statuses (a test sends the same requests both ways and compares them):
 2. a body that is not a JSON object with ``"type": "Feature"`` is handed to the route, so that the framework
    answers it as it would have (422 naming the JSON error, a batch, …);
 3. a NUL anywhere in the Feature is refused (``deps.refuse_nul``);
-4. one of the intake places is taken or 503 answered (``routers.incidents.intake_limit``);
+4. a place in the intake queue is taken or 503 answered, as the route does for its threads
+   (``Settings.intake_queue_limit``; the route's is ``intake_max_in_flight``);
 5. the caller is authenticated by bearer token or ``X-API-Key`` (``auth.credentials_caller``) and allowed
    ``incident.create`` by role, else 401 / 403;
 6. the caller's intake rate limit is counted (429);
-7. ``routers.incidents.take_feature`` runs intake and commits, on the server's thread pool.
+7. the submission joins the process's intake queue (``api.intake_queue``): one thread runs
+   ``routers.incidents.answer_feature`` for it, as the route's ``take_feature`` does, and answers once the
+   commit that stored it is done.
 
 When a dependency of the route is overridden (tests that share one rolled-back session), or the request has a
 query string, the lane stands aside and the route serves the request.
@@ -29,18 +32,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 
 from gis_enforcement.api.auth import credentials_caller, limiter, unauthenticated
 from gis_enforcement.api.deps import nul_at
 from gis_enforcement.api.errors import error_response
-from gis_enforcement.api.routers.incidents import intake_limit, take_feature
+from gis_enforcement.api.intake_queue import IntakeQueue
+from gis_enforcement.api.limits import InFlightLimit
 from gis_enforcement.domain.access import Caller, check
 from gis_enforcement.errors import EnforcementError, InvalidInput
 
-__all__ = ["INTAKE_PATH", "IntakeLane"]
+__all__ = ["INTAKE_PATH", "IntakeLane", "intake_queue", "queue_limit"]
 
 INTAKE_PATH = "/api/v1/incidents"
 
@@ -88,16 +91,11 @@ class IntakeLane:
             where = nul_at(feature)
             if where is not None:
                 raise InvalidInput("contains a NUL character", field=where or "body")
-        with intake_limit(self.api).slot("submissions"):
+        with queue_limit(self.api).slot("submissions"):
             caller = await self._caller(platform, headers)
             check(caller, "incident.create")
             limiter("intake", platform.settings.intake_requests_per_minute).hit(caller.username, field="body")
-
-            def submit() -> Any:
-                with platform.sessions() as session:
-                    return take_feature(platform, session, feature, caller)
-
-            return await anyio.to_thread.run_sync(submit)
+            return await intake_queue(self.api).take(feature, caller)
 
     @staticmethod
     async def _caller(platform: Any, headers: dict[bytes, bytes]) -> Caller:
@@ -111,6 +109,23 @@ class IntakeLane:
         if caller is None:
             raise unauthenticated()
         return caller
+
+
+def queue_limit(api: FastAPI) -> InFlightLimit:
+    """The cap on submissions in the app's intake queue (``Settings.intake_queue_limit``)."""
+    cap = api.state.platform.settings.intake_queue_limit
+    limit = getattr(api.state, "intake_queue_limit", None)
+    if limit is None or limit.limit != cap:
+        limit = api.state.intake_queue_limit = InFlightLimit(cap)
+    return limit  # type: ignore[no-any-return]
+
+
+def intake_queue(api: FastAPI) -> IntakeQueue:
+    """The app's intake queue, started on first use (stopped with the app)."""
+    current = getattr(api.state, "intake_queue", None)
+    if current is None or not current.running or current.platform is not api.state.platform:
+        current = api.state.intake_queue = IntakeQueue(api.state.platform)
+    return current  # type: ignore[no-any-return]
 
 
 async def _read_body(receive: Any) -> bytes:

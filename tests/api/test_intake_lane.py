@@ -8,7 +8,9 @@ which requests it served and which it handed to the route.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,12 +20,16 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api import create_app
 from gis_enforcement.api.intake_lane import IntakeLane
+from gis_enforcement.api.intake_queue import IntakeQueue
 from gis_enforcement.api.routers import incidents
+from gis_enforcement.domain.access import Caller, Role
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.errors import IdempotencyConflict, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.settings import get_settings
 from tests.live_server import PASSWORD, add_api_caller, prepare_database, scratch_database
@@ -63,9 +69,13 @@ def apps(database_url: str, jurisdiction: Jurisdiction, catalog: Catalog, platfo
         settings = get_settings(database_url=url, data_dir=tmp_path_factory.mktemp("lane"),
                                 intake_requests_per_minute=100_000)
         shared = Platform(settings=settings, url=url, locators=platform.locators)
+        apps = Apps(shared, url, patrol_key, officer_key)
         try:
-            yield Apps(shared, url, patrol_key, officer_key)
+            yield apps
         finally:
+            queue = getattr(apps.lane.app.state, "intake_queue", None)
+            if queue is not None:
+                queue.stop()
             shared.close()
 
 
@@ -253,7 +263,7 @@ def test_over_the_rate_limit_and_over_the_cap_alike(apps: Apps, served: list[str
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # the intake cap: one place, held by a submission the test keeps inside intake
     monkeypatch.setattr(apps.platform, "settings", apps.platform.settings.model_copy(
-        update={"intake_max_in_flight": 1, "intake_requests_per_minute": 3}))
+        update={"intake_max_in_flight": 1, "intake_queue_limit": 1, "intake_requests_per_minute": 3}))
     entered, release = threading.Event(), threading.Event()
     real = incidents.submit_one
 
@@ -308,3 +318,95 @@ def test_the_lane_stands_aside_when_the_session_is_overridden(apps: Apps, served
     with TestClient(app, raise_server_exceptions=False) as client:
         answer = post(client, apps.patrol_key, json=feature(jurisdiction))
     assert answer.status_code == 201 and len(opened) == 1 and served == []
+
+
+def _patrol(jurisdiction: Jurisdiction) -> Caller:
+    return Caller(username="lane_patrol", role=Role.PATROL, unit_kind="township",
+                  unit_code=str(jurisdiction.villages.iloc[30]["township_code"]), via="api_key")
+
+
+class Gate:
+    """Holds the intake thread inside its first submission until the test opens the gate, so that what is sent
+    meanwhile queues up and is taken as one group."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, fail_on: str | None = None) -> None:
+        self.entered, self.open = threading.Event(), threading.Event()
+        real = incidents.submit_one
+
+        def gated(session: Any, feature: Any, **kwargs: Any) -> Any:
+            if not self.entered.is_set():
+                self.entered.set()
+                self.open.wait(WAIT_S)
+            if feature.get("id") == fail_on:  # a statement that fails the whole transaction
+                session.execute(text("SELECT 1 / 0"))
+            return real(session, feature, **kwargs)
+
+        monkeypatch.setattr(incidents, "submit_one", gated)
+
+
+async def _take_all(queue: IntakeQueue, gate: Gate, first: dict[str, Any], rest: list[dict[str, Any]],
+                    caller: Caller) -> list[Any]:
+    held = asyncio.ensure_future(queue.take(first, caller))
+    await asyncio.get_running_loop().run_in_executor(None, gate.entered.wait, WAIT_S)
+    others = [asyncio.ensure_future(queue.take(f, caller)) for f in rest]
+    await asyncio.sleep(0.05)
+    gate.open.set()
+    return await asyncio.gather(held, *others, return_exceptions=True)
+
+
+def test_a_burst_is_taken_as_one_group_each_answered_as_alone(apps: Apps, jurisdiction: Jurisdiction,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = Gate(monkeypatch)
+    queue = IntakeQueue(apps.platform)
+    try:
+        first, good = feature(jurisdiction), feature(jurisdiction, observed_at="2026-06-01T08:00:00+08:00")
+        bad = feature(jurisdiction, category="NOPE-99")
+        replay = copy.deepcopy(good)  # the same id and content, in the same group: found stored, 200
+        changed = dict(good, properties={**good["properties"], "accuracy_m": 40})  # the same id, other content
+        answers = asyncio.run(_take_all(queue, gate, first, [good, bad, replay, changed], _patrol(jurisdiction)))
+    finally:
+        queue.stop()
+    assert queue.stats.groups == 2 and queue.stats.largest_group == 4  # the held one, then the four together
+    assert [getattr(a, "status_code", None) for a in answers[:2]] == [201, 201]
+    assert isinstance(answers[2], InvalidInput) and answers[2].field == "category"
+    assert answers[3].status_code == 200 and json.loads(answers[3].body) == json.loads(answers[1].body)
+    assert isinstance(answers[4], IdempotencyConflict)
+    assert [apps.stored(f["id"]) for f in (first, good, bad)] == [1, 1, 0]
+
+
+def test_a_group_whose_transaction_fails_is_taken_again_one_by_one(apps: Apps, jurisdiction: Jurisdiction,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = feature(jurisdiction)
+    gate = Gate(monkeypatch, fail_on=broken["id"])
+    queue = IntakeQueue(apps.platform)
+    try:
+        first = feature(jurisdiction)
+        rest = [feature(jurisdiction), broken, feature(jurisdiction)]
+        answers = asyncio.run(_take_all(queue, gate, first, rest, _patrol(jurisdiction)))
+    finally:
+        queue.stop()
+    assert queue.stats.retried_groups == 1
+    assert [getattr(a, "status_code", None) for a in answers] == [201, 201, None, 201]
+    assert isinstance(answers[2], DBAPIError)  # its own error (the route answers it 500), the others stored
+    assert [apps.stored(f["id"]) for f in (first, *rest)] == [1, 1, 0, 1]
+
+
+def test_stopping_takes_what_is_queued_first(apps: Apps, jurisdiction: Jurisdiction,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = Gate(monkeypatch)
+    queue = IntakeQueue(apps.platform)
+    sent = [feature(jurisdiction) for _ in range(3)]
+
+    async def run() -> list[Any]:
+        held = asyncio.ensure_future(queue.take(sent[0], _patrol(jurisdiction)))
+        await asyncio.get_running_loop().run_in_executor(None, gate.entered.wait, WAIT_S)
+        others = [asyncio.ensure_future(queue.take(f, _patrol(jurisdiction))) for f in sent[1:]]
+        await asyncio.sleep(0.05)
+        stopping = asyncio.get_running_loop().run_in_executor(None, queue.stop)
+        await asyncio.sleep(0.05)
+        gate.open.set()
+        await stopping
+        return await asyncio.gather(held, *others)
+
+    answers = asyncio.run(run())
+    assert [a.status_code for a in answers] == [201, 201, 201] and not queue.running

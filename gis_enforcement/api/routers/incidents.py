@@ -104,12 +104,19 @@ def create_incidents(
 
 def take_feature(platform: Platform, session: Session, feature: dict[str, Any], caller: Caller) -> Response:
     """One incident (a decoded GeoJSON Feature) through intake and committed: the answer, 201 with the stored
-    case or 200 when the same id and content were stored before. The route and the intake lane
-    (``api.intake_lane``) both answer a single Feature with this; the caller was allowed and counted by the
+    case or 200 when the same id and content were stored before. The caller was allowed and counted by the
     rate limit before."""
+    answer = answer_feature(platform, session, feature, caller)
+    session.commit()
+    return answer
+
+
+def answer_feature(platform: Platform, session: Session, feature: dict[str, Any], caller: Caller) -> Response:
+    """``take_feature`` without the commit: the intake lane's queue (``api.intake_queue``) commits a group of
+    submissions at once. Nothing of the incident is written unless this returns (``submit_one``'s write is its
+    last statement)."""
     incident, created = submit_one(session, feature, locator=platform.locators, catalog=platform.catalog,
                                    tz=platform.settings.timezone, created_by=caller.username, source="api")
-    session.commit()
     return _json(_public(incident, platform), 201 if created else 200)
 
 
