@@ -8,14 +8,16 @@ second). One thread taking submissions one after another keeps the lock between 
 burst queues here, answered in order, instead of spreading over the thread pool.
 
 Why groups. Whatever arrived while the thread was busy is taken together: every submission through
-``answer_feature`` in one session, then one commit for all of them — one WAL flush, one pool checkout. Under a
+``answer_feature`` in one session, then one commit for all of them — one WAL flush. The thread keeps its
+database connection between groups (no pool checkout and ping per group). Under a
 steady load groups are small (one or two); in a burst they grow, and the cost per submission falls as the queue
 grows, which is when it matters.
 
 A submission that is refused (bad input, the same id with other content) writes nothing and does not disturb
-its group: its error is its answer. When the group's transaction itself fails (the database went away, a
-deadlock with another process storing the same ids), each submission of the group is taken again in a
-transaction of its own, so that one cannot fail the others; a submission that fails alone gets its error.
+its group: its error is its answer. When the group's transaction itself fails (the connection was lost, a
+deadlock with another process storing the same ids), each submission of the group — a group of one too — is
+taken again in a transaction of its own on a new connection, so that one cannot fail the others and a connection
+lost while idle costs nobody an error; a submission that fails alone gets its error.
 Every answer is sent only after the commit that stored it.
 """
 
@@ -67,6 +69,7 @@ class IntakeQueue:
         self.max_group = max_group
         self.stats = _Stats()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._connection: Any = None  # the thread's own, kept between groups (see _session)
         self._thread = threading.Thread(target=self._run, name="intake", daemon=True)
         self._thread.start()
 
@@ -100,6 +103,7 @@ class IntakeQueue:
                 group = [s for s in group if s is not _STOP]
             if group:
                 self._take(group)
+        self._let_go()
 
     def _take(self, group: list[_Submission]) -> None:
         stats = self.stats
@@ -109,9 +113,7 @@ class IntakeQueue:
         try:
             answers = self._in_one_transaction(group)
         except Exception as exc:  # noqa: BLE001 — the transaction failed: see the module's note
-            if len(group) == 1:
-                _settle(group[0], exc)
-                return
+            self._let_go()  # it may be the connection that failed
             stats.retried_groups += 1
             log.warning("an intake group of %d failed (%s); each is taken again on its own", len(group), exc)
             for submission in group:
@@ -119,6 +121,7 @@ class IntakeQueue:
                 try:
                     answer = self._in_one_transaction([submission])[0]
                 except Exception as alone:  # noqa: BLE001 — its own answer, as the route's would be
+                    self._let_go()
                     answer = alone
                 _settle(submission, answer)
             return
@@ -128,7 +131,7 @@ class IntakeQueue:
     def _in_one_transaction(self, group: list[_Submission]) -> list[Response | EnforcementError]:
         platform = self.platform
         answers: list[Response | EnforcementError] = []
-        with platform.sessions() as session:
+        with self._session() as session:
             for s in group:
                 try:
                     answers.append(answer_feature(platform, session, s.feature, s.caller))
@@ -136,6 +139,22 @@ class IntakeQueue:
                     answers.append(exc)
             session.commit()
         return answers
+
+    def _session(self) -> Any:
+        """A session on the thread's own connection. The connection is kept between groups: a session on the
+        pool would check one out and ping it for every group (two more round trips for a group of one); after a
+        failed transaction it is let go, and the next group opens a new one."""
+        if self._connection is None or self._connection.closed or self._connection.invalidated:
+            self._connection = self.platform.engine.connect()
+        return self.platform.sessions(bind=self._connection)
+
+    def _let_go(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:  # noqa: BLE001 — a broken connection is discarded by the pool all the same
+                log.debug("closing the intake connection failed", exc_info=True)
+            self._connection = None
 
 
 def _settle(submission: _Submission, answer: Response | BaseException) -> None:

@@ -410,3 +410,25 @@ def test_stopping_takes_what_is_queued_first(apps: Apps, jurisdiction: Jurisdict
 
     answers = asyncio.run(run())
     assert [a.status_code for a in answers] == [201, 201, 201] and not queue.running
+
+
+def test_a_connection_lost_between_groups_costs_no_submission(apps: Apps, jurisdiction: Jurisdiction) -> None:
+    queue = IntakeQueue(apps.platform)
+    caller = _patrol(jurisdiction)
+    sent = [feature(jurisdiction) for _ in range(2)]
+    try:
+        first = asyncio.run(queue.take(sent[0], caller))
+        engine = create_engine(apps.url)  # the server restarting, as far as the queue's connection can tell
+        try:
+            with engine.connect() as conn:
+                ended = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                assert ended.scalar_one() >= 1
+        finally:
+            engine.dispose()
+        second = asyncio.run(queue.take(sent[1], caller))
+    finally:
+        queue.stop()
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert queue.stats.retried_groups == 1  # the group of one failed on the lost connection, then went through
+    assert [apps.stored(f["id"]) for f in sent] == [1, 1]
