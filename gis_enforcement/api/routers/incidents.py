@@ -183,17 +183,17 @@ def list_incidents(
     when: When = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
-) -> IncidentsPublic:
+) -> Response:
     """Incidents matching the filters within the caller's scope, newest observation first, as a GeoJSON
     FeatureCollection with the total that matched (``numberMatched``)."""
     items, total = incident_repo.list_incidents(
         session, filters=_filters(caller, platform, bbox, category, township, status, department, when),
         limit=limit, offset=offset,
     )
-    return IncidentsPublic(
+    return _json(IncidentsPublic(  # encoded here: FastAPI would validate the whole page again first
         features=[_public(i, platform) for i in items], numberMatched=total,
         numberReturned=len(items), limit=limit, offset=offset,
-    )
+    ), 200)
 
 
 @exports_router.get("/incidents.{fmt}", operation_id="export_incidents", response_class=Response,
