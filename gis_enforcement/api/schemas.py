@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from gis_enforcement.domain.catalog import Department
-from gis_enforcement.domain.records import Incident
+from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
 
 #: the largest integer the database takes (PostgreSQL bigint): the bound of a page's offset
 BIGINT_MAX = 2**63 - 1
@@ -81,7 +82,7 @@ class IncidentPublic(BaseModel):
                     departments: Mapping[str, Department] | None = None) -> IncidentPublic:
         """The public shape of a stored incident; times shown in the district's time zone."""
         zone = ZoneInfo(tz)
-        names = {code: d.zh for code, d in (departments or {}).items()}
+        departments = departments or {}
         return cls(
             id=inc.id,
             geometry=PointGeometry(coordinates=(inc.lon, inc.lat)),
@@ -93,15 +94,28 @@ class IncidentPublic(BaseModel):
                 township_code=inc.township_code, township_name=inc.township_name,
                 village_code=inc.village_code, village_name=inc.village_name,
                 village_distance_m=inc.village_distance_m, grid_code=inc.grid_code,
-                zones=[ZonePublic(**z.to_dict()) for z in inc.zones], flags=list(inc.flags),
+                zones=[_zone_public(z) for z in inc.zones], flags=list(inc.flags),
                 border_townships=list(inc.border_townships), rule_code=inc.rule_code,
                 lead_department=inc.lead_department,
-                plan=[PlanItemPublic(**p.to_dict(), department_name=names.get(p.department)) for p in inc.plan],
+                plan=[_plan_item_public(p, d.zh if (d := departments.get(p.department)) else None)
+                      for p in inc.plan],
                 likely_duplicate_of=inc.duplicate_of, duplicate_distance_m=inc.duplicate_distance_m,
                 recurrence_of=inc.recurrence_of, recurrence_distance_m=inc.recurrence_distance_m,
                 photos=list(inc.photos), track_id=inc.track_id,
             ),
         )
+
+
+# A page of cases repeats a few zones and plan items many times: each public item is built once and shared
+# (nothing changes a public model after it is built; they are only encoded).
+@lru_cache(maxsize=4096)
+def _zone_public(zone: ZoneRef) -> ZonePublic:
+    return ZonePublic(**zone.to_dict())
+
+
+@lru_cache(maxsize=4096)
+def _plan_item_public(item: PlanItem, department_name: str | None) -> PlanItemPublic:
+    return PlanItemPublic(**item.to_dict(), department_name=department_name)
 
 
 class IncidentsPublic(BaseModel):

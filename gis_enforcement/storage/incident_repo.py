@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -238,9 +239,9 @@ SELECT i.id, i.category, i.observed_at, i.received_at, i.lon, i.lat, i.accuracy_
        i.village_code, v.name AS village_name, i.village_distance_m, i.grid_code,
        COALESCE((SELECT json_agg(json_build_object('kind', z.kind, 'code', z.code, 'name', z.name)
                                  ORDER BY z.kind, z.code)
-                 FROM zone z WHERE z.code = ANY(i.zone_codes)), '[]'::json) AS zones,
+                 FROM zone z WHERE z.code = ANY(i.zone_codes)), '[]'::json)::text AS zones,
        i.flags, i.border_townships, i.nearest_township_code, i.nearest_township_distance_m,
-       r.rule_code, r.plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id,
+       r.rule_code, r.plan::text AS plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id,
        i.recurrence_of, i.recurrence_distance_m
 FROM {source} i
 LEFT JOIN township t ON t.code = i.township_code
@@ -255,9 +256,21 @@ def select_incidents_from(source: str) -> str:
     return _SELECT_FROM.format(source=source)
 
 
+@lru_cache(maxsize=4096)
+def _zones(text_: str) -> tuple[ZoneRef, ...]:
+    return tuple(ZoneRef(**z) for z in json.loads(text_))
+
+
+@lru_cache(maxsize=4096)
+def _plan(text_: str | None) -> tuple[PlanItem, ...]:
+    return tuple(PlanItem(p["department"], Role(p["role"]), p["report_in_minutes"], p.get("resolution_hours"))
+                 for p in json.loads(text_ or "[]"))
+
+
 def to_incident(row: Any) -> Incident:
     """A row of ``select_incidents_from`` (a SQLAlchemy row, or a mapping of its columns) as the domain
-    record."""
+    record. The zones and the plan come as JSON text: a page of cases holds few distinct zone sets and rule
+    plans, each decoded once (``_zones``, ``_plan``; the records are immutable) rather than once a row."""
     m = row._mapping if hasattr(row, "_mapping") else row
     extra: dict[str, Any] = {}
     if m["nearest_township_code"] is not None:
@@ -270,12 +283,8 @@ def to_incident(row: Any) -> Incident:
         status=CaseStatus(m["status"]), township_code=m["township_code"], township_name=m["township_name"],
         village_code=m["village_code"], village_name=m["village_name"],
         village_distance_m=m["village_distance_m"], grid_code=m["grid_code"],
-        zones=tuple(ZoneRef(**z) for z in m["zones"]), flags=tuple(m["flags"]),
-        border_townships=tuple(m["border_townships"]), rule_code=m["rule_code"],
-        plan=tuple(
-            PlanItem(p["department"], Role(p["role"]), p["report_in_minutes"], p.get("resolution_hours"))
-            for p in (m["plan"] or [])
-        ),
+        zones=_zones(m["zones"]), flags=tuple(m["flags"]),
+        border_townships=tuple(m["border_townships"]), rule_code=m["rule_code"], plan=_plan(m["plan"]),
         duplicate_of=m["likely_duplicate_of"], duplicate_distance_m=m["duplicate_distance_m"],
         photos=tuple(m["photos"]), track_id=m["track_id"], recurrence_of=m["recurrence_of"],
         recurrence_distance_m=m["recurrence_distance_m"], extra=extra,
