@@ -4,8 +4,8 @@ request the server takes most often — answered without the framework's per-req
 The route (``routers.incidents.create_incidents``) stays the documented operation and serves everything else
 (batches, other media types, bodies that are not JSON). For a single Feature the framework's share of the work
 is larger than intake's own: routing over every route of the API, solving the route's dependencies one by one,
-exception and exit-stack middleware. Measured in one process on the same submissions, the server's CPU per
-POST fell from 4.3 to 2.8 ms with this lane (docs/benchmarks.md).
+exception and exit-stack middleware. Measured in one process on the same 1,000 submissions, the event loop's
+CPU per POST fell from 1.4–1.5 ms to 0.5 ms with this lane (docs/benchmarks.md, fourth run).
 
 The lane makes the same checks in the same order, with the same functions, and answers with the same bodies
 and statuses (a test sends the same requests both ways and compares them):

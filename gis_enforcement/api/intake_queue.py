@@ -3,8 +3,9 @@ one transaction and one commit.
 
 Why one thread. Intake is Python work between database round trips. When many threads of one process each run
 a submission, every thread coming back from the database waits for the interpreter lock held by another one,
-and the waits add up to more than the work (a request that needs 4 ms of CPU took 15–30 ms at 200 requests a
-second). One thread taking submissions one after another keeps the lock between it and the event loop, and a
+and the waits add up to more than the work: at 200 POSTs a second on two processes, intake on the thread pool
+answered a median POST in 17–29 ms and refused 4–6 % with 503; on one thread, 10–12 ms and none refused
+(docs/benchmarks.md, fourth run). One thread taking submissions one after another keeps the lock between it and the event loop, and a
 burst queues here, answered in order, instead of spreading over the thread pool.
 
 Why groups. Whatever arrived while the thread was busy is taken together: every submission through
