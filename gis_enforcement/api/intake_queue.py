@@ -5,8 +5,8 @@ Why one thread. Intake is Python work between database round trips. When many th
 a submission, every thread coming back from the database waits for the interpreter lock held by another one,
 and the waits add up to more than the work: at 200 POSTs a second on two processes, intake on the thread pool
 answered a median POST in 17–29 ms and refused 4–6 % with 503; on one thread, 10–12 ms and none refused
-(docs/benchmarks.md, fourth run). One thread taking submissions one after another keeps the lock between it and the event loop, and a
-burst queues here, answered in order, instead of spreading over the thread pool.
+(docs/benchmarks.md, fourth run). One thread taking submissions one after another keeps the lock between it
+and the event loop, and a burst queues here, answered in order, instead of spreading over the thread pool.
 
 Why groups. Whatever arrived while the thread was busy is taken together: every submission through
 ``answer_feature`` in one session, then one commit for all of them — one WAL flush. The thread keeps its
