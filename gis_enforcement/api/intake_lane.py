@@ -39,7 +39,7 @@ from gis_enforcement.api.auth import credentials_caller, limiter, unauthenticate
 from gis_enforcement.api.deps import nul_at
 from gis_enforcement.api.errors import error_response
 from gis_enforcement.api.intake_queue import IntakeQueue
-from gis_enforcement.api.limits import InFlightLimit
+from gis_enforcement.api.limits import InFlightLimit, kept_limit
 from gis_enforcement.domain.access import Caller, check
 from gis_enforcement.errors import EnforcementError, InvalidInput
 
@@ -113,11 +113,7 @@ class IntakeLane:
 
 def queue_limit(api: FastAPI) -> InFlightLimit:
     """The cap on submissions in the app's intake queue (``Settings.intake_queue_limit``)."""
-    cap = api.state.platform.settings.intake_queue_limit
-    limit = getattr(api.state, "intake_queue_limit", None)
-    if limit is None or limit.limit != cap:
-        limit = api.state.intake_queue_limit = InFlightLimit(cap)
-    return limit  # type: ignore[no-any-return]
+    return kept_limit(api.state, "intake_queue_limit", api.state.platform.settings.intake_queue_limit)
 
 
 def intake_queue(api: FastAPI) -> IntakeQueue:

@@ -18,7 +18,7 @@ from typing import Any
 
 from gis_enforcement.errors import Overloaded, TooManyRequests
 
-__all__ = ["BodyLimit", "InFlightLimit", "RateLimiter"]
+__all__ = ["BodyLimit", "InFlightLimit", "RateLimiter", "kept_limit"]
 
 
 class RateLimiter:
@@ -73,6 +73,16 @@ class InFlightLimit:
         finally:
             with self._lock:
                 self._in_flight -= 1
+
+
+def kept_limit(state: Any, attribute: str, cap: int) -> InFlightLimit:
+    """The ``InFlightLimit`` an app keeps as ``state.<attribute>``, made on first use and again when its
+    setting (``cap``) changed."""
+    limit = getattr(state, attribute, None)
+    if limit is None or limit.limit != cap:
+        limit = InFlightLimit(cap)
+        setattr(state, attribute, limit)
+    return limit  # type: ignore[no-any-return]
 
 
 class BodyLimit:

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
-from gis_enforcement.api.limits import InFlightLimit
+from gis_enforcement.api.limits import InFlightLimit, kept_limit
 from gis_enforcement.api.ogc_params import parse_datetime
 from gis_enforcement.api.schemas import (
     BIGINT_MAX,
@@ -45,11 +45,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def intake_limit(app: Any) -> InFlightLimit:
     """The app's cap on intake requests in progress (``Settings.intake_max_in_flight``), shared by the route
     and the intake lane."""
-    cap = app.state.platform.settings.intake_max_in_flight
-    limit = getattr(app.state, "intake_limit", None)
-    if limit is None or limit.limit != cap:
-        limit = app.state.intake_limit = InFlightLimit(cap)
-    return limit  # type: ignore[no-any-return]
+    return kept_limit(app.state, "intake_limit", app.state.platform.settings.intake_max_in_flight)
 
 
 async def intake_slot(request: Request) -> AsyncIterator[None]:
