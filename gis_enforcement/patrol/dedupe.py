@@ -3,18 +3,19 @@
 For each new incident, the nearest earlier incident of the same category within the category's radius and
 time window — stored incidents count as earlier than anything in the batch; inside the batch, earlier means
 observed earlier (then earlier in the file). Vectorised: one k-d tree over (x / radius, y / radius,
-t / window) per run, all candidate pairs at once, exact distances only for those pairs.
+t / window) per run, all candidate pairs at once, exact distances only for those pairs. One new incident
+(a single submission) is matched directly against its few stored candidates, by the same test.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 from scipy.spatial import cKDTree
 
 EARTH_RADIUS_M = 6_371_008.8
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def candidate_bbox(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> tuple[float, float, float, float]:
@@ -25,8 +26,10 @@ def candidate_bbox(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> tuple[f
 
 
 def utc_time(t_s: float) -> datetime:
-    """Seconds since 1970 as an aware UTC datetime (the bounds of the candidate searches)."""
-    return pd.Timestamp(t_s, unit="s", tz="UTC").to_pydatetime()  # type: ignore[no-any-return]
+    """Seconds since 1970 as an aware UTC datetime, to the nearest microsecond (the bounds of the candidate
+    searches: times are stored in µs, and a float of seconds near 2026 is within 0.2 µs of the µs it came
+    from, so rounding recovers it exactly)."""
+    return _EPOCH + timedelta(microseconds=round(t_s * 1e6))
 
 
 def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -51,18 +54,28 @@ def likely_duplicates(
 
     Inputs are parallel arrays over stored (``is_new`` False) and new points; ``radius_m`` and
     ``window_s`` are per point (from its category). Only new points get a match; stored points never do.
+    A match is within the radius (great-circle metres) and the window (seconds, either side).
     """
     n = len(lon)
     match = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.nan)
-    if n < 2 or not is_new.any():
+    new = np.flatnonzero(is_new)
+    if n < 2 or new.size == 0:
+        return match, dist
+    if new.size == 1:  # one submission: every other point is stored, hence earlier
+        k = int(new[0])
+        cand = np.flatnonzero((category == category[k]) & ~is_new)
+        best, best_m = _nearest(cand, haversine_m(lon[cand], lat[cand], lon[k], lat[k]),
+                                np.abs(t_s[k] - t_s[cand]) <= window_s[k], radius_m[k])
+        if best >= 0:
+            match[k], dist[k] = best, best_m
         return match, dist
     _, cat_idx = np.unique(category.astype(str), return_inverse=True)
     lat0 = np.radians(np.nanmean(lat))
     # local metric plane; the box search is widened by 1 % so the approximation never loses a true pair
     x = np.radians(lon) * np.cos(lat0) * EARTH_RADIUS_M / (radius_m * 1.01)
     y = np.radians(lat) * EARTH_RADIUS_M / (radius_m * 1.01)
-    t = t_s / window_s
+    t = t_s / (window_s * 1.01)  # widened too: a pair exactly one window apart is then tested, not rounded away
     # categories are kept apart by a coordinate offset larger than any box
     span = max(np.ptp(t) if n else 0.0, 1.0) + 10.0
     pts = np.column_stack([x, y, t + cat_idx * span])
@@ -117,6 +130,14 @@ def recurrences(
     dist = np.full(n, np.nan)
     if n == 0 or len(closed_lon) == 0:
         return match, dist
+    if n == 1:  # one submission: its few candidates directly
+        cand = np.flatnonzero(closed_category == category[0])
+        dt = t_s[0] - closed_t_s[cand]
+        best, best_m = _nearest(cand, haversine_m(lon[0], lat[0], closed_lon[cand], closed_lat[cand]),
+                                (dt >= 0) & (dt <= window_s[0]), radius_m[0])
+        if best >= 0:
+            match[0], dist[0] = best, best_m
+        return match, dist
     lat0 = np.radians(np.nanmean(np.r_[lat, closed_lat]))
     scale = EARTH_RADIUS_M
 
@@ -141,3 +162,13 @@ def recurrences(
     match[i[chosen]] = j[chosen]
     dist[i[chosen]] = d[chosen]
     return match, dist
+
+
+def _nearest(cand: np.ndarray, d: np.ndarray, in_time: np.ndarray, radius_m: float) -> tuple[int, float]:
+    """Of the candidates (ascending indices) within ``radius_m`` and in time, the nearest — the lowest index
+    among equals, as the batch search orders them; (-1, nan) for none."""
+    ok = np.flatnonzero(in_time & (d <= radius_m))
+    if ok.size == 0:
+        return -1, float("nan")
+    best = ok[int(np.argmin(d[ok]))]  # argmin: the first of equal distances
+    return int(cand[best]), float(d[best])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gis_enforcement.patrol.dedupe import haversine_m, likely_duplicates
+from gis_enforcement.patrol.dedupe import haversine_m, likely_duplicates, recurrences
 
 
 def test_nearest_earlier_same_category_within_radius_and_window() -> None:
@@ -32,3 +32,67 @@ def test_radius_is_exact_not_the_search_box() -> None:
                                  t_s=np.zeros(2), is_new=np.array([False, True]),
                                  radius_m=np.full(2, 200.0), window_s=np.full(2, 3600.0))
     assert list(match) == [-1, -1]
+
+
+def _stored_around(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """``n`` stored reports of three categories within ~600 m and two days of (117.1, 40.1, t=0): a tenth
+    stacked on one spot within the hour (equal distances), a tenth exactly one hour away (the window's edge)."""
+    lon = 117.1 + rng.normal(0, 0.003, n)
+    lat = 40.1 + rng.normal(0, 0.003, n)
+    lon[: n // 10], lat[: n // 10] = 117.1005, 40.1005
+    t = np.round(rng.uniform(-2 * 86400, 2 * 86400, n))
+    t[: n // 10] = rng.choice([-3600.0, -1800.0, 0.0, 1800.0, 3600.0], n // 10)
+    t[n // 10: n // 5] = rng.choice([-3600.0, 3600.0], n // 5 - n // 10)
+    return {"category": rng.choice(np.array(["A", "B", "C"], dtype=object), n), "lon": lon, "lat": lat, "t": t}
+
+
+def test_one_submission_is_matched_as_in_a_batch() -> None:
+    """A single new point takes a direct path over its candidates; the batch path (k-d tree) must give the
+    same match and distance. The batch here is the same new point plus a far-away one of its own category."""
+    rng = np.random.default_rng(5)
+    for trial in range(300):
+        s = _stored_around(rng, int(rng.integers(0, 60)))
+        lon0, lat0 = 117.1 + rng.normal(0, 0.002), 40.1 + rng.normal(0, 0.002)
+        if trial % 3 == 0:
+            lon0, lat0 = 117.1005, 40.1005  # on the stacked stored reports: ties by distance
+        cat0 = rng.choice(["A", "B"])
+
+        def run(extra: bool, s: dict[str, np.ndarray] = s, lon0: float = lon0, lat0: float = lat0,
+                cat0: str = cat0) -> tuple[int, float]:
+            tail = 2 if extra else 1
+            n = len(s["lon"]) + tail
+            match, dist = likely_duplicates(
+                category=np.r_[s["category"], [cat0, "Z"][:tail]].astype(object),
+                lon=np.r_[s["lon"], [lon0, 117.2][:tail]], lat=np.r_[s["lat"], [lat0, 40.2][:tail]],
+                t_s=np.r_[s["t"], [0.0, 0.0][:tail]], is_new=np.arange(n) >= len(s["lon"]),
+                radius_m=np.full(n, 500.0), window_s=np.full(n, 3600.0))
+            k = len(s["lon"])
+            return int(match[k]), float(dist[k])
+
+        one, batch = run(False), run(True)
+        assert one[0] == batch[0], trial
+        assert (np.isnan(one[1]) and np.isnan(batch[1])) or one[1] == batch[1], trial
+
+
+def test_one_submission_finds_its_recurrence_as_in_a_batch() -> None:
+    rng = np.random.default_rng(6)
+    for trial in range(300):
+        s = _stored_around(rng, int(rng.integers(0, 60)))
+        s["t"] = -np.abs(s["t"])  # closures before the new report
+        lon0, lat0 = (117.1005, 40.1005) if trial % 3 == 0 else (117.1 + rng.normal(0, 0.002),
+                                                                  40.1 + rng.normal(0, 0.002))
+        cat0 = rng.choice(["A", "B"])
+
+        def run(extra: bool, s: dict[str, np.ndarray] = s, lon0: float = lon0, lat0: float = lat0,
+                cat0: str = cat0) -> tuple[int, float]:
+            m = 2 if extra else 1
+            match, dist = recurrences(
+                category=np.array([cat0, "Z"][:m], dtype=object), lon=np.array([lon0, 117.2][:m]),
+                lat=np.array([lat0, 40.2][:m]), t_s=np.zeros(m), closed_category=s["category"],
+                closed_lon=s["lon"], closed_lat=s["lat"], closed_t_s=s["t"], radius_m=np.full(m, 500.0),
+                window_s=np.full(m, 3600.0))
+            return int(match[0]), float(dist[0])
+
+        one, batch = run(False), run(True)
+        assert one[0] == batch[0], trial
+        assert (np.isnan(one[1]) and np.isnan(batch[1])) or one[1] == batch[1], trial
