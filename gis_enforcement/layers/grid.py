@@ -23,6 +23,8 @@ village + 3-digit sequence, e.g. ``110117006014007``:
 
 from __future__ import annotations
 
+import math
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -241,6 +243,21 @@ class GridIndex:
         dx, dy = ix - self._ix0[t], iy - self._iy0[t]
         inside = (dx >= 0) & (dx < self._w[t]) & (dy >= 0) & (dy < self._h[t])
         return np.where(inside, self._base[t] + dx * self._h[t] + dy, 0), inside
+
+    def lookup_one(self, lon: float, lat: float, x: float, y: float, town: int, exact: bool) -> int:
+        """``lookup`` for one point, as a Python int: a point clear of the lattice lines in a township cell no
+        boundary crosses is read from the table here; any other by ``lookup``."""
+        if self._polygons is None and not exact:
+            assert self.size_m is not None
+            fx, fy = x / self.size_m, y / self.size_m
+            ix, iy = math.floor(fx), math.floor(fy)
+            tol = self.tolerance_m / self.size_m
+            if not (fx - ix < tol or ix + 1 - fx < tol or fy - iy < tol or iy + 1 - fy < tol):
+                dx, dy = ix - int(self._ix0[town]), iy - int(self._iy0[town])
+                w, h = int(self._w[town]), int(self._h[town])
+                return int(self._table[int(self._base[town]) + dx * h + dy]) if 0 <= dx < w and 0 <= dy < h else -1
+        return int(self.lookup(np.array([lon]), np.array([lat]), np.array([x]), np.array([y]), np.array([town]),
+                               np.array([exact]))[0])
 
     def lookup(self, lon: np.ndarray, lat: np.ndarray, x: np.ndarray, y: np.ndarray, town: np.ndarray,
                exact: np.ndarray) -> np.ndarray:

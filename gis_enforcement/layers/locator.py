@@ -14,9 +14,15 @@ Built once from a ``Jurisdiction``; every answer is vectorised over the batch:
 
 Batch input must be validated by the caller: rows with non-finite coordinates come back unplaced (every
 field None/NaN, no flags). ``locate_one`` refuses them with ``InvalidInput``.
+
+``locate_one`` (a single submission) places a point well inside a township on Python numbers, by the same
+arithmetic as the batch (the same cell, the same candidates, the same float operations), in about a quarter of
+the time the array path takes for one point; near a border or outside the district it takes the array path.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -225,6 +231,32 @@ class Locator:
                 columns[col][bad] = empty
         return columns
 
+    def _place_one(self, lon: float, lat: float, accuracy_m: float | None) -> dict[str, Any] | None:
+        """The row of ``_placement_columns`` for one finite point well inside a township, computed on Python
+        numbers by the same arithmetic (the array path costs ~300 array calls for one point). None for the
+        points that need the rest of the array path: outside every township, or where the raster cannot rule
+        out another township's boundary within the near-border radius (or townships overlap)."""
+        if self._town_overlap:
+            return None
+        towns = self._towns
+        flat = towns.frame.cell_one(lon, lat)
+        town = towns.first_one(lon, lat, flat)
+        radius = self.near_border_min_m if accuracy_m is None else max(float(accuracy_m), self.near_border_min_m)
+        if town < 0 or float(self._border.clearance[flat]) <= radius:
+            return None
+        x, y = self._proj.forward_one(lon, lat)
+        vill, vdist = self._villages.lookup_one(lon, lat, x, y, town, flat)
+        grid = self._grid.lookup_one(lon, lat, x, y, town, bool(towns.mixed[flat]))
+        zones = tuple(self._zone_refs[p] for p in self._zones.members_one(lon, lat)) if len(self._zones) else ()
+        return {
+            "lon": lon, "lat": lat,
+            "township_code": self._town_code[town], "township_name": self._town_name[town],
+            "village_code": self._vill_code[vill], "village_name": self._vill_name[vill],
+            "village_distance_m": vdist, "grid_code": self._grid_code[grid], "zones": zones,
+            "flags": self._flag_sets[_NO_VILLAGE if vill < 0 else 0], "border_townships": (),
+            "nearest_township_code": None, "nearest_township_distance_m": float("nan"),
+        }
+
     def locate_one(self, lon: float, lat: float, accuracy_m: float | None = None) -> Placement:
         """Place one point; raises ``InvalidInput`` for non-finite coordinates or a negative accuracy."""
         for name, value in (("lon", lon), ("lat", lat)):
@@ -233,9 +265,11 @@ class Locator:
         if accuracy_m is not None and (not np.isfinite(accuracy_m) or accuracy_m < 0):
             raise InvalidInput(f"accuracy_m must be a non-negative number, got {accuracy_m!r}",
                                field="accuracy_m")
-        columns = self._placement_columns(np.array([lon], dtype=float), np.array([lat], dtype=float),
-                                          None if accuracy_m is None else np.array([accuracy_m], dtype=float))
-        row = {name: values[0] for name, values in columns.items()}
+        row: dict[str, Any] | None = self._place_one(float(lon), float(lat), accuracy_m)
+        if row is None:
+            columns = self._placement_columns(np.array([lon], dtype=float), np.array([lat], dtype=float),
+                                              None if accuracy_m is None else np.array([accuracy_m], dtype=float))
+            row = {name: values[0] for name, values in columns.items()}
 
         def num(v: float) -> float | None:
             return None if v is None or not np.isfinite(v) else float(v)

@@ -118,6 +118,16 @@ class LocalProjection:
         t *= 1.0 / self._half[1]
         return self._horner(s, t, self._coef_x), self._horner(s, t, self._coef_y)
 
+    def forward_one(self, lon: float, lat: float) -> tuple[float, float]:
+        """``forward`` for one finite point, as Python floats (the same values to the bit)."""
+        b = self.box
+        if self.use_polynomial and b[0] <= lon <= b[2] and b[1] <= lat <= b[3]:
+            s1 = (lon - self._centre[0]) * (1.0 / self._half[0])
+            t1 = (lat - self._centre[1]) * (1.0 / self._half[1])
+            return self._horner_scalar(s1, t1, self._coef_x), self._horner_scalar(s1, t1, self._coef_y)
+        x, y = self.forward(np.array([lon]), np.array([lat]))
+        return float(x[0]), float(y[0])
+
     def forward(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Project lon/lat arrays to metres (float64 arrays of the same length); NaN stays NaN."""
         lon = np.asarray(lon, dtype=np.float64)

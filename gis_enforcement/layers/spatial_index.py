@@ -132,6 +132,12 @@ class RasterFrame:
                 table.take(v.astype(np.intp), out=out[s:s + CHUNK])
         return out
 
+    def cell_one(self, x: float, y: float) -> int:
+        """``cells`` of one finite point, as a Python int."""
+        u = math.floor(min(max((x - self.x0) * (1.0 / self.dx), 0.0), self.nx - 1))
+        v = math.floor(min(max((y - self.y0) * (1.0 / self.dy), 0.0), self.ny - 1))
+        return int(v * self.nx + u)
+
     def centres(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         j, i = np.divmod(flat, self.nx)
         return self.x0 + (i + 0.5) * self.dx, self.y0 + (j + 0.5) * self.dy
@@ -261,6 +267,33 @@ class PolygonIndex:
             keep = np.r_[True, pt[1:] != pt[:-1]] if pt.size else np.empty(0, dtype=bool)
             out[pt[keep]] = poly[keep]
         return out
+
+    def _hits_one(self, x: float, y: float, code: int) -> list[int]:
+        """The candidates of mixed cell ``-(code + 2)`` that contain the point, ascending."""
+        m = -2 - code
+        cand = self._mix_poly[self._mix_ptr[m]:self._mix_ptr[m + 1]]
+        if cand.size == 0:
+            return []
+        return cand[shapely.contains_xy(self.geoms[cand], x, y)].tolist()  # type: ignore[no-any-return]
+
+    def first_one(self, x: float, y: float, flat: int) -> int:
+        """``first`` for one finite point in raster cell ``flat``, as a Python int."""
+        code = int(self._first[flat])
+        if code >= -1:
+            return code
+        hits = self._hits_one(x, y, code)
+        return hits[0] if hits else -1
+
+    def members_one(self, x: float, y: float) -> list[int]:
+        """``pairs`` for one finite point: the polygons containing it, ascending."""
+        flat = self.frame.cell_one(x, y)
+        code = int(self._first[flat])
+        if code <= -2:
+            return self._hits_one(x, y, code)
+        if self._labels is None:
+            return [code] if code >= 0 else []
+        run = int(self._labels[flat]) - 1
+        return self._run_poly[self._run_ptr[run]:self._run_ptr[run + 1]].tolist()  # type: ignore[no-any-return]
 
     def pairs(self, x: np.ndarray, y: np.ndarray, flat: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray]:

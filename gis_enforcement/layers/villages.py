@@ -94,6 +94,22 @@ class VillageIndex:
                 vdist[g] = d[np.arange(len(g)), k]
                 vill[g] = members[k]
 
+    def lookup_one(self, lon: float, lat: float, x: float, y: float, town: int, flat: int) -> tuple[int, float]:
+        """``lookup`` for one point, as Python numbers; the cells with at most two candidates (most of a
+        township) are answered here by the same arithmetic, the rest by ``lookup``."""
+        c1 = int(self._c1[flat])
+        if self._polys is not None or c1 < 0:
+            vill, vdist = self.lookup(np.array([lon]), np.array([lat]), np.array([x]), np.array([y]),
+                                      np.array([town]), np.array([flat]))
+            return int(vill[0]), float(vdist[0])
+        da = np.hypot(x - self.x[c1], y - self.y[c1])
+        b = int(self._c2[flat])
+        if b >= 0:
+            db = np.hypot(x - self.x[b], y - self.y[b])
+            if db < da or (db == da and b < c1):
+                return b, float(db)
+        return c1, float(da)
+
     def lookup(self, lon: np.ndarray, lat: np.ndarray, x: np.ndarray, y: np.ndarray, town: np.ndarray,
                flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(village row or -1, distance in metres — NaN when a village polygon contains the point or there is

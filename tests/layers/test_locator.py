@@ -261,16 +261,31 @@ def _spread_points(jurisdiction, n: int, seed: int) -> tuple[np.ndarray, np.ndar
 
 
 def test_locate_one_equals_the_batch_row(locator, jurisdiction):
-    """The one-point call takes shortcuts for one point (scalar projection and raster cell, no border search
-    where the raster rules it out); on 2,000 points of every kind it must answer exactly as the batch."""
+    """The one-point call takes shortcuts for one point (a scalar path for points well inside a township, no
+    border search where the raster rules it out); on ~3,000 points of every kind it must answer exactly as the
+    batch."""
     lon, lat, acc = _spread_points(jurisdiction, 2000, seed=11)
-    lon = np.r_[[117.1030, 117.45, 117.0105, 117.33], lon]
-    lat = np.r_[[40.1350, 40.05, 40.1830, 40.215], lat]
-    acc = np.r_[[10.0, np.nan, 80.0, 5.0], acc]
+    # and where patrols report: around every village, within ~300 m
+    rng = np.random.default_rng(12)
+    vx, vy = (np.tile(a, 8) for a in (jurisdiction.villages.geometry.x, jurisdiction.villages.geometry.y))
+    lon = np.r_[[117.1030, 117.45, 117.0105, 117.33], lon, vx + rng.uniform(-3e-3, 3e-3, len(vx))]
+    lat = np.r_[[40.1350, 40.05, 40.1830, 40.215], lat, vy + rng.uniform(-3e-3, 3e-3, len(vy))]
+    acc = np.r_[[10.0, np.nan, 80.0, 5.0], acc, rng.choice([np.nan, 5.0, 15.0], len(vx))]
+    # and on the grid's lattice lines, where the cell must be decided by the polygons (within 0.1 mm)
+    corners = shapely.get_coordinates(shapely.boundary(jurisdiction.grid.geometry.to_numpy()[::10]))[::3]
+    lon = np.r_[lon, corners[:, 0] + rng.uniform(-1e-9, 1e-9, len(corners))]
+    lat = np.r_[lat, corners[:, 1] + rng.uniform(-1e-9, 1e-9, len(corners))]
+    acc = np.r_[acc, np.full(len(corners), np.nan)]
     frame = locator.locate(lon, lat, acc)
     assert frame["flags"].map(lambda f: "near_border" in f).sum() > 100  # the sample reaches the borders
     assert frame["flags"].map(lambda f: "outside_district" in f).sum() > 100
     assert (frame["zones"].map(len) > 0).sum() > 20
+    # ... and the scalar shortcut of points well inside a township answers hundreds of them
+    shortcut = [locator._place_one(float(x), float(y), None if np.isnan(a) else float(a)) for x, y, a in
+                zip(lon, lat, acc, strict=True)]
+    assert sum(r is not None for r in shortcut) > 800
+    assert sum(bool(r and r["zones"]) for r in shortcut) > 50
+    assert sum(bool(r and r["village_distance_m"] > 0) for r in shortcut) > 800
     for k in range(len(lon)):
         one = locator.locate_one(float(lon[k]), float(lat[k]), None if np.isnan(acc[k]) else float(acc[k]))
         row = frame.iloc[k]
