@@ -22,6 +22,9 @@ def candidate_bbox(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> tuple[f
     """A lon/lat box holding every point within ``radius_m`` of any of the points, with 0.01° to spare (a
     degree is at least 90 km of latitude or longitude at this latitude) — what the candidate searches read."""
     pad = radius_m / 90_000.0 + 0.01
+    if lon.size == 1:  # one submission
+        x, y = float(lon[0]), float(lat[0])
+        return x - pad, y - pad, x + pad, y + pad
     return float(lon.min()) - pad, float(lat.min()) - pad, float(lon.max()) + pad, float(lat.max()) + pad
 
 

@@ -156,17 +156,18 @@ def _submit(
     if snapshot_id is None:  # the first case under this rule (in this catalog version)
         snapshot_id = incident_repo.ensure_rule_snapshots(session, snapshots=[snapshot])[snapshot["digest"]]
 
-    # likely duplicate: the same search as a batch's, over the stored candidates and this one point
+    # likely duplicate: the same search as a batch's, over the stored candidates and this one point (none
+    # stored nearby, none found: the arrays are not worth building)
     near = ctx.nearby
     n = len(near)
-    dup_idx, dup_dist = likely_duplicates(
+    dup_idx, dup_dist = (np.array([-1]), np.array([np.nan])) if n == 0 else likely_duplicates(
         category=np.array([c[1] for c in near] + [category], dtype=object),
         lon=np.array([c[2] for c in near] + [float(lon[0])]), lat=np.array([c[3] for c in near] + [float(lat[0])]),
         t_s=np.array([c[4] / 1e6 for c in near] + [t_s]), is_new=np.arange(n + 1) == n,
         radius_m=np.full(n + 1, params.dedupe_radius_m), window_s=np.full(n + 1, window),
     )
     closed = ctx.closed
-    rec_idx, rec_dist = recurrences(
+    rec_idx, rec_dist = (np.array([-1]), np.array([np.nan])) if not closed else recurrences(
         category=np.array([category], dtype=object), lon=lon, lat=lat, t_s=np.array([t_s]),
         closed_category=np.array([c[1] for c in closed], dtype=object),
         closed_lon=np.array([c[2] for c in closed], dtype=float),
