@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gis_enforcement.patrol.dedupe import haversine_m, likely_duplicates, recurrences
+from gis_enforcement.patrol.dedupe import candidate_bbox, haversine_m, likely_duplicates, recurrences
 
 
 def test_nearest_earlier_same_category_within_radius_and_window() -> None:
@@ -96,3 +96,26 @@ def test_one_submission_finds_its_recurrence_as_in_a_batch() -> None:
         one, batch = run(False), run(True)
         assert one[0] == batch[0], trial
         assert (np.isnan(one[1]) and np.isnan(batch[1])) or one[1] == batch[1], trial
+
+
+def test_the_candidate_box_holds_every_point_within_the_radius_and_little_more() -> None:
+    """Points within the radius (by ``haversine_m``) of one point or of a batch all fall in the box the candidate
+    searches read, and the box is no more than ~2 % wider than the radius needs."""
+    rng = np.random.default_rng(7)
+    for radius in (50.0, 300.0, 1000.0, 20_000.0):
+        for _ in range(20):
+            k = int(rng.integers(1, 4))
+            lon, lat = rng.uniform(115.0, 119.0, k), rng.uniform(-60.0, 75.0, 1).repeat(k) + rng.uniform(0, 0.1, k)
+            x0, y0, x1, y1 = candidate_bbox(lon, lat, radius)
+            # points around each centre, out to 1.5 times the radius in every direction
+            n = 4000
+            span = 1.5 * radius / 111_000.0
+            qx = np.repeat(lon, n) + rng.uniform(-1, 1, n * k) * span / np.cos(np.radians(np.repeat(lat, n) + span))
+            qy = np.repeat(lat, n) + rng.uniform(-1, 1, n * k) * span
+            inside = haversine_m(np.repeat(lon, n), np.repeat(lat, n), qx, qy) <= radius
+            assert inside.sum() > 100
+            assert ((qx[inside] >= x0) & (qx[inside] <= x1) & (qy[inside] >= y0) & (qy[inside] <= y1)).all()
+        # tight: a single point's box spans 2 radii within ~2 % along each axis
+        x0, y0, x1, y1 = candidate_bbox(np.array([117.1]), np.array([40.2]), radius)
+        assert 2 * radius <= haversine_m(x0, 40.2, x1, 40.2) <= 2 * radius * 1.02 + 1
+        assert 2 * radius <= haversine_m(117.1, y0, 117.1, y1) <= 2 * radius * 1.02 + 1
