@@ -6,7 +6,8 @@ a second process, and the read of a township's open cases, beside the issue's ta
 Runs on a scratch database made in the project's cluster (``gis-enforcement db url``, or DATABASE_URL's; its
 role must be allowed to create databases) and dropped at the end, so the demo's data is untouched: migrations,
 the shipped layers, a simulated season (``--season`` incidents), a township dispatcher with an API key. Then
-``python -m gis_enforcement serve --workers`` (``--workers``, default 2: one per core) on a free loopback port, and
+``python -m gis_enforcement serve --workers`` (``--workers``, default 4: two per core, so that while one process's
+intake thread waits for PostgreSQL another's runs) on a free loopback port, and
 a load generator in a second process (``bench/loadgen.py``: requests encoded before the clock starts, written on
 keep-alive connections over raw asyncio streams, so that the client costs well under a millisecond of CPU
 per request) that
@@ -371,7 +372,7 @@ def main() -> None:
     ap.add_argument("--serial", type=int, default=200, help="POSTs one at a time, the service time (default 200)")
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds before a request counts as failed")
     ap.add_argument("--connections", type=int, default=64, help="keep-alive connections of the load generator")
-    ap.add_argument("--workers", type=int, default=2, help="server processes (`serve --workers`; default 2)")
+    ap.add_argument("--workers", type=int, default=4, help="server processes (`serve --workers`; default 4)")
     ap.add_argument("--drain", type=float, default=60.0,
                     help="seconds to wait for the server's backlog after a phase before restarting it (default 60)")
     ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
