@@ -107,24 +107,25 @@ class LocalProjection:
 
     def _polynomial(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if np.size(lon) == 1:  # one point (a single submission): scalar arithmetic, bit-identical
-            s1 = (float(np.ravel(lon)[0]) - self._centre[0]) * (1.0 / self._half[0])
-            t1 = (float(np.ravel(lat)[0]) - self._centre[1]) * (1.0 / self._half[1])
+            x1, y1 = self._polynomial_one(float(np.ravel(lon)[0]), float(np.ravel(lat)[0]))
             shape = np.shape(lon)
-            return (np.full(shape, self._horner_scalar(s1, t1, self._coef_x)),
-                    np.full(shape, self._horner_scalar(s1, t1, self._coef_y)))
+            return np.full(shape, x1), np.full(shape, y1)
         s = np.subtract(lon, self._centre[0], dtype=np.float64)
         s *= 1.0 / self._half[0]
         t = np.subtract(lat, self._centre[1], dtype=np.float64)
         t *= 1.0 / self._half[1]
         return self._horner(s, t, self._coef_x), self._horner(s, t, self._coef_y)
 
+    def _polynomial_one(self, lon: float, lat: float) -> tuple[float, float]:
+        s1 = (lon - self._centre[0]) * (1.0 / self._half[0])
+        t1 = (lat - self._centre[1]) * (1.0 / self._half[1])
+        return self._horner_scalar(s1, t1, self._coef_x), self._horner_scalar(s1, t1, self._coef_y)
+
     def forward_one(self, lon: float, lat: float) -> tuple[float, float]:
         """``forward`` for one finite point, as Python floats (the same values to the bit)."""
         b = self.box
         if self.use_polynomial and b[0] <= lon <= b[2] and b[1] <= lat <= b[3]:
-            s1 = (lon - self._centre[0]) * (1.0 / self._half[0])
-            t1 = (lat - self._centre[1]) * (1.0 / self._half[1])
-            return self._horner_scalar(s1, t1, self._coef_x), self._horner_scalar(s1, t1, self._coef_y)
+            return self._polynomial_one(lon, lat)
         x, y = self.forward(np.array([lon]), np.array([lat]))
         return float(x[0]), float(y[0])
 

@@ -106,11 +106,9 @@ class RasterFrame:
         out = np.empty(len(x), dtype=np.int64 if table is None else table.dtype)
         inv_x, inv_y = 1.0 / self.dx, 1.0 / self.dy
         if len(x) == 1 and math.isfinite(x[0]) and math.isfinite(y[0]):
-            # one point (a single submission): the same operations on Python floats, without a dozen array
-            # calls; NaN is left to the array path, which clamps it into the margin
-            u = math.floor(min(max((float(x[0]) - self.x0) * inv_x, 0.0), self.nx - 1))
-            v = math.floor(min(max((float(y[0]) - self.y0) * inv_y, 0.0), self.ny - 1))
-            cell = v * self.nx + u
+            # one point (a single submission): ``cell_one``, without a dozen array calls; NaN is left to the
+            # array path, which clamps it into the margin
+            cell = self.cell_one(float(x[0]), float(y[0]))
             out[0] = cell if table is None else table[cell]
             return out
         for s in range(0, len(x), CHUNK):
@@ -133,7 +131,7 @@ class RasterFrame:
         return out
 
     def cell_one(self, x: float, y: float) -> int:
-        """``cells`` of one finite point, as a Python int."""
+        """``cells`` of one finite point, as a Python int: the same operations on Python floats."""
         u = math.floor(min(max((x - self.x0) * (1.0 / self.dx), 0.0), self.nx - 1))
         v = math.floor(min(max((y - self.y0) * (1.0 / self.dy), 0.0), self.ny - 1))
         return int(v * self.nx + u)
