@@ -33,7 +33,6 @@ beside the figures.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
@@ -56,6 +55,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loadgen import closed_loop, encode_request, open_loop  # noqa: E402  (bench/loadgen.py, beside this file)
+from loadgen import run as run_phase  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 console = Console(width=None if Console().is_terminal else 150)
@@ -104,11 +104,14 @@ def _backend_pids(database: str) -> list[int]:
     return pids
 
 
-def _machine_cpu() -> tuple[float, float]:
-    """(busy, total) jiffies of the whole machine since boot."""
+def _machine_cpu() -> tuple[float, float, float]:
+    """(busy, total, steal) jiffies of the whole machine since boot. Steal is the time the hypervisor gave this
+    virtual machine's cores to someone else while they had work: on a shared host it comes in bursts, and a
+    burst stalls every request in flight (it counts as busy, and as other work than this bench's)."""
     values = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
-    return sum(values) - idle, sum(values)
+    steal = values[7] if len(values) > 7 else 0.0
+    return sum(values) - idle, sum(values), steal
 
 
 @dataclass
@@ -121,20 +124,21 @@ class CpuMeter:
     backends: dict[int, float] = field(default_factory=dict)
 
     def __enter__(self) -> CpuMeter:
-        busy, total = _machine_cpu()
+        busy, total, steal = _machine_cpu()
         self.backends = {p: _proc_cpu_s(p) for p in _backend_pids(self.database)}
         self.start = {"server": _tree_cpu_s(self.server_pid), "client": time.process_time(), "busy": busy,
-                      "total": total, "wall": time.perf_counter()}
+                      "total": total, "steal": steal, "wall": time.perf_counter()}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        busy, total = _machine_cpu()
+        busy, total, steal = _machine_cpu()
         pids = set(self.backends) | set(_backend_pids(self.database))
         self.server_s = _tree_cpu_s(self.server_pid) - self.start["server"]
         # a backend that ended during the phase (the pool closes its overflow connections) is not counted
         self.postgres_s = sum(max(0.0, _proc_cpu_s(p) - self.backends.get(p, 0.0)) for p in pids)
         self.client_s = time.process_time() - self.start["client"]
         self.machine_busy = (busy - self.start["busy"]) / max(total - self.start["total"], 1.0)
+        self.machine_steal = (steal - self.start["steal"]) / max(total - self.start["total"], 1.0)
         self.wall_s = time.perf_counter() - self.start["wall"]
 
 
@@ -157,6 +161,7 @@ class Phase:
     postgres_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     machine_busy: float = 0.0
+    machine_steal: float = 0.0  # share of the machine's CPU time the hypervisor took (see _machine_cpu)
     note: str = ""
     closed_loop: bool = False  # one request after another (the rate is what the server allowed)
     drained: str = "—"  # how long the server stayed busy after the phase
@@ -211,12 +216,12 @@ def post_phase(name: str, base_url: str, api_key: str, points: list[tuple[float,
     """POST single incidents at ``rate`` per second for ``seconds`` (open loop); run in the load process."""
     requests = _posts(base_url, api_key, _bodies(max(1, round(rate * seconds)), points, categories, seed))
     with CpuMeter(server_pid, database) as cpu:
-        r = asyncio.run(open_loop(base_url, requests, rate, timeout_s=timeout_s, connections=connections))
+        r = run_phase(open_loop(base_url, requests, rate, timeout_s=timeout_s, connections=connections))
     send_span = float(r.sent_at.max() - r.sent_at.min()) if len(requests) > 1 else 0.0
     answer_span = float(r.done_at.max() - r.sent_at.min())
     return Phase(name, rate, r.latency_ms, r.outcome, send_span, answer_span, r.late_sends, cpu.wall_s,
                  server_cpu_s=cpu.server_s, postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s,
-                 machine_busy=cpu.machine_busy)
+                 machine_busy=cpu.machine_busy, machine_steal=cpu.machine_steal)
 
 
 def serial_phase(base_url: str, api_key: str, points: list[tuple[float, float]], categories: list[str], n: int,
@@ -225,10 +230,11 @@ def serial_phase(base_url: str, api_key: str, points: list[tuple[float, float]],
     warm-up of the server's caches and pools and of the database)."""
     requests = _posts(base_url, api_key, _bodies(n, points, categories, seed))
     with CpuMeter(server_pid, database) as cpu:
-        r, _ = asyncio.run(closed_loop(base_url, requests, timeout_s=timeout_s))
+        r, _ = run_phase(closed_loop(base_url, requests, timeout_s=timeout_s))
     span = float(r.done_at.max() - r.sent_at.min())
     return Phase("serial", n / span, r.latency_ms, r.outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
                  postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy,
+                 machine_steal=cpu.machine_steal,
                  closed_loop=True)
 
 
@@ -237,13 +243,14 @@ def read_phase(base_url: str, api_key: str, township: str, n: int, timeout_s: fl
     """GET a township's open cases ``n`` times, one after another on one keep-alive connection."""
     url = f"{base_url}/api/v1/incidents?township={township}&status=reported&limit=100"
     get = encode_request("GET", url, headers={"X-API-Key": api_key})
-    asyncio.run(closed_loop(base_url, [get], timeout_s=timeout_s))  # the key proved, the server warm
+    run_phase(closed_loop(base_url, [get], timeout_s=timeout_s))  # the key proved, the server warm
     with CpuMeter(server_pid, database) as cpu:
-        r, last = asyncio.run(closed_loop(base_url, [get] * n, timeout_s=timeout_s))
+        r, last = run_phase(closed_loop(base_url, [get] * n, timeout_s=timeout_s))
     span = float(r.done_at.max() - r.sent_at.min())
     matched = json.loads(last)["numberMatched"] if last else 0
     return Phase("read", n / span, r.latency_ms, r.outcome, span, span, 0, cpu.wall_s, server_cpu_s=cpu.server_s,
                  postgres_cpu_s=cpu.postgres_s, client_cpu_s=cpu.client_s, machine_busy=cpu.machine_busy,
+                 machine_steal=cpu.machine_steal,
                  note=f"{matched:,} matched, 100 returned", closed_loop=True)
 
 
@@ -348,6 +355,8 @@ def post_rows(phases: list[Phase], timeout_s: float) -> list[Row]:
             "the second process"),
         row("machine CPU busy (%)", lambda p: f"{p.machine_busy * 100:.0f}", "both cores, everything running"),
         row("… of it other work than this bench (%)", others, "above ~5: a contended run"),
+        row("… of that the hypervisor's steal (%)", lambda p: f"{p.machine_steal * 100:.1f}",
+            "cores taken by the host; comes in bursts that stall every request in flight"),
     ]
 
 
