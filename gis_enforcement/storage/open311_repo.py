@@ -75,7 +75,7 @@ SELECT i.id, i.category, i.status, i.description,
           FROM assignment a WHERE a.incident_id = i.id) AS expected_at,
        i.township_code, t.name AS township_name, i.village_code, v.name AS village_name, i.lon, i.lat,
        i.photos, i.flags, i.likely_duplicate_of, i.recurrence_of
-FROM incident i
+FROM page i
 LEFT JOIN township t ON t.code = i.township_code
 LEFT JOIN village v ON v.code = i.village_code
 """
@@ -123,8 +123,12 @@ def list_requests(
 ) -> list[ServiceRequestRecord]:
     """A page of incidents matching ``filters`` as service-request records, newest observation first."""
     where, params = _where(filters)
+    # the page is cut on the incident rows alone (as ``incident_repo.list_incidents`` does); only its rows are
+    # joined to the names and have their assignments and events read
     rows = session.execute(
-        text(_SELECT + where + " ORDER BY i.observed_at DESC, i.id LIMIT :limit OFFSET :offset"),
+        text("WITH page AS (SELECT i.* FROM incident i" + where
+             + " ORDER BY i.observed_at DESC, i.id LIMIT :limit OFFSET :offset) "
+             + _SELECT + " ORDER BY i.observed_at DESC, i.id"),
         {**params, "limit": limit, "offset": offset},
     ).all()
     return [_record(r) for r in rows]
