@@ -181,6 +181,11 @@ def _print_placement(p: dict[str, Any]) -> None:
 
 
 # -- intake ---------------------------------------------------------------------------------------------------
+#: what the ingest progress line says for each stage of ``patrol.intake.ingest``
+_STAGE_TEXT = {"validating": "validating", "checking ids": "checking the ids of", "locating": "locating",
+               "duplicates": "looking for likely duplicates and recurrences among"}
+
+
 @app.command("ingest")
 def ingest_cmd(
     file: Annotated[Path, typer.Argument(help="GeoJSON, CSV (UTF-8/GBK) or GPX file")],
@@ -190,22 +195,30 @@ def ingest_cmd(
     reporter: Annotated[str | None, typer.Option(help="reporter for GPX waypoints")] = None,
 ) -> None:
     """Take a file of patrol submissions through intake; report per-row errors; never store a row twice."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     from gis_enforcement.patrol.intake import ingest
     from gis_enforcement.patrol.parse import read_intake_file
 
     try:
         platform = open_platform()
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=err, transient=True, disable=as_json) as progress:
-            task = progress.add_task(f"reading {file.name}")
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                      TimeElapsedColumn(), console=err, transient=True, disable=as_json) as progress:
+            task = progress.add_task(f"reading {file.name}", total=None)
+
+            def show(stage: str, done: int, total: int) -> None:
+                if stage == "writing":
+                    progress.update(task, description=f"writing {done:,} of {total:,} new rows",
+                                    completed=done, total=total)
+                else:
+                    progress.update(task, description=f"{_STAGE_TEXT.get(stage, stage)} {total:,} rows", total=None)
+
             raw = read_intake_file(file, reporter=reporter)
-            progress.update(task, description=f"checking, locating and storing {len(raw.frame):,} rows")
             with platform.transaction() as session:
                 report = ingest(session, raw, locator=platform.locators.get(session), catalog=platform.catalog,
                                 default_crs=crs.value, tz=platform.settings.timezone,
-                                all_or_nothing=all_or_nothing)
+                                all_or_nothing=all_or_nothing, progress=show)
+                progress.update(task, description="committing", total=None)
     except EnforcementError as exc:
         fail(exc)
         return

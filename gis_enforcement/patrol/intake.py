@@ -34,6 +34,13 @@ from gis_enforcement.patrol.validate import validate
 from gis_enforcement.storage import Session, incident_repo
 from gis_enforcement.storage.incident_repo import CONTENT_COLUMNS
 
+#: What ``ingest`` reports as it goes, for a progress display: ``(stage, done, total)`` — rows of the stage done
+#: out of its total. The stages, in order: ``validating`` (the rows read), ``checking ids`` (the valid rows),
+#: ``locating``, ``duplicates`` (likely duplicates and recurrences) and ``writing`` (the new rows, reported
+#: again after each chunk COPYd). A stage is reported when it starts with ``done`` 0; ``writing`` also after each
+#: chunk, the last time with ``done == total``. A batch with nothing new to write stops after ``checking ids``.
+IngestProgress = Callable[[str, int, int], None]
+
 
 def same_content(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     """Row by row, whether two aligned tables hold the same submitted content (``CONTENT_COLUMNS``).
@@ -94,6 +101,10 @@ def _pg_array(values: np.ndarray, item: Callable[[Any], str] = str) -> np.ndarra
     return literals[codes]
 
 
+def _silent(stage: str, done: int, total: int) -> None:
+    """The progress report of a caller that shows none."""
+
+
 def _epoch_s(times: pd.Series) -> np.ndarray:
     """Seconds since 1970 (float) of tz-aware timestamps, whatever their resolution."""
     return times.dt.as_unit("us").astype("int64").to_numpy() / 1e6
@@ -110,13 +121,17 @@ def ingest(
     now: datetime | None = None,
     all_or_nothing: bool = False,
     created_by: str | None = None,
+    progress: IngestProgress | None = None,
 ) -> IngestReport:
     """Take a raw batch through the whole intake and write the accepted incidents (no commit).
 
     Rows with errors are reported and left out; with ``all_or_nothing`` any error leaves the whole batch
     out. Rows already stored with the same content are counted, not written again. ``created_by`` is the
-    signed-in user who sent the batch (patrols see what they filed).
+    signed-in user who sent the batch (patrols see what they filed). ``progress`` is told of each stage as it
+    starts and of the rows written (``IngestProgress``).
     """
+    tell = progress or _silent
+    tell("validating", 0, len(raw.frame))
     clean = validate(raw, categories=catalog.categories.keys(), default_crs=default_crs, tz=tz, now=now)
     report = IngestReport(source=raw.source)
     report.submitted = len(raw.frame) + len({e.row for e in raw.errors})
@@ -125,6 +140,7 @@ def ingest(
     f = clean.frame
 
     # idempotency inside the batch and against what is stored
+    tell("checking ids", 0, len(f))
     if len(f):
         codes, _ = pd.factorize(f["id"])
         _, first_idx = np.unique(codes, return_index=True)
@@ -170,6 +186,7 @@ def ingest(
         if datum not in (Datum.WGS84.value, Datum.CGCS2000.value):
             lon[sel], lat[sel] = to_wgs84(lon[sel], lat[sel], datum)
 
+    tell("locating", 0, len(f))
     placed = locator.locate(lon, lat, f["accuracy_m"].to_numpy(dtype=float))
     rule_codes = match_rules(catalog, f["category"].to_numpy(dtype=object), placed["zone_kinds"].tolist())
 
@@ -192,6 +209,7 @@ def ingest(
             flags[i] = tuple(flags[i]) + (LocationFlag.LOW_ACCURACY.value,)
 
     # likely duplicates against stored incidents nearby in space and time, and within the batch
+    tell("duplicates", 0, len(f))
     t_s = _epoch_s(f["observed_at"])
     wmax = float(window.max())
     stored = incident_repo.nearby_incidents(
@@ -274,6 +292,7 @@ def ingest(
         session, source=raw.source, submitted=report.submitted, already_stored=report.already_stored,
         rejected=report.rejected, incidents=out,
         report={"errors": [e.to_dict() for e in errors[:1000]], "errors_total": len(errors)},
+        on_rows=lambda done: tell("writing", done, len(out)),
     )
 
     report.batch_id = batch_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -182,9 +182,10 @@ def _default_only(col: pd.Series, name: str) -> bool:
     return bool(col.isna().all())
 
 
-def copy_incidents(session: Session, *, frame: pd.DataFrame) -> int:
+def copy_incidents(session: Session, *, frame: pd.DataFrame, on_rows: Callable[[int], None] | None = None) -> int:
     """Bulk-insert incidents with COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS`` (arrays as PostgreSQL
-    array literals, times tz-aware); returns the number of rows written.
+    array literals, times tz-aware); returns the number of rows written. ``on_rows`` is told the rows written
+    so far: 0 before the first chunk, then after each chunk.
 
     Columns that hold only their default are left to the server. The rows go in chunks, and the next chunk is
     turned into CSV on a worker thread while the server ingests the current one (Arrow and libpq both release
@@ -198,21 +199,28 @@ def copy_incidents(session: Session, *, frame: pd.DataFrame) -> int:
     columns = [c for c in INCIDENT_COPY_COLUMNS if not _default_only(frame[c], c)]
     table = pa.Table.from_pandas(frame[columns], preserve_index=False)
     chunks = [table.slice(i, COPY_CHUNK_ROWS) for i in range(0, len(frame), COPY_CHUNK_ROWS)]
+    written = 0
+    if on_rows is not None:
+        on_rows(written)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(arrow_csv, chunks[0])
-        for nxt in [*chunks[1:], None]:
+        for chunk, nxt in zip(chunks, [*chunks[1:], None], strict=True):
             data = pending.result()
             if nxt is not None:
                 pending = pool.submit(arrow_csv, nxt)
             copy_csv(session, table="incident", columns=columns, data=data)
+            written += chunk.num_rows
+            if on_rows is not None:
+                on_rows(written)
     return len(frame)
 
 
 def store_batch(
     session: Session, *, source: str | None, submitted: int, already_stored: int, rejected: int,
-    report: dict[str, Any], incidents: pd.DataFrame,
+    report: dict[str, Any], incidents: pd.DataFrame, on_rows: Callable[[int], None] | None = None,
 ) -> int:
     """Record an intake batch and COPY its incidents, together, inside a savepoint; returns the batch id.
+    ``on_rows`` is told the rows written so far (``copy_incidents``).
 
     When another transaction stored one of the same ids after our idempotency check (two phones retrying at
     once), the savepoint is rolled back and ``ConcurrentIntake`` raised — the caller's transaction stays usable
@@ -222,7 +230,7 @@ def store_batch(
         with session.begin_nested():
             batch_id = create_batch(session, source=source, submitted=submitted, accepted=len(incidents),
                                     already_stored=already_stored, rejected=rejected, report=report)
-            copy_incidents(session, frame=incidents.assign(batch_id=np.int64(batch_id)))
+            copy_incidents(session, frame=incidents.assign(batch_id=np.int64(batch_id)), on_rows=on_rows)
     except (IntegrityError, psycopg2.errors.UniqueViolation) as exc:
         if getattr(getattr(exc, "orig", exc), "pgcode", None) != "23505":
             raise

@@ -231,3 +231,22 @@ def test_low_accuracy_rows_with_equal_flags_are_flagged(db: Session, locator: Lo
     assert report.accepted == 4
     flags = db.execute(text("SELECT accuracy_m, flags FROM incident ORDER BY accuracy_m")).all()
     assert [("low_accuracy" in f) for _, f in flags] == [False, True, True, True]
+
+
+def test_ingest_reports_its_stages_and_the_rows_written(db: Session, locator: Locator, catalog: Catalog,
+                                                        village_point, monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y, _ = village_point
+    monkeypatch.setattr(incident_repo, "COPY_CHUNK_ROWS", 2)  # five new rows: chunks of 2, 2 and 1
+    features = [feature(x + 0.001 * i, y) for i in range(5)] + [feature(x, y, category="BAD")]
+    seen: list[tuple[str, int, int]] = []
+    before = count(db)
+    report = ingest(db, parse_geojson({"type": "FeatureCollection", "features": features}), locator=locator,
+                    catalog=catalog, progress=lambda *step: seen.append(step))
+    assert report.accepted == 5 and count(db) == before + 5
+    assert seen == [("validating", 0, 6), ("checking ids", 0, 5), ("locating", 0, 5), ("duplicates", 0, 5),
+                    ("writing", 0, 5), ("writing", 2, 5), ("writing", 4, 5), ("writing", 5, 5)]
+
+    seen.clear()  # the same rows again: nothing new, so nothing to locate or write
+    again = ingest(db, parse_geojson({"type": "FeatureCollection", "features": features[:5]}), locator=locator,
+                   catalog=catalog, progress=lambda *step: seen.append(step))
+    assert again.already_stored == 5 and seen == [("validating", 0, 5), ("checking ids", 0, 5)]
