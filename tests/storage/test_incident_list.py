@@ -101,3 +101,43 @@ def test_the_border_part_of_a_scope_can_use_its_index(db: Session, stored: list[
                                               params))
     db.execute(text("SET LOCAL enable_seqscan = on"))
     assert "incident_border_townships_gin" in plan, plan
+
+
+def test_a_neighbours_township_within_a_scope_keeps_only_the_cases_near_the_border(
+        db: Session, stored: list[Incident]) -> None:
+    """A dispatcher asking for a neighbour's cases sees only those near their own border; asking for their own
+    township (by code or by name) sees all of its cases, the scope then adding nothing."""
+    town = _border_township(stored)
+    scope = IncidentScope(townships=(town,), border_of=(town,))
+    neighbour = max({i.township_code for i in stored if i.township_code != town and town in i.border_townships},
+                    key=lambda t: sum(i.township_code == t for i in stored))
+    expected = [i.id for i in stored if i.township_code == neighbour and town in i.border_townships]
+    assert 0 < len(expected) < sum(i.township_code == neighbour for i in stored)
+    items, total = incident_repo.list_incidents(db, filters=IncidentFilter(township=neighbour, scope=scope),
+                                                limit=1000)
+    assert [i.id for i in items] == expected and total == len(expected)
+    name = db.execute(text("SELECT name FROM township WHERE code = :c"), {"c": town}).scalar_one()
+    own = [i.id for i in stored if i.township_code == town]
+    for asked in (town, name):
+        items, total = incident_repo.list_incidents(db, filters=IncidentFilter(township=asked, scope=scope),
+                                                    limit=1000)
+        assert [i.id for i in items] == own and total == len(own), asked
+
+
+def test_a_dispatchers_own_open_cases_come_from_the_township_index_alone(db: Session, stored: list[Incident]) -> None:
+    """The total is counted from the (township, status, time) index without the table, and the page is its
+    first entries, newest first, without sorting every match: a dispatcher's list does not read the township's
+    ~10^4 stored cases (at 10^5 in all) on every request."""
+    town = _border_township(stored)
+    f = IncidentFilter(township=town, status="reported", scope=IncidentScope(townships=(town,), border_of=(town,)))
+    count, page, params = incident_repo.list_statements(f, incident_repo.township_codes(db, town))
+    for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+        db.execute(text(f"SET LOCAL {setting} = off"))
+    count_plan = "\n".join(r[0] for r in db.execute(text("EXPLAIN " + count), params))
+    page_plan = "\n".join(r[0] for r in db.execute(text("EXPLAIN " + page), {**params, "limit": 10, "offset": 0}))
+    for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+        db.execute(text(f"SET LOCAL {setting} = on"))
+    assert "Index Only Scan using incident_township_status_time_idx" in count_plan, count_plan
+    lines = page_plan.splitlines()
+    below_limit = next(lines[k + 1] for k, line in enumerate(lines) if "Limit" in line)
+    assert "Index Only Scan using incident_township_status_time_idx" in below_limit, page_plan  # no Sort between
