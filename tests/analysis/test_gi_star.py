@@ -137,3 +137,32 @@ def test_permutation_is_reproducible_for_a_seed() -> None:
     assert not np.array_equal(first, gi_star_pseudo_p(values, w, permutations=199, seed=6))
     with pytest.raises(InvalidInput):
         gi_star_pseudo_p(values, w, permutations=0)
+
+
+def test_permutation_sums_are_those_of_the_definition() -> None:
+    """Each simulated local sum is the feature's own value plus its first ``c_i − 1`` draws among the *other*
+    features, the draws being one shared random permutation of "the others" per simulation. Computed here the
+    plain way (a full argsort, a per-feature array without the feature, a gather) for features with 0 to many
+    neighbours, including one with none, and compared with the vectorised test."""
+    x, y = _points(41, n=90)
+    x[0], y[0] = 1e6, 1e6  # far from everyone: no neighbour but itself
+    values = np.random.default_rng(42).poisson(3.0, 90).astype(float)
+    w = sp.csr_array(distance_band_weights(x, y, 900.0))
+    permutations, seed = 299, 8
+    test = gi_star_permutation(values, w, permutations=permutations, seed=seed)
+
+    card = np.asarray(w.sum(axis=1)).ravel().round().astype(int)
+    assert card[0] == 1 and card.max() > 5 and len(set(card)) > 5
+    keys = np.random.default_rng(seed).random((permutations, 89))
+    draws = np.argsort(keys, axis=1)
+    observed = w @ values
+    for i in range(90):
+        others = np.delete(values, i)
+        sims = values[i] + others[draws[:, : card[i] - 1]].sum(axis=1)
+        tol = 1e-9 * max(1.0, abs(observed[i]))
+        extreme = min((sims >= observed[i] - tol).sum(), (sims <= observed[i] + tol).sum())
+        assert test.p[i] == min(1.0, 2.0 * (extreme + 1) / (permutations + 1)), i
+        if sims.std() > 0:
+            assert test.z_sim[i] == pytest.approx((observed[i] - sims.mean()) / sims.std(), rel=1e-9), i
+        else:
+            assert test.z_sim[i] == 0.0, i
