@@ -124,7 +124,7 @@ def gi_star_permutation(
     positions is shared by all features (each maps it onto "everyone but me"), so a fixed ``seed`` makes the run
     reproducible. Because ``Σx`` is fixed under permutation, comparing local sums is comparing Gi. The two-sided
     pseudo p-value is ``min(1, 2 · (min(#sim ≥ obs, #sim ≤ obs) + 1) / (P + 1))``. Vectorised in blocks of
-    features; cost grows with P × Σ c_i."""
+    features; cost grows with P × n × max c_i comparisons (and P × n for the draws)."""
     if not isinstance(permutations, int | np.integer) or permutations < 1:
         raise InvalidInput("permutations must be a positive whole number", field="permutations")
     v, w = _check_weights(values, weights)
