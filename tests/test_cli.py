@@ -107,6 +107,31 @@ def test_ingest_reports_rows_then_is_idempotent_and_exports(runner: CliRunner, t
         assert row["category"] == "ENV-01" and str(row["township_code"]) == v["township_code"]
 
 
+def test_ingest_can_rebuild_the_indexes(runner: CliRunner, cli_env: dict[str, str], tmp_path: Path,
+                                        jurisdiction: Jurisdiction) -> None:
+    from gis_enforcement.storage.engine import make_engine
+
+    v = jurisdiction.villages.iloc[40]
+    rows = [f"{uuid.uuid4()},ENV-01,{v.geometry.x + i * 0.001},{v.geometry.y},10,2026-07-0{i + 1}T09:00:00,巡查员,"
+            for i in range(4)]
+    path = tmp_path / "load.csv"
+    path.write_text("id,category,lon,lat,accuracy_m,observed_at,reporter,description\n" + "\n".join(rows) + "\n")
+    engine = make_engine(cli_env["DATABASE_URL"])
+    listing = text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'incident' ORDER BY indexname")
+    try:
+        with engine.connect() as conn:
+            before = conn.execute(listing).all()
+        result = runner.invoke(app, ["ingest", str(path), "--rebuild-indexes", "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["accepted"] == 4
+        with engine.connect() as conn:
+            assert conn.execute(listing).all() == before
+            assert conn.execute(text("SELECT count(*) FROM incident WHERE description IS NULL AND reporter = '巡查员' "
+                                     "AND observed_at >= '2026-07-01'")).scalar_one() == 4
+    finally:
+        engine.dispose()
+
+
 def test_bad_file_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "x.txt.json"
     bad.write_text("{not json")

@@ -193,6 +193,11 @@ def ingest_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     all_or_nothing: Annotated[bool, typer.Option(help="store nothing if any row is bad")] = False,
     reporter: Annotated[str | None, typer.Option(help="reporter for GPX waypoints")] = None,
+    rebuild_indexes: Annotated[bool | None, typer.Option(
+        "--rebuild-indexes/--fill-indexes",
+        help="write by dropping the incident table's secondary indexes and building them again (fast for a "
+             "load as large as what is stored; the table is locked until done), or fill them row by row "
+             "(readers go on); default: rebuild for 100,000 new rows or more, when no fewer are stored")] = None,
 ) -> None:
     """Take a file of patrol submissions through intake; report per-row errors; never store a row twice."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -210,6 +215,9 @@ def ingest_cmd(
                 if stage == "writing":
                     progress.update(task, description=f"writing {done:,} of {total:,} new rows",
                                     completed=done, total=total)
+                elif stage == "indexing":
+                    progress.update(task, description=f"building the table's indexes again ({done} of {total})",
+                                    completed=done, total=total)
                 else:
                     progress.update(task, description=f"{_STAGE_TEXT.get(stage, stage)} {total:,} rows", total=None)
 
@@ -217,7 +225,7 @@ def ingest_cmd(
             with platform.transaction() as session:
                 report = ingest(session, raw, locator=platform.locators.get(session), catalog=platform.catalog,
                                 default_crs=crs.value, tz=platform.settings.timezone,
-                                all_or_nothing=all_or_nothing, progress=show)
+                                all_or_nothing=all_or_nothing, progress=show, rebuild_indexes=rebuild_indexes)
                 progress.update(task, description="committing", total=None)
     except EnforcementError as exc:
         fail(exc)

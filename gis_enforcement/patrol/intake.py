@@ -36,10 +36,24 @@ from gis_enforcement.storage.incident_repo import CONTENT_COLUMNS
 
 #: What ``ingest`` reports as it goes, for a progress display: ``(stage, done, total)`` — rows of the stage done
 #: out of its total. The stages, in order: ``validating`` (the rows read), ``checking ids`` (the valid rows),
-#: ``locating``, ``duplicates`` (likely duplicates and recurrences) and ``writing`` (the new rows, reported
-#: again after each chunk COPYd). A stage is reported when it starts with ``done`` 0; ``writing`` also after each
-#: chunk, the last time with ``done == total``. A batch with nothing new to write stops after ``checking ids``.
+#: ``locating``, ``duplicates`` (likely duplicates and recurrences), ``writing`` (the new rows, reported
+#: again after each chunk COPYd) and, when the batch rebuilds the indexes, ``indexing`` (indexes built of
+#: those to build, reported before each and at the end). A stage is reported when it starts with ``done`` 0;
+#: ``writing`` also after each chunk, the last time with ``done == total``. A batch with nothing new to write
+#: stops after ``checking ids``.
 IngestProgress = Callable[[str, int, int], None]
+
+#: A batch of at least this many new rows, and no fewer than the incidents already stored, is written by
+#: rebuilding the table's secondary indexes (``rebuild_indexes=None``): an initial load or the import of an
+#: archive. Smaller batches fill the indexes row by row and leave the table readable while they are written.
+REBUILD_MIN_ROWS = 100_000
+
+
+def rebuilds_indexes(new_rows: int, stored_rows: int) -> bool:
+    """Whether a batch of ``new_rows`` into a table of about ``stored_rows`` is cheaper to write by building
+    the secondary indexes again than by filling them: building costs about half as much per row as filling
+    (``docs/benchmarks.md``), over every row, stored and new."""
+    return new_rows >= REBUILD_MIN_ROWS and new_rows >= stored_rows
 
 
 def same_content(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
@@ -122,6 +136,7 @@ def ingest(
     all_or_nothing: bool = False,
     created_by: str | None = None,
     progress: IngestProgress | None = None,
+    rebuild_indexes: bool | None = False,
 ) -> IngestReport:
     """Take a raw batch through the whole intake and write the accepted incidents (no commit).
 
@@ -129,6 +144,11 @@ def ingest(
     out. Rows already stored with the same content are counted, not written again. ``created_by`` is the
     signed-in user who sent the batch (patrols see what they filed). ``progress`` is told of each stage as it
     starts and of the rows written (``IngestProgress``).
+
+    ``rebuild_indexes`` chooses how the rows are written: False fills the indexes row by row, and readers of
+    the table go on as usual; True drops the secondary indexes and builds them again after the COPY, which
+    locks the table until the transaction ends; None decides by the sizes (``rebuilds_indexes``). Either way
+    the stored rows and indexes are the same.
     """
     tell = progress or _silent
     tell("validating", 0, len(raw.frame))
@@ -288,11 +308,14 @@ def ingest(
         "recurrence_distance_m": rec_dist,
         "created_by": created_by,
     })
+    if rebuild_indexes is None:
+        rebuild_indexes = rebuilds_indexes(len(out), incident_repo.estimated_count(session))
     batch_id = incident_repo.store_batch(
         session, source=raw.source, submitted=report.submitted, already_stored=report.already_stored,
         rejected=report.rejected, incidents=out,
         report={"errors": [e.to_dict() for e in errors[:1000]], "errors_total": len(errors)},
         on_rows=lambda done: tell("writing", done, len(out)),
+        rebuild_indexes=rebuild_indexes, on_index=lambda done, total: tell("indexing", done, total),
     )
 
     report.batch_id = batch_id

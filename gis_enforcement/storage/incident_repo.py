@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import psycopg2.errors
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -182,14 +183,17 @@ def _default_only(col: pd.Series, name: str) -> bool:
     return bool(col.isna().all())
 
 
-def copy_incidents(session: Session, *, frame: pd.DataFrame, on_rows: Callable[[int], None] | None = None) -> int:
+def copy_incidents(
+    session: Session, *, frame: pd.DataFrame, on_rows: Callable[[int], None] | None = None, by_id: bool = False,
+) -> int:
     """Bulk-insert incidents with COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS`` (arrays as PostgreSQL
     array literals, times tz-aware); returns the number of rows written. ``on_rows`` is told the rows written
     so far: 0 before the first chunk, then after each chunk.
 
     Columns that hold only their default are left to the server. The rows go in chunks, and the next chunk is
     turned into CSV on a worker thread while the server ingests the current one (Arrow and libpq both release
-    the GIL), so client and server work overlap on two cores.
+    the GIL), so client and server work overlap on two cores. With ``by_id`` the rows go in the order of their
+    ids, which the primary key then takes as appends at its right edge instead of inserts all over it.
     """
     missing = [c for c in INCIDENT_COPY_COLUMNS if c not in frame.columns]
     if missing:
@@ -198,6 +202,9 @@ def copy_incidents(session: Session, *, frame: pd.DataFrame, on_rows: Callable[[
         return 0
     columns = [c for c in INCIDENT_COPY_COLUMNS if not _default_only(frame[c], c)]
     table = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    if by_id:  # uuid order: hex digits without the optional hyphens (validation admits lower case only)
+        key = pc.replace_substring(table.column("id").cast(pa.string()), "-", "")
+        table = table.take(pc.sort_indices(key))
     chunks = [table.slice(i, COPY_CHUNK_ROWS) for i in range(0, len(frame), COPY_CHUNK_ROWS)]
     written = 0
     if on_rows is not None:
@@ -215,12 +222,55 @@ def copy_incidents(session: Session, *, frame: pd.DataFrame, on_rows: Callable[[
     return len(frame)
 
 
+def estimated_count(session: Session) -> int:
+    """The planner's estimate of the rows in ``incident`` (0 for a table never analysed): free, and close
+    enough to choose how to write a batch."""
+    return max(0, int(session.execute(
+        text("SELECT reltuples FROM pg_class WHERE oid = 'incident'::regclass")).scalar_one()))
+
+
+def secondary_indexes(session: Session) -> list[tuple[str, str]]:
+    """The indexes of ``incident`` that back no constraint, as (name, definition), in name order — the
+    indexes a bulk load may drop and build again; the primary key stays."""
+    rows = session.execute(text(
+        "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+        "WHERE x.indrelid = 'incident'::regclass "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) ORDER BY c.relname"
+    )).all()
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def drop_indexes(session: Session, indexes: Sequence[tuple[str, str]]) -> None:
+    """Drop these indexes of ``incident`` (from :func:`secondary_indexes`). This locks the table against
+    readers and writers until the transaction ends; a rollback brings the indexes back."""
+    for name, _ in indexes:
+        session.execute(text(f'DROP INDEX "{name}"'))
+
+
+def build_indexes(session: Session, indexes: Sequence[tuple[str, str]],
+                  on_index: Callable[[int, int], None] | None = None) -> None:
+    """Build again the indexes :func:`drop_indexes` dropped, under the same names and definitions, each from
+    one sorted pass over the table. ``on_index`` is told (built, total) before each and at the end."""
+    for i, (_, definition) in enumerate(indexes):
+        if on_index is not None:
+            on_index(i, len(indexes))
+        session.execute(text(definition))
+    if on_index is not None:
+        on_index(len(indexes), len(indexes))
+
+
 def store_batch(
     session: Session, *, source: str | None, submitted: int, already_stored: int, rejected: int,
     report: dict[str, Any], incidents: pd.DataFrame, on_rows: Callable[[int], None] | None = None,
+    rebuild_indexes: bool = False, on_index: Callable[[int, int], None] | None = None,
 ) -> int:
     """Record an intake batch and COPY its incidents, together, inside a savepoint; returns the batch id.
     ``on_rows`` is told the rows written so far (``copy_incidents``).
+
+    With ``rebuild_indexes`` the secondary indexes are dropped before the COPY and built again after it, and
+    the rows go in id order: far less work than filling every index row by row when the batch is as large as
+    what is stored, but the table is locked against readers until the transaction ends. ``on_index`` is told
+    the progress of the rebuild (``build_indexes``).
 
     When another transaction stored one of the same ids after our idempotency check (two phones retrying at
     once), the savepoint is rolled back and ``ConcurrentIntake`` raised — the caller's transaction stays usable
@@ -230,7 +280,12 @@ def store_batch(
         with session.begin_nested():
             batch_id = create_batch(session, source=source, submitted=submitted, accepted=len(incidents),
                                     already_stored=already_stored, rejected=rejected, report=report)
-            copy_incidents(session, frame=incidents.assign(batch_id=np.int64(batch_id)), on_rows=on_rows)
+            indexes = secondary_indexes(session) if rebuild_indexes else []
+            drop_indexes(session, indexes)
+            copy_incidents(session, frame=incidents.assign(batch_id=np.int64(batch_id)), on_rows=on_rows,
+                           by_id=rebuild_indexes)
+            if rebuild_indexes:
+                build_indexes(session, indexes, on_index)
     except (IntegrityError, psycopg2.errors.UniqueViolation) as exc:
         if getattr(getattr(exc, "orig", exc), "pgcode", None) != "23505":
             raise
