@@ -13,6 +13,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 from scipy.spatial import cKDTree
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -81,7 +82,7 @@ def likely_duplicates(
         if best >= 0:
             match[k], dist[k] = best, best_m
         return match, dist
-    _, cat_idx = np.unique(category.astype(str), return_inverse=True)
+    cat_idx = pd.factorize(pd.Series(category, dtype=object))[0]
     lat0 = np.radians(np.nanmean(lat))
     # local metric plane; the box search is widened by 1 % so the approximation never loses a true pair
     x = np.radians(lon) * np.cos(lat0) * EARTH_RADIUS_M / (radius_m * 1.01)
@@ -94,7 +95,9 @@ def likely_duplicates(
     if len(pairs) == 0:
         return match, dist
     a, b = pairs[:, 0], pairs[:, 1]
-    keep = (cat_idx[a] == cat_idx[b]) & (is_new[a] | is_new[b])
+    # the box's corners go first: within the widened radius on the same plane (as safe as the box itself)
+    dx, dy = x[a] - x[b], y[a] - y[b]
+    keep = (dx * dx + dy * dy <= 1.0) & (cat_idx[a] == cat_idx[b]) & (is_new[a] | is_new[b])
     a, b = a[keep], b[keep]
     # order each pair as (original, duplicate)
     order_key = np.where(is_new, 1, 0)
@@ -108,13 +111,22 @@ def likely_duplicates(
     orig, dup, d = orig[ok], dup[ok], d[ok]
     if len(dup) == 0:
         return match, dist
-    sel = np.lexsort((orig, d, dup))  # per duplicate: nearest first, then the earliest index
-    dup_sorted = dup[sel]
-    first = np.r_[True, dup_sorted[1:] != dup_sorted[:-1]]
-    chosen = sel[first]
-    match[dup[chosen]] = orig[chosen]
-    dist[dup[chosen]] = d[chosen]
+    who, nearest_of, nearest_m = _nearest_of_each(dup, orig, d)
+    match[who], dist[who] = nearest_of, nearest_m
     return match, dist
+
+
+def _nearest_of_each(who: np.ndarray, cand: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Over pairs (``who``, ``cand``) at distance ``d``: each distinct ``who`` with its nearest ``cand``, the lowest
+    index among equally near ones, and that distance. One sort by ``who``, then two reductions over each run —
+    what a three-key lexsort of every pair gives, at a fraction of its cost."""
+    order = np.argsort(who)
+    who, cand, d = who[order], cand[order], d[order]
+    starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+    nearest = np.minimum.reduceat(d, starts)
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(who)]))
+    lowest = np.minimum.reduceat(np.where(d == nearest[run], cand, np.iinfo(np.int64).max), starts)
+    return who[starts], lowest, nearest
 
 
 def recurrences(
@@ -167,11 +179,8 @@ def recurrences(
     i, j, d = i[ok], j[ok], d[ok]
     if len(i) == 0:
         return match, dist
-    order = np.lexsort((j, d, i))
-    first = np.r_[True, i[order][1:] != i[order][:-1]]
-    chosen = order[first]
-    match[i[chosen]] = j[chosen]
-    dist[i[chosen]] = d[chosen]
+    who, nearest_of, nearest_m = _nearest_of_each(i, j, d)
+    match[who], dist[who] = nearest_of, nearest_m
     return match, dist
 
 

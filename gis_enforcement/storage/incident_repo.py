@@ -54,10 +54,11 @@ def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.Da
     """The submitted content of those ``ids`` that are already stored (one row each; ``id`` as text).
 
     The ids travel by COPY into a temporary table, meet the incidents in one join, and the matches come back
-    by COPY as well — re-sending a file of a million rows is a bulk operation both ways.
+    by COPY as well — re-sending a file of a million rows is a bulk operation both ways. Into an empty table (a
+    first load) nothing travels.
     """
     columns = ["id", *CONTENT_COLUMNS]
-    if len(ids) == 0:
+    if len(ids) == 0 or not session.execute(text("SELECT EXISTS (SELECT 1 FROM incident)")).scalar_one():
         return pd.DataFrame(columns=columns)
     session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _intake_ids (id uuid) ON COMMIT DROP"))
     session.execute(text("TRUNCATE _intake_ids"))
@@ -202,21 +203,27 @@ def copy_incidents(
         return 0
     columns = [c for c in INCIDENT_COPY_COLUMNS if not _default_only(frame[c], c)]
     table = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    order = None
     if by_id:  # uuid order: hex digits without the optional hyphens (validation admits lower case only)
-        key = pc.replace_substring(table.column("id").cast(pa.string()), "-", "")
-        table = table.take(pc.sort_indices(key))
-    chunks = [table.slice(i, COPY_CHUNK_ROWS) for i in range(0, len(frame), COPY_CHUNK_ROWS)]
+        order = pc.sort_indices(pc.replace_substring(table.column("id").cast(pa.string()), "-", ""))
+    starts = range(0, len(frame), COPY_CHUNK_ROWS)
+
+    def chunk_csv(start: int) -> bytes:  # on the worker: gathering the rows in order is work too
+        if order is None:
+            return arrow_csv(table.slice(start, COPY_CHUNK_ROWS))
+        return arrow_csv(table.take(order.slice(start, COPY_CHUNK_ROWS)))
+
     written = 0
     if on_rows is not None:
         on_rows(written)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(arrow_csv, chunks[0])
-        for chunk, nxt in zip(chunks, [*chunks[1:], None], strict=True):
+        pending = pool.submit(chunk_csv, starts[0])
+        for start, nxt in zip(starts, [*starts[1:], None], strict=True):
             data = pending.result()
             if nxt is not None:
-                pending = pool.submit(arrow_csv, nxt)
+                pending = pool.submit(chunk_csv, nxt)
             copy_csv(session, table="incident", columns=columns, data=data)
-            written += chunk.num_rows
+            written = min(start + COPY_CHUNK_ROWS, len(frame))
             if on_rows is not None:
                 on_rows(written)
     return len(frame)

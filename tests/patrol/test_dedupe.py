@@ -119,3 +119,57 @@ def test_the_candidate_box_holds_every_point_within_the_radius_and_little_more()
         x0, y0, x1, y1 = candidate_bbox(np.array([117.1]), np.array([40.2]), radius)
         assert 2 * radius <= haversine_m(x0, 40.2, x1, 40.2) <= 2 * radius * 1.02 + 1
         assert 2 * radius <= haversine_m(117.1, y0, 117.1, y1) <= 2 * radius * 1.02 + 1
+
+
+def _nearest_by_definition(ok: np.ndarray, d: np.ndarray) -> tuple[int, float]:
+    """The nearest of the candidates ``ok`` (a mask), the lowest index among equally near ones."""
+    cand = np.flatnonzero(ok)
+    if cand.size == 0:
+        return -1, float("nan")
+    best = cand[d[cand] == d[cand].min()].min()
+    return int(best), float(d[best])
+
+
+def test_a_batch_is_matched_as_the_definition_says() -> None:
+    """Stored and new reports, stacked spots (equal distances) and times at the window's edge: every match and
+    distance is the one the plain definition gives, pair by pair."""
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        s = _stored_around(rng, 300)
+        n = len(s["lon"])
+        is_new = rng.random(n) < 0.6
+        radius = np.where(s["category"] == "A", 150.0, 300.0)
+        window = np.where(s["category"] == "C", 1800.0, 3600.0)
+        match, dist = likely_duplicates(category=s["category"], lon=s["lon"], lat=s["lat"], t_s=s["t"],
+                                        is_new=is_new, radius_m=radius, window_s=window)
+        assert (match >= 0).sum() > 30
+        for k in range(n):
+            if not is_new[k]:
+                assert match[k] == -1
+                continue
+            d = haversine_m(s["lon"], s["lat"], s["lon"][k], s["lat"][k])
+            earlier = ~is_new | (s["t"] < s["t"][k]) | ((s["t"] == s["t"][k]) & (np.arange(n) < k))
+            ok = earlier & (np.arange(n) != k) & (s["category"] == s["category"][k]) & (d <= radius[k]) & (
+                np.abs(s["t"] - s["t"][k]) <= window[k])
+            best, best_m = _nearest_by_definition(ok, d)
+            assert match[k] == best
+            assert (np.isnan(dist[k]) and best < 0) or dist[k] == best_m
+
+
+def test_recurrences_in_a_batch_are_those_of_the_definition() -> None:
+    rng = np.random.default_rng(12)
+    for _ in range(5):
+        closed, new = _stored_around(rng, 200), _stored_around(rng, 150)
+        radius = np.where(new["category"] == "A", 150.0, 300.0)
+        window = np.full(len(new["lon"]), 86400.0)
+        match, dist = recurrences(category=new["category"], lon=new["lon"], lat=new["lat"], t_s=new["t"],
+                                  closed_category=closed["category"], closed_lon=closed["lon"],
+                                  closed_lat=closed["lat"], closed_t_s=closed["t"], radius_m=radius, window_s=window)
+        assert (match >= 0).sum() > 20
+        for i in range(len(new["lon"])):
+            d = haversine_m(closed["lon"], closed["lat"], new["lon"][i], new["lat"][i])
+            dt = new["t"][i] - closed["t"]
+            ok = (closed["category"] == new["category"][i]) & (d <= radius[i]) & (dt >= 0) & (dt <= window[i])
+            best, best_m = _nearest_by_definition(ok, d)
+            assert match[i] == best
+            assert (np.isnan(dist[i]) and best < 0) or dist[i] == best_m
