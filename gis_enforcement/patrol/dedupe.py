@@ -10,6 +10,7 @@ t / window) per run, all candidate pairs at once, exact distances only for those
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -19,6 +20,8 @@ from scipy.spatial import cKDTree
 EARTH_RADIUS_M = 6_371_008.8
 _DEGREE_M = EARTH_RADIUS_M * math.pi / 180.0  # a degree of latitude on that sphere
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: A batch of at least this many points (stored and new) is searched for duplicates on two threads.
+PARALLEL_MIN_ROWS = 50_000
 
 
 def candidate_bbox(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> tuple[float, float, float, float]:
@@ -90,29 +93,45 @@ def likely_duplicates(
     t = t_s / (window_s * 1.01)  # widened too: a pair exactly one window apart is then tested, not rounded away
     # categories are kept apart by a coordinate offset larger than any box
     span = max(np.ptp(t) if n else 0.0, 1.0) + 10.0
-    pts = np.column_stack([x, y, t + cat_idx * span])
-    pairs = cKDTree(pts).query_pairs(r=1.0, p=np.inf, output_type="ndarray")
-    if len(pairs) == 0:
-        return match, dist
-    a, b = pairs[:, 0], pairs[:, 1]
-    # the box's corners go first: within the widened radius on the same plane (as safe as the box itself)
-    dx, dy = x[a] - x[b], y[a] - y[b]
-    keep = (dx * dx + dy * dy <= 1.0) & (cat_idx[a] == cat_idx[b]) & (is_new[a] | is_new[b])
-    a, b = a[keep], b[keep]
-    # order each pair as (original, duplicate)
-    order_key = np.where(is_new, 1, 0)
-    a_first = (order_key[a] < order_key[b]) | (
-        (order_key[a] == order_key[b]) & ((t_s[a] < t_s[b]) | ((t_s[a] == t_s[b]) & (a < b)))
-    )
-    orig = np.where(a_first, a, b)
-    dup = np.where(a_first, b, a)
-    d = haversine_m(lon[orig], lat[orig], lon[dup], lat[dup])
-    ok = (d <= radius_m[dup]) & (np.abs(t_s[dup] - t_s[orig]) <= window_s[dup]) & is_new[dup]
-    orig, dup, d = orig[ok], dup[ok], d[ok]
-    if len(dup) == 0:
-        return match, dist
-    who, nearest_of, nearest_m = _nearest_of_each(dup, orig, d)
-    match[who], dist[who] = nearest_of, nearest_m
+
+    def matches_among(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(duplicate, original, metres) for the new points among ``rows`` (ascending), whose categories no
+        other row has."""
+        pts = np.column_stack([x[rows], y[rows], t[rows] + cat_idx[rows] * span])
+        pairs = cKDTree(pts).query_pairs(r=1.0, p=np.inf, output_type="ndarray")
+        a, b = rows[pairs[:, 0]], rows[pairs[:, 1]]
+        # the box's corners go first: within the widened radius on the same plane (as safe as the box itself)
+        dx, dy = x[a] - x[b], y[a] - y[b]
+        keep = (dx * dx + dy * dy <= 1.0) & (cat_idx[a] == cat_idx[b]) & (is_new[a] | is_new[b])
+        a, b = a[keep], b[keep]
+        # order each pair as (original, duplicate)
+        a_first = (~is_new[a] & is_new[b]) | (
+            (is_new[a] == is_new[b]) & ((t_s[a] < t_s[b]) | ((t_s[a] == t_s[b]) & (a < b)))
+        )
+        orig = np.where(a_first, a, b)
+        dup = np.where(a_first, b, a)
+        d = haversine_m(lon[orig], lat[orig], lon[dup], lat[dup])
+        ok = (d <= radius_m[dup]) & (np.abs(t_s[dup] - t_s[orig]) <= window_s[dup]) & is_new[dup]
+        return _nearest_of_each(dup[ok], orig[ok], d[ok])
+
+    # categories never pair with each other: a large batch is searched as two halves of its categories, one per
+    # core (the k-d tree and numpy let go of the GIL)
+    groups = [np.arange(n)]
+    if n >= PARALLEL_MIN_ROWS and cat_idx.max() > 0:
+        counts = np.bincount(cat_idx)
+        half = np.zeros(len(counts), dtype=bool)
+        load = [0, 0]
+        for c in np.argsort(-counts, kind="stable"):
+            side = int(load[1] < load[0])
+            half[c], load[side] = bool(side), load[side] + int(counts[c])
+        groups = [np.flatnonzero(~half[cat_idx]), np.flatnonzero(half[cat_idx])]
+    if len(groups) == 1:
+        found = [matches_among(groups[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            found = list(pool.map(matches_among, groups))
+    for who, nearest_of, nearest_m in found:
+        match[who], dist[who] = nearest_of, nearest_m
     return match, dist
 
 
@@ -120,6 +139,8 @@ def _nearest_of_each(who: np.ndarray, cand: np.ndarray, d: np.ndarray) -> tuple[
     """Over pairs (``who``, ``cand``) at distance ``d``: each distinct ``who`` with its nearest ``cand``, the lowest
     index among equally near ones, and that distance. One sort by ``who``, then two reductions over each run —
     what a three-key lexsort of every pair gives, at a fraction of its cost."""
+    if len(who) == 0:
+        return who, cand, d
     order = np.argsort(who)
     who, cand, d = who[order], cand[order], d[order]
     starts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])

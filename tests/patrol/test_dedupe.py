@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from gis_enforcement.patrol import dedupe
 from gis_enforcement.patrol.dedupe import candidate_bbox, haversine_m, likely_duplicates, recurrences
 
 
@@ -130,9 +132,13 @@ def _nearest_by_definition(ok: np.ndarray, d: np.ndarray) -> tuple[int, float]:
     return int(best), float(d[best])
 
 
-def test_a_batch_is_matched_as_the_definition_says() -> None:
+@pytest.mark.parametrize("two_threads", [False, True])
+def test_a_batch_is_matched_as_the_definition_says(two_threads: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Stored and new reports, stacked spots (equal distances) and times at the window's edge: every match and
-    distance is the one the plain definition gives, pair by pair."""
+    distance is the one the plain definition gives, pair by pair — searched whole, or as two halves of the
+    categories on two threads (as a large batch is)."""
+    if two_threads:
+        monkeypatch.setattr(dedupe, "PARALLEL_MIN_ROWS", 2)
     rng = np.random.default_rng(11)
     for _ in range(5):
         s = _stored_around(rng, 300)
