@@ -3,7 +3,8 @@
 For each new incident, the nearest earlier incident of the same category within the category's radius and
 time window — stored incidents count as earlier than anything in the batch; inside the batch, earlier means
 observed earlier (then earlier in the file). Vectorised: one k-d tree over (x / radius, y / radius,
-t / window) per run, all candidate pairs at once, exact distances only for those pairs. One new incident
+t / window) per run (per half of the categories, on two threads, for a large batch), all candidate pairs at
+once, exact distances only for those pairs. One new incident
 (a single submission) is matched directly against its few stored candidates, by the same test.
 """
 

@@ -237,11 +237,12 @@ def estimated_count(session: Session) -> int:
 
 
 def secondary_indexes(session: Session) -> list[tuple[str, str]]:
-    """The indexes of ``incident`` that back no constraint, as (name, definition), in name order — the
-    indexes a bulk load may drop and build again; the primary key stays."""
+    """The indexes of ``incident`` that back no constraint and enforce no uniqueness, as (name, definition), in
+    name order — the indexes a bulk load may drop and build again; the primary key stays, and so would any
+    unique index, so that every row is checked as it goes in."""
     rows = session.execute(text(
         "SELECT c.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
-        "WHERE x.indrelid = 'incident'::regclass "
+        "WHERE x.indrelid = 'incident'::regclass AND NOT x.indisunique "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) ORDER BY c.relname"
     )).all()
     return [(str(r[0]), str(r[1])) for r in rows]

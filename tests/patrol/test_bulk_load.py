@@ -125,3 +125,11 @@ def test_the_size_rule_chooses_and_the_rebuild_is_reported(db: Session, locator:
             assert seen[-1] == ("indexing", secondary, secondary)
         else:
             assert indexing == [] and seen[-1][0] == "writing"
+
+
+def test_a_unique_index_is_never_dropped(db: Session) -> None:
+    db.execute(text("CREATE UNIQUE INDEX incident_test_unique_idx ON incident (id, category)"))
+    db.execute(text("CREATE INDEX incident_test_plain_idx ON incident (reporter)"))
+    names = [name for name, _ in incident_repo.secondary_indexes(db)]
+    assert "incident_test_plain_idx" in names and "incident_test_unique_idx" not in names
+    assert "incident_pkey" not in names
