@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from gis_enforcement.domain.access import IncidentScope
@@ -248,6 +248,28 @@ def secondary_indexes(session: Session) -> list[tuple[str, str]]:
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
+#: How long a bulk load waits for readers to let go of ``incident`` before it writes row by row instead.
+REBUILD_LOCK_WAIT_MS = 5_000
+
+
+def lock_for_rebuild(session: Session, *, wait_ms: int) -> bool:
+    """Take ``incident`` for this transaction alone (readers wait until it ends), waiting at most ``wait_ms``
+    for transactions that are reading or writing it; False, with nothing locked, when they hold it longer.
+    The session's ``lock_timeout`` is as it was afterwards."""
+    before = session.execute(text("SELECT current_setting('lock_timeout')")).scalar_one()
+    try:
+        with session.begin_nested():
+            session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": f"{int(wait_ms)}ms"})
+            session.execute(text("LOCK TABLE incident IN ACCESS EXCLUSIVE MODE"))
+    except OperationalError as exc:
+        if getattr(exc.orig, "pgcode", None) != "55P03":  # lock_not_available
+            raise
+        return False
+    finally:
+        session.execute(text("SELECT set_config('lock_timeout', :v, true)"), {"v": before})
+    return True
+
+
 def drop_indexes(session: Session, indexes: Sequence[tuple[str, str]]) -> None:
     """Drop these indexes of ``incident`` (from :func:`secondary_indexes`). This locks the table against
     readers and writers until the transaction ends; a rollback brings the indexes back."""
@@ -277,7 +299,9 @@ def store_batch(
 
     With ``rebuild_indexes`` the secondary indexes are dropped before the COPY and built again after it, and
     the rows go in id order: far less work than filling every index row by row when the batch is as large as
-    what is stored, but the table is locked against readers until the transaction ends. ``on_index`` is told
+    what is stored, but the table is locked against readers until the transaction ends. When other
+    transactions keep the table longer than ``REBUILD_LOCK_WAIT_MS`` (a report being read, a dispatcher's
+    update), the batch fills the indexes instead of queueing every later reader behind it. ``on_index`` is told
     the progress of the rebuild (``build_indexes``).
 
     When another transaction stored one of the same ids after our idempotency check (two phones retrying at
@@ -288,11 +312,12 @@ def store_batch(
         with session.begin_nested():
             batch_id = create_batch(session, source=source, submitted=submitted, accepted=len(incidents),
                                     already_stored=already_stored, rejected=rejected, report=report)
-            indexes = secondary_indexes(session) if rebuild_indexes else []
+            rebuild = rebuild_indexes and lock_for_rebuild(session, wait_ms=REBUILD_LOCK_WAIT_MS)
+            indexes = secondary_indexes(session) if rebuild else []
             drop_indexes(session, indexes)
             copy_incidents(session, frame=incidents.assign(batch_id=np.int64(batch_id)), on_rows=on_rows,
-                           by_id=rebuild_indexes)
-            if rebuild_indexes:
+                           by_id=rebuild)
+            if rebuild:
                 build_indexes(session, indexes, on_index)
     except (IntegrityError, psycopg2.errors.UniqueViolation) as exc:
         if getattr(getattr(exc, "orig", exc), "pgcode", None) != "23505":

@@ -71,6 +71,7 @@ def test_rebuilding_the_indexes_stores_what_filling_them_stores(db: Session, loc
         assert report.accepted == len(ids) and report.likely_duplicates > 0
         results[rebuild] = stored(db, ids)
         assert indexes(db) == before  # same names, same definitions, all valid
+        assert db.execute(text("SHOW lock_timeout")).scalar_one() == "0"  # as it was
         savepoint.rollback()
     pd.testing.assert_frame_equal(results[True], results[False])
 
@@ -133,3 +134,29 @@ def test_a_unique_index_is_never_dropped(db: Session) -> None:
     names = [name for name, _ in incident_repo.secondary_indexes(db)]
     assert "incident_test_plain_idx" in names and "incident_test_unique_idx" not in names
     assert "incident_pkey" not in names
+
+
+def test_a_load_that_cannot_have_the_table_fills_the_indexes(db: Session, loaded_engine, locator: Locator,
+                                                             catalog: Catalog, jurisdiction: Jurisdiction,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report being read keeps the table: the load waits a moment, then writes row by row rather than queue
+    every later reader behind it."""
+    monkeypatch.setattr(incident_repo, "REBUILD_LOCK_WAIT_MS", 300)
+    before = indexes(db)
+    reader = loaded_engine.connect()
+    reading = reader.begin()
+    try:
+        reader.execute(text("SELECT count(*) FROM incident")).scalar_one()  # holds the table until it ends
+        db.execute(text("SET LOCAL lock_timeout = '10s'"))  # a load that waited anyway would fail, not hang
+        seen: list[tuple[str, int, int]] = []
+        report = ingest(db, parse_geojson(collection(jurisdiction)), locator=locator, catalog=catalog,
+                        rebuild_indexes=True, progress=lambda *step: seen.append(step))
+        assert report.accepted == 12
+        assert [s for s in seen if s[0] == "indexing"] == [] and seen[-1] == ("writing", 12, 12)
+        assert indexes(db) == before
+        assert db.execute(text("SHOW lock_timeout")).scalar_one() == "10s"  # as it was
+        assert db.execute(text("SELECT count(*) FROM incident WHERE batch_id = :b"),
+                          {"b": report.batch_id}).scalar_one() == 12
+    finally:
+        reading.rollback()
+        reader.close()
