@@ -66,8 +66,10 @@ def apps(database_url: str, jurisdiction: Jurisdiction, catalog: Catalog, platfo
         patrol_key = add_api_caller(url, catalog=catalog, username="lane_patrol", role="patrol", unit=township)
         officer_key = add_api_caller(url, catalog=catalog, username="lane_officer", role="department_officer",
                                      unit="WATER")
+        # neither limit is under test here; the sign-in limiter counts every test client's sign-ins in the
+        # last minute, from tests run before these too
         settings = get_settings(database_url=url, data_dir=tmp_path_factory.mktemp("lane"),
-                                intake_requests_per_minute=100_000)
+                                intake_requests_per_minute=100_000, login_attempts_per_minute=100_000)
         shared = Platform(settings=settings, url=url, locators=platform.locators)
         apps = Apps(shared, url, patrol_key, officer_key)
         try:
