@@ -86,7 +86,7 @@ def likely_duplicates(
         if best >= 0:
             match[k], dist[k] = best, best_m
         return match, dist
-    cat_idx = pd.factorize(pd.Series(category, dtype=object))[0]
+    cat_idx = pd.factorize(pd.Series(category, dtype=object), use_na_sentinel=False)[0]  # codes from 0
     lat0 = np.radians(np.nanmean(lat))
     # local metric plane; the box search is widened by 1 % so the approximation never loses a true pair
     x = np.radians(lon) * np.cos(lat0) * EARTH_RADIUS_M / (radius_m * 1.01)
