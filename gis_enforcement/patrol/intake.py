@@ -102,17 +102,14 @@ def _rule_snapshot(catalog_version: str, rule: ResponsibilityRule) -> dict:
     return {**body, "digest": digest}
 
 
-def _pg_array(values: np.ndarray, item: Callable[[Any], str] = str) -> np.ndarray:
-    """Object array of tuples (or None) → PostgreSQL array literals of ``item(element)``, built once per
-    distinct tuple — a batch has few distinct zone sets or flag sets, however many rows it has."""
+def _codes(values: np.ndarray, item: Callable[[Any], str]) -> np.ndarray:
+    """Object array of tuples of objects (or None) → the same of ``item(element)`` strings, built once per
+    distinct tuple — a batch has few distinct zone sets, however many rows it has."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-
-    def literal(u: Any) -> str:
-        elements = u if isinstance(u, tuple | list) else ()
-        return "{" + ",".join('"' + item(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in elements) + "}"
-
-    literals = np.array([literal(u) for u in uniques], dtype=object)
-    return literals[codes]
+    mapped = np.empty(len(uniques), dtype=object)
+    for k, u in enumerate(uniques):  # filled one by one: numpy would take equal-length tuples as a 2-D array
+        mapped[k] = tuple(item(v) for v in u) if isinstance(u, tuple | list) else ()
+    return mapped[codes]
 
 
 def _silent(stage: str, done: int, total: int) -> None:
@@ -293,16 +290,16 @@ def ingest(
         "village_code": placed["village_code"].to_numpy(dtype=object),
         "village_distance_m": placed["village_distance_m"].to_numpy(dtype=float),
         "grid_code": placed["grid_code"].to_numpy(dtype=object),
-        "zone_codes": _pg_array(placed["zones"].to_numpy(dtype=object), lambda z: z.code),
-        "flags": _pg_array(flags),
-        "border_townships": _pg_array(placed["border_townships"].to_numpy(dtype=object)),
+        "zone_codes": _codes(placed["zones"].to_numpy(dtype=object), lambda z: z.code),
+        "flags": _codes(flags, str),
+        "border_townships": _codes(placed["border_townships"].to_numpy(dtype=object), str),
         "nearest_township_code": placed["nearest_township_code"].to_numpy(dtype=object),
         "nearest_township_distance_m": placed["nearest_township_distance_m"].to_numpy(dtype=float),
         "rule_snapshot_id": snapshot_id.astype(np.int64),
         "lead_department": lead,
         "likely_duplicate_of": dup_of,
         "duplicate_distance_m": dup_dist,
-        "photos": _pg_array(f["photos"].to_numpy(dtype=object)),
+        "photos": _codes(f["photos"].to_numpy(dtype=object), str),
         "track_id": f["track_id"],
         "recurrence_of": rec_of,
         "recurrence_distance_m": rec_dist,

@@ -37,6 +37,14 @@ def copy_csv(session: Session, *, table: str, columns: list[str] | tuple[str, ..
                         io.BytesIO(data), size=1 << 20)
 
 
+def copy_binary(session: Session, *, table: str, columns: list[str] | tuple[str, ...], data: bytes) -> None:
+    """COPY ready-made binary COPY data (``binary_copy``, header and trailer included) into ``table``'s
+    ``columns``."""
+    with raw_cursor(session) as cur:
+        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)",
+                        io.BytesIO(data), size=len(data))
+
+
 def copy_in(session: Session, *, table: str, frame: pd.DataFrame) -> int:
     """COPY the rows of ``frame`` (its columns, by name) into ``table``; returns the row count."""
     if frame.empty:

@@ -27,8 +27,10 @@ from gis_enforcement.domain.access import IncidentScope
 from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
 from gis_enforcement.errors import ConcurrentIntake
-from gis_enforcement.storage.copying import arrow_csv, copy_csv, csv_bytes, raw_cursor
+from gis_enforcement.storage import binary_copy
+from gis_enforcement.storage.copying import copy_binary, copy_csv, csv_bytes, raw_cursor
 from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
+from gis_enforcement.storage.tables import incident as incident_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,52 +179,54 @@ _ARRAY_COLUMNS = ("zone_codes", "flags", "border_townships", "photos")
 COPY_CHUNK_ROWS = 50_000
 
 
-def _default_only(col: pd.Series, name: str) -> bool:
-    """True when every value equals the column's database default (NULL, or '{}' for arrays)."""
-    if name in _ARRAY_COLUMNS:
-        return bool((col == "{}").all())
-    return bool(col.isna().all())
-
-
 def copy_incidents(
     session: Session, *, frame: pd.DataFrame, on_rows: Callable[[int], None] | None = None, by_id: bool = False,
 ) -> int:
-    """Bulk-insert incidents with COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS`` (arrays as PostgreSQL
-    array literals, times tz-aware); returns the number of rows written. ``on_rows`` is told the rows written
-    so far: 0 before the first chunk, then after each chunk.
+    """Bulk-insert incidents with binary COPY. ``frame`` holds ``INCIDENT_COPY_COLUMNS``: times tz-aware, ids
+    as uuid strings, and in the array columns a tuple of strings (or None, the empty array) per row. Returns
+    the number of rows written. ``on_rows`` is told the rows written so far: 0 before the first chunk, then
+    after each chunk.
 
-    Columns that hold only their default are left to the server. The rows go in chunks, and the next chunk is
-    turned into CSV on a worker thread while the server ingests the current one (Arrow and libpq both release
-    the GIL), so client and server work overlap on two cores. With ``by_id`` the rows go in the order of their
-    ids, which the primary key then takes as appends at its right edge instead of inserts all over it.
+    Columns that hold only their default (NULL, or the empty array) are left to the server. The rows go in
+    chunks, and the next chunk is encoded on a worker thread while the server ingests the current one (Arrow,
+    numpy and libpq release the GIL), so client and server work overlap on two cores. With ``by_id`` the rows
+    go in the order of their ids, which the primary key then takes as appends at its right edge instead of
+    inserts all over it.
     """
     missing = [c for c in INCIDENT_COPY_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"copy_incidents: missing columns {missing}")
     if len(frame) == 0:
         return 0
-    columns = [c for c in INCIDENT_COPY_COLUMNS if not _default_only(frame[c], c)]
-    table = pa.Table.from_pandas(frame[columns], preserve_index=False)
+    arrays = {c: binary_copy.EncodedArrays(frame[c]) for c in _ARRAY_COLUMNS}
+    columns = [c for c in INCIDENT_COPY_COLUMNS
+               if not (arrays[c].all_empty if c in arrays else frame[c].isna().all())]
+    kinds = dict(zip(columns, binary_copy.kinds_of(incident_table, columns), strict=True))
+    table = pa.Table.from_pandas(frame[[c for c in columns if c not in arrays]], preserve_index=False)
     order = None
     if by_id:  # uuid order: hex digits without the optional hyphens (validation admits lower case only)
         order = pc.sort_indices(pc.replace_substring(table.column("id").cast(pa.string()), "-", ""))
     starts = range(0, len(frame), COPY_CHUNK_ROWS)
 
-    def chunk_csv(start: int) -> bytes:  # on the worker: gathering the rows in order is work too
-        if order is None:
-            return arrow_csv(table.slice(start, COPY_CHUNK_ROWS))
-        return arrow_csv(table.take(order.slice(start, COPY_CHUNK_ROWS)))
+    def chunk_rows(start: int) -> bytes:  # on the worker: gathering the rows in order is work too
+        rows = pa.array(np.arange(start, min(start + COPY_CHUNK_ROWS, len(frame)))) if order is None \
+            else order.slice(start, COPY_CHUNK_ROWS)
+        part = table.take(rows)
+        return binary_copy.rows_bytes([
+            arrays[c].take(rows) if c in arrays else binary_copy.fields(kinds[c], part.column(c).combine_chunks())
+            for c in columns
+        ])
 
     written = 0
     if on_rows is not None:
         on_rows(written)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(chunk_csv, starts[0])
+        pending = pool.submit(chunk_rows, starts[0])
         for start, nxt in zip(starts, [*starts[1:], None], strict=True):
             data = pending.result()
             if nxt is not None:
-                pending = pool.submit(chunk_csv, nxt)
-            copy_csv(session, table="incident", columns=columns, data=data)
+                pending = pool.submit(chunk_rows, nxt)
+            copy_binary(session, table="incident", columns=columns, data=data)
             written = min(start + COPY_CHUNK_ROWS, len(frame))
             if on_rows is not None:
                 on_rows(written)
