@@ -132,17 +132,33 @@ def _timestamp_fields(arr: pa.Array) -> pa.Array:
     return _fixed_fields(values.view(np.uint8).reshape(len(values), 8), valid)
 
 
+_CANONICAL_DIGITS = np.r_[0:8, 9:13, 14:18, 19:23, 24:36]  # where the hex digits stand in 8-4-4-4-12 form
+_CANONICAL_HYPHENS = np.array([8, 13, 18, 23])
+
+
+def _ascii_matrix(arr: pa.Array, width: int) -> np.ndarray | None:
+    """The values of a string array as an (n, width) byte matrix, when every value is ``width`` bytes long."""
+    arr = pa.concat_arrays([arr]) if arr.offset else arr
+    offsets = np.frombuffer(arr.buffers()[1], np.int32, count=len(arr) + 1)
+    if not (np.diff(offsets) == width).all():
+        return None
+    return np.frombuffer(arr.buffers()[2], np.uint8, count=width * len(arr), offset=int(offsets[0])).reshape(-1, width)
+
+
 def _uuid_fields(arr: pa.Array) -> pa.Array:
     """Canonical or bare hex uuids (either case) → 16 bytes each."""
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    hexes = pc.replace_substring(arr.cast(pa.string()).fill_null("0" * 32), "-", "")
-    if len(hexes) and pc.any(pc.not_equal(pc.binary_length(hexes), 32)).as_py():
-        raise ValueError("binary COPY: a uuid column holds a value that is not 32 hex digits")
-    hexes = pa.concat_arrays([hexes])  # offset 0, values contiguous from the start of the data buffer
-    start = int(np.frombuffer(hexes.buffers()[1], np.int32, count=1)[0]) if len(hexes) else 0
-    digits = np.frombuffer(hexes.buffers()[2], np.uint8, count=32 * len(hexes), offset=start) if len(hexes) \
-        else np.empty(0, np.uint8)
-    nibbles = _HEX[digits].reshape(len(hexes), 32)
+    strings = arr.cast(pa.string()).fill_null("0" * 32)
+    if not len(strings):
+        return _fixed_fields(np.empty((0, 16), np.uint8), valid)
+    canonical = _ascii_matrix(strings, 36)
+    if canonical is not None and (canonical[:, _CANONICAL_HYPHENS] == ord("-")).all():
+        digits = canonical[:, _CANONICAL_DIGITS]
+    else:
+        digits = _ascii_matrix(pc.replace_substring(strings, "-", ""), 32)
+        if digits is None:
+            raise ValueError("binary COPY: a uuid column holds a value that is not 32 hex digits")
+    nibbles = _HEX[digits]
     if (nibbles == 255).any():
         raise ValueError("binary COPY: a uuid column holds a value that is not hex")
     return _fixed_fields((nibbles[:, 0::2] << 4) | nibbles[:, 1::2], valid)

@@ -4,6 +4,7 @@ parameters, for every type it writes and the awkward values of each."""
 from __future__ import annotations
 
 import math
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -150,3 +151,13 @@ def test_a_type_without_an_encoder_is_refused_by_name() -> None:
     table = Table("t", MetaData(), Column("doc", JSONB))
     with pytest.raises(ValueError, match="column doc"):
         binary_copy.kinds_of(table, ["doc"])
+
+
+def test_canonical_and_bare_uuids_give_the_same_sixteen_bytes() -> None:
+    ids = [uuid.uuid4() for _ in range(50)]
+    want = [b"\x00\x00\x00\x10" + u.bytes for u in ids]
+    canonical = binary_copy.fields("uuid", pa.array([str(u) for u in ids]))  # the fast path: 8-4-4-4-12 only
+    bare = binary_copy.fields("uuid", pa.array([u.hex.upper() for u in ids]))
+    assert canonical.to_pylist() == bare.to_pylist() == want
+    sliced = binary_copy.fields("uuid", pa.array([str(u) for u in ids]).slice(10, 5))  # an Arrow slice
+    assert sliced.to_pylist() == want[10:15]
