@@ -155,9 +155,10 @@ def _uuid_fields(arr: pa.Array) -> pa.Array:
     if canonical is not None and (canonical[:, _CANONICAL_HYPHENS] == ord("-")).all():
         digits = canonical[:, _CANONICAL_DIGITS]
     else:
-        digits = _ascii_matrix(pc.replace_substring(strings, "-", ""), 32)
-        if digits is None:
+        bare = _ascii_matrix(pc.replace_substring(strings, "-", ""), 32)
+        if bare is None:
             raise ValueError("binary COPY: a uuid column holds a value that is not 32 hex digits")
+        digits = bare
     nibbles = _HEX[digits]
     if (nibbles == 255).any():
         raise ValueError("binary COPY: a uuid column holds a value that is not hex")
