@@ -103,13 +103,19 @@ def _rule_snapshot(catalog_version: str, rule: ResponsibilityRule) -> dict:
 
 
 def _codes(values: np.ndarray, item: Callable[[Any], str]) -> np.ndarray:
-    """Object array of tuples of objects (or None) → the same of ``item(element)`` strings, built once per
-    distinct tuple — a batch has few distinct zone sets, however many rows it has."""
+    """Object array of tuples of objects (or None) → the same of ``item(element)`` strings (a zone's code),
+    built once per distinct tuple — a batch has few distinct zone sets, however many rows it has."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
     mapped = np.empty(len(uniques), dtype=object)
     for k, u in enumerate(uniques):  # filled one by one: numpy would take equal-length tuples as a 2-D array
         mapped[k] = tuple(item(v) for v in u) if isinstance(u, tuple | list) else ()
     return mapped[codes]
+
+
+def _objects(values: Any) -> pd.Series:
+    """A column kept as Python objects (strings, tuples, None), as the COPY takes it, without the string-type
+    inference pandas would spend on it."""
+    return pd.Series(np.asarray(values, dtype=object), dtype=object)
 
 
 def _silent(stage: str, done: int, total: int) -> None:
@@ -270,9 +276,9 @@ def ingest(
     distinct_rules = [catalog.rule(code) for code in pd.unique(rule_codes)]
     snapshots = {r.code: rule_snapshot(catalog, r) for r in distinct_rules}
     snap_ids = incident_repo.ensure_rule_snapshots(session, snapshots=list(snapshots.values()))
-    rule_series = pd.Series(rule_codes, dtype=object)
-    snapshot_id = rule_series.map({c: snap_ids[s["digest"]] for c, s in snapshots.items()}).to_numpy()
-    lead = rule_series.map({r.code: r.lead for r in distinct_rules}).to_numpy(dtype=object)
+    rule_of, rule_uniques = pd.factorize(pd.Series(rule_codes, dtype=object))
+    snapshot_id = np.array([snap_ids[snapshots[c]["digest"]] for c in rule_uniques], dtype=np.int64)[rule_of]
+    lead = np.array([catalog.rule(c).lead for c in rule_uniques], dtype=object)[rule_of]
 
     out = pd.DataFrame({
         "id": f["id"],
@@ -286,22 +292,22 @@ def ingest(
         "raw_crs": f["raw_crs"],
         "reporter": f["reporter"],
         "description": f["description"],
-        "township_code": placed["township_code"].to_numpy(dtype=object),
-        "village_code": placed["village_code"].to_numpy(dtype=object),
+        "township_code": _objects(placed["township_code"]),
+        "village_code": _objects(placed["village_code"]),
         "village_distance_m": placed["village_distance_m"].to_numpy(dtype=float),
-        "grid_code": placed["grid_code"].to_numpy(dtype=object),
-        "zone_codes": _codes(placed["zones"].to_numpy(dtype=object), lambda z: z.code),
-        "flags": _codes(flags, str),
-        "border_townships": _codes(placed["border_townships"].to_numpy(dtype=object), str),
-        "nearest_township_code": placed["nearest_township_code"].to_numpy(dtype=object),
+        "grid_code": _objects(placed["grid_code"]),
+        "zone_codes": _objects(_codes(placed["zones"].to_numpy(dtype=object), lambda z: z.code)),
+        "flags": _objects(flags),
+        "border_townships": _objects(placed["border_townships"]),
+        "nearest_township_code": _objects(placed["nearest_township_code"]),
         "nearest_township_distance_m": placed["nearest_township_distance_m"].to_numpy(dtype=float),
-        "rule_snapshot_id": snapshot_id.astype(np.int64),
-        "lead_department": lead,
-        "likely_duplicate_of": dup_of,
+        "rule_snapshot_id": snapshot_id,
+        "lead_department": _objects(lead),
+        "likely_duplicate_of": _objects(dup_of),
         "duplicate_distance_m": dup_dist,
-        "photos": _codes(f["photos"].to_numpy(dtype=object), str),
+        "photos": _objects(f["photos"]),
         "track_id": f["track_id"],
-        "recurrence_of": rec_of,
+        "recurrence_of": _objects(rec_of),
         "recurrence_distance_m": rec_dist,
         "created_by": created_by,
     })

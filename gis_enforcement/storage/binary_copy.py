@@ -136,6 +136,11 @@ _CANONICAL_DIGITS = np.r_[0:8, 9:13, 14:18, 19:23, 24:36]  # where the hex digit
 _CANONICAL_HYPHENS = np.array([8, 13, 18, 23])
 
 
+def _one_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (Arrow data from pandas may come in chunks)."""
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def _ascii_matrix(arr: pa.Array, width: int) -> np.ndarray | None:
     """The values of a string array as an (n, width) byte matrix, when every value is ``width`` bytes long."""
     arr = pa.concat_arrays([arr]) if arr.offset else arr
@@ -145,12 +150,11 @@ def _ascii_matrix(arr: pa.Array, width: int) -> np.ndarray | None:
     return np.frombuffer(arr.buffers()[2], np.uint8, count=width * len(arr), offset=int(offsets[0])).reshape(-1, width)
 
 
-def _uuid_fields(arr: pa.Array) -> pa.Array:
-    """Canonical or bare hex uuids (either case) → 16 bytes each."""
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    strings = arr.cast(pa.string()).fill_null("0" * 32)
+def uuid_bytes(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Canonical or bare hex uuids (either case) → an (n, 16) byte matrix; a missing value gives zeros."""
+    strings = _one_array(arr).cast(pa.string()).fill_null("0" * 32)
     if not len(strings):
-        return _fixed_fields(np.empty((0, 16), np.uint8), valid)
+        return np.empty((0, 16), np.uint8)
     canonical = _ascii_matrix(strings, 36)
     if canonical is not None and (canonical[:, _CANONICAL_HYPHENS] == ord("-")).all():
         digits = canonical[:, _CANONICAL_DIGITS]
@@ -162,7 +166,17 @@ def _uuid_fields(arr: pa.Array) -> pa.Array:
     nibbles = _HEX[digits]
     if (nibbles == 255).any():
         raise ValueError("binary COPY: a uuid column holds a value that is not hex")
-    return _fixed_fields((nibbles[:, 0::2] << 4) | nibbles[:, 1::2], valid)
+    return (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]  # type: ignore[no-any-return]
+
+
+def uuid_order(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Positions that put the uuids in order (by their first 64 bits: enough to tell random ids apart)."""
+    head = np.ascontiguousarray(uuid_bytes(arr)[:, :8]).view(">u8").ravel()
+    return np.argsort(head, kind="stable")
+
+
+def _uuid_fields(arr: pa.Array) -> pa.Array:
+    return _fixed_fields(uuid_bytes(arr), arr.is_valid().to_numpy(zero_copy_only=False))
 
 
 def _text_fields(arr: pa.Array) -> pa.Array:
@@ -210,8 +224,9 @@ class EncodedArrays:
         return pc.take(self.fields, self.codes if rows is None else pc.take(self.codes, rows))
 
 
-def fields(kind: str, arr: pa.Array) -> pa.Array:
+def fields(kind: str, arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     """The binary fields of one column of values (Arrow) of the given kind."""
+    arr = _one_array(arr)
     if kind in _FIXED:
         return _numeric_fields(kind, arr)
     if kind == "text":
@@ -223,6 +238,27 @@ def fields(kind: str, arr: pa.Array) -> pa.Array:
     if kind == "bool":
         return _bool_fields(arr)
     raise ValueError(f"binary COPY: no encoder for {kind} (text[] columns go through EncodedArrays)")
+
+
+def frame_bytes(frame: pd.DataFrame, kinds: dict[str, str]) -> tuple[list[str], bytes]:
+    """Binary COPY data for the rows of ``frame`` in the columns of ``kinds`` (name → kind), leaving out the
+    columns that hold only their default — NULL, or the empty array — for the server to fill; returns the
+    columns written and the data. Arrays are tuples of strings (or None, the empty array) in each row."""
+    columns, fields_of = [], []
+    for name, kind in kinds.items():
+        if kind == "text[]":
+            arrays = EncodedArrays(frame[name])
+            if arrays.all_empty:
+                continue
+            column = arrays.take()
+        else:
+            values = pa.array(frame[name], from_pandas=True)  # NaN is null
+            if values.null_count == len(values):
+                continue
+            column = fields(kind, values)
+        columns.append(name)
+        fields_of.append(column)
+    return columns, rows_bytes(fields_of)
 
 
 def rows_bytes(columns: Sequence[pa.Array]) -> bytes:

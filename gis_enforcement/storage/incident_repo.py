@@ -187,8 +187,8 @@ def copy_incidents(
     the number of rows written. ``on_rows`` is told the rows written so far: 0 before the first chunk, then
     after each chunk.
 
-    Columns that hold only their default (NULL, or the empty array) are left to the server. The rows go in
-    chunks, and the next chunk is encoded on a worker thread while the server ingests the current one (Arrow,
+    Columns of a chunk that hold only their default (NULL, or the empty array) are left to the server. The rows
+    go in chunks, and the next chunk is encoded on a worker thread while the server ingests the current one (Arrow,
     numpy and libpq release the GIL), so client and server work overlap on two cores. With ``by_id`` the rows
     go in the order of their ids, which the primary key then takes as appends at its right edge instead of
     inserts all over it.
@@ -198,24 +198,17 @@ def copy_incidents(
         raise ValueError(f"copy_incidents: missing columns {missing}")
     if len(frame) == 0:
         return 0
-    arrays = {c: binary_copy.EncodedArrays(frame[c]) for c in _ARRAY_COLUMNS}
-    columns = [c for c in INCIDENT_COPY_COLUMNS
-               if not (arrays[c].all_empty if c in arrays else frame[c].isna().all())]
-    kinds = dict(zip(columns, binary_copy.kinds_of(incident_table, columns), strict=True))
-    table = pa.Table.from_pandas(frame[[c for c in columns if c not in arrays]], preserve_index=False)
+    frame = frame[list(INCIDENT_COPY_COLUMNS)]
+    kinds = dict(zip(INCIDENT_COPY_COLUMNS, binary_copy.kinds_of(incident_table, INCIDENT_COPY_COLUMNS), strict=True))
     order = None
-    if by_id:  # uuid order: hex digits without the optional hyphens (validation admits lower case only)
-        order = pc.sort_indices(pc.replace_substring(table.column("id").cast(pa.string()), "-", ""))
+    if by_id:
+        order = binary_copy.uuid_order(pa.array(frame["id"], type=pa.string(), from_pandas=True))
     starts = range(0, len(frame), COPY_CHUNK_ROWS)
 
-    def chunk_rows(start: int) -> bytes:  # on the worker: gathering the rows in order is work too
-        rows = pa.array(np.arange(start, min(start + COPY_CHUNK_ROWS, len(frame)))) if order is None \
-            else order.slice(start, COPY_CHUNK_ROWS)
-        part = table.take(rows)
-        return binary_copy.rows_bytes([
-            arrays[c].take(rows) if c in arrays else binary_copy.fields(kinds[c], part.column(c).combine_chunks())
-            for c in columns
-        ])
+    def chunk_rows(start: int) -> tuple[list[str], bytes]:  # on the worker: gathering the rows is work too
+        part = frame.iloc[start:start + COPY_CHUNK_ROWS] if order is None \
+            else frame.iloc[order[start:start + COPY_CHUNK_ROWS]]
+        return binary_copy.frame_bytes(part, kinds)
 
     written = 0
     if on_rows is not None:
@@ -223,7 +216,7 @@ def copy_incidents(
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(chunk_rows, starts[0])
         for start, nxt in zip(starts, [*starts[1:], None], strict=True):
-            data = pending.result()
+            columns, data = pending.result()
             if nxt is not None:
                 pending = pool.submit(chunk_rows, nxt)
             copy_binary(session, table="incident", columns=columns, data=data)

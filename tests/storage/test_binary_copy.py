@@ -161,3 +161,21 @@ def test_canonical_and_bare_uuids_give_the_same_sixteen_bytes() -> None:
     assert canonical.to_pylist() == bare.to_pylist() == want
     sliced = binary_copy.fields("uuid", pa.array([str(u) for u in ids]).slice(10, 5))  # an Arrow slice
     assert sliced.to_pylist() == want[10:15]
+
+
+def test_uuids_are_put_in_the_order_postgresql_keeps_them(db: Session) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(500)] + ["00000000-0000-0000-0000-000000000001", "f" * 32]
+    order = binary_copy.uuid_order(pa.array(ids))
+    server = db.execute(text("SELECT u::text FROM unnest(CAST(:ids AS uuid[])) AS u ORDER BY u"),
+                        {"ids": ids}).scalars().all()
+    assert [str(uuid.UUID(ids[i])) for i in order] == server
+
+
+def test_chunked_arrow_columns_are_taken_whole() -> None:
+    ids = [str(uuid.uuid4()) for _ in range(6)]
+    chunked = pa.chunked_array([pa.array(ids[:2]), pa.array(ids[2:])])
+    assert binary_copy.fields("uuid", chunked).to_pylist() == binary_copy.fields("uuid", pa.array(ids)).to_pylist()
+    assert list(binary_copy.uuid_order(chunked)) == sorted(range(6), key=lambda i: ids[i])
+    text_chunks = pa.chunked_array([pa.array(["a", None]), pa.array(["金"])])
+    assert binary_copy.fields("text", text_chunks).to_pylist() == [
+        b"\x00\x00\x00\x01a", b"\xff\xff\xff\xff", b"\x00\x00\x00\x03" + "金".encode()]
