@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 import psycopg2.errors
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
