@@ -1,13 +1,13 @@
-"""Benchmark: where PostgreSQL spends its time when intake COPYs incidents, in one run.
+"""Benchmark: where PostgreSQL spends its time when intake COPYs incidents, as CSV and as binary, in one run.
 
-    .venv/bin/python bench/copy_costs.py [--n 200000]
+    .venv/bin/python bench/copy_costs.py [--n 200000] [--repeat 2] [--markdown]
 
 Ingests N simulated incidents through the real intake into a throwaway cluster (durable settings), dumps the
-stored rows as the CSV intake sends, then COPYs the same bytes into copies of the ``incident`` table that
-differ by one thing at a time: no indexes, the primary key, the GiST index on ``geom``, the two b-tree
-indexes, two foreign keys (as an earlier schema had), without the generated ``geom`` column. The table printed
-is the server's own cost per row for each; the baseline row is the bare heap.
-"""
+stored rows in both COPY formats (binary is what intake sends; CSV what it sent before), then COPYs the same
+bytes into copies of the ``incident`` table that differ by one thing at a time: no indexes, without the
+generated ``geom`` column, the primary key, the primary key with the four partial indexes (what a rebuild's
+COPY fills), the GiST index on ``geom``, the two list b-trees, and every index. The table printed is the
+server's own cost per row for each, in each format; the baseline is the bare heap as CSV."""
 
 from __future__ import annotations
 
@@ -38,29 +38,39 @@ from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
 ROOT = Path(__file__).resolve().parent.parent
 console = Console()
 
-VARIANTS: list[tuple[str, str, list[str]]] = [
-    ("bare heap (generated geom)", "INCLUDING DEFAULTS INCLUDING GENERATED", []),
-    ("bare heap, no generated geom", "INCLUDING DEFAULTS", []),
-    ("+ primary key", "INCLUDING DEFAULTS INCLUDING GENERATED", ["ALTER TABLE t ADD PRIMARY KEY (id)"]),
-    ("+ GiST (geom)", "INCLUDING DEFAULTS INCLUDING GENERATED", ["CREATE INDEX ON t USING gist (geom)"]),
-    ("+ b-trees (category, observed_at), (township_code)", "INCLUDING DEFAULTS INCLUDING GENERATED",
-     ["CREATE INDEX ON t (category, observed_at)", "CREATE INDEX ON t (township_code)"]),
-    ("+ FKs rule_snapshot, ingest_batch", "INCLUDING DEFAULTS INCLUDING GENERATED",
-     ["ALTER TABLE t ADD FOREIGN KEY (rule_snapshot_id) REFERENCES rule_snapshot (id)",
-      "ALTER TABLE t ADD FOREIGN KEY (batch_id) REFERENCES ingest_batch (id)"]),
-    ("as shipped: PK + GiST + 2 b-trees", "INCLUDING DEFAULTS INCLUDING GENERATED",
-     ["ALTER TABLE t ADD PRIMARY KEY (id)", "CREATE INDEX ON t USING gist (geom)",
-      "CREATE INDEX ON t (category, observed_at)", "CREATE INDEX ON t (township_code)"]),
+PK = "ALTER TABLE t ADD PRIMARY KEY (id)"
+GIST = "CREATE INDEX ON t USING gist (geom)"
+LISTS = ["CREATE INDEX ON t (category, observed_at)",
+         "CREATE INDEX ON t (township_code, status, observed_at DESC, id)"]
+PARTIAL = ["CREATE INDEX ON t (recurrence_of) WHERE recurrence_of IS NOT NULL",
+           "CREATE INDEX ON t (category, closed_at) WHERE status = 'closed'",
+           "CREATE INDEX ON t (created_by) WHERE created_by IS NOT NULL",
+           "CREATE INDEX ON t USING gin (border_townships) WHERE border_townships <> '{}'"]
+WITH_GEOM = "INCLUDING DEFAULTS INCLUDING GENERATED"
+FORMATS = ("csv", "binary")
+#: (table, LIKE options, DDL, row order): "file" is the order the rows came in, "id" the order a rebuild sends.
+VARIANTS: list[tuple[str, str, list[str], str]] = [
+    ("bare heap (generated geom)", WITH_GEOM, [], "file"),
+    ("bare heap, no generated geom", "INCLUDING DEFAULTS", [], "file"),
+    ("+ primary key", WITH_GEOM, [PK], "file"),
+    ("+ primary key, rows in id order", WITH_GEOM, [PK], "id"),
+    ("+ primary key and the four partial indexes, id order (a rebuild's COPY)", WITH_GEOM, [PK, *PARTIAL], "id"),
+    ("+ GiST (geom)", WITH_GEOM, [GIST], "file"),
+    ("+ the two list b-trees", WITH_GEOM, LISTS, "file"),
+    ("as shipped: every index filled", WITH_GEOM, [PK, GIST, *LISTS, *PARTIAL], "file"),
 ]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=200_000)
-    n = ap.parse_args().n
+    ap.add_argument("--repeat", type=int, default=2, help="COPYs per table and format (best kept)")
+    ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    args = ap.parse_args()
+    n, repeat = args.n, args.repeat
     work = Path(tempfile.mkdtemp(prefix="gise-bench-"))
     cluster = LocalCluster(work / "pg", port=random.randint(50000, 59000), durable=True)
-    results: list[tuple[str, float]] = []
+    results: dict[tuple[str, str], float] = {}
     try:
         with console.status(f"ingesting {n:,} simulated incidents…"):
             engine = make_engine(cluster.ensure_running())
@@ -76,35 +86,58 @@ def main() -> None:
         cols = ", ".join(INCIDENT_COPY_COLUMNS)
         raw = engine.raw_connection()
         cur = raw.cursor()
-        dump = io.BytesIO()
-        cur.copy_expert(f"COPY (SELECT {cols} FROM incident) TO STDOUT WITH (FORMAT csv)", dump)
-        data = dump.getvalue()
+        data: dict[tuple[str, str], bytes] = {}
+        for fmt in FORMATS:  # the stored rows (stored in file order), as each format carries them, in each order
+            for order, clause in (("file", ""), ("id", " ORDER BY id")):
+                dump = io.BytesIO()
+                cur.copy_expert(f"COPY (SELECT {cols} FROM incident{clause}) TO STDOUT WITH (FORMAT {fmt})", dump)
+                data[(fmt, order)] = dump.getvalue()
         raw.commit()
-        for name, like, ddl in VARIANTS:
-            with console.status(f"COPY into: {name}"):
-                cur.execute("DROP TABLE IF EXISTS t")
-                cur.execute(f"CREATE TABLE t (LIKE incident {like})")
-                for stmt in ddl:
-                    cur.execute(stmt)
-                raw.commit()
-                t0 = time.perf_counter()
-                cur.copy_expert(f"COPY t ({cols}) FROM STDIN WITH (FORMAT csv)", io.BytesIO(data), size=1 << 20)
-                raw.commit()
-                results.append((name, time.perf_counter() - t0))
+
+        def timed_copy(like: str, ddl: list[str], fmt: str, order: str) -> float:
+            cur.execute("DROP TABLE IF EXISTS t")
+            cur.execute(f"CREATE TABLE t (LIKE incident {like})")
+            for stmt in ddl:
+                cur.execute(stmt)
+            raw.commit()
+            cur.execute("CHECKPOINT")
+            t0 = time.perf_counter()
+            cur.copy_expert(f"COPY t ({cols}) FROM STDIN WITH (FORMAT {fmt})", io.BytesIO(data[(fmt, order)]),
+                            size=1 << 20)
+            raw.commit()
+            return time.perf_counter() - t0
+
+        with console.status("warming up (a fresh cluster first creates its WAL files)"):
+            timed_copy(WITH_GEOM, [], "csv", "file")
+        for name, like, ddl, order in VARIANTS:
+            for fmt in FORMATS:
+                with console.status(f"COPY ({fmt}) into: {name}"):
+                    results[(name, fmt)] = min(timed_copy(like, ddl, fmt, order) for _ in range(repeat))
         raw.close()
         with engine.connect() as conn:
             version = conn.execute(text("SELECT postgis_lib_version()")).scalar()
         engine.dispose()
     finally:
         cluster.destroy()
-    base = results[0][1]
-    out = Table(title=f"bench/copy_costs.py — COPY of {n:,} incident rows ({len(data) / 1e6:.0f} MB CSV), "
-                      f"PostgreSQL 15 + PostGIS {version}")
-    for col in ("table", "seconds", "µs / row", "vs bare heap"):
+    base = results[(VARIANTS[0][0], "csv")]
+    csv_mb, binary_mb = len(data[("csv", "file")]) / 1e6, len(data[("binary", "file")]) / 1e6
+    out = Table(title=f"bench/copy_costs.py — COPY of {n:,} incident rows ({csv_mb:.0f} MB as CSV, "
+                      f"{binary_mb:.0f} MB binary), PostgreSQL 15 + PostGIS {version}")
+    for col in ("table", "CSV (s)", "CSV µs / row", "binary (s)", "binary µs / row", "binary / CSV",
+                "CSV vs bare heap"):
         out.add_column(col, justify="left" if col == "table" else "right")
-    for name, secs in results:
-        out.add_row(name, f"{secs:.2f}", f"{secs / n * 1e6:.1f}", f"{secs - base:+.2f} s")
+    rows = []
+    for name, _, _, _ in VARIANTS:
+        c, b = results[(name, "csv")], results[(name, "binary")]
+        rows.append([name, f"{c:.2f}", f"{c / n * 1e6:.1f}", f"{b:.2f}", f"{b / n * 1e6:.1f}", f"{b / c:.2f}",
+                     f"{c - base:+.2f} s"])
+        out.add_row(*rows[-1])
     console.print(out)
+    if args.markdown:
+        print("| " + " | ".join(str(c.header) for c in out.columns) + " |")
+        print("|" + "---|" * len(out.columns))
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
 
 
 if __name__ == "__main__":
