@@ -179,3 +179,13 @@ def test_chunked_arrow_columns_are_taken_whole() -> None:
     text_chunks = pa.chunked_array([pa.array(["a", None]), pa.array(["金"])])
     assert binary_copy.fields("text", text_chunks).to_pylist() == [
         b"\x00\x00\x00\x01a", b"\xff\xff\xff\xff", b"\x00\x00\x00\x03" + "金".encode()]
+
+
+def test_float_types_are_told_apart_and_arrays_may_come_as_a_list() -> None:
+    from sqlalchemy import DOUBLE_PRECISION, REAL
+    table = Table("t", MetaData(), Column("a", REAL), Column("b", DOUBLE_PRECISION), Column("c", Float(24)),
+                  Column("d", Float(53)), Column("e", Float()))
+    assert binary_copy.kinds_of(table, ["a", "b", "c", "d", "e"]) == ["float4", "float8", "float4", "float8", "float8"]
+    same_length = [("a", "b"), ("a", "b"), ("c", "d")]  # numpy would make a 3×2 array of these
+    arrays = binary_copy.EncodedArrays(same_length)
+    assert arrays.take().to_pylist() == [binary_copy.text_array_field(t) for t in same_length]
