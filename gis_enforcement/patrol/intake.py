@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime
 from functools import lru_cache
@@ -47,6 +48,11 @@ IngestProgress = Callable[[str, int, int], None]
 #: rebuilding the table's secondary indexes (``rebuild_indexes=None``): an initial load or the import of an
 #: archive. Smaller batches fill the indexes row by row and leave the table readable while they are written.
 REBUILD_MIN_ROWS = 100_000
+
+#: A batch of at least this many rows is located and rule-matched on a second thread while its likely
+#: duplicates are searched for (the two do not depend on each other). Below it, a thread would cost more than
+#: it saves.
+PLACE_BESIDE_MIN_ROWS = 50_000
 
 
 def rebuilds_indexes(new_rows: int, stored_rows: int) -> bool:
@@ -116,6 +122,13 @@ def _objects(values: Any) -> pd.Series:
     """A column kept as Python objects (strings, tuples, None), as the COPY takes it, without the string-type
     inference pandas would spend on it."""
     return pd.Series(np.asarray(values, dtype=object), dtype=object)
+
+
+def _done(value: Any) -> Future:
+    """A future that already holds ``value``: the small batch's placement, made on the calling thread."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 def _silent(stage: str, done: int, total: int) -> None:
@@ -210,19 +223,68 @@ def ingest(
             lon[sel], lat[sel] = to_wgs84(lon[sel], lat[sel], datum)
 
     tell("locating", 0, len(f))
-    placed = locator.locate(lon, lat, f["accuracy_m"].to_numpy(dtype=float))
-    rule_codes = match_rules(catalog, f["category"].to_numpy(dtype=object), placed["zone_kinds"].tolist())
-
-    # category parameters as per-row arrays
     cats = f["category"].to_numpy(dtype=object)
-    cat_codes, cat_uniques = pd.factorize(pd.Series(cats, dtype=object))
-    params = [catalog.categories[c] for c in cat_uniques]
-    radius = np.array([p.dedupe_radius_m for p in params])[cat_codes]
-    window = np.array([p.dedupe_window_hours * 3600.0 for p in params])[cat_codes]
-    max_acc = np.array([p.max_accuracy_m for p in params])[cat_codes]
+    acc = f["accuracy_m"].to_numpy(dtype=float)
+
+    def place() -> tuple[pd.DataFrame, np.ndarray]:
+        placed = locator.locate(lon, lat, acc)
+        return placed, match_rules(catalog, cats, placed["zone_kinds"].tolist())
+
+    # a large batch is placed on a second thread while the duplicate search runs: neither needs the other
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        placing = pool.submit(place) if len(f) >= PLACE_BESIDE_MIN_ROWS else _done(place())
+
+        # category parameters as per-row arrays
+        cat_codes, cat_uniques = pd.factorize(pd.Series(cats, dtype=object))
+        params = [catalog.categories[c] for c in cat_uniques]
+        radius = np.array([p.dedupe_radius_m for p in params])[cat_codes]
+        window = np.array([p.dedupe_window_hours * 3600.0 for p in params])[cat_codes]
+        max_acc = np.array([p.max_accuracy_m for p in params])[cat_codes]
+
+        # likely duplicates against stored incidents nearby in space and time, and within the batch
+        tell("duplicates", 0, len(f))
+        t_s = _epoch_s(f["observed_at"])
+        wmax = float(window.max())
+        stored = incident_repo.nearby_incidents(
+            session, categories=list(cat_uniques), bbox=candidate_bbox(lon, lat, float(radius.max())),
+            start=utc_time(t_s.min() - wmax), end=utc_time(t_s.max() + wmax),
+        )
+        ns = len(stored)
+        s_cat = stored["category"].to_numpy(dtype=object)
+        s_params = {c: catalog.categories[c] for c in set(s_cat)}
+        dup_idx, dup_dist = likely_duplicates(
+            category=np.concatenate([s_cat, cats]),
+            lon=np.concatenate([stored["lon"].to_numpy(dtype=float), lon]),
+            lat=np.concatenate([stored["lat"].to_numpy(dtype=float), lat]),
+            t_s=np.concatenate([_epoch_s(pd.to_datetime(stored["observed_at"], utc=True)) if ns else np.empty(0),
+                                t_s]),
+            is_new=np.r_[np.zeros(ns, dtype=bool), np.ones(len(f), dtype=bool)],
+            radius_m=np.r_[np.array([s_params[c].dedupe_radius_m for c in s_cat]), radius],
+            window_s=np.r_[np.array([s_params[c].dedupe_window_hours * 3600.0 for c in s_cat]), window],
+        )
+        all_ids = np.concatenate([stored["id"].to_numpy(dtype=object), f["id"].to_numpy(dtype=object)])
+        dup_idx, dup_dist = dup_idx[ns:], dup_dist[ns:]
+        dup_of = np.where(dup_idx >= 0, all_ids[np.maximum(dup_idx, 0)], None)
+
+        # recurrences: the nearest case of the category closed within its recurrence window before the
+        # observation
+        rec_radius = np.array([p.recurrence_radius_m for p in params])[cat_codes]
+        rec_window = np.array([p.recurrence_days * 86400.0 for p in params])[cat_codes]
+        closed = incident_repo.closed_cases_near(
+            session, categories=list(cat_uniques), bbox=candidate_bbox(lon, lat, float(rec_radius.max())),
+            closed_from=utc_time(t_s.min() - float(rec_window.max())), closed_to=utc_time(t_s.max()),
+        )
+        rec_idx, rec_dist = recurrences(
+            category=cats, lon=lon, lat=lat, t_s=t_s, closed_category=closed["category"].to_numpy(dtype=object),
+            closed_lon=closed["lon"].to_numpy(dtype=float), closed_lat=closed["lat"].to_numpy(dtype=float),
+            closed_t_s=_epoch_s(pd.to_datetime(closed["closed_at"], utc=True)) if len(closed) else np.empty(0),
+            radius_m=rec_radius, window_s=rec_window,
+        )
+        rec_of = np.where(rec_idx >= 0, closed["id"].to_numpy(dtype=object)[np.maximum(rec_idx, 0)]
+                          if len(closed) else None, None)
+        placed, rule_codes = placing.result()
 
     flags = placed["flags"].to_numpy(dtype=object)
-    acc = f["accuracy_m"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         low = np.isfinite(acc) & (acc > max_acc)
     if low.any():
@@ -230,47 +292,6 @@ def ingest(
         # filled one by one: a list of equal-length tuples would be taken as a 2-D array by numpy
         for i in np.flatnonzero(low):
             flags[i] = tuple(flags[i]) + (LocationFlag.LOW_ACCURACY.value,)
-
-    # likely duplicates against stored incidents nearby in space and time, and within the batch
-    tell("duplicates", 0, len(f))
-    t_s = _epoch_s(f["observed_at"])
-    wmax = float(window.max())
-    stored = incident_repo.nearby_incidents(
-        session, categories=list(cat_uniques), bbox=candidate_bbox(lon, lat, float(radius.max())),
-        start=utc_time(t_s.min() - wmax), end=utc_time(t_s.max() + wmax),
-    )
-    ns = len(stored)
-    s_cat = stored["category"].to_numpy(dtype=object)
-    s_params = {c: catalog.categories[c] for c in set(s_cat)}
-    dup_idx, dup_dist = likely_duplicates(
-        category=np.concatenate([s_cat, cats]),
-        lon=np.concatenate([stored["lon"].to_numpy(dtype=float), lon]),
-        lat=np.concatenate([stored["lat"].to_numpy(dtype=float), lat]),
-        t_s=np.concatenate([_epoch_s(pd.to_datetime(stored["observed_at"], utc=True)) if ns else np.empty(0),
-                            t_s]),
-        is_new=np.r_[np.zeros(ns, dtype=bool), np.ones(len(f), dtype=bool)],
-        radius_m=np.r_[np.array([s_params[c].dedupe_radius_m for c in s_cat]), radius],
-        window_s=np.r_[np.array([s_params[c].dedupe_window_hours * 3600.0 for c in s_cat]), window],
-    )
-    all_ids = np.concatenate([stored["id"].to_numpy(dtype=object), f["id"].to_numpy(dtype=object)])
-    dup_idx, dup_dist = dup_idx[ns:], dup_dist[ns:]
-    dup_of = np.where(dup_idx >= 0, all_ids[np.maximum(dup_idx, 0)], None)
-
-    # recurrences: the nearest case of the category closed within its recurrence window before the observation
-    rec_radius = np.array([p.recurrence_radius_m for p in params])[cat_codes]
-    rec_window = np.array([p.recurrence_days * 86400.0 for p in params])[cat_codes]
-    closed = incident_repo.closed_cases_near(
-        session, categories=list(cat_uniques), bbox=candidate_bbox(lon, lat, float(rec_radius.max())),
-        closed_from=utc_time(t_s.min() - float(rec_window.max())), closed_to=utc_time(t_s.max()),
-    )
-    rec_idx, rec_dist = recurrences(
-        category=cats, lon=lon, lat=lat, t_s=t_s, closed_category=closed["category"].to_numpy(dtype=object),
-        closed_lon=closed["lon"].to_numpy(dtype=float), closed_lat=closed["lat"].to_numpy(dtype=float),
-        closed_t_s=_epoch_s(pd.to_datetime(closed["closed_at"], utc=True)) if len(closed) else np.empty(0),
-        radius_m=rec_radius, window_s=rec_window,
-    )
-    rec_of = np.where(rec_idx >= 0, closed["id"].to_numpy(dtype=object)[np.maximum(rec_idx, 0)]
-                      if len(closed) else None, None)
 
     # rule snapshots, once per distinct rule
     distinct_rules = [catalog.rule(code) for code in pd.unique(rule_codes)]

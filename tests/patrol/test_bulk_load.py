@@ -3,6 +3,7 @@ result is the same as filling them row by row (real PostGIS)."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pandas as pd
@@ -165,3 +166,31 @@ def test_a_load_that_cannot_have_the_table_fills_the_indexes(db: Session, loaded
     finally:
         reading.rollback()
         reader.close()
+
+
+def test_a_large_batch_is_placed_beside_its_duplicate_search_with_the_same_result(
+        db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fc = collection(jurisdiction)
+    fc["features"][3]["properties"]["accuracy_m"] = 5000  # flagged low_accuracy after the placement
+    ids = [f["id"] for f in fc["features"]]
+    threads: list[str] = []
+    real_locate = type(locator).locate
+
+    def spy(self: Locator, *args: object, **kwargs: object) -> pd.DataFrame:
+        threads.append(threading.current_thread().name)
+        return real_locate(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(locator), "locate", spy)
+    results = {}
+    for beside in (True, False):
+        monkeypatch.setattr(intake, "PLACE_BESIDE_MIN_ROWS", 1 if beside else 10**9)
+        savepoint = db.begin_nested()
+        report = ingest(db, parse_geojson(fc), locator=locator, catalog=catalog)
+        assert report.accepted == len(ids) and report.likely_duplicates > 0 and report.flags["low_accuracy"] == 1
+        results[beside] = stored(db, ids)
+        savepoint.rollback()
+    assert threads[0] != threading.main_thread().name and threads[1] == threading.main_thread().name
+    pd.testing.assert_frame_equal(results[True], results[False])
+    flags = dict(zip(results[True]["id"].astype(str), results[True]["flags"], strict=True))
+    assert "low_accuracy" in flags[ids[3]] and "low_accuracy" not in flags[ids[2]]
