@@ -174,7 +174,6 @@ def create_batch(
     )
 
 
-_ARRAY_COLUMNS = ("zone_codes", "flags", "border_townships", "photos")
 COPY_CHUNK_ROWS = 50_000
 
 
