@@ -294,12 +294,12 @@ def ingest(
             flags[i] = tuple(flags[i]) + (LocationFlag.LOW_ACCURACY.value,)
 
     # rule snapshots, once per distinct rule
-    distinct_rules = [catalog.rule(code) for code in pd.unique(rule_codes)]
-    snapshots = {r.code: rule_snapshot(catalog, r) for r in distinct_rules}
-    snap_ids = incident_repo.ensure_rule_snapshots(session, snapshots=list(snapshots.values()))
     rule_of, rule_uniques = pd.factorize(pd.Series(rule_codes, dtype=object))
-    snapshot_id = np.array([snap_ids[snapshots[c]["digest"]] for c in rule_uniques], dtype=np.int64)[rule_of]
-    lead = np.array([catalog.rule(c).lead for c in rule_uniques], dtype=object)[rule_of]
+    distinct_rules = [catalog.rule(code) for code in rule_uniques]
+    snapshots = [rule_snapshot(catalog, r) for r in distinct_rules]
+    snap_ids = incident_repo.ensure_rule_snapshots(session, snapshots=snapshots)
+    snapshot_id = np.array([snap_ids[s["digest"]] for s in snapshots], dtype=np.int64)[rule_of]
+    lead = np.array([r.lead for r in distinct_rules], dtype=object)[rule_of]
 
     out = pd.DataFrame({
         "id": f["id"],

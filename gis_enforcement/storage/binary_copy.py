@@ -135,14 +135,11 @@ def _timestamp_fields(arr: pa.Array) -> pa.Array:
         raise ValueError(f"binary COPY: a timestamptz column must hold tz-aware times, not {arr.type}")
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
     ticks = np.asarray(arr.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False))
-    per_us = {"s": None, "ms": None, "us": 1, "ns": 1000}[arr.type.unit]
-    if per_us is None:
-        us = ticks * (1_000_000 if arr.type.unit == "s" else 1000)
-    elif per_us == 1:
-        us = ticks
-    else:
+    if arr.type.unit == "ns":
         us, rest = np.divmod(ticks, 1000)
         us += (rest > 500) | ((rest == 500) & (us % 2 == 1))
+    else:
+        us = ticks * {"s": 1_000_000, "ms": 1000, "us": 1}[arr.type.unit]
     values = (us - _PG_EPOCH_US).astype(">i8")
     return _fixed_fields(values.view(np.uint8).reshape(len(values), 8), valid)
 

@@ -4,6 +4,7 @@ parameters, for every type it writes and the awkward values of each."""
 from __future__ import annotations
 
 import math
+import struct
 import uuid
 
 import numpy as np
@@ -189,3 +190,11 @@ def test_float_types_are_told_apart_and_arrays_may_come_as_a_list() -> None:
     same_length = [("a", "b"), ("a", "b"), ("c", "d")]  # numpy would make a 3×2 array of these
     arrays = binary_copy.EncodedArrays(same_length)
     assert arrays.take().to_pylist() == [binary_copy.text_array_field(t) for t in same_length]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_times_of_every_unit_give_the_same_microseconds(unit: str) -> None:
+    times = pd.to_datetime(["1999-12-31T23:59:59Z", "2026-11-27T04:30:00Z", None], utc=True)
+    want = binary_copy.fields("timestamptz", pa.array(times, type=pa.timestamp("us", "UTC"))).to_pylist()
+    assert want[1] == struct.pack(">iq", 8, (1795753800 - 946684800) * 1_000_000)
+    assert binary_copy.fields("timestamptz", pa.array(times, type=pa.timestamp(unit, "UTC"))).to_pylist() == want
