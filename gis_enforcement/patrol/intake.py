@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from gis_enforcement.catalog.rules import match_rules
 from gis_enforcement.domain.catalog import Catalog, ResponsibilityRule
@@ -81,10 +83,23 @@ def same_content(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
             yt = pd.to_datetime(y, utc=True).dt.floor("us")
             eq = (xt == yt).to_numpy(dtype=bool)
         else:
-            xs, ys = x.astype(object), y.astype(object)
-            eq = ((xs == ys) | (xs.isna() & ys.isna())).to_numpy(dtype=bool)
+            eq = _same_text(x, y)
         same &= eq
     return same
+
+
+def _same_text(x: pd.Series, y: pd.Series) -> np.ndarray:
+    """Row by row, whether two aligned text columns hold equal strings, a missing value equal only to a
+    missing value: compared in Arrow when both are strings, as Python objects otherwise."""
+    try:
+        xa = pa.array(x, type=pa.string(), from_pandas=True)
+        ya = pa.array(y, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        xs, ys = x.astype(object), y.astype(object)
+        return ((xs == ys) | (xs.isna() & ys.isna())).to_numpy(dtype=bool)
+    both_null = pc.and_(xa.is_null(), ya.is_null())
+    eq = pc.or_(pc.fill_null(pc.equal(xa, ya), False), both_null)
+    return eq.to_numpy(zero_copy_only=False)
 
 
 def rule_snapshot(catalog: Catalog, rule: ResponsibilityRule) -> dict:
@@ -193,13 +208,13 @@ def ingest(
             f = f.loc[first].reset_index(drop=True)
         stored = incident_repo.stored_content(session, ids=f["id"])
         if len(stored):
-            pos = pd.Index(f["id"].astype(object)).get_indexer(stored["id"])
+            pos = stored["pos"].to_numpy(dtype=np.int64)
             stored_same = same_content(f.iloc[pos], stored)
             for i in pos[~stored_same]:
                 errors.append(RowError(int(f["row"].iat[i]), "id", "already stored with different content",
                                        str(f["id"].iat[i])))
                 rejected.add(int(f["row"].iat[i]))
-            report.stored_ids = [str(v) for v in f["id"].iloc[pos[stored_same]]]
+            report.stored_ids = f["id"].iloc[np.sort(pos[stored_same])].tolist()  # in the file's order
             report.already_stored = len(report.stored_ids)
             known = np.zeros(len(f), dtype=bool)
             known[pos] = True

@@ -27,7 +27,7 @@ from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
 from gis_enforcement.errors import ConcurrentIntake
 from gis_enforcement.storage import binary_copy
-from gis_enforcement.storage.copying import copy_binary, copy_csv, csv_bytes, raw_cursor
+from gis_enforcement.storage.copying import copy_binary, raw_cursor
 from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
 from gis_enforcement.storage.tables import incident as incident_table
 
@@ -52,21 +52,25 @@ CONTENT_COLUMNS = ("category", "raw_lon", "raw_lat", "raw_crs", "accuracy_m", "o
 
 
 def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.DataFrame:
-    """The submitted content of those ``ids`` that are already stored (one row each; ``id`` as text).
+    """The submitted content of those ``ids`` (canonical uuid strings) that are already stored: one row each,
+    ``pos`` — the id's position in ``ids`` — then ``CONTENT_COLUMNS``, in no particular order.
 
-    The ids travel by COPY into a temporary table, meet the incidents in one join, and the matches come back
-    by COPY as well — re-sending a file of a million rows is a bulk operation both ways. Into an empty table (a
-    first load) nothing travels.
+    The ids travel by binary COPY, with their positions, into a temporary table, which is analysed so that the
+    planner hashes the smaller side; they meet the incidents in one join, and the matches come back by COPY as
+    well — re-sending a file of a million rows is a bulk operation both ways. Into an empty table (a first
+    load) nothing travels.
     """
-    columns = ["id", *CONTENT_COLUMNS]
+    columns = ["pos", *CONTENT_COLUMNS]
     if len(ids) == 0 or not session.execute(text("SELECT EXISTS (SELECT 1 FROM incident)")).scalar_one():
         return pd.DataFrame(columns=columns)
-    session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _intake_ids (id uuid) ON COMMIT DROP"))
+    session.execute(text("CREATE TEMP TABLE IF NOT EXISTS _intake_ids (id uuid, pos bigint) ON COMMIT DROP"))
     session.execute(text("TRUNCATE _intake_ids"))
-    ids_csv = csv_bytes(pd.DataFrame({"id": pd.Series(ids).reset_index(drop=True)}))
-    copy_csv(session, table="_intake_ids", columns=["id"], data=ids_csv)
+    keys = pd.DataFrame({"id": pd.Series(ids).reset_index(drop=True), "pos": np.arange(len(ids), dtype=np.int64)})
+    names, data = binary_copy.frame_bytes(keys, {"id": "uuid", "pos": "int8"})
+    copy_binary(session, table="_intake_ids", columns=names, data=data)
+    session.execute(text("ANALYZE _intake_ids"))
     select = (
-        "SELECT i.id::text AS id, i.category, i.raw_lon, i.raw_lat, i.raw_crs, i.accuracy_m, "
+        "SELECT k.pos, i.category, i.raw_lon, i.raw_lat, i.raw_crs, i.accuracy_m, "
         "(extract(epoch FROM i.observed_at) * 1000000)::bigint AS observed_us, i.reporter, i.description, "
         "i.track_id FROM _intake_ids k JOIN incident i ON i.id = k.id"
     )
@@ -74,12 +78,12 @@ def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.Da
     with raw_cursor(session) as cur:
         cur.copy_expert(f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER true)", buf, size=1 << 20)
     buf.seek(0)
-    text_cols = ("id", "category", "raw_crs", "reporter", "description", "track_id")
+    text_cols = ("category", "raw_crs", "reporter", "description", "track_id")
     table = pacsv.read_csv(
         buf,
         convert_options=pacsv.ConvertOptions(
-            column_types={**{c: pa.string() for c in text_cols}, "raw_lon": pa.float64(), "raw_lat": pa.float64(),
-                          "accuracy_m": pa.float64(), "observed_us": pa.int64()},
+            column_types={**{c: pa.string() for c in text_cols}, "pos": pa.int64(), "raw_lon": pa.float64(),
+                          "raw_lat": pa.float64(), "accuracy_m": pa.float64(), "observed_us": pa.int64()},
             strings_can_be_null=True, quoted_strings_can_be_null=False,
         ),
     )

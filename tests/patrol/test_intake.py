@@ -70,6 +70,59 @@ def test_dirty_csv_reports_rows_and_stores_only_good_ones(
     assert again.accepted == 0 and again.already_stored == 2 and count(db) == before + 2
 
 
+def test_resent_rows_are_sorted_by_what_is_stored(db: Session, locator: Locator, catalog: Catalog,
+                                                  village_point) -> None:
+    x, y, _ = village_point
+    a, b, c, d = (feature(x + k * 0.001, y, description=None if k == 2 else f"第{k}处") for k in range(4))
+    stored = ingest(db, parse_geojson({"type": "FeatureCollection", "features": [a, b, c, d]}),
+                    locator=locator, catalog=catalog)
+    assert stored.accepted == 4
+    new = feature(x, y + 0.001)
+    changed_b = {**b, "properties": {**b["properties"], "description": "改了"}}
+    empty_c = {**c, "properties": {**c["properties"], "description": ""}}  # an empty text is no text: same
+    moved_a = {**a, "geometry": {"type": "Point", "coordinates": [x + 0.002, y]}}
+    resent = [new, d, changed_b, empty_c, a, moved_a]
+    before = count(db)
+    again = ingest(db, parse_geojson({"type": "FeatureCollection", "features": resent}),
+                   locator=locator, catalog=catalog)
+    assert again.accepted_ids == [new["id"]] and count(db) == before + 1
+    assert again.stored_ids == [d["id"], c["id"], a["id"]] and again.already_stored == 3  # in the file's order
+    assert [(e.row, e.field, e.reason) for e in again.errors] == [
+        (3, "id", "already stored with different content"),
+        (6, "id", "sent twice in this batch with different content"),
+    ]
+    assert again.rejected == 2
+
+
+def test_same_content_compares_text_as_strings_and_missing_as_missing() -> None:
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from gis_enforcement.patrol.intake import same_content
+    from gis_enforcement.storage.incident_repo import CONTENT_COLUMNS
+
+    t = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
+    base = {"category": "ENV-01", "raw_lon": 117.1, "raw_lat": 40.1, "raw_crs": "wgs84", "accuracy_m": 8.0,
+            "observed_at": t, "reporter": "甲", "description": None, "track_id": None}
+    rows = [dict(base) for _ in range(7)]
+    other = [dict(base) for _ in range(7)]
+    other[1]["description"] = ""              # missing against empty: different
+    other[2]["reporter"] = "乙"               # a different string
+    other[3]["raw_lon"] = 117.1 + 5e-10       # within 1e-9 degrees: same
+    other[4]["accuracy_m"] = 8.01             # beyond a millimetre: different
+    other[5]["observed_at"] = pd.Timestamp(t) + pd.Timedelta(microseconds=1)  # a microsecond later: different
+    other[6]["track_id"] = "T-1"              # missing against a value: different
+    arrow = pd.DataFrame(rows).astype({c: pd.StringDtype("pyarrow") for c in ("category", "raw_crs", "reporter",
+                                                                            "description", "track_id")})
+    plain = pd.DataFrame(other).astype(dict.fromkeys(("reporter", "description", "track_id"), object))
+    assert list(arrow.columns) == list(CONTENT_COLUMNS)
+    assert same_content(arrow, plain).tolist() == [True, False, False, True, False, False, False]
+    assert same_content(plain, arrow).tolist() == [True, False, False, True, False, False, False]
+    odd = plain.assign(track_id=pd.Series([7] * 7, dtype=object))  # not text at all: compared as objects
+    assert same_content(odd, odd).all() and not same_content(arrow, odd).any()
+
+
 def test_all_or_nothing_writes_nothing_on_any_error(db: Session, locator: Locator, catalog: Catalog,
                                                      village_point) -> None:
     x, y, _ = village_point
