@@ -127,3 +127,27 @@ def test_fresh_ids_pass() -> None:
     errors: list[RowError] = []
     row = feature_row(1, good_feature(id=str(uuid.uuid4())), errors)
     assert row is not None and validate_row(row, categories=CATEGORIES, now=NOW)[1] == []
+
+
+def test_a_large_batch_judged_in_two_halves_is_judged_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two threads of a large batch give the rows, errors and refused rows of one pass over it."""
+    import gis_enforcement.patrol.validate as validate_module
+
+    errors: list[RowError] = []
+    features = cases() + [{"type": "Feature", "id": ID, "geometry": None, "properties": {}}]  # a parse error
+    rows = [feature_row(i + 1, f, errors) for i, f in enumerate(features)]
+    raw = RawBatch(pd.DataFrame([r for r in rows if r], columns=list(RAW_COLUMNS)), list(errors))
+    assert raw.errors, "the batch carries a parse error too"
+    monkeypatch.setattr(validate_module, "PARALLEL_MIN_ROWS", 10**9)
+    whole = validate(raw, categories=CATEGORIES, now=NOW)
+    monkeypatch.setattr(validate_module, "PARALLEL_MIN_ROWS", 2)
+    judged: list[int] = []
+    judge = validate_module._judge
+    monkeypatch.setattr(validate_module, "_judge", lambda f, *a: judged.append(len(f)) or judge(f, *a))
+    halves = validate(raw, categories=CATEGORIES, now=NOW)
+    assert sorted(judged) == [len(raw.frame) // 2, len(raw.frame) - len(raw.frame) // 2]
+    assert len(whole.frame) >= 30 and len(whole.errors) >= 100
+    pd.testing.assert_frame_equal(halves.frame, whole.frame)
+    assert halves.errors == whole.errors and halves.rejected_rows == whole.rejected_rows
+    late = {e.row for e in whole.errors if e.row > len(features) // 2}
+    assert late and late <= halves.rejected_rows  # the second half's refusals are there
