@@ -78,6 +78,53 @@ def test_locate_file_keeps_order_and_reports_bad_rows(runner: CliRunner, tmp_pat
     assert rec["township_code"] == v["township_code"]
 
 
+def test_locate_names_the_field_and_the_reason_of_each_bad_row(runner: CliRunner, tmp_path: Path,
+                                                               jurisdiction: Jurisdiction) -> None:
+    v = jurisdiction.villages.iloc[0]
+    x, y = v.geometry.x, v.geometry.y
+    csv = tmp_path / "pts.csv"
+    csv.write_text("lon,lat,accuracy\n"
+                   f"abc,{y},\n200,{y},5\n{x},95,\n{x},{y},-5\n,,\n{x},{y},x\nnan,inf,\n {x} , {y} , 3 \n")
+    result = runner.invoke(app, ["locate", "--file", str(csv), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [rec.get("error") for rec in lines] == [
+        "lon: not a finite number ('abc')",
+        "lon: outside [-180, 180] (200)",
+        "lat: outside [-90, 90] (95)",
+        "accuracy: must be a non-negative number of metres (-5)",
+        "lon: missing; lat: missing",
+        "accuracy: not a finite number ('x')",
+        "lon: not a finite number ('nan'); lat: not a finite number ('inf')",
+        None,
+    ]
+    assert lines[-1]["township_code"] == v["township_code"]  # spaces around the numbers are fine
+    gj = tmp_path / "pts.geojson"
+    gj.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[x, y], [x, y + 0.01]]}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [True, y]}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": {"accuracy_m": 9}}]}))
+    lines = [json.loads(line) for line in runner.invoke(app, ["locate", "--file", str(gj), "--json"]).stdout.split("\n")
+             if line]
+    assert lines[0] == {"error": "geometry: not a Point with [lon, lat]"}
+    assert lines[1] == {"error": "lon: not a finite number ('True')"}
+    assert lines[2]["township_code"] == v["township_code"]
+    no_lat = tmp_path / "no_lat.csv"
+    no_lat.write_text(f"lon,y\n{x},{y}\n")
+    refused = runner.invoke(app, ["locate", "--file", str(no_lat), "--json"])
+    assert refused.exit_code != 0 and "no lat column" in refused.output
+
+
+@pytest.mark.parametrize(("lon", "lat", "field", "reason"), [
+    ("200", "40", "lon", "within [-180, 180], got 200.0"),
+    ("117", "-95", "lat", "within [-90, 90], got -95.0"),
+])
+def test_locate_refuses_a_point_off_the_globe(runner: CliRunner, lon: str, lat: str, field: str, reason: str) -> None:
+    result = runner.invoke(app, ["locate", "--json", "--", lon, lat])
+    assert result.exit_code != 0 and result.stdout == ""
+    assert f"{field}: {field} must be {reason}" in result.output
+
+
 def test_ingest_reports_rows_then_is_idempotent_and_exports(runner: CliRunner, tmp_path: Path,
                                                             jurisdiction: Jurisdiction) -> None:
     v = jurisdiction.villages.iloc[30]

@@ -22,7 +22,7 @@ from gis_enforcement.cli.common import (
     open_platform,
     out,
 )
-from gis_enforcement.errors import EnforcementError
+from gis_enforcement.errors import EnforcementError, InvalidInput
 
 
 @layers_app.command("load")
@@ -87,31 +87,72 @@ def _locator(layers: Path | None):  # type: ignore[no-untyped-def]
 
 
 def _read_points(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
-    """lon, lat, accuracy and a per-row error (None when the row is usable) from CSV or GeoJSON."""
+    """lon, lat, accuracy and a per-row error (None when the row is usable) from CSV or GeoJSON. A row's error
+    names each field at fault and why; a file without lon/lat columns is refused whole."""
     import pandas as pd
 
     if path.suffix.lower() in (".geojson", ".json"):
         feats = json.loads(path.read_text(encoding="utf-8"))
         feats = feats.get("features", [feats]) if isinstance(feats, dict) else feats
-        rows = []
+        rows: list[tuple[Any, Any, Any, str | None]] = []
         for f in feats:
-            g = (f or {}).get("geometry") or {}
-            c = g.get("coordinates") if g.get("type") == "Point" else None
-            acc = ((f or {}).get("properties") or {}).get("accuracy_m")
-            rows.append((c[0], c[1], acc) if isinstance(c, list) and len(c) >= 2 else (None, None, None))
-        frame = pd.DataFrame(rows, columns=["lon", "lat", "accuracy"])
+            g = (f.get("geometry") or {}) if isinstance(f, dict) else {}
+            c = g.get("coordinates") if isinstance(g, dict) and g.get("type") == "Point" else None
+            props = (f.get("properties") or {}) if isinstance(f, dict) else {}
+            acc = props.get("accuracy_m") if isinstance(props, dict) else None
+            if isinstance(c, list) and len(c) >= 2:
+                rows.append((c[0], c[1], acc, None))
+            else:
+                rows.append((None, None, None, "geometry: not a Point with [lon, lat]"))
+        frame = pd.DataFrame(rows, columns=["lon", "lat", "accuracy", "geometry"], dtype=object)
     else:
-        frame = pd.read_csv(path, dtype=str)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
         frame.columns = [c.strip().lower() for c in frame.columns]
+        missing = [c for c in ("lon", "lat") if c not in frame.columns]
+        if missing:
+            raise InvalidInput(f"{path.name}: no {' or '.join(missing)} column (CSV columns lon,lat[,accuracy])",
+                               field=missing[0])
         if "accuracy" not in frame.columns:
-            frame["accuracy"] = frame.get("accuracy_m")
-    lon = pd.to_numeric(frame.get("lon"), errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(frame.get("lat"), errors="coerce").to_numpy(dtype=float)
-    acc = pd.to_numeric(frame.get("accuracy"), errors="coerce").to_numpy(dtype=float)
+            frame["accuracy"] = frame.get("accuracy_m", "")
+        frame["geometry"] = None
+    lon, lon_bad = _point_numbers(frame["lon"], "lon", limit=180.0)
+    lat, lat_bad = _point_numbers(frame["lat"], "lat", limit=90.0)
+    acc, acc_bad = _point_numbers(frame["accuracy"], "accuracy", limit=None)
+    shape = frame["geometry"].to_numpy(dtype=object)
     errors: list[str | None] = [None] * len(frame)
-    for i in np.flatnonzero(~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90)):
-        errors[i] = "lon/lat missing, not numbers, or out of range"
+    for i in {*lon_bad, *lat_bad, *acc_bad, *np.flatnonzero(pd.notna(shape)).tolist()}:
+        found = [shape[i]] if pd.notna(shape[i]) else [r[i] for r in (lon_bad, lat_bad, acc_bad) if i in r]
+        errors[i] = "; ".join(found)
     return lon, lat, acc, errors
+
+
+def _point_numbers(values: Any, name: str, *, limit: float | None) -> tuple[np.ndarray, dict[int, str]]:
+    """The numbers of one column of ``locate --file`` (NaN where unusable or absent) and, by row, why a value
+    is refused: a coordinate (``limit`` its largest magnitude) is required; an accuracy may be left out but must
+    be a non-negative number of metres when given. Vectorised; only refused rows get a message."""
+    import pandas as pd
+
+    text = pd.Series(values, dtype=object).astype("string").str.strip()
+    given = (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False)
+    numbers = pd.to_numeric(text.where(given).astype(object), errors="coerce").to_numpy(dtype=float,
+                                                                                       na_value=np.nan)
+    finite = np.isfinite(numbers)
+    reasons: dict[int, str] = {}
+    with np.errstate(invalid="ignore"):
+        checks = [(given & ~finite, lambda i: f"not a finite number ({text.iat[i]!r})")]
+        if limit is not None:
+            checks += [(~given, lambda i: "missing"),
+                       (finite & (np.abs(numbers) > limit), lambda i: f"outside [-{limit:g}, {limit:g}] "
+                                                                      f"({numbers[i]:g})")]
+        else:
+            checks += [(finite & (numbers < 0), lambda i: f"must be a non-negative number of metres "
+                                                          f"({numbers[i]:g})")]
+    for mask, reason in checks:
+        for i in np.flatnonzero(mask).tolist():
+            reasons[i] = f"{name}: {reason(i)}"
+    bad = np.zeros(len(numbers), dtype=bool)
+    bad[list(reasons)] = True
+    return np.where(bad, np.nan, numbers), reasons
 
 
 @app.command("locate")

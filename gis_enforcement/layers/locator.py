@@ -258,10 +258,13 @@ class Locator:
         }
 
     def locate_one(self, lon: float, lat: float, accuracy_m: float | None = None) -> Placement:
-        """Place one point; raises ``InvalidInput`` for non-finite coordinates or a negative accuracy."""
-        for name, value in (("lon", lon), ("lat", lat)):
+        """Place one point; raises ``InvalidInput`` for coordinates that are not finite or out of range
+        (longitude beyond ±180°, latitude beyond ±90°) or a negative accuracy."""
+        for name, value, limit in (("lon", lon, 180.0), ("lat", lat, 90.0)):
             if value is None or not np.isfinite(value):
                 raise InvalidInput(f"{name} must be a finite number, got {value!r}", field=name)
+            if abs(value) > limit:
+                raise InvalidInput(f"{name} must be within [-{limit:g}, {limit:g}], got {value!r}", field=name)
         if accuracy_m is not None and (not np.isfinite(accuracy_m) or accuracy_m < 0):
             raise InvalidInput(f"accuracy_m must be a non-negative number, got {accuracy_m!r}",
                                field="accuracy_m")
