@@ -115,6 +115,33 @@ def test_locate_names_the_field_and_the_reason_of_each_bad_row(runner: CliRunner
     assert refused.exit_code != 0 and "no lat column" in refused.output
 
 
+@pytest.mark.parametrize(("name", "content", "reason"), [
+    ("missing.csv", None, "cannot read"),
+    ("empty.csv", b"", "the CSV file is empty"),
+    ("binary.csv", bytes(range(128, 256)) * 4, "neither UTF-8 nor GBK"),
+    ("broken.geojson", b"{not json", "is not valid JSON"),
+    ("number.json", b"5", "not a GeoJSON Feature"),
+    ("features.geojson", b'{"type": "FeatureCollection", "features": 7}', "not a GeoJSON Feature"),
+])
+def test_locate_refuses_an_unreadable_file_by_name(runner: CliRunner, tmp_path: Path, name: str,
+                                                   content: bytes | None, reason: str) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    result = runner.invoke(app, ["locate", "--file", str(path), "--json"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "file: " in result.output and reason in " ".join(result.output.split())
+
+
+def test_locate_reads_a_gbk_csv(runner: CliRunner, tmp_path: Path, jurisdiction: Jurisdiction) -> None:
+    v = jurisdiction.villages.iloc[3]
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(f"lon,lat,备注\n{v.geometry.x},{v.geometry.y},村口\n".encode("gbk"))
+    result = runner.invoke(app, ["locate", "--file", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["township_code"] == v["township_code"]
+
+
 @pytest.mark.parametrize(("lon", "lat", "field", "reason"), [
     ("200", "40", "lon", "within [-180, 180], got 200.0"),
     ("117", "-95", "lat", "within [-90, 90], got -95.0"),

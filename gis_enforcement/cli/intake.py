@@ -89,11 +89,23 @@ def _locator(layers: Path | None):  # type: ignore[no-untyped-def]
 def _read_points(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
     """lon, lat, accuracy and a per-row error (None when the row is usable) from CSV or GeoJSON. A row's error
     names each field at fault and why; a file without lon/lat columns is refused whole."""
+    import io
+
     import pandas as pd
 
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", field="file") from exc
     if path.suffix.lower() in (".geojson", ".json"):
-        feats = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            feats = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"{path.name} is not valid JSON: {exc}", field="file") from exc
         feats = feats.get("features", [feats]) if isinstance(feats, dict) else feats
+        if not isinstance(feats, list):
+            raise InvalidInput(f"{path.name}: not a GeoJSON Feature, FeatureCollection or list of Features",
+                               field="file")
         rows: list[tuple[Any, Any, Any, str | None]] = []
         for f in feats:
             g = (f.get("geometry") or {}) if isinstance(f, dict) else {}
@@ -106,7 +118,19 @@ def _read_points(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[s
                 rows.append((None, None, None, "geometry: not a Point with [lon, lat]"))
         frame = pd.DataFrame(rows, columns=["lon", "lat", "accuracy", "geometry"], dtype=object)
     else:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = None
+        for encoding in ("utf-8-sig", "gbk"):
+            try:
+                frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding=encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+            except pd.errors.EmptyDataError as exc:
+                raise InvalidInput(f"{path.name}: the CSV file is empty", field="file") from exc
+            except pd.errors.ParserError as exc:
+                raise InvalidInput(f"{path.name}: cannot read the CSV file: {exc}", field="file") from exc
+        if frame is None:
+            raise InvalidInput(f"{path.name} is neither UTF-8 nor GBK text", field="file")
         frame.columns = [c.strip().lower() for c in frame.columns]
         missing = [c for c in ("lon", "lat") if c not in frame.columns]
         if missing:
