@@ -506,3 +506,53 @@ def test_map_townships_plan_and_dispatch(runner: CliRunner, cli_env: dict[str, s
     assert case.exit_code == 0, case.output
     assert "Leaflet 1.9" in (tmp_path / "d.html").read_text(encoding="utf-8")
     assert runner.invoke(app, ["map", "dispatch", "not-a-uuid"]).exit_code == 2
+
+
+def test_written_replaces_the_file_whole_or_not_at_all(tmp_path: Path) -> None:
+    import typer
+
+    from gis_enforcement.cli.common import written
+
+    target = tmp_path / "out" / "report.csv"
+    with written(target) as path:
+        assert path.parent == target.parent and path.suffix == ".csv" and path != target
+        path.write_text("first")
+    assert target.read_text() == "first"
+    with pytest.raises(RuntimeError), written(target) as path:
+        path.write_text("half of the sec")
+        raise RuntimeError("the writer failed half-way")
+    assert target.read_text() == "first" and sorted(p.name for p in target.parent.iterdir()) == ["report.csv"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(typer.Exit) as stop, written(blocker / "x.csv") as path:
+        path.write_text("never")
+    assert stop.value.exit_code == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "out"]
+
+
+def test_export_to_a_place_that_cannot_hold_a_file_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = runner.invoke(app, ["export", "incidents", "--format", "csv", "-o", str(blocker / "x.csv")])
+    assert result.exit_code == 2
+    said = "".join(result.output.split())  # rich wraps long lines
+    assert "".join(f"cannot write {blocker / 'x.csv'}: {blocker}: File exists".split()) in said
+    good = tmp_path / "deep" / "er" / "incidents.csv"
+    ok = runner.invoke(app, ["export", "incidents", "--format", "csv", "-o", str(good)])
+    assert ok.exit_code == 0, ok.output
+    assert good.read_text(encoding="utf-8").startswith("id,") and [p.name for p in good.parent.iterdir()] == [
+        "incidents.csv"]
+
+
+def test_a_file_the_system_refuses_ends_the_command_with_its_name(monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import gis_enforcement.cli as cli
+
+    def refuse() -> None:
+        raise PermissionError(13, "Permission denied", "/srv/maps/status.html")
+
+    monkeypatch.setattr(cli, "app", refuse)
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 2
+    assert "/srv/maps/status.html: Permission denied" in " ".join(capsys.readouterr().err.split())

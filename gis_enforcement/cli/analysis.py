@@ -12,7 +12,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from gis_enforcement.cli.common import app, err, fail, open_platform, out
+from gis_enforcement.cli.common import app, err, fail, open_platform, out, written
 from gis_enforcement.errors import EnforcementError
 
 hotspots_app = typer.Typer(help="Hot spots (Getis-Ord Gi*), emerging hot spots and recurring sites.",
@@ -55,10 +55,11 @@ def _write_map(plat: Any, cells: Any, path: Path, subtitle: str) -> None:
 def _write_cells(cells: Any, output: Path) -> None:
     suffix = output.suffix.lower()
     frame = cells.drop(columns=[c for c in ("detail",) if c in cells.columns])
-    if suffix == ".gpkg":
-        frame.to_file(output, layer="hotspot_cells", driver="GPKG")
-    else:
-        output.write_text(frame.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
+    with written(output) as path:
+        if suffix == ".gpkg":
+            frame.to_file(path, layer="hotspot_cells", driver="GPKG")
+        else:
+            path.write_text(frame.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
 
 
 def _print_run(run_id: int, summary: dict[str, Any], cells: Any, township_names: dict[str, str],
@@ -341,8 +342,10 @@ def plan_create(
     _print_plan(plan_id, plan, plat.catalog)
     if output is not None:
         geo, csv = output.with_suffix(".geojson"), output.with_suffix(".csv")
-        geo.write_text(json.dumps(plan.to_geojson(), ensure_ascii=False), encoding="utf-8")
-        plan.to_frame().to_csv(csv, index=False, encoding="utf-8-sig")
+        with written(geo) as path:
+            path.write_text(json.dumps(plan.to_geojson(), ensure_ascii=False), encoding="utf-8")
+        with written(csv) as path:
+            plan.to_frame().to_csv(path, index=False, encoding="utf-8-sig")
         out.print(f"wrote {geo} and {csv}")
 
 

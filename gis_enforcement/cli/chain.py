@@ -17,6 +17,7 @@ from gis_enforcement.cli.common import (
     fail,
     open_platform,
     out,
+    written,
 )
 from gis_enforcement.errors import EnforcementError
 
@@ -102,10 +103,11 @@ def evaluate_cmd(
     out.print(grid)
     if output is not None:
         frame = report_frame(table, lang)
-        if output.suffix.lower() == ".xlsx":
-            frame.to_excel(output, index=False, sheet_name=what)
-        else:
-            frame.to_csv(output, index=False, encoding="utf-8-sig")  # BOM: Excel opens the Chinese headers right
+        with written(output) as path:
+            if output.suffix.lower() == ".xlsx":
+                frame.to_excel(path, index=False, sheet_name=what)
+            else:
+                frame.to_csv(path, index=False, encoding="utf-8-sig")  # BOM: Excel opens the Chinese headers right
         out.print(f"wrote {len(frame):,} rows to {output}")
 
 
@@ -171,5 +173,6 @@ def compare_cmd(
         grid.add_row(r.zh, r.en, *cells, change)
     out.print(grid)
     if output is not None:
-        table.to_csv(output, index=False, encoding="utf-8-sig")
+        with written(output) as path:
+            table.to_csv(path, index=False, encoding="utf-8-sig")
         out.print(f"wrote {len(table)} rows to {output}")

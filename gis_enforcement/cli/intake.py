@@ -21,6 +21,7 @@ from gis_enforcement.cli.common import (
     load_settings,
     open_platform,
     out,
+    written,
 )
 from gis_enforcement.errors import EnforcementError, InvalidInput
 
@@ -328,15 +329,15 @@ def export_incidents(
     except EnforcementError as exc:
         fail(exc)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
     frame["observed_at"] = frame["observed_at"].astype(str)
     frame["received_at"] = frame["received_at"].astype(str)
-    if fmt is ExportFormat.csv:
-        frame.drop(columns="geometry").to_csv(output, index=False, encoding="utf-8")
-    elif fmt is ExportFormat.gpkg:
-        frame.to_file(output, driver="GPKG", layer="incidents")
-    else:
-        output.write_text(frame.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")
+    with written(output) as path:
+        if fmt is ExportFormat.csv:
+            frame.drop(columns="geometry").to_csv(path, index=False, encoding="utf-8")
+        elif fmt is ExportFormat.gpkg:
+            frame.to_file(path, driver="GPKG", layer="incidents")
+        else:
+            path.write_text(frame.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")
     out.print(f"wrote {len(frame):,} incidents to {output}")
 
 
