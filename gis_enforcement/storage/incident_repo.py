@@ -27,7 +27,7 @@ from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
 from gis_enforcement.errors import ConcurrentIntake
 from gis_enforcement.storage import binary_copy
-from gis_enforcement.storage.copying import copy_binary, raw_cursor
+from gis_enforcement.storage.copying import copy_binary, copy_out, raw_cursor
 from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
 from gis_enforcement.storage.tables import incident as incident_table
 
@@ -101,17 +101,11 @@ def nearby_incidents(
     end: datetime,
 ) -> pd.DataFrame:
     """Stored incidents of ``categories`` inside ``bbox`` observed in [start, end] — duplicate candidates,
-    earliest first (two candidates at the same distance: the earlier one is the original)."""
-    rows = session.execute(
-        text(
-            "SELECT id::text AS id, category, lon, lat, observed_at FROM incident "
-            "WHERE category = ANY(:cats) AND observed_at BETWEEN :start AND :end "
-            "AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) ORDER BY observed_at, id"
-        ),
-        {"cats": list(categories), "start": start, "end": end,
-         "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]},
-    ).all()
-    return pd.DataFrame(rows, columns=["id", "category", "lon", "lat", "observed_at"])
+    earliest first (two candidates at the same distance: the earlier one is the original). ``observed_at`` is
+    UTC to the microsecond. The rows come back by COPY: a large batch may have every stored incident of its
+    season for a candidate."""
+    return _candidates(
+        session, time_column="observed_at", condition="TRUE", categories=categories, bbox=bbox, start=start, end=end)
 
 
 def closed_cases_near(
@@ -124,16 +118,26 @@ def closed_cases_near(
 ) -> pd.DataFrame:
     """Closed cases of ``categories`` inside ``bbox`` that closed in [closed_from, closed_to] — the cases a new
     incident may be a recurrence of (earliest closure first, so that ties resolve the same way every time)."""
-    rows = session.execute(
-        text(
-            "SELECT id::text AS id, category, lon, lat, closed_at FROM incident "
-            "WHERE status = 'closed' AND category = ANY(:cats) AND closed_at BETWEEN :start AND :end "
-            "AND geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) ORDER BY closed_at, id"
-        ),
-        {"cats": list(categories), "start": closed_from, "end": closed_to,
-         "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]},
-    ).all()
-    return pd.DataFrame(rows, columns=["id", "category", "lon", "lat", "closed_at"])
+    return _candidates(session, time_column="closed_at", condition="status = 'closed'", categories=categories,
+                       bbox=bbox, start=closed_from, end=closed_to)
+
+
+def _candidates(session: Session, *, time_column: str, condition: str, categories: Sequence[str],
+                bbox: tuple[float, float, float, float], start: datetime, end: datetime) -> pd.DataFrame:
+    """``id, category, lon, lat, <time_column>`` of the incidents meeting ``condition`` with ``time_column`` in
+    [start, end] inside ``bbox``, ordered by that time, then id."""
+    select = (
+        f"SELECT id::text AS id, category, lon, lat, "
+        f"(extract(epoch FROM {time_column}) * 1000000)::bigint AS time_us FROM incident "
+        f"WHERE {condition} AND category = ANY(%(cats)s::text[]) AND {time_column} BETWEEN %(start)s AND %(end)s "
+        f"AND geom && ST_MakeEnvelope(%(x0)s, %(y0)s, %(x1)s, %(y1)s, 4326) ORDER BY {time_column}, id"
+    )
+    frame = copy_out(session, select=select, params={
+        "cats": list(categories), "start": start, "end": end,
+        "x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3],
+    }, types={"lon": pa.float64(), "lat": pa.float64(), "time_us": pa.int64()})
+    frame[time_column] = pd.to_datetime(frame.pop("time_us"), unit="us", utc=True)
+    return frame[["id", "category", "lon", "lat", time_column]]
 
 
 def ensure_rule_snapshots(session: Session, *, snapshots: Sequence[dict[str, Any]]) -> dict[str, int]:
