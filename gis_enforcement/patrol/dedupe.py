@@ -4,7 +4,8 @@ For each new incident, the nearest earlier incident of the same category within 
 time window — stored incidents count as earlier than anything in the batch; inside the batch, earlier means
 observed earlier (then earlier in the file). Vectorised: one k-d tree over (x / radius, y / radius,
 t / window) per run (per half of the categories, on two threads, for a large batch), all candidate pairs at
-once, exact distances only for those pairs. One new incident
+once — or, when the stored points outnumber the new, only the pairs with a new point, from a second tree of
+the new points — exact distances only for those pairs. One new incident
 (a single submission) is matched directly against its few stored candidates, by the same test.
 """
 
@@ -99,8 +100,17 @@ def likely_duplicates(
         """(duplicate, original, metres) for the new points among ``rows`` (ascending), whose categories no
         other row has."""
         pts = np.column_stack([x[rows], y[rows], t[rows] + cat_idx[rows] * span])
-        pairs = cKDTree(pts).query_pairs(r=1.0, p=np.inf, output_type="ndarray")
-        a, b = rows[pairs[:, 0]], rows[pairs[:, 1]]
+        new_here = np.flatnonzero(is_new[rows])
+        if 2 * new_here.size < rows.size:
+            # mostly stored (a batch into a full table): only the pairs with a new point, from a tree of the new
+            # points against a tree of all; a pair of two new points comes twice and a point meets itself
+            found = cKDTree(pts[new_here]).sparse_distance_matrix(cKDTree(pts), 1.0, p=np.inf,
+                                                                 output_type="ndarray")
+            a, b = rows[new_here[found["i"]]], rows[found["j"]]
+            a, b = a[a != b], b[a != b]
+        else:
+            pairs = cKDTree(pts).query_pairs(r=1.0, p=np.inf, output_type="ndarray")
+            a, b = rows[pairs[:, 0]], rows[pairs[:, 1]]
         # the box's corners go first: within the widened radius on the same plane (as safe as the box itself)
         dx, dy = x[a] - x[b], y[a] - y[b]
         keep = (dx * dx + dy * dy <= 1.0) & (cat_idx[a] == cat_idx[b]) & (is_new[a] | is_new[b])
