@@ -119,19 +119,15 @@ def _read_points(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[s
                 rows.append((None, None, None, "geometry: not a Point with [lon, lat]"))
         frame = pd.DataFrame(rows, columns=["lon", "lat", "accuracy", "geometry"], dtype=object)
     else:
-        frame = None
-        for encoding in ("utf-8-sig", "gbk"):
-            try:
-                frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding=encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-            except pd.errors.EmptyDataError as exc:
-                raise InvalidInput(f"{path.name}: the CSV file is empty", field="file") from exc
-            except pd.errors.ParserError as exc:
-                raise InvalidInput(f"{path.name}: cannot read the CSV file: {exc}", field="file") from exc
-        if frame is None:
-            raise InvalidInput(f"{path.name} is neither UTF-8 nor GBK text", field="file")
+        from gis_enforcement.patrol.parse import decode_csv
+
+        utf8, _ = decode_csv(data)  # UTF-8 or GBK, as intake reads a CSV
+        try:
+            frame = pd.read_csv(io.BytesIO(utf8), dtype=str, keep_default_na=False, encoding="utf-8")
+        except pd.errors.EmptyDataError as exc:
+            raise InvalidInput(f"{path.name}: the CSV file is empty", field="file") from exc
+        except pd.errors.ParserError as exc:
+            raise InvalidInput(f"{path.name}: cannot read the CSV file: {exc}", field="file") from exc
         frame.columns = [c.strip().lower() for c in frame.columns]
         missing = [c for c in ("lon", "lat") if c not in frame.columns]
         if missing:

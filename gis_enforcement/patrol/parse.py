@@ -111,7 +111,7 @@ def parse_geojson(obj: Any, *, source: str | None = None) -> RawBatch:
 
 
 # -- CSV ----------------------------------------------------------------------------------------------------
-def _decode_csv(data: bytes) -> tuple[bytes, str]:
+def decode_csv(data: bytes) -> tuple[bytes, str]:
     """The bytes as UTF-8 and the encoding they came in: UTF-8 (with or without BOM), else GB18030 (⊇ GBK)."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:], "utf-8-sig"
@@ -129,7 +129,7 @@ def _decode_csv(data: bytes) -> tuple[bytes, str]:
 def parse_csv(data: bytes, *, source: str | None = None) -> RawBatch:
     """CSV bytes (UTF-8 or GBK; English or Chinese headers) as a raw batch; data rows numbered from 2
     (the header is row 1), as a spreadsheet shows them."""
-    text, _encoding = _decode_csv(data)
+    text, _encoding = decode_csv(data)
     try:
         header_line = text.split(b"\n", 1)[0].decode("utf-8").strip("\r")
         names = next(iter(pd.read_csv(io.StringIO(header_line), header=None, dtype=str).itertuples(index=False)))
