@@ -70,8 +70,12 @@ def test_dirty_csv_reports_rows_and_stores_only_good_ones(
     assert again.accepted == 0 and again.already_stored == 2 and count(db) == before + 2
 
 
+@pytest.mark.parametrize("analyse_keys", [False, True])
 def test_resent_rows_are_sorted_by_what_is_stored(db: Session, locator: Locator, catalog: Catalog,
-                                                  village_point) -> None:
+                                                  village_point, analyse_keys: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    if analyse_keys:  # as a large batch does
+        monkeypatch.setattr(incident_repo, "ANALYZE_KEYS_MIN", 1)
     x, y, _ = village_point
     a, b, c, d = (feature(x + k * 0.001, y, description=None if k == 2 else f"第{k}处") for k in range(4))
     stored = ingest(db, parse_geojson({"type": "FeatureCollection", "features": [a, b, c, d]}),
