@@ -146,6 +146,19 @@ def _done(value: Any) -> Future:
     return future
 
 
+class _CategoryColumns:
+    """Per-row values of a column of category codes taken from the categories' parameters, looked up once per
+    distinct category — stored candidates may number a million rows of a handful of categories."""
+
+    def __init__(self, catalog: Catalog, categories: np.ndarray) -> None:
+        self._codes, uniques = pd.factorize(pd.Series(categories, dtype=object))
+        self.categories: list[str] = list(uniques)
+        self._params = [catalog.categories[c] for c in self.categories]
+
+    def of(self, value: Callable[[Any], float]) -> np.ndarray:
+        return np.array([value(p) for p in self._params], dtype=float)[self._codes]
+
+
 def _silent(stage: str, done: int, total: int) -> None:
     """The progress report of a caller that shows none."""
 
@@ -250,11 +263,11 @@ def ingest(
         placing = pool.submit(place) if len(f) >= PLACE_BESIDE_MIN_ROWS else _done(place())
 
         # category parameters as per-row arrays
-        cat_codes, cat_uniques = pd.factorize(pd.Series(cats, dtype=object))
-        params = [catalog.categories[c] for c in cat_uniques]
-        radius = np.array([p.dedupe_radius_m for p in params])[cat_codes]
-        window = np.array([p.dedupe_window_hours * 3600.0 for p in params])[cat_codes]
-        max_acc = np.array([p.max_accuracy_m for p in params])[cat_codes]
+        by_category = _CategoryColumns(catalog, cats)
+        cat_uniques = by_category.categories
+        radius = by_category.of(lambda p: p.dedupe_radius_m)
+        window = by_category.of(lambda p: p.dedupe_window_hours * 3600.0)
+        max_acc = by_category.of(lambda p: p.max_accuracy_m)
 
         # likely duplicates against stored incidents nearby in space and time, and within the batch
         tell("duplicates", 0, len(f))
@@ -266,7 +279,7 @@ def ingest(
         )
         ns = len(stored)
         s_cat = stored["category"].to_numpy(dtype=object)
-        s_params = {c: catalog.categories[c] for c in set(s_cat)}
+        stored_by_category = _CategoryColumns(catalog, s_cat)
         dup_idx, dup_dist = likely_duplicates(
             category=np.concatenate([s_cat, cats]),
             lon=np.concatenate([stored["lon"].to_numpy(dtype=float), lon]),
@@ -274,8 +287,8 @@ def ingest(
             t_s=np.concatenate([_epoch_s(pd.to_datetime(stored["observed_at"], utc=True)) if ns else np.empty(0),
                                 t_s]),
             is_new=np.r_[np.zeros(ns, dtype=bool), np.ones(len(f), dtype=bool)],
-            radius_m=np.r_[np.array([s_params[c].dedupe_radius_m for c in s_cat]), radius],
-            window_s=np.r_[np.array([s_params[c].dedupe_window_hours * 3600.0 for c in s_cat]), window],
+            radius_m=np.r_[stored_by_category.of(lambda p: p.dedupe_radius_m), radius],
+            window_s=np.r_[stored_by_category.of(lambda p: p.dedupe_window_hours * 3600.0), window],
         )
         all_ids = np.concatenate([stored["id"].to_numpy(dtype=object), f["id"].to_numpy(dtype=object)])
         dup_idx, dup_dist = dup_idx[ns:], dup_dist[ns:]
@@ -283,8 +296,8 @@ def ingest(
 
         # recurrences: the nearest case of the category closed within its recurrence window before the
         # observation
-        rec_radius = np.array([p.recurrence_radius_m for p in params])[cat_codes]
-        rec_window = np.array([p.recurrence_days * 86400.0 for p in params])[cat_codes]
+        rec_radius = by_category.of(lambda p: p.recurrence_radius_m)
+        rec_window = by_category.of(lambda p: p.recurrence_days * 86400.0)
         closed = incident_repo.closed_cases_near(
             session, categories=list(cat_uniques), bbox=candidate_bbox(lon, lat, float(rec_radius.max())),
             closed_from=utc_time(t_s.min() - float(rec_window.max())), closed_to=utc_time(t_s.max()),
