@@ -179,6 +179,11 @@ def test_ingest_reports_rows_then_is_idempotent_and_exports(runner: CliRunner, t
         assert set(good) <= set(frame["id"])
         row = frame[frame["id"] == good[0]].iloc[0]
         assert row["category"] == "ENV-01" and str(row["township_code"]) == v["township_code"]
+        if fmt == "csv":  # the patrol's hour, as the API gives it (GDAL reads GeoJSON's as a time)
+            assert row["observed_at"] == "2026-06-01T09:00:00+08:00"
+        else:
+            assert pd.Timestamp(row["observed_at"]).isoformat() == "2026-06-01T09:00:00+08:00"
+        assert str(row["description"]) == "描述0"
 
 
 def test_ingest_can_rebuild_the_indexes(runner: CliRunner, cli_env: dict[str, str], tmp_path: Path,
@@ -540,8 +545,8 @@ def test_export_to_a_place_that_cannot_hold_a_file_is_refused(runner: CliRunner,
     good = tmp_path / "deep" / "er" / "incidents.csv"
     ok = runner.invoke(app, ["export", "incidents", "--format", "csv", "-o", str(good)])
     assert ok.exit_code == 0, ok.output
-    assert good.read_text(encoding="utf-8").startswith("id,") and [p.name for p in good.parent.iterdir()] == [
-        "incidents.csv"]
+    assert good.read_text(encoding="utf-8").startswith("\ufeffid,")  # the mark Excel reads UTF-8 by
+    assert [p.name for p in good.parent.iterdir()] == ["incidents.csv"]
 
 
 def test_a_file_the_system_refuses_ends_the_command_with_its_name(monkeypatch: pytest.MonkeyPatch,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import typer
 from rich.console import Console
 
 from gis_enforcement.errors import EnforcementError, InvalidInput
+from gis_enforcement.files import replacing
 from gis_enforcement.settings import Settings, get_settings
 
 app = typer.Typer(help="吹哨报到 enforcement platform: layers, intake, locate, export, serve.",
@@ -60,24 +60,15 @@ def open_platform():  # type: ignore[no-untyped-def]
 
 @contextmanager
 def written(path: Path) -> Iterator[Path]:
-    """A file to write ``path`` through: the body writes the path it is given (a temporary file beside ``path``,
-    with the same suffix), which then replaces ``path`` in one rename — a reader, or a failure half-way, never
-    leaves half a file under the name. A directory that cannot be made or written ends the command with an
-    error naming the output (exit 2)."""
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
+    """A file to write ``path`` through (``files.replacing``): the body writes the path it is given, a
+    temporary file beside ``path`` with the same suffix, which then replaces ``path`` in one rename. A
+    directory that cannot be made or written ends the command with an error naming the output (exit 2)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        yield tmp
-        os.replace(tmp, path)
+        with replacing(path) as partial:
+            yield partial
     except OSError as exc:
-        _remove(tmp)
-        where = f"{exc.filename}: " if exc.filename and str(exc.filename) not in (str(path), str(tmp)) else ""
+        # the file the system names, when it is not the output (a file in the way)
+        where = f"{exc.filename}: " if exc.filename and str(exc.filename) != str(path) else ""
         fail(InvalidInput(f"cannot write {path}: {where}{exc.strerror or exc}", field="output"))
-    except BaseException:
-        _remove(tmp)
-        raise
 
 
-def _remove(path: Path) -> None:
-    with suppress(OSError):  # nothing there, or no directory to hold it
-        path.unlink()

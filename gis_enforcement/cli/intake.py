@@ -315,7 +315,9 @@ def export_incidents(
     fmt: Annotated[ExportFormat, typer.Option("--format", help="output format")] = ExportFormat.geojson,
     output: Annotated[Path, typer.Option("-o", "--output", help="file to write")] = Path("incidents.geojson"),
 ) -> None:
-    """Write every stored incident (with its placement and lead department) to a file."""
+    """Write every stored incident (with its placement and lead department) to a file: GeoJSON, CSV (with a
+    byte-order mark, for Excel) or GeoPackage — the same file ``GET /api/v1/exports/incidents.{format}`` gives."""
+    from gis_enforcement.operations.exports import write_export
     from gis_enforcement.storage import incident_repo
 
     try:
@@ -325,15 +327,8 @@ def export_incidents(
     except EnforcementError as exc:
         fail(exc)
         return
-    frame["observed_at"] = frame["observed_at"].astype(str)
-    frame["received_at"] = frame["received_at"].astype(str)
     with written(output) as path:
-        if fmt is ExportFormat.csv:
-            frame.drop(columns="geometry").to_csv(path, index=False, encoding="utf-8")
-        elif fmt is ExportFormat.gpkg:
-            frame.to_file(path, driver="GPKG", layer="incidents")
-        else:
-            path.write_text(frame.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")
+        write_export(frame, fmt.value, path, zone=platform.settings.timezone)
     out.print(f"wrote {len(frame):,} incidents to {output}")
 
 

@@ -1,15 +1,15 @@
-"""Exports of a filtered set of incidents as CSV or GeoPackage: in the answer when small, written in the
-background when large (a job id; its state and file kept under DATA_DIR/exports, so any server process can
-answer for it).
+"""Exports of stored incidents as CSV, GeoPackage or GeoJSON — the one writer behind ``gis-enforcement export
+incidents`` and ``GET /api/v1/exports/incidents.{format}``. Over HTTP a small set comes back in the answer and a
+large one is written in the background (a job id; its state and file kept under DATA_DIR/exports, so any server
+process can answer for it).
 
-A job is ``<id>.json`` (owner, format, status: writing → done | failed) beside ``<id>.<format>``; files are
-written to a temporary name and renamed into place, so a reader never sees half a file.
+A job is ``<id>.json`` (owner, format, status: writing → done | failed) beside ``<id>.<format>``. Every file is
+written whole or not at all (``files.replacing``), so a reader never sees half a file.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import threading
 import uuid
@@ -18,45 +18,50 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
+
+from gis_enforcement.files import replacing
 
 __all__ = ["EXPORT_TYPES", "export_bytes", "export_file", "export_state", "start_export", "write_export"]
 
-EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3"}
+#: The formats, with the media type each is served as.
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3",
+                "geojson": "application/geo+json"}
 
 
-def _plain(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _plain(frame: gpd.GeoDataFrame, zone: str) -> gpd.GeoDataFrame:
+    """The frame with every time as ISO 8601 text in the district's zone (``2026-05-12T23:40:00+08:00``, as the
+    API answers), so that a spreadsheet shows the hour the patrol saw; a missing time stays missing."""
     out = frame.copy()
-    for column in ("observed_at", "received_at"):
-        if column in out.columns:
-            out[column] = out[column].astype(str)
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            local = out[column].dt.tz_convert(zone)
+            out[column] = pd.Series([None if t is pd.NaT else t.isoformat() for t in local], index=out.index,
+                                    dtype=object)
     return out
 
 
-def write_export(frame: gpd.GeoDataFrame, fmt: str, path: Path) -> Path:
-    """Write ``frame`` (the store's incidents frame) as ``fmt`` to ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".writing-", suffix=f".{fmt}")
-    os.close(fd)
-    try:
-        plain = _plain(frame)
+def write_export(frame: gpd.GeoDataFrame, fmt: str, path: Path, *, zone: str) -> Path:
+    """Write ``frame`` (the store's incidents frame) as ``fmt`` to ``path``, whole or not at all. Times are
+    written as ISO text in ``zone``. CSV starts with a byte-order mark, so that Excel opens the Chinese text
+    as UTF-8; GeoJSON is a FeatureCollection in WGS84 with the Chinese text as it is."""
+    if fmt not in EXPORT_TYPES:
+        raise ValueError(f"unknown export format {fmt}")
+    plain = _plain(frame, zone)
+    with replacing(path) as partial:
         if fmt == "csv":
-            plain.drop(columns="geometry").to_csv(tmp, index=False, encoding="utf-8-sig")  # Excel reads the BOM
+            plain.drop(columns="geometry").to_csv(partial, index=False, encoding="utf-8-sig")
         elif fmt == "gpkg":
-            Path(tmp).unlink()
-            plain.to_file(tmp, driver="GPKG", layer="incidents")
+            plain.to_file(partial, driver="GPKG", layer="incidents")
         else:
-            raise ValueError(f"unknown export format {fmt}")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            partial.write_text(plain.to_json(ensure_ascii=False, drop_id=True), encoding="utf-8")
     return path
 
 
-def export_bytes(frame: gpd.GeoDataFrame, fmt: str) -> bytes:
+def export_bytes(frame: gpd.GeoDataFrame, fmt: str, *, zone: str) -> bytes:
     """The export as bytes (small sets, answered inline)."""
     with tempfile.TemporaryDirectory() as folder:
-        return write_export(frame, fmt, Path(folder) / f"incidents.{fmt}").read_bytes()
+        return write_export(frame, fmt, Path(folder) / f"incidents.{fmt}", zone=zone).read_bytes()
 
 
 def _state_path(folder: Path, job: str) -> Path:
@@ -64,10 +69,8 @@ def _state_path(folder: Path, job: str) -> Path:
 
 
 def _save_state(folder: Path, job: str, state: dict[str, Any]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{job}.json.tmp"
-    tmp.write_text(json.dumps(state), encoding="utf-8")
-    os.replace(tmp, _state_path(folder, job))
+    with replacing(_state_path(folder, job)) as partial:
+        partial.write_text(json.dumps(state), encoding="utf-8")
 
 
 def export_state(folder: Path, job: str) -> dict[str, Any] | None:
@@ -79,7 +82,7 @@ def export_file(folder: Path, job: str, fmt: str) -> Path:
     return folder / f"{job}.{fmt}"
 
 
-def start_export(folder: Path, *, fmt: str, owner: str, read: Callable[[], gpd.GeoDataFrame]) -> str:
+def start_export(folder: Path, *, fmt: str, owner: str, zone: str, read: Callable[[], gpd.GeoDataFrame]) -> str:
     """Begin writing an export in a background thread; returns the job id at once."""
     job = uuid.uuid4().hex
     state: dict[str, Any] = {"owner": owner, "format": fmt, "status": "writing"}
@@ -87,7 +90,7 @@ def start_export(folder: Path, *, fmt: str, owner: str, read: Callable[[], gpd.G
 
     def run() -> None:
         try:
-            write_export(read(), fmt, export_file(folder, job, fmt))
+            write_export(read(), fmt, export_file(folder, job, fmt), zone=zone)
             _save_state(folder, job, {**state, "status": "done"})
         except Exception as exc:  # the job says it failed; the client is told when it asks
             _save_state(folder, job, {**state, "status": "failed", "error": type(exc).__name__})

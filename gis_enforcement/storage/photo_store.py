@@ -1,11 +1,13 @@
 """Photo files on disk, named by their content hash only (``photos/ab/cd/<sha256>.<ext>``): no name a client
-sent ever reaches the file system. Written atomically (a temporary file renamed into place)."""
+sent ever reaches the file system. Written whole or not at all (``files.replacing``), and synced to disk before
+the name appears."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+
+from gis_enforcement.files import replacing
 
 __all__ = ["photo_path", "read_photo", "write_photo"]
 
@@ -23,17 +25,10 @@ def write_photo(root: Path, sha256: str, media_type: str, data: bytes) -> Path:
     path = photo_path(root, sha256, media_type)
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as partial, partial.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 

@@ -158,6 +158,14 @@ def test_exports_inline_and_in_the_background(client: TestClient, point, db: Ses
     assert g.status_code == 200
     (tmp_path / "x.gpkg").write_bytes(g.content)
     assert len(pyogrio.read_dataframe(tmp_path / "x.gpkg", layer="incidents")) == matched
+    j = client.get("/api/v1/exports/incidents.geojson", params=params)
+    assert j.status_code == 200 and j.headers["content-type"] == "application/geo+json"
+    collection = j.json()
+    assert collection["type"] == "FeatureCollection" and len(collection["features"]) == matched
+    third = next(f for f in collection["features"] if f["properties"]["id"] == feats[3]["id"])
+    assert third["properties"]["description"] == "第3号，含,逗号" and "第3号" in j.content.decode("utf-8")
+    assert third["geometry"]["coordinates"] == pytest.approx(feats[3]["geometry"]["coordinates"])
+    assert third["properties"]["observed_at"].endswith("+08:00")
     assert client.get("/api/v1/exports/incidents.xlsx").status_code == 422
 
     # above the inline limit: 202 and a job to poll, then the file

@@ -193,12 +193,15 @@ def list_incidents(
 
 
 @exports_router.get("/incidents.{fmt}", operation_id="export_incidents", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, "application/geopackage+sqlite3": {}}},
-                       202: {"description": "large: being written; fetch the file from the Location given"},
+            responses={200: {"content": {"text/csv": {}, "application/geopackage+sqlite3": {},
+                                         "application/geo+json": {}}},
+                       202: {"description": "large: being written; fetch the file from the Location given",
+                             "content": {"application/json": {}}},
                        **ERRORS},
-            summary="The filtered incidents as CSV or GeoPackage (large sets are written in the background)")
+            summary="The filtered incidents as CSV, GeoPackage or GeoJSON (large sets are written in the "
+                    "background)")
 def export_incidents(
-    fmt: Annotated[str, Path(pattern="^(csv|gpkg)$", description="csv or gpkg")],
+    fmt: Annotated[str, Path(pattern="^(csv|gpkg|geojson)$", description="csv, gpkg or geojson")],
     session: SessionDep,
     platform: PlatformDep,
     transactions: TransactionsDep,
@@ -217,10 +220,11 @@ def export_incidents(
     _, total = incident_repo.list_incidents(session, filters=filters, limit=1, offset=0)
     exports = platform.settings.data_dir / "exports"
     if total <= EXPORT_INLINE:
-        data = export_bytes(incident_repo.incidents_frame(session, filters=filters), fmt)
+        data = export_bytes(incident_repo.incidents_frame(session, filters=filters), fmt,
+                            zone=platform.settings.timezone)
         return Response(data, media_type=EXPORT_TYPES[fmt],
                         headers={"Content-Disposition": f'attachment; filename="incidents.{fmt}"'})
-    job = start_export(exports, fmt=fmt, owner=caller.username,
+    job = start_export(exports, fmt=fmt, owner=caller.username, zone=platform.settings.timezone,
                        read=lambda: _read_all(transactions, filters))
     return Response(status_code=202, headers={"Location": f"/api/v1/exports/{job}"},
                     content=f'{{"id": "{job}", "matched": {total}}}', media_type="application/json")
@@ -232,8 +236,10 @@ def _read_all(transactions: Any, filters: IncidentFilter) -> Any:
 
 
 @exports_router.get("/{job}", operation_id="get_export", response_class=Response,
-                    responses={200: {"content": {"text/csv": {}, "application/geopackage+sqlite3": {}}},
-                               202: {"description": "still being written"}, **ERRORS},
+                    responses={200: {"content": {"text/csv": {}, "application/geopackage+sqlite3": {},
+                                                 "application/geo+json": {}}},
+                               202: {"description": "still being written", "content": {"application/json": {}}},
+                               **ERRORS},
                     summary="A background export: 202 while it is written, then the file")
 def get_export(job: Annotated[str, Path(pattern="^[0-9a-f]{32}$")], platform: PlatformDep,
                caller: Annotated[Caller, Depends(allow("incident.read"))]) -> Response:
