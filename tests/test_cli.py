@@ -547,6 +547,13 @@ def test_export_to_a_place_that_cannot_hold_a_file_is_refused(runner: CliRunner,
     assert ok.exit_code == 0, ok.output
     assert good.read_text(encoding="utf-8").startswith("\ufeffid,")  # the mark Excel reads UTF-8 by
     assert [p.name for p in good.parent.iterdir()] == ["incidents.csv"]
+    for fmt in ("gpkg", "csv"):  # a place where no file can be made: GDAL's refusal too is an error, not a trace
+        nowhere = runner.invoke(app, ["export", "incidents", "--format", fmt, "-o", f"/proc/x.{fmt}"])
+        assert nowhere.exit_code == 2 and isinstance(nowhere.exception, SystemExit), nowhere.exception
+        assert f"cannotwrite/proc/x.{fmt}" in "".join(nowhere.output.split()), nowhere.output
+    (tmp_path / "a-dir").mkdir()
+    folder = runner.invoke(app, ["export", "incidents", "--format", "csv", "-o", str(tmp_path / "a-dir")])
+    assert folder.exit_code == 2 and "isadirectory" in "".join(folder.output.split())
 
 
 def test_a_file_the_system_refuses_ends_the_command_with_its_name(monkeypatch: pytest.MonkeyPatch,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from pathlib import Path
 
@@ -59,3 +61,28 @@ def test_writers_at_once_never_share_a_partial_file(tmp_path: Path) -> None:
     assert len(set(seen)) == 8
     assert target.read_text() in {f"writer {k}" for k in range(8)}
     assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_a_link_is_written_through_and_a_device_in_place(tmp_path: Path) -> None:
+    real = tmp_path / "real" / "report.csv"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(real)
+    with replacing(link) as partial:
+        partial.write_text("new")
+    assert link.is_symlink() and real.read_text() == "new"
+    pipe = tmp_path / "pipe"  # stands for /dev/stdout or a device, which a rename would destroy
+    os.mkfifo(pipe)
+    heard: list[str] = []
+    reader = threading.Thread(target=lambda: heard.append(pipe.read_text()), daemon=True)
+    reader.start()
+    with replacing(pipe) as partial:
+        assert partial == pipe
+        partial.write_text("through the pipe")
+    reader.join(timeout=10)
+    assert heard == ["through the pipe"] and stat.S_ISFIFO(pipe.stat().st_mode)
+    with pytest.raises(IsADirectoryError) as folder, replacing(tmp_path / "real"):
+        pass
+    assert folder.value.filename == str(tmp_path / "real")
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == ["report.csv"]

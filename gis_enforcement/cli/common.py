@@ -63,6 +63,8 @@ def written(path: Path) -> Iterator[Path]:
     """A file to write ``path`` through (``files.replacing``): the body writes the path it is given, a
     temporary file beside ``path`` with the same suffix, which then replaces ``path`` in one rename. A
     directory that cannot be made or written ends the command with an error naming the output (exit 2)."""
+    from pyogrio.errors import DataSourceError
+
     try:
         with replacing(path) as partial:
             yield partial
@@ -70,5 +72,7 @@ def written(path: Path) -> Iterator[Path]:
         # the file the system names, when it is not the output (a file in the way)
         where = f"{exc.filename}: " if exc.filename and str(exc.filename) != str(path) else ""
         fail(InvalidInput(f"cannot write {path}: {where}{exc.strerror or exc}", field="output"))
+    except DataSourceError:  # GDAL could not create the file there (a GeoPackage in /proc, say)
+        fail(InvalidInput(f"cannot write {path}: no file can be created there", field="output"))
 
 
