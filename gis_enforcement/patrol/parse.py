@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from gis_enforcement.errors import InvalidInput
@@ -128,7 +130,8 @@ def decode_csv(data: bytes) -> tuple[bytes, str]:
 
 def parse_csv(data: bytes, *, source: str | None = None) -> RawBatch:
     """CSV bytes (UTF-8 or GBK; English or Chinese headers) as a raw batch; data rows numbered from 2
-    (the header is row 1), as a spreadsheet shows them."""
+    (the header is row 1), as a spreadsheet shows them: an empty row or blank line keeps its number and is
+    left out. A header naming one column twice (``lon`` and ``经度``) is refused."""
     text, _encoding = decode_csv(data)
     try:
         header_line = text.split(b"\n", 1)[0].decode("utf-8").strip("\r")
@@ -142,6 +145,15 @@ def parse_csv(data: bytes, *, source: str | None = None) -> RawBatch:
             f"CSV header lacks required column(s) {', '.join(missing)} (got: {', '.join(map(str, names))})",
             field="header",
         )
+    given: dict[str, list[str]] = {}
+    for name, field in zip(names, mapped, strict=True):
+        if field is not None:
+            given.setdefault(field, []).append(str(name).strip())
+    twice = {field: headers for field, headers in given.items() if len(headers) > 1}
+    if twice:
+        raise InvalidInput("CSV header gives the same column more than once: " + "; ".join(
+            f"{field} as {' and '.join(headers)}" for field, headers in twice.items()) + " (keep one of each)",
+            field="header")
     column_names = [m or f"_extra{i}" for i, m in enumerate(mapped)]
     try:
         table = pacsv.read_csv(
@@ -151,13 +163,19 @@ def parse_csv(data: bytes, *, source: str | None = None) -> RawBatch:
                 column_types={n: pa.string() for n in column_names}, strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
             ),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            # an empty line is read as a row of empty cells, so that the rows after it keep their numbers
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         )
     except pa.ArrowInvalid as exc:
         raise InvalidInput(f"cannot read the CSV file: {exc}", field="file") from exc
+    table = table.add_column(0, "row", pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64)))
+    empty = None
+    for column in table.columns[1:]:
+        empty = pc.is_null(column) if empty is None else pc.and_(empty, pc.is_null(column))
+    if empty is not None and pc.any(empty).as_py():  # an empty row of a spreadsheet, or a blank line, is no
+        table = table.filter(pc.invert(empty))       # submission
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-    frame = frame[[c for c in column_names if not c.startswith("_extra")]]
-    frame.insert(0, "row", range(2, len(frame) + 2))
+    frame = frame[["row", *(c for c in column_names if not c.startswith("_extra"))]]
     return RawBatch(frame, [], source)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from gis_enforcement.errors import InvalidInput
@@ -32,6 +33,29 @@ def test_csv_missing_required_column_is_named() -> None:
     with pytest.raises(InvalidInput) as e:
         parse_csv(b"id,category,lon\n1,2,3\n")
     assert e.value.field == "header" and "lat" in e.value.message and "observed_at" in e.value.message
+
+
+def test_csv_rows_keep_their_numbers_across_empty_rows() -> None:
+    data = (b"id,category,lon,lat,observed_at,description\n"
+            b"a,MIN-02,117.2,40.2,2026-05-01T22:00:00,first\n"
+            b"\n"                                             # a blank line: row 3
+            b",,,,,\n"                                        # an empty spreadsheet row: row 4
+            b"b,MIN-02,117.2,40.2,2026-05-01T22:00:00,\"two\nlines\"\n"   # row 5, one row over two lines
+            b"\r\n"                                           # row 6
+            b"c,MIN-02,117.2,40.2,not a time,\n"              # row 7
+            b",,,,,kept: a row with something in it is a row\n")
+    frame = parse_csv(data).frame
+    assert frame["row"].tolist() == [2, 5, 7, 8]
+    assert frame["id"].tolist()[:3] == ["a", "b", "c"] and pd.isna(frame["id"].iloc[3])
+    assert frame["description"].tolist()[1] == "two\nlines"
+    assert frame["row"].dtype == "int64"
+
+
+def test_csv_header_naming_a_column_twice_is_refused() -> None:
+    with pytest.raises(InvalidInput) as e:
+        parse_csv(f"id,category,lon,经度,lat,observed_at\n{ID},MIN-02,117.2,117.3,40.2,2026-05-01T22:00:00\n"
+                  .encode())
+    assert e.value.field == "header" and "lon as lon and 经度" in e.value.message
 
 
 def test_geojson_structural_errors_are_per_row() -> None:
