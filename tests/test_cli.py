@@ -70,6 +70,12 @@ def test_locate_file_keeps_order_and_reports_bad_rows(runner: CliRunner, tmp_pat
     assert lines[0]["township_code"] == v["township_code"]
     assert set(lines[1]) == {"error"}
     assert lines[2]["township_code"] is None and "outside_district" in lines[2]["flags"]
+    said = runner.invoke(app, ["locate", "--file", str(csv)])  # without --json: a line a person reads per point
+    assert said.exit_code == 0 and "{" not in said.stdout
+    plain = said.stdout.strip().splitlines()
+    assert len(plain) == 3 and plain[0].startswith("point 1: ") and f"{v['township_code']}" in plain[0]
+    assert plain[1] == "point 2: error: lon: not a finite number ('abc')"
+    assert "outside the district" in plain[2] and "outside_district" in plain[2]
     gj = tmp_path / "pts.geojson"
     gj.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
@@ -170,6 +176,13 @@ def test_ingest_reports_rows_then_is_idempotent_and_exports(runner: CliRunner, t
                               "id": rep["errors"][0]["id"]}]
     again = runner.invoke(app, ["ingest", str(path)])
     assert "0 accepted" in again.stdout and "3 already stored" in again.stdout
+    odd = tmp_path / "[odd] name.geojson"  # text in square brackets is printed, not read as a style
+    odd.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [117.1]},
+         "properties": {"category": "ENV-01", "observed_at": "2026-06-01T09:00:00+08:00"}}]}))
+    told = runner.invoke(app, ["ingest", str(odd)])
+    assert told.exit_code == 1 and "[odd] name.geojson:" in told.stdout
+    assert "row 1 geometry.coordinates: must be [lon, lat]" in " ".join(told.stdout.split())
 
     for fmt, name in (("geojson", "out.geojson"), ("csv", "out.csv"), ("gpkg", "out.gpkg")):
         out = tmp_path / name
@@ -266,6 +279,11 @@ def test_tick_and_audit_verify(runner: CliRunner, cli_env: dict[str, str], juris
                      {"id": inc.id})
     broken = runner.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1 and str(inc.id) in broken.stdout and "event 2" in broken.stdout
+    one = runner.invoke(app, ["audit", "verify", "--incident", str(inc.id)])
+    assert one.exit_code == 1 and "1 case record(s) checked, 1 broken" in one.stdout
+    nobody = runner.invoke(app, ["audit", "verify", "--incident", "00000000-0000-0000-0000-000000000000"])
+    assert nobody.exit_code == 2 and "incident: no incident 00000000-0000-0000-0000-000000000000" in nobody.output
+    assert "checked" not in nobody.output
     engine.dispose()
 
 

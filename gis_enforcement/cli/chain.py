@@ -123,12 +123,15 @@ def audit_verify(
     from uuid import UUID
 
     from gis_enforcement.dispatch.record import verify_case_record
-    from gis_enforcement.storage import dispatch_repo
+    from gis_enforcement.errors import NotFound
+    from gis_enforcement.storage import dispatch_repo, incident_repo
 
     try:
         platform = open_platform()
         with platform.transaction() as session:
             ids = [UUID(incident)] if incident else dispatch_repo.cases_with_events(session)
+            if incident and incident_repo.get_incident(session, incident_id=ids[0]) is None:
+                raise NotFound(f"no incident {incident}", field="incident")
             broken = [(i, p) for i in ids if (p := verify_case_record(session, incident_id=i)) is not None]
     except ValueError as exc:
         err.print(f"[bold red]error[/]: incident: {exc}")

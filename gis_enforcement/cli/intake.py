@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gis_enforcement.cli.common import (
@@ -208,11 +209,41 @@ def locate(
             pacc = np.where(np.isfinite(pacc), pacc, accuracy)
         frame = locator.locate(x, y, pacc[ok])
         records = iter(frame.to_dict("records"))
-        for e in row_errors:
+        for n, e in enumerate(row_errors, start=1):
             rec = {"error": e} if e is not None else _record(next(records))
-            print(json.dumps(rec, ensure_ascii=False) if as_json else rec)
+            if as_json:
+                print(json.dumps(rec, ensure_ascii=False))
+            else:
+                out.print(f"point {n}: {_placement_line(rec)}", highlight=False)
     except EnforcementError as exc:
         fail(exc)
+
+
+def _placement_line(rec: dict[str, Any]) -> str:
+    """One located point (or its error) as a line a person reads, in rich markup: township, village, grid
+    cell, zones, flags."""
+    if "error" in rec:
+        return f"[red]error[/]: {escape(rec['error'])}"
+    if rec["township_code"] is None:
+        parts = ["outside the district"]
+        if rec.get("nearest_township_code"):
+            away = rec["nearest_township_distance_m"] or 0.0
+            far = f"{away / 1000:,.0f} km" if away >= 10_000 else f"{away:,.0f} m"
+            parts[0] += f", {far} from {rec['nearest_township_code']}"
+    else:
+        parts = [f"{rec['township_name']} {rec['township_code']}"]
+        if rec["village_code"]:
+            away = rec["village_distance_m"]
+            parts.append(f"{rec['village_name']}" + (f" ({away:,.0f} m)" if away else ""))
+        if rec["grid_code"]:
+            parts.append(f"grid {rec['grid_code']}")
+    if rec["zones"]:
+        parts.append("zones: " + ", ".join(f"{z['name']} ({z['kind']})" for z in rec["zones"]))
+    line = " · ".join(escape(p) for p in parts)
+    if rec["flags"]:
+        towns = f" ({', '.join(rec['border_townships'])})" if rec.get("border_townships") else ""
+        line += " · [yellow]" + escape(", ".join(rec["flags"]) + towns) + "[/]"
+    return f"{rec['lon']:.6f}, {rec['lat']:.6f} → {line}"
 
 
 def _record(r: dict[str, Any]) -> dict[str, Any]:
@@ -295,7 +326,8 @@ def ingest_cmd(
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        out.print(f"[bold]{file.name}[/]: {report.submitted:,} submitted, [green]{report.accepted:,} accepted[/], "
+        out.print(f"[bold]{escape(file.name)}[/]: {report.submitted:,} submitted, "
+                  f"[green]{report.accepted:,} accepted[/], "
                   f"{report.already_stored:,} already stored, [red]{report.rejected:,} rejected[/], "
                   f"{report.likely_duplicates:,} likely duplicates")
         if report.accepted == 0 and report.already_stored and not report.rejected:
@@ -303,7 +335,7 @@ def ingest_cmd(
         for flag, n in sorted(report.flags.items()):
             out.print(f"  flag {flag}: {n:,}")
         for e in report.errors[:50]:
-            out.print(f"  [red]row {e.row}[/] {e.field}: {e.reason}")
+            out.print(f"  [red]row {e.row}[/] {escape(str(e.field))}: {escape(e.reason)}")
         if len(report.errors) > 50:
             out.print(f"  … and {len(report.errors) - 50:,} more errors (use --json for all)")
     if report.rejected:
