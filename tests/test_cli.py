@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -310,6 +311,8 @@ def test_evaluate_prints_and_writes_files(runner: CliRunner, tmp_path: Path) -> 
     result = runner.invoke(app, ["evaluate", "--period", "2026", "-o", str(tmp_path / "eval.xlsx")])
     assert result.exit_code == 0, result.output
     assert "部门评价 2026" in result.stdout
+    # every figure and header whole, however many columns
+    assert not re.search(r"[\d%)]…", result.stdout) and "履职率" in result.stdout and "得分" in result.stdout
     frame = pd.read_excel(tmp_path / "eval.xlsx")
     assert len(frame) >= 1 and any("报到" in str(c) for c in frame.columns)
     town = runner.invoke(app, ["evaluate", "--period", "2026-06", "--by", "township", "-o", str(tmp_path / "t.csv")])
@@ -586,3 +589,18 @@ def test_a_file_the_system_refuses_ends_the_command_with_its_name(monkeypatch: p
         cli.main()
     assert stop.value.code == 2
     assert "/srv/maps/status.html: Permission denied" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_command_says_when_it_creates_a_new_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gis_enforcement.cli.common import note_new_cluster
+    from gis_enforcement.settings import Settings
+
+    elsewhere = Settings(data_dir=tmp_path / ".gise", database_url=None)
+    note_new_cluster(elsewhere)
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"no database in {tmp_path / '.gise' / 'pgdata'} yet" in said and "GISE_DATA_DIR" in said
+    (tmp_path / ".gise" / "pgdata").mkdir(parents=True)
+    (tmp_path / ".gise" / "pgdata" / "PG_VERSION").write_text("15\n")
+    note_new_cluster(elsewhere)  # there is one: nothing to say
+    note_new_cluster(Settings(data_dir=tmp_path / "empty", database_url="postgresql://db.example/gise"))
+    assert capsys.readouterr().err == ""

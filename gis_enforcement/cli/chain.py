@@ -17,6 +17,7 @@ from gis_enforcement.cli.common import (
     fail,
     open_platform,
     out,
+    print_whole,
     written,
 )
 from gis_enforcement.errors import EnforcementError
@@ -100,7 +101,7 @@ def evaluate_cmd(
         grid.add_column(header, justify="left" if i < text_columns else "right", no_wrap=True)
     for r in rows[1:]:
         grid.add_row(*r)
-    out.print(grid)
+    print_whole(grid)
     if output is not None:
         frame = report_frame(table, lang)
         with written(output) as path:
@@ -174,7 +175,7 @@ def compare_cmd(
         cells = [fmt.format(v) if v == v else "—" for v in (r.before, r.after)]
         change = f"{r.change_pct:+.2f} %" if r.change_pct == r.change_pct else "—"
         grid.add_row(r.zh, r.en, *cells, change)
-    out.print(grid)
+    print_whole(grid)
     if output is not None:
         with written(output) as path:
             table.to_csv(path, index=False, encoding="utf-8-sig")

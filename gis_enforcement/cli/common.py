@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 
 from gis_enforcement.errors import EnforcementError, InvalidInput
 from gis_enforcement.files import replacing
@@ -47,6 +49,13 @@ def load_settings() -> Settings:
     return get_settings()
 
 
+def print_whole(table: Table) -> None:
+    """Print a table with every cell whole: one wider than the page is printed at its own width (a terminal
+    wraps the lines) rather than cut to "95…" and "得…"."""
+    needed = Measurement.get(out, out.options.update_width(10_000), table).maximum
+    (out if needed <= out.width else Console(width=needed)).print(table)
+
+
 def fail(exc: EnforcementError) -> None:
     err.print(f"[bold red]error[/]: {exc}")
     raise typer.Exit(code=2)
@@ -55,7 +64,19 @@ def fail(exc: EnforcementError) -> None:
 def open_platform():  # type: ignore[no-untyped-def]
     from gis_enforcement.admin.platform import Platform
 
-    return Platform.open(load_settings())
+    settings = load_settings()
+    note_new_cluster(settings)
+    return Platform.open(settings)
+
+
+def note_new_cluster(settings: Settings) -> None:
+    """Say so when a command is about to create the project's own database (no ``DATABASE_URL``, nothing in the
+    data directory yet): run from another folder, the CLI would otherwise start an empty database silently."""
+    if settings.database_url or (settings.cluster_dir / "PG_VERSION").exists():
+        return
+    err.print(f"[yellow]note[/]: no database in {settings.cluster_dir} yet — creating a new, empty one. "
+              "To use an existing one, run from its project folder, or set GISE_DATA_DIR (or DATABASE_URL).",
+              highlight=False)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from gis_enforcement.cli.common import (
     db_app,
     fail,
     load_settings,
+    note_new_cluster,
     open_platform,
     out,
 )
@@ -20,8 +21,10 @@ def db_start() -> None:
     """Create (first time) and start the local cluster; print its URL."""
     from gis_enforcement.storage.engine import local_cluster
 
+    settings = load_settings()
+    note_new_cluster(settings)
     try:
-        out.print(local_cluster(load_settings()).ensure_running())
+        out.print(local_cluster(settings).ensure_running())
     except EnforcementError as exc:
         fail(exc)
 
@@ -56,8 +59,10 @@ def db_url() -> None:
     """Print the database URL (starting the local cluster if needed)."""
     from gis_enforcement.storage.engine import resolve_database_url
 
+    settings = load_settings()
+    note_new_cluster(settings)
     try:
-        print(resolve_database_url(load_settings()))
+        print(resolve_database_url(settings))
     except EnforcementError as exc:
         fail(exc)
 
