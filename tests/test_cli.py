@@ -178,11 +178,16 @@ def test_ingest_reports_rows_then_is_idempotent_and_exports(runner: CliRunner, t
     again = runner.invoke(app, ["ingest", str(path)])
     assert "0 accepted" in again.stdout and "3 already stored" in again.stdout
     odd = tmp_path / "[odd] name.geojson"  # text in square brackets is printed, not read as a style
+    twice = {"type": "Feature", "id": str(uuid.uuid4()),
+             "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
+             "properties": {"category": "ENV-01", "observed_at": "2026-06-01T09:00:00+08:00"}}
     odd.write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [117.1]},
-         "properties": {"category": "ENV-01", "observed_at": "2026-06-01T09:00:00+08:00"}}]}))
+         "properties": {"category": "ENV-01", "observed_at": "2026-06-01T09:00:00+08:00"}}, twice, twice]}))
     told = runner.invoke(app, ["ingest", str(odd)])
     assert told.exit_code == 1 and "[odd] name.geojson:" in told.stdout
+    assert "3 submitted, 1 accepted, 0 already stored, 1 rejected, 1 repeated in the file" in " ".join(
+        told.stdout.split())
     assert "row 1 geometry.coordinates: must be [lon, lat]" in " ".join(told.stdout.split())
 
     for fmt, name in (("geojson", "out.geojson"), ("csv", "out.csv"), ("gpkg", "out.gpkg")):

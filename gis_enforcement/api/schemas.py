@@ -143,6 +143,8 @@ class IngestReportPublic(BaseModel):
     accepted: int
     already_stored: int
     rejected: int
+    repeated: int = Field(0, description="rows repeating an earlier row of the batch (same id and content), "
+                                         "taken once: submitted = accepted + already_stored + rejected + repeated")
     likely_duplicates: int
     recurrences: int = 0
     flags: dict[str, int]

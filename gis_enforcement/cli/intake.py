@@ -329,6 +329,7 @@ def ingest_cmd(
         out.print(f"[bold]{escape(file.name)}[/]: {report.submitted:,} submitted, "
                   f"[green]{report.accepted:,} accepted[/], "
                   f"{report.already_stored:,} already stored, [red]{report.rejected:,} rejected[/], "
+                  + (f"{report.repeated:,} repeated in the file, " if report.repeated else "") +
                   f"{report.likely_duplicates:,} likely duplicates")
         if report.accepted == 0 and report.already_stored and not report.rejected:
             out.print("nothing new: every row was already stored with the same content")

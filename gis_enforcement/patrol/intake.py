@@ -218,6 +218,7 @@ def ingest(
                 errors.append(RowError(int(f["row"].iat[i]), "id",
                                        "sent twice in this batch with different content", str(f["id"].iat[i])))
                 rejected.add(int(f["row"].iat[i]))
+            report.repeated = int(len(later) - clash.sum())
             f = f.loc[first].reset_index(drop=True)
         stored = incident_repo.stored_content(session, ids=f["id"])
         if len(stored):

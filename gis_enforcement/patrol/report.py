@@ -25,12 +25,15 @@ class RowError:
 
 @dataclass
 class IngestReport:
-    """Totals of one intake batch. ``rejected`` counts rows (a row may have several errors)."""
+    """Totals of one intake batch. ``rejected`` counts rows (a row may have several errors); ``repeated``
+    counts rows that repeat an earlier row of the same batch, same id and content, taken once — so that
+    submitted = accepted + already_stored + rejected + repeated."""
 
     submitted: int = 0
     accepted: int = 0
     already_stored: int = 0
     rejected: int = 0
+    repeated: int = 0
     likely_duplicates: int = 0
     recurrences: int = 0
     errors: list[RowError] = field(default_factory=list)
@@ -46,6 +49,7 @@ class IngestReport:
             "accepted": self.accepted,
             "already_stored": self.already_stored,
             "rejected": self.rejected,
+            "repeated": self.repeated,
             "likely_duplicates": self.likely_duplicates,
             "recurrences": self.recurrences,
             "flags": dict(self.flags),

@@ -85,7 +85,7 @@ def test_resent_rows_are_sorted_by_what_is_stored(db: Session, locator: Locator,
     changed_b = {**b, "properties": {**b["properties"], "description": "改了"}}
     empty_c = {**c, "properties": {**c["properties"], "description": ""}}  # an empty text is no text: same
     moved_a = {**a, "geometry": {"type": "Point", "coordinates": [x + 0.002, y]}}
-    resent = [new, d, changed_b, empty_c, a, moved_a]
+    resent = [new, d, changed_b, empty_c, a, moved_a, new, d]  # the last two repeat rows 1 and 2 as they were
     before = count(db)
     again = ingest(db, parse_geojson({"type": "FeatureCollection", "features": resent}),
                    locator=locator, catalog=catalog)
@@ -95,7 +95,8 @@ def test_resent_rows_are_sorted_by_what_is_stored(db: Session, locator: Locator,
         (3, "id", "already stored with different content"),
         (6, "id", "sent twice in this batch with different content"),
     ]
-    assert again.rejected == 2
+    assert again.rejected == 2 and again.repeated == 2 and again.to_dict()["repeated"] == 2
+    assert again.submitted == 8 == again.accepted + again.already_stored + again.rejected + again.repeated
 
 
 def test_same_content_compares_text_as_strings_and_missing_as_missing() -> None:
