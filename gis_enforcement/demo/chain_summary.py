@@ -143,15 +143,17 @@ def read_back(session: Session, catalog: Catalog, summary: ChainSummary, ids: li
     for col in ("summoned_at", "report_in_due", "reported_in_at"):
         a[col] = pd.to_datetime(a[col], utc=True)
     after = (a["reported_in_at"] - a["summoned_at"]).dt.total_seconds() / 60.0
-    # a decline stands unless the township overruled it; a department whose decline stands is not absent
+    # every summoned department is counted once: on time, late, absent, or declined — a decline that stands (the
+    # township did not overrule it) without a check-in. A decline overruled, then a check-in, counts by the
+    # check-in; no check-in after an overruled decline is absent.
     moves = Counter(zip(events["incident_id"], events["department"], events["kind"], strict=True))
     keys = list(zip(a["incident_id"], a["department"], strict=True))
-    a["declined"] = [moves[(i, d, "decline")] > 0 for i, d in keys]
     stands = pd.Series([moves[(i, d, "decline")] > moves[(i, d, "overrule")] for i, d in keys], index=a.index,
                        dtype=bool)
     a["on_time"] = a["reported_in_at"].notna() & (a["reported_in_at"] <= a["report_in_due"])
     a["late"] = a["reported_in_at"].notna() & ~a["on_time"] & (after <= ABSENT_AFTER_MIN)
     a["absent"] = (a["reported_in_at"].isna() & ~stands) | (after > ABSENT_AFTER_MIN)
+    a["declined"] = a["reported_in_at"].isna() & stands
     a["after"] = after
 
     summary.whistled = len(cases)

@@ -181,7 +181,7 @@ def _print_chain(console: Console, chain: ChainSummary, catalog) -> None:  # typ
     console.print(
         f"  报到 report-in: [green]{chain.on_time:,} on time ({_pct(chain.on_time, chain.summoned)})[/], "
         f"[yellow]{chain.late:,} late[/], [red]{chain.absent:,} absent[/] (no check-in within the hour), "
-        f"{chain.declined:,} declined with a reason")
+        f"{chain.declined:,} declined with a reason the township accepted")
     console.print(
         f"  处置 outcome: {chain.resolved:,} resolved by the lead, {chain.closed:,} closed after the township's check "
         f"on site, {chain.reopened:,} reopened (not fixed on site)")
@@ -233,7 +233,8 @@ def _print_chain(console: Console, chain: ChainSummary, catalog) -> None:  # typ
     console.print()
     console.print(deps)
     console.print("[dim]及时 = checked in on site within the deadline (30 min; 20 on truck routes) · 迟到 = within the "
-                  "hour (W01) · 未到 = not within the hour (W02)[/]")
+                  "hour (W01) · 未到 = not within the hour (W02) · 退单 = declined with a reason the township "
+                  "accepted, no check-in · 及时 + 迟到 + 未到 + 退单 = 召集[/]")
     console.print("[dim]报到及时率 = 及时 / 召集 (red below 75 %) · 中位/P90 = minutes from the whistle to the "
                   "check-in · 预警 = warnings on the department[/]")
 

@@ -55,6 +55,8 @@ def test_the_chain_plays_legally_and_only_once(db: Session, jurisdiction: Jurisd
     assert s.resolved == s.whistled and s.closed + s.reopened == s.whistled
     assert s.follow_ups > 0 and s.penalties > 0
     assert sum(r.summoned for r in s.departments) == s.summoned
+    assert s.on_time + s.late + s.absent + s.declined == s.summoned  # each department counted once
+    assert all(r.on_time + r.late + r.absent + r.declined == r.summoned for r in s.departments)
     assert sum(t.cases for t in s.townships) == s.whistled
 
     # every whistled case: an intact record, events in time order and after the observation
