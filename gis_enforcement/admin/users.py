@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from gis_enforcement.admin.credentials import hash_password, new_api_key
 from gis_enforcement.domain.access import ROLE_UNIT, Role, UserRecord
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.wording import with_article
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
 from gis_enforcement.storage import Session, user_repo
 
@@ -35,7 +36,8 @@ def _unit_kind(session: Session, catalog: Catalog, role: Role, unit: str) -> str
     kinds = ROLE_UNIT[role]
     if "district" in kinds:
         if unit != DISTRICT:
-            raise InvalidInput(f"a {role.value} is scoped to the district: unit must be '{DISTRICT}'", field="unit")
+            raise InvalidInput(f"{with_article(role.value)} is scoped to the district: unit must be '{DISTRICT}'",
+                               field="unit")
         return "district"
     if "department" in kinds and unit in catalog.departments:
         return "department"

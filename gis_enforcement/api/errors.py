@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -46,15 +47,23 @@ def error_response(exc: EnforcementError, path: str) -> JSONResponse:
 
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [
-        {"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) or "body",
-         "reason": e["msg"]}
-        for e in exc.errors()
-    ]
+    problems = [_problem(e) for e in exc.errors()]
     first = problems[0] if problems else {"field": "body", "reason": "invalid request"}
     body = {"code": "invalid_input", "message": first["reason"], "field": first["field"],
             "detail": {"errors": problems}}
     return JSONResponse({"error": body}, status_code=_invalid_status(request))
+
+
+def _problem(e: Any) -> dict[str, str]:
+    """One of FastAPI's validation errors as (field, reason) in the API's words. A body that is not JSON at all
+    is the body's fault, not that of a field "0"; a body that is text where an object is expected is told how to
+    send one."""
+    if e["type"] == "json_invalid":
+        return {"field": "body", "reason": f"not valid JSON: {e.get('ctx', {}).get('error', 'cannot be read')}"}
+    field = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
+    if not field and e["loc"][:1] == ("body",) and isinstance(e.get("input"), bytes | str):
+        return {"field": "body", "reason": "the body must be a JSON object, sent as Content-Type: application/json"}
+    return {"field": field or "body", "reason": e["msg"]}
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

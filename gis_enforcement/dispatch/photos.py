@@ -77,8 +77,10 @@ def _read(data: bytes, fmt: str, max_pixels: int, tz: str) -> tuple[int, int, da
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise InvalidInput(f"more pixels than a photo needs (at most {max_pixels:,})", field="file") from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise InvalidInput(f"not a readable image: {exc}", field="file") from None
+        except UnidentifiedImageError:
+            raise InvalidInput(f"not a readable {fmt} image: damaged or cut short", field="file") from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise InvalidInput(f"not a readable {fmt} image: {exc}", field="file") from None
         except Exception as exc:  # Pillow's EXIF parser on hostile input
             raise InvalidInput(f"its EXIF cannot be read ({type(exc).__name__})", field="file") from None
     if len(tags) + len(sub) + len(gps) > _MAX_EXIF_TAGS:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gis_enforcement.domain.wording import with_article
 from gis_enforcement.errors import Forbidden
 
 __all__ = [
@@ -151,7 +152,7 @@ def may(caller: Caller, action: str) -> bool:
 def check(caller: Caller, action: str) -> None:
     """Raise :class:`Forbidden` unless the role has ``action``."""
     if not may(caller, action):
-        raise Forbidden(f"a {caller.role.value} may not do {action}", field="role")
+        raise Forbidden(f"{with_article(caller.role.value)} may not do {action}", field="role")
 
 
 def may_see_case(caller: Caller, case: CaseFacts) -> bool:

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from gis_enforcement.domain.enums import CaseStatus, Role
+from gis_enforcement.domain.wording import with_article
 from gis_enforcement.errors import InvalidInput
 
 __all__ = [
@@ -170,14 +171,15 @@ def _transition(
     if action not in allowed:
         names = ", ".join(a.value for a in allowed) or "none (terminal state)"
         raise InvalidInput(
-            f"cannot {action.value} a {kind} in state {current.value}; allowed actions: {names}",
+            f"cannot {action.value} {with_article(kind)} in state {current.value}; allowed actions: {names}",
             field="status",
             current=current.value,
             action=action.value,
             allowed=[a.value for a in allowed],
         )
     if action in reason_required and (reason is None or not reason.strip()):
-        raise InvalidInput(f"{action.value} on a {kind} requires a reason", field="reason", action=action.value)
+        raise InvalidInput(f"{action.value} on {with_article(kind)} requires a reason", field="reason",
+                           action=action.value)
     return allowed[action]
 
 

@@ -78,6 +78,12 @@ def test_sign_in_use_refresh_once(client: TestClient, patrol, db: Session) -> No
     # the stored password is an argon2id hash, never the password
     stored = db.execute(text("SELECT password_hash FROM app_user WHERE username = 'patrol-zhang'")).scalar_one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    as_json = client.post("/api/v1/auth/token", json={"username": "patrol-zhang", "password": PASSWORD})
+    assert as_json.status_code in (400, 422) and as_json.json()["error"]["field"] == "username"
+    assert "not JSON" in as_json.json()["error"]["message"] and "x-www-form-urlencoded" in as_json.json()["error"][
+        "message"]
+    empty = client.post("/api/v1/auth/token", data={"username": "patrol-zhang"})
+    assert empty.json()["error"]["message"] == "username and password are required"
     # a refresh token gives a new pair once; the second use is refused
     again = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token",
                                                     "refresh_token": body["refresh_token"]})

@@ -128,7 +128,8 @@ def test_upload_keeps_exif_stores_once_serves_in_scope(client: TestClient, db: S
 @pytest.mark.parametrize("payload, status, words", [
     (b"just some text, not an image at all", 415, "not a JPEG"),
     (b"%PDF-1.7\n" + b"0" * 100, 415, "not a JPEG"),
-    (b"\xff\xd8\xff\xe0" + b"\x00" * 200, 422, "not a readable image"),      # a JPEG that is not one
+    (b"\xff\xd8\xff\xe0" + b"\x00" * 200, 422, "not a readable JPEG image"),  # a JPEG that is not one
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, 422, "not a readable PNG image: damaged or cut short"),  # cut short
     (b"", 422, "empty"),
 ])
 def test_non_images_are_refused(client: TestClient, db: Session, platform: Platform, catalog: Catalog,
@@ -140,6 +141,7 @@ def test_non_images_are_refused(client: TestClient, db: Session, platform: Platf
                     files={"file": ("photo.jpg", payload, "image/jpeg")})
     assert r.status_code == status, r.text
     assert r.json()["error"]["field"] == "file" and words in r.json()["error"]["message"]
+    assert "object at 0x" not in r.json()["error"]["message"]  # nothing of the server's insides
     assert not photos_dir.exists() or not any(p.is_file() for p in photos_dir.rglob("*"))
     assert db.execute(text("SELECT count(*) FROM photo")).scalar_one() == 0
 

@@ -88,6 +88,7 @@ def test_every_illegal_assignment_transition_is_refused_naming_the_allowed_actio
             next_assignment_status(state, action, reason="x")
         assert exc.value.field == "status"
         assert state.value in exc.value.message and action.value in exc.value.message
+        assert f"cannot {action.value} an assignment in state" in exc.value.message  # "an", not "a assignment"
         assert exc.value.detail["allowed"] == [a.value for a in ASSIGNMENT_TRANSITIONS[state]]
 
 
@@ -199,3 +200,10 @@ def test_unknown_ground_is_refused() -> None:
     with pytest.raises(InvalidInput) as exc:
         lead_may_decline(role="lead", listed_as_lead=True, ground="too_busy", reason="x")
     assert exc.value.field == "ground"
+
+
+def test_messages_take_the_right_article() -> None:
+    from gis_enforcement.domain.wording import with_article
+
+    assert [with_article(w) for w in ("admin", "assignment", "case", "patrol", "Open311 client")] == [
+        "an admin", "an assignment", "a case", "a patrol", "an Open311 client"]

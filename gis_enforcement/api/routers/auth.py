@@ -57,6 +57,9 @@ def sign_in(
         pair = refresh(session, settings, token=refresh_token)
     else:
         if not username or not password:
+            if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+                raise InvalidInput("sign in with a form, not JSON: send grant_type, username and password as "
+                                   "application/x-www-form-urlencoded (OAuth2)", field="username")
             raise InvalidInput("username and password are required", field="username" if not username else "password")
         limiter("sign_in_user", per_minute).hit(username.lower(), field="username")
         user = authenticate_password(session, username=username, password=password)
