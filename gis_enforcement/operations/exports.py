@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from gis_enforcement.files import replacing
 
-__all__ = ["EXPORT_TYPES", "export_bytes", "export_file", "export_state", "start_export", "write_export"]
+__all__ = ["EXPORT_TYPES", "export_bytes", "export_file", "export_state", "iso_local", "start_export",
+           "write_export"]
 
 #: The formats, with the media type each is served as.
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3",
@@ -35,10 +37,28 @@ def _plain(frame: gpd.GeoDataFrame, zone: str) -> gpd.GeoDataFrame:
     out = frame.copy()
     for column in out.columns:
         if isinstance(out[column].dtype, pd.DatetimeTZDtype):
-            local = out[column].dt.tz_convert(zone)
-            out[column] = pd.Series([None if t is pd.NaT else t.isoformat() for t in local], index=out.index,
-                                    dtype=object)
+            out[column] = iso_local(out[column], zone)
     return out
+
+
+def iso_local(times: pd.Series, zone: str) -> pd.Series:
+    """Aware times as ISO 8601 text in ``zone``, each exactly as ``datetime.isoformat`` writes it (seconds, the
+    microseconds when there are any, the offset of that instant), computed on whole arrays: a million times in
+    well under a second, where one ``isoformat`` call per time takes several."""
+    missing = times.isna().to_numpy()
+    local = times.dt.tz_convert(zone).dt.tz_localize(None).to_numpy("datetime64[us]")
+    utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+    text = np.datetime_as_string(local, unit="s")
+    fraction = ~missing & (local.astype(np.int64) % 1_000_000 != 0)
+    if fraction.any():
+        text = text.astype(f"<U{26}")
+        text[fraction] = np.datetime_as_string(local[fraction], unit="us")
+    minutes = np.where(missing, 0, (local - utc).astype(np.int64) // 60_000_000)
+    offsets, which = np.unique(minutes, return_inverse=True)
+    labels = np.array([f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}" for m in offsets.tolist()])
+    joined = np.char.add(text, labels[which]).astype(object)
+    joined[missing] = None
+    return pd.Series(joined, index=times.index, dtype=object)
 
 
 def write_export(frame: gpd.GeoDataFrame, fmt: str, path: Path, *, zone: str) -> Path:
