@@ -69,6 +69,7 @@ from gis_enforcement.analysis.hotspots import (
     cell_spec,
     hotspots_from_counts,
     json_ready,
+    with_outside_district,
 )
 from gis_enforcement.analysis.partition_counts import (
     EXTENT_META,
@@ -175,14 +176,17 @@ def _columns_needed(available: Iterable[str], spec: CellSpec, filters: dict[str,
 
 
 def _incident_frame(source: IncidentSource, spec: CellSpec, filters: dict[str, Any], *,
-                    times: bool = False) -> dd.DataFrame:
-    """The incidents as a dask DataFrame of the columns the run reads, the filters checked on its (empty)
-    ``_meta`` so a bad filter fails here, naming its field, and not inside a worker."""
+                    times: bool = False, extra: tuple[str, ...] = ()) -> dd.DataFrame:
+    """The incidents as a dask DataFrame of the columns the run reads (and those of ``extra`` the source has),
+    the filters checked on its (empty) ``_meta`` so a bad filter fails here, naming its field, and not inside a
+    worker."""
     if isinstance(source, str | os.PathLike):
-        columns = _columns_needed(_dataset_schema(source).names, spec, filters, times)
-        frame = read_incident_dataset(source, columns=columns, **filters)
+        names = _dataset_schema(source).names
+        columns = _columns_needed(names, spec, filters, times) + [c for c in extra if c in names]
+        frame = read_incident_dataset(source, columns=list(dict.fromkeys(columns)), **filters)
     elif isinstance(source, dd.DataFrame):
-        frame = source[_columns_needed(source.columns, spec, filters, times)]
+        columns = _columns_needed(source.columns, spec, filters, times) + [c for c in extra if c in source.columns]
+        frame = source[list(dict.fromkeys(columns))]
     else:
         raise InvalidInput("incidents must be a dask DataFrame or the path of a Parquet dataset", field="incidents")
     meta = frame._meta
@@ -259,9 +263,27 @@ def _cells_table(spec: CellSpec, totals: pd.DataFrame, *, boundary: BaseGeometry
     return table
 
 
+def _outside_in(partition: pd.DataFrame, filters: dict[str, Any]) -> pd.Series:
+    """Map: how many incidents of a partition pass the filters but have no township (outside the district)."""
+    return pd.Series([int(filter_incidents(partition, **filters)["township_code"].isna().sum())], dtype="int64")
+
+
+def _inside_district(frame: dd.DataFrame, filters: dict[str, Any]) -> tuple[dd.DataFrame, int]:
+    """The incidents inside the district — those with a ``township_code`` (a dataset carries no flags; outside
+    every township an incident has none) — and how many that pass the filters are left out."""
+    if "township_code" not in frame.columns:
+        raise InvalidInput("incidents have no township_code column to tell those outside the district",
+                           field="township_code")
+    outside = int(frame.map_partitions(_outside_in, filters, meta=pd.Series(dtype="int64")).sum().compute())
+    return frame[frame["township_code"].notnull()], outside
+
+
 def _aggregate(source: IncidentSource, spec: CellSpec, filters: dict[str, Any], *, boundary: Any,
-               areas: gpd.GeoDataFrame | None) -> tuple[pd.DataFrame, int]:
-    frame = _incident_frame(source, spec, filters)
+               areas: gpd.GeoDataFrame | None, inside_district: bool = False) -> tuple[pd.DataFrame, int, int]:
+    frame = _incident_frame(source, spec, filters, extra=("township_code",) if inside_district else ())
+    outside = 0
+    if inside_district:
+        frame, outside = _inside_district(frame, filters)
     extent = _extent(frame, filters, times=False) if spec.kind != "h3" else None
     partials = frame.map_partitions(partition_cell_counts, spec, filters, extent.box if extent else None,
                                     meta=cell_counts_meta(spec))
@@ -270,7 +292,7 @@ def _aggregate(source: IncidentSource, spec: CellSpec, filters: dict[str, Any], 
     if n == 0:
         raise InvalidInput("no incident matches the filters", field="incidents")
     area = boundary_geometry(boundary) if boundary is not None else None
-    return _cells_table(spec, totals, boundary=area, areas=areas), n
+    return _cells_table(spec, totals, boundary=area, areas=areas), n, outside
 
 
 def cell_counts_distributed(
@@ -314,24 +336,29 @@ def run_hotspots_distributed(
     end: datetime | str | None = None,
     townships: str | Iterable[str] | None = None,
     statuses: str | Iterable[str] | None = None,
+    inside_district: bool = False,
 ) -> HotspotResult:
     """:func:`~.hotspots.run_hotspots` for incidents that do not fit in memory: the same parameters and the same
     :class:`~.hotspots.HotspotResult`, with ``source`` a dask DataFrame or the path of a Parquet dataset. The
     counts per cell are map-reduced on the dask cluster (:func:`cell_counts_distributed`); the distance band,
-    Gi*, the permutation test and the FDR bins then run on the cell table in memory."""
+    Gi*, the permutation test and the FDR bins then run on the cell table in memory. With ``inside_district``,
+    incidents without a ``township_code`` (outside the district) are left out and the summary's
+    ``outside_district`` says how many, as in a run on the database."""
     if permutations < 0:
         raise InvalidInput("permutations cannot be negative", field="permutations")
     spec = cell_spec(cell, resolution=resolution, size_m=size_m)
     filters = {"categories": categories, "start": start, "end": end, "townships": townships, "statuses": statuses}
-    counts, n_incidents = _aggregate(source, spec, filters, boundary=boundary, areas=areas)
+    counts, n_incidents, outside = _aggregate(source, spec, filters, boundary=boundary, areas=areas,
+                                              inside_district=inside_district)
     parameters = {
         "cell": cell, "resolution": resolution if cell == "h3" else None, "size_m": size_m if cell == "grid" else None,
         "distance_m": distance_m, "distance_given": distance_m is not None, "fdr": fdr,
         "permutations": permutations, "seed": seed, "boundary": boundary is not None,
         "filters": {k: json_ready(v) for k, v in filters.items() if v is not None},
     }
-    return hotspots_from_counts(counts, spec, n_incidents, parameters=parameters, distance_m=distance_m, fdr=fdr,
-                           permutations=permutations, seed=seed, areas=areas)
+    result = hotspots_from_counts(counts, spec, n_incidents, parameters=parameters, distance_m=distance_m, fdr=fdr,
+                                  permutations=permutations, seed=seed, areas=areas)
+    return with_outside_district(result, outside) if inside_district else result
 
 
 # ---------------------------------------------------------------------------------------------- emerging

@@ -9,8 +9,15 @@
    deviations — and grows by the mean nearest-neighbour distance (``n_bands`` steps, 10 by default).
 2. **No peak.** The band is the average distance to the K-th nearest neighbour, ``K = 5 % of the features``
    clamped to [3, 30]; if that exceeds one standard distance of the features, one standard distance.
-3. **Every feature a neighbour.** The chosen band is widened, if needed, to the largest nearest-neighbour
-   distance, so no feature is left alone (Gi* of an isolated cell is only its own value).
+3. **Every feature a neighbour, isolated features aside.** The chosen band is widened, if needed, to the
+   largest nearest-neighbour distance of the features that are not isolated, so no ordinary feature is left
+   alone (Gi* of a cell without neighbour is only its own value). A feature is *isolated* when it is a
+   locational outlier and its nearest neighbour is also more than :data:`ISOLATED_FACTOR` times the median
+   nearest-neighbour distance away (the second test keeps a lattice of cells whose spacings hardly vary from
+   calling a slightly wider spacing an outlier). An isolated feature never widens the band: one stray cell
+   far away would otherwise stretch it over the whole study area and wash every local pattern out. It stays
+   without a neighbour; the detail says how many, and :func:`~.hotspots.hotspots_from_counts` leaves every
+   cell without a neighbour out of the confidence bins.
 
 All bands come from one k-d tree query: each pair is labelled with the first band that holds it, so Moran's I
 of every band is read off running sums (``bincount`` + ``cumsum``) rather than recomputed band by band.
@@ -30,6 +37,9 @@ from gis_enforcement.errors import InvalidInput
 PEAK_MIN_Z = 1.96
 #: refuse to enumerate more pairs than this (the largest band would be far beyond a district's scale)
 MAX_PAIRS = 60_000_000
+#: a locational outlier is isolated (never widens the band) when its nearest neighbour is farther than this
+#: many times the median nearest-neighbour distance
+ISOLATED_FACTOR = 3.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,21 @@ def standard_distance(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sqrt(((pts - pts.mean(axis=0)) ** 2).sum(axis=1).mean()))
 
 
+def locational_outliers(nn: np.ndarray) -> np.ndarray:
+    """Which features are locational outliers (Esri): nearest-neighbour distance ``nn`` above the mean by more
+    than three standard deviations."""
+    d = np.asarray(nn, dtype=float)
+    return np.asarray(d > d.mean() + 3.0 * d.std())
+
+
+def isolated_features(nn: np.ndarray) -> np.ndarray:
+    """Which features are isolated — never worth widening the distance band for: locational outliers whose
+    nearest neighbour is also more than :data:`ISOLATED_FACTOR` times the median nearest-neighbour distance
+    away (``nn``, one entry per feature)."""
+    d = np.asarray(nn, dtype=float)
+    return locational_outliers(d) & (d > ISOLATED_FACTOR * float(np.median(d)))
+
+
 def first_significant_peak(z: np.ndarray, min_z: float = PEAK_MIN_Z) -> int | None:
     """Index of the first local peak of a z-score profile — higher than the previous band (or first) and not
     lower than the next, and at least ``min_z`` — or None. The last band is never a peak: nothing says the
@@ -162,7 +187,10 @@ def choose_distance_band(
     first significant peak of Moran's I z over ``n_bands`` increasing distances from ``start_m`` (default: every
     non-outlier feature has a neighbour) by ``increment_m`` (default: mean nearest-neighbour distance); else the
     average distance to the K-th nearest neighbour capped at one standard distance; then widened so every feature
-    has at least one neighbour. Returns a :class:`ScaleChoice` whose ``detail`` says which rule decided."""
+    that is not isolated (a locational outlier more than :data:`ISOLATED_FACTOR` median nearest-neighbour
+    distances from its nearest neighbour) has at least one neighbour — isolated features never widen the band
+    and are counted in the ``detail``. Returns a :class:`ScaleChoice` whose ``detail`` says which rule
+    decided."""
     pts = _points(x, y, values)
     n = len(pts)
     if n < 4:
@@ -170,10 +198,11 @@ def choose_distance_band(
     if n_bands < 2:
         raise InvalidInput("at least 2 distance bands are needed to find a peak", field="n_bands")
     nn = nearest_neighbour_distances(pts[:, 0], pts[:, 1], 1)
-    all_have_neighbour = float(nn.max())
-    if all_have_neighbour <= 0:
+    if float(nn.max()) <= 0:
         raise InvalidInput("all features are at one location", field="x")
-    outlier = nn > nn.mean() + 3.0 * nn.std()
+    outlier = locational_outliers(nn)
+    isolated = isolated_features(nn)
+    all_have_neighbour = float(nn[~isolated].max())
     start = float(start_m) if start_m is not None else float(nn[~outlier].max())
     step = float(increment_m) if increment_m is not None else float(nn.mean())
     if not (start > 0 and step > 0):
@@ -199,5 +228,10 @@ def choose_distance_band(
             detail = f"no significant Moran's I peak among {span}; average distance to {k} nearest neighbours"
     if distance < all_have_neighbour:
         detail += f"; widened from {distance:.0f} m to {all_have_neighbour:.0f} m so every feature has a neighbour"
+        if isolated.any():
+            detail += " but the isolated ones"
         distance = all_have_neighbour
+    alone = int((nn > distance).sum())
+    if alone:
+        detail += f"; {alone} isolated feature(s) have no neighbour within {distance:.0f} m"
     return ScaleChoice(distance_m=distance, method=method, detail=detail, profile=pairs)

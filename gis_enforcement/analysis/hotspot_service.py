@@ -12,7 +12,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from gis_enforcement.analysis.hotspots import HotspotResult, run_hotspots
+from gis_enforcement.analysis.hotspots import HotspotResult, run_hotspots, with_outside_district
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.storage import Session, analysis_repo, layer_repo
 
@@ -37,9 +37,12 @@ def run_and_store(session: Session, *, cell: str = "h3", resolution: int = 8, si
                   townships: list[str] | None = None, statuses: list[str] | None = None) -> tuple[int, HotspotResult]:
     """Run Getis-Ord Gi* hot spots on the stored incidents (filters as in
     :func:`gis_enforcement.analysis.hotspots.run_hotspots`) inside the district — or the given townships —
-    keeping empty cells there, and store the run; returns its id and the result."""
-    incidents = analysis_repo.incidents_frame(session, start=start, end=end, categories=categories,
-                                              townships=townships, statuses=statuses)
+    keeping empty cells there, and store the run; returns its id and the result. Incidents outside the district
+    are left out; the summary says how many (``outside_district``)."""
+    filters: dict[str, Any] = {"start": start, "end": end, "categories": categories, "townships": townships,
+                               "statuses": statuses}
+    incidents = analysis_repo.incidents_frame(session, inside_district=True, **filters)
+    outside = analysis_repo.count_outside_district(session, **filters)
     layers = layer_repo.read_layers(session)
     if layers["district"].empty:
         raise InvalidInput("no jurisdiction layers are loaded; run `gis-enforcement layers load`", field="layers")
@@ -50,6 +53,7 @@ def run_and_store(session: Session, *, cell: str = "h3", resolution: int = 8, si
                           permutations=permutations, seed=seed, boundary=boundary,
                           areas=_areas(layers, cell, townships), categories=categories, start=start, end=end,
                           townships=townships, statuses=statuses)
+    result = with_outside_district(result, outside)
     return store(session, result, categories=categories), result
 
 

@@ -12,7 +12,7 @@ parameters and ``seed`` give the same result.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
@@ -70,6 +70,18 @@ def json_ready(value: Any) -> Any:
     return [str(v) for v in value]
 
 
+def with_outside_district(result: HotspotResult, outside: int) -> HotspotResult:
+    """``result`` with the incidents left out for lying outside the district in its summary:
+    ``outside_district`` (their number) and, when there are any, a warning saying so. A point far outside the
+    study area would otherwise stretch the distance band (and the emerging cube) over empty country."""
+    summary = dict(result.summary)
+    summary["outside_district"] = int(outside)
+    if outside:
+        summary["warnings"] = [*summary.get("warnings", []),
+                               f"{outside} incident(s) outside the district left out"]
+    return replace(result, summary=MappingProxyType(summary))
+
+
 def _bin_counts(gi_bin: np.ndarray) -> dict[str, int]:
     names = {3: "hot_99", 2: "hot_95", 1: "hot_90", -1: "cold_90", -2: "cold_95", -3: "cold_99"}
     return {name: int((gi_bin == level).sum()) for level, name in names.items()}
@@ -125,8 +137,10 @@ def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int,
                     areas: gpd.GeoDataFrame | None) -> HotspotResult:
     """Hot spots from a table of counts per cell (``cell_id``, ``count``, ``x``/``y`` in EPSG:4548, and what
     :func:`~.aggregate.cells_geodataframe` needs for ``spec``): the distance band (given or chosen), Gi* z and p,
-    the permutation test when asked, the FDR bins and the summary. :func:`run_hotspots` calls it after counting
-    in memory; :mod:`~.distributed` after counting on a dask cluster."""
+    the permutation test when asked, the FDR bins and the summary. A cell with no neighbour within the band
+    (a locational outlier the band was not widened for) keeps its z but is left out of the bins (``gi_bin`` 0,
+    and out of the FDR count); the summary warns about it. :func:`run_hotspots` calls it after counting in
+    memory; :mod:`~.distributed` after counting on a dask cluster."""
     n_cells = len(counts)
     if n_cells < 3:
         raise InvalidInput(f"only {n_cells} cell(s) hold incidents; hot spots need at least 3", field="cell")
@@ -146,13 +160,18 @@ def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int,
     table["p"] = decide = p_values_from_z(z)
     if permutations:
         table["pseudo_p"] = decide = gi_star_permutation(values, weights, permutations=permutations, seed=seed).p
-    table["gi_bin"] = gi_bin = classify_confidence(z, decide, fdr=fdr)
+    # a cell with no neighbour but itself has a Gi* that only restates its own count: it is not tested
+    has_neighbour = table["neighbours"].to_numpy() > 1
+    gi_bin = np.zeros(n_cells, dtype=np.int8)
+    gi_bin[has_neighbour] = classify_confidence(z[has_neighbour], np.asarray(decide)[has_neighbour], fdr=fdr)
+    table["gi_bin"] = gi_bin
     warnings: list[str] = []
     if n_cells < RELIABLE_MIN_CELLS:
         warnings.append(f"only {n_cells} cells: Gi* results with fewer than {RELIABLE_MIN_CELLS} are not reliable")
-    alone = int((table["neighbours"] == 1).sum())
+    alone = int((~has_neighbour).sum())
     if alone:
-        warnings.append(f"{alone} cell(s) have no neighbour within {scale.distance_m:.0f} m")
+        warnings.append(f"{alone} cell(s) have no neighbour within {scale.distance_m:.0f} m and are left out of "
+                        "the hot and cold spots")
     summary = {"incidents": n_incidents, "counted_incidents": int(values.sum()), "cells": n_cells,
                "empty_cells": int((values == 0).sum()), "mean_neighbours": float(table["neighbours"].mean()),
                **_bin_counts(gi_bin), "hot": int((gi_bin > 0).sum()), "cold": int((gi_bin < 0).sum()),

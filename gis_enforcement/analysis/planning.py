@@ -175,6 +175,8 @@ def _start_point(start: Any, crs: str) -> tuple[float, float]:
             raise InvalidInput(f"unknown CRS {crs!r}", field="start_crs") from None
         x, y = transformer.transform(*xy)
         xy = (float(x), float(y))
+        if not all(math.isfinite(v) for v in xy):  # e.g. a longitude beyond ±180° in EPSG:4326
+            raise InvalidInput(f"is not a place in {crs}", field="start")
     return xy
 
 

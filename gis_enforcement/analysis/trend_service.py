@@ -56,13 +56,15 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
                  townships: list[str] | None = None) -> tuple[int, EmergingHotSpots, pd.DataFrame]:
     """Emerging hot spots of the stored incidents in ``[start, end)`` per H3 or grid cell and ``width``
     months/days; empty cells inside the district (or the townships) count as zeros. The distance band is
-    given or chosen on the whole period's counts (as a hot-spot run would). Stored; returns the run id, the
-    analysis and the cells (GeoDataFrame with ``category``)."""
+    given or chosen on the whole period's counts (as a hot-spot run would). Incidents outside the district are
+    left out (the summary's ``outside_district`` says how many). Stored; returns the run id, the analysis and
+    the cells (GeoDataFrame with ``category``)."""
     if cell not in ("h3", "grid"):
         raise InvalidInput("emerging hot spots count by h3 or grid cells", field="cell")
     spec = CellSpec("h3", resolution=resolution) if cell == "h3" else CellSpec("grid", size_m=size_m)
-    incidents = filter_incidents(analysis_repo.incidents_frame(session, start=start, end=end, categories=categories,
-                                                               townships=townships))
+    filters: dict[str, Any] = {"start": start, "end": end, "categories": categories, "townships": townships}
+    incidents = filter_incidents(analysis_repo.incidents_frame(session, inside_district=True, **filters))
+    outside = analysis_repo.count_outside_district(session, **filters)
     if incidents.empty:
         raise InvalidInput("no incident matches the filters", field="incidents")
     layers = layer_repo.read_layers(session)
@@ -88,7 +90,10 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
     patterns = cells["pattern"].value_counts().to_dict()
     summary: dict[str, Any] = {"incidents": len(incidents), "cells": len(cells), "bins": int(cube.n_bins),
                                "bin_starts": [str(b) for b in cube.bin_starts], "patterns": patterns,
-                               "scale": scale.detail if scale is not None else f"{band:.0f} m as given"}
+                               "scale": scale.detail if scale is not None else f"{band:.0f} m as given",
+                               "outside_district": outside}
+    if outside:
+        summary["warnings"] = [f"{outside} incident(s) outside the district left out"]
     parameters = {"cell": cell, "resolution": resolution if cell == "h3" else None,
                   "size_m": size_m if cell == "grid" else None, "distance_m": band, "unit": unit, "width": width,
                   "time_step": time_step, "alpha": alpha, "fdr": fdr, "categories": categories,
@@ -104,8 +109,12 @@ def refresh_sites(session: Session, *, locator: Locator, eps_m: float = 100.0, m
                   follow_up_days: int = 30, categories: list[str] | None = None,
                   townships: list[str] | None = None) -> pd.DataFrame:
     """Cluster each category's incidents (DBSCAN, ``eps_m`` metres, ``min_samples``), build the site register
-    with recurrences after closures and 回头看 dates, store it, and return the sites (most recurrences first)."""
-    incidents = analysis_repo.incidents_frame(session, categories=categories, townships=townships)
+    with recurrences after closures and 回头看 dates, store it, and return the sites (most recurrences first).
+    Incidents outside the district are left out; ``attrs["outside_district"]`` of the returned frame says how
+    many."""
+    incidents = analysis_repo.incidents_frame(session, categories=categories, townships=townships,
+                                              inside_district=True)
+    outside = analysis_repo.count_outside_district(session, categories=categories, townships=townships)
     for column in ("observed_at", "closed_at"):  # 回头看 dates are the district's days
         incidents[column] = incidents[column].dt.tz_convert("Asia/Shanghai")
     parts, offset = [], 0
@@ -122,7 +131,9 @@ def refresh_sites(session: Session, *, locator: Locator, eps_m: float = 100.0, m
         offset = int(labelled["cluster"].max()) + 1
         parts.append(recurring_sites(labelled, follow_up_days=follow_up_days))
     if not parts:
-        return pd.DataFrame()
+        empty = pd.DataFrame()
+        empty.attrs["outside_district"] = outside
+        return empty
     sites = pd.concat(parts, ignore_index=True)
     sites = sites.drop_duplicates("site_id")  # two categories' clusters centred in one 100 m square: one site
     placed = locator.locate(sites["lon"].to_numpy(dtype=float), sites["lat"].to_numpy(dtype=float))
@@ -138,4 +149,6 @@ def refresh_sites(session: Session, *, locator: Locator, eps_m: float = 100.0, m
     analysis_repo.upsert_recurring_sites(session, sites=register, parameters={
         "eps_m": eps_m, "min_samples": min_samples, "follow_up_days": follow_up_days, "categories": categories,
         "townships": townships})
-    return sites.sort_values(["n_recurrences", "site_id"], ascending=[False, True]).reset_index(drop=True)
+    ranked = sites.sort_values(["n_recurrences", "site_id"], ascending=[False, True]).reset_index(drop=True)
+    ranked.attrs["outside_district"] = outside
+    return ranked

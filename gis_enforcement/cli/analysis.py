@@ -13,7 +13,7 @@ from rich import box
 from rich.table import Table
 
 from gis_enforcement.cli.common import app, err, fail, open_platform, out, written
-from gis_enforcement.errors import EnforcementError
+from gis_enforcement.errors import EnforcementError, InvalidInput
 
 hotspots_app = typer.Typer(help="Hot spots (Getis-Ord Gi*), emerging hot spots and recurring sites.",
                            no_args_is_help=True)
@@ -28,6 +28,33 @@ class Cell(StrEnum):
     grid = "grid"
     township = "township"
     village = "village"
+
+
+class EmergingCell(StrEnum):
+    """The cells an emerging hot-spot run counts by (its space-time cube needs a regular lattice)."""
+
+    h3 = "h3"
+    grid = "grid"
+
+
+#: what each output option writes, and the suffixes it accepts
+CELL_SUFFIXES = (".gpkg", ".geojson", ".json")
+MAP_SUFFIXES = (".html", ".htm")
+
+
+def _suffix(path: Path | None, accepted: tuple[str, ...], option: str, what: str) -> None:
+    """Refuse ``path`` before any work when its suffix is not one of ``accepted`` (what will be written)."""
+    if path is not None and path.suffix.lower() not in accepted:
+        raise typer.BadParameter(f"{path.name}: {what} is written to a {' or '.join(accepted)} file",
+                                 param_hint=option)
+
+
+def _cell_output(path: Path | None) -> None:
+    _suffix(path, CELL_SUFFIXES, "--output", "the cells (GeoPackage or GeoJSON)")
+
+
+def _map_output(path: Path | None) -> None:
+    _suffix(path, MAP_SUFFIXES, "--map", "the map (an offline HTML page)")
 
 
 BIN_LABELS = {3: "热点 99%", 2: "热点 95%", 1: "热点 90%", 0: "不显著", -1: "冷点 90%", -2: "冷点 95%", -3: "冷点 99%"}
@@ -117,8 +144,8 @@ def hotspots_run(
     dask cluster); the run is stored (its id is printed)."""
     from gis_enforcement.analysis.hotspot_service import run_and_store
 
-    if output is not None and output.suffix.lower() not in (".gpkg", ".geojson", ".json"):
-        raise typer.BadParameter("write a .gpkg or a .geojson file", param_hint="--output")
+    _cell_output(output)
+    _map_output(map_path)
     try:
         start, end = _period(period)
         plat = open_platform()
@@ -165,7 +192,8 @@ def _run_on_dask(plat: Any, dataset: Path, workers: int, **params: Any) -> tuple
     with out.status(f"hot spots on dask ({workers} workers): counting the dataset, then Gi*…"), \
             LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster, \
             Client(cluster):
-        result = run_hotspots_distributed(str(dataset), boundary=boundary, areas=areas, **params)
+        result = run_hotspots_distributed(str(dataset), boundary=boundary, areas=areas, inside_district=True,
+                                          **params)
     with plat.transaction() as session:
         run_id = store(session, result, categories=params.get("categories"), source=str(dataset))
     return run_id, result
@@ -190,6 +218,8 @@ def hotspots_show(
     """A stored hot-spot run: its parameters, summary and top cells."""
     from gis_enforcement.analysis.hotspot_service import stored_run
 
+    _cell_output(output)
+    _map_output(map_path)
     try:
         plat = open_platform()
         with plat.transaction() as session:
@@ -210,7 +240,8 @@ def hotspots_show(
 
 @hotspots_app.command("emerging")
 def hotspots_emerging(
-    cell: Annotated[Cell, typer.Option(help="h3 or grid")] = Cell.h3,
+    cell: Annotated[EmergingCell, typer.Option(help="count by H3 cell or square grid (EPSG:4548)")]
+    = EmergingCell.h3,
     resolution: Annotated[int, typer.Option(help="H3 resolution")] = 8,
     size: Annotated[float, typer.Option(help="grid cell size in metres")] = 500.0,
     distance: Annotated[float | None, typer.Option(help="distance band in metres (default: chosen)")] = None,
@@ -225,10 +256,10 @@ def hotspots_emerging(
     = None,
 ) -> None:
     """Emerging hot spots (new, intensifying, persistent, diminishing, sporadic, oscillating, historical…)."""
+    from gis_enforcement.analysis.hotspot_service import stored_run
     from gis_enforcement.analysis.trend_service import emerging_run
 
-    if cell not in (Cell.h3, Cell.grid):
-        raise typer.BadParameter("h3 or grid", param_hint="--cell")
+    _cell_output(output)
     try:
         start, end = _period(period)
         plat = open_platform()
@@ -238,6 +269,7 @@ def hotspots_emerging(
                                             distance_m=distance, unit=unit, width=width, time_step=time_step,
                                             fdr=fdr, categories=category or None, start=start, end=end,
                                             townships=township or None)
+            run, _ = stored_run(session, run_id=run_id)
     except EnforcementError as exc:
         fail(exc)
         return
@@ -247,6 +279,10 @@ def hotspots_emerging(
     for pattern, n in cells["pattern"].value_counts().items():
         table.add_row(str(pattern), f"{n:,}")
     out.print(table)
+    summary = run.get("summary") or {}
+    out.print(f"尺度 scale: {summary.get('scale', '')}")
+    for w in summary.get("warnings", []):
+        out.print(f"[yellow]注意[/] {w}")
     if output is not None:
         _write_cells(cells, output)
         out.print(f"wrote {len(cells):,} cells to {output}")
@@ -272,6 +308,9 @@ def hotspots_sites(
     except EnforcementError as exc:
         fail(exc)
         return
+    outside = int(sites.attrs.get("outside_district", 0))
+    if outside:
+        out.print(f"[yellow]注意[/] {outside} incident(s) outside the district left out")
     if sites.empty:
         out.print("no site: no cluster of incidents at that radius")
         return
@@ -296,6 +335,10 @@ def _window(values: list[str] | None) -> dict[str, str]:
             raise typer.BadParameter(f"{v!r}: write CATEGORY=HH:MM-HH:MM", param_hint="--window")
         out_[code.strip()] = span.strip()
     return out_
+
+
+#: fields of a plan request (:class:`~gis_enforcement.operations.plans.PlanRequest`) → options of `plan create`
+_PLAN_OPTIONS = {"start_point": "from", "start_township": "from", "townships": "township"}
 
 
 @plan_app.command("create")
@@ -337,6 +380,8 @@ def plan_create(
             plan_id, plan = create_plan(session, catalog=plat.catalog, locator=plat.locators.get(session),
                                         seats=load_seats(plat.settings.boundaries_dir), request=request)
     except EnforcementError as exc:
+        if isinstance(exc, InvalidInput) and exc.field in _PLAN_OPTIONS:  # name the option as typed
+            exc = InvalidInput(exc.message, field=_PLAN_OPTIONS[exc.field], **exc.detail)
         fail(exc)
         return
     _print_plan(plan_id, plan, plat.catalog)

@@ -18,7 +18,17 @@ map_app = typer.Typer(help="Offline map pages (Leaflet inlined): status, hot spo
                            "incidents.", no_args_is_help=True)
 app.add_typer(map_app, name="map")
 
-Output = Annotated[Path | None, typer.Option("-o", "--output", help="default: MAPS_DIR/<name>.html")]
+
+
+def _html_page(path: Path | None) -> Path | None:
+    """A map page is HTML: refuse any other suffix, before any work, rather than write HTML under it."""
+    if path is not None and path.suffix.lower() not in (".html", ".htm"):
+        raise typer.BadParameter(f"{path.name}: the map (an offline HTML page) is written to a .html or .htm file")
+    return path
+
+
+Output = Annotated[Path | None, typer.Option("-o", "--output", help="an .html file (default: MAPS_DIR/<name>.html)",
+                                             callback=_html_page)]
 Lang = Annotated[str, typer.Option(help="zh or en")]
 Period = Annotated[str | None, typer.Option(help="2026, 2026-05 or START..END (default: everything)")]
 BasemapOption = Annotated[str | None, typer.Option(help="none, osm, tianditu, amap, xyz:<template|dir> or "

@@ -11,6 +11,7 @@ officers, the window and the arrival time. Like the other maps, Leaflet is inlin
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,14 +38,16 @@ WORDS = {
            "period": "时段", "categories": "问题类别", "departments": "参与部门", "officers": "人",
            "window": "检查时段", "arrive": "到达", "depart": "离开", "wait": "等候", "reason": "原因",
            "severity": "严重程度", "score": "得分", "rank": "排名", "order": "顺序", "id": "编号",
-           "depart_at": "出发时间", "townships": "乡镇边界", "end": "结束"},
+           "depart_at": "出发时间", "townships": "乡镇边界", "end": "结束",
+           "no_targets": "本方案没有排入任何检查点"},
     "en": {"title": "Joint operation plan", "legend": "Legend", "start": "Start", "planned": "Planned visits",
            "waiting": "Waiting (not scheduled)", "route": "Route", "night": "Night window",
            "evening": "Evening window", "day": "Day window", "other": "Other window", "targets": "targets",
            "km": "km", "min": "min", "period": "Period", "categories": "Categories", "departments": "Departments",
            "officers": "officers", "window": "Window", "arrive": "Arrive", "depart": "Leave", "wait": "Wait",
            "reason": "Reason", "severity": "Severity", "score": "Score", "rank": "Rank", "order": "Visit",
-           "id": "ID", "depart_at": "Departs", "townships": "Townships", "end": "Ends"},
+           "id": "ID", "depart_at": "Departs", "townships": "Townships", "end": "Ends",
+           "no_targets": "This plan has no scheduled targets"},
 }
 
 _PLAN_CSS = """
@@ -175,6 +178,30 @@ var {self.get_name()} = L.geoJSON({self.data}, {{
 """
 
 
+def _position(value: Any) -> list[float] | None:
+    """A GeoJSON position as [lon, lat] when it holds two finite numbers within ±180°/±90°, else None."""
+    if not isinstance(value, list | tuple) or len(value) < 2:
+        return None
+    lon, lat = value[0], value[1]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (lon, lat)):
+        return None
+    return [float(lon), float(lat)] if abs(lon) <= 180 and abs(lat) <= 90 else None
+
+
+def _drawable(feature: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The feature with only the positions a map can place (a stored plan may hold a null or impossible point),
+    or None when nothing of it is left: a point without a position, a line with fewer than two."""
+    geometry = feature.get("geometry") or {}
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+    if kind == "Point":
+        point = _position(coordinates)
+        return None if point is None else {**feature, "geometry": {"type": "Point", "coordinates": point}}
+    if kind == "LineString" and isinstance(coordinates, list):
+        line = [p for p in (_position(c) for c in coordinates) if p is not None]
+        return None if len(line) < 2 else {**feature, "geometry": {"type": "LineString", "coordinates": line}}
+    return None
+
+
 def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
@@ -220,7 +247,9 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
     other); waiting targets are grey, their popup giving the reason; the route has an arrow on each leg. The
     title box gives the period, the number of targets and the route's length. ``catalog`` (optional) turns
     category, department and severity codes into names; ``lang`` "zh" or "en"; ``tiles`` None (offline) or a
-    folium tile name.
+    folium tile name. A plan without planned targets still draws (start, waiting targets, the townships) and its
+    title box says it has none; a position that is null or not a lon/lat (as an older stored plan may hold) is
+    not drawn.
     """
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {sorted(WORDS)}")
@@ -229,8 +258,9 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
     by_role: dict[str, list[dict[str, Any]]] = {"start": [], "target": [], "route": []}
     for f in feats:
         role = (f.get("properties") or {}).get("role")
-        if role in by_role and f.get("geometry"):
-            by_role[role].append(f)
+        drawable = _drawable(f)
+        if role in by_role and drawable is not None:
+            by_role[role].append(drawable)
     targets = by_role["target"]
     planned = sorted((f for f in targets if f["properties"].get("status") == "planned"),
                      key=lambda f: f["properties"].get("order") or 0)
@@ -288,6 +318,7 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
     stats = [f"{len(planned)} {words['targets']}", f"{km:.1f} {words['km']}"]
     if waiting:
         stats[0] += (f"（另 {len(waiting)} 个待安排）" if lang == "zh" else f" (+{len(waiting)} waiting)")
+    empty = f'<div class="note">{html.escape(words["no_targets"])}</div>' if not planned else ""
     if route_props.get("travel_minutes") is not None:
         stats.append(f"{float(route_props['travel_minutes']):.0f} {words['min']}")
     period = _period_text(plan_geojson.get("plan") or {}, start["properties"] if start else None, route_props)
@@ -299,7 +330,7 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
         f'<div class="gise-box gise-title"><h1>{html.escape(the_title)}</h1>'
         + (f'<div class="sub">{html.escape(words["period"])} {html.escape(period)}</div>' if period else "")
         + '<div class="stats">' + "".join(f"<span>{html.escape(s)}</span>" for s in stats) + "</div>"
-        + note + "</div>"))
+        + empty + note + "</div>"))
     figure_of(m).html.add_child(Raw(_legend(counts, len(waiting), words)))
     pad = max((x1 - x0), (y1 - y0)) * 0.05 + 0.002
     m.fit_bounds([[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]], padding_top_left=(270, 110),

@@ -80,23 +80,63 @@ class PlanRequest:
                 "service_minutes": self.service_minutes}
 
 
-def _start(request: PlanRequest, seats: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+#: how far outside the district a start point may lie (metres from the nearest township): a team of the district
+#: leaves from inside it or from just over its border; a point farther out is almost always a typo or swapped
+#: coordinates, and would only plan a route of the length of the drive in
+MAX_START_OUTSIDE_M = 30_000.0
+
+
+def _start_point(point: Any, locator: Locator) -> tuple[float, float]:
+    """A start point (lon, lat) checked: two finite numbers, longitude within ±180°, latitude within ±90°, and
+    inside the district or at most :data:`MAX_START_OUTSIDE_M` outside it; else ``InvalidInput`` on
+    ``start_point``."""
+    try:
+        lon, lat = (float(v) for v in point)
+    except (TypeError, ValueError):
+        raise InvalidInput("must be two numbers: longitude, latitude (WGS84 degrees)", field="start_point") from None
+    for name, value, limit in (("longitude", lon, 180.0), ("latitude", lat, 90.0)):
+        if not np.isfinite(value) or abs(value) > limit:
+            raise InvalidInput(f"the {name} must be a number within [-{limit:g}, {limit:g}], got {value!r}",
+                               field="start_point")
+    placed = locator.locate_one(lon, lat)
+    away = placed.nearest_township_distance_m
+    if placed.township_code is None and (away is None or away > MAX_START_OUTSIDE_M):
+        far = f"{away / 1000:,.0f} km" if away is not None else "far"
+        raise InvalidInput(f"({lon:g}, {lat:g}) is {far} outside the district; a plan starts inside it or at most "
+                           f"{MAX_START_OUTSIDE_M / 1000:.0f} km outside", field="start_point")
+    return lon, lat
+
+
+def _check_townships(request: PlanRequest, locator: Locator) -> None:
+    known = {str(c) for c in locator.township_codes}
+    unknown = [str(c) for c in request.townships if str(c) not in known]
+    if unknown:
+        raise InvalidInput(f"no such township: {', '.join(repr(c) for c in unknown[:5])}", field="townships")
+
+
+def _start(request: PlanRequest, seats: Mapping[str, tuple[float, float]], locator: Locator) -> tuple[float, float]:
+    """Where the team leaves from: the given point (checked by :func:`_start_point`), the seat of the given
+    township, or the seat of the only township asked for. Errors name the field at fault: ``start_point``,
+    ``start_township`` or ``townships``."""
+    _check_townships(request, locator)
     if request.start_point is not None:
-        return request.start_point
+        return _start_point(request.start_point, locator)
+    field_ = "start_township" if request.start_township else "townships"
     code = request.start_township or (request.townships[0] if len(request.townships) == 1 else None)
     if code is None:
-        raise InvalidInput("say where the team leaves from: a township (its seat) or a point", field="start")
+        raise InvalidInput("say where the team leaves from: a township (its seat) or a point",
+                           field="start_township")
     if code not in seats:
-        raise InvalidInput(f"no seat is known for township {code!r}", field="start")
+        raise InvalidInput(f"no seat is known for township {code!r}", field=field_)
     return seats[code]
 
 
 def gather_candidates(session: Session, *, request: PlanRequest, locator: Locator) -> pd.DataFrame:
-    """The candidates of a request: open cases and recurring sites in its townships and categories, and the
-    hot cells of its hot-spot run."""
+    """The candidates of a request: open cases (inside the district) and recurring sites in its townships and
+    categories, and the hot cells of its hot-spot run."""
     towns, cats = list(request.townships) or None, list(request.categories) or None
     cases = analysis_repo.incidents_frame(session, townships=towns, categories=cats,
-                                          statuses=analysis_repo.OPEN_STATUSES)
+                                          statuses=analysis_repo.OPEN_STATUSES, inside_district=True)
     sites = analysis_repo.recurring_sites(session, townships=towns, categories=cats)
     hot, hot_categories, cell_towns = None, (), {}
     if request.hotspot_run_id is not None:
@@ -121,8 +161,10 @@ def gather_candidates(session: Session, *, request: PlanRequest, locator: Locato
 
 def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: Mapping[str, tuple[float, float]],
                 request: PlanRequest) -> tuple[int, OperationPlan]:
-    """Plan a joint operation for ``request`` and store it; returns the plan id and the plan."""
-    start = _start(request, seats)
+    """Plan a joint operation for ``request`` and store it; returns the plan id and the plan. Bad input raises
+    ``InvalidInput`` naming the request's field: ``start_point`` (not a WGS84 lon/lat, or more than
+    :data:`MAX_START_OUTSIDE_M` outside the district), ``start_township``, ``townships``."""
+    start = _start(request, seats, locator)
     candidates = gather_candidates(session, request=request, locator=locator)
     if candidates.empty:
         raise InvalidInput("nothing to plan: no open case, recurring site or hot spot in that area and those "

@@ -59,18 +59,35 @@ def _where(start: datetime | None, end: datetime | None, categories: Sequence[st
     return " AND ".join(clauses), params
 
 
+#: an incident inside the district: located in a township and not flagged as outside every township
+_INSIDE_DISTRICT = "(i.township_code IS NOT NULL AND NOT ('outside_district' = ANY(i.flags)))"
+
+
 def incidents_frame(session: Session, *, start: datetime | None = None, end: datetime | None = None,
                     categories: Sequence[str] | None = None, townships: Sequence[str] | None = None,
-                    statuses: Sequence[str] | None = None) -> pd.DataFrame:
+                    statuses: Sequence[str] | None = None, inside_district: bool = False) -> pd.DataFrame:
     """Incidents for analysis (likely duplicates, duplicates and rejected reports left out): ``id``, ``lon``,
     ``lat``, ``category``, ``observed_at``, ``township_code``, ``village_code``, ``grid_code``, ``status``,
-    ``closed_at``, ``zone_codes`` (``;``-joined)."""
+    ``closed_at``, ``zone_codes`` (``;``-joined). With ``inside_district``, only incidents located in a
+    township of the district (see :func:`count_outside_district` for the others)."""
     where, params = _where(start, end, categories, townships, statuses)
+    if inside_district:
+        where += f" AND {_INSIDE_DISTRICT}"
     return copy_out(session, select=(
         "SELECT i.id::text AS id, i.lon, i.lat, i.category, i.observed_at, i.township_code, i.village_code, "
         "i.grid_code, i.status, i.closed_at, array_to_string(i.zone_codes, ';') AS zone_codes "
         f"FROM incident i WHERE {where}"), params=params,
         types={"lon": pa.float64(), "lat": pa.float64(), "observed_at": _UTC, "closed_at": _UTC})
+
+
+def count_outside_district(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                           categories: Sequence[str] | None = None, townships: Sequence[str] | None = None,
+                           statuses: Sequence[str] | None = None) -> int:
+    """How many incidents :func:`incidents_frame` leaves out with ``inside_district`` under the same filters:
+    those flagged ``outside_district`` or located in no township."""
+    where, params = _where(start, end, categories, townships, statuses)
+    return int(session.connection().exec_driver_sql(
+        f"SELECT count(*) FROM incident i WHERE {where} AND NOT {_INSIDE_DISTRICT}", params).scalar_one())
 
 
 def zone_kinds(session: Session) -> dict[str, str]:

@@ -215,3 +215,22 @@ def test_bad_input_names_the_field(client: Client, dataset: Path, tmp_path: Path
     with pytest.raises(InvalidInput) as areas:
         run_emerging_distributed(dataset, cell="township")
     assert areas.value.field == "cell"
+
+
+def test_incidents_outside_the_district_can_be_left_out(client: Client, dataset: Path,
+                                                        incidents: pd.DataFrame) -> None:
+    # a dataset carries no flags: outside every township an incident has no township_code
+    outside = int(incidents["township_code"].isna().sum())
+    assert outside > 0
+    ours = run_hotspots_distributed(dataset, cell="grid", size_m=1000.0, boundary=DISTRICT, inside_district=True)
+    theirs = run_hotspots(incidents[incidents["township_code"].notna()], cell="grid", size_m=1000.0,
+                          boundary=DISTRICT)
+    assert ours.summary["outside_district"] == outside and ours.summary["incidents"] == len(incidents) - outside
+    assert any(f"{outside} incident(s) outside the district left out" in w for w in ours.summary["warnings"])
+    np.testing.assert_array_equal(ours.cells["count"].to_numpy(), theirs.cells["count"].to_numpy())
+    np.testing.assert_allclose(ours.cells["z"].to_numpy(), theirs.cells["z"].to_numpy(), rtol=0, atol=1e-9)
+    with pytest.raises(InvalidInput) as no_codes:
+        run_hotspots_distributed(dask_geopandas.from_geopandas(gpd.GeoDataFrame(
+            incidents[["lon", "lat"]], geometry=gpd.points_from_xy(incidents["lon"], incidents["lat"], crs=4326)),
+            npartitions=2), cell="grid", inside_district=True)
+    assert no_codes.value.field == "township_code"

@@ -11,9 +11,16 @@ from libpysal.weights import DistanceBand
 from pyproj import Transformer
 from scipy import stats
 
+from gis_enforcement.analysis.aggregate import CellSpec
 from gis_enforcement.analysis.fdr import bh_adjusted, classify_confidence, fdr_significant, fdr_threshold
-from gis_enforcement.analysis.hotspot_scale import choose_distance_band, incremental_morans_i
-from gis_enforcement.analysis.hotspots import run_hotspots
+from gis_enforcement.analysis.hotspot_scale import (
+    choose_distance_band,
+    incremental_morans_i,
+    isolated_features,
+    locational_outliers,
+    nearest_neighbour_distances,
+)
+from gis_enforcement.analysis.hotspots import hotspots_from_counts, run_hotspots
 from gis_enforcement.errors import InvalidInput
 
 TO_LONLAT = Transformer.from_crs("EPSG:4548", "EPSG:4326", always_xy=True)
@@ -105,14 +112,57 @@ def test_scale_choice_finds_the_planted_cluster_scale() -> None:
     assert "peak" in choice.detail and len(choice.profile) == 10
 
 
-def test_scale_choice_without_structure_falls_back_and_every_cell_has_a_neighbour() -> None:
+def test_scale_choice_without_structure_falls_back_and_every_ordinary_cell_has_a_neighbour() -> None:
     rng = np.random.default_rng(2)
     x, y = rng.uniform(0, 10_000, 400), rng.uniform(0, 10_000, 400)
     x[0], y[0] = 30_000, 30_000  # a far-away feature
     choice = choose_distance_band(x, y, rng.poisson(5, 400))
     assert choice.method in ("k_nearest", "standard_distance")
-    assert choice.distance_m >= np.hypot(*(np.array([30_000, 30_000]) - np.array([x[1:], y[1:]]).T).T).min()
-    assert "neighbour" in choice.detail
+    nn = nearest_neighbour_distances(x, y)
+    assert choice.distance_m >= nn[1:].max()  # every feature but the far one has a neighbour
+    # the far feature does not stretch the band to its ~28 km: it stays alone, and the detail says so
+    assert choice.distance_m < nn[0] / 2
+    assert "1 isolated feature(s) have no neighbour" in choice.detail
+
+
+def test_one_point_at_the_other_end_of_the_earth_does_not_widen_the_band() -> None:
+    # a 500 m lattice of the district's size and one cell at lon/lat 0,0 in EPSG:4548 (~12,000 km away)
+    col, row = np.meshgrid(np.arange(40), np.arange(40))
+    x = np.append((col.ravel() + 0.5) * 500, -9.0e6)
+    y = np.append((row.ravel() + 0.5) * 500, 1.0e5)
+    values = np.append(np.random.default_rng(3).poisson(3, col.size), 1)
+    choice = choose_distance_band(x, y, values)
+    assert choice.distance_m < 20_000 and "widened" not in choice.detail
+    assert "1 isolated feature(s)" in choice.detail
+
+
+def test_a_lattice_with_slightly_uneven_spacing_has_no_isolated_feature() -> None:
+    # H3 cells are not all equally far apart: a few wider spacings are outliers of a tight distribution,
+    # not isolated features, and the band still gives them a neighbour
+    col, row = np.meshgrid(np.arange(30), np.arange(30))
+    x, y = (col.ravel() + 0.5) * 500.0, (row.ravel() + 0.5) * 500.0
+    x[0] -= 60.0  # one corner cell a little farther from its neighbours
+    nn = nearest_neighbour_distances(x, y)
+    assert locational_outliers(nn)[0] and not isolated_features(nn).any()
+    choice = choose_distance_band(x, y, np.random.default_rng(4).poisson(3, x.size))
+    assert choice.distance_m >= nn.max()
+    assert "isolated" not in choice.detail
+    x[0] -= 20_000.0  # now far away: isolated
+    assert list(np.flatnonzero(isolated_features(nearest_neighbour_distances(x, y)))) == [0]
+
+
+def test_a_cell_without_neighbour_is_left_out_of_the_bins() -> None:
+    col, row = np.meshgrid(np.arange(20), np.arange(20))
+    x = np.append((col.ravel() + 0.5) * 500, 200_000.0)
+    y = np.append((row.ravel() + 0.5) * 500, 200_000.0)
+    values = np.append(np.random.default_rng(5).poisson(1, col.size), 40)  # a lone cell with a huge count
+    counts = pd.DataFrame({"cell_id": [f"c{i}" for i in range(x.size)], "count": values, "x": x, "y": y})
+    result = hotspots_from_counts(counts, CellSpec("area", code_column="code"), int(values.sum()), parameters={},
+                                  distance_m=None, fdr=False, permutations=0, seed=0, areas=None)
+    lone = result.cells.set_index("cell_id").loc[f"c{x.size - 1}"]
+    assert lone["neighbours"] == 1 and lone["z"] > 3  # its own count alone would read as a 99 % hot spot
+    assert lone["gi_bin"] == 0
+    assert any("1 cell(s) have no neighbour" in w for w in result.summary["warnings"])
 
 
 # ------------------------------------------------------------------------------------------------ runs

@@ -79,7 +79,7 @@ def test_plan_created_read_and_executed_once(client: TestClient) -> None:
     assert summary["departments"] == sorted({d for p in planned for d in p["departments"].split(";")})
     assert summary["categories"] == ["MIN-02"] and summary["period_start"] == "2026-05-12T20:00:00+08:00"
     assert error(client.post(f"/api/v1/plans/{plan_id}/execute"), 409)["code"] == "already_recorded"
-    assert error(client.post("/api/v1/plans", json={**body, "from_point": None}))["field"] == "start"
+    assert error(client.post("/api/v1/plans", json={**body, "from_point": None}))["field"] == "from_township"
     assert error(client.post("/api/v1/plans", json={**body, "start": "2026-05-12T20:00:00"}))["field"].endswith(
         "start")
     assert error(client.get("/api/v1/plans/999999"), 404)["field"] == "plan_id"

@@ -103,3 +103,37 @@ def test_stored_route_without_plan_block_and_an_empty_plan(plan, pinggu, tmp_pat
     empty = {"type": "FeatureCollection", "features": []}
     page = write_plan_map(tmp_path / "0.html", empty, pinggu.townships).read_text("utf-8")
     assert "0 个检查点" in page
+
+
+def _empty_plan(start: list[Any]) -> dict[str, Any]:
+    """A stored plan with no target at all, as ``OperationPlan.to_geojson`` writes it (no route line)."""
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "id": "start", "geometry": {"type": "Point", "coordinates": start},
+                          "properties": {"role": "start", "depart_at": "2026-09-01T20:00:00+08:00"}}],
+            "plan": {"period_start": "2026-09-01T20:00:00+08:00", "period_end": "2026-09-02T08:00:00+08:00",
+                     "planned": 0, "waiting": 0}}
+
+
+def test_a_plan_without_targets_draws_and_says_so(pinggu, catalog, tmp_path) -> None:
+    page = write_plan_map(tmp_path / "empty.html", _empty_plan([117.12, 40.14]), pinggu.townships,
+                          catalog=catalog).read_text("utf-8")
+    assert "本方案没有排入任何检查点" in page and "0 个检查点" in page
+    assert [f["properties"]["role"] for f in _by_role(embedded_layers(page)).get("start", [])] == ["start"]
+    english = write_plan_map(tmp_path / "empty-en.html", _empty_plan([117.12, 40.14]), pinggu.townships,
+                             lang="en").read_text("utf-8")
+    assert "This plan has no scheduled targets" in english
+
+
+def test_a_stored_plan_with_an_impossible_start_still_draws(pinggu, catalog, tmp_path) -> None:
+    # plans stored before starts were checked hold null positions (an infinite coordinate stored as JSON)
+    broken = _empty_plan([None, None])
+    broken["features"].append({"type": "Feature", "id": "route",
+                               "geometry": {"type": "LineString", "coordinates": [[None, None], [117.1, 40.1]]},
+                               "properties": {"role": "route", "travel_m": None}})
+    page = write_plan_map(tmp_path / "broken.html", broken, pinggu.townships, catalog=catalog).read_text("utf-8")
+    drawn = _by_role(embedded_layers(page))
+    assert "start" not in drawn and "route" not in drawn  # nothing placed where there is no place
+    assert "本方案没有排入任何检查点" in page
+    bad = _empty_plan([200.0, 100.0])
+    assert "start" not in _by_role(embedded_layers(
+        write_plan_map(tmp_path / "far.html", bad, pinggu.townships).read_text("utf-8")))

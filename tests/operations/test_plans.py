@@ -107,4 +107,4 @@ def test_a_plan_needs_a_start_and_something_to_do(db: Session, locator: Locator,
     with pytest.raises(InvalidInput) as nowhere:
         create_plan(db, catalog=catalog, locator=locator, seats=seats,
                     request=PlanRequest(period_start=NIGHT, townships=[], categories=["MIN-02"]))
-    assert nowhere.value.field == "start"
+    assert nowhere.value.field == "start_township"

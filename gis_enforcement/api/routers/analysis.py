@@ -17,7 +17,7 @@ from gis_enforcement.api.auth import CreatesPlans, ExecutesPlans, ReadsAnalysis
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
 from gis_enforcement.api.schemas import BIGINT_MAX, json_plain
-from gis_enforcement.errors import NotFound
+from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan
 from gis_enforcement.storage import analysis_repo
@@ -141,7 +141,8 @@ class PlanCreate(BaseModel):
     townships: list[str] = Field(default_factory=list, max_length=50)
     categories: list[str] = Field(default_factory=list, max_length=50)
     from_township: str | None = Field(default=None, description="the team leaves from this township's seat")
-    from_point: tuple[float, float] | None = Field(default=None, description="or from this (lon, lat), WGS84")
+    from_point: tuple[float, float] | None = Field(
+        default=None, description="or from this (lon, lat), WGS84: inside the district or at most 30 km outside it")
     hotspot_run_id: int | None = None
     windows: dict[str, str] = Field(default_factory=dict, description="category → HH:MM-HH:MM override")
     service_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
@@ -152,6 +153,10 @@ class PlanCreate(BaseModel):
         if not 1970 <= value.year <= 2999:  # and the period's end stays within the calendar
             raise ValueError("the start must be between the years 1970 and 2999")
         return value
+
+
+#: fields of a plan request (:class:`~gis_enforcement.operations.plans.PlanRequest`) → fields of the body
+_PLAN_FIELDS = {"start_point": "from_point", "start_township": "from_township"}
 
 
 def _plan_body(plan: dict[str, Any]) -> dict[str, Any]:
@@ -174,8 +179,13 @@ def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformD
                           townships=body.townships, categories=body.categories, start_township=body.from_township,
                           start_point=body.from_point, hotspot_run_id=body.hotspot_run_id, windows=body.windows,
                           service_minutes=body.service_minutes)
-    plan_id, _ = create_plan(session, catalog=platform.catalog, locator=platform.locators.get(session),
-                             seats=load_seats(platform.settings.boundaries_dir), request=request)
+    try:
+        plan_id, _ = create_plan(session, catalog=platform.catalog, locator=platform.locators.get(session),
+                                 seats=load_seats(platform.settings.boundaries_dir), request=request)
+    except InvalidInput as exc:  # name the field as this body spells it
+        if exc.field not in _PLAN_FIELDS:
+            raise
+        raise InvalidInput(exc.message, field=_PLAN_FIELDS[exc.field], **exc.detail) from exc
     session.commit()
     stored = analysis_repo.get_plan(session, plan_id=plan_id)
     assert stored is not None
