@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from gis_enforcement.dispatch.on_site import PENALTY_MAX
 from gis_enforcement.domain.audit import CaseEvent
 from gis_enforcement.domain.catalog import Department
 from gis_enforcement.domain.records import Assignment
@@ -115,9 +116,12 @@ class ActionCreate(BaseModel):
 
     action_type: str = Field(min_length=1, max_length=200)
     officer: str = Field(min_length=1, max_length=200)
-    acted_at: AwareDatetime | None = Field(default=None, description="when it was done; server time when absent")
+    acted_at: AwareDatetime | None = Field(
+        default=None, description="when it was done; server time when absent; not in the future (10 minutes "
+        "of clock skew allowed)")
     measures: list[str] = Field(default_factory=list, max_length=50)
-    penalty_amount: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="yuan")
+    penalty_amount: float | None = Field(default=None, ge=0, le=PENALTY_MAX, allow_inf_nan=False,
+                                         description="yuan, at most 999 999 999 999.99")
     seized_items: str | None = Field(default=None, max_length=2000)
     lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
     lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
@@ -220,7 +224,8 @@ class SummonedPublic(BaseModel):
 
 
 class WhistlePublic(BaseModel):
-    """What a whistle did: the assignments it created (in plan order) and departments already on a case."""
+    """What a whistle did: the cases it whistled, the assignments it created (in plan order) and departments
+    already on a case."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "whistle_id": 7, "mode": "township", "whistler": "110117006", "whistled_at": "2026-05-12T23:40:00+08:00",

@@ -114,8 +114,9 @@ def whistle_many(session: Session, *, catalog: Catalog, cases: pd.DataFrame, act
 
     ``cases``: ``incident_id``, ``whistler`` (the township), ``at`` (aware times) and optionally ``group``:
     cases of one group with the same whistler and time form one joint whistle (default: each whistler and
-    time is one whistle). A case that is not in the whistler's township, not open to a whistle, or has no plan
-    is refused; departments already on a case are skipped, as in :func:`gis_enforcement.dispatch.whistle.whistle`.
+    time is one whistle). A case that is not in the whistler's township, not open to a whistle, has no plan, or
+    has every department of its plan already summoned is refused; departments already on a case are skipped, as
+    in :func:`gis_enforcement.dispatch.whistle.whistle`.
     """
     _require(cases, ("incident_id", "whistler", "at"), "cases")
     req = _plain(cases.reset_index(drop=True))
@@ -152,12 +153,15 @@ def whistle_many(session: Session, *, catalog: Catalog, cases: pd.DataFrame, act
         if not plan:
             refused.append((cid, "plan", f"case {cid} has no plan from the lists"))
             continue
-        accepted.append((cid, (r.group, r.whistler, r.at)))
         on_case = set(case.departments.split("|")) if isinstance(case.departments, str) else set()
-        for p in plan:
-            if p["department"] not in on_case:
-                rows.append((cid, p["department"], p["role"], p["report_in_minutes"], p.get("resolution_hours"),
-                             (r.group, r.whistler, r.at)))
+        fresh = [p for p in plan if p["department"] not in on_case]
+        if not fresh:  # nobody new: no empty whistle on the case's record
+            refused.append((cid, "plan", f"every department of the plan is already summoned to case {cid}"))
+            continue
+        accepted.append((cid, (r.group, r.whistler, r.at)))
+        for p in fresh:
+            rows.append((cid, p["department"], p["role"], p["report_in_minutes"], p.get("resolution_hours"),
+                         (r.group, r.whistler, r.at)))
         if triage:
             events.append((cid, r.at.to_pydatetime(), actor, CaseAction.TRIAGE.value, {"by": r.whistler}))
         new_status[cid] = CaseStatus.WHISTLED.value if status in (CaseStatus.TRIAGED, CaseStatus.REOPENED) \

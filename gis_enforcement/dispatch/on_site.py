@@ -6,9 +6,10 @@ as skew. A check-in from outside the geofence is refused with the distance and c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,37 @@ from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.storage import Session, dispatch_repo
 
 PHOTO_SLOTS = ("before", "after", "evidence")
+#: the largest fine the record holds (numeric(14, 2): twelve digits of yuan and two of fen)
+PENALTY_MAX = 999_999_999_999.99
+#: how far ahead of the server's clock a client-given time may be (a phone's clock runs a little fast); the
+#: same allowance intake gives observation times
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def check_penalty(amount: float | None) -> None:
+    """Refuse a fine the record cannot hold: negative, not a finite number, or above :data:`PENALTY_MAX`
+    (``InvalidInput`` on ``penalty_amount``)."""
+    if amount is None:
+        return
+    try:
+        value = float(amount) if not isinstance(amount, bool | str | bytes) else math.nan
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidInput(f"penalty amount must be a finite number of yuan, not {amount!r}", field="penalty_amount")
+    if value < 0:
+        raise InvalidInput("penalty amount cannot be negative", field="penalty_amount")
+    if value > PENALTY_MAX:
+        raise InvalidInput(f"penalty amount {value:,.2f} yuan exceeds the largest the record holds "
+                           f"({PENALTY_MAX:,.2f})", field="penalty_amount")
+
+
+def check_not_future(at: datetime, *, now: datetime, field: str) -> None:
+    """Refuse a client-given time later than ``now`` plus :data:`CLOCK_SKEW` (``InvalidInput`` on ``field``):
+    the record says what was done, not what is planned."""
+    if at > now + CLOCK_SKEW:
+        raise InvalidInput(f"{at.isoformat()} is in the future (the server's time is {now.isoformat()})",
+                           field=field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +78,23 @@ def _case_and_assignment(session: Session, incident_id: UUID, department: str) -
         raise NotFound(f"no case {incident_id}", field="incident_id")
     assignment = dispatch_repo.lock_assignment(session, incident_id=incident_id, department=department)
     if assignment is None:
-        raise InvalidInput(f"{department} was not whistled to case {incident_id}", field="department")
+        raise _no_assignment(incident_id, department)
     return cases[incident_id], assignment
+
+
+def _no_assignment(incident_id: UUID, department: str) -> NotFound:
+    return NotFound(f"no assignment of {department} on case {incident_id}: it was not whistled to it",
+                    field="department")
+
+
+def assignment_of(session: Session, *, incident_id: UUID, department: str) -> Assignment:
+    """The assignment of ``department`` on the case (``NotFound`` on ``department`` when it was never
+    whistled to it). Reads without a lock: for deciding who may act, before the step itself locks it."""
+    found = next((a for a in dispatch_repo.assignments_of(session, incident_id=incident_id)
+                  if a.department == department), None)
+    if found is None:
+        raise _no_assignment(incident_id, department)
+    return found
 
 
 def report_in(
@@ -153,9 +200,17 @@ def record_action(
     lat: float | None = None,
     photos: Sequence[dict[str, str]] = (),
     actor: str | None = None,
+    now: datetime | None = None,
 ) -> int:
     """An enforcement record (执法记录) of an acting department; measures must come from the lists' measures
-    for the case's rule, photos are ``{"slot": before|after|evidence, "sha256": ...}``. Returns the record id."""
+    for the case's rule, photos are ``{"slot": before|after|evidence, "sha256": ...}``. Returns the record id.
+
+    ``acted_at`` may not lie after ``now`` (the server's clock; the wall clock when not given) by more than
+    :data:`CLOCK_SKEW`; ``penalty_amount`` must be a finite, non-negative amount the record can hold. The
+    record's legal basis is that of the lists' rules for the case's category, each law and article once."""
+    at = require_aware(acted_at, "acted_at")
+    check_not_future(at, now=require_aware(now, "now") if now is not None else datetime.now(UTC), field="acted_at")
+    check_penalty(penalty_amount)
     case, assignment = _case_and_assignment(session, incident_id, department)
     if assignment.status != "acting":
         raise InvalidInput(f"{department} is {assignment.status} on this case; record actions while acting",
@@ -166,13 +221,12 @@ def record_action(
     if unknown:
         raise InvalidInput(f"measure(s) {', '.join(unknown)} are not in the lists for {case.category}",
                            field="measures")
-    if penalty_amount is not None and penalty_amount < 0:
-        raise InvalidInput("penalty amount cannot be negative", field="penalty_amount")
     for p in photos:
         if p.get("slot") not in PHOTO_SLOTS or len(str(p.get("sha256", ""))) != 64:
             raise InvalidInput("photos need a slot (before/after/evidence) and a sha256 content hash", field="photos")
-    legal = [{"law": b.law, "article": b.article} for r in rules for b in r.legal_basis]
-    at = require_aware(acted_at, "acted_at")
+    # a category's general rule and its zone rules often cite the same articles: each is listed once
+    legal = list({(b.law, b.article): {"law": b.law, "article": b.article}
+                  for r in rules for b in r.legal_basis}.values())
     record_id = dispatch_repo.insert_enforcement_record(session, record={
         "assignment_id": assignment.id, "incident_id": incident_id, "action_type": action_type,
         "measures": list(measures), "legal_basis": legal, "penalty_amount": penalty_amount,

@@ -5,7 +5,8 @@ jurisdiction. Its default is the proposed plan from the lists (lead plus assists
 departments the lists allow for the category. In a **lead-department whistle** (一门主责、其他配合), the lead
 department of a case whistles assisting departments. Either way each department gets one assignment per
 case, with its role and its deadlines counted from the whistle. A joint whistle for many cases is one call.
-Anything outside the whistler's reach is refused with the reason; nothing is written then.
+Anything outside the whistler's reach is refused with the reason; nothing is written then. Nor is a whistle
+that would summon nobody new: it is refused, so a case's record holds no empty whistle.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NoReturn
 from uuid import UUID
 
 from gis_enforcement.dispatch.record import CaseRecorder
@@ -21,7 +23,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import deadlines_for, require_aware
 from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Assignment, CaseState, PlanItem
-from gis_enforcement.errors import InvalidInput, NotFound
+from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
 from gis_enforcement.storage import Session, dispatch_repo
 
 TOWNSHIP = "township"
@@ -30,10 +32,12 @@ LEAD_DEPARTMENT = "lead_department"
 
 @dataclass
 class WhistleResult:
-    """What one whistle did: its id, the assignments it created, and departments already on a case."""
+    """What one whistle did: its id, the cases it whistled (those it summoned someone to), the assignments it
+    created, and departments already on a case."""
 
     whistle_id: int
     whistled_at: datetime
+    incident_ids: list[UUID] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
     already_summoned: list[tuple[UUID, str]] = field(default_factory=list)
 
@@ -89,7 +93,10 @@ def whistle(
     ``lead_department`` (``whistler`` is a department code; it must be the lead of every case, and it may only
     summon assists). ``add_departments`` are added as assists when the lists allow them for the category;
     ``only_departments`` narrows the proposed plan. A reported case is triaged first. Departments already
-    summoned to a case are skipped and listed in the result.
+    summoned to a case are skipped and listed in the result; a case of a joint whistle with nobody new to
+    summon is left out of it (no event, no change of state). When nobody new would be summoned to any case,
+    nothing is written: ``AlreadyRecorded`` (409) when every department is already on its case, listing them
+    in ``already_summoned``; ``InvalidInput`` on ``departments`` when the plan is empty.
     """
     at = require_aware(at, "at")
     ids = list(dict.fromkeys(incident_ids))
@@ -129,16 +136,25 @@ def whistle(
                 raise InvalidInput("a lead-department whistle names the assisting departments", field="departments")
             plans[cid] = [p for p in _plan_for(case, catalog, assists, []) if p.department in assists]
 
-    whistle_id = dispatch_repo.insert_whistle(session, mode=mode, whistled_at=at, whistler_unit=whistler,
-                                              actor=actor, note=note, incident_ids=ids)
-    result = WhistleResult(whistle_id=whistle_id, whistled_at=at)
-    recorder = CaseRecorder(session, cases)
-    rows = []
+    fresh: dict[UUID, list[PlanItem]] = {cid: [] for cid in ids}
+    already: list[tuple[UUID, str]] = []
     for cid in ids:
         for item in plans[cid]:
             if item.department in existing[cid]:
-                result.already_summoned.append((cid, item.department))
-                continue
+                already.append((cid, item.department))
+            else:
+                fresh[cid].append(item)
+    whistled = [cid for cid in ids if fresh[cid]]
+    if not whistled:
+        _refuse_empty(ids, already)
+
+    whistle_id = dispatch_repo.insert_whistle(session, mode=mode, whistled_at=at, whistler_unit=whistler,
+                                              actor=actor, note=note, incident_ids=whistled)
+    result = WhistleResult(whistle_id=whistle_id, whistled_at=at, incident_ids=whistled, already_summoned=already)
+    recorder = CaseRecorder(session, cases)
+    rows = []
+    for cid in whistled:
+        for item in fresh[cid]:
             due = deadlines_for(at, report_in_minutes=item.report_in_minutes, resolution_hours=item.resolution_hours)
             rows.append({"incident_id": cid, "whistle_id": whistle_id, "department": item.department,
                          "role": item.role.value, "summoned_at": at, "report_in_due": due.report_in_due,
@@ -148,7 +164,7 @@ def whistle(
     by_case: dict[UUID, list[Assignment]] = {}
     for a in result.assignments:
         by_case.setdefault(a.incident_id, []).append(a)
-    for cid in ids:
+    for cid in whistled:
         case = cases[cid]
         status = case.status
         if status is CaseStatus.REPORTED:
@@ -158,9 +174,21 @@ def whistle(
             status = next_case_status(status, CaseAction.WHISTLE)
         dispatch_repo.set_case_status(session, incident_id=cid, status=status, whistled_at=at)
         recorder.add(cid, at=at, actor=actor, kind="whistle", payload={
-            "whistle_id": whistle_id, "mode": mode, "whistler": whistler, "joint": len(ids) > 1,
+            "whistle_id": whistle_id, "mode": mode, "whistler": whistler, "joint": len(whistled) > 1,
             "summoned": [{"department": a.department, "role": a.role.value,
                           "report_in_due": a.report_in_due, "resolution_due": a.resolution_due}
                          for a in by_case.get(cid, [])],
         })
     return result
+
+
+def _refuse_empty(ids: Sequence[UUID], already: Sequence[tuple[UUID, str]]) -> NoReturn:
+    """A whistle that would summon nobody is not recorded: ``AlreadyRecorded`` when every department it names
+    is already on its case(s), ``InvalidInput`` on ``departments`` when it names none."""
+    cases = ("case " if len(ids) == 1 else "cases ") + ", ".join(str(i) for i in ids)
+    if already:
+        raise AlreadyRecorded(
+            f"every department of the plan is already summoned to {cases}: nobody new to whistle",
+            field="incident_ids",
+            already_summoned=[{"incident_id": str(cid), "department": dep} for cid, dep in already])
+    raise InvalidInput(f"no department to summon to {cases}: the plan is empty", field="departments")

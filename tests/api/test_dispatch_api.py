@@ -247,7 +247,7 @@ def test_listed_lead_declines_only_on_a_ground(client: TestClient, jurisdiction:
     assert error(client.post(f"{case.of(lead)}/overrule", json={"reason": ""}))["field"] == "reason"
     r = client.post(f"{case.of(lead)}/overrule", json={"reason": "经核查属水务职责，退单无效、维持主责"})
     assert r.status_code == 200 and r.json()["status"] == "summoned" and r.json()["role"] == "lead"
-    assert error(client.post(f"{case.of('NOPE')}/start"))["field"] == "department"
+    assert error(client.post(f"{case.of('NOPE')}/start"), 404)["field"] == "department"
 
 
 def test_joint_and_lead_department_whistles(client: TestClient, jurisdiction: Jurisdiction) -> None:
@@ -345,3 +345,104 @@ def test_openapi_names_the_dispatch_operations(client: TestClient) -> None:
             "verify_incident", "close_incident", "reopen_incident", "get_timeline"} <= ops
     whistle = spec["components"]["schemas"]["WhistleCreate"]
     assert whistle["additionalProperties"] is False and "吹哨" in whistle["examples"][0]["note"]
+
+
+def _acting_lead(client: TestClient, jurisdiction: Jurisdiction, clock: Clock) -> tuple[Case, str]:
+    case = new_case(client, jurisdiction)
+    r = client.post(f"{case.url}/whistle", json={"mode": "township", "whistler": case.township})
+    assert r.status_code == 201, r.text
+    lead = r.json()["assignments"][0]["department"]
+    clock.now = T0 + timedelta(minutes=10)
+    r = client.post(f"{case.of(lead)}/report-in", json={"lon": case.lon, "lat": case.lat, "accuracy_m": 5})
+    assert r.status_code == 200, r.text
+    assert client.post(f"{case.of(lead)}/start").status_code == 200
+    return case, lead
+
+
+def _timeline(client: TestClient, case: Case) -> list[dict[str, Any]]:
+    return client.get(f"{case.url}/timeline").json()["events"]  # type: ignore[no-any-return]
+
+
+def test_a_fine_the_record_cannot_hold_is_422_not_500(client: TestClient, jurisdiction: Jurisdiction,
+                                                      clock: Clock) -> None:
+    case, lead = _acting_lead(client, jurisdiction, clock)
+    events = _timeline(client, case)
+    for amount in ("1e30", "1000000000000", "-5", "Infinity", "NaN"):  # as sent: JSON has no NaN of its own
+        body = '{"action_type": "行政处罚", "officer": "李明", "penalty_amount": ' + amount + "}"
+        r = client.post(f"{case.of(lead)}/actions", headers={"content-type": "application/json"},
+                        content=body.encode())
+        assert error(r)["field"] == "penalty_amount", amount
+    assert _timeline(client, case) == events
+    r = client.post(f"{case.of(lead)}/actions", json={"action_type": "行政处罚", "officer": "李明",
+                                                       "penalty_amount": 999_999_999_999.99})
+    assert r.status_code == 201, r.text
+
+
+def test_an_action_dated_in_the_future_is_422(client: TestClient, jurisdiction: Jurisdiction, clock: Clock) -> None:
+    case, lead = _acting_lead(client, jurisdiction, clock)
+    events = _timeline(client, case)
+    for acted_at in ("2030-01-01T00:00:00+08:00", (clock.now + timedelta(minutes=11)).isoformat()):
+        err = error(client.post(f"{case.of(lead)}/actions", json={
+            "action_type": "现场检查", "officer": "李明", "acted_at": acted_at}))
+        assert err["field"] == "acted_at" and "future" in err["message"]
+    assert _timeline(client, case) == events
+    earlier = (clock.now - timedelta(minutes=5)).isoformat()
+    r = client.post(f"{case.of(lead)}/actions", json={"action_type": "现场检查", "officer": "李明",
+                                                       "acted_at": earlier})
+    assert r.status_code == 201, r.text
+    assert _timeline(client, case)[-1]["at"] == earlier
+
+
+def test_a_second_whistle_with_nobody_new_is_409(client: TestClient, jurisdiction: Jurisdiction) -> None:
+    case = new_case(client, jurisdiction)
+    body = {"mode": "township", "whistler": case.township}
+    assert client.post(f"{case.url}/whistle", json=body).status_code == 201
+    events = _timeline(client, case)
+    err = error(client.post(f"{case.url}/whistle", json=body), 409)
+    assert err["field"] == "incident_id" and "already summoned" in err["message"]
+    assert err["detail"]["already_summoned"] == [{"incident_id": case.id, "department": p["department"]}
+                                                 for p in case.plan]
+    assert _timeline(client, case) == events  # no empty whistle event
+    assert status_of(client, case) == "whistled"
+
+    # a joint whistle still whistles the cases that have somebody new to summon
+    villages = jurisdiction.villages
+    k = next(i for i in range(len(villages)) if i != 20 and villages.iloc[i]["township_code"] == case.township)
+    other = new_case(client, jurisdiction, k=k)
+    r = client.post(f"{case.url}/whistle", json={**body, "incident_ids": [other.id]})
+    assert r.status_code == 201, r.text
+    w = r.json()
+    assert w["incident_ids"] == [other.id] and w["joint"] is False
+    assert {a["incident_id"] for a in w["assignments"]} == {other.id}
+    assert {x["incident_id"] for x in w["already_summoned"]} == {case.id}
+    assert _timeline(client, case) == events
+    err = error(client.post(f"{other.url}/whistle", json={**body, "incident_ids": [case.id]}), 409)
+    assert err["field"] == "incident_ids"
+
+
+def test_acting_on_an_assignment_the_case_does_not_have_is_404(platform: Platform, db: Session,
+                                                               jurisdiction: Jurisdiction, catalog: Catalog) -> None:
+    from gis_enforcement.domain.access import Caller, Role
+    from tests.api.callers import SwitchedClient, switched_client
+
+    with switched_client(platform, db, T0, SwitchedClient) as api:
+        admin = api.caller
+        v = jurisdiction.villages.iloc[20]
+        f = {"type": "Feature", "id": str(uuid.uuid4()),
+             "geometry": {"type": "Point", "coordinates": [v.geometry.x, v.geometry.y]},
+             "properties": {"category": "MIN-02", "observed_at": "2026-05-12T23:00:00+08:00", "accuracy_m": 8}}
+        assert api.call("POST", "/api/v1/incidents", admin, json=f).status_code == 201
+        url = f"/api/v1/incidents/{f['id']}"
+        r = api.call("POST", f"{url}/whistle", admin, json={"mode": "township", "whistler": v["township_code"]})
+        assert r.status_code == 201, r.text
+        lead, assist = (a["department"] for a in r.json()["assignments"][:2])
+        officer = Caller("o", Role.DEPARTMENT_OFFICER, "department", lead)
+        here = {"lon": v.geometry.x, "lat": v.geometry.y}
+        for who in (officer, admin):
+            err = error(api.call("POST", f"{url}/assignments/NOPE/report-in", who, json=here), 404)
+            assert err["field"] == "department" and "no assignment of NOPE" in err["message"]
+        # a real assignment of another department stays 403
+        err = error(api.call("POST", f"{url}/assignments/{assist}/report-in", officer, json=here), 403)
+        assert err["field"] == "department"
+        r = api.call("POST", f"{url}/assignments/{lead}/report-in", officer, json=here)
+        assert r.status_code == 200, r.text

@@ -13,7 +13,7 @@ from gis_enforcement.dispatch.record import verify_case_record
 from gis_enforcement.dispatch.whistle import LEAD_DEPARTMENT, TOWNSHIP, departments_allowed, whistle
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.enums import CaseStatus, Role
-from gis_enforcement.errors import InvalidInput
+from gis_enforcement.errors import AlreadyRecorded, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.storage import dispatch_repo
@@ -125,9 +125,10 @@ def test_lead_department_whistles_an_assist_and_joint_whistle(db: Session, locat
     by_lead = whistle(db, catalog=catalog, incident_ids=[a.id], mode=LEAD_DEPARTMENT, whistler=a.lead_department,
                       at=T0 + timedelta(minutes=40), add_departments=[assist])
     assert [(x.department, x.role) for x in by_lead.assignments] == [(assist, Role.ASSIST)]
-    again = whistle(db, catalog=catalog, incident_ids=[a.id], mode=LEAD_DEPARTMENT, whistler=a.lead_department,
-                    at=T0 + timedelta(minutes=41), add_departments=[assist])
-    assert again.assignments == [] and again.already_summoned == [(a.id, assist)]
+    with pytest.raises(AlreadyRecorded) as again:  # nobody new: no second, empty whistle
+        whistle(db, catalog=catalog, incident_ids=[a.id], mode=LEAD_DEPARTMENT, whistler=a.lead_department,
+                at=T0 + timedelta(minutes=41), add_departments=[assist])
+    assert again.value.detail["already_summoned"] == [{"incident_id": str(a.id), "department": assist}]
 
 
 def test_the_record_shows_tampering(db: Session, locator: Locator, catalog: Catalog, site) -> None:

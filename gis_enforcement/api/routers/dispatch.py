@@ -68,7 +68,7 @@ from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.access import Caller, check_department, check_unit
 from gis_enforcement.domain.datum import to_wgs84
 from gis_enforcement.domain.records import Assignment, Incident
-from gis_enforcement.errors import EnforcementError, Forbidden, NotFound
+from gis_enforcement.errors import AlreadyRecorded, EnforcementError, Forbidden, NotFound
 from gis_enforcement.storage import Session, dispatch_repo, incident_repo
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["dispatch"])
@@ -102,10 +102,17 @@ def _own_township(session: Session, caller: Caller, incident_id: UUID, township:
     check_case_access(session, caller, action, incident_id)
 
 
-def _department_case(session: Session, caller: Caller, action: str, incident_id: UUID, department: str) -> None:
-    """The department acts for itself, on a case it was summoned to."""
-    check_department(caller, action, department)
+def _department_case(session: Session, caller: Caller, action: str, incident_id: UUID, department: str, *,
+                     assigned: bool = True) -> None:
+    """The department acts for itself, on a case it was summoned to. With ``assigned`` (the department named
+    in the path) an assignment the case does not have is 404 on ``department``, before asking whether the
+    caller may act on it (403): there is nothing to act on."""
     check_case_access(session, caller, action, incident_id)
+    if assigned:
+        on_site.assignment_of(session, incident_id=incident_id, department=department)
+    check_department(caller, action, department)
+
+
 IncidentId = Annotated[UUID, Path(description="the case (incident) id")]
 DepartmentCode = Annotated[str, Path(min_length=1, max_length=64, description="department code, e.g. WATER",
                                      examples=["WATER"])]
@@ -131,7 +138,7 @@ def _whistle_field(exc: EnforcementError, body: WhistleCreate, *, joint: bool) -
     """The request field a whistle error is about: the service names its own parameters (``incident_ids``,
     ``departments``); the client should see what it sent and can change."""
     if exc.field == "incident_ids" and not joint:  # one case, named in the path
-        return "incident_id" if isinstance(exc, NotFound) else "whistler"
+        return "incident_id" if isinstance(exc, NotFound | AlreadyRecorded) else "whistler"
     if exc.field == "departments":
         return "only_departments" if body.only_departments and not body.add_departments else "add_departments"
     return exc.field
@@ -149,7 +156,9 @@ def whistle_incident(incident_id: IncidentId, body: WhistleCreate, session: Sess
     jurisdiction; the plan from the lists is the default, ``add_departments`` adds assists the lists allow,
     ``only_departments`` narrows the plan. ``lead_department`` mode: the case's lead summons assists. With
     ``incident_ids`` the whistle is joint (this case and those). Refused with the reason, writing nothing, when
-    a case is outside the whistler's reach or a department is not allowed by the lists."""
+    a case is outside the whistler's reach or a department is not allowed by the lists; 409 when every
+    department is already summoned (``detail.already_summoned`` lists them). A case of a joint whistle with
+    nobody new to summon is left out of it (``already_summoned`` names its departments)."""
     ids = list(dict.fromkeys([incident_id, *(body.incident_ids or [])]))
     if not caller.district_wide:
         # a township whistles as itself for its own cases; a department only as a case's lead
@@ -168,8 +177,8 @@ def whistle_incident(incident_id: IncidentId, body: WhistleCreate, session: Sess
     session.commit()
     return WhistlePublic(
         whistle_id=result.whistle_id, mode=body.mode, whistler=body.whistler,
-        whistled_at=result.whistled_at.astimezone(ZoneInfo(platform.settings.timezone)), incident_ids=ids,
-        joint=len(ids) > 1, note=body.note,
+        whistled_at=result.whistled_at.astimezone(ZoneInfo(platform.settings.timezone)),
+        incident_ids=result.incident_ids, joint=len(result.incident_ids) > 1, note=body.note,
         assignments=[_assignment(a, platform) for a in result.assignments],
         already_summoned=[SummonedPublic(incident_id=i, department=d) for i, d in result.already_summoned],
     )
@@ -285,15 +294,17 @@ def release_assignment(incident_id: IncidentId, department: DepartmentCode, body
 def record_action(incident_id: IncidentId, department: DepartmentCode, body: ActionCreate, session: SessionDep,
                   platform: PlatformDep, clock: ClockDep, actor: ActorDep, caller: ActsOnAssignments) -> ActionPublic:
     """Action type, measures from the lists for the case's rule, penalty, seized items, officer, time
-    (server time when not given), place (converted from ``crs``) and photos by content hash. The legal basis
-    is taken from the lists."""
+    (server time when not given; refused on ``acted_at`` when later than the server's time by more than ten
+    minutes), place (converted from ``crs``) and photos by content hash. The legal basis is taken from the
+    lists. A department the case has no assignment of is 404 on ``department``."""
     _department_case(session, caller, "assignment.act", incident_id, department)
     lon, lat = (None, None) if body.lon is None or body.lat is None else _wgs84(body.lon, body.lat, body.crs)
+    now = clock()
     record_id = on_site.record_action(
         session, catalog=platform.catalog, incident_id=incident_id, department=department,
-        action_type=body.action_type, officer=body.officer, acted_at=body.acted_at or clock(),
+        action_type=body.action_type, officer=body.officer, acted_at=body.acted_at or now,
         measures=body.measures, penalty_amount=body.penalty_amount, seized_items=body.seized_items, lon=lon,
-        lat=lat, photos=[p.model_dump() for p in body.photos], actor=actor,
+        lat=lat, photos=[p.model_dump() for p in body.photos], actor=actor, now=now,
     )
     session.commit()
     return ActionPublic(record_id=record_id, incident_id=incident_id, department=department)
@@ -307,7 +318,7 @@ def record_action(incident_id: IncidentId, department: DepartmentCode, body: Act
 def resolve_incident(incident_id: IncidentId, body: ResolveCreate, session: SessionDep, clock: ClockDep,
                      actor: ActorDep, caller: ActsOnAssignments) -> CaseStatusPublic:
     """in_action → resolved; only the lead resolves, and only once its own part is done."""
-    _department_case(session, caller, "assignment.act", incident_id, body.department)
+    _department_case(session, caller, "assignment.act", incident_id, body.department, assigned=False)
     status = resolution.resolve(session, incident_id=incident_id, department=body.department, at=clock(),
                                 summary=body.summary, actor=actor)
     session.commit()
@@ -319,7 +330,7 @@ def resolve_incident(incident_id: IncidentId, body: ResolveCreate, session: Sess
 def resume_incident(incident_id: IncidentId, body: ResumeCreate, session: SessionDep, clock: ClockDep,
                     actor: ActorDep, caller: ResumesCases) -> CaseStatusPublic:
     """reopened → in_action; the lead's part opens again (done → acting) until it resolves anew."""
-    _department_case(session, caller, "incident.resume", incident_id, body.department)
+    _department_case(session, caller, "incident.resume", incident_id, body.department, assigned=False)
     status = resolution.resume(session, incident_id=incident_id, department=body.department, at=clock(),
                                actor=actor)
     session.commit()
