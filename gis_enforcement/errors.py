@@ -59,6 +59,13 @@ class AlreadyRecorded(EnforcementError):
     status = 409
 
 
+class AlreadySummoned(AlreadyRecorded):
+    """A whistle would summon nobody new: every department it names is already on its case(s). Nothing is
+    written."""
+
+    code = "already_summoned"
+
+
 class ConcurrentIntake(EnforcementError):
     """Another request stored one of the same ids while this one was being checked; sending again is safe."""
 

@@ -23,7 +23,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import deadlines_for, require_aware
 from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Assignment, CaseState, PlanItem
-from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
+from gis_enforcement.errors import AlreadySummoned, InvalidInput, NotFound
 from gis_enforcement.storage import Session, dispatch_repo
 
 TOWNSHIP = "township"
@@ -95,7 +95,7 @@ def whistle(
     ``only_departments`` narrows the proposed plan. A reported case is triaged first. Departments already
     summoned to a case are skipped and listed in the result; a case of a joint whistle with nobody new to
     summon is left out of it (no event, no change of state). When nobody new would be summoned to any case,
-    nothing is written: ``AlreadyRecorded`` (409) when every department is already on its case, listing them
+    nothing is written: ``AlreadySummoned`` (409) when every department is already on its case, listing them
     in ``already_summoned``; ``InvalidInput`` on ``departments`` when the plan is empty.
     """
     at = require_aware(at, "at")
@@ -183,11 +183,11 @@ def whistle(
 
 
 def _refuse_empty(ids: Sequence[UUID], already: Sequence[tuple[UUID, str]]) -> NoReturn:
-    """A whistle that would summon nobody is not recorded: ``AlreadyRecorded`` when every department it names
+    """A whistle that would summon nobody is not recorded: ``AlreadySummoned`` when every department it names
     is already on its case(s), ``InvalidInput`` on ``departments`` when it names none."""
     cases = ("case " if len(ids) == 1 else "cases ") + ", ".join(str(i) for i in ids)
     if already:
-        raise AlreadyRecorded(
+        raise AlreadySummoned(
             f"every department of the plan is already summoned to {cases}: nobody new to whistle",
             field="incident_ids",
             already_summoned=[{"incident_id": str(cid), "department": dep} for cid, dep in already])

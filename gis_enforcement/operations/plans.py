@@ -29,7 +29,7 @@ from gis_enforcement.dispatch.whistle import TOWNSHIP, departments_allowed, whis
 from gis_enforcement.domain.case_flow import case_accepts_whistle
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
-from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
+from gis_enforcement.errors import AlreadyRecorded, AlreadySummoned, InvalidInput, NotFound
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.submit import submit_one
 from gis_enforcement.storage import Session, analysis_repo, dispatch_repo
@@ -244,11 +244,17 @@ def execute_plan(session: Session, *, catalog: Catalog, locator: Locator, plan_i
             groups.setdefault((case.township_code, case.category), []).append(i)
         for (township, category), members in groups.items():
             allowed = departments_allowed(catalog, category)
-            result = whistle(session, catalog=catalog, incident_ids=members, mode=TOWNSHIP, whistler=township,
-                             at=at, actor=actor, add_departments=[d for d in wanted if d in allowed],
-                             note=f"联合执法计划#{plan_id} 目标{target.get('order')}（{target['target_id']}）")
+            try:
+                result = whistle(session, catalog=catalog, incident_ids=members, mode=TOWNSHIP, whistler=township,
+                                 at=at, actor=actor, add_departments=[d for d in wanted if d in allowed],
+                                 note=f"联合执法计划#{plan_id} 目标{target.get('order')}（{target['target_id']}）")
+            except AlreadySummoned:  # nothing written: every department is on these cases already
+                done.skipped += [(str(i), "every department is already summoned") for i in members]
+                continue
             done.whistle_ids.append(result.whistle_id)
-            done.incident_ids += members
+            done.incident_ids += result.incident_ids
+            done.skipped += [(str(i), "every department is already summoned") for i in members
+                             if i not in set(result.incident_ids)]
     analysis_repo.mark_plan_executed(session, plan_id=plan_id, at=at, whistle_ids=done.whistle_ids,
                                      incident_ids=done.incident_ids)
     return done

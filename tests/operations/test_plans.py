@@ -108,3 +108,22 @@ def test_a_plan_needs_a_start_and_something_to_do(db: Session, locator: Locator,
         create_plan(db, catalog=catalog, locator=locator, seats=seats,
                     request=PlanRequest(period_start=NIGHT, townships=[], categories=["MIN-02"]))
     assert nowhere.value.field == "start_township"
+
+
+def test_executing_skips_a_target_whose_departments_are_all_summoned(db: Session, locator: Locator,
+                                                                     catalog: Catalog, town) -> None:
+    from gis_enforcement.dispatch.whistle import TOWNSHIP, departments_allowed, whistle
+
+    code, (a, b, _) = town
+    first = new_case(db, locator, catalog, a[0], a[1], category="MIN-02")
+    summoned = new_case(db, locator, catalog, b[0], b[1], category="MIN-02")
+    seats = load_seats(PROJECT_ROOT / "data" / "boundaries")
+    request = PlanRequest(period_start=NIGHT, townships=[code], categories=["MIN-02"])
+    plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request)
+    assert len(plan.targets) == 2
+    whistle(db, catalog=catalog, incident_ids=[summoned.id], mode=TOWNSHIP, whistler=code,
+            at=NIGHT + timedelta(minutes=10), add_departments=sorted(departments_allowed(catalog, "MIN-02")))
+    done = execute_plan(db, catalog=catalog, locator=locator, plan_id=plan_id, at=NIGHT + timedelta(hours=1))
+    assert done.incident_ids == [first.id] and len(done.whistle_ids) == 1
+    assert (str(summoned.id), "every department is already summoned") in done.skipped
+    assert analysis_repo.get_plan(db, plan_id=plan_id)["status"] == "executed"
