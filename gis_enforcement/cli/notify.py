@@ -19,8 +19,9 @@ app.add_typer(webhooks_app, name="webhooks")
 def webhooks_add(
     url: Annotated[str, typer.Argument(help="where batches of events are POSTed")],
     secret: Annotated[str, typer.Option(help="shared secret for the X-GISE-Signature HMAC (≥ 16 characters)")],
-    kind: Annotated[list[str] | None, typer.Option(help="only this event kind (repeatable)")] = None,
-    township: Annotated[str | None, typer.Option(help="only cases of this township")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="only this event kind, e.g. whistle, report_in, warning "
+                                                   "(repeatable)")] = None,
+    township: Annotated[str | None, typer.Option(help="only cases of this township (its code)")] = None,
     description: Annotated[str | None, typer.Option(help="who receives it")] = None,
 ) -> None:
     """Register a receiver for the events recorded from now on."""
@@ -82,6 +83,20 @@ def webhooks_pause(subscription_id: int) -> None:
 def webhooks_resume(subscription_id: int) -> None:
     """Queue events for a paused receiver again."""
     _set_active(subscription_id, True)
+
+
+@webhooks_app.command("remove")
+def webhooks_remove(subscription_id: int) -> None:
+    """Remove a receiver and its deliveries, pending ones included (``pause`` keeps them instead)."""
+    from gis_enforcement.dispatch.outbox import unsubscribe
+
+    try:
+        plat = open_platform()
+        with plat.transaction() as session:
+            unsubscribe(session, subscription_id=subscription_id)
+    except EnforcementError as exc:
+        fail(exc)
+    out.print(f"webhook {subscription_id} removed")
 
 
 @app.command("deliver")

@@ -135,7 +135,8 @@ def key_add(
 
 @keys_app.command("list")
 def key_list(username: Annotated[str | None, typer.Argument()] = None) -> None:
-    """API keys (their prefixes, never the keys)."""
+    """API keys (their prefixes, never the keys), when each was made and last used (a server records a use when
+    it proves the key, at most once per ``GISE_API_KEY_CACHE_S``)."""
     from gis_enforcement.storage import user_repo
 
     try:
@@ -146,10 +147,11 @@ def key_list(username: Annotated[str | None, typer.Argument()] = None) -> None:
         fail(exc)
         return
     table = Table(title=f"{len(keys)} API keys")
-    for col in ("user", "name", "prefix", "created", "state"):
+    for col in ("user", "name", "prefix", "created", "last used", "state"):
         table.add_column(col)
     for k in keys:
-        table.add_row(k["username"], k["name"], k["prefix"], k["created_at"].isoformat(timespec="seconds"),
+        used = k["last_used_at"].isoformat(timespec="seconds") if k["last_used_at"] else "never"
+        table.add_row(k["username"], k["name"], k["prefix"], k["created_at"].isoformat(timespec="seconds"), used,
                       "[red]revoked[/]" if k["revoked_at"] else "active")
     out.print(table)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +22,7 @@ from gis_enforcement.domain.case_flow import (
     next_case_status,
 )
 from gis_enforcement.domain.catalog import Catalog
-from gis_enforcement.domain.deadlines import report_in_timing, require_aware
+from gis_enforcement.domain.deadlines import CLOCK_SKEW, report_in_timing, require_aware
 from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.domain.records import Assignment, CaseState
 from gis_enforcement.errors import InvalidInput, NotFound
@@ -31,9 +31,6 @@ from gis_enforcement.storage import Session, dispatch_repo
 PHOTO_SLOTS = ("before", "after", "evidence")
 #: the largest fine the record holds (numeric(14, 2): twelve digits of yuan and two of fen)
 PENALTY_MAX = 999_999_999_999.99
-#: how far ahead of the server's clock a client-given time may be (a phone's clock runs a little fast); the
-#: same allowance intake gives observation times
-CLOCK_SKEW = timedelta(minutes=10)
 
 
 def check_penalty(amount: float | None) -> None:

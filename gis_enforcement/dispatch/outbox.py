@@ -21,16 +21,22 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from gis_enforcement.domain.case_flow import AssignmentAction
 from gis_enforcement.domain.deadlines import require_aware
 from gis_enforcement.domain.outbox import SIGNATURE_HEADER, STREAM_GRACE, releasable, retry_delay, signature
 from gis_enforcement.errors import InvalidInput, NotFound
-from gis_enforcement.storage import Session, outbox_repo
+from gis_enforcement.storage import Session, outbox_repo, user_repo
 from gis_enforcement.storage.outbox_repo import StoredEvent
 
 #: posts a body to a URL with headers and returns the HTTP status; raises on a network failure
 Sender = Callable[[str, bytes, Mapping[str, str]], int]
 Transaction = Callable[[], AbstractContextManager[Session]]
 BATCH = 100
+#: every kind of case event the dispatch services record: what a subscription's ``kinds`` may name
+EVENT_KINDS = tuple(sorted({
+    "triage", "whistle", "case_in_action", "enforcement_record", "photo", "resolve", "verify", "close", "reopen",
+    "resume", "rating", "warning", "follow_up_request", "follow_up_done", *(a.value for a in AssignmentAction),
+}))
 
 
 def http_sender(timeout_s: float = 10.0) -> Sender:
@@ -43,19 +49,34 @@ def http_sender(timeout_s: float = 10.0) -> Sender:
 
 def subscribe(session: Session, *, url: str, secret: str, kinds: Sequence[str] | None = None,
               township: str | None = None, description: str | None = None) -> dict[str, Any]:
-    """Register a webhook receiver for the events recorded from now on (``kinds`` and ``township`` narrow
-    them). The secret signs every body; at least 16 characters."""
+    """Register a webhook receiver for the events recorded from now on (``kinds``, of ``EVENT_KINDS``, and
+    ``township``, a code of the loaded layers, narrow them). The secret signs every body; at least 16
+    characters."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInput(f"{url!r} is not an http(s) URL", field="url")
     if len(secret) < 16:
         raise InvalidInput("the secret must have at least 16 characters", field="secret")
+    unknown = [k for k in kinds or () if k not in EVENT_KINDS]
+    if unknown:
+        raise InvalidInput(f"unknown event kind(s) {', '.join(map(repr, unknown))}; the kinds are "
+                           f"{', '.join(EVENT_KINDS)}", field="kinds")
+    if township is not None and township not in user_repo.township_names(session):
+        raise InvalidInput(f"unknown township {township!r} (a township code of the loaded layers, e.g. "
+                           "110117003)", field="township")
     return outbox_repo.insert_subscription(session, url=url, secret=secret, kinds=kinds, township=township,
                                            description=description)
 
 
 def set_active(session: Session, *, subscription_id: int, active: bool) -> None:
     if not outbox_repo.set_subscription_active(session, subscription_id=subscription_id, active=active):
+        raise NotFound(f"no webhook subscription {subscription_id}", field="subscription_id")
+
+
+def unsubscribe(session: Session, *, subscription_id: int) -> None:
+    """Remove a webhook subscription and its deliveries, pending ones included (its receiver gets nothing
+    more); NotFound when there is none with that id."""
+    if not outbox_repo.delete_subscription(session, subscription_id=subscription_id):
         raise NotFound(f"no webhook subscription {subscription_id}", field="subscription_id")
 
 

@@ -32,6 +32,7 @@ from gis_enforcement.domain.calendar import WorkCalendar
 from gis_enforcement.errors import InvalidInput
 
 __all__ = [
+    "CLOCK_SKEW",
     "RED_AT",
     "YELLOW_AT",
     "DeadlineStage",
@@ -49,6 +50,10 @@ __all__ = [
     "resolution_due",
     "resolution_due_working_days_array",
 ]
+
+#: how far ahead of the server's clock a client-given time may be — an observation, an enforcement record (a
+#: phone's clock runs a little fast); anything later is refused as in the future
+CLOCK_SKEW = timedelta(minutes=10)
 
 YELLOW_AT = 0.8  # W05: share of the resolution time after which the lead is warned (黄牌)
 RED_AT = 1.0     # W05: overdue (红牌)

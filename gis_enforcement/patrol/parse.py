@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -84,13 +85,22 @@ def feature_row(row: int, feature: Any, errors: list[RowError]) -> dict[str, Any
         errors.append(RowError(row, "geometry.coordinates", "must be [lon, lat]", _s(fid)))
         return None
     photos = props.get("photos")
+    if photos is not None and not isinstance(photos, list):
+        errors.append(RowError(row, "photos", "must be a list of photo references", _s(fid)))
+        return None
     return {
-        "row": row, "id": _s(fid), "category": _s(props.get("category")), "lon": coords[0], "lat": coords[1],
-        "accuracy_m": props.get("accuracy_m"), "observed_at": _s(props.get("observed_at")),
-        "reporter": _s(props.get("reporter")), "description": _s(props.get("description")),
-        "crs": _s(props.get("crs")), "photos": tuple(map(str, photos)) if isinstance(photos, list) else None,
-        "track_id": _s(props.get("track_id")),
+        "row": row, "id": _s(fid), "category": _s(props.get("category")), "lon": _given(coords[0]),
+        "lat": _given(coords[1]), "accuracy_m": _given(props.get("accuracy_m")),
+        "observed_at": _s(props.get("observed_at")), "reporter": _s(props.get("reporter")),
+        "description": _s(props.get("description")), "crs": _s(props.get("crs")),
+        "photos": tuple(map(str, photos)) if photos is not None else None, "track_id": _s(props.get("track_id")),
     }
+
+
+def _given(value: Any) -> Any:
+    """A number as the client sent it; NaN (which JSON readers accept) as its text, so that validation refuses
+    it as not finite instead of taking it for a value left out."""
+    return "NaN" if isinstance(value, float) and math.isnan(value) else value
 
 
 def _s(value: Any) -> str | None:

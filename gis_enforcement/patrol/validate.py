@@ -1,7 +1,9 @@
 """Judge a raw batch column by column (vectorised) and turn it into typed values.
 
 Every refused value becomes a ``RowError`` naming the row, the field and the reason; a row with any error
-is left out of the clean table, the others go on. Same id sent twice in one batch: identical content is
+is left out of the clean table, the others go on. Besides the report itself, a row may name its photos (each
+a stored photo's SHA-256, the path it is served at, or an http(s) URL) and the patrol track it was filed on
+(the track's UUID, stored in the canonical form). Same id sent twice in one batch: identical content is
 kept once, differing content refuses the later rows.
 """
 
@@ -11,7 +13,7 @@ import re
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -19,17 +21,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gis_enforcement.domain.deadlines import CLOCK_SKEW
 from gis_enforcement.domain.enums import Datum
 from gis_enforcement.patrol.parse import RawBatch
 from gis_enforcement.patrol.report import RowError
 
 UUID_RE = r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$"
+#: a photo reference: a stored photo's SHA-256 (as uploaded to ``/api/v1/incidents/{id}/photos``), the path it
+#: is served at, or an http(s) URL of a photo held elsewhere (Open311's ``media_url``)
+PHOTO_REF = re.compile(r"(?:/api/v1/photos/)?[0-9a-fA-F]{64}|https?://[^\s/?#\x00-\x1f\x7f]+[^\s\x00-\x1f\x7f]*")
+PHOTO_REF_HELP = "a photo's SHA-256, /api/v1/photos/<sha256> or an http(s) URL"
+MAX_PHOTOS = 20
+MAX_PHOTO_REF = 2000
 OFFSET_RE = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
 MAX_ACCURACY_M = 10_000.0
 MAX_DESCRIPTION = 4000
 MAX_REPORTER = 200
 EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
-CLOCK_SKEW = timedelta(minutes=10)
 #: A batch of at least this many rows is judged as two halves on two threads.
 PARALLEL_MIN_ROWS = 100_000
 
@@ -197,7 +205,7 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
     # accuracy
     acc_given = _text(f["accuracy_m"]).notna().to_numpy(dtype=bool)
     accuracy = _number(f["accuracy_m"])
-    bad["accuracy_m:number"] = (acc_given & ~np.isfinite(accuracy), "must be a number of metres")
+    bad["accuracy_m:number"] = (acc_given & ~np.isfinite(accuracy), "must be a finite number of metres")
     with np.errstate(invalid="ignore"):
         bad["accuracy_m:range"] = (
             acc_given & np.isfinite(accuracy) & ((accuracy < 0) | (accuracy > MAX_ACCURACY_M)),
@@ -224,6 +232,21 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
     bad["description:length"] = (description.str.len().fillna(0).to_numpy() > MAX_DESCRIPTION,
                                  f"longer than {MAX_DESCRIPTION} characters")
 
+    # photos and the patrol track
+    photos = f["photos"].to_numpy(dtype=object)
+    photo_reason = np.full(n, None, dtype=object)
+    for i in np.flatnonzero(f["photos"].notna().to_numpy()):  # only the rows that carry photos
+        photo_reason[i] = photos_problem(photos[i])
+    bad["photos:reference"] = (photo_reason != None, pd.Series(photo_reason))  # noqa: E711 (elementwise)
+    track = _text(f["track_id"]).str.lower()
+    track_bad = (track.notna() & ~track.str.fullmatch(UUID_RE).fillna(False)).to_numpy(dtype=bool)
+    bad["track_id:format"] = (track_bad, "not a UUID (the id of a patrol track)")
+    bare_track = (track.str.len() == 32).fillna(False).to_numpy(dtype=bool) & ~track_bad
+    if bare_track.any():
+        t = track[bare_track]
+        track[bare_track] = (t.str[:8] + "-" + t.str[8:12] + "-" + t.str[12:16] + "-" + t.str[16:20] + "-"
+                             + t.str[20:])
+
     row_bad = np.zeros(n, dtype=bool)
     id_list = _objects(ids)
     for key, (mask, reason) in bad.items():
@@ -245,9 +268,22 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
         "raw_lon": lon[keep], "raw_lat": lat[keep], "raw_crs": kept(crs),
         "accuracy_m": accuracy[keep], "observed_at": kept(observed),
         "reporter": kept(reporter), "description": kept(description),
-        "photos": f["photos"].to_numpy(dtype=object)[keep], "track_id": kept(_text(f["track_id"])),
+        "photos": photos[keep], "track_id": kept(track),
     })
     return clean, errors, {int(r) for r in rows[row_bad]}
+
+
+def photos_problem(photos: Any) -> str | None:
+    """Why a row's ``photos`` (a sequence of texts, as the readers give it) cannot be stored, or None."""
+    if not isinstance(photos, tuple | list):
+        return None
+    if len(photos) > MAX_PHOTOS:
+        return f"at most {MAX_PHOTOS} photos"
+    for ref in photos:
+        if not isinstance(ref, str) or len(ref) > MAX_PHOTO_REF or not PHOTO_REF.fullmatch(ref):
+            shown = repr(ref)[:80]
+            return f"{shown} is not a photo reference ({PHOTO_REF_HELP})"
+    return None
 
 
 # -- one row, in plain Python ---------------------------------------------------------------------------------
@@ -326,7 +362,7 @@ def validate_row(
 
     accuracy, acc_given = _number_one(row["accuracy_m"])
     if acc_given and not np.isfinite(accuracy):
-        problems.append(("accuracy_m", "must be a number of metres"))
+        problems.append(("accuracy_m", "must be a finite number of metres"))
     elif acc_given and (accuracy < 0 or accuracy > MAX_ACCURACY_M):
         problems.append(("accuracy_m", f"must be between 0 and {MAX_ACCURACY_M:g} m"))
     if not acc_given:
@@ -352,6 +388,17 @@ def validate_row(
     if description is not None and len(description) > MAX_DESCRIPTION:
         problems.append(("description", f"longer than {MAX_DESCRIPTION} characters"))
 
+    photos_reason = photos_problem(row["photos"])
+    if photos_reason is not None:
+        problems.append(("photos", photos_reason))
+    track = _text_one(row["track_id"])
+    if track is not None:
+        track = _lower(track)
+        if not re.fullmatch(UUID_RE, track):
+            problems.append(("track_id", "not a UUID (the id of a patrol track)"))
+        elif len(track) == 32:
+            track = f"{track[:8]}-{track[8:12]}-{track[12:16]}-{track[16:20]}-{track[20:]}"
+
     number = int(row["row"])
     errors = sorted((RowError(number, f, reason, ident) for f, reason in problems), key=lambda e: e.field)
     if errors:
@@ -359,5 +406,5 @@ def validate_row(
     return {
         "row": number, "id": ident, "category": category, "raw_lon": coords["lon"], "raw_lat": coords["lat"],
         "raw_crs": crs, "accuracy_m": accuracy, "observed_at": observed, "reporter": reporter,
-        "description": description, "photos": row["photos"], "track_id": _text_one(row["track_id"]),
+        "description": description, "photos": row["photos"], "track_id": track,
     }, []

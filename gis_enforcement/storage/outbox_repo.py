@@ -128,6 +128,14 @@ def set_subscription_active(session: Session, *, subscription_id: int, active: b
     ).first() is not None
 
 
+def delete_subscription(session: Session, *, subscription_id: int) -> bool:
+    """Delete a subscription with all its deliveries (the foreign key cascades); False when there is none
+    with that id. A delivery pass holding the subscription finishes first (the row lock)."""
+    return session.execute(
+        text("DELETE FROM webhook_subscription WHERE id = :id RETURNING id"), {"id": subscription_id},
+    ).first() is not None
+
+
 def due_subscriptions(session: Session, *, now: datetime) -> list[int]:
     """Active subscriptions whose oldest undelivered event is due for an attempt at ``now``."""
     return [int(r[0]) for r in session.execute(text(

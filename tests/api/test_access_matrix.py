@@ -156,6 +156,7 @@ ROUTES: list[Route] = [
     Route("create_webhook", "POST", lambda w: "/api/v1/webhooks", ("admin",), scoped=False,
           body=lambda w, k: {"url": "http://127.0.0.1:9/hook", "secret": "s" * 20}),
     Route("pause_or_resume_webhook", "POST", lambda w: "/api/v1/webhooks/987654/pause", ("admin",), scoped=False),
+    Route("delete_webhook", "DELETE", lambda w: "/api/v1/webhooks/987654", ("admin",), scoped=False),
     Route("hotspots", "GET", lambda w: "/api/v1/hotspots", ("supervisor", "admin"), scoped=False,
           params={"period": "2026-05"}),
     Route("emerging_hotspots", "GET", lambda w: "/api/v1/hotspots/emerging", ("supervisor", "admin"), scoped=False,

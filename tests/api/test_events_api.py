@@ -126,3 +126,36 @@ def test_webhooks_over_http(client: TestClient, jurisdiction: Jurisdiction) -> N
     assert client.post(f"/api/v1/webhooks/{sid}/pause").json()["active"] is False
     assert error(client.post(f"/api/v1/webhooks/{sid}/stop"))["field"] == "action"
     assert error(client.post("/api/v1/webhooks/999999/resume"), 404)["field"] == "subscription_id"
+
+
+def test_webhook_kinds_and_township_are_checked(client: TestClient, jurisdiction: Jurisdiction) -> None:
+    hook = {"url": "https://a.example/h", "secret": "x" * 20}
+    bad = error(client.post("/api/v1/webhooks", json={**hook, "kinds": ["whistle", "bogus"]}))
+    assert bad["field"] == "kinds" and "'bogus'" in bad["message"] and "report_in" in bad["message"]
+    bad = error(client.post("/api/v1/webhooks", json={**hook, "township": "999"}))
+    assert bad["field"] == "township" and "'999'" in bad["message"]
+    town = str(jurisdiction.townships.iloc[0]["code"])
+    r = client.post("/api/v1/webhooks", json={**hook, "kinds": ["report_in", "warning"], "township": town})
+    assert r.status_code == 201, r.text
+    assert r.json()["kinds"] == ["report_in", "warning"] and r.json()["township"] == town
+
+
+def test_a_removed_webhook_is_gone_with_its_pending_deliveries(client: TestClient, db: Session,
+                                                               jurisdiction: Jurisdiction) -> None:
+    from sqlalchemy import text
+
+    hook = {"url": "https://a.example/h", "secret": "x" * 20}
+    kept = client.post("/api/v1/webhooks", json=hook).json()["id"]
+    sid = client.post("/api/v1/webhooks", json=hook).json()["id"]
+    _whistled(client, jurisdiction)
+
+    def deliveries(subscription: int) -> int:
+        return int(db.execute(text("SELECT count(*) FROM webhook_delivery WHERE subscription_id = :s"),
+                              {"s": subscription}).scalar_one())
+
+    assert deliveries(sid) > 0
+    r = client.delete(f"/api/v1/webhooks/{sid}")
+    assert r.status_code == 204 and r.content == b""
+    assert sid not in {w["id"] for w in client.get("/api/v1/webhooks").json()["data"]}
+    assert deliveries(sid) == 0 and deliveries(kept) > 0  # the other receiver keeps its own
+    assert error(client.delete(f"/api/v1/webhooks/{sid}"), 404)["field"] == "subscription_id"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -66,15 +67,32 @@ def test_create_replay_conflict_get(client: TestClient, point) -> None:
         (lambda f: f.update(id="123"), "id"),
         (lambda f: f["properties"].update(crs="utm"), "crs"),
         (lambda f: f.update(geometry={"type": "Polygon", "coordinates": []}), "geometry"),
+        (lambda f: f["properties"].update(track_id="not-uuid"), "track_id"),
+        (lambda f: f["properties"].update(photos=["x"]), "photos"),
+        (lambda f: f["properties"].update(photos="x.jpg"), "photos"),  # not a list: refused, not dropped
+        (lambda f: f["properties"].update(accuracy_m=float("nan")), "accuracy_m"),  # NaN is not "not given"
     ],
 )
 def test_bad_input_is_422_naming_the_field(client: TestClient, point, mutate, field: str) -> None:
     f = feature(*point)
     mutate(f)
-    r = client.post("/api/v1/incidents", json=f)
+    # sent as Python's json writes it: NaN included, which httpx's own encoder refuses to write
+    r = client.post("/api/v1/incidents", content=json.dumps(f), headers={"content-type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["field"] == field
     assert client.get(f"/api/v1/incidents/{f['id']}").status_code in (404, 422)
+
+
+def test_photos_and_track_ids_are_checked_in_a_batch_too(client: TestClient, point) -> None:
+    good = feature(*point, photos=["https://example.org/p/1.jpg"], track_id=str(uuid.uuid4()))
+    feats = [good, feature(*point, track_id="not-uuid"), feature(*point, photos=["x"])]
+    r = client.post("/api/v1/incidents", json={"type": "FeatureCollection", "features": feats})
+    assert r.status_code == 200, r.text
+    rep = r.json()
+    assert rep["accepted"] == 1 and rep["rejected"] == 2
+    assert [(e["row"], e["field"]) for e in rep["errors"]] == [(2, "track_id"), (3, "photos")]
+    props = client.get(f"/api/v1/incidents/{good['id']}").json()["properties"]
+    assert props["photos"] == good["properties"]["photos"] and props["track_id"] == good["properties"]["track_id"]
 
 
 def test_malformed_bodies_never_500(client: TestClient) -> None:
@@ -129,7 +147,10 @@ def test_datetime_and_department_filters(client: TestClient, point, db: Session,
     result = whistle(db, catalog=catalog, incident_ids=[uuid.UUID(late["id"])], mode=TOWNSHIP, whistler=town, at=T0)
     lead = result.assignments[0].department
     assert listed(department=lead) == {late["id"]}
-    assert listed(department="NOBODY") == set()
+    other = next(d for d in catalog.departments if d not in {a.department for a in result.assignments})
+    assert listed(department=other) == set()
+    nobody = client.get("/api/v1/incidents", params={"department": "NOBODY"})
+    assert nobody.status_code == 422 and nobody.json()["error"]["field"] == "department"
 
 
 def test_exports_inline_and_in_the_background(client: TestClient, point, db: Session, platform: Platform,  # type: ignore[no-untyped-def]

@@ -123,6 +123,26 @@ def test_post_files_an_incident_through_the_intake(client: TestClient, db: Sessi
     assert error_of(client.post(f"{BASE}/requests.json", data=other), 409).startswith("attribute[client_id]")
 
 
+def test_resend_with_client_id_and_no_observed_at_is_the_same_request(platform: Platform, db: Session,
+                                                                       site) -> None:
+    """docs/api.md's example: a client id and no observed_at, sent again later, answers 200 with the stored
+    request; the same id with another description is still a conflict."""
+    client_id = str(uuid.uuid4())
+    data = form(site, **{"attribute[client_id]": client_id})
+    app = make_app(platform, db)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        first = c.post(f"{BASE}/requests.json", data=data)
+        assert first.status_code == 201, first.text
+        app.dependency_overrides[get_now] = lambda: NOW + timedelta(minutes=3)  # the retry comes later
+        again = c.post(f"{BASE}/requests.json", data=data)
+        assert again.status_code == 200, again.text
+        assert again.json()[0]["service_request_id"] == client_id and incident_count(db, client_id) == 1
+        observed = datetime.fromisoformat(c.get(f"/api/v1/incidents/{client_id}").json()["properties"]["observed_at"])
+        assert observed == NOW  # the time the request was first received
+        other = c.post(f"{BASE}/requests.json", data={**data, "description": "另一处采砂点"})
+        assert error_of(other, 409).startswith("attribute[client_id]")
+
+
 def test_post_without_client_id_derives_a_stable_id(client: TestClient, db: Session, site) -> None:
     data = form(site, device_id="phone-9", **{"attribute[reporter]": "巡查队-李"})
     first = client.post(f"{BASE}/requests.json", data=data)

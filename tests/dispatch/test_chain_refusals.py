@@ -13,9 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.dispatch import bulk, on_site
-from gis_enforcement.dispatch.on_site import CLOCK_SKEW, PENALTY_MAX
+from gis_enforcement.dispatch.on_site import PENALTY_MAX
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.deadlines import CLOCK_SKEW
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
 from gis_enforcement.layers.locator import Locator

@@ -154,7 +154,8 @@ def test_a_receiver_that_is_down_loses_nothing(db: Session, locator: Locator, ca
 def test_subscriptions_filter_by_kind_and_township(db: Session, locator: Locator, catalog: Catalog, site) -> None:
     _, _, township = site
     only_checkins = subscribe(db, url="http://127.0.0.1:9/a", secret=SECRET, kinds=["report_in"])
-    elsewhere = subscribe(db, url="http://127.0.0.1:9/b", secret=SECRET, township="110117999")
+    other = "110117001" if township != "110117001" else "110117003"  # another township of the layers
+    elsewhere = subscribe(db, url="http://127.0.0.1:9/b", secret=SECRET, township=other)
     here = subscribe(db, url="http://127.0.0.1:9/c", secret=SECRET, township=township)
     _chain(db, locator, catalog, site)
     counts = dict(db.execute(text("SELECT subscription_id, count(*) FROM webhook_delivery GROUP BY 1")).all())

@@ -90,8 +90,9 @@ def submissions(jurisdiction: Jurisdiction, catalog: Catalog, locator: Locator,
         feature(x, y, at=T0 + 3 * h, accuracy_m=None),              # two at 0 m: the earlier one is the original
         feature(x, y, category="MIN-02", at=T0 + 3 * h),           # another category: no duplicate
         feature(x, y + 40 * METRE, at=T0 + timedelta(days=20)),     # outside the window: no duplicate
-        feature(float(gx[0]), float(gy[0]), crs="GCJ-02", photos=["a.jpg", "b.jpg"]),
-        feature(float(dx[0]), float(dy[0]), crs="bd09", track_id="T-7"),
+        feature(float(gx[0]), float(gy[0]), crs="GCJ-02",
+                photos=["a" * 64, f"/api/v1/photos/{'b' * 64}", "https://example.org/p/1.jpg"]),
+        feature(float(dx[0]), float(dy[0]), crs="bd09", track_id="0F8D3C1E6A0B4F579A432B7C1D9E5A21"),
         feature(x + 0.03, y, crs="cgcs2000", accuracy_m=900),       # low accuracy
         feature(bx, by, category="TRK-01"),                         # near a border
         feature(bx, by, category="TRK-01", accuracy_m=400),
@@ -112,6 +113,8 @@ def submissions(jurisdiction: Jurisdiction, catalog: Catalog, locator: Locator,
         feature(x, y, observed_at="2026-06-01 16:30"),
         {**feature(x, y), "geometry": {"type": "Polygon", "coordinates": []}},
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": {}},
+        feature(x, y, photos=["x"]),                                # not a photo reference
+        feature(x, y, track_id="not-uuid"),                         # not a track id
     ]
     users = [None, "patrol-1"]
     return [(f, users[i % 2]) for i, f in enumerate(out)]
@@ -179,7 +182,7 @@ def test_one_feature_is_stored_as_the_batch_path_stores_it(db: Session, platform
     assert one[2] == batch[2]  # no other batch rows written
     # the cases the comparison stands on really happened
     kinds = [k for k, _ in one[0]]
-    assert kinds.count("created") == 18 and kinds.count("replayed") == 2 and kinds.count("refused") == 7
+    assert kinds.count("created") == 18 and kinds.count("replayed") == 2 and kinds.count("refused") == 9
     created = [inc for k, inc in one[0] if k == "created"]
     flags = {f for inc in created for f in inc.flags}
     assert {"near_border", "outside_district", "low_accuracy"} <= flags
@@ -191,7 +194,11 @@ def test_one_feature_is_stored_as_the_batch_path_stores_it(db: Session, platform
     assert sum(inc.rule_code in zone_rules for inc in created) == 1
     refused = [r for k, r in one[0] if k == "refused"]
     assert refused[0][0] == "IdempotencyConflict" and refused[0][2] == "id"
-    assert {r[2] for r in refused[1:]} == {"category", "id", "accuracy_m", "observed_at", "geometry"}
+    assert {r[2] for r in refused[1:]} == {"category", "id", "accuracy_m", "observed_at", "geometry", "photos",
+                                           "track_id"}
+    assert "not a photo reference" in refused[-2][3] and "not a UUID" in refused[-1][3]
+    tracked = next(inc for inc in created if inc.track_id is not None)
+    assert tracked.track_id == "0f8d3c1e-6a0b-4f57-9a43-2b7c1d9e5a21"  # stored in the canonical form
     assert {e["field"] for e in refused[3][4]["errors"]} == {"lon", "lat", "accuracy_m", "crs"}
     assert one[2] == 18
 

@@ -38,6 +38,11 @@ TIMES = ["2026-05-01T10:00:00+08:00", "2026-05-01T10:00:00", "2026-05-01 10:00",
          "2026-05-01T10:00:00.1234-05:45", "2026-02-29T10:00:00+08:00", "2024-02-29T10:00:00+08:00",
          "2026-05-01T23:59:60+08:00", "2026-05-01T10:00:00+23:59", "2026-05-01T10:00:00+24:00",
          "0000-05-01T10:00:00+08:00", "2026-05-01T10:00:00.1234567+08:00", "2026-05-01T10:00:00+08:00 "]
+TRACK_IDS = [ID, ID.upper(), ID.replace("-", ""), f" {ID} ", "not-uuid", "T-7", "İ" + ID[1:], 7, "0" * 33]
+SHA = "0123456789abcdef" * 4
+PHOTOS = [[SHA], [SHA.upper()], [f"/api/v1/photos/{SHA}"], ["https://example.org/p/1.jpg"], ["http://x.cn/a b"],
+          ["x"], ["a.jpg"], [SHA[:-1]], [f" {SHA}"], ["https://"], ["file:///etc/passwd"], ["https://a/\x00"],
+          [SHA] * 20, [SHA] * 21, ["https://example.org/" + "p" * 2000], [SHA, 3], "not a list", {"a": SHA}]
 TEXTS = [None, "", "  ", "巡查队", " 巡查队 ", "x" * 200, "x" * 201, "y" * 4000 + " ", "y" * 4001, "\u2028甲\u2029"]
 
 
@@ -61,6 +66,7 @@ def cases() -> list[dict[str, Any]]:
     out += [good_feature(reporter=v) for v in TEXTS] + [good_feature(description=v) for v in TEXTS]
     out += [good_feature(track_id=v, photos=p) for v, p in zip(TEXTS[:4], [None, ["a.jpg"], [], ["b", 3]],
                                                                  strict=True)]
+    out += [good_feature(track_id=v) for v in TRACK_IDS] + [good_feature(photos=p) for p in PHOTOS]
     # several faults at once
     out += [good_feature(id=i, category=c, observed_at=t, lon=x)
             for i, c, t, x in itertools.product(["", "123"], ["NOPE", None], ["yesterday", None], ["abc", 500])]
@@ -91,7 +97,9 @@ def test_one_row_is_judged_as_in_a_batch(feature: dict[str, Any]) -> None:
     expected, expected_errors = batch_of_one(feature)
     errors: list[RowError] = []
     row = feature_row(1, feature, errors)
-    assert row is not None
+    if row is None:  # refused as it was read (photos that are not a list): the same for one row as in a batch
+        assert expected is None and expected_errors == errors and errors
+        return
     got, got_errors = validate_row(row, categories=CATEGORIES, now=NOW)
     assert got_errors == expected_errors
     assert (got is None) == (expected is None)
@@ -108,7 +116,8 @@ def test_cases_cover_accepted_and_refused_rows() -> None:
     judged = [batch_of_one(f) for f in cases()]
     assert sum(v is not None for v, _ in judged) >= 30
     fields = {e.field for _, errors in judged for e in errors}
-    assert fields == {"id", "category", "lon", "lat", "crs", "accuracy_m", "observed_at", "reporter", "description"}
+    assert fields == {"id", "category", "lon", "lat", "crs", "accuracy_m", "observed_at", "reporter", "description",
+                      "photos", "track_id"}
 
 
 def test_times_with_offsets_the_pattern_misses_are_read_at_their_offset() -> None:
@@ -121,6 +130,33 @@ def test_times_with_offsets_the_pattern_misses_are_read_at_their_offset() -> Non
     mixed = parse_times(values, "Asia/Shanghai")
     assert mixed.iloc[1] == pd.Timestamp("2026-05-01T02:00:00Z")
     assert mixed.iloc[2] == pd.Timestamp("2026-05-01T11:30:00Z")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason"),
+    [
+        ({"track_id": "not-uuid"}, "track_id", "not a UUID (the id of a patrol track)"),
+        ({"photos": ["x"]}, "photos", "'x' is not a photo reference"),
+        ({"photos": ["https://example.org/1.jpg"] * 21}, "photos", "at most 20 photos"),
+        ({"accuracy_m": float("inf")}, "accuracy_m", "must be a finite number of metres"),
+    ],
+)
+def test_photos_track_ids_and_accuracy_are_checked(changes: dict[str, Any], field: str, reason: str) -> None:
+    errors: list[RowError] = []
+    row = feature_row(1, good_feature(**changes), errors)
+    assert row is not None
+    clean, errors = validate_row(row, categories=CATEGORIES, now=NOW)
+    assert clean is None and [e.field for e in errors] == [field] and errors[0].reason.startswith(reason)
+
+
+def test_valid_photo_references_and_track_ids_are_kept() -> None:
+    errors: list[RowError] = []
+    photos = [SHA, f"/api/v1/photos/{SHA}", "https://example.org/p/1.jpg"]
+    row = feature_row(1, good_feature(photos=photos, track_id=ID.replace("-", "").upper()), errors)
+    assert row is not None
+    clean, errors = validate_row(row, categories=CATEGORIES, now=NOW)
+    assert errors == [] and clean is not None
+    assert list(clean["photos"]) == photos and clean["track_id"] == ID
 
 
 def test_fresh_ids_pass() -> None:

@@ -3,7 +3,9 @@
 Every case event (whistle, report-in, action, warning, rating, verification …) has a global number. Clients
 page through ``GET /api/v1/events?after=N``, follow ``GET /api/v1/events/stream`` (Server-Sent Events; the
 browser's ``EventSource`` resumes from ``Last-Event-ID`` by itself), or register a webhook and receive signed
-batches, retried with back-off until they are accepted (see :mod:`gis_enforcement.dispatch.outbox`).
+batches, retried with back-off until they are accepted (see :mod:`gis_enforcement.dispatch.outbox`). An admin
+adds, pauses, resumes and removes the webhooks; a subscription names known event kinds and a township of the
+loaded layers, or none.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -142,8 +144,10 @@ class WebhookCreate(BaseModel):
          "report_in", "warning"], "township": None, "description": "区指挥中心大屏"}]})
     url: str = Field(min_length=8, max_length=2000)
     secret: str = Field(min_length=16, max_length=200)
-    kinds: list[str] | None = Field(default=None, max_length=50, description="only these event kinds")
-    township: str | None = Field(default=None, max_length=64, description="only cases of this township")
+    kinds: list[str] | None = Field(default=None, max_length=50, description="only these event kinds: "
+                                    + ", ".join(outbox.EVENT_KINDS))
+    township: str | None = Field(default=None, max_length=64,
+                                 description="only cases of this township (a township code of the loaded layers)")
     description: str | None = Field(default=None, max_length=500)
 
 
@@ -194,3 +198,12 @@ def pause_or_resume(subscription_id: int, action: str, session: SessionDep,
     outbox.set_active(session, subscription_id=subscription_id, active=action == "resume")
     session.commit()
     return next(WebhookPublic(**s) for s in outbox_repo.subscriptions(session) if s["id"] == subscription_id)
+
+
+@router.delete("/webhooks/{subscription_id}", operation_id="delete_webhook", status_code=204,
+               response_class=Response, responses=ERRORS)
+def delete_webhook(subscription_id: int, session: SessionDep, caller: ManagesWebhooks) -> Response:
+    """Remove a receiver and its deliveries, pending ones included (``pause`` keeps them instead)."""
+    outbox.unsubscribe(session, subscription_id=subscription_id)
+    session.commit()
+    return Response(status_code=204)

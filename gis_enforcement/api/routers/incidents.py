@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
@@ -13,7 +14,7 @@ from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
 from gis_enforcement.api.limits import InFlightLimit, kept_limit
-from gis_enforcement.api.ogc_params import parse_datetime
+from gis_enforcement.api.ogc_params import parse_datetime, refuse_unknown
 from gis_enforcement.api.schemas import (
     BIGINT_MAX,
     INCIDENT_FEATURE_EXAMPLE,
@@ -23,13 +24,14 @@ from gis_enforcement.api.schemas import (
     IngestReportPublic,
 )
 from gis_enforcement.domain.access import Caller, incident_scope
+from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis_enforcement.operations.exports import EXPORT_TYPES, export_bytes, export_file, export_state, start_export
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import parse_geojson
 from gis_enforcement.patrol.submit import submit_one
-from gis_enforcement.storage import Session, incident_repo
+from gis_enforcement.storage import Session, incident_repo, user_repo
 from gis_enforcement.storage.incident_repo import IncidentFilter
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -143,13 +145,57 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
         parts = tuple(float(p) for p in value.split(","))
     except ValueError as exc:
         raise InvalidInput("bbox must be four numbers: minlon,minlat,maxlon,maxlat", field="bbox") from exc
-    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+    if len(parts) != 4:
+        raise InvalidInput(f"bbox must be four numbers: minlon,minlat,maxlon,maxlat (got {len(parts)})",
+                           field="bbox")
+    if not all(math.isfinite(p) for p in parts):
+        raise InvalidInput("bbox numbers must be finite", field="bbox")
+    if not (all(abs(x) <= 180 for x in parts[::2]) and all(abs(y) <= 90 for y in parts[1::2])):
+        raise InvalidInput("bbox longitudes must lie in [-180, 180] and latitudes in [-90, 90]", field="bbox")
+    if parts[0] > parts[2] or parts[1] > parts[3]:
         raise InvalidInput("bbox must be minlon,minlat,maxlon,maxlat with min <= max", field="bbox")
     return parts  # type: ignore[return-value]
 
 
-def _filters(caller: Caller, platform: Platform, bbox: str | None, category: str | None, township: str | None,
-             status: str | None, department: str | None, when: str | None) -> IncidentFilter:
+#: the filters of the list and the export (the list also pages with ``limit`` and ``offset``)
+FILTER_PARAMETERS = ("bbox", "category", "township", "status", "department", "datetime")
+_STATUSES = tuple(s.value for s in CaseStatus)
+
+
+def _check_query(request: Request, allowed: tuple[str, ...]) -> None:
+    """Every parameter is one this resource defines, each sent once (a filter takes one value)."""
+    refuse_unknown(request.query_params, allowed)
+    for name in allowed:
+        if len(request.query_params.getlist(name)) > 1:
+            raise InvalidInput("sent more than once; a filter takes one value", field=name)
+
+
+def _one(value: str | None, field: str, what: str) -> str | None:
+    if value is not None and "," in value:
+        raise InvalidInput(f"one {what} per request: {value!r} is a list, which this filter does not take",
+                           field=field)
+    return value
+
+
+def _filters(session: Session, caller: Caller, platform: Platform, bbox: str | None, category: str | None,
+             township: str | None, status: str | None, department: str | None,
+             when: str | None) -> IncidentFilter:
+    """The filters of a list or export query, each value checked: an unknown code is refused, naming the
+    parameter, rather than matching nothing."""
+    catalog = platform.catalog
+    if _one(category, "category", "problem-list code") is not None and category not in catalog.categories:
+        raise InvalidInput(f"unknown category {category!r} (a problem-list code, e.g. MIN-02; see "
+                           "GET /api/v1/catalog/categories)", field="category")
+    if _one(status, "status", "status") is not None and status not in _STATUSES:
+        raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(_STATUSES)}", field="status")
+    if _one(department, "department", "department code") is not None and department not in catalog.departments:
+        raise InvalidInput(f"unknown department {department!r} (a department code of the lists, e.g. WATER)",
+                           field="department")
+    if _one(township, "township", "township") is not None:
+        towns = user_repo.township_names(session)
+        if township not in towns and township not in towns.values():
+            raise InvalidInput(f"unknown township {township!r} (a township code or name of the loaded layers, "
+                               "e.g. 110117003)", field="township")
     start, end = parse_datetime(when, tz=platform.settings.timezone)
     return IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,
                           department=department, observed_from=start, observed_to=end, scope=incident_scope(caller))
@@ -157,10 +203,11 @@ def _filters(caller: Caller, platform: Platform, bbox: str | None, category: str
 
 BBox = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
                                    examples=["117.0,40.1,117.3,40.3"])]
-Category = Annotated[str | None, Query(description="problem-list code, e.g. MIN-02")]
-TownshipQ = Annotated[str | None, Query(description="township code or name")]
-StatusQ = Annotated[str | None, Query(description="case status, e.g. reported")]
-DepartmentQ = Annotated[str | None, Query(description="cases this department was summoned to, e.g. WATER")]
+Category = Annotated[str | None, Query(description="one problem-list code, e.g. MIN-02")]
+TownshipQ = Annotated[str | None, Query(description="one township, by code or name (of the loaded layers)")]
+StatusQ = Annotated[str | None, Query(description="one case status: " + ", ".join(s.value for s in CaseStatus))]
+DepartmentQ = Annotated[str | None, Query(description="cases this department was summoned to: one department "
+                                          "code, e.g. WATER")]
 When = Annotated[str | None, Query(alias="datetime", description="observed at: an RFC 3339 instant or interval "
                                    "start/end, '..' open (a date alone is its whole day, Beijing time)",
                                    examples=["2026-05-01/2026-05-31", "2026-05-12T20:00:00+08:00/.."])]
@@ -168,6 +215,7 @@ When = Annotated[str | None, Query(alias="datetime", description="observed at: a
 
 @router.get("", operation_id="list_incidents", response_model=IncidentsPublic, responses=ERRORS)
 def list_incidents(
+    request: Request,
     session: SessionDep,
     platform: PlatformDep,
     caller: Annotated[Caller, Depends(allow("incident.read"))],
@@ -181,9 +229,11 @@ def list_incidents(
     offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> Response:
     """Incidents matching the filters within the caller's scope, newest observation first, as a GeoJSON
-    FeatureCollection with the total that matched (``numberMatched``)."""
+    FeatureCollection with the total that matched (``numberMatched``). A parameter not among these, a filter
+    sent twice or an unknown code is refused (422), naming the parameter."""
+    _check_query(request, (*FILTER_PARAMETERS, "limit", "offset"))
     items, total = incident_repo.list_incidents(
-        session, filters=_filters(caller, platform, bbox, category, township, status, department, when),
+        session, filters=_filters(session, caller, platform, bbox, category, township, status, department, when),
         limit=limit, offset=offset,
     )
     return _json(IncidentsPublic(  # encoded here: FastAPI would validate the whole page again first
@@ -202,6 +252,7 @@ def list_incidents(
                     "background)")
 def export_incidents(
     fmt: Annotated[str, Path(pattern="^(csv|gpkg|geojson)$", description="csv, gpkg or geojson")],
+    request: Request,
     session: SessionDep,
     platform: PlatformDep,
     transactions: TransactionsDep,
@@ -216,7 +267,8 @@ def export_incidents(
     """The incidents the filters (those of ``GET /api/v1/incidents``) and the caller's scope select. Up to
     ``EXPORT_INLINE`` incidents come back in the answer; more are written in the background and the
     answer is 202 with ``Location: /api/v1/exports/{id}`` (poll it: 202 while writing, then the file)."""
-    filters = _filters(caller, platform, bbox, category, township, status, department, when)
+    _check_query(request, FILTER_PARAMETERS)
+    filters = _filters(session, caller, platform, bbox, category, township, status, department, when)
     _, total = incident_repo.list_incidents(session, filters=filters, limit=1, offset=0)
     exports = platform.settings.data_dir / "exports"
     if total <= EXPORT_INLINE:

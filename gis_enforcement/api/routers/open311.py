@@ -5,8 +5,10 @@ incident, whatever channel filed it. ``POST requests.{format}`` files a report t
 same validation, location, rule matching and duplicate checks as ``POST /api/v1/incidents`` — and answers
 synchronously, so the ``token`` it returns is already the request id (``GET tokens/{token}`` finds it).
 
-Idempotency: a client that sends ``attribute[client_id]`` (a UUID) gets exactly one request per id. Without
-one the id is derived from the device and the content (``device_id``, service, position, description,
+Idempotency: a client that sends ``attribute[client_id]`` (a UUID) gets exactly one request per id: the same
+request sent again answers 200 with the stored one, other content under the same id 409. A request without
+``attribute[observed_at]`` is observed when it is first received, so its resends keep that time. Without a
+client id the id is derived from the device and the content (``device_id``, service, position, description,
 attributes, media and reporter), so a retried POST finds the request the first one filed.
 
 ``jurisdiction_id`` is optional (the endpoint serves one district); when given it must be the code of the
@@ -443,8 +445,14 @@ def create_request(fmt: str, request: Request, form: FormDep, session: SessionDe
     reporter = _reporter(form, attributes)
     description = _field(form, "description")
 
+    observed_at = attributes.get("observed_at")
     if "client_id" in attributes:
         incident_id, derived = _uuid(attributes["client_id"], "attribute[client_id]"), False
+        if observed_at is None:
+            # the default observation time is when the request was first received: a resend of a request
+            # filed before keeps that time, so it is compared with the stored one on what the client sent
+            first = incident_repo.get_incident(session, incident_id=incident_id)
+            observed_at = first.observed_at.isoformat() if first is not None else None
     else:
         key = {"device_id": _field(form, "device_id"), "service_code": code, "lat": form["lat"].strip(),
                "long": form["long"].strip(), "description": description, "media_url": media_url,
@@ -458,7 +466,7 @@ def create_request(fmt: str, request: Request, form: FormDep, session: SessionDe
     feature = {
         "type": "Feature", "id": str(incident_id), "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {
-            "category": code, "observed_at": attributes.get("observed_at", now.isoformat()),
+            "category": code, "observed_at": observed_at or now.isoformat(),
             "accuracy_m": attributes.get("accuracy_m"), "crs": attributes.get("crs"), "reporter": reporter,
             "description": description, "photos": [media_url] if media_url else None,
         },

@@ -1,0 +1,71 @@
+"""The filters of ``GET /api/v1/incidents`` and ``GET /api/v1/exports/incidents.{fmt}``: a value that names
+nothing, a malformed box or a parameter the resource does not define is refused naming the parameter, never
+answered with an empty page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from gis_enforcement.admin.platform import Platform
+from gis_enforcement.api import create_app
+from gis_enforcement.api.deps import get_session
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+from tests.api.callers import as_admin
+
+PATHS = ("/api/v1/incidents", "/api/v1/exports/incidents.csv")
+
+
+@pytest.fixture
+def client(platform: Platform, db: Session) -> Iterator[TestClient]:
+    app = create_app(platform.settings, platform=platform)
+    app.dependency_overrides[get_session] = lambda: db
+    as_admin(app)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def refused(client: TestClient, path: str, params: dict[str, str] | list[tuple[str, str]]) -> tuple[str, str]:
+    r = client.get(path, params=params)
+    assert r.status_code == 422, (path, params, r.status_code, r.text)
+    error = r.json()["error"]
+    return error["field"], error["message"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("params", "field", "says"),
+    [
+        ({"status": "bogus"}, "status", "reported, triaged"),
+        ({"category": "XXX"}, "category", "unknown category 'XXX'"),
+        ({"category": "MIN-02,ENV-01"}, "category", "one problem-list code per request"),
+        ({"township": "999"}, "township", "unknown township '999'"),
+        ({"township": "110117003\x00"}, "township", "NUL"),
+        ({"department": "NOBODY"}, "department", "unknown department"),
+        ({"bbox": "1,2,3"}, "bbox", "four numbers"),
+        ({"bbox": "1,2,3,4,5"}, "bbox", "four numbers"),
+        ({"bbox": "117,40,nan,41"}, "bbox", "finite"),
+        ({"bbox": "117,40,500,41"}, "bbox", "[-180, 180]"),
+        ({"bogus": "1"}, "bogus", "not a parameter of this resource"),
+        ([("status", "reported"), ("status", "closed")], "status", "more than once"),
+    ],
+)
+def test_bad_filters_are_refused_naming_the_parameter(client: TestClient, path: str, params, field: str,
+                                                      says: str) -> None:
+    got_field, message = refused(client, path, params)
+    assert got_field == field and says in message, message
+
+
+def test_good_filters_are_taken(client: TestClient, jurisdiction: Jurisdiction) -> None:
+    town = jurisdiction.townships.iloc[0]
+    for params in ({"township": str(town["code"])}, {"township": str(town["name"])},
+                   {"status": "reported", "category": "MIN-02", "department": "WATER"},
+                   {"bbox": "117.0,40.1,117.3,40.3", "datetime": "2026-05-01/2026-05-31"}):
+        for path in PATHS:
+            r = client.get(path, params=params)
+            assert r.status_code == 200, (path, params, r.text)
+    # what the console page asks for
+    assert client.get("/api/v1/incidents?limit=1000").status_code == 200

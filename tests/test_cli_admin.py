@@ -1,0 +1,102 @@
+"""``gis-enforcement webhooks add|remove`` and ``users key list``: unknown kinds and townships refused by name, a
+receiver removed with its deliveries, a key's last use shown — run in-process against a database of its own in
+the test cluster (the CLI commits)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from typer.testing import CliRunner
+
+from gis_enforcement.cli import app
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+
+SECRET = "a-long-shared-secret"
+URL = "https://receiver.example/hooks"
+
+
+@pytest.fixture(scope="module")
+def cli_env(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    name = f"gise_cli_hooks_{uuid.uuid4().hex[:8]}"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    base, query = database_url.split("?", 1)
+    url = base.rsplit("/", 1)[0] + f"/{name}?{query}"
+    yield {"DATABASE_URL": url, "GISE_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
+           "GISE_MAPS_DIR": str(tmp_path_factory.mktemp("cli-maps"))}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="module")
+def runner(cli_env: dict[str, str]) -> CliRunner:
+    r = CliRunner(env=cli_env)
+    result = r.invoke(app, ["layers", "load"])
+    assert result.exit_code == 0, result.output
+    return r
+
+
+def _said(result) -> str:  # type: ignore[no-untyped-def]
+    return " ".join((result.output + getattr(result, "stderr", "")).split())
+
+
+def test_webhooks_add_refuses_unknown_kinds_and_townships(runner: CliRunner, jurisdiction: Jurisdiction) -> None:
+    bad = runner.invoke(app, ["webhooks", "add", URL, "--secret", SECRET, "--kind", "bogus.kind"])
+    assert bad.exit_code == 2
+    assert "kinds: unknown event kind(s) 'bogus.kind'" in _said(bad) and "report_in" in _said(bad)
+    bad = runner.invoke(app, ["webhooks", "add", URL, "--secret", SECRET, "--township", "999"])
+    assert bad.exit_code == 2 and "township: unknown township '999'" in _said(bad)
+    town = str(jurisdiction.townships.iloc[0]["code"])
+    good = runner.invoke(app, ["webhooks", "add", URL, "--secret", SECRET, "--kind", "whistle", "--township", town])
+    assert good.exit_code == 0, good.output
+
+
+def test_webhooks_remove(runner: CliRunner, cli_env: dict[str, str]) -> None:
+    added = runner.invoke(app, ["webhooks", "add", URL + "/gone", "--secret", SECRET])
+    assert added.exit_code == 0, added.output
+    sid = int(added.stdout.split()[1])
+    engine = create_engine(cli_env["DATABASE_URL"])
+    try:
+        with engine.begin() as conn:  # a pending delivery of an event recorded earlier
+            conn.execute(text("INSERT INTO webhook_delivery (subscription_id, event_id) VALUES (:s, 1)"), {"s": sid})
+        removed = runner.invoke(app, ["webhooks", "remove", str(sid)])
+        assert removed.exit_code == 0 and f"webhook {sid} removed" in removed.stdout, removed.output
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM webhook_subscription WHERE id = :s"),
+                                {"s": sid}).scalar_one() == 0
+            assert conn.execute(text("SELECT count(*) FROM webhook_delivery WHERE subscription_id = :s"),
+                                {"s": sid}).scalar_one() == 0
+    finally:
+        engine.dispose()
+    assert URL + "/gone" not in runner.invoke(app, ["webhooks", "list"]).stdout
+    again = runner.invoke(app, ["webhooks", "remove", str(sid)])
+    assert again.exit_code == 2 and f"no webhook subscription {sid}" in _said(again)
+
+
+def test_users_key_list_shows_the_last_use(runner: CliRunner, cli_env: dict[str, str]) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from gis_enforcement.admin.credentials import authenticate_key
+
+    added = runner.invoke(app, ["users", "add", "hooks.admin", "--role", "admin", "--unit", "district",
+                                "--password", "a-long-password-1"])
+    assert added.exit_code == 0, added.output
+    made = runner.invoke(app, ["users", "key", "add", "hooks.admin", "--name", "大屏"])
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    listed = runner.invoke(app, ["users", "key", "list", "hooks.admin"], terminal_width=200)
+    assert "last used" in listed.stdout and "never" in listed.stdout, listed.stdout
+    engine = create_engine(cli_env["DATABASE_URL"])
+    try:
+        with Session(engine) as s:
+            authenticate_key(s, key=key, at=datetime(2026, 5, 12, 15, 40, tzinfo=UTC))
+            s.commit()
+    finally:
+        engine.dispose()
+    listed = runner.invoke(app, ["users", "key", "list", "hooks.admin"], terminal_width=200)
+    assert "2026-05-12T" in listed.stdout and "never" not in listed.stdout, listed.stdout
