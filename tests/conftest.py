@@ -6,16 +6,19 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 from gis_enforcement.admin.layers import install_layers
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.catalog.loader import load_catalog
+from gis_enforcement.cli import app
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction, load_jurisdiction
 from gis_enforcement.layers.locator import Locator
@@ -143,3 +146,28 @@ def openapi_examples() -> Iterator[None]:
     finally:
         TestClient.request = original  # type: ignore[method-assign]
         write_examples(Path(out), captured)  # type: ignore[arg-type]
+
+
+# -- the CLI in-process, on a database of its own in the test cluster: the CLI commits, so these tests cannot share
+# the rolled-back session of the others; each module that asks gets a fresh database with the layers loaded
+@pytest.fixture(scope="module")
+def cli_env(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment of a CLI run: a new database, and data and map folders of its own."""
+    name = f"gise_cli_{uuid.uuid4().hex[:8]}"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    base, query = database_url.split("?", 1)
+    yield {"DATABASE_URL": base.rsplit("/", 1)[0] + f"/{name}?{query}",
+           "GISE_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
+           "GISE_MAPS_DIR": str(tmp_path_factory.mktemp("cli-maps"))}
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="module")
+def runner(cli_env: dict[str, str]) -> CliRunner:
+    """A CLI runner on that database, with the shipped layers loaded."""
+    r = CliRunner(env=cli_env)
+    result = r.invoke(app, ["layers", "load"])
+    assert result.exit_code == 0, result.output
+    return r

@@ -10,7 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from gis_enforcement.cli import app
@@ -18,25 +18,6 @@ from gis_enforcement.layers.jurisdiction import Jurisdiction
 
 LOCATE_KEYS = {"township_code", "township_name", "village_code", "village_name", "grid_code", "zones", "flags",
                "lon", "lat"}
-
-
-@pytest.fixture(scope="module")
-def cli_env(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    name = f"gise_cli_{uuid.uuid4().hex[:8]}"
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    base, query = database_url.split("?", 1)
-    url = base.rsplit("/", 1)[0] + f"/{name}?{query}"
-    return {"DATABASE_URL": url, "GISE_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
-            "GISE_MAPS_DIR": str(tmp_path_factory.mktemp("cli-maps"))}
-
-
-@pytest.fixture(scope="module")
-def runner(cli_env: dict[str, str]) -> CliRunner:
-    r = CliRunner(env=cli_env)
-    result = r.invoke(app, ["layers", "load"])
-    assert result.exit_code == 0, result.output
-    return r
 
 
 def test_locate_one_point_json_contract(runner: CliRunner, jurisdiction: Jurisdiction) -> None:

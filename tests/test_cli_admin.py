@@ -4,11 +4,7 @@ the test cluster (the CLI commits)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from gis_enforcement.cli import app
@@ -16,27 +12,6 @@ from gis_enforcement.layers.jurisdiction import Jurisdiction
 
 SECRET = "a-long-shared-secret"
 URL = "https://receiver.example/hooks"
-
-
-@pytest.fixture(scope="module")
-def cli_env(engine: Engine, database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    name = f"gise_cli_hooks_{uuid.uuid4().hex[:8]}"
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    base, query = database_url.split("?", 1)
-    url = base.rsplit("/", 1)[0] + f"/{name}?{query}"
-    yield {"DATABASE_URL": url, "GISE_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
-           "GISE_MAPS_DIR": str(tmp_path_factory.mktemp("cli-maps"))}
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
-@pytest.fixture(scope="module")
-def runner(cli_env: dict[str, str]) -> CliRunner:
-    r = CliRunner(env=cli_env)
-    result = r.invoke(app, ["layers", "load"])
-    assert result.exit_code == 0, result.output
-    return r
 
 
 def _said(result) -> str:  # type: ignore[no-untyped-def]
