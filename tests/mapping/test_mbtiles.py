@@ -31,7 +31,6 @@ from tests.api.callers import as_admin
 from tests.mapping.test_hotspots_map import _cells
 from tests.mapping.test_incidents_map import pinggu  # noqa: F401 — fixture
 from tests.mapping.test_render_chromium import browser  # noqa: F401 — fixture
-from tests.test_cli import cli_env, runner  # noqa: F401 — fixtures: a database of its own (the CLI commits)
 
 
 def png(z: int, x: int, y: int, size: int = 256) -> bytes:
