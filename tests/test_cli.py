@@ -230,7 +230,7 @@ def test_module_entry_point_runs() -> None:
 
 
 def test_tick_and_audit_verify(runner: CliRunner, cli_env: dict[str, str], jurisdiction: Jurisdiction) -> None:
-    from datetime import datetime, timedelta
+    from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import create_engine
@@ -258,6 +258,8 @@ def test_tick_and_audit_verify(runner: CliRunner, cli_env: dict[str, str], juris
     assert "W02" in first.stdout and "new warning" in first.stdout
     assert "no new warnings" in runner.invoke(app, ["tick", "--now", later]).stdout
     assert runner.invoke(app, ["tick", "--now", "yesterday"]).exit_code == 2
+    ahead = runner.invoke(app, ["tick", "--now", (datetime.now(UTC) + timedelta(hours=2)).isoformat()])
+    assert ahead.exit_code == 2 and "is in the future" in ahead.output  # no warning raised ahead of its time
 
     ok = runner.invoke(app, ["audit", "verify"])
     assert ok.exit_code == 0 and "0 broken" in ok.stdout

@@ -25,17 +25,22 @@ from gis_enforcement.errors import EnforcementError
 
 @app.command("tick")
 def tick_cmd(
-    now: Annotated[str | None, typer.Option(help="ISO 8601 time to evaluate at (default: now)")] = None,
+    now: Annotated[str | None, typer.Option(help="ISO 8601 time to evaluate at (default: now); a time past, to "
+                                                 "catch up on a pass that did not run — never one to come")] = None,
 ) -> None:
     """Escalation pass: raise the warnings due now (late, absent, overdue…), each once."""
     from datetime import datetime
 
     from gis_enforcement.dispatch.escalation import tick
+    from gis_enforcement.domain.deadlines import CLOCK_SKEW
 
     try:
         at = datetime.fromisoformat(now) if now else datetime.now().astimezone()
         if at.tzinfo is None:
             raise typer.BadParameter("give the time with its offset, e.g. 2026-05-12T23:40:00+08:00")
+        if at > datetime.now().astimezone() + CLOCK_SKEW:  # a warning is a fact: it cannot be raised ahead of time
+            raise ValueError(f"{at.isoformat()} is in the future: warnings are raised when they are due, not "
+                             "before")
         platform = open_platform()
         with platform.transaction() as session:
             raised = tick(session, catalog=platform.catalog, now=at)
