@@ -59,8 +59,8 @@ STATUS_NOTES: Mapping[CaseStatus, tuple[str, str]] = {
 }
 
 _FLAG_NOTES: Mapping[str, tuple[str, str]] = {
-    LocationFlag.OUTSIDE_DISTRICT.value: ("位置在区界外，由最近街乡核实",
-                                          "outside the district; the nearest township checks it"),
+    LocationFlag.OUTSIDE_DISTRICT.value: ("位置在区界外，请核对定位",
+                                          "outside the district; please check the position"),
     LocationFlag.NEAR_BORDER.value: ("位置靠近街乡边界", "near a township border"),
     LocationFlag.LOW_ACCURACY.value: ("定位精度低，现场需核实位置",
                                       "low GPS accuracy; the position is checked on site"),
@@ -246,11 +246,11 @@ def submission_notice(incident: Incident, catalog: Catalog, *, created: bool, lo
     where = _address(incident.township_name, incident.village_name)
     if en:
         head = "received" if created else "already received (the same request sent again)"
-        checker = incident.township_name or "the nearest township"
+        checker = incident.township_name or "the district"  # no township holds a point outside; the district does
         text = f"{head}{f' at {where}' if where else ''}; {checker} checks it, lead department: {lead}"
     else:
         head = "已受理" if created else "已受理（重复提交，未重复立案）"
-        checker = incident.township_name or "最近街乡"
+        checker = incident.township_name or "区级"
         text = f"{head}{f'（{where}）' if where else ''}，由{checker}核实；主责部门：{lead}"
     notices = _notices(incident.flags, incident.duplicate_of, incident.recurrence_of, locale)
     return ("; " if en else "；").join([text, *notices])

@@ -143,6 +143,19 @@ def test_resend_with_client_id_and_no_observed_at_is_the_same_request(platform: 
         assert error_of(other, 409).startswith("attribute[client_id]")
 
 
+def test_a_report_outside_the_district_is_not_promised_to_a_township(client: TestClient, db: Session,
+                                                                     site) -> None:
+    data = form(site, device_id="phone-0", **{"attribute[reporter]": "巡查队-王"})
+    data.update(lat="0", long="0")  # a phone's position gone astray
+    r = client.post(f"{BASE}/requests.json", data=data)
+    assert r.status_code == 201, r.text
+    notice = r.json()[0]["service_notice"]
+    assert "由区级核实" in notice and "最近街乡" not in notice and notice.count("区界外") == 1, notice
+    rid = r.json()[0]["service_request_id"]
+    props = client.get(f"/api/v1/incidents/{rid}").json()["properties"]
+    assert props["township_code"] is None and "outside_district" in props["flags"]
+
+
 def test_post_without_client_id_derives_a_stable_id(client: TestClient, db: Session, site) -> None:
     data = form(site, device_id="phone-9", **{"attribute[reporter]": "巡查队-李"})
     first = client.post(f"{BASE}/requests.json", data=data)
