@@ -152,7 +152,8 @@ def collection(request: Request, info: CollectionInfo, extent: Extent | None, *,
 
 def items_links(request: Request, *, collection_id: str, offset: int, limit: int, returned: int,
                 matched: int) -> list[dict[str, str]]:
-    """self, collection, and next/prev pages (the request's own query with another offset)."""
+    """self, collection, and next/prev pages (the request's own query with another offset); no prev when
+    nothing matches, and the prev of a page past the end is the last page."""
     links = [
         {"href": str(request.url), "rel": "self", "type": GEOJSON, "title": "this page"},
         {"href": url(request, "ogc_collection", collection_id=collection_id), "rel": "collection", "type": JSON,
@@ -161,8 +162,9 @@ def items_links(request: Request, *, collection_id: str, offset: int, limit: int
     if offset + returned < matched and returned > 0:
         links.append({"href": str(request.url.include_query_params(offset=offset + returned, limit=limit)),
                       "rel": "next", "type": GEOJSON, "title": "next page"})
-    if offset > 0:
-        links.append({"href": str(request.url.include_query_params(offset=max(0, offset - limit), limit=limit)),
+    if offset > 0 and matched > 0:  # a page past the end goes back to the last page that has features
+        back = max(0, min(offset - limit, (matched - 1) // limit * limit))
+        links.append({"href": str(request.url.include_query_params(offset=back, limit=limit)),
                       "rel": "prev", "type": GEOJSON, "title": "previous page"})
     return links
 

@@ -217,12 +217,17 @@ def test_datetime_filters_as_computed_here(client: TestClient, stored: pd.DataFr
 
 def test_property_filters(client: TestClient, stored: pd.DataFrame) -> None:
     township = stored.township_code.dropna().mode()[0]
+    category = stored.category.mode()[0]
     for params, mask in (({"township_code": township}, stored.township_code == township),
                          ({"status": "reported"}, stored.status == "reported"),
-                         ({"category": "NOPE-00"}, stored.category == "NOPE-00")):
+                         ({"category": category}, stored.category == category)):
         body = get_json(client, "/ogc/collections/incidents/items", limit=MAX_LIMIT, **params)
         assert body["numberMatched"] == int(mask.sum()), params
         assert all(f["properties"][k] == v for f in body["features"] for k, v in params.items())
+    # a value that names nothing is refused by name, not answered with an empty page
+    for name, value in (("category", "NOPE-00"), ("status", "bogus"), ("township_code", "999")):
+        r = client.get("/ogc/collections/incidents/items", params={name: value})
+        assert r.status_code == 400 and r.json()["error"]["field"] == name, r.text
 
 
 def test_paging_walks_every_item_exactly_once(client: TestClient, stored: pd.DataFrame) -> None:
@@ -240,8 +245,10 @@ def test_paging_walks_every_item_exactly_once(client: TestClient, stored: pd.Dat
     inside = stored[(stored.lon >= x0) & (stored.lon <= x1)]
     assert sorted(all_ids(client, "incidents", bbox=bbox, limit=50)) == sorted(inside.id)
     # past the end: an empty page that still counts
-    late = get_json(client, "/ogc/collections/incidents/items", offset=len(stored) + 10)
+    late = get_json(client, "/ogc/collections/incidents/items", offset=len(stored) + 10, limit=97)
     assert late["features"] == [] and late["numberMatched"] == len(stored)
+    back = get_json(client, next(link["href"] for link in late["links"] if link["rel"] == "prev"))
+    assert 0 < back["numberReturned"] <= 97 and back["features"][-1]["id"] == ids[-1]  # the last page
     grid = all_ids(client, "grid", limit=MAX_LIMIT * 3)  # above the maximum: served as the maximum, no error
     assert len(grid) == len(set(grid)) == get_json(client, "/ogc/collections/grid/items", limit=1)["numberMatched"]
 

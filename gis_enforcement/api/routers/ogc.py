@@ -44,8 +44,9 @@ from gis_enforcement.api.ogc_params import (
 )
 from gis_enforcement.api.schemas import ErrorResponse
 from gis_enforcement.domain.access import Caller, IncidentScope, incident_scope
+from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.errors import InvalidInput, NotFound
-from gis_enforcement.storage import Session, ogc_repo
+from gis_enforcement.storage import Session, ogc_repo, user_repo
 from gis_enforcement.storage.ogc_repo import Extent
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -163,6 +164,7 @@ def get_items(
     start, end = parse_datetime(params.datetime, tz=tz)  # checked for every collection, used where there is time
     limit = params.page_size
     if info.id == "incidents":
+        _check_properties(session, platform, properties.given())
         page = ogc_repo.incident_page(session, bbox=bbox, start=start, end=end, **properties.given(),
                                       scope=_incident_scope(caller), limit=limit, offset=params.offset, tz=tz)
     else:
@@ -176,6 +178,20 @@ def get_items(
     body = feature_collection(page.features, links=links, returned=page.number_returned,
                               matched=page.number_matched)
     return Response(body, media_type=GEOJSON)
+
+
+def _check_properties(session: Session, platform: Any, given: dict[str, str]) -> None:
+    """An incident filter naming nothing the platform holds is refused (400, naming it) rather than matching
+    nothing: a misspelt code would otherwise answer an empty map."""
+    statuses = [s.value for s in CaseStatus]
+    if "category" in given and given["category"] not in platform.catalog.categories:
+        raise InvalidInput(f"unknown category {given['category']!r} (a problem-list code, e.g. MIN-02)",
+                           field="category")
+    if "status" in given and given["status"] not in statuses:
+        raise InvalidInput(f"unknown status {given['status']!r}; use one of {', '.join(statuses)}", field="status")
+    if "township_code" in given and given["township_code"] not in user_repo.township_names(session):
+        raise InvalidInput(f"unknown township code {given['township_code']!r} (e.g. 110117003)",
+                           field="township_code")
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", operation_id="ogc_item", name="ogc_item",
