@@ -31,6 +31,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from gis_enforcement.domain.access import Caller, Role, UserRecord
+from gis_enforcement.domain.wording import with_article
 from gis_enforcement.errors import Unauthenticated
 from gis_enforcement.settings import Settings
 from gis_enforcement.storage import Session, user_repo
@@ -176,16 +177,17 @@ def issue_tokens(session: Session, settings: Settings, user: UserRecord, *, at: 
     return TokenPair(access, refresh_token, int(access_ttl.total_seconds()))
 
 
-def _decode(token: str, settings: Settings, typ: str) -> dict[str, Any]:
+def _decode(token: str, settings: Settings, typ: str, *, field: str = "Authorization") -> dict[str, Any]:
+    """The claims of a token of type ``typ``; Unauthenticated naming ``field``, where the token was sent."""
     try:
         claims: dict[str, Any] = jwt.decode(token, signing_secret(settings), algorithms=[_ALGORITHM],
                                             issuer=_ISSUER, options={"require": ["exp", "sub", "typ"]})
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("the token has expired: sign in again or refresh", field="Authorization") from None
+        raise Unauthenticated("the token has expired: sign in again or refresh", field=field) from None
     except jwt.PyJWTError:
-        raise Unauthenticated("not a valid token", field="Authorization") from None
+        raise Unauthenticated("not a valid token", field=field) from None
     if claims.get("typ") != typ:
-        raise Unauthenticated(f"not an {typ} token", field="Authorization")
+        raise Unauthenticated(f"not {with_article(typ)} token", field=field)
     return claims
 
 
@@ -202,7 +204,7 @@ def caller_from_token(token: str, settings: Settings) -> Caller:
 def refresh(session: Session, settings: Settings, *, token: str, at: datetime | None = None) -> TokenPair:
     """Spend a refresh token for a new pair; a token used twice, expired, or of a disabled user is refused."""
     now = at or datetime.now(UTC)
-    claims = _decode(token, settings, "refresh")
+    claims = _decode(token, settings, "refresh", field="refresh_token")
     user_id = user_repo.use_refresh_token(session, jti=str(claims.get("jti", "")), at=now)
     user = user_repo.user_by_id(session, user_id=user_id) if user_id is not None else None
     if user is None or user.disabled or user.username != claims["sub"]:

@@ -59,6 +59,10 @@ def add_user(session: Session, *, catalog: Catalog, username: str, password: str
         raise InvalidInput(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}", field="role") from None
     _check_password(password)
     kind = _unit_kind(session, catalog, parsed, unit)
+    taken = user_repo.name_taken(session, username=username)
+    if taken is not None and taken != username:  # sign-in limits count a name in any case: one name, one user
+        raise AlreadyRecorded(f"user {taken!r} exists: user names that differ only in letter case are one name",
+                              field="username")
     user = user_repo.insert_user(session, username=username, display_name=display_name, role=parsed.value,
                                  unit_kind=kind, unit_code=unit, password_hash=hash_password(password))
     if user is None:

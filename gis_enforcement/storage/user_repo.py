@@ -28,6 +28,12 @@ def insert_user(session: Session, *, username: str, display_name: str | None, ro
     return None if row is None else _user(row)  # type: ignore[return-value]
 
 
+def name_taken(session: Session, *, username: str) -> str | None:
+    """The stored user name that is ``username`` but for letter case, if any."""
+    return session.execute(text("SELECT username FROM app_user WHERE lower(username) = lower(:u) LIMIT 1"),
+                           {"u": username}).scalar_one_or_none()
+
+
 def get_user(session: Session, *, username: str) -> UserRecord | None:
     row = session.execute(text(f"SELECT {_USER} FROM app_user WHERE username = :u"), {"u": username}).first()
     return None if row is None else _user(row)

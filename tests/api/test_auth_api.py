@@ -91,6 +91,12 @@ def test_sign_in_use_refresh_once(client: TestClient, patrol, db: Session) -> No
     replay = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token",
                                                      "refresh_token": body["refresh_token"]})
     assert replay.status_code == 401 and replay.json()["error"]["field"] == "refresh_token"
+    garbage = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": "x.y.z"})
+    assert garbage.status_code == 401 and garbage.json()["error"]["field"] == "refresh_token"
+    access = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token",
+                                                     "refresh_token": again.json()["access_token"]})
+    assert access.json()["error"] == {"code": access.json()["error"]["code"], "message": "not a refresh token",
+                                      "field": "refresh_token"}
     # an access token is not a refresh token
     wrong = client.post("/api/v1/auth/token", data={"grant_type": "refresh_token",
                                                     "refresh_token": body["access_token"]})
@@ -146,6 +152,9 @@ def test_users_are_checked(db: Session, catalog: Catalog, town: str, patrol) -> 
         assert err.value.field == field
     with pytest.raises(AlreadyRecorded):
         add_user(db, catalog=catalog, username="patrol-zhang", password=PASSWORD, role="patrol", unit=town)
+    with pytest.raises(AlreadyRecorded) as twin:  # the same name in other letter case is the same name
+        add_user(db, catalog=catalog, username="Patrol-Zhang", password=PASSWORD, role="patrol", unit=town)
+    assert twin.value.field == "username" and "'patrol-zhang' exists" in twin.value.message
     chief = add_user(db, catalog=catalog, username="chief-water", password=PASSWORD, role="department_chief",
                      unit="WATER")
     assert chief.unit_kind == "department"
