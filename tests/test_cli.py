@@ -425,6 +425,7 @@ def test_export_parquet_then_hotspots_on_dask(runner: CliRunner, tmp_path: Path,
     exported = runner.invoke(app, ["export", "parquet", str(tmp_path / "ds")])
     assert exported.exit_code == 0, exported.output
     assert "month(s)" in exported.stdout and any((tmp_path / "ds").glob("month=*/part-0.parquet"))
+    assert "likely duplicates, duplicates and rejected reports left out" in " ".join(exported.stdout.split())
     on_dask = runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000", "--dataset",
                                   str(tmp_path / "ds"), "--workers", "1", "-o", str(tmp_path / "d.geojson")])
     assert on_dask.exit_code == 0, on_dask.output

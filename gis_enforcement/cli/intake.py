@@ -370,7 +370,9 @@ def export_parquet(
     directory: Annotated[Path, typer.Argument(help="the dataset directory (one month=YYYY-MM/ folder per month)")],
     period: Annotated[str | None, typer.Option(help="2026, 2026-05 or START..END (default: everything)")] = None,
 ) -> None:
-    """Export incidents as a GeoParquet dataset partitioned by month, for analysis on a dask cluster."""
+    """Export incidents as a GeoParquet dataset partitioned by month, for analysis on a dask cluster: the set
+    the analyses read — likely duplicates, duplicates and rejected reports left out (``export incidents`` writes
+    every stored incident)."""
     from gis_enforcement.analysis.evaluation import parse_period
     from gis_enforcement.storage.parquet_export import export_incidents_geoparquet
 
@@ -386,4 +388,4 @@ def export_parquet(
         fail(exc)
         return
     out.print(f"wrote {report.rows:,} incidents in {len(report.months)} month(s), {report.bytes / 1e6:.1f} MB, "
-              f"to {directory}")
+              f"to {directory} — the analysis set: likely duplicates, duplicates and rejected reports left out")
