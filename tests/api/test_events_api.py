@@ -159,3 +159,11 @@ def test_a_removed_webhook_is_gone_with_its_pending_deliveries(client: TestClien
     assert sid not in {w["id"] for w in client.get("/api/v1/webhooks").json()["data"]}
     assert deliveries(sid) == 0 and deliveries(kept) > 0  # the other receiver keeps its own
     assert error(client.delete(f"/api/v1/webhooks/{sid}"), 404)["field"] == "subscription_id"
+
+
+def test_an_unknown_event_kind_is_refused_by_name(client: TestClient) -> None:
+    for path in ("/api/v1/events", "/api/v1/events/stream"):
+        r = client.get(path, params={"kind": ["whistle", "bogus"], "timeout": 1})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "kind", r.text
+        assert "'bogus'" in r.json()["error"]["message"] and "report_in" in r.json()["error"]["message"]
+    assert client.get("/api/v1/events", params={"kind": "whistle"}).status_code == 200

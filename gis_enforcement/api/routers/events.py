@@ -67,6 +67,16 @@ def _scoped(caller: Caller, township: str | None, department: str | None) -> tup
     return township, caller.unit_code
 
 
+def _known(kinds: list[str] | None) -> list[str] | None:
+    """The kinds asked for, each one the chain records; an unknown one is refused by name, not matched by
+    nothing."""
+    unknown = [k for k in kinds or () if k not in outbox.EVENT_KINDS]
+    if unknown:
+        raise InvalidInput(f"unknown event kind {unknown[0]!r}; one of {', '.join(outbox.EVENT_KINDS)}",
+                           field="kind")
+    return kinds
+
+
 @router.get("/events", operation_id="list_events", response_model=EventsPublic, responses=ERRORS)
 def list_events(session: SessionDep, caller: ReadsEvents, after: Annotated[int, Query(ge=0)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100, township: Township = None,
@@ -74,7 +84,7 @@ def list_events(session: SessionDep, caller: ReadsEvents, after: Annotated[int, 
     """Events after the cursor, oldest first, of the caller's cases. Poll with ``after=next_after``; an empty
     page means nothing new."""
     township, department = _scoped(caller, township, department)
-    page = outbox.read_events(session, after=after, limit=limit, township=township, kinds=kinds,
+    page = outbox.read_events(session, after=after, limit=limit, township=township, kinds=_known(kinds),
                               department=department)
     return EventsPublic(data=[EventPublic(**e.to_json()) for e in page.events], next_after=page.next_after)
 
@@ -94,6 +104,7 @@ def stream_events(
     a comment line as heartbeat when nothing happened for a while. Resumes after ``Last-Event-ID`` when the
     header is sent, else after ``after``, else from the newest event on. Only the caller's cases."""
     township, department = _scoped(caller, township, department)
+    kinds = _known(kinds)
     if last_event_id is not None:
         try:
             cursor = int(last_event_id)
