@@ -74,4 +74,5 @@ def test_users_key_list_shows_the_last_use(runner: CliRunner, cli_env: dict[str,
     finally:
         engine.dispose()
     listed = runner.invoke(app, ["users", "key", "list", "hooks.admin"], terminal_width=200)
-    assert "2026-05-12T" in listed.stdout and "never" not in listed.stdout, listed.stdout
+    assert "2026-05-12T23:40:00+08:00" in listed.stdout and "never" not in listed.stdout, listed.stdout  # Beijing
+    assert "user hooks.admin: admin of the district" in " ".join(added.stdout.split())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -54,7 +56,12 @@ def users_add(
     except EnforcementError as exc:
         fail(exc)
         return
-    out.print(f"user [bold]{user.username}[/]: {user.role.value} of {user.unit_kind} {user.unit_code}")
+    out.print(f"user [bold]{user.username}[/]: {user.role.value} of {_unit(user.unit_kind, user.unit_code)}")
+
+
+def _unit(kind: str, code: str) -> str:
+    """A user's unit as said: "the district", "township 110117003", "department WATER"."""
+    return "the district" if kind == "district" else f"{kind} {code}"
 
 
 @users_app.command("list")
@@ -73,7 +80,7 @@ def users_list() -> None:
     for col in ("user", "name", "role", "unit", "state"):
         table.add_column(col)
     for u in users:
-        table.add_row(u.username, u.display_name or "", u.role.value, f"{u.unit_kind} {u.unit_code}",
+        table.add_row(u.username, u.display_name or "", u.role.value, _unit(u.unit_kind, u.unit_code),
                       "[red]disabled[/]" if u.disabled else "active")
     out.print(table)
 
@@ -149,9 +156,14 @@ def key_list(username: Annotated[str | None, typer.Argument()] = None) -> None:
     table = Table(title=f"{len(keys)} API keys")
     for col in ("user", "name", "prefix", "created", "last used", "state"):
         table.add_column(col)
+    zone = ZoneInfo(plat.settings.timezone)  # the district's time, as every other page and answer shows it
+
+    def local(t: datetime) -> str:
+        return t.astimezone(zone).isoformat(timespec="seconds")
+
     for k in keys:
-        used = k["last_used_at"].isoformat(timespec="seconds") if k["last_used_at"] else "never"
-        table.add_row(k["username"], k["name"], k["prefix"], k["created_at"].isoformat(timespec="seconds"), used,
+        used = local(k["last_used_at"]) if k["last_used_at"] else "never"
+        table.add_row(k["username"], k["name"], k["prefix"], local(k["created_at"]), used,
                       "[red]revoked[/]" if k["revoked_at"] else "active")
     out.print(table)
 
