@@ -10,7 +10,8 @@ checked against the caller's unit as well:
 - a **patrol** officer files incidents and sees the ones they filed, and records its patrol tracks (a township
   dispatcher reads the tracks recorded for its township);
 - a **supervisor** (district) reads everything, runs the evaluation and the analyses, plans and executes joint
-  operations and rules on declined assignments;
+  operations and rules on declined assignments; it alone (with the admin) reads the written map pages
+  (``map.read``): they are drawn district-wide and hold every township's cases;
 - an **admin** does all of that and alone manages users, the four lists, the layers and the webhooks.
 
 Pure: no I/O. The API turns a refusal into 403 (:class:`~gis_enforcement.errors.Forbidden`).
@@ -78,10 +79,10 @@ ACTIONS: tuple[str, ...] = (
 )
 
 _TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "photo.add", "incident.verify", "assignment.read",
-             "assignment.rate", "assignment.overrule", "follow_up.done", "warning.read", "event.read", "map.read"}
+             "assignment.rate", "assignment.overrule", "follow_up.done", "warning.read", "event.read"}
 # a department whistles only as a case's lead, summoning assists (the route checks the mode and the unit)
 _OFFICER = {"incident.read", "incident.whistle", "incident.resume", "photo.add", "assignment.read", "assignment.act",
-            "follow_up.request", "event.read", "map.read"}
+            "follow_up.request", "event.read"}
 _SUPERVISOR = {"incident.read", "assignment.read", "assignment.overrule", "warning.read", "evaluation.read",
                "event.read", "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read",
                "track.read"}
@@ -99,6 +100,14 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(ACTIONS),
 }
 assert all(a in ACTIONS for actions in ROLE_ACTIONS.values() for a in actions)
+# the written map pages (status, incidents, hot spots, townships, plans …) are drawn for the whole district
+assert all(r in (Role.SUPERVISOR, Role.ADMIN) for r, actions in ROLE_ACTIONS.items() if "map.read" in actions)
+
+#: why a role lacks an action, where the action's name alone does not say it
+_REFUSAL_REASONS: dict[str, str] = {
+    "map.read": "the map pages are drawn for the whole district (every township's cases); only the district "
+                "(supervisor, admin) reads them",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +161,9 @@ def may(caller: Caller, action: str) -> bool:
 def check(caller: Caller, action: str) -> None:
     """Raise :class:`Forbidden` unless the role has ``action``."""
     if not may(caller, action):
-        raise Forbidden(f"{with_article(caller.role.value)} may not do {action}", field="role")
+        reason = _REFUSAL_REASONS.get(action)
+        raise Forbidden(f"{with_article(caller.role.value)} may not do {action}" + (f": {reason}" if reason else ""),
+                        field="role")
 
 
 def may_see_case(caller: Caller, case: CaseFacts) -> bool:

@@ -14,6 +14,7 @@ the problem categories that rise or fall; each layer can be switched off, and th
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ from gis_enforcement.mapping.legend import short_names
 from gis_enforcement.mapping.offline import offline_map
 from gis_enforcement.mapping.page import add_townships, start_page, synthetic_townships, write_page
 
-__all__ = ["BIN_COLORS", "hotspots_map", "write_hotspots_map"]
+__all__ = ["BIN_COLORS", "hotspots_map", "run_caption", "write_hotspots_map"]
 
 #: Gi_Bin → fill colour (the usual hot/cold diverging scheme of hot-spot maps)
 BIN_COLORS: Mapping[int, str] = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#f2f1ec", -1: "#c0ccbe",
@@ -121,6 +122,34 @@ def _legend(counts: Mapping[int, int], names: Mapping[int, str], title: str, ext
         f'<span class="name">{html.escape(names[b])}</span><span class="n">{counts.get(b, 0):,}</span></div>'
         for b in (3, 2, 1, 0, -1, -2, -3))
     return f'<div class="gise-box gise-legend"><div class="hd">{html.escape(title)}</div>{rows}{extra}</div>'
+
+
+#: how a run's distance band was chosen (``ScaleChoice.method``), in Chinese
+_SCALE_METHODS_ZH: Mapping[str, str] = {
+    "given": "指定距离",
+    "moran_peak": "全局 Moran's I 首个显著峰值{z}",
+    "k_nearest": "无显著 Moran's I 峰值，取近邻平均距离",
+    "standard_distance": "无显著 Moran's I 峰值，取标准距离",
+}
+
+
+def run_caption(run_id: int, scale: Mapping[str, Any] | None, detail: str = "", *, lang: str = "zh") -> str:
+    """The line under a hot-spot map's title: the run and its distance band. English: ``run N · `` and the run's
+    own explanation ``detail`` (as the analysis wrote it); Chinese: built from the stored band ``scale``
+    (``distance_m``, ``method``, the z of the peak read from ``detail`` when it names one)."""
+    if lang != "zh":
+        return f"run {run_id} · {detail}" if detail else f"run {run_id}"
+    caption = f"第 {run_id} 次热点分析"
+    distance = (scale or {}).get("distance_m")
+    if not isinstance(distance, int | float):
+        return caption
+    method = str((scale or {}).get("method", ""))
+    peak = re.search(r"z = (-?[0-9.]+)", detail or "")
+    how = _SCALE_METHODS_ZH.get(method, "").format(z=f"（z = {peak.group(1)}）" if peak else "")
+    caption += f" · 分析距离 {float(distance):,.0f} 米" + (f"：{how}" if how else "")
+    if "widened" in (detail or ""):
+        caption += "，并扩大到每个单元都有邻居"
+    return caption
 
 
 def _category_names(catalog: Any, lang: str) -> dict[str, str]:

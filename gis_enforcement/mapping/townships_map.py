@@ -5,7 +5,8 @@ ColorBrewer sequential palette: reds for incident density (more is worse), green
 and on-time rates (more is better). Townships without a value are grey and counted as 无数据 / No data. Labels
 give the township's name and value; a popup its value and class; the legend each class's range and how many
 townships fall in it. Like the other maps it takes data, not sessions, and inlines Leaflet (works offline).
-:func:`township_metrics` builds the values frame from incidents and the township evaluation table.
+:func:`township_metrics` builds the values frame from incidents, the township evaluation table and the on-time
+table of :func:`township_on_time`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import html
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,8 +33,8 @@ from gis_enforcement.mapping.features import township_collection, township_names
 from gis_enforcement.mapping.offline import offline_map
 from gis_enforcement.mapping.page import start_page, synthetic_townships, write_page
 
-__all__ = ["METRICS", "NO_DATA_COLOR", "Classes", "classify", "township_metrics", "townships_map",
-           "write_townships_map"]
+__all__ = ["METRICS", "NO_DATA_COLOR", "Classes", "classify", "township_metrics", "township_on_time",
+           "townships_map", "write_townships_map"]
 
 Scheme = Literal["natural_breaks", "quantiles"]
 
@@ -280,6 +282,35 @@ def write_townships_map(path: str | Path, townships: gpd.GeoDataFrame, values: p
 
 
 # -- the values -----------------------------------------------------------------------------------------------
+#: assignment statuses of a department stood down (a decline accepted, a release)
+_STOOD_DOWN = ("declined", "released")
+
+
+def township_on_time(assignments: pd.DataFrame, *, as_of: datetime) -> pd.DataFrame:
+    """Per township of the case (``township_code``): ``on_time_rate`` (报到及时率) = assignments reported in at
+    or before their deadline / assignments expected to report in — summoned, less those stood down at or before
+    the deadline without a check-in and those whose deadline is still ahead at ``as_of`` (the evaluation's
+    on-time rate, counted by the case's township); NaN where none was expected. ``assignments`` has the columns
+    of the evaluation's assignments (``township_code``, ``status``, ``report_in_due``, ``reported_in_at``,
+    ``stood_down_at``)."""
+    columns = ("township_code", "status", "report_in_due", "reported_in_at", "stood_down_at")
+    if assignments.empty or any(c not in assignments.columns for c in columns):
+        return pd.DataFrame({"township_code": pd.Series(dtype=str), "on_time_rate": pd.Series(dtype=float)})
+    a = assignments[assignments["township_code"].notna()]
+    due = pd.to_datetime(a["report_in_due"], utc=True)
+    came = pd.to_datetime(a["reported_in_at"], utc=True)
+    down = pd.to_datetime(a["stood_down_at"], utc=True)
+    reported = came.notna()
+    excused = ~reported & a["status"].isin(_STOOD_DOWN) & (down <= due)
+    pending = ~reported & ~excused & (due > pd.Timestamp(as_of))
+    frame = pd.DataFrame({"township_code": a["township_code"].astype(str),
+                          "expected": (~excused & ~pending).astype(int),
+                          "on_time": (reported & (came <= due)).astype(int)})
+    sums = frame.groupby("township_code", sort=True)[["expected", "on_time"]].sum()
+    rate = (sums["on_time"] / sums["expected"].astype(float)).where(sums["expected"] > 0)
+    return pd.DataFrame({"township_code": sums.index.astype(str), "on_time_rate": rate.to_numpy(dtype=float)})
+
+
 def township_metrics(townships: gpd.GeoDataFrame, incidents: pd.DataFrame | None,
                      evaluation: pd.DataFrame | None = None, on_time: pd.DataFrame | None = None
                      ) -> pd.DataFrame:

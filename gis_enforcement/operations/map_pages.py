@@ -8,7 +8,7 @@ Nothing is written when the input is refused (the page is built before the file 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,11 @@ TITLES = {
     "status": {"zh": "平谷区 案件处置状态", "en": "Pinggu cases by status"},
     "incidents": {"zh": "平谷区 巡查事件", "en": "Pinggu patrol incidents"},
 }
+
+
+#: the bounds of "everything stored" when a map is given no period (within pandas' timestamps)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +75,21 @@ def incidents_page(session: Session, path: Path, *, catalog: Catalog, lang: str 
 def townships_page(session: Session, path: Path, *, catalog: Catalog, metric: str = "incidents_per_km2",
                    start: datetime | None = None, end: datetime | None = None, subtitle: str = "",
                    scheme: str = "natural_breaks", k: int = 5, lang: str = "zh") -> MapPage:
-    """Townships coloured by ``metric`` (incidents per km², resolution rate, on-time report-in rate); the rates
-    need a period (the evaluation of ``[start, end)``)."""
-    from gis_enforcement.analysis.evaluate_service import evaluate
-    from gis_enforcement.mapping.townships_map import township_metrics, write_townships_map
+    """Townships coloured by ``metric`` (incidents per km², resolution rate, on-time report-in rate) over
+    ``[start, end)``, everything stored when a bound is None: the rates are the township evaluation's
+    (:func:`~gis_enforcement.analysis.evaluation.evaluate_townships`) and the on-time rate of the assignments
+    summoned in the period, by the case's township."""
+    from gis_enforcement.analysis.evaluate_service import load_facts
+    from gis_enforcement.analysis.evaluation import Period, evaluate_townships
+    from gis_enforcement.mapping.townships_map import township_metrics, township_on_time, write_townships_map
 
     towns = layer_repo.read_layers(session)["township"]
     incidents = analysis_repo.incidents_frame(session, start=start, end=end)
-    evaluation = None
-    if start is not None and end is not None:
-        evaluation = evaluate(session, catalog=catalog, start=start, end=end, by="township")
-    values = township_metrics(towns, incidents, evaluation)
+    period = Period(start or EARLIEST, end or LATEST, subtitle)
+    facts = load_facts(session, period=period, by="township")
+    evaluation = evaluate_townships(facts, catalog, period=period)
+    on_time = township_on_time(facts.frame("assignments"), as_of=facts.as_of)
+    values = township_metrics(towns, incidents, evaluation, on_time)
     written = write_townships_map(path, towns, values, metric=metric, scheme=scheme, k=k, lang=lang,
                                   subtitle=subtitle)
     return MapPage(written, len(values))
@@ -127,7 +136,7 @@ def hotspots_page(session: Session, path: Path, *, catalog: Catalog, timezone: s
     patterns, the recurring sites and the categories' trends when the store has them."""
     from gis_enforcement.analysis.change_service import hotspot_map_layers
     from gis_enforcement.analysis.hotspot_service import stored_run
-    from gis_enforcement.mapping.hotspots_map import write_hotspots_map
+    from gis_enforcement.mapping.hotspots_map import run_caption, write_hotspots_map
 
     if run_id is None:
         runs = [r for r in analysis_repo.hotspot_runs(session, limit=50) if r["kind"] == "gi_star"]
@@ -140,7 +149,8 @@ def hotspots_page(session: Session, path: Path, *, catalog: Catalog, timezone: s
     prepare_basemap(basemap, path)
     title = "平谷区 问题热点" if lang == "zh" else "Pinggu hot spots"
     written = write_hotspots_map(path, cells, towns, title=title,
-                                 subtitle=f"run {run_id} · {meta['summary'].get('scale', '')}", lang=lang,
+                                 subtitle=run_caption(run_id, meta.get("scale"), str(meta["summary"].get("scale", "")),
+                                                      lang=lang), lang=lang,
                                  basemap=basemap, catalog=catalog, **extras)
     return MapPage(written, len(cells))
 

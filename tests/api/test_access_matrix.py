@@ -168,12 +168,10 @@ ROUTES: list[Route] = [
     Route("list_plans", "GET", lambda w: "/api/v1/plans", ("supervisor", "admin"), scoped=False),
     Route("get_plan", "GET", lambda w: "/api/v1/plans/987654", ("supervisor", "admin"), scoped=False),
     Route("execute_plan", "POST", lambda w: "/api/v1/plans/987654/execute", ("supervisor", "admin"), scoped=False),
-    Route("list_maps", "GET", lambda w: "/maps", ("township", "officer", "chief", "supervisor", "admin"),
-          scoped=False),
-    Route("get_map", "GET", lambda w: "/maps/nothing-here", ("township", "officer", "chief", "supervisor", "admin"),
-          scoped=False),
-    Route("get_map_tile", "GET", lambda w: "/maps/tiles/none/1/1/1.png",
-          ("township", "officer", "chief", "supervisor", "admin"), scoped=False),
+    # the written map pages are drawn district-wide: the district only
+    Route("list_maps", "GET", lambda w: "/maps", ("supervisor", "admin"), scoped=False),
+    Route("get_map", "GET", lambda w: "/maps/nothing-here", ("supervisor", "admin"), scoped=False),
+    Route("get_map_tile", "GET", lambda w: "/maps/tiles/none/1/1/1.png", ("supervisor", "admin"), scoped=False),
     # the lists the pages offer as choices: every signed-in role
     Route("list_categories", "GET", lambda w: "/api/v1/catalog/categories", ALL, scoped=False),
     Route("list_departments", "GET", lambda w: "/api/v1/catalog/departments", ALL, scoped=False),

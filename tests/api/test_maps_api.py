@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api import create_app
+from gis_enforcement.api.auth import get_caller
 from gis_enforcement.api.deps import get_platform
+from gis_enforcement.domain.access import Caller, Role
 from tests.api.callers import as_admin
 
 
@@ -20,6 +22,7 @@ def client(platform: Platform, tmp_path: Path) -> Iterator[TestClient]:
     settings = platform.settings.model_copy(update={"maps_dir": tmp_path / "maps"})
     (tmp_path / "maps").mkdir()
     (tmp_path / "maps" / "hotspots.html").write_text("<html>热点</html>", encoding="utf-8")
+    (tmp_path / "maps" / "status.html").write_text("<html>渣土车 京A·12345 遗撒</html>", encoding="utf-8")
     (tmp_path / "secret.html").write_text("no", encoding="utf-8")
     app = create_app(settings, platform=platform)
     app.dependency_overrides[get_platform] = lambda: SimpleNamespace(settings=settings)
@@ -37,3 +40,27 @@ def test_maps_are_served_and_nothing_else(client: TestClient) -> None:
     bad = client.get("/maps/..%2Fsecret")
     assert bad.status_code in (404, 422) and "no" != bad.text
     assert client.get("/maps/.hidden").status_code == 422
+
+
+@pytest.mark.parametrize("caller", [
+    Caller("demo_trans", Role.DEPARTMENT_OFFICER, "department", "TRANS"),
+    Caller("trans.chief", Role.DEPARTMENT_CHIEF, "department", "TRANS"),
+    Caller("pinggu.cc", Role.TOWNSHIP_DISPATCHER, "township", "110117003"),
+    Caller("zhang.wei", Role.PATROL, "township", "110117003"),
+], ids=lambda c: c.role.value)
+def test_the_district_wide_maps_are_the_districts_only(client: TestClient, caller: Caller) -> None:
+    client.app.dependency_overrides[get_caller] = lambda: caller  # type: ignore[attr-defined]
+    for url in ("/maps/status", "/maps/hotspots", "/maps", "/maps/tiles/none/1/1/1.png"):
+        r = client.get(url)
+        assert r.status_code == 403, url
+        error = r.json()["error"]
+        assert error["field"] == "role" and "whole district" in error["message"], url
+        assert "热点" not in r.text and "京A" not in r.text
+
+
+def test_a_supervisor_reads_the_status_map(client: TestClient) -> None:
+    client.app.dependency_overrides[get_caller] = lambda: Caller(  # type: ignore[attr-defined]
+        "sup", Role.SUPERVISOR, "district", "district")
+    r = client.get("/maps/status")
+    assert r.status_code == 200 and "京A" in r.text
+    assert "/maps/status" in client.get("/maps").text
