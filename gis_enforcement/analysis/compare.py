@@ -11,13 +11,21 @@ district-wide:
   powers summed over departments;
 - and, for context, ``on_time_rate`` (on-time check-ins / expected check-ins) and ``whistles``.
 
-``change_pct`` = (after − before) / before × 100; unknown (NaN) when the before value is 0 or unknown.
+A period without data — no whistle and no enforcement record in it (an empty past or a future period) —
+has every rate unknown (NaN, shown "—"), not 0: the roster alone does not make a penalty rate of 0, nor
+the lists a duty rate of 0; its ``whistles`` count is 0, and every change from or to it is unknown.
+``duty_rate`` is also unknown when no department had an occasion to use its powers (its department
+``duty_rate`` is unknown everywhere).
+
+``change_pct`` = (after − before) / before × 100; unknown (NaN) when either value is unknown or the before
+value is 0, or when either period is without data.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+NAN = float("nan")
 SEED_METRICS = ("penalties_per_officer", "duty_rate")
 LABELS = {
     "penalties_per_officer": ("人均处罚量", "Penalties per officer"),
@@ -27,15 +35,24 @@ LABELS = {
 }
 
 
+def has_data(departments: pd.DataFrame) -> bool:
+    """Whether the period of a department evaluation table saw a whistle or an enforcement record."""
+    actions = departments["actions"].fillna(0).sum() if "actions" in departments else 0
+    return bool(departments["whistles"].fillna(0).sum() > 0 or actions > 0)
+
+
 def district_metrics(departments: pd.DataFrame) -> dict[str, float]:
     """The district-wide metrics of the module docstring from one department evaluation table."""
     def ratio(num: str, den: str) -> float:
         d = float(departments[den].fillna(0).sum())
-        return float(departments[num].fillna(0).sum()) / d if d > 0 else float("nan")
+        return float(departments[num].fillna(0).sum()) / d if d > 0 else NAN
 
+    if not has_data(departments):
+        return {**dict.fromkeys(LABELS, NAN), "whistles": 0.0}  # nothing happened: nothing to measure
+    no_occasion = "duty_rate" in departments and bool(departments["duty_rate"].isna().all())
     return {
         "penalties_per_officer": ratio("penalties", "officers"),
-        "duty_rate": ratio("measures_used", "measures_listed"),
+        "duty_rate": NAN if no_occasion else ratio("measures_used", "measures_listed"),
         "on_time_rate": ratio("on_time", "expected_report_ins"),
         "whistles": float(departments["whistles"].sum()),
     }
@@ -45,10 +62,11 @@ def compare_periods(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     """One row per metric (the seed's two first): ``metric``, ``zh``, ``en``, ``before``, ``after``,
     ``change_pct``."""
     b, a = district_metrics(before), district_metrics(after)
+    comparable = has_data(before) and has_data(after)
     rows = []
     for metric in LABELS:
         x, y = b[metric], a[metric]
-        change = (y - x) / x * 100.0 if x == x and x != 0 and y == y else float("nan")
+        change = (y - x) / x * 100.0 if comparable and x == x and x != 0 and y == y else NAN
         rows.append({"metric": metric, "zh": LABELS[metric][0], "en": LABELS[metric][1], "before": x, "after": y,
                      "change_pct": change})
     return pd.DataFrame(rows)

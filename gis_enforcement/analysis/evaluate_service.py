@@ -11,6 +11,7 @@ import pandas as pd
 
 from gis_enforcement.analysis.compare import compare_periods
 from gis_enforcement.analysis.evaluation import (
+    NO_SHOW_RULE,
     RECURRENCE_RULE,
     EvaluationFacts,
     Period,
@@ -36,7 +37,8 @@ def load_facts(session: Session, *, period: Period, as_of: datetime | None = Non
         as_of=as_of or datetime.now(UTC),
         assignments=evaluation_repo.assignments_frame(session, start=start, end=end),
         records=evaluation_repo.records_frame(session, start=start, end=end) if departments else None,
-        warnings=evaluation_repo.warnings_frame(session, start=start, end=end, recurrence_rule=RECURRENCE_RULE),
+        warnings=evaluation_repo.warnings_frame(session, start=start, end=end,
+                                               later_rules=(RECURRENCE_RULE, NO_SHOW_RULE)),
         cases=evaluation_repo.cases_frame(session, start=start, end=end) if townships else None,
         townships=evaluation_repo.townships_frame(session) if townships else None,
     )

@@ -9,7 +9,11 @@ ratio whose denominator is 0 is NaN, never 0 — a department nobody whistled ha
 
 - ``whistles`` (接哨数): assignments received. ``excused``: never reported in and stood down — a decline the
   township accepted, or a release — at or before the report-in deadline. ``pending``: not reported in, not
-  excused, deadline still ahead at ``as_of``. ``expected_report_ins`` = whistles − excused − pending.
+  excused, no no-show warning (W02) raised on it by ``as_of``, and its report-in deadline still ahead at the
+  evaluation's *now*: the end of the period or ``as_of``, whichever is earlier. A pending attendance is
+  neither on time, late nor absent, and no occasion for any rate: a department whistled minutes ago is not
+  judged yet. A W02 makes an attendance absent whatever the deadline says, so a department found absent is
+  always judged. ``expected_report_ins`` = whistles − excused − pending.
 - ``report_in_rate`` = reported in / expected. ``on_time_rate`` (报到及时率, P01) = reported in at or before
   the deadline / expected, so a no-show counts against both. ``late``; ``absent`` = expected − reported in.
 - ``report_in_minutes_median`` / ``_p90``: minutes from the whistle (``summoned_at``) to the check-in, over the
@@ -27,7 +31,8 @@ ratio whose denominator is 0 is NaN, never 0 — a department nobody whistled ha
   ``penalty_amount``: their sum (元); ``penalties_per_officer`` = penalties / ``officers`` of the lists.
 - ``measures_listed``: distinct measures (职权) of every rule where it is lead; ``measures_used``: those in its
   records of the period. ``duty_rate`` (职权履行率, P07) = used / listed; NaN when it leads no rule, or had
-  neither a whistle it was not excused from nor a record in the period (no occasion to use its powers).
+  neither an expected report-in (reported in or absent; not excused, not pending) nor a record in the
+  period (no occasion to use its powers yet).
 - ``ratings``: its assignments of the period the township rated (评价权, 1–5 for timeliness and adequacy);
   ``rating_timeliness_mean`` / ``rating_adequacy_mean`` over them; ``adequate_rate`` (执法到位率, P02) = rated
   adequacy 4 or 5 (满意/基本满意) / rated; ``rating_score`` = (mean of the two means − 1) / 4, in 0–1.
@@ -35,7 +40,8 @@ ratio whose denominator is 0 is NaN, never 0 — a department nobody whistled ha
   x is known: ON_TIME_ARRIVAL → on_time_rate, DUTY_PERFORMED → duty_rate, OUTCOME → outcome_rate,
   TOWNSHIP_RATING → rating_score (weights in the shipped lists). A dimension the department had no occasion
   for (NaN, e.g. OUTCOME for a department that led no case) is left out and the others re-weighted; NaN when
-  none is known.
+  none is known — a department with only pending (or excused) attendances has no score, not 0, and an absent
+  one is scored (its on-time rate and duty rate are 0).
   ``rank``: 1 = best, ties share the better rank, no score no rank.
 
 **Township view** (every township), over the cases *observed in the period* in it:
@@ -67,6 +73,7 @@ RESOLVED = ("resolved", "verified", "closed")
 NOT_A_CASE = ("duplicate", "rejected")
 STOOD_DOWN = ("declined", "released")
 RECURRENCE_RULE = "W08"
+NO_SHOW_RULE = "W02"  # 未报到: raised on an assignment whose department did not come
 #: evaluation dimension of the lists → the metric that measures it
 DIMENSION_METRICS: Mapping[str, str] = {
     "ON_TIME_ARRIVAL": "on_time_rate", "DUTY_PERFORMED": "duty_rate", "OUTCOME": "outcome_rate",
@@ -126,8 +133,13 @@ class Period:
         return out
 
 
-def _unit(text: str) -> tuple[datetime, datetime]:
-    """The start and the end of a year, month or day in Asia/Shanghai; an instant for an ISO time."""
+FIRST_YEAR = 2000  # intake refuses observations before 2000; before 1901 Asia/Shanghai is local mean time
+NOT_A_PERIOD = "not a period: use YYYY, YYYY-MM, YYYY-MM-DD, YYYY-Www or START..END"
+
+
+def _unit(text: str, *, instant_ok: bool) -> tuple[datetime, datetime]:
+    """The start and the end of a year, month, ISO week (Monday to Monday) or day in Asia/Shanghai; an instant
+    for an ISO time with a time of day (only where ``instant_ok``: a side of ``START..END``)."""
     s = text.strip()
     try:
         if re.fullmatch(r"\d{4}", s):
@@ -136,30 +148,40 @@ def _unit(text: str) -> tuple[datetime, datetime]:
         if re.fullmatch(r"\d{4}-\d{2}", s):
             start = datetime(int(s[:4]), int(s[5:]), 1, tzinfo=TZ)
             return start, _add_month(start)
+        if re.fullmatch(r"\d{4}-W\d{2}", s):
+            day = date.fromisocalendar(int(s[:4]), int(s[6:]), 1)
+            start = datetime(day.year, day.month, day.day, tzinfo=TZ)
+            return start, start + timedelta(days=7)
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
             day = date.fromisoformat(s)
             start = datetime(day.year, day.month, day.day, tzinfo=TZ)
             return start, start + timedelta(days=1)
+        if not instant_ok or not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", s):
+            raise ValueError(s)
         instant = datetime.fromisoformat(s)
-    except ValueError as exc:
-        raise InvalidInput(f"{text!r} is not a year (2026), a month (2026-05), a date (2026-05-12) or an ISO time",
-                           field="period") from exc
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput(f"{text.strip()!r} is {NOT_A_PERIOD}", field="period") from exc
     instant = instant if instant.tzinfo is not None else instant.replace(tzinfo=TZ)
     return instant, instant
 
 
 def parse_period(text: str) -> Period:
-    """A period from ``2026`` (a year), ``2026-05`` (a month), ``2026-05-12`` (a day) or ``START..END``.
+    """A period from ``2026`` (a year), ``2026-05`` (a month), ``2026-W33`` (an ISO week, Monday to Monday),
+    ``2026-05-12`` (a day) or ``START..END``.
 
-    Calendar units are Asia/Shanghai. In ``START..END`` each side is a year, month, day or ISO time; START
-    is where its unit begins, END where its unit ends (``2026-01..2026-06`` is the first half of 2026,
-    ``2026-05-01..2026-05-31`` the whole of May); an ISO time as END is exclusive.
+    Calendar units are Asia/Shanghai. In ``START..END`` each side is a year, month, week, day or ISO time
+    (with a time of day); START is where its unit begins, END where its unit ends (``2026-01..2026-06`` is
+    the first half of 2026, ``2026-05-01..2026-05-31`` the whole of May); an ISO time as END is exclusive.
+    ``InvalidInput`` on ``period`` for anything else and for a period that starts before 2000.
     """
     if ".." in text:
         first, _, last = text.partition("..")
-        start, end = _unit(first)[0], _unit(last)[1]
+        start, end = _unit(first, instant_ok=True)[0], _unit(last, instant_ok=True)[1]
     else:
-        start, end = _unit(text)
+        start, end = _unit(text, instant_ok=False)
+    if start < datetime(FIRST_YEAR, 1, 1, tzinfo=TZ):
+        raise InvalidInput(f"periods before {FIRST_YEAR} are not evaluated (there is no data before "
+                           f"{FIRST_YEAR}): {text.strip()!r}", field="period")
     return Period(start, end, text.strip())
 
 
@@ -238,6 +260,14 @@ def _recurred(facts: EvaluationFacts, period: Period) -> list[object]:
     return list(w.loc[hit, "incident_id"].unique())
 
 
+def _no_shows(facts: EvaluationFacts) -> list[int]:
+    """Assignments a no-show warning (W02) was raised on by ``as_of``."""
+    w = facts.frame("warnings")
+    hit = (w["rule_code"] == NO_SHOW_RULE) & (w["raised_at"] <= pd.Timestamp(facts.as_of))
+    ids = pd.to_numeric(w.loc[hit, "assignment_id"], errors="coerce").dropna()
+    return [int(i) for i in ids.unique()]
+
+
 def _rule_columns(catalog: Catalog, rules: pd.Series) -> list[str]:
     listed = list(catalog.warning_rules)
     return listed + sorted({str(r) for r in rules.dropna().unique()} - set(listed))
@@ -290,10 +320,11 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     w = _within(facts.frame("warnings"), "raised_at", period)
     units = _units(catalog.departments, a["department"], r["department"])
     as_of = pd.Timestamp(facts.as_of)
+    now = min(as_of, pd.Timestamp(period.end))
 
     reported = a["reported_in_at"].notna()
     excused = ~reported & a["status"].isin(STOOD_DOWN) & (a["stood_down_at"] <= a["report_in_due"])
-    pending = ~reported & ~excused & (a["report_in_due"] > as_of)
+    pending = ~reported & ~excused & (a["report_in_due"] > now) & ~a["assignment_id"].isin(_no_shows(facts))
     on_time = reported & (a["reported_in_at"] <= a["report_in_due"])
     lead = (a["role"] == "lead") & ~excused
     resolved = lead & a["case_status"].isin(RESOLVED)
@@ -347,7 +378,7 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
             .astype(str).drop_duplicates().merge(listed, on=["department", "measure"]))
     out["measures_listed"] = listed.groupby("department").size().reindex(units, fill_value=0).astype("int64")
     out["measures_used"] = used.groupby("department").size().reindex(units, fill_value=0).astype("int64")
-    active = (out["whistles"] > out["excused"]) | (out["actions"] > 0)
+    active = (out["expected_report_ins"] > 0) | (out["actions"] > 0)  # an occasion to use its powers
     out["duty_rate"] = _ratio(out["measures_used"], out["measures_listed"]).where(active)
 
     timeliness = pd.to_numeric(a["rating_timeliness"], errors="coerce")

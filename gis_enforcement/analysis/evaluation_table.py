@@ -85,14 +85,18 @@ def _cell(column: str, value: Any) -> str:
 def render_table(table: pd.DataFrame, lang: str = "zh", *,
                  columns: Sequence[str] | None = None) -> list[tuple[str, ...]]:
     """Rows of strings for a console table, the header first: a department, township or monthly table cut to
-    its main columns (or ``columns``) — units by name in zh, by code in en — short headers and names, rates as
+    its main columns (or ``columns``) — townships by name in both languages (their codes are nine digits
+    nobody reads), departments by name in zh and by code in en — short headers and names, rates as
     percentages, unknown values as "—". Files take :func:`report_frame` instead (every column, full headers,
     numbers)."""
     if columns is None:
         kind = "month" if "month" in table.columns else "department" if "department" in table.columns else "township"
-        hidden = {"department", "township_code"} if lang == "zh" else {"name"}  # zh: names; en: codes
+        hidden = ({"department", "township_code"} if lang == "zh" or kind == "township"
+                  else {"name"})  # zh: names; en: department codes, township names
         columns = [c for c in _DISPLAY[kind] if c in table.columns and c not in hidden]
-    rows: list[tuple[str, ...]] = [tuple(_label(c, lang, short=True) for c in columns)]
+    township_names = lang != "zh" and "township_code" in table.columns and "township_code" not in columns
+    rows: list[tuple[str, ...]] = [tuple("township" if township_names and c == "name" else _label(c, lang, short=True)
+                                         for c in columns)]
     for record in table[list(columns)].itertuples(index=False, name=None):
         rows.append(tuple(_short_name(str(v)) if c == "name" else _cell(c, v)
                           for c, v in zip(columns, record, strict=True)))

@@ -108,18 +108,20 @@ def records_frame(session: Session, *, start: datetime, end: datetime) -> pd.Dat
     )
 
 
-def warnings_frame(session: Session, *, start: datetime, end: datetime, recurrence_rule: str) -> pd.DataFrame:
-    """Warnings raised in ``[start, end)`` — and recurrence warnings (``recurrence_rule``) raised at any time
-    from ``start`` on, since a case of the period may come back after it — with the township and the lead
-    department of the case each one names."""
+def warnings_frame(session: Session, *, start: datetime, end: datetime,
+                   later_rules: Sequence[str]) -> pd.DataFrame:
+    """Warnings raised in ``[start, end)`` — and those of ``later_rules`` raised at any time from ``start`` on
+    (a recurrence: a case of the period may come back after it; a no-show: a department whistled at the
+    end of the period is found absent after it) — with the township and the lead department of the case
+    each one names."""
     return _frame(
         session,
         "SELECT w.id AS warning_id, w.rule_code, w.level, w.subject_kind, w.subject_code, "
         f"w.incident_id::text AS incident_id, w.assignment_id, {_us('w.raised_at', 'raised_at')}, i.township_code, "
         "i.lead_department FROM warning w LEFT JOIN incident i ON i.id = w.incident_id "
         "WHERE (w.raised_at >= %(start)s AND w.raised_at < %(end)s) "
-        "OR (w.rule_code = %(recurrence)s AND w.raised_at >= %(start)s)",
-        {"start": start, "end": end, "recurrence": recurrence_rule}, times=("raised_at",),
+        "OR (w.rule_code = ANY(%(later)s) AND w.raised_at >= %(start)s)",
+        {"start": start, "end": end, "later": list(later_rules)}, times=("raised_at",),
         floats=("assignment_id",), ints=("warning_id",),
     )
 

@@ -91,3 +91,9 @@ def test_evaluation_over_http(client: TestClient, db: Session, locator: Locator,
     assert [d["metric"] for d in cmp["data"]][:2] == ["penalties_per_officer", "duty_rate"]
     whistles = next(d for d in cmp["data"] if d["metric"] == "whistles")
     assert (whistles["before"], whistles["after"]) == (0, len(result.assignments))
+    empty_before = {d["metric"]: d for d in cmp["data"]}
+    assert empty_before["duty_rate"]["before"] is None and empty_before["penalties_per_officer"]["before"] is None
+    assert all(d["change_pct"] is None for d in cmp["data"])  # a change from a period without data: unknown
+    for early in ("1900", "2026-W33-2"):
+        old = client.get("/api/v1/evaluation", params={"period": early})
+        assert old.status_code == 422 and old.json()["error"]["field"] == "period", early
