@@ -366,6 +366,8 @@ def test_webhooks_add_list_and_deliver(runner: CliRunner, cli_env: dict[str, str
 
 def test_hotspots_and_a_plan_from_the_command_line(runner: CliRunner, tmp_path: Path,
                                                     jurisdiction: Jurisdiction) -> None:
+    from datetime import UTC, datetime, timedelta
+
     import geopandas as gpd
 
     from gis_enforcement.catalog.loader import load_catalog
@@ -386,7 +388,10 @@ def test_hotspots_and_a_plan_from_the_command_line(runner: CliRunner, tmp_path: 
     assert runner.invoke(app, ["hotspots", "run", "--category", "NO-SUCH"]).exit_code == 2
 
     category = "MIN-02"
-    plan = runner.invoke(app, ["plan", "create", "--start", "2026-05-12T20:00+08:00", "--hours", "12",
+    # an operation starting within the hour, a whole day long (whatever the hour of the run, the category's
+    # inspection window falls in it): a plan is executed when it is due
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="minutes")
+    plan = runner.invoke(app, ["plan", "create", "--start", soon, "--hours", "24",
                                "--category", category, "--from", "117.12,40.14", "-o", str(tmp_path / "p")])
     assert plan.exit_code == 0, plan.output
     assert "联合执法计划 #" in plan.stdout

@@ -51,7 +51,8 @@ from gis_enforcement.analysis.plan_targets import (
 from gis_enforcement.domain.catalog import MINUTES_PER_DAY, Catalog, InspectionWindow
 from gis_enforcement.errors import InvalidInput
 
-__all__ = ["OperationPlan", "category_windows", "plan_operation", "target_window", "window_occurrences"]
+__all__ = ["OperationPlan", "category_windows", "check_period", "plan_operation", "target_window",
+           "window_occurrences"]
 
 TZ = ZoneInfo("Asia/Shanghai")
 WHOLE_DAY = InspectionWindow(0, MINUTES_PER_DAY, "whole_day")
@@ -155,6 +156,25 @@ def _local(value: datetime, name: str) -> datetime:
     if not isinstance(value, datetime):
         raise InvalidInput("must be a datetime", field=name)
     return value.replace(tzinfo=TZ) if value.tzinfo is None else value.astimezone(TZ)
+
+
+def check_period(period_start: datetime, period_end: datetime | None,
+                 service_minutes: float = 60.0) -> tuple[datetime, datetime]:
+    """The period of an operation as Asia/Shanghai times (naive times are taken as Asia/Shanghai; no end: 24 h),
+    checked: the end after the start, at most :data:`MAX_PERIOD` later, and long enough to hold one visit of
+    ``service_minutes`` on site — a shorter period could plan no target at all. Else ``InvalidInput`` on
+    ``period_end`` (or ``service_minutes`` when that is not a number > 0)."""
+    begin = _local(period_start, "period_start")
+    end = begin + timedelta(days=1) if period_end is None else _local(period_end, "period_end")
+    if not begin < end <= begin + MAX_PERIOD:
+        raise InvalidInput("must be after period_start and at most 31 days later", field="period_end")
+    if isinstance(service_minutes, bool) or not isinstance(service_minutes, int | float) \
+            or not (math.isfinite(service_minutes) and service_minutes > 0):
+        raise InvalidInput("must be > 0", field="service_minutes")
+    if end - begin < timedelta(minutes=service_minutes):
+        raise InvalidInput(f"the period ({(end - begin).total_seconds() / 60:g} min) is shorter than one visit "
+                           f"({service_minutes:g} min on site): no target could be planned", field="period_end")
+    return begin, end
 
 
 def _start_point(start: Any, crs: str) -> tuple[float, float]:
@@ -292,8 +312,9 @@ def plan_operation(
 
     ``candidates``: one row per site (columns in :mod:`~gis_enforcement.analysis.plan_targets`). ``start``:
     where the team leaves from (a township office, a given point), in ``start_crs`` (default EPSG:4548).
-    ``period_start`` / ``period_end`` (default +24 h, at most 31 days; naive times are Asia/Shanghai): the
-    team leaves at ``period_start`` and every visit ends by ``period_end``. ``windows`` overrides category
+    ``period_start`` / ``period_end`` (default +24 h, at most 31 days, at least one visit of ``service_minutes``;
+    naive times are Asia/Shanghai; see :func:`check_period`): the team leaves at ``period_start`` and every
+    visit ends by ``period_end``. ``windows`` overrides category
     windows; ``townships`` / ``area`` (EPSG:4548 polygon) / ``categories`` restrict the scope; ``weights``,
     ``staffing``, ``roster`` and ``route`` tune the score, officers per target, available officers and the
     travel model; ``service_minutes`` is the time on site where a candidate gives none. ``road_distances``
@@ -301,13 +322,7 @@ def plan_operation(
     in metres, replacing straight lines × detour factor. Bad input raises :class:`InvalidInput` naming the
     field. Same input, same plan.
     """
-    begin = _local(period_start, "period_start")
-    end = begin + timedelta(days=1) if period_end is None else _local(period_end, "period_end")
-    if not begin < end <= begin + MAX_PERIOD:
-        raise InvalidInput("must be after period_start and at most 31 days later", field="period_end")
-    if isinstance(service_minutes, bool) or not isinstance(service_minutes, int | float) \
-            or not (math.isfinite(service_minutes) and service_minutes > 0):
-        raise InvalidInput("must be > 0", field="service_minutes")
+    begin, end = check_period(period_start, period_end, service_minutes)
     unknown = sorted(set(categories or ()) - set(catalog.categories))
     if unknown:
         raise InvalidInput(f"unknown category {unknown[0]!r}", field="categories")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich import box
@@ -338,12 +340,20 @@ def _window(values: list[str] | None) -> dict[str, str]:
 
 
 #: fields of a plan request (:class:`~gis_enforcement.operations.plans.PlanRequest`) → options of `plan create`
-_PLAN_OPTIONS = {"start_point": "from", "start_township": "from", "townships": "township"}
+_PLAN_OPTIONS = {"start_point": "from", "start_township": "from", "townships": "township", "categories": "category",
+                 "period_start": "start", "period_end": "hours"}
+
+
+def _district_time(value: datetime, zone: str) -> datetime:
+    """``value`` in the district's zone; a time without UTC offset is read as the district's time."""
+    tz = ZoneInfo(zone)
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
 
 
 @plan_app.command("create")
 def plan_create(
-    start: Annotated[str, typer.Option(help="when the operation starts (ISO time, e.g. 2026-05-12T20:00+08:00)")],
+    start: Annotated[str, typer.Option(help="when the operation starts (ISO time, e.g. 2026-05-12T20:00+08:00; "
+                                            "without a UTC offset it is the district's time, Asia/Shanghai)")],
     hours: Annotated[float, typer.Option(help="how long the operation lasts")] = 12.0,
     township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
     category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
@@ -364,6 +374,11 @@ def plan_create(
         begin = datetime.fromisoformat(start)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--start") from exc
+    if not 1970 <= begin.year <= 2999:  # and the period's end stays within the calendar
+        raise typer.BadParameter("the start must be between the years 1970 and 2999", param_hint="--start")
+    if not (math.isfinite(hours) and 0 < hours <= 24 * 31):
+        raise typer.BadParameter("must be more than 0 and at most 744 (31 days)", param_hint="--hours")
+    windows = _window(window)
     point = None
     if leave_from and "," in leave_from:
         try:
@@ -371,11 +386,13 @@ def plan_create(
         except ValueError as exc:
             raise typer.BadParameter("LON,LAT in degrees", param_hint="--from") from exc
         point = (lon, lat)
-    request = PlanRequest(period_start=begin, period_end=begin + timedelta(hours=hours), townships=township or [],
-                          categories=category or [], start_township=None if point else leave_from,
-                          start_point=point, hotspot_run_id=hotspot_run, windows=_window(window))
     try:
         plat = open_platform()
+        begin = _district_time(begin, plat.settings.timezone)
+        request = PlanRequest(period_start=begin, period_end=begin + timedelta(hours=hours),
+                              townships=township or [], categories=category or [],
+                              start_township=None if point else leave_from, start_point=point,
+                              hotspot_run_id=hotspot_run, windows=windows)
         with out.status("planning: candidates, staffing, route…"), plat.transaction() as session:
             plan_id, plan = create_plan(session, catalog=plat.catalog, locator=plat.locators.get(session),
                                         seats=load_seats(plat.settings.boundaries_dir), request=request)
@@ -398,8 +415,9 @@ def _print_plan(plan_id: int, plan: Any, catalog: Any) -> None:
     def zh(codes: Any) -> str:
         return "、".join(catalog.categories[c].zh if c in catalog.categories else c for c in codes)
 
-    table = Table(title=f"联合执法计划 #{plan_id}  {plan.period_start:%Y-%m-%d %H:%M} → {plan.period_end:%m-%d %H:%M}",
-                  box=box.SIMPLE_HEAD)
+    offset = plan.period_start.isoformat()[-6:]  # the district's UTC offset, e.g. +08:00
+    table = Table(title=f"联合执法计划 #{plan_id}  {plan.period_start:%Y-%m-%d %H:%M} → {plan.period_end:%m-%d %H:%M} "
+                        f"({offset})", box=box.SIMPLE_HEAD)
     for col in ("序", "目标", "类别", "部门（人）", "时段", "到达", "得分"):
         table.add_column(col, justify="right" if col in ("序", "得分") else "left")
     for r in plan.targets.itertuples(index=False):
@@ -421,18 +439,21 @@ def _print_plan(plan_id: int, plan: Any, catalog: Any) -> None:
 
 @plan_app.command("execute")
 def plan_execute(plan_id: Annotated[int, typer.Argument(help="a stored plan")]) -> None:
-    """Carry a plan out now: every target whistled at once (cases filed where a target has none)."""
+    """Carry a plan out now: every target whistled at once (cases filed where a target has none). Refused
+    more than 2 hours before the plan's period starts or after it ends, and for a plan with no planned target."""
     from gis_enforcement.operations.plans import execute_plan
 
     try:
         plat = open_platform()
+        at = datetime.now(UTC)
         with plat.transaction() as session:
             done = execute_plan(session, catalog=plat.catalog, locator=plat.locators.get(session), plan_id=plan_id,
-                                at=datetime.now(UTC), actor="cli")
+                                at=at, actor="cli")
     except EnforcementError as exc:
         fail(exc)
         return
-    out.print(f"plan {plan_id}: {len(done.whistle_ids)} whistle(s), {len(done.incident_ids)} case(s) "
-              f"({len(done.filed)} filed for targets without an open case)")
+    when = at.astimezone(ZoneInfo(plat.settings.timezone)).isoformat(timespec="minutes")
+    out.print(f"plan {plan_id} executed at {when}: {len(done.whistle_ids)} whistle(s), "
+              f"{len(done.incident_ids)} case(s) ({len(done.filed)} filed for targets without an open case)")
     for case_id, why in done.skipped:
         err.print(f"[yellow]skipped[/] {case_id}: {why}")

@@ -7,14 +7,20 @@ stored plan out in one transaction: a target with no open case gets one, filed t
 target's place (so it is located, matched to the lists and recorded like any patrol report), and each target's
 cases are whistled by their township with the departments the plan gives them (those the lists allow for each
 case's category). Nothing is whistled twice: a plan executes once.
+
+A plan is executed for its period: from :data:`EXECUTE_LEAD` before its start until its end. The whistle's
+report-in deadlines and late/absent warnings count from the moment of execution, so a plan executed days
+early would summon the departments days before the operation; :func:`execute_plan` refuses that, and a plan
+with no planned target (every candidate waiting), which would whistle nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +30,7 @@ import shapely
 from pyproj import Transformer
 
 from gis_enforcement.analysis.plan_candidates import build_candidates
-from gis_enforcement.analysis.planning import OperationPlan, plan_operation
+from gis_enforcement.analysis.planning import TZ, OperationPlan, check_period, plan_operation
 from gis_enforcement.dispatch.whistle import TOWNSHIP, departments_allowed, whistle
 from gis_enforcement.domain.case_flow import case_accepts_whistle
 from gis_enforcement.domain.catalog import Catalog
@@ -36,6 +42,10 @@ from gis_enforcement.storage import Session, analysis_repo, dispatch_repo
 
 _PLAN_NAMESPACE = uuid.UUID("6f1c9a52-2f0e-4a55-9c3e-6b0d7a3c2e11")
 _TO_4548 = Transformer.from_crs(4326, 4548, always_xy=True)
+
+#: how long before its period starts a plan may be executed: time for the summoned departments to report in
+#: (their report-in deadlines count from the whistle) and to muster before the team leaves
+EXECUTE_LEAD = timedelta(hours=2)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -162,8 +172,16 @@ def gather_candidates(session: Session, *, request: PlanRequest, locator: Locato
 def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: Mapping[str, tuple[float, float]],
                 request: PlanRequest) -> tuple[int, OperationPlan]:
     """Plan a joint operation for ``request`` and store it; returns the plan id and the plan. Bad input raises
-    ``InvalidInput`` naming the request's field: ``start_point`` (not a WGS84 lon/lat, or more than
-    :data:`MAX_START_OUTSIDE_M` outside the district), ``start_township``, ``townships``."""
+    ``InvalidInput`` naming the request's field: ``period_end`` (not after the start, more than 31 days, or
+    too short for one visit of ``service_minutes``), ``categories`` (not in the lists), ``start_point`` (not a
+    WGS84 lon/lat, or more than :data:`MAX_START_OUTSIDE_M` outside the district), ``start_township``,
+    ``townships``; ``area`` when nothing is there to plan. A naive period is taken as district time
+    (Asia/Shanghai) and stored with its offset."""
+    begin, end = check_period(request.period_start, request.period_end, request.service_minutes)
+    unknown = [str(c) for c in request.categories if str(c) not in catalog.categories]
+    if unknown:
+        raise InvalidInput(f"unknown category: {', '.join(repr(c) for c in unknown[:5])}", field="categories")
+    request = dataclasses.replace(request, period_start=begin, period_end=end)  # stored as district times
     start = _start(request, seats, locator)
     candidates = gather_candidates(session, request=request, locator=locator)
     if candidates.empty:
@@ -212,16 +230,63 @@ def _file_case(session: Session, *, catalog: Catalog, locator: Locator, plan_id:
     return incident.id
 
 
+def _when(value: datetime) -> str:
+    return value.astimezone(TZ).isoformat(timespec="minutes")
+
+
+def _stored_time(value: Any) -> datetime | None:
+    """A stored plan's time (ISO text) as a district time; a naive one is district time."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=TZ) if moment.tzinfo is None else moment.astimezone(TZ)
+
+
+def plan_period(plan: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
+    """The period of a stored plan in district time: as planned (the route's ``plan``), else as asked for
+    (its parameters; no end: 24 h); None when the plan records none."""
+    route = (plan.get("route") or {}).get("plan") or {}
+    params = plan.get("parameters") or {}
+    begin = _stored_time(route.get("period_start")) or _stored_time(params.get("period_start"))
+    if begin is None:
+        return None
+    end = _stored_time(route.get("period_end")) or _stored_time(params.get("period_end"))
+    return begin, end or begin + timedelta(days=1)
+
+
+def _check_execution(plan: Mapping[str, Any], plan_id: int, at: datetime) -> None:
+    """Refuse executing ``plan`` at ``at`` outside its period (see :data:`EXECUTE_LEAD`) or with no target."""
+    period = plan_period(plan)
+    if period is not None:
+        begin, end = period
+        if not begin - EXECUTE_LEAD <= at < end:
+            state = "is over" if at >= end else "has not started"
+            raise InvalidInput(
+                f"plan {plan_id} runs from {_when(begin)} to {_when(end)} and {state}: it can be executed from "
+                f"{_when(begin - EXECUTE_LEAD)} until {_when(end)}, not at {_when(at)}", field="at")
+    if not plan.get("targets"):
+        waiting = len(plan.get("waiting") or [])
+        raise InvalidInput(f"plan {plan_id} has no planned target ({waiting} waiting): executing it would whistle "
+                           "nothing; plan again with a longer period, other windows or more officers",
+                           field="plan_id")
+
+
 def execute_plan(session: Session, *, catalog: Catalog, locator: Locator, plan_id: int, at: datetime,
                  actor: str | None = None) -> Execution:
     """Carry out a stored plan now: every planned target whistled at ``at``, in one transaction (see the
-    module docstring). A plan executes once (``AlreadyRecorded`` the second time)."""
+    module docstring). A plan executes once (``AlreadyRecorded`` the second time). ``InvalidInput`` on ``at``
+    when ``at`` is more than :data:`EXECUTE_LEAD` before the plan's period or not before its end, and on
+    ``plan_id`` when the plan has no planned target; nothing is written then."""
     at = require_aware(at, "at")
     plan = analysis_repo.get_plan(session, plan_id=plan_id, lock=True)
     if plan is None:
         raise NotFound(f"no plan {plan_id}", field="plan_id")
     if plan["status"] == "executed":
-        raise AlreadyRecorded(f"plan {plan_id} was executed at {plan['executed_at'].isoformat()}", field="plan_id")
+        raise AlreadyRecorded(f"plan {plan_id} was executed at {_when(plan['executed_at'])}", field="plan_id")
+    _check_execution(plan, plan_id, at)
     done = Execution(plan_id)
     for target in plan["targets"]:
         ids = [UUID(i) for i in target.get("case_ids") or []]

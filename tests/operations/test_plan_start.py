@@ -48,9 +48,10 @@ def test_a_start_far_outside_the_district_is_refused(db: Session, locator: Locat
     assert tiananmen.field == "start_point" and "outside the district" in tiananmen.message
     assert f"{MAX_START_OUTSIDE_M / 1000:.0f} km" in tiananmen.message
     assert _refused(db, locator, catalog, start_point=(0.0, 0.0)).field == "start_point"
-    # just over the border (~9 km) is a start; here there is then nothing to plan
-    assert _refused(db, locator, catalog, start_point=(117.5, 40.2), categories=["NO-SUCH"]).field == "area"
-    assert _refused(db, locator, catalog, start_point=(117.12, 40.14), categories=["NO-SUCH"]).field == "area"
+    # just over the border (~9 km) is a start; here (no open case in the township) there is then nothing to plan
+    nothing = {"townships": ["110117006"], "categories": ["MIN-02"]}
+    assert _refused(db, locator, catalog, start_point=(117.5, 40.2), **nothing).field == "area"
+    assert _refused(db, locator, catalog, start_point=(117.12, 40.14), **nothing).field == "area"
 
 
 def test_a_bad_township_is_named_as_such(db: Session, locator: Locator, catalog: Catalog) -> None:

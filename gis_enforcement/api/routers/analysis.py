@@ -156,7 +156,8 @@ class PlanCreate(BaseModel):
 
 
 #: fields of a plan request (:class:`~gis_enforcement.operations.plans.PlanRequest`) → fields of the body
-_PLAN_FIELDS = {"start_point": "from_point", "start_township": "from_township"}
+_PLAN_FIELDS = {"start_point": "from_point", "start_township": "from_township", "period_end": "hours",
+                "period_start": "start"}
 
 
 def _plan_body(plan: dict[str, Any]) -> dict[str, Any]:
@@ -248,7 +249,9 @@ class ExecutionPublic(BaseModel):
              responses=ERRORS, summary="Execute a plan: every target whistled at once (joint whistle)")
 def execute(plan_id: int, session: SessionDep, platform: PlatformDep, clock: ClockDep, caller: ExecutesPlans,
             actor: ActorDep) -> ExecutionPublic:
-    """Once per plan (409 the second time)."""
+    """Once per plan (409 the second time), at the server's time: from 2 hours before the plan's period starts
+    until it ends (422 on ``at`` otherwise, giving the period in district time); a plan with no planned target
+    is refused (422 on ``plan_id``)."""
     done = execute_plan(session, catalog=platform.catalog, locator=platform.locators.get(session), plan_id=plan_id,
                         at=clock(), actor=actor)
     session.commit()

@@ -1,0 +1,91 @@
+"""`plan create` and `plan execute` and the district's time: a start without UTC offset is the district's time,
+stored and shown so; a plan is executed only in its period (refusals say it in +08:00) and the execution time
+is shown in +08:00; an unknown category and a period too short for one visit are refused under their options.
+In-process against a database of its own in the test cluster (the CLI commits)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from gis_enforcement.cli import app
+from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.storage import analysis_repo
+
+TZ = ZoneInfo("Asia/Shanghai")
+FROM = "117.12,40.14"
+
+
+def _said(result: object) -> str:
+    return " ".join(str(result.output).split())  # type: ignore[attr-defined]
+
+
+def _session(cli_env: dict[str, str]) -> Session:
+    return Session(create_engine(cli_env["DATABASE_URL"]))
+
+
+def _in_a_few_days() -> datetime:
+    return (datetime.now(TZ) + timedelta(days=3)).replace(hour=20, minute=0, second=0, microsecond=0)
+
+
+def test_a_start_without_offset_is_district_time_and_execution_waits_for_the_period(
+        runner: CliRunner, cli_env: dict[str, str], tmp_path: Path, jurisdiction: Jurisdiction,
+        catalog: Catalog) -> None:
+    from gis_enforcement.demo.season import simulate_incident_table
+
+    simulate_incident_table(jurisdiction, catalog, count=300, seed=5).to_csv(tmp_path / "s.csv", index=False)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "s.csv")]).exit_code == 0
+    start = _in_a_few_days()
+    naive = start.replace(tzinfo=None).isoformat(timespec="minutes")
+    made = runner.invoke(app, ["plan", "create", "--start", naive, "--hours", "12", "--from", FROM],
+                         env={"COLUMNS": "200"})
+    assert made.exit_code == 0, made.output
+    assert f"{start:%Y-%m-%d %H:%M}" in made.stdout and "+08:00" in made.stdout
+    plan_id = int(made.stdout.split("联合执法计划 #", 1)[1].split()[0])
+    with _session(cli_env) as session:
+        listed = next(r for r in analysis_repo.plan_list(session, limit=500, offset=0)[0] if r["id"] == plan_id)
+    assert listed["period_start"] == start and listed["period_end"] == start + timedelta(hours=12)
+
+    early = runner.invoke(app, ["plan", "execute", str(plan_id)], env={"COLUMNS": "200"})
+    assert early.exit_code == 2, early.output
+    said = _said(early)
+    assert "error: at:" in said and start.isoformat(timespec="minutes") in said and "Traceback" not in said
+    assert "+00:00" not in said
+
+
+def test_execution_is_shown_in_district_time(runner: CliRunner, cli_env: dict[str, str],
+                                              jurisdiction: Jurisdiction) -> None:
+    v = jurisdiction.villages.geometry.iloc[0]
+    now = datetime.now(TZ)
+    route = {"type": "FeatureCollection", "features": [],
+             "plan": {"period_start": (now - timedelta(hours=1)).isoformat(),
+                      "period_end": (now + timedelta(hours=11)).isoformat()}}
+    target = {"target_id": "hot:x", "order": 1, "lon": v.x, "lat": v.y, "categories": ["MIN-02"],
+              "departments": [], "case_ids": []}
+    with _session(cli_env) as session:
+        plan_id = analysis_repo.insert_plan(session, catalog_version="test", parameters={}, targets=[target],
+                                            waiting=[], staffing=[], route=route)
+        session.commit()
+    done = runner.invoke(app, ["plan", "execute", str(plan_id)], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert "executed at" in done.stdout and "+08:00" in done.stdout and "+00:00" not in done.stdout
+    again = runner.invoke(app, ["plan", "execute", str(plan_id)], env={"COLUMNS": "200"})
+    assert again.exit_code == 2 and "+08:00" in _said(again) and "+00:00" not in _said(again)
+
+
+def test_an_unknown_category_and_a_too_short_period_are_refused_under_their_options(runner: CliRunner) -> None:
+    start = _in_a_few_days().isoformat(timespec="minutes")
+    unknown = runner.invoke(app, ["plan", "create", "--start", start, "--township", "110117006",
+                                  "--category", "NOPE"], env={"COLUMNS": "200"})
+    assert unknown.exit_code == 2 and "error: category:" in _said(unknown) and "NOPE" in _said(unknown)
+    assert "nothing to plan" not in _said(unknown)
+    short = runner.invoke(app, ["plan", "create", "--start", start, "--township", "110117006", "--hours", "0.1"],
+                          env={"COLUMNS": "200"})
+    assert short.exit_code == 2 and "error: hours:" in _said(short), short.output
+    assert "Traceback" not in _said(short)
