@@ -181,6 +181,12 @@ def release(session: Session, *, incident_id: UUID, department: str, reason: str
                  at=require_aware(at, "at"), actor=actor, reason=reason)
 
 
+def listed_measures(catalog: Catalog, category: str) -> tuple[str, ...]:
+    """The measures (执法措施) the lists name for a category, in any of its rules, each once in the lists' order:
+    what an enforcement record may cite, and what counts toward the duty rate."""
+    return tuple(dict.fromkeys(m for r in catalog.rules if r.category == category for m in r.measures))
+
+
 def record_action(
     session: Session,
     *,
@@ -212,8 +218,7 @@ def record_action(
     if assignment.status != "acting":
         raise InvalidInput(f"{department} is {assignment.status} on this case; record actions while acting",
                            field="status")
-    rules = [r for r in catalog.rules if r.category == case.category]
-    listed = {m for r in rules for m in r.measures}
+    listed = set(listed_measures(catalog, case.category))
     unknown = [m for m in measures if m not in listed]
     if unknown:
         raise InvalidInput(f"measure(s) {', '.join(unknown)} are not in the lists for {case.category}",
@@ -222,6 +227,7 @@ def record_action(
         if p.get("slot") not in PHOTO_SLOTS or len(str(p.get("sha256", ""))) != 64:
             raise InvalidInput("photos need a slot (before/after/evidence) and a sha256 content hash", field="photos")
     # a category's general rule and its zone rules often cite the same articles: each is listed once
+    rules = [r for r in catalog.rules if r.category == case.category]
     legal = list({(b.law, b.article): {"law": b.law, "article": b.article}
                   for r in rules for b in r.legal_basis}.values())
     record_id = dispatch_repo.insert_enforcement_record(session, record={

@@ -42,6 +42,10 @@ def test_categories_carry_the_general_rule(client: TestClient, catalog: Catalog)
     assert sand["max_accuracy_m"] == catalog.categories["MIN-02"].max_accuracy_m
     assert sand["geofence_m"] == catalog.categories["MIN-02"].geofence_m
     assert sand["zh"] == catalog.categories["MIN-02"].zh and sand["severity"]
+    # the measures a record may cite: every rule's (the general and the zone ones), each once, in the lists' order
+    listed = [m for r in catalog.rules if r.category == "MIN-02" for m in r.measures]
+    assert sand["measures"] == list(dict.fromkeys(listed)) and "罚款" in sand["measures"]
+    assert len(sand["measures"]) == len(set(sand["measures"]))
     # a zone rule with another lead does not leak into the general answer
     zoned = [r for r in catalog.rules if r.zone_kind is not None and r.lead != getattr(
         catalog.general_rule(r.category), "lead", r.lead)]

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from gis_enforcement.dispatch.on_site import listed_measures
+from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.locator import Locator
 from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
 from tests.web.test_patrol_page import fill_report, phone
@@ -26,15 +28,27 @@ def desk(browser: Any, site: Site, **kwargs: Any) -> Any:
     return browser.new_context(viewport=DESK, base_url=site.base_url, **kwargs)
 
 
-def tick(site: Site, at: datetime) -> str:
-    """The escalation pass on the live database, at ``at`` (the server's scheduler is off in tests)."""
-    env = {**os.environ, "DATABASE_URL": site.database_url}
-    out = subprocess.run([sys.executable, "-m", "gis_enforcement", "tick", "--now", at.isoformat()], env=env,
-                         capture_output=True, text=True, timeout=120, check=True)
-    return out.stdout
+def tick(site: Site, at: datetime, catalog: Catalog) -> int:
+    """The escalation pass on the live database, at ``at`` — an hour or two ahead of the wall clock, as the
+    pages' clocks are (the server's scheduler is off in tests; the CLI refuses a time to come, so the pass is
+    run in-process, committed as the scheduler commits it). Returns the warnings raised."""
+    from sqlalchemy.orm import Session
+
+    from gis_enforcement.dispatch.escalation import tick as escalation_pass
+    from gis_enforcement.storage.engine import make_engine
+
+    engine = make_engine(site.database_url)
+    try:
+        with Session(engine) as session:
+            raised = escalation_pass(session, catalog=catalog, now=at)
+            session.commit()
+    finally:
+        engine.dispose()
+    return len(raised)
 
 
-def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site, artifacts: Path) -> None:
+def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site, artifacts: Path,
+                                                        catalog: Catalog) -> None:
     errors = ConsoleErrors()
     started = datetime.now(UTC)
 
@@ -113,7 +127,7 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
     sup.wait_for_selector("#supervisor-view:not(.hidden)")
     sup.wait_for_selector("#live:not(.off)", timeout=15_000)
     assert sup.locator("#warnings tr[data-rule]").count() == 0
-    tick(site, started + timedelta(hours=2))
+    assert tick(site, started + timedelta(hours=2), catalog) >= 5
     sup.wait_for_selector("#warnings tr[data-rule]", timeout=20_000)
     raised = sup.locator("#warnings tbody tr").count()
     assert raised >= 5, raised   # one for each department that did not report in
@@ -140,7 +154,7 @@ def _whistled_case(site: Site) -> str:
 
 
 def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
-        browser: Any, site: Site, artifacts: Path, tmp_path: Path) -> None:
+        browser: Any, site: Site, artifacts: Path, tmp_path: Path, catalog: Catalog) -> None:
     errors = ConsoleErrors()
     incident_id = _whistled_case(site)
     lon, lat = site.point
@@ -159,10 +173,18 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
         assert "ok" in (note.get_attribute("class") or ""), note.inner_text()
 
     step("#report-in", "已报到")
+    # no record form before the department starts: it would only be refused
+    assert dept.query_selector("#action-form") is None
     step("button:has-text('开始处置')", "开始处置")
-    dept.fill("#action-type", "责令停产整治")
+    measures = list(listed_measures(catalog, CATEGORY))  # what the categories answer offers the page
+    boxes = dept.locator("#measures input[type=checkbox]")
+    assert boxes.count() == len(measures) > 1
+    dept.check(f"#measures input[value='{measures[0]}']")
+    dept.check("#measures input[value='罚款']")
+    dept.fill("#action-type", "现场检查，责令停产整治")
     dept.fill("#action-penalty", "50000")
-    step("button:has-text('记录')", "执法记录")
+    dept.screenshot(path=str(artifacts / "console-7a-record-measures.png"), full_page=True)
+    step("#record", "执法记录")
     photo = tmp_path / "after.png"
     from PIL import Image
     Image.new("RGB", (40, 30), (10, 90, 160)).save(photo)
@@ -171,8 +193,13 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     dept.fill("#fu-task", "恢复原状后纳入日常巡查")
     step("button:has-text('发送')", "要求街乡落实")
     step("button:has-text('本部门处置完毕')", "本部门处置完毕")
+    # the lead's done assignment stays in the list until the case is reported resolved; opened again, it offers that
+    dept.wait_for_selector(f"#assignments li[data-incident='{incident_id}']")
+    dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
+    dept.wait_for_selector("#resolve-summary")
+    assert dept.query_selector("#action-form") is None
     dept.fill("#resolve-summary", "已责令停产，设备查封")
-    step("button:has-text('报告办结')", "报告办结")
+    step("#resolve", "报告办结")
     dept.screenshot(path=str(artifacts / "console-7-department-resolved.png"))
 
     with site.client("supervisor") as c:
@@ -183,6 +210,12 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     for kind in ("report_in", "case_in_action", "enforcement_record", "follow_up_request", "resolve"):
         assert kind in kinds, kinds
     assert len(photos) == 1
+    with site.client("supervisor") as c:
+        events = c.get(f"/api/v1/incidents/{incident_id}/timeline").json()["events"]
+    record = next(e for e in events if e["kind"] == "enforcement_record")
+    # the chosen measures are in the record: what 职权履行率 counts
+    assert record["payload"]["measures"] == [measures[0], "罚款"], record
+    assert record["payload"]["action_type"] == "现场检查，责令停产整治"
 
     town_ctx = desk(browser, site)
     town = errors.watch(town_ctx.new_page())
@@ -194,8 +227,23 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     lead_row = f"#detail tr[data-department='{site.department}']"
     town.select_option(f"{lead_row} select >> nth=0", "4")
     town.select_option(f"{lead_row} select >> nth=1", "5")
-    town.click(f"{lead_row} button")
+    town.click(f"{lead_row} button:has-text('提交评价')")
     town.wait_for_selector("#flash .notice.ok:has-text('评价')")
+    # rated once: the rating is shown instead of the form
+    town.screenshot(path=str(artifacts / "console-8-rated.png"), full_page=True)
+    town.wait_for_selector(f"{lead_row} .rated:has-text('报到及时 4')")
+    assert town.locator(f"{lead_row} select").count() == 0
+    # the assists never came: the township releases them (a reason is needed), then closes the case
+    town.click("#detail tr[data-status=summoned] button.release >> nth=0")
+    town.wait_for_selector("#flash .notice.bad:has-text('原因')")
+    town.fill("#asg-reason", "主责部门已处置完毕，配合部门可撤离")
+    while town.locator("#detail tr[data-status=summoned] button.release").count():
+        before = town.locator("#detail tr[data-status=released]").count()
+        town.click("#detail tr[data-status=summoned] button.release >> nth=0")
+        town.wait_for_function(f"() => document.querySelectorAll('#detail tr[data-status=released]').length > {before}")
+    town.click("#close-case")
+    town.wait_for_function("() => document.querySelector('#detail h2').textContent.includes('已结案')")
+    town.screenshot(path=str(artifacts / "console-8a-released-closed.png"), full_page=True)
     town.fill("#reopen-reason", "复查发现夜间又有排放")
     town.click("#detail button:has-text('重新打开')")
     town.wait_for_function("() => document.querySelector('#detail h2').textContent.includes('重新打开')")
@@ -204,7 +252,8 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     with site.client("supervisor") as c:
         events = c.get(f"/api/v1/incidents/{incident_id}/timeline").json()["events"]
     kinds = [e["kind"] for e in events]
-    assert "verify" in kinds and "rating" in kinds and kinds[-1] == "reopen", kinds
+    assert "verify" in kinds and "rating" in kinds and "release" in kinds and "close" in kinds, kinds
+    assert kinds[-1] == "reopen", kinds
     rating = next(e for e in events if e["kind"] == "rating")
     assert rating["actor"] == site.users["township_dispatcher"]
     for ctx in (dept_ctx, town_ctx):

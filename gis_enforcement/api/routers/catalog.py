@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from gis_enforcement.api.auth import ReadsLists
 from gis_enforcement.api.deps import PlatformDep
 from gis_enforcement.api.routers.dispatch import ERRORS
+from gis_enforcement.dispatch.on_site import listed_measures
 from gis_enforcement.domain.catalog import Catalog
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
@@ -30,6 +31,9 @@ class CategoryPublic(BaseModel):
     lead_department: str | None = Field(description="lead (主责) of the general rule; null when none")
     lead_department_zh: str | None
     report_in_minutes: int | None = Field(description="report-in deadline of the general rule; null when none")
+    measures: list[str] = Field(default_factory=list, examples=[["责令停止违法行为", "没收违法所得", "罚款"]],
+                                description="the measures (执法措施) the lists name for the category, in any of "
+                                            "its rules: what an enforcement record may cite in `measures`")
 
 
 class CategoriesPublic(BaseModel):
@@ -57,7 +61,8 @@ def _categories(catalog: Catalog) -> list[CategoryPublic]:
         out.append(CategoryPublic(code=c.code, zh=c.zh, en=c.en, severity=c.severity, max_accuracy_m=c.max_accuracy_m,
                                   geofence_m=c.geofence_m, lead_department=rule.lead if rule else None,
                                   lead_department_zh=lead.zh if lead else None,
-                                  report_in_minutes=rule.report_in_minutes if rule else None))
+                                  report_in_minutes=rule.report_in_minutes if rule else None,
+                                  measures=list(listed_measures(catalog, c.code))))
     return out
 
 

@@ -39,6 +39,13 @@
     $("signout").classList.toggle("hidden", !me);
     if (!me) return;
     $("who").textContent = `${me.username} · ${me.role} · ${me.unit_code}`;
+    if (me.role === "patrol") {
+      // a patrol has no desk here (and the event stream refuses it): send it to its own page
+      $("flash").replaceChildren(el("div", { class: "notice info", role: "status" }, t("patrol_here"),
+        el("a", { id: "to-patrol", href: "/app/patrol" }, t("patrol_link"))));
+      $("live").classList.add("hidden");
+      return;
+    }
     try { categories = (await api("/api/v1/catalog/categories")).data; } catch (e) { failure(e); }
     if (me.role === "township_dispatcher") Township.start();
     else if (me.role === "department_officer" || me.role === "department_chief") Department.start();
@@ -65,6 +72,7 @@
     }
   }
   const onEvent = (fn) => listeners.push(fn);
+  const levelName = (level) => { const k = `level_${level}`; const w = t(k); return w === k ? level : w; };
 
   /* countdowns: every [data-due] element shows the time left, and turns late past it unless it is [data-done] */
   setInterval(tickCountdowns, 1000);
@@ -114,7 +122,7 @@
 
     function start() {
       $("township-view").classList.remove("hidden");
-      $("f-status").replaceChildren(el("option", { value: "open", text: `${t("all")} (open)` }),
+      $("f-status").replaceChildren(el("option", { value: "open", text: t("all_open") }),
         el("option", { value: "", text: t("all") }),
         ...Object.keys(STATUS_COLOUR).map((s) => el("option", { value: s, text: GISE.statusName(s) })));
       $("f-category").replaceChildren(el("option", { value: "", text: t("all") }),
@@ -181,22 +189,27 @@
       }) : [el("p", { class: "muted", text: t("no_items") })]));
     }
 
+    let opening = 0;  // loads of a case's detail can overlap (a click, an event): only the latest is drawn
     async function open(id, opts = {}) {
+      const mine = ++opening;
       selected = id; fresh.delete(id);
       render();
       const box = $("detail");
-      let f; let asg; let warnings;
+      let f; let asg; let warnings; let timeline;
       try {
-        [f, asg, warnings] = await Promise.all([api(`/api/v1/incidents/${id}`), api(`/api/v1/incidents/${id}/assignments`),
-          api("/api/v1/warnings?limit=200")]);
+        [f, asg, warnings, timeline] = await Promise.all([api(`/api/v1/incidents/${id}`), api(`/api/v1/incidents/${id}/assignments`),
+          api("/api/v1/warnings?limit=200"), api(`/api/v1/incidents/${id}/timeline`)]);
       } catch (e) { failure(e); return; }
+      if (mine !== opening) return;  // a later load of the detail is drawing it
+      // a rating is given once: the ones in the case's record are shown instead of the form
+      const rated = new Map(timeline.events.filter((e) => e.kind === "rating").map((e) => [String(e.payload.assignment_id), e.payload]));
       const p = f.properties; const own = p.township_code === me.unit_code;
       const whistled = asg.data.length > 0;
       const parts = [el("h2", { id: "detail-title", text: `${catName(p.category)} · ${GISE.statusName(p.status)}` }),
         el("p", { class: "small muted", text: `${id}` }), caseFacts(f)];
       const photos = await photoStrip(id);
       if (photos) parts.push(el("h3", { text: t("photos") }), photos);
-      parts.push(el("h3", { text: t("plan") }), table([t("department"), t("status"), { label: t("report_in_minutes"), num: true }],
+      parts.push(el("h3", { text: t("plan") }), table([t("department"), t("role"), { label: t("report_in_minutes"), num: true }],
         p.plan.map((x) => el("tr", {}, el("td", { text: x.department_name || x.department }),
           el("td", { text: x.role === "lead" ? t("role_lead") : t("role_assist") }),
           el("td", { class: "num", text: String(x.report_in_minutes ?? "") })))));
@@ -204,20 +217,34 @@
         parts.push(el("button", { id: "whistle", type: "button", class: "primary", onclick: () => act(id, "whistle", { mode: "township", whistler: me.unit_code }) }, t("whistle")));
       }
       if (whistled) {
-        parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("rate")],
-          asg.data.map((a) => el("tr", { "data-department": a.department },
+        const live = ["summoned", "reported_in", "acting", "declined"];
+        const typedReason = $("asg-reason") ? $("asg-reason").value : "";
+        const reason = el("input", { type: "text", id: "asg-reason", value: typedReason || null });
+        const withReason = (verb, a) => () => {
+          if (!reason.value.trim()) { flash("bad", t("need_reason")); reason.focus(); return; }
+          act(id, `assignments/${a.department}/${verb}`, { reason: reason.value.trim() }, t(verb));
+        };
+        parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("rate"), ""],
+          asg.data.map((a) => el("tr", { "data-department": a.department, "data-status": a.status },
             el("td", { text: `${a.department_name || a.department} (${a.role === "lead" ? t("role_lead") : t("role_assist")})` }),
-            el("td", { text: t(`asg_${a.status}`) + (a.minutes_late > 0 ? ` · ${t("late")} ${Math.round(a.minutes_late)} min` : "") }),
+            el("td", { text: t(`asg_${a.status}`) + (a.minutes_late > 0 ? ` · ${t("late")} ${Math.round(a.minutes_late)} min` : "")
+              + (a.status === "declined" && a.reason ? ` · ${a.reason}` : "") }),
             el("td", { text: GISE.when(a.report_in_due) }),
             el("td", {}, el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })),
-            el("td", {}, own && a.reported_in_at ? rating(a) : null)))));
+            el("td", {}, rated.has(String(a.id)) ? ratingShown(rated.get(String(a.id))) : own && a.reported_in_at ? rating(a, id) : null),
+            el("td", {}, own && a.status === "declined" ? el("button", { type: "button", class: "overrule", onclick: withReason("overrule", a) }, t("overrule")) : null,
+              own && live.includes(a.status) ? el("button", { type: "button", class: "release", onclick: withReason("release", a) }, t("release")) : null)))));
+        if (own && asg.data.some((a) => live.includes(a.status))) {
+          parts.push(el("label", { for: "asg-reason", text: t("asg_reason") }), reason);
+        }
       }
       const caseWarnings = warnings.data.filter((w) => w.incident_id === id);
       if (caseWarnings.length) {
         parts.push(el("h3", { text: t("warnings") }), el("ul", { class: "plain" }, caseWarnings.map((w) =>
-          el("li", { class: "notice bad small", text: `${w.rule_code} ${w.level} · ${w.subject_code} · ${w.consequence}` }))));
+          el("li", { class: "notice bad small", text: `${w.rule_code} ${levelName(w.level)} · ${w.subject_code} · ${w.consequence}` }))));
       }
       if (own && p.status === "resolved") parts.push(el("button", { type: "button", class: "primary", onclick: () => act(id, "verify", { township: me.unit_code }) }, t("verify")));
+      if (own && p.status === "verified") parts.push(el("button", { id: "close-case", type: "button", class: "primary", onclick: () => act(id, "close", { township: me.unit_code }) }, t("close")));
       if (own && ["resolved", "verified", "closed"].includes(p.status)) {
         const typed = $("reopen-reason") ? $("reopen-reason").value : "";
         const reason = el("input", { type: "text", id: "reopen-reason", "aria-label": t("reopen_reason"), placeholder: t("reopen_reason"), value: typed || null });
@@ -228,20 +255,35 @@
       tickCountdowns();
       if (!opts.quiet) box.focus();
     }
-    function rating(a) {
-      const pick = (label) => el("select", { "aria-label": label }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: String(n) })));
-      const time = pick(t("rate_time")); const adequacy = pick(t("rate_adequacy"));
+    function ratingShown(r) {
+      return el("span", { class: "small rated", text: `${t("rated")}: ${t("rate_time")} ${r.timeliness} · ${t("rate_adequacy")} ${r.adequacy}` });
+    }
+    // what the dispatcher has chosen but not yet sent, by assignment: a redraw of the detail (an event arriving)
+    // keeps it instead of resetting the form under their hand
+    const ratingDrafts = new Map();
+    function rating(a, id) {
+      const draft = ratingDrafts.get(a.id) || {};
+      const pick = (label, key) => {
+        const select = el("select", { "aria-label": label }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: String(n) })));
+        if (draft[key]) select.value = draft[key];
+        select.addEventListener("change", () => ratingDrafts.set(a.id, { ...(ratingDrafts.get(a.id) || {}), [key]: select.value }));
+        return select;
+      };
+      const time = pick(t("rate_time"), "timeliness"); const adequacy = pick(t("rate_adequacy"), "adequacy");
       return el("div", { class: "row small" }, time, adequacy, el("button", { type: "button", onclick: async () => {
         try {
           await api(`/api/v1/assignments/${a.id}/rating`, { method: "POST", body: { township: me.unit_code, timeliness: Number(time.value), adequacy: Number(adequacy.value) } });
+          ratingDrafts.delete(a.id);
           flash("ok", `${t("rate")} ✓`);
         } catch (e) { failure(e); }
+        await open(id, { quiet: true });
       } }, t("rate_send")));
     }
-    async function act(id, verb, body) {
+    async function act(id, verb, body, label) {
       try {
-        await api(`/api/v1/incidents/${id}/${verb}`, { method: "POST", body });
-        flash("ok", `${t(verb === "whistle" ? "whistled" : verb)} ✓`);
+        const r = await api(`/api/v1/incidents/${id}/${verb}`, { method: "POST", body });
+        const pending = r && r.pending ? ` · ${t("pending_close")}${[].concat(r.pending).join("、")}` : "";
+        flash("ok", `${label || t(verb === "whistle" ? "whistled" : verb)} ✓${pending}`);
       } catch (e) { failure(e); }
       await load(); await open(id);
     }
@@ -251,27 +293,41 @@
   /* ======================= department ======================= */
   const Department = (() => {
     let items = []; let selected = null;
+    const LEAD_OWES = new Set(["whistled", "in_action", "reopened"]);
     function start() {
       $("department-view").classList.remove("hidden");
       load();
       setInterval(load, 15000);
       onEvent((e) => { load(); if (selected && e.incident_id === selected.incident_id && e.actor !== me.username) open(selected.id); });
     }
+    /* the open assignments, and the lead's done ones whose case still awaits its resolution report (or was
+       reopened): after 本部门处置完毕 the lead must still reach the case to report it resolved or resume it */
     async function load() {
-      try { items = (await api("/api/v1/assignments?open=true&limit=500")).data; } catch (e) { failure(e); return; }
+      try {
+        const [open, closed] = await Promise.all([api("/api/v1/assignments?open=true&limit=500"), api("/api/v1/assignments?open=false&limit=1")]);
+        let waiting = [];
+        if (closed.count) {   // soonest due first: the newest are the last page
+          const recent = await api(`/api/v1/assignments?open=false&limit=500&offset=${Math.max(0, closed.count - 500)}`);
+          waiting = recent.data.filter((a) => a.role === "lead" && a.status === "done" && LEAD_OWES.has(a.case_status));
+        }
+        items = [...open.data, ...waiting];
+      } catch (e) { failure(e); return; }
       $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id, "data-incident": a.incident_id },
         el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
           el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
             el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })),
-          el("div", { class: "small muted", text: `${a.township_name || ""} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${t("due")} ${GISE.when(a.report_in_due)}` }))))) :
+          el("div", { class: "small muted", text: `${a.township_name || ""} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${a.status === "done" ? t("done_wait_resolve") : `${t("due")} ${GISE.when(a.report_in_due)}`}` }))))) :
         el("p", { class: "muted", text: t("no_items") }));
       tickCountdowns();
     }
+    let opening = 0;  // as in the township's detail: only the latest load is drawn
     async function open(assignmentId, message) {
+      const mine = ++opening;
       const a = { ...(items.find((x) => x.id === assignmentId) || {}), ...(await api(`/api/v1/assignments/${assignmentId}`)) };
-      selected = a;
       let f;
       try { f = await api(`/api/v1/incidents/${a.incident_id}`); } catch (e) { failure(e); return; }
+      if (mine !== opening) return;
+      selected = a;
       const box = $("asg-detail");
       const out = el("div", { id: "asg-msg", "aria-live": "polite" });
       const say = (kind, text) => notice(out, kind, text);
@@ -287,33 +343,31 @@
           el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })), out];
       const photos = await photoStrip(a.incident_id);
       if (photos) parts.push(photos);
-      if (!a.reported_in_at) {
+      const status = f.properties.status;
+      if (a.status === "summoned") {
         parts.push(el("button", { id: "report-in", type: "button", class: "primary", onclick: async () => {
           let pos;
           try { pos = await GISE.position(); } catch (e) { say("bad", String(e.message || e)); return; }
           await post(`/api/v1/assignments/${a.id}/report-in`, { lon: pos.coords.longitude, lat: pos.coords.latitude,
             accuracy_m: pos.coords.accuracy, device_time: GISE.isoLocal(new Date()) }, (r) => t("report_in_ok", { d: Math.round(r.distance_m) }));
         } }, t("report_in")));
-      } else {
-        parts.push(el("div", { class: "row" },
-          el("button", { type: "button", onclick: () => post(`${base}/start`, {}, () => t("start")) }, t("start")),
-          el("button", { type: "button", onclick: () => post(`${base}/complete`, {}, () => t("complete")) }, t("complete"))));
-        const measure = el("input", { type: "text", id: "action-type", placeholder: t("action_type") });
-        const officer = el("input", { type: "text", id: "action-officer", value: me.username });
-        const penalty = el("input", { type: "number", id: "action-penalty", min: "0", step: "1" });
-        parts.push(el("h3", { text: t("action") }),
-          el("label", { for: "action-type", text: t("action_type") }), measure,
-          el("label", { for: "action-officer", text: t("officer") }), officer,
-          el("label", { for: "action-penalty", text: t("penalty") }), penalty,
-          el("button", { type: "button", style: "margin-top:.5rem", onclick: () => post(`/api/v1/assignments/${a.id}/actions`,
-            { action_type: measure.value, officer: officer.value, penalty_amount: penalty.value ? Number(penalty.value) : null },
-            () => `${t("action")} ✓`) }, t("record")));
-        if (a.role === "lead") {
-          const summary = el("input", { type: "text", id: "resolve-summary" });
-          parts.push(el("label", { for: "resolve-summary", text: t("resolve_summary") }), summary,
-            el("button", { type: "button", style: "margin-top:.5rem", onclick: () => post(`/api/v1/incidents/${a.incident_id}/resolve`,
-              { department: a.department, summary: summary.value }, () => `${t("resolve")} ✓`) }, t("resolve")));
-        }
+        if (me.role === "department_chief") parts.push(declineForm(a, post, say));
+      } else if (a.status === "reported_in") {
+        parts.push(el("p", { class: "small muted", text: t("start_first") }),
+          el("button", { id: "start", type: "button", class: "primary", onclick: () => post(`${base}/start`, {}, () => t("start")) }, t("start")));
+      } else if (a.status === "acting") {
+        parts.push(actionForm(a, f, post, say),
+          el("button", { id: "complete", type: "button", style: "margin-top:1rem", onclick: () => post(`${base}/complete`, {}, () => t("complete")) }, t("complete")));
+      } else if (a.status === "done" && a.role === "lead" && ["whistled", "in_action"].includes(status)) {
+        const summary = el("input", { type: "text", id: "resolve-summary" });
+        parts.push(el("p", { class: "small muted", text: t("done_wait_resolve") }),
+          el("label", { for: "resolve-summary", text: t("resolve_summary") }), summary,
+          el("button", { id: "resolve", type: "button", class: "primary", style: "margin-top:.5rem", onclick: () => post(`/api/v1/incidents/${a.incident_id}/resolve`,
+            { department: a.department, summary: summary.value }, () => `${t("resolve")} ✓`) }, t("resolve")));
+      }
+      if (a.role === "lead" && status === "reopened") {
+        parts.push(el("button", { id: "resume", type: "button", class: "primary", onclick: () => post(`/api/v1/incidents/${a.incident_id}/resume`,
+          { department: a.department }, () => `${t("resume")} ✓`) }, t("resume")));
       }
       const file = el("input", { type: "file", id: "asg-photo", class: "sr-only", accept: "image/jpeg,image/png,image/webp", capture: "environment",
         onchange: async () => {
@@ -329,8 +383,59 @@
         el("label", { for: "fu-days", text: t("working_days") }), days,
         el("button", { type: "button", style: "margin-top:.5rem", onclick: () => post(`/api/v1/incidents/${a.incident_id}/follow-ups`,
           { department: a.department, task: task.value, working_days: Number(days.value) }, () => `${t("follow_up")} ✓`) }, t("send")));
+      // drawn again by an event or a poll, the panel keeps what the officer was typing (not after a command of its own)
+      if (!message && box.dataset.assignment === String(a.id)) {
+        const fresh = el("div", {}, ...parts);
+        for (const input of box.querySelectorAll("input[type=text], input[type=number]")) {
+          const now = input.id && fresh.querySelector(`#${input.id}`);
+          if (now && input.value && input.value !== input.defaultValue) now.value = input.value;
+        }
+        for (const input of box.querySelectorAll("input[type=checkbox]:checked")) {
+          const now = input.id && fresh.querySelector(`#${input.id}`);
+          if (now) now.checked = true;
+        }
+      }
+      box.dataset.assignment = String(a.id);
       box.replaceChildren(...parts);
       tickCountdowns();
+    }
+    /* 执法记录: the measures the lists name for the case's category (ticked, sent as ``measures``, which is what
+       职权履行率 counts), a free-text description (``action_type``), officer and penalty */
+    function actionForm(a, f, post, say) {
+      const cat = categories.find((c) => c.code === f.properties.category);
+      const listed = (cat && cat.measures) || [];
+      const boxes = listed.map((m, i) => el("label", { class: "check" },
+        el("input", { type: "checkbox", name: "measure", value: m, id: `measure-${i}` }), ` ${m}`));
+      const desc = el("input", { type: "text", id: "action-type", placeholder: t("action_desc") });
+      const officer = el("input", { type: "text", id: "action-officer", value: me.username });
+      const penalty = el("input", { type: "number", id: "action-penalty", min: "0", step: "1" });
+      return el("div", { id: "action-form" }, el("h3", { text: t("action") }),
+        el("fieldset", { id: "measures" }, el("legend", { text: `${t("measures")} · ${f.properties.category}` }),
+          boxes.length ? boxes : el("p", { class: "small muted", text: t("measures_none") })),
+        el("label", { for: "action-type", text: t("action_desc") }), desc,
+        el("label", { for: "action-officer", text: t("officer") }), officer,
+        el("label", { for: "action-penalty", text: t("penalty") }), penalty,
+        el("button", { id: "record", type: "button", style: "margin-top:.5rem", onclick: () => {
+          const measures = boxes.map((b) => b.querySelector("input")).filter((x) => x.checked).map((x) => x.value);
+          const text = desc.value.trim() || measures.join("、");
+          if (!text) { say("bad", t("need_action")); return null; }
+          return post(`/api/v1/assignments/${a.id}/actions`, { action_type: text, measures, officer: officer.value,
+            penalty_amount: penalty.value ? Number(penalty.value) : null }, () => `${t("action")} ✓`);
+        } }, t("record")));
+    }
+    /* 退单: a department chief declines a whistle with a reason; a listed lead needs a ground */
+    function declineForm(a, post, say) {
+      const reason = el("input", { type: "text", id: "decline-reason" });
+      const ground = el("select", { id: "decline-ground" }, ["", "wrong_category", "outside_jurisdiction"].map((g) =>
+        el("option", { value: g, text: t(g ? `ground_${g}` : "ground_none") })));
+      return el("div", { id: "decline-form" }, el("h3", { text: t("decline") }),
+        el("label", { for: "decline-reason", text: t("decline_reason") }), reason,
+        a.role === "lead" ? el("label", { for: "decline-ground", text: t("decline_ground") }) : null, a.role === "lead" ? ground : null,
+        el("button", { id: "decline", type: "button", class: "danger", style: "margin-top:.5rem", onclick: () => {
+          if (!reason.value.trim()) { say("bad", t("need_reason")); return null; }
+          return post(`/api/v1/assignments/${a.id}/decline`, { reason: reason.value.trim(), ground: a.role === "lead" && ground.value ? ground.value : null },
+            () => `${t("decline")} ✓`);
+        } }, t("decline")));
     }
     return { start };
   })();
@@ -360,40 +465,68 @@
       const known = await unitNames();
       $("warnings").replaceChildren(rows.length ? table([t("time"), t("level"), t("rule"), t("subject"), t("case"), t("consequence")],
         rows.map((w) => el("tr", { "data-rule": w.rule_code, class: w.level === "red" ? "late" : null },
-          el("td", { text: GISE.when(w.raised_at) }), el("td", { text: w.level }), el("td", { text: w.rule_code }),
+          el("td", { text: GISE.when(w.raised_at) }), el("td", { text: levelName(w.level) }), el("td", { text: w.rule_code }),
           el("td", { text: known[`${w.subject_kind}:${w.subject_code}`] || `${w.subject_kind} ${w.subject_code}` }), el("td", { class: "small", text: (w.incident_id || "").slice(0, 8) }),
           el("td", { text: w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
     }
-    async function evaluation() {
-      let ev;
-      try { ev = await api(`/api/v1/evaluation?period=${encodeURIComponent($("eval-period").value)}&by=${$("eval-by").value}`); } catch (e) { failure(e); return; }
-      const rows = ev.data;
-      if (!rows.length) { $("evaluation").replaceChildren(el("p", { class: "muted", text: t("no_items") })); $("eval-chart").replaceChildren(); return; }
-      const cols = Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object" || rows[0][k] === null).slice(0, 12);
-      $("evaluation").replaceChildren(table(cols.map((c) => ({ label: c, num: typeof rows[0][c] === "number" })), rows.map((r) =>
-        el("tr", {}, cols.map((c) => el("td", { class: typeof r[c] === "number" ? "num" : null,
-          text: typeof r[c] === "number" ? (Number.isInteger(r[c]) ? String(r[c]) : r[c].toFixed(2)) : String(r[c] ?? "") }))))));
-      $("eval-chart").replaceChildren(bars(rows));
+    /* the evaluation's main columns, labelled; ratios as percentages, unknown (null) as "—" */
+    const EVAL_COLS = ["rank", "month", "name", "score", "on_time_rate", "report_in_rate", "duty_rate", "resolution_rate",
+      "outcome_rate", "adequate_rate", "rating_score", "whistles", "actions", "penalty_amount", "warnings", "recurrences",
+      "cases", "whistled", "share_whistled", "whistles_sent", "summons"];
+    const isRatio = (k) => k.endsWith("_rate") || k === "rating_score" || k === "share_whistled";
+    function cell(k, v) {
+      if (v === null || v === undefined || (typeof v === "number" && !Number.isFinite(v))) return "—";
+      if (typeof v !== "number") return String(v);
+      if (isRatio(k)) return `${(v * 100).toFixed(1)}%`;
+      if (k === "score") return v.toFixed(1);
+      if (k === "penalty_amount") return v.toLocaleString(GISE.lang() === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: 2 });
+      return Number.isInteger(v) ? String(v) : v.toFixed(2);
     }
-    /* score per unit as horizontal bars (SVG; no chart library needed) */
-    function bars(rows) {
-      const key = ["score", "on_time_rate", "report_in_rate"].find((k) => typeof rows[0][k] === "number");
+    let asked = 0;
+    async function evaluation() {
+      const ask = ++asked;
+      // what was shown belongs to the previous period: cleared before the new one is asked for
+      $("evaluation").replaceChildren(); $("eval-chart").replaceChildren();
+      let ev;
+      try { ev = await api(`/api/v1/evaluation?period=${encodeURIComponent($("eval-period").value)}&by=${$("eval-by").value}`); } catch (e) {
+        if (ask !== asked) return;
+        $("evaluation").replaceChildren(el("p", { class: "notice bad", role: "alert", text: `${t("ev_period_bad")}: ${e instanceof ApiError ? e.describe() : String(e.message || e)}` }));
+        return;
+      }
+      if (ask !== asked) return;   // a later period was asked for meanwhile
+      const rows = ev.data;
+      if (!rows.length) { $("evaluation").replaceChildren(el("p", { class: "muted", text: t("no_items") })); return; }
+      const known = await unitNames();
+      const unit = (r) => r.name || known[`department:${r.department}`] || known[`township:${r.township_code}`] || r.department || r.township_code || "";
+      const cols = EVAL_COLS.filter((k) => k === "name" || k in rows[0]);
+      $("evaluation").replaceChildren(table(cols.map((c) => ({ label: t(`ev_${c}`), num: c !== "name" && c !== "month" })), rows.map((r) =>
+        el("tr", { "data-unit": r.department || r.township_code || "" }, cols.map((c) => el("td", { class: c !== "name" && c !== "month" ? "num" : null,
+          text: c === "name" ? unit(r) : cell(c, r[c]) }))))));
+      $("eval-chart").replaceChildren(bars(rows, unit));
+    }
+    /* score per unit as horizontal bars (SVG; no chart library needed); a unit with no score has no bar, and "—" */
+    function bars(rows, unit) {
+      const key = ["score", "on_time_rate", "report_in_rate", "share_whistled"].find((k) => rows.some((r) => typeof r[k] === "number"));
       if (!key) return el("span");
-      const label = (r) => String(r.name || r.unit_name || r.department || r.township || r.unit || r.code || "");
-      const max = Math.max(...rows.map((r) => r[key] || 0), 1e-9);
+      const has = (r) => typeof r[key] === "number" && Number.isFinite(r[key]);
+      const max = Math.max(...rows.filter(has).map((r) => r[key]), 1e-9);
       const ns = "http://www.w3.org/2000/svg"; const h = 22; const w = 640;
       const svg = document.createElementNS(ns, "svg");
       svg.setAttribute("viewBox", `0 0 ${w} ${rows.length * h + 24}`); svg.setAttribute("class", "bars");
-      svg.setAttribute("role", "img"); svg.setAttribute("aria-label", `${t("evaluation")}: ${key}`);
+      svg.setAttribute("role", "img"); svg.setAttribute("aria-label", `${t("evaluation")}: ${t(`ev_${key}`)}`);
       const text = (x, y, s, anchor) => { const n = document.createElementNS(ns, "text"); n.setAttribute("x", x); n.setAttribute("y", y);
         n.setAttribute("font-size", "13"); n.setAttribute("fill", "#111"); if (anchor) n.setAttribute("text-anchor", anchor); n.textContent = s; return n; };
-      svg.append(text(0, 14, key));
+      svg.append(text(0, 14, t(`ev_${key}`)));
       rows.forEach((r, i) => {
-        const y = 24 + i * h; const v = r[key] || 0;
+        const y = 24 + i * h;
+        svg.append(text(154, y + 15, String(unit(r)).slice(0, 12), "end"));
+        if (!has(r)) { svg.append(text(166, y + 15, "—")); return; }
+        const v = r[key];
         const rect = document.createElementNS(ns, "rect");
         rect.setAttribute("x", 160); rect.setAttribute("y", y + 3); rect.setAttribute("height", h - 8);
         rect.setAttribute("width", Math.max(1, (v / max) * (w - 230))); rect.setAttribute("fill", "#0b4f8a");
-        svg.append(text(154, y + 15, label(r).slice(0, 12), "end"), rect, text(166 + (v / max) * (w - 230), y + 15, v.toFixed(2)));
+        rect.setAttribute("data-unit", r.department || r.township_code || "");
+        svg.append(rect, text(166 + (v / max) * (w - 230), y + 15, cell(key, v)));
       });
       return svg;
     }
@@ -411,7 +544,7 @@
       try { rows = (await api("/api/v1/plans?limit=50")).data; } catch (e) { failure(e); return; }
       $("plans").replaceChildren(rows.length ? table(["#", t("created"), t("status"), { label: t("targets"), num: true }, t("department"), ""], rows.map((p) =>
         el("tr", {}, el("td", { text: String(p.id) }), el("td", { text: GISE.when(p.created_at) }),
-          el("td", { text: p.status === "executed" ? `${t("executed")} ${GISE.when(p.executed_at)}` : p.status }),
+          el("td", { text: p.status === "executed" ? `${t("executed")} ${GISE.when(p.executed_at)}` : (t(`plan_${p.status}`) !== `plan_${p.status}` ? t(`plan_${p.status}`) : p.status) }),
           el("td", { class: "num", text: String(p.target_count) }), el("td", { text: (p.departments || []).join(", ") }),
           el("td", {}, p.status === "executed" ? null : el("button", { type: "button", class: "primary", "data-plan": p.id, onclick: async () => {
             try { await api(`/api/v1/plans/${p.id}/execute`, { method: "POST" }); flash("ok", `${t("executed")} #${p.id}`); } catch (e) { failure(e); }

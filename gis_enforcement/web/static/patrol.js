@@ -60,7 +60,8 @@
     const shown = categories
       .filter((c) => !q || c.code.toLowerCase().includes(q) || c.zh.includes(q) || c.en.toLowerCase().includes(q))
       .sort((a, b) => rank(a) - rank(b) || a.code.localeCompare(b.code));
-    $("cat-list").replaceChildren(...shown.map((c) => el("button", {
+    if (!shown.length) { $("cat-list").replaceChildren(el("p", { class: "muted", role: "status", id: "cat-none", text: t("no_match") })); }
+    else $("cat-list").replaceChildren(...shown.map((c) => el("button", {
       type: "button", "aria-pressed": String(c.code === chosen), "data-code": c.code,
       onclick: () => { chosen = c.code; renderCategories(); renderFix(); },
     }, categoryName(c), el("span", { class: "code", text: c.code }),
@@ -77,14 +78,22 @@
     const c = categories.find((x) => x.code === chosen);
     return !!(fix && c && fix.accuracy > c.max_accuracy_m);
   }
+  /* why the last 获取定位 failed (permission denied, no signal, timed out): shown until a position is had */
+  let fixError = null;
+  function geoReason(e) {
+    const key = { 1: "geo_denied", 2: "geo_unavailable", 3: "geo_timeout" }[e && e.code];
+    return key ? t(key) : `${t("geo_failed")}: ${String((e && e.message) || e)}`;
+  }
   function renderFix() {
-    if (!fix) { $("fix").textContent = t("no_fix"); $("fix").className = "fix grow"; }
+    if (fix) fixError = null;
+    if (!fix) { $("fix").textContent = fixError ? t("geo_failed") : t("no_fix"); $("fix").className = `fix grow${fixError ? " poor" : ""}`; }
     else {
       $("fix").textContent = `${fix.lon.toFixed(6)}, ${fix.lat.toFixed(6)} · ${t("accuracy")} ±${Math.round(fix.accuracy)} m`;
       $("fix").className = `fix grow ${poorFix() ? "poor" : "good"}`;
     }
     const c = categories.find((x) => x.code === chosen);
     if (poorFix()) notice($("fix-warn"), "warn", t("fix_poor", { acc: Math.round(fix.accuracy), max: c.max_accuracy_m }));
+    else if (fixError) notice($("fix-warn"), "bad", fixError);
     else $("fix-warn").replaceChildren();
     $("confirm-row").classList.toggle("hidden", !poorFix());
     if (!poorFix()) $("confirm-poor").checked = false;
@@ -100,7 +109,7 @@
       fix = { lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy, at: new Date() };  // the page clock: what the officer sees
     } catch (e) {
       fix = null;
-      notice($("fix-warn"), "bad", String(e.message || e));
+      fixError = geoReason(e);
     }
     renderFix();
   });
@@ -152,7 +161,11 @@
     renderFix(); renderThumbs(); renderCategories();
     notice(msg, "ok", t("saved"));
     await renderQueue();
-    sync();
+    await sync();
+    // sent at once when online: say so (offline, "saved, sent when the network is back" stands)
+    const now = (await Store.all("reports")).find((x) => x.id === id);
+    if (now && now.state === "accepted") notice(msg, "ok", t("sent_now"));
+    else if (now && now.state === "rejected") notice(msg, "bad", t("state_rejected"));
   });
 
   /* ---------- the queue ---------- */
@@ -167,7 +180,7 @@
           el("strong", { class: "grow", text: c ? categoryName(c) : r.feature.properties.category }),
           el("span", { class: `badge state-${r.state}`, text: t(`state_${r.state}`) })),
         el("div", { class: "small muted", text: `${GISE.when(r.feature.properties.observed_at)} · ${r.id.slice(0, 8)}` +
-          (r.result ? ` · ${r.result.township_name || ""} · ${t("lead")} ${r.result.lead || "—"}` : "") +
+          (r.result ? ` · ${r.result.township_name || ""} · ${t("lead")} ${leadName(r.result) || "—"}` : "") +
           (pending && r.state !== "rejected" ? ` · ${pending} ${t("photos_pending")}` : "") }),
         r.error ? el("div", { class: "notice bad small", role: "alert", text: r.error }) : null,
         r.state === "rejected" ? el("div", { class: "row" },
@@ -175,6 +188,12 @@
           el("button", { type: "button", class: "danger", onclick: async () => { await Store.remove("reports", r.id); renderQueue(); } },
             t("remove"))) : null);
     }));
+  }
+  /* the lead department by name: the one the server's plan named, else the lists' name for the code */
+  function leadName(result) {
+    if (result.lead_name) return result.lead_name;
+    const c = categories.find((x) => x.lead_department === result.lead);
+    return (c && c.lead_department_zh) || result.lead;
   }
   function correct(r) {
     const p = r.feature.properties;
@@ -215,7 +234,9 @@
         const f = await api("/api/v1/incidents", { method: "POST", body: r.feature });
         r = await Store.update("reports", r.id, (x) => {
           x.state = "accepted"; x.error = null;
+          const lead = (f.properties.plan || []).find((p) => p.role === "lead");
           x.result = { township_name: f.properties.township_name, lead: f.properties.lead_department,
+            lead_name: lead && lead.department === f.properties.lead_department ? lead.department_name : null,
             status: f.properties.status };
         });
       } catch (e) {
