@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
+from gis_enforcement.api.filter_codes import check_category, check_status, check_township
 from gis_enforcement.api.limits import InFlightLimit, kept_limit
 from gis_enforcement.api.ogc_params import parse_datetime, refuse_unknown
 from gis_enforcement.api.schemas import (
@@ -31,7 +32,7 @@ from gis_enforcement.operations.exports import EXPORT_TYPES, export_bytes, expor
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import parse_geojson
 from gis_enforcement.patrol.submit import submit_one
-from gis_enforcement.storage import Session, incident_repo, user_repo
+from gis_enforcement.storage import Session, incident_repo
 from gis_enforcement.storage.incident_repo import IncidentFilter
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -159,7 +160,6 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
 
 #: the filters of the list and the export (the list also pages with ``limit`` and ``offset``)
 FILTER_PARAMETERS = ("bbox", "category", "township", "status", "department", "datetime")
-_STATUSES = tuple(s.value for s in CaseStatus)
 
 
 def _check_query(request: Request, allowed: tuple[str, ...]) -> None:
@@ -183,19 +183,12 @@ def _filters(session: Session, caller: Caller, platform: Platform, bbox: str | N
     """The filters of a list or export query, each value checked: an unknown code is refused, naming the
     parameter, rather than matching nothing."""
     catalog = platform.catalog
-    if _one(category, "category", "problem-list code") is not None and category not in catalog.categories:
-        raise InvalidInput(f"unknown category {category!r} (a problem-list code, e.g. MIN-02; see "
-                           "GET /api/v1/catalog/categories)", field="category")
-    if _one(status, "status", "status") is not None and status not in _STATUSES:
-        raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(_STATUSES)}", field="status")
+    check_category(catalog, _one(category, "category", "problem-list code"))
+    check_status(_one(status, "status", "status"))
     if _one(department, "department", "department code") is not None and department not in catalog.departments:
         raise InvalidInput(f"unknown department {department!r} (a department code of the lists, e.g. WATER)",
                            field="department")
-    if _one(township, "township", "township") is not None:
-        towns = user_repo.township_names(session)
-        if township not in towns and township not in towns.values():
-            raise InvalidInput(f"unknown township {township!r} (a township code or name of the loaded layers, "
-                               "e.g. 110117003)", field="township")
+    check_township(session, _one(township, "township", "township"))
     start, end = parse_datetime(when, tz=platform.settings.timezone)
     return IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,
                           department=department, observed_from=start, observed_to=end, scope=incident_scope(caller))

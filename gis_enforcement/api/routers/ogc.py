@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from gis_enforcement.api.auth import ReadsIncidents
 from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.filter_codes import check_category, check_status, check_township
 from gis_enforcement.api.ogc_links import (
     COLLECTIONS,
     CONFORMANCE,
@@ -44,9 +45,8 @@ from gis_enforcement.api.ogc_params import (
 )
 from gis_enforcement.api.schemas import ErrorResponse
 from gis_enforcement.domain.access import Caller, IncidentScope, incident_scope
-from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.errors import InvalidInput, NotFound
-from gis_enforcement.storage import Session, ogc_repo, user_repo
+from gis_enforcement.storage import Session, ogc_repo
 from gis_enforcement.storage.ogc_repo import Extent
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
@@ -181,17 +181,10 @@ def get_items(
 
 
 def _check_properties(session: Session, platform: Any, given: dict[str, str]) -> None:
-    """An incident filter naming nothing the platform holds is refused (400, naming it) rather than matching
-    nothing: a misspelt code would otherwise answer an empty map."""
-    statuses = [s.value for s in CaseStatus]
-    if "category" in given and given["category"] not in platform.catalog.categories:
-        raise InvalidInput(f"unknown category {given['category']!r} (a problem-list code, e.g. MIN-02)",
-                           field="category")
-    if "status" in given and given["status"] not in statuses:
-        raise InvalidInput(f"unknown status {given['status']!r}; use one of {', '.join(statuses)}", field="status")
-    if "township_code" in given and given["township_code"] not in user_repo.township_names(session):
-        raise InvalidInput(f"unknown township code {given['township_code']!r} (e.g. 110117003)",
-                           field="township_code")
+    """The incident filters checked as ``/api/v1/incidents`` checks them (400 here, naming the parameter)."""
+    check_category(platform.catalog, given.get("category"))
+    check_status(given.get("status"))
+    check_township(session, given.get("township_code"), field="township_code", names=False)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", operation_id="ogc_item", name="ogc_item",
