@@ -184,14 +184,20 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     dept.fill("#action-type", "现场检查，责令停产整治")
     dept.fill("#action-penalty", "50000")
     dept.screenshot(path=str(artifacts / "console-7a-record-measures.png"), full_page=True)
+    # a follow-up begun before the record is sent survives the redraw the record's answer brings; what the
+    # record sent is emptied
+    dept.fill("#fu-task", "恢复原状后纳入日常巡查")
     step("#record", "执法记录")
+    assert dept.input_value("#fu-task") == "恢复原状后纳入日常巡查"
+    assert dept.input_value("#action-type") == "" and dept.input_value("#action-penalty") == ""
+    assert dept.locator("#measures input[type=checkbox]:checked").count() == 0
     photo = tmp_path / "after.png"
     from PIL import Image
     Image.new("RGB", (40, 30), (10, 90, 160)).save(photo)
     dept.set_input_files("#asg-photo", str(photo))
     dept.wait_for_selector("#asg-msg .notice.ok:has-text('上传照片')")
-    dept.fill("#fu-task", "恢复原状后纳入日常巡查")
     step("button:has-text('发送')", "要求街乡落实")
+    assert dept.input_value("#fu-task") == ""
     step("button:has-text('本部门处置完毕')", "本部门处置完毕")
     # the lead's done assignment stays in the list until the case is reported resolved; opened again, it offers that
     dept.wait_for_selector(f"#assignments li[data-incident='{incident_id}']")

@@ -208,6 +208,7 @@
       const parts = [el("h2", { id: "detail-title", text: `${catName(p.category)} · ${GISE.statusName(p.status)}` }),
         el("p", { class: "small muted", text: `${id}` }), caseFacts(f)];
       const photos = await photoStrip(id);
+      if (mine !== opening) return;
       if (photos) parts.push(el("h3", { text: t("photos") }), photos);
       parts.push(el("h3", { text: t("plan") }), table([t("department"), t("role"), { label: t("report_in_minutes"), num: true }],
         p.plan.map((x) => el("tr", {}, el("td", { text: x.department_name || x.department }),
@@ -222,7 +223,7 @@
         const reason = el("input", { type: "text", id: "asg-reason", value: typedReason || null });
         const withReason = (verb, a) => () => {
           if (!reason.value.trim()) { flash("bad", t("need_reason")); reason.focus(); return; }
-          act(id, `assignments/${a.department}/${verb}`, { reason: reason.value.trim() }, t(verb));
+          act(id, `assignments/${a.department}/${verb}`, { reason: reason.value.trim() }, t(verb));  // kept: one reason often serves several
         };
         parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("rate"), ""],
           asg.data.map((a) => el("tr", { "data-department": a.department, "data-status": a.status },
@@ -249,7 +250,7 @@
         const typed = $("reopen-reason") ? $("reopen-reason").value : "";
         const reason = el("input", { type: "text", id: "reopen-reason", "aria-label": t("reopen_reason"), placeholder: t("reopen_reason"), value: typed || null });
         parts.push(el("div", { class: "row" }, el("div", { class: "grow" }, reason),
-          el("button", { type: "button", class: "danger", onclick: () => act(id, "reopen", { township: me.unit_code, reason: reason.value }) }, t("reopen"))));
+          el("button", { type: "button", class: "danger", onclick: () => act(id, "reopen", { township: me.unit_code, reason: reason.value }, null, ["reopen-reason"]) }, t("reopen"))));
       }
       box.replaceChildren(...parts);
       tickCountdowns();
@@ -279,11 +280,13 @@
         await open(id, { quiet: true });
       } }, t("rate_send")));
     }
-    async function act(id, verb, body, label) {
+    // a command that succeeds empties the inputs it sent (``sent``: their ids); the detail's redraw keeps the others
+    async function act(id, verb, body, label, sent = []) {
       try {
         const r = await api(`/api/v1/incidents/${id}/${verb}`, { method: "POST", body });
         const pending = r && r.pending ? ` · ${t("pending_close")}${[].concat(r.pending).join("、")}` : "";
         flash("ok", `${label || t(verb === "whistle" ? "whistled" : verb)} ✓${pending}`);
+        for (const input of sent.map((x) => document.getElementById(x)).filter(Boolean)) input.value = "";
       } catch (e) { failure(e); }
       await load(); await open(id);
     }
@@ -323,25 +326,36 @@
     let opening = 0;  // as in the township's detail: only the latest load is drawn
     async function open(assignmentId, message) {
       const mine = ++opening;
-      const a = { ...(items.find((x) => x.id === assignmentId) || {}), ...(await api(`/api/v1/assignments/${assignmentId}`)) };
-      let f;
-      try { f = await api(`/api/v1/incidents/${a.incident_id}`); } catch (e) { failure(e); return; }
+      let a, f;
+      try {
+        a = { ...(items.find((x) => x.id === assignmentId) || {}), ...(await api(`/api/v1/assignments/${assignmentId}`)) };
+        f = await api(`/api/v1/incidents/${a.incident_id}`);
+      } catch (e) { failure(e); return; }
       if (mine !== opening) return;
       selected = a;
       const box = $("asg-detail");
       const out = el("div", { id: "asg-msg", "aria-live": "polite" });
       const say = (kind, text) => notice(out, kind, text);
       if (message) say(...message);
-      const post = async (path, body, ok) => {
-        try { const r = await api(path, { method: "POST", body }); await load(); await open(a.id, ["ok", ok(r)]); return r; } catch (e) {
+      /* a command that succeeds empties the inputs it sent (``sent``: their ids) before the panel is drawn again;
+         every other input keeps what the officer typed, whichever redraw lands first */
+      const post = async (path, body, ok, sent = []) => {
+        let r;
+        try { r = await api(path, { method: "POST", body }); } catch (e) {
           say("bad", e instanceof ApiError ? e.describe() : String(e)); return null;
         }
+        for (const id of sent) {
+          const input = document.getElementById(id);
+          if (input && input.type === "checkbox") input.checked = false; else if (input) input.value = input.defaultValue;
+        }
+        await load(); await open(a.id, ["ok", ok(r)]); return r;
       };
       const base = `/api/v1/incidents/${a.incident_id}/assignments/${a.department}`;
       const parts = [el("h2", { id: "asg-detail-title", text: `${catName(f.properties.category)} · ${GISE.statusName(f.properties.status)}` }),
         caseFacts(f), el("p", {}, el("strong", { text: `${t("due")}: ` }), GISE.when(a.report_in_due), " · ",
           el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })), out];
       const photos = await photoStrip(a.incident_id);
+      if (mine !== opening) return;
       if (photos) parts.push(photos);
       const status = f.properties.status;
       if (a.status === "summoned") {
@@ -363,7 +377,7 @@
         parts.push(el("p", { class: "small muted", text: t("done_wait_resolve") }),
           el("label", { for: "resolve-summary", text: t("resolve_summary") }), summary,
           el("button", { id: "resolve", type: "button", class: "primary", style: "margin-top:.5rem", onclick: () => post(`/api/v1/incidents/${a.incident_id}/resolve`,
-            { department: a.department, summary: summary.value }, () => `${t("resolve")} ✓`) }, t("resolve")));
+            { department: a.department, summary: summary.value }, () => `${t("resolve")} ✓`, ["resolve-summary"]) }, t("resolve")));
       }
       if (a.role === "lead" && status === "reopened") {
         parts.push(el("button", { id: "resume", type: "button", class: "primary", onclick: () => post(`/api/v1/incidents/${a.incident_id}/resume`,
@@ -382,9 +396,9 @@
       parts.push(el("h3", { text: t("follow_up") }), el("label", { for: "fu-task", text: t("follow_up_task") }), task,
         el("label", { for: "fu-days", text: t("working_days") }), days,
         el("button", { type: "button", style: "margin-top:.5rem", onclick: () => post(`/api/v1/incidents/${a.incident_id}/follow-ups`,
-          { department: a.department, task: task.value, working_days: Number(days.value) }, () => `${t("follow_up")} ✓`) }, t("send")));
-      // drawn again by an event or a poll, the panel keeps what the officer was typing (not after a command of its own)
-      if (!message && box.dataset.assignment === String(a.id)) {
+          { department: a.department, task: task.value, working_days: Number(days.value) }, () => `${t("follow_up")} ✓`, ["fu-task", "fu-days"]) }, t("send")));
+      // drawn again (an event, a poll, a command's answer), the panel keeps what the officer was typing
+      if (box.dataset.assignment === String(a.id)) {
         const fresh = el("div", {}, ...parts);
         for (const input of box.querySelectorAll("input[type=text], input[type=number]")) {
           const now = input.id && fresh.querySelector(`#${input.id}`);
@@ -393,6 +407,10 @@
         for (const input of box.querySelectorAll("input[type=checkbox]:checked")) {
           const now = input.id && fresh.querySelector(`#${input.id}`);
           if (now) now.checked = true;
+        }
+        for (const input of box.querySelectorAll("select")) {
+          const now = input.id && fresh.querySelector(`#${input.id}`);
+          if (now && [...now.options].some((o) => o.value === input.value)) now.value = input.value;
         }
       }
       box.dataset.assignment = String(a.id);
@@ -420,7 +438,8 @@
           const text = desc.value.trim() || measures.join("、");
           if (!text) { say("bad", t("need_action")); return null; }
           return post(`/api/v1/assignments/${a.id}/actions`, { action_type: text, measures, officer: officer.value,
-            penalty_amount: penalty.value ? Number(penalty.value) : null }, () => `${t("action")} ✓`);
+            penalty_amount: penalty.value ? Number(penalty.value) : null }, () => `${t("action")} ✓`,
+            ["action-type", "action-penalty", ...boxes.map((b) => b.querySelector("input").id)]);
         } }, t("record")));
     }
     /* 退单: a department chief declines a whistle with a reason; a listed lead needs a ground */
@@ -434,7 +453,7 @@
         el("button", { id: "decline", type: "button", class: "danger", style: "margin-top:.5rem", onclick: () => {
           if (!reason.value.trim()) { say("bad", t("need_reason")); return null; }
           return post(`/api/v1/assignments/${a.id}/decline`, { reason: reason.value.trim(), ground: a.role === "lead" && ground.value ? ground.value : null },
-            () => `${t("decline")} ✓`);
+            () => `${t("decline")} ✓`, ["decline-reason", "decline-ground"]);
         } }, t("decline")));
     }
     return { start };
