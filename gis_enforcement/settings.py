@@ -12,6 +12,8 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: the district's time zone when none is configured (``GISE_TIMEZONE``)
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 class Settings(BaseSettings):
@@ -32,7 +34,7 @@ class Settings(BaseSettings):
     calendar_path: Path = PROJECT_ROOT / "data" / "calendar" / "cn_workdays.yaml"
     maps_dir: Path = Field(default_factory=lambda: Path.cwd() / "maps")
 
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE  # the district's zone: calendar periods, naive times, every time shown
     grid_size_m: float = 500.0
     near_border_min_m: float = 50.0
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from gis_enforcement.cli import app
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.operations.plans import list_plans
 from gis_enforcement.storage import analysis_repo
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -49,8 +50,11 @@ def test_a_start_without_offset_is_district_time_and_execution_waits_for_the_per
     assert f"{start:%Y-%m-%d %H:%M}" in made.stdout and "+08:00" in made.stdout
     plan_id = int(made.stdout.split("联合执法计划 #", 1)[1].split()[0])
     with _session(cli_env) as session:
-        listed = next(r for r in analysis_repo.plan_list(session, limit=500, offset=0)[0] if r["id"] == plan_id)
+        listed = next(r for r in list_plans(session, limit=500, offset=0)[0] if r["id"] == plan_id)
     assert listed["period_start"] == start and listed["period_end"] == start + timedelta(hours=12)
+    shown = runner.invoke(app, ["plan", "list"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert start.isoformat(timespec="minutes") in shown.stdout and "+00:00" not in shown.stdout
 
     early = runner.invoke(app, ["plan", "execute", str(plan_id)], env={"COLUMNS": "200"})
     assert early.exit_code == 2, early.output

@@ -20,6 +20,7 @@ from gis_enforcement.analysis.evaluation import (
     monthly_ranking,
 )
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session, evaluation_repo
 
@@ -61,9 +62,10 @@ def evaluate(session: Session, *, catalog: Catalog, start: datetime, end: dateti
 
 
 def ranking_by_month(session: Session, *, catalog: Catalog, start: datetime, end: datetime,
-                     as_of: datetime | None = None) -> pd.DataFrame:
-    """The departments' score and rank in each calendar month (Asia/Shanghai) of ``[start, end)``."""
-    period = Period(start, end)
+                     as_of: datetime | None = None, tz: str = DEFAULT_TIMEZONE) -> pd.DataFrame:
+    """The departments' score and rank in each calendar month of ``[start, end)``, months of the district's
+    zone ``tz`` (``settings.timezone``)."""
+    period = Period(start, end, tz=tz)
     return monthly_ranking(load_facts(session, period=period, as_of=as_of, by="department"), catalog, period=period)
 
 

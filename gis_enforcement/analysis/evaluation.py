@@ -2,8 +2,9 @@
 
 The facts (:class:`EvaluationFacts`) are one row per assignment, enforcement record, warning and case, as
 :mod:`gis_enforcement.storage.evaluation_repo` returns them. A period is ``[start, end)``; calendar months are
-those of Asia/Shanghai; statuses are read as they stand at ``facts.as_of``. Counts of nothing are 0; every
-ratio whose denominator is 0 is NaN, never 0 — a department nobody whistled has no report-in rate.
+those of the district's zone (``Period.tz``, default Asia/Shanghai); statuses are read as they stand at
+``facts.as_of``. Counts of nothing are 0; every ratio whose denominator is 0 is NaN, never 0 — a department
+nobody whistled has no report-in rate.
 
 **Department view** (every department of the lists), over the assignments *summoned in the period*:
 
@@ -66,9 +67,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 from gis_enforcement.errors import CatalogInvalid, InvalidInput
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = district_zone()  # the default district zone; callers with settings pass theirs (``tz``)
 RESOLVED = ("resolved", "verified", "closed")
 NOT_A_CASE = ("duplicate", "rejected")
 STOOD_DOWN = ("declined", "released")
@@ -104,11 +106,13 @@ def _add_month(d: datetime) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """A half-open time span ``[start, end)`` of aware datetimes, with a label for reports."""
+    """A half-open time span ``[start, end)`` of aware datetimes, with a label for reports; ``tz`` is the
+    district's zone, whose calendar months :meth:`months` counts."""
 
     start: datetime
     end: datetime
     label: str = ""
+    tz: str = DEFAULT_TIMEZONE
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
@@ -122,13 +126,14 @@ class Period:
             object.__setattr__(self, "label", f"{self.start.isoformat()}..{self.end.isoformat()}")
 
     def months(self) -> list[Period]:
-        """The calendar months (Asia/Shanghai) the period touches, each clipped to the period."""
-        local = self.start.astimezone(TZ)
-        first = datetime(local.year, local.month, 1, tzinfo=TZ)
+        """The calendar months (of the period's zone ``tz``) the period touches, each clipped to the period."""
+        zone = district_zone(self.tz)
+        local = self.start.astimezone(zone)
+        first = datetime(local.year, local.month, 1, tzinfo=zone)
         out = []
         while first < self.end:
             after = _add_month(first)
-            out.append(Period(max(self.start, first), min(self.end, after), f"{first:%Y-%m}"))
+            out.append(Period(max(self.start, first), min(self.end, after), f"{first:%Y-%m}", self.tz))
             first = after
         return out
 
@@ -137,52 +142,54 @@ FIRST_YEAR = 2000  # intake refuses observations before 2000; before 1901 Asia/S
 NOT_A_PERIOD = "not a period: use YYYY, YYYY-MM, YYYY-MM-DD, YYYY-Www or START..END"
 
 
-def _unit(text: str, *, instant_ok: bool) -> tuple[datetime, datetime]:
-    """The start and the end of a year, month, ISO week (Monday to Monday) or day in Asia/Shanghai; an instant
-    for an ISO time with a time of day (only where ``instant_ok``: a side of ``START..END``)."""
+def _unit(text: str, *, instant_ok: bool, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The start and the end of a year, month, ISO week (Monday to Monday) or day in ``zone``; an instant
+    for an ISO time with a time of day (only where ``instant_ok``: a side of ``START..END``; naive: ``zone``)."""
     s = text.strip()
     try:
         if re.fullmatch(r"\d{4}", s):
-            start = datetime(int(s), 1, 1, tzinfo=TZ)
+            start = datetime(int(s), 1, 1, tzinfo=zone)
             return start, start.replace(year=start.year + 1)
         if re.fullmatch(r"\d{4}-\d{2}", s):
-            start = datetime(int(s[:4]), int(s[5:]), 1, tzinfo=TZ)
+            start = datetime(int(s[:4]), int(s[5:]), 1, tzinfo=zone)
             return start, _add_month(start)
         if re.fullmatch(r"\d{4}-W\d{2}", s):
             day = date.fromisocalendar(int(s[:4]), int(s[6:]), 1)
-            start = datetime(day.year, day.month, day.day, tzinfo=TZ)
+            start = datetime(day.year, day.month, day.day, tzinfo=zone)
             return start, start + timedelta(days=7)
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
             day = date.fromisoformat(s)
-            start = datetime(day.year, day.month, day.day, tzinfo=TZ)
+            start = datetime(day.year, day.month, day.day, tzinfo=zone)
             return start, start + timedelta(days=1)
         if not instant_ok or not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", s):
             raise ValueError(s)
         instant = datetime.fromisoformat(s)
     except (ValueError, OverflowError) as exc:
         raise InvalidInput(f"{text.strip()!r} is {NOT_A_PERIOD}", field="period") from exc
-    instant = instant if instant.tzinfo is not None else instant.replace(tzinfo=TZ)
+    instant = instant if instant.tzinfo is not None else instant.replace(tzinfo=zone)
     return instant, instant
 
 
-def parse_period(text: str) -> Period:
+def parse_period(text: str, *, tz: str | None = None) -> Period:
     """A period from ``2026`` (a year), ``2026-05`` (a month), ``2026-W33`` (an ISO week, Monday to Monday),
     ``2026-05-12`` (a day) or ``START..END``.
 
-    Calendar units are Asia/Shanghai. In ``START..END`` each side is a year, month, week, day or ISO time
-    (with a time of day); START is where its unit begins, END where its unit ends (``2026-01..2026-06`` is
-    the first half of 2026, ``2026-05-01..2026-05-31`` the whole of May); an ISO time as END is exclusive.
-    ``InvalidInput`` on ``period`` for anything else and for a period that starts before 2000.
+    Calendar units (and a time without UTC offset) are those of the district's zone ``tz`` (``settings.timezone``;
+    default Asia/Shanghai): ``2026-05`` starts at that zone's midnight of 1 May. In ``START..END`` each side is a
+    year, month, week, day or ISO time (with a time of day); START is where its unit begins, END where its unit
+    ends (``2026-01..2026-06`` is the first half of 2026, ``2026-05-01..2026-05-31`` the whole of May); an ISO
+    time as END is exclusive. ``InvalidInput`` on ``period`` for anything else and for a period that starts before 2000.
     """
+    zone = district_zone(tz)
     if ".." in text:
         first, _, last = text.partition("..")
-        start, end = _unit(first, instant_ok=True)[0], _unit(last, instant_ok=True)[1]
+        start, end = _unit(first, instant_ok=True, zone=zone)[0], _unit(last, instant_ok=True, zone=zone)[1]
     else:
-        start, end = _unit(text, instant_ok=False)
-    if start < datetime(FIRST_YEAR, 1, 1, tzinfo=TZ):
+        start, end = _unit(text, instant_ok=False, zone=zone)
+    if start < datetime(FIRST_YEAR, 1, 1, tzinfo=zone):
         raise InvalidInput(f"periods before {FIRST_YEAR} are not evaluated (there is no data before "
                            f"{FIRST_YEAR}): {text.strip()!r}", field="period")
-    return Period(start, end, text.strip())
+    return Period(start, end, text.strip(), zone.key)
 
 
 # -- facts ----------------------------------------------------------------------------------------------------
@@ -445,7 +452,7 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
 
 
 def monthly_ranking(facts: EvaluationFacts, catalog: Catalog, *, period: Period) -> pd.DataFrame:
-    """The departments' score and rank in each calendar month (Asia/Shanghai) of ``period``: columns
+    """The departments' score and rank in each calendar month (of ``period.tz``) of ``period``: columns
     ``month`` (``2026-05``), ``department``, ``name``, ``score``, ``rank``; departments without a score that
     month are left out."""
     parts = []

@@ -9,7 +9,7 @@ visit order with OR-Tools), with a time window per target from its categories' `
   else the whole day;
 - a target with several categories gets the hours common to all of them; when they have none in common, the
   window of its most severe category (the first in the lists among equals);
-- the daily window is laid over every day of the period ``[period_start, period_end)`` in Asia/Shanghai time
+- the daily window is laid over every day of the period ``[period_start, period_end)`` in the district's time (``tz``)
   (a window crossing midnight runs into the next day), so an arrival must fall in one of its occurrences.
 
 Targets dropped by the route give their officers back and the roster is allocated again, so a target that
@@ -49,12 +49,13 @@ from gis_enforcement.analysis.plan_targets import (
     select_candidates,
 )
 from gis_enforcement.domain.catalog import MINUTES_PER_DAY, Catalog, InspectionWindow
+from gis_enforcement.domain.zone import district_zone
 from gis_enforcement.errors import InvalidInput
 
 __all__ = ["OperationPlan", "category_windows", "check_period", "plan_operation", "target_window",
            "window_occurrences"]
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = district_zone()  # the default district zone; callers with settings pass theirs (``tz``)
 WHOLE_DAY = InspectionWindow(0, MINUTES_PER_DAY, "whole_day")
 MAX_PERIOD = timedelta(days=31)
 _REASONS = {
@@ -132,16 +133,19 @@ def target_window(
     return runs, text, label
 
 
-def window_occurrences(runs: list[tuple[int, int]], start: datetime, end: datetime) -> list[tuple[int, int]]:
+def window_occurrences(runs: list[tuple[int, int]], start: datetime, end: datetime, *,
+                       tz: str | ZoneInfo | None = None) -> list[tuple[int, int]]:
     """Daily runs (from :func:`target_window`) laid over every day of ``[start, end)``: the (open, close)
     seconds from ``start`` in which an arrival may fall, clipped to the period and merged. A run crossing
-    midnight that began the day before ``start`` gives its tail; ``start``/``end`` are Asia/Shanghai times."""
-    start, end = _local(start, "period_start"), _local(end, "period_end")
+    midnight that began the day before ``start`` gives its tail; days are those of the district's zone ``tz``
+    (default Asia/Shanghai), in which a naive ``start``/``end`` is read."""
+    zone = district_zone(tz)
+    start, end = _local(start, "period_start", zone), _local(end, "period_end", zone)
     horizon = int((end - start).total_seconds())
     out: list[tuple[int, int]] = []
     day = start.date() - timedelta(days=1)
     while day <= end.date():
-        midnight = datetime(day.year, day.month, day.day, tzinfo=TZ)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
         for a, b in runs:
             lo = int((midnight + timedelta(minutes=a) - start).total_seconds())
             hi = int((midnight + timedelta(minutes=b) - start).total_seconds())
@@ -152,20 +156,22 @@ def window_occurrences(runs: list[tuple[int, int]], start: datetime, end: dateti
     return clip_windows(out, 0, horizon)
 
 
-def _local(value: datetime, name: str) -> datetime:
+def _local(value: datetime, name: str, zone: ZoneInfo) -> datetime:
     if not isinstance(value, datetime):
         raise InvalidInput("must be a datetime", field=name)
-    return value.replace(tzinfo=TZ) if value.tzinfo is None else value.astimezone(TZ)
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
 
 
 def check_period(period_start: datetime, period_end: datetime | None,
-                 service_minutes: float = 60.0) -> tuple[datetime, datetime]:
-    """The period of an operation as Asia/Shanghai times (naive times are taken as Asia/Shanghai; no end: 24 h),
+                 service_minutes: float = 60.0, *, tz: str | ZoneInfo | None = None) -> tuple[datetime, datetime]:
+    """The period of an operation as times of the district's zone ``tz`` (``settings.timezone``, default
+    Asia/Shanghai; naive times are read in it; no end: 24 h),
     checked: the end after the start, at most :data:`MAX_PERIOD` later, and long enough to hold one visit of
     ``service_minutes`` on site — a shorter period could plan no target at all. Else ``InvalidInput`` on
     ``period_end`` (or ``service_minutes`` when that is not a number > 0)."""
-    begin = _local(period_start, "period_start")
-    end = begin + timedelta(days=1) if period_end is None else _local(period_end, "period_end")
+    zone = district_zone(tz)
+    begin = _local(period_start, "period_start", zone)
+    end = begin + timedelta(days=1) if period_end is None else _local(period_end, "period_end", zone)
     if not begin < end <= begin + MAX_PERIOD:
         raise InvalidInput("must be after period_start and at most 31 days later", field="period_end")
     if isinstance(service_minutes, bool) or not isinstance(service_minutes, int | float) \
@@ -207,7 +213,7 @@ class OperationPlan:
     ``targets``: the planned targets in visit ``order`` (1 = first), with ``rank``, ``score`` and its
     components, ``categories``, ``rules``, ``departments``, ``lead_departments``, ``officers`` (dict
     department → officers), ``officers_total``, ``window`` (e.g. ``21:00-04:00``), ``window_label``,
-    ``reach_at`` / ``arrive_at`` / ``depart_at`` (Asia/Shanghai), ``wait_minutes``, ``leg_m``,
+    ``reach_at`` / ``arrive_at`` / ``depart_at`` (the district's zone), ``wait_minutes``, ``leg_m``,
     ``leg_minutes``, ``service_minutes``, ``x``/``y`` (EPSG:4548) and ``lon``/``lat``. ``waiting``: the
     targets not planned, in rank order, with ``reason_kind`` (``staff``, ``no_window``, ``too_far``,
     ``window_conflict``, ``no_solution``), ``reason`` in words and ``short_departments``. ``staffing``: one
@@ -307,14 +313,15 @@ def plan_operation(
     service_minutes: float = 60.0,
     start_crs: str = METRIC_CRS,
     road_distances: Callable[[np.ndarray], np.ndarray] | None = None,
+    tz: str | ZoneInfo | None = None,
 ) -> OperationPlan:
     """Plan one joint operation: rank the candidates, staff them, give them windows and a visit order.
 
     ``candidates``: one row per site (columns in :mod:`~gis_enforcement.analysis.plan_targets`). ``start``:
     where the team leaves from (a township office, a given point), in ``start_crs`` (default EPSG:4548).
     ``period_start`` / ``period_end`` (default +24 h, at most 31 days, at least one visit of ``service_minutes``;
-    naive times are Asia/Shanghai; see :func:`check_period`): the team leaves at ``period_start`` and every
-    visit ends by ``period_end``. ``windows`` overrides category
+    naive times are read in the district's zone ``tz``, default Asia/Shanghai; see :func:`check_period`): the
+    team leaves at ``period_start`` and every visit ends by ``period_end``. ``windows`` overrides category
     windows; ``townships`` / ``area`` (EPSG:4548 polygon) / ``categories`` restrict the scope; ``weights``,
     ``staffing``, ``roster`` and ``route`` tune the score, officers per target, available officers and the
     travel model; ``service_minutes`` is the time on site where a candidate gives none. ``road_distances``
@@ -322,7 +329,8 @@ def plan_operation(
     in metres, replacing straight lines × detour factor. Bad input raises :class:`InvalidInput` naming the
     field. Same input, same plan.
     """
-    begin, end = check_period(period_start, period_end, service_minutes)
+    zone = district_zone(tz)
+    begin, end = check_period(period_start, period_end, service_minutes, tz=zone)
     unknown = sorted(set(categories or ()) - set(catalog.categories))
     if unknown:
         raise InvalidInput(f"unknown category {unknown[0]!r}", field="categories")
@@ -339,7 +347,7 @@ def plan_operation(
     service = [int(round(m * 60)) for m in t["service_minutes"]]
     daily = [target_window(cats, cat_windows, catalog) for cats in t["categories"]]
     t["window"], t["window_label"] = [d[1] for d in daily], [d[2] for d in daily]
-    occurrences = [window_occurrences(d[0], begin, end) for d in daily]
+    occurrences = [window_occurrences(d[0], begin, end, tz=zone) for d in daily]
     xy = t[["x", "y"]].to_numpy(float).reshape(-1, 2)
     roads = None
     if road_distances is not None:

@@ -6,6 +6,7 @@ whole plan); responses show times in the district's time zone.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
@@ -31,6 +32,28 @@ def _local(value: datetime, tz: str) -> datetime:
 
 def _local_or_none(value: datetime | None, tz: str) -> datetime | None:
     return None if value is None else _local(value, tz)
+
+
+#: a time as the record stores it inside a payload: ISO 8601 with a UTC offset (the canonical form is UTC)
+_STORED_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([+-]\d{2}:\d{2}|Z)")
+
+
+def local_payload(value: Any, tz: str) -> Any:
+    """An event's payload with every time in it (ISO text with an offset, e.g. ``report_in_due``,
+    ``resolution_due``, as the hash-chained record keeps them, in UTC) given in the district's zone, as every
+    other time the API answers. The stored record is not touched: events recorded at any time read the same."""
+    if isinstance(value, str):
+        if _STORED_TIME.fullmatch(value):
+            try:
+                return datetime.fromisoformat(value).astimezone(ZoneInfo(tz)).isoformat()
+            except ValueError:
+                return value
+        return value
+    if isinstance(value, Mapping):
+        return {k: local_payload(v, tz) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [local_payload(v, tz) for v in value]
+    return value
 
 
 def _command(*examples: dict[str, Any]) -> ConfigDict:
@@ -279,7 +302,8 @@ class CaseStatusPublic(BaseModel):
 
 
 class EventPublic(BaseModel):
-    """One entry of the case's hash-chained record (执法有记载)."""
+    """One entry of the case's hash-chained record (执法有记载). ``at`` and the times inside ``payload`` are in
+    the district's zone; the hashes cover the canonical form, which writes every time in UTC."""
 
     seq: int
     at: datetime
@@ -292,7 +316,7 @@ class EventPublic(BaseModel):
     @classmethod
     def from_record(cls, e: CaseEvent, *, tz: str) -> EventPublic:
         return cls(seq=e.seq, at=_local(e.at, tz), actor=e.actor, kind=e.kind,
-                   payload=dict(e.payload), prev_hash=e.prev_hash, hash=e.hash)
+                   payload=local_payload(dict(e.payload), tz), prev_hash=e.prev_hash, hash=e.hash)
 
 
 class TimelinePublic(BaseModel):

@@ -14,7 +14,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from gis_enforcement.cli.common import app, err, fail, open_platform, out, written
+from gis_enforcement.cli.common import app, district_tz, err, fail, open_platform, out, written
 from gis_enforcement.errors import EnforcementError, InvalidInput
 
 hotspots_app = typer.Typer(help="Hot spots (Getis-Ord Gi*), emerging hot spots and recurring sites.",
@@ -67,7 +67,7 @@ def _period(text: str | None) -> tuple[datetime | None, datetime | None]:
         return None, None
     from gis_enforcement.analysis.evaluation import parse_period
 
-    span = parse_period(text)
+    span = parse_period(text, tz=district_tz())
     return span.start, span.end
 
 
@@ -395,7 +395,8 @@ def plan_create(
                               hotspot_run_id=hotspot_run, windows=windows)
         with out.status("planning: candidates, staffing, route…"), plat.transaction() as session:
             plan_id, plan = create_plan(session, catalog=plat.catalog, locator=plat.locators.get(session),
-                                        seats=load_seats(plat.settings.boundaries_dir), request=request)
+                                        seats=load_seats(plat.settings.boundaries_dir), request=request,
+                                        tz=plat.settings.timezone)
     except EnforcementError as exc:
         if isinstance(exc, InvalidInput) and exc.field in _PLAN_OPTIONS:  # name the option as typed
             exc = InvalidInput(exc.message, field=_PLAN_OPTIONS[exc.field], **exc.detail)
@@ -437,6 +438,29 @@ def _print_plan(plan_id: int, plan: Any, catalog: Any) -> None:
             out.print(f"… and {len(plan.waiting) - 12} more waiting (all in the CSV / GeoJSON)")
 
 
+@plan_app.command("list")
+def plan_list(limit: Annotated[int, typer.Option(min=1, max=500, help="how many, newest first")] = 20) -> None:
+    """Stored plans, newest first: id, status, period (district time, with its UTC offset), targets waiting."""
+    from gis_enforcement.operations.plans import list_plans
+
+    try:
+        plat = open_platform()
+        with plat.transaction() as session:
+            rows, total = list_plans(session, limit=limit, offset=0, tz=plat.settings.timezone)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    table = Table(title=f"联合执法计划 plans ({len(rows)} of {total})", box=box.SIMPLE_HEAD)
+    for col in ("#", "status", "from", "to", "targets", "waiting", "townships"):
+        table.add_column(col, justify="right" if col in ("#", "targets", "waiting") else "left")
+    for r in rows:
+        begin, end = r["period_start"], r["period_end"]
+        table.add_row(str(r["id"]), r["status"], begin.isoformat(timespec="minutes") if begin else "—",
+                      end.isoformat(timespec="minutes") if end else "—", str(r["target_count"]),
+                      str(r["waiting_count"]), ",".join(r["townships"]) or "all")
+    out.print(table)
+
+
 @plan_app.command("execute")
 def plan_execute(plan_id: Annotated[int, typer.Argument(help="a stored plan")]) -> None:
     """Carry a plan out now: every target whistled at once (cases filed where a target has none). Refused
@@ -448,7 +472,7 @@ def plan_execute(plan_id: Annotated[int, typer.Argument(help="a stored plan")]) 
         at = datetime.now(UTC)
         with plat.transaction() as session:
             done = execute_plan(session, catalog=plat.catalog, locator=plat.locators.get(session), plan_id=plan_id,
-                                at=at, actor="cli")
+                                at=at, actor="cli", tz=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)
         return

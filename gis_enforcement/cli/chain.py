@@ -13,6 +13,7 @@ from rich.table import Table
 
 from gis_enforcement.cli.common import (
     app,
+    district_tz,
     err,
     fail,
     open_platform,
@@ -86,11 +87,12 @@ def evaluate_cmd(
     if lang not in ("zh", "en"):
         raise typer.BadParameter("zh or en", param_hint="--lang")
     try:
-        span = parse_period(period)
+        span = parse_period(period, tz=district_tz())
         platform = open_platform()
         with platform.transaction() as session:
             if monthly:
-                table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end)
+                table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end,
+                                         tz=platform.settings.timezone)
             else:
                 table = evaluate(session, catalog=platform.catalog, start=span.start, end=span.end, by=by.value,
                                  label=span.label)
@@ -165,7 +167,7 @@ def compare_cmd(
     if output is not None and output.suffix.lower() != ".csv":
         raise typer.BadParameter("write a .csv file", param_hint="--output")
     try:
-        spans = parse_period(before), parse_period(after)
+        spans = parse_period(before, tz=district_tz()), parse_period(after, tz=district_tz())
         plat = open_platform()
         with plat.transaction() as session:
             table = compare(session, catalog=plat.catalog, before=spans[0], after=spans[1])

@@ -49,6 +49,11 @@ def load_settings() -> Settings:
     return get_settings()
 
 
+def district_tz() -> str:
+    """The district's time zone as configured (``GISE_TIMEZONE``), read without opening the database."""
+    return load_settings().timezone
+
+
 def print_whole(table: Table) -> None:
     """Print a table with every cell whole: one wider than the page is printed at its own width (a terminal
     wraps the lines) rather than cut to "95…" and "得…"."""

@@ -15,6 +15,7 @@ from gis_enforcement.cli.common import (
     CRS,
     ExportFormat,
     app,
+    district_tz,
     err,
     export_app,
     fail,
@@ -379,7 +380,7 @@ def export_parquet(
     try:
         start = end = None
         if period:
-            span = parse_period(period)
+            span = parse_period(period, tz=district_tz())
             start, end = span.start, span.end
         plat = open_platform()
         with out.status("exporting month by month…"), plat.transaction() as session:

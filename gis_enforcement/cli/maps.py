@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from gis_enforcement.cli.common import app, fail, open_platform, out
+from gis_enforcement.cli.common import app, district_tz, fail, open_platform, out
 from gis_enforcement.errors import EnforcementError
 
 map_app = typer.Typer(help="Offline map pages (Leaflet inlined): status, hot spots, townships, dispatch, plans, "
@@ -52,7 +52,7 @@ def map_status(period: Period = None,
     from gis_enforcement.operations.map_pages import status_page
 
     try:
-        span = parse_period(period) if period else None
+        span = parse_period(period, tz=district_tz()) if period else None
         plat = open_platform()
         tiles = basemap_from(basemap or plat.settings.basemap, tianditu_token=plat.settings.tianditu_token)
         with out.status("reading and drawing the cases…"), plat.transaction() as session:
@@ -75,7 +75,7 @@ def map_incidents(output: Output = None, lang: Lang = "zh") -> None:
         plat = open_platform()
         with out.status("reading incidents…"), plat.transaction() as session:
             page = incidents_page(session, output or plat.settings.maps_dir / "incidents.html",
-                                  catalog=plat.catalog, lang=_lang(lang))
+                                  catalog=plat.catalog, lang=_lang(lang), timezone=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)
         return
@@ -117,7 +117,7 @@ def map_townships(
     from gis_enforcement.operations.map_pages import townships_page
 
     try:
-        span = parse_period(period) if period else None
+        span = parse_period(period, tz=district_tz()) if period else None
         plat = open_platform()
         with out.status("reading incidents and the evaluation…"), plat.transaction() as session:
             page = townships_page(session, output or plat.settings.maps_dir / "townships.html", catalog=plat.catalog,
@@ -163,7 +163,8 @@ def map_dispatch(incident: Annotated[str, typer.Argument(help="a whistled case (
         plat = open_platform()
         with plat.transaction() as session:
             page = dispatch_page(session, output or plat.settings.maps_dir / f"dispatch-{case_id}.html",
-                                 catalog=plat.catalog, incident_id=case_id, lang=_lang(lang))
+                                 catalog=plat.catalog, incident_id=case_id, lang=_lang(lang),
+                                 timezone=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)
         return

@@ -50,7 +50,7 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
                     session, catalog=platform.catalog, locator=locator,
                     seats=load_seats(platform.settings.boundaries_dir),
                     request=PlanRequest(period_start=night, period_end=night + timedelta(hours=12), townships=[town],
-                                        categories=list(OPERATION_CATEGORIES), hotspot_run_id=None))
+                                        categories=list(OPERATION_CATEGORIES), hotspot_run_id=None), tz=tz)
             except EnforcementError as exc:  # nothing open there this season: say so, the demo goes on
                 console.print(f"[dim]no joint operation planned: {exc}[/]")
     s = hot.summary

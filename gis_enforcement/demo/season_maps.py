@@ -38,7 +38,7 @@ def write_season_maps(platform: Any, console: Console, *, plan_id: int | None) -
         ("status-en", "status map in English", lambda s: map_pages.status_page(
             s, folder / "status-en.html", catalog=catalog, lang="en")),
         ("incidents", "巡查事件 incidents by category", lambda s: map_pages.incidents_page(
-            s, folder / "incidents.html", catalog=catalog)),
+            s, folder / "incidents.html", catalog=catalog, timezone=platform.settings.timezone)),
         ("townships", "街乡 incidents per km²", lambda s: map_pages.townships_page(
             s, folder / "townships.html", catalog=catalog, subtitle=span)),
         ("townships-on-time", "街乡 on-time report-in rate", lambda s: map_pages.townships_page(
@@ -49,7 +49,8 @@ def write_season_maps(platform: Any, console: Console, *, plan_id: int | None) -
         case = map_pages.showcase_case(session)
     if case is not None:
         pages.append(("dispatch", "吹哨报到 one whistle's report-ins", lambda s: map_pages.dispatch_page(
-            s, folder / "dispatch.html", catalog=catalog, incident_id=case)))
+            s, folder / "dispatch.html", catalog=catalog, incident_id=case,
+            timezone=platform.settings.timezone)))
     if plan_id is not None:
         pages.append(("plan", f"联合执法 plan #{plan_id}", lambda s: map_pages.plan_page(
             s, folder / "plan.html", catalog=catalog, plan_id=plan_id)))

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gis_enforcement.dispatch.on_site import already_reported_in
 from gis_enforcement.domain.audit import ChainedEvent, chain_many
 from gis_enforcement.domain.case_flow import (
     ASSIGNMENT_TRANSITIONS,
@@ -27,13 +28,15 @@ from gis_enforcement.domain.case_flow import (
     CaseAction,
     CaseStatus,
     case_accepts_whistle,
+    next_assignment_status,
 )
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session, bulk_repo
 
 TOWNSHIP = "township"
-_REFUSED_COLUMNS = ["key", "field", "reason"]
+_REFUSED_COLUMNS = ["key", "field", "reason", "code"]
 
 
 @dataclass
@@ -46,8 +49,10 @@ class BulkResult:
     assignments: pd.DataFrame | None = None
 
 
-def _refusals(rows: list[tuple[Any, str, str]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=_REFUSED_COLUMNS)
+def _refusals(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """The refused rows: key, field, reason and the error code the single-case service answers with
+    (``invalid_input`` unless the row says otherwise, e.g. ``already_recorded`` for a second report-in)."""
+    return pd.DataFrame([(*r, "invalid_input") if len(r) == 3 else r for r in rows], columns=_REFUSED_COLUMNS)
 
 
 def _utc(values: Any, name: str) -> pd.Series:
@@ -214,15 +219,17 @@ _REPORT_IN_FROM = {s.value for s, moves in ASSIGNMENT_TRANSITIONS.items() if Ass
 
 
 def report_in_many(session: Session, *, catalog: Catalog, checkins: pd.DataFrame,
-                   actor: str | None = None) -> BulkResult:
+                   actor: str | None = None, tz: str = DEFAULT_TIMEZONE) -> BulkResult:
     """GPS check-ins (报到) for many assignments: ``assignment_id``, ``lon``, ``lat`` (WGS84), ``accuracy_m``
     and ``server_time`` (aware). The geofence, the transition table and the on-time rule of
-    :func:`gis_enforcement.dispatch.on_site.report_in` apply row by row; refused rows change nothing."""
+    :func:`gis_enforcement.dispatch.on_site.report_in` apply row by row; refused rows change nothing. A row of an
+    assignment that reported in already is refused as the single path answers it (code ``already_recorded``,
+    the first report-in's time in the district's zone ``tz`` and whether it was on time)."""
     _require(checkins, ("assignment_id", "lon", "lat", "accuracy_m", "server_time"), "checkins")
     c = checkins.reset_index(drop=True).copy()
     c["server_time"] = _utc(c["server_time"], "server_time")
     dup = c["assignment_id"].duplicated()
-    refused: list[tuple[Any, str, str]] = [(k, "assignment_id", "checked in twice in this batch")
+    refused: list[tuple[Any, ...]] = [(k, "assignment_id", "checked in twice in this batch")
                                            for k in c.loc[dup, "assignment_id"]]
     c = c[~dup]
     found = _plain(bulk_repo.lock_assignments_frame(session, positions=c))
@@ -231,19 +238,28 @@ def report_in_many(session: Session, *, catalog: Catalog, checkins: pd.DataFrame
     m["fence"] = m["category"].map(fences)
     m["slack"] = np.minimum(np.maximum(m["accuracy_m"].fillna(0.0).astype(float), 0.0), m["fence"])
     missing = m["_merge"] != "both"
-    wrong_state = ~missing & ~m["status"].isin(_REPORT_IN_FROM)
-    outside = ~missing & ~wrong_state & (m["distance_m"] > m["fence"] + m["slack"])
-    early = ~missing & ~wrong_state & ~outside & (m["server_time"] < m["summoned_at"])
+    again = ~missing & m["reported_in_at"].notna()
+    wrong_state = ~missing & ~again & ~m["status"].isin(_REPORT_IN_FROM)
+    outside = ~missing & ~again & ~wrong_state & (m["distance_m"] > m["fence"] + m["slack"])
+    early = ~missing & ~again & ~wrong_state & ~outside & (m["server_time"] < m["summoned_at"])
     for r in m[missing].itertuples():
         refused.append((r.assignment_id, "assignment_id", f"no assignment {r.assignment_id}"))
+    for r in m[again].itertuples():
+        answer = already_reported_in(r.department, reported_in_at=r.reported_in_at.to_pydatetime(),
+                                     minutes_late=None if pd.isna(r.minutes_late) else float(r.minutes_late),
+                                     status=r.status, tz=tz)
+        refused.append((r.assignment_id, answer.field or "status", answer.message, answer.code))
     for r in m[wrong_state].itertuples():
-        refused.append((r.assignment_id, "status", f"cannot report_in an assignment in state {r.status}"))
+        try:
+            next_assignment_status(r.status, AssignmentAction.REPORT_IN, by="department")
+        except InvalidInput as exc:  # the single path's words: what the department may do in this state
+            refused.append((r.assignment_id, "status", exc.message))
     for r in m[outside].itertuples():
         refused.append((r.assignment_id, "position", f"check-in is {r.distance_m:,.0f} m from the case; it must be "
                         f"within {r.fence:,.0f} m (+ GPS accuracy {r.slack:,.0f} m)"))
     for r in m[early].itertuples():
         refused.append((r.assignment_id, "server_time", "check-in before the whistle"))
-    ok = m[~(missing | wrong_state | outside | early)].copy()
+    ok = m[~(missing | again | wrong_state | outside | early)].copy()
     if ok.empty:
         return BulkResult(0, _refusals(refused))
     ok["minutes_late"] = (ok["server_time"] - ok["report_in_due"]).dt.total_seconds() / 60.0

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from gis_enforcement.dispatch.record import CaseRecorder
 from gis_enforcement.domain.case_flow import (
+    ASSIGNMENT_ACTORS,
     AssignmentAction,
     CaseAction,
     lead_may_decline,
@@ -25,7 +26,8 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import CLOCK_SKEW, report_in_timing, require_aware
 from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.domain.records import Assignment, CaseState
-from gis_enforcement.errors import InvalidInput, NotFound
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
+from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
 from gis_enforcement.storage import Session, dispatch_repo
 
 PHOTO_SLOTS = ("before", "after", "evidence")
@@ -94,6 +96,21 @@ def assignment_of(session: Session, *, incident_id: UUID, department: str) -> As
     return found
 
 
+def already_reported_in(department: str, *, reported_in_at: datetime, minutes_late: float | None, status: str,
+                        tz: str = DEFAULT_TIMEZONE) -> AlreadyRecorded:
+    """The answer to a second report-in of an assignment (409 ``already_recorded`` on ``status``): when the first
+    was recorded (district time, the zone ``tz``), whether it was on time, and the assignment's state now. A
+    report-in is recorded once; the single and the bulk path answer alike."""
+    local = reported_in_at.astimezone(district_zone(tz)).isoformat(timespec="seconds")
+    on_time = None if minutes_late is None else bool(minutes_late <= 0)
+    timing = ("" if minutes_late is None else ", on time" if on_time
+              else f", {minutes_late:,.0f} min after its deadline")
+    return AlreadyRecorded(
+        f"{department} already reported in on this case at {local}{timing}; a report-in is recorded once "
+        f"(the assignment is now {status})", field="status", reported_in_at=local, on_time=on_time,
+        minutes_late=None if minutes_late is None else round(float(minutes_late), 2), current=status)
+
+
 def report_in(
     session: Session,
     *,
@@ -106,14 +123,21 @@ def report_in(
     server_time: datetime,
     device_time: datetime | None = None,
     actor: str | None = None,
+    tz: str = DEFAULT_TIMEZONE,
 ) -> ReportIn:
     """Check a department in on site (summoned → reported_in) at ``server_time``.
 
     The position (WGS84) must lie within the category's geofence of the case, allowing for the stated GPS
     accuracy up to the fence's own size; otherwise ``InvalidInput`` on ``position`` says how far away it is.
+    A department that reported in already is answered by :func:`already_reported_in` (``AlreadyRecorded``,
+    its time in the district's zone ``tz``); any other state that takes no report-in by ``InvalidInput`` on
+    ``status`` naming what the department may do.
     """
     case, assignment = _case_and_assignment(session, incident_id, department)
-    next_assignment_status(assignment.status, AssignmentAction.REPORT_IN)
+    if assignment.reported_in_at is not None:
+        raise already_reported_in(department, reported_in_at=assignment.reported_in_at,
+                                  minutes_late=assignment.minutes_late, status=assignment.status, tz=tz)
+    next_assignment_status(assignment.status, AssignmentAction.REPORT_IN, by="department")
     fence = catalog.categories[case.category].geofence_m
     distance = dispatch_repo.distance_m(session, incident_id=incident_id, lon=lon, lat=lat)
     slack = min(max(accuracy_m or 0.0, 0.0), fence)
@@ -143,7 +167,9 @@ def report_in(
 def _move(session: Session, *, incident_id: UUID, department: str, action: AssignmentAction, at: datetime,
           actor: str | None, reason: str | None = None, extra: dict[str, Any] | None = None) -> Assignment:
     case, assignment = _case_and_assignment(session, incident_id, department)
-    status = next_assignment_status(assignment.status, action, reason=reason)
+    by = ASSIGNMENT_ACTORS[action]
+    status = next_assignment_status(assignment.status, action, reason=reason,
+                                    by=by if by in ("department", "township") else None)
     fields: dict[str, Any] = {"status": status.value}
     if reason is not None:
         fields["reason"] = reason

@@ -35,6 +35,7 @@ from gis_enforcement.domain.wording import with_article
 from gis_enforcement.errors import InvalidInput
 
 __all__ = [
+    "ASSIGNMENT_ACTORS",
     "ASSIGNMENT_REASON_REQUIRED",
     "ASSIGNMENT_TRANSITIONS",
     "CASE_REASON_REQUIRED",
@@ -133,6 +134,15 @@ ASSIGNMENT_TRANSITIONS: Mapping[AssignmentStatus, Mapping[AssignmentAction, Assi
 })
 """state → {action → next state} for assignments; ``released`` is terminal."""
 
+#: who takes each assignment action: the summoned department, the township that whistled (its review of a
+#: decline, a release), or the case (a done assignment reopens when its case resumes)
+ASSIGNMENT_ACTORS: Mapping[AssignmentAction, str] = MappingProxyType({
+    _AA.REPORT_IN: "department", _AA.START_ACTION: "department", _AA.COMPLETE: "department",
+    _AA.DECLINE: "department", _AA.OVERRULE: "township", _AA.RELEASE: "township", _AA.REOPEN: "case",
+})
+_ACTOR_WORDS = {"department": "the department may", "township": "the township may",
+                "case": "the case's resumption may"}
+
 CASE_REASON_REQUIRED: frozenset[CaseAction] = frozenset(
     {CaseAction.REJECT, CaseAction.REOPEN, CaseAction.REINSTATE}
 )
@@ -159,6 +169,27 @@ def _coerce(enum: type[_E], value: Any, field: str) -> _E:
         raise InvalidInput(f"unknown {field} {value!r}; known: {known}", field=field) from None
 
 
+def _open_moves(allowed: Iterable[_Ac], actors: Mapping[Any, str] | None, by: str | None) -> tuple[str, list[str]]:
+    """The allowed actions as the refusal says them, and as its ``detail.allowed`` lists them: only those
+    open to ``by`` when the one who tried is known; else each with who takes it, when that is known."""
+    moves = list(allowed)
+    if not moves:
+        return "allowed actions: none (terminal state)", []
+    if actors is not None and by is not None:
+        mine = [a.value for a in moves if actors.get(a) == by]
+        if mine:
+            return f"{_ACTOR_WORDS.get(by, by)}: {', '.join(mine)}", mine
+        others = "; ".join(f"{_ACTOR_WORDS.get(actors.get(a, ''), 'another')} {a.value}" for a in moves)
+        return f"nothing is open to the {by} in this state ({others})", mine
+    if actors is None:
+        return f"allowed actions: {', '.join(a.value for a in moves)}", [a.value for a in moves]
+    groups: dict[str, list[str]] = {}
+    for a in moves:
+        groups.setdefault(actors.get(a, "anyone"), []).append(a.value)
+    said = "; ".join(f"{_ACTOR_WORDS.get(who, who)}: {', '.join(names)}" for who, names in groups.items())
+    return f"allowed actions — {said}", [a.value for a in moves]
+
+
 def _transition(
     kind: str,
     table: Mapping[_St, Mapping[_Ac, _St]],
@@ -166,16 +197,19 @@ def _transition(
     action: _Ac,
     reason: str | None,
     reason_required: frozenset[_Ac],
+    actors: Mapping[Any, str] | None = None,
+    by: str | None = None,
 ) -> _St:
     allowed = table[current]
     if action not in allowed:
-        names = ", ".join(a.value for a in allowed) or "none (terminal state)"
+        said, names = _open_moves(allowed, actors, by)
         raise InvalidInput(
-            f"cannot {action.value} {with_article(kind)} in state {current.value}; allowed actions: {names}",
+            f"cannot {action.value} {with_article(kind)} in state {current.value}; {said}",
             field="status",
             current=current.value,
             action=action.value,
-            allowed=[a.value for a in allowed],
+            allowed=names,
+            **({"by": by} if by is not None and actors is not None else {}),
         )
     if action in reason_required and (reason is None or not reason.strip()):
         raise InvalidInput(f"{action.value} on {with_article(kind)} requires a reason", field="reason",
@@ -204,15 +238,19 @@ def next_case_status(current: CaseStatus | str, action: CaseAction | str, *, rea
 
 
 def next_assignment_status(
-    current: AssignmentStatus | str, action: AssignmentAction | str, *, reason: str | None = None
+    current: AssignmentStatus | str, action: AssignmentAction | str, *, reason: str | None = None,
+    by: str | None = None,
 ) -> AssignmentStatus:
     """The assignment state after ``action``, or ``InvalidInput`` naming the state, action and allowed ones.
 
-    ``decline``, ``overrule`` and ``release`` need a non-blank ``reason``. Whether a *lead* may decline at all
-    is :func:`lead_may_decline`'s question, asked before this one.
+    The refusal lists only the actions open to ``by`` (``department`` or ``township``: who tried, see
+    :data:`ASSIGNMENT_ACTORS`) when given, else every allowed action with who takes it; ``detail.allowed``
+    holds the same actions. ``decline``, ``overrule`` and ``release`` need a non-blank ``reason``. Whether a
+    *lead* may decline at all is :func:`lead_may_decline`'s question, asked before this one.
     """
     state, act = _coerce(AssignmentStatus, current, "status"), _coerce(AssignmentAction, action, "action")
-    return _transition("assignment", ASSIGNMENT_TRANSITIONS, state, act, reason, ASSIGNMENT_REASON_REQUIRED)
+    return _transition("assignment", ASSIGNMENT_TRANSITIONS, state, act, reason, ASSIGNMENT_REASON_REQUIRED,
+                       ASSIGNMENT_ACTORS, by)
 
 
 def case_accepts_whistle(current: CaseStatus | str) -> bool:

@@ -195,7 +195,7 @@ def _legend(rows: list[dict[str, Any]], words: Mapping[str, str], geofence_m: fl
 
 def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: gpd.GeoDataFrame, *,
                  geofence_m: float, lang: str = "zh", now: datetime | None = None, catalog: Any = None,
-                 tiles: str | None = None) -> folium.Map:
+                 tiles: str | None = None, tz: str | None = None) -> folium.Map:
     """A whistled case and its departments' report-in, as an offline folium map.
 
     ``case``: ``id``, ``lon``, ``lat``, ``category``, ``title`` (or ``name``). ``assignments``: one row per
@@ -203,7 +203,8 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
     ``summoned_at``, ``report_in_due``, ``reported_in_at`` (NaT when not in), ``report_in_lon`` /
     ``report_in_lat`` and ``minutes_late`` (negative = early). ``geofence_m``: the report-in radius drawn
     around the case. ``now`` decides "not yet" vs "absent" (default: the current time); ``catalog`` (optional)
-    names the category; ``lang`` "zh" or "en".
+    names the category; ``lang`` "zh" or "en"; ``tz`` the district's zone the times are shown in (default
+    Asia/Shanghai).
     """
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {sorted(WORDS)}")
@@ -220,7 +221,7 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
              & a.get("report_in_lat", pd.Series(np.nan, index=a.index)).notna()]
     lon, lat = came["report_in_lon"].astype(float).to_numpy(), came["report_in_lat"].astype(float).to_numpy()
     dist = _metres(lon0, lat0, lon, lat)
-    summoned = local_times(a["summoned_at"]) if len(a) else pd.Series([], dtype=object)
+    summoned = local_times(a["summoned_at"], tz) if len(a) else pd.Series([], dtype=object)
     features = []
     for i, (idx, r) in enumerate(came.iterrows()):
         mins = f"{float(r['minutes_from_whistle']):.0f}"
@@ -235,8 +236,9 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
                              "minutes_late": float(r["minutes_late"]),
                              "label": words["label"].format(name=r["short"], n=mins),
                              "dir": "left" if lon[i] < lon0 else "right",
-                             "summoned": summoned.loc[idx], "due": local_times(pd.Series([r["report_in_due"]])).iat[0],
-                             "reported": f"{local_times(pd.Series([r['reported_in_at']])).iat[0]} ({after})",
+                             "summoned": summoned.loc[idx],
+                             "due": local_times(pd.Series([r["report_in_due"]]), tz).iat[0],
+                             "reported": f"{local_times(pd.Series([r['reported_in_at']]), tz).iat[0]} ({after})",
                              "distance": where, "distance_m": round(float(dist[i]), 1)}})
     category = str(case.get("category") or "")
     if catalog is not None and category in catalog.categories:

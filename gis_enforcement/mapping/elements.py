@@ -64,7 +64,8 @@ function gisePopup(p, code) {
 function giseDecode(c) {
   // the columns of compact_collections back into GeoJSON features (same properties as point_collections)
   var D = GISE.compact, d = D.dict, n = c.x.length, out = new Array(n), keys = ['s', 'tw', 'v', 'g', 'd', 'f', 'dup'];
-  function time(m) { return new Date((D.t0 + m) * 60000 + 8 * 3600000).toISOString().slice(0, 16).replace('T', ' '); }
+  // minutes of the district's wall clock (compact_collections): printed as they are
+  function time(m) { return new Date((D.t0 + m) * 60000).toISOString().slice(0, 16).replace('T', ' '); }
   for (var i = 0; i < n; i++) {
     var p = {};
     if (c.t && c.t[i] >= 0) { p.t = time(c.t[i]); }

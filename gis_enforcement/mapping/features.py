@@ -1,7 +1,8 @@
 """Incidents and townships as the compact GeoJSON the incidents map embeds (one collection per category).
 
 Property keys are short and empty values dropped, so tens of thousands of points keep the page small; times
-are shown in Beijing time, township and village names without their administrative suffixes.
+are shown in the district's time (``tz``, ``settings.timezone``; default Asia/Shanghai), township and village
+names without their administrative suffixes.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import shapely
 
 from gis_enforcement.domain.names import romanise_place
 from gis_enforcement.domain.names import short_village as _short_village
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 
 __all__ = ["LOCAL_TZ", "local_times", "point_collections", "township_collection", "township_names"]
 
-LOCAL_TZ = "Asia/Shanghai"
+LOCAL_TZ = DEFAULT_TIMEZONE  # the default; map builders take the configured zone as ``tz``
 
 
 def _short_name(name: str) -> str:
@@ -61,15 +63,17 @@ def _map_names(values: np.ndarray, fn: Any) -> np.ndarray:
     return out
 
 
-def local_times(values: pd.Series) -> pd.Series:
-    """'YYYY-MM-DD HH:MM' in Beijing time; naive datetimes are taken as Beijing time already."""
+def local_times(values: pd.Series, tz: str | None = None) -> pd.Series:
+    """'YYYY-MM-DD HH:MM' in the district's zone ``tz`` (default Asia/Shanghai); naive datetimes are taken as
+    times of that zone already."""
     if values.empty:
         return pd.Series([], dtype=object)
+    zone = district_zone(tz).key
     if pd.api.types.is_datetime64_any_dtype(values):
         t = values
-        t = t.dt.tz_localize(LOCAL_TZ) if t.dt.tz is None else t.dt.tz_convert(LOCAL_TZ)
+        t = t.dt.tz_localize(zone) if t.dt.tz is None else t.dt.tz_convert(zone)
     else:
-        t = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601").dt.tz_convert(LOCAL_TZ)
+        t = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601").dt.tz_convert(zone)
     out = t.dt.strftime("%Y-%m-%d %H:%M")
     return out.astype(object).where(t.notna(), None)
 
@@ -112,8 +116,10 @@ def township_collection(townships: gpd.GeoDataFrame, counts: Mapping[str, int], 
     return {"type": "FeatureCollection", "features": features}, labels
 
 
-def point_collections(incidents: gpd.GeoDataFrame, codes: list[str]) -> dict[str, dict[str, Any]]:
-    """One compact FeatureCollection per category; property keys are short to keep the page small."""
+def point_collections(incidents: gpd.GeoDataFrame, codes: list[str], *,
+                      tz: str | None = None) -> dict[str, dict[str, Any]]:
+    """One compact FeatureCollection per category; property keys are short to keep the page small; times in
+    the district's zone ``tz``."""
     inc = incidents
     geom = inc.geometry.values
     ok = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
@@ -128,7 +134,7 @@ def point_collections(incidents: gpd.GeoDataFrame, codes: list[str]) -> dict[str
     cats = inc["category"].astype(str).to_numpy()
     props = {
         "id": col("id"),
-        "t": (local_times(inc["observed_at"]).to_numpy() if "observed_at" in inc.columns
+        "t": (local_times(inc["observed_at"], tz).to_numpy() if "observed_at" in inc.columns
               else np.full(n, None, dtype=object)),
         "s": col("status"), "tw": _map_names(col("township_name"), _short_name),
         "v": _map_names(col("village_name"), _short_village), "g": col("grid_code"),
@@ -155,10 +161,11 @@ def point_collections(incidents: gpd.GeoDataFrame, codes: list[str]) -> dict[str
 COMPACT_ABOVE = 20_000
 
 
-def compact_collections(incidents: gpd.GeoDataFrame, codes: list[str]) -> tuple[dict[str, dict[str, Any]],
-                                                                                dict[str, Any]]:
+def compact_collections(incidents: gpd.GeoDataFrame, codes: list[str], *, tz: str | None = None
+                        ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """The incidents of each category as columns of small integers, and the page-wide dictionaries they index:
-    positions in 1e-5 degrees (about a metre) from the south-west corner, times in minutes from the first,
+    positions in 1e-5 degrees (about a metre) from the south-west corner, times in minutes from the first (wall
+    clock minutes of the district's zone ``tz``, so the page prints them as they are),
     texts (status, township, village, grid, lead department, flags, duplicate) by their index in a list of the
     distinct values. The page rebuilds the same GeoJSON features from them (``giseDecode``), so popups and layers
     work as with :func:`point_collections`; ids and descriptions are left out (they would dominate the page).
@@ -174,7 +181,8 @@ def compact_collections(incidents: gpd.GeoDataFrame, codes: list[str]) -> tuple[
     t0 = 0
     if "observed_at" in inc.columns and n:
         t = pd.to_datetime(inc["observed_at"], utc=True, errors="coerce", format="ISO8601")
-        minutes = (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds() // 60
+        wall = t.dt.tz_convert(district_zone(tz).key).dt.tz_localize(None)
+        minutes = (wall - pd.Timestamp(0)).dt.total_seconds() // 60
         t0 = int(minutes.min()) if minutes.notna().any() else 0
         cols["t"] = (minutes - t0).fillna(-1).astype(np.int64).to_numpy()
     dictionaries: dict[str, list[Any]] = {}

@@ -197,10 +197,11 @@ def _pick(frame: pd.DataFrame, *names: str) -> pd.Series | None:
     return next((frame[n] for n in names if n in frame.columns), None)
 
 
-def _dates(values: pd.Series | None, n: int) -> list[str | None]:
+def _dates(values: pd.Series | None, n: int, tz: str | None = None) -> list[str | None]:
     if values is None:
         return [None] * n
-    return [t[:10] if isinstance(t, str) else None for t in local_times(pd.Series(values).reset_index(drop=True))]
+    return [t[:10] if isinstance(t, str) else None
+            for t in local_times(pd.Series(values).reset_index(drop=True), tz)]
 
 
 def _months_active(first: list[str | None], last: list[str | None]) -> list[int | None]:
@@ -218,11 +219,12 @@ def site_radius(n: np.ndarray | float) -> np.ndarray:
     return np.asarray(np.clip(2.2 * np.sqrt(np.asarray(n, dtype=float)), 4.5, 18.0))
 
 
-def site_features(sites: pd.DataFrame) -> list[dict[str, Any]]:
+def site_features(sites: pd.DataFrame, *, tz: str | None = None) -> list[dict[str, Any]]:
     """One point feature per site of the register (``lon``/``lat`` or point geometries; ``site_id``, ``kind``
     (category code), ``n_incidents``, optional ``n_recurrences``, first/last report (``first_report`` or
     ``first_reported_at`` …), ``last_closure``/``last_closed_at``, ``follow_up_on``/``follow_up_due``,
-    ``village_name`` or ``place``, ``months_active``), biggest first so small circles draw on top."""
+    ``village_name`` or ``place``, ``months_active``), biggest first so small circles draw on top. Dates are
+    days of the district's zone ``tz``."""
     s = sites.reset_index(drop=True)
     if isinstance(s, gpd.GeoDataFrame) and "lon" not in s.columns:
         g = s.to_crs(4326).geometry.values if s.crs is not None else s.geometry.values
@@ -231,12 +233,12 @@ def site_features(sites: pd.DataFrame) -> list[dict[str, Any]]:
         lon, lat = s["lon"].to_numpy(dtype=float), s["lat"].to_numpy(dtype=float)
     n = len(s)
     count = pd.to_numeric(s["n_incidents"], errors="coerce").fillna(0).astype(int).to_numpy()
-    first = _dates(_pick(s, "first_report", "first_reported_at"), n)
-    last = _dates(_pick(s, "last_report", "last_reported_at"), n)
+    first = _dates(_pick(s, "first_report", "first_reported_at"), n, tz)
+    last = _dates(_pick(s, "last_report", "last_reported_at"), n, tz)
     months = (pd.to_numeric(s["months_active"], errors="coerce").tolist() if "months_active" in s.columns
               else _months_active(first, last))
-    columns = {"fr": first, "lr": last, "cl": _dates(_pick(s, "last_closure", "last_closed_at"), n),
-               "fu": _dates(_pick(s, "follow_up_on", "follow_up_due"), n), "mo": months,
+    columns = {"fr": first, "lr": last, "cl": _dates(_pick(s, "last_closure", "last_closed_at"), n, tz),
+               "fu": _dates(_pick(s, "follow_up_on", "follow_up_due"), n, tz), "mo": months,
                "rc": _pick(s, "n_recurrences"), "v": _pick(s, "village_name", "place"), "id": _pick(s, "site_id"),
                "k": _pick(s, "kind")}
     features = []

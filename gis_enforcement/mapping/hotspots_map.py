@@ -161,7 +161,7 @@ def _category_names(catalog: Any, lang: str) -> dict[str, str]:
 def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title: str = "平谷区 问题热点",
                  subtitle: str = "", lang: str = "zh", basemap: Basemap | None = None,
                  emerging: gpd.GeoDataFrame | None = None, emerging_note: str = "", sites: pd.DataFrame | None = None,
-                 trends: pd.DataFrame | None = None, catalog: Any = None) -> folium.Map:
+                 trends: pd.DataFrame | None = None, catalog: Any = None, tz: str | None = None) -> folium.Map:
     """Gi* cells (``cell_id``, ``count``, ``z``, ``p``, ``gi_bin``, optional ``pattern``; polygons in any CRS)
     over the township polygons (``name``, optional ``name_en``, optional ``synthetic``), as an offline folium
     map. ``subtitle`` is printed under the title (the run's period, scale …); ``lang`` "zh" or "en" (the
@@ -231,7 +231,7 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
                 toggles.append((f"em-{family}", group))
         extra += emerging_legend(pattern_counts, lang, emerging_note, hidden=("cold",))
     if sites is not None and len(sites):
-        circles = site_features(sites)
+        circles = site_features(sites, tz=tz)
         group = folium.FeatureGroup(name=words["sites"], show=True)
         group.add_child(SiteLayer(to_basemap_datum({"type": "FeatureCollection", "features": circles}, basemap),
                                   lang, categories))

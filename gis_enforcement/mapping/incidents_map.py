@@ -127,6 +127,7 @@ def incidents_map(
     title: str = "平谷区 巡查事件",
     lang: str = "zh",
     tiles: str | None = None,
+    tz: str | None = None,
 ) -> folium.Map:
     """Incidents coloured by category over labelled township polygons, as an offline folium map.
 
@@ -136,7 +137,8 @@ def incidents_map(
     ``townships``: polygons with ``name`` (and ``synthetic`` — when any is true the map says 示意边界).
     ``catalog``: the loaded four lists, for category and department names, severity and category order.
     ``lang``: "zh" or "en". ``tiles``: None (no basemap, works offline) or a folium tile name such as
-    "OpenStreetMap" (needs internet).
+    "OpenStreetMap" (needs internet). ``tz``: the district's zone (``settings.timezone``; default
+    Asia/Shanghai), in which times are shown.
     """
     if lang not in UI:
         raise ValueError(f"lang must be one of {sorted(UI)}")
@@ -174,7 +176,7 @@ def incidents_map(
     compact = len(inc) > COMPACT_ABOVE  # a big season travels as columns, decoded in the page
     columns: dict[str, dict[str, Any]] = {}
     if compact:
-        columns, lookups["compact"] = compact_collections(inc, order)
+        columns, lookups["compact"] = compact_collections(inc, order, tz=tz)
     m.add_child(Script(f"var GISE = {script_json(lookups)};\n{POPUP_JS}"))
     scale = "L.control.scale({position: 'bottomright', imperial: false})"
     m.add_child(Script(f"{scale}.addTo({m.get_name()});"))
@@ -200,7 +202,7 @@ def incidents_map(
     groups: list[tuple[str, folium.FeatureGroup]] = []
     rows: list[tuple[str, str, str, int]] = []
     if len(inc):
-        collections = {} if compact else point_collections(inc, order)
+        collections = {} if compact else point_collections(inc, order, tz=tz)
         sizes = {k: len(columns[k]["x"]) if compact else len(collections[k]["features"]) for k in order}
         # most frequent first: later layers draw on top, so rare categories stay visible
         by_count = sorted(order, key=lambda k: -sizes[k])
@@ -222,7 +224,7 @@ def incidents_map(
             rows.append((key, c["name"], c["color"], count))
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
 
-    figure_of(m).html.add_child(Raw(title_html(title, inc, len(rows), synthetic, lang)))
+    figure_of(m).html.add_child(Raw(title_html(title, inc, len(rows), synthetic, lang, tz)))
     if rows:
         figure_of(m).html.add_child(Raw(legend_html(rows, lang)))
         m.add_child(LegendToggle(groups))

@@ -121,13 +121,15 @@ def _flag_count(incidents: pd.DataFrame, flag: str) -> int:
     return int(incidents["flags"].fillna("").astype(str).str.split(";").map(lambda xs: flag in xs).sum())
 
 
-def title_html(title: str, incidents: gpd.GeoDataFrame, n_cats: int, synthetic: bool, lang: str) -> str:
-    """The title box: title, period and counts, flag statistics and the 示意边界 note (all text escaped)."""
+def title_html(title: str, incidents: gpd.GeoDataFrame, n_cats: int, synthetic: bool, lang: str,
+               tz: str | None = None) -> str:
+    """The title box: title, period (days of the district's zone ``tz``) and counts, flag statistics and the
+    示意边界 note (all text escaped)."""
     ui = UI[lang]
     n = len(incidents)
     sub = f"{ui['total']} {n:,} {ui['unit']} · {n_cats} {ui['categories']}" if n else ui["none"]
     if n and "observed_at" in incidents.columns:
-        t = local_times(incidents["observed_at"]).dropna()
+        t = local_times(incidents["observed_at"], tz).dropna()
         if len(t):
             sub = f"{min(t)[:10]} — {max(t)[:10]} · " + sub
     stats = []

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.mapping.basemaps import Basemap
 from gis_enforcement.mapping.tilesets import publish_tileset
@@ -61,14 +62,15 @@ def status_page(session: Session, path: Path, *, catalog: Catalog, start: dateti
     return MapPage(written, len(cases))
 
 
-def incidents_page(session: Session, path: Path, *, catalog: Catalog, lang: str = "zh") -> MapPage:
-    """Every stored incident by category over the townships."""
+def incidents_page(session: Session, path: Path, *, catalog: Catalog, lang: str = "zh",
+                   timezone: str = DEFAULT_TIMEZONE) -> MapPage:
+    """Every stored incident by category over the townships, times in the district's zone ``timezone``."""
     from gis_enforcement.mapping.incidents_map import write_incidents_map
 
     incidents = incident_repo.incidents_frame(session)
     towns = layer_repo.read_layers(session)["township"]
     written = write_incidents_map(path, incidents, towns, catalog=catalog, lang=lang,
-                                  title=TITLES["incidents"][lang])
+                                  title=TITLES["incidents"][lang], tz=timezone)
     return MapPage(written, len(incidents))
 
 
@@ -96,7 +98,7 @@ def townships_page(session: Session, path: Path, *, catalog: Catalog, metric: st
 
 
 def dispatch_page(session: Session, path: Path, *, catalog: Catalog, incident_id: UUID,
-                  lang: str = "zh") -> MapPage:
+                  lang: str = "zh", timezone: str = DEFAULT_TIMEZONE) -> MapPage:
     """A whistle's departments: where and when each reported in (on time or late), the geofence, who is absent."""
     from gis_enforcement.mapping.dispatch_map import write_dispatch_map
 
@@ -114,7 +116,7 @@ def dispatch_page(session: Session, path: Path, *, catalog: Catalog, incident_id
     case: dict[str, Any] = {"id": str(inc.id), "lon": inc.lon, "lat": inc.lat, "category": inc.category,
                             "name": f"{inc.township_name or ''}{inc.village_name or ''}"}
     written = write_dispatch_map(path, case, checkins, towns, geofence_m=category.geofence_m if category else 500.0,
-                                 lang=lang, catalog=catalog)
+                                 lang=lang, catalog=catalog, tz=timezone)
     return MapPage(written, len(checkins))
 
 
@@ -151,7 +153,7 @@ def hotspots_page(session: Session, path: Path, *, catalog: Catalog, timezone: s
     written = write_hotspots_map(path, cells, towns, title=title,
                                  subtitle=run_caption(run_id, meta.get("scale"), str(meta["summary"].get("scale", "")),
                                                       lang=lang), lang=lang,
-                                 basemap=basemap, catalog=catalog, **extras)
+                                 basemap=basemap, catalog=catalog, tz=timezone, **extras)
     return MapPage(written, len(cells))
 
 

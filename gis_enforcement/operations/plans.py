@@ -30,11 +30,12 @@ import shapely
 from pyproj import Transformer
 
 from gis_enforcement.analysis.plan_candidates import build_candidates
-from gis_enforcement.analysis.planning import TZ, OperationPlan, check_period, plan_operation
+from gis_enforcement.analysis.planning import OperationPlan, check_period, plan_operation
 from gis_enforcement.dispatch.whistle import TOWNSHIP, departments_allowed, whistle
 from gis_enforcement.domain.case_flow import case_accepts_whistle
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone, in_zone
 from gis_enforcement.errors import AlreadyRecorded, AlreadySummoned, InvalidInput, NotFound
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.submit import submit_one
@@ -170,14 +171,14 @@ def gather_candidates(session: Session, *, request: PlanRequest, locator: Locato
 
 
 def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: Mapping[str, tuple[float, float]],
-                request: PlanRequest) -> tuple[int, OperationPlan]:
+                request: PlanRequest, tz: str = DEFAULT_TIMEZONE) -> tuple[int, OperationPlan]:
     """Plan a joint operation for ``request`` and store it; returns the plan id and the plan. Bad input raises
     ``InvalidInput`` naming the request's field: ``period_end`` (not after the start, more than 31 days, or
     too short for one visit of ``service_minutes``), ``categories`` (not in the lists), ``start_point`` (not a
     WGS84 lon/lat, or more than :data:`MAX_START_OUTSIDE_M` outside the district), ``start_township``,
-    ``townships``; ``area`` when nothing is there to plan. A naive period is taken as district time
-    (Asia/Shanghai) and stored with its offset."""
-    begin, end = check_period(request.period_start, request.period_end, request.service_minutes)
+    ``townships``; ``area`` when nothing is there to plan. A naive period is taken as district time (the zone
+    ``tz``, ``settings.timezone``) and stored with its offset."""
+    begin, end = check_period(request.period_start, request.period_end, request.service_minutes, tz=tz)
     unknown = [str(c) for c in request.categories if str(c) not in catalog.categories]
     if unknown:
         raise InvalidInput(f"unknown category: {', '.join(repr(c) for c in unknown[:5])}", field="categories")
@@ -194,7 +195,7 @@ def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: 
         candidates, catalog, start=start, start_crs="EPSG:4326", period_start=request.period_start,
         period_end=request.period_end, windows=dict(request.windows) or None,
         townships=request.townships or None, area=area, categories=request.categories or None,
-        service_minutes=request.service_minutes)
+        service_minutes=request.service_minutes, tz=tz)
     case_ids = dict(zip(candidates["target_id"], candidates["case_ids"], strict=True))
     targets = plan.targets.assign(case_ids=[case_ids.get(t, []) for t in plan.targets["target_id"]])
     plan_id = analysis_repo.insert_plan(
@@ -230,43 +231,67 @@ def _file_case(session: Session, *, catalog: Catalog, locator: Locator, plan_id:
     return incident.id
 
 
-def _when(value: datetime) -> str:
-    return value.astimezone(TZ).isoformat(timespec="minutes")
+def _when(value: datetime, tz: str) -> str:
+    return value.astimezone(district_zone(tz)).isoformat(timespec="minutes")
 
 
-def _stored_time(value: Any) -> datetime | None:
-    """A stored plan's time (ISO text) as a district time; a naive one is district time."""
+def _stored_time(value: Any, tz: str) -> datetime | None:
+    """A stored plan's time (ISO text, or a time the store read back) as a district time; a naive one is
+    district time (plans stored before naive times were read so kept them naive)."""
     if not value:
         return None
+    if isinstance(value, datetime):
+        return in_zone(value, tz)
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return moment.replace(tzinfo=TZ) if moment.tzinfo is None else moment.astimezone(TZ)
+    return in_zone(moment, tz)
 
 
-def plan_period(plan: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
-    """The period of a stored plan in district time: as planned (the route's ``plan``), else as asked for
-    (its parameters; no end: 24 h); None when the plan records none."""
+def plan_period(plan: Mapping[str, Any], tz: str = DEFAULT_TIMEZONE) -> tuple[datetime, datetime] | None:
+    """The period of a stored plan in district time (the zone ``tz``): as planned (the route's ``plan``), else
+    as asked for (its parameters; no end: 24 h); None when the plan records none."""
     route = (plan.get("route") or {}).get("plan") or {}
     params = plan.get("parameters") or {}
-    begin = _stored_time(route.get("period_start")) or _stored_time(params.get("period_start"))
+    begin = _stored_time(route.get("period_start"), tz) or _stored_time(params.get("period_start"), tz)
     if begin is None:
         return None
-    end = _stored_time(route.get("period_end")) or _stored_time(params.get("period_end"))
+    end = _stored_time(route.get("period_end"), tz) or _stored_time(params.get("period_end"), tz)
     return begin, end or begin + timedelta(days=1)
 
 
-def _check_execution(plan: Mapping[str, Any], plan_id: int, at: datetime) -> None:
+def list_plans(session: Session, *, limit: int, offset: int,
+               tz: str = DEFAULT_TIMEZONE) -> tuple[list[dict[str, Any]], int]:
+    """Plan summaries, newest first (:func:`~gis_enforcement.storage.analysis_repo.plan_list`), and how many
+    there are, every time in district time (the zone ``tz``). The period is the plan's as :func:`plan_period`
+    reads it: a period stored without offset (plans made before naive times were read as district time) is
+    district time, not UTC."""
+    rows, total = analysis_repo.plan_list(session, limit=limit, offset=offset)
+    out = []
+    for row in rows:
+        r = {k: v for k, v in row.items() if k not in ("route_period_start", "route_period_end")}
+        period = plan_period({"route": {"plan": {"period_start": row.get("route_period_start"),
+                                                 "period_end": row.get("route_period_end")}},
+                              "parameters": {"period_start": row.get("period_start"),
+                                             "period_end": row.get("period_end")}}, tz)
+        r["period_start"], r["period_end"] = period if period is not None else (None, None)
+        for key in ("created_at", "executed_at"):
+            r[key] = None if r.get(key) is None else in_zone(r[key], tz)
+        out.append(r)
+    return out, total
+
+
+def _check_execution(plan: Mapping[str, Any], plan_id: int, at: datetime, tz: str) -> None:
     """Refuse executing ``plan`` at ``at`` outside its period (see :data:`EXECUTE_LEAD`) or with no target."""
-    period = plan_period(plan)
+    period = plan_period(plan, tz)
     if period is not None:
         begin, end = period
         if not begin - EXECUTE_LEAD <= at < end:
             state = "is over" if at >= end else "has not started"
             raise InvalidInput(
-                f"plan {plan_id} runs from {_when(begin)} to {_when(end)} and {state}: it can be executed from "
-                f"{_when(begin - EXECUTE_LEAD)} until {_when(end)}, not at {_when(at)}", field="at")
+                f"plan {plan_id} runs from {_when(begin, tz)} to {_when(end, tz)} and {state}: it can be executed "
+                f"from {_when(begin - EXECUTE_LEAD, tz)} until {_when(end, tz)}, not at {_when(at, tz)}", field="at")
     if not plan.get("targets"):
         waiting = len(plan.get("waiting") or [])
         raise InvalidInput(f"plan {plan_id} has no planned target ({waiting} waiting): executing it would whistle "
@@ -275,18 +300,19 @@ def _check_execution(plan: Mapping[str, Any], plan_id: int, at: datetime) -> Non
 
 
 def execute_plan(session: Session, *, catalog: Catalog, locator: Locator, plan_id: int, at: datetime,
-                 actor: str | None = None) -> Execution:
+                 actor: str | None = None, tz: str = DEFAULT_TIMEZONE) -> Execution:
     """Carry out a stored plan now: every planned target whistled at ``at``, in one transaction (see the
     module docstring). A plan executes once (``AlreadyRecorded`` the second time). ``InvalidInput`` on ``at``
     when ``at`` is more than :data:`EXECUTE_LEAD` before the plan's period or not before its end, and on
-    ``plan_id`` when the plan has no planned target; nothing is written then."""
+    ``plan_id`` when the plan has no planned target; nothing is written then. Times are read and said in the
+    district's zone ``tz``."""
     at = require_aware(at, "at")
     plan = analysis_repo.get_plan(session, plan_id=plan_id, lock=True)
     if plan is None:
         raise NotFound(f"no plan {plan_id}", field="plan_id")
     if plan["status"] == "executed":
-        raise AlreadyRecorded(f"plan {plan_id} was executed at {_when(plan['executed_at'])}", field="plan_id")
-    _check_execution(plan, plan_id, at)
+        raise AlreadyRecorded(f"plan {plan_id} was executed at {_when(plan['executed_at'], tz)}", field="plan_id")
+    _check_execution(plan, plan_id, at, tz)
     done = Execution(plan_id)
     for target in plan["targets"]:
         ids = [UUID(i) for i in target.get("case_ids") or []]

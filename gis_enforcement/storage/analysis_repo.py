@@ -230,14 +230,16 @@ def _array(expression: str) -> str:
 
 def plan_list(session: Session, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
     """Plan summaries, newest first, and how many plans there are: id, created_at, status, executed_at,
-    catalog_version, the period, townships and categories asked for, the start township, target and waiting
-    counts, the departments the targets need (sorted) and the whistles of an execution."""
+    catalog_version, the period asked for and the period planned (``period_*``, ``route_period_*``: ISO text as
+    stored — a naive one is district time, which only the caller knows), townships and categories asked for, the
+    start township, target and waiting counts, the departments the targets need (sorted) and the whistles of an
+    execution."""
     towns, cats, depts = _array("parameters->'townships'"), _array("parameters->'categories'"), \
         _array("t->'departments'")
     rows = session.execute(text(
         "SELECT id, created_at, status, executed_at, catalog_version, "
-        "CAST(parameters->>'period_start' AS timestamptz) AS period_start, "
-        "CAST(parameters->>'period_end' AS timestamptz) AS period_end, "
+        "parameters->>'period_start' AS period_start, parameters->>'period_end' AS period_end, "
+        "route->'plan'->>'period_start' AS route_period_start, route->'plan'->>'period_end' AS route_period_end, "
         f"ARRAY(SELECT jsonb_array_elements_text({towns})) AS townships, "
         f"ARRAY(SELECT jsonb_array_elements_text({cats})) AS categories, "
         "parameters->>'start_township' AS start_township, "

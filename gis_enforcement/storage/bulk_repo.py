@@ -58,7 +58,8 @@ def reserve_ids(session: Session, *, sequence: str, n: int) -> list[int]:
 def lock_assignments_frame(session: Session, *, positions: pd.DataFrame) -> pd.DataFrame:
     """Assignments named in ``positions`` (``assignment_id``, ``lon``, ``lat``), locked with their cases:
     ``assignment_id``, ``incident_id`` (text), ``department``, ``role``, ``status``, ``summoned_at``,
-    ``report_in_due``, ``category``, and ``distance_m`` from the case to the given position (PostGIS
+    ``report_in_due``, ``reported_in_at`` and ``minutes_late`` (of a report-in already recorded), ``category``, and
+    ``distance_m`` from the case to the given position (PostGIS
     geography, the same measure as a single report-in)."""
     session.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS bulk_positions (assignment_id bigint PRIMARY KEY, "
                          "lon float8, lat float8) ON COMMIT DROP"))
@@ -68,10 +69,10 @@ def lock_assignments_frame(session: Session, *, positions: pd.DataFrame) -> pd.D
                          "JOIN bulk_positions p ON p.assignment_id = a.id ORDER BY i.id FOR UPDATE OF i, a")).all()
     return copy_out(session, select=(
         "SELECT a.id AS assignment_id, a.incident_id::text AS incident_id, a.department, a.role, a.status, "
-        "a.summoned_at, a.report_in_due, i.category, ST_Distance(i.geom::geography, "
+        "a.summoned_at, a.report_in_due, a.reported_in_at, a.minutes_late, i.category, ST_Distance(i.geom::geography, "
         "ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography) AS distance_m "
         "FROM bulk_positions p JOIN assignment a ON a.id = p.assignment_id JOIN incident i ON i.id = a.incident_id"),
-        types={"assignment_id": pa.int64(), "distance_m": pa.float64(), **_TIMES})
+        types={"assignment_id": pa.int64(), "distance_m": pa.float64(), "minutes_late": pa.float64(), **_TIMES})
 
 
 def lead_assignments_frame(session: Session, *, incident_ids: Sequence[Any]) -> pd.DataFrame:

@@ -446,3 +446,38 @@ def test_acting_on_an_assignment_the_case_does_not_have_is_404(platform: Platfor
         assert err["field"] == "department"
         r = api.call("POST", f"{url}/assignments/{lead}/report-in", officer, json=here)
         assert r.status_code == 200, r.text
+
+
+def test_the_timeline_answers_the_deadlines_in_its_payloads_in_district_time(
+        client: TestClient, jurisdiction: Jurisdiction, clock: Clock) -> None:
+    """The record keeps its payload times in UTC (the hashes cover them so); the API answers them, as every
+    other time, in the district's zone."""
+    case = new_case(client, jurisdiction)
+    assert client.post(f"{case.url}/whistle", json={"mode": "township", "whistler": case.township}).status_code == 201
+    events = client.get(f"{case.url}/timeline").json()["events"]
+    summoned = next(e for e in events if e["kind"] == "whistle")["payload"]["summoned"]
+    first = summoned[0]
+    due = T0 + timedelta(minutes=case.plan[0]["report_in_minutes"])
+    assert first["report_in_due"] == due.isoformat()  # e.g. 2026-05-13T00:10:00+08:00
+    assert all(s["report_in_due"].endswith("+08:00") for s in summoned)
+    assert all(s["resolution_due"] is None or s["resolution_due"].endswith("+08:00") for s in summoned)
+    assert not any("+00:00" in str(e["payload"]) for e in events)
+
+
+def test_a_second_report_in_is_already_recorded_with_when_and_whether_on_time(
+        client: TestClient, jurisdiction: Jurisdiction, clock: Clock) -> None:
+    case = new_case(client, jurisdiction)
+    w = client.post(f"{case.url}/whistle", json={"mode": "township", "whistler": case.township}).json()
+    lead = w["assignments"][0]
+    clock.now = T0 + timedelta(minutes=5)
+    at = {"lon": case.lon, "lat": case.lat, "accuracy_m": 5}
+    assert client.post(f"/api/v1/assignments/{lead['id']}/report-in", json=at).status_code == 200
+    clock.now = T0 + timedelta(minutes=15)
+    err = error(client.post(f"/api/v1/assignments/{lead['id']}/report-in", json=at), 409)
+    assert err["code"] == "already_recorded" and err["field"] == "status"
+    assert "already reported in" in err["message"] and "2026-05-12T23:45:00+08:00" in err["message"]
+    assert "on time" in err["message"] and "release" not in err["message"]
+    assert err["detail"]["reported_in_at"] == "2026-05-12T23:45:00+08:00" and err["detail"]["on_time"] is True
+    # a move that is not open: the department is told its own moves, not the township's
+    err = error(client.post(f"{case.of(lead['department'])}/complete"))
+    assert "the department may: start_action" in err["message"] and "release" not in err["message"]

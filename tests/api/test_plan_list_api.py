@@ -62,3 +62,17 @@ def test_pages_and_access(api: SwitchedClient, db: Session) -> None:
     assert api.call("GET", "/api/v1/plans", SUPERVISOR, params={"limit": 0}).status_code == 422
     township = Caller("t", Role.TOWNSHIP_DISPATCHER, "township", "110117104")
     assert api.call("GET", "/api/v1/plans", township).status_code == 403
+
+
+def test_a_period_stored_without_offset_or_in_utc_is_listed_in_district_time(api: SwitchedClient,
+                                                                             db: Session) -> None:
+    """Plans made before naive times were read as district time kept them naive: the list reads them as
+    district time (not as the database's UTC); a UTC period is shown in +08:00; the planned period wins."""
+    naive = _plan(db, [], period_start="2026-06-01T20:00:00", period_end="2026-06-02T08:00:00")
+    utc = _plan(db, [], period_start="2026-06-01T12:00:00+00:00", period_end=None)
+    rows = {p["id"]: p for p in api.call("GET", "/api/v1/plans", SUPERVISOR, params={"limit": 500}).json()["data"]}
+    assert rows[naive]["period_start"] == "2026-06-01T20:00:00+08:00"
+    assert rows[naive]["period_end"] == "2026-06-02T08:00:00+08:00"
+    assert rows[utc]["period_start"] == "2026-06-01T20:00:00+08:00"
+    assert rows[utc]["period_end"] == "2026-06-02T20:00:00+08:00"  # no end: 24 h, as execution reads it
+    assert rows[naive]["created_at"].endswith("+08:00")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -103,6 +104,11 @@ def test_bulk_refuses_row_by_row(db: Session, locator: Locator, catalog: Catalog
                                                                                  .total_seconds() / 60)
     again = bulk.report_in_many(db, catalog=catalog, checkins=checkins.iloc[:1])
     assert again.done == 0 and list(again.refused["field"]) == ["status"]
+    # answered as the API answers a second report-in: recorded once, with when (district time) and how timely
+    assert list(again.refused["code"]) == ["already_recorded"]
+    said = again.refused["reason"].iat[0]
+    first = (T0 + timedelta(minutes=45)).astimezone(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds")
+    assert "already reported in" in said and first in said and "release" not in said
     unresolved = bulk.resolve_many(db, resolutions=pd.DataFrame({
         "incident_id": [b.id], "started_at": [T0], "done_at": [T0], "resolved_at": [T0], "summary": ["x"]}))
     assert unresolved.done == 0 and list(unresolved.refused["field"]) == ["incident_id"]

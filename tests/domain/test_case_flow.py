@@ -207,3 +207,20 @@ def test_messages_take_the_right_article() -> None:
 
     assert [with_article(w) for w in ("admin", "assignment", "case", "patrol", "Open311 client")] == [
         "an admin", "an assignment", "a case", "a patrol", "an Open311 client"]
+
+
+def test_a_refusal_lists_the_moves_of_the_role_that_tried() -> None:
+    """A department refused in reported_in is told what it may do, not the township's release; without the
+    role, the allowed actions are grouped by who takes them."""
+    with pytest.raises(InvalidInput) as dept:
+        next_assignment_status(AS.REPORTED_IN, AA.COMPLETE, by="department")
+    assert "the department may: start_action" in dept.value.message and "release" not in dept.value.message
+    assert dept.value.detail["allowed"] == ["start_action"] and dept.value.detail["by"] == "department"
+    with pytest.raises(InvalidInput) as declined:
+        next_assignment_status(AS.DECLINED, AA.REPORT_IN, by="department")
+    assert "nothing is open to the department" in declined.value.message
+    assert "the township may overrule" in declined.value.message and declined.value.detail["allowed"] == []
+    with pytest.raises(InvalidInput) as unknown:
+        next_assignment_status(AS.REPORTED_IN, AA.COMPLETE)
+    assert "the department may: start_action" in unknown.value.message
+    assert "the township may: release" in unknown.value.message

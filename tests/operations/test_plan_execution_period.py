@@ -16,7 +16,7 @@ from gis_enforcement.errors import AlreadyRecorded, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.layers.seats import load_seats
-from gis_enforcement.operations.plans import EXECUTE_LEAD, PlanRequest, create_plan, execute_plan
+from gis_enforcement.operations.plans import EXECUTE_LEAD, PlanRequest, create_plan, execute_plan, list_plans
 from gis_enforcement.settings import PROJECT_ROOT
 from gis_enforcement.storage import analysis_repo
 from tests.dispatch.helpers import new_case
@@ -88,7 +88,7 @@ def test_a_naive_period_is_district_time_and_stored_so(db: Session, locator: Loc
                     period_end=(START + timedelta(hours=12)).replace(tzinfo=None))
     stored = analysis_repo.get_plan(db, plan_id=plan_id)
     assert stored["parameters"]["period_start"] == "2026-12-01T20:00:00+08:00"
-    listed = next(r for r in analysis_repo.plan_list(db, limit=500, offset=0)[0] if r["id"] == plan_id)
+    listed = next(r for r in list_plans(db, limit=500, offset=0)[0] if r["id"] == plan_id)
     assert listed["period_start"] == START and listed["period_end"] == START + timedelta(hours=12)
 
 
@@ -120,3 +120,20 @@ def test_a_plan_without_a_planned_target_is_not_executed(db: Session, locator: L
         execute_plan(db, catalog=catalog, locator=locator, plan_id=plan_id, at=START)
     assert refused.value.field == "plan_id" and "no planned target" in refused.value.message
     assert analysis_repo.get_plan(db, plan_id=plan_id)["status"] == "planned"
+
+
+def test_the_configured_zone_reads_a_naive_period_stores_and_lists_it(db: Session, locator: Locator,
+                                                                       catalog: Catalog, town) -> None:
+    """With ``settings.timezone`` = Asia/Urumqi (UTC+6), a naive start is 20:00 there, not in Beijing, and the
+    list shows it in that zone."""
+    code, (lon, lat) = town
+    new_case(db, locator, catalog, lon, lat, category="MIN-02")
+    urumqi = ZoneInfo("Asia/Urumqi")
+    naive = START.replace(tzinfo=None)
+    request = PlanRequest(period_start=naive, period_end=naive + timedelta(hours=12), townships=[code],
+                          categories=["MIN-02"])
+    plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=SEATS, tz="Asia/Urumqi", request=request)
+    assert plan.period_start == naive.replace(tzinfo=urumqi) and plan.period_start.utcoffset() == timedelta(hours=6)
+    assert analysis_repo.get_plan(db, plan_id=plan_id)["parameters"]["period_start"] == "2026-12-01T20:00:00+06:00"
+    listed = next(r for r in list_plans(db, limit=500, offset=0, tz="Asia/Urumqi")[0] if r["id"] == plan_id)
+    assert listed["period_start"].isoformat() == "2026-12-01T20:00:00+06:00"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -20,6 +19,7 @@ from gis_enforcement.api.schemas import BIGINT_MAX, json_plain
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan
+from gis_enforcement.operations.plans import list_plans as plan_summaries
 from gis_enforcement.storage import analysis_repo
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
@@ -42,6 +42,7 @@ def _cells_collection(run: dict[str, Any], cells: Any) -> dict[str, Any]:
             summary="Getis-Ord Gi* hot and cold spots as GeoJSON (computed and recorded, or a stored run)")
 def hotspots(
     session: SessionDep,
+    platform: PlatformDep,
     caller: ReadsAnalysis,
     run_id: Annotated[int | None, Query(description="a stored run; the other parameters are then ignored")] = None,
     cell: Annotated[Literal["h3", "grid", "township", "village"], Query()] = "h3",
@@ -64,7 +65,7 @@ def hotspots(
         return _geojson(_cells_collection(run, cells))
     start = end = None
     if period:
-        span = parse_period(period)
+        span = parse_period(period, tz=platform.settings.timezone)
         start, end = span.start, span.end
     new_id, _ = run_and_store(session, cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m,
                               fdr=fdr, permutations=permutations, seed=seed, categories=category or None,
@@ -78,6 +79,7 @@ def hotspots(
             summary="Emerging hot spots (new, intensifying, persistent, sporadic …) as GeoJSON, recorded")
 def emerging(
     session: SessionDep,
+    platform: PlatformDep,
     caller: ReadsAnalysis,
     cell: Annotated[Literal["h3", "grid"], Query()] = "h3",
     resolution: Annotated[int, Query(ge=0, le=15)] = 8,
@@ -97,7 +99,7 @@ def emerging(
 
     start = end = None
     if period:
-        span = parse_period(period)
+        span = parse_period(period, tz=platform.settings.timezone)
         start, end = span.start, span.end
     run_id, _, _ = emerging_run(session, cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m,
                                 unit=unit, width=width, time_step=time_step, fdr=fdr, categories=category or None,
@@ -182,7 +184,8 @@ def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformD
                           service_minutes=body.service_minutes)
     try:
         plan_id, _ = create_plan(session, catalog=platform.catalog, locator=platform.locators.get(session),
-                                 seats=load_seats(platform.settings.boundaries_dir), request=request)
+                                 seats=load_seats(platform.settings.boundaries_dir), request=request,
+                                 tz=platform.settings.timezone)
     except InvalidInput as exc:  # name the field as this body spells it
         if exc.field not in _PLAN_FIELDS:
             raise
@@ -222,11 +225,10 @@ class PlansPublic(BaseModel):
 def list_plans(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
                offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0) -> PlansPublic:
-    rows, total = analysis_repo.plan_list(session, limit=limit, offset=offset)
-    zone = ZoneInfo(platform.settings.timezone)
-    data = [PlanSummary.model_validate({k: v.astimezone(zone) if isinstance(v, datetime) else v
-                                        for k, v in r.items()}) for r in rows]
-    return PlansPublic(data=data, count=total)
+    """Every time in district time with its offset; a period stored without one (plans made before naive times
+    were read as district time) is district time."""
+    rows, total = plan_summaries(session, limit=limit, offset=offset, tz=platform.settings.timezone)
+    return PlansPublic(data=[PlanSummary.model_validate(r) for r in rows], count=total)
 
 
 @router.get("/plans/{plan_id}", operation_id="get_plan", responses={200: GEOJSON, **ERRORS})
@@ -253,7 +255,7 @@ def execute(plan_id: int, session: SessionDep, platform: PlatformDep, clock: Clo
     until it ends (422 on ``at`` otherwise, giving the period in district time); a plan with no planned target
     is refused (422 on ``plan_id``)."""
     done = execute_plan(session, catalog=platform.catalog, locator=platform.locators.get(session), plan_id=plan_id,
-                        at=clock(), actor=actor)
+                        at=clock(), actor=actor, tz=platform.settings.timezone)
     session.commit()
     return ExecutionPublic(plan_id=plan_id, whistle_ids=done.whistle_ids,
                            incident_ids=[str(i) for i in done.incident_ids], filed=[str(i) for i in done.filed],

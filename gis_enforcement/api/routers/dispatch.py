@@ -210,7 +210,7 @@ def report_in(incident_id: IncidentId, department: DepartmentCode, body: ReportI
     lon, lat = _wgs84(body.lon, body.lat, body.crs)
     done = on_site.report_in(session, catalog=platform.catalog, incident_id=incident_id, department=department,
                              lon=lon, lat=lat, accuracy_m=body.accuracy_m, server_time=clock(),
-                             device_time=body.device_time, actor=actor)
+                             device_time=body.device_time, actor=actor, tz=platform.settings.timezone)
     session.commit()
     return ReportInPublic(
         assignment=_assignment(done.assignment, platform), position=PositionPublic(lon=lon, lat=lat),

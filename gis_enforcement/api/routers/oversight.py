@@ -141,9 +141,10 @@ def evaluation(
     from gis_enforcement.analysis.evaluate_service import evaluate, ranking_by_month
     from gis_enforcement.analysis.evaluation import parse_period
 
-    span = parse_period(period)
+    span = parse_period(period, tz=platform.settings.timezone)
     if by == "month":
-        table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end)
+        table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end,
+                                 tz=platform.settings.timezone)
     else:
         table = evaluate(session, catalog=platform.catalog, start=span.start, end=span.end, by=by, label=span.label)
     rows = _rows(table)
@@ -159,6 +160,7 @@ def evaluation_compare(session: SessionDep, platform: PlatformDep, caller: Reads
     from gis_enforcement.analysis.evaluate_service import compare
     from gis_enforcement.analysis.evaluation import parse_period
 
-    b, a = parse_period(before), parse_period(after)
+    tz = platform.settings.timezone
+    b, a = parse_period(before, tz=tz), parse_period(after, tz=tz)
     table = compare(session, catalog=platform.catalog, before=b, after=a)
     return {"before": b.label, "after": a.label, "data": _rows(table)}
