@@ -5,7 +5,8 @@ departments not all there; amber: in action; blue: resolved, waiting for the tow
 closed; magenta: reopened; grey: rejected or a duplicate) and shaped by its problem family (▲ mining,
 ■ trucks, ● environment, ◆ building …); a dark ring says a department reported in late. The layer control
 filters by status, category and month; the time slider at the bottom shows a window of days and plays the
-season through; the legend counts what is on screen. A click gives the case's summary and its timeline
+season through; the legend counts what is on screen (on a window too narrow for both side by side, it moves up
+above the slider). A click gives the case's summary and its timeline
 (observed → whistled → first report-in → the lead's result → closed, with the delays).
 
 All cases are drawn on one canvas from packed columns (:mod:`gis_enforcement.mapping.packing`,
@@ -113,10 +114,10 @@ _CSS = """
   background: #fafafa; cursor: pointer; color: #222; }
 .leaflet-control-layers-overlays { max-height: 60vh; overflow-y: auto; }
 .gise-time { bottom: 24px; left: 50%; transform: translateX(-50%); padding: 8px 14px; display: flex;
-  align-items: center; gap: 10px; font-size: 13px; }
+  align-items: center; gap: 10px; font-size: 13px; max-width: calc(100% - 24px); box-sizing: border-box; }
 .gise-time button { width: 34px; height: 34px; border-radius: 50%; border: 1px solid #888; background: #fff;
   font-size: 14px; cursor: pointer; color: #222; }
-.gise-time input[type=range] { width: 260px; }
+.gise-time input[type=range] { width: 260px; min-width: 60px; flex: 0 1 260px; }
 .gise-time select { font-size: 13px; padding: 3px; }
 .gise-time #gise-days { min-width: 190px; font-variant-numeric: tabular-nums; font-weight: 600; }
 .gise-popup { min-width: 300px; }

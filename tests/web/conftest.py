@@ -1,6 +1,7 @@
 """The pages in a real browser (Debian Chromium driven by Playwright) against a live server on loopback, on
-a scratch database with committed users: a patrol, the township's dispatcher, a department officer and a
-district supervisor. Screenshots of each step go to ``GISE_ARTIFACTS`` (default ``test-artifacts/web``)."""
+a scratch database with committed users: a patrol, the township's dispatcher, an officer and a chief of the
+lead department and a district supervisor. Screenshots of each step go to ``GISE_ARTIFACTS`` (default
+``test-artifacts/web``)."""
 
 from __future__ import annotations
 
@@ -66,9 +67,9 @@ def site(database_url: str, jurisdiction: Jurisdiction, catalog: Catalog,
     neighbour = str(towns.loc[towns["code"] != township, "code"].iloc[0])
     lead = _general_lead(catalog)
     users = {"patrol": "patrol_li", "township_dispatcher": "dispatch_wang", "department_officer": "officer_zhao",
-             "supervisor": "supervisor_chen"}
+             "department_chief": "chief_sun", "supervisor": "supervisor_chen"}
     units = {"patrol": township, "township_dispatcher": township, "department_officer": lead,
-             "supervisor": "district"}
+             "department_chief": lead, "supervisor": "district"}
     with scratch_database(database_url, prefix="gise_web") as url:
         prepare_database(url, jurisdiction=jurisdiction, source="browser tests")
         engine = make_engine(url)

@@ -12,12 +12,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from gis_enforcement.dispatch.on_site import listed_measures
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.locator import Locator
+from gis_enforcement.settings import Settings
 from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
 from tests.web.test_patrol_page import fill_report, phone
 
@@ -200,7 +202,8 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     assert dept.input_value("#fu-task") == ""
     step("button:has-text('本部门处置完毕')", "本部门处置完毕")
     # the lead's done assignment stays in the list until the case is reported resolved; opened again, it offers that
-    dept.wait_for_selector(f"#assignments li[data-incident='{incident_id}']")
+    done = dept.wait_for_selector(f"#assignments li[data-incident='{incident_id}'] .countdown")
+    assert done.inner_text() == "已完成"   # its part done, the department owes no report-in: no clock runs
     dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
     dept.wait_for_selector("#resolve-summary")
     assert dept.query_selector("#action-form") is None
@@ -225,6 +228,7 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
 
     town_ctx = desk(browser, site)
     town = errors.watch(town_ctx.new_page())
+    town.clock.install(time=datetime.now(UTC))   # the page clock is moved past the report-in deadline below
     town.goto("/app/console")
     sign_in(town, site.users["township_dispatcher"])
     town.click(f"#cases button.case[data-id='{incident_id}']")
@@ -247,6 +251,18 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
         before = town.locator("#detail tr[data-status=released]").count()
         town.click("#detail tr[data-status=summoned] button.release >> nth=0")
         town.wait_for_function(f"() => document.querySelectorAll('#detail tr[data-status=released]').length > {before}")
+    # a released department owes no report-in any more: its countdown has stopped and says so, and stays so past
+    # the deadline, when a department still summoned would turn red
+    released = town.locator("#detail tr[data-status=released] .countdown")
+    assert released.count() == 5
+    assert released.all_inner_texts() == ["已放行"] * 5
+    town.clock.fast_forward("31:00")
+    town.wait_for_function("() => Date.now() > new Date(document.querySelector('#detail .countdown').dataset.due)")
+    town.evaluate("() => new Promise((r) => setTimeout(r, 1500))")   # the countdowns tick once a second
+    assert released.all_inner_texts() == ["已放行"] * 5
+    assert town.locator("#detail tr.late, #detail .countdown.late").count() == 0
+    lead_countdown = town.locator(f"{lead_row} .countdown")
+    assert lead_countdown.inner_text() == "已完成"   # its part is done: nothing runs
     town.click("#close-case")
     town.wait_for_function("() => document.querySelector('#detail h2').textContent.includes('已结案')")
     town.screenshot(path=str(artifacts / "console-8a-released-closed.png"), full_page=True)
@@ -342,4 +358,159 @@ def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site,
     whistled = {e["incident_id"] for e in whistles if e["payload"]["whistle_id"] in plan["whistle_ids"]}
     assert target in whistled and len(whistled) <= plan["target_count"], (whistled, plan)
     ctx.close()
+    assert errors == []
+
+
+def test_a_chief_declines_a_whistle_and_the_township_overrules_it(browser: Any, site: Site, artifacts: Path) -> None:
+    errors = ConsoleErrors()
+    incident_id = _whistled_case(site)
+    chief_ctx = desk(browser, site)
+    chief = errors.watch(chief_ctx.new_page())
+    chief.goto("/app/console")
+    sign_in(chief, site.users["department_chief"])
+    chief.click(f"#assignments li[data-incident='{incident_id}'] button.case")
+    chief.wait_for_selector("#decline-form")
+    # a decline needs a reason, asked for on the page before anything is sent
+    chief.click("#decline")
+    chief.wait_for_selector("#asg-msg .notice.bad:has-text('原因')")
+    # the lists name this department lead for the category: without a ground the server refuses (W06), the
+    # page says why on which field, and the reason typed is kept
+    reason = "排放源为工业企业生产线，应由经信部门牵头"
+    chief.fill("#decline-reason", reason)
+    chief.click("#decline")
+    refusal = chief.wait_for_selector("#asg-msg .notice.bad:has-text('(ground)')").inner_text()
+    assert refusal.startswith("退单依据: ") and "W06" in refusal, refusal
+    assert chief.input_value("#decline-reason") == reason
+    chief.select_option("#decline-ground", "wrong_category")
+    chief.click("#decline")
+    chief.wait_for_selector("#asg-msg .notice.ok:has-text('退单')")
+    # declined, the assignment owes no report-in: its countdown has stopped and says so; it leaves the list
+    countdown = chief.locator("#asg-detail .countdown")
+    assert countdown.inner_text() == "已退单"
+    assert "late" not in (countdown.get_attribute("class") or "")
+    assert chief.query_selector("#decline-form") is None and chief.query_selector("#report-in") is None
+    chief.wait_for_selector(f"#assignments li[data-incident='{incident_id}']", state="detached")
+    chief.screenshot(path=str(artifacts / "console-10-chief-declined.png"))
+
+    town_ctx = desk(browser, site)
+    town = errors.watch(town_ctx.new_page())
+    town.goto("/app/console")
+    sign_in(town, site.users["township_dispatcher"])
+    town.click(f"#cases button.case[data-id='{incident_id}']")
+    row = f"#detail tr[data-department='{site.department}']"
+    town.wait_for_selector(f"{row}[data-status=declined]")
+    assert reason in town.inner_text(row) and "已退单" in town.inner_text(row)
+    assert town.inner_text(f"{row} .countdown") == "已退单"
+    town.screenshot(path=str(artifacts / "console-11-township-sees-decline.png"))
+    # overruling needs a reason too; given one, the department is summoned again and its countdown runs
+    town.click(f"{row} button.overrule")
+    town.wait_for_selector("#flash .notice.bad:has-text('原因')")
+    town.fill("#asg-reason", "案件类别无误，退单无效、维持主责")
+    town.click(f"{row} button.overrule")
+    town.wait_for_selector(f"{row}[data-status=summoned]")
+    town.wait_for_function(f"() => /^\\d+:\\d\\d$/.test(document.querySelector(\"{row} .countdown\").textContent)")
+    # the department sees the whistle back on its list and in the panel it has open
+    chief.wait_for_selector(f"#assignments li[data-incident='{incident_id}']", timeout=20_000)
+    chief.wait_for_selector("#asg-detail #decline-form", timeout=20_000)
+
+    with site.client("supervisor") as c:
+        events = c.get(f"/api/v1/incidents/{incident_id}/timeline").json()["events"]
+    decline = next(e for e in events if e["kind"] == "decline")
+    assert decline["actor"] == site.users["department_chief"]
+    assert decline["payload"]["ground"] == "wrong_category" and decline["payload"]["reason"] == reason, decline
+    assert [e["kind"] for e in events][-1] == "overrule"
+    for ctx in (chief_ctx, town_ctx):
+        ctx.close()
+    # the browser logs the refused decline (422) itself; nothing else may go wrong
+    assert [e for e in errors if "status of 422" not in e] == [] and len(errors) == 1, errors
+
+
+def test_a_patrol_on_the_console_is_sent_to_the_patrol_page(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    ctx = desk(browser, site)
+    page = errors.watch(ctx.new_page())
+    page.goto("/app/console")
+    sign_in(page, site.users["patrol"])
+    note = page.wait_for_selector("#flash .notice.info")
+    assert "巡查员请使用巡查上报页面" in note.inner_text()
+    link = page.locator("#flash a#to-patrol")
+    assert link.get_attribute("href") == "/app/patrol" and "/app/patrol" in link.inner_text()
+    for desk_view in ("#township-view", "#department-view", "#supervisor-view", "#live"):
+        assert page.is_hidden(desk_view), desk_view
+    link.click()
+    page.wait_for_url("**/app/patrol")
+    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")   # still signed in
+    ctx.close()
+    assert errors == []
+
+
+#: the evaluation's columns as the page labels them (a subset: enough to find every cell by its label)
+EVAL_LABELS = {"rank": "排名", "name": "名称", "score": "得分", "on_time_rate": "报到及时率",
+               "report_in_rate": "报到率", "duty_rate": "职权履行率", "resolution_rate": "办结率",
+               "outcome_rate": "解决不反弹率", "adequate_rate": "执法到位率", "rating_score": "街乡评价",
+               "whistles": "接哨数"}
+
+
+def test_the_supervisors_evaluation_table_is_labelled_and_shows_a_dash_for_none(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    ctx = desk(browser, site)
+    sup = errors.watch(ctx.new_page())
+    sup.goto("/app/console")
+    sign_in(sup, site.users["supervisor"])
+    sup.wait_for_selector("#evaluation table tbody tr")
+    period = sup.input_value("#eval-period")
+    with site.client("supervisor") as c:
+        rows = c.get("/api/v1/evaluation", params={"period": period, "by": "department"}).json()["data"]
+    heads = sup.locator("#evaluation thead th").all_inner_texts()
+    assert heads.index("排名") < heads.index("名称") < heads.index("得分"), heads
+    assert sup.locator("#evaluation tbody tr").count() == len(rows)
+    checked = 0
+    for r in rows:
+        cells = sup.locator(f"#evaluation tbody tr[data-unit='{r['department']}'] td").all_inner_texts()
+        by_label = dict(zip(heads, cells, strict=True))
+        assert by_label["名称"], r
+        for key, label in EVAL_LABELS.items():
+            if key in r and r[key] is None:
+                assert by_label[label] == "—", (key, r, by_label)
+                checked += 1
+            elif key.endswith("_rate") and r.get(key) is not None:
+                assert by_label[label] == f"{r[key] * 100:.1f}%", (key, r, by_label)
+    assert checked, "no missing figure in the evaluation: the dash was not seen"
+    ctx.close()
+    assert errors == []
+
+
+def test_times_are_shown_on_the_districts_clock_whatever_the_browsers_zone(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    zone = Settings().timezone   # what the live server reads (no GISE_TIMEZONE in its environment: the default)
+    incident_id = _whistled_case(site)
+    with site.client("township_dispatcher") as c:
+        asg = c.get(f"/api/v1/incidents/{incident_id}/assignments").json()["data"]
+    due = next(a for a in asg if a["department"] == site.department)["report_in_due"]
+    district = datetime.fromisoformat(due).astimezone(ZoneInfo(zone))
+    faraway = datetime.fromisoformat(due).astimezone(ZoneInfo("America/New_York"))
+    assert f"{district:%m/%d %H:%M}" != f"{faraway:%m/%d %H:%M}"
+
+    ctx = desk(browser, site, timezone_id="America/New_York")
+    town = errors.watch(ctx.new_page())
+    town.goto("/app/console")
+    assert town.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
+    assert town.get_attribute("meta[name=gise-timezone]", "content") == zone
+    sign_in(town, site.users["township_dispatcher"])
+    town.click(f"#cases button.case[data-id='{incident_id}']")
+    row = f"#detail tr[data-department='{site.department}']"
+    town.wait_for_selector(row)
+    heads = town.locator("#detail table >> nth=1").locator("thead th").all_inner_texts()
+    shown = town.locator(f"{row} td").nth(heads.index("报到截止")).inner_text()
+    assert shown == f"{district:%m/%d %H:%M}", (shown, due)
+
+    dept_ctx = desk(browser, site, timezone_id="America/New_York")
+    dept = errors.watch(dept_ctx.new_page())
+    dept.goto("/app/console")
+    sign_in(dept, site.users["department_officer"])
+    dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
+    dept.wait_for_selector("#asg-detail .countdown")
+    assert f"报到截止: {district:%m/%d %H:%M}" in dept.inner_text("#asg-detail"), dept.inner_text("#asg-detail")
+    for c in (ctx, dept_ctx):
+        c.close()
     assert errors == []

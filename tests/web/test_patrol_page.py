@@ -182,3 +182,37 @@ def test_a_patrol_track_is_recorded_and_uploaded(browser: Any, site: Site) -> No
     assert len(coords) >= 3
     context.close()
     assert errors == []
+
+
+def test_a_location_failure_stays_visible_with_its_reason(browser: Any, site: Site, artifacts: Path) -> None:
+    errors = ConsoleErrors()
+    # the phone's user has not allowed the page the position: the browser denies it
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  base_url=site.base_url)
+    page = errors.watch(context.new_page())
+    page.goto("/app/patrol")
+    sign_in(page, site.users["patrol"])
+    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    page.click("#locate")
+    warn = page.wait_for_selector("#fix-warn .notice.bad")
+    reason = warn.inner_text()
+    assert reason.startswith("定位权限被拒绝") and "获取定位" in reason, reason   # what went wrong and what to do
+    assert page.inner_text("#fix") == "定位失败"
+    # it stays while the officer goes on filling the form: choosing a category, trying to save
+    page.fill("#cat-search", CATEGORY)
+    page.click(f"#cat-list button[data-code='{CATEGORY}']")
+    page.fill("#description", "河道旁堆放垃圾")
+    page.click("#save")
+    page.wait_for_selector("#report-msg .notice.bad:has-text('请先获取定位')")
+    assert page.is_visible("#fix-warn .notice.bad") and page.inner_text("#fix-warn") == reason
+    assert page.inner_text("#fix") == "定位失败"
+    assert page.query_selector("#queue li[data-state]") is None
+    page.screenshot(path=str(artifacts / "patrol-5-location-denied.png"), full_page=True)
+    # allowed and asked again, the position replaces the failure
+    context.grant_permissions(["geolocation"])
+    context.set_geolocation({"longitude": site.point[0], "latitude": site.point[1], "accuracy": 8})
+    page.click("#locate")
+    page.wait_for_function("() => /±\\d+ m/.test(document.getElementById('fix').textContent)")
+    assert page.query_selector("#fix-warn .notice") is None
+    context.close()
+    assert errors == []

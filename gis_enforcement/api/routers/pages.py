@@ -3,13 +3,20 @@
 The pages are the application's shell: no data is in them, so they are served to anyone (a phone must open
 the patrol page to sign in, and open it again offline from its service worker); everything they show comes
 from /api/v1 with the user's token. Not part of the OpenAPI description: they are pages, not an API.
+
+The one setting a page is served with is the district's time zone (``settings.timezone``, in its
+``<meta name="gise-timezone">``): the pages show every time on the district's clock, whatever the zone of the
+browser that opens them.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse
+from html import escape
 
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+
+from gis_enforcement.api.deps import PlatformDep
 from gis_enforcement.errors import NotFound
 from gis_enforcement.mapping.assets import ensure_assets
 from gis_enforcement.web import PAGES, STATIC_DIR, static_file
@@ -17,6 +24,8 @@ from gis_enforcement.web import PAGES, STATIC_DIR, static_file
 router = APIRouter(prefix="/app", include_in_schema=False)
 #: the app's files change with each release; a browser revalidates them (the service worker keeps its copy)
 _REVALIDATE = {"Cache-Control": "no-cache"}
+#: the time-zone tag as the page files carry it; the district's zone is written into it when a page is served
+_ZONE_META = '<meta name="gise-timezone" content="Asia/Shanghai">'
 
 
 @router.get("")
@@ -49,8 +58,11 @@ def app_file(name: str) -> FileResponse:
 
 
 @router.get("/{page}")
-def app_page(page: str) -> FileResponse:
-    """``/app/patrol`` or ``/app/console``."""
+def app_page(page: str, platform: PlatformDep) -> HTMLResponse:
+    """``/app/patrol`` or ``/app/console``, carrying the district's time zone."""
     if page not in PAGES:
         raise NotFound(f"no page {page!r}; there are {', '.join(sorted(PAGES))}", field="page")
-    return FileResponse(STATIC_DIR / PAGES[page], media_type="text/html; charset=utf-8", headers=_REVALIDATE)
+    html = (STATIC_DIR / PAGES[page]).read_text(encoding="utf-8")
+    zone = escape(platform.settings.timezone, quote=True)
+    html = html.replace(_ZONE_META, f'<meta name="gise-timezone" content="{zone}">', 1)
+    return HTMLResponse(html, headers=_REVALIDATE)

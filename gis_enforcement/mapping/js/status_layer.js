@@ -428,6 +428,24 @@ function giseStatusPage(map, D) {
     }, 350);
   });
   apply();
+
+  // the time bar (centred) and the legend (left) share the bottom of the map: where the window is too narrow for
+  // them side by side (800 px: the bar would cover the legend), the legend moves up above the bar, its height
+  // kept to what is left under the title box (it scrolls beyond)
+  function clearTheLegend() {
+    var bar = document.querySelector('.gise-time'), legend = document.querySelector('.gise-legend');
+    var title = document.querySelector('.gise-title');
+    if (!bar || !legend || !legend.offsetParent) { return; }
+    legend.style.bottom = ''; legend.style.maxHeight = '';
+    var b = bar.getBoundingClientRect(), l = legend.getBoundingClientRect();
+    if (b.left >= l.right + 8 || b.right <= l.left - 8) { return; }
+    var floor = legend.offsetParent.getBoundingClientRect().bottom, gap = 10;
+    legend.style.bottom = (floor - b.top + gap) + 'px';
+    var top = title ? title.getBoundingClientRect().bottom + gap : gap;
+    legend.style.maxHeight = Math.max(80, b.top - gap - top) + 'px';
+  }
+  clearTheLegend();
+  window.addEventListener('resize', clearTheLegend);
   window.giseCases = layer;
   window.giseFilters = toggles;
   return layer;

@@ -244,7 +244,8 @@ const GISE = (() => {
     const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
-  /* local time with its offset, as the intake wants (ISO 8601, timezone-aware) */
+  /* the device's local time with its offset, as the intake wants (ISO 8601, timezone-aware): an exact instant
+     whatever the device's zone, so what is sent (observed_at, device_time, track points) needs no district zone */
   function isoLocal(d) {
     const p = (n) => String(n).padStart(2, "0");
     const off = -d.getTimezoneOffset();
@@ -252,11 +253,24 @@ const GISE = (() => {
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:` +
       `${p(d.getSeconds())}${sign}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
   }
+  /* the district's time zone, served with the page (<meta name="gise-timezone">, from settings.timezone): times are
+     shown on the district's clock, not the browser's. A zone the browser does not know leaves it its own */
+  const ZONE = (() => {
+    const tag = document.querySelector('meta[name="gise-timezone"]');
+    const zone = tag && tag.content;
+    if (!zone) return undefined;
+    try { new Intl.DateTimeFormat("en", { timeZone: zone }); return zone; } catch { return undefined; }
+  })();
+  const formats = {};
+  /* "11/27 19:06": month, day and time on the district's clock (hourCycle h23: midnight is 00:xx, never 24:xx) */
   function when(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    return d.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false, month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit" });
+    if (Number.isNaN(d.getTime())) return String(iso);
+    const locale = lang === "zh" ? "zh-CN" : "en-GB";
+    formats[locale] = formats[locale] || new Intl.DateTimeFormat(locale, { timeZone: ZONE, hourCycle: "h23",
+      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+    return formats[locale].format(d);
   }
   /* "12:05" left, or "-3:20" past the deadline */
   function countdown(ms) {
@@ -310,5 +324,5 @@ const GISE = (() => {
   }
 
   return { t, statusName, applyWords, switchLanguage, session, signIn, signOut, renew, api, ApiError, NetworkError,
-    uuid, isoLocal, when, countdown, el, notice, position, mountSignIn, lang: lang_ };
+    uuid, isoLocal, when, zone: () => ZONE, countdown, el, notice, position, mountSignIn, lang: lang_ };
 })();

@@ -74,19 +74,28 @@
   const onEvent = (fn) => listeners.push(fn);
   const levelName = (level) => { const k = `level_${level}`; const w = t(k); return w === k ? level : w; };
 
-  /* countdowns: every [data-due] element shows the time left, and turns late past it unless it is [data-done] */
+  /* countdowns: every [data-due] element shows the time left, and turns late past it — only while its department
+     still owes the report-in. Once it has reported in ([data-done]) it says so; an assignment released, declined
+     or done ([data-status]) owes nothing any more: its state is shown, never a running or late countdown */
+  const STOPPED = new Set(["released", "declined", "done"]);
   setInterval(tickCountdowns, 1000);
   function tickCountdowns() {
     for (const node of document.querySelectorAll("[data-due]")) {
       const left = new Date(node.dataset.due).getTime() - Date.now();
+      const stopped = STOPPED.has(node.dataset.status);
       const done = node.dataset.done === "true";
-      const late = !done && left < 0;
-      node.textContent = done ? t("reported_in") : `${GISE.countdown(left)}${late ? ` (${t("late")})` : ""}`;
+      const late = !stopped && !done && left < 0;
+      node.textContent = stopped ? t(`asg_${node.dataset.status}`) : done ? t("reported_in")
+        : `${GISE.countdown(left)}${late ? ` (${t("late")})` : ""}`;
       node.classList.toggle("late", late);
+      node.classList.toggle("stopped", stopped);
       const row = node.closest("tr, li");
       if (row) row.classList.toggle("late", late);
     }
   }
+  /* the countdown of an assignment (see tickCountdowns) */
+  const countdownOf = (a) => el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at),
+    "data-status": a.status });
   function table(headers, rows) {
     return el("div", { class: "table-wrap" }, el("table", {},
       el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", class: h.num ? "num" : null, text: h.label || h })))),
@@ -231,7 +240,7 @@
             el("td", { text: t(`asg_${a.status}`) + (a.minutes_late > 0 ? ` · ${t("late")} ${Math.round(a.minutes_late)} min` : "")
               + (a.status === "declined" && a.reason ? ` · ${a.reason}` : "") }),
             el("td", { text: GISE.when(a.report_in_due) }),
-            el("td", {}, el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })),
+            el("td", {}, countdownOf(a)),
             el("td", {}, rated.has(String(a.id)) ? ratingShown(rated.get(String(a.id))) : own && a.reported_in_at ? rating(a, id) : null),
             el("td", {}, own && a.status === "declined" ? el("button", { type: "button", class: "overrule", onclick: withReason("overrule", a) }, t("overrule")) : null,
               own && live.includes(a.status) ? el("button", { type: "button", class: "release", onclick: withReason("release", a) }, t("release")) : null)))));
@@ -318,7 +327,7 @@
       $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id, "data-incident": a.incident_id },
         el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
           el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
-            el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })),
+            countdownOf(a)),
           el("div", { class: "small muted", text: `${a.township_name || ""} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${a.status === "done" ? t("done_wait_resolve") : `${t("due")} ${GISE.when(a.report_in_due)}`}` }))))) :
         el("p", { class: "muted", text: t("no_items") }));
       tickCountdowns();
@@ -353,7 +362,7 @@
       const base = `/api/v1/incidents/${a.incident_id}/assignments/${a.department}`;
       const parts = [el("h2", { id: "asg-detail-title", text: `${catName(f.properties.category)} · ${GISE.statusName(f.properties.status)}` }),
         caseFacts(f), el("p", {}, el("strong", { text: `${t("due")}: ` }), GISE.when(a.report_in_due), " · ",
-          el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at) })), out];
+          countdownOf(a)), out];
       const photos = await photoStrip(a.incident_id);
       if (mine !== opening) return;
       if (photos) parts.push(photos);
