@@ -7,8 +7,9 @@ PostGIS cluster under ``data_dir``.
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,17 @@ class Settings(BaseSettings):
     max_request_bytes: int = 64_000_000  # any request body; bigger is refused (413) before it is read in full
     photo_max_bytes: int = 15_000_000  # a phone's full-size JPEG fits; bigger uploads are refused (413)
     photo_max_pixels: int = 60_000_000  # decompression bombs are refused before decoding
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """A zone the zone database knows (``Asia/Shanghai``, ``Asia/Urumqi``…): refused at start-up, not at the
+        first period or map that needs it."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; give an IANA name such as Asia/Shanghai") from None
+        return value
 
     @model_validator(mode="after")
     def _sized_together(self) -> Settings:

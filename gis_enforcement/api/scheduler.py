@@ -55,7 +55,8 @@ class EscalationScheduler(PeriodicPass):
     def run_once(self) -> int:
         """One escalation pass now; returns how many warnings it raised."""
         with self.platform.transaction() as session:
-            raised = tick(session, catalog=self.platform.catalog, now=datetime.now(UTC))
+            raised = tick(session, catalog=self.platform.catalog, now=datetime.now(UTC),
+                          tz=self.platform.settings.timezone)
         self.passes += 1
         if raised:
             log.info("escalation raised %d warning(s)", len(raised))

@@ -44,7 +44,7 @@ def tick_cmd(
                              "before")
         platform = open_platform()
         with platform.transaction() as session:
-            raised = tick(session, catalog=platform.catalog, now=at)
+            raised = tick(session, catalog=platform.catalog, now=at, tz=platform.settings.timezone)
     except ValueError as exc:
         err.print(f"[bold red]error[/]: now: {exc}")
         raise typer.Exit(code=2) from exc

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -46,7 +47,17 @@ class ExportFormat(StrEnum):
 
 
 def load_settings() -> Settings:
-    return get_settings()
+    """The settings from the environment; a bad value ends the command naming its variable and the reason."""
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for problem in exc.errors():
+            where = "GISE_" + "_".join(str(p) for p in problem["loc"]).upper() if problem["loc"] else "settings"
+            err.print(f"[bold red]error[/]: {where}: {escape(problem['msg'].removeprefix('Value error, '))}",
+                      highlight=False)
+        raise typer.Exit(code=2) from None
 
 
 def district_tz() -> str:

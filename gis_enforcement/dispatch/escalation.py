@@ -20,14 +20,16 @@ from gis_enforcement.domain.escalation import (
 from gis_enforcement.storage import Session, dispatch_repo, warning_repo
 
 
-def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "escalation") -> list[dict[str, Any]]:
+def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "escalation",
+         tz: str | None = None) -> list[dict[str, Any]]:
     """Raise every warning due at ``now`` that was not raised before; returns the new ones.
 
     Late report-ins (W01), no-shows (W02), lead resolution time 80 %/100 % used (W05), a department's third
     late or absent check-in in a year (W07), and a closed case the problem came back at twice within 30 days
     (W08), follow-up tasks a township let run past their due time (W09), and closed cases whose lead left no
     check-in position or photographed record (W10). Running it twice at the same moment creates
-    nothing the second time (each warning has a unique key).
+    nothing the second time (each warning has a unique key). W07's year is the calendar year of the district's
+    zone ``tz`` (default Asia/Shanghai).
     """
     now = require_aware(now, "now")
     consequences = {code: rule.consequence for code, rule in catalog.warning_rules.items()}
@@ -35,7 +37,7 @@ def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "esc
     drafts = escalate(warning_repo.escalation_frame(session), now=now)
     new = warning_repo.insert_warnings(session, drafts=drafts, raised_at=now, consequences=consequences,
                                        notify=notify)
-    repeat = repeat_offenders(warning_repo.late_or_absent_counts(session))
+    repeat = repeat_offenders(warning_repo.late_or_absent_counts(session, tz=tz))
     repeat += rebounds(warning_repo.recurrence_counts(session, within_days=REBOUND_DAYS))
     repeat += overdue_follow_ups(warning_repo.overdue_follow_ups(session, now=now))
     repeat += unrecorded(warning_repo.unrecorded_closures(session))

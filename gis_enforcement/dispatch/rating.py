@@ -18,6 +18,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
 from gis_enforcement.domain.escalation import poor_rating
 from gis_enforcement.domain.records import Assignment
+from gis_enforcement.domain.zone import in_zone
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
 from gis_enforcement.storage import Session, dispatch_repo, warning_repo
 
@@ -45,10 +46,11 @@ def find_assignment(session: Session, *, assignment_id: int) -> Assignment:
 
 
 def rate_attendance(session: Session, *, catalog: Catalog, assignment_id: int, township: str, timeliness: int,
-                    adequacy: int, at: datetime, comment: str | None = None, actor: str | None = None) -> Rating:
+                    adequacy: int, at: datetime, comment: str | None = None, actor: str | None = None,
+                    tz: str | None = None) -> Rating:
     """Record ``township``'s rating of one department's attendance; returns it (``new`` False when the same
     rating was already recorded). A rating of 不满意 (adequacy ≤ 2) raises W04 (执法不到位) on the department,
-    in the same transaction and the same record."""
+    in the same transaction and the same record. Refusals give their times in the district's zone ``tz``."""
     at = require_aware(at, "at")
     for name, value in (("timeliness", timeliness), ("adequacy", adequacy)):
         if isinstance(value, bool) or not isinstance(value, int) or value not in SCALE:
@@ -63,13 +65,15 @@ def rate_attendance(session: Session, *, catalog: Catalog, assignment_id: int, t
     assert assignment is not None  # it was just found, and assignments are never deleted
     if assignment.status == "summoned" and at < assignment.report_in_due:
         raise InvalidInput(f"{assignment.department} has not reported in and its deadline "
-                           f"({assignment.report_in_due.isoformat()}) has not passed: nothing to rate yet",
+                           f"({in_zone(assignment.report_in_due, tz).isoformat(timespec='minutes')}) has not passed: "
+                           "nothing to rate yet",
                            field="status")
     before = dispatch_repo.rating_of(session, assignment_id=assignment_id)
     if before is not None:
         same = (before["timeliness"], before["adequacy"], before["comment"]) == (timeliness, adequacy, comment)
         if not same:
-            raise AlreadyRecorded(f"{before['rated_by']} rated this attendance on {before['rated_at'].isoformat()} "
+            raise AlreadyRecorded(f"{before['rated_by']} rated this attendance on "
+                                  f"{in_zone(before['rated_at'], tz).isoformat(timespec='minutes')} "
                                   f"({before['timeliness']}/{before['adequacy']}); a rating is not changed",
                                   field="assignment_id")
         return Rating(assignment_id, assignment.department, timeliness, adequacy, comment, before["rated_at"],

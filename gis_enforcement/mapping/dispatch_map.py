@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis_enforcement.domain.zone import district_zone
 from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_of, script_json
 from gis_enforcement.mapping.features import local_times
 from gis_enforcement.mapping.incidents_map import _FONT
@@ -80,16 +81,18 @@ def _utc(values: pd.Series) -> pd.Series:
         [], dtype="datetime64[ns, UTC]")
 
 
-def report_in_states(assignments: pd.DataFrame, *, now: datetime | None = None) -> pd.DataFrame:
+def report_in_states(assignments: pd.DataFrame, *, now: datetime | None = None,
+                     tz: str | None = None) -> pd.DataFrame:
     """Each assignment's report-in state: ``state`` (on_time, late, not_yet, absent, declined, released),
     ``minutes_from_whistle`` (check-in − summons, None when not in) and ``minutes_late`` (negative = early).
 
     On time/late come from ``minutes_late`` when given, else from ``reported_in_at`` − ``report_in_due``; a
-    department not in is absent once ``now`` (default: the current time) is past its deadline.
+    department not in is absent once ``now`` (default: the current time; a naive one is read in the district's zone
+    ``tz``) is past its deadline.
     """
     a = assignments.reset_index(drop=True)
     now_ts = pd.Timestamp(now or datetime.now(UTC))
-    now_ts = now_ts.tz_localize("Asia/Shanghai") if now_ts.tzinfo is None else now_ts
+    now_ts = now_ts.tz_localize(district_zone(tz).key) if now_ts.tzinfo is None else now_ts
     reported = _utc(a["reported_in_at"]) if "reported_in_at" in a else pd.Series(pd.NaT, index=a.index)
     summoned, due = _utc(a["summoned_at"]), _utc(a["report_in_due"])
     late = pd.to_numeric(a["minutes_late"], errors="coerce") if "minutes_late" in a else pd.Series(
@@ -212,7 +215,7 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
         raise ValueError("geofence_m must be a positive number of metres")
     words = WORDS[lang]
     lon0, lat0 = float(case["lon"]), float(case["lat"])
-    a = report_in_states(assignments, now=now)
+    a = report_in_states(assignments, now=now, tz=tz)
     a = a.assign(_lead=(a["role"] != "lead")).sort_values(["_lead", "department"], kind="stable")
     names = a["department_name"] if "department_name" in a else pd.Series(None, index=a.index)
     a["short"] = [_short_department(n, str(d)) for n, d in zip(names, a["department"], strict=True)]

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.domain.escalation import ESCALATION_COLUMNS, WarningDraft
+from gis_enforcement.settings import DEFAULT_TIMEZONE
 
 
 def escalation_frame(session: Session) -> pd.DataFrame:
@@ -56,12 +57,14 @@ def insert_warnings(session: Session, *, drafts: Sequence[WarningDraft], raised_
     return [dict(r._mapping) for r in result.all()]
 
 
-def late_or_absent_counts(session: Session) -> pd.DataFrame:
-    """W01 and W02 per department per calendar year (Asia/Shanghai), for the repeat rule W07."""
+def late_or_absent_counts(session: Session, *, tz: str | None = None) -> pd.DataFrame:
+    """W01 and W02 per department per calendar year of the district's zone ``tz`` (default Asia/Shanghai), for
+    the repeat rule W07."""
     rows = session.execute(
         text("SELECT subject_code AS department, "
-             "extract(year FROM raised_at AT TIME ZONE 'Asia/Shanghai')::int AS year, count(*) AS n "
-             "FROM warning WHERE rule_code IN ('W01', 'W02') GROUP BY 1, 2")
+             "extract(year FROM raised_at AT TIME ZONE :tz)::int AS year, count(*) AS n "
+             "FROM warning WHERE rule_code IN ('W01', 'W02') GROUP BY 1, 2"),
+        {"tz": tz or DEFAULT_TIMEZONE},
     ).all()
     return pd.DataFrame(rows, columns=["department", "year", "n"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -99,6 +100,11 @@ def test_events_page_and_stream(client: TestClient, jurisdiction: Jurisdiction, 
     assert client.get("/api/v1/events", params={"after": start, "kind": "report_in"}).json()["data"][0][
         "payload"]["department"] == assignments[0]["department"]
     assert error(client.get("/api/v1/events", params={"limit": 0}))["field"] == "limit"
+    # times in the district's zone, as every other answer of the API, the deadlines inside payloads too
+    for e in page["data"]:
+        assert e["at"].endswith("+08:00") and e["recorded_at"].endswith("+08:00"), e
+    due = page["data"][1]["payload"]["summoned"][0]["report_in_due"]
+    assert due.endswith("+08:00") and due.startswith(assignments[0]["report_in_due"][:16]), (due, assignments[0])
 
     whistle_id = page["data"][1]["id"]
     with client.stream("GET", "/api/v1/events/stream", params={"timeout": 1.5},
@@ -107,6 +113,8 @@ def test_events_page_and_stream(client: TestClient, jurisdiction: Jurisdiction, 
         text = "".join(r.iter_text())
     assert f"id: {page['data'][2]['id']}\nevent: report_in\ndata: {{" in text
     assert "event: whistle" not in text  # resumed after the whistle
+    data = json.loads(text.split("event: report_in\ndata: ", 1)[1].split("\n", 1)[0])
+    assert data["at"] == page["data"][2]["at"] and data["at"].endswith("+08:00")
     assert error(client.get("/api/v1/events/stream", headers={"Last-Event-ID": "x"}))["field"] == "Last-Event-ID"
 
 

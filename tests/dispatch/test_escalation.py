@@ -105,3 +105,25 @@ def test_a_case_closed_without_a_record_raises_w10_once(db, locator, catalog, si
     assert [(w["incident_id"], w["subject_code"]) for w in raised] == [(bare.id, lead)]
     assert raised[0]["detail"]["missing"] == ["photographed record"]
     assert not [w for w in tick(db, catalog=catalog, now=T0 + timedelta(hours=4)) if w["rule_code"] == "W10"]
+
+
+def test_the_repeat_year_is_the_districts_calendar_year(db: Session) -> None:
+    """A no-show raised at 00:30 on New Year's Day in Beijing (16:30 UTC the day before) counts in the new year
+    of the district; read in another zone it falls in the old one."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gis_enforcement.domain.escalation import WarningDraft
+    from gis_enforcement.storage import warning_repo
+
+    at = datetime(2027, 1, 1, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    drafts = [WarningDraft("W02", "red", "department", "ZONE_TEST_DEPT", f"W02:zone-test:{i}") for i in range(3)]
+    warning_repo.insert_warnings(db, drafts=drafts, raised_at=at, consequences={}, notify={})
+
+    def year(tz: str | None) -> list[tuple[int, int]]:
+        counts = warning_repo.late_or_absent_counts(db, tz=tz)
+        mine = counts[counts["department"] == "ZONE_TEST_DEPT"]
+        return list(zip(mine["year"].tolist(), mine["n"].tolist(), strict=True))
+
+    assert year(None) == [(2027, 3)] == year("Asia/Shanghai")
+    assert year("UTC") == [(2026, 3)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session
@@ -44,6 +45,9 @@ def test_rating_after_report_in_is_recorded_once(db: Session, locator: Locator, 
         rate_attendance(db, catalog=catalog, assignment_id=lead.id, township=township, timeliness=2, adequacy=4,
                         at=T0 + timedelta(hours=2))
     assert changed.value.field == "assignment_id" and "5/4" in changed.value.message
+    # the refusal says when in the district's clock (T0 + 1 h), not the database's UTC
+    rated = (T0 + timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai")).isoformat(timespec="minutes")
+    assert rated in changed.value.message and "+08:00" in rated, changed.value.message
     events, _ = dispatch_repo.events_of(db, incident_id=inc.id)
     ratings = [e for e in events if e.kind == "rating"]
     assert len(ratings) == 1 and ratings[0].payload["department"] == lead.department
@@ -57,6 +61,8 @@ def test_who_and_when_may_rate(db: Session, locator: Locator, catalog: Catalog, 
         rate_attendance(db, catalog=catalog, assignment_id=assist.id, township=township, timeliness=1, adequacy=1,
                         at=T0 + timedelta(minutes=5))
     assert early.value.field == "status"
+    assert assist.report_in_due.astimezone(ZoneInfo("Asia/Shanghai")).isoformat(timespec="minutes") in \
+        early.value.message, early.value.message
     with pytest.raises(InvalidInput) as other:
         rate_attendance(db, catalog=catalog, assignment_id=assist.id, township="110117999", timeliness=1, adequacy=1,
                         at=T0 + timedelta(hours=1))

@@ -50,6 +50,15 @@ def test_states_from_times() -> None:
     assert after["minutes_late"].iat[1] == 12
 
 
+def test_a_naive_now_is_read_in_the_districts_zone() -> None:
+    """PNR's deadline is 00:10 Beijing time; a naive 00:00 is before it in Beijing, after it in UTC."""
+    a = assignments()
+    naive = WHISTLE.tz_localize(None) + pd.Timedelta(minutes=20)
+    assert report_in_states(a, now=naive.to_pydatetime())["state"].iat[3] == "not_yet"
+    assert report_in_states(a, now=naive.to_pydatetime(), tz="Asia/Shanghai")["state"].iat[3] == "not_yet"
+    assert report_in_states(a, now=naive.to_pydatetime(), tz="UTC")["state"].iat[3] == "absent"
+
+
 def test_case_geofence_checkins_and_legend(pinggu, tmp_path) -> None:
     a = assignments()
     page = write_dispatch_map(tmp_path / "d.html", CASE, a, pinggu.townships, geofence_m=200,

@@ -36,6 +36,7 @@ from gis_enforcement.api.schemas_dispatch import (
 )
 from gis_enforcement.dispatch.listing import list_assignments
 from gis_enforcement.dispatch.rating import find_assignment, rate_attendance
+from gis_enforcement.domain.zone import in_zone
 
 router = APIRouter(prefix="/api/v1/assignments", tags=["dispatch"])
 AssignmentId = Annotated[int, Path(ge=1, description="the assignment id (``id`` of an assignment)")]
@@ -156,7 +157,8 @@ def rate(assignment_id: AssignmentId, body: RatingCreate, session: SessionDep, p
     case_routes._own_township(session, caller, a.incident_id, body.township, action="assignment.rate")
     r = rate_attendance(session, catalog=platform.catalog, assignment_id=assignment_id, township=body.township,
                         timeliness=body.timeliness, adequacy=body.adequacy, comment=body.comment, at=clock(),
-                        actor=actor)
+                        actor=actor, tz=platform.settings.timezone)
     session.commit()
     return RatingPublic(assignment_id=r.assignment_id, department=r.department, timeliness=r.timeliness,
-                        adequacy=r.adequacy, comment=r.comment, rated_at=r.rated_at, rated_by=r.rated_by, new=r.new)
+                        adequacy=r.adequacy, comment=r.comment, rated_by=r.rated_by, new=r.new,
+                        rated_at=in_zone(r.rated_at, platform.settings.timezone))

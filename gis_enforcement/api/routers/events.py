@@ -16,18 +16,21 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis_enforcement.api.auth import ManagesWebhooks, ReadsEvents, ReadsWebhooks
-from gis_enforcement.api.deps import SessionDep, TransactionsDep
+from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
 from gis_enforcement.api.routers.dispatch import ERRORS
+from gis_enforcement.api.schemas_dispatch import local_payload
 from gis_enforcement.dispatch import outbox
 from gis_enforcement.domain.access import Caller
 from gis_enforcement.errors import Forbidden, InvalidInput
 from gis_enforcement.storage import outbox_repo
+from gis_enforcement.storage.outbox_repo import StoredEvent
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -47,6 +50,14 @@ class EventPublic(BaseModel):
 class EventsPublic(BaseModel):
     data: list[EventPublic]
     next_after: int = Field(description="ask again with after=next_after for what follows")
+
+
+def _public(event: StoredEvent, tz: str) -> dict[str, Any]:
+    """An event as the API answers it: ``at``, ``recorded_at`` and the times in its payload in the district's
+    zone, as every other time the API gives (the record itself keeps UTC; webhooks carry it as stored)."""
+    zone = ZoneInfo(tz)
+    return {**event.to_json(), "at": event.at.astimezone(zone).isoformat(),
+            "recorded_at": event.recorded_at.astimezone(zone).isoformat(), "payload": local_payload(event.payload, tz)}
 
 
 Township = Annotated[str | None, Query(description="only events of cases in this township")]
@@ -78,7 +89,7 @@ def _known(kinds: list[str] | None) -> list[str] | None:
 
 
 @router.get("/events", operation_id="list_events", response_model=EventsPublic, responses=ERRORS)
-def list_events(session: SessionDep, caller: ReadsEvents, after: Annotated[int, Query(ge=0)] = 0,
+def list_events(session: SessionDep, caller: ReadsEvents, platform: PlatformDep, after: Annotated[int, Query(ge=0)] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100, township: Township = None,
                 department: Department = None, kinds: Kinds = None) -> EventsPublic:
     """Events after the cursor, oldest first, of the caller's cases. Poll with ``after=next_after``; an empty
@@ -86,7 +97,8 @@ def list_events(session: SessionDep, caller: ReadsEvents, after: Annotated[int, 
     township, department = _scoped(caller, township, department)
     page = outbox.read_events(session, after=after, limit=limit, township=township, kinds=_known(kinds),
                               department=department)
-    return EventsPublic(data=[EventPublic(**e.to_json()) for e in page.events], next_after=page.next_after)
+    tz = platform.settings.timezone
+    return EventsPublic(data=[EventPublic(**_public(e, tz)) for e in page.events], next_after=page.next_after)
 
 
 @router.get("/events/stream", operation_id="stream_events", response_class=StreamingResponse,
@@ -94,6 +106,7 @@ def list_events(session: SessionDep, caller: ReadsEvents, after: Annotated[int, 
 def stream_events(
     transactions: TransactionsDep,
     caller: ReadsEvents,
+    platform: PlatformDep,
     after: Annotated[int | None, Query(ge=0, description="start after this event (default: from now on)")] = None,
     last_event_id: Annotated[str | None, Header(description="set by EventSource when it reconnects")] = None,
     township: Township = None, department: Department = None, kinds: Kinds = None,
@@ -119,6 +132,7 @@ def stream_events(
             cursor = outbox_repo.last_event_id(session)
     deadline = time.monotonic() + timeout
     stop = threading.Event()
+    tz = platform.settings.timezone
 
     def wait(seconds: float) -> bool:
         left = deadline - time.monotonic()
@@ -136,7 +150,7 @@ def stream_events(
                         yield ": heartbeat\n\n"
                     continue
                 quiet = 0
-                data = json.dumps(event.to_json(), ensure_ascii=False, default=str)
+                data = json.dumps(_public(event, tz), ensure_ascii=False, default=str)
                 yield f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
         finally:
             stop.set()
