@@ -270,6 +270,11 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     town.click("#detail button:has-text('重新打开')")
     town.wait_for_function("() => document.querySelector('#detail h2').textContent.includes('重新打开')")
     town.screenshot(path=str(artifacts / "console-8-reopened.png"))
+    # the lead's page tells it the case came back to it, and offers to resume
+    reopened_item = f"#assignments li[data-incident='{incident_id}']"
+    dept.wait_for_selector(f"{reopened_item}:has-text('案件已重新打开，待本部门恢复处置')", timeout=20_000)
+    dept.click(f"{reopened_item} button.case")
+    dept.wait_for_selector("#resume")
 
     with site.client("supervisor") as c:
         events = c.get(f"/api/v1/incidents/{incident_id}/timeline").json()["events"]
