@@ -166,8 +166,20 @@ def gather_candidates(session: Session, *, request: PlanRequest, locator: Locato
         placed = locator.locate(candidates["lon"].to_numpy(dtype=float), candidates["lat"].to_numpy(dtype=float))
         kind = candidates["kind"].map({"open_cases": "案件点", "recurring_site": "反复点位", "hotspot": "热点"})
         village = placed["village_name"].fillna(placed["township_name"]).fillna("")
-        candidates["name"] = [f"{v}·{k}" for v, k in zip(village, kind.fillna(""), strict=True)]
+        names = pd.Series([f"{v}·{k}" for v, k in zip(village, kind.fillna(""), strict=True)], index=candidates.index)
+        candidates["name"] = distinct_names(names, pd.Series(placed["grid_code"].to_numpy(), index=candidates.index))
     return candidates
+
+
+def distinct_names(names: pd.Series, grid_codes: pd.Series) -> pd.Series:
+    """Target names a crew can tell apart: a name two targets share gets its grid cell (网格, the last three
+    digits of the cell code), and where even that repeats, its order (#2, #3 …)."""
+    shared = names.duplicated(keep=False)
+    cell = grid_codes.astype("string").str[-3:].fillna("—")
+    out = names.where(~shared, names + "（网格" + cell + "）")
+    again = out.duplicated(keep=False)
+    order = out.groupby(out).cumcount() + 1
+    return out.where(~again, out + " #" + order.astype(str))
 
 
 def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: Mapping[str, tuple[float, float]],
