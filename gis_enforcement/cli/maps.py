@@ -59,7 +59,7 @@ def map_status(period: Period = None,
             page = status_page(session, output or plat.settings.maps_dir / "status.html", catalog=plat.catalog,
                                start=span.start if span else None, end=span.end if span else None,
                                township_code=township, subtitle=span.label if span else "", lang=_lang(lang),
-                               basemap=tiles)
+                               basemap=tiles, timezone=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)
         return

@@ -34,9 +34,9 @@ def write_season_maps(platform: Any, console: Console, *, plan_id: int | None) -
 
     pages: list[tuple[str, str, Callable[[Session], map_pages.MapPage]]] = [
         ("status", "案件处置状态 status of every case", lambda s: map_pages.status_page(
-            s, folder / "status.html", catalog=catalog)),
+            s, folder / "status.html", catalog=catalog, timezone=platform.settings.timezone)),
         ("status-en", "status map in English", lambda s: map_pages.status_page(
-            s, folder / "status-en.html", catalog=catalog, lang="en")),
+            s, folder / "status-en.html", catalog=catalog, lang="en", timezone=platform.settings.timezone)),
         ("incidents", "巡查事件 incidents by category", lambda s: map_pages.incidents_page(
             s, folder / "incidents.html", catalog=catalog, timezone=platform.settings.timezone)),
         ("townships", "街乡 incidents per km²", lambda s: map_pages.townships_page(

@@ -16,15 +16,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["NONE", "PackedCases", "codes_of", "pack_cases", "packed_column"]
+from gis_enforcement.domain.zone import district_zone
+
+__all__ = ["NONE", "PackedCases", "codes_of", "pack_cases", "packed_column", "utc_offsets"]
 
 _DTYPES: dict[str, np.dtype[Any]] = {"u8": np.dtype("<u1"), "u16": np.dtype("<u2"), "u32": np.dtype("<u4")}
 #: the missing value of each column type
 NONE = {"u8": 255, "u16": 65535, "u32": 4294967295}
 
 PackedCases = dict[str, Any]
-#: the page shows Beijing time (UTC+8, no daylight saving): months and days of the slider are local ones
-_UTC_OFFSET_MIN = 480
+#: the step of the offset table (:func:`utc_offsets`): every zone's changes fall on a quarter hour
+_OFFSET_STEP = "15min"
+
+
+def utc_offsets(first: float, last: float, tz: str | None = None) -> list[list[int]]:
+    """The district zone's UTC offsets over minutes ``first``..``last`` since the epoch (UTC), as
+    ``[[from_minute, offset_minutes], …]``: one entry for a zone without daylight saving (Beijing: ``[[…, 480]]``),
+    one more at each change. The first entry holds before its minute too. The page shows every time and puts
+    every case in its day and month with it."""
+    zone = district_zone(tz).key
+    start = pd.Timestamp(int(np.floor(first)) * 60, unit="s", tz="UTC").floor(_OFFSET_STEP)
+    end = pd.Timestamp(int(np.ceil(last)) * 60, unit="s", tz="UTC").ceil(_OFFSET_STEP)
+    grid = pd.date_range(start, end, freq=_OFFSET_STEP)
+    offsets = ((grid.tz_convert(zone).tz_localize(None) - grid.tz_localize(None)).total_seconds() // 60).to_numpy()
+    minutes = ((grid - pd.Timestamp(0, tz="UTC")).total_seconds() // 60).to_numpy()
+    change = np.r_[True, offsets[1:] != offsets[:-1]]
+    return [[int(m), int(o)] for m, o in zip(minutes[change], offsets[change], strict=True)]
+
+
+def _local_minutes(observed: pd.Series, tz: str | None) -> np.ndarray:
+    """Minutes since the epoch on the district's wall clock (UTC minutes plus the offset of that moment)."""
+    utc = pd.to_datetime(observed, utc=True, errors="coerce", format="ISO8601")
+    wall = utc.dt.tz_convert(district_zone(tz).key).dt.tz_localize(None)
+    return ((wall - pd.Timestamp(0)).dt.total_seconds() / 60).to_numpy()
 
 
 def packed_column(values: np.ndarray, kind: str) -> str:
@@ -85,13 +109,14 @@ def _texts(values: pd.Series, shorten: Callable[[str], str] | None) -> tuple[np.
 
 
 def pack_cases(cases: pd.DataFrame, *, categories: Sequence[str], statuses: Sequence[str],
-               shorten: dict[str, Callable[[str], str]] | None = None, full_text_up_to: int = 20_000
-               ) -> PackedCases:
+               shorten: dict[str, Callable[[str], str]] | None = None, full_text_up_to: int = 20_000,
+               tz: str | None = None) -> PackedCases:
     """The columns of ``cases`` (the store's case-status frame: ``lon``, ``lat``, ``observed_at``,
     ``category``, ``status`` … see :func:`gis_enforcement.storage.map_repo.case_status_frame`) packed for the
     page. ``categories`` and ``statuses`` give the index of each code (codes not listed are refused by the
     caller). Full ids and descriptions ride along only up to ``full_text_up_to`` cases; beyond, an id's first
-    eight hex digits."""
+    eight hex digits. Times are UTC minutes; ``offsets`` (:func:`utc_offsets`) turns them into the district's
+    clock (``tz``, default Asia/Shanghai), and ``months`` and ``days`` are the district's."""
     n = len(cases)
     lon = cases["lon"].to_numpy(dtype=float)
     lat = cases["lat"].to_numpy(dtype=float)
@@ -105,7 +130,7 @@ def pack_cases(cases: pd.DataFrame, *, categories: Sequence[str], statuses: Sequ
     }
     observed = _minutes(cases["observed_at"])
     t0 = int(np.floor(observed.min())) if n else 0
-    cols["t"] = (np.rint(observed.to_numpy() - t0).astype(np.int64), "u32")
+    cols["t"] = (np.floor(observed.to_numpy()).astype(np.int64) - t0, "u32")  # the minute on the clock
     cat_index = {c: k for k, c in enumerate(categories)}
     status_index = {s: k for k, s in enumerate(statuses)}
     cols["cat"] = (codes_of(cases["category"], cat_index), "u8")
@@ -144,13 +169,16 @@ def pack_cases(cases: pd.DataFrame, *, categories: Sequence[str], statuses: Sequ
 
     months: list[str] = []
     days = 0
+    offsets = utc_offsets(0, 0, tz)
     if n:
-        local = (np.rint(observed.to_numpy()) + _UTC_OFFSET_MIN).astype("datetime64[m]")
+        wall = _local_minutes(cases["observed_at"], tz)
+        local = np.floor(wall).astype("datetime64[m]")
         months = [str(m) for m in np.unique(local.astype("datetime64[M]"))]
-        local_day = np.floor((observed.to_numpy() + _UTC_OFFSET_MIN) / 1440)
-        days = int(local_day.max() - np.floor((t0 + _UTC_OFFSET_MIN) / 1440)) + 1
+        first_day = np.floor(_local_minutes(pd.Series([pd.Timestamp(t0 * 60, unit="s", tz="UTC")]), tz)[0] / 1440)
+        days = int(np.floor(wall / 1440).max() - first_day) + 1  # the page counts days from t0's, as here
+        offsets = utc_offsets(float(np.nanmin(observed)), float(np.nanmax(observed)), tz)
     out: PackedCases = {
-        "n": n, "x0": x0, "y0": y0, "step": step, "t0": t0, "days": days, "months": months,
+        "n": n, "x0": x0, "y0": y0, "step": step, "t0": t0, "days": days, "months": months, "offsets": offsets,
         "cols": {k: packed_column(v, kind) for k, (v, kind) in cols.items()},
         "types": {k: kind for k, (_, kind) in cols.items()},
         "dict": dictionaries, "none": none,

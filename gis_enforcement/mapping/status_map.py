@@ -148,13 +148,14 @@ class CaseLayer(JsElement):
 
 def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any = None,
                title: str = "平谷区 案件处置状态", subtitle: str = "", lang: str = "zh",
-               basemap: Basemap | None = None) -> folium.Map:
+               basemap: Basemap | None = None, tz: str | None = None) -> folium.Map:
     """Cases coloured by status and shaped by problem family over the townships, with filters and a time slider.
 
     ``cases``: the store's case-status frame (:func:`gis_enforcement.storage.map_repo.case_status_frame`;
     ``lon``, ``lat``, ``category``, ``status``, ``observed_at`` required, the chain's milestones used when
     present). ``townships``: polygons with ``name``. ``catalog``: the four lists (category names, severity,
-    department names)."""
+    department names). ``tz``: the district's zone the times, days and months are shown in (default
+    Asia/Shanghai)."""
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {sorted(WORDS)}")
     w = WORDS[lang]
@@ -177,7 +178,7 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
         named = np.array([names.get(str(u), str(u)) for u in uniques] + [None], dtype=object)
         frame = frame.assign(lead_department=named[codes_])
     data = pack_cases(frame, categories=codes, statuses=statuses,
-                      shorten={"tw": _short_name, "v": short_village})
+                      shorten={"tw": _short_name, "v": short_village}, tz=tz)
     counts = cases["category"].astype(str).value_counts()
     present = [c for c in codes if c in counts.index]
     data.update({

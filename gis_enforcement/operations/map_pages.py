@@ -50,15 +50,16 @@ def prepare_basemap(basemap: Basemap | None, path: Path) -> None:
 
 def status_page(session: Session, path: Path, *, catalog: Catalog, start: datetime | None = None,
                 end: datetime | None = None, township_code: str | None = None, subtitle: str = "",
-                lang: str = "zh", basemap: Basemap | None = None) -> MapPage:
-    """Every case (of the period, of one township) by status, shape by family, with its timeline."""
+                lang: str = "zh", basemap: Basemap | None = None, timezone: str = DEFAULT_TIMEZONE) -> MapPage:
+    """Every case (of the period, of one township) by status, shape by family, with its timeline; times, days
+    and months in the district's zone ``timezone``."""
     from gis_enforcement.mapping.status_map import write_status_map
 
     cases = map_repo.case_status_frame(session, start=start, end=end, township_code=township_code)
     towns = layer_repo.read_layers(session)["township"]
     prepare_basemap(basemap, path)
     written = write_status_map(path, cases, towns, catalog=catalog, lang=lang, basemap=basemap,
-                               title=TITLES["status"][lang], subtitle=subtitle)
+                               title=TITLES["status"][lang], subtitle=subtitle, tz=timezone)
     return MapPage(written, len(cases))
 
 

@@ -90,7 +90,7 @@ def test_time_slider_shows_a_window_of_days(opened, cases) -> None:
     page, errors, folder = opened
     minutes = (cases["observed_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy() / 60
     t0 = np.floor(minutes.min())
-    day = np.floor((t0 + np.rint(minutes - t0) + 480) / 1440) - np.floor((t0 + 480) / 1440)
+    day = np.floor((np.floor(minutes) + 480) / 1440) - np.floor((t0 + 480) / 1440)
     page.select_option("#gise-window", "7")
     page.evaluate("() => { var s = document.getElementById('gise-day'); s.value = 100; "
                   "s.dispatchEvent(new Event('input')); }")

@@ -5,6 +5,13 @@
  *
  * Globals used: L (Leaflet), GISE_CASES (the data, see status_map.py).
  */
+/* the district's UTC offset in minutes at UTC minute m (D.offsets: [[from minute, offset], …], see packing.py) */
+function giseOffset(D, m) {
+  var o = D.offsets, k = 0;
+  while (k + 1 < o.length && o[k + 1][0] <= m) { k++; }
+  return o[k][1];
+}
+
 var GiseCases = L.Layer.extend({
   initialize: function (D) {
     this.D = D;
@@ -16,13 +23,14 @@ var GiseCases = L.Layer.extend({
     this.n = n;
     // normalised web-mercator position of every case, once
     var X = new Float64Array(n), Y = new Float64Array(n), day = new Int32Array(n), month = new Int32Array(n);
-    var rad = Math.PI / 180, day0 = Math.floor((D.t0 + 480) / 1440), months = {}, m0 = D.months;
+    var rad = Math.PI / 180, day0 = Math.floor((D.t0 + giseOffset(D, D.t0)) / 1440), months = {}, m0 = D.months;
     for (var k = 0; k < m0.length; k++) { months[m0[k]] = k; }
     for (var i = 0; i < n; i++) {
       var lon = D.x0 + c.x[i] * D.step, lat = D.y0 + c.y[i] * D.step;
       X[i] = 0.5 + lon / 360;
       Y[i] = 0.5 - Math.log(Math.tan(Math.PI / 4 + lat * rad / 2)) / (2 * Math.PI);
-      var minutes = D.t0 + c.t[i] + 480;  // Beijing time
+      var minutes = D.t0 + c.t[i];
+      minutes += giseOffset(D, minutes);  // the district's clock
       day[i] = Math.floor(minutes / 1440) - day0;
       month[i] = months[new Date(minutes * 60000).toISOString().slice(0, 7)];
     }
@@ -288,7 +296,7 @@ function giseCasePopup(layer, i) {
   var D = layer.D, c = layer.c, W = D.words, cat = D.cats[c.cat[i]], st = D.statuses[c.st[i]];
   var group = D.groups[c.dup[i] ? D.dropped : st.group];
   var none16 = 65535, t = D.t0 + c.t[i];
-  function when(m) { return new Date((m + 480) * 60000).toISOString().slice(0, 16).replace('T', ' '); }
+  function when(m) { return new Date((m + giseOffset(D, m)) * 60000).toISOString().slice(0, 16).replace('T', ' '); }
   function pick(col) { return c[col] && c[col][i] !== D.none[col] ? D.dict[col][c[col][i]] : ''; }
   var rows = [];
   function row(k, v, cls) { if (v) { rows.push('<tr' + (cls ? ' class="' + cls + '"' : '') + '><th>' + k + '</th><td>' + v + '</td></tr>'); } }
@@ -405,7 +413,7 @@ function giseStatusPage(map, D) {
   // the time slider: all days, or a window of days ending on the chosen day
   var slider = document.getElementById('gise-day'), mode = document.getElementById('gise-window');
   var label = document.getElementById('gise-days'), play = document.getElementById('gise-play'), timer = null;
-  var day0 = Math.floor((D.t0 + 480) / 1440);
+  var day0 = Math.floor((D.t0 + giseOffset(D, D.t0)) / 1440);
   function dayText(d) { return new Date((day0 + d) * 86400000).toISOString().slice(0, 10); }
   function apply() {
     var w = Number(mode.value), d = Number(slider.value);
