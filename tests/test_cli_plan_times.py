@@ -55,6 +55,17 @@ def test_a_start_without_offset_is_district_time_and_execution_waits_for_the_per
     shown = runner.invoke(app, ["plan", "list"], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output
     assert start.isoformat(timespec="minutes") in shown.stdout and "+00:00" not in shown.stdout
+    # the plan again, as it was printed when made: the same targets in the same order, and its state
+    again = runner.invoke(app, ["plan", "show", str(plan_id)], env={"COLUMNS": "200"})
+    assert again.exit_code == 0, again.output
+    assert f"联合执法计划 #{plan_id}  {start:%Y-%m-%d %H:%M}" in again.stdout and "planned" in again.stdout
+
+    def rows(text: str) -> list[list[str]]:  # the target rows: order, name, …
+        return [line.split()[:2] for line in text.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+    made_rows = rows(made.stdout.split("暂缓 waiting")[0])
+    assert made_rows and rows(again.stdout.split("暂缓 waiting")[0]) == made_rows
+    missing = runner.invoke(app, ["plan", "show", "999999"])
+    assert missing.exit_code == 2 and "plan_id: no plan 999999" in _said(missing)
 
     early = runner.invoke(app, ["plan", "execute", str(plan_id)], env={"COLUMNS": "200"})
     assert early.exit_code == 2, early.output

@@ -412,30 +412,44 @@ def plan_create(
         out.print(f"wrote {geo} and {csv}")
 
 
-def _print_plan(plan_id: int, plan: Any, catalog: Any) -> None:
+def _plan_tables(title: str, targets: list[dict[str, Any]], waiting: list[dict[str, Any]], catalog: Any,
+                 more_hint: str) -> None:
+    """The targets of a plan in route order (``order``, ``name``, ``categories``, ``officers``, ``window``,
+    ``arrive_at`` as a time, ``score``), then the first of those waiting with their reason."""
     def zh(codes: Any) -> str:
         return "、".join(catalog.categories[c].zh if c in catalog.categories else c for c in codes)
 
-    offset = plan.period_start.isoformat()[-6:]  # the district's UTC offset, e.g. +08:00
-    table = Table(title=f"联合执法计划 #{plan_id}  {plan.period_start:%Y-%m-%d %H:%M} → {plan.period_end:%m-%d %H:%M} "
-                        f"({offset})", box=box.SIMPLE_HEAD)
+    table = Table(title=title, box=box.SIMPLE_HEAD)
     for col in ("序", "目标", "类别", "部门（人）", "时段", "到达", "得分"):
         table.add_column(col, justify="right" if col in ("序", "得分") else "left")
-    for r in plan.targets.itertuples(index=False):
-        officers = " ".join(f"{d}{n}" for d, n in r.officers.items())
-        table.add_row(str(r.order), str(r.name), zh(r.categories), officers, str(r.window),
-                      f"{r.arrive_at:%H:%M}", f"{r.score:.0f}")
+    for r in targets:
+        staff = r.get("officers") or {}
+        order = [d for d in r.get("departments") or [] if d in staff] + sorted(set(staff) - set(r.get("departments")
+                                                                                              or []))
+        officers = " ".join(f"{d}{staff[d]}" for d in order)  # the lead first, as planned
+        arrive = r.get("arrive_at")
+        table.add_row(str(r.get("order", "")), str(r.get("name", "")), zh(r.get("categories") or []), officers,
+                      str(r.get("window", "")), f"{arrive:%H:%M}" if arrive is not None else "—",
+                      f"{r['score']:.0f}" if r.get("score") is not None else "")
     out.print(table)
-    out.print(f"{len(plan.targets)} target(s), {plan.travel_m / 1000:.1f} km, back by {plan.end_at:%H:%M}")
-    if len(plan.waiting):
+    if waiting:
         wait = Table(title="暂缓 waiting", box=box.SIMPLE_HEAD)
         for col in ("目标", "原因"):
             wait.add_column(col)
-        for r in plan.waiting.head(12).itertuples(index=False):
-            wait.add_row(str(r.name), str(r.reason))
+        for w in waiting[:12]:
+            wait.add_row(str(w.get("name", "")), str(w.get("reason", "")))
         out.print(wait)
-        if len(plan.waiting) > 12:
-            out.print(f"… and {len(plan.waiting) - 12} more waiting (all in the CSV / GeoJSON)")
+        if len(waiting) > 12:
+            out.print(f"… and {len(waiting) - 12} more waiting ({more_hint})")
+
+
+def _print_plan(plan_id: int, plan: Any, catalog: Any) -> None:
+    offset = plan.period_start.isoformat()[-6:]  # the district's UTC offset, e.g. +08:00
+    title = (f"联合执法计划 #{plan_id}  {plan.period_start:%Y-%m-%d %H:%M} → {plan.period_end:%m-%d %H:%M} "
+             f"({offset})")
+    _plan_tables(title, plan.targets.to_dict("records"), plan.waiting.to_dict("records"), catalog,
+                 "all in the CSV / GeoJSON")
+    out.print(f"{len(plan.targets)} target(s), {plan.travel_m / 1000:.1f} km, back by {plan.end_at:%H:%M}")
 
 
 @plan_app.command("list")
@@ -451,14 +465,43 @@ def plan_list(limit: Annotated[int, typer.Option(min=1, max=500, help="how many,
         fail(exc)
         return
     table = Table(title=f"联合执法计划 plans ({len(rows)} of {total})", box=box.SIMPLE_HEAD)
-    for col in ("#", "status", "from", "to", "targets", "waiting", "townships"):
+    for col in ("#", "status", "from", "to", "targets", "waiting", "townships", "categories"):
         table.add_column(col, justify="right" if col in ("#", "targets", "waiting") else "left")
     for r in rows:
         begin, end = r["period_start"], r["period_end"]
         table.add_row(str(r["id"]), r["status"], begin.isoformat(timespec="minutes") if begin else "—",
                       end.isoformat(timespec="minutes") if end else "—", str(r["target_count"]),
-                      str(r["waiting_count"]), ",".join(r["townships"]) or "all")
+                      str(r["waiting_count"]), ",".join(r["townships"]) or "all", ",".join(r["categories"]) or "all")
     out.print(table)
+    out.print("see one with `gis-enforcement plan show ID`")
+
+
+@plan_app.command("show")
+def plan_show(plan_id: Annotated[int, typer.Argument(help="a stored plan (see `plan list`)")]) -> None:
+    """A stored plan again: its period, status and execution, the targets in route order with departments,
+    officers, windows and arrival, and those waiting with the reason."""
+    from gis_enforcement.operations.plans import stored_plan
+
+    try:
+        plat = open_platform()
+        with plat.transaction() as session:
+            plan = stored_plan(session, plan_id=plan_id, tz=plat.settings.timezone)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    zone = ZoneInfo(plat.settings.timezone)
+    period = plan["period"]
+    when = (f"{period[0]:%Y-%m-%d %H:%M} → {period[1]:%m-%d %H:%M} ({period[0].isoformat()[-6:]})"
+            if period else "no period")
+    targets = [{**t, "arrive_at": datetime.fromisoformat(t["arrive_at"]).astimezone(zone) if t.get("arrive_at")
+                else None} for t in plan["targets"]]
+    _plan_tables(f"联合执法计划 #{plan_id}  {when}", targets, plan["waiting"], plat.catalog,
+                 "all in GET /api/v1/plans/{id}")
+    km = sum(float(t.get("leg_m") or 0) for t in plan["targets"]) / 1000
+    state = (f"executed at {plan['executed_at']:%Y-%m-%d %H:%M} ({len(plan['whistle_ids'])} whistle(s))"
+             if plan["executed_at"] else plan["status"])
+    towns = "、".join(plan["township_names"]) or "all townships"
+    out.print(f"{len(targets)} target(s), {km:.1f} km · {towns} · {state}")
 
 
 @plan_app.command("execute")

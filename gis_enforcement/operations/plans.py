@@ -39,7 +39,7 @@ from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone, in_zone
 from gis_enforcement.errors import AlreadyRecorded, AlreadySummoned, InvalidInput, NotFound
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.submit import submit_one
-from gis_enforcement.storage import Session, analysis_repo, dispatch_repo
+from gis_enforcement.storage import Session, analysis_repo, dispatch_repo, user_repo
 
 _PLAN_NAMESPACE = uuid.UUID("6f1c9a52-2f0e-4a55-9c3e-6b0d7a3c2e11")
 _TO_4548 = Transformer.from_crs(4326, 4548, always_xy=True)
@@ -271,6 +271,26 @@ def plan_period(plan: Mapping[str, Any], tz: str = DEFAULT_TIMEZONE) -> tuple[da
         return None
     end = _stored_time(route.get("period_end"), tz) or _stored_time(params.get("period_end"), tz)
     return begin, end or begin + timedelta(days=1)
+
+
+def stored_plan(session: Session, *, plan_id: int, tz: str = DEFAULT_TIMEZONE) -> dict[str, Any]:
+    """A stored plan as its reader wants it again: ``id``, ``status``, ``period`` (:func:`plan_period`),
+    ``created_at`` and ``executed_at`` in district time (the zone ``tz``), the request's ``townships`` (and their
+    ``township_names``) and ``categories``, ``targets`` in route order and ``waiting``, each as stored;
+    ``NotFound`` on ``plan_id``."""
+    plan = analysis_repo.get_plan(session, plan_id=plan_id)
+    if plan is None:
+        raise NotFound(f"no plan {plan_id}", field="plan_id")
+    zone = district_zone(tz)
+    params = plan.get("parameters") or {}
+    names = user_repo.township_names(session)
+    return {"id": plan["id"], "status": plan["status"], "period": plan_period(plan, tz),
+            "created_at": plan["created_at"].astimezone(zone) if plan.get("created_at") else None,
+            "executed_at": plan["executed_at"].astimezone(zone) if plan.get("executed_at") else None,
+            "townships": list(params.get("townships") or []), "categories": list(params.get("categories") or []),
+            "township_names": [names.get(c, c) for c in params.get("townships") or []],
+            "targets": sorted(plan.get("targets") or [], key=lambda t: t.get("order") or 0),
+            "waiting": list(plan.get("waiting") or []), "whistle_ids": list(plan.get("whistle_ids") or [])}
 
 
 def list_plans(session: Session, *, limit: int, offset: int,
