@@ -88,6 +88,11 @@ class Allocation:
         shorts = self.waiting[target_id]
         return "short of officers: " + "; ".join(f"{d} needs {n}, {left} left" for d, n, left in shorts)
 
+    def reason_zh(self, target_id: str) -> str:
+        """The same in Chinese: ``警力不足：WATER 需 4 人，余 1 人``."""
+        shorts = self.waiting[target_id]
+        return "警力不足：" + "；".join(f"{d} 需 {n} 人，余 {left} 人" for d, n, left in shorts)
+
 
 def target_departments(targets: pd.DataFrame, catalog: Catalog, staffing: Staffing | None = None) -> pd.DataFrame:
     """Add the rules, departments, roles and officers each target needs (see the module docstring).

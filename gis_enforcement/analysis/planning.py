@@ -64,6 +64,13 @@ _REASONS = {
     "window_conflict": "does not fit the route: its window ({window}) clashes with better-ranked visits",
     "no_solution": "the route solver found no route within its time limit",
 }
+#: the same reasons in Chinese (``reason_zh``), for the Chinese map, pages and CLI
+_REASONS_ZH = {
+    "no_window": "行动期间内的检查时段（{window}）不足现场处置 {service:g} 分钟",
+    "too_far": "无法在检查时段（{window}）内到达：最早 {earliest} 到达",
+    "window_conflict": "路线排不下：检查时段（{window}）与排名更靠前的目标冲突",
+    "no_solution": "路线求解未能在时限内找到方案",
+}
 _TO_WGS84 = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
 
 
@@ -216,7 +223,8 @@ class OperationPlan:
     ``reach_at`` / ``arrive_at`` / ``depart_at`` (the district's zone), ``wait_minutes``, ``leg_m``,
     ``leg_minutes``, ``service_minutes``, ``x``/``y`` (EPSG:4548) and ``lon``/``lat``. ``waiting``: the
     targets not planned, in rank order, with ``reason_kind`` (``staff``, ``no_window``, ``too_far``,
-    ``window_conflict``, ``no_solution``), ``reason`` in words and ``short_departments``. ``staffing``: one
+    ``window_conflict``, ``no_solution``), ``reason`` in words (``reason_zh`` in Chinese) and
+    ``short_departments``. ``staffing``: one
     row per officer pool (see :class:`~gis_enforcement.analysis.plan_roster.Allocation`).
     """
 
@@ -236,9 +244,9 @@ class OperationPlan:
         """Every target in one flat table for CSV: planned (visit order) then waiting (rank order).
 
         Adds ``status`` (``planned``/``waiting``); tuples become ``;``-joined text, officers ``WATER 4; PSB 2``,
-        times ISO 8601 with offset; ``reason_kind``/``reason`` are empty for planned targets.
+        times ISO 8601 with offset; ``reason_kind``/``reason``/``reason_zh`` are empty for planned targets.
         """
-        planned = self.targets.assign(status="planned", reason_kind=None, reason=None,
+        planned = self.targets.assign(status="planned", reason_kind=None, reason=None, reason_zh=None,
                                       short_departments=[()] * len(self.targets))
         waiting = self.waiting.assign(status="waiting")
         frames = [f for f in (planned, waiting) if len(f)]
@@ -256,7 +264,7 @@ class OperationPlan:
             out[col] = [v.isoformat() if isinstance(v, datetime) else None for v in out[col]]
         first = ["status", "order", "rank", "target_id", "name", "score", "severity", "categories", "departments",
                  "officers", "officers_total", "township_code", "window", "window_label", "arrive_at",
-                 "reason_kind", "reason"]
+                 "reason_kind", "reason", "reason_zh"]
         cols = [c for c in first if c in out] + [c for c in out.columns if c not in first]
         return out[cols].reset_index(drop=True)
 
@@ -397,6 +405,7 @@ def plan_operation(
     waiting = t.loc[~t["target_id"].isin(list(alloc.staffed))].copy()
     kinds: list[str] = []
     reasons: list[str] = []
+    reasons_zh: list[str] = []
     shorts: list[tuple[str, ...]] = []
     for tid, window, minutes in zip(waiting["target_id"], waiting["window"], waiting["service_minutes"],
                                     strict=True):
@@ -404,14 +413,17 @@ def plan_operation(
             drop = drops[tid]
             earliest = begin + timedelta(seconds=drop.earliest_s or 0)
             kinds.append(drop.kind)
-            reasons.append(_REASONS[drop.kind].format(window=window, service=minutes,
-                                                      earliest=earliest.isoformat(timespec="minutes")))
+            values = {"window": window, "service": minutes, "earliest": earliest.isoformat(timespec="minutes")}
+            reasons.append(_REASONS[drop.kind].format(**values))
+            reasons_zh.append(_REASONS_ZH[drop.kind].format(**values))
             shorts.append(())
         else:
             kinds.append("staff")
             reasons.append(alloc.reason(tid))
+            reasons_zh.append(alloc.reason_zh(tid))
             shorts.append(tuple(d for d, _, _ in alloc.waiting[tid]))
-    waiting["reason_kind"], waiting["reason"], waiting["short_departments"] = kinds, reasons, shorts
+    waiting["reason_kind"], waiting["reason"], waiting["reason_zh"] = kinds, reasons, reasons_zh
+    waiting["short_departments"] = shorts
     waiting = waiting.sort_values("rank", kind="stable").reset_index(drop=True)
 
     return OperationPlan(

@@ -437,7 +437,7 @@ def _plan_tables(title: str, targets: list[dict[str, Any]], waiting: list[dict[s
         for col in ("目标", "原因"):
             wait.add_column(col)
         for w in waiting[:12]:
-            wait.add_row(str(w.get("name", "")), str(w.get("reason", "")))
+            wait.add_row(str(w.get("name", "")), str(w.get("reason_zh") or w.get("reason", "")))
         out.print(wait)
         if len(waiting) > 12:
             out.print(f"… and {len(waiting) - 12} more waiting ({more_hint})")

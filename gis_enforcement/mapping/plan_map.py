@@ -105,7 +105,8 @@ function gisePlanPopup(p) {
     '</div><table>' + rows.map(function (r) {
       return '<tr><th>' + esc(r[0]) + '</th><td>' + (typeof r[1] === 'string' ? r[1] : esc(r[1])) + '</td></tr>';
     }).join('') + '</table>' +
-    (p.reason ? '<div class="wait-reason">' + esc(w.reason) + '：' + esc(p.reason) + '</div>' : '') +
+    (p.reason ? '<div class="wait-reason">' + esc(w.reason) + '：' + esc((G.lang === 'zh' && p.reason_zh) || p.reason) +
+      '</div>' : '') +
     '<div class="id">' + esc(w.id) + ' ' + esc(p.target_id) + '</div></div>';
 }
 """
@@ -296,7 +297,7 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
         if lang == "zh":
             severity = {k: v.zh for k, v in getattr(catalog, "severity_levels", {}).items()}
     lookups = {"words": words, "colors": dict(WINDOW_COLORS), "waiting": WAITING_COLOR, "start": START_COLOR,
-               "route": ROUTE_COLOR, "cats": cats, "depts": depts, "severity": severity}
+               "route": ROUTE_COLOR, "cats": cats, "depts": depts, "severity": severity, "lang": lang}
     m.add_child(Script(_PLAN_JS % script_json(lookups)))
     # the markers above the township labels (tooltips), so a name never hides a visit number
     m.add_child(Script(f"{m.get_name()}.createPane('giseTop').style.zIndex = 660;"))

@@ -177,6 +177,7 @@ def test_short_department_makes_lower_ranked_targets_wait_and_others_still_plann
     for tid in ("sand-2", "sand-3"):
         assert waiting.loc[tid, "short_departments"] == ("WATER",)
         assert "WATER needs 4, 1 left" in waiting.loc[tid, "reason"]
+        assert waiting.loc[tid, "reason_zh"] == "警力不足：WATER 需 4 人，余 1 人"
     water = plan.staffing.set_index("department").loc["WATER"]
     assert (water["available"], water["assigned"], water["left"], water["targets_waiting"]) == (5, 4, 1, 2)
 
@@ -295,6 +296,11 @@ def test_targets_whose_window_cannot_be_met_are_dropped_with_a_reason(catalog: C
     assert waiting.loc["workshop", "reason_kind"] == "no_window"
     assert waiting.loc["distant-burning", "reason_kind"] == "too_far"
     assert "earliest arrival 2025-05-01T21:08" in waiting.loc["distant-burning", "reason"]
+    # and in Chinese, for the Chinese map and tables
+    assert waiting.loc["far-sand", "reason_zh"] == "路线排不下：检查时段（21:00-04:00）与排名更靠前的目标冲突"
+    assert "最早 2025-05-01T21:08+08:00 到达" in waiting.loc["distant-burning", "reason_zh"]
+    assert "不足现场处置" in waiting.loc["workshop", "reason_zh"]
+    assert pd.isna(plan.to_frame().set_index("target_id").loc["first", "reason_zh"])
     # far-sand took WATER's only 4 officers in the first pass; once dropped, near-sand got them.
     water = plan.staffing.set_index("department").loc["WATER"]
     assert (water["assigned"], water["targets_waiting"]) == (4, 0)

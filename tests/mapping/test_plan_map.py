@@ -74,6 +74,10 @@ def test_every_target_the_route_and_numbered_visits(plan, pinggu, catalog, tmp_p
                if f["properties"]["status"] == "waiting"}
     assert reasons == {f["properties"]["target_id"]: f["properties"]["reason"] for f in waiting}
     assert all(reasons.values()) and "wait-reason" in page
+    said = {f["properties"]["target_id"]: f["properties"].get("reason_zh") for f in drawn["target"]
+            if f["properties"]["status"] == "waiting"}
+    assert all(v and v[0] not in "abcdefghijklmnopqrstuvwxyz" for v in said.values()), said  # in Chinese
+    assert "p.reason_zh" in page and '"lang":"zh"' in page
     # legend and title
     n_night = sum(f["properties"]["window_label"] == "night" for f in planned)
     assert re.search(rf"计划检查点 · 夜间时段</span><span class=\"n\">{n_night}</span>", page)
