@@ -155,7 +155,7 @@ def test_ingest_reports_rows_then_is_idempotent_and_exports(runner: CliRunner, t
     rep = json.loads(first.stdout)
     assert rep["accepted"] == 3 and rep["rejected"] == 1
     assert rep["errors"] == [{"row": 5, "field": "lat", "reason": "must be a number (latitude in degrees)",
-                              "id": rep["errors"][0]["id"]}]
+                              "id": rep["errors"][0]["id"], "code": "lat:number", "values": {}}]
     again = runner.invoke(app, ["ingest", str(path)])
     assert "0 accepted" in again.stdout and "3 already stored" in again.stdout
     odd = tmp_path / "[odd] name.geojson"  # text in square brackets is printed, not read as a style

@@ -130,10 +130,16 @@ class IncidentsPublic(BaseModel):
 
 
 class RowErrorPublic(BaseModel):
+    """One refused value of a submission: its row, field and reason (English), and the refusal's stable
+    ``code`` (``<field>:<kind>``, one of ``patrol.report.ROW_ERROR_CODES``) with the ``values`` its reason names,
+    for a client that says it in its own words."""
+
     row: int
     field: str
     reason: str
     id: str | None
+    code: str = Field(examples=["observed_at:future", "category:unknown"])
+    values: dict[str, Any] = Field(default_factory=dict, examples=[{"value": "MIN-99"}])
 
 
 class IngestReportPublic(BaseModel):

@@ -128,7 +128,9 @@ def report_in(
     """Check a department in on site (summoned → reported_in) at ``server_time``.
 
     The position (WGS84) must lie within the category's geofence of the case, allowing for the stated GPS
-    accuracy up to the fence's own size; otherwise ``InvalidInput`` on ``position`` says how far away it is.
+    accuracy up to the fence's own size; otherwise ``InvalidInput`` on ``position`` says how far away it is
+    (``detail``: ``distance_m``, ``geofence_m``, the GPS allowance ``accuracy_allowance_m`` and the radius
+    allowed, ``allowed_m`` = fence + allowance, all in metres).
     A department that reported in already is answered by :func:`already_reported_in` (``AlreadyRecorded``,
     its time in the district's zone ``tz``); any other state that takes no report-in by ``InvalidInput`` on
     ``status`` naming what the department may do.
@@ -146,6 +148,7 @@ def report_in(
             f"check-in is {distance:,.0f} m from the case; it must be within {fence:,.0f} m "
             f"(+ GPS accuracy {slack:,.0f} m)",
             field="position", distance_m=round(distance, 1), geofence_m=fence,
+            accuracy_allowance_m=round(slack, 1), allowed_m=round(fence + slack, 1),
         )
     timing = report_in_timing(whistled_at=assignment.summoned_at, due=assignment.report_in_due,
                               server_time=require_aware(server_time, "server_time"), device_time=device_time)

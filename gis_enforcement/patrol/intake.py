@@ -216,7 +216,8 @@ def ingest(
             clash = ~same_content(f.iloc[later], f.iloc[originals])
             for i in later[clash]:
                 errors.append(RowError(int(f["row"].iat[i]), "id",
-                                       "sent twice in this batch with different content", str(f["id"].iat[i])))
+                                       "sent twice in this batch with different content", str(f["id"].iat[i]),
+                                       code="id:batch_conflict"))
                 rejected.add(int(f["row"].iat[i]))
             report.repeated = int(len(later) - clash.sum())
             f = f.loc[first].reset_index(drop=True)
@@ -226,7 +227,7 @@ def ingest(
             stored_same = same_content(f.iloc[pos], stored)
             for i in pos[~stored_same]:
                 errors.append(RowError(int(f["row"].iat[i]), "id", "already stored with different content",
-                                       str(f["id"].iat[i])))
+                                       str(f["id"].iat[i]), code="id:conflict"))
                 rejected.add(int(f["row"].iat[i]))
             report.stored_ids = f["id"].iloc[np.sort(pos[stored_same])].tolist()  # in the file's order
             report.already_stored = len(report.stored_ids)

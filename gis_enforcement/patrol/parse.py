@@ -69,24 +69,26 @@ def feature_row(row: int, feature: Any, errors: list[RowError]) -> dict[str, Any
     """One GeoJSON Feature as a raw row (a dict of ``RAW_COLUMNS``), or None with its problem added to
     ``errors`` when it is not a Feature with Point geometry; ``row`` is its number in the submission."""
     if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
-        errors.append(RowError(row, "type", "not a GeoJSON Feature"))
+        errors.append(RowError(row, "type", "not a GeoJSON Feature", code="type:feature"))
         return None
     geom = feature.get("geometry")
     props = feature.get("properties") or {}
-    fid = feature.get("id", props.get("id"))
+    fid = feature.get("id", props.get("id") if isinstance(props, Mapping) else None)
     if not isinstance(props, Mapping):
-        errors.append(RowError(row, "properties", "must be an object", _s(fid)))
+        errors.append(RowError(row, "properties", "must be an object", _s(fid), code="properties:object"))
         return None
     if not isinstance(geom, Mapping) or geom.get("type") != "Point":
-        errors.append(RowError(row, "geometry", "must be a GeoJSON Point", _s(fid)))
+        errors.append(RowError(row, "geometry", "must be a GeoJSON Point", _s(fid), code="geometry:point"))
         return None
     coords = geom.get("coordinates")
     if not isinstance(coords, list | tuple) or len(coords) < 2:
-        errors.append(RowError(row, "geometry.coordinates", "must be [lon, lat]", _s(fid)))
+        errors.append(RowError(row, "geometry.coordinates", "must be [lon, lat]", _s(fid),
+                               code="geometry.coordinates:pair"))
         return None
     photos = props.get("photos")
     if photos is not None and not isinstance(photos, list):
-        errors.append(RowError(row, "photos", "must be a list of photo references", _s(fid)))
+        errors.append(RowError(row, "photos", "must be a list of photo references", _s(fid),
+                               code="photos:list"))
         return None
     return {
         "row": row, "id": _s(fid), "category": _s(props.get("category")), "lon": _given(coords[0]),

@@ -139,7 +139,7 @@ def _submit(
         if not _same_content(clean, ctx.stored):
             reason = "already stored with different content"
             raise IdempotencyConflict(f"incident {incident_id} {reason}", field="id",
-                                      errors=[RowError(1, "id", reason, incident_id).to_dict()])
+                                      errors=[RowError(1, "id", reason, incident_id, code="id:conflict").to_dict()])
         stored = incident_repo.get_incident(session, incident_id=UUID(incident_id))
         assert stored is not None  # just read in this transaction
         return stored, False
@@ -192,6 +192,7 @@ def _submit(
         "recurrence_distance_m": _number(rec_dist[0]), "created_by": created_by,
     })
     if incident is None:
-        raise ConcurrentIntake("an incident with this id was stored by another request at the same moment; "
-                               "send again", field="id")
+        reason = "stored by another request at the same moment; send again"
+        raise ConcurrentIntake(f"an incident with this id was {reason}", field="id",
+                               errors=[RowError(1, "id", reason, incident_id, code="id:concurrent").to_dict()])
     return incident, True

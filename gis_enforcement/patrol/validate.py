@@ -40,6 +40,10 @@ MAX_REPORTER = 200
 EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
 #: A batch of at least this many rows is judged as two halves on two threads.
 PARALLEL_MIN_ROWS = 100_000
+#: the values refusals name (``RowError.values``), for a client that says them in its own words
+ACCURACY_RANGE: dict[str, Any] = {"min": 0, "max": int(MAX_ACCURACY_M)}
+FUTURE_VALUES: dict[str, Any] = {"skew_s": int(CLOCK_SKEW.total_seconds())}
+PAST_VALUES: dict[str, Any] = {"earliest": EARLIEST.date().isoformat()}
 
 #: Columns of the clean table.
 CLEAN_COLUMNS = (
@@ -53,6 +57,16 @@ class CleanBatch:
     frame: pd.DataFrame  # CLEAN_COLUMNS; observed_at is datetime64[us, UTC]
     errors: list[RowError]
     rejected_rows: set[int]
+
+
+def _range(limit: int) -> dict[str, Any]:
+    return {"min": -limit, "max": limit}
+
+
+def _row_values(values: dict[str, Any], i: int) -> dict[str, Any]:
+    """The values of one refused row (position ``i``): a Series gives that row's value, a list is copied."""
+    return {k: v.iat[i] if isinstance(v, pd.Series) else list(v) if isinstance(v, list) else v
+            for k, v in values.items()}
 
 
 def _text(col: pd.Series) -> pd.Series:
@@ -167,13 +181,14 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
     n = len(f)
     rows = f["row"].to_numpy()
     ids = _text(f["id"]).str.lower()
-    bad: dict[str, tuple[np.ndarray, str | pd.Series]] = {}
+    # code (``report.ROW_ERROR_CODES``) → (rows refused, reason, values the reason names: a Series is per row)
+    bad: dict[str, tuple[np.ndarray, str | pd.Series, dict[str, Any]]] = {}
 
     # id
     id_missing = ids.isna().to_numpy()
     id_bad = ~id_missing & ~ids.str.fullmatch(UUID_RE).fillna(False).to_numpy(dtype=bool)
-    bad["id:missing"] = (id_missing, "required (a client-generated UUID)")
-    bad["id:format"] = (id_bad, "not a UUID")
+    bad["id:missing"] = (id_missing, "required (a client-generated UUID)", {})
+    bad["id:format"] = (id_bad, "not a UUID", {})
     bare = (ids.str.len() == 32).fillna(False).to_numpy(dtype=bool)
     if bare.any():  # UUIDs without hyphens are accepted and stored in the canonical form
         b = ids[bare]
@@ -184,32 +199,33 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
     category = _text(f["category"])
     known = np.asarray(sorted(categories), dtype=object)
     cat_missing = category.isna().to_numpy()
-    bad["category:missing"] = (cat_missing, "required (a problem-list code)")
+    bad["category:missing"] = (cat_missing, "required (a problem-list code)", {})
     cat_unknown = ~cat_missing & ~category.isin(known).to_numpy(dtype=bool)
-    bad["category:unknown"] = (cat_unknown, "unknown category '" + category.fillna("") + "'")
+    bad["category:unknown"] = (cat_unknown, "unknown category '" + category.fillna("") + "'", {"value": category})
 
     # coordinates
     lon = _number(f["lon"])
     lat = _number(f["lat"])
-    bad["lon:number"] = (~np.isfinite(lon), "must be a number (longitude in degrees)")
-    bad["lat:number"] = (~np.isfinite(lat), "must be a number (latitude in degrees)")
+    bad["lon:number"] = (~np.isfinite(lon), "must be a number (longitude in degrees)", {})
+    bad["lat:number"] = (~np.isfinite(lat), "must be a number (latitude in degrees)", {})
     with np.errstate(invalid="ignore"):
-        bad["lon:range"] = (np.isfinite(lon) & (np.abs(lon) > 180), "outside [-180, 180]")
-        bad["lat:range"] = (np.isfinite(lat) & (np.abs(lat) > 90), "outside [-90, 90]")
+        bad["lon:range"] = (np.isfinite(lon) & (np.abs(lon) > 180), "outside [-180, 180]", _range(180))
+        bad["lat:range"] = (np.isfinite(lat) & (np.abs(lat) > 90), "outside [-90, 90]", _range(90))
 
     # crs
     crs = _text(f["crs"]).str.lower().str.replace("-", "").str.replace("_", "").fillna(default_crs)
     datums = [d.value for d in Datum]
-    bad["crs:unknown"] = (~crs.isin(datums).to_numpy(dtype=bool), "unknown datum; use one of " + ", ".join(datums))
+    bad["crs:unknown"] = (~crs.isin(datums).to_numpy(dtype=bool), "unknown datum; use one of " + ", ".join(datums),
+                          {"allowed": datums})
 
     # accuracy
     acc_given = _text(f["accuracy_m"]).notna().to_numpy(dtype=bool)
     accuracy = _number(f["accuracy_m"])
-    bad["accuracy_m:number"] = (acc_given & ~np.isfinite(accuracy), "must be a finite number of metres")
+    bad["accuracy_m:number"] = (acc_given & ~np.isfinite(accuracy), "must be a finite number of metres", {})
     with np.errstate(invalid="ignore"):
         bad["accuracy_m:range"] = (
             acc_given & np.isfinite(accuracy) & ((accuracy < 0) | (accuracy > MAX_ACCURACY_M)),
-            f"must be between 0 and {MAX_ACCURACY_M:g} m",
+            f"must be between 0 and {MAX_ACCURACY_M:g} m", ACCURACY_RANGE,
         )
     accuracy = np.where(acc_given, accuracy, np.nan)
 
@@ -217,30 +233,36 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
     obs_raw = _text(f["observed_at"])
     observed = parse_times(obs_raw, tz)
     obs_missing = obs_raw.isna().to_numpy()
-    bad["observed_at:missing"] = (obs_missing, "required (ISO 8601 time)")
-    bad["observed_at:format"] = (~obs_missing & observed.isna().to_numpy(), "not an ISO 8601 time")
+    bad["observed_at:missing"] = (obs_missing, "required (ISO 8601 time)", {})
+    bad["observed_at:format"] = (~obs_missing & observed.isna().to_numpy(), "not an ISO 8601 time", {})
     valid_t = observed.notna().to_numpy()
     obs_values = observed.fillna(EARLIEST)
-    bad["observed_at:future"] = (valid_t & (obs_values > now_ts + CLOCK_SKEW).to_numpy(), "is in the future")
-    bad["observed_at:past"] = (valid_t & (obs_values < EARLIEST).to_numpy(), "is before 2000")
+    bad["observed_at:future"] = (valid_t & (obs_values > now_ts + CLOCK_SKEW).to_numpy(), "is in the future",
+                                 FUTURE_VALUES)
+    bad["observed_at:past"] = (valid_t & (obs_values < EARLIEST).to_numpy(), "is before 2000", PAST_VALUES)
 
     # free text
     reporter = _text(f["reporter"])
     description = _text(f["description"])
     bad["reporter:length"] = (reporter.str.len().fillna(0).to_numpy() > MAX_REPORTER,
-                              f"longer than {MAX_REPORTER} characters")
+                              f"longer than {MAX_REPORTER} characters", {"max": MAX_REPORTER})
     bad["description:length"] = (description.str.len().fillna(0).to_numpy() > MAX_DESCRIPTION,
-                                 f"longer than {MAX_DESCRIPTION} characters")
+                                 f"longer than {MAX_DESCRIPTION} characters", {"max": MAX_DESCRIPTION})
 
     # photos and the patrol track
     photos = f["photos"].to_numpy(dtype=object)
     photo_reason = np.full(n, None, dtype=object)
+    photo_code = np.full(n, None, dtype=object)
     for i in np.flatnonzero(f["photos"].notna().to_numpy()):  # only the rows that carry photos
-        photo_reason[i] = photos_problem(photos[i])
-    bad["photos:reference"] = (photo_reason != None, pd.Series(photo_reason))  # noqa: E711 (elementwise)
+        problem = photos_problem(photos[i])
+        if problem is not None:
+            photo_code[i], photo_reason[i] = problem
+    reasons = pd.Series(photo_reason)
+    bad["photos:count"] = (photo_code == "photos:count", reasons, {"max": MAX_PHOTOS})
+    bad["photos:reference"] = (photo_code == "photos:reference", reasons, {})
     track = _text(f["track_id"]).str.lower()
     track_bad = (track.notna() & ~track.str.fullmatch(UUID_RE).fillna(False)).to_numpy(dtype=bool)
-    bad["track_id:format"] = (track_bad, "not a UUID (the id of a patrol track)")
+    bad["track_id:format"] = (track_bad, "not a UUID (the id of a patrol track)", {})
     bare_track = (track.str.len() == 32).fillna(False).to_numpy(dtype=bool) & ~track_bad
     if bare_track.any():
         t = track[bare_track]
@@ -249,14 +271,15 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
 
     row_bad = np.zeros(n, dtype=bool)
     id_list = _objects(ids)
-    for key, (mask, reason) in bad.items():
+    for code, (mask, reason, values) in bad.items():
         if not mask.any():
             continue
         row_bad |= mask
-        field = key.split(":", 1)[0]
+        field = code.rpartition(":")[0]
         idx = np.flatnonzero(mask)
         reasons = reason.to_numpy()[idx] if isinstance(reason, pd.Series) else [reason] * len(idx)
-        errors.extend(RowError(int(rows[i]), field, str(r), id_list[i]) for i, r in zip(idx, reasons, strict=True))
+        errors.extend(RowError(int(rows[i]), field, str(r), id_list[i], code=code, values=_row_values(values, int(i)))
+                      for i, r in zip(idx, reasons, strict=True))
 
     keep = ~row_bad
 
@@ -273,16 +296,17 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
     return clean, errors, {int(r) for r in rows[row_bad]}
 
 
-def photos_problem(photos: Any) -> str | None:
-    """Why a row's ``photos`` (a sequence of texts, as the readers give it) cannot be stored, or None."""
+def photos_problem(photos: Any) -> tuple[str, str] | None:
+    """Why a row's ``photos`` (a sequence of texts, as the readers give it) cannot be stored — the code
+    (``photos:count`` or ``photos:reference``) and the reason — or None."""
     if not isinstance(photos, tuple | list):
         return None
     if len(photos) > MAX_PHOTOS:
-        return f"at most {MAX_PHOTOS} photos"
+        return "photos:count", f"at most {MAX_PHOTOS} photos"
     for ref in photos:
         if not isinstance(ref, str) or len(ref) > MAX_PHOTO_REF or not PHOTO_REF.fullmatch(ref):
             shown = repr(ref)[:80]
-            return f"{shown} is not a photo reference ({PHOTO_REF_HELP})"
+            return "photos:reference", f"{shown} is not a photo reference ({PHOTO_REF_HELP})"
     return None
 
 
@@ -327,80 +351,83 @@ def validate_row(
     """One raw row (``parse.feature_row``) judged as ``validate`` judges a row of a batch, without a frame: its
     clean values (the fields of ``CLEAN_COLUMNS``; ``observed_at`` a UTC Timestamp, a missing accuracy NaN),
     or None when it has errors, and the errors in the order ``validate`` reports them."""
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str, dict[str, Any]]] = []  # (code, reason, values), as the batch's ``bad``
 
     ident = _text_one(row["id"])
     if ident is None:
-        problems.append(("id", "required (a client-generated UUID)"))
+        problems.append(("id:missing", "required (a client-generated UUID)", {}))
     else:
         ident = _lower(ident)
         if not re.fullmatch(UUID_RE, ident):
-            problems.append(("id", "not a UUID"))
+            problems.append(("id:format", "not a UUID", {}))
         if len(ident) == 32:
             ident = f"{ident[:8]}-{ident[8:12]}-{ident[12:16]}-{ident[16:20]}-{ident[20:]}"
 
     category = _text_one(row["category"])
     if category is None:
-        problems.append(("category", "required (a problem-list code)"))
+        problems.append(("category:missing", "required (a problem-list code)", {}))
     elif category not in categories:
-        problems.append(("category", f"unknown category '{category}'"))
+        problems.append(("category:unknown", f"unknown category '{category}'", {"value": category}))
 
     coords = {}
     for name, limit, unit in (("lon", 180, "longitude"), ("lat", 90, "latitude")):
         value, _ = _number_one(row[name])
         if not np.isfinite(value):
-            problems.append((name, f"must be a number ({unit} in degrees)"))
+            problems.append((f"{name}:number", f"must be a number ({unit} in degrees)", {}))
         elif abs(value) > limit:
-            problems.append((name, f"outside [-{limit}, {limit}]"))
+            problems.append((f"{name}:range", f"outside [-{limit}, {limit}]", _range(limit)))
         coords[name] = value
 
     crs_text = _text_one(row["crs"])
     crs = default_crs if crs_text is None else _lower(crs_text).replace("-", "").replace("_", "")
     datums = [d.value for d in Datum]
     if crs not in datums:
-        problems.append(("crs", "unknown datum; use one of " + ", ".join(datums)))
+        problems.append(("crs:unknown", "unknown datum; use one of " + ", ".join(datums), {"allowed": datums}))
 
     accuracy, acc_given = _number_one(row["accuracy_m"])
     if acc_given and not np.isfinite(accuracy):
-        problems.append(("accuracy_m", "must be a finite number of metres"))
+        problems.append(("accuracy_m:number", "must be a finite number of metres", {}))
     elif acc_given and (accuracy < 0 or accuracy > MAX_ACCURACY_M):
-        problems.append(("accuracy_m", f"must be between 0 and {MAX_ACCURACY_M:g} m"))
+        problems.append(("accuracy_m:range", f"must be between 0 and {MAX_ACCURACY_M:g} m", dict(ACCURACY_RANGE)))
     if not acc_given:
         accuracy = np.nan
 
     obs_text = _text_one(row["observed_at"])
     observed = pd.NaT
     if obs_text is None:
-        problems.append(("observed_at", "required (ISO 8601 time)"))
+        problems.append(("observed_at:missing", "required (ISO 8601 time)", {}))
     else:
         observed = parse_time(obs_text, tz)
         now_ts = pd.Timestamp(now or datetime.now().astimezone()).tz_convert("UTC")
         if observed is pd.NaT:
-            problems.append(("observed_at", "not an ISO 8601 time"))
+            problems.append(("observed_at:format", "not an ISO 8601 time", {}))
         elif observed > now_ts + CLOCK_SKEW:
-            problems.append(("observed_at", "is in the future"))
+            problems.append(("observed_at:future", "is in the future", dict(FUTURE_VALUES)))
         elif observed < EARLIEST:
-            problems.append(("observed_at", "is before 2000"))
+            problems.append(("observed_at:past", "is before 2000", dict(PAST_VALUES)))
 
     reporter, description = _text_one(row["reporter"]), _text_one(row["description"])
     if reporter is not None and len(reporter) > MAX_REPORTER:
-        problems.append(("reporter", f"longer than {MAX_REPORTER} characters"))
+        problems.append(("reporter:length", f"longer than {MAX_REPORTER} characters", {"max": MAX_REPORTER}))
     if description is not None and len(description) > MAX_DESCRIPTION:
-        problems.append(("description", f"longer than {MAX_DESCRIPTION} characters"))
+        problems.append(("description:length", f"longer than {MAX_DESCRIPTION} characters",
+                         {"max": MAX_DESCRIPTION}))
 
-    photos_reason = photos_problem(row["photos"])
-    if photos_reason is not None:
-        problems.append(("photos", photos_reason))
+    photos_refused = photos_problem(row["photos"])
+    if photos_refused is not None:
+        code, reason = photos_refused
+        problems.append((code, reason, {"max": MAX_PHOTOS} if code == "photos:count" else {}))
     track = _text_one(row["track_id"])
     if track is not None:
         track = _lower(track)
         if not re.fullmatch(UUID_RE, track):
-            problems.append(("track_id", "not a UUID (the id of a patrol track)"))
+            problems.append(("track_id:format", "not a UUID (the id of a patrol track)", {}))
         elif len(track) == 32:
             track = f"{track[:8]}-{track[8:12]}-{track[12:16]}-{track[16:20]}-{track[20:]}"
 
     number = int(row["row"])
-    errors = sorted((RowError(number, f, reason, ident) for f, reason in problems), key=lambda e: e.field)
+    errors = sorted((RowError(number, code.rpartition(":")[0], reason, ident, code=code, values=values)
+                     for code, reason, values in problems), key=lambda e: e.field)
     if errors:
         return None, errors
     return {

@@ -2,25 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
-
-from gis_enforcement.admin.platform import Platform
-from gis_enforcement.api import create_app
-from gis_enforcement.api.deps import get_session
-from tests.api.callers import as_admin
-
-
-@pytest.fixture
-def client(platform: Platform, db: Session) -> Iterator[TestClient]:
-    app = create_app(platform.settings, platform=platform)
-    app.dependency_overrides[get_session] = lambda: db
-    as_admin(app)
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
 
 
 @pytest.mark.parametrize("content, content_type, reason", [

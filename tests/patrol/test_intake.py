@@ -62,6 +62,10 @@ def test_dirty_csv_reports_rows_and_stores_only_good_ones(
     assert got == {(3, "id"), (4, "category"), (5, "lon"), (6, "accuracy_m"), (6, "observed_at"),
                    (7, "observed_at")}
     assert "unknown category 'NOPE-9'" in next(e.reason for e in report.errors if e.row == 4)
+    assert {(e.row, e.code) for e in report.errors} == {
+        (3, "id:format"), (4, "category:unknown"), (5, "lon:number"), (6, "accuracy_m:range"),
+        (6, "observed_at:format"), (7, "observed_at:future")}
+    assert next(e.values for e in report.errors if e.row == 4) == {"value": "NOPE-9"}
     assert count(db) == before + 2
     ids = {r[0] for r in db.execute(text("SELECT id::text FROM incident")).all()}
     assert {good1, good2} <= ids
@@ -95,6 +99,7 @@ def test_resent_rows_are_sorted_by_what_is_stored(db: Session, locator: Locator,
         (3, "id", "already stored with different content"),
         (6, "id", "sent twice in this batch with different content"),
     ]
+    assert [e.code for e in again.errors] == ["id:conflict", "id:batch_conflict"]
     assert again.rejected == 2 and again.repeated == 2 and again.to_dict()["repeated"] == 2
     assert again.submitted == 8 == again.accepted + again.already_stored + again.rejected + again.repeated
 

@@ -20,7 +20,7 @@ from gis_enforcement.admin.platform import Platform
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.datum import from_wgs84
 from gis_enforcement.domain.records import Incident
-from gis_enforcement.errors import EnforcementError, IdempotencyConflict, InvalidInput
+from gis_enforcement.errors import ConcurrentIntake, EnforcementError, IdempotencyConflict, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.intake import ingest
@@ -215,4 +215,21 @@ def test_a_replay_answers_the_stored_case_and_a_conflict_is_refused(db: Session,
     with pytest.raises(IdempotencyConflict) as refused:
         submit_one(db, changed, locator=locator, catalog=catalog, now=NOW)
     assert refused.value.field == "id" and refused.value.detail["errors"][0]["row"] == 1
+    assert refused.value.detail["errors"][0]["code"] == "id:conflict"
     assert db.execute(text("SELECT count(*) FROM incident WHERE id = :id"), {"id": f["id"]}).scalar_one() == 1
+
+
+def test_an_id_stored_by_another_request_meanwhile_is_refused_with_its_code(
+        db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stored by another request between the check and the write, twice: 409 concurrent_intake, whose row error
+    says so (``id:concurrent``: sending again is safe)."""
+    from gis_enforcement.storage import submission_repo
+
+    monkeypatch.setattr(submission_repo, "insert_incident", lambda *args, **kwargs: None)
+    v = jurisdiction.villages.iloc[6]
+    f = feature(v.geometry.x, v.geometry.y)
+    with pytest.raises(ConcurrentIntake) as refused:
+        submit_one(db, f, locator=locator, catalog=catalog, now=NOW)
+    assert refused.value.field == "id"
+    assert [(e["code"], e["id"]) for e in refused.value.detail["errors"]] == [("id:concurrent", f["id"])]

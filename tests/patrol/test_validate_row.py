@@ -1,5 +1,5 @@
 """``validate_row`` (one submission, plain Python) judges every row exactly as ``validate`` (a batch) does:
-the same clean values, the same errors with the same fields, reasons and ids."""
+the same clean values, the same errors with the same fields, reasons, ids, codes and values."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from gis_enforcement.patrol.parse import RAW_COLUMNS, RawBatch, feature_row
-from gis_enforcement.patrol.report import RowError
+from gis_enforcement.patrol.report import ROW_ERROR_CODES, RowError
 from gis_enforcement.patrol.validate import parse_times, validate, validate_row
 
 CATEGORIES = {"ENV-01", "MIN-02"}
@@ -67,6 +67,13 @@ def cases() -> list[dict[str, Any]]:
     out += [good_feature(track_id=v, photos=p) for v, p in zip(TEXTS[:4], [None, ["a.jpg"], [], ["b", 3]],
                                                                  strict=True)]
     out += [good_feature(track_id=v) for v in TRACK_IDS] + [good_feature(photos=p) for p in PHOTOS]
+    # features that cannot be read as a row at all
+    point = {"type": "Point", "coordinates": [117.1, 40.2]}
+    out += [{"type": "Feature", "id": ID, "geometry": point, "properties": p} for p in ([1], "text")]
+    out += [{"type": "Feature", "id": ID, "geometry": g, "properties": {"category": "ENV-01"}}
+            for g in (None, {"type": "LineString", "coordinates": [[1, 2], [3, 4]]}, {"type": "Point"},
+                      {"type": "Point", "coordinates": [117.1]})]
+    out += [{"type": "feature", "geometry": point, "properties": {}}, ["not", "a", "feature"]]
     # several faults at once
     out += [good_feature(id=i, category=c, observed_at=t, lon=x)
             for i, c, t, x in itertools.product(["", "123"], ["NOPE", None], ["yesterday", None], ["abc", 500])]
@@ -101,6 +108,7 @@ def test_one_row_is_judged_as_in_a_batch(feature: dict[str, Any]) -> None:
         assert expected is None and expected_errors == errors and errors
         return
     got, got_errors = validate_row(row, categories=CATEGORIES, now=NOW)
+    assert [(e.code, e.values) for e in got_errors] == [(e.code, e.values) for e in expected_errors]
     assert got_errors == expected_errors
     assert (got is None) == (expected is None)
     if got is not None and expected is not None:
@@ -117,7 +125,54 @@ def test_cases_cover_accepted_and_refused_rows() -> None:
     assert sum(v is not None for v, _ in judged) >= 30
     fields = {e.field for _, errors in judged for e in errors}
     assert fields == {"id", "category", "lon", "lat", "crs", "accuracy_m", "observed_at", "reporter", "description",
-                      "photos", "track_id"}
+                      "photos", "track_id", "type", "properties", "geometry", "geometry.coordinates"}
+
+
+#: the codes intake gives after validation, comparing ids with the batch and the store (tests/patrol/test_intake.py,
+#: test_submit.py)
+ID_CODES = {"id:batch_conflict", "id:conflict", "id:concurrent"}
+
+
+def test_every_code_of_reading_and_validation_is_given_and_listed() -> None:
+    """The corpus above draws every refusal reading and validating can give, each code one of ROW_ERROR_CODES
+    and naming the error's field; those intake adds later are the rest of the list."""
+    judged = [batch_of_one(f) for f in cases()]
+    codes = {e.code for _, errors in judged for e in errors}
+    assert codes | ID_CODES == set(ROW_ERROR_CODES) and not codes & ID_CODES
+    assert len(ROW_ERROR_CODES) == len(set(ROW_ERROR_CODES))
+    assert all(e.code.rpartition(":")[0] == e.field for _, errors in judged for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "values"),
+    [
+        ({"category": " NOPE "}, "category:unknown", {"value": "NOPE"}),
+        ({"lon": 181}, "lon:range", {"min": -180, "max": 180}),
+        ({"accuracy_m": -3}, "accuracy_m:range", {"min": 0, "max": 10_000}),
+        ({"observed_at": "2026-05-21T12:00:00Z"}, "observed_at:future", {"skew_s": 600}),
+        ({"observed_at": "1999-12-31T23:59:59Z"}, "observed_at:past", {"earliest": "2000-01-01"}),
+        ({"crs": "utm"}, "crs:unknown", {"allowed": ["wgs84", "gcj02", "bd09", "cgcs2000"]}),
+        ({"description": "y" * 4001}, "description:length", {"max": 4000}),
+        ({"photos": [SHA] * 21}, "photos:count", {"max": 20}),
+        ({"photos": ["x"]}, "photos:reference", {}),
+    ],
+)
+def test_a_refusal_carries_its_code_and_the_values_it_names(changes: dict[str, Any], code: str,
+                                                             values: dict[str, Any]) -> None:
+    """What a client needs to say a refusal in its own words: the code and the value or limit at fault, also as
+    the API and ``ingest --json`` write them."""
+    _, errors = batch_of_one(good_feature(**changes))
+    assert [(e.code, e.values) for e in errors] == [(code, values)]
+    assert errors[0].to_dict()["code"] == code and errors[0].to_dict()["values"] == values
+    row = feature_row(1, good_feature(**changes), [])
+    assert row is not None and validate_row(row, categories=CATEGORIES, now=NOW)[1] == errors
+
+
+def test_a_row_error_refuses_a_code_it_does_not_list() -> None:
+    with pytest.raises(ValueError, match="ROW_ERROR_CODES"):
+        RowError(1, "observed_at", "is in the future", code="observed_at:too_late")
+    with pytest.raises(ValueError, match="field"):
+        RowError(1, "category", "is in the future", code="observed_at:future")
 
 
 def test_times_with_offsets_the_pattern_misses_are_read_at_their_offset() -> None:

@@ -101,8 +101,11 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
     dept.click("#assignments li button.case")
     dept.click("#report-in")
     refusal = dept.wait_for_selector("#asg-msg .notice.bad").inner_text()
-    assert "m from the case" in refusal and "300 m" in refusal and "(position)" in refusal, refusal
-    metres = int(refusal.split("check-in is ")[1].split(" m")[0].replace(",", ""))
+    # in Chinese, from the refusal's numbers: the distance, the radius allowed (the fence and the GPS accuracy)
+    assert refusal.startswith("报到位置距案件 "), refusal
+    assert "须在 310 米以内（报到范围 300 米，含定位误差 10 米）" in refusal, refusal
+    assert "请到现场后再报到" in refusal and "check-in" not in refusal, refusal
+    metres = int(refusal.split("距案件 ")[1].split(" 米")[0].replace(",", ""))
     assert 1900 < metres < 2300, refusal
     dept.screenshot(path=str(artifacts / "console-3-report-in-refused.png"))
     dept_ctx.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": 10})
@@ -383,8 +386,9 @@ def test_a_chief_declines_a_whistle_and_the_township_overrules_it(browser: Any, 
     reason = "排放源为工业企业生产线，应由经信部门牵头"
     chief.fill("#decline-reason", reason)
     chief.click("#decline")
-    refusal = chief.wait_for_selector("#asg-msg .notice.bad:has-text('(ground)')").inner_text()
-    assert refusal.startswith("退单依据: ") and "W06" in refusal, refusal
+    refusal = chief.wait_for_selector("#asg-msg .notice.bad:has-text('W06')").inner_text()
+    assert refusal.startswith("退单依据：本部门是清单所列主责部门，退单须选择依据"), refusal
+    assert "维持主责（W06）" in refusal, refusal
     assert chief.input_value("#decline-reason") == reason
     chief.select_option("#decline-ground", "wrong_category")
     chief.click("#decline")

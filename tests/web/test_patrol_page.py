@@ -135,8 +135,15 @@ def test_a_rough_fix_needs_confirming_and_a_refused_report_can_be_corrected(
     page.click("#save")
     item = page.wait_for_selector("#queue li[data-state=rejected]", timeout=20_000)
     reason = item.inner_text()
-    assert "发现时间: is in the future (observed_at)" in reason, reason   # the field named in Chinese too
+    # said in Chinese from the refusal's code (observed_at:future) and its values (the clock skew allowed)
+    assert "发现时间晚于服务器当前时间（允许误差 10 分钟）：请检查手机的日期和时间" in reason, reason
+    assert "is in the future" not in reason, reason
     page.screenshot(path=str(artifacts / "patrol-4-rejected.png"), full_page=True)
+    # the English page keeps the server's own words, said again on the switch (the refusal is kept as answered)
+    page.click("#lang")
+    page.wait_for_selector("#queue li[data-state=rejected] .notice.bad:has-text('is in the future (observed_at)')")
+    page.click("#lang")
+    page.wait_for_selector("#queue li[data-state=rejected] .notice.bad:has-text('发现时间晚于服务器当前时间')")
 
     incident_id = item.get_attribute("data-id")
     page.clock.set_system_time(datetime.now(UTC))

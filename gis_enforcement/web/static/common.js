@@ -8,7 +8,7 @@ const GISE = (() => {
     zh: {
       app_patrol: "巡查上报", app_console: "吹哨报到 调度台", lang: "English", sign_in: "登录", sign_out: "退出",
       username: "用户名", password: "密码", online: "在线", offline: "离线",
-      signin_failed: "登录失败", network_down: "网络不可用",
+      signin_failed: "登录失败", network_down: "网络不可用", network_retry: "网络不可用：请检查网络连接后再试",
       patrol_start: "开始巡查", patrol_stop: "结束巡查", patrol_on: "巡查中，已记录轨迹点",
       patrol_off: "未在巡查", track_points: "个轨迹点",
       new_report: "新建上报", category: "问题类别", category_search: "搜索类别（名称或编号）",
@@ -48,6 +48,8 @@ const GISE = (() => {
       field_username: "用户名", field_password: "密码", field_status: "状态", field_task: "落实事项",
       field_reason: "原因", field_summary: "办结情况", field_action_type: "执法措施", field_officer: "执法人员",
       field_measures: "执法措施", field_ground: "退单依据", field_department: "部门",
+      field_reporter: "上报人", field_lon: "经度", field_lat: "纬度", field_crs: "坐标系", field_photos: "照片",
+      field_track_id: "巡查轨迹",
       measures: "采取的措施（依权责清单）", measures_none: "本类别清单未列措施", action_desc: "执法情况（文字说明）",
       need_action: "请勾选措施或填写执法情况",
       start_first: "先点“开始处置”，再记录执法情况", done_wait_resolve: "本部门已处置完毕，待报告办结", reopened_resume: "案件已重新打开，待本部门恢复处置",
@@ -72,6 +74,7 @@ const GISE = (() => {
       app_patrol: "Patrol report", app_console: "Whistle & report console", lang: "中文", sign_in: "Sign in",
       sign_out: "Sign out", username: "User name", password: "Password", online: "online", offline: "offline",
       signin_failed: "Sign-in failed", network_down: "No network",
+      network_retry: "No network: check the connection and try again",
       patrol_start: "Start patrol", patrol_stop: "End patrol", patrol_on: "On patrol, track points recorded",
       patrol_off: "Not on patrol", track_points: "track points",
       new_report: "New report", category: "Problem category", category_search: "Search categories (name or code)",
@@ -138,6 +141,46 @@ const GISE = (() => {
       duplicate: "duplicate" },
   };
 
+  /* Refusals in Chinese, by the server's machine codes (the English page keeps the server's own message).
+     A refused row of a report carries ``code`` = "<field>:<kind>" (gis_enforcement.patrol.report.ROW_ERROR_CODES,
+     every one of which has a text here: tests/web/test_refusal_words.py) and the ``values`` its reason names,
+     put in for {name}; a code not here falls back to the server's English reason. */
+  const ROW_REASONS = {
+    "type:feature": "上报内容不是 GeoJSON 要素（Feature），无法读取",
+    "properties:object": "上报的属性（properties）不是对象，无法读取",
+    "geometry:point": "位置必须是一个点（GeoJSON Point）",
+    "geometry.coordinates:pair": "位置坐标应为 [经度, 纬度]",
+    "photos:list": "照片须为照片列表",
+    "id:missing": "缺少上报编号（由手机生成）",
+    "id:format": "上报编号无效（不是 UUID）",
+    "category:missing": "未选择问题类别",
+    "category:unknown": "问题类别“{value}”不在问题清单中，请重新选择",
+    "lon:number": "经度不是数字",
+    "lon:range": "经度超出范围（{min} 至 {max} 度）",
+    "lat:number": "纬度不是数字",
+    "lat:range": "纬度超出范围（{min} 至 {max} 度）",
+    "crs:unknown": "坐标系无法识别，可用：{allowed}",
+    "accuracy_m:number": "定位精度不是有效的米数",
+    "accuracy_m:range": "定位精度须在 {min} 至 {max} 米之间",
+    "observed_at:missing": "缺少发现时间",
+    "observed_at:format": "发现时间无法识别",
+    "observed_at:future": "发现时间晚于服务器当前时间（允许误差 {skew_min} 分钟）：请检查手机的日期和时间，校准后重新获取定位再上报",
+    "observed_at:past": "发现时间早于 {earliest}：请检查手机的日期和时间",
+    "reporter:length": "上报人超过 {max} 个字",
+    "description:length": "情况描述超过 {max} 个字，请精简",
+    "photos:count": "照片过多：一次上报最多 {max} 张",
+    "photos:reference": "照片引用无效（应为已上传照片的编号或网址）",
+    "track_id:format": "巡查轨迹编号无效（不是 UUID）",
+    "id:batch_conflict": "同一编号在本批上报中出现两次且内容不同",
+    "id:conflict": "该编号已上报过且内容不同：请删除本条后重新填报",
+    "id:concurrent": "该编号正由另一次发送同时保存，请稍后再发送",
+  };
+  /* the chain's states and moves, for "cannot <action> in state <current>" (detail.current / action / allowed) */
+  const ACTIONS_ZH = { report_in: "报到", start_action: "开始处置", complete: "本部门处置完毕", decline: "退单",
+    overrule: "驳回退单", release: "解除召集", reopen: "重新打开", triage: "分拣", reject: "不予受理",
+    mark_duplicate: "标记重复", reinstate: "恢复受理", whistle: "吹哨", resolve: "报告办结", verify: "核查通过",
+    close: "结案", resume: "恢复处置" };
+
   let lang = localStorage.getItem("gise.lang") || "zh";
   if (!WORDS[lang]) lang = "zh";
 
@@ -199,15 +242,76 @@ const GISE = (() => {
       super(e.message || `HTTP ${status}`);
       this.status = status; this.code = e.code; this.field = e.field; this.detail = e.detail; this.body = body;
     }
-    /* the server's reason (English), led by the field's name in the page's language: "发现时间: is in the future (observed_at)" */
+    /* the refusal in the page's language: in Chinese by its code, field and detail (refusalZh) where known;
+       else the server's reason (English), led by the field's name in the page's language:
+       "发现时间: is in the future (observed_at)" */
     describe() {
-      if (!this.field) return this.message;
-      const key = `field_${this.field.split(/[.[]/)[0]}`;
-      const label = WORDS[lang][key];   // English pages: the field's own name says it
-      return `${label ? `${label}: ` : ""}${this.message} (${this.field})`;
+      const zh = lang === "zh" ? refusalZh(this) : null;
+      if (zh) return zh;
+      return english(this.message, this.field);
     }
   }
   class NetworkError extends Error {}
+
+  function english(message, field) {
+    if (!field) return message;
+    const label = WORDS[lang][`field_${field.split(/[.[]/)[0]}`];   // English pages: the field's own name says it
+    return `${label ? `${label}: ` : ""}${message} (${field})`;
+  }
+  function fill(text, values) {
+    const v = { ...(values || {}) };
+    if (typeof v.skew_s === "number") v.skew_min = Math.round(v.skew_s / 60);
+    return text.replace(/\{(\w+)\}/g, (all, k) => (v[k] === undefined || v[k] === null ? all
+      : Array.isArray(v[k]) ? v[k].join("、") : typeof v[k] === "number" ? v[k].toLocaleString("zh-CN") : String(v[k])));
+  }
+  /* one refused row of a report ({row, field, reason, code, values}) in Chinese, or its English reason */
+  function rowReasonZh(e) {
+    const text = ROW_REASONS[e.code];
+    return text ? fill(text, e.values) : english(e.reason, e.field);
+  }
+  const metres = (m) => Math.round(m).toLocaleString("zh-CN");
+  const stateZh = (s) => WORDS.zh[`asg_${s}`] || STATUS.zh[s] || s;
+  const actionZh = (a) => ACTIONS_ZH[a] || a;
+  /* the common refusals of the chain in Chinese, from the error's code, field and detail; null when this one is
+     not among them (the caller then shows the server's message) */
+  function refusalZh(e) {
+    const d = e.detail || {};
+    const rows = Array.isArray(d.errors) ? d.errors.filter((x) => x && x.code) : [];
+    if (rows.length && rows.some((x) => ROW_REASONS[x.code])) return rows.map(rowReasonZh).join("；");
+    if (e.field === "position" && typeof d.distance_m === "number") {
+      const allowed = typeof d.allowed_m === "number" ? d.allowed_m : d.geofence_m;
+      const slack = d.accuracy_allowance_m ? `（报到范围 ${metres(d.geofence_m)} 米，含定位误差 ${metres(d.accuracy_allowance_m)} 米）` : "";
+      return `报到位置距案件 ${metres(d.distance_m)} 米，须在 ${metres(allowed)} 米以内${slack}：请到现场后再报到`;
+    }
+    if (e.code === "already_recorded" && d.reported_in_at) {
+      const timing = d.on_time === true ? "，按时" : d.on_time === false
+        ? `，超时 ${Math.round(d.minutes_late || 0).toLocaleString("zh-CN")} 分钟` : "";
+      return `本部门已于 ${when(d.reported_in_at)} 报到${timing}；报到只记录一次（当前状态：${stateZh(d.current)}）`;
+    }
+    if (e.code === "already_summoned") {
+      const deps = [...new Set((d.already_summoned || []).map((x) => x.department))];
+      return `所列部门均已召集到本案件，无需再次吹哨${deps.length ? `（${deps.join("、")}）` : ""}`;
+    }
+    if (e.field === "status" && d.current && d.action) {
+      const allowed = Array.isArray(d.allowed) ? d.allowed : [];
+      const open = allowed.length ? `可以：${allowed.map(actionZh).join("、")}`
+        : d.by === "department" ? "此状态下由街乡决定" : d.by === "township" ? "此状态下由部门处理" : "此状态下无可执行的操作";
+      return `当前状态为“${stateZh(d.current)}”，不能${actionZh(d.action)}；${open}`;
+    }
+    if (e.field === "reason" && e.code === "invalid_input") return `${d.action ? actionZh(d.action) : "此操作"}需要填写原因`;
+    if (e.field === "ground" && d.warning_rule) {
+      return `退单依据：本部门是清单所列主责部门，退单须选择依据（案件类别有误 / 不属本部门管辖范围）；无依据退单无效、维持主责（${d.warning_rule}）`;
+    }
+    if (e.status === 403) return "无权执行此操作：超出本账号的角色或所属单位";
+    if (e.status === 429) return `操作过于频繁，请${d.retry_after ? ` ${d.retry_after} 秒后` : "稍后"}再试`;
+    return null;
+  }
+  /* any failure of a call, as the page shows it: a refusal (describe), a network failure, or what went wrong */
+  function failureText(e) {
+    if (e instanceof ApiError) return e.describe();
+    if (e instanceof NetworkError) return t("network_retry");
+    return String((e && e.message) || e);
+  }
 
   /* fetch /api/v1 with the token; renews it once when it has expired; JSON in and out unless told otherwise */
   async function api(path, opts = {}) {
@@ -324,5 +428,6 @@ const GISE = (() => {
   }
 
   return { t, statusName, applyWords, switchLanguage, session, signIn, signOut, renew, api, ApiError, NetworkError,
+    failureText, rowReasonCodes: () => Object.keys(ROW_REASONS),
     uuid, isoLocal, when, zone: () => ZONE, countdown, el, notice, position, mountSignIn, lang: lang_ };
 })();

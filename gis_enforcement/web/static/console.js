@@ -27,7 +27,8 @@
   $("lang").addEventListener("click", () => GISE.switchLanguage());
   const catName = (code) => { const c = categories.find((x) => x.code === code); return c ? (GISE.lang() === "zh" ? c.zh : c.en) : code; };
   const flash = (kind, text) => notice($("flash"), kind, text);
-  const failure = (e) => flash("bad", e instanceof ApiError ? e.describe() : String(e.message || e));
+  // a refusal in Chinese by its code, field and detail where the page knows it, else the server's message
+  const failure = (e) => flash("bad", GISE.failureText(e));
 
   async function start() {
     const s = GISE.session();
@@ -351,7 +352,7 @@
       const post = async (path, body, ok, sent = []) => {
         let r;
         try { r = await api(path, { method: "POST", body }); } catch (e) {
-          say("bad", e instanceof ApiError ? e.describe() : String(e)); return null;
+          say("bad", GISE.failureText(e)); return null;
         }
         for (const id of sent) {
           const input = document.getElementById(id);
@@ -396,7 +397,7 @@
         onchange: async () => {
           if (!file.files.length) return;
           const form = new FormData(); form.append("file", file.files[0]);
-          try { await api(`/api/v1/incidents/${a.incident_id}/photos`, { method: "POST", body: form }); say("ok", `${t("photo_upload")} ✓`); } catch (e) { say("bad", e.describe ? e.describe() : String(e)); }
+          try { await api(`/api/v1/incidents/${a.incident_id}/photos`, { method: "POST", body: form }); say("ok", `${t("photo_upload")} ✓`); } catch (e) { say("bad", GISE.failureText(e)); }
           file.value = "";
         } });
       parts.push(el("h3", { text: t("photos") }), file, el("label", { for: "asg-photo", class: "button-like", text: t("photo_upload") }));

@@ -182,12 +182,19 @@
         el("div", { class: "small muted", text: `${GISE.when(r.feature.properties.observed_at)} · ${r.id.slice(0, 8)}` +
           (r.result ? ` · ${r.result.township_name || ""} · ${t("lead")} ${leadName(r.result) || "—"}` : "") +
           (pending && r.state !== "rejected" ? ` · ${pending} ${t("photos_pending")}` : "") }),
-        r.error ? el("div", { class: "notice bad small", role: "alert", text: r.error }) : null,
+        r.refusal || r.error ? el("div", { class: "notice bad small", role: "alert", text: refusalText(r) }) : null,
         r.state === "rejected" ? el("div", { class: "row" },
           el("button", { type: "button", onclick: () => correct(r) }, t("fix_it")),
           el("button", { type: "button", class: "danger", onclick: async () => { await Store.remove("reports", r.id); renderQueue(); } },
             t("remove"))) : null);
     }));
+  }
+  /* why the server refused the report, in the page's language now (kept as the server answered it, so that the
+     language switch says it again): in Chinese by the codes of its refused fields, in English the server's words;
+     then any photo the server refused */
+  function refusalText(r) {
+    const why = r.refusal ? new ApiError(r.refusal.status, r.refusal.body).describe() : null;
+    return [why, r.error].filter(Boolean).join(" · ");
   }
   /* the lead department by name: the one the server's plan named, else the lists' name for the code */
   function leadName(result) {
@@ -233,7 +240,7 @@
       try {
         const f = await api("/api/v1/incidents", { method: "POST", body: r.feature });
         r = await Store.update("reports", r.id, (x) => {
-          x.state = "accepted"; x.error = null;
+          x.state = "accepted"; x.error = null; x.refusal = null;
           const lead = (f.properties.plan || []).find((p) => p.role === "lead");
           x.result = { township_name: f.properties.township_name, lead: f.properties.lead_department,
             lead_name: lead && lead.department === f.properties.lead_department ? lead.department_name : null,
@@ -262,10 +269,14 @@
     return true;
   }
   async function failed(r, e) {
-    const permanent = e instanceof ApiError && e.status >= 400 && e.status < 500 && ![401, 408, 429].includes(e.status);
+    // a refusal is for good; not a network failure, a 5xx, a lapsed sign-in, the rate limit or an id being stored
+    // by another request at that moment (sending again is safe)
+    const permanent = e instanceof ApiError && e.status >= 400 && e.status < 500 && ![401, 408, 429].includes(e.status)
+      && e.code !== "concurrent_intake";
     await Store.update("reports", r.id, (x) => {
       x.state = permanent ? "rejected" : "queued";
-      x.error = permanent ? e.describe() : null;
+      x.refusal = permanent ? { status: e.status, body: e.body } : null;
+      x.error = null;
     });
     return permanent; // a rejection does not stop the others; a network or server failure does
   }
