@@ -5,40 +5,27 @@ allowed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from gis_enforcement.admin.platform import Platform
-from gis_enforcement.api import create_app
-from gis_enforcement.api.deps import get_session
-from gis_enforcement.api.routers.dispatch import get_clock
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
-from tests.api.callers import as_admin
-from tests.api.test_dispatch_api import METRE, T0, Clock, error, new_case
+from tests.api.test_dispatch_api import (  # noqa: F401 — client, clock: fixtures (the admin client on a clock)
+    METRE,
+    T0,
+    Clock,
+    client,
+    clock,
+    error,
+    new_case,
+)
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture
-def client(platform: Platform, db: Session, clock: Clock) -> Iterator[TestClient]:
-    app = create_app(platform.settings, platform=platform)
-    app.dependency_overrides[get_session] = lambda: db
-    app.dependency_overrides[get_clock] = lambda: clock
-    as_admin(app)
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
-
-
-def test_report_in_refusals_carry_their_numbers(client: TestClient, jurisdiction: Jurisdiction, catalog: Catalog,
-                                                clock: Clock) -> None:
+def test_report_in_refusals_carry_their_numbers(
+        client: TestClient, clock: Clock,  # noqa: F811
+        jurisdiction: Jurisdiction, catalog: Catalog) -> None:
     case = new_case(client, jurisdiction, k=24)
     r = client.post(f"{case.url}/whistle", json={"mode": "township", "whistler": case.township})
     assert r.status_code == 201, r.text
