@@ -20,7 +20,7 @@ from uuid import UUID
 from gis_enforcement.dispatch.record import CaseRecorder
 from gis_enforcement.domain.case_flow import CaseAction, case_accepts_whistle, next_case_status
 from gis_enforcement.domain.catalog import Catalog
-from gis_enforcement.domain.deadlines import deadlines_for, require_aware
+from gis_enforcement.domain.deadlines import deadlines_for, report_in_due, require_aware
 from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.domain.records import Assignment, CaseState, PlanItem
 from gis_enforcement.errors import AlreadySummoned, InvalidInput, NotFound
@@ -86,6 +86,7 @@ def whistle(
     add_departments: Iterable[str] = (),
     only_departments: Iterable[str] | None = None,
     note: str | None = None,
+    report_in_from: datetime | None = None,
 ) -> WhistleResult:
     """Summon departments to ``incident_ids`` (one or many: a joint whistle) at server time ``at``.
 
@@ -97,8 +98,14 @@ def whistle(
     summon is left out of it (no event, no change of state). When nobody new would be summoned to any case,
     nothing is written: ``AlreadySummoned`` (409) when every department is already on its case, listing them
     in ``already_summoned``; ``InvalidInput`` on ``departments`` when the plan is empty.
+
+    ``report_in_from``: when the report-in clock starts, if later than ``at`` — a joint operation's planned
+    arrival at the place, so that a department summoned at the start of the operation to a site the route
+    reaches at 03:00 owes its report-in from then, not 30 minutes after the whistle. The resolution clock runs
+    from ``at``.
     """
     at = require_aware(at, "at")
+    clock_from = max(at, require_aware(report_in_from, "report_in_from")) if report_in_from is not None else at
     ids = list(dict.fromkeys(incident_ids))
     if not ids:
         raise InvalidInput("no case to whistle for", field="incident_ids")
@@ -157,7 +164,8 @@ def whistle(
         for item in fresh[cid]:
             due = deadlines_for(at, report_in_minutes=item.report_in_minutes, resolution_hours=item.resolution_hours)
             rows.append({"incident_id": cid, "whistle_id": whistle_id, "department": item.department,
-                         "role": item.role.value, "summoned_at": at, "report_in_due": due.report_in_due,
+                         "role": item.role.value, "summoned_at": at,
+                         "report_in_due": report_in_due(clock_from, item.report_in_minutes),
                          "resolution_due": due.resolution_due})
     result.assignments = dispatch_repo.insert_assignments(session, rows=rows)
 
@@ -175,6 +183,7 @@ def whistle(
         dispatch_repo.set_case_status(session, incident_id=cid, status=status, whistled_at=at)
         recorder.add(cid, at=at, actor=actor, kind="whistle", payload={
             "whistle_id": whistle_id, "mode": mode, "whistler": whistler, "joint": len(whistled) > 1,
+            **({"report_in_from": clock_from} if clock_from != at else {}),
             "summoned": [{"department": a.department, "role": a.role.value,
                           "report_in_due": a.report_in_due, "resolution_due": a.resolution_due}
                          for a in by_case.get(cid, [])],

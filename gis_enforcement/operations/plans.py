@@ -8,10 +8,12 @@ target's place (so it is located, matched to the lists and recorded like any pat
 cases are whistled by their township with the departments the plan gives them (those the lists allow for each
 case's category). Nothing is whistled twice: a plan executes once.
 
-A plan is executed for its period: from :data:`EXECUTE_LEAD` before its start until its end. The whistle's
-report-in deadlines and late/absent warnings count from the moment of execution, so a plan executed days
-early would summon the departments days before the operation; :func:`execute_plan` refuses that, and a plan
-with no planned target (every candidate waiting), which would whistle nothing.
+A plan is executed for its period: from :data:`EXECUTE_LEAD` before its start until its end; a plan executed
+days early would summon the departments days before the operation, and :func:`execute_plan` refuses that, and a
+plan with no planned target (every candidate waiting), which would whistle nothing. Every department is
+summoned at the moment of execution, but its report-in deadline at a place counts from the route's planned
+arrival there (``arrive_at``), so keeping to the plan is on time: the team due at the seventh site at 03:28 owes
+its report-in from 03:28, not 30 minutes after the whistle.
 """
 
 from __future__ import annotations
@@ -331,6 +333,15 @@ def _check_execution(plan: Mapping[str, Any], plan_id: int, at: datetime, tz: st
                            field="plan_id")
 
 
+def _planned_arrival(target: Mapping[str, Any]) -> datetime | None:
+    """When the plan's route reaches a target (its stored ``arrive_at``), or None when it records none."""
+    value = target.get("arrive_at")
+    if not value:
+        return None
+    arrive = datetime.fromisoformat(str(value))
+    return arrive if arrive.tzinfo is not None else None
+
+
 def execute_plan(session: Session, *, catalog: Catalog, locator: Locator, plan_id: int, at: datetime,
                  actor: str | None = None, tz: str = DEFAULT_TIMEZONE) -> Execution:
     """Carry out a stored plan now: every planned target whistled at ``at``, in one transaction (see the
@@ -370,7 +381,8 @@ def execute_plan(session: Session, *, catalog: Catalog, locator: Locator, plan_i
             try:
                 result = whistle(session, catalog=catalog, incident_ids=members, mode=TOWNSHIP, whistler=township,
                                  at=at, actor=actor, add_departments=[d for d in wanted if d in allowed],
-                                 note=f"联合执法计划#{plan_id} 目标{target.get('order')}（{target['target_id']}）")
+                                 note=f"联合执法计划#{plan_id} 目标{target.get('order')}（{target['target_id']}）",
+                                 report_in_from=_planned_arrival(target))
             except AlreadySummoned:  # nothing written: every department is on these cases already
                 done.skipped += [(str(i), "every department is already summoned") for i in members]
                 continue

@@ -137,3 +137,34 @@ def test_the_configured_zone_reads_a_naive_period_stores_and_lists_it(db: Sessio
     assert analysis_repo.get_plan(db, plan_id=plan_id)["parameters"]["period_start"] == "2026-12-01T20:00:00+06:00"
     listed = next(r for r in list_plans(db, limit=500, offset=0, tz="Asia/Urumqi")[0] if r["id"] == plan_id)
     assert listed["period_start"].isoformat() == "2026-12-01T20:00:00+06:00"
+
+
+def test_keeping_to_the_plan_is_on_time(db: Session, locator: Locator, catalog: Catalog, town) -> None:
+    """Summoned at execution, a department owes its report-in at a place from the route's planned arrival
+    there: checking in on schedule is on time, and the escalation pass finds nobody late in between."""
+    from gis_enforcement.dispatch import on_site
+    from gis_enforcement.dispatch.escalation import tick
+    from gis_enforcement.storage import dispatch_repo
+
+    plan_id = _plan(db, locator, catalog, town)
+    target = analysis_repo.get_plan(db, plan_id=plan_id)["targets"][0]
+    arrive = datetime.fromisoformat(target["arrive_at"])
+    at = START - EXECUTE_LEAD + timedelta(minutes=5)
+    assert arrive - at > timedelta(hours=2)  # the route reaches it well after the whistle
+    done = execute_plan(db, catalog=catalog, locator=locator, plan_id=plan_id, at=at)
+    case_id = done.incident_ids[0]
+    assignments = dispatch_repo.assignments_of(db, incident_id=case_id)
+    for a in assignments:  # the lists' report-in minutes, counted from the planned arrival
+        assert a.summoned_at == at
+        assert timedelta(minutes=1) <= a.report_in_due - arrive <= timedelta(minutes=120), (a, arrive)
+    raised = tick(db, catalog=catalog, now=at + timedelta(hours=1))  # long past at + 30 min, before the arrival
+    assert not [w for w in raised if w["rule_code"] in ("W01", "W02")], raised
+    lead = next(a for a in assignments if a.role.value == "lead")
+    case = dispatch_repo.lock_cases(db, incident_ids=[case_id])[case_id]
+    lon, lat = target["lon"], target["lat"]
+    timing = on_site.report_in(db, catalog=catalog, incident_id=case_id, department=lead.department,
+                               lon=lon, lat=lat, accuracy_m=5, server_time=arrive + timedelta(minutes=5))
+    assert timing.on_time, (timing, case)
+    events, _ = dispatch_repo.events_of(db, incident_id=case_id)
+    whistled = next(e for e in events if e.kind == "whistle")
+    assert datetime.fromisoformat(str(whistled.payload["report_in_from"])) == arrive
