@@ -92,8 +92,8 @@ def assignments_of(session: Session, *, incident_id: UUID) -> list[Assignment]:
 def assignment_list(session: Session, *, statuses: Sequence[str] | None, department: str | None,
                     township: str | None, limit: int, offset: int,
                     ) -> tuple[list[tuple[Assignment, dict[str, Any]]], int]:
-    """Assignments with a summary of their case (category, township_code and township_name, lon, lat,
-    case_status, observed_at), soonest report-in due first, and how many match. None filters do not restrict;
+    """Assignments with a summary of their case (category, township_code and township_name, village_name, lon,
+    lat, case_status, observed_at), soonest report-in due first, and how many match. None filters do not restrict;
     ``township`` is the case's."""
     columns = ", ".join(f"a.{c.strip()}" for c in _ASSIGNMENT_COLUMNS.split(","))
     where = ("WHERE (CAST(:statuses AS text[]) IS NULL OR a.status = ANY(:statuses)) "
@@ -101,15 +101,16 @@ def assignment_list(session: Session, *, statuses: Sequence[str] | None, departm
              "AND (CAST(:town AS text) IS NULL OR i.township_code = :town)")
     params = {"statuses": None if statuses is None else list(statuses), "dept": department, "town": township}
     rows = session.execute(text(
-        f"SELECT {columns}, i.category, i.township_code, t.name AS township_name, i.lon, i.lat, "
-        "i.status AS case_status, i.observed_at, count(*) OVER () AS total FROM assignment a "
-        f"JOIN incident i ON i.id = a.incident_id LEFT JOIN township t ON t.code = i.township_code {where} "
+        f"SELECT {columns}, i.category, i.township_code, t.name AS township_name, v.name AS village_name, i.lon, "
+        "i.lat, i.status AS case_status, i.observed_at, count(*) OVER () AS total FROM assignment a "
+        "JOIN incident i ON i.id = a.incident_id LEFT JOIN township t ON t.code = i.township_code "
+        f"LEFT JOIN village v ON v.code = i.village_code {where} "
         "ORDER BY a.report_in_due, a.id LIMIT :limit OFFSET :offset"), {**params, "limit": limit, "offset": offset},
     ).mappings().all()
     names = [c.strip() for c in _ASSIGNMENT_COLUMNS.split(",")]
     out = [(Assignment(**{**{n: r[n] for n in names}, "role": Role(r["role"])}),
-            {k: r[k] for k in ("category", "township_code", "township_name", "lon", "lat", "case_status",
-                                "observed_at")}) for r in rows]
+            {k: r[k] for k in ("category", "township_code", "township_name", "village_name", "lon", "lat",
+                                "case_status", "observed_at")}) for r in rows]
     if rows:
         total = rows[0]["total"]
     else:  # past the last page: the window count has no row to ride on

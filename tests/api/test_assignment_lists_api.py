@@ -67,6 +67,7 @@ def test_district_sees_all_soonest_due_first(api: Api, cases: dict[str, Any], ca
     sand = next(a for a in r.json()["data"] if a["incident_id"] == str(cases["sand"].id) and a["role"] == "lead")
     assert sand["category"] == "MIN-02" and sand["category_zh"] == catalog.categories["MIN-02"].zh
     assert sand["township_code"] == cases["town_a"] and sand["township_name"]
+    assert sand["village_name"] and sand["village_name"] == cases["sand"].village_name  # 18 sites tell apart
     assert sand["case_status"] == "whistled" and sand["status"] == "summoned"
     assert abs(sand["lon"] - cases["sand"].lon) < 1e-9 and sand["observed_at"].endswith("+08:00")
     assert sand["department_name"] == catalog.departments[sand["department"]].zh

@@ -71,6 +71,7 @@ class AssignmentCasePublic(AssignmentPublic):
     category_zh: str | None
     township_code: str | None
     township_name: str | None
+    village_name: str | None = Field(None, description="the village or community the case is in or nearest to")
     lon: float
     lat: float
     case_status: str = Field(description="the case's status (``status`` is the assignment's)")

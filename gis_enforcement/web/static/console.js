@@ -329,7 +329,7 @@
         el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
           el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
             countdownOf(a)),
-          el("div", { class: "small muted", text: `${a.township_name || ""} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${a.status === "done" ? t(a.case_status === "reopened" ? "reopened_resume" : "done_wait_resolve") : `${t("due")} ${GISE.when(a.report_in_due)}`}` }))))) :
+          el("div", { class: "small muted", text: `${[a.township_name, a.village_name].filter(Boolean).join(" ")} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${a.status === "done" ? t(a.case_status === "reopened" ? "reopened_resume" : "done_wait_resolve") : `${t("due")} ${GISE.when(a.report_in_due)}`}` }))))) :
         el("p", { class: "muted", text: t("no_items") }));
       tickCountdowns();
     }
