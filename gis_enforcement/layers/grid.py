@@ -35,6 +35,34 @@ from gis_enforcement.layers.projection import METRIC_CRS, WGS84, reproject, tran
 from gis_enforcement.layers.spatial_index import PolygonIndex
 
 MAX_SEQUENCE = 999
+#: lattice squares looked at before any is built (the townships' bounding boxes): about 1.5 GB of work at most
+MAX_BOXES = 5_000_000
+
+
+def _check_size(metric: np.ndarray, town_codes: np.ndarray, villages: gpd.GeoDataFrame, size_m: float) -> None:
+    """Refuse, before building anything, a size the code scheme or the machine cannot hold: a township whose area
+    alone needs more cells than its villages can number (``MAX_SEQUENCE`` each), or more lattice squares than
+    :data:`MAX_BOXES` to look at. Names the township and the smallest size that would do."""
+    area = shapely.area(metric)
+    per_town = villages["township_code"].astype(str).value_counts() if len(villages) else pd.Series(dtype=int)
+    slots = np.maximum(per_town.reindex(town_codes).fillna(0).to_numpy(dtype=float), 1.0) * MAX_SEQUENCE
+    need = area / size_m**2  # at least this many squares cover the township
+    if (need > slots).any():
+        i = int(np.argmax(need / slots))
+        smallest = math.ceil(math.sqrt(area[i] / slots[i]))
+        raise LayerInvalid(
+            f"grid: {size_m:g} m cells would put at least {int(need[i]):,} cells in township {town_codes[i]}, "
+            f"more than its {int(slots[i] // MAX_SEQUENCE)} village(s) × {MAX_SEQUENCE} the 3-digit sequence can "
+            f"number — use a grid size larger than {smallest} m (cells cut by the border need numbers too)",
+            field="grid_size_m")
+    bounds = shapely.bounds(metric)
+    boxes = (np.floor(bounds[:, 2] / size_m) - np.floor(bounds[:, 0] / size_m) + 1) * (
+        np.floor(bounds[:, 3] / size_m) - np.floor(bounds[:, 1] / size_m) + 1)
+    if boxes.sum() > MAX_BOXES:
+        smallest = math.ceil(size_m * math.sqrt(boxes.sum() / MAX_BOXES))
+        raise LayerInvalid(f"grid: {size_m:g} m cells would mean {int(boxes.sum()):,} squares to lay over the "
+                           f"townships, more than {MAX_BOXES:,} — use a grid size of at least {smallest} m",
+                           field="grid_size_m")
 
 
 def _lattice_boxes(bounds_m: np.ndarray, size_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -108,6 +136,7 @@ def build_grid(
     town_geom = townships.geometry.to_numpy()
     town_codes = townships["code"].astype(str).to_numpy()
     metric = reproject(town_geom)
+    _check_size(metric, town_codes, villages, size_m)
     owner, ix, iy = _lattice_boxes(shapely.bounds(metric), size_m)
 
     # project each distinct lattice corner once, so neighbouring squares share exact corner coordinates

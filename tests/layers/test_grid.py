@@ -104,3 +104,29 @@ def test_grid_lookup_is_the_same_for_a_grid_read_back_from_storage(jurisdiction,
     x, y = locator._proj.forward(lon[inside], lat[inside])
     rows = index.lookup(lon[inside], lat[inside], x, y, town, np.zeros(len(town), dtype=bool))
     assert list(stored["code"].to_numpy()[rows]) == list(frame["grid_code"][inside])
+
+
+def test_a_size_too_small_for_the_district_is_refused_before_any_cell_is_built(jurisdiction, monkeypatch):
+    """1 m squares over Pinggu would be hundreds of millions of cells (the machine ran out of memory): the
+    refusal comes from the townships' areas first, names the township and a size that could do."""
+    import gis_enforcement.layers.grid as grid_module
+
+    def never(*_args, **_kwargs):  # nothing is laid out once the size is refused
+        raise AssertionError("squares were laid out")
+
+    monkeypatch.setattr(grid_module, "_lattice_boxes", never)
+    with pytest.raises(LayerInvalid) as exc:
+        build_grid(jurisdiction.townships, jurisdiction.villages, district_code="110117", size_m=1)
+    assert exc.value.field == "grid_size_m"
+    assert "1 m cells would put at least" in exc.value.message and "larger than" in exc.value.message
+    assert any(code in exc.value.message for code in jurisdiction.townships["code"].astype(str))
+
+
+def test_too_many_squares_to_lay_out_are_refused(jurisdiction, monkeypatch):
+    """With villages enough to number every cell, the number of squares to look at still has a ceiling."""
+    import gis_enforcement.layers.grid as grid_module
+
+    monkeypatch.setattr(grid_module, "MAX_BOXES", 1_000)
+    with pytest.raises(LayerInvalid) as exc:
+        build_grid(jurisdiction.townships, jurisdiction.villages, district_code="110117", size_m=500)
+    assert exc.value.field == "grid_size_m" and "more than 1,000" in exc.value.message
