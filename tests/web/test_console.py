@@ -194,6 +194,13 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     dept.fill("#fu-task", "恢复原状后纳入日常巡查")
     step("#record", "执法记录")
     assert dept.input_value("#fu-task") == "恢复原状后纳入日常巡查"
+    # the open item clicked again (or an event about the case) with nothing new to show leaves the panel alone:
+    # the very input being typed in stays, so no keystroke goes into a replaced one
+    dept.evaluate("() => { document.getElementById('fu-task').dataset.kept = 'yes'; }")
+    with dept.expect_response(lambda r: r.url.endswith("/photos") and r.request.method == "GET"):
+        dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
+    dept.wait_for_timeout(300)  # the answer drawn, or not
+    assert dept.evaluate("() => document.getElementById('fu-task').dataset.kept") == "yes"
     assert dept.input_value("#action-type") == "" and dept.input_value("#action-penalty") == ""
     assert dept.locator("#measures input[type=checkbox]:checked").count() == 0
     photo = tmp_path / "after.png"

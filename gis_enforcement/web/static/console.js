@@ -80,6 +80,19 @@
      or done ([data-status]) owes nothing any more: its state is shown, never a running or late countdown */
   const STOPPED = new Set(["released", "declined", "done"]);
   setInterval(tickCountdowns, 1000);
+  /* a detail drawn again keeps the focus where the user was (the input with the same id, the same selection), so
+     typing goes on into the new panel instead of into the one just replaced */
+  function redraw(box, parts) {
+    const active = document.activeElement;
+    const focusId = active && active !== box && box.contains(active) && active.id;
+    const range = focusId && typeof active.selectionStart === "number" ? [active.selectionStart, active.selectionEnd] : null;
+    box.replaceChildren(...parts);
+    const again = focusId && document.getElementById(focusId);
+    if (again) {
+      again.focus({ preventScroll: true });
+      if (range && typeof again.setSelectionRange === "function") { try { again.setSelectionRange(...range); } catch (e) { /* not a text input */ } }
+    }
+  }
   function tickCountdowns() {
     for (const node of document.querySelectorAll("[data-due]")) {
       const left = new Date(node.dataset.due).getTime() - Date.now();
@@ -262,7 +275,7 @@
         parts.push(el("div", { class: "row" }, el("div", { class: "grow" }, reason),
           el("button", { type: "button", class: "danger", onclick: () => act(id, "reopen", { township: me.unit_code, reason: reason.value }, null, ["reopen-reason"]) }, t("reopen"))));
       }
-      box.replaceChildren(...parts);
+      redraw(box, parts);
       tickCountdowns();
       if (!opts.quiet) box.focus();
     }
@@ -366,6 +379,14 @@
           countdownOf(a)), out];
       const photos = await photoStrip(a.incident_id);
       if (mine !== opening) return;
+      // nothing the panel shows has changed (a click on the open item, an event about something else): it is left
+      // as it is, with what the officer is typing and where — a redraw under the hand loses keystrokes
+      const sig = JSON.stringify([a, f.properties, photos ? photos.querySelectorAll("img").length : 0]);
+      if (box.dataset.assignment === String(a.id) && box.dataset.signature === sig && $("asg-msg")) {
+        if (message) notice($("asg-msg"), ...message);
+        tickCountdowns();
+        return;
+      }
       if (photos) parts.push(photos);
       const status = f.properties.status;
       if (a.status === "summoned") {
@@ -424,7 +445,8 @@
         }
       }
       box.dataset.assignment = String(a.id);
-      box.replaceChildren(...parts);
+      box.dataset.signature = sig;
+      redraw(box, parts);
       tickCountdowns();
     }
     /* 执法记录: the measures the lists name for the case's category (ticked, sent as ``measures``, which is what
