@@ -117,17 +117,21 @@ def overdue_follow_ups(session: Session, *, now: datetime) -> pd.DataFrame:
 
 
 def unrecorded_closures(session: Session) -> pd.DataFrame:
-    """Closed cases whose lead left no record (for W10 执法无记载): no check-in position, or no enforcement
-    record with a photo. Cases already warned are left out, so the scan stays small."""
+    """Closed cases whose lead left no record (for W10 执法无记载): no check-in position, or no photograph —
+    neither an enforcement record with a photo nor a photo an officer of the lead department added to the case
+    once summoned (the desk's 上传照片). Cases already warned are left out, so the scan stays small."""
+    photographed = (
+        "(EXISTS (SELECT 1 FROM enforcement_record r WHERE r.assignment_id = a.id "
+        "  AND jsonb_array_length(r.photos) > 0) "
+        " OR EXISTS (SELECT 1 FROM incident_photo l JOIN app_user u ON u.username = l.added_by "
+        "  WHERE l.incident_id = i.id AND u.unit_code = a.department AND l.added_at >= a.summoned_at))")
     rows = session.execute(text(
         "SELECT i.id AS incident_id, a.id AS assignment_id, a.department, i.township_code, "
-        "a.report_in_lon IS NOT NULL AS checked_in, EXISTS (SELECT 1 FROM enforcement_record r "
-        "  WHERE r.assignment_id = a.id AND jsonb_array_length(r.photos) > 0) AS photographed "
+        f"a.report_in_lon IS NOT NULL AS checked_in, {photographed} AS photographed "
         "FROM incident i JOIN assignment a ON a.incident_id = i.id AND a.role = 'lead' "
         "WHERE i.status = 'closed' AND a.status <> 'released' "
         "AND NOT EXISTS (SELECT 1 FROM warning w WHERE w.dedupe_key = 'W10:' || a.id) "
-        "AND (a.report_in_lon IS NULL OR NOT EXISTS (SELECT 1 FROM enforcement_record r "
-        "  WHERE r.assignment_id = a.id AND jsonb_array_length(r.photos) > 0))"
+        f"AND (a.report_in_lon IS NULL OR NOT {photographed})"
     )).all()
     return pd.DataFrame(rows, columns=["incident_id", "assignment_id", "department", "township_code", "checked_in",
                                        "photographed"])

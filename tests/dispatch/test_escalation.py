@@ -107,6 +107,44 @@ def test_a_case_closed_without_a_record_raises_w10_once(db, locator, catalog, si
     assert not [w for w in tick(db, catalog=catalog, now=T0 + timedelta(hours=4)) if w["rule_code"] == "W10"]
 
 
+def test_a_photo_the_lead_added_to_the_case_counts_as_its_photographed_record(db, locator, catalog, site) -> None:
+    """The desk records an action and uploads the on-site photo separately (上传照片): that photo, added by an
+    officer of the lead department once summoned, is the photographed record; one added by someone else is not."""
+    from gis_enforcement.dispatch import on_site, resolution
+    from gis_enforcement.storage import photo_repo, user_repo
+
+    x, y, township = site
+    cases = []
+    for k, by_lead in enumerate((True, False)):
+        inc = new_case(db, locator, catalog, x, y)
+        w = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0)
+        lead = w.assignments[0].department
+        uploader = f"w10_{'lead' if by_lead else 'town'}_{k}"
+        user_repo.insert_user(db, username=uploader, display_name=None,
+                              role="department_officer" if by_lead else "township_dispatcher",
+                              unit_kind="department" if by_lead else "township",
+                              unit_code=lead if by_lead else township, password_hash="x")
+        on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead, lon=x, lat=y, accuracy_m=5,
+                          server_time=T0 + timedelta(minutes=10))
+        on_site.start_action(db, incident_id=inc.id, department=lead, at=T0 + timedelta(minutes=20))
+        on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead, action_type="现场检查",
+                              officer="执法员", acted_at=T0 + timedelta(minutes=30),
+                              measures=[catalog.rule(inc.rule_code).measures[0]])  # no photo in the record
+        sha = f"{k + 1:x}" * 64
+        photo_repo.insert_photo(db, sha256=sha, media_type="image/jpeg", size=10, width=4, height=3, taken_at=None,
+                                lon=None, lat=None, camera=None)
+        photo_repo.link_photo(db, incident_id=inc.id, sha256=sha, added_by=uploader, at=T0 + timedelta(minutes=35))
+        on_site.complete(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=1))
+        resolution.resolve(db, incident_id=inc.id, department=lead, at=T0 + timedelta(hours=1), summary="已处置")
+        for a in w.assignments[1:]:
+            on_site.release(db, incident_id=inc.id, department=a.department, reason="主责已处置",
+                            at=T0 + timedelta(hours=1))
+        resolution.verify(db, incident_id=inc.id, township=township, at=T0 + timedelta(hours=2))
+        cases.append(inc.id)
+    raised = [w for w in tick(db, catalog=catalog, now=T0 + timedelta(hours=3)) if w["rule_code"] == "W10"]
+    assert [w["incident_id"] for w in raised] == [cases[1]]  # only the case whose photo the township added
+
+
 def test_the_repeat_year_is_the_districts_calendar_year(db: Session) -> None:
     """A no-show raised at 00:30 on New Year's Day in Beijing (16:30 UTC the day before) counts in the new year
     of the district; read in another zone it falls in the old one."""
