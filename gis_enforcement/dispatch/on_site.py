@@ -7,6 +7,7 @@ as skew. A check-in from outside the geofence is refused with the distance and c
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -247,13 +248,18 @@ def record_action(
     if assignment.status != "acting":
         raise InvalidInput(f"{department} is {assignment.status} on this case; record actions while acting",
                            field="status")
+    on_site_since = assignment.reported_in_at or assignment.summoned_at
+    if at < on_site_since - CLOCK_SKEW:  # a record is of what was done there, once there
+        raise InvalidInput(f"{at.isoformat(timespec='minutes')} is before {department} was on this case "
+                           f"({on_site_since.isoformat(timespec='minutes')}): an action is recorded when it is done",
+                           field="acted_at", earliest=on_site_since.isoformat())
     listed = set(listed_measures(catalog, case.category))
     unknown = [m for m in measures if m not in listed]
     if unknown:
         raise InvalidInput(f"measure(s) {', '.join(unknown)} are not in the lists for {case.category}",
                            field="measures")
     for p in photos:
-        if p.get("slot") not in PHOTO_SLOTS or len(str(p.get("sha256", ""))) != 64:
+        if p.get("slot") not in PHOTO_SLOTS or not re.fullmatch(r"[0-9a-f]{64}", str(p.get("sha256", ""))):
             raise InvalidInput("photos need a slot (before/after/evidence) and a sha256 content hash", field="photos")
     # a category's general rule and its zone rules often cite the same articles: each is listed once
     rules = [r for r in catalog.rules if r.category == case.category]

@@ -61,8 +61,14 @@ def test_full_chain_from_whistle_to_close(db: Session, locator: Locator, catalog
                           photos=[{"slot": "before", "sha256": "a" * 64}])
     with pytest.raises(InvalidInput) as bad_measure:
         on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead.department,
-                              action_type="x", officer="o", acted_at=T0, measures=["随便罚款"])
+                              action_type="x", officer="o", acted_at=T0 + timedelta(minutes=56),
+                              measures=["随便罚款"])
     assert bad_measure.value.field == "measures"
+    with pytest.raises(InvalidInput) as backdated:  # before the department was on site: 26 years, or an hour
+        on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead.department,
+                              action_type="现场检查", officer="o", acted_at=T0 - timedelta(days=365 * 26),
+                              measures=[rule.measures[0]])
+    assert backdated.value.field == "acted_at" and "is before" in backdated.value.message
 
     with pytest.raises(InvalidInput):  # the lead's own part is not done yet
         resolution.resolve(db, incident_id=inc.id, department=lead.department, at=T0 + timedelta(hours=2),
