@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     near_border_min_m: float = 50.0
 
     api_host: str = "127.0.0.1"
-    api_port: int = 8000
+    api_port: int = Field(default=8000, ge=1, le=65535)
     api_workers: int = Field(default=1, ge=1)  # `serve` processes sharing the port (each with the sizes below)
     # serving, sized together (checked below): the threads that run synchronous routes and dependencies, the
     # database connections they share (each thread holds at most one, the background passes need a couple

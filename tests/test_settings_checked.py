@@ -30,3 +30,15 @@ def test_the_cli_names_a_bad_setting_and_exits_2_before_any_work(env: dict[str, 
     assert result.exit_code == 2, result.output
     assert said in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("args", "env", "said"), [
+    (["serve", "--port", "99999"], {}, "'--port'"),
+    (["serve", "--port", "0"], {}, "'--port'"),
+    (["serve"], {"GISE_API_PORT": "70000"}, "GISE_API_PORT"),
+])
+def test_a_port_that_is_not_one_is_refused_before_serving(args: list[str], env: dict[str, str], said: str) -> None:
+    """99999 was announced and then bound as 34463 (99999 mod 65536); 0 quietly became 8000."""
+    result = CliRunner(env=env).invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert said in result.output

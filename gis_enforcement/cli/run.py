@@ -19,7 +19,7 @@ from gis_enforcement.errors import EnforcementError
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="port")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="port (default GISE_API_PORT, 8000)")] = None,
     workers: Annotated[int | None, typer.Option(
         min=1, help="server processes sharing the port (default GISE_API_WORKERS, 1); one per core uses them all")
     ] = None,
@@ -38,7 +38,7 @@ def serve(
 
     settings = load_settings()
     n = workers or settings.api_workers
-    bind = {"host": host or settings.api_host, "port": port or settings.api_port}
+    bind = {"host": host or settings.api_host, "port": settings.api_port if port is None else port}
     if n == 1:
         uvicorn.run(create_app(settings), **bind)  # type: ignore[arg-type]
         return
