@@ -317,7 +317,8 @@ def test_compare_prints_the_seed_metrics(runner: CliRunner, tmp_path: Path) -> N
     assert "人均处罚量" in result.stdout and "职权履行率" in result.stdout and "2025 → 2026" in result.stdout
     rows = pd.read_csv(tmp_path / "c.csv", encoding="utf-8-sig").set_index("metric")
     assert rows.loc["whistles", "before"] == 0 and rows.loc["whistles", "after"] >= 1
-    assert runner.invoke(app, ["compare", "--before", "then", "--after", "2026"]).exit_code == 2
+    wrong = runner.invoke(app, ["compare", "--before", "then", "--after", "2026"])
+    assert wrong.exit_code == 2 and "before: 'then' is not a period" in " ".join(wrong.output.split())
 
 
 def test_webhooks_add_list_and_deliver(runner: CliRunner, cli_env: dict[str, str], jurisdiction: Jurisdiction) -> None:

@@ -170,7 +170,7 @@ def _unit(text: str, *, instant_ok: bool, zone: ZoneInfo) -> tuple[datetime, dat
     return instant, instant
 
 
-def parse_period(text: str, *, tz: str | None = None) -> Period:
+def parse_period(text: str, *, tz: str | None = None, field: str = "period") -> Period:
     """A period from ``2026`` (a year), ``2026-05`` (a month), ``2026-W33`` (an ISO week, Monday to Monday),
     ``2026-05-12`` (a day) or ``START..END``.
 
@@ -178,8 +178,18 @@ def parse_period(text: str, *, tz: str | None = None) -> Period:
     default Asia/Shanghai): ``2026-05`` starts at that zone's midnight of 1 May. In ``START..END`` each side is a
     year, month, week, day or ISO time (with a time of day); START is where its unit begins, END where its unit
     ends (``2026-01..2026-06`` is the first half of 2026, ``2026-05-01..2026-05-31`` the whole of May); an ISO
-    time as END is exclusive. ``InvalidInput`` on ``period`` for anything else and for a period that starts before 2000.
+    time as END is exclusive. ``InvalidInput`` on ``field`` (``period``, or the parameter that gave the text, such
+    as ``before``) for anything else and for a period that starts before 2000.
     """
+    try:
+        return _parse_period(text, tz=tz)
+    except InvalidInput as exc:
+        if exc.field != "period" or field == "period":
+            raise
+        raise InvalidInput(exc.message, field=field, **exc.detail) from None
+
+
+def _parse_period(text: str, *, tz: str | None) -> Period:
     zone = district_zone(tz)
     if ".." in text:
         first, _, last = text.partition("..")

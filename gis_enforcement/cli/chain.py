@@ -167,7 +167,8 @@ def compare_cmd(
     if output is not None and output.suffix.lower() != ".csv":
         raise typer.BadParameter("write a .csv file", param_hint="--output")
     try:
-        spans = parse_period(before, tz=district_tz()), parse_period(after, tz=district_tz())
+        spans = (parse_period(before, tz=district_tz(), field="before"),
+                 parse_period(after, tz=district_tz(), field="after"))
         plat = open_platform()
         with plat.transaction() as session:
             table = compare(session, catalog=plat.catalog, before=spans[0], after=spans[1])

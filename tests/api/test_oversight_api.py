@@ -97,3 +97,6 @@ def test_evaluation_over_http(client: TestClient, db: Session, locator: Locator,
     for early in ("1900", "2026-W33-2"):
         old = client.get("/api/v1/evaluation", params={"period": early})
         assert old.status_code == 422 and old.json()["error"]["field"] == "period", early
+    for params, field in (({"before": "x", "after": "2026"}, "before"), ({"before": "2026", "after": "1900"}, "after")):
+        wrong = client.get("/api/v1/evaluation/compare", params=params)  # the parameter that was wrong
+        assert wrong.status_code == 422 and wrong.json()["error"]["field"] == field, wrong.text

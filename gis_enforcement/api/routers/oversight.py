@@ -161,6 +161,6 @@ def evaluation_compare(session: SessionDep, platform: PlatformDep, caller: Reads
     from gis_enforcement.analysis.evaluation import parse_period
 
     tz = platform.settings.timezone
-    b, a = parse_period(before, tz=tz), parse_period(after, tz=tz)
+    b, a = parse_period(before, tz=tz, field="before"), parse_period(after, tz=tz, field="after")
     table = compare(session, catalog=platform.catalog, before=b, after=a)
     return {"before": b.label, "after": a.label, "data": _rows(table)}
