@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,6 +51,8 @@ def test_hotspots_geojson_recorded_and_read_again(client: TestClient) -> None:
     assert [f["properties"]["z"] for f in again["features"]] == [f["properties"]["z"] for f in body["features"]]
     runs = client.get("/api/v1/hotspots/runs").json()
     assert runs["data"][0]["id"] == body["run"]["id"]
+    # times in district time, as everywhere in the API
+    assert body["run"]["created_at"].endswith("+08:00") and runs["data"][0]["created_at"].endswith("+08:00")
     assert error(client.get("/api/v1/hotspots", params={"cell": "hexagon"}))["field"].endswith("cell")
     assert error(client.get("/api/v1/hotspots", params={"run_id": 999999}), 404)["field"] == "run_id"
     assert error(client.get("/api/v1/hotspots", params={"period": "someday"}))["field"] == "period"
@@ -65,7 +68,8 @@ def test_plan_created_read_and_executed_once(client: TestClient) -> None:
     targets = [f for f in plan["features"] if f["properties"].get("role") == "target"]
     assert targets and all(f["properties"]["departments"] for f in targets)
     plan_id = plan["plan"]["id"]
-    assert client.get(f"/api/v1/plans/{plan_id}").json()["plan"]["id"] == plan_id
+    read = client.get(f"/api/v1/plans/{plan_id}").json()["plan"]
+    assert read["id"] == plan_id and read["created_at"].endswith("+08:00"), read["created_at"]
     done = client.post(f"/api/v1/plans/{plan_id}/execute")
     assert done.status_code == 200, done.text
     assert done.json()["whistle_ids"] and done.json()["incident_ids"]
@@ -101,4 +105,7 @@ def test_emerging_and_sites_over_http(client: TestClient, db: Session, locator: 
     sites = client.get("/api/v1/sites", params={"all_sites": True}).json()
     assert sites["type"] == "FeatureCollection" and sites["features"]
     first = sites["features"][0]["properties"]
+    times = [v for f in sites["features"] for v in f["properties"].values()
+             if isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT.*[+-]\d\d:\d\d", v)]
+    assert times and all(v.endswith("+08:00") for v in times), times[:5]
     assert {"site_id", "kind", "n_incidents", "n_recurrences", "follow_up_due", "history"} <= set(first)

@@ -16,6 +16,7 @@ from gis_enforcement.api.auth import CreatesPlans, ExecutesPlans, ReadsAnalysis
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
 from gis_enforcement.api.schemas import BIGINT_MAX, json_plain
+from gis_enforcement.api.schemas_dispatch import local_payload
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan
@@ -26,8 +27,14 @@ router = APIRouter(prefix="/api/v1", tags=["analysis"])
 GEOJSON: dict[str, Any] = {"content": {"application/geo+json": {}}}
 
 
-def _geojson(body: dict[str, Any], status: int = 200) -> JSONResponse:
-    return JSONResponse(json_plain(body), status_code=status, media_type="application/geo+json")
+def _local(body: Any, tz: str) -> Any:
+    """``body`` as plain JSON with every time (a datetime, or ISO text with an offset, as stored JSON keeps it)
+    in the district's zone ``tz``, as the rest of the API answers."""
+    return local_payload(json_plain(body), tz)
+
+
+def _geojson(body: dict[str, Any], tz: str, status: int = 200) -> JSONResponse:
+    return JSONResponse(_local(body, tz), status_code=status, media_type="application/geo+json")
 
 
 def _cells_collection(run: dict[str, Any], cells: Any) -> dict[str, Any]:
@@ -62,7 +69,7 @@ def hotspots(
     the analysis runs on the stored incidents now and is recorded, so its id can be asked for again."""
     if run_id is not None:
         run, cells = stored_run(session, run_id=run_id)
-        return _geojson(_cells_collection(run, cells))
+        return _geojson(_cells_collection(run, cells), platform.settings.timezone)
     start = end = None
     if period:
         span = parse_period(period, tz=platform.settings.timezone)
@@ -72,7 +79,7 @@ def hotspots(
                               start=start, end=end, townships=township or None, statuses=status or None)
     session.commit()
     run, cells = stored_run(session, run_id=new_id)
-    return _geojson(_cells_collection(run, cells))
+    return _geojson(_cells_collection(run, cells), platform.settings.timezone)
 
 
 @router.get("/hotspots/emerging", operation_id="emerging_hotspots", responses={200: GEOJSON, **ERRORS},
@@ -106,12 +113,13 @@ def emerging(
                                 start=start, end=end, townships=township or None)
     session.commit()
     run, cells = stored_run(session, run_id=run_id)
-    return _geojson(_cells_collection(run, cells))
+    return _geojson(_cells_collection(run, cells), platform.settings.timezone)
 
 
 @router.get("/sites", operation_id="recurring_sites", responses={200: GEOJSON, **ERRORS},
             summary="The register of recurring sites (回头看), as GeoJSON points")
-def sites(session: SessionDep, caller: ReadsAnalysis, township: Annotated[list[str] | None, Query()] = None,
+def sites(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
+          township: Annotated[list[str] | None, Query()] = None,
           category: Annotated[list[str] | None, Query()] = None, all_sites: bool = False) -> JSONResponse:
     """Sites where a problem came back after a closure (``all_sites`` for every clustered site), most returns
     first, with their history and the date to inspect again (``follow_up_due``). Refreshed by
@@ -121,14 +129,14 @@ def sites(session: SessionDep, caller: ReadsAnalysis, township: Annotated[list[s
     features = [{"type": "Feature", "id": r["site_id"], "geometry": {"type": "Point", "coordinates": [r["lon"],
                  r["lat"]]}, "properties": {k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()
                                              if k not in ("lon", "lat")}} for r in frame.to_dict(orient="records")]
-    return _geojson({"type": "FeatureCollection", "features": features})
+    return _geojson({"type": "FeatureCollection", "features": features}, platform.settings.timezone)
 
 
 @router.get("/hotspots/runs", operation_id="hotspot_runs", responses=ERRORS, summary="Recorded hot-spot runs")
-def hotspot_runs(session: SessionDep, caller: ReadsAnalysis,
+def hotspot_runs(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     runs = analysis_repo.hotspot_runs(session, limit=limit)
-    return json_plain({"data": runs, "count": len(runs)})  # type: ignore[no-any-return]
+    return _local({"data": runs, "count": len(runs)}, platform.settings.timezone)  # type: ignore[no-any-return]
 
 
 class PlanCreate(BaseModel):
@@ -193,7 +201,7 @@ def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformD
     session.commit()
     stored = analysis_repo.get_plan(session, plan_id=plan_id)
     assert stored is not None
-    return _geojson(_plan_body(stored), status=201)
+    return _geojson(_plan_body(stored), platform.settings.timezone, status=201)
 
 
 class PlanSummary(BaseModel):
@@ -232,11 +240,11 @@ def list_plans(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis
 
 
 @router.get("/plans/{plan_id}", operation_id="get_plan", responses={200: GEOJSON, **ERRORS})
-def get_plan(plan_id: int, session: SessionDep, caller: ReadsAnalysis) -> JSONResponse:
+def get_plan(plan_id: int, session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis) -> JSONResponse:
     stored = analysis_repo.get_plan(session, plan_id=plan_id)
     if stored is None:
         raise NotFound(f"no plan {plan_id}", field="plan_id")
-    return _geojson(_plan_body(stored))
+    return _geojson(_plan_body(stored), platform.settings.timezone)
 
 
 class ExecutionPublic(BaseModel):
