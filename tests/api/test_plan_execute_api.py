@@ -4,7 +4,6 @@ period too short for one visit by their fields."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,21 +11,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_enforcement.admin.platform import Platform
-from gis_enforcement.api import create_app
-from gis_enforcement.api.deps import get_session
-from gis_enforcement.api.routers.dispatch import get_clock
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
-from tests.api.callers import as_admin
-from tests.api.test_dispatch_api import T0, Clock, error
+from tests.api.test_dispatch_api import (  # noqa: F401 — client, clock: fixtures (the admin client on a clock)
+    T0,
+    Clock,
+    client,
+    clock,
+    error,
+)
 from tests.dispatch.helpers import new_case
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
 
 
 @pytest.fixture
@@ -38,17 +33,7 @@ def body(db: Session, jurisdiction: Jurisdiction, locator: Locator, catalog: Cat
     return {"start": "2026-12-01T20:00:00+08:00", "hours": 12, "townships": [code], "categories": ["MIN-02"]}
 
 
-@pytest.fixture
-def client(platform: Platform, db: Session, clock: Clock) -> Iterator[TestClient]:
-    app = create_app(platform.settings, platform=platform)
-    app.dependency_overrides[get_session] = lambda: db
-    app.dependency_overrides[get_clock] = lambda: clock
-    as_admin(app)
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
-
-
-def test_a_plan_executed_days_before_its_period_is_refused(client: TestClient, db: Session,
+def test_a_plan_executed_days_before_its_period_is_refused(client: TestClient, db: Session,  # noqa: F811
                                                            body: dict[str, Any]) -> None:
     created = client.post("/api/v1/plans", json=body)
     assert created.status_code == 201, created.text
@@ -61,7 +46,7 @@ def test_a_plan_executed_days_before_its_period_is_refused(client: TestClient, d
     assert client.get(f"/api/v1/plans/{plan_id}").json()["plan"]["status"] == "planned"
 
 
-def test_an_unknown_category_and_a_too_short_period_are_refused_by_field(client: TestClient,
+def test_an_unknown_category_and_a_too_short_period_are_refused_by_field(client: TestClient,  # noqa: F811
                                                                          body: dict[str, Any]) -> None:
     unknown = error(client.post("/api/v1/plans", json={**body, "categories": ["NOPE"]}))
     assert unknown["field"] == "categories" and "NOPE" in unknown["message"]
