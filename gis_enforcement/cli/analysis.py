@@ -344,12 +344,6 @@ _PLAN_OPTIONS = {"start_point": "from", "start_township": "from", "townships": "
                  "period_start": "start", "period_end": "hours"}
 
 
-def _district_time(value: datetime, zone: str) -> datetime:
-    """``value`` in the district's zone; a time without UTC offset is read as the district's time."""
-    tz = ZoneInfo(zone)
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
-
-
 @plan_app.command("create")
 def plan_create(
     start: Annotated[str, typer.Option(help="when the operation starts (ISO time, e.g. 2026-05-12T20:00+08:00; "
@@ -367,6 +361,7 @@ def plan_create(
     stored (its id is printed) and can be executed with `plan execute`."""
     from datetime import timedelta
 
+    from gis_enforcement.domain.zone import in_zone
     from gis_enforcement.layers.seats import load_seats
     from gis_enforcement.operations.plans import PlanRequest, create_plan
 
@@ -388,7 +383,7 @@ def plan_create(
         point = (lon, lat)
     try:
         plat = open_platform()
-        begin = _district_time(begin, plat.settings.timezone)
+        begin = in_zone(begin, plat.settings.timezone)
         request = PlanRequest(period_start=begin, period_end=begin + timedelta(hours=hours),
                               townships=township or [], categories=category or [],
                               start_township=None if point else leave_from, start_point=point,

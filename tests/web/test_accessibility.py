@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
-from tests.web.test_patrol_page import phone
+from tests.web.test_patrol_page import patrol_signed_in, phone
 
 AXE = Path(".cache/axe-core/axe.min.js")
 # the township desk is ready when its own township is outlined on the map (the first path of the map may be a
@@ -81,10 +81,7 @@ def test_sign_in_and_report_with_the_keyboard_only(browser: Any, site: Site) -> 
 
 def test_the_english_switch(browser: Any, site: Site) -> None:
     context = phone(browser, site)
-    page = context.new_page()
-    page.goto("/app/patrol")
-    sign_in(page, site.users["patrol"])
-    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    page = patrol_signed_in(context, site)
     assert page.inner_text("header h1") == "巡查上报"
     page.click("#lang")
     assert page.inner_text("header h1") == "Patrol report"

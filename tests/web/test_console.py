@@ -21,7 +21,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.settings import Settings
 from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
-from tests.web.test_patrol_page import fill_report, phone
+from tests.web.test_patrol_page import fill_report, patrol_signed_in, phone
 
 DESK = {"width": 1280, "height": 900}
 
@@ -66,10 +66,7 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
 
     # a patrol files a case offline, then the network comes back
     patrol_ctx = phone(browser, site)
-    patrol = errors.watch(patrol_ctx.new_page())
-    patrol.goto("/app/patrol")
-    sign_in(patrol, site.users["patrol"])
-    patrol.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    patrol = patrol_signed_in(patrol_ctx, site, errors)
     patrol_ctx.set_offline(True)
     text = f"作坊排放黑水 {uuid.uuid4().hex[:6]}"
     fill_report(patrol, None, text)

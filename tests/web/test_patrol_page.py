@@ -35,6 +35,19 @@ def phone(browser: Any, site: Site, *, accuracy: float = 8.0, lon_lat: tuple[flo
                                permissions=["geolocation"], base_url=site.base_url, service_workers="allow")
 
 
+def patrol_signed_in(context: Any, site: Site, errors: ConsoleErrors | None = None,
+                     path: str = "/app/patrol") -> Any:
+    """A new page of ``context`` on the patrol page, the patrol officer signed in and the categories listed;
+    watched by ``errors`` when given."""
+    page = context.new_page()
+    if errors is not None:
+        errors.watch(page)
+    page.goto(path)
+    sign_in(page, site.users["patrol"])
+    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    return page
+
+
 def fill_report(page: Any, photo: Path | None, text: str) -> str:
     """Fill the form and save; returns what the page showed of the photo's EXIF (empty without a photo)."""
     page.fill("#cat-search", CATEGORY)
@@ -67,10 +80,7 @@ def test_a_case_filed_offline_is_kept_when_the_page_closes_and_sent_once_online(
         browser: Any, site: Site, artifacts: Path, tmp_path: Path) -> None:
     errors = ConsoleErrors()
     context = phone(browser, site)
-    page = errors.watch(context.new_page())
-    page.goto("/app/patrol")
-    sign_in(page, site.users["patrol"])
-    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    page = patrol_signed_in(context, site, errors)
     # the service worker has kept the page and its files (it is what opens the page offline below)
     page.wait_for_function("async () => !!(await navigator.serviceWorker.getRegistration('/app/'))?.active",
                            timeout=15_000)
@@ -165,10 +175,7 @@ def test_a_rough_fix_needs_confirming_and_a_refused_report_can_be_corrected(
 def test_a_patrol_track_is_recorded_and_uploaded(browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
     context = phone(browser, site)
-    page = errors.watch(context.new_page())
-    page.goto("/app/patrol?track_s=1")   # a position a second, so the test sees several
-    sign_in(page, site.users["patrol"])
-    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    page = patrol_signed_in(context, site, errors, "/app/patrol?track_s=1")  # a position a second: several
     page.click("#patrol")
     try:
         page.wait_for_function("() => /: [3-9]/.test(document.getElementById('patrol-state').textContent)",

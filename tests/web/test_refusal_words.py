@@ -17,8 +17,8 @@ from gis_enforcement.domain.case_flow import AssignmentAction, AssignmentStatus,
 from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.patrol.report import ROW_ERROR_CODES, RowError
 from tests.patrol.test_validate_row import batch_of_one, cases
-from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
-from tests.web.test_patrol_page import fill_report, phone
+from tests.web.conftest import ConsoleErrors, Site
+from tests.web.test_patrol_page import fill_report, patrol_signed_in, phone
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -139,10 +139,7 @@ def test_a_report_met_by_a_concurrent_store_stays_queued_and_is_sent_again(brows
     rejection: the report stays queued and the next pass sends it."""
     errors = ConsoleErrors()
     context = phone(browser, site)
-    page = errors.watch(context.new_page())
-    page.goto("/app/patrol")
-    sign_in(page, site.users["patrol"])
-    page.wait_for_selector(f"#cat-list button[data-code='{CATEGORY}']")
+    page = patrol_signed_in(context, site, errors)
     answered: list[int] = []
 
     def concurrent(route: Any) -> None:
