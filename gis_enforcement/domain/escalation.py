@@ -3,7 +3,9 @@
 Thresholds follow the triggers written in the lists (all marked draft there):
 
 - **W01 报到迟到**: checked in after the report-in deadline but within ``ABSENT_AFTER_MIN`` of the whistle.
-- **W02 未报到**: no check-in ``ABSENT_AFTER_MIN`` after the whistle, or a check-in later than that.
+- **W02 未报到**: no check-in ``ABSENT_AFTER_MIN`` after the whistle, or a check-in later than that. A department
+  still summoned when the lead resolved the case is a no-show only if the case stayed open that long: once the
+  problem is dealt with, there is nothing left to come to (the clock stops at ``case_resolved_at``).
 - **W05 主责部门超期**: the lead's resolution time is 80 % used (yellow) or used up (red) while the case is open.
 - **W07 累计违规**: ``REPEAT_LIMIT`` or more W01/W02 for one department in a calendar year.
 - **W09 街乡落实超期**: a follow-up task a department handed to the township is still open after its due time.
@@ -34,7 +36,8 @@ OPEN_CASE = ("whistled", "in_action", "reopened")
 
 #: Columns ``escalate`` reads, one row per assignment.
 ESCALATION_COLUMNS = ("assignment_id", "incident_id", "department", "role", "status", "summoned_at",
-                      "report_in_due", "resolution_due", "reported_in_at", "case_status", "township_code")
+                      "report_in_due", "resolution_due", "reported_in_at", "case_status", "township_code",
+                      "case_resolved_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +64,13 @@ def escalate(assignments: pd.DataFrame, *, now: datetime) -> list[WarningDraft]:
     if assignments.empty:
         return []
     a = assignments.reset_index(drop=True)
-    for col in ("summoned_at", "report_in_due", "resolution_due", "reported_in_at"):
+    for col in ("summoned_at", "report_in_due", "resolution_due", "reported_in_at", "case_resolved_at"):
         a[col] = pd.to_datetime(a[col], utc=True)
     after_whistle = _minutes(a["reported_in_at"], a["summoned_at"])
     late = _minutes(a["reported_in_at"], a["report_in_due"])
-    waited = (now_ts - a["summoned_at"]).dt.total_seconds().to_numpy() / 60.0
+    # a no-show's wait ends when the case was resolved (if it is resolved and not reopened since)
+    until = a["case_resolved_at"].where(a["case_resolved_at"] < now_ts, now_ts).fillna(now_ts)
+    waited = (until - a["summoned_at"]).dt.total_seconds().to_numpy() / 60.0
     summoned = (a["status"] == "summoned").to_numpy()
     with np.errstate(invalid="ignore"):
         w01 = (late > 0) & (after_whistle <= ABSENT_AFTER_MIN)

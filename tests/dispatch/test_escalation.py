@@ -165,3 +165,48 @@ def test_the_repeat_year_is_the_districts_calendar_year(db: Session) -> None:
 
     assert year(None) == [(2027, 3)] == year("Asia/Shanghai")
     assert year("UTC") == [(2026, 3)]
+
+
+def test_an_assist_still_summoned_when_the_case_was_resolved_is_no_show_only_if_it_stayed_open_an_hour(
+        db: Session, locator: Locator, catalog: Catalog, site) -> None:
+    from gis_enforcement.dispatch import resolution
+
+    x, y, township = site
+    assists_of = {}
+    for resolved_after in (35, 70):
+        inc = new_case(db, locator, catalog, x, y)
+        w = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0)
+        lead = w.assignments[0].department
+        assert len(w.assignments) > 1
+        on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead, lon=x, lat=y, accuracy_m=5,
+                          server_time=T0 + timedelta(minutes=10))
+        on_site.start_action(db, incident_id=inc.id, department=lead, at=T0 + timedelta(minutes=15))
+        on_site.complete(db, incident_id=inc.id, department=lead, at=T0 + timedelta(minutes=resolved_after))
+        resolution.resolve(db, incident_id=inc.id, department=lead, at=T0 + timedelta(minutes=resolved_after),
+                           summary="已处置")
+        assists_of[resolved_after] = (inc.id, sorted(a.department for a in w.assignments[1:]))
+    raised = [w for w in tick(db, catalog=catalog, now=T0 + timedelta(minutes=75)) if w["rule_code"] == "W02"]
+    by_case = {case: sorted(w["subject_code"] for w in raised if w["incident_id"] == case)
+               for case, _ in assists_of.values()}
+    quick, _ = assists_of[35]
+    slow, slow_assists = assists_of[70]
+    assert by_case[quick] == []                       # resolved 35 min after the whistle: nothing left to come to
+    assert by_case[slow] == slow_assists              # the case stayed open 70 min and they never came
+    # hours later nothing changes: the resolved case's clock stopped at its resolution
+    later = tick(db, catalog=catalog, now=T0 + timedelta(hours=6))
+    assert not [w for w in later if w["rule_code"] == "W02" and w["incident_id"] == quick]
+
+
+def test_a_reopened_case_runs_the_no_show_clock_again() -> None:
+    import pandas as pd
+
+    from gis_enforcement.domain.escalation import escalate
+
+    base = {"assignment_id": 1, "incident_id": "c", "department": "WATER", "role": "assist", "status": "summoned",
+            "summoned_at": T0, "report_in_due": T0 + timedelta(minutes=30), "resolution_due": None,
+            "reported_in_at": None, "township_code": "110117003"}
+    resolved = pd.DataFrame([{**base, "case_status": "resolved", "case_resolved_at": T0 + timedelta(minutes=20)}])
+    reopened = pd.DataFrame([{**base, "case_status": "reopened", "case_resolved_at": None}])
+    now = T0 + timedelta(minutes=90)
+    assert [d.rule_code for d in escalate(resolved, now=now)] == []
+    assert [d.rule_code for d in escalate(reopened, now=now)] == ["W02"]
