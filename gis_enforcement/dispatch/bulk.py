@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from gis_enforcement.dispatch.on_site import already_reported_in
@@ -31,6 +30,7 @@ from gis_enforcement.domain.case_flow import (
     next_assignment_status,
 )
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.geofence import accuracy_allowance_m
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session, bulk_repo
@@ -235,8 +235,9 @@ def report_in_many(session: Session, *, catalog: Catalog, checkins: pd.DataFrame
     found = _plain(bulk_repo.lock_assignments_frame(session, positions=c))
     m = c.merge(found, on="assignment_id", how="left", indicator=True)
     fences = pd.Series({k: v.geofence_m for k, v in catalog.categories.items()}, dtype=float)
+    caps = pd.Series({k: v.max_accuracy_m for k, v in catalog.categories.items()}, dtype=float)
     m["fence"] = m["category"].map(fences)
-    m["slack"] = np.minimum(np.maximum(m["accuracy_m"].fillna(0.0).astype(float), 0.0), m["fence"])
+    m["slack"] = accuracy_allowance_m(m["accuracy_m"].astype(float).to_numpy(), m["category"].map(caps).to_numpy())
     missing = m["_merge"] != "both"
     again = ~missing & m["reported_in_at"].notna()
     wrong_state = ~missing & ~again & ~m["status"].isin(_REPORT_IN_FROM)

@@ -26,6 +26,7 @@ from gis_enforcement.domain.case_flow import (
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import CLOCK_SKEW, report_in_timing, require_aware
 from gis_enforcement.domain.enums import CaseStatus
+from gis_enforcement.domain.geofence import accuracy_allowance_m
 from gis_enforcement.domain.records import Assignment, CaseState
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
@@ -129,7 +130,8 @@ def report_in(
     """Check a department in on site (summoned → reported_in) at ``server_time``.
 
     The position (WGS84) must lie within the category's geofence of the case, allowing for the stated GPS
-    accuracy up to the fence's own size; otherwise ``InvalidInput`` on ``position`` says how far away it is
+    accuracy up to the category's ``max_accuracy_m`` (:func:`~gis_enforcement.domain.geofence.accuracy_allowance_m`);
+    otherwise ``InvalidInput`` on ``position`` says how far away it is
     (``detail``: ``distance_m``, ``geofence_m``, the GPS allowance ``accuracy_allowance_m`` and the radius
     allowed, ``allowed_m`` = fence + allowance, all in metres).
     A department that reported in already is answered by :func:`already_reported_in` (``AlreadyRecorded``,
@@ -141,9 +143,10 @@ def report_in(
         raise already_reported_in(department, reported_in_at=assignment.reported_in_at,
                                   minutes_late=assignment.minutes_late, status=assignment.status, tz=tz)
     next_assignment_status(assignment.status, AssignmentAction.REPORT_IN, by="department")
-    fence = catalog.categories[case.category].geofence_m
+    category = catalog.categories[case.category]
+    fence = category.geofence_m
     distance = dispatch_repo.distance_m(session, incident_id=incident_id, lon=lon, lat=lat)
-    slack = min(max(accuracy_m or 0.0, 0.0), fence)
+    slack = accuracy_allowance_m(accuracy_m, category.max_accuracy_m)
     if distance > fence + slack:
         raise InvalidInput(
             f"check-in is {distance:,.0f} m from the case; it must be within {fence:,.0f} m "
