@@ -61,6 +61,7 @@ The parts
 from __future__ import annotations
 
 import time as stopwatch
+from pathlib import Path
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,7 @@ def play_season(
     share: float = 0.35,
     locator: Locator | None = None,
     tz: str = "Asia/Shanghai",
+    photos_dir: Path,
 ) -> ChainSummary:
     """Play about ``share`` of the eligible incidents of ``incidents`` (the frame of
     :func:`~gis_enforcement.storage.incident_repo.incidents_frame`) through the whistle chain; see the module
@@ -106,7 +108,8 @@ def play_season(
 
     Reproducible: the same stored season and ``seed`` play the same way. Idempotent: incidents already
     whistled are skipped, so a second call plays nothing and reports the stored chain again. With a
-    ``locator``, problems that come back at closed cases are reported through the real intake (W08).
+    ``locator``, problems that come back at closed cases are reported through the real intake (W08). The site
+    photos the enforcement records name are uploaded to their cases and stored under ``photos_dir``.
     Never commits.
     """
     if not 0.0 <= share <= 1.0:
@@ -115,7 +118,7 @@ def play_season(
     zone = ZoneInfo(tz)
     summary = ChainSummary(seed=seed)
     player = ChainPlayer(session, catalog=catalog, calendar=calendar, locator=locator, seed=seed, tz=zone,
-                         summary=summary)
+                         summary=summary, photos_dir=photos_dir)
     pool = eligible_incidents(incidents)
     story_i = first_whistle_index(pool)
     rng = np.random.default_rng([seed, 2017])

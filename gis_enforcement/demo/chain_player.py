@@ -8,13 +8,13 @@ the lead resolves; the township verifies, releases, closes or reopens; problems 
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -47,8 +47,10 @@ from gis_enforcement.demo.chain_habits import (
     SURNAMES,
 )
 from gis_enforcement.demo.chain_summary import ChainSummary, short_name, township_short
+from gis_enforcement.demo.photos import PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, site_photo
 from gis_enforcement.dispatch import follow_up, on_site, resolution
 from gis_enforcement.dispatch.escalation import tick
+from gis_enforcement.dispatch.photos import add_photo
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.calendar import WorkCalendar
 from gis_enforcement.domain.catalog import Catalog
@@ -81,17 +83,14 @@ def _offset(lon: float, lat: float, metres: float, bearing: float) -> tuple[floa
     return lon + dx, lat + dy
 
 
-def _sha(*parts: object) -> str:
-    return hashlib.sha256(":".join(str(p) for p in parts).encode()).hexdigest()
-
-
 class ChainPlayer:
     """The discrete-event loop: steps in time order, the escalation pass at every local midnight; and how the
     township and the departments play each case once it is whistled."""
 
     def __init__(self, session: Session, *, catalog: Catalog, calendar: WorkCalendar, locator: Locator | None,
-                 seed: int, tz: ZoneInfo, summary: ChainSummary) -> None:
+                 seed: int, tz: ZoneInfo, summary: ChainSummary, photos_dir: Path) -> None:
         self.session = session
+        self.photos_dir = photos_dir
         self.catalog = catalog
         self.calendar = calendar
         self.locator = locator
@@ -251,10 +250,10 @@ class ChainPlayer:
             done = start + _minutes(_u(rng, 15, 90))
             if rng.random() < P_ASSIST_RECORD and rule is not None:
                 acted = start + _minutes(_u(rng, 3, 12))
-                self.at(acted, self.step(case, on_site.record_action, s, catalog=self.catalog, incident_id=case.id,
-                                         department=a.department, action_type="协助执法", acted_at=acted,
+                self.at(acted, self.step(case, self._record, case, department=a.department,
+                                         action_type="协助执法", acted_at=acted,
                                          officer=self.officer(rng, a.department), measures=(), lon=lon, lat=lat,
-                                         photos=[{"slot": "evidence", "sha256": _sha(case.id, a.department, "e")}]))
+                                         slots=("evidence",)))
             ends.append(done)
             self.at(done, self.step(case, on_site.complete, s, incident_id=case.id, department=a.department, at=done))
 
@@ -329,6 +328,22 @@ class ChainPlayer:
             self.summary.anomalies.append(f"{case.id}: a check-in {fence:.0f}+ m away was accepted")
         return attempt
 
+    def _record(self, case: PlayedCase, *, department: str, officer: str, acted_at: datetime, lon: float,
+                lat: float, slots: Sequence[str], **record: Any) -> None:
+        """An enforcement record as an officer makes one: the site photos uploaded to the case first (the real
+        photo path: stored, read for EXIF, in the case record), then the record naming them."""
+        photos = []
+        for slot in slots:  # taken on site, uploaded with the record
+            taken = acted_at - timedelta(minutes=2 if slot == "before" else 0)
+            data = site_photo(case.id, department, slot, slot=slot, taken_at=taken.astimezone(self.tz), lon=lon,
+                              lat=lat)
+            added = add_photo(self.session, photos_dir=self.photos_dir, incident_id=case.id, data=data,
+                              added_by=officer, at=acted_at, tz=self.tz.key, max_bytes=PHOTO_MAX_BYTES,
+                              max_pixels=PHOTO_MAX_PIXELS)
+            photos.append({"slot": slot, "sha256": added.sha256})
+        on_site.record_action(self.session, catalog=self.catalog, incident_id=case.id, department=department,
+                              officer=officer, acted_at=acted_at, lon=lon, lat=lat, photos=photos, **record)
+
     def _lead_action(self, case: PlayedCase, department: str, acted: datetime) -> None:
         rng = case.rng
         rule = self.catalog.rules_by_code.get(case.rule_code)
@@ -353,12 +368,9 @@ class ChainPlayer:
                     seized = SEIZED[case.category].format(n=int(rng.integers(1, 4)))
         kind = ("行政处罚" if amount else "查封扣押" if seized else
                 "移送公安" if any("移送" in m for m in measures) else "责令改正")
-        on_site.record_action(
-            self.session, catalog=self.catalog, incident_id=case.id, department=department, action_type=kind,
-            officer=self.officer(rng, department), acted_at=acted, measures=measures, penalty_amount=amount,
-            seized_items=seized, lon=case.lon, lat=case.lat,
-            photos=[{"slot": "before", "sha256": _sha(case.id, department, "before")},
-                    {"slot": "after", "sha256": _sha(case.id, department, "after")}])
+        self._record(case, department=department, action_type=kind, officer=self.officer(rng, department),
+                     acted_at=acted, measures=measures, penalty_amount=amount, seized_items=seized, lon=case.lon,
+                     lat=case.lat, slots=("before", "after"))
 
     def _follow_up(self, case: PlayedCase, department: str, task: str, days: int, asked: datetime) -> None:
         rng = case.rng

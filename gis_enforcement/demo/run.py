@@ -76,7 +76,7 @@ def run_demo(settings: Settings, *, seed: int, count: int, console: Console, cha
         with platform.transaction() as session:
             chain = play_season(session, catalog=catalog, calendar=platform.calendar, incidents=incidents,
                                 seed=seed, share=chain_share, locator=platform.locators.get(session),
-                                tz=settings.timezone)
+                                tz=settings.timezone, photos_dir=settings.photos_dir)
     _print_chain(console, chain, catalog)
     plan_id = tell_operation(platform, console, townships=j.townships, season_end=season_window()[1],
                              tz=settings.timezone)

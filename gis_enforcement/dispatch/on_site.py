@@ -30,7 +30,7 @@ from gis_enforcement.domain.geofence import accuracy_allowance_m
 from gis_enforcement.domain.records import Assignment, CaseState
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
-from gis_enforcement.storage import Session, dispatch_repo
+from gis_enforcement.storage import Session, dispatch_repo, photo_repo
 
 PHOTO_SLOTS = ("before", "after", "evidence")
 #: the largest fine the record holds (numeric(14, 2): twelve digits of yuan and two of fen)
@@ -239,7 +239,8 @@ def record_action(
     now: datetime | None = None,
 ) -> int:
     """An enforcement record (执法记录) of an acting department; measures must come from the lists' measures
-    for the case's rule, photos are ``{"slot": before|after|evidence, "sha256": ...}``. Returns the record id.
+    for the case's rule, photos are ``{"slot": before|after|evidence, "sha256": ...}`` naming photos already
+    uploaded to the case (refused on ``photos`` with the ``missing`` hashes otherwise). Returns the record id.
 
     ``acted_at`` may not lie after ``now`` (the server's clock; the wall clock when not given) by more than
     :data:`CLOCK_SKEW`; ``penalty_amount`` must be a finite, non-negative amount the record can hold. The
@@ -264,6 +265,11 @@ def record_action(
     for p in photos:
         if p.get("slot") not in PHOTO_SLOTS or not re.fullmatch(r"[0-9a-f]{64}", str(p.get("sha256", ""))):
             raise InvalidInput("photos need a slot (before/after/evidence) and a sha256 content hash", field="photos")
+    missing = photo_repo.not_on_case(session, incident_id=incident_id, sha256s=[str(p["sha256"]) for p in photos])
+    if missing:  # a record cites what the case holds: a photo is uploaded to the case first, then named here
+        raise InvalidInput(f"{len(missing)} photo(s) named are not photos of this case ({missing[0][:12]}…): upload "
+                           f"them to the case first (POST /api/v1/incidents/{incident_id}/photos)", field="photos",
+                           missing=missing)
     # a category's general rule and its zone rules often cite the same articles: each is listed once
     rules = [r for r in catalog.rules if r.category == case.category]
     legal = list({(b.law, b.article): {"law": b.law, "article": b.article}

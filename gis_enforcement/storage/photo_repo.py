@@ -46,3 +46,13 @@ def get_photo(session: Session, *, sha256: str) -> dict[str, Any] | None:
 def cases_with_photo(session: Session, *, sha256: str) -> list[UUID]:
     return [r[0] for r in session.execute(text("SELECT incident_id FROM incident_photo WHERE sha256 = :h"),
                                           {"h": sha256}).all()]
+
+
+def not_on_case(session: Session, *, incident_id: UUID, sha256s: list[str]) -> list[str]:
+    """Those of ``sha256s`` that are not photos of the case (in the order given, each once)."""
+    if not sha256s:
+        return []
+    on_case = {r[0] for r in session.execute(text(
+        "SELECT sha256 FROM incident_photo WHERE incident_id = :i AND sha256 = ANY(:h)"),
+        {"i": incident_id, "h": list(sha256s)}).all()}
+    return [h for h in dict.fromkeys(sha256s) if h not in on_case]

@@ -34,8 +34,9 @@ from gis_enforcement.domain.escalation import WarningDraft
 from gis_enforcement.errors import CatalogInvalid, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
+from gis_enforcement.settings import Settings
 from gis_enforcement.storage import warning_repo
-from tests.dispatch.helpers import METRE, T0, new_case
+from tests.dispatch.helpers import METRE, T0, new_case, photo_on_case
 
 AS_OF = datetime(2026, 6, 11, tzinfo=TZ)
 MAY = parse_period("2026-05")
@@ -48,7 +49,8 @@ def row(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
 
 # -- the hand-built scenario on PostGIS -----------------------------------------------------------------------
 @pytest.fixture
-def scenario(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction) -> dict[str, Any]:
+def scenario(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction,
+             settings: Settings) -> dict[str, Any]:
     """Five ENV-01 cases 250 m apart in one township (observed 2026-05-12 23:00), lead ECO, assist SAMR only.
 
     A  whistled T0        ECO in at +10 min (on time), SAMR in at +45 (late); ECO acts 责令改正+罚款 20 000,
@@ -81,7 +83,8 @@ def scenario(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Juri
         on_site.start_action(db, incident_id=inc.id, department=dep, at=at)
         on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=dep, action_type="现场检查",
                               officer=f"{dep}-01", acted_at=at + 5 * MIN, measures=measures, penalty_amount=penalty,
-                              photos=[{"slot": "after", "sha256": "c" * 64}])  # recorded: no W10
+                              photos=[{"slot": "after", "sha256": photo_on_case(  # recorded: no W10
+                                  db, inc.id, settings.photos_dir, slot="after", at=at + 4 * MIN)}])
 
     def finish(inc: Any, dep: str, at: datetime, *, lead: bool) -> None:
         on_site.complete(db, incident_id=inc.id, department=dep, at=at)

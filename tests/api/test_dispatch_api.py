@@ -18,6 +18,7 @@ from gis_enforcement.api import create_app
 from gis_enforcement.api.deps import get_session
 from gis_enforcement.api.routers.dispatch import get_clock
 from gis_enforcement.api.schemas_dispatch import AssignmentsPublic, TimelinePublic, WhistlePublic
+from gis_enforcement.demo.photos import site_photo
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.datum import from_wgs84
 from gis_enforcement.layers.jurisdiction import Jurisdiction
@@ -146,10 +147,17 @@ def test_whistle_to_close_through_http(client: TestClient, jurisdiction: Jurisdi
     assert client.post(f"{case.of(lead)}/start").json()["status"] == "acting"
     assert status_of(client, case) == "in_action"
     measure = catalog.rule(case.rule_code).measures[0]
-    r = client.post(f"{case.of(lead)}/actions", json={
-        "action_type": "现场检查", "officer": "执法员-王", "measures": [measure], "penalty_amount": 20000,
-        "seized_items": "挖掘机1台", "lon": case.lon, "lat": case.lat,
-        "photos": [{"slot": "before", "sha256": "a" * 64}]})
+    action = {"action_type": "现场检查", "officer": "执法员-王", "measures": [measure], "penalty_amount": 20000,
+              "seized_items": "挖掘机1台", "lon": case.lon, "lat": case.lat}
+    # a record names photos uploaded to the case: one that is not is refused, naming it
+    err = error(client.post(f"{case.of(lead)}/actions",
+                            json={**action, "photos": [{"slot": "before", "sha256": "a" * 64}]}))
+    assert err["field"] == "photos" and err["detail"]["missing"] == ["a" * 64]
+    photo = site_photo(case.url, slot="before", taken_at=clock.now, lon=case.lon, lat=case.lat)
+    up = client.post(f"{case.url}/photos", files={"file": ("site.jpg", photo)})
+    assert up.status_code == 201, up.text
+    r = client.post(f"{case.of(lead)}/actions",
+                    json={**action, "photos": [{"slot": "before", "sha256": up.json()["sha256"]}]})
     assert r.status_code == 201, r.text
     assert r.json()["record_id"] > 0
     err = error(client.post(f"{case.of(lead)}/actions",

@@ -34,20 +34,27 @@ def calendar() -> WorkCalendar:
 
 
 def play(db: Session, jurisdiction: Jurisdiction, catalog: Catalog, locator: Locator,
-         calendar: WorkCalendar, *, seed: int = 5, share: float = 0.35) -> ChainSummary:
+         calendar: WorkCalendar, *, seed: int = 5, share: float = 0.35, photos_dir: Path) -> ChainSummary:
     """A small simulated season through the real intake, then the chain played over it."""
     features = simulate_season(jurisdiction, catalog, **SEASON)
     ingest(db, parse_geojson({"type": "FeatureCollection", "features": features}), locator=locator,
            catalog=catalog)
     frame = incident_repo.incidents_frame(db)
     return play_season(db, catalog=catalog, calendar=calendar, incidents=frame, seed=seed, share=share,
-                       locator=locator)
+                       locator=locator, photos_dir=photos_dir)
 
 
 def test_the_chain_plays_legally_and_only_once(db: Session, jurisdiction: Jurisdiction, catalog: Catalog,
-                                               locator: Locator, calendar: WorkCalendar) -> None:
-    s = play(db, jurisdiction, catalog, locator, calendar)
+                                               locator: Locator, calendar: WorkCalendar, tmp_path: Path) -> None:
+    s = play(db, jurisdiction, catalog, locator, calendar, photos_dir=tmp_path)
     assert s.anomalies == []
+    # every photo a record names was uploaded to its case, and its file is stored
+    named, on_case = db.execute(text(
+        "SELECT count(*), count(l.sha256) FROM enforcement_record r CROSS JOIN jsonb_array_elements(r.photos) p "
+        "LEFT JOIN incident_photo l ON l.incident_id = r.incident_id AND l.sha256 = p->>'sha256'")).one()
+    assert named > 0 and on_case == named
+    assert len([f for f in tmp_path.rglob("*") if f.is_file()]) == db.execute(
+        text("SELECT count(DISTINCT sha256) FROM incident_photo")).scalar_one()
     assert s.played == s.whistled > 60 and s.skipped == 0
     assert s.summoned > 2 * s.whistled
     assert s.on_time > 0.6 * s.summoned and s.late > 0 and s.absent > 0
@@ -93,17 +100,18 @@ def test_the_chain_plays_legally_and_only_once(db: Session, jurisdiction: Jurisd
 
     # a second run over the stored season plays nothing and reports the same chain
     frame = incident_repo.incidents_frame(db)
-    again = play_season(db, catalog=catalog, calendar=calendar, incidents=frame, seed=5, locator=locator)
+    again = play_season(db, catalog=catalog, calendar=calendar, incidents=frame, seed=5, locator=locator,
+                        photos_dir=tmp_path)
     assert again.played == 0 and again.skipped > 0 and again.anomalies == []
     assert again.counts() == s.counts() and again.story == s.story
 
 
 def test_the_same_season_and_seed_play_the_same(db: Session, jurisdiction: Jurisdiction, catalog: Catalog,
-                                                locator: Locator, calendar: WorkCalendar) -> None:
+                                                locator: Locator, calendar: WorkCalendar, tmp_path: Path) -> None:
     runs = []
     for _ in range(2):
         savepoint = db.begin_nested()
-        s = play(db, jurisdiction, catalog, locator, calendar, share=0.2)
+        s = play(db, jurisdiction, catalog, locator, calendar, share=0.2, photos_dir=tmp_path)
         kinds = db.execute(text("SELECT kind, count(*) FROM case_event GROUP BY kind ORDER BY kind")).all()
         runs.append((s.counts(), s.story, s.departments, s.townships, [tuple(k) for k in kinds]))
         savepoint.rollback()
@@ -111,11 +119,12 @@ def test_the_same_season_and_seed_play_the_same(db: Session, jurisdiction: Juris
     assert isinstance(runs[0][0]["warnings"], dict)
 
 
-def test_share_is_checked(db: Session, catalog: Catalog, calendar: WorkCalendar) -> None:
+def test_share_is_checked(db: Session, catalog: Catalog, calendar: WorkCalendar, tmp_path: Path) -> None:
     from gis_enforcement.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
         play_season(db, catalog=catalog, calendar=calendar, incidents=incident_repo.incidents_frame(db), seed=1,
-                    share=1.5)
-    empty = play_season(db, catalog=catalog, calendar=calendar, incidents=incident_repo.incidents_frame(db), seed=1)
+                    share=1.5, photos_dir=tmp_path)
+    empty = play_season(db, catalog=catalog, calendar=calendar, incidents=incident_repo.incidents_frame(db), seed=1,
+                        photos_dir=tmp_path)
     assert empty.whistled == 0 and empty.story == [] and isinstance(empty.story_incident, (UUID, type(None)))

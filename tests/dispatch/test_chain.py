@@ -16,15 +16,17 @@ from gis_enforcement.domain.enums import CaseStatus, Role
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
+from gis_enforcement.settings import Settings
 from gis_enforcement.storage import dispatch_repo
-from tests.dispatch.helpers import METRE, T0, new_case
+from tests.dispatch.helpers import METRE, T0, new_case, photo_on_case
 
 
 def status_of(db: Session, incident_id) -> str:
     return db.execute(text("SELECT status FROM incident WHERE id = :id"), {"id": incident_id}).scalar_one()
 
 
-def test_full_chain_from_whistle_to_close(db: Session, locator: Locator, catalog: Catalog, site) -> None:
+def test_full_chain_from_whistle_to_close(db: Session, locator: Locator, catalog: Catalog, site,
+                                          settings: Settings) -> None:
     x, y, township = site
     inc = new_case(db, locator, catalog, x, y)
     result = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0,
@@ -55,10 +57,22 @@ def test_full_chain_from_whistle_to_close(db: Session, locator: Locator, catalog
     on_site.start_action(db, incident_id=inc.id, department=lead.department, at=T0 + timedelta(minutes=50))
     assert status_of(db, inc.id) == "in_action"
     rule = catalog.rule(inc.rule_code)
+    # a record names photos of the case: one never uploaded to it is refused, and nothing is recorded
+    other = new_case(db, locator, catalog, x, y)
+    elsewhere = photo_on_case(db, other.id, settings.photos_dir, slot="before")
+    for ref in ("a" * 64, elsewhere):
+        with pytest.raises(InvalidInput) as not_here:
+            on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead.department,
+                                  action_type="现场检查", officer="执法员-王", acted_at=T0 + timedelta(minutes=55),
+                                  measures=[rule.measures[0]], photos=[{"slot": "before", "sha256": ref}])
+        assert not_here.value.field == "photos" and not_here.value.detail["missing"] == [ref]
+    assert db.execute(text("SELECT count(*) FROM enforcement_record WHERE incident_id = :i"),
+                      {"i": inc.id}).scalar_one() == 0
+    before = photo_on_case(db, inc.id, settings.photos_dir, slot="before", added_by="执法员-王")
     on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead.department,
                           action_type="现场检查", officer="执法员-王", acted_at=T0 + timedelta(minutes=55),
                           measures=[rule.measures[0]], penalty_amount=20000, lon=x, lat=y,
-                          photos=[{"slot": "before", "sha256": "a" * 64}])
+                          photos=[{"slot": "before", "sha256": before}])
     with pytest.raises(InvalidInput) as bad_measure:
         on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead.department,
                               action_type="x", officer="o", acted_at=T0 + timedelta(minutes=56),

@@ -71,18 +71,20 @@ def test_third_absence_in_a_year_raises_w07_once(db: Session, locator: Locator, 
     assert all(w["rule_code"] != "W07" for w in tick(db, catalog=catalog, now=T0 + timedelta(days=3)))
 
 
-def test_a_case_closed_without_a_record_raises_w10_once(db, locator, catalog, site) -> None:
+def test_a_case_closed_without_a_record_raises_w10_once(db, locator, catalog, site, settings) -> None:
     from datetime import timedelta
 
     from gis_enforcement.dispatch import on_site, resolution
     from gis_enforcement.dispatch.escalation import tick
     from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
-    from tests.dispatch.helpers import T0, new_case
+    from tests.dispatch.helpers import T0, new_case, photo_on_case
 
     x, y, township = site
     cases = []
-    for photos in ([], [{"slot": "after", "sha256": "b" * 64}]):
+    for photographed in (False, True):
         inc = new_case(db, locator, catalog, x, y)
+        photos = ([{"slot": "after", "sha256": photo_on_case(db, inc.id, settings.photos_dir, slot="after")}]
+                  if photographed else [])
         w = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0)
         lead = w.assignments[0].department
         on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=lead, lon=x, lat=y, accuracy_m=5,
