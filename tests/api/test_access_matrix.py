@@ -233,7 +233,7 @@ def world(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdi
                       at=T0, tz="Asia/Shanghai", max_bytes=10**7, max_pixels=10**7)
     track = str(uuid.uuid4())
     vertices = parse_track(geometry_type="LineString", coordinates=[[117.12, 40.14], [117.121, 40.141]],
-                           times=["2026-05-12T22:00:00+08:00", "2026-05-12T22:00:10+08:00"])
+                           times=["2026-05-12T22:00:00+08:00", "2026-05-12T22:00:10+08:00"], now=T0)
     track_repo.upsert_track(db, track_id=track, officer="patrol-in", township_code=town_a, department=None,
                             vertices=vertices, at=T0)
     return World(case=str(case.id), border_case=str(border.id), assignment=lead.id, town_a=town_a, town_b=town_b,

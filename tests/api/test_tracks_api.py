@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.domain.access import Caller, Role
 from gis_enforcement.domain.datum import gcj02_to_wgs84
+from gis_enforcement.domain.deadlines import CLOCK_SKEW
 from tests.api.callers import SwitchedClient, switched_client
 from tests.dispatch.helpers import TZ
 
@@ -107,6 +108,12 @@ def test_another_users_put_is_refused(api: Api, db: Session) -> None:
     (lambda b: b["geometry"]["coordinates"].__setitem__(1, "117.1,40.1"), "geometry.coordinates[1]"),
     (lambda b: b["geometry"].__setitem__("coordinates", []), "geometry.coordinates"),
     (lambda b: b.__setitem__("id", "not-this-track"), "id"),
+    # times a device cannot have had, judged as a report's observed_at is, against the server's clock
+    (lambda b: b["properties"]["times"].__setitem__(4, "2099-05-12T22:00:40+08:00"), "properties.times[4]"),
+    (lambda b: b["properties"]["times"].__setitem__(0, "1970-01-01T08:00:00+08:00"), "properties.times[0]"),
+    (lambda b: b["properties"]["times"].__setitem__(0, "1999-12-31T23:59:59Z"), "properties.times[0]"),
+    # Pinggu, then West Africa ten seconds later
+    (lambda b: b["geometry"]["coordinates"].__setitem__(3, [-0.2, 5.6]), "geometry.coordinates[3]"),
 ])
 def test_bad_input_names_the_field(api: Api, db: Session, change: Any, field: str) -> None:
     tid = str(uuid.uuid4())
@@ -116,6 +123,37 @@ def test_bad_input_names_the_field(api: Api, db: Session, change: Any, field: st
     assert r.status_code == 422, r.text
     assert r.json()["error"]["field"] == field
     assert stored(db, tid) == 0
+
+
+def test_times_are_judged_against_the_server_clock(api: Api, db: Session) -> None:
+    tid = str(uuid.uuid4())
+    ahead = track(3, start=api.now + CLOCK_SKEW - timedelta(seconds=20))  # the last at now + the skew: allowed
+    assert api.put(tid, ahead).status_code == 201
+    later = track(3, start=api.now + CLOCK_SKEW - timedelta(seconds=19))  # the last 1 s beyond it
+    later["properties"]["times"][2] = (api.now + CLOCK_SKEW + timedelta(seconds=1)).isoformat()
+    r = api.put(tid, later)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == "properties.times[2]"
+    assert r.json()["error"]["message"].startswith("is in the future")
+    assert api.get(f"/api/v1/tracks/{tid}", PATROL_A).json()["properties"]["times"] == ahead["properties"]["times"]
+    api.now += timedelta(seconds=1)  # the server's clock, not the wall clock, is what counts
+    assert api.put(tid, later).status_code == 200
+
+
+def test_a_grown_track_with_a_jump_is_refused_and_the_stored_one_kept(api: Api) -> None:
+    tid = str(uuid.uuid4())
+    assert api.put(tid, track(4)).status_code == 201
+    grown = track(6)
+    grown["geometry"]["coordinates"][5] = [117.12 + 0.1, 40.14]  # 8 km east in the 10 s since the one before
+    r = api.put(tid, grown)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["field"] == "geometry.coordinates[5]" and "m/s" in error["message"], error
+    got = api.get(f"/api/v1/tracks/{tid}", PATROL_A).json()
+    assert got["properties"]["point_count"] == 4 and len(got["geometry"]["coordinates"]) == 4
+    # the same step with a fix that says it is 5 km out, and its neighbour 3 km: within what they allow
+    grown["properties"]["accuracy_m"][4:6] = [3000.0, 5000.0]
+    assert api.put(tid, grown).json()["properties"]["point_count"] == 6
 
 
 def test_equal_times_are_allowed(api: Api) -> None:
@@ -141,13 +179,13 @@ def test_coordinates_are_converted_to_wgs84(api: Api) -> None:
                                       {"type": "LineString", "coordinates": [[117.12, 40.14]]}])
 def test_a_single_position_is_a_point(api: Api, geometry: dict[str, Any]) -> None:
     tid = str(uuid.uuid4())
-    body = {"type": "Feature", "geometry": geometry, "properties": {"times": ["2026-05-12T22:00:00Z"]}}
+    body = {"type": "Feature", "geometry": geometry, "properties": {"times": ["2026-05-12T14:00:00Z"]}}
     r = api.put(tid, body)
     assert r.status_code == 201, r.text
     got = api.get(f"/api/v1/tracks/{tid}", PATROL_A).json()
     assert got["geometry"] == {"type": "Point", "coordinates": [117.12, 40.14]}
     assert got["properties"]["point_count"] == 1 and got["properties"]["accuracy_m"] is None
-    assert got["properties"]["times"] == ["2026-05-13T06:00:00+08:00"]
+    assert got["properties"]["times"] == ["2026-05-12T22:00:00+08:00"]
     # and it grows into a line
     assert api.put(tid, track(2)).json()["geometry"]["type"] == "LineString"
 
@@ -155,6 +193,7 @@ def test_a_single_position_is_a_point(api: Api, geometry: dict[str, Any]) -> Non
 def test_reading_and_listing_are_scoped(api: Api) -> None:
     mine, neighbour = str(uuid.uuid4()), str(uuid.uuid4())
     assert api.put(mine, track(3)).status_code == 201
+    api.now += timedelta(days=1)  # the neighbour's patrol is a day later (a track cannot be ahead of the clock)
     assert api.put(neighbour, track(3, start=START + timedelta(days=1)), caller=PATROL_B).status_code == 201
 
     def listed(caller: Caller, **params: Any) -> set[str]:

@@ -198,6 +198,35 @@ def test_a_patrol_track_is_recorded_and_uploaded(browser: Any, site: Site) -> No
     assert errors == []
 
 
+def test_a_refused_track_position_is_left_out_and_the_rest_uploaded(browser: Any, site: Site) -> None:
+    """A position the server refuses (here a fix 85 km off, and one stamped a day ahead by a phone clock) is left
+    out of the patrol's track, the rest is uploaded, and the officer is told on the patrol line."""
+    errors = ConsoleErrors()
+    context = phone(browser, site)
+    page = patrol_signed_in(context, site, errors, "/app/patrol?track_s=1")
+    page.click("#patrol")
+    page.wait_for_function("() => /: [3-9]/.test(document.getElementById('patrol-state').textContent)",
+                           timeout=15_000)
+    track_id = page.evaluate("localStorage.getItem('gise.track')")
+    lon, lat = site.point
+    ahead = (datetime.now(UTC) + timedelta(days=1)).isoformat(timespec="seconds")
+    page.evaluate("""([id, lon, lat, ahead]) => Store.update("tracks", id, (x) => {
+        const last = x.points[x.points.length - 1];
+        x.points.splice(1, 0, [lon + 1.0, lat, 5, x.points[1][3]]);
+        x.points.push([last[0], last[1], 5, ahead]);
+    })""", [track_id, lon, lat, ahead])
+    page.click("#sync")
+    page.wait_for_function(
+        "() => document.getElementById('patrol-state').textContent.includes('已略去 2 个异常轨迹点')", timeout=15_000)
+    with site.client("patrol") as c:
+        r = c.get(f"/api/v1/tracks/{track_id}")
+        assert r.status_code == 200, r.text
+        coords = r.json()["geometry"]["coordinates"]
+    assert len(coords) >= 3 and all(abs(x - lon) < 0.01 for x, _ in coords)
+    context.close()
+    assert [e for e in errors if "422" not in e] == []
+
+
 def test_a_location_failure_stays_visible_with_its_reason(browser: Any, site: Site, artifacts: Path) -> None:
     errors = ConsoleErrors()
     # the phone's user has not allowed the page the position: the browser denies it
@@ -228,5 +257,57 @@ def test_a_location_failure_stays_visible_with_its_reason(browser: Any, site: Si
     page.click("#locate")
     page.wait_for_function("() => /±\\d+ m/.test(document.getElementById('fix').textContent)")
     assert page.query_selector("#fix-warn .notice") is None
+    context.close()
+    assert errors == []
+
+
+# getCurrentPosition never answers (a phone busy with the patrol track's watch): only the watch gives positions
+_CURRENT_NEVER_ANSWERS = """
+Geolocation.prototype.getCurrentPosition = function () { window.__asked = (window.__asked || 0) + 1; };
+"""
+
+
+def test_locate_during_a_patrol_uses_the_fresh_watch_position(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    lon, lat = site.point[0] + 0.001, site.point[1] + 0.0005
+    context = phone(browser, site, accuracy=12.0, lon_lat=(lon, lat))
+    context.add_init_script(_CURRENT_NEVER_ANSWERS)
+    page = patrol_signed_in(context, site, errors, "/app/patrol?track_s=1")
+    page.click("#patrol")  # the track's watch starts
+    page.wait_for_function("() => /: [1-9]/.test(document.getElementById('patrol-state').textContent)",
+                           timeout=15_000)
+    page.click("#locate")
+    # at once, from the watch: not after getCurrentPosition's 20 s timeout (here it would never come)
+    page.wait_for_function("() => /±\\d+ m/.test(document.getElementById('fix').textContent)", timeout=3_000)
+    assert page.inner_text("#fix") == f"{lon:.6f}, {lat:.6f} · 精度 ±12 m"
+    assert page.evaluate("window.__asked || 0") == 0
+    page.click("#patrol")
+    context.close()
+    assert errors == []
+
+
+# the watch's last position is stale (a minute old, elsewhere); getCurrentPosition answers with the browser's
+_STALE_WATCH = """
+Geolocation.prototype.watchPosition = function (ok) {
+  const coords = { longitude: 116.0, latitude: 39.0, accuracy: 5, altitude: null, altitudeAccuracy: null,
+                   heading: null, speed: null };
+  return setInterval(() => ok({ coords, timestamp: Date.now() - 60000 }), 200);
+};
+Geolocation.prototype.clearWatch = function (id) { clearInterval(id); };
+"""
+
+
+def test_locate_during_a_patrol_asks_again_when_the_watch_position_is_stale(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    context = phone(browser, site, accuracy=7.0)
+    context.add_init_script(_STALE_WATCH)
+    page = patrol_signed_in(context, site, errors, "/app/patrol?track_s=1")
+    page.click("#patrol")
+    page.wait_for_function("() => /: [1-9]/.test(document.getElementById('patrol-state').textContent)",
+                           timeout=15_000)
+    page.click("#locate")
+    page.wait_for_function("() => /±\\d+ m/.test(document.getElementById('fix').textContent)")
+    assert page.inner_text("#fix") == f"{site.point[0]:.6f}, {site.point[1]:.6f} · 精度 ±7 m"
+    page.click("#patrol")
     context.close()
     assert errors == []

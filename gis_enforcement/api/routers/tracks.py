@@ -121,13 +121,16 @@ def _feature(track: PatrolTrack, tz: str) -> TrackFeature:
 def put_track(track_id: TrackId, body: TrackFeatureIn, response: Response, session: SessionDep,
               platform: PlatformDep, clock: ClockDep, caller: RecordsTracks) -> TrackFeature:
     """Idempotent by ``track_id``: each upload replaces the vertices stored before. Coordinates in ``crs`` are
-    converted to WGS84. Another user's track: 403; a bad value: 422 naming it (``properties.times[3]``)."""
+    converted to WGS84. Another user's track: 403; a bad value: 422 naming it (``properties.times[3]``) — a time
+    in the future or before 2000, or a position too far from the one before to have been reached in the time
+    between them (``geometry.coordinates[5]``)."""
     if body.id is not None and body.id.lower() != str(track_id):
         raise InvalidInput(f"the feature's id {body.id!r} is not the track id of the path", field="id")
+    now = clock()
     vertices = parse_track(geometry_type=body.geometry.type, coordinates=body.geometry.coordinates,
                            times=body.properties.times, accuracy_m=body.properties.accuracy_m,
-                           crs=body.properties.crs)
-    created = record_track(session, track_id=str(track_id), caller=caller, vertices=vertices, at=clock())
+                           crs=body.properties.crs, now=now)
+    created = record_track(session, track_id=str(track_id), caller=caller, vertices=vertices, at=now)
     session.commit()
     response.status_code = 201 if created else 200
     return _feature(read_track(session, track_id=str(track_id), caller=caller), platform.settings.timezone)

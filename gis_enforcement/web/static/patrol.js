@@ -98,11 +98,19 @@
     $("confirm-row").classList.toggle("hidden", !poorFix());
     if (!poorFix()) $("confirm-poor").checked = false;
   }
+  /* the patrol track's watch position when it is fresh (younger than FRESH_WATCH_MS, with its accuracy): then
+     获取定位 answers at once instead of asking the phone again, which can take up to the 20 s timeout */
+  const FRESH_WATCH_MS = 10000;
+  function freshWatchPosition() {
+    if (!lastPos || !lastPos.coords || !Number.isFinite(lastPos.coords.accuracy)) return null;
+    const age = Date.now() - lastPos.timestamp;
+    return age >= 0 && age < FRESH_WATCH_MS ? lastPos : null;
+  }
   $("locate").addEventListener("click", async () => {
     $("fix").textContent = t("locating");
     try {
       // with a patrol track being followed some phones answer only the watch: its position serves if fresh
-      const p = await GISE.position().catch((e) => {
+      const p = freshWatchPosition() || await GISE.position().catch((e) => {
         if (lastPos && Date.now() - lastPos.timestamp < 60000) return lastPos;
         throw e;
       });
@@ -294,7 +302,8 @@
     $("patrol").textContent = on ? t("patrol_stop") : t("patrol_start");
     $("patrol").setAttribute("aria-pressed", String(on));
     $("patrol").classList.toggle("primary", on);
-    $("patrol-state").textContent = on ? `${t("patrol_on")}: ${tr.points.length}` : t("patrol_off");
+    const left = tr && tr.dropped ? ` · ${t("track_dropped", { n: tr.dropped })}：${tr.refusal}` : "";
+    $("patrol-state").textContent = (on ? `${t("patrol_on")}: ${tr.points.length}` : t("patrol_off")) + (on ? left : "");
   }
   function follow() {
     if (trackWatch !== null || !navigator.geolocation) return;
@@ -333,25 +342,43 @@
     renderPatrol();
     sync();
   });
+  /* the page re-sends each track whole as it grows. A position the server refuses (a phone clock gone wrong, a
+     fix far off what its accuracy says) is left out of the track and the rest sent again, the officer told on
+     the patrol line; any other refusal leaves that track for later and the next tracks still go. */
+  function trackRefusal(e) {
+    if (GISE.lang() !== "zh") return e.describe();
+    if (e.field.startsWith("properties.times")) return t("track_bad_time");
+    if (e.field.startsWith("geometry.coordinates")) return t("track_bad_jump");
+    return e.describe();
+  }
+  const TRACK_FIELD = /^(?:properties\.times|properties\.accuracy_m|geometry\.coordinates)\[(\d+)\]/;
   async function uploadTracks() {
-    for (const tr of await Store.all("tracks")) {
-      if (!navigator.onLine) return;
-      if (!tr.points.length || tr.uploaded === tr.points.length) {
-        if (tr.ended_at && tr.uploaded === tr.points.length) await Store.remove("tracks", tr.id);
-        continue;
-      }
-      const body = { type: "Feature", geometry: { type: "LineString", coordinates: tr.points.map((p) => [p[0], p[1]]) },
-        properties: { times: tr.points.map((p) => p[3]), accuracy_m: tr.points.map((p) => p[2]), crs: "wgs84" } };
-      try {
-        await api(`/api/v1/tracks/${tr.id}`, { method: "PUT", body });
-        const n = tr.points.length;
-        await Store.update("tracks", tr.id, (x) => { x.uploaded = n; });
-      } catch (e) {
-        if (e instanceof NetworkError) return;
-        console.warn("track upload refused", e.message);
-        return;
+    for (let tr of await Store.all("tracks")) {
+      for (let tries = 0; tries < 50 && tr; tries++) {
+        if (!navigator.onLine) return;
+        if (!tr.points.length || tr.uploaded === tr.points.length) {
+          if (tr.ended_at && tr.uploaded === tr.points.length) await Store.remove("tracks", tr.id);
+          break;
+        }
+        const body = { type: "Feature", geometry: { type: "LineString", coordinates: tr.points.map((p) => [p[0], p[1]]) },
+          properties: { times: tr.points.map((p) => p[3]), accuracy_m: tr.points.map((p) => p[2]), crs: "wgs84" } };
+        try {
+          await api(`/api/v1/tracks/${tr.id}`, { method: "PUT", body });
+          const n = tr.points.length;
+          await Store.update("tracks", tr.id, (x) => { x.uploaded = n; });
+          break;
+        } catch (e) {
+          if (e instanceof NetworkError) return;
+          const bad = e instanceof ApiError && e.status === 422 ? TRACK_FIELD.exec(e.field || "") : null;
+          if (!bad) { console.warn("track upload refused", e.message); break; }
+          const i = Number(bad[1]); const why = trackRefusal(e);
+          tr = await Store.update("tracks", tr.id, (x) => {
+            x.points.splice(i, 1); x.uploaded = -1; x.dropped = (x.dropped || 0) + 1; x.refusal = why;
+          });
+        }
       }
     }
+    renderPatrol();
   }
 
   GISE.applyWords();
