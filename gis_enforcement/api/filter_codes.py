@@ -1,15 +1,20 @@
-"""The codes a list filter names, checked the same way wherever incidents are filtered (``/api/v1/incidents`` and
-its exports, OGC API – Features): a value that names nothing the platform holds is refused, naming the
-parameter, rather than matching nothing — a misspelt code would otherwise answer an empty list or map."""
+"""The codes a list filter names, checked the same way wherever a list is filtered (``/api/v1/incidents`` and
+its exports, OGC API – Features, warnings, assignments, events, hot spots and recurring sites): a value that
+names nothing the platform holds is refused, naming the parameter, rather than matching nothing — a misspelt
+code would otherwise answer an empty list or map."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
 
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session, user_repo
 
-__all__ = ["STATUSES", "check_category", "check_status", "check_township"]
+__all__ = ["STATUSES", "check_categories", "check_category", "check_department", "check_status", "check_statuses",
+           "check_township", "check_townships", "check_warning_rule", "check_warning_subject"]
 
 STATUSES = tuple(s.value for s in CaseStatus)
 
@@ -21,17 +26,69 @@ def check_category(catalog: Catalog, value: str | None, *, field: str = "categor
                            "GET /api/v1/catalog/categories)", field=field)
 
 
+def check_categories(catalog: Catalog, values: Iterable[str] | None, *, field: str = "category") -> None:
+    """Each of a repeatable category filter's values is a problem-list code."""
+    for value in values or ():
+        check_category(catalog, value, field=field)
+
+
 def check_status(value: str | None, *, field: str = "status") -> None:
     """A case status (nothing to check when the filter is not given)."""
     if value is not None and value not in STATUSES:
         raise InvalidInput(f"unknown status {value!r}; use one of {', '.join(STATUSES)}", field=field)
 
 
+def check_statuses(values: Iterable[str] | None, *, field: str = "status") -> None:
+    """Each of a repeatable status filter's values is a case status."""
+    for value in values or ():
+        check_status(value, field=field)
+
+
+def check_department(catalog: Catalog, value: str | None, *, field: str = "department") -> None:
+    """A department code of the lists (nothing to check when the filter is not given)."""
+    if value is not None and value not in catalog.departments:
+        raise InvalidInput(f"unknown department {value!r} (a department code of the lists, e.g. WATER; see "
+                           "GET /api/v1/catalog/departments)", field=field)
+
+
+def check_warning_rule(catalog: Catalog, value: str | None, *, field: str = "rule") -> None:
+    """A warning-list code (nothing to check when the filter is not given)."""
+    if value is not None and value not in catalog.warning_rules:
+        raise InvalidInput(f"unknown warning rule {value!r}; use one of {', '.join(catalog.warning_rules)}",
+                           field=field)
+
+
 def check_township(session: Session, value: str | None, *, field: str = "township", names: bool = True) -> None:
     """A township code of the loaded layers — or, with ``names``, its name (nothing to check when not given)."""
-    if value is None:
+    check_townships(session, None if value is None else (value,), field=field, names=names)
+
+
+def check_townships(session: Session, values: Iterable[str] | None, *, field: str = "township",
+                    names: bool = False) -> None:
+    """Each of a township filter's values is a township code of the loaded layers (or, with ``names``, its
+    name); the layers are read once, and not at all when the filter is not given."""
+    given = list(values or ())
+    if not given:
         return
     towns = user_repo.township_names(session)
-    if value not in towns and not (names and value in towns.values()):
-        what = "a township code or name" if names else "a township code"
-        raise InvalidInput(f"unknown township {value!r} ({what} of the loaded layers, e.g. 110117003)", field=field)
+    for value in given:
+        if value not in towns and not (names and value in towns.values()):
+            what = "a township code or name" if names else "a township code"
+            raise InvalidInput(f"unknown township {value!r} ({what} of the loaded layers, e.g. 110117003)",
+                               field=field)
+
+
+def check_warning_subject(session: Session, catalog: Catalog, value: str | None, *, field: str = "subject") -> None:
+    """Who or what a warning can be about: a department code of the lists, a township code of the loaded layers,
+    or a case (its incident id)."""
+    if value is None or value in catalog.departments:
+        return
+    try:
+        UUID(value)
+    except ValueError:
+        pass
+    else:
+        return
+    if value not in user_repo.township_names(session):
+        raise InvalidInput(f"unknown subject {value!r} (a department code of the lists, a township code of the "
+                           "loaded layers, or an incident id)", field=field)

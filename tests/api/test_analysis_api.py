@@ -109,3 +109,27 @@ def test_emerging_and_sites_over_http(client: TestClient, db: Session, locator: 
              if isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT.*[+-]\d\d:\d\d", v)]
     assert times and all(v.endswith("+08:00") for v in times), times[:5]
     assert {"site_id", "kind", "n_incidents", "n_recurrences", "follow_up_due", "history"} <= set(first)
+
+
+@pytest.mark.parametrize(("path", "params", "field"), [
+    ("/api/v1/hotspots", {"category": ["MIN-02", "XXX"]}, "category"),
+    ("/api/v1/hotspots", {"township": "110117999"}, "township"),
+    ("/api/v1/hotspots", {"status": "bogus"}, "status"),
+    ("/api/v1/hotspots/emerging", {"category": "XXX"}, "category"),
+    ("/api/v1/hotspots/emerging", {"township": "110117999"}, "township"),
+    ("/api/v1/sites", {"category": "XXX"}, "category"),
+    ("/api/v1/sites", {"township": "110117999"}, "township"),
+])
+def test_a_filter_that_names_nothing_is_refused(client: TestClient, path: str, params: dict[str, object],
+                                                field: str) -> None:
+    refused = error(client.get(path, params={"cell": "grid", **params}))  # type: ignore[arg-type]
+    assert refused["field"] == field and "unknown" in refused["message"], refused
+
+
+def test_filters_that_name_something_still_answer(client: TestClient, jurisdiction: Jurisdiction) -> None:
+    town = str(jurisdiction.townships.iloc[0]["code"])
+    r = client.get("/api/v1/hotspots", params={"cell": "grid", "size_m": 1000, "category": ["MIN-02", "ENV-01"],
+                                               "status": ["reported", "triaged"]})
+    assert r.status_code == 200, r.text
+    r = client.get("/api/v1/sites", params={"township": town, "category": "MIN-02", "all_sites": True})
+    assert r.status_code == 200 and r.json()["type"] == "FeatureCollection", r.text

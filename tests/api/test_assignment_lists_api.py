@@ -123,3 +123,17 @@ def test_pages(api: Api, cases: dict[str, Any]) -> None:
     beyond = api.list(township_a, limit=2, offset=1000).json()
     assert beyond["data"] == [] and beyond["count"] == len(everything)
     assert api.list(township_a, limit=0).status_code == 422
+
+
+@pytest.mark.parametrize(("params", "field"), [({"department": "NOBODY"}, "department"),
+                                               ({"township": "110117999"}, "township")])
+def test_a_filter_that_names_nothing_is_refused(api: Api, cases: dict[str, Any], params: dict[str, str],
+                                                field: str) -> None:
+    for caller in (Caller("sup", Role.SUPERVISOR, "district", "district"),
+                   Caller("ta", Role.TOWNSHIP_DISPATCHER, "township", cases["town_a"])):
+        r = api.list(caller, **params)
+        assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
+        assert repr(params[field]) in r.json()["error"]["message"]
+    sup = Caller("sup", Role.SUPERVISOR, "district", "district")
+    lead = cases["assigned"]["sand"][0].department
+    assert ids(api.list(sup, department=lead, township=cases["town_a"]))  # known codes still answer

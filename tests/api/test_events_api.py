@@ -175,3 +175,14 @@ def test_an_unknown_event_kind_is_refused_by_name(client: TestClient) -> None:
         assert r.status_code == 422 and r.json()["error"]["field"] == "kind", r.text
         assert "'bogus'" in r.json()["error"]["message"] and "report_in" in r.json()["error"]["message"]
     assert client.get("/api/v1/events", params={"kind": "whistle"}).status_code == 200
+
+
+def test_a_township_or_department_that_names_nothing_is_refused(client: TestClient,
+                                                                jurisdiction: Jurisdiction) -> None:
+    for path in ("/api/v1/events", "/api/v1/events/stream"):
+        for params, field in (({"township": "110117999"}, "township"), ({"department": "NOBODY"}, "department")):
+            r = client.get(path, params={**params, "timeout": 1})
+            assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
+            assert repr(params[field]) in r.json()["error"]["message"]
+    town = str(jurisdiction.townships.iloc[0]["code"])
+    assert client.get("/api/v1/events", params={"township": town, "department": "WATER"}).status_code == 200

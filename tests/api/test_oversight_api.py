@@ -100,3 +100,22 @@ def test_evaluation_over_http(client: TestClient, db: Session, locator: Locator,
     for params, field in (({"before": "x", "after": "2026"}, "before"), ({"before": "2026", "after": "1900"}, "after")):
         wrong = client.get("/api/v1/evaluation/compare", params=params)  # the parameter that was wrong
         assert wrong.status_code == 422 and wrong.json()["error"]["field"] == field, wrong.text
+
+
+@pytest.mark.parametrize(("params", "field"), [({"rule": "W99"}, "rule"), ({"rule": "w02"}, "rule"),
+                                               ({"subject": "NOBODY"}, "subject"),
+                                               ({"subject": "110117999"}, "subject")])
+def test_warning_filters_that_name_nothing_are_refused(client: TestClient, params: dict[str, str],
+                                                       field: str) -> None:
+    r = client.get("/api/v1/warnings", params=params)
+    assert r.status_code == 422 and r.json()["error"]["field"] == field, r.text
+    assert repr(params[field]) in r.json()["error"]["message"]
+
+
+def test_warning_filters_that_name_something_still_answer(client: TestClient, catalog: Catalog,
+                                                          jurisdiction: Jurisdiction) -> None:
+    town = str(jurisdiction.townships.iloc[0]["code"])
+    for params in ({"rule": next(iter(catalog.warning_rules))}, {"subject": next(iter(catalog.departments))},
+                   {"subject": town}, {"subject": "00000000-0000-4000-8000-000000000000"}):
+        r = client.get("/api/v1/warnings", params=params)
+        assert r.status_code == 200 and r.json()["count"] >= 0, (params, r.text)

@@ -14,6 +14,7 @@ from gis_enforcement.analysis.evaluation import parse_period
 from gis_enforcement.analysis.hotspot_service import run_and_store, stored_run
 from gis_enforcement.api.auth import CreatesPlans, ExecutesPlans, ReadsAnalysis
 from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.filter_codes import check_categories, check_statuses, check_townships
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
 from gis_enforcement.api.schemas import BIGINT_MAX, json_plain
 from gis_enforcement.api.schemas_dispatch import local_payload
@@ -66,10 +67,14 @@ def hotspots(
 ) -> JSONResponse:
     """Cells with ``count``, ``z``, ``p`` (``pseudo_p`` with permutations) and ``gi_bin`` (−3…3: cold/hot at
     99/95/90 % confidence); ``run`` holds the parameters, the chosen scale and the summary. Without ``run_id``
-    the analysis runs on the stored incidents now and is recorded, so its id can be asked for again."""
+    the analysis runs on the stored incidents now and is recorded, so its id can be asked for again; an
+    unknown category, township or status is then refused (422), naming the parameter."""
     if run_id is not None:
         run, cells = stored_run(session, run_id=run_id)
         return _geojson(_cells_collection(run, cells), platform.settings.timezone)
+    check_categories(platform.catalog, category)
+    check_townships(session, township)
+    check_statuses(status)
     start = end = None
     if period:
         span = parse_period(period, tz=platform.settings.timezone)
@@ -101,9 +106,12 @@ def emerging(
     township: Annotated[list[str] | None, Query()] = None,
 ) -> JSONResponse:
     """Cells with their ``pattern`` (Esri's emerging hot-spot categories), final-bin ``z`` and ``gi_bin`` (+1
-    hot, −1 cold, 0) and the trend in ``detail``."""
+    hot, −1 cold, 0) and the trend in ``detail``. An unknown category or township is refused (422), naming the
+    parameter."""
     from gis_enforcement.analysis.trend_service import emerging_run
 
+    check_categories(platform.catalog, category)
+    check_townships(session, township)
     start = end = None
     if period:
         span = parse_period(period, tz=platform.settings.timezone)
@@ -123,7 +131,10 @@ def sites(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
           category: Annotated[list[str] | None, Query()] = None, all_sites: bool = False) -> JSONResponse:
     """Sites where a problem came back after a closure (``all_sites`` for every clustered site), most returns
     first, with their history and the date to inspect again (``follow_up_due``). Refreshed by
-    ``gis-enforcement hotspots sites``."""
+    ``gis-enforcement hotspots sites``. An unknown township or category code is refused (422), naming the
+    parameter."""
+    check_townships(session, township)
+    check_categories(platform.catalog, category)
     frame = analysis_repo.recurring_sites(session, townships=township or None, categories=category or None,
                                           recurring_only=not all_sites)
     features = [{"type": "Feature", "id": r["site_id"], "geometry": {"type": "Point", "coordinates": [r["lon"],

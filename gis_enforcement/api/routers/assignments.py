@@ -23,6 +23,7 @@ from gis_enforcement.api.auth import (
     check_case_access,
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.filter_codes import check_department, check_township
 from gis_enforcement.api.routers import dispatch as case_routes
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
 from gis_enforcement.api.schemas import BIGINT_MAX
@@ -97,7 +98,10 @@ def list_all(
     offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> AssignmentCasesPublic:
     """A department's own assignments, a township's cases' assignments, or (the district) all of them; filters
-    outside the caller's scope match nothing."""
+    outside the caller's scope match nothing; a code that names no department or township is refused (422),
+    naming the parameter."""
+    check_department(platform.catalog, department)
+    check_township(session, township, names=False)
     rows, total = list_assignments(session, caller=caller, open_only=open_only, department=department,
                                    township=township, limit=limit, offset=offset)
     tz, categories = platform.settings.timezone, platform.catalog.categories

@@ -24,12 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gis_enforcement.api.auth import ManagesWebhooks, ReadsEvents, ReadsWebhooks
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
+from gis_enforcement.api.filter_codes import check_department, check_township
 from gis_enforcement.api.routers.dispatch import ERRORS
 from gis_enforcement.api.schemas_dispatch import local_payload
 from gis_enforcement.dispatch import outbox
 from gis_enforcement.domain.access import Caller
+from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import Forbidden, InvalidInput
-from gis_enforcement.storage import outbox_repo
+from gis_enforcement.storage import Session, outbox_repo
 from gis_enforcement.storage.outbox_repo import StoredEvent
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -78,6 +80,13 @@ def _scoped(caller: Caller, township: str | None, department: str | None) -> tup
     return township, caller.unit_code
 
 
+def _check_codes(session: Session, catalog: Catalog, township: str | None, department: str | None) -> None:
+    """The township and department filters each name a code the platform holds: an unknown one is refused by
+    name, not matched by nothing."""
+    check_township(session, township, names=False)
+    check_department(catalog, department)
+
+
 def _known(kinds: list[str] | None) -> list[str] | None:
     """The kinds asked for, each one the chain records; an unknown one is refused by name, not matched by
     nothing."""
@@ -94,6 +103,7 @@ def list_events(session: SessionDep, caller: ReadsEvents, platform: PlatformDep,
                 department: Department = None, kinds: Kinds = None) -> EventsPublic:
     """Events after the cursor, oldest first, of the caller's cases. Poll with ``after=next_after``; an empty
     page means nothing new."""
+    _check_codes(session, platform.catalog, township, department)
     township, department = _scoped(caller, township, department)
     page = outbox.read_events(session, after=after, limit=limit, township=township, kinds=_known(kinds),
                               department=department)
@@ -116,6 +126,9 @@ def stream_events(
     """Server-Sent Events: one ``event: <kind>`` message per case event (``id`` = its number, ``data`` = JSON),
     a comment line as heartbeat when nothing happened for a while. Resumes after ``Last-Event-ID`` when the
     header is sent, else after ``after``, else from the newest event on. Only the caller's cases."""
+    if township is not None or department is not None:
+        with transactions() as session:
+            _check_codes(session, platform.catalog, township, department)
     township, department = _scoped(caller, township, department)
     kinds = _known(kinds)
     if last_event_id is not None:

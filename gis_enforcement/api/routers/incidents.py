@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
-from gis_enforcement.api.filter_codes import check_category, check_status, check_township
+from gis_enforcement.api.filter_codes import check_category, check_department, check_status, check_township
 from gis_enforcement.api.limits import InFlightLimit, kept_limit
 from gis_enforcement.api.ogc_params import parse_datetime, refuse_unknown
 from gis_enforcement.api.schemas import (
@@ -185,9 +185,7 @@ def _filters(session: Session, caller: Caller, platform: Platform, bbox: str | N
     catalog = platform.catalog
     check_category(catalog, _one(category, "category", "problem-list code"))
     check_status(_one(status, "status", "status"))
-    if _one(department, "department", "department code") is not None and department not in catalog.departments:
-        raise InvalidInput(f"unknown department {department!r} (a department code of the lists, e.g. WATER)",
-                           field="department")
+    check_department(catalog, _one(department, "department", "department code"))
     check_township(session, _one(township, "township", "township"))
     start, end = parse_datetime(when, tz=platform.settings.timezone)
     return IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,

@@ -18,6 +18,7 @@ from gis_enforcement.api.auth import (
     check_case_access,
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
+from gis_enforcement.api.filter_codes import check_warning_rule, check_warning_subject
 from gis_enforcement.api.routers.dispatch import ActorDep, ClockDep
 from gis_enforcement.api.schemas import BIGINT_MAX, ErrorResponse, json_plain
 from gis_enforcement.dispatch.follow_up import complete_follow_up, request_follow_up
@@ -78,7 +79,9 @@ def list_warnings(
     offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> WarningsPublic:
     """Warnings raised by the escalation pass, newest first: a township's and a department's own, all of them
-    for the district."""
+    for the district. An unknown rule or subject is refused (422), naming the parameter."""
+    check_warning_rule(platform.catalog, rule)
+    check_warning_subject(session, platform.catalog, subject)
     rows, total = warning_repo.list_warnings(session, rule_code=rule, subject_code=subject, limit=limit,
                                              offset=offset, unit=None if caller.district_wide else caller.unit_code)
     zone = ZoneInfo(platform.settings.timezone)
