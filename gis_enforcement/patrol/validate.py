@@ -21,8 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from gis_enforcement.domain.catalog import Category
 from gis_enforcement.domain.deadlines import CLOCK_SKEW
 from gis_enforcement.domain.enums import Datum
+from gis_enforcement.domain.tracks import EARLIEST as EARLIEST_TIME
+from gis_enforcement.domain.tracks import FUTURE_REASON, PAST_REASON
 from gis_enforcement.patrol.parse import RawBatch
 from gis_enforcement.patrol.report import RowError
 
@@ -37,7 +40,7 @@ OFFSET_RE = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
 MAX_ACCURACY_M = 10_000.0
 MAX_DESCRIPTION = 4000
 MAX_REPORTER = 200
-EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
+EARLIEST = pd.Timestamp(EARLIEST_TIME)
 #: A batch of at least this many rows is judged as two halves on two threads.
 PARALLEL_MIN_ROWS = 100_000
 #: the values refusals name (``RowError.values``), for a client that says them in its own words
@@ -61,6 +64,15 @@ class CleanBatch:
 
 def _range(limit: int) -> dict[str, Any]:
     return {"min": -limit, "max": limit}
+
+
+def category_names(categories: Mapping[str, Category]) -> dict[str, str]:
+    """The problem-list categories' Chinese names (``zh``) → their codes, for a submission written by hand that
+    names its category rather than giving the code. A name two categories share names neither, and is left out."""
+    counts: dict[str, int] = {}
+    for c in categories.values():
+        counts[c.zh] = counts.get(c.zh, 0) + 1
+    return {c.zh: code for code, c in categories.items() if counts[c.zh] == 1}
 
 
 def _row_values(values: dict[str, Any], i: int) -> dict[str, Any]:
@@ -147,13 +159,16 @@ def validate(
     raw: RawBatch,
     *,
     categories: Collection[str],
+    names: Mapping[str, str] | None = None,
     default_crs: str = Datum.WGS84.value,
     tz: str = "Asia/Shanghai",
     now: datetime | None = None,
 ) -> CleanBatch:
     """Validate every field of every row at once and return the clean rows plus the errors.
 
-    ``categories`` are the problem-list codes a submission may use; ``default_crs`` applies where a row
+    ``categories`` are the problem-list codes a submission may use, ``names`` the categories' exact names that
+    may stand for them (``category_names``: a name → its code; the clean row holds the code, so a report sent
+    once with the code and once with the name is the same content); ``default_crs`` applies where a row
     names none; ``now`` bounds observation times (a little clock skew is allowed). Every row is judged on its
     own, so a large batch is judged as two halves on two threads (Arrow and numpy let go of the GIL).
     """
@@ -161,11 +176,11 @@ def validate(
     now_ts = pd.Timestamp(now or datetime.now().astimezone()).tz_convert("UTC")
     known = frozenset(categories)
     if len(f) < PARALLEL_MIN_ROWS:
-        parts = [_judge(f, known, default_crs, tz, now_ts)]
+        parts = [_judge(f, known, names or {}, default_crs, tz, now_ts)]
     else:
         half = len(f) // 2
         with ThreadPoolExecutor(max_workers=2) as pool:
-            parts = list(pool.map(lambda part: _judge(part, known, default_crs, tz, now_ts),
+            parts = list(pool.map(lambda part: _judge(part, known, names or {}, default_crs, tz, now_ts),
                                   [f.iloc[:half], f.iloc[half:]]))
     clean = parts[0][0] if len(parts) == 1 else pd.concat([p[0] for p in parts], ignore_index=True)
     errors = list(raw.errors) + [e for p in parts for e in p[1]]
@@ -174,7 +189,7 @@ def validate(
     return CleanBatch(clean, errors, rejected)
 
 
-def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: str,
+def _judge(f: pd.DataFrame, categories: frozenset[str], names: Mapping[str, str], default_crs: str, tz: str,
            now_ts: pd.Timestamp) -> tuple[pd.DataFrame, list[RowError], set[int]]:
     """The clean rows, the errors and the numbers of the refused rows of a raw frame (or a slice of one)."""
     errors: list[RowError] = []
@@ -201,6 +216,14 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
     cat_missing = category.isna().to_numpy()
     bad["category:missing"] = (cat_missing, "required (a problem-list code)", {})
     cat_unknown = ~cat_missing & ~category.isin(known).to_numpy(dtype=bool)
+    if names and cat_unknown.any():  # a category given by its name is stored as its code
+        named = np.flatnonzero(cat_unknown)
+        coded = category.iloc[named].map(names)
+        found = coded.notna().to_numpy(dtype=bool)
+        if found.any():
+            category = category.copy()
+            category.iloc[named[found]] = coded.to_numpy(dtype=object)[found]
+            cat_unknown[named[found]] = False
     bad["category:unknown"] = (cat_unknown, "unknown category '" + category.fillna("") + "'", {"value": category})
 
     # coordinates
@@ -237,9 +260,9 @@ def _judge(f: pd.DataFrame, categories: frozenset[str], default_crs: str, tz: st
     bad["observed_at:format"] = (~obs_missing & observed.isna().to_numpy(), "not an ISO 8601 time", {})
     valid_t = observed.notna().to_numpy()
     obs_values = observed.fillna(EARLIEST)
-    bad["observed_at:future"] = (valid_t & (obs_values > now_ts + CLOCK_SKEW).to_numpy(), "is in the future",
+    bad["observed_at:future"] = (valid_t & (obs_values > now_ts + CLOCK_SKEW).to_numpy(), FUTURE_REASON,
                                  FUTURE_VALUES)
-    bad["observed_at:past"] = (valid_t & (obs_values < EARLIEST).to_numpy(), "is before 2000", PAST_VALUES)
+    bad["observed_at:past"] = (valid_t & (obs_values < EARLIEST).to_numpy(), PAST_REASON, PAST_VALUES)
 
     # free text
     reporter = _text(f["reporter"])
@@ -344,6 +367,7 @@ def validate_row(
     row: Mapping[str, Any],
     *,
     categories: Collection[str],
+    names: Mapping[str, str] | None = None,
     default_crs: str = Datum.WGS84.value,
     tz: str = "Asia/Shanghai",
     now: datetime | None = None,
@@ -367,7 +391,10 @@ def validate_row(
     if category is None:
         problems.append(("category:missing", "required (a problem-list code)", {}))
     elif category not in categories:
-        problems.append(("category:unknown", f"unknown category '{category}'", {"value": category}))
+        if names and category in names:
+            category = names[category]
+        else:
+            problems.append(("category:unknown", f"unknown category '{category}'", {"value": category}))
 
     coords = {}
     for name, limit, unit in (("lon", 180, "longitude"), ("lat", 90, "latitude")):
@@ -402,9 +429,9 @@ def validate_row(
         if observed is pd.NaT:
             problems.append(("observed_at:format", "not an ISO 8601 time", {}))
         elif observed > now_ts + CLOCK_SKEW:
-            problems.append(("observed_at:future", "is in the future", dict(FUTURE_VALUES)))
+            problems.append(("observed_at:future", FUTURE_REASON, dict(FUTURE_VALUES)))
         elif observed < EARLIEST:
-            problems.append(("observed_at:past", "is before 2000", dict(PAST_VALUES)))
+            problems.append(("observed_at:past", PAST_REASON, dict(PAST_VALUES)))
 
     reporter, description = _text_one(row["reporter"]), _text_one(row["description"])
     if reporter is not None and len(reporter) > MAX_REPORTER:

@@ -313,3 +313,44 @@ def test_ingest_reports_its_stages_and_the_rows_written(db: Session, locator: Lo
     again = ingest(db, parse_geojson({"type": "FeatureCollection", "features": features[:5]}), locator=locator,
                    catalog=catalog, progress=lambda *step: seen.append(step))
     assert again.already_stored == 5 and seen == [("validating", 0, 5), ("checking ids", 0, 5)]
+
+
+def test_a_hand_written_csv_may_name_the_category(db: Session, locator: Locator, catalog: Catalog, village_point,
+                                                  tmp_path: Path) -> None:
+    """A category given by its name in the lists is stored as its code; the same report sent again with the
+    code is the same content (already stored), and a name that is not one of the lists' is refused as before."""
+    x, y, _ = village_point
+    sand, smoke, twice = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    sand_zh, smoke_zh = catalog.categories["MIN-02"].zh, catalog.categories["ENV-01"].zh
+    path = tmp_path / "hand.csv"
+    path.write_text(
+        "id,类别,lon,lat,observed_at\n"
+        f"{sand},{sand_zh},{x},{y},2026-05-01T22:00:00+08:00\n"
+        f"{smoke}, {smoke_zh} ,{x + 0.01},{y},2026-05-01T10:00:00+08:00\n"
+        f"{twice},{sand_zh},{x + 0.02},{y},2026-05-01T23:00:00+08:00\n"
+        f"{twice},MIN-02,{x + 0.02},{y},2026-05-01T23:00:00+08:00\n"     # the same report, by code: kept once
+        f"{uuid.uuid4()},非法采砂,{x},{y},2026-05-01T22:00:00+08:00\n", encoding="utf-8")
+    report = ingest(db, read_intake_file(path), locator=locator, catalog=catalog)
+    assert report.accepted == 3 and report.repeated == 1 and report.rejected == 1
+    assert [(e.row, e.code, e.values) for e in report.errors] == [(6, "category:unknown", {"value": "非法采砂"})]
+    stored = dict(db.execute(text("SELECT id::text, category FROM incident WHERE id::text = ANY(:ids)"),
+                             {"ids": [sand, smoke, twice]}).all())
+    assert stored == {sand: "MIN-02", smoke: "ENV-01", twice: "MIN-02"}
+
+    by_code = tmp_path / "by_code.csv"
+    by_code.write_text("id,category,lon,lat,observed_at\n"
+                       f"{sand},MIN-02,{x},{y},2026-05-01T22:00:00+08:00\n", encoding="utf-8")
+    again = ingest(db, read_intake_file(by_code), locator=locator, catalog=catalog)
+    assert again.already_stored == 1 and again.accepted == 0 and again.errors == []
+
+
+def test_one_report_may_name_its_category_too(db: Session, locator: Locator, catalog: Catalog,
+                                              village_point) -> None:
+    """The single-report path (POST /api/v1/incidents) takes a category's name as the batch does."""
+    x, y, _ = village_point
+    fid = str(uuid.uuid4())
+    inc, created = submit_one(db, feature(x, y, category=catalog.categories["MIN-02"].zh, fid=fid), locator=locator,
+                              catalog=catalog)
+    assert created and inc.category == "MIN-02"
+    again, created_again = submit_one(db, feature(x, y, category="MIN-02", fid=fid), locator=locator, catalog=catalog)
+    assert not created_again and again.id == inc.id

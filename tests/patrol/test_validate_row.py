@@ -17,13 +17,16 @@ from gis_enforcement.patrol.report import ROW_ERROR_CODES, RowError
 from gis_enforcement.patrol.validate import parse_times, validate, validate_row
 
 CATEGORIES = {"ENV-01", "MIN-02"}
+#: the categories' names a hand-written submission may give instead of the codes
+NAMES = {"散乱污企业": "ENV-01", "河道非法采砂": "MIN-02"}
 NOW = datetime(2026, 5, 20, 12, 0, tzinfo=UTC)
 ID = "3f2b8c1e-9a4d-4c6e-8b1a-0d2e4f6a8b9c"
 
 # tricky values per field; every row below changes one or two fields of a good row
 IDS = [ID, ID.upper(), ID.replace("-", ""), f"  {ID}\t", "", "   ", None, "123", "zz" * 16, "İ" + ID[1:],
        ID.replace("-", "").upper(), "ＡＢＣ", f"{ID}\n", "0" * 33]
-CATEGORY_VALUES = ["ENV-01", " MIN-02 ", "env-01", "NOPE", "", None, "ENV-01\u3000", "\u00a0MIN-02"]
+CATEGORY_VALUES = ["ENV-01", " MIN-02 ", "env-01", "NOPE", "", None, "ENV-01\u3000", "\u00a0MIN-02", "河道非法采砂",
+                   " 散乱污企业\u3000", "非法采砂", "河道非法采砂 MIN-02", "MIN-02 河道非法采砂"]
 NUMBERS = [117.1, 117, -0.0, 181, -181.5, 40.2, 95, "117.25", " 40.1 ", "", "abc", None, True, False, [1, 2],
            {"a": 1}, float("nan"), float("inf"), 10**20, 10**30, -(10**400), "1e2", "+3", "0x10", "１２"]
 ACCURACIES = [8, 8.5, 0, -3, 10_000, 10_001, "12", " ", "", None, "x", True, float("nan"), float("inf"), [3]]
@@ -84,7 +87,7 @@ def batch_of_one(feature: dict[str, Any]) -> tuple[dict[str, Any] | None, list[R
     errors: list[RowError] = []
     row = feature_row(1, feature, errors)
     raw = RawBatch(pd.DataFrame([row] if row else [], columns=list(RAW_COLUMNS)), errors)
-    clean = validate(raw, categories=CATEGORIES, now=NOW)
+    clean = validate(raw, categories=CATEGORIES, names=NAMES, now=NOW)
     if len(clean.frame) == 0:
         return None, clean.errors
     values = clean.frame.iloc[0].to_dict()
@@ -107,7 +110,7 @@ def test_one_row_is_judged_as_in_a_batch(feature: dict[str, Any]) -> None:
     if row is None:  # refused as it was read (photos that are not a list): the same for one row as in a batch
         assert expected is None and expected_errors == errors and errors
         return
-    got, got_errors = validate_row(row, categories=CATEGORIES, now=NOW)
+    got, got_errors = validate_row(row, categories=CATEGORIES, names=NAMES, now=NOW)
     assert [(e.code, e.values) for e in got_errors] == [(e.code, e.values) for e in expected_errors]
     assert got_errors == expected_errors
     assert (got is None) == (expected is None)
@@ -147,6 +150,7 @@ def test_every_code_of_reading_and_validation_is_given_and_listed() -> None:
     ("changes", "code", "values"),
     [
         ({"category": " NOPE "}, "category:unknown", {"value": "NOPE"}),
+        ({"category": "非法采砂"}, "category:unknown", {"value": "非法采砂"}),  # a name is given whole
         ({"lon": 181}, "lon:range", {"min": -180, "max": 180}),
         ({"accuracy_m": -3}, "accuracy_m:range", {"min": 0, "max": 10_000}),
         ({"observed_at": "2026-05-21T12:00:00Z"}, "observed_at:future", {"skew_s": 600}),
@@ -165,7 +169,7 @@ def test_a_refusal_carries_its_code_and_the_values_it_names(changes: dict[str, A
     assert [(e.code, e.values) for e in errors] == [(code, values)]
     assert errors[0].to_dict()["code"] == code and errors[0].to_dict()["values"] == values
     row = feature_row(1, good_feature(**changes), [])
-    assert row is not None and validate_row(row, categories=CATEGORIES, now=NOW)[1] == errors
+    assert row is not None and validate_row(row, categories=CATEGORIES, names=NAMES, now=NOW)[1] == errors
 
 
 def test_a_row_error_refuses_a_code_it_does_not_list() -> None:
@@ -242,3 +246,17 @@ def test_a_large_batch_judged_in_two_halves_is_judged_as_one(monkeypatch: pytest
     assert halves.errors == whole.errors and halves.rejected_rows == whole.rejected_rows
     late = {e.row for e in whole.errors if e.row > len(features) // 2}
     assert late and late <= halves.rejected_rows  # the second half's refusals are there
+
+
+def test_a_category_given_by_its_name_is_kept_as_its_code() -> None:
+    """In a batch and alone, the name a hand-written report gives stands for its code, which is what the clean
+    row holds: the same report with the code or with the name is the same content."""
+    rows = [good_feature(category=c, id=str(uuid.uuid4())) for c in ("河道非法采砂", " MIN-02", "散乱污企业")]
+    raw = RawBatch(pd.DataFrame([feature_row(i, f, []) for i, f in enumerate(rows, 1)], columns=list(RAW_COLUMNS)),
+                   [])
+    clean = validate(raw, categories=CATEGORIES, names=NAMES, now=NOW)
+    assert clean.errors == [] and list(clean.frame["category"]) == ["MIN-02", "MIN-02", "ENV-01"]
+    one = feature_row(1, good_feature(category="河道非法采砂"), [])
+    assert one is not None and validate_row(one, categories=CATEGORIES, names=NAMES, now=NOW)[0]["category"] == "MIN-02"
+    # without the names, a name is an unknown category, as before
+    assert [e.code for e in validate(raw, categories=CATEGORIES, now=NOW).errors] == ["category:unknown"] * 2
