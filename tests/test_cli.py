@@ -599,3 +599,27 @@ def test_a_command_says_when_it_creates_a_new_database(tmp_path: Path, capsys: p
     note_new_cluster(elsewhere)  # there is one: nothing to say
     note_new_cluster(Settings(data_dir=tmp_path / "empty", database_url="postgresql://db.example/gise"))
     assert capsys.readouterr().err == ""
+
+
+def test_export_format_follows_the_file_and_a_contradiction_is_refused(runner: CliRunner, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def said(result) -> str:  # type: ignore[no-untyped-def]
+        return " ".join(result.output.split())
+
+    wrong = runner.invoke(app, ["export", "incidents", "--format", "gpkg", "-o", str(tmp_path / "x.csv")])
+    assert wrong.exit_code == 2 and "format: --format gpkg does not match 'x.csv', which names a csv file" in said(
+        wrong), wrong.output
+    unknown = runner.invoke(app, ["export", "incidents", "-o", str(tmp_path / "x.txt")])
+    assert unknown.exit_code == 2 and "output: cannot tell the format of 'x.txt'" in said(unknown), unknown.output
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+    by_suffix = runner.invoke(app, ["export", "incidents", "-o", str(tmp_path / "x.CSV")])
+    assert by_suffix.exit_code == 0, by_suffix.output
+    assert (tmp_path / "x.CSV").read_text(encoding="utf-8").startswith("\ufeffid,")  # CSV, not GeoJSON
+    as_json = runner.invoke(app, ["export", "incidents", "-o", str(tmp_path / "x.json")])
+    assert as_json.exit_code == 0 and json.loads((tmp_path / "x.json").read_text())["type"] == "FeatureCollection"
+    agreed = runner.invoke(app, ["export", "incidents", "--format", "csv", "-o", str(tmp_path / "y.csv")])
+    assert agreed.exit_code == 0 and (tmp_path / "y.csv").read_text(encoding="utf-8").startswith("\ufeffid,")
+    monkeypatch.chdir(tmp_path)
+    named = runner.invoke(app, ["export", "incidents", "--format", "csv"])
+    assert named.exit_code == 0 and (tmp_path / "incidents.csv").read_text(encoding="utf-8").startswith("\ufeffid,")

@@ -76,3 +76,26 @@ def test_users_key_list_shows_the_last_use(runner: CliRunner, cli_env: dict[str,
     listed = runner.invoke(app, ["users", "key", "list", "hooks.admin"], terminal_width=200)
     assert "2026-05-12T23:40:00+08:00" in listed.stdout and "never" not in listed.stdout, listed.stdout  # Beijing
     assert "user hooks.admin: admin of the district" in " ".join(added.stdout.split())
+
+
+def test_users_add_checks_name_role_and_unit_before_asking_for_the_password(runner: CliRunner,
+                                                                             jurisdiction: Jurisdiction) -> None:
+    typed = "a-long-password-1\na-long-password-1\n"
+    no_env = {"GISE_NEW_PASSWORD": None}
+    town = str(jurisdiction.townships.iloc[0]["code"])
+    for args, said in ((["--role", "sheriff", "--unit", "district"], "role: unknown role 'sheriff'"),
+                       (["--role", "patrol", "--unit", "999"], "unit: '999' is not a township"),
+                       (["--role", "supervisor", "--unit", "WATER"], "unit: a supervisor is scoped to the district")):
+        refused = runner.invoke(app, ["users", "add", "early.check", *args], input=typed, env=no_env)
+        assert refused.exit_code == 2 and said in _said(refused), _said(refused)
+        assert "password:" not in refused.output, refused.output  # not asked for: the command stopped first
+    added = runner.invoke(app, ["users", "add", "early.check", "--role", "patrol", "--unit", town], input=typed,
+                          env=no_env)
+    assert added.exit_code == 0 and "password:" in added.output, added.output
+    again = runner.invoke(app, ["users", "add", "Early.Check", "--role", "patrol", "--unit", town], input=typed,
+                          env=no_env)
+    assert again.exit_code == 2 and "username: user 'early.check' exists" in _said(again), _said(again)
+    assert "password:" not in again.output
+    differ = runner.invoke(app, ["users", "add", "early.check2", "--role", "patrol", "--unit", town],
+                           input="a-long-password-1\nanother-password-2\n", env=no_env)
+    assert differ.exit_code == 2 and "password: the two passwords differ" in _said(differ)

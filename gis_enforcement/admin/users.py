@@ -16,7 +16,8 @@ from gis_enforcement.domain.wording import with_article
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
 from gis_enforcement.storage import Session, user_repo
 
-__all__ = ["DISTRICT", "add_user", "create_api_key", "disable_user", "reset_password", "revoke_api_key"]
+__all__ = ["DISTRICT", "add_user", "check_new_user", "create_api_key", "disable_user", "reset_password",
+           "revoke_api_key"]
 
 #: the unit code of district-wide roles
 DISTRICT = "district"
@@ -48,21 +49,32 @@ def _unit_kind(session: Session, catalog: Catalog, role: Role, unit: str) -> str
                        "four lists' codes)", field="unit")
 
 
-def add_user(session: Session, *, catalog: Catalog, username: str, password: str, role: str, unit: str,
-             display_name: str | None = None) -> UserRecord:
-    """Store a new user; InvalidInput names the bad field, AlreadyRecorded when the name is taken."""
+def check_new_user(session: Session, *, catalog: Catalog, username: str, role: str, unit: str) -> tuple[Role, str]:
+    """Everything about a new user that can be checked without the password — the name (its form, and that no
+    user has it in any letter case), the role and the unit the role is scoped to — so a command that asks for
+    the password asks only once these are right. Returns the role and the unit's kind."""
     if not _USERNAME.match(username):
         raise InvalidInput("a user name is 2–64 letters, digits, '_', '.', '@' or '-'", field="username")
     try:
         parsed = Role(role)
     except ValueError:
         raise InvalidInput(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}", field="role") from None
-    _check_password(password)
     kind = _unit_kind(session, catalog, parsed, unit)
     taken = user_repo.name_taken(session, username=username)
-    if taken is not None and taken != username:  # sign-in limits count a name in any case: one name, one user
-        raise AlreadyRecorded(f"user {taken!r} exists: user names that differ only in letter case are one name",
+    if taken is not None:  # sign-in limits count a name in any case: one name, one user
+        same = taken == username
+        raise AlreadyRecorded(f"user {taken!r} exists" if same else
+                              f"user {taken!r} exists: user names that differ only in letter case are one name",
                               field="username")
+    return parsed, kind
+
+
+def add_user(session: Session, *, catalog: Catalog, username: str, password: str, role: str, unit: str,
+             display_name: str | None = None) -> UserRecord:
+    """Store a new user; InvalidInput names the bad field (the password's last: ``check_new_user`` first),
+    AlreadyRecorded when the name is taken."""
+    parsed, kind = check_new_user(session, catalog=catalog, username=username, role=role, unit=unit)
+    _check_password(password)
     user = user_repo.insert_user(session, username=username, display_name=display_name, role=parsed.value,
                                  unit_kind=kind, unit_code=unit, password_hash=hash_password(password))
     if user is None:

@@ -346,15 +346,20 @@ def ingest_cmd(
 
 @export_app.command("incidents")
 def export_incidents(
-    fmt: Annotated[ExportFormat, typer.Option("--format", help="output format")] = ExportFormat.geojson,
-    output: Annotated[Path, typer.Option("-o", "--output", help="file to write")] = Path("incidents.geojson"),
+    fmt: Annotated[ExportFormat | None, typer.Option(
+        "--format", help="output format (default: the one the file's suffix names, else geojson)")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", help="file to write (default: incidents.<format>)")] = None,
 ) -> None:
     """Write every stored incident (with its placement and lead department) to a file: GeoJSON, CSV (with a
-    byte-order mark, for Excel) or GeoPackage — the same file ``GET /api/v1/exports/incidents.{format}`` gives."""
-    from gis_enforcement.operations.exports import write_export
+    byte-order mark, for Excel) or GeoPackage — the same file ``GET /api/v1/exports/incidents.{format}`` gives.
+    The format is the one the file's suffix names (.geojson/.json, .csv, .gpkg) unless --format says it; a
+    --format that another suffix contradicts is refused."""
+    from gis_enforcement.operations.exports import export_target, write_export
     from gis_enforcement.storage import incident_repo
 
     try:
+        chosen, output = export_target(None if fmt is None else fmt.value, output)
         platform = open_platform()
         with platform.transaction() as session:
             frame = incident_repo.incidents_frame(session)
@@ -362,7 +367,7 @@ def export_incidents(
         fail(exc)
         return
     with written(output) as path:
-        write_export(frame, fmt.value, path, zone=platform.settings.timezone)
+        write_export(frame, chosen, path, zone=platform.settings.timezone)
     out.print(f"wrote {len(frame):,} incidents to {output}")
 
 

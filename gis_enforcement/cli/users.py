@@ -44,12 +44,15 @@ def users_add(
     name: Annotated[str | None, typer.Option(help="display name, e.g. 王伟 (平谷镇指挥中心)")] = None,
     password: Annotated[str | None, typer.Option(help="default: GISE_NEW_PASSWORD or asked")] = None,
 ) -> None:
-    """Add a user with a role scoped to a unit."""
-    from gis_enforcement.admin.users import add_user
+    """Add a user with a role scoped to a unit. The name, role and unit are checked before the password is asked
+    for."""
+    from gis_enforcement.admin.users import add_user, check_new_user
 
     try:
-        secret = _password(password)
         plat = open_platform()
+        with plat.transaction() as session:
+            check_new_user(session, catalog=plat.catalog, username=username, role=role, unit=unit)
+        secret = _password(password)  # asked outside a transaction: typing takes a while
         with plat.transaction() as session:
             user = add_user(session, catalog=plat.catalog, username=username, password=secret, role=role, unit=unit,
                             display_name=name)

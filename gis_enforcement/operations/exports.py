@@ -21,14 +21,41 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis_enforcement.errors import InvalidInput
 from gis_enforcement.files import replacing
 
-__all__ = ["EXPORT_TYPES", "export_bytes", "export_file", "export_state", "iso_local", "start_export",
-           "write_export"]
+__all__ = ["EXPORT_SUFFIXES", "EXPORT_TYPES", "export_bytes", "export_file", "export_state", "export_target",
+           "iso_local", "start_export", "write_export"]
 
 #: The formats, with the media type each is served as.
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3",
                 "geojson": "application/geo+json"}
+
+#: The file suffixes that name a format (compared in lower case).
+EXPORT_SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".csv": "csv", ".gpkg": "gpkg"}
+
+
+def export_target(fmt: str | None, path: Path | None) -> tuple[str, Path]:
+    """The format and the file of an export asked for with a format, a file, both or neither: without a format,
+    the one the file's suffix names; without a file, ``incidents.<format>``; neither, GeoJSON. A file whose
+    suffix names another format than the one given is refused on ``format`` (a GeoPackage named ``.csv`` would
+    open as garbage), one whose suffix names no format, when none is given, on ``output``."""
+    if fmt is not None and fmt not in EXPORT_TYPES:
+        raise InvalidInput(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_TYPES)}", field="format")
+    if path is None:
+        chosen = fmt or "geojson"
+        return chosen, Path(f"incidents.{chosen}")
+    named = EXPORT_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        if named is None:
+            raise InvalidInput(f"cannot tell the format of {path.name!r} from its suffix: end it in "
+                               f"{', '.join(EXPORT_SUFFIXES)}, or give --format", field="output")
+        return named, path
+    if named is not None and named != fmt:
+        raise InvalidInput(f"--format {fmt} does not match {path.name!r}, which names a {named} file: give "
+                           f"--format {named}, name the file {path.stem}.{fmt}, or leave --format out",
+                           field="format")
+    return fmt, path
 
 
 def _plain(frame: gpd.GeoDataFrame, zone: str) -> gpd.GeoDataFrame:
