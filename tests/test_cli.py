@@ -482,7 +482,7 @@ def test_map_commands_write_offline_pages(runner: CliRunner, tmp_path: Path, jur
 
 def test_map_townships_plan_and_dispatch(runner: CliRunner, cli_env: dict[str, str], tmp_path: Path,
                                           jurisdiction: Jurisdiction) -> None:
-    from datetime import datetime
+    from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
     from sqlalchemy import create_engine
@@ -503,7 +503,8 @@ def test_map_townships_plan_and_dispatch(runner: CliRunner, cli_env: dict[str, s
     assert "解决率" in (tmp_path / "t.html").read_text(encoding="utf-8")
     assert runner.invoke(app, ["map", "townships", "--metric", "happiness"]).exit_code == 2
 
-    plan = runner.invoke(app, ["plan", "create", "--start", "2026-05-12T20:00+08:00", "--category", "MIN-02",
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="minutes")  # a plan is for a time to come
+    plan = runner.invoke(app, ["plan", "create", "--start", soon, "--hours", "24", "--category", "MIN-02",
                                "--from", "117.12,40.14"])
     assert plan.exit_code == 0, plan.output
     plan_id = plan.stdout.split("联合执法计划 #", 1)[1].split()[0]

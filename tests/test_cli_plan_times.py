@@ -104,3 +104,15 @@ def test_an_unknown_category_and_a_too_short_period_are_refused_under_their_opti
                           env={"COLUMNS": "200"})
     assert short.exit_code == 2 and "error: hours:" in _said(short), short.output
     assert "Traceback" not in _said(short)
+
+
+def test_a_period_over_or_far_ahead_is_refused_under_its_option(runner: CliRunner) -> None:
+    over = runner.invoke(app, ["plan", "create", "--start", "2020-05-12T20:00", "--township", "110117006"],
+                         env={"COLUMNS": "200"})
+    said = _said(over)
+    assert over.exit_code == 2 and "error: hours:" in said, over.output  # the period's end: start + hours
+    assert "the period ended at 2020-05-13T08:00+08:00" in said and "has not ended" in said, said
+    ahead = runner.invoke(app, ["plan", "create", "--start", "2099-05-12T20:00", "--township", "110117006"],
+                          env={"COLUMNS": "200"})
+    assert ahead.exit_code == 2 and "error: start:" in _said(ahead) and "days ahead" in _said(ahead), ahead.output
+    assert "Traceback" not in said + _said(ahead)

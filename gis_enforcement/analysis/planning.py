@@ -52,12 +52,16 @@ from gis_enforcement.domain.catalog import MINUTES_PER_DAY, Catalog, InspectionW
 from gis_enforcement.domain.zone import district_zone
 from gis_enforcement.errors import InvalidInput
 
-__all__ = ["OperationPlan", "category_windows", "check_period", "plan_operation", "target_window",
-           "window_occurrences"]
+__all__ = ["MAX_PLAN_AHEAD", "OperationPlan", "category_windows", "check_period", "check_plannable",
+           "plan_operation", "target_window", "window_occurrences"]
 
 TZ = district_zone()  # the default district zone; callers with settings pass theirs (``tz``)
 WHOLE_DAY = InspectionWindow(0, MINUTES_PER_DAY, "whole_day")
 MAX_PERIOD = timedelta(days=31)
+#: how far ahead of the time of planning an operation may start: a plan is made from the cases, sites and hot spots
+#: open now, and the roster and lists of today; a season further ahead would be planned on what will have changed
+#: by then (and a year typed wrongly, 2099 for 2026, is caught)
+MAX_PLAN_AHEAD = timedelta(days=90)
 _REASONS = {
     "no_window": "no occurrence of its window ({window}) in the period leaves {service:g} min on site",
     "too_far": "the team cannot arrive in its window ({window}): earliest arrival {earliest}",
@@ -188,6 +192,24 @@ def check_period(period_start: datetime, period_end: datetime | None,
         raise InvalidInput(f"the period ({(end - begin).total_seconds() / 60:g} min) is shorter than one visit "
                            f"({service_minutes:g} min on site): no target could be planned", field="period_end")
     return begin, end
+
+
+def check_plannable(begin: datetime, end: datetime, *, now: datetime, tz: str | ZoneInfo | None = None) -> None:
+    """Refuse a period (as :func:`check_period` gives it) that no plan made at ``now`` could be executed in: one
+    that has ended by ``now`` (``InvalidInput`` on ``period_end``), or one starting more than
+    :data:`MAX_PLAN_AHEAD` after ``now`` (on ``period_start``). A period under way may be planned: the rest of
+    it is still ahead. Times are said in the district's zone ``tz``."""
+    zone = district_zone(tz)
+
+    def said(value: datetime) -> str:
+        return value.astimezone(zone).isoformat(timespec="minutes")
+
+    if end <= now:
+        raise InvalidInput(f"the period ended at {said(end)} (it is now {said(now)}); plan a period that has "
+                           "not ended", field="period_end")
+    if begin > now + MAX_PLAN_AHEAD:
+        raise InvalidInput(f"the period starts at {said(begin)}, more than {MAX_PLAN_AHEAD.days} days after now "
+                           f"({said(now)}); plan at most {MAX_PLAN_AHEAD.days} days ahead", field="period_start")
 
 
 def _start_point(start: Any, crs: str) -> tuple[float, float]:

@@ -29,7 +29,9 @@ OPERATION_CATEGORIES = ("MIN-01", "MIN-02")
 
 def tell_operation(platform: Any, console: Console, *, townships: Any, season_end: datetime, tz: str) -> int | None:
     """Hot spots, recurring sites and a planned night operation, printed for the demo (``townships``: the layer,
-    for the story township's code); returns the plan's id (None when nothing could be planned)."""
+    for the story township's code); returns the plan's id (None when nothing could be planned). The operation is
+    planned at ``season_end`` (the simulated season's clock) for the night after it, however long ago the season
+    lies."""
     town = next((str(c) for c, n in zip(townships["code"], townships["name"], strict=True)
                  if str(n).startswith(STORY_TOWNSHIP)), None)
     with platform.transaction() as session:
@@ -50,7 +52,8 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
                     session, catalog=platform.catalog, locator=locator,
                     seats=load_seats(platform.settings.boundaries_dir),
                     request=PlanRequest(period_start=night, period_end=night + timedelta(hours=12), townships=[town],
-                                        categories=list(OPERATION_CATEGORIES), hotspot_run_id=None), tz=tz)
+                                        categories=list(OPERATION_CATEGORIES), hotspot_run_id=None), tz=tz,
+                    now=season_end)  # planned on the season's clock: the night after it, not today's
             except EnforcementError as exc:  # nothing open there this season: say so, the demo goes on
                 console.print(f"[dim]no joint operation planned: {exc}[/]")
     s = hot.summary
@@ -85,6 +88,8 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
                       f"{r.arrive_at:%H:%M}")
     console.print(table)
     console.print(f"  {len(plan.targets)} targets, {plan.travel_m / 1000:.1f} km; {len(plan.waiting)} wait "
-                  f"— execute with [cyan].venv/bin/gis-enforcement plan execute {plan_id}[/]")
+                  f"— read it again with [cyan].venv/bin/gis-enforcement plan show {plan_id}[/]. Its night follows "
+                  "the simulated season and is past, so it cannot be executed: plan tonight's with "
+                  "[cyan]plan create --start \"$(date +%F)T20:00+08:00\" …[/] (README) to execute one")
     return plan_id
 

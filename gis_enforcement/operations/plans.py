@@ -14,6 +14,9 @@ plan with no planned target (every candidate waiting), which would whistle nothi
 summoned at the moment of execution, but its report-in deadline at a place counts from the route's planned
 arrival there (``arrive_at``), so keeping to the plan is on time: the team due at the seventh site at 03:28 owes
 its report-in from 03:28, not 30 minutes after the whistle.
+
+A plan is made only for a period it could be executed in: :func:`create_plan` refuses a period that has already
+ended, and one starting more than :data:`~gis_enforcement.analysis.planning.MAX_PLAN_AHEAD` (90 days) ahead.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +35,7 @@ import shapely
 from pyproj import Transformer
 
 from gis_enforcement.analysis.plan_candidates import build_candidates
-from gis_enforcement.analysis.planning import OperationPlan, check_period, plan_operation
+from gis_enforcement.analysis.planning import OperationPlan, check_period, check_plannable, plan_operation
 from gis_enforcement.dispatch.whistle import TOWNSHIP, departments_allowed, whistle
 from gis_enforcement.domain.case_flow import case_accepts_whistle
 from gis_enforcement.domain.catalog import Catalog
@@ -185,19 +188,26 @@ def distinct_names(names: pd.Series, grid_codes: pd.Series) -> pd.Series:
 
 
 def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: Mapping[str, tuple[float, float]],
-                request: PlanRequest, tz: str = DEFAULT_TIMEZONE) -> tuple[int, OperationPlan]:
+                request: PlanRequest, tz: str = DEFAULT_TIMEZONE,
+                now: datetime | None = None) -> tuple[int, OperationPlan]:
     """Plan a joint operation for ``request`` and store it; returns the plan id and the plan. Bad input raises
-    ``InvalidInput`` naming the request's field: ``period_end`` (not after the start, more than 31 days, or
-    too short for one visit of ``service_minutes``), ``categories`` (not in the lists), ``start_point`` (not a
-    WGS84 lon/lat, or more than :data:`MAX_START_OUTSIDE_M` outside the district), ``start_township``,
-    ``townships``; ``area`` when nothing is there to plan. A naive period is taken as district time (the zone
-    ``tz``, ``settings.timezone``) and stored with its offset."""
+    ``InvalidInput`` naming the request's field: ``period_end`` (not after the start, more than 31 days, too
+    short for one visit of ``service_minutes``, or already ended at ``now``), ``period_start`` (more than
+    :data:`~gis_enforcement.analysis.planning.MAX_PLAN_AHEAD` after ``now``: see
+    :func:`~gis_enforcement.analysis.planning.check_plannable`), ``categories`` (not in the lists),
+    ``start_point`` (not a WGS84 lon/lat, or more than :data:`MAX_START_OUTSIDE_M` outside the district),
+    ``start_township``, ``townships``; ``area`` when nothing is there to plan. ``now`` is the time of planning
+    (timezone-aware; None: the current time); the period is judged against it after the request's other fields,
+    so a fault in those is named the same whenever the request is made. A naive period is taken as district
+    time (the zone ``tz``, ``settings.timezone``) and stored with its offset."""
+    now = datetime.now(UTC) if now is None else require_aware(now, "now")
     begin, end = check_period(request.period_start, request.period_end, request.service_minutes, tz=tz)
     unknown = [str(c) for c in request.categories if str(c) not in catalog.categories]
     if unknown:
         raise InvalidInput(f"unknown category: {', '.join(repr(c) for c in unknown[:5])}", field="categories")
     request = dataclasses.replace(request, period_start=begin, period_end=end)  # stored as district times
     start = _start(request, seats, locator)
+    check_plannable(begin, end, now=now, tz=tz)
     candidates = gather_candidates(session, request=request, locator=locator)
     if candidates.empty:
         raise InvalidInput("nothing to plan: no open case, recurring site or hot spot in that area and those "

@@ -4,16 +4,15 @@ period too short for one visit by their fields."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_enforcement.domain.catalog import Catalog
-from gis_enforcement.layers.jurisdiction import Jurisdiction
-from gis_enforcement.layers.locator import Locator
 from tests.api.test_dispatch_api import (  # noqa: F401 — client, clock: fixtures (the admin client on a clock)
     T0,
     Clock,
@@ -21,27 +20,28 @@ from tests.api.test_dispatch_api import (  # noqa: F401 — client, clock: fixtu
     clock,
     error,
 )
-from tests.dispatch.helpers import new_case
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime.now(TZ).replace(second=0, microsecond=0)
+START = (NOW + timedelta(days=3)).replace(hour=20, minute=0)  # plans are made for periods to come
 
 
 @pytest.fixture
-def body(db: Session, jurisdiction: Jurisdiction, locator: Locator, catalog: Catalog) -> dict[str, Any]:
-    v = jurisdiction.villages
-    code = v["township_code"].value_counts().index[0]
-    p = v[v["township_code"] == code].geometry.iloc[0]
-    new_case(db, locator, catalog, p.x, p.y, category="MIN-02")
-    return {"start": "2026-12-01T20:00:00+08:00", "hours": 12, "townships": [code], "categories": ["MIN-02"]}
+def body(mining_township: str) -> dict[str, Any]:
+    return {"start": START.isoformat(), "hours": 12, "townships": [mining_township], "categories": ["MIN-02"]}
 
 
 def test_a_plan_executed_days_before_its_period_is_refused(client: TestClient, db: Session,  # noqa: F811
-                                                           body: dict[str, Any]) -> None:
+                                                           clock: Clock, body: dict[str, Any]) -> None:  # noqa: F811
+    clock.now = NOW  # a plan is made for a period to come: the server's clock is today's
     created = client.post("/api/v1/plans", json=body)
     assert created.status_code == 201, created.text
     plan_id = created.json()["plan"]["id"]
     whistles = db.execute(text("SELECT count(*) FROM whistle")).scalar_one()
-    refused = error(client.post(f"/api/v1/plans/{plan_id}/execute"))  # the clock says 2026-05-12 23:40
+    refused = error(client.post(f"/api/v1/plans/{plan_id}/execute"))  # three days early
     assert refused["field"] == "at" and refused["code"] == "invalid_input"
-    assert "2026-12-01T20:00+08:00" in refused["message"] and "2026-05-12T23:40+08:00" in refused["message"]
+    said = refused["message"]
+    assert START.isoformat(timespec="minutes") in said and NOW.isoformat(timespec="minutes") in said, said
     assert db.execute(text("SELECT count(*) FROM whistle")).scalar_one() == whistles
     assert client.get(f"/api/v1/plans/{plan_id}").json()["plan"]["status"] == "planned"
 

@@ -23,6 +23,7 @@ from tests.dispatch.helpers import new_case
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 12, 1, 20, 0, tzinfo=TZ)
+PLANNED_AT = START - timedelta(days=7)  # the time of planning: a week before the operation, whatever today is
 SEATS = load_seats(PROJECT_ROOT / "data" / "boundaries")
 
 
@@ -40,7 +41,7 @@ def _plan(db: Session, locator: Locator, catalog: Catalog, town: tuple[str, tupl
     new_case(db, locator, catalog, lon, lat, category="MIN-02")
     plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=SEATS, request=PlanRequest(
         **{"period_start": START, "period_end": START + timedelta(hours=12), "townships": [code],
-           "categories": ["MIN-02"], **request}))  # type: ignore[arg-type]
+           "categories": ["MIN-02"], **request}), now=PLANNED_AT)  # type: ignore[arg-type]
     assert len(plan.targets) >= 1
     return plan_id
 
@@ -95,7 +96,8 @@ def test_a_naive_period_is_district_time_and_stored_so(db: Session, locator: Loc
 def test_an_unknown_category_is_refused_by_name(db: Session, locator: Locator, catalog: Catalog, town) -> None:
     with pytest.raises(InvalidInput) as refused:
         create_plan(db, catalog=catalog, locator=locator, seats=SEATS,
-                    request=PlanRequest(period_start=START, townships=[town[0]], categories=["MIN-02", "NOPE"]))
+                    request=PlanRequest(period_start=START, townships=[town[0]], categories=["MIN-02", "NOPE"]),
+                    now=PLANNED_AT)
     assert refused.value.field == "categories" and "'NOPE'" in refused.value.message
 
 
@@ -106,7 +108,8 @@ def test_a_period_too_short_for_one_visit_is_refused(db: Session, locator: Locat
     before = db.execute(text("SELECT count(*) FROM operation_plan")).scalar_one()
     with pytest.raises(InvalidInput) as refused:
         create_plan(db, catalog=catalog, locator=locator, seats=SEATS, request=PlanRequest(
-            period_start=START, period_end=START + timedelta(hours=0.1), townships=[code], categories=["MIN-02"]))
+            period_start=START, period_end=START + timedelta(hours=0.1), townships=[code], categories=["MIN-02"]),
+            now=PLANNED_AT)
     assert refused.value.field == "period_end" and "shorter than one visit" in refused.value.message
     assert db.execute(text("SELECT count(*) FROM operation_plan")).scalar_one() == before
 
@@ -132,7 +135,8 @@ def test_the_configured_zone_reads_a_naive_period_stores_and_lists_it(db: Sessio
     naive = START.replace(tzinfo=None)
     request = PlanRequest(period_start=naive, period_end=naive + timedelta(hours=12), townships=[code],
                           categories=["MIN-02"])
-    plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=SEATS, tz="Asia/Urumqi", request=request)
+    plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=SEATS, tz="Asia/Urumqi", request=request,
+                                now=PLANNED_AT)
     assert plan.period_start == naive.replace(tzinfo=urumqi) and plan.period_start.utcoffset() == timedelta(hours=6)
     assert analysis_repo.get_plan(db, plan_id=plan_id)["parameters"]["period_start"] == "2026-12-01T20:00:00+06:00"
     listed = next(r for r in list_plans(db, limit=500, offset=0, tz="Asia/Urumqi")[0] if r["id"] == plan_id)

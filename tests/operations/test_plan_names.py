@@ -12,7 +12,7 @@ from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.operations.plans import PlanRequest, create_plan, distinct_names
 from tests.dispatch.helpers import new_case
-from tests.operations.test_plan_execution_period import SEATS, START
+from tests.operations.test_plan_execution_period import PLANNED_AT, SEATS, START
 
 
 def test_a_shared_name_gets_its_grid_cell_then_its_order() -> None:
@@ -36,6 +36,7 @@ def test_targets_in_one_village_are_named_apart(db: Session, locator: Locator, c
             placed += 1
     assert placed == 3
     _, plan = create_plan(db, catalog=catalog, locator=locator, seats=SEATS, request=PlanRequest(
-        period_start=START, period_end=START + timedelta(hours=12), townships=[code], categories=["MIN-02"]))
+        period_start=START, period_end=START + timedelta(hours=12), townships=[code], categories=["MIN-02"]),
+        now=PLANNED_AT)
     names = plan.targets["name"]
     assert len(names) >= 2 and names.is_unique, names.tolist()

@@ -22,6 +22,7 @@ from tests.analysis.test_planning import route_scenario
 
 TZ = ZoneInfo("Asia/Shanghai")
 NIGHT = datetime(2026, 9, 1, 20, 0, tzinfo=TZ)
+PLANNED_AT = datetime(2026, 8, 30, 9, 0, tzinfo=TZ)  # the time of planning: two days before the operation
 SEATS = load_seats(PROJECT_ROOT / "data" / "boundaries")
 
 
@@ -29,7 +30,7 @@ def _refused(db: Session, locator: Locator, catalog: Catalog, **request: object)
     before = db.execute(text("SELECT count(*) FROM operation_plan")).scalar_one()
     with pytest.raises(InvalidInput) as refused:
         create_plan(db, catalog=catalog, locator=locator, seats=SEATS,
-                    request=PlanRequest(period_start=NIGHT, **request))  # type: ignore[arg-type]
+                    request=PlanRequest(period_start=NIGHT, **request), now=PLANNED_AT)  # type: ignore[arg-type]
     assert db.execute(text("SELECT count(*) FROM operation_plan")).scalar_one() == before
     return refused.value
 

@@ -3,7 +3,9 @@ stored; executing it whistles every target once, filing a case where a target ha
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -13,6 +15,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis_enforcement.analysis.planning import MAX_PLAN_AHEAD
 from gis_enforcement.dispatch.record import verify_case_record
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput
@@ -26,6 +29,7 @@ from tests.dispatch.helpers import METRE, new_case
 
 TZ = ZoneInfo("Asia/Shanghai")
 NIGHT = datetime(2026, 5, 12, 20, 0, tzinfo=TZ)
+PLANNED_AT = NIGHT - timedelta(days=1)  # the time of planning: the day before the operation
 
 
 @pytest.fixture
@@ -66,7 +70,8 @@ def test_plan_from_cases_site_and_hot_spot_then_execute(db: Session, locator: Lo
     assert "hot:h3" not in candidates.index  # not hot
 
     seats = load_seats(PROJECT_ROOT / "data" / "boundaries")
-    plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request)
+    plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request,
+                                now=PLANNED_AT)
     assert len(plan.targets) == 3 and plan.waiting.empty  # the night window fits all three
     assert list(plan.targets['target_id'])[0] == 'site:S1'  # recurring, with an open case: ranked first
     stored = analysis_repo.get_plan(db, plan_id=plan_id)
@@ -102,11 +107,11 @@ def test_a_plan_needs_a_start_and_something_to_do(db: Session, locator: Locator,
     seats = load_seats(PROJECT_ROOT / "data" / "boundaries")
     with pytest.raises(InvalidInput) as nothing:
         create_plan(db, catalog=catalog, locator=locator, seats=seats,
-                    request=PlanRequest(period_start=NIGHT, townships=[code], categories=["MIN-02"]))
+                    request=PlanRequest(period_start=NIGHT, townships=[code], categories=["MIN-02"]), now=PLANNED_AT)
     assert nothing.value.field == "area"
     with pytest.raises(InvalidInput) as nowhere:
         create_plan(db, catalog=catalog, locator=locator, seats=seats,
-                    request=PlanRequest(period_start=NIGHT, townships=[], categories=["MIN-02"]))
+                    request=PlanRequest(period_start=NIGHT, townships=[], categories=["MIN-02"]), now=PLANNED_AT)
     assert nowhere.value.field == "start_township"
 
 
@@ -119,7 +124,8 @@ def test_executing_skips_a_target_whose_departments_are_all_summoned(db: Session
     summoned = new_case(db, locator, catalog, b[0], b[1], category="MIN-02")
     seats = load_seats(PROJECT_ROOT / "data" / "boundaries")
     request = PlanRequest(period_start=NIGHT, townships=[code], categories=["MIN-02"])
-    plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request)
+    plan_id, plan = create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request,
+                                now=PLANNED_AT)
     assert len(plan.targets) == 2
     whistle(db, catalog=catalog, incident_ids=[summoned.id], mode=TOWNSHIP, whistler=code,
             at=NIGHT + timedelta(minutes=10), add_departments=sorted(departments_allowed(catalog, "MIN-02")))
@@ -127,3 +133,66 @@ def test_executing_skips_a_target_whose_departments_are_all_summoned(db: Session
     assert done.incident_ids == [first.id] and len(done.whistle_ids) == 1
     assert (str(summoned.id), "every department is already summoned") in done.skipped
     assert analysis_repo.get_plan(db, plan_id=plan_id)["status"] == "executed"
+
+
+def _plans(db: Session) -> int:
+    return int(db.execute(text("SELECT count(*) FROM operation_plan")).scalar_one())
+
+
+def _night_request(db: Session, locator: Locator, catalog: Catalog, town) -> tuple[Any, PlanRequest, int]:
+    """An open MIN-02 case in the township, the district's seats, a request for the night of NIGHT, and how
+    many plans are stored before it."""
+    code, (a, _, _) = town
+    new_case(db, locator, catalog, a[0], a[1], category="MIN-02")
+    request = PlanRequest(period_start=NIGHT, period_end=NIGHT + timedelta(hours=12), townships=[code],
+                          categories=["MIN-02"])
+    return load_seats(PROJECT_ROOT / "data" / "boundaries"), request, _plans(db)
+
+
+def test_a_period_already_over_is_refused_on_its_end(db: Session, locator: Locator, catalog: Catalog,
+                                                     town) -> None:
+    seats, request, before = _night_request(db, locator, catalog, town)
+    with pytest.raises(InvalidInput) as over:
+        create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request,
+                    now=NIGHT + timedelta(hours=12))  # the moment it ends
+    assert over.value.field == "period_end"
+    assert "the period ended at 2026-05-13T08:00+08:00" in over.value.message, over.value.message
+    assert "plan a period that has not ended" in over.value.message
+    # with no time of planning given, it is planned now: a season long over is refused the same way
+    with pytest.raises(InvalidInput) as long_ago:
+        create_plan(db, catalog=catalog, locator=locator, seats=seats, request=dataclasses.replace(
+            request, period_start=datetime(2020, 5, 12, 20, tzinfo=TZ), period_end=None))
+    assert long_ago.value.field == "period_end" and "2020-05-13T20:00+08:00" in long_ago.value.message
+    assert _plans(db) == before  # nothing stored
+    # a period under way can still be planned: the rest of it is ahead
+    _, plan = create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request,
+                          now=NIGHT + timedelta(hours=1))
+    assert len(plan.targets) == 1 and _plans(db) == before + 1
+
+
+def test_a_period_too_far_ahead_is_refused_on_its_start(db: Session, locator: Locator, catalog: Catalog,
+                                                        town) -> None:
+    seats, request, before = _night_request(db, locator, catalog, town)
+    with pytest.raises(InvalidInput) as ahead:
+        create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request,
+                    now=NIGHT - MAX_PLAN_AHEAD - timedelta(minutes=1))
+    assert ahead.value.field == "period_start"
+    said = ahead.value.message
+    assert "2026-05-12T20:00+08:00" in said and f"at most {MAX_PLAN_AHEAD.days} days ahead" in said, said
+    with pytest.raises(InvalidInput) as far:  # a year typed wrongly, planned now
+        create_plan(db, catalog=catalog, locator=locator, seats=seats, request=dataclasses.replace(
+            request, period_start=datetime(2099, 5, 12, 20, tzinfo=TZ), period_end=None))
+    assert far.value.field == "period_start" and "2099-05-12T20:00+08:00" in far.value.message
+    assert _plans(db) == before
+    _, plan = create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request,
+                          now=NIGHT - MAX_PLAN_AHEAD)  # at the horizon exactly: planned
+    assert len(plan.targets) == 1 and _plans(db) == before + 1
+
+
+def test_the_time_of_planning_must_say_its_zone(db: Session, locator: Locator, catalog: Catalog, town) -> None:
+    seats = load_seats(PROJECT_ROOT / "data" / "boundaries")
+    with pytest.raises(InvalidInput) as naive:
+        create_plan(db, catalog=catalog, locator=locator, seats=seats,
+                    request=PlanRequest(period_start=NIGHT, townships=[town[0]], categories=["MIN-02"]),
+                    now=PLANNED_AT.replace(tzinfo=None))
+    assert naive.value.field == "now"

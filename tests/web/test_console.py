@@ -373,6 +373,89 @@ def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site,
     assert errors == []
 
 
+def _stored_plan(site: Site, start: datetime, targets: list[dict[str, Any]]) -> int:
+    """A plan stored in the live database (committed), for ``start`` and 12 hours, with these targets."""
+    from sqlalchemy.orm import Session
+
+    from gis_enforcement.storage import analysis_repo
+    from gis_enforcement.storage.engine import make_engine
+
+    period = {"period_start": start.isoformat(), "period_end": (start + timedelta(hours=12)).isoformat()}
+    engine = make_engine(site.database_url)
+    try:
+        with Session(engine) as session:
+            plan_id = analysis_repo.insert_plan(
+                session, catalog_version="test", parameters={**period, "townships": [site.township]},
+                targets=targets, waiting=[{"target_id": "w", "reason": "staff"}], staffing=[],
+                route={"type": "FeatureCollection", "features": [], "plan": period})
+            session.commit()
+    finally:
+        engine.dispose()
+    return plan_id
+
+
+def test_the_plan_table_shows_the_period_names_and_what_can_run(browser: Any, site: Site, artifacts: Path,
+                                                                 catalog: Catalog) -> None:
+    errors = ConsoleErrors()
+    zone = ZoneInfo(Settings().timezone)   # the live server's (the default)
+    other = next(c for c in catalog.departments if c != site.department)
+    departments = sorted([site.department, other])
+    target = {"target_id": "t1", "order": 1, "departments": departments}
+    now = datetime.now(zone).replace(second=0, microsecond=0)
+    over = _stored_plan(site, now - timedelta(days=2), [target])
+    empty = _stored_plan(site, now + timedelta(hours=3), [])
+    ready_start = now + timedelta(hours=1)
+    ready = _stored_plan(site, ready_start, [target])
+
+    ctx = desk(browser, site, timezone_id="America/New_York")   # the district's clock, not the browser's
+    sup = errors.watch(ctx.new_page())
+    sup.goto("/app/console")
+    sign_in(sup, site.users["supervisor"])
+    sup.wait_for_selector("#plans table")
+    heads = sup.locator("#plans thead th").all_inner_texts()
+
+    def cells(plan_id: int) -> dict[str, str]:
+        """The row of a plan, by its id (the first column), cell by heading."""
+        texts = sup.evaluate("(id) => [...document.querySelectorAll('#plans tbody tr')].filter((r) => "
+                             "r.cells[0].textContent === String(id)).map((r) => [...r.cells].map((c) => c.innerText))",
+                             plan_id)
+        assert len(texts) == 1, (plan_id, texts)
+        return dict(zip(heads, texts[0], strict=True))
+
+    assert "行动时段" in heads and "制定时间" not in heads, heads
+    shown = cells(ready)
+    assert shown["行动时段"] == f"{ready_start:%m/%d %H:%M} – {ready_start + timedelta(hours=12):%m/%d %H:%M}", shown
+    names = [catalog.departments[d].zh for d in departments]
+    assert shown["部门"] == "、".join(names) and site.department not in shown["部门"], shown
+    assert sup.locator(f"#plans button[data-plan='{ready}']").count() == 1
+    # a plan whose period is over, and one with no planned target, offer no execution and say why
+    for plan_id, why in ((over, "已过期"), (empty, "无目标")):
+        assert sup.locator(f"#plans button[data-plan='{plan_id}']").count() == 0, plan_id
+        assert cells(plan_id)[""] == why, cells(plan_id)
+    sup.screenshot(path=str(artifacts / "console-9a-plan-table.png"), full_page=True)
+    ctx.close()
+    assert errors == []
+
+
+def test_a_report_in_without_the_position_says_why_in_words(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    incident_id = _whistled_case(site)
+    ctx = desk(browser, site)   # the officer has not allowed the page the position: the browser denies it
+    dept = errors.watch(ctx.new_page())
+    dept.goto("/app/console")
+    sign_in(dept, site.users["department_officer"])
+    dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
+    dept.click("#report-in")
+    said = dept.wait_for_selector("#asg-msg .notice.bad").inner_text()
+    assert said.startswith("定位权限被拒绝"), said   # the patrol page's words, not the browser's message
+    assert "denied" not in said.lower(), said
+    with site.client("department_officer") as c:
+        asg = c.get(f"/api/v1/incidents/{incident_id}/assignments").json()["data"]
+    assert not next(a for a in asg if a["department"] == site.department)["reported_in_at"]
+    ctx.close()
+    assert errors == []
+
+
 def test_a_chief_declines_a_whistle_and_the_township_overrules_it(browser: Any, site: Site, artifacts: Path) -> None:
     errors = ConsoleErrors()
     incident_id = _whistled_case(site)

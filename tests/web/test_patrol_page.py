@@ -239,7 +239,7 @@ def test_a_location_failure_stays_visible_with_its_reason(browser: Any, site: Si
     page.click("#locate")
     warn = page.wait_for_selector("#fix-warn .notice.bad")
     reason = warn.inner_text()
-    assert reason.startswith("定位权限被拒绝") and "获取定位" in reason, reason   # what went wrong and what to do
+    assert reason.startswith("定位权限被拒绝") and "允许本页面使用位置" in reason, reason  # what happened, what to do
     assert page.inner_text("#fix") == "定位失败"
     # it stays while the officer goes on filling the form: choosing a category, trying to save
     page.fill("#cat-search", CATEGORY)

@@ -192,7 +192,7 @@ def _plan_body(plan: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/plans", operation_id="create_plan", status_code=201, responses={201: GEOJSON, **ERRORS},
              summary="Plan a joint operation (联合执法): targets, departments and officers, windows, route")
-def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformDep,
+def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformDep, clock: ClockDep,
                       caller: CreatesPlans) -> JSONResponse:
     """Candidates are the open cases, recurring sites and (with ``hotspot_run_id``) hot spots in the townships
     and categories asked for; the plan is stored and returned as GeoJSON (start, targets, route line) with
@@ -204,7 +204,7 @@ def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformD
     try:
         plan_id, _ = create_plan(session, catalog=platform.catalog, locator=platform.locators.get(session),
                                  seats=load_seats(platform.settings.boundaries_dir), request=request,
-                                 tz=platform.settings.timezone)
+                                 tz=platform.settings.timezone, now=clock())
     except InvalidInput as exc:  # name the field as this body spells it
         if exc.field not in _PLAN_FIELDS:
             raise

@@ -10,6 +10,7 @@ const GISE = (() => {
       username: "用户名", password: "密码", online: "在线", offline: "离线",
       signin_failed: "登录失败", network_down: "网络不可用", network_retry: "网络不可用：请检查网络连接后再试",
       patrol_start: "开始巡查", patrol_stop: "结束巡查", patrol_on: "巡查中，已记录轨迹点",
+      plan_period: "行动时段", plan_over: "已过期", plan_no_target: "无目标",
       patrol_off: "未在巡查", track_points: "个轨迹点", track_dropped: "已略去 {n} 个异常轨迹点",
       track_bad_time: "手机时间与服务器不符，请校准手机的日期和时间", track_bad_jump: "定位点离前一点过远（定位漂移）",
       new_report: "新建上报", category: "问题类别", category_search: "搜索类别（名称或编号）",
@@ -59,7 +60,7 @@ const GISE = (() => {
       release: "解除召集", overrule: "驳回退单", close: "结案", asg_reason: "解除召集 / 驳回退单的原因",
       need_reason: "请先填写原因", rated: "已评价", pending_close: "尚未结案：",
       patrol_here: "巡查员请使用巡查上报页面：", patrol_link: "打开巡查上报（/app/patrol）",
-      geo_failed: "定位失败", geo_denied: "定位权限被拒绝：请在浏览器或系统设置中允许本页面使用位置，再点“获取定位”",
+      geo_failed: "定位失败", geo_denied: "定位权限被拒绝：请在浏览器或系统设置中允许本页面使用位置，然后再试",
       geo_unavailable: "无法获取位置（无卫星或网络信号），请到开阔处再试", geo_timeout: "定位超时，请再试一次",
       all_open: "全部未结", no_match: "无匹配的类别", sent_now: "已上报", role: "角色",
       level_notice: "提示", level_yellow: "黄色", level_red: "红色",
@@ -77,6 +78,7 @@ const GISE = (() => {
       signin_failed: "Sign-in failed", network_down: "No network",
       network_retry: "No network: check the connection and try again",
       patrol_start: "Start patrol", patrol_stop: "End patrol", patrol_on: "On patrol, track points recorded",
+      plan_period: "Period", plan_over: "period over", plan_no_target: "no target",
       patrol_off: "Not on patrol", track_points: "track points", track_dropped: "{n} positions left out",
       track_bad_time: "the phone's clock disagrees with the server's: set its date and time",
       track_bad_jump: "a position too far from the one before (a GPS jump)",
@@ -123,7 +125,7 @@ const GISE = (() => {
       release: "Release", overrule: "Overrule decline", close: "Close case", asg_reason: "Reason for a release or an overrule",
       need_reason: "Give a reason first", rated: "rated", pending_close: "Not closed yet: ",
       patrol_here: "Patrol officers file reports on the patrol page: ", patrol_link: "Open the patrol page (/app/patrol)",
-      geo_failed: "Position failed", geo_denied: "Location permission denied: allow this page to use the position in the browser or phone settings, then tap “Get position”",
+      geo_failed: "Position failed", geo_denied: "Location permission denied: allow this page to use the position in the browser or phone settings, then try again",
       geo_unavailable: "No position available (no satellite or network signal); try again in the open", geo_timeout: "Locating timed out; try again",
       all_open: "all open", no_match: "No matching category", sent_now: "Sent", role: "Role",
       level_notice: "notice", level_yellow: "yellow", level_red: "red",
@@ -309,6 +311,11 @@ const GISE = (() => {
     if (e.status === 429) return `操作过于频繁，请${d.retry_after ? ` ${d.retry_after} 秒后` : "稍后"}再试`;
     return null;
   }
+  /* why the phone's position could not be had (permission denied, no signal, timed out), in the page's words */
+  function geoReason(e) {
+    const key = { 1: "geo_denied", 2: "geo_unavailable", 3: "geo_timeout" }[e && e.code];
+    return key ? t(key) : `${t("geo_failed")}: ${String((e && e.message) || e)}`;
+  }
   /* any failure of a call, as the page shows it: a refusal (describe), a network failure, or what went wrong */
   function failureText(e) {
     if (e instanceof ApiError) return e.describe();
@@ -432,5 +439,5 @@ const GISE = (() => {
 
   return { t, statusName, applyWords, switchLanguage, session, signIn, signOut, renew, api, ApiError, NetworkError,
     failureText, rowReasonCodes: () => Object.keys(ROW_REASONS),
-    uuid, isoLocal, when, zone: () => ZONE, countdown, el, notice, position, mountSignIn, lang: lang_ };
+    uuid, isoLocal, when, zone: () => ZONE, countdown, el, notice, position, mountSignIn, lang: lang_, geoReason };
 })();

@@ -392,7 +392,7 @@
       if (a.status === "summoned") {
         parts.push(el("button", { id: "report-in", type: "button", class: "primary", onclick: async () => {
           let pos;
-          try { pos = await GISE.position(); } catch (e) { say("bad", String(e.message || e)); return; }
+          try { pos = await GISE.position(); } catch (e) { say("bad", GISE.geoReason(e)); return; }
           await post(`/api/v1/assignments/${a.id}/report-in`, { lon: pos.coords.longitude, lat: pos.coords.latitude,
             accuracy_m: pos.coords.accuracy, device_time: GISE.isoLocal(new Date()) }, (r) => t("report_in_ok", { d: Math.round(r.distance_m) }));
         } }, t("report_in")));
@@ -500,14 +500,18 @@
       warnings(); evaluation(); maps(); plans();
       onEvent((e) => { if (e.kind === "warning") warnings(); });
     }
+    /* the names of departments and townships, asked for once: the tables drawn at start wait for the same answer
+       (a second caller must not get the names while they are still being filled in) */
     let names = null;
-    async function unitNames() {
-      if (names) return names;
-      names = {};
-      try {
-        for (const d of (await api("/api/v1/catalog/departments")).data) names[`department:${d.code}`] = GISE.lang() === "zh" ? d.zh : d.en;
-        for (const f of (await api("/ogc/collections/townships/items?limit=100")).features) names[`township:${f.properties.code}`] = f.properties.name;
-      } catch (e) { failure(e); }
+    function unitNames() {
+      names = names || (async () => {
+        const out = {};
+        try {
+          for (const d of (await api("/api/v1/catalog/departments")).data) out[`department:${d.code}`] = GISE.lang() === "zh" ? d.zh : d.en;
+          for (const f of (await api("/ogc/collections/townships/items?limit=100")).features) out[`township:${f.properties.code}`] = f.properties.name;
+        } catch (e) { failure(e); }
+        return out;
+      })();
       return names;
     }
     async function warnings() {
@@ -590,17 +594,38 @@
           : [el("p", { class: "muted", text: t("no_items") })]));
       } catch { /* no maps written yet */ }
     }
+    /* why a plan cannot be executed, as the server would refuse it: its period is over, or it has no planned
+       target (everything waits). Empty when it can run; an executed plan's state is its status */
+    function planBlocked(p) {
+      if (p.status === "executed") return [];
+      const why = [];
+      if (p.period_end && new Date(p.period_end).getTime() <= Date.now()) why.push("plan_over");
+      if (!p.target_count) why.push("plan_no_target");
+      return why;
+    }
+    /* the joint-operation plans: the period on the district's clock, the departments by name, and 执行 only where
+       the plan can run — else the row says why */
     async function plans() {
       let rows;
       try { rows = (await api("/api/v1/plans?limit=50")).data; } catch (e) { failure(e); return; }
-      $("plans").replaceChildren(rows.length ? table(["#", t("created"), t("status"), { label: t("targets"), num: true }, t("department"), ""], rows.map((p) =>
-        el("tr", {}, el("td", { text: String(p.id) }), el("td", { text: GISE.when(p.created_at) }),
+      const known = await unitNames();
+      const sep = GISE.lang() === "zh" ? "、" : ", ";
+      const period = (p) => (p.period_start ? `${GISE.when(p.period_start)} – ${GISE.when(p.period_end)}` : "—");
+      $("plans").replaceChildren(rows.length ? table(["#", t("plan_period"), t("status"), { label: t("targets"), num: true }, t("department"), ""], rows.map((p) => {
+        const blocked = planBlocked(p);
+        return el("tr", { "data-plan-row": p.id, "data-blocked": blocked.join(" ") || null },
+          el("td", { text: String(p.id) }),
+          el("td", { class: "period", title: `${t("created")} ${GISE.when(p.created_at)}`, text: period(p) }),
           el("td", { text: p.status === "executed" ? `${t("executed")} ${GISE.when(p.executed_at)}` : (t(`plan_${p.status}`) !== `plan_${p.status}` ? t(`plan_${p.status}`) : p.status) }),
-          el("td", { class: "num", text: String(p.target_count) }), el("td", { text: (p.departments || []).join(", ") }),
-          el("td", {}, p.status === "executed" ? null : el("button", { type: "button", class: "primary", "data-plan": p.id, onclick: async () => {
-            try { await api(`/api/v1/plans/${p.id}/execute`, { method: "POST" }); flash("ok", `${t("executed")} #${p.id}`); } catch (e) { failure(e); }
-            plans();
-          } }, t("execute")))))) : el("p", { class: "muted", text: t("no_items") }));
+          el("td", { class: "num", text: String(p.target_count) }),
+          el("td", { class: "departments", text: (p.departments || []).map((d) => known[`department:${d}`] || d).join(sep) || "—" }),
+          el("td", {}, p.status === "executed" ? null : blocked.length
+            ? el("span", { class: "small muted blocked", text: blocked.map((k) => t(k)).join(" · ") })
+            : el("button", { type: "button", class: "primary", "data-plan": p.id, onclick: async () => {
+              try { await api(`/api/v1/plans/${p.id}/execute`, { method: "POST" }); flash("ok", `${t("executed")} #${p.id}`); } catch (e) { failure(e); }
+              plans();
+            } }, t("execute"))));
+      })) : el("p", { class: "muted", text: t("no_items") }));
     }
     return { start };
   })();

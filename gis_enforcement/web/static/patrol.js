@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const { t, api, el, notice, ApiError, NetworkError } = GISE;
+  const { t, api, el, notice, ApiError, NetworkError, geoReason } = GISE;
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const TRACK_EVERY_S = Math.max(1, Number(params.get("track_s")) || 15);
@@ -80,10 +80,6 @@
   }
   /* why the last 获取定位 failed (permission denied, no signal, timed out): shown until a position is had */
   let fixError = null;
-  function geoReason(e) {
-    const key = { 1: "geo_denied", 2: "geo_unavailable", 3: "geo_timeout" }[e && e.code];
-    return key ? t(key) : `${t("geo_failed")}: ${String((e && e.message) || e)}`;
-  }
   function renderFix() {
     if (fix) fixError = null;
     if (!fix) { $("fix").textContent = fixError ? t("geo_failed") : t("no_fix"); $("fix").className = `fix grow${fixError ? " poor" : ""}`; }
