@@ -7,6 +7,9 @@ Thresholds follow the triggers written in the lists (all marked draft there):
   still summoned when the lead resolved the case is a no-show only if the case stayed open that long: once the
   problem is dealt with, there is nothing left to come to (the clock stops at ``case_resolved_at``).
 - **W05 主责部门超期**: the lead's resolution time is 80 % used (yellow) or used up (red) while the case is open.
+  Time the case spent resolved, waiting for the township, before the township reopened it does not count
+  (``lead_paused_s``): the lead's clock stops at its resolution and runs again from the reopening. A yellow
+  that is overtaken by the red in the same pass is not raised: it would remind nobody.
 - **W07 累计违规**: ``REPEAT_LIMIT`` or more W01/W02 for one department in a calendar year.
 - **W09 街乡落实超期**: a follow-up task a department handed to the township is still open after its due time.
 - **W08 问题反弹**: a closed case the same problem came back at ``REBOUND_COUNT`` times within
@@ -37,7 +40,7 @@ OPEN_CASE = ("whistled", "in_action", "reopened")
 #: Columns ``escalate`` reads, one row per assignment.
 ESCALATION_COLUMNS = ("assignment_id", "incident_id", "department", "role", "status", "summoned_at",
                       "report_in_due", "resolution_due", "reported_in_at", "case_status", "township_code",
-                      "case_resolved_at")
+                      "case_resolved_at", "lead_paused_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +89,20 @@ def escalate(assignments: pd.DataFrame, *, now: datetime) -> list[WarningDraft]:
         out.append(WarningDraft("W02", "red", "department", a.at[i, "department"], f"W02:{a.at[i, 'assignment_id']}",
                                 a.at[i, "incident_id"], int(a.at[i, "assignment_id"]), detail))
     lead_open = ((a["role"] == "lead") & a["case_status"].isin(OPEN_CASE) & a["resolution_due"].notna()).to_numpy()
+    paused = pd.to_numeric(a["lead_paused_s"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
     span = (a["resolution_due"] - a["summoned_at"]).dt.total_seconds().to_numpy()
-    used = (now_ts - a["summoned_at"]).dt.total_seconds().to_numpy()
+    used = (now_ts - a["summoned_at"]).dt.total_seconds().to_numpy() - paused
     with np.errstate(invalid="ignore", divide="ignore"):
         fraction = np.where(span > 0, used / span, np.nan)
-    for stage, threshold in (("yellow", YELLOW_AT), ("red", RED_AT)):
-        for i in np.flatnonzero(lead_open & (fraction >= threshold)):
+    for stage, low, high in (("yellow", YELLOW_AT, RED_AT), ("red", RED_AT, np.inf)):
+        for i in np.flatnonzero(lead_open & (fraction >= low) & (fraction < high)):
+            due = a.at[i, "resolution_due"] + pd.Timedelta(seconds=float(paused[i]))
+            detail = {"time_used": round(float(fraction[i]), 3), "resolution_due": due.isoformat()}
+            if paused[i] > 0:
+                detail["paused_hours"] = round(float(paused[i]) / 3600.0, 2)
             out.append(WarningDraft("W05", stage, "department", a.at[i, "department"],
                                     f"W05:{stage}:{a.at[i, 'incident_id']}", a.at[i, "incident_id"],
-                                    int(a.at[i, "assignment_id"]),
-                                    {"time_used": round(float(fraction[i]), 3),
-                                     "resolution_due": a.at[i, "resolution_due"].isoformat()}))
+                                    int(a.at[i, "assignment_id"]), detail))
     return out
 
 

@@ -120,7 +120,8 @@ def scenario(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Juri
     assert sorted((w["rule_code"], w["subject_code"]) for w in first) == [
         ("W01", "ECO"), ("W01", "SAMR"), ("W02", "ECO"), ("W02", "SAMR")]
     second = tick(db, catalog=catalog, now=td + 169 * H)
-    assert sorted((w["rule_code"], w["level"]) for w in second) == [("W05", "red"), ("W05", "yellow")]
+    # the yellow is overtaken by the red in the same pass: only the red is raised
+    assert sorted((w["rule_code"], w["level"]) for w in second) == [("W05", "red")]
     warning_repo.insert_warnings(
         db, drafts=[WarningDraft("W08", "yellow", "location", town, f"W08:{a.id}", a.id, None, {"test": True})],
         raised_at=datetime(2026, 6, 1, 10, tzinfo=TZ), consequences={}, notify={})
@@ -153,8 +154,8 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert eco.resolution_hours_median == pytest.approx((6 + 30) / 2)  # A 6 h, C 30 h
     assert eco.recurrences == 1  # A came back (W08 on 1 June: after May, still counts)
     assert eco.outcome_rate == pytest.approx(2 / 4)  # B and C resolved and not recurred
-    # May warnings: W01 (C late), W02 (D), W05 yellow + red (D); the June W08 is not a May warning
-    assert (eco.warnings_W01, eco.warnings_W02, eco.warnings_W05, eco.warnings_W08, eco.warnings) == (1, 1, 2, 0, 4)
+    # May warnings: W01 (C late), W02 (D), W05 red (D); the June W08 is not a May warning
+    assert (eco.warnings_W01, eco.warnings_W02, eco.warnings_W05, eco.warnings_W08, eco.warnings) == (1, 1, 1, 0, 3)
     assert (eco.actions, eco.penalties, eco.penalty_amount) == (3, 2, 20000 + 30000)
     assert eco.penalties_per_officer == pytest.approx(2 / 55)
     # 责令改正, 罚款, 限制生产/停产整治, 断水断电（协调） of ECO's 9 listed measures
@@ -200,9 +201,9 @@ def test_townships_on_the_hand_built_scenario(db: Session, catalog: Catalog, sce
     assert town.resolution_rate == pytest.approx(3 / 4)
     assert town.resolution_hours_median == pytest.approx(18)
     assert town.recurrences == 1
-    # departments' conduct on its cases in May: W01 ×2, W02 ×2, W05 ×2 (the W08 is about a location, in June)
+    # departments' conduct on its cases in May: W01 ×2, W02 ×2, W05 ×1 (the W08 is about a location, in June)
     assert (town.warnings_W01, town.warnings_W02, town.warnings_W05, town.warnings, town.own_warnings) == (
-        2, 2, 2, 6, 0)
+        2, 2, 1, 5, 0)
     other = table[table["township_code"] != scenario["town"]]
     assert len(other) > 0 and (other["cases"] == 0).all() and other["share_whistled"].isna().all()
     assert render_table(table)[0][:3] == ("名称", "案件", "吹哨案件")

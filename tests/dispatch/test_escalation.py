@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -206,9 +207,48 @@ def test_a_reopened_case_runs_the_no_show_clock_again() -> None:
 
     base = {"assignment_id": 1, "incident_id": "c", "department": "WATER", "role": "assist", "status": "summoned",
             "summoned_at": T0, "report_in_due": T0 + timedelta(minutes=30), "resolution_due": None,
-            "reported_in_at": None, "township_code": "110117003"}
+            "reported_in_at": None, "township_code": "110117003", "lead_paused_s": None}
     resolved = pd.DataFrame([{**base, "case_status": "resolved", "case_resolved_at": T0 + timedelta(minutes=20)}])
     reopened = pd.DataFrame([{**base, "case_status": "reopened", "case_resolved_at": None}])
     now = T0 + timedelta(minutes=90)
     assert [d.rule_code for d in escalate(resolved, now=now)] == []
     assert [d.rule_code for d in escalate(reopened, now=now)] == ["W02"]
+
+
+def test_a_yellow_overtaken_by_the_red_in_one_pass_is_not_raised() -> None:
+    import pandas as pd
+
+    from gis_enforcement.domain.escalation import escalate
+
+    lead = pd.DataFrame([{"assignment_id": 7, "incident_id": "c", "department": "WATER", "role": "lead",
+                          "status": "acting", "summoned_at": T0, "report_in_due": T0 + timedelta(minutes=30),
+                          "resolution_due": T0 + timedelta(hours=4), "reported_in_at": T0 + timedelta(minutes=9),
+                          "case_status": "in_action", "township_code": "110117003", "case_resolved_at": None,
+                          "lead_paused_s": None}])
+    assert [(d.rule_code, d.level) for d in escalate(lead, now=T0 + timedelta(hours=3.3))] == [("W05", "yellow")]
+    assert [(d.rule_code, d.level) for d in escalate(lead, now=T0 + timedelta(hours=5))] == [("W05", "red")]
+
+
+def test_a_reopened_case_does_not_charge_the_lead_for_the_time_it_waited_resolved(
+        db: Session, locator: Locator, catalog: Catalog, site) -> None:
+    from gis_enforcement.dispatch import resolution
+
+    x, y, township = site
+    inc = new_case(db, locator, catalog, x, y)
+    hours = inc.plan[0].resolution_hours
+    whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0,
+            only_departments=[inc.lead_department])
+    on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=inc.lead_department, lon=x, lat=y,
+                      accuracy_m=5, server_time=T0 + timedelta(minutes=10))
+    on_site.start_action(db, incident_id=inc.id, department=inc.lead_department, at=T0 + timedelta(minutes=20))
+    resolved = T0 + timedelta(hours=hours * 0.5)  # half its time used
+    on_site.complete(db, incident_id=inc.id, department=inc.lead_department, at=resolved)
+    resolution.resolve(db, incident_id=inc.id, department=inc.lead_department, at=resolved, summary="已处置")
+    reopened = resolved + timedelta(days=2)
+    resolution.reopen(db, incident_id=inc.id, township=township, reason="整改不到位", at=reopened)
+    w05 = lambda rows: [(w["rule_code"], w["level"]) for w in rows if w["rule_code"] == "W05"]  # noqa: E731
+    assert w05(tick(db, catalog=catalog, now=reopened + timedelta(minutes=1))) == []  # half used, as when resolved
+    yellow = tick(db, catalog=catalog, now=reopened + timedelta(hours=hours * 0.35))  # 85 % used
+    assert w05(yellow) == [("W05", "yellow")]
+    assert yellow[0]["detail"]["paused_hours"] == pytest.approx(48, abs=0.01)
+    assert w05(tick(db, catalog=catalog, now=reopened + timedelta(hours=hours * 0.55))) == [("W05", "red")]
