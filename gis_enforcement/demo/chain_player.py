@@ -8,6 +8,7 @@ the lead resolves; the township verifies, releases, closes or reopens; problems 
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 import uuid
@@ -157,10 +158,17 @@ class ChainPlayer:
         h = t.astimezone(self.tz).hour
         return h >= 20 or h <= 5
 
-    def officer(self, rng: np.random.Generator, department: str) -> str:
-        """An invented officer of ``department``, as the records name them."""
-        name = SURNAMES[int(rng.integers(len(SURNAMES)))] + GIVEN_NAMES[int(rng.integers(len(GIVEN_NAMES)))]
+    def crew(self, case: PlayedCase, department: str) -> str:
+        """The officer of ``department`` who acts on ``case`` (the same one for every step, drawn from the case
+        and department alone, so the season's random draws are not disturbed): the record names who did it."""
+        h = hashlib.sha256(f"{case.id}:{department}".encode()).digest()
+        name = SURNAMES[h[0] % len(SURNAMES)] + GIVEN_NAMES[h[1] % len(GIVEN_NAMES)]
         return f"{short_name(self.catalog, department)}-{name}"
+
+    @staticmethod
+    def desk(case: PlayedCase) -> str:
+        """The township's duty officer at its command centre, who whistles, reviews, verifies and closes."""
+        return f"{township_short(case.township_name)}指挥中心-值班员"
 
     # the whistle
     def schedule_whistle(self, cases: Sequence[PlayedCase], *, only: Sequence[str] | None = None,
@@ -181,7 +189,7 @@ class ChainPlayer:
             try:
                 result = whistle(self.session, catalog=self.catalog, incident_ids=[c.id for c in live],
                                  mode=TOWNSHIP, whistler=whistler, at=when,
-                                 actor=f"{township_short(first.township_name)}指挥中心-值班员",
+                                 actor=self.desk(first),
                                  add_departments=add, only_departments=only,
                                  note="联合吹哨" if len(live) > 1 else None)
             except EnforcementError as exc:
@@ -220,14 +228,17 @@ class ChainPlayer:
                 t_decline = whistled + _minutes(_u(rng, 2, 10))
                 self.at(t_decline, self.step(case, on_site.decline, s, catalog=self.catalog, incident_id=case.id,
                                              department=a.department, ground=None, at=t_decline,
-                                             reason=DECLINE_REASONS[int(rng.integers(len(DECLINE_REASONS)))]))
+                                             reason=DECLINE_REASONS[int(rng.integers(len(DECLINE_REASONS)))],
+                                             actor=self.crew(case, a.department)))
                 t_review = t_decline + _minutes(_u(rng, 5, 20))
                 if rng.random() < 0.5:
                     self.at(t_review, self.step(case, on_site.release, s, incident_id=case.id,
-                                                department=a.department, reason=RELEASE_DECLINED, at=t_review))
+                                                department=a.department, reason=RELEASE_DECLINED, at=t_review,
+                                                actor=self.desk(case)))
                     continue
                 self.at(t_review, self.step(case, on_site.overrule, s, incident_id=case.id,
-                                            department=a.department, reason=OVERRULE_REASON, at=t_review))
+                                            department=a.department, reason=OVERRULE_REASON, at=t_review,
+                                            actor=self.desk(case)))
                 summoned_at = t_review
             minutes = self._arrival(rng, due_min, night, a.department, is_lead, case.story)
             if minutes is None:
@@ -240,10 +251,11 @@ class ChainPlayer:
             skew = rng.normal(0.0, 15.0) if rng.random() > 0.03 else _u(rng, -1800, 1800)
             self.at(arrive, self.step(case, on_site.report_in, s, catalog=self.catalog, incident_id=case.id,
                                       department=a.department, lon=lon, lat=lat, accuracy_m=acc, server_time=arrive,
-                                      device_time=arrive + timedelta(seconds=float(skew))))
+                                      device_time=arrive + timedelta(seconds=float(skew)),
+                                      actor=self.crew(case, a.department)))
             start = arrive + _minutes(_u(rng, 1, 8))
             self.at(start, self.step(case, on_site.start_action, s, incident_id=case.id, department=a.department,
-                                     at=start))
+                                     at=start, actor=self.crew(case, a.department)))
             if is_lead:
                 lead_start = start
                 continue
@@ -252,10 +264,11 @@ class ChainPlayer:
                 acted = start + _minutes(_u(rng, 3, 12))
                 self.at(acted, self.step(case, self._record, case, department=a.department,
                                          action_type="协助执法", acted_at=acted,
-                                         officer=self.officer(rng, a.department), measures=(), lon=lon, lat=lat,
+                                         officer=self.crew(case, a.department), measures=(), lon=lon, lat=lat,
                                          slots=("evidence",)))
             ends.append(done)
-            self.at(done, self.step(case, on_site.complete, s, incident_id=case.id, department=a.department, at=done))
+            self.at(done, self.step(case, on_site.complete, s, incident_id=case.id, department=a.department, at=done,
+                                    actor=self.crew(case, a.department)))
 
         assert lead_start is not None  # a lead always comes in the end
         acted = lead_start + _minutes(_u(rng, 5, 40))
@@ -264,10 +277,10 @@ class ChainPlayer:
         share = 0.3 if case.story else float(np.clip(rng.lognormal(math.log(0.35), 0.6), 0.05, 2.5))
         complete = max(whistled + timedelta(hours=hours * share), acted + _minutes(_u(rng, 10, 30)))
         self.at(complete, self.step(case, on_site.complete, s, incident_id=case.id, department=lead.department,
-                                    at=complete))
+                                    at=complete, actor=self.crew(case, lead.department)))
         resolved = complete + _minutes(_u(rng, 1, 10))
         self.at(resolved, self.step(case, resolution.resolve, s, incident_id=case.id, department=lead.department,
-                                    at=resolved, summary="现场已处置完毕"))
+                                    at=resolved, summary="现场已处置完毕", actor=self.crew(case, lead.department)))
         task = FOLLOW_UP_TASKS.get(case.category)
         if task is not None and not case.story and rng.random() < P_FOLLOW_UP:
             asked = complete + _minutes(_u(rng, 2, 40))
@@ -342,7 +355,8 @@ class ChainPlayer:
                               max_pixels=PHOTO_MAX_PIXELS)
             photos.append({"slot": slot, "sha256": added.sha256})
         on_site.record_action(self.session, catalog=self.catalog, incident_id=case.id, department=department,
-                              officer=officer, acted_at=acted_at, lon=lon, lat=lat, photos=photos, **record)
+                              officer=officer, acted_at=acted_at, lon=lon, lat=lat, photos=photos, actor=officer,
+                              **record)
 
     def _lead_action(self, case: PlayedCase, department: str, acted: datetime) -> None:
         rng = case.rng
@@ -368,14 +382,15 @@ class ChainPlayer:
                     seized = SEIZED[case.category].format(n=int(rng.integers(1, 4)))
         kind = ("行政处罚" if amount else "查封扣押" if seized else
                 "移送公安" if any("移送" in m for m in measures) else "责令改正")
-        self._record(case, department=department, action_type=kind, officer=self.officer(rng, department),
+        self._record(case, department=department, action_type=kind, officer=self.crew(case, department),
                      acted_at=acted, measures=measures, penalty_amount=amount, seized_items=seized, lon=case.lon,
                      lat=case.lat, slots=("before", "after"))
 
     def _follow_up(self, case: PlayedCase, department: str, task: str, days: int, asked: datetime) -> None:
         rng = case.rng
         task_id = follow_up.request_follow_up(self.session, calendar=self.calendar, incident_id=case.id,
-                                              department=department, task=task, working_days=days, at=asked)
+                                              department=department, task=task, working_days=days, at=asked,
+                                              actor=self.crew(case, department))
         due = self.calendar.add_working_days(asked, days)
         u = rng.random()
         if u < 0.03:
@@ -385,21 +400,24 @@ class ChainPlayer:
         else:
             done = asked + (due - asked) * _u(rng, 0.2, 0.9)
         self.at(done, self.step(case, follow_up.complete_follow_up, self.session, task_id=task_id,
-                                township=case.township, at=done, note="已落实"))
+                                township=case.township, at=done, note="已落实", actor=self.desk(case)))
 
     def _verify(self, case: PlayedCase, at: datetime, reopen: bool) -> None:
         s = self.session
         if reopen:
             reason = REOPEN_REASONS[int(case.rng.integers(len(REOPEN_REASONS)))]
-            resolution.reopen(s, incident_id=case.id, township=case.township, reason=reason, at=at)
+            resolution.reopen(s, incident_id=case.id, township=case.township, reason=reason, at=at,
+                              actor=self.desk(case))
             return
-        status, _ = resolution.verify(s, incident_id=case.id, township=case.township, at=at, note="现场核查属实")
+        status, _ = resolution.verify(s, incident_id=case.id, township=case.township, at=at, note="现场核查属实",
+                                      actor=self.desk(case))
         if status is not CaseStatus.CLOSED:
             for a in dispatch_repo.assignments_of(s, incident_id=case.id):
                 if a.status in ("summoned", "declined"):
                     reason = RELEASE_NO_SHOW if a.status == "summoned" else RELEASE_DECLINED
-                    on_site.release(s, incident_id=case.id, department=a.department, reason=reason, at=at)
-            resolution.close(s, incident_id=case.id, township=case.township, at=at)
+                    on_site.release(s, incident_id=case.id, department=a.department, reason=reason, at=at,
+                                    actor=self.desk(case))
+            resolution.close(s, incident_id=case.id, township=case.township, at=at, actor=self.desk(case))
         if self.locator is not None and not case.story and not case.revisit:
             p = REVISIT_P.get(case.category, REVISIT_P_OTHER)
             if case.rng.random() < p:

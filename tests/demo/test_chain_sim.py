@@ -53,6 +53,11 @@ def test_the_chain_plays_legally_and_only_once(db: Session, jurisdiction: Jurisd
         "SELECT count(*), count(l.sha256) FROM enforcement_record r CROSS JOIN jsonb_array_elements(r.photos) p "
         "LEFT JOIN incident_photo l ON l.incident_id = r.incident_id AND l.sha256 = p->>'sha256'")).one()
     assert named > 0 and on_case == named
+    # every step of the chain names who took it, as the API's do
+    nameless = db.execute(text(
+        "SELECT DISTINCT e.kind FROM case_event e JOIN (SELECT DISTINCT incident_id FROM assignment) a "
+        "USING (incident_id) WHERE e.actor IS NULL ORDER BY 1")).scalars().all()
+    assert nameless == [], nameless
     assert len([f for f in tmp_path.rglob("*") if f.is_file()]) == db.execute(
         text("SELECT count(DISTINCT sha256) FROM incident_photo")).scalar_one()
     assert s.played == s.whistled > 60 and s.skipped == 0
