@@ -10,11 +10,12 @@ from uuid import UUID
 
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.enums import CaseStatus
+from gis_enforcement.domain.names import short_township
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session, user_repo
 
 __all__ = ["STATUSES", "check_categories", "check_category", "check_department", "check_status", "check_statuses",
-           "check_township", "check_townships", "check_warning_rule", "check_warning_subject"]
+           "check_township", "check_townships", "check_warning_rule", "check_warning_subject", "township_code"]
 
 STATUSES = tuple(s.value for s in CaseStatus)
 
@@ -92,3 +93,24 @@ def check_warning_subject(session: Session, catalog: Catalog, value: str | None,
     if value not in user_repo.township_names(session):
         raise InvalidInput(f"unknown subject {value!r} (a department code of the lists, a township code of the "
                            "loaded layers, or an incident id)", field=field)
+
+
+def township_code(session: Session, value: str | None, *, field: str = "township") -> str | None:
+    """The code of the township a filter names: by its code, its name in the layers ('平谷镇(渔阳地区)') or the
+    short name every table prints ('平谷镇'); None when the filter is not given. Unknown or ambiguous: refused,
+    naming the parameter and a few of the names it takes."""
+    if value is None:
+        return None
+    towns = user_repo.township_names(session)
+    if value in towns:
+        return value
+    wanted = value.strip()
+    found = sorted({code for code, name in towns.items() if wanted in (name, short_township(name))})
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise InvalidInput(f"{value!r} names {len(found)} townships ({', '.join(found)}): give the code",
+                           field=field)
+    some = "、".join(short_township(n) for n in list(towns.values())[:4])
+    raise InvalidInput(f"unknown township {value!r} (a township code, e.g. 110117003, or its name, e.g. {some})",
+                       field=field)

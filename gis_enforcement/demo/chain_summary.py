@@ -18,6 +18,7 @@ import pandas as pd
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.enums import Role
 from gis_enforcement.domain.escalation import ABSENT_AFTER_MIN
+from gis_enforcement.domain.names import short_township as township_short
 from gis_enforcement.storage import Session, dispatch_repo, incident_repo, season_repo
 
 __all__ = ["ChainSummary", "DepartmentRow", "TownshipRow", "read_back", "short_name", "tell_first_whistle",
@@ -124,11 +125,6 @@ def short_name(catalog: Catalog, code: str) -> str:
     if dep is None:
         return code
     return dep.zh.split("（")[0].split("(")[0]
-
-
-def township_short(name: str) -> str:
-    """A township's name without the parenthesised part."""
-    return name.split("(")[0].split("（")[0]
 
 
 # -- reading the season back --------------------------------------------------------------------------------

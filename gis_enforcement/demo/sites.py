@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
-from gis_enforcement.domain.names import short_village
+from gis_enforcement.domain.names import short_township, short_village
 
 __all__ = ["SITES", "Pool", "Setting", "Site", "m_to_deg", "sample_positions", "short_township", "short_village"]
 
@@ -77,13 +77,6 @@ _DIST_TEXT = ("附近",) + tuple(f"约{h * 100}米" for h in range(1, 10)) + tup
 def m_to_deg(dx_m: np.ndarray, dy_m: np.ndarray, lat: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """Metre offsets east/north at latitude ``lat`` as (degrees of longitude, degrees of latitude)."""
     return dx_m / (_M_PER_DEG_LON_EQ * np.cos(np.radians(lat))), dy_m / _M_PER_DEG_LAT
-
-
-def short_township(name: str) -> str:
-    """'金海湖镇(金海湖地区)' -> '金海湖镇'."""
-    for sep in ("(", "（"):
-        name = name.split(sep)[0]
-    return name.strip()
 
 
 

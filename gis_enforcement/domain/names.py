@@ -13,7 +13,7 @@ import re
 
 from pypinyin import Style, lazy_pinyin
 
-__all__ = ["PLACE_READINGS", "romanise_place", "short_village"]
+__all__ = ["PLACE_READINGS", "romanise_place", "short_township", "short_village"]
 
 #: administrative suffixes, longest first, and their English words
 _SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -42,6 +42,13 @@ PLACE_READINGS: dict[str, tuple[str, ...]] = {
 }
 _PINNED = re.compile("|".join(sorted(map(re.escape, PLACE_READINGS), key=len, reverse=True)))
 _HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def short_township(name: str) -> str:
+    """A township's name without its parenthesised part, as people say it: '金海湖镇(金海湖地区)' -> '金海湖镇'."""
+    for sep in ("(", "（"):
+        name = str(name).split(sep)[0]
+    return name.strip()
 
 
 def short_village(name: str) -> str:

@@ -53,3 +53,25 @@ def test_good_filters_are_taken(client: TestClient, jurisdiction: Jurisdiction) 
             assert r.status_code == 200, (path, params, r.text)
     # what the console page asks for
     assert client.get("/api/v1/incidents?limit=1000").status_code == 200
+
+
+def test_a_township_by_the_short_name_every_table_prints(client: TestClient, db, jurisdiction: Jurisdiction,
+                                                         locator, catalog) -> None:
+    from gis_enforcement.domain.names import short_township
+    from tests.dispatch.helpers import new_case
+
+    towns = jurisdiction.townships
+    town = towns[towns["name"].str.contains("(", regex=False)].iloc[0]  # e.g. 平谷镇(渔阳地区)
+    v = jurisdiction.villages[jurisdiction.villages["township_code"] == town["code"]].geometry.iloc[0]
+    inc = new_case(db, locator, catalog, v.x, v.y)
+    short = short_township(town["name"])
+    assert short != town["name"]
+    for path in PATHS:
+        by_code = client.get(path, params={"township": str(town["code"])})
+        by_short = client.get(path, params={"township": short})
+        assert by_short.status_code == 200, by_short.text
+        assert by_short.content == by_code.content
+    ids = [f["id"] for f in client.get("/api/v1/incidents", params={"township": short}).json()["features"]]
+    assert str(inc.id) in ids
+    got_field, message = refused(client, "/api/v1/incidents", {"township": "平谷"})
+    assert got_field == "township" and "e.g." in message

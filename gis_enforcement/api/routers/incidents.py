@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
-from gis_enforcement.api.filter_codes import check_category, check_department, check_status, check_township
+from gis_enforcement.api.filter_codes import check_category, check_department, check_status, township_code
 from gis_enforcement.api.limits import InFlightLimit, kept_limit
 from gis_enforcement.api.ogc_params import parse_datetime, refuse_unknown
 from gis_enforcement.api.schemas import (
@@ -186,7 +186,7 @@ def _filters(session: Session, caller: Caller, platform: Platform, bbox: str | N
     check_category(catalog, _one(category, "category", "problem-list code"))
     check_status(_one(status, "status", "status"))
     check_department(catalog, _one(department, "department", "department code"))
-    check_township(session, _one(township, "township", "township"))
+    township = township_code(session, _one(township, "township", "township"))
     start, end = parse_datetime(when, tz=platform.settings.timezone)
     return IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,
                           department=department, observed_from=start, observed_to=end, scope=incident_scope(caller))
@@ -195,7 +195,8 @@ def _filters(session: Session, caller: Caller, platform: Platform, bbox: str | N
 BBox = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
                                    examples=["117.0,40.1,117.3,40.3"])]
 Category = Annotated[str | None, Query(description="one problem-list code, e.g. MIN-02")]
-TownshipQ = Annotated[str | None, Query(description="one township, by code or name (of the loaded layers)")]
+TownshipQ = Annotated[str | None, Query(description="one township, by code or name (of the loaded layers; the "
+                                                    "short name without its parenthesis, 平谷镇, too)")]
 StatusQ = Annotated[str | None, Query(description="one case status: " + ", ".join(s.value for s in CaseStatus))]
 DepartmentQ = Annotated[str | None, Query(description="cases this department was summoned to: one department "
                                           "code, e.g. WATER")]
