@@ -242,6 +242,13 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     town.click("#detail button:has-text('核查通过')")
     town.wait_for_selector("#flash .notice.ok")
     lead_row = f"#detail tr[data-department='{site.department}']"
+    # the header names the desk in words: the role and the township, not their codes
+    town.wait_for_function("() => document.getElementById('who').textContent.includes('街乡调度员')")
+    assert site.township not in town.inner_text("#who"), town.inner_text("#who")
+    # no score is chosen for the dispatcher: sending without choosing both is refused on the page
+    assert town.locator(f"{lead_row} label:has-text('报到及时') select").input_value() == ""
+    town.click(f"{lead_row} button:has-text('提交评价')")
+    town.wait_for_selector("#flash .notice.bad:has-text('请先选择两项评分')")
     town.select_option(f"{lead_row} select >> nth=0", "4")
     town.select_option(f"{lead_row} select >> nth=1", "5")
     town.click(f"{lead_row} button:has-text('提交评价')")
@@ -276,6 +283,13 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     town.fill("#reopen-reason", "复查发现夜间又有排放")
     town.click("#detail button:has-text('重新打开')")
     town.wait_for_function("() => document.querySelector('#detail h2').textContent.includes('重新打开')")
+    # why it is open again, since when and by whom, what is owed now, and the case's record
+    reopened_note = town.wait_for_selector("#detail .notice.reopened")
+    said = reopened_note.inner_text()
+    assert "复查发现夜间又有排放" in said and site.users["township_dispatcher"] in said, said
+    assert "恢复处置" in said, said
+    town.click("#detail details.history summary")
+    assert "重新打开" in town.inner_text("#detail details.history ul")
     town.screenshot(path=str(artifacts / "console-8-reopened.png"))
     # the lead's page tells it the case came back to it, and offers to resume
     reopened_item = f"#assignments li[data-incident='{incident_id}']"

@@ -30,6 +30,23 @@
   // a refusal in Chinese by its code, field and detail where the page knows it, else the server's message
   const failure = (e) => flash("bad", GISE.failureText(e));
 
+  /* the names of departments and townships, asked for once: the tables drawn at start wait for the same answer
+     (a second caller must not get the names while they are still being filled in) */
+  let names = null;
+  function unitNames() {
+    names = names || (async () => {
+      const out = {};
+      try {
+        for (const d of (await api("/api/v1/catalog/departments")).data) out[`department:${d.code}`] = GISE.lang() === "zh" ? d.zh : d.en;
+        for (const f of (await api("/ogc/collections/townships/items?limit=100")).features) out[`township:${f.properties.code}`] = f.properties.name;
+      } catch (e) { failure(e); }
+      return out;
+    })();
+    return names;
+  }
+  /* a unit (department or township) by its name, once the names are in; its code until then */
+  const unitName = (known, code) => known[`department:${code}`] || known[`township:${code}`] || code;
+
   async function start() {
     const s = GISE.session();
     me = s && s.me;
@@ -39,7 +56,8 @@
     $("signin-card").classList.toggle("hidden", !!me);
     $("signout").classList.toggle("hidden", !me);
     if (!me) return;
-    $("who").textContent = `${me.username} · ${me.role} · ${me.unit_code}`;
+    $("who").textContent = `${me.username} · ${t(`role_name_${me.role}`)}${me.unit_code ? ` · ${me.unit_code}` : ""}`;
+    if (me.unit_code) unitNames().then((known) => { $("who").textContent = `${me.username} · ${t(`role_name_${me.role}`)} · ${unitName(known, me.unit_code)}`; });
     if (me.role === "patrol") {
       // a patrol has no desk here (and the event stream refuses it): send it to its own page
       $("flash").replaceChildren(el("div", { class: "notice info", role: "status" }, t("patrol_here"),
@@ -231,10 +249,24 @@
       const parts = [el("h2", { id: "detail-title", text: `${catName(p.category)} · ${GISE.statusName(p.status)}` }),
         el("p", { class: "small muted", text: `${id}` }), caseFacts(f)];
       const photos = await photoStrip(id);
+      const known = await unitNames();
       if (mine !== opening) return;
+      const reopening = p.status === "reopened" ? timeline.events.filter((e) => e.kind === "reopen").pop() : null;
+      if (reopening) {
+        // why the case is open again, since when and by whom, and what is owed now
+        const lead = asg.data.find((a) => a.role === "lead");
+        const resumed = timeline.events.some((e) => e.kind === "resume" && e.seq > reopening.seq);
+        parts.push(el("div", { class: "notice warn reopened", role: "status" },
+          el("strong", { text: t(reopening.actor ? "reopened_when_by" : "reopened_when", { at: GISE.when(reopening.at), by: reopening.actor }) }),
+          el("div", { text: `${t("reopen_reason")}：${(reopening.payload && reopening.payload.reason) || "—"}` }),
+          el("div", { class: "small", text: resumed || !lead ? t("reopened_resumed")
+            : t("reopened_next", { lead: lead.department_name || unitName(known, lead.department) }) })));
+      }
       if (photos) parts.push(el("h3", { text: t("photos") }), photos);
+      const summoned = new Set(asg.data.map((a) => a.department));
       parts.push(el("h3", { text: t("plan") }), table([t("department"), t("role"), { label: t("report_in_minutes"), num: true }],
-        p.plan.map((x) => el("tr", {}, el("td", { text: x.department_name || x.department }),
+        p.plan.map((x) => el("tr", { class: whistled && !summoned.has(x.department) ? "muted not-summoned" : null },
+          el("td", { text: (x.department_name || x.department) + (whistled && !summoned.has(x.department) ? `（${t("not_summoned")}）` : "") }),
           el("td", { text: x.role === "lead" ? t("role_lead") : t("role_assist") }),
           el("td", { class: "num", text: String(x.report_in_minutes ?? "") })))));
       if (own && !whistled && ["reported", "triaged", "reopened"].includes(p.status)) {
@@ -251,7 +283,7 @@
         parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("rate"), ""],
           asg.data.map((a) => el("tr", { "data-department": a.department, "data-status": a.status },
             el("td", { text: `${a.department_name || a.department} (${a.role === "lead" ? t("role_lead") : t("role_assist")})` }),
-            el("td", { text: t(`asg_${a.status}`) + (a.minutes_late > 0 ? ` · ${t("late")} ${Math.round(a.minutes_late)} min` : "")
+            el("td", { text: t(`asg_${a.status}`) + (a.minutes_late > 0 ? ` · ${t("late")} ${t("minutes_n", { n: Math.round(a.minutes_late) })}` : "")
               + (a.status === "declined" && a.reason ? ` · ${a.reason}` : "") }),
             el("td", { text: GISE.when(a.report_in_due) }),
             el("td", {}, countdownOf(a)),
@@ -265,7 +297,17 @@
       const caseWarnings = warnings.data.filter((w) => w.incident_id === id);
       if (caseWarnings.length) {
         parts.push(el("h3", { text: t("warnings") }), el("ul", { class: "plain" }, caseWarnings.map((w) =>
-          el("li", { class: "notice bad small", text: `${w.rule_code} ${levelName(w.level)} · ${w.subject_code} · ${w.consequence}` }))));
+          el("li", { class: "notice bad small", text: `${w.rule_code} ${levelName(w.level)} · ${unitName(known, w.subject_code)} · ${w.consequence}` }))));
+      }
+      if (timeline.events.length) {
+        // the case's record, newest first: what happened, when and who did it
+        parts.push(el("details", { class: "history" }, el("summary", { text: `${t("history")}（${timeline.events.length}）` }),
+          el("ul", { class: "plain small" }, timeline.events.slice().reverse().map((e) => el("li", {},
+            el("span", { class: "muted", text: `${GISE.when(e.at)} ` }),
+            el("span", { text: t(`kind_${e.kind}`) }),
+            e.payload && e.payload.department ? el("span", { text: ` · ${unitName(known, e.payload.department)}` }) : null,
+            e.actor ? el("span", { class: "muted", text: ` · ${e.actor}` }) : null,
+            e.payload && e.payload.reason ? el("span", { text: ` · ${e.payload.reason}` }) : null)))));
       }
       if (own && p.status === "resolved") parts.push(el("button", { type: "button", class: "primary", onclick: () => act(id, "verify", { township: me.unit_code }) }, t("verify")));
       if (own && p.status === "verified") parts.push(el("button", { id: "close-case", type: "button", class: "primary", onclick: () => act(id, "close", { township: me.unit_code }) }, t("close")));
@@ -287,14 +329,17 @@
     const ratingDrafts = new Map();
     function rating(a, id) {
       const draft = ratingDrafts.get(a.id) || {};
+      // no score is chosen for the dispatcher: a hurried click must not send 5/5
       const pick = (label, key) => {
-        const select = el("select", { "aria-label": label }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: String(n) })));
+        const select = el("select", { "aria-label": label, "data-rate": key },
+          [el("option", { value: "", text: "—" }), ...[5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: String(n) }))]);
         if (draft[key]) select.value = draft[key];
         select.addEventListener("change", () => ratingDrafts.set(a.id, { ...(ratingDrafts.get(a.id) || {}), [key]: select.value }));
         return select;
       };
       const time = pick(t("rate_time"), "timeliness"); const adequacy = pick(t("rate_adequacy"), "adequacy");
-      return el("div", { class: "row small" }, time, adequacy, el("button", { type: "button", onclick: async () => {
+      return el("div", { class: "row small" }, el("label", { text: t("rate_time") }, time), el("label", { text: t("rate_adequacy") }, adequacy), el("button", { type: "button", onclick: async () => {
+        if (!time.value || !adequacy.value) { flash("bad", t("need_rating")); (time.value ? adequacy : time).focus(); return; }
         try {
           await api(`/api/v1/assignments/${a.id}/rating`, { method: "POST", body: { township: me.unit_code, timeliness: Number(time.value), adequacy: Number(adequacy.value) } });
           ratingDrafts.delete(a.id);
@@ -499,20 +544,6 @@
       $("eval-by").onchange = evaluation; $("eval-period").onchange = evaluation;
       warnings(); evaluation(); maps(); plans();
       onEvent((e) => { if (e.kind === "warning") warnings(); });
-    }
-    /* the names of departments and townships, asked for once: the tables drawn at start wait for the same answer
-       (a second caller must not get the names while they are still being filled in) */
-    let names = null;
-    function unitNames() {
-      names = names || (async () => {
-        const out = {};
-        try {
-          for (const d of (await api("/api/v1/catalog/departments")).data) out[`department:${d.code}`] = GISE.lang() === "zh" ? d.zh : d.en;
-          for (const f of (await api("/ogc/collections/townships/items?limit=100")).features) out[`township:${f.properties.code}`] = f.properties.name;
-        } catch (e) { failure(e); }
-        return out;
-      })();
-      return names;
     }
     async function warnings() {
       let rows;
