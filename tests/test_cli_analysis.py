@@ -13,6 +13,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from gis_enforcement.analysis.emerging import CATEGORY_ZH
 from gis_enforcement.cli import app
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.storage import analysis_repo
@@ -105,3 +106,95 @@ def test_hotspots_leave_out_incidents_outside_the_district(runner: CliRunner, tm
                                    "2026-03..2026-08"], env={"COLUMNS": "200"})
     assert emerging.exit_code == 0, emerging.output
     assert "outside the district left out" in _said(emerging)
+    # the months analysed, and every pattern by its Chinese name with the English beside
+    assert "时段 period: 2026-03..2026-08 · 6 个月" in _said(emerging)
+    rows = [line.split() for line in emerging.output.splitlines() if " spot " in line or "no pattern" in line]
+    assert rows and all(row[0] in CATEGORY_ZH.values() and " ".join(row[1:-1]) in CATEGORY_ZH for row in rows)
+    assert all(CATEGORY_ZH[" ".join(row[1:-1])] == row[0] for row in rows)
+
+
+_UNKNOWN = {
+    "--category": ("MIN-2", "error: category: unknown category 'MIN-2'; a problem-list code: MIN-01, MIN-02"),
+    "--township": ("999", "error: township: unknown township '999' (a township code of the loaded layers"),
+    "--status": ("foo", "error: status: unknown status 'foo'; use one of reported, triaged, whistled"),
+}
+
+
+@pytest.mark.parametrize("command, option", [
+    *((c, o) for c in ("run", "emerging", "sites") for o in ("--category", "--township")),
+    ("run", "--status"),  # only `hotspots run` filters by status
+])
+def test_hotspot_filters_that_name_nothing_are_refused_under_their_option(runner: CliRunner, command: str,
+                                                                          option: str) -> None:
+    value, expected = _UNKNOWN[option]
+    result = runner.invoke(app, ["hotspots", command, option, value], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    said = _said(result)
+    assert expected in said and "no incident matches" not in said
+
+
+def test_the_sites_register_says_where_why_and_how_late(runner: CliRunner, jurisdiction: Jurisdiction,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import gis_enforcement.analysis.trend_service as trend_service
+    from gis_enforcement.analysis.recurring_sites import REASON_AFTER_CLOSURE, REASON_RECURRED
+
+    town = jurisdiction.townships.iloc[0]
+    spot = town.geometry.representative_point()
+    midnight = pd.Timestamp(datetime.now(ZoneInfo("Asia/Shanghai")).date(), tz="Asia/Shanghai")
+    due = [midnight - pd.Timedelta(days=5), midnight, midnight + pd.Timedelta(days=2)] + [midnight] * 17
+    sites = pd.DataFrame({
+        "site_id": [f"RS-{i}" for i in range(20)], "kind": "MIN-01", "village_name": "某村", "lon": spot.x,
+        "lat": spot.y, "n_incidents": 5, "n_recurrences": list(range(20, 0, -1)),
+        "last_closure": [d - pd.Timedelta(days=30) for d in due], "follow_up_on": due,
+        "follow_up_reason": [REASON_AFTER_CLOSURE, REASON_RECURRED] * 10})
+    sites.attrs["outside_district"] = 0
+    asked: dict[str, object] = {}
+
+    def refresh(session: object, **kwargs: object) -> pd.DataFrame:
+        asked.update(kwargs)
+        return sites
+
+    monkeypatch.setattr(trend_service, "refresh_sites", refresh)
+    result = runner.invoke(app, ["hotspots", "sites", "--top", "3", "--days", "30"], env={"COLUMNS": "240"})
+    assert result.exit_code == 0, result.output
+    assert asked["follow_up_days"] == 30
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines() if line.strip().startswith("RS-")}
+    assert list(rows) == ["RS-0", "RS-1", "RS-2"]
+    name = str(town["name"]).split("(")[0].split("（")[0]
+    assert all(name in row for row in rows.values())
+    assert " ".join(rows["RS-0"]).endswith(f"{due[0]:%Y-%m-%d} 办结后30天 逾期 5 天")
+    assert " ".join(rows["RS-1"]).endswith(f"{due[1]:%Y-%m-%d} 复发即查 今天")
+    assert " ".join(rows["RS-2"]).endswith(f"{due[2]:%Y-%m-%d} 办结后30天 2 天后")
+    said = _said(result)
+    assert "recurring sites: 20 of 20 sites" in said and "showing 3 of 20 recurring sites (--top 3" in said
+    assert f"as of {midnight:%Y-%m-%d}" in said
+
+
+@pytest.mark.parametrize("output", [None, Path("night")])
+def test_a_plan_prints_departments_by_name_and_says_where_the_rest_is(catalog: object, output: Path | None,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from gis_enforcement.cli.analysis import _print_plan
+
+    begin = datetime(2026, 9, 1, 20, tzinfo=ZoneInfo("Asia/Shanghai"))
+    targets = pd.DataFrame({"order": [1], "name": ["某村·反复点位"], "categories": [("MIN-02",)],
+                            "departments": [("WATER", "PSB")], "officers": [{"PSB": 2, "WATER": 4, "TOWN": 2}],
+                            "window": ["21:00-04:00"], "arrive_at": [begin + timedelta(hours=1)], "score": [80.0]})
+    waiting = pd.DataFrame({"name": [f"某村·案件点 #{i}" for i in range(15)], "reason": "no officers left",
+                            "reason_zh": "人手不足"})
+    plan = SimpleNamespace(targets=targets, waiting=waiting, period_start=begin, period_end=begin + timedelta(hours=12),
+                           travel_m=24_100.0, end_at=begin + timedelta(hours=6))
+    _print_plan(7, plan, catalog, output)
+    said = " ".join(capsys.readouterr().out.split())
+    assert "区水务局×4、区公安分局×2、街乡综合执法队×2" in said and "WATER" not in said
+    if output is None:
+        assert "… and 3 more waiting (write them all to NAME.csv and NAME.geojson with -o NAME)" in said
+        assert "CSV / GeoJSON" not in said
+    else:
+        assert "… and 3 more waiting (all in night.csv and night.geojson)" in said

@@ -42,7 +42,9 @@ Steps, all vectorised over cells:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -64,6 +66,32 @@ CATEGORIES: tuple[str, ...] = (
     *(f"{pattern} hot spot" for pattern in PATTERNS),
     *(f"{pattern} cold spot" for pattern in PATTERNS),
 )
+
+#: the Chinese name of each category, as the hot-spot map's legend writes it (新增热点, 加剧冷点 …)
+_PATTERN_ZH = {"new": "新增", "consecutive": "连续", "intensifying": "加剧", "persistent": "持续",
+               "diminishing": "减弱", "sporadic": "零星", "oscillating": "振荡", "historical": "历史"}
+CATEGORY_ZH: Mapping[str, str] = MappingProxyType({
+    NO_PATTERN: "无模式",
+    **{f"{p} hot spot": f"{_PATTERN_ZH[p]}热点" for p in PATTERNS},
+    **{f"{p} cold spot": f"{_PATTERN_ZH[p]}冷点" for p in PATTERNS},
+})
+
+
+def bins_label(bin_starts: Sequence[Any], *, unit: str, width: int = 1) -> str:
+    """The period a run analysed and its time bins, from the bins' starts: ``2026-03..2026-08 · 6 个月`` (six
+    bins of a month), ``2026-03..2026-08 · 3 个时段 × 2 个月``, ``2026-05-01..2026-05-14 · 14 天``; empty when there
+    is no bin."""
+    if not len(bin_starts):
+        return ""
+    first, last = pd.Timestamp(bin_starts[0]), pd.Timestamp(bin_starts[-1])
+    n = len(bin_starts)
+    if unit == "month":
+        end = last + pd.DateOffset(months=width - 1)
+        span, one = f"{first:%Y-%m}..{end:%Y-%m}", "个月"
+    else:
+        end = last + pd.Timedelta(days=width - 1)
+        span, one = f"{first:%Y-%m-%d}..{end:%Y-%m-%d}", "天"
+    return f"{span} · {n} {one}" if width == 1 else f"{span} · {n} 个时段 × {width} {one}"
 
 
 @dataclass(frozen=True)

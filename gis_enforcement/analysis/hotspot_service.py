@@ -12,7 +12,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from gis_enforcement.analysis.hotspots import HotspotResult, run_hotspots, with_outside_district
+from gis_enforcement.analysis.hotspots import HotspotResult, run_hotspots, with_left_out, with_outside_district
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.storage import Session, analysis_repo, layer_repo
 
@@ -38,7 +38,8 @@ def run_and_store(session: Session, *, cell: str = "h3", resolution: int = 8, si
     """Run Getis-Ord Gi* hot spots on the stored incidents (filters as in
     :func:`gis_enforcement.analysis.hotspots.run_hotspots`) inside the district — or the given townships —
     keeping empty cells there, and store the run; returns its id and the result. Incidents outside the district
-    are left out; the summary says how many (``outside_district``)."""
+    are left out, and so are likely duplicates and rejected reports; the summary says how many
+    (``outside_district``, ``likely_duplicates``, ``rejected``)."""
     filters: dict[str, Any] = {"start": start, "end": end, "categories": categories, "townships": townships,
                                "statuses": statuses}
     incidents = analysis_repo.incidents_frame(session, inside_district=True, **filters)
@@ -53,7 +54,8 @@ def run_and_store(session: Session, *, cell: str = "h3", resolution: int = 8, si
                           permutations=permutations, seed=seed, boundary=boundary,
                           areas=_areas(layers, cell, townships), categories=categories, start=start, end=end,
                           townships=townships, statuses=statuses)
-    result = with_outside_district(result, outside)
+    result = with_left_out(with_outside_district(result, outside),
+                           **analysis_repo.count_left_out(session, **filters))
     return store(session, result, categories=categories), result
 
 

@@ -31,6 +31,9 @@ from gis_enforcement.errors import InvalidInput
 CellName = Literal["h3", "grid", "township", "village"]
 #: Esri: with fewer features Gi* results are not reliable; the run still goes on and says so
 RELIABLE_MIN_CELLS = 30
+#: fewer incidents than this make a run say so (注意 样本过少): a handful of points says little about where problems
+#: cluster, whatever the cells; Esri's guidance asks for at least 30 features
+MIN_RELIABLE_INCIDENTS = 30
 #: the code column each kind of area is counted by
 AREA_COLUMNS: Mapping[str, str] = MappingProxyType({"township": "township_code", "village": "village_code"})
 
@@ -40,7 +43,8 @@ class HotspotResult:
     """Outcome of :func:`run_hotspots`: ``cells`` (GeoDataFrame in EPSG:4326, one row per cell: ``cell_id``,
     ``count``, ``x``/``y`` in EPSG:4548, ``neighbours`` (self included), ``z``, ``p`` (two-sided, uncorrected),
     ``pseudo_p`` when permutations were run, ``gi_bin`` in −3…3), the run's ``parameters``, the
-    ``scale`` chosen and a ``summary`` (incident and cell counts, hot/cold cells per confidence, warnings)."""
+    ``scale`` chosen and a ``summary`` (incident and cell counts, hot/cold cells per confidence, ``few_incidents``
+    when there are fewer than :data:`MIN_RELIABLE_INCIDENTS`, warnings)."""
 
     cells: gpd.GeoDataFrame
     parameters: Mapping[str, Any]
@@ -79,6 +83,22 @@ def with_outside_district(result: HotspotResult, outside: int) -> HotspotResult:
     if outside:
         summary["warnings"] = [*summary.get("warnings", []),
                                f"{outside} incident(s) outside the district left out"]
+    return replace(result, summary=MappingProxyType(summary))
+
+
+def with_left_out(result: HotspotResult, *, likely_duplicates: int, rejected: int = 0) -> HotspotResult:
+    """``result`` with the reports left out as not (or not separately) accepted in its summary:
+    ``likely_duplicates`` (each repeats a report that is counted) and ``rejected``, and for each a warning when
+    there are any, so the run's incident count can be reconciled with the count of every report."""
+    summary = dict(result.summary)
+    summary["likely_duplicates"], summary["rejected"] = int(likely_duplicates), int(rejected)
+    notes = []
+    if likely_duplicates:
+        notes.append(f"{likely_duplicates} likely duplicate(s) left out (疑似重复: the report each repeats is counted)")
+    if rejected:
+        notes.append(f"{rejected} rejected report(s) left out (不予受理)")
+    if notes:
+        summary["warnings"] = [*summary.get("warnings", []), *notes]
     return replace(result, summary=MappingProxyType(summary))
 
 
@@ -166,6 +186,10 @@ def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int,
     gi_bin[has_neighbour] = classify_confidence(z[has_neighbour], np.asarray(decide)[has_neighbour], fdr=fdr)
     table["gi_bin"] = gi_bin
     warnings: list[str] = []
+    few = n_incidents < MIN_RELIABLE_INCIDENTS
+    if few:
+        warnings.append(f"样本过少 only {n_incidents} incident(s): with fewer than {MIN_RELIABLE_INCIDENTS} "
+                        "the hot and cold spots say little")
     if n_cells < RELIABLE_MIN_CELLS:
         warnings.append(f"only {n_cells} cells: Gi* results with fewer than {RELIABLE_MIN_CELLS} are not reliable")
     alone = int((~has_neighbour).sum())
@@ -175,7 +199,7 @@ def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int,
     summary = {"incidents": n_incidents, "counted_incidents": int(values.sum()), "cells": n_cells,
                "empty_cells": int((values == 0).sum()), "mean_neighbours": float(table["neighbours"].mean()),
                **_bin_counts(gi_bin), "hot": int((gi_bin > 0).sum()), "cold": int((gi_bin < 0).sum()),
-               "scale": scale.detail, "warnings": warnings}
+               "scale": scale.detail, "few_incidents": few, "warnings": warnings}
     return HotspotResult(cells=cells_geodataframe(table, spec, areas=areas),
                          parameters=MappingProxyType({**parameters, "distance_m": scale.distance_m}), scale=scale,
                          summary=MappingProxyType(summary))

@@ -53,7 +53,7 @@ from gis_enforcement.domain.zone import district_zone
 from gis_enforcement.errors import InvalidInput
 
 __all__ = ["MAX_PLAN_AHEAD", "OperationPlan", "category_windows", "check_period", "check_plannable",
-           "plan_operation", "target_window", "window_occurrences"]
+           "plan_operation", "staff_label", "target_window", "window_occurrences"]
 
 TZ = district_zone()  # the default district zone; callers with settings pass theirs (``tz``)
 WHOLE_DAY = InspectionWindow(0, MINUTES_PER_DAY, "whole_day")
@@ -76,6 +76,17 @@ _REASONS_ZH = {
     "no_solution": "路线求解未能在时限内找到方案",
 }
 _TO_WGS84 = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
+
+
+def staff_label(officers: Mapping[str, Any] | None, departments: Collection[str] | None,
+                name: Callable[[str], str] = str) -> str:
+    """A target's departments with their officers as a crew reads them, ``区水务局×4、区公安分局×2``: those of
+    ``departments`` first in its order (the lead first, as planned), then any other alphabetically, each by
+    ``name`` (code → name)."""
+    staff = dict(officers or {})
+    given = [d for d in departments or () if d in staff]
+    order = given + sorted(set(staff) - set(given))
+    return "、".join(f"{name(d)}×{staff[d]}" for d in order)
 
 
 def category_windows(

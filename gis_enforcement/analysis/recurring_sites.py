@@ -15,6 +15,7 @@ give the same register, and site ids are derived from the centroid's position on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,23 @@ REASON_RECURRED = "reported again after the last closure"
 REASON_OPEN = "no closure yet"
 
 _INT64_MAX = np.iinfo(np.int64).max
+
+
+def follow_up_reason_zh(reason: str, follow_up_days: int) -> str:
+    """Why a site's 回头看 falls on its day, in the register's words: ``复发即查`` (the problem was reported again
+    after the last closure: look at once), ``办结后30天`` (``follow_up_days`` after the last closure), ``未办结``
+    (no closure yet, no 回头看 date)."""
+    return {REASON_RECURRED: "复发即查", REASON_AFTER_CLOSURE: f"办结后{int(follow_up_days)}天",
+            REASON_OPEN: "未办结"}.get(reason, reason)
+
+
+def days_overdue(follow_up_on: pd.Series, today: date) -> pd.Series:
+    """Days each 回头看 date lies before ``today`` (a day of the district: the dates are the district's midnights);
+    0 on the day itself, negative while still ahead, missing where there is no date."""
+    due = pd.to_datetime(follow_up_on)
+    if due.dt.tz is not None:
+        due = due.dt.tz_localize(None)  # the district's wall-clock day, not the UTC one
+    return (pd.Timestamp(today) - due.dt.normalize()).dt.days.astype("Int64")
 
 
 @dataclass(frozen=True)

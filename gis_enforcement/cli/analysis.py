@@ -71,6 +71,23 @@ def _period(text: str | None) -> tuple[datetime | None, datetime | None]:
     return span.start, span.end
 
 
+def _check_filters(session: Any, catalog: Any, *, categories: list[str] | None = None,
+                   townships: list[str] | None = None, statuses: list[str] | None = None) -> None:
+    """Refuse a filter value that names nothing (a misspelt category, a township code not in the layers, a status
+    that does not exist) under the option typed, with the values it takes, rather than answering "no incident
+    matches the filters" as for a real empty period. The checks are those of the API's list filters."""
+    from gis_enforcement.api.filter_codes import check_category, check_statuses, check_townships
+
+    for value in categories or ():
+        try:
+            check_category(catalog, value)
+        except InvalidInput:
+            raise InvalidInput(f"unknown category {value!r}; a problem-list code: {', '.join(catalog.categories)}",
+                               field="category") from None
+    check_townships(session, townships)
+    check_statuses(statuses)
+
+
 def _write_map(plat: Any, cells: Any, path: Path, subtitle: str) -> None:
     from gis_enforcement.mapping.hotspots_map import write_hotspots_map
     from gis_enforcement.storage import layer_repo
@@ -151,6 +168,8 @@ def hotspots_run(
     try:
         start, end = _period(period)
         plat = open_platform()
+        with plat.transaction() as session:
+            _check_filters(session, plat.catalog, categories=category, townships=township, statuses=status)
         if dataset is not None:
             run_id, result = _run_on_dask(plat, dataset, workers, cell=cell.value, resolution=resolution,
                                           size_m=size, distance_m=distance, fdr=fdr, permutations=permutations,
@@ -267,6 +286,7 @@ def hotspots_emerging(
         plat = open_platform()
         with out.status("emerging hot spots: space-time cube, Gi* per bin, Mann-Kendall…"), \
                 plat.transaction() as session:
+            _check_filters(session, plat.catalog, categories=category, townships=township)
             run_id, _, cells = emerging_run(session, cell=cell.value, resolution=resolution, size_m=size,
                                             distance_m=distance, unit=unit, width=width, time_step=time_step,
                                             fdr=fdr, categories=category or None, start=start, end=end,
@@ -275,13 +295,20 @@ def hotspots_emerging(
     except EnforcementError as exc:
         fail(exc)
         return
+    from gis_enforcement.analysis.emerging import CATEGORY_ZH, bins_label
+
+    summary = run.get("summary") or {}
+    params = run.get("parameters") or {}
     table = Table(title=f"时空热点 emerging hot spots · run {run_id}", box=box.SIMPLE_HEAD)
     table.add_column("模式 pattern")
     table.add_column("单元 cells", justify="right")
     for pattern, n in cells["pattern"].value_counts().items():
-        table.add_row(str(pattern), f"{n:,}")
+        table.add_row(f"{CATEGORY_ZH.get(str(pattern), '')} {pattern}".strip(), f"{n:,}")
     out.print(table)
-    summary = run.get("summary") or {}
+    period_ = bins_label(summary.get("bin_starts") or [], unit=str(params.get("unit", unit)),
+                         width=int(params.get("width", width)))
+    if period_:
+        out.print(f"时段 period: {period_} ({summary.get('incidents', 0):,} incidents)")
     out.print(f"尺度 scale: {summary.get('scale', '')}")
     for w in summary.get("warnings", []):
         out.print(f"[yellow]注意[/] {w}")
@@ -305,7 +332,9 @@ def hotspots_sites(
     try:
         plat = open_platform()
         with out.status("recurring sites: DBSCAN per category…"), plat.transaction() as session:
-            sites = refresh_sites(session, locator=plat.locators.get(session), eps_m=eps, min_samples=min_samples,
+            _check_filters(session, plat.catalog, categories=category, townships=township)
+            locator = plat.locators.get(session)
+            sites = refresh_sites(session, locator=locator, eps_m=eps, min_samples=min_samples,
                                   follow_up_days=days, categories=category or None, townships=township or None)
     except EnforcementError as exc:
         fail(exc)
@@ -316,17 +345,33 @@ def hotspots_sites(
     if sites.empty:
         out.print("no site: no cluster of incidents at that radius")
         return
+    import pandas as pd
+
+    from gis_enforcement.analysis.recurring_sites import days_overdue, follow_up_reason_zh
+    from gis_enforcement.demo.chain_summary import township_short
+
     recurring = sites[sites["n_recurrences"] > 0]
+    shown = recurring.head(top)
+    towns = locator.locate(shown["lon"].to_numpy(dtype=float), shown["lat"].to_numpy(dtype=float))["township_name"]
+    today = datetime.now(ZoneInfo(plat.settings.timezone)).date()  # 回头看 dates are the district's days
+    late = days_overdue(shown["follow_up_on"], today)
     table = Table(title=f"反复点位登记 recurring sites: {len(recurring):,} of {len(sites):,} sites",
                   box=box.SIMPLE_HEAD)
-    for col in ("site", "类别", "村", "事件", "反弹", "上次办结", "回头看"):
+    for col in ("site", "类别", "乡镇", "村", "事件", "反弹", "上次办结", "回头看", "原因", "逾期"):
         table.add_column(col, justify="right" if col in ("事件", "反弹") else "left")
-    for r in recurring.head(top).itertuples(index=False):
+    for r, town, overdue in zip(shown.itertuples(index=False), towns, late, strict=True):
         closed = f"{r.last_closure:%Y-%m-%d}" if r.last_closure == r.last_closure else "—"
         due = f"{r.follow_up_on:%Y-%m-%d}" if r.follow_up_on == r.follow_up_on else "—"
-        table.add_row(str(r.site_id), str(r.kind), str(r.village_name or "—"), f"{r.n_incidents}",
-                      f"{r.n_recurrences}", closed, due)
+        mark = ("—" if overdue is pd.NA else f"[red]逾期 {overdue} 天[/]" if overdue > 0 else "今天" if overdue == 0
+                else f"{-overdue} 天后")
+        table.add_row(str(r.site_id), str(r.kind), township_short(str(town)) if isinstance(town, str) else "—",
+                      str(r.village_name or "—"), f"{r.n_incidents}", f"{r.n_recurrences}", closed, due,
+                      follow_up_reason_zh(str(r.follow_up_reason), days), mark)
     out.print(table)
+    if len(recurring) > len(shown):
+        out.print(f"showing {len(shown):,} of {len(recurring):,} recurring sites (--top {top}; more with a larger "
+                  "--top)")
+    out.print(f"逾期 overdue: days past the 回头看 date as of {today:%Y-%m-%d} (district time)")
 
 
 def _window(values: list[str] | None) -> dict[str, str]:
@@ -397,7 +442,7 @@ def plan_create(
             exc = InvalidInput(exc.message, field=_PLAN_OPTIONS[exc.field], **exc.detail)
         fail(exc)
         return
-    _print_plan(plan_id, plan, plat.catalog)
+    _print_plan(plan_id, plan, plat.catalog, output)
     if output is not None:
         geo, csv = output.with_suffix(".geojson"), output.with_suffix(".csv")
         with written(geo) as path:
@@ -411,6 +456,9 @@ def _plan_tables(title: str, targets: list[dict[str, Any]], waiting: list[dict[s
                  more_hint: str) -> None:
     """The targets of a plan in route order (``order``, ``name``, ``categories``, ``officers``, ``window``,
     ``arrive_at`` as a time, ``score``), then the first of those waiting with their reason."""
+    from gis_enforcement.analysis.planning import staff_label
+    from gis_enforcement.demo.chain_summary import short_name
+
     def zh(codes: Any) -> str:
         return "、".join(catalog.categories[c].zh if c in catalog.categories else c for c in codes)
 
@@ -418,10 +466,7 @@ def _plan_tables(title: str, targets: list[dict[str, Any]], waiting: list[dict[s
     for col in ("序", "目标", "类别", "部门（人）", "时段", "到达", "得分"):
         table.add_column(col, justify="right" if col in ("序", "得分") else "left")
     for r in targets:
-        staff = r.get("officers") or {}
-        order = [d for d in r.get("departments") or [] if d in staff] + sorted(set(staff) - set(r.get("departments")
-                                                                                              or []))
-        officers = " ".join(f"{d}{staff[d]}" for d in order)  # the lead first, as planned
+        officers = staff_label(r.get("officers"), r.get("departments"), lambda d: short_name(catalog, d))
         arrive = r.get("arrive_at")
         table.add_row(str(r.get("order", "")), str(r.get("name", "")), zh(r.get("categories") or []), officers,
                       str(r.get("window", "")), f"{arrive:%H:%M}" if arrive is not None else "—",
@@ -438,12 +483,13 @@ def _plan_tables(title: str, targets: list[dict[str, Any]], waiting: list[dict[s
             out.print(f"… and {len(waiting) - 12} more waiting ({more_hint})")
 
 
-def _print_plan(plan_id: int, plan: Any, catalog: Any) -> None:
+def _print_plan(plan_id: int, plan: Any, catalog: Any, output: Path | None) -> None:
     offset = plan.period_start.isoformat()[-6:]  # the district's UTC offset, e.g. +08:00
     title = (f"联合执法计划 #{plan_id}  {plan.period_start:%Y-%m-%d %H:%M} → {plan.period_end:%m-%d %H:%M} "
              f"({offset})")
-    _plan_tables(title, plan.targets.to_dict("records"), plan.waiting.to_dict("records"), catalog,
-                 "all in the CSV / GeoJSON")
+    more = (f"all in {output.with_suffix('.csv')} and {output.with_suffix('.geojson')}" if output is not None
+            else "write them all to NAME.csv and NAME.geojson with -o NAME")
+    _plan_tables(title, plan.targets.to_dict("records"), plan.waiting.to_dict("records"), catalog, more)
     out.print(f"{len(plan.targets)} target(s), {plan.travel_m / 1000:.1f} km, back by {plan.end_at:%H:%M}")
 
 
@@ -491,7 +537,7 @@ def plan_show(plan_id: Annotated[int, typer.Argument(help="a stored plan (see `p
     targets = [{**t, "arrive_at": datetime.fromisoformat(t["arrive_at"]).astimezone(zone) if t.get("arrive_at")
                 else None} for t in plan["targets"]]
     _plan_tables(f"联合执法计划 #{plan_id}  {when}", targets, plan["waiting"], plat.catalog,
-                 "all in GET /api/v1/plans/{id}")
+                 f"all in GET /api/v1/plans/{plan_id}")
     km = sum(float(t.get("leg_m") or 0) for t in plan["targets"]) / 1000
     state = (f"executed at {plan['executed_at']:%Y-%m-%d %H:%M} ({len(plan['whistle_ids'])} whistle(s))"
              if plan["executed_at"] else plan["status"])

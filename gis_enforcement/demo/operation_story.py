@@ -17,12 +17,14 @@ from rich.table import Table
 
 from gis_enforcement.analysis.change_service import hotspot_map_layers
 from gis_enforcement.analysis.hotspot_service import run_and_store
+from gis_enforcement.analysis.planning import staff_label
 from gis_enforcement.analysis.trend_service import emerging_run, refresh_sites
 from gis_enforcement.demo.chain_habits import STORY_TOWNSHIP
+from gis_enforcement.demo.chain_summary import short_name
 from gis_enforcement.errors import EnforcementError
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.mapping.hotspots_map import write_hotspots_map
-from gis_enforcement.operations.plans import PlanRequest, create_plan
+from gis_enforcement.operations.plans import PlanRequest, create_plan, planned_before, stored_plan
 
 OPERATION_CATEGORIES = ("MIN-01", "MIN-02")
 
@@ -45,15 +47,20 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
         extras = hotspot_map_layers(session, tz=tz, townships=townships)
         night = (season_end.astimezone(ZoneInfo(tz)) + timedelta(days=1)).replace(hour=20, minute=0, second=0,
                                                                                   microsecond=0)
-        plan, plan_id = None, None
+        plan, plan_id, again = None, None, False
         if town is not None:
+            request = PlanRequest(period_start=night, period_end=night + timedelta(hours=12), townships=[town],
+                                  categories=list(OPERATION_CATEGORIES), hotspot_run_id=None)
             try:
-                plan_id, plan = create_plan(
-                    session, catalog=platform.catalog, locator=locator,
-                    seats=load_seats(platform.settings.boundaries_dir),
-                    request=PlanRequest(period_start=night, period_end=night + timedelta(hours=12), townships=[town],
-                                        categories=list(OPERATION_CATEGORIES), hotspot_run_id=None), tz=tz,
-                    now=season_end)  # planned on the season's clock: the night after it, not today's
+                # the demo run again plans the same night from the same season: the plan stored then is shown
+                plan_id = planned_before(session, request=request, tz=tz)
+                again = plan_id is not None
+                if plan_id is None:
+                    plan_id, _ = create_plan(
+                        session, catalog=platform.catalog, locator=locator,
+                        seats=load_seats(platform.settings.boundaries_dir), request=request, tz=tz,
+                        now=season_end)  # planned on the season's clock: the night after it, not today's
+                plan = stored_plan(session, plan_id=plan_id, tz=tz)
             except EnforcementError as exc:  # nothing open there this season: say so, the demo goes on
                 console.print(f"[dim]no joint operation planned: {exc}[/]")
     s = hot.summary
@@ -83,11 +90,17 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
                         "sand)", title_justify="left", pad_edge=False, padding=(0, 1))
     for col in ("序", "目标", "部门（人）", "到达"):
         table.add_column(col)
-    for r in plan.targets.itertuples(index=False):
-        table.add_row(str(r.order), str(r.name), " ".join(f"{d}{n}" for d, n in r.officers.items()),
-                      f"{r.arrive_at:%H:%M}")
+    zone = ZoneInfo(tz)
+    for t in plan["targets"]:
+        arrive = datetime.fromisoformat(t["arrive_at"]).astimezone(zone) if t.get("arrive_at") else None
+        table.add_row(str(t.get("order", "")), str(t.get("name", "")),
+                      staff_label(t.get("officers"), t.get("departments"), lambda d: short_name(platform.catalog, d)),
+                      f"{arrive:%H:%M}" if arrive is not None else "—")
     console.print(table)
-    console.print(f"  {len(plan.targets)} targets, {plan.travel_m / 1000:.1f} km; {len(plan.waiting)} wait "
+    km = sum(float(t.get("leg_m") or 0) for t in plan["targets"]) / 1000
+    if again:
+        console.print(f"  [dim]this night was planned before, as plan #{plan_id}: shown again, not stored twice[/]")
+    console.print(f"  {len(plan['targets'])} targets, {km:.1f} km; {len(plan['waiting'])} wait "
                   f"— read it again with [cyan].venv/bin/gis-enforcement plan show {plan_id}[/]. Its night follows "
                   "the simulated season and is past, so it cannot be executed: plan tonight's with "
                   "[cyan]plan create --start \"$(date +%F)T20:00+08:00\" …[/] (README) to execute one")

@@ -196,10 +196,12 @@ def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: 
     :data:`~gis_enforcement.analysis.planning.MAX_PLAN_AHEAD` after ``now``: see
     :func:`~gis_enforcement.analysis.planning.check_plannable`), ``categories`` (not in the lists),
     ``start_point`` (not a WGS84 lon/lat, or more than :data:`MAX_START_OUTSIDE_M` outside the district),
-    ``start_township``, ``townships``; ``area`` when nothing is there to plan. ``now`` is the time of planning
-    (timezone-aware; None: the current time); the period is judged against it after the request's other fields,
-    so a fault in those is named the same whenever the request is made. A naive period is taken as district
-    time (the zone ``tz``, ``settings.timezone``) and stored with its offset."""
+    ``start_township``, ``townships``; ``area`` when nothing is there to plan, and ``period_start`` (every
+    candidate's inspection window falls outside the period) or ``area`` (no officers for any) when nothing of it
+    could be planned: a plan with no target would have nothing to execute, and is not stored. ``now`` is the
+    time of planning (timezone-aware; None: the current time); the period is judged against it after the
+    request's other fields, so a fault in those is named the same whenever the request is made. A naive period
+    is taken as district time (the zone ``tz``, ``settings.timezone``) and stored with its offset."""
     now = datetime.now(UTC) if now is None else require_aware(now, "now")
     begin, end = check_period(request.period_start, request.period_end, request.service_minutes, tz=tz)
     unknown = [str(c) for c in request.categories if str(c) not in catalog.categories]
@@ -220,6 +222,8 @@ def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: 
         period_end=request.period_end, windows=dict(request.windows) or None,
         townships=request.townships or None, area=area, categories=request.categories or None,
         service_minutes=request.service_minutes, tz=tz)
+    if plan.targets.empty:
+        raise _nothing_to_execute(plan.waiting)
     case_ids = dict(zip(candidates["target_id"], candidates["case_ids"], strict=True))
     targets = plan.targets.assign(case_ids=[case_ids.get(t, []) for t in plan.targets["target_id"]])
     plan_id = analysis_repo.insert_plan(
@@ -228,6 +232,33 @@ def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: 
         waiting=_records(plan.waiting.drop(columns=[c for c in ("geometry",) if c in plan.waiting])),
         staffing=_records(plan.staffing), route=plan.to_geojson())
     return plan_id, plan
+
+
+#: reasons a candidate waits that lie in the period asked for (its windows, the time to reach them)
+_PERIOD_REASONS = frozenset({"no_window", "too_far", "window_conflict"})
+
+
+def _nothing_to_execute(waiting: pd.DataFrame) -> InvalidInput:
+    """The refusal of a plan whose every candidate waits: it would be stored, listed and offered for execution
+    with nothing to whistle. Named ``period_start`` when every candidate waits for its inspection window (or the
+    time to reach it) in the period, else ``area``; the message gives the first reason."""
+    kinds = waiting["reason_kind"].astype(str) if "reason_kind" in waiting else pd.Series([], dtype=str)
+    n = len(waiting)
+    first = f": {waiting['name'].iloc[0]} — {waiting['reason'].iloc[0]}" if n and "reason" in waiting else ""
+    if n and kinds.isin(_PERIOD_REASONS).all():
+        return InvalidInput(f"nothing to execute: none of the {n} candidate(s) can be visited in that period{first}; "
+                            "choose a period that covers their inspection windows", field="period_start")
+    return InvalidInput(f"nothing to execute: none of the {n} candidate(s) in that area and those categories can "
+                        f"be planned{first}", field="area")
+
+
+def planned_before(session: Session, *, request: PlanRequest, tz: str = DEFAULT_TIMEZONE) -> int | None:
+    """The id of a plan already stored for this very request (its period read as :func:`create_plan` stores it)
+    and not yet executed, or None: what a caller that must not store the same plan twice (the demo, run again)
+    asks before :func:`create_plan`."""
+    begin, end = check_period(request.period_start, request.period_end, request.service_minutes, tz=tz)
+    same = dataclasses.replace(request, period_start=begin, period_end=end)
+    return analysis_repo.find_plan(session, parameters=same.parameters(), status="planned")
 
 
 @dataclass

@@ -42,8 +42,10 @@ OPEN_STATUSES = ("reported", "triaged", "whistled", "in_action", "reopened")
 
 
 def _where(start: datetime | None, end: datetime | None, categories: Sequence[str] | None,
-           townships: Sequence[str] | None, statuses: Sequence[str] | None) -> tuple[str, dict[str, Any]]:
-    clauses = ["i.likely_duplicate_of IS NULL", "i.status NOT IN ('duplicate', 'rejected')"]
+           townships: Sequence[str] | None, statuses: Sequence[str] | None,
+           accepted_only: bool = True) -> tuple[str, dict[str, Any]]:
+    clauses = (["i.likely_duplicate_of IS NULL", "i.status NOT IN ('duplicate', 'rejected')"] if accepted_only
+               else ["TRUE"])
     params: dict[str, Any] = {}
     if start is not None:
         clauses.append("i.observed_at >= %(start)s")
@@ -88,6 +90,20 @@ def count_outside_district(session: Session, *, start: datetime | None = None, e
     where, params = _where(start, end, categories, townships, statuses)
     return int(session.connection().exec_driver_sql(
         f"SELECT count(*) FROM incident i WHERE {where} AND NOT {_INSIDE_DISTRICT}", params).scalar_one())
+
+
+def count_left_out(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                   categories: Sequence[str] | None = None, townships: Sequence[str] | None = None,
+                   statuses: Sequence[str] | None = None) -> dict[str, int]:
+    """How many reports under the same filters :func:`incidents_frame` leaves out whatever the district:
+    ``likely_duplicates`` (flagged as a likely duplicate of another report, or marked a duplicate: the report
+    they repeat is counted) and ``rejected`` (not accepted)."""
+    where, params = _where(start, end, categories, townships, statuses, accepted_only=False)
+    row = session.connection().exec_driver_sql(
+        "SELECT count(*) FILTER (WHERE i.likely_duplicate_of IS NOT NULL OR i.status = 'duplicate'), "
+        "count(*) FILTER (WHERE i.likely_duplicate_of IS NULL AND i.status = 'rejected') "
+        f"FROM incident i WHERE {where}", params).one()
+    return {"likely_duplicates": int(row[0]), "rejected": int(row[1])}
 
 
 def zone_kinds(session: Session) -> dict[str, str]:
@@ -213,6 +229,15 @@ def insert_plan(session: Session, *, catalog_version: str, parameters: dict[str,
         {"v": catalog_version, "p": j(parameters), "t": j(targets), "w": j(waiting), "s": j(staffing),
          "r": j(route)},
     ).scalar_one())
+
+
+def find_plan(session: Session, *, parameters: dict[str, Any], status: str = "planned") -> int | None:
+    """The newest plan stored for exactly these request ``parameters`` (as :func:`insert_plan` stored them) and
+    in ``status``; None when there is none."""
+    found = session.execute(text(
+        "SELECT id FROM operation_plan WHERE parameters = CAST(:p AS jsonb) AND status = :s "
+        "ORDER BY created_at DESC, id DESC LIMIT 1"), {"p": _json(parameters), "s": status}).scalar_one_or_none()
+    return None if found is None else int(found)
 
 
 def get_plan(session: Session, *, plan_id: int, lock: bool = False) -> dict[str, Any] | None:

@@ -257,3 +257,27 @@ def test_cube_refuses_bad_input() -> None:
         build_cube(["a", "b"], times, width=0)
     with pytest.raises(InvalidInput):
         build_cube(["a"], times)
+
+
+def test_every_category_has_the_chinese_name_the_map_gives_it() -> None:
+    from gis_enforcement.analysis.emerging import CATEGORY_ZH
+    from gis_enforcement.mapping.hotspot_layers import pattern_name
+
+    assert set(CATEGORY_ZH) == set(CATEGORIES)
+    assert {c: pattern_name(c, "zh") for c in CATEGORIES} == dict(CATEGORY_ZH)
+    assert len(set(CATEGORY_ZH.values())) == len(CATEGORIES)
+
+
+@pytest.mark.parametrize("unit, width, freq, n, expected", [
+    ("month", 1, "MS", 6, "2026-03..2026-08 · 6 个月"),
+    ("month", 2, "2MS", 3, "2026-03..2026-08 · 3 个时段 × 2 个月"),
+    ("month", 1, "MS", 12, "2026-03..2027-02 · 12 个月"),
+    ("day", 1, "D", 14, "2026-03-01..2026-03-14 · 14 天"),
+    ("day", 7, "7D", 4, "2026-03-01..2026-03-28 · 4 个时段 × 7 天"),
+])
+def test_the_period_and_bins_analysed_are_named(unit: str, width: int, freq: str, n: int, expected: str) -> None:
+    from gis_enforcement.analysis.emerging import bins_label
+
+    starts = pd.date_range("2026-03-01", periods=n, freq=freq, tz="Asia/Shanghai")
+    assert bins_label([str(s) for s in starts], unit=unit, width=width) == expected
+    assert bins_label([], unit=unit, width=width) == ""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.analysis.hotspot_service import run_and_store, stored_run
@@ -57,3 +58,21 @@ def test_township_run_and_refusals(db: Session, season: int, catalog: Catalog) -
     with pytest.raises(NotFound):
         stored_run(db, run_id=10**9)
     assert category
+
+
+def test_a_run_says_how_many_likely_duplicates_and_rejected_reports_it_left_out(db: Session, season: int) -> None:
+    # a few more reports marked as repeats of others, and a few refused, on top of what intake flagged itself
+    db.execute(text("UPDATE incident SET likely_duplicate_of = (SELECT min(id::text)::uuid FROM incident) "
+                    "WHERE id IN (SELECT id FROM incident WHERE likely_duplicate_of IS NULL ORDER BY id LIMIT 4 "
+                    "OFFSET 1)"))
+    db.execute(text("UPDATE incident SET status = 'rejected' WHERE id IN (SELECT id FROM incident WHERE "
+                    "likely_duplicate_of IS NULL AND status <> 'duplicate' ORDER BY id DESC LIMIT 3)"))
+    total, repeats, refused = db.execute(text(
+        "SELECT count(*), count(*) FILTER (WHERE likely_duplicate_of IS NOT NULL OR status = 'duplicate'), "
+        "count(*) FILTER (WHERE likely_duplicate_of IS NULL AND status = 'rejected') FROM incident")).one()
+    _, result = run_and_store(db, cell="grid", size_m=1000.0)
+    s = result.summary
+    assert (s["likely_duplicates"], s["rejected"]) == (repeats, refused) and repeats >= 4 and refused >= 3
+    assert s["incidents"] + s["outside_district"] + s["likely_duplicates"] + s["rejected"] == total
+    assert f"{repeats} likely duplicate(s) left out (疑似重复: the report each repeats is counted)" in s["warnings"]
+    assert f"{refused} rejected report(s) left out (不予受理)" in s["warnings"]

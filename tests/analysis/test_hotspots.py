@@ -20,7 +20,7 @@ from gis_enforcement.analysis.hotspot_scale import (
     locational_outliers,
     nearest_neighbour_distances,
 )
-from gis_enforcement.analysis.hotspots import hotspots_from_counts, run_hotspots
+from gis_enforcement.analysis.hotspots import MIN_RELIABLE_INCIDENTS, hotspots_from_counts, run_hotspots
 from gis_enforcement.errors import InvalidInput
 
 TO_LONLAT = Transformer.from_crs("EPSG:4548", "EPSG:4326", always_xy=True)
@@ -229,3 +229,14 @@ def test_given_distance_filters_and_errors() -> None:
         run_hotspots(incidents, categories="Z99")
     with pytest.raises(InvalidInput):
         run_hotspots(incidents, distance_m=-5.0)
+
+
+@pytest.mark.parametrize("n", [MIN_RELIABLE_INCIDENTS - 1, MIN_RELIABLE_INCIDENTS])
+def test_a_run_on_too_few_incidents_says_so(n: int) -> None:
+    x, y = _uniform(np.random.default_rng(11), n)
+    result = run_hotspots(_incidents_from_xy(x, y), cell="grid", size_m=2000.0, boundary=_square_lonlat())
+    few = n < MIN_RELIABLE_INCIDENTS
+    assert result.summary["incidents"] == n and result.summary["few_incidents"] is few
+    caution = [w for w in result.summary["warnings"] if "样本过少" in w]
+    assert (caution == [f"样本过少 only {n} incident(s): with fewer than {MIN_RELIABLE_INCIDENTS} the hot and cold "
+                        "spots say little"]) if few else not caution

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.demo.operation_story import tell_operation
@@ -51,3 +52,17 @@ def test_the_demo_plans_the_night_after_its_season(db: Session, jurisdiction: Ju
     begin, finish = plan_period(plan)
     night = (end.astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(hour=20)
     assert begin == night and finish == night + timedelta(hours=12)
+    # departments by name with their officers, not codes with the count glued on
+    assert "×" in said.getvalue() and "WATER" not in said.getvalue() and "PSB" not in said.getvalue()
+
+    # the demo run again: the same night from the same season is the plan stored before, not a second one
+    plans = db.execute(text("SELECT count(*) FROM operation_plan")).scalar_one()
+    again = io.StringIO()
+    assert tell_operation(platform, Console(file=again, width=200), townships=jurisdiction.townships,
+                          season_end=end, tz="Asia/Shanghai") == plan_id
+    assert db.execute(text("SELECT count(*) FROM operation_plan")).scalar_one() == plans
+    assert f"this night was planned before, as plan #{plan_id}: shown again, not stored twice" in again.getvalue()
+    def rows(text_: str) -> list[str]:
+        return [line for line in text_.splitlines() if "×" in line]
+
+    assert rows(said.getvalue()) and rows(again.getvalue()) == rows(said.getvalue())  # same targets and crews

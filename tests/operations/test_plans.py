@@ -196,3 +196,19 @@ def test_the_time_of_planning_must_say_its_zone(db: Session, locator: Locator, c
                     request=PlanRequest(period_start=NIGHT, townships=[town[0]], categories=["MIN-02"]),
                     now=PLANNED_AT.replace(tzinfo=None))
     assert naive.value.field == "now"
+
+
+def test_a_plan_with_nothing_to_execute_is_refused_and_not_stored(db: Session, locator: Locator,
+                                                                   catalog: Catalog, town) -> None:
+    seats, request, before = _night_request(db, locator, catalog, town)
+    morning = NIGHT.replace(hour=8)  # MIN-02 is inspected at night (21:00-04:00): two hours of morning hold none
+    with pytest.raises(InvalidInput) as empty:
+        create_plan(db, catalog=catalog, locator=locator, seats=seats, now=PLANNED_AT,
+                    request=dataclasses.replace(request, period_start=morning,
+                                                period_end=morning + timedelta(hours=2)))
+    assert empty.value.field == "period_start"
+    said = empty.value.message
+    assert said.startswith("nothing to execute: none of the 1 candidate(s) can be visited in that period: ")
+    assert "21:00" in said and _plans(db) == before
+    _, plan = create_plan(db, catalog=catalog, locator=locator, seats=seats, request=request, now=PLANNED_AT)
+    assert len(plan.targets) == 1 and _plans(db) == before + 1  # the night itself is planned
