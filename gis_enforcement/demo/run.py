@@ -19,6 +19,7 @@ from gis_enforcement.demo.operation_story import tell_operation
 from gis_enforcement.demo.season import season_feature_collection, season_window
 from gis_enforcement.demo.season_maps import write_season_maps
 from gis_enforcement.layers.jurisdiction import load_jurisdiction
+from gis_enforcement.mapping.assets import ensure_assets
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import read_intake_file
 from gis_enforcement.settings import Settings
@@ -31,7 +32,9 @@ CHAIN_SHARE = 0.15
 def run_demo(settings: Settings, *, seed: int, count: int, console: Console, chain_share: float = CHAIN_SHARE
              ) -> Path:
     """Run the whole demo and return the path of the map it wrote; ``chain_share`` of the eligible incidents are
-    whistled for when the chain is played."""
+    whistled for when the chain is played. The map assets are checked first: a missing Leaflet is said in the
+    first second, not after the season has been played."""
+    ensure_assets()
     with console.status("starting the database and bringing the schema up to date…"):
         platform = Platform.open(settings)
     console.print(f"database: [cyan]{platform.url}[/]")
