@@ -624,3 +624,40 @@ def test_export_format_follows_the_file_and_a_contradiction_is_refused(runner: C
     monkeypatch.chdir(tmp_path)
     named = runner.invoke(app, ["export", "incidents", "--format", "csv"])
     assert named.exit_code == 0 and (tmp_path / "incidents.csv").read_text(encoding="utf-8").startswith("\ufeffid,")
+
+
+def test_export_takes_the_list_filters(runner: CliRunner, tmp_path: Path, jurisdiction: Jurisdiction) -> None:
+    """`export incidents` filters as the HTTP export does: by period (district time), category, township (code
+    or the short name tables print), status and department; a filter that names nothing is refused."""
+    import uuid
+
+    import pandas as pd
+
+    from gis_enforcement.domain.names import short_township
+
+    towns = jurisdiction.townships.set_index("code")["name"]
+    v = jurisdiction.villages.iloc[30]
+    town = str(v["township_code"])
+    rows = [(uuid.uuid4(), "MIN-02", "2025-02-03T23:30:00+08:00"),   # 3 Feb in Beijing, 2 Feb in UTC
+            (uuid.uuid4(), "ENV-01", "2025-02-03T10:00:00+08:00"),
+            (uuid.uuid4(), "MIN-02", "2025-02-04T00:30:00+08:00")]
+    csv = tmp_path / "feb.csv"
+    csv.write_text("id,category,lon,lat,accuracy_m,observed_at,reporter,description\n" + "".join(
+        f"{i},{c},{v.geometry.x},{v.geometry.y},5,{t},export-filter-test,x\n" for i, c, t in rows), encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(csv)]).exit_code == 0
+
+    def exported(*options: str) -> list[str]:
+        out = tmp_path / "out.csv"
+        result = runner.invoke(app, ["export", "incidents", "-o", str(out), *options])
+        assert result.exit_code == 0, result.output
+        frame = pd.read_csv(out, encoding="utf-8-sig")
+        return sorted(frame.loc[frame["reporter"] == "export-filter-test", "id"])
+
+    assert exported("--period", "2025-02-03") == sorted(str(i) for i, _, _ in rows[:2])
+    assert exported("--period", "2025-02-03", "--category", "MIN-02") == [str(rows[0][0])]
+    assert exported("--period", "2025-02", "--township", short_township(towns[town]), "--status", "reported",
+                    "--category", "MIN-02") == sorted([str(rows[0][0]), str(rows[2][0])])
+    for option, value in (("--category", "MIN-2"), ("--township", "月球镇"), ("--status", "done"),
+                          ("--department", "NOPE"), ("--period", "2025-13")):
+        refused = runner.invoke(app, ["export", "incidents", "-o", str(tmp_path / "r.csv"), option, value])
+        assert refused.exit_code == 2 and f"{option.lstrip('-')}:" in refused.output, (option, refused.output)

@@ -350,19 +350,35 @@ def export_incidents(
         "--format", help="output format (default: the one the file's suffix names, else geojson)")] = None,
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", help="file to write (default: incidents.<format>)")] = None,
+    period: Annotated[str | None, typer.Option(
+        help="observed in: 2026, 2026-05, 2026-W33, 2026-05-12 or START..END (district time)")] = None,
+    category: Annotated[str | None, typer.Option(help="a problem-list code, e.g. MIN-02")] = None,
+    township: Annotated[str | None, typer.Option(help="a township code or name (平谷镇)")] = None,
+    status: Annotated[str | None, typer.Option(help="a case status, e.g. closed")] = None,
+    department: Annotated[str | None, typer.Option(help="cases this department was summoned to, e.g. WATER")] = None,
 ) -> None:
-    """Write every stored incident (with its placement and lead department) to a file: GeoJSON, CSV (with a
-    byte-order mark, for Excel) or GeoPackage — the same file ``GET /api/v1/exports/incidents.{format}`` gives.
-    The format is the one the file's suffix names (.geojson/.json, .csv, .gpkg) unless --format says it; a
-    --format that another suffix contradicts is refused."""
+    """Write the stored incidents (with their placement and lead department) to a file: GeoJSON, CSV (with a
+    byte-order mark, for Excel) or GeoPackage — the same file ``GET /api/v1/exports/incidents.{format}`` gives,
+    with the same filters (every incident when none is given). The format is the one the file's suffix names
+    (.geojson/.json, .csv, .gpkg) unless --format says it; a --format that another suffix contradicts is
+    refused; a filter that names nothing is refused under its option."""
+    from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.api.filter_codes import check_category, check_department, check_status, township_code
     from gis_enforcement.operations.exports import export_target, write_export
     from gis_enforcement.storage import incident_repo
 
     try:
         chosen, output = export_target(None if fmt is None else fmt.value, output)
         platform = open_platform()
+        span = None if period is None else parse_period(period, tz=platform.settings.timezone)
+        check_category(platform.catalog, category)
+        check_status(status)
+        check_department(platform.catalog, department)
         with platform.transaction() as session:
-            frame = incident_repo.incidents_frame(session)
+            filters = incident_repo.IncidentFilter(
+                category=category, township=township_code(session, township), status=status, department=department,
+                observed_from=None if span is None else span.start, observed_to=None if span is None else span.end)
+            frame = incident_repo.incidents_frame(session, filters=filters)
     except EnforcementError as exc:
         fail(exc)
         return
