@@ -198,3 +198,30 @@ def test_a_plan_prints_departments_by_name_and_says_where_the_rest_is(catalog: o
         assert "CSV / GeoJSON" not in said
     else:
         assert "… and 3 more waiting (all in night.csv and night.geojson)" in said
+
+
+def test_category_trends_print_and_write_the_weekly_series(runner: CliRunner, tmp_path: Path,
+                                                           jurisdiction: Jurisdiction) -> None:
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.demo.season import simulate_incident_table
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+    simulate_incident_table(jurisdiction, catalog, count=600, seed=23).to_csv(tmp_path / "s.csv", index=False)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "s.csv")]).exit_code == 0
+    shown = runner.invoke(app, ["hotspots", "trends", "--period", "2026-03..2026-08", "-o", str(tmp_path / "t.csv")],
+                          env={"COLUMNS": "220"})
+    assert shown.exit_code == 0, shown.output
+    said = _said(shown)
+    assert "问题类别趋势 category trends: 2026-03-" in said and "bins of 7 days" in said
+    table = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig")
+    assert len(table) > 0 and set(table["trend"]) <= {-1, 0, 1}
+    series = table["series"].str.split(";").map(lambda s: [int(v) for v in s])
+    assert (series.map(sum) == table["n"]).all() and (series.map(len) == table["n_bins"]).all()
+    assert (table["name_zh"] == table["category"].map(lambda c: catalog.categories[c].zh)).all()
+    # every category the table lists is printed, by its Chinese name with its code
+    assert all(f"({c})" in said for c in table["category"].head(5))
+    assert runner.invoke(app, ["hotspots", "trends", "-o", str(tmp_path / "t.txt")]).exit_code == 2
+    town = runner.invoke(app, ["hotspots", "trends", "--township", "月球镇"])
+    assert town.exit_code == 2 and "township:" in _said(town)
+    short = runner.invoke(app, ["hotspots", "trends", "--period", "2026-05-01..2026-05-10"])
+    assert short.exit_code == 2 and "error: days: a trend needs at least 4 whole bins" in _said(short), short.output

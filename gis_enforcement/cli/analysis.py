@@ -317,6 +317,83 @@ def hotspots_emerging(
         out.print(f"wrote {len(cells):,} cells to {output}")
 
 
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _sparkline(series: Any) -> str:
+    """Counts per bin as a line of block characters, the highest bin full."""
+    values = [float(v) for v in series]
+    top = max(values, default=0.0)
+    return "".join(_SPARKS[min(len(_SPARKS) - 1, int(v / top * (len(_SPARKS) - 1) + 0.5))] if top else _SPARKS[0]
+                   for v in values)
+
+
+@hotspots_app.command("trends")
+def hotspots_trends(
+    period: Annotated[str | None, typer.Option(help="2026, 2026-03..2026-08 … (default: everything stored)")] = None,
+    township: Annotated[list[str] | None, typer.Option(help="township code or name (repeatable)")] = None,
+    days: Annotated[int, typer.Option(help="bin width in days (7: weeks)", min=1, max=92)] = 7,
+    top: Annotated[int, typer.Option(help="rows to print")] = 18,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="also write the table as CSV")] = None,
+) -> None:
+    """Which problem categories are rising or falling: each category's counts per week (or per --days) and
+    their Mann-Kendall trend (z, p at 10 %), Sen's slope and the last quarter of the bins against the first."""
+    from gis_enforcement.analysis.category_trend_service import category_trend_table
+    from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.api.filter_codes import township_code
+
+    if output is not None and output.suffix.lower() != ".csv":
+        fail(InvalidInput(f"{output.name!r}: the table is written as CSV (a .csv file)", field="output"))
+        return
+    try:
+        plat = open_platform()
+        tz = plat.settings.timezone
+        span = None if period is None else parse_period(period, tz=tz)
+        with plat.transaction() as session:
+            towns = [str(township_code(session, t)) for t in township or ()]
+            table = category_trend_table(session, start=None if span is None else span.start,
+                                         end=None if span is None else span.end, townships=towns or None,
+                                         width_days=days, tz=tz)
+    except InvalidInput as exc:
+        fail(InvalidInput(exc.message, field="days") if exc.field == "width_days" else exc)
+        return
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    a = table.attrs
+    if table.empty:
+        out.print(f"no category has 10 or more incidents in the {a.get('n_bins', 0)} bins of {days} days analysed "
+                  f"({a.get('incidents', 0):,} incidents read)")
+        return
+    catalog = plat.catalog
+    unit = "周" if days == 7 else f"{days} 天"
+    title = (f"问题类别趋势 category trends: {a['bin_start'][:10]} — {a['bin_end'][:10]} (end exclusive), "
+             f"{a['n_bins']} bins of {days} days, {a['incidents']:,} incidents")
+    t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    for col, right in (("类别", False), ("事件", True), ("趋势", False), ("z", True), ("p", True),
+                       (f"斜率 /{unit}", True), ("末段比首段", True), ("逐段计数", False)):
+        t.add_column(col, justify="right" if right else "left")
+    words = {1: "[red]↑ 上升[/]", -1: "[green]↓ 下降[/]", 0: "— 无显著趋势"}
+    for r in table.head(top).itertuples(index=False):
+        name = catalog.categories[r.category].zh if r.category in catalog.categories else str(r.category)
+        change = "—" if not math.isfinite(float(r.change)) else f"{float(r.change):+.0%}"
+        t.add_row(f"{name} ({r.category})", f"{int(r.n):,}", words[int(r.trend)], f"{float(r.z):.2f}",
+                  f"{float(r.p):.3f}", f"{float(r.slope):+.2f}", change, _sparkline(r.series))
+    out.print(t)
+    if len(table) > top:
+        out.print(f"showing {top} of {len(table)} categories (--top)")
+    if output is not None:
+        import pandas as pd
+
+        frame = pd.DataFrame(table.drop(columns=["series"]))
+        frame.insert(1, "name_zh", [catalog.categories[c].zh if c in catalog.categories else c
+                                    for c in frame["category"]])
+        frame["series"] = [";".join(str(int(v)) for v in s) for s in table["series"]]
+        with written(output) as path:
+            frame.to_csv(path, index=False, encoding="utf-8-sig")
+        out.print(f"wrote {len(frame)} categories to {output}")
+
+
 @hotspots_app.command("sites")
 def hotspots_sites(
     eps: Annotated[float, typer.Option(help="DBSCAN radius in metres")] = 100.0,

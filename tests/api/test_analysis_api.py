@@ -133,3 +133,27 @@ def test_filters_that_name_something_still_answer(client: TestClient, jurisdicti
     assert r.status_code == 200, r.text
     r = client.get("/api/v1/sites", params={"township": town, "category": "MIN-02", "all_sites": True})
     assert r.status_code == 200 and r.json()["type"] == "FeatureCollection", r.text
+
+
+def test_category_trends_over_http(client: TestClient, db: Session, jurisdiction: Jurisdiction) -> None:
+    """GET /api/v1/trends: one row per category with enough incidents, its weekly series and Mann-Kendall trend,
+    the same as the analysis on the stored incidents; the bins analysed said beside; bad input refused."""
+    from gis_enforcement.analysis.category_trend_service import category_trend_table
+
+    r = client.get("/api/v1/trends")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = category_trend_table(db, tz="Asia/Shanghai")
+    assert body["count"] == len(expected) > 0 and body["bin_days"] == 7 and body["n_bins"] >= 4
+    assert [row["category"] for row in body["data"]] == list(expected["category"])
+    first = body["data"][0]
+    assert first["series"] == [int(v) for v in expected["series"].iloc[0]] and len(first["series"]) == body["n_bins"]
+    assert sum(first["series"]) == first["n"] and first["name"] and first["trend"] in (-1, 0, 1)
+    assert body["bin_end"].endswith("+08:00")
+    town = jurisdiction.townships.iloc[0]
+    narrowed = client.get("/api/v1/trends", params={"township": str(town["name"]), "days": 14}).json()
+    assert narrowed["bin_days"] == 14 and narrowed["incidents"] < body["incidents"]
+    for params, field in (({"days": 0}, "days"), ({"township": "月球镇"}, "township"),
+                          ({"period": "2026-13"}, "period"), ({"period": "2026-05-01..2026-05-10"}, "days")):
+        bad = client.get("/api/v1/trends", params=params)
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == field, (params, bad.text)

@@ -143,6 +143,42 @@ def sites(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
     return _geojson({"type": "FeatureCollection", "features": features}, platform.settings.timezone)
 
 
+@router.get("/trends", operation_id="category_trends", responses=ERRORS,
+            summary="Which problem categories are rising: counts per week and their trend")
+def trends(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
+           period: Annotated[str | None, Query(description="2026, 2026-03..2026-08 … (default: everything)")] = None,
+           township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
+           days: Annotated[int, Query(ge=1, le=92, description="bin width in days (7: weeks)")] = 7) -> dict[str, Any]:
+    """One row per problem category with 10 or more incidents in the bins, the most clearly rising first:
+    ``trend`` (+1 rising, −1 falling, 0 none at 10 %), Mann-Kendall ``z``, ``p`` and ``tau``, Sen's ``slope``
+    (incidents per bin), ``first`` and ``last`` (incidents in the first and last quarter of the bins),
+    ``change`` (``last / first − 1``; null when ``first`` is 0) and ``series`` (counts per bin, oldest first).
+    The bins analysed are given beside: ``bin_start``, ``bin_end`` (exclusive, district time), ``bin_days``,
+    ``n_bins``. Fewer than four whole bins in the period: 422 on ``days``."""
+    from gis_enforcement.analysis.category_trend_service import category_trend_table
+    from gis_enforcement.api.filter_codes import township_code
+
+    towns = [str(township_code(session, t)) for t in township or ()]
+    start = end = None
+    if period:
+        span = parse_period(period, tz=platform.settings.timezone)
+        start, end = span.start, span.end
+    try:
+        table = category_trend_table(session, start=start, end=end, townships=towns or None, width_days=days,
+                                     tz=platform.settings.timezone)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message, field="days" if exc.field == "width_days" else exc.field) from exc
+    names = {code: c.zh for code, c in platform.catalog.categories.items()}
+    rows = [{"category": r["category"], "name": names.get(r["category"], r["category"]), "n": int(r["n"]),
+             "trend": int(r["trend"]), **{k: json_plain(float(r[k])) for k in ("z", "p", "tau", "slope")},
+             "first": int(r["first"]), "last": int(r["last"]),
+             "change": json_plain(r["change"]), "series": [int(v) for v in r["series"]]}
+            for r in table.to_dict(orient="records")]
+    a = table.attrs
+    return {"data": rows, "count": len(rows), "bin_start": a["bin_start"], "bin_end": a["bin_end"],
+            "bin_days": a["bin_days"], "n_bins": a["n_bins"], "incidents": a["incidents"]}
+
+
 @router.get("/hotspots/runs", operation_id="hotspot_runs", responses=ERRORS, summary="Recorded hot-spot runs")
 def hotspot_runs(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
