@@ -163,6 +163,7 @@ ROUTES: list[Route] = [
           params={"period": "2026-05"}),
     Route("recurring_sites", "GET", lambda w: "/api/v1/sites", ("supervisor", "admin"), scoped=False),
     Route("hotspot_runs", "GET", lambda w: "/api/v1/hotspots/runs", ("supervisor", "admin"), scoped=False),
+    Route("category_trends", "GET", lambda w: "/api/v1/trends", ("supervisor", "admin"), scoped=False),
     Route("create_plan", "POST", lambda w: "/api/v1/plans", ("supervisor", "admin"), scoped=False,
           body=lambda w, k: {"start": "not a time"}),
     Route("list_plans", "GET", lambda w: "/api/v1/plans", ("supervisor", "admin"), scoped=False),
