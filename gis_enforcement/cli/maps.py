@@ -122,7 +122,8 @@ def map_townships(
         with out.status("reading incidents and the evaluation…"), plat.transaction() as session:
             page = townships_page(session, output or plat.settings.maps_dir / "townships.html", catalog=plat.catalog,
                                   metric=metric, start=span.start if span else None, end=span.end if span else None,
-                                  subtitle=span.label if span else "", scheme=scheme, k=k, lang=_lang(lang))
+                                  subtitle=span.label if span else "", scheme=scheme, k=k, lang=_lang(lang),
+                                  timezone=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)
         return
@@ -139,7 +140,7 @@ def map_plan(plan_id: Annotated[int, typer.Argument(help="a stored joint-operati
         plat = open_platform()
         with plat.transaction() as session:
             page = plan_page(session, output or plat.settings.maps_dir / f"plan-{plan_id}.html", catalog=plat.catalog,
-                             plan_id=plan_id, lang=_lang(lang))
+                             plan_id=plan_id, lang=_lang(lang), timezone=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)
         return

@@ -7,6 +7,7 @@ story's township against illegal mining and sand extraction — planned, stored,
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from gis_enforcement.demo.chain_habits import STORY_TOWNSHIP
 from gis_enforcement.demo.chain_summary import short_name
 from gis_enforcement.errors import EnforcementError
 from gis_enforcement.layers.seats import load_seats
-from gis_enforcement.mapping.hotspots_map import write_hotspots_map
+from gis_enforcement.mapping.hotspots_map import run_caption, write_hotspots_map
 from gis_enforcement.operations.plans import PlanRequest, create_plan, planned_before, stored_plan
 
 OPERATION_CATEGORIES = ("MIN-01", "MIN-02")
@@ -65,7 +66,8 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
                 console.print(f"[dim]no joint operation planned: {exc}[/]")
     s = hot.summary
     hot_map = write_hotspots_map(platform.settings.maps_dir / "hotspots.html", hot.cells, townships,
-                                 subtitle=f"run {run_id} · {s['scale']}", catalog=platform.catalog, **extras)
+                                 subtitle=run_caption(run_id, dataclasses.asdict(hot.scale), s["scale"], lang="zh"),
+                                 catalog=platform.catalog, tz=tz, **extras)
     console.print()
     console.print(f"[bold]hot spots[/] (run {run_id}, Getis-Ord Gi*, H3 res 8, FDR): {s['hot']} hot cells "
                   f"(99 %: {s['hot_99']}), {s['cold']} cold, of {s['cells']:,} — {s['scale']}")

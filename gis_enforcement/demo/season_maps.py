@@ -40,10 +40,10 @@ def write_season_maps(platform: Any, console: Console, *, plan_id: int | None) -
         ("incidents", "巡查事件 incidents by category", lambda s: map_pages.incidents_page(
             s, folder / "incidents.html", catalog=catalog, timezone=platform.settings.timezone)),
         ("townships", "街乡 incidents per km²", lambda s: map_pages.townships_page(
-            s, folder / "townships.html", catalog=catalog, subtitle=span)),
+            s, folder / "townships.html", catalog=catalog, subtitle=span, timezone=platform.settings.timezone)),
         ("townships-on-time", "街乡 on-time report-in rate", lambda s: map_pages.townships_page(
             s, folder / "townships-on-time.html", catalog=catalog, metric="on_time_rate", start=start, end=end,
-            subtitle=span)),
+            subtitle=span, timezone=platform.settings.timezone)),
     ]
     with platform.transaction() as session:
         case = map_pages.showcase_case(session)
@@ -53,7 +53,7 @@ def write_season_maps(platform: Any, console: Console, *, plan_id: int | None) -
             timezone=platform.settings.timezone)))
     if plan_id is not None:
         pages.append(("plan", f"联合执法 plan #{plan_id}", lambda s: map_pages.plan_page(
-            s, folder / "plan.html", catalog=catalog, plan_id=plan_id)))
+            s, folder / "plan.html", catalog=catalog, plan_id=plan_id, timezone=platform.settings.timezone)))
 
     written: dict[str, Path] = {}
     shows: dict[str, tuple[str, int]] = {}

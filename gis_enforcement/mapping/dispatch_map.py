@@ -38,14 +38,16 @@ STATE_COLORS: Mapping[str, str] = {"on_time": "#2e7d32", "late": "#ef6c00", "not
 CASE_COLOR = "#c62828"
 WORDS = {
     "zh": {"title": "吹哨报到", "legend": "部门报到", "case": "案件", "geofence": "报到范围", "m": "米",
-           "on_time": "按时报到", "late": "迟到 {n} 分钟", "not_yet": "尚未报到", "absent": "未到（已超时）",
+           "on_time": "按时报到", "late": "迟到 {n} 分钟", "late_under": "迟到不足 1 分钟",
+           "not_yet": "尚未报到", "absent": "未到（已超时）",
            "declined": "拒绝（待乡镇决定）", "released": "已放行", "lead": "牵头", "assist": "协办",
            "whistle": "吹哨", "due": "报到时限", "reported": "报到时间", "after": "哨后 {n} 分钟",
            "distance": "距案件", "outside": "在报到范围外", "early": "提前 {n} 分钟", "category": "类别",
            "townships": "乡镇边界", "checkins": "报到位置", "id": "编号", "summoned": "个部门", "came": "个已报到",
            "n_late": "{n} 个迟到", "label": "{name} {n}分", "n_absent": "{n} 个未到"},
     "en": {"title": "Whistle and report-in", "legend": "Departments", "case": "Case", "geofence": "Geofence",
-           "m": "m", "on_time": "On time", "late": "Late by {n} min", "not_yet": "Not yet",
+           "m": "m", "on_time": "On time", "late": "Late by {n} min", "late_under": "Late by under a minute",
+           "not_yet": "Not yet",
            "absent": "Absent (deadline passed)", "declined": "Declined (pending)", "released": "Released",
            "lead": "lead", "assist": "assist", "whistle": "Whistled", "due": "Report-in due",
            "reported": "Reported in", "after": "{n} min after whistle", "distance": "From case",
@@ -115,11 +117,31 @@ def _metres(lon0: float, lat0: float, lon: np.ndarray, lat: np.ndarray) -> np.nd
     return np.asarray(2 * 6_371_008.8 * np.arcsin(np.sqrt(h)))
 
 
-def _state_text(state: str, late: Any, words: Mapping[str, str]) -> str:
-    if state == "late":
-        return words["late"].format(n=math.ceil(float(late)))
-    if state == "on_time" and late is not None and float(late) <= -1:
-        return f"{words['on_time']} · {words['early'].format(n=math.floor(-float(late)))}"
+def _whole_minutes(a: pd.DataFrame) -> tuple[list[int | None], list[int | None]]:
+    """The whole minutes the page prints for each check-in: after the whistle, and late (negative: early).
+
+    One rule for both: the minutes after the whistle are rounded to the nearest minute (half up), and the minutes
+    late are those less the deadline (``minutes_from_whistle − minutes_late``, the summons-to-due window) rounded
+    the same way — so a label's "20分" and its "提前 10 分钟" add up to a 30-minute deadline."""
+    after: list[int | None] = []
+    late: list[int | None] = []
+    for m, d in zip(a["minutes_from_whistle"], a["minutes_late"], strict=True):
+        if m is None or d is None or not (math.isfinite(float(m)) and math.isfinite(float(d))):
+            after.append(None)
+            late.append(None)
+            continue
+        n = math.floor(float(m) + 0.5)
+        after.append(n)
+        late.append(n - math.floor(float(m) - float(d) + 0.5))
+    return after, late
+
+
+def _state_text(state: str, late: int | None, words: Mapping[str, str]) -> str:
+    """The legend's state, with ``late`` the whole minutes late (negative: early) of :func:`_whole_minutes`."""
+    if state == "late" and late is not None:
+        return words["late"].format(n=late) if late >= 1 else words["late_under"]
+    if state == "on_time" and late is not None and late <= -1:
+        return f"{words['on_time']} · {words['early'].format(n=-late)}"
     return words[state]
 
 
@@ -219,7 +241,9 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
     a = a.assign(_lead=(a["role"] != "lead")).sort_values(["_lead", "department"], kind="stable")
     names = a["department_name"] if "department_name" in a else pd.Series(None, index=a.index)
     a["short"] = [_short_department(n, str(d)) for n, d in zip(names, a["department"], strict=True)]
-    a["state_text"] = [_state_text(s, late, words) for s, late in zip(a["state"], a["minutes_late"], strict=True)]
+    n_after, n_late = _whole_minutes(a)
+    a["n_after"] = pd.Series(n_after, index=a.index, dtype=object)  # whole minutes, None when not in
+    a["state_text"] = [_state_text(s, late, words) for s, late in zip(a["state"], n_late, strict=True)]
     came = a[a["state"].isin(["on_time", "late"]) & a.get("report_in_lon", pd.Series(np.nan, index=a.index)).notna()
              & a.get("report_in_lat", pd.Series(np.nan, index=a.index)).notna()]
     lon, lat = came["report_in_lon"].astype(float).to_numpy(), came["report_in_lat"].astype(float).to_numpy()
@@ -227,7 +251,7 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
     summoned = local_times(a["summoned_at"], tz) if len(a) else pd.Series([], dtype=object)
     features = []
     for i, (idx, r) in enumerate(came.iterrows()):
-        mins = f"{float(r['minutes_from_whistle']):.0f}"
+        mins = f"{r['n_after']}"
         after = words["after"].format(n=mins)
         where = f"{dist[i]:,.0f} {words['m']}" + (f" · {words['outside']}" if dist[i] > geofence_m else "")
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon[i], lat[i]]},
@@ -284,6 +308,8 @@ def dispatch_map(case: Mapping[str, Any], assignments: pd.DataFrame, townships: 
 
 
 def write_dispatch_map(path: str | Path, case: Mapping[str, Any], assignments: pd.DataFrame,
-                       townships: gpd.GeoDataFrame, **kw: Any) -> Path:
-    """Write :func:`dispatch_map` to ``path`` (self-contained, offline); returns it."""
-    return write_page(dispatch_map(case, assignments, townships, **kw), path)
+                       townships: gpd.GeoDataFrame, *, generated_at: datetime | None = None, **kw: Any) -> Path:
+    """Write :func:`dispatch_map` to ``path`` (self-contained, offline), saying when (``generated_at``, default
+    now); returns it."""
+    return write_page(dispatch_map(case, assignments, townships, **kw), path, kind="dispatch",
+                      lang=kw.get("lang", "zh"), tz=kw.get("tz"), generated_at=generated_at)

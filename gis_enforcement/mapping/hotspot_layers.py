@@ -316,10 +316,14 @@ class SiteLayer(JsElement):
         return f"""
 var {self.get_name()} = (function () {{
   var L_ = {self.lookups}, w = L_.w, map = {the_map};
-  if (!map.getPane('giseSites')) {{ map.createPane('giseSites').style.zIndex = 640; }}
+  // the sites' own pane above the cells and the pattern symbols; it lets clicks through (only the circles take
+  // them), and the circles are SVG: a canvas there would cover the whole map and the cells' popups never open
+  var pane = map.getPane('giseSites') || map.createPane('giseSites');
+  pane.style.zIndex = 640; pane.style.pointerEvents = 'none';
+  var renderer = L.svg({{pane: 'giseSites'}});
   return L.geoJSON({self.data}, {{
     pointToLayer: function (f, latlng) {{
-      return L.circleMarker(latlng, {{pane: 'giseSites', radius: f.properties.r, fillColor: L_.fill,
+      return L.circleMarker(latlng, {{pane: 'giseSites', renderer: renderer, radius: f.properties.r, fillColor: L_.fill,
                                      fillOpacity: 0.9, color: L_.stroke, weight: 1.2}});
     }},
     onEachFeature: function (f, layer) {{

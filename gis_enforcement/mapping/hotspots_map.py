@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,10 @@ def run_caption(run_id: int, scale: Mapping[str, Any] | None, detail: str = "", 
         return caption
     method = str((scale or {}).get("method", ""))
     peak = re.search(r"z = (-?[0-9.]+)", detail or "")
-    how = _SCALE_METHODS_ZH.get(method, "").format(z=f"（z = {peak.group(1)}）" if peak else "")
+    bands = re.search(r"among (\d+) bands (\d+)[–-](\d+) m", detail or "")
+    said = ([f"z = {peak.group(1)}"] if peak else []) + (
+        [f"{bands.group(1)} 个距离段 {int(bands.group(2)):,}–{int(bands.group(3)):,} 米"] if bands else [])
+    how = _SCALE_METHODS_ZH.get(method, "").format(z=f"（{'，'.join(said)}）" if said else "")
     caption += f" · 分析距离 {float(distance):,.0f} 米" + (f"：{how}" if how else "")
     if "widened" in (detail or ""):
         caption += "，并扩大到每个单元都有邻居"
@@ -260,6 +264,9 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
     return offline_map(m)
 
 
-def write_hotspots_map(path: str | Path, cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, **kw: Any) -> Path:
-    """Write :func:`hotspots_map` to ``path`` (self-contained, offline); returns it."""
-    return write_page(hotspots_map(cells, townships, **kw), path)
+def write_hotspots_map(path: str | Path, cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *,
+                       generated_at: datetime | None = None, **kw: Any) -> Path:
+    """Write :func:`hotspots_map` to ``path`` (self-contained, offline), saying when (``generated_at``, default
+    now); returns it."""
+    return write_page(hotspots_map(cells, townships, **kw), path, kind="hotspots", lang=kw.get("lang", "zh"),
+                      tz=kw.get("tz"), generated_at=generated_at)

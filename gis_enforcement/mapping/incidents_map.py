@@ -18,6 +18,7 @@ online basemap for machines that do have internet.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -236,9 +237,14 @@ def incidents_map(
 
 
 def write_incidents_map(path: str | Path, incidents: gpd.GeoDataFrame, townships: gpd.GeoDataFrame,
-                        **kw: Any) -> Path:
-    """Write :func:`incidents_map` to ``path`` (an .html file, self-contained and offline); returns it."""
+                        generated_at: datetime | None = None, **kw: Any) -> Path:
+    """Write :func:`incidents_map` to ``path`` (an .html file, self-contained and offline), saying when
+    (``generated_at``, default now); returns it."""
+    from gis_enforcement.mapping.stamp import stamp_page  # (page.py shares this module's CSS: no cycle at import)
+
+    m = incidents_map(incidents, townships, **kw)
+    stamp_page(m, kind="incidents", lang=kw.get("lang", "zh"), tz=kw.get("tz"), generated_at=generated_at)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    incidents_map(incidents, townships, **kw).save(str(path))
+    m.save(str(path))
     return path

@@ -146,6 +146,10 @@ def pack_cases(cases: pd.DataFrame, *, categories: Sequence[str], statuses: Sequ
     cols["dup"] = (dup.to_numpy(dtype=np.int64), "u8")
     accuracy = cases["accuracy_m"] if "accuracy_m" in cases.columns else pd.Series(np.nan, index=cases.index)
     cols["acc"] = (_bounded(accuracy, "u8"), "u8")
+    # how far the named village is from the case, in metres up to 65 km (the nearest village may be kilometres away)
+    village_m = cases["village_distance_m"] if "village_distance_m" in cases.columns else pd.Series(
+        np.nan, index=cases.index)
+    cols["vd"] = (_bounded(village_m, "u16"), "u16")
 
     def since(column: str, start: pd.Series, per: float) -> np.ndarray:
         if column not in cases.columns:
@@ -163,7 +167,7 @@ def pack_cases(cases: pd.DataFrame, *, categories: Sequence[str], statuses: Sequ
         cols[key] = (_bounded(values.fillna(0), "u8"), "u8")
     ids = cases["id"].astype(str) if "id" in cases.columns else pd.Series([""] * n, dtype=str)
     cols["id"] = (_hex_prefix(ids), "u32")
-    for key, kind in (("acc", "u8"), ("v", cols["v"][1]), ("tw", cols["tw"][1]), ("d", cols["d"][1]),
+    for key, kind in (("acc", "u8"), ("vd", "u16"), ("v", cols["v"][1]), ("tw", cols["tw"][1]), ("d", cols["d"][1]),
                       ("f", cols["f"][1])):
         none[key] = NONE[kind]
 

@@ -7,6 +7,7 @@ layers, title box and legend on top of :func:`start_page` and :func:`add_townshi
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import geopandas as gpd
 from gis_enforcement.mapping.elements import Raw, Script, TownshipLayer, figure_of
 from gis_enforcement.mapping.features import township_collection
 from gis_enforcement.mapping.incidents_map import _CSS
+from gis_enforcement.mapping.stamp import stamp_page
 
 #: township polygons under the map's own layers: light fill, dark district outline
 PLAIN_TOWNS = {"color": "#7d7d7d", "weight": 1.0, "fillColor": "#ffffff", "fillOpacity": 0.5}
@@ -49,8 +51,12 @@ def add_townships(m: folium.Map, townships: gpd.GeoDataFrame, *, name: str, styl
     m.add_child(group)
 
 
-def write_page(m: folium.Map, path: str | Path) -> Path:
-    """Save a built map to ``path`` (folders made as needed); returns the path."""
+def write_page(m: folium.Map, path: str | Path, *, kind: str, lang: str = "zh", tz: str | None = None,
+               generated_at: datetime | None = None) -> Path:
+    """Save a built map to ``path`` (folders made as needed), stamped with when it was written
+    (:func:`~gis_enforcement.mapping.stamp.stamp_page`: ``kind`` of map, its ``lang``, the district's zone ``tz``,
+    ``generated_at`` or now); returns the path."""
+    stamp_page(m, kind=kind, lang=lang, tz=tz, generated_at=generated_at)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     m.save(str(path))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -340,6 +341,8 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
 
 
 def write_plan_map(path: str | Path, plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame,
-                   **kw: Any) -> Path:
-    """Write :func:`plan_map` to ``path`` (self-contained, offline); returns it."""
-    return write_page(plan_map(plan_geojson, townships, **kw), path)
+                   tz: str | None = None, generated_at: datetime | None = None, **kw: Any) -> Path:
+    """Write :func:`plan_map` to ``path`` (self-contained, offline), saying when (``generated_at``, default now,
+    in the district's zone ``tz``); returns it."""
+    return write_page(plan_map(plan_geojson, townships, **kw), path, kind="plan", lang=kw.get("lang", "zh"), tz=tz,
+                      generated_at=generated_at)

@@ -2,11 +2,12 @@
 
 Every case is a mark coloured by its resolution status (red: reported, nobody whistled yet; orange: whistled,
 departments not all there; amber: in action; blue: resolved, waiting for the township to verify; green:
-closed; magenta: reopened; grey: rejected or a duplicate) and shaped by its problem family (▲ mining,
-■ trucks, ● environment, ◆ building …); a dark ring says a department reported in late. The layer control
-filters by status, category and month; the time slider at the bottom shows a window of days and plays the
-season through; the legend counts what is on screen (on a window too narrow for both side by side, it moves up
-above the slider). A click gives the case's summary and its timeline
+closed; magenta: reopened; grey: rejected or a duplicate; a red outline: a likely duplicate of an earlier report
+nobody has whistled yet, 疑似重复 — once whistled or closed it is coloured by that status) and shaped by its
+problem family (▲ mining, ■ trucks, ● environment, ◆ building …); a dark ring says a department reported in
+late. The layer control filters by status, category and month; the time slider at the bottom shows a window of
+days and plays the season through; the legend counts what is on screen (on a window too narrow for both side by
+side, it moves up above the slider). A click gives the case's summary and its timeline
 (observed → whistled → first report-in → the lead's result → closed, with the delays).
 
 All cases are drawn on one canvas from packed columns (:mod:`gis_enforcement.mapping.packing`,
@@ -17,6 +18,7 @@ headless Chromium in a fraction of one. Offline: Leaflet is inlined, nothing is 
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,24 +43,37 @@ from gis_enforcement.mapping.offline import offline_map
 from gis_enforcement.mapping.packing import codes_of, pack_cases
 from gis_enforcement.mapping.page import add_townships, start_page, synthetic_townships, write_page
 
-__all__ = ["FAMILY_SHAPES", "STATUS_GROUPS", "status_map", "write_status_map"]
+__all__ = ["FAMILY_SHAPES", "STATUS_GROUPS", "case_groups", "status_map", "write_status_map"]
 
-#: (key, statuses, colour, fill opacity, draw order — higher is drawn later, on top)
+#: (key, statuses, colour, fill opacity, draw order — higher is drawn later, on top). ``suspect`` holds no status
+#: of its own: it is a case still waiting (``reported``/``triaged``) that intake marked as a likely duplicate of an
+#: earlier report (``likely_duplicate_of``) — drawn hollow, in the waiting red, until somebody whistles, rejects or
+#: closes it; a likely duplicate that moved on is counted and coloured by its real status (its popup still says
+#: 疑似重复).
 STATUS_GROUPS: tuple[tuple[str, tuple[str, ...], str, float, int], ...] = (
-    ("waiting", ("reported", "triaged"), "#d7191c", 0.95, 6),
-    ("reopened", ("reopened",), "#c51b7d", 0.95, 5),
-    ("whistled", ("whistled",), "#f07c19", 0.95, 4),
-    ("in_action", ("in_action",), "#d9a600", 0.95, 3),
-    ("resolved", ("resolved",), "#2c7fb8", 0.9, 2),
-    ("closed", ("verified", "closed"), "#1a9641", 0.75, 1),
+    ("waiting", ("reported", "triaged"), "#d7191c", 0.95, 7),
+    ("suspect", (), "#d7191c", 0.95, 1),
+    ("reopened", ("reopened",), "#c51b7d", 0.95, 6),
+    ("whistled", ("whistled",), "#f07c19", 0.95, 5),
+    ("in_action", ("in_action",), "#d9a600", 0.95, 4),
+    ("resolved", ("resolved",), "#2c7fb8", 0.9, 3),
+    ("closed", ("verified", "closed"), "#1a9641", 0.75, 2),
     ("dropped", ("rejected", "duplicate"), "#9a9a9a", 0.55, 0),
 )
+#: beyond this distance (m) a case's village is not where it is but the nearest one: the popup says so, with the
+#: distance (``village_distance_m`` of the case-status frame)
+FAR_VILLAGE_M = 1000.0
+#: groups drawn as an outline only (the legend's dot likewise)
+HOLLOW_GROUPS = frozenset({"suspect"})
+#: the group a likely duplicate of an earlier report is shown in, by the group of its status
+SUSPECT_OF = {"waiting": "suspect"}
 GROUP_NAMES = {
-    "zh": {"waiting": "已上报 · 待吹哨", "reopened": "重新打开", "whistled": "已吹哨 · 待报到", "in_action": "执法中",
-           "resolved": "已处置 · 待核验", "closed": "已核验 / 结案", "dropped": "不予受理 / 重复"},
-    "en": {"waiting": "Reported, not whistled", "reopened": "Reopened", "whistled": "Whistled, awaiting report-in",
-           "in_action": "In action", "resolved": "Resolved, to verify", "closed": "Verified / closed",
-           "dropped": "Rejected / duplicate"},
+    "zh": {"waiting": "已上报 · 待吹哨", "suspect": "疑似重复 · 待核", "reopened": "重新打开",
+           "whistled": "已吹哨 · 待报到", "in_action": "执法中", "resolved": "已处置 · 待核验",
+           "closed": "已核验 / 结案", "dropped": "不予受理 / 重复"},
+    "en": {"waiting": "Reported, not whistled", "suspect": "Likely duplicate, not whistled", "reopened": "Reopened",
+           "whistled": "Whistled, awaiting report-in", "in_action": "In action", "resolved": "Resolved, to verify",
+           "closed": "Verified / closed", "dropped": "Rejected / duplicate"},
 }
 #: problem family (the category code's prefix) → shape in js/status_layer.js (0 ● 1 ▲ 2 ■ 3 ◆ 4 ▼ 5 ⬟ 6 ⬢ 7 ★ 8 ✚)
 FAMILY_SHAPES = {"ENV": 0, "MIN": 1, "TRK": 2, "CON": 3, "WATER": 4, "LAND": 5, "MKT": 6, "SAFE": 7, "FOR": 8}
@@ -69,7 +84,8 @@ FAMILY_NAMES = {
            "LAND": "land", "MKT": "trading", "SAFE": "safety", "FOR": "forest"},
 }
 WORDS = {
-    "zh": {"status": "状态", "place": "位置", "lead": "主责部门", "flags": "提示", "dup": "疑似重复",
+    "zh": {"status": "状态", "place": "位置", "nearVillage": "最近村：{v}（{km} 公里）",
+           "lead": "主责部门", "flags": "提示", "dup": "疑似重复",
            "dupText": "与已报事件相近", "acc": "定位精度", "m": "米", "observed": "发现", "whistled": "吹哨",
            "firstIn": "首个报到", "reportIn": "报到", "done": "主责处置", "closed": "结案", "depts": "个部门已报到",
            "late": "个迟到", "min": "分钟", "hours": "小时", "days": "天", "id": "编号", "all": "全选", "none": "清空",
@@ -81,7 +97,8 @@ WORDS = {
            "window": "时间窗", "day": "日期", "win0": "全部", "win7": "7 天", "win30": "30 天", "win90": "90 天",
            "none_cases": "暂无事件", "synthetic_note": "乡镇边界为示意边界（合成数据，非官方），仅供演示",
            "townships": "乡镇边界", "synthetic": "示意边界"},
-    "en": {"status": "Status", "place": "Place", "lead": "Lead department", "flags": "Flags", "dup": "Likely duplicate",
+    "en": {"status": "Status", "place": "Place", "nearVillage": "nearest village: {v} ({km} km)",
+           "lead": "Lead department", "flags": "Flags", "dup": "Likely duplicate",
            "dupText": "close to an earlier report", "acc": "GPS accuracy", "m": "m", "observed": "Observed",
            "whistled": "Whistled", "firstIn": "First report-in", "reportIn": "Report-in", "done": "Lead's result",
            "closed": "Closed", "depts": "departments reported in", "late": "late", "min": "min", "hours": "h",
@@ -95,7 +112,7 @@ WORDS = {
            "synthetic_note": "Township boundaries are illustrative (synthetic, not official) — demo only",
            "townships": "Townships", "synthetic": "illustrative"},
 }
-_OPEN_GROUPS = ("waiting", "reopened", "whistled", "in_action", "resolved")
+_OPEN_GROUPS = ("waiting", "suspect", "reopened", "whistled", "in_action", "resolved")
 
 _CSS = """
 .gise-legend .row[data-group] { border-radius: 4px; padding: 1px 3px; }
@@ -168,6 +185,7 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
     statuses += sorted(set(cases["status"].astype(str)) - set(statuses))
     group_index = {key: k for k, (key, *_) in enumerate(STATUS_GROUPS)}
     status_group = {s: group_index[key] for key, group, *_ in STATUS_GROUPS for s in group}
+    suspect_group = {group_index[k]: group_index[v] for k, v in SUSPECT_OF.items()}
     frame = cases
     if basemap is not None and basemap.datum != "wgs84":  # AMap/Tencent tiles are GCJ-02: draw the cases there
         x, y = lonlat_in_datum(cases["lon"].to_numpy(dtype=float), cases["lat"].to_numpy(dtype=float), basemap)
@@ -186,13 +204,15 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
         "cats": [{"code": c, "name": info[c]["name"], "short": short[c], "sev": info[c]["sev"],
                   "sevCode": info[c]["sevCode"], "shape": FAMILY_SHAPES.get(c.split("-")[0], 0)} for c in codes],
         "catOrder": [codes.index(c) for c in sorted(present, key=lambda c: -int(counts[c]))],
-        "statuses": [{"code": s, "name": STATUS_NAMES[lang].get(s, s), "group": status_group.get(s, 0)}
+        "statuses": [{"code": s, "name": STATUS_NAMES[lang].get(s, s), "group": status_group.get(s, 0),
+                      "dupGroup": suspect_group.get(status_group.get(s, 0), status_group.get(s, 0))}
                      for s in statuses],
-        "groups": [{"key": key, "name": GROUP_NAMES[lang][key], "color": color, "alpha": alpha, "z": z}
+        "groups": [{"key": key, "name": GROUP_NAMES[lang][key], "color": color, "alpha": alpha, "z": z,
+                    "hollow": key in HOLLOW_GROUPS}
                    for key, _, color, alpha, z in STATUS_GROUPS],
         "groupOrder": list(range(len(STATUS_GROUPS))),
-        "dropped": group_index["dropped"],
         "flagNames": FLAG_NAMES[lang],
+        "farVillage": FAR_VILLAGE_M,
     })
 
     extent = townships.to_crs(4326) if len(townships) and townships.crs is not None else townships
@@ -213,29 +233,39 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
                       lang=lang)
     m.add_child(CaseLayer(data))
     page = figure_of(m).html
-    page.add_child(Raw(_title_box(cases, title, subtitle, synthetic, w, status_group, group_index)))
-    page.add_child(Raw(_legend(cases, w, lang, status_group, present)))
+    page.add_child(Raw(_title_box(cases, title, subtitle, synthetic, w, group_index)))
+    page.add_child(Raw(_legend(cases, w, lang, present)))
     page.add_child(Raw(_time_bar(data["days"], w)))
     m.fit_bounds([[y0, x0], [y1, x1]], padding_top_left=(280, 40), padding_bottom_right=(20, 70))
     return offline_map(m)
 
 
-def _group_counts(cases: pd.DataFrame, status_group: dict[str, int], group_index: dict[str, int]) -> pd.Series:
+def case_groups(cases: pd.DataFrame) -> np.ndarray:
+    """The index in :data:`STATUS_GROUPS` each case is coloured and counted by: its status's group, except a
+    likely duplicate still waiting, which is 疑似重复 (``suspect``) — as ``js/status_layer.js`` draws them."""
+    group_index = {key: k for k, (key, *_) in enumerate(STATUS_GROUPS)}
+    status_group = {s: group_index[key] for key, group, *_ in STATUS_GROUPS for s in group}
     groups = codes_of(cases["status"], status_group, missing=0)
-    if "likely_duplicate_of" in cases.columns:
-        groups = np.where(cases["likely_duplicate_of"].isna().to_numpy(), groups, group_index["dropped"])
-    return pd.Series(groups).value_counts()
+    if "likely_duplicate_of" in cases.columns and len(cases):
+        dup = cases["likely_duplicate_of"].notna().to_numpy()
+        for key, suspect in SUSPECT_OF.items():
+            groups = np.where(dup & (groups == group_index[key]), group_index[suspect], groups)
+    return groups
+
+
+def _group_counts(cases: pd.DataFrame) -> pd.Series:
+    return pd.Series(case_groups(cases)).value_counts()
 
 
 def _title_box(cases: pd.DataFrame, title: str, subtitle: str, synthetic: bool, w: dict[str, str],
-               status_group: dict[str, int], group_index: dict[str, int]) -> str:
+               group_index: dict[str, int]) -> str:
     n = len(cases)
     sub = subtitle
     if n:
         t = local_times(pd.Series([cases["observed_at"].min(), cases["observed_at"].max()])).dropna()
         period = f"{t.iloc[0][:10]} — {t.iloc[-1][:10]}" if len(t) else ""
         sub = " · ".join(s for s in (subtitle, period, f"{w['total']} {n:,} {w['unit']}".strip()) if s)
-    counts = _group_counts(cases, status_group, group_index) if n else pd.Series(dtype=int)
+    counts = _group_counts(cases) if n else pd.Series(dtype=int)
     open_n = int(sum(counts.get(group_index[g], 0) for g in _OPEN_GROUPS))
     closed_n = int(counts.get(group_index["closed"], 0))
     late = int((cases["n_late"] > 0).sum()) if "n_late" in cases.columns else 0
@@ -249,14 +279,13 @@ def _title_box(cases: pd.DataFrame, title: str, subtitle: str, synthetic: bool, 
             + (f'<div class="stats">{stats}</div>' if stats else "") + note + "</div>")
 
 
-def _legend(cases: pd.DataFrame, w: dict[str, str], lang: str, status_group: dict[str, int],
-            present: list[str]) -> str:
-    group_index = {key: k for k, (key, *_) in enumerate(STATUS_GROUPS)}
-    counts = _group_counts(cases, status_group, group_index) if len(cases) else pd.Series(dtype=int)
+def _legend(cases: pd.DataFrame, w: dict[str, str], lang: str, present: list[str]) -> str:
+    counts = _group_counts(cases) if len(cases) else pd.Series(dtype=int)
     rows = "".join(
         f'<div class="row" role="button" tabindex="0" data-group="{k}" title="{html.escape(GROUP_NAMES[lang][key])}">'
-        f'<span class="dot" style="background:{color}"></span><span class="name">{html.escape(GROUP_NAMES[lang][key])}'
-        f'</span><span class="n">{int(counts.get(k, 0)):,}</span></div>'
+        f'<span class="dot" style="{_dot_style(key, color)}"></span>'
+        f'<span class="name">{html.escape(GROUP_NAMES[lang][key])}</span>'
+        f'<span class="n">{int(counts.get(k, 0)):,}</span></div>'
         for k, (key, _, color, _, _) in enumerate(STATUS_GROUPS) if counts.get(k, 0)
     )
     families = list(dict.fromkeys(c.split("-")[0] for c in present))
@@ -268,6 +297,12 @@ def _legend(cases: pd.DataFrame, w: dict[str, str], lang: str, status_group: dic
     return (f'<div class="gise-box gise-legend"><div class="hd">{html.escape(w["legend"])}</div>{rows}'
             + (f'<div class="sec">{html.escape(w["shapes"])}</div><div class="shapes">{shapes}</div>' if shapes else "")
             + ring + "</div>")
+
+
+def _dot_style(key: str, color: str) -> str:
+    if key in HOLLOW_GROUPS:
+        return f"background:#fff;box-shadow:inset 0 0 0 2px {color}"
+    return f"background:{color}"
 
 
 def _time_bar(days: int, w: dict[str, str]) -> str:
@@ -283,6 +318,9 @@ def _time_bar(days: int, w: dict[str, str]) -> str:
     )
 
 
-def write_status_map(path: str | Path, cases: pd.DataFrame, townships: gpd.GeoDataFrame, **kw: Any) -> Path:
-    """Write :func:`status_map` to ``path`` (self-contained, offline); returns the path."""
-    return write_page(status_map(cases, townships, **kw), path)
+def write_status_map(path: str | Path, cases: pd.DataFrame, townships: gpd.GeoDataFrame, *,
+                     generated_at: datetime | None = None, **kw: Any) -> Path:
+    """Write :func:`status_map` to ``path`` (self-contained, offline), saying when (``generated_at``, default
+    now); returns the path."""
+    return write_page(status_map(cases, townships, **kw), path, kind="status", lang=kw.get("lang", "zh"),
+                      tz=kw.get("tz"), generated_at=generated_at)

@@ -275,10 +275,12 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
     return offline_map(m)
 
 
-def write_townships_map(path: str | Path, townships: gpd.GeoDataFrame, values: pd.DataFrame, **kw: Any) -> Path:
-    """Write :func:`townships_map` to ``path`` (self-contained, offline); returns it."""
+def write_townships_map(path: str | Path, townships: gpd.GeoDataFrame, values: pd.DataFrame, *,
+                        tz: str | None = None, generated_at: datetime | None = None, **kw: Any) -> Path:
+    """Write :func:`townships_map` to ``path`` (self-contained, offline), saying when (``generated_at``, default
+    now, in the district's zone ``tz``); returns it."""
     page = townships_map(townships, values, **kw)  # build first: nothing is half-written on bad input
-    return write_page(page, path)
+    return write_page(page, path, kind="townships", lang=kw.get("lang", "zh"), tz=tz, generated_at=generated_at)
 
 
 # -- the values -----------------------------------------------------------------------------------------------

@@ -77,11 +77,12 @@ def incidents_page(session: Session, path: Path, *, catalog: Catalog, lang: str 
 
 def townships_page(session: Session, path: Path, *, catalog: Catalog, metric: str = "incidents_per_km2",
                    start: datetime | None = None, end: datetime | None = None, subtitle: str = "",
-                   scheme: str = "natural_breaks", k: int = 5, lang: str = "zh") -> MapPage:
+                   scheme: str = "natural_breaks", k: int = 5, lang: str = "zh",
+                   timezone: str = DEFAULT_TIMEZONE) -> MapPage:
     """Townships coloured by ``metric`` (incidents per km², resolution rate, on-time report-in rate) over
     ``[start, end)``, everything stored when a bound is None: the rates are the township evaluation's
     (:func:`~gis_enforcement.analysis.evaluation.evaluate_townships`) and the on-time rate of the assignments
-    summoned in the period, by the case's township."""
+    summoned in the period, by the case's township. The page says when it was written, in ``timezone``."""
     from gis_enforcement.analysis.evaluate_service import load_facts
     from gis_enforcement.analysis.evaluation import Period, evaluate_townships
     from gis_enforcement.mapping.townships_map import township_metrics, township_on_time, write_townships_map
@@ -94,7 +95,7 @@ def townships_page(session: Session, path: Path, *, catalog: Catalog, metric: st
     on_time = township_on_time(facts.frame("assignments"), as_of=facts.as_of)
     values = township_metrics(towns, incidents, evaluation, on_time)
     written = write_townships_map(path, towns, values, metric=metric, scheme=scheme, k=k, lang=lang,
-                                  subtitle=subtitle)
+                                  subtitle=subtitle, tz=timezone)
     return MapPage(written, len(values))
 
 
@@ -121,15 +122,17 @@ def dispatch_page(session: Session, path: Path, *, catalog: Catalog, incident_id
     return MapPage(written, len(checkins))
 
 
-def plan_page(session: Session, path: Path, *, catalog: Catalog, plan_id: int, lang: str = "zh") -> MapPage:
-    """A joint operation's targets in visit order, their windows, the route and the targets that wait."""
+def plan_page(session: Session, path: Path, *, catalog: Catalog, plan_id: int, lang: str = "zh",
+              timezone: str = DEFAULT_TIMEZONE) -> MapPage:
+    """A joint operation's targets in visit order, their windows, the route and the targets that wait; the page
+    says when it was written, in ``timezone``."""
     from gis_enforcement.mapping.plan_map import write_plan_map
 
     plan = analysis_repo.get_plan(session, plan_id=plan_id)
     if plan is None:
         raise NotFound(f"no plan {plan_id}", field="plan_id")
     towns = layer_repo.read_layers(session)["township"]
-    written = write_plan_map(path, plan["route"], towns, lang=lang, catalog=catalog)
+    written = write_plan_map(path, plan["route"], towns, lang=lang, catalog=catalog, tz=timezone)
     return MapPage(written, len(plan["route"].get("features", [])))
 
 

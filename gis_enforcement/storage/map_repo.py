@@ -25,8 +25,8 @@ _UTC = pa.timestamp("us", tz="UTC")
 def case_status_frame(session: Session, *, start: datetime | None = None, end: datetime | None = None,
                       township_code: str | None = None) -> pd.DataFrame:
     """Cases observed in [start, end) (optionally of one township): ``id``, ``lon``, ``lat``, ``category``,
-    ``observed_at``, ``status``, ``township_name``, ``village_name``, ``lead_department``, ``flags``
-    (``;``-joined), ``likely_duplicate_of``, ``accuracy_m``, ``description`` (first 200 characters),
+    ``observed_at``, ``status``, ``township_name``, ``village_name``, ``village_distance_m``, ``lead_department``,
+    ``flags`` (``;``-joined), ``likely_duplicate_of``, ``accuracy_m``, ``description`` (first 200 characters),
     ``whistled_at``, ``closed_at``, and from the assignments: ``n_summoned``, ``n_reported_in``, ``n_late``
     (reported in after the deadline), ``first_report_in_at`` and ``lead_done_at`` (the lead's result)."""
     clauses = ["TRUE"]
@@ -42,7 +42,7 @@ def case_status_frame(session: Session, *, start: datetime | None = None, end: d
         params["township"] = township_code
     select = (
         "SELECT i.id::text AS id, i.lon, i.lat, i.category, i.observed_at, i.status, t.name AS township_name, "
-        "v.name AS village_name, i.lead_department, array_to_string(i.flags, ';') AS flags, "
+        "v.name AS village_name, i.village_distance_m, i.lead_department, array_to_string(i.flags, ';') AS flags, "
         "i.likely_duplicate_of::text AS likely_duplicate_of, i.accuracy_m, left(i.description, 200) AS description, "
         "i.whistled_at, i.closed_at, COALESCE(a.n_summoned, 0) AS n_summoned, "
         "COALESCE(a.n_reported_in, 0) AS n_reported_in, COALESCE(a.n_late, 0) AS n_late, a.first_report_in_at, "
@@ -56,7 +56,8 @@ def case_status_frame(session: Session, *, start: datetime | None = None, end: d
         "           FROM assignment GROUP BY incident_id) a ON a.incident_id = i.id "
         f"WHERE {' AND '.join(clauses)} ORDER BY i.observed_at, i.id"
     )
-    types = {"lon": pa.float64(), "lat": pa.float64(), "accuracy_m": pa.float64(), "observed_at": _UTC,
+    types = {"lon": pa.float64(), "lat": pa.float64(), "accuracy_m": pa.float64(), "village_distance_m": pa.float64(),
+             "observed_at": _UTC,
              "whistled_at": _UTC, "closed_at": _UTC, "first_report_in_at": _UTC, "lead_done_at": _UTC,
              "n_summoned": pa.int64(), "n_reported_in": pa.int64(), "n_late": pa.int64()}
     return copy_out(session, select=select, params=params, types=types)

@@ -64,3 +64,26 @@ def test_a_supervisor_reads_the_status_map(client: TestClient) -> None:
     r = client.get("/maps/status")
     assert r.status_code == 200 and "京A" in r.text
     assert "/maps/status" in client.get("/maps").text
+
+
+def test_the_index_names_the_maps_in_chinese_and_says_when_each_was_written(client: TestClient, tmp_path: Path,
+                                                                             ) -> None:
+    from datetime import UTC, datetime
+
+    import folium
+
+    from gis_enforcement.mapping.page import start_page, write_page
+
+    at = datetime(2026, 11, 27, 14, 9, tzinfo=UTC)
+    for stem, title, lang in (("status", "平谷区 案件处置状态", "zh"), ("status-en", "Pinggu cases by status", "en")):
+        m = folium.Map(tiles=None)
+        start_page(m, title=title)
+        write_page(m, tmp_path / "maps" / f"{stem}.html", kind="status", lang=lang, generated_at=at)
+    text = client.get("/maps").text
+    assert ('<a href="/maps/status">平谷区 案件处置状态</a>'
+            '<span class="when">生成于 2026-11-27 22:09（北京时间）</span>') in text
+    assert '<a href="/maps/status-en">案件处置状态（英文版） · Pinggu cases by status</a>' in text
+    assert text.count("生成于 2026-11-27 22:09") == 2
+    # a page written before pages said when: its stem and the file's time
+    assert '<a href="/maps/hotspots">hotspots</a><span class="when">文件时间 ' in text
+    assert "<h1>地图</h1>" in text and "快照" in text and "<h1>maps</h1>" not in text

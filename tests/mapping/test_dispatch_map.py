@@ -90,6 +90,32 @@ def test_case_geofence_checkins_and_legend(pinggu, tmp_path) -> None:
     assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']?https?:", page, re.I)
 
 
+def test_minutes_after_the_whistle_and_early_or_late_add_up_to_the_deadline(pinggu, tmp_path) -> None:
+    """One rounding rule: 20.13 min after a 30-minute whistle prints 20分 and 提前 10 分钟 (not 9), 31.81 prints
+    32分 and 迟到 2 分钟; a check-in 18 seconds late is late, by under a minute, at 30分."""
+    after = {"WATER": 20.13, "PSB": 31.81, "TRANS": 6.2, "PNR": 13.14, "SAMR": 30.3}
+    a = pd.concat([assignments()] * 2, ignore_index=True).head(len(after))
+    a["department"] = list(after)
+    a["department_name"] = ["区水务局", "区公安分局", "区交通局", "区规划和自然资源管理分局", "区市场监管局"]
+    a["report_in_lon"], a["report_in_lat"] = CASE["lon"] + 0.001, CASE["lat"]
+    a["reported_in_at"] = [WHISTLE + pd.Timedelta(seconds=round(m * 60)) for m in after.values()]
+    a["minutes_late"] = (a["reported_in_at"] - a["report_in_due"]).dt.total_seconds() / 60
+    page = write_dispatch_map(tmp_path / "r.html", CASE, a, pinggu.townships, geofence_m=200,
+                              now=(WHISTLE + pd.Timedelta(hours=1)).to_pydatetime()).read_text("utf-8")
+    checkins = next(layer for layer in embedded_layers(page) if layer["features"]
+                    and "state" in layer["features"][0]["properties"])
+    labels = {f["properties"]["department"]: f["properties"]["label"] for f in checkins["features"]}
+    assert labels == {"WATER": "水务局 20分", "PSB": "公安分局 32分", "TRANS": "交通局 6分",
+                      "PNR": "规划和自然资源管理分局 13分", "SAMR": "市场监管局 30分"}
+    for name, state in (("水务局", "按时报到 · 提前 10 分钟"), ("公安分局", "迟到 2 分钟"),
+                        ("交通局", "按时报到 · 提前 24 分钟"), ("规划和自然资源管理分局", "按时报到 · 提前 17 分钟"),
+                        ("市场监管局", "迟到不足 1 分钟")):
+        assert re.search(rf">{re.escape(name)}</span><span class=\"role\">[^<]+</span>"
+                         rf"<span class=\"st\"[^>]*>{re.escape(state)}</span>", page), name
+    popup = next(f for f in checkins["features"] if f["properties"]["department"] == "WATER")["properties"]
+    assert popup["reported"].endswith("(哨后 20 分钟)")
+
+
 def test_english_not_yet_and_bad_input(pinggu, tmp_path) -> None:
     a = assignments()
     page = write_dispatch_map(tmp_path / "e.html", CASE, a, pinggu.townships, geofence_m=150, lang="en",

@@ -161,3 +161,38 @@ def test_hotspots_map_with_patterns_sites_and_trends_in_chromium(browser, pinggu
         v.getLayers().length && v.getLayers()[0].options.pane === 'giseSites'); var l = v.getLayers()[0];
         l.openPopup(); return document.querySelector('.leaflet-popup-content').innerText; }""")
     assert "Back after closure" in popup and "6" in popup and "2026-03-06" in popup
+
+
+def test_hotspot_cells_patterns_and_sites_each_open_their_popup_on_a_click(browser, pinggu, tmp_path) -> None:  # noqa: F811
+    """The recurring sites sit in their own pane above everything; a click beside a site's circle still reaches the
+    cell or the emerging-pattern symbol under it (the sites' pane must not cover the map)."""
+    from tests.mapping.test_hotspots_map import _emerging, _sites
+
+    cells, emerging = _cells(80), _emerging(80)
+    path = write_hotspots_map(tmp_path / "hotspots.html", cells, pinggu.townships, emerging=emerging, sites=_sites())
+    page, errors, _ = render(browser, path, tmp_path / "hotspots-click.png")
+    point = """([lon, lat]) => { var map = Object.values(window).find(v => v instanceof L.Map);
+        map.setView([40.09, 117.05], 13, {animate: false});
+        var p = map.latLngToContainerPoint([lat, lon]), box = map.getContainer().getBoundingClientRect();
+        return [p.x + box.left, p.y + box.top]; }"""
+
+    def click(lon: float, lat: float) -> str:
+        page.evaluate("() => { Object.values(window).find(v => v instanceof L.Map).closePopup(); }")
+        page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+        x, y = page.evaluate(point, [lon, lat])
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=3000)
+        return popup.inner_text()
+
+    c3 = cells.iloc[3]  # a cell with no emerging pattern, away from the sites
+    assert emerging["pattern"].iloc[3] == "no pattern"
+    text = click(c3.geometry.centroid.x, c3.geometry.centroid.y)
+    assert "单元 c3" in text and "热点 90% 置信" in text and f"{c3['count']}" in text
+    c0 = cells.iloc[0]  # a new hot spot: its symbol's popup
+    text = click(c0.geometry.centroid.x, c0.geometry.centroid.y)
+    assert "新增热点" in text and "c0" in text
+    text = click(117.02, 40.08)  # the site RS-2-2's circle
+    assert "RS-2-2" in text
+    page.screenshot(path=str(tmp_path / "hotspots-click.png"))
+    assert errors == []

@@ -112,16 +112,54 @@ def test_page_is_offline_and_counts_the_statuses(cases, pinggu, pinggu_catalog, 
     data = embedded(page)
     assert data["n"] == len(cases)
     legend = re.search(r'<div class="gise-box gise-legend">(.*?)<div class="sec">', page, re.S).group(1)
+    dup = cases["likely_duplicate_of"].notna()
     for k, (key, statuses, *_) in enumerate(STATUS_GROUPS):
-        n = int(cases["status"].isin(statuses).sum()) if key != "dropped" else int(
-            (cases["status"].isin(statuses) | cases["likely_duplicate_of"].notna()).sum())
-        if key != "dropped":
-            n -= int((cases["status"].isin(statuses) & cases["likely_duplicate_of"].notna()).sum())
+        if key == "suspect":
+            n = int((dup & cases["status"].isin(["reported", "triaged"])).sum())
+        elif key == "waiting":
+            n = int((~dup & cases["status"].isin(statuses)).sum())
+        else:
+            n = int(cases["status"].isin(statuses).sum())
         row = re.search(rf'data-group="{k}"[^>]*>.*?<span class="n">([\d,]+)</span>', legend)
         assert (row and int(row.group(1).replace(",", ""))) == n or (n == 0 and row is None)
         if n:
             assert GROUP_NAMES["zh"][key] in legend
     assert "示意边界" in page and 'id="gise-day"' in page and 'max="' in page
+
+
+def _legend_counts(page: str) -> dict[str, int]:
+    legend = re.search(r'<div class="gise-box gise-legend">(.*?)<div class="sec">', page, re.S).group(1)
+    rows = re.findall(r'data-group="(\d+)"[^>]*>.*?<span class="n">([\d,]+)</span>', legend)
+    return {STATUS_GROUPS[int(k)][0]: int(n.replace(",", "")) for k, n in rows}
+
+
+def _title_counts(page: str) -> dict[str, int]:
+    stats = re.search(r'<div class="stats">(.*?)</div>', page, re.S).group(1)
+    return {k: int(n.replace(",", "")) for k, n in re.findall(r"<span>(\S+) <b[^>]*>([\d,]+)</b></span>", stats)}
+
+
+def test_a_likely_duplicate_is_counted_by_its_real_status(cases, pinggu, pinggu_catalog):  # noqa: F811
+    """Intake's 疑似重复 is a suspicion, not a decision: a likely duplicate that was whistled and closed is closed,
+    one nobody has looked at yet is 疑似重复 · 待核 — neither is 不予受理."""
+    frame = cases.head(40).copy()
+    frame["likely_duplicate_of"] = None
+    frame["status"] = ["closed"] * 10 + ["reported"] * 10 + ["whistled"] * 10 + ["rejected"] * 10
+    dup = frame.index[[0, 1, 2, 10, 11, 20, 30]]  # 3 closed, 2 reported, 1 whistled, 1 rejected
+    frame.loc[dup, "likely_duplicate_of"] = frame["id"].iloc[39]
+    page = status_map(frame, pinggu.townships, catalog=pinggu_catalog).get_root().render()
+    assert _legend_counts(page) == {"waiting": 8, "suspect": 2, "whistled": 10, "closed": 10, "dropped": 10}
+    assert _title_counts(page) == {"显示": 40, "未结": 20, "已结": 10, "迟到": int((frame["n_late"] > 0).sum())}
+    assert "疑似重复 · 待核" in page
+    groups = {g["key"]: k for k, g in enumerate(embedded(page)["groups"])}
+    assert groups["suspect"] != groups["dropped"] and embedded(page)["groups"][groups["suspect"]]["hollow"]
+    # the page's own grouping (the canvas and its counts in the browser) says the same, status by status
+    by_status = {s["code"]: (s["group"], s["dupGroup"]) for s in embedded(page)["statuses"]}
+    assert by_status["closed"] == (groups["closed"], groups["closed"])
+    assert by_status["whistled"] == (groups["whistled"], groups["whistled"])
+    assert by_status["reported"] == (groups["waiting"], groups["suspect"])
+    assert by_status["rejected"] == (groups["dropped"], groups["dropped"])
+    english = status_map(frame, pinggu.townships, catalog=pinggu_catalog, lang="en").get_root().render()
+    assert _legend_counts(english)["closed"] == 10 and "Likely duplicate, not whistled" in english
 
 
 def test_english_page(cases, pinggu, pinggu_catalog):  # noqa: F811

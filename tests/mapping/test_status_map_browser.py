@@ -37,8 +37,9 @@ def opened(browser, cases, pinggu, pinggu_catalog, tmp_path):  # noqa: F811
 
 def _group_of(cases: pd.DataFrame) -> pd.Series:
     key = {s: k for k, (_, statuses, *_) in enumerate(STATUS_GROUPS) for s in statuses}
-    dropped = next(k for k, (name, *_) in enumerate(STATUS_GROUPS) if name == "dropped")
-    return cases["status"].map(key).where(cases["likely_duplicate_of"].isna(), dropped)
+    suspect = next(k for k, (name, *_) in enumerate(STATUS_GROUPS) if name == "suspect")
+    waiting = cases["status"].isin(["reported", "triaged"])
+    return cases["status"].map(key).where(cases["likely_duplicate_of"].isna() | ~waiting, suspect)
 
 
 def test_draws_every_case_with_the_legend_counts(opened, cases) -> None:
@@ -133,3 +134,27 @@ def test_a_click_opens_the_case_with_its_timeline(opened, cases, pinggu_catalog)
     assert row["id"] in text
     page.screenshot(path=str(folder / "status-popup.png"))
     assert errors == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_far_village_is_named_as_the_nearest_with_its_distance(browser, pinggu, pinggu_catalog, tmp_path,  # noqa: F811
+                                                                  lang) -> None:
+    frame = season_cases(pinggu, pinggu_catalog, 12, seed=2)
+    frame["village_name"] = ["砖瓦窑村", "西寺渠村", "东寺渠村"] * 4
+    frame["village_distance_m"] = [6459.0, 300.0, np.nan] + [1000.0, 1049.0, 20.0] * 3
+    path = write_status_map(tmp_path / "far.html", frame, pinggu.townships, catalog=pinggu_catalog, lang=lang)
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.giseCases && window.giseCases.counts.total > 0")
+    place = page.evaluate("""() => Array.from({length: window.giseCases.n}, (_, i) => {
+        var box = document.createElement('div'); box.innerHTML = giseCasePopup(window.giseCases, i);
+        return box.querySelector('tr:nth-child(2) td').textContent; })""")
+    town = [str(t).split("(")[0] for t in frame["township_name"]]
+    if lang == "zh":
+        assert place[0] == f"{town[0]} · 最近村：砖瓦窑村（6.5 公里）"
+        assert place[4] == f"{town[4]} · 最近村：西寺渠村（1.0 公里）"  # 1,049 m: beyond 1 km
+    else:
+        assert place[0].endswith(" · nearest village: 砖瓦窑村 (6.5 km)")
+    assert place[1] == f"{town[1]} · 西寺渠村" and place[2] == f"{town[2]} · 东寺渠村"  # near, or distance unknown
+    assert place[3].endswith(" · 砖瓦窑村")  # exactly 1 km: still its village
+    page.close()

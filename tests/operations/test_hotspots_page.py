@@ -43,7 +43,7 @@ def test_run_caption_names_how_the_band_was_chosen() -> None:
     detail = "first significant peak of Moran's I (z = 39.95) at 1421 m among 10 bands 711–7095 m"
     scale = {"distance_m": 1421.0, "method": "moran_peak"}
     assert run_caption(1, scale, detail, lang="zh") == \
-        "第 1 次热点分析 · 分析距离 1,421 米：全局 Moran's I 首个显著峰值（z = 39.95）"
+        "第 1 次热点分析 · 分析距离 1,421 米：全局 Moran's I 首个显著峰值（z = 39.95，10 个距离段 711–7,095 米）"
     assert run_caption(1, scale, detail, lang="en") == f"run 1 · {detail}"
     assert run_caption(2, {"distance_m": 800, "method": "given"}, "given", lang="zh") == \
         "第 2 次热点分析 · 分析距离 800 米：指定距离"

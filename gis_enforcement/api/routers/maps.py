@@ -4,7 +4,9 @@ everything they need is inside them, but for a local basemap's tiles, served at 
 from __future__ import annotations
 
 import hashlib
+import html
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,7 +15,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from gis_enforcement.api.auth import ReadsMaps
 from gis_enforcement.api.deps import PlatformDep
 from gis_enforcement.api.schemas import ErrorResponse
+from gis_enforcement.domain.zone import district_zone
 from gis_enforcement.errors import InvalidInput, NotFound
+from gis_enforcement.mapping.stamp import MAP_KINDS, PageInfo, generated_when, read_page_info, zone_name
 from gis_enforcement.mapping.tilesets import find_tile
 
 router = APIRouter(tags=["maps"])
@@ -25,13 +29,41 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_INDEX_CSS = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;margin:24px;color:#222}"
+              "li{margin:6px 0}.when{color:#555;font-size:14px;margin-left:8px}.note{color:#555}")
+
+
+def _map_title(stem: str, info: PageInfo) -> str:
+    """The page's own title when it is Chinese; an English page by its kind in Chinese and its title."""
+    if _CJK.search(info.title):
+        return info.title
+    if info.kind is not None:
+        name = MAP_KINDS[info.kind][0] + ("（英文版）" if info.lang == "en" else "")
+        return f"{name} · {info.title}" if info.title else name
+    return info.title or stem
+
+
 @router.get("/maps", operation_id="list_maps", response_class=HTMLResponse, responses=ERRORS)
 def list_maps(platform: PlatformDep, caller: ReadsMaps) -> str:
-    """An index of the maps written so far."""
-    folder = platform.settings.maps_dir
-    names = sorted(p.stem for p in folder.glob("*.html")) if folder.is_dir() else []
-    items = "".join(f'<li><a href="/maps/{n}">{n}</a></li>' for n in names if _NAME.match(n))
-    return f"<!doctype html><meta charset=utf-8><title>maps</title><h1>maps</h1><ul>{items or '<li>none yet</li>'}</ul>"
+    """An index of the maps written so far: each by its Chinese title, with when it was written (district time).
+    The maps are snapshots; the index says so and how to write them again."""
+    folder, tz = platform.settings.maps_dir, platform.settings.timezone
+    paths = sorted(p for p in folder.glob("*.html") if _NAME.match(p.stem)) if folder.is_dir() else []
+    items = []
+    for path in paths:
+        info = read_page_info(path)
+        if info.generated_at is not None:
+            when = generated_when(info.generated_at, lang="zh", tz=tz)
+        else:  # written before pages said when: the file's time
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).astimezone(district_zone(tz))
+            when = f"文件时间 {modified:%Y-%m-%d %H:%M}（{zone_name(tz, 'zh')}）"
+        items.append(f'<li><a href="/maps/{path.stem}">{html.escape(_map_title(path.stem, info))}</a>'
+                     f'<span class="when">{html.escape(when)}</span></li>')
+    note = "地图是生成时的快照，不随新的上报、吹哨自动更新；用 gis-enforcement map … 重新生成。"
+    return ('<!doctype html><html lang="zh-CN"><meta charset=utf-8><title>地图</title>'
+            f"<style>{_INDEX_CSS}</style><h1>地图</h1><p class=\"note\">{html.escape(note)}</p>"
+            f"<ul>{''.join(items) or '<li>尚无地图</li>'}</ul></html>")
 
 
 # declared before /maps/{name}: the more specific path first (it has more segments, so they cannot collide anyway)

@@ -38,11 +38,13 @@ var GiseCases = L.Layer.extend({
     this.sx = new Float32Array(n); this.sy = new Float32Array(n); this.shown = new Uint8Array(n);
     this.mask = new Uint8Array(n);
     // draw order: status groups from the bottom (closed) to the top (waiting), then family
+    // a likely duplicate still waiting is its own group (疑似重复); once whistled, rejected or closed, its status's
     var groupOf = D.statuses.map(function (s) { return s.group; }), grp = new Uint8Array(n);
+    var dupGroupOf = D.statuses.map(function (s) { return s.dupGroup; });
     this.groupOf = groupOf;
     var buckets = {};
     for (i = 0; i < n; i++) {
-      var g = c.dup[i] ? D.dropped : groupOf[c.st[i]], f = D.cats[c.cat[i]].shape, b = g * 64 + f;
+      var g = c.dup[i] ? dupGroupOf[c.st[i]] : groupOf[c.st[i]], f = D.cats[c.cat[i]].shape, b = g * 64 + f;
       grp[i] = g;
       (buckets[b] = buckets[b] || []).push(i);
     }
@@ -124,8 +126,14 @@ var GiseCases = L.Layer.extend({
       ctx.lineWidth = r >= 3 ? 1.4 : 1; ctx.strokeStyle = '#111'; ctx.stroke();
     } else {
       GISE_SHAPES[shape % GISE_SHAPES.length](ctx, mid, mid, r);
-      ctx.globalAlpha = g.alpha; ctx.fillStyle = g.color; ctx.fill();
-      if (r >= 3) { ctx.globalAlpha = 1; ctx.lineWidth = 0.8; ctx.strokeStyle = 'rgba(255,255,255,0.9)'; ctx.stroke(); }
+      if (g.hollow) {
+        // an outline in the group's colour around a white face
+        ctx.globalAlpha = 0.9; ctx.fillStyle = '#fff'; ctx.fill();
+        ctx.globalAlpha = g.alpha; ctx.lineWidth = r >= 3 ? 1.6 : 1.1; ctx.strokeStyle = g.color; ctx.stroke();
+      } else {
+        ctx.globalAlpha = g.alpha; ctx.fillStyle = g.color; ctx.fill();
+        if (r >= 3) { ctx.globalAlpha = 1; ctx.lineWidth = 0.8; ctx.strokeStyle = 'rgba(255,255,255,0.9)'; ctx.stroke(); }
+      }
     }
     var px = ctx.getImageData(0, 0, size, size).data, off = [], rgba = [], half = (size - 1) / 2;
     for (var y = 0; y < size; y++) {
@@ -286,6 +294,11 @@ function giseEsc(s) {
   });
 }
 
+/* a status group's dot in the popup and the layer control: filled, or an outline for a hollow group */
+function giseDotStyle(g) {
+  return g.hollow ? 'background:#fff;box-shadow:inset 0 0 0 2px ' + g.color : 'background:' + g.color;
+}
+
 function giseSpan(minutes, W) {
   if (minutes < 60) { return Math.round(minutes) + ' ' + W.min; }
   if (minutes < 48 * 60) { return (minutes / 60).toFixed(minutes < 600 ? 1 : 0) + ' ' + W.hours; }
@@ -294,14 +307,19 @@ function giseSpan(minutes, W) {
 
 function giseCasePopup(layer, i) {
   var D = layer.D, c = layer.c, W = D.words, cat = D.cats[c.cat[i]], st = D.statuses[c.st[i]];
-  var group = D.groups[c.dup[i] ? D.dropped : st.group];
+  var group = D.groups[c.dup[i] ? st.dupGroup : st.group];
   var none16 = 65535, t = D.t0 + c.t[i];
   function when(m) { return new Date((m + giseOffset(D, m)) * 60000).toISOString().slice(0, 16).replace('T', ' '); }
   function pick(col) { return c[col] && c[col][i] !== D.none[col] ? D.dict[col][c[col][i]] : ''; }
   var rows = [];
   function row(k, v, cls) { if (v) { rows.push('<tr' + (cls ? ' class="' + cls + '"' : '') + '><th>' + k + '</th><td>' + v + '</td></tr>'); } }
-  row(W.status, '<span class="st" style="background:' + group.color + '"></span>' + giseEsc(st.name));
-  row(W.place, giseEsc([pick('tw'), pick('v')].filter(Boolean).join(' · ')));
+  row(W.status, '<span class="st" style="' + giseDotStyle(group) + '"></span>' + giseEsc(st.name));
+  // a village more than D.farVillage metres away is only the nearest one: named as such, with its distance
+  var village = pick('v'), far = c.vd && c.vd[i] !== D.none.vd ? c.vd[i] : null;
+  if (village && far !== null && far > D.farVillage) {
+    village = W.nearVillage.replace('{v}', village).replace('{km}', (far / 1000).toFixed(1));
+  }
+  row(W.place, giseEsc([pick('tw'), village].filter(Boolean).join(' · ')));
   row(W.lead, giseEsc(pick('d')));
   var flags = pick('f');
   if (flags) { row(W.flags, flags.split(';').map(function (x) { return '<span class="flag">' + giseEsc(D.flagNames[x] || x) + '</span>'; }).join('')); }
@@ -371,7 +389,7 @@ function giseStatusPage(map, D) {
   }
   D.groupOrder.forEach(function (k) {
     var g = D.groups[k];
-    overlays['<span class="gise-ctl-dot" style="background:' + g.color + '"></span>' + giseEsc(g.name)] = filterLayer('groups', k, W.statusSection);
+    overlays['<span class="gise-ctl-dot" style="' + giseDotStyle(g) + '"></span>' + giseEsc(g.name)] = filterLayer('groups', k, W.statusSection);
   });
   D.catOrder.forEach(function (k) {
     overlays['<span class="gise-ctl-shape" data-shape="' + D.cats[k].shape + '"></span>' + giseEsc(D.cats[k].short)] = filterLayer('cats', k, W.categorySection);
