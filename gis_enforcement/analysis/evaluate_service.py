@@ -5,11 +5,12 @@ Read-only; the caller owns the session and its transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 
-from gis_enforcement.analysis.compare import compare_periods
+from gis_enforcement.analysis.compare import check_periods, compare_periods, days, has_data
 from gis_enforcement.analysis.evaluation import (
     NO_SHOW_RULE,
     RECURRENCE_RULE,
@@ -69,10 +70,46 @@ def ranking_by_month(session: Session, *, catalog: Catalog, start: datetime, end
     return monthly_ranking(load_facts(session, period=period, as_of=as_of, by="department"), catalog, period=period)
 
 
+def data_range(session: Session) -> tuple[datetime, datetime] | None:
+    """The first and last time of the stored incidents, whistles and enforcement records (None: nothing
+    stored) — what a period without data is told to look at instead."""
+    return evaluation_repo.data_range(session)
+
+
+def is_empty(table: pd.DataFrame) -> bool:
+    """Whether an evaluation table (department, township or monthly) has nothing in it: no whistle and no
+    enforcement record (departments), no case and no whistle (townships), no scored month."""
+    if "month" in table.columns:
+        return table.empty
+    if "department" in table.columns:
+        return not has_data(table)
+    return not bool(table["cases"].sum() > 0 or table["whistles_sent"].sum() > 0)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two periods compared: the rows of :func:`~.compare.compare_periods`, each period's length in days,
+    the sides without data (``before``, ``after``) and, when there is one, the stored data's range."""
+
+    table: pd.DataFrame
+    days_before: float
+    days_after: float
+    empty: tuple[str, ...]
+    data_range: tuple[datetime, datetime] | None
+
+    @property
+    def per_30_days(self) -> bool:
+        return bool(self.table["per_30_days"].any())
+
+
 def compare(session: Session, *, catalog: Catalog, before: Period, after: Period,
-            as_of: datetime | None = None) -> pd.DataFrame:
+            as_of: datetime | None = None) -> Comparison:
     """The seed's two metrics (and context) district-wide in ``before`` and ``after``, with percentage changes
-    (:mod:`gis_enforcement.analysis.compare`)."""
+    and, for rates, percentage points; counts per 30 days when the lengths differ
+    (:mod:`gis_enforcement.analysis.compare`). ``InvalidInput`` on ``after`` when the periods overlap."""
+    check_periods(before, after)
     tables = [evaluate(session, catalog=catalog, start=p.start, end=p.end, by="department", as_of=as_of,
                        label=p.label) for p in (before, after)]
-    return compare_periods(*tables)
+    empty = tuple(side for side, t in zip(("before", "after"), tables, strict=True) if not has_data(t))
+    return Comparison(compare_periods(*tables, days_before=days(before), days_after=days(after)),
+                      days(before), days(after), empty, data_range(session) if empty else None)

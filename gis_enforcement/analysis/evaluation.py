@@ -37,13 +37,21 @@ nobody whistled has no report-in rate.
 - ``ratings``: its assignments of the period the township rated (评价权, 1–5 for timeliness and adequacy);
   ``rating_timeliness_mean`` / ``rating_adequacy_mean`` over them; ``adequate_rate`` (执法到位率, P02) = rated
   adequacy 4 or 5 (满意/基本满意) / rated; ``rating_score`` = (mean of the two means − 1) / 4, in 0–1.
-- ``score`` (0–100) = 100 · Σ wₖ·xₖ / Σ wₖ over the dimensions of ``mechanism.evaluation_dimensions`` whose
-  x is known: ON_TIME_ARRIVAL → on_time_rate, DUTY_PERFORMED → duty_rate, OUTCOME → outcome_rate,
-  TOWNSHIP_RATING → rating_score (weights in the shipped lists). A dimension the department had no occasion
-  for (NaN, e.g. OUTCOME for a department that led no case) is left out and the others re-weighted; NaN when
-  none is known — a department with only pending (or excused) attendances has no score, not 0, and an absent
-  one is scored (its on-time rate and duty rate are 0).
-  ``rank``: 1 = best, ties share the better rank, no score no rank.
+- ``score_base`` (0–100) = 100 · Σ wₖ·xₖ / Σ wₖ over the dimensions of ``mechanism.evaluation_dimensions``
+  whose x is known: ON_TIME_ARRIVAL → on_time_rate, DUTY_PERFORMED → duty_rate, OUTCOME → outcome_rate,
+  TOWNSHIP_RATING → rating_score (the township's 评价权; weights in the shipped lists: 0.3, 0.3, 0.2, 0.2,
+  draft). A dimension the department had no occasion for (NaN, e.g. OUTCOME for a department that led no
+  case, TOWNSHIP_RATING for one nobody rated) is left out and the others re-weighted; NaN when none is
+  known — a department with only pending (or excused) attendances has no score, not 0, and an absent one is
+  scored (its on-time rate and duty rate are 0).
+- ``deduction``: the points the warning list takes off for the period's warnings about it (the warnings
+  counted in ``warnings``): Σ over them of their rule's ``deduction`` at the warning's level (W01 1, W02 3,
+  W04 2, W05 red 1 … in the shipped lists, draft).
+- ``score`` = max(0, ``score_base`` − ``deduction``); NaN when ``score_base`` is.
+- ``small_sample``: scored on fewer than :data:`MIN_RANKED_WHISTLES` whistles — the score is shown but
+  not ranked (a department with 3 whistles all on time is not "1st").
+  ``rank``: 1 = best, ties share the better rank; no score, or a small sample: no rank. Rows: ranked ones
+  by rank, then small samples by score, then the rest in the lists' order.
 
 **Township view** (every township), over the cases *observed in the period* in it:
 
@@ -54,6 +62,10 @@ nobody whistled has no report-in rate.
   ``resolution_hours_median``: whistle → close over closed cases; ``recurrences`` as above.
 - ``warnings_<rule>`` / ``warnings``: warnings raised in the period about departments' conduct (subject
   ``department``) on its cases; ``own_warnings``: warnings whose subject is the township itself.
+- ``deduction``: the points the warning list takes off the township for the period: its own warnings (W09 …)
+  and the recurrences (W08, a location in it: "主责部门与属地乡镇各扣1分"), at their rules' ``deduction``.
+  The lists give townships no score dimensions, so there is no township score or rank; rows come busiest
+  first (most cases, then most whistles sent), then by code.
 """
 
 from __future__ import annotations
@@ -97,6 +109,8 @@ _IDS = frozenset({"incident_id", "likely_duplicate_of"})
 #: columns a caller may leave out (read as unknown): facts gathered before ratings existed have none
 _OPTIONAL = frozenset({"rating_timeliness", "rating_adequacy"})
 ADEQUATE = 4  # a rating of 4 or 5 is 满意/基本满意 (P02)
+#: a department scored on fewer whistles than this in the period is shown but not ranked (样本少)
+MIN_RANKED_WHISTLES = 5
 
 
 # -- periods --------------------------------------------------------------------------------------------------
@@ -408,11 +422,25 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     out["adequate_rate"] = _ratio(rates["adequate"], rates["ratings"])
     out["rating_score"] = ((out["rating_timeliness_mean"] + out["rating_adequacy_mean"]) / 2.0 - 1.0) / 4.0
 
-    out["score"] = composite_score(out, catalog)
-    out["rank"] = out["score"].rank(ascending=False, method="min").astype("Int64")
+    out["deduction"] = _deductions(about, w, catalog).groupby(about).sum().reindex(units, fill_value=0.0)
+    out["deduction"] = out["deduction"].fillna(0.0).astype(float)
+    out["score_base"] = composite_score(out, catalog)
+    out["score"] = (out["score_base"] - out["deduction"]).clip(lower=0.0)
+    out["small_sample"] = out["score"].notna() & (out["whistles"] < MIN_RANKED_WHISTLES)
+    out["rank"] = out["score"].where(~out["small_sample"]).rank(ascending=False, method="min").astype("Int64")
+    out["_group"] = out["rank"].isna().astype(int) + out["score"].isna().astype(int)
+    out["_score"] = -out["score"].fillna(0.0)
     out["_order"] = range(len(out))
-    out = out.sort_values(["rank", "_order"], na_position="last").drop(columns="_order")
-    return out.reset_index(drop=True)
+    out = out.sort_values(["_group", "rank", "_score", "_order"], na_position="last")
+    return out.drop(columns=["_group", "_score", "_order"]).reset_index(drop=True)
+
+
+def _deductions(about: pd.Series, warnings: pd.DataFrame, catalog: Catalog) -> pd.Series:
+    """The points each warning takes off (its rule's ``deduction`` at its level; 0 for a rule the lists do not
+    have or a warning about nobody)."""
+    points = [catalog.warning_rules[rule].points(str(level)) if rule in catalog.warning_rules else 0.0
+              for rule, level in zip(warnings["rule_code"], warnings["level"], strict=True)]
+    return pd.Series(points, index=warnings.index, dtype=float).where(about.notna(), 0.0)
 
 
 # -- township view --------------------------------------------------------------------------------------------
@@ -455,22 +483,29 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
                                 _rule_columns(catalog, conduct["rule_code"])))
     itself = w[w["subject_kind"] == "township"]
     out["own_warnings"] = itself.groupby("subject_code").size().reindex(units, fill_value=0)
+    charged = w["subject_code"].where(w["subject_kind"] == "township",
+                                      w["township_code"].where(w["subject_kind"] == "location"))
+    out["deduction"] = (_deductions(charged, w, catalog).groupby(charged).sum().reindex(units, fill_value=0.0)
+                        .fillna(0.0).astype(float))
     for col in ("cases", "whistled", "whistles_sent", "summons", "resolved", "resolution_pending", "recurrences",
                 "own_warnings"):
         out[col] = out[col].astype("int64")
-    return out.reset_index(drop=True)
+    out["_order"] = range(len(out))
+    out = out.sort_values(["cases", "whistles_sent", "_order"], ascending=[False, False, True])
+    return out.drop(columns="_order").reset_index(drop=True)
 
 
 def monthly_ranking(facts: EvaluationFacts, catalog: Catalog, *, period: Period) -> pd.DataFrame:
     """The departments' score and rank in each calendar month (of ``period.tz``) of ``period``: columns
-    ``month`` (``2026-05``), ``department``, ``name``, ``score``, ``rank``; departments without a score that
+    ``month`` (``2026-05``), ``department``, ``name``, ``score``, ``rank``, ``small_sample`` (scored but not
+    ranked: fewer than :data:`MIN_RANKED_WHISTLES` whistles that month); departments without a score that
     month are left out."""
     parts = []
+    columns = ["month", "department", "name", "score", "rank", "small_sample"]
     for month in period.months():
         table = evaluate_departments(facts, catalog, period=month)
-        scored = table.loc[table["score"].notna(), ["department", "name", "score", "rank"]]
+        scored = table.loc[table["score"].notna(), columns[1:]]
         parts.append(scored.assign(month=month.label))
-    columns = ["month", "department", "name", "score", "rank"]
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]

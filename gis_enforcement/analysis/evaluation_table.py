@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+from openpyxl import Workbook
+
+from gis_enforcement.analysis.evaluation import MIN_RANKED_WHISTLES, Period
+from gis_enforcement.domain.zone import district_zone
 
 LABELS_ZH: Mapping[str, str] = {
     "rank": "排名", "department": "部门代码", "name": "名称", "whistles": "接哨数", "expected_report_ins": "应报到",
@@ -22,15 +27,17 @@ LABELS_ZH: Mapping[str, str] = {
     "cases": "案件数", "whistled": "吹哨案件", "share_whistled": "吹哨率", "whistles_sent": "吹哨次数",
     "summons": "召集部门次数", "resolution_pending": "办理期内", "own_warnings": "乡镇自身警示", "month": "月份",
     "ratings": "乡镇评价数", "rating_timeliness_mean": "及时性评分", "rating_adequacy_mean": "到位性评分",
-    "adequate_rate": "执法到位率", "rating_score": "评价得分率",
+    "adequate_rate": "执法到位率", "rating_score": "评价得分率", "deduction": "警示扣分", "score_base": "扣分前得分",
+    "small_sample": "样本少(不排名)",
 }
 _DISPLAY = {
     "department": ("rank", "department", "name", "whistles", "report_in_rate", "on_time_rate",
                    "report_in_minutes_median", "report_in_minutes_p90", "lead_cases", "resolution_rate",
                    "resolution_hours_median", "recurrences", "warnings", "penalties", "penalty_amount",
-                   "penalties_per_officer", "duty_rate", "rating_adequacy_mean", "score"),
+                   "penalties_per_officer", "duty_rate", "rating_adequacy_mean", "deduction", "score"),
     "township": ("township_code", "name", "cases", "whistled", "share_whistled", "whistles_sent", "summons",
-                 "resolution_rate", "resolution_hours_median", "recurrences", "warnings", "own_warnings"),
+                 "resolution_rate", "resolution_hours_median", "recurrences", "warnings", "own_warnings",
+                 "deduction"),
     "month": ("month", "rank", "department", "name", "score"),
 }
 
@@ -41,7 +48,7 @@ SHORT_ZH: Mapping[str, str] = {
     "report_in_minutes_p90": "P90(分)", "lead_cases": "主责", "resolution_hours_median": "解决(时)",
     "warnings": "警示", "penalties": "处罚", "penalty_amount": "罚款(元)", "duty_rate": "履职率", "score": "得分",
     "township_code": "乡镇代码", "cases": "案件", "whistled": "吹哨案件", "whistles_sent": "吹哨", "summons": "召集",
-    "own_warnings": "自身警示", "rating_adequacy_mean": "评价",
+    "own_warnings": "自身警示", "rating_adequacy_mean": "评价", "deduction": "扣分",
 }
 SHORT_EN: Mapping[str, str] = {
     "department": "dept", "report_in_rate": "report-in", "on_time_rate": "on time",
@@ -50,8 +57,10 @@ SHORT_EN: Mapping[str, str] = {
     "resolution_hours_median": "med h", "recurrences": "recur", "warnings": "warn", "penalties": "pen",
     "penalty_amount": "fines", "penalties_per_officer": "pen/officer", "duty_rate": "duty", "township_code": "township",
     "share_whistled": "whistled %", "whistles_sent": "whistles", "own_warnings": "own warn",
-    "rating_adequacy_mean": "rating",
+    "rating_adequacy_mean": "rating", "deduction": "deduct",
 }
+#: the rank cell of a department scored on too few whistles to be ranked
+SMALL_SAMPLE = {"zh": "样本少", "en": "few"}
 _NAME_CHARS = 7
 
 
@@ -73,8 +82,10 @@ def _cell(column: str, value: Any) -> str:
         return "—"
     if column.endswith("_rate") or column == "share_whistled":
         return f"{float(value):.1%}"
-    if column.endswith(("_median", "_p90", "_mean")) or column == "score":
+    if column.endswith(("_median", "_p90", "_mean")) or column in ("score", "score_base"):
         return f"{float(value):.1f}"
+    if column == "deduction":
+        return f"{float(value):g}"
     if column == "penalty_amount":
         return f"{float(value):,.0f}"
     if column == "penalties_per_officer":
@@ -97,9 +108,12 @@ def render_table(table: pd.DataFrame, lang: str = "zh", *,
     township_names = lang != "zh" and "township_code" in table.columns and "township_code" not in columns
     rows: list[tuple[str, ...]] = [tuple("township" if township_names and c == "name" else _label(c, lang, short=True)
                                          for c in columns)]
-    for record in table[list(columns)].itertuples(index=False, name=None):
-        rows.append(tuple(_short_name(str(v)) if c == "name" else _cell(c, v)
-                          for c, v in zip(columns, record, strict=True)))
+    few = (table["small_sample"].fillna(False).astype(bool) if "small_sample" in table.columns
+           else pd.Series(False, index=table.index))
+    for record, small in zip(table[list(columns)].itertuples(index=False, name=None), few, strict=True):
+        rows.append(tuple(_short_name(str(v)) if c == "name"
+                          else SMALL_SAMPLE.get(lang, SMALL_SAMPLE["en"]) if c == "rank" and small
+                          else _cell(c, v) for c, v in zip(columns, record, strict=True)))
     return rows
 
 
@@ -110,6 +124,115 @@ def report_frame(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     for column in out.columns:
         if column.endswith("_rate") or column == "share_whistled":
             out[column] = out[column].round(4)
-        elif column.endswith(("_median", "_p90", "_per_officer", "_mean")) or column in ("score", "rating_score"):
+        elif column.endswith(("_median", "_p90", "_per_officer", "_mean")) or column in ("score", "score_base",
+                                                                                         "rating_score"):
             out[column] = out[column].round(2 if column != "penalties_per_officer" else 4)
     return out.rename(columns={c: _label(c, lang) for c in out.columns})
+
+
+# -- notes for people -------------------------------------------------------------------------------------------
+def _day(t: datetime, tz: str) -> str:
+    return f"{t.astimezone(district_zone(tz)):%Y-%m-%d}"
+
+
+def empty_period_note(label: str, data_range: tuple[datetime, datetime] | None, *, tz: str,
+                      lang: str = "zh") -> str:
+    """The line that says a period holds nothing, with the stored data's range (days in the district's zone
+    ``tz``), so a mistyped year does not read as a collapse of every department."""
+    if lang == "zh":
+        where = (f"数据范围 {_day(data_range[0], tz)} — {_day(data_range[1], tz)}" if data_range
+                 else "尚无任何数据")
+        return f"{label} 内没有案件、吹哨或执法记录（{where}）"
+    where = (f"the data cover {_day(data_range[0], tz)} — {_day(data_range[1], tz)}" if data_range
+             else "nothing is stored yet")
+    return f"{label} holds no case, whistle or enforcement record ({where})"
+
+
+def score_note(lang: str = "zh") -> str:
+    """How the department score is made, in one line under the table."""
+    if lang == "zh":
+        return (f"得分 = 报到及时、职权履行、解决不反弹、乡镇评价按清单权重加权（0–100）减警示扣分，最低 0；"
+                f"接哨少于 {MIN_RANKED_WHISTLES} 次不排名（样本少）")
+    return (f"score = on time, duty, no recurrence and township rating weighted as the lists say (0–100) less "
+            f"the warnings' deductions, at least 0; fewer than {MIN_RANKED_WHISTLES} whistles: not ranked (few)")
+
+
+def comparison_notes(per_30_days: bool, days_before: float, days_after: float, lang: str = "zh") -> list[str]:
+    """What a reader of a comparison must know: counts per 30 days when the periods' lengths differ, or that
+    they are totals of periods a little different in length."""
+    if not per_30_days:
+        if abs(days_before - days_after) < 1e-9:
+            return []
+        if lang == "zh":
+            return [f"两段时长相差不足 5%（{days_before:g} 天 / {days_after:g} 天）：计数为各时段合计，未折算"]
+        return [f"the periods differ in length by less than 5 % ({days_before:g} / {days_after:g} days): counts "
+                "are the periods' totals"]
+    if lang == "zh":
+        return [f"两段时长不同（{days_before:g} 天 / {days_after:g} 天）：接哨数、人均处罚量按每 30 天折算；"
+                "职权履行率随时段变长而升高，未折算"]
+    return [f"the periods differ in length ({days_before:g} / {days_after:g} days): whistles and penalties per "
+            "officer are per 30 days; the duty rate grows with a longer period and is not adjusted"]
+
+
+# -- files ----------------------------------------------------------------------------------------------------
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _is_ratio(column: str) -> bool:
+    return column.endswith("_rate") or column in ("share_whistled", "rating_score")
+
+
+def report_workbook(table: pd.DataFrame, *, what: str, period: Period, generated_at: datetime, lang: str = "zh",
+                    notes: Sequence[str] = ()) -> Workbook:
+    """An Excel workbook of :func:`report_frame`: the first sheet named after the table and its period
+    (``部门评价 2026-05``), headers in row 1 (frozen), ratios in percentage format (the cells keep the
+    fractions); a second sheet (说明 / about) with the period's bounds, the district's time zone, when the file
+    was made and ``notes``; the same in the document's properties."""
+    frame = report_frame(table, lang)
+    zone = district_zone(period.tz)
+    made = generated_at.astimezone(zone)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
+    sheet.title = _SHEET_BAD.sub("-", f"{what} {period.label}")[:31]
+    sheet.append([str(c) for c in frame.columns])
+    for record in frame.itertuples(index=False, name=None):
+        sheet.append([None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                      else v.item() if hasattr(v, "item") else v for v in record])
+    for index, column in enumerate(table.columns, start=1):
+        if _is_ratio(str(column)):
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                cell.number_format = "0.0%"
+    sheet.freeze_panes = "A2"
+    zh = lang == "zh"
+    about = book.create_sheet("说明" if zh else "about")
+    stamp = "%Y-%m-%d %H:%M %z"
+    for key, value in (
+        ("表" if zh else "table", what),
+        ("时段" if zh else "period", period.label),
+        ("起（含）" if zh else "from (inclusive)", period.start.astimezone(zone).strftime(stamp)),
+        ("止（不含）" if zh else "to (exclusive)", period.end.astimezone(zone).strftime(stamp)),
+        ("时区" if zh else "time zone", period.tz),
+        ("生成时间" if zh else "generated at", made.strftime(stamp)),
+        *(("说明" if zh else "note", n) for n in notes),
+    ):
+        about.append([key, value])
+    props = book.properties
+    props.title = f"{what} {period.label}"
+    props.subject = f"{what} {period.label} ({period.tz})"
+    props.description = (f"period {period.label}: {period.start.astimezone(zone).isoformat()} to "
+                         f"{period.end.astimezone(zone).isoformat()} (exclusive); time zone {period.tz}; "
+                         f"generated {made.isoformat(timespec='seconds')}")
+    props.created = generated_at.astimezone(UTC).replace(tzinfo=None)
+    return book
+
+
+def report_csv_frame(table: pd.DataFrame, *, period: Period, generated_at: datetime,
+                     lang: str = "zh") -> pd.DataFrame:
+    """:func:`report_frame` with the period, the time zone and the generation time as the last columns (a
+    CSV has no sheet name or properties, and a title row every reader would have to skip), ratios as
+    fractions."""
+    frame = report_frame(table, lang)
+    made = generated_at.astimezone(district_zone(period.tz)).isoformat(timespec="seconds")
+    names = ("时段", "时区", "生成时间") if lang == "zh" else ("period", "time_zone", "generated_at")
+    return frame.assign(**dict(zip(names, (period.label, period.tz, made), strict=True)))

@@ -416,12 +416,13 @@ def _build_simple(
 def _build_warnings(
     doc: Mapping[str, Any], departments: Mapping[str, Department], problems: _Problems
 ) -> dict[str, WarningRule]:
-    allowed = {"code", "subject", "trigger", "consequence", "level", "notify", "provenance", "note"}
+    allowed = {"code", "subject", "trigger", "consequence", "level", "notify", "provenance", "note", "deduction"}
     out: dict[str, WarningRule] = {}
     for code, e in _entries(doc, "warning_rules", allowed, problems):
         subject = e.choice("subject", WARNING_SUBJECTS)
         trigger, consequence = e.text("trigger"), e.text("consequence")
         level = e.choice("level", WARNING_LEVELS)
+        deduction = _deduction(e, problems)
         notify = e.text_list("notify")
         for target in notify:
             if target not in departments and target not in NOTIFY_ROLES:
@@ -432,8 +433,39 @@ def _build_warnings(
                 )
         prov, note = e.choice("provenance", PROVENANCE), e.text("note", required=False)
         if code is not None and None not in (subject, trigger, consequence, level, prov):
-            out[code] = WarningRule(code, subject, trigger, consequence, level, notify, prov, note)  # type: ignore[arg-type]
+            out[code] = WarningRule(code, subject, trigger, consequence, level, notify, prov, note,  # type: ignore[arg-type]
+                                    MappingProxyType(deduction))
     return out
+
+
+def _deduction(e: _Entry, problems: _Problems) -> dict[str, float]:
+    """``deduction: 2`` (points per warning, whatever its level) or ``deduction: {yellow: 0, red: 1}`` (per
+    level; a level left out deducts nothing) → points by level; absent: no deduction. Points are numbers
+    from 0 to 100 (a score is 0–100)."""
+    raw, where = e.data.get("deduction"), f"{e.where}.deduction"
+    if raw is None:
+        return {}
+    if isinstance(raw, Mapping):
+        out: dict[str, float] = {}
+        for level, points in raw.items():
+            if level not in WARNING_LEVELS:
+                problems.add(f"{where}.{level}", f"unknown level{_suggest(level, WARNING_LEVELS)}; "
+                                                 f"one of {', '.join(WARNING_LEVELS)}")
+            elif (value := _points(points, f"{where}.{level}", problems)) is not None:
+                out[str(level)] = value
+        return out
+    value = _points(raw, where, problems)
+    return {} if value is None else dict.fromkeys(WARNING_LEVELS, value)
+
+
+def _points(value: Any, where: str, problems: _Problems) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        problems.add(where, f"must be a number of points (or a mapping of level to points), got {value!r}")
+        return None
+    if not 0 <= value <= 100:
+        problems.add(where, f"must be from 0 to 100 points, got {value!r}")
+        return None
+    return float(value)
 
 
 def parse_catalog(text: str, *, source: str = "<string>") -> Catalog:
@@ -516,7 +548,8 @@ def load_catalog(path: str | Path) -> Catalog:
     unknown department, category, zone-kind or severity codes; a rule without a lead or whose lead is also
     an assist; two rules for the same (category, zone_kind); a category without a general rule; zero or
     negative deadlines and intake parameters; an inspection window with a bad or unquoted clock time, or
-    equal start and end. A missing file raises :class:`NotConfigured`.
+    equal start and end; a warning rule's ``deduction`` that is not a number of points from 0 to 100 (or a
+    mapping of warning level to such a number). A missing file raises :class:`NotConfigured`.
     """
     path = Path(path)
     if not path.is_file():

@@ -78,9 +78,17 @@ def evaluate_cmd(
     lang: Annotated[str, typer.Option(help="headers: zh or en")] = "zh",
 ) -> None:
     """Evaluation (效果可评价): whistles, report-in, resolution, warnings, penalties, duty performance, score."""
-    from gis_enforcement.analysis.evaluate_service import evaluate, ranking_by_month
+    from datetime import UTC, datetime
+
+    from gis_enforcement.analysis.evaluate_service import data_range, evaluate, is_empty, ranking_by_month
     from gis_enforcement.analysis.evaluation import parse_period
-    from gis_enforcement.analysis.evaluation_table import render_table, report_frame
+    from gis_enforcement.analysis.evaluation_table import (
+        empty_period_note,
+        render_table,
+        report_csv_frame,
+        report_workbook,
+        score_note,
+    )
 
     if output is not None and output.suffix.lower() not in (".csv", ".xlsx"):
         raise typer.BadParameter("write a .csv or an .xlsx file", param_hint="--output")
@@ -89,16 +97,19 @@ def evaluate_cmd(
     try:
         span = parse_period(period, tz=district_tz())
         platform = open_platform()
+        tz = platform.settings.timezone
         with platform.transaction() as session:
             if monthly:
-                table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end,
-                                         tz=platform.settings.timezone)
+                table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end, tz=tz)
             else:
                 table = evaluate(session, catalog=platform.catalog, start=span.start, end=span.end, by=by.value,
                                  label=span.label)
+            empty = is_empty(table)
+            stored = data_range(session) if empty else None
     except EnforcementError as exc:
         fail(exc)
         return
+    generated_at = datetime.now(UTC)
     rows = render_table(table, lang)
     what = "月度排名" if monthly else "部门评价" if by is EvaluateBy.department else "乡镇评价"
     grid = Table(title=f"{what} {span.label}", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
@@ -109,14 +120,21 @@ def evaluate_cmd(
     for r in rows[1:]:
         grid.add_row(*r)
     print_whole(grid)
+    if empty:
+        note = empty_period_note(span.label, stored, tz=tz, lang=lang)
+        out.print(f"[yellow]{'注意' if lang == 'zh' else 'note'}[/] {note}")
+    elif monthly or by is EvaluateBy.department:
+        out.print(score_note(lang))
     if output is not None:
-        frame = report_frame(table, lang)
         with written(output) as path:
             if output.suffix.lower() == ".xlsx":
-                frame.to_excel(path, index=False, sheet_name=what)
-            else:
-                frame.to_csv(path, index=False, encoding="utf-8-sig")  # BOM: Excel opens the Chinese headers right
-        out.print(f"wrote {len(frame):,} rows to {output}")
+                notes = [] if empty or by is EvaluateBy.township else [score_note(lang)]
+                report_workbook(table, what=what, period=span, generated_at=generated_at, lang=lang,
+                                notes=notes).save(path)
+            else:  # BOM: Excel opens the Chinese headers right
+                report_csv_frame(table, period=span, generated_at=generated_at,
+                                 lang=lang).to_csv(path, index=False, encoding="utf-8-sig")
+        out.print(f"wrote {len(table):,} rows to {output}")
 
 
 audit_app = typer.Typer(help="The tamper-evident case record.", no_args_is_help=True)
@@ -157,12 +175,15 @@ def audit_verify(
 @app.command("compare")
 def compare_cmd(
     before: Annotated[str, typer.Option(help="the period before: a year (2016), month or START..END")],
-    after: Annotated[str, typer.Option(help="the period after: a year (2018), month or START..END")],
+    after: Annotated[str, typer.Option(help="the period after (not overlapping the one before): a year (2018), "
+                                            "month or START..END")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="also write the rows to .csv")] = None,
 ) -> None:
-    """The seed's two metrics district-wide, before vs after: penalties per officer and 职权履行率, in % change."""
+    """The seed's two metrics district-wide, before vs after: penalties per officer and 职权履行率, as % change
+    (rates also in 百分点); counts per 30 days when the periods' lengths differ; overlapping periods refused."""
     from gis_enforcement.analysis.evaluate_service import compare
     from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.analysis.evaluation_table import comparison_notes, empty_period_note
 
     if output is not None and output.suffix.lower() != ".csv":
         raise typer.BadParameter("write a .csv file", param_hint="--output")
@@ -171,19 +192,29 @@ def compare_cmd(
                  parse_period(after, tz=district_tz(), field="after"))
         plat = open_platform()
         with plat.transaction() as session:
-            table = compare(session, catalog=plat.catalog, before=spans[0], after=spans[1])
+            result = compare(session, catalog=plat.catalog, before=spans[0], after=spans[1])
     except EnforcementError as exc:
         fail(exc)
         return
+    table = result.table
     grid = Table(title=f"前后对比 {spans[0].label} → {spans[1].label}", box=box.SIMPLE_HEAD)
-    for header in ("指标", "metric", spans[0].label, spans[1].label, "变化"):
+    for header in ("指标", "metric", spans[0].label, spans[1].label, "变化", "变化(百分点)"):
         grid.add_column(header, justify="left" if header in ("指标", "metric") else "right")
     for r in table.itertuples(index=False):
         fmt = "{:.1%}" if r.metric.endswith("_rate") else "{:,.0f}" if r.metric == "whistles" else "{:.3f}"
+        if r.per_30_days and r.metric == "whistles":
+            fmt = "{:,.1f}"
         cells = [fmt.format(v) if v == v else "—" for v in (r.before, r.after)]
         change = f"{r.change_pct:+.2f} %" if r.change_pct == r.change_pct else "—"
-        grid.add_row(r.zh, r.en, *cells, change)
+        points = f"{r.change_pp:+.1f} pp" if r.change_pp == r.change_pp else "—"
+        per = ("（每30天）", " (per 30 days)") if r.per_30_days else ("", "")
+        grid.add_row(r.zh + per[0], r.en + per[1], *cells, change, points)
     print_whole(grid)
+    for note in comparison_notes(result.per_30_days, result.days_before, result.days_after):
+        out.print(f"[yellow]注意[/] {note}")
+    for side, span in zip(("before", "after"), spans, strict=True):
+        if side in result.empty:
+            out.print(f"[yellow]注意[/] {empty_period_note(span.label, result.data_range, tz=plat.settings.timezone)}")
     if output is not None:
         with written(output) as path:
             table.to_csv(path, index=False, encoding="utf-8-sig")

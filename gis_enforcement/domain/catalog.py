@@ -182,7 +182,9 @@ class WarningRule:
     """A row of the 警示清单: what triggers a warning, its consequence, its level and who is told.
 
     ``notify`` holds department codes or the role tokens ``subject``, ``lead``, ``township`` and
-    ``command_center`` (resolved by dispatch for the case at hand).
+    ``command_center`` (resolved by dispatch for the case at hand). ``deduction`` is the points each
+    warning of the rule takes off its subject's evaluation score (the consequence's 扣N分), by warning level:
+    a rule raised yellow then red (W05) may deduct only at red; a level not listed deducts nothing.
     """
 
     code: str
@@ -193,6 +195,11 @@ class WarningRule:
     notify: tuple[str, ...]
     provenance: str
     note: str | None = None
+    deduction: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def points(self, level: str) -> float:
+        """The points one warning of this rule at ``level`` deducts (0 when the lists give none)."""
+        return float(self.deduction.get(level, 0.0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.storage.copying import raw_cursor
@@ -147,3 +148,15 @@ def cases_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataF
 def townships_frame(session: Session) -> pd.DataFrame:
     """Every loaded township (code, name), so townships without cases still appear in the evaluation."""
     return _frame(session, "SELECT code AS township_code, name FROM township ORDER BY code", {})
+
+
+def data_range(session: Session) -> tuple[datetime, datetime] | None:
+    """The first and the last time anything was evaluated could happen — an incident observed, a department
+    whistled, an enforcement record acted — or None when the store holds none of them. Told to a reader
+    whose period holds nothing."""
+    row = session.execute(text(
+        "SELECT min(t0), max(t1) FROM ("
+        " SELECT min(observed_at) AS t0, max(observed_at) AS t1 FROM incident"
+        " UNION ALL SELECT min(summoned_at), max(summoned_at) FROM assignment"
+        " UNION ALL SELECT min(acted_at), max(acted_at) FROM enforcement_record) s")).one()
+    return None if row[0] is None else (row[0], row[1])

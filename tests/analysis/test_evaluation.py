@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from gis_enforcement.analysis.evaluate_service import evaluate, ranking_by_month
 from gis_enforcement.analysis.evaluation import (
     ASSIGNMENT_COLUMNS,
+    MIN_RANKED_WHISTLES,
     TZ,
     EvaluationFacts,
     Period,
@@ -135,7 +136,9 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert (len(eco_listed), len(samr_listed)) == (9, 4) and "罚款" in samr_listed
     assert (catalog.departments["ECO"].officers, catalog.departments["SAMR"].officers) == (55, 160)
     assert [(d["code"], d["weight"]) for d in catalog.mechanism["evaluation_dimensions"]] == [
-        ("ON_TIME_ARRIVAL", 0.4), ("DUTY_PERFORMED", 0.4), ("OUTCOME", 0.2)]
+        ("ON_TIME_ARRIVAL", 0.3), ("DUTY_PERFORMED", 0.3), ("OUTCOME", 0.2), ("TOWNSHIP_RATING", 0.2)]
+    points = {code: (rule.points("yellow"), rule.points("red")) for code, rule in catalog.warning_rules.items()}
+    assert (points["W01"], points["W02"], points["W05"]) == ((1, 1), (3, 3), (0, 1))
 
     table = evaluate(db, catalog=catalog, start=MAY.start, end=MAY.end, by="department", as_of=AS_OF)
     assert list(table["department"][:2]) == ["ECO", "SAMR"]
@@ -161,8 +164,11 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     # 责令改正, 罚款, 限制生产/停产整治, 断水断电（协调） of ECO's 9 listed measures
     assert (eco.measures_listed, eco.measures_used) == (9, 4)
     assert eco.duty_rate == pytest.approx(4 / 9)
-    assert eco.score == pytest.approx(100 * (0.4 * 2 / 4 + 0.4 * 4 / 9 + 0.2 * 2 / 4))  # 47.78
-    assert eco["rank"] == 1
+    # nobody rated ECO: TOWNSHIP_RATING left out, the others re-weighted over 0.3 + 0.3 + 0.2
+    assert eco.score_base == pytest.approx(100 * (0.3 * 2 / 4 + 0.3 * 4 / 9 + 0.2 * 2 / 4) / 0.8)  # 47.92
+    assert eco.deduction == 1 + 3 + 0 + 1  # W01, W02, W05 yellow (a reminder: 0) and red
+    assert eco.score == pytest.approx(eco.score_base - 5)
+    assert eco.small_sample and pd.isna(eco["rank"])  # 4 whistles: shown, not ranked
 
     # SAMR, assist on A B C D: A 45 (late), B none (absent), C released at +20 < +30 (excused), D 20 (on time)
     assert (samr.whistles, samr.excused, samr.expected_report_ins, samr.reported_in, samr.on_time, samr.absent) == (
@@ -178,18 +184,20 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert samr.penalties_per_officer == pytest.approx(1 / 160)
     assert samr.duty_rate == pytest.approx(1 / 4)  # 罚款 of SAMR's 4 listed (R-MKT-01)
     # OUTCOME unknown: ON_TIME and DUTY re-weighted over 0.4 + 0.4
-    assert samr.score == pytest.approx(100 * (0.4 * 1 / 3 + 0.4 * 1 / 4) / 0.8)  # 29.17
-    assert samr["rank"] == 2
+    assert samr.score_base == pytest.approx(100 * (0.3 * 1 / 3 + 0.3 * 1 / 4) / 0.6)  # 29.17
+    assert samr.deduction == 1 + 3 and samr.score == pytest.approx(samr.score_base - 4)
+    assert samr.small_sample and pd.isna(samr["rank"])
 
     pnr = row(table, "department", "PNR")  # never whistled
     assert pnr.whistles == 0 and pnr.penalties == 0 and pnr.warnings == 0
     assert all(math.isnan(pnr[c]) for c in ("report_in_rate", "on_time_rate", "resolution_rate", "duty_rate", "score"))
-    assert pd.isna(pnr["rank"])
+    assert pd.isna(pnr["rank"]) and not pnr.small_sample and pnr.deduction == 0
 
     rows = render_table(table)
-    assert rows[0][:3] == ("排名", "名称", "接哨") and rows[1][:2] == ("1", "区生态环境局")
-    assert "75.0%" in rows[1] and "47.8" in rows[1] and "50,000" in rows[1]
-    assert "—" in rows[3]
+    assert rows[0][:3] == ("排名", "名称", "接哨") and rows[1][:2] == ("样本少", "区生态环境局")
+    assert rows[0][-2:] == ("扣分", "得分") and rows[1][-2:] == ("5", "42.9")
+    assert "75.0%" in rows[1] and "50,000" in rows[1]
+    assert rows[3][0] == "—" and "—" in rows[3]
 
 
 def test_townships_on_the_hand_built_scenario(db: Session, catalog: Catalog, scenario: dict[str, Any]) -> None:
@@ -219,9 +227,9 @@ def test_a_month_without_whistles_and_the_monthly_ranking(db: Session, catalog: 
     assert eco.warnings_W08 == 1  # the recurrence of A, about the case ECO leads
     year = parse_period("2026")
     ranking = ranking_by_month(db, catalog=catalog, start=year.start, end=year.end, as_of=AS_OF)
-    assert list(ranking.itertuples(index=False, name=None)) == [
-        ("2026-05", "ECO", catalog.departments["ECO"].zh, pytest.approx(47.777, abs=1e-3), 1),
-        ("2026-05", "SAMR", catalog.departments["SAMR"].zh, pytest.approx(29.167, abs=1e-3), 2),
+    assert [(m, d, n, s, pd.isna(r), few) for m, d, n, s, r, few in ranking.itertuples(index=False, name=None)] == [
+        ("2026-05", "ECO", catalog.departments["ECO"].zh, pytest.approx(42.917, abs=1e-3), True, True),
+        ("2026-05", "SAMR", catalog.departments["SAMR"].zh, pytest.approx(25.167, abs=1e-3), True, True),
     ]
     with pytest.raises(InvalidInput) as bad:
         evaluate(db, catalog=catalog, start=year.start, end=year.end, by="village")
@@ -261,7 +269,7 @@ def test_no_whistles_means_nan_rates_and_no_rank(catalog: Catalog) -> None:
     eco = row(table, "department", "ECO")
     # on time 1/1; no record: duty 0/9; the case is open and its 168 h ran out on 10 May: unresolved, 0/1
     assert (eco.on_time_rate, eco.duty_rate, eco.resolution_rate) == (1.0, 0.0, 0.0)
-    assert eco.score == pytest.approx(100 * (0.4 * 1 + 0.4 * 0 + 0.2 * 0))
+    assert eco.score == pytest.approx(100 * (0.3 * 1 + 0.3 * 0 + 0.2 * 0) / 0.8)  # not rated: 0.8 of weight
 
 
 def test_nothing_at_all_is_all_nan_and_an_empty_ranking(catalog: Catalog) -> None:
@@ -350,15 +358,17 @@ def test_monthly_ranking_follows_shanghai_months(catalog: Catalog) -> None:
     # 30 April 23:50 Shanghai is 15:50 UTC: an April whistle, not May
     april = datetime(2026, 4, 30, 23, 50, tzinfo=TZ)
     may = datetime(2026, 5, 2, 10, tzinfo=TZ)
+    enough = range(MIN_RANKED_WHISTLES)  # whistles enough to be ranked
     facts = EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([
-        assignment("ECO", summoned=april, reported=april + 10 * MIN),
-        assignment("SAMR", summoned=april, reported=april + 50 * MIN),
-        assignment("ECO", summoned=may, reported=may + 50 * MIN),
-        assignment("SAMR", summoned=may, reported=may + 5 * MIN),
+        *(assignment("ECO", summoned=april, reported=april + 10 * MIN) for _ in enough),
+        *(assignment("SAMR", summoned=april, reported=april + 50 * MIN) for _ in enough),
+        *(assignment("ECO", summoned=may, reported=may + 50 * MIN) for _ in enough),
+        *(assignment("SAMR", summoned=may, reported=may + 5 * MIN) for _ in enough),
     ]))
     ranking = monthly_ranking(facts, catalog, period=parse_period("2026-04..2026-05"))
-    assert [(m, d, r) for m, d, _, _, r in ranking.itertuples(index=False, name=None)] == [
-        ("2026-04", "ECO", 1), ("2026-04", "SAMR", 2), ("2026-05", "SAMR", 1), ("2026-05", "ECO", 2)]
+    assert [(m, d, r, few) for m, d, _, _, r, few in ranking.itertuples(index=False, name=None)] == [
+        ("2026-04", "ECO", 1, False), ("2026-04", "SAMR", 2, False), ("2026-05", "SAMR", 1, False),
+        ("2026-05", "ECO", 2, False)]
 
 
 def test_parse_period() -> None:
@@ -388,3 +398,117 @@ def test_facts_name_a_missing_column_and_files_get_chinese_headers(catalog: Cata
     frame = report_frame(table)
     assert {"部门代码", "职权履行率", "综合得分", "警示W01"} <= set(frame.columns)
     assert render_table(table, "en")[0][:3] == ("rank", "dept", "whistles")
+
+
+# -- the score the lists make: 评价权, the warnings' deductions, too few whistles to rank -----------------------
+_WARNING_IDS = itertools.count(1)
+
+
+def warning(rule: str, level: str, about: dict[str, Any], *, at: datetime, kind: str = "department") -> dict[str, Any]:
+    """A warning raised at ``at`` on the assignment ``about`` (subject: its department, or its case's place)."""
+    return {"warning_id": next(_WARNING_IDS), "rule_code": rule, "level": level, "subject_kind": kind,
+            "subject_code": about["department"] if kind == "department" else about["township_code"],
+            "incident_id": about["incident_id"], "assignment_id": about["assignment_id"], "raised_at": at,
+            "township_code": about["township_code"],
+            "lead_department": about["department"] if about["role"] == "lead" else None}
+
+
+def _attendances(department: str, n: int, *, at: datetime, late: int = 0) -> list[dict[str, Any]]:
+    """``n`` lead attendances of ``department``, resolved and closed, the first ``late`` ones 40 min after the
+    whistle (late), the others after 10 min."""
+    return [assignment(department, summoned=at + i * H, role="lead", status="done", case_status="closed",
+                       reported=at + i * H + (40 if i < late else 10) * MIN, closed=at + i * H + 5 * H)
+            for i in range(n)]
+
+
+def test_an_unsatisfied_rating_and_its_w04_rank_a_department_below_an_equal_one(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 4, 9, tzinfo=TZ)
+    eco, samr = _attendances("ECO", 5, at=t), _attendances("SAMR", 5, at=t)
+    for a in (*eco, *samr):
+        a.update(rating_timeliness=5, rating_adequacy=5)
+    samr[0].update(rating_adequacy=2)  # 不满意: the township's rating, and the W04 it raises
+    facts = EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([*eco, *samr]),
+                            warnings=pd.DataFrame([warning("W04", "yellow", samr[0], at=t + 6 * H)]))
+    table = evaluate_departments(facts, catalog, period=MAY)
+    e, s = row(table, "department", "ECO"), row(table, "department", "SAMR")
+    assert (e["rank"], s["rank"]) == (1, 2) and s.score < e.score
+    # the same on time, duty and outcome; only the rating and the warning differ
+    assert (e.on_time_rate, e.duty_rate, e.outcome_rate) == (s.on_time_rate, s.duty_rate, s.outcome_rate)
+    assert e.rating_score == 1.0 and s.rating_score == pytest.approx(((5 + 4.4) / 2 - 1) / 4)
+    assert s.score_base < e.score_base
+    assert (e.deduction, s.deduction) == (0, catalog.warning_rules["W04"].points("yellow"))
+    assert s.score == pytest.approx(s.score_base - 2)
+    assert list(table["department"][:2]) == ["ECO", "SAMR"]
+
+
+def test_the_deduction_is_the_sum_of_the_periods_warnings_and_the_score_stops_at_zero(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 4, 9, tzinfo=TZ)
+    eco = _attendances("ECO", 6, at=t, late=2)
+    samr = _attendances("SAMR", 5, at=t, late=5)
+    warnings = [
+        warning("W01", "yellow", eco[0], at=t + H), warning("W01", "yellow", eco[1], at=t + 2 * H),
+        warning("W05", "yellow", eco[2], at=t + 3 * H), warning("W05", "red", eco[2], at=t + 4 * H),
+        warning("W08", "yellow", eco[3], at=t + 5 * H, kind="location"),  # a recurrence on a case ECO leads
+        warning("W99", "red", eco[4], at=t + 6 * H),                        # not in the lists: no points
+        warning("W02", "red", eco[5], at=datetime(2026, 6, 2, tzinfo=TZ)),   # June: not May's
+        *(warning("W02", "red", a, at=t + 7 * H) for a in samr for _ in range(8)),  # 40 points
+    ]
+    table = evaluate_departments(EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([*eco, *samr]),
+                                                 warnings=pd.DataFrame(warnings)), catalog, period=MAY)
+    e, s = row(table, "department", "ECO"), row(table, "department", "SAMR")
+    rules = catalog.warning_rules
+    expected = sum(rules[code].points(level) for code, level in (
+        ("W01", "yellow"), ("W01", "yellow"), ("W05", "yellow"), ("W05", "red"), ("W08", "yellow")))
+    assert e.deduction == pytest.approx(expected) == 1 + 1 + 0 + 1 + 1
+    assert e.score == pytest.approx(e.score_base - expected)
+    assert s.deduction == pytest.approx(40 * rules["W02"].points("red")) and s.score_base < s.deduction
+    assert s.score == 0.0 and s["rank"] == 2  # floored at 0, still ranked (last)
+    frame = report_frame(table)
+    assert {"警示扣分", "扣分前得分", "综合得分"} <= set(frame.columns)
+
+
+def test_too_few_whistles_are_scored_but_not_ranked(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 4, 9, tzinfo=TZ)
+    fire = _attendances("FIRE", MIN_RANKED_WHISTLES - 2, at=t)          # 3 whistles, all on time
+    water = _attendances("WATER", MIN_RANKED_WHISTLES, at=t, late=2)    # 5 whistles, 2 late
+    table = evaluate_departments(EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([*fire, *water])),
+                                 catalog, period=MAY)
+    f, w = row(table, "department", "FIRE"), row(table, "department", "WATER")
+    assert f.score > w.score  # the better figures, on three whistles
+    assert w["rank"] == 1 and pd.isna(f["rank"])
+    assert f.small_sample and not w.small_sample
+    assert list(table["department"][:2]) == ["WATER", "FIRE"]  # the ranked first, then the small sample
+    rows = render_table(table)
+    assert rows[1][:2] == ("1", "区水务局") and rows[2][0] == "样本少"
+    assert render_table(table, "en")[2][0] == "few"
+
+
+def test_townships_come_busiest_first_with_their_own_deductions(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 3, 9, tzinfo=TZ)
+
+    def case(town: str) -> dict[str, Any]:
+        return {"incident_id": str(uuid.uuid4()), "category": "ENV-01", "township_code": town, "status": "reported",
+                "observed_at": t, "whistled_at": None, "closed_at": None, "likely_duplicate_of": None,
+                "resolution_due": None}
+
+    cases = [case("T1"), case("T3"), case("T3"), case("T3"), case("T2"), case("T2")]
+    base = {"level": "yellow", "incident_id": None, "assignment_id": None, "raised_at": t + H,
+            "lead_department": None}
+    warnings = [
+        {**base, "warning_id": 1, "rule_code": "W09", "subject_kind": "township", "subject_code": "T2",
+         "township_code": None},
+        {**base, "warning_id": 2, "rule_code": "W08", "subject_kind": "location",
+         "subject_code": cases[4]["incident_id"], "incident_id": cases[4]["incident_id"], "township_code": "T2"},
+        {**base, "warning_id": 3, "rule_code": "W12", "level": "notice", "subject_kind": "township",
+         "subject_code": "T1", "township_code": None},
+    ]
+    facts = EvaluationFacts(as_of=t + 2 * H, cases=pd.DataFrame(cases), warnings=pd.DataFrame(warnings),
+                            townships=pd.DataFrame({"township_code": ["T1", "T2", "T3", "T4"],
+                                                    "name": ["一镇", "二镇", "三镇", "四镇"]}))
+    table = evaluate_townships(facts, catalog, period=MAY)
+    assert list(table["township_code"]) == ["T3", "T2", "T1", "T4"]  # 3, 2, 1, 0 cases — not by code
+    points = catalog.warning_rules
+    assert dict(zip(table["township_code"], table["deduction"], strict=True)) == {
+        "T3": 0, "T2": points["W09"].points("yellow") + points["W08"].points("yellow"),
+        "T1": points["W12"].points("notice"), "T4": 0}
+    assert render_table(table)[0][-1] == "扣分"

@@ -78,8 +78,9 @@ def test_an_ongoing_day_judges_only_what_is_due(catalog: Catalog) -> None:
     for dep in ("ECO", "PNR"):
         r = table.loc[dep]
         assert (r.pending, r.expected_report_ins, r.absent) == (0, 1, 1), dep
-        assert r.score == pytest.approx(0.0) and not pd.isna(r["rank"]), dep   # absent: judged, badly
-    assert table.loc["SAMR", "rank"] == 1 and table.loc["SAMR", "score"] > 0
+        assert r.score == pytest.approx(0.0) and r.small_sample, dep   # absent: judged, badly (one whistle: no rank)
+    assert table.loc["SAMR", "score"] > 0 and table.loc["SAMR", "small_sample"]
+    assert not table.loc["WATER", "small_sample"]  # not scored at all
     rows = render_table(evaluate_departments(facts, catalog, period=day), "en")
     water_row = next(r for r in rows if "WATER" in r)
     assert water_row[0] == "—" and water_row[-1] == "—"

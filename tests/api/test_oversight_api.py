@@ -102,6 +102,30 @@ def test_evaluation_over_http(client: TestClient, db: Session, locator: Locator,
         assert wrong.status_code == 422 and wrong.json()["error"]["field"] == field, wrong.text
 
 
+def test_evaluation_compare_over_http_refuses_overlaps_and_says_what_it_did(
+        client: TestClient, db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction) -> None:
+    v = jurisdiction.villages.iloc[12]
+    inc = new_case(db, locator, catalog, v.geometry.x, v.geometry.y)
+    result = whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"], at=NOW)
+    overlap = client.get("/api/v1/evaluation/compare", params={"before": "2026-03..2026-09", "after": "2026-09"})
+    assert overlap.status_code == 422 and overlap.json()["error"]["field"] == "after", overlap.text
+    assert "overlap" in overlap.json()["error"]["message"]
+    body = client.get("/api/v1/evaluation/compare", params={"before": "2026-06", "after": "2026-07..2026-09"}).json()
+    assert (body["days_before"], body["days_after"], body["per_30_days"]) == (30, 92, True)
+    rows = {d["metric"]: d for d in body["data"]}
+    assert rows["whistles"]["per_30_days"] and rows["whistles"]["after"] == pytest.approx(
+        len(result.assignments) * 30 / 92)
+    assert not rows["on_time_rate"]["per_30_days"] and "change_pp" in rows["on_time_rate"]
+    assert any("每 30 天折算" in n for n in body["notes"])
+    assert any("2026-06 内没有案件、吹哨或执法记录" in n for n in body["notes"])  # June holds nothing
+    empty = client.get("/api/v1/evaluation", params={"period": "2027"}).json()
+    assert empty["notes"] and "2027 内没有案件、吹哨或执法记录（数据范围" in empty["notes"][0]
+    busy = client.get("/api/v1/evaluation", params={"period": "2026-09"}).json()
+    assert "减警示扣分" in busy["notes"][0]
+    row = next(d for d in busy["data"] if d["department"] == result.assignments[0].department)
+    assert {"deduction", "score_base", "small_sample"} <= set(row) and row["rank"] is None  # one whistle: no rank
+
+
 @pytest.mark.parametrize(("params", "field"), [({"rule": "W99"}, "rule"), ({"rule": "w02"}, "rule"),
                                                ({"subject": "NOBODY"}, "subject"),
                                                ({"subject": "110117999"}, "subject")])

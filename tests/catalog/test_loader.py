@@ -220,6 +220,16 @@ REFUSALS: list[tuple[str, Mutation, str]] = [
      "responsibility_rules[R-SAND].legal_basis[0].verify: must be true or false"),
     ("intake default missing", lambda d: d["intake_defaults"].pop("geofence_m"),
      "problem_categories[SAND].intake.geofence_m: missing, and intake_defaults gives no value"),
+    ("deduction as text", _set("warning_rules", "W01", deduction="扣1分"),
+     "warning_rules[W01].deduction: must be a number of points (or a mapping of level to points), got '扣1分'"),
+    ("negative deduction", _set("warning_rules", "W01", deduction=-1),
+     "warning_rules[W01].deduction: must be from 0 to 100 points, got -1"),
+    ("deduction true", _set("warning_rules", "W01", deduction=True),
+     "warning_rules[W01].deduction: must be a number of points"),
+    ("deduction of an unknown level", _set("warning_rules", "W01", deduction={"orange": 1}),
+     "warning_rules[W01].deduction.orange: unknown level"),
+    ("deduction by level too high", _set("warning_rules", "W01", deduction={"red": 101}),
+     "warning_rules[W01].deduction.red: must be from 0 to 100 points, got 101"),
 ]
 
 
@@ -273,3 +283,22 @@ def test_repeated_yaml_key_is_refused_with_its_line(tmp_path: Path):
 def test_not_a_mapping_is_refused():
     with pytest.raises(CatalogInvalid, match="must be a YAML mapping"):
         parse_catalog("- just\n- a list\n")
+
+
+def test_warning_deductions_by_level_and_in_the_shipped_lists(tmp_path: Path, shipped: Catalog):
+    doc = minimal_doc()
+    entry(doc, "warning_rules", "W01")["deduction"] = {"red": 1.5}
+    rule = load_catalog(write_catalog(tmp_path, doc)).warning_rules["W01"]
+    assert (rule.points("notice"), rule.points("yellow"), rule.points("red")) == (0.0, 0.0, 1.5)
+    entry(doc, "warning_rules", "W01")["deduction"] = 2
+    rule = load_catalog(write_catalog(tmp_path, doc)).warning_rules["W01"]
+    assert {rule.points(level) for level in ("notice", "yellow", "red")} == {2.0}
+    del entry(doc, "warning_rules", "W01")["deduction"]
+    assert load_catalog(write_catalog(tmp_path, doc)).warning_rules["W01"].points("red") == 0.0
+    # the shipped points are the consequences' 扣N分: W01 扣1分/次, W02 扣3分/次, W05 red 扣1分, W12 不扣分
+    points = {code: (r.points("yellow"), r.points("red")) for code, r in shipped.warning_rules.items()}
+    assert (points["W01"], points["W02"], points["W04"], points["W05"], points["W12"]) == (
+        (1, 1), (3, 3), (2, 2), (0, 1), (0, 0))
+    assert all(r.provenance == "draft" for r in shipped.warning_rules.values())
+    dims = {d["code"]: d for d in shipped.mechanism["evaluation_dimensions"]}
+    assert dims["TOWNSHIP_RATING"]["provenance"] == "draft" and dims["TOWNSHIP_RATING"]["weight"] > 0

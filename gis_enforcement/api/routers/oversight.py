@@ -122,6 +122,8 @@ class EvaluationPublic(BaseModel):
     data: list[dict[str, Any]] = Field(description="one row per department (ranked) or township; "
                                                     "unknown ratios are null")
     count: int
+    notes: list[str] = Field(default_factory=list, description="what a reader must know: how the score is "
+                             "made, or that the period holds nothing (with the stored data's range)")
 
 
 def _rows(frame: Any) -> list[dict[str, Any]]:
@@ -140,30 +142,46 @@ def evaluation(
     = "department",
 ) -> EvaluationPublic:
     """The metrics of :mod:`gis_enforcement.analysis.evaluation` (report-in and on-time rates, minutes,
-    resolution, recurrences, warnings, penalties per officer, 职权履行率, ratings, score and rank)."""
-    from gis_enforcement.analysis.evaluate_service import evaluate, ranking_by_month
+    resolution, recurrences, warnings, penalties per officer, 职权履行率, ratings, the warnings' deduction,
+    score and rank — no rank on fewer than 5 whistles, ``small_sample``)."""
+    from gis_enforcement.analysis.evaluate_service import data_range, evaluate, is_empty, ranking_by_month
     from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.analysis.evaluation_table import empty_period_note, score_note
 
-    span = parse_period(period, tz=platform.settings.timezone)
+    tz = platform.settings.timezone
+    span = parse_period(period, tz=tz)
     if by == "month":
-        table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end,
-                                 tz=platform.settings.timezone)
+        table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end, tz=tz)
     else:
         table = evaluate(session, catalog=platform.catalog, start=span.start, end=span.end, by=by, label=span.label)
+    if is_empty(table):
+        notes = [empty_period_note(span.label, data_range(session), tz=tz)]
+    else:
+        notes = [score_note()] if by != "township" else []
     rows = _rows(table)
-    return EvaluationPublic(period=span.label, start=span.start, end=span.end, by=by, data=rows, count=len(rows))
+    return EvaluationPublic(period=span.label, start=span.start, end=span.end, by=by, data=rows, count=len(rows),
+                            notes=notes)
 
 
 @router.get("/evaluation/compare", operation_id="evaluation_compare", responses=ERRORS,
             summary="The seed's two metrics district-wide, before and after, as percentage changes")
 def evaluation_compare(session: SessionDep, platform: PlatformDep, caller: ReadsEvaluation,
                        before: Annotated[str, Query(examples=["2016"])],
-                       after: Annotated[str, Query(examples=["2018"])]) -> dict[str, Any]:
-    """Penalties per officer (人均处罚量) and 职权履行率, with on-time report-in and whistles for context."""
+                       after: Annotated[str, Query(examples=["2018"], description="not overlapping before")],
+                       ) -> dict[str, Any]:
+    """Penalties per officer (人均处罚量) and 职权履行率, with on-time report-in and whistles for context:
+    ``change_pct`` relative, ``change_pp`` in percentage points for rates. Overlapping periods are refused
+    (422 on ``after``); when their lengths differ the counts are per 30 days (``per_30_days``), and
+    ``notes`` says so, as it says which period holds nothing."""
     from gis_enforcement.analysis.evaluate_service import compare
     from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.analysis.evaluation_table import comparison_notes, empty_period_note
 
     tz = platform.settings.timezone
     b, a = parse_period(before, tz=tz, field="before"), parse_period(after, tz=tz, field="after")
-    table = compare(session, catalog=platform.catalog, before=b, after=a)
-    return {"before": b.label, "after": a.label, "data": _rows(table)}
+    result = compare(session, catalog=platform.catalog, before=b, after=a)
+    notes = comparison_notes(result.per_30_days, result.days_before, result.days_after)
+    notes += [empty_period_note(p.label, result.data_range, tz=tz) for side, p in (("before", b), ("after", a))
+              if side in result.empty]
+    return {"before": b.label, "after": a.label, "days_before": result.days_before, "days_after": result.days_after,
+            "per_30_days": result.per_30_days, "notes": notes, "data": _rows(result.table)}
