@@ -570,15 +570,22 @@ def test_the_supervisors_evaluation_table_is_labelled_and_shows_a_dash_for_none(
     sup.wait_for_selector("#evaluation table tbody tr")
     period = sup.input_value("#eval-period")
     with site.client("supervisor") as c:
-        rows = c.get("/api/v1/evaluation", params={"period": period, "by": "department"}).json()["data"]
+        answer = c.get("/api/v1/evaluation", params={"period": period, "by": "department"}).json()
+    rows = answer["data"]
     heads = sup.locator("#evaluation thead th").all_inner_texts()
     assert heads.index("排名") < heads.index("名称") < heads.index("得分"), heads
     assert sup.locator("#evaluation tbody tr").count() == len(rows)
-    checked = 0
+    checked = small = 0
     for r in rows:
         cells = sup.locator(f"#evaluation tbody tr[data-unit='{r['department']}'] td").all_inner_texts()
         by_label = dict(zip(heads, cells, strict=True))
         assert by_label["名称"], r
+        # a unit scored on too few whistles is not ranked, and says so; a deduction reads as one
+        if r.get("small_sample"):
+            assert by_label["排名"] == "样本少", (r, by_label)
+            small += 1
+        assert by_label["警示扣分"] == (f"−{r['deduction']:.2f}".rstrip("0").rstrip(".") if r["deduction"]
+                                      else "0"), (r, by_label)
         for key, label in EVAL_LABELS.items():
             if key in r and r[key] is None:
                 assert by_label[label] == "—", (key, r, by_label)
@@ -586,6 +593,9 @@ def test_the_supervisors_evaluation_table_is_labelled_and_shows_a_dash_for_none(
             elif key.endswith("_rate") and r.get(key) is not None:
                 assert by_label[label] == f"{r[key] * 100:.1f}%", (key, r, by_label)
     assert checked, "no missing figure in the evaluation: the dash was not seen"
+    assert small == sum(bool(r.get("small_sample")) for r in rows)
+    # what a reader must know (how the score is made, or that the period holds nothing) under the table
+    assert answer["notes"] and sup.locator("#evaluation .eval-note").all_inner_texts() == answer["notes"]
     ctx.close()
     assert errors == []
 

@@ -556,7 +556,7 @@
           el("td", { text: w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
     }
     /* the evaluation's main columns, labelled; ratios as percentages, unknown (null) as "—" */
-    const EVAL_COLS = ["rank", "month", "name", "score", "on_time_rate", "report_in_rate", "duty_rate", "resolution_rate",
+    const EVAL_COLS = ["rank", "month", "name", "score", "deduction", "on_time_rate", "report_in_rate", "duty_rate", "resolution_rate",
       "outcome_rate", "adequate_rate", "rating_score", "whistles", "actions", "penalty_amount", "warnings", "recurrences",
       "cases", "whistled", "share_whistled", "whistles_sent", "summons"];
     const isRatio = (k) => k.endsWith("_rate") || k === "rating_score" || k === "share_whistled";
@@ -585,9 +585,13 @@
       const known = await unitNames();
       const unit = (r) => r.name || known[`department:${r.department}`] || known[`township:${r.township_code}`] || r.department || r.township_code || "";
       const cols = EVAL_COLS.filter((k) => k === "name" || k in rows[0]);
+      // a unit scored on too few whistles has no rank: the rank cell says why
+      const shown = (c, r) => (c === "name" ? unit(r) : c === "rank" && r.small_sample ? t("ev_small_sample")
+        : c === "deduction" && r[c] ? `−${cell(c, r[c])}` : cell(c, r[c]));
       $("evaluation").replaceChildren(table(cols.map((c) => ({ label: t(`ev_${c}`), num: c !== "name" && c !== "month" })), rows.map((r) =>
-        el("tr", { "data-unit": r.department || r.township_code || "" }, cols.map((c) => el("td", { class: c !== "name" && c !== "month" ? "num" : null,
-          text: c === "name" ? unit(r) : cell(c, r[c]) }))))));
+        el("tr", { "data-unit": r.department || r.township_code || "", class: r.small_sample ? "muted small-sample" : null },
+          cols.map((c) => el("td", { class: c !== "name" && c !== "month" ? "num" : null, text: shown(c, r) }))))),
+      ...(ev.notes || []).map((n) => el("p", { class: "small muted eval-note", text: n })));
       $("eval-chart").replaceChildren(bars(rows, unit));
     }
     /* score per unit as horizontal bars (SVG; no chart library needed); a unit with no score has no bar, and "—" */
