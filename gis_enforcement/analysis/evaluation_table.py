@@ -20,7 +20,7 @@ LABELS_ZH: Mapping[str, str] = {
     "pending": "未到报到时限", "report_in_rate": "报到率", "on_time_rate": "报到及时率",
     "report_in_minutes_median": "报到用时中位数(分钟)", "report_in_minutes_p90": "报到用时P90(分钟)",
     "lead_cases": "主责案件", "lead_pending": "办理期内", "resolved": "已解决", "resolution_rate": "解决率",
-    "resolution_hours_median": "解决用时中位数(小时)", "recurrences": "反弹", "outcome_rate": "解决不反弹率",
+    "resolution_hours_median": "解决用时中位数(小时)", "recurrences": "反弹预警(W08)", "outcome_rate": "解决不反弹率",
     "warnings": "警示合计", "actions": "执法记录", "penalties": "处罚数", "penalty_amount": "罚款金额(元)",
     "officers": "执法人员", "penalties_per_officer": "人均处罚", "measures_listed": "清单职权数",
     "measures_used": "已履行职权", "duty_rate": "职权履行率", "score": "综合得分", "township_code": "乡镇代码",

@@ -434,8 +434,8 @@ def hotspots_sites(
     late = days_overdue(shown["follow_up_on"], today)
     table = Table(title=f"反复点位登记 recurring sites: {len(recurring):,} of {len(sites):,} sites",
                   box=box.SIMPLE_HEAD)
-    for col in ("site", "类别", "乡镇", "村", "事件", "反弹", "上次办结", "回头看", "原因", "逾期"):
-        table.add_column(col, justify="right" if col in ("事件", "反弹") else "left")
+    for col in ("site", "类别", "乡镇", "村", "事件", "办结后复发", "上次办结", "回头看", "原因", "逾期"):
+        table.add_column(col, justify="right" if col in ("事件", "办结后复发") else "left")
     for r, town, overdue in zip(shown.itertuples(index=False), towns, late, strict=True):
         closed = f"{r.last_closure:%Y-%m-%d}" if r.last_closure == r.last_closure else "—"
         due = f"{r.follow_up_on:%Y-%m-%d}" if r.follow_up_on == r.follow_up_on else "—"
@@ -449,6 +449,8 @@ def hotspots_sites(
         out.print(f"showing {len(shown):,} of {len(recurring):,} recurring sites (--top {top}; more with a larger "
                   "--top)")
     out.print(f"逾期 overdue: days past the 回头看 date as of {today:%Y-%m-%d} (district time)")
+    out.print("办结后复发 came back: reports at the site after each closure there, every one counted — not the "
+              "evaluation's 反弹预警 (W08: a closed case back twice within 30 days)")
 
 
 def _window(values: list[str] | None) -> dict[str, str]:

@@ -52,7 +52,7 @@ WORDS = {
            "trend_sub_days": "{n} 个 {d} 天时段 · Mann-Kendall 检验\n变化：末 {k} 段比首 {k} 段",
            "steady": "其余 {n} 类无显著趋势", "more": "另 {n} 类显著变化未列出", "no_trend": "各类均无显著趋势",
            "incidents": "事件数",
-           "recurrences": "办结后反弹", "first": "首次上报", "last": "最近上报", "months": "活跃月数",
+           "recurrences": "办结后复发（次）", "first": "首次上报", "last": "最近上报", "months": "活跃月数",
            "closed": "上次办结", "follow_up": "回头看", "village": "位置", "site": "点位", "hot_bins": "热点时段",
            "cold_bins": "冷点时段", "trend": "z 值趋势", "final_z": "末期 z 值", "category": "问题类别",
            "of": "/", "rising": "上升", "falling": "下降", "month_unit": "个月",

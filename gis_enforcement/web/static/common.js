@@ -78,7 +78,7 @@ const GISE = (() => {
       ev_rank: "排名", ev_name: "名称", ev_score: "得分", ev_deduction: "警示扣分", ev_small_sample: "样本少", ev_whistles: "接哨数", ev_report_in_rate: "报到率",
       ev_on_time_rate: "报到及时率", ev_duty_rate: "职权履行率", ev_resolution_rate: "办结率",
       ev_outcome_rate: "解决不反弹率", ev_adequate_rate: "执法到位率", ev_rating_score: "街乡评价",
-      ev_actions: "执法记录数", ev_penalty_amount: "罚款（元）", ev_warnings: "警示数", ev_recurrences: "反弹数",
+      ev_actions: "执法记录数", ev_penalty_amount: "罚款（元）", ev_warnings: "警示数", ev_recurrences: "反弹预警(W08)",
       ev_cases: "案件数", ev_whistled: "已吹哨", ev_share_whistled: "吹哨率", ev_whistles_sent: "吹哨次数",
       ev_summons: "召集部门次", ev_month: "月份", ev_period_bad: "考核期无法识别",
     },
