@@ -369,7 +369,10 @@ def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site,
     sup = errors.watch(ctx.new_page())
     sup.goto("/app/console")
     sign_in(sup, site.users["supervisor"])
-    sup.click("#maps button:has-text('townships')")
+    # the maps are listed by their Chinese titles, each saying when it was written
+    button = sup.wait_for_selector("#maps button[data-map='townships']")
+    assert "平谷区" in button.inner_text() and "生成于" in (button.get_attribute("title") or ""), button.inner_text()
+    button.click()
     frame = sup.frame_locator("#map-frame")
     frame.locator(".leaflet-container").wait_for()
     sup.click(f"#plans button[data-plan='{plan_id}']")
@@ -587,6 +590,8 @@ def test_the_supervisors_evaluation_table_is_labelled_and_shows_a_dash_for_none(
         assert by_label["警示扣分"] == (f"−{r['deduction']:.2f}".rstrip("0").rstrip(".") if r["deduction"]
                                       else "0"), (r, by_label)
         for key, label in EVAL_LABELS.items():
+            if key == "rank" and r.get("small_sample"):
+                continue  # said above: 样本少
             if key in r and r[key] is None:
                 assert by_label[label] == "—", (key, r, by_label)
                 checked += 1

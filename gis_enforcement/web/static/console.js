@@ -623,9 +623,13 @@
     async function maps() {
       try {
         const html = await (await fetch("/maps", { credentials: "same-origin" })).text();
-        const names = [...new DOMParser().parseFromString(html, "text/html").querySelectorAll("a")].map((a) => a.textContent);
-        $("maps").replaceChildren(...(names.length ? names.map((n) => el("button", { type: "button", onclick: () => {
-          $("map-frame").src = `/maps/${n}`; $("map-frame").classList.remove("hidden"); $("map-frame").title = n; } }, n))
+        // the index lists each map by its title, with when it was written; its address names the file
+        const found = [...new DOMParser().parseFromString(html, "text/html").querySelectorAll("li")]
+          .map((li) => ({ a: li.querySelector("a"), when: li.querySelector(".when") }))
+          .filter((m) => m.a && /^\/maps\/[\w-]+$/.test(m.a.getAttribute("href") || ""))
+          .map((m) => ({ stem: m.a.getAttribute("href").slice(6), title: m.a.textContent, when: m.when ? m.when.textContent : "" }));
+        $("maps").replaceChildren(...(found.length ? found.map((m) => el("button", { type: "button", "data-map": m.stem, title: m.when || null, onclick: () => {
+          $("map-frame").src = `/maps/${m.stem}`; $("map-frame").classList.remove("hidden"); $("map-frame").title = m.title; } }, m.title))
           : [el("p", { class: "muted", text: t("no_items") })]));
       } catch { /* no maps written yet */ }
     }
