@@ -9,6 +9,7 @@ in the shipped YAML.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -257,6 +258,7 @@ class Catalog:
         init=False, repr=False, compare=False
     )
     _zone_rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    _by_name: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Derived indexes; the loader guarantees codes and (category, zone_kind) pairs are unique.
@@ -266,6 +268,16 @@ class Catalog:
         )
         ranks = {kind: i for i, kind in enumerate(self.zone_kinds)}
         object.__setattr__(self, "_zone_rank", MappingProxyType(ranks))
+        shared = Counter(c.zh for c in self.categories.values())
+        object.__setattr__(self, "_by_name", MappingProxyType(
+            {c.zh: code for code, c in self.categories.items() if shared[c.zh] == 1}))
+
+    @property
+    def category_codes_by_name(self) -> Mapping[str, str]:
+        """The problem-list categories' Chinese names (``zh``) → their codes, for a submission written by hand that
+        names its category rather than giving the code. A name two categories share names neither, and is left
+        out."""
+        return self._by_name
 
     @property
     def rules_by_code(self) -> Mapping[str, ResponsibilityRule]:

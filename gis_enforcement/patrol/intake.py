@@ -33,7 +33,7 @@ from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.dedupe import candidate_bbox, likely_duplicates, recurrences, utc_time
 from gis_enforcement.patrol.parse import RawBatch
 from gis_enforcement.patrol.report import IngestReport, RowError
-from gis_enforcement.patrol.validate import category_names, validate
+from gis_enforcement.patrol.validate import validate
 from gis_enforcement.storage import Session, incident_repo
 from gis_enforcement.storage.incident_repo import CONTENT_COLUMNS
 
@@ -196,7 +196,7 @@ def ingest(
     """
     tell = progress or _silent
     tell("validating", 0, len(raw.frame))
-    clean = validate(raw, categories=catalog.categories.keys(), names=category_names(catalog.categories),
+    clean = validate(raw, categories=catalog.categories.keys(), names=catalog.category_codes_by_name,
                      default_crs=default_crs, tz=tz, now=now)
     report = IngestReport(source=raw.source)
     report.submitted = len(raw.frame) + len({e.row for e in raw.errors})

@@ -31,7 +31,7 @@ from gis_enforcement.patrol.dedupe import candidate_bbox, likely_duplicates, rec
 from gis_enforcement.patrol.intake import rule_snapshot
 from gis_enforcement.patrol.parse import feature_row
 from gis_enforcement.patrol.report import RowError
-from gis_enforcement.patrol.validate import category_names, validate_row
+from gis_enforcement.patrol.validate import validate_row
 from gis_enforcement.storage import Session, incident_repo, submission_repo
 from gis_enforcement.storage.incident_repo import CONTENT_COLUMNS
 
@@ -99,7 +99,7 @@ def submit_one(
     row = feature_row(1, feature, errors)
     if row is None:
         raise _refused(errors)
-    clean, errors = validate_row(row, categories=catalog.categories.keys(), names=category_names(catalog.categories),
+    clean, errors = validate_row(row, categories=catalog.categories.keys(), names=catalog.category_codes_by_name,
                                  default_crs=default_crs, tz=tz, now=now)
     if clean is None:
         raise _refused(errors)

@@ -21,7 +21,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gis_enforcement.domain.catalog import Category
 from gis_enforcement.domain.deadlines import CLOCK_SKEW
 from gis_enforcement.domain.enums import Datum
 from gis_enforcement.domain.tracks import EARLIEST as EARLIEST_TIME
@@ -64,15 +63,6 @@ class CleanBatch:
 
 def _range(limit: int) -> dict[str, Any]:
     return {"min": -limit, "max": limit}
-
-
-def category_names(categories: Mapping[str, Category]) -> dict[str, str]:
-    """The problem-list categories' Chinese names (``zh``) → their codes, for a submission written by hand that
-    names its category rather than giving the code. A name two categories share names neither, and is left out."""
-    counts: dict[str, int] = {}
-    for c in categories.values():
-        counts[c.zh] = counts.get(c.zh, 0) + 1
-    return {c.zh: code for code, c in categories.items() if counts[c.zh] == 1}
 
 
 def _row_values(values: dict[str, Any], i: int) -> dict[str, Any]:
@@ -167,8 +157,8 @@ def validate(
     """Validate every field of every row at once and return the clean rows plus the errors.
 
     ``categories`` are the problem-list codes a submission may use, ``names`` the categories' exact names that
-    may stand for them (``category_names``: a name → its code; the clean row holds the code, so a report sent
-    once with the code and once with the name is the same content); ``default_crs`` applies where a row
+    may stand for them (``Catalog.category_codes_by_name``: a name → its code; the clean row holds the code, so
+    a report sent once with the code and once with the name is the same content); ``default_crs`` applies where a row
     names none; ``now`` bounds observation times (a little clock skew is allowed). Every row is judged on its
     own, so a large batch is judged as two halves on two threads (Arrow and numpy let go of the GIL).
     """

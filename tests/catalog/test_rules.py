@@ -163,3 +163,12 @@ def test_match_rules_one_million_rows(shipped: Catalog):
     first = match_rules(shipped, categories, zones)
     np.testing.assert_array_equal(got[:1000], first)
     np.testing.assert_array_equal(got[-1000:], first)
+
+
+def test_a_category_is_found_by_its_chinese_name_unless_two_share_it(tmp_path: Path, shipped: Catalog) -> None:
+    names = shipped.category_codes_by_name
+    assert names["河道非法采砂"] == "MIN-02" and len(names) == len(shipped.categories)
+    doc = minimal_doc()
+    entry(doc, "problem_categories", "BUILD")["zh"] = "采砂"   # two categories, one name: it names neither
+    shared = load_catalog(write_catalog(tmp_path, doc)).category_codes_by_name
+    assert "采砂" not in shared and dict(shared) == {}
