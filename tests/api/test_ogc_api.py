@@ -5,7 +5,6 @@ single features, errors that name the parameter."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis_enforcement.admin.platform import Platform
 from gis_enforcement.analysis.hotspot_service import run_and_store
-from gis_enforcement.api import create_app
-from gis_enforcement.api.deps import get_session
 from gis_enforcement.api.ogc_params import MAX_LIMIT, parse_datetime
 from gis_enforcement.demo.season import simulate_incident_table
 from gis_enforcement.domain.access import IncidentScope
@@ -32,24 +28,20 @@ from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import read_intake_file
 from gis_enforcement.storage import ogc_repo
-from tests.api.callers import as_admin
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 CORE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"
 
 
 @pytest.fixture
-def client(platform: Platform, db: Session, jurisdiction: Jurisdiction, locator: Locator, catalog: Catalog,
-           tmp_path: Path) -> Iterator[TestClient]:
+def client(client: TestClient, db: Session, jurisdiction: Jurisdiction, locator: Locator, catalog: Catalog,
+           tmp_path: Path) -> TestClient:
+    """The shared admin client (tests/api/conftest.py) over a simulated season and a stored hot-spot run."""
     simulate_incident_table(jurisdiction, catalog, count=700, seed=66).to_csv(tmp_path / "s.csv", index=False)
     report = ingest(db, read_intake_file(tmp_path / "s.csv"), locator=locator, catalog=catalog)
     assert report.accepted > 600
     run_and_store(db, cell="grid", size_m=1000)
-    app = create_app(platform.settings, platform=platform)
-    app.dependency_overrides[get_session] = lambda: db
-    as_admin(app)
-    with TestClient(app, raise_server_exceptions=False) as c:
-        yield c
+    return client
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -42,14 +43,19 @@ def test_late_and_absent_then_idempotent(db: Session, locator: Locator, catalog:
     assert sum(e.kind == "warning" for e in events) == len(raised)
 
 
-def test_overdue_resolution_yellow_then_red(db: Session, locator: Locator, catalog: Catalog, site) -> None:
+def lead_on_site(db: Session, locator: Locator, catalog: Catalog, site) -> tuple[Any, float]:
+    """A case whistled at T0 to its lead only, the lead reported in 10 minutes later; and its resolution hours."""
     x, y, township = site
     inc = new_case(db, locator, catalog, x, y)
-    hours = inc.plan[0].resolution_hours
     whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0,
             only_departments=[inc.lead_department])
     on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=inc.lead_department, lon=x, lat=y,
                       accuracy_m=5, server_time=T0 + timedelta(minutes=10))
+    return inc, inc.plan[0].resolution_hours
+
+
+def test_overdue_resolution_yellow_then_red(db: Session, locator: Locator, catalog: Catalog, site) -> None:
+    inc, hours = lead_on_site(db, locator, catalog, site)
     assert tick(db, catalog=catalog, now=T0 + timedelta(hours=hours * 0.79)) == []
     yellow = tick(db, catalog=catalog, now=T0 + timedelta(hours=hours * 0.81))
     assert [(w["rule_code"], w["level"]) for w in yellow] == [("W05", "yellow")]
@@ -233,13 +239,8 @@ def test_a_reopened_case_does_not_charge_the_lead_for_the_time_it_waited_resolve
         db: Session, locator: Locator, catalog: Catalog, site) -> None:
     from gis_enforcement.dispatch import resolution
 
-    x, y, township = site
-    inc = new_case(db, locator, catalog, x, y)
-    hours = inc.plan[0].resolution_hours
-    whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=township, at=T0,
-            only_departments=[inc.lead_department])
-    on_site.report_in(db, catalog=catalog, incident_id=inc.id, department=inc.lead_department, lon=x, lat=y,
-                      accuracy_m=5, server_time=T0 + timedelta(minutes=10))
+    _, _, township = site
+    inc, hours = lead_on_site(db, locator, catalog, site)
     on_site.start_action(db, incident_id=inc.id, department=inc.lead_department, at=T0 + timedelta(minutes=20))
     resolved = T0 + timedelta(hours=hours * 0.5)  # half its time used
     on_site.complete(db, incident_id=inc.id, department=inc.lead_department, at=resolved)

@@ -92,9 +92,7 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
     lon, lat = site.point
     dept_ctx = desk(browser, site, geolocation={"longitude": lon + 0.025, "latitude": lat, "accuracy": 10},
                     permissions=["geolocation"])
-    dept = errors.watch(dept_ctx.new_page())
-    dept.goto("/app/console")
-    sign_in(dept, site.users["department_officer"])
+    dept = on_console(dept_ctx, site, "department_officer", errors)
     dept.click("#assignments li button.case")
     dept.click("#report-in")
     refusal = dept.wait_for_selector("#asg-msg .notice.bad").inner_text()
@@ -123,9 +121,7 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
 
     # the supervisor's console; the escalation pass raises the warnings, which arrive by themselves
     sup_ctx = desk(browser, site)
-    sup = errors.watch(sup_ctx.new_page())
-    sup.goto("/app/console")
-    sign_in(sup, site.users["supervisor"])
+    sup = on_console(sup_ctx, site, "supervisor", errors)
     sup.wait_for_selector("#supervisor-view:not(.hidden)")
     sup.wait_for_selector("#live:not(.off)", timeout=15_000)
     assert sup.locator("#warnings tr[data-rule]").count() == 0
@@ -163,9 +159,7 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
 
     dept_ctx = desk(browser, site, geolocation={"longitude": lon, "latitude": lat, "accuracy": 5},
                     permissions=["geolocation"])
-    dept = errors.watch(dept_ctx.new_page())
-    dept.goto("/app/console")
-    sign_in(dept, site.users["department_officer"])
+    dept = on_console(dept_ctx, site, "department_officer", errors)
     dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
     dept.wait_for_selector("#report-in")
     def step(button: str, done: str) -> None:
@@ -309,6 +303,14 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     assert errors == []
 
 
+def on_console(context: Any, site: Site, role: str, errors: ConsoleErrors) -> Any:
+    """A new page of ``context`` on the console, signed in as the site's user of ``role``, watched by ``errors``."""
+    page = errors.watch(context.new_page())
+    page.goto("/app/console")
+    sign_in(page, site.users[role])
+    return page
+
+
 def _file(site: Site, lon: float, lat: float, text: str) -> str:
     feature = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [lon, lat]},
                "properties": {"category": CATEGORY, "observed_at": datetime.now(UTC).isoformat(), "accuracy_m": 5,
@@ -334,9 +336,7 @@ def test_a_neighbours_border_case_is_marked_and_read_only(browser: Any, site: Si
     lon, lat = _point_across_the_border(site, locator)
     incident_id = _file(site, lon, lat, "界河边倾倒渣土")
     ctx = desk(browser, site)
-    town = errors.watch(ctx.new_page())
-    town.goto("/app/console")
-    sign_in(town, site.users["township_dispatcher"])
+    town = on_console(ctx, site, "township_dispatcher", errors)
     card = town.wait_for_selector(f"#cases button.case[data-id='{incident_id}']")
     assert "邻街乡" in card.inner_text()
     card.click()
@@ -366,9 +366,7 @@ def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site,
                    capture_output=True, timeout=180)
 
     ctx = desk(browser, site)
-    sup = errors.watch(ctx.new_page())
-    sup.goto("/app/console")
-    sign_in(sup, site.users["supervisor"])
+    sup = on_console(ctx, site, "supervisor", errors)
     # the maps are listed by their Chinese titles, each saying when it was written
     button = sup.wait_for_selector("#maps button[data-map='townships']")
     assert "平谷区" in button.inner_text() and "生成于" in (button.get_attribute("title") or ""), button.inner_text()
@@ -425,9 +423,7 @@ def test_the_plan_table_shows_the_period_names_and_what_can_run(browser: Any, si
     ready = _stored_plan(site, ready_start, [target])
 
     ctx = desk(browser, site, timezone_id="America/New_York")   # the district's clock, not the browser's
-    sup = errors.watch(ctx.new_page())
-    sup.goto("/app/console")
-    sign_in(sup, site.users["supervisor"])
+    sup = on_console(ctx, site, "supervisor", errors)
     sup.wait_for_selector("#plans table")
     heads = sup.locator("#plans thead th").all_inner_texts()
 
@@ -458,9 +454,7 @@ def test_a_report_in_without_the_position_says_why_in_words(browser: Any, site: 
     errors = ConsoleErrors()
     incident_id = _whistled_case(site)
     ctx = desk(browser, site)   # the officer has not allowed the page the position: the browser denies it
-    dept = errors.watch(ctx.new_page())
-    dept.goto("/app/console")
-    sign_in(dept, site.users["department_officer"])
+    dept = on_console(ctx, site, "department_officer", errors)
     dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
     dept.click("#report-in")
     said = dept.wait_for_selector("#asg-msg .notice.bad").inner_text()
@@ -477,9 +471,7 @@ def test_a_chief_declines_a_whistle_and_the_township_overrules_it(browser: Any, 
     errors = ConsoleErrors()
     incident_id = _whistled_case(site)
     chief_ctx = desk(browser, site)
-    chief = errors.watch(chief_ctx.new_page())
-    chief.goto("/app/console")
-    sign_in(chief, site.users["department_chief"])
+    chief = on_console(chief_ctx, site, "department_chief", errors)
     chief.click(f"#assignments li[data-incident='{incident_id}'] button.case")
     chief.wait_for_selector("#decline-form")
     # a decline needs a reason, asked for on the page before anything is sent
@@ -506,9 +498,7 @@ def test_a_chief_declines_a_whistle_and_the_township_overrules_it(browser: Any, 
     chief.screenshot(path=str(artifacts / "console-10-chief-declined.png"))
 
     town_ctx = desk(browser, site)
-    town = errors.watch(town_ctx.new_page())
-    town.goto("/app/console")
-    sign_in(town, site.users["township_dispatcher"])
+    town = on_console(town_ctx, site, "township_dispatcher", errors)
     town.click(f"#cases button.case[data-id='{incident_id}']")
     row = f"#detail tr[data-department='{site.department}']"
     town.wait_for_selector(f"{row}[data-status=declined]")
@@ -541,9 +531,7 @@ def test_a_chief_declines_a_whistle_and_the_township_overrules_it(browser: Any, 
 def test_a_patrol_on_the_console_is_sent_to_the_patrol_page(browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
     ctx = desk(browser, site)
-    page = errors.watch(ctx.new_page())
-    page.goto("/app/console")
-    sign_in(page, site.users["patrol"])
+    page = on_console(ctx, site, "patrol", errors)
     note = page.wait_for_selector("#flash .notice.info")
     assert "巡查员请使用巡查上报页面" in note.inner_text()
     link = page.locator("#flash a#to-patrol")
@@ -567,9 +555,7 @@ EVAL_LABELS = {"rank": "排名", "name": "名称", "score": "得分", "on_time_r
 def test_the_supervisors_evaluation_table_is_labelled_and_shows_a_dash_for_none(browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
     ctx = desk(browser, site)
-    sup = errors.watch(ctx.new_page())
-    sup.goto("/app/console")
-    sign_in(sup, site.users["supervisor"])
+    sup = on_console(ctx, site, "supervisor", errors)
     sup.wait_for_selector("#evaluation table tbody tr")
     period = sup.input_value("#eval-period")
     with site.client("supervisor") as c:
@@ -630,9 +616,7 @@ def test_times_are_shown_on_the_districts_clock_whatever_the_browsers_zone(brows
     assert shown == f"{district:%m/%d %H:%M}", (shown, due)
 
     dept_ctx = desk(browser, site, timezone_id="America/New_York")
-    dept = errors.watch(dept_ctx.new_page())
-    dept.goto("/app/console")
-    sign_in(dept, site.users["department_officer"])
+    dept = on_console(dept_ctx, site, "department_officer", errors)
     dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
     dept.wait_for_selector("#asg-detail .countdown")
     assert f"报到截止: {district:%m/%d %H:%M}" in dept.inner_text("#asg-detail"), dept.inner_text("#asg-detail")
