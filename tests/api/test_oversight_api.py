@@ -122,6 +122,12 @@ def test_evaluation_compare_over_http_refuses_overlaps_and_says_what_it_did(
     assert empty["notes"] and "2027 内没有案件、吹哨或执法记录（数据范围" in empty["notes"][0]
     busy = client.get("/api/v1/evaluation", params={"period": "2026-09"}).json()
     assert "减警示扣分" in busy["notes"][0]
+    # the notes in the page's language
+    english = client.get("/api/v1/evaluation", params={"period": "2026-09", "lang": "en"}).json()
+    assert english["notes"][0].startswith("score = ") and english["data"] == busy["data"]
+    assert "holds no case" in client.get("/api/v1/evaluation", params={"period": "2027", "lang": "en"}).json()[
+        "notes"][0]
+    assert client.get("/api/v1/evaluation", params={"period": "2026-09", "lang": "fr"}).status_code == 422
     row = next(d for d in busy["data"] if d["department"] == result.assignments[0].department)
     assert {"deduction", "score_base", "small_sample"} <= set(row) and row["rank"] is None  # one whistle: no rank
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -140,6 +140,7 @@ def evaluation(
     by: Annotated[str, Query(pattern="^(department|township|month)$",
                              description="department, township, or month (the departments' monthly ranking)")]
     = "department",
+    lang: Annotated[Literal["zh", "en"], Query(description="the language of the notes")] = "zh",
 ) -> EvaluationPublic:
     """The metrics of :mod:`gis_enforcement.analysis.evaluation` (report-in and on-time rates, minutes,
     resolution, recurrences, warnings, penalties per officer, 职权履行率, ratings, the warnings' deduction,
@@ -155,9 +156,9 @@ def evaluation(
     else:
         table = evaluate(session, catalog=platform.catalog, start=span.start, end=span.end, by=by, label=span.label)
     if is_empty(table):
-        notes = [empty_period_note(span.label, data_range(session), tz=tz)]
+        notes = [empty_period_note(span.label, data_range(session), tz=tz, lang=lang)]
     else:
-        notes = [score_note()] if by != "township" else []
+        notes = [score_note(lang)] if by != "township" else []
     rows = _rows(table)
     return EvaluationPublic(period=span.label, start=span.start, end=span.end, by=by, data=rows, count=len(rows),
                             notes=notes)

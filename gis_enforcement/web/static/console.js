@@ -574,7 +574,7 @@
       // what was shown belongs to the previous period: cleared before the new one is asked for
       $("evaluation").replaceChildren(); $("eval-chart").replaceChildren();
       let ev;
-      try { ev = await api(`/api/v1/evaluation?period=${encodeURIComponent($("eval-period").value)}&by=${$("eval-by").value}`); } catch (e) {
+      try { ev = await api(`/api/v1/evaluation?period=${encodeURIComponent($("eval-period").value)}&by=${$("eval-by").value}&lang=${GISE.lang()}`); } catch (e) {
         if (ask !== asked) return;
         $("evaluation").replaceChildren(el("p", { class: "notice bad", role: "alert", text: `${t("ev_period_bad")}: ${e instanceof ApiError ? e.describe() : String(e.message || e)}` }));
         return;
