@@ -353,10 +353,7 @@ def hotspots_trends(
             towns = [str(township_code(session, t)) for t in township or ()]
             table = category_trend_table(session, start=None if span is None else span.start,
                                          end=None if span is None else span.end, townships=towns or None,
-                                         width_days=days, tz=tz)
-    except InvalidInput as exc:
-        fail(InvalidInput(exc.message, field="days") if exc.field == "width_days" else exc)
-        return
+                                         days=days, tz=tz)
     except EnforcementError as exc:
         fail(exc)
         return

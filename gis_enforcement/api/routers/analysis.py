@@ -163,11 +163,8 @@ def trends(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
     if period:
         span = parse_period(period, tz=platform.settings.timezone)
         start, end = span.start, span.end
-    try:
-        table = category_trend_table(session, start=start, end=end, townships=towns or None, width_days=days,
-                                     tz=platform.settings.timezone)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.message, field="days" if exc.field == "width_days" else exc.field) from exc
+    table = category_trend_table(session, start=start, end=end, townships=towns or None, days=days,
+                                 tz=platform.settings.timezone)
     names = {code: c.zh for code, c in platform.catalog.categories.items()}
     rows = [{"category": r["category"], "name": names.get(r["category"], r["category"]), "n": int(r["n"]),
              "trend": int(r["trend"]), **{k: json_plain(float(r[k])) for k in ("z", "p", "tau", "slope")},
