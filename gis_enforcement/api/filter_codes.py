@@ -59,23 +59,22 @@ def check_warning_rule(catalog: Catalog, value: str | None, *, field: str = "rul
                            field=field)
 
 
-def check_township(session: Session, value: str | None, *, field: str = "township", names: bool = True) -> None:
-    """A township code of the loaded layers — or, with ``names``, its name (nothing to check when not given)."""
-    check_townships(session, None if value is None else (value,), field=field, names=names)
+def check_township(session: Session, value: str | None, *, field: str = "township") -> None:
+    """A township code of the loaded layers (nothing to check when not given)."""
+    check_townships(session, None if value is None else (value,), field=field)
 
 
-def check_townships(session: Session, values: Iterable[str] | None, *, field: str = "township",
-                    names: bool = False) -> None:
-    """Each of a township filter's values is a township code of the loaded layers (or, with ``names``, its
-    name); the layers are read once, and not at all when the filter is not given."""
+def check_townships(session: Session, values: Iterable[str] | None, *, field: str = "township") -> None:
+    """Each of a township filter's values is a township code of the loaded layers; the layers are read once,
+    and not at all when the filter is not given. (Filters that also take a name resolve it with
+    :func:`township_code`.)"""
     given = list(values or ())
     if not given:
         return
     towns = user_repo.township_names(session)
     for value in given:
-        if value not in towns and not (names and value in towns.values()):
-            what = "a township code or name" if names else "a township code"
-            raise InvalidInput(f"unknown township {value!r} ({what} of the loaded layers, e.g. 110117003)",
+        if value not in towns:
+            raise InvalidInput(f"unknown township {value!r} (a township code of the loaded layers, e.g. 110117003)",
                                field=field)
 
 

@@ -422,7 +422,7 @@ def hotspots_sites(
     import pandas as pd
 
     from gis_enforcement.analysis.recurring_sites import days_overdue, follow_up_reason_zh
-    from gis_enforcement.demo.chain_summary import township_short
+    from gis_enforcement.domain.names import short_township
 
     recurring = sites[sites["n_recurrences"] > 0]
     shown = recurring.head(top)
@@ -438,7 +438,7 @@ def hotspots_sites(
         due = f"{r.follow_up_on:%Y-%m-%d}" if r.follow_up_on == r.follow_up_on else "—"
         mark = ("—" if overdue is pd.NA else f"[red]逾期 {overdue} 天[/]" if overdue > 0 else "今天" if overdue == 0
                 else f"{-overdue} 天后")
-        table.add_row(str(r.site_id), str(r.kind), township_short(str(town)) if isinstance(town, str) else "—",
+        table.add_row(str(r.site_id), str(r.kind), short_township(str(town)) if isinstance(town, str) else "—",
                       str(r.village_name or "—"), f"{r.n_incidents}", f"{r.n_recurrences}", closed, due,
                       follow_up_reason_zh(str(r.follow_up_reason), days), mark)
     out.print(table)

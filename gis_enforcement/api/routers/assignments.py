@@ -101,7 +101,7 @@ def list_all(
     outside the caller's scope match nothing; a code that names no department or township is refused (422),
     naming the parameter."""
     check_department(platform.catalog, department)
-    check_township(session, township, names=False)
+    check_township(session, township)
     rows, total = list_assignments(session, caller=caller, open_only=open_only, department=department,
                                    township=township, limit=limit, offset=offset)
     tz, categories = platform.settings.timezone, platform.catalog.categories

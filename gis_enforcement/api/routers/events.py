@@ -83,7 +83,7 @@ def _scoped(caller: Caller, township: str | None, department: str | None) -> tup
 def _check_codes(session: Session, catalog: Catalog, township: str | None, department: str | None) -> None:
     """The township and department filters each name a code the platform holds: an unknown one is refused by
     name, not matched by nothing."""
-    check_township(session, township, names=False)
+    check_township(session, township)
     check_department(catalog, department)
 
 

@@ -184,7 +184,7 @@ def _check_properties(session: Session, platform: Any, given: dict[str, str]) ->
     """The incident filters checked as ``/api/v1/incidents`` checks them (400 here, naming the parameter)."""
     check_category(platform.catalog, given.get("category"))
     check_status(given.get("status"))
-    check_township(session, given.get("township_code"), field="township_code", names=False)
+    check_township(session, given.get("township_code"), field="township_code")
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", operation_id="ogc_item", name="ogc_item",
