@@ -87,7 +87,7 @@ def test_map_plan_draws_a_plan_without_targets(runner: CliRunner, cli_env: dict[
     assert "本方案没有排入任何检查点" in page.read_text(encoding="utf-8")
 
 
-def test_hotspots_leave_out_incidents_outside_the_district(runner: CliRunner, tmp_path: Path,
+def test_hotspots_leave_out_incidents_outside_the_district(runner: CliRunner, tmp_path: Path, cli_env: dict[str, str],
                                                            jurisdiction: Jurisdiction) -> None:
     from gis_enforcement.catalog.loader import load_catalog
     from gis_enforcement.demo.season import simulate_incident_table
@@ -111,6 +111,17 @@ def test_hotspots_leave_out_incidents_outside_the_district(runner: CliRunner, tm
     rows = [line.split() for line in emerging.output.splitlines() if " spot " in line or "no pattern" in line]
     assert rows and all(row[0] in CATEGORY_ZH.values() and " ".join(row[1:-1]) in CATEGORY_ZH for row in rows)
     assert all(CATEGORY_ZH[" ".join(row[1:-1])] == row[0] for row in rows)
+    # weekly bins (the dispatch rhythm): 2026-03-01 is a Sunday and 2026-08-31 a Monday, so the period's whole
+    # weeks run from Monday 03-02 to Sunday 08-30; the reports of 03-01 and 08-31 are said to be left out
+    weekly = runner.invoke(app, ["hotspots", "emerging", "--cell", "grid", "--size", "1000", "--unit", "week",
+                                 "--period", "2026-03..2026-08"], env={"COLUMNS": "200"})
+    assert weekly.exit_code == 0, weekly.output
+    assert "时段 period: 2026-03-02..2026-08-30 · 26 周" in _said(weekly)
+    with Session(create_engine(cli_env["DATABASE_URL"])) as session:
+        analysed = analysis_repo.incidents_frame(session, inside_district=True)
+    days = analysed["observed_at"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d")
+    partial = int(days.isin(["2026-03-01", "2026-08-31"]).sum())
+    assert partial and f"{partial} incident(s) in the period's part-week at its start or end left out" in _said(weekly)
 
 
 _UNKNOWN = {

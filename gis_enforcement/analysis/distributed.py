@@ -393,11 +393,12 @@ def space_time_cube_distributed(
 ) -> tuple[SpaceTimeCube, pd.DataFrame]:
     """The space-time cube of the incidents that pass the filters, map-reduced: equal to
     :func:`~.space_time.build_cube` over their cell ids (H3 at ``resolution`` or grid squares of ``size_m``) and
-    Beijing wall-clock times, in bins of ``width`` months or days from ``start`` (default: the first incident's
-    month or day) up to ``end`` (default: past the last incident) — ``start``/``end`` are both the filter and the
-    window, as in the in-memory path; with ``boundary`` the cube also has zero rows for the empty cells inside
-    it. Returns the cube and its cells (``cell_id``, total ``count``, ``x``, ``y``) in the cube's row order.
-    Raises :class:`InvalidInput` as the in-memory functions do, and for area cells (townships, villages)."""
+    Beijing wall-clock times, in bins of ``width`` months, weeks or days from ``start`` (default: the first
+    incident's month, week or day) up to ``end`` (default: past the last incident) — ``start``/``end`` are both
+    the filter and the window, as in the in-memory path; with ``boundary`` the cube also has zero rows for the
+    empty cells inside it. Returns the cube and its cells (``cell_id``, total ``count``, ``x``, ``y``) in the
+    cube's row order. Raises :class:`InvalidInput` as the in-memory functions do, and for area cells
+    (townships, villages)."""
     spec = cell_spec(cell, resolution=resolution, size_m=size_m)
     if spec.kind not in ("h3", "grid"):
         raise InvalidInput("the space-time cube counts H3 cells or grid squares", field="cell")

@@ -79,7 +79,8 @@ CATEGORY_ZH: Mapping[str, str] = MappingProxyType({
 
 def bins_label(bin_starts: Sequence[Any], *, unit: str, width: int = 1) -> str:
     """The period a run analysed and its time bins, from the bins' starts: ``2026-03..2026-08 · 6 个月`` (six
-    bins of a month), ``2026-03..2026-08 · 3 个时段 × 2 个月``, ``2026-05-01..2026-05-14 · 14 天``; empty when there
+    bins of a month), ``2026-03..2026-08 · 3 个时段 × 2 个月``, ``2026-03-02..2026-05-31 · 13 周`` (weeks from a
+    Monday to a Sunday), ``2026-05-01..2026-05-14 · 14 天``; empty when there
     is no bin."""
     if not len(bin_starts):
         return ""
@@ -88,6 +89,9 @@ def bins_label(bin_starts: Sequence[Any], *, unit: str, width: int = 1) -> str:
     if unit == "month":
         end = last + pd.DateOffset(months=width - 1)
         span, one = f"{first:%Y-%m}..{end:%Y-%m}", "个月"
+    elif unit == "week":
+        end = last + pd.Timedelta(days=7 * width - 1)
+        span, one = f"{first:%Y-%m-%d}..{end:%Y-%m-%d}", "周"
     else:
         end = last + pd.Timedelta(days=width - 1)
         span, one = f"{first:%Y-%m-%d}..{end:%Y-%m-%d}", "天"

@@ -32,7 +32,7 @@ from gis_enforcement.analysis.aggregate import (
     time_column_of,
 )
 from gis_enforcement.analysis.h3_cells import h3_cell_counts
-from gis_enforcement.analysis.space_time import BinUnit
+from gis_enforcement.analysis.space_time import BinUnit, bin_step
 from gis_enforcement.errors import InvalidInput
 
 Box = tuple[float, float, float, float]
@@ -140,7 +140,7 @@ def partition_cube_counts(part: pd.DataFrame, spec: CellSpec, filters: dict[str,
                           width: int, first_ns: int, end_ns: int, box: Box | None = None) -> pd.DataFrame:
     """Map step of the space-time cube: the partition's incidents that pass ``filters`` and fall in the window
     ``[first, end)`` (int64 nanoseconds since the epoch) counted per (cell, ``bin``), with the bin arithmetic of
-    :func:`~.space_time.build_cube` (bins of ``width`` months or days from ``first``) on Beijing wall-clock
+    :func:`~.space_time.build_cube` (bins of ``width`` months, weeks or days from ``first``) on Beijing wall-clock
     time. H3 cells and grid squares only (``box`` as in :func:`partition_cell_counts`)."""
     chosen = filter_incidents(part, **filters)
     when = beijing_times(chosen)
@@ -150,7 +150,7 @@ def partition_cube_counts(part: pd.DataFrame, spec: CellSpec, filters: dict[str,
         months = when.dt.year.to_numpy(np.int64) * 12 + when.dt.month.to_numpy(np.int64) - 1
         bins = (months - (first.year * 12 + first.month - 1)) // width
     else:
-        bins = ((when - first) // pd.Timedelta(days=width)).to_numpy(np.int64)
+        bins = ((when - first) // bin_step(unit, width)).to_numpy(np.int64)
     inside = ((when >= first) & (when < window_end)).to_numpy()
     chosen, bins = chosen.loc[inside], np.asarray(bins)[inside]
     meta = cube_counts_meta(spec)

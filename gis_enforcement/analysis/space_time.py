@@ -2,10 +2,11 @@
 
 The cube is the input of emerging hot spot analysis: one row per cell (an H3 index, a management-grid code or
 any other hashable label), one column per time bin. Bins are half-open intervals ``[edge_k, edge_k+1)`` of a
-fixed width — ``width`` calendar months or ``width`` days — laid end to end from a start instant. Months are
+fixed width — ``width`` calendar months, weeks or days — laid end to end from a start instant. Months are
 counted on the wall clock of the timestamps (a month bin of Asia/Shanghai times starts at local midnight on the
-1st), so a tz-aware series keeps its zone. Bins without incidents are kept as zeros, and so are cells given in
-``cells`` that had none: a hot spot test needs the empty places and periods as much as the busy ones.
+1st, a week bin at local midnight on a Monday, the dispatch rhythm's week), so a tz-aware series keeps its
+zone. Bins without incidents are kept as zeros, and so are cells given in ``cells`` that had none: a hot spot
+test needs the empty places and periods as much as the busy ones.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import pandas as pd
 
 from gis_enforcement.errors import InvalidInput
 
-BinUnit = Literal["month", "day"]
+BinUnit = Literal["month", "week", "day"]
+
+#: the bin units :func:`build_cube` takes
+BIN_UNITS: tuple[str, ...] = ("month", "week", "day")
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,42 @@ def _timestamps(times: Any) -> pd.DatetimeIndex:
 
 def _align(ts: pd.Timestamp, unit: BinUnit) -> pd.Timestamp:
     day = ts.normalize()
-    return day.replace(day=1) if unit == "month" else day
+    if unit == "month":
+        return day.replace(day=1)
+    if unit == "week":
+        return day - pd.Timedelta(days=day.day_of_week)
+    return day
+
+
+def bin_step(unit: BinUnit, width: int) -> pd.Timedelta:
+    """The length of a week or day bin (a month bin has none: months are counted on the calendar)."""
+    return pd.Timedelta(days=width * (7 if unit == "week" else 1))
+
+
+def _next(ts: pd.Timestamp, unit: BinUnit) -> pd.Timestamp:
+    """The first bin boundary of ``unit`` at or after ``ts``."""
+    aligned = _align(ts, unit)
+    if aligned == ts:
+        return aligned
+    if unit == "month":
+        return aligned + pd.DateOffset(months=1)
+    return aligned + bin_step(unit, 1)
+
+
+def whole_bins(start: Any, end: Any, unit: BinUnit) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The part of a window ``[start, end)`` made of whole units: ``start`` moved forward to the next 1st
+    of a month, Monday or midnight (unless it is one), ``end`` back to the last. A period from a Sunday to a
+    Wednesday in week bins keeps only the whole weeks between, so no bin is counted over part of its days (a
+    short first or last bin would read as a trend). ``None`` stays ``None``; raises :class:`InvalidInput` on
+    ``period`` when no whole bin is left."""
+    if unit not in BIN_UNITS:
+        raise InvalidInput("the bin unit must be 'month', 'week' or 'day'", field="unit")
+    first = None if start is None else _next(pd.Timestamp(start), unit)
+    last = None if end is None else _align(pd.Timestamp(end), unit)
+    if first is not None and last is not None and last <= first:
+        raise InvalidInput(f"the period holds no whole {unit} from {pd.Timestamp(start):%Y-%m-%d} to "
+                           f"{pd.Timestamp(end):%Y-%m-%d}", field="period")
+    return first, last
 
 
 def _month_number(ts: pd.DatetimeIndex | pd.Timestamp) -> Any:
@@ -76,7 +115,7 @@ def _same_zone(value: Any, reference: pd.DatetimeIndex, name: str) -> pd.Timesta
 
 
 def _edges(start: pd.Timestamp, n_bins: int, unit: BinUnit, width: int) -> pd.DatetimeIndex:
-    freq = f"{width}MS" if unit == "month" else f"{width}D"
+    freq = f"{width}MS" if unit == "month" else f"{bin_step(unit, width).days}D"
     return pd.date_range(start, periods=n_bins + 1, freq=freq)
 
 
@@ -103,17 +142,19 @@ def build_cube(
     cells: Sequence[Any] | np.ndarray | pd.Series | None = None,
 ) -> SpaceTimeCube:
     """Count incidents per cell and time bin. ``cell_ids`` and ``times`` give each incident's cell label and
-    timestamp; bins are ``width`` months (``unit="month"``) or ``width`` days (``unit="day"``) long, starting at
-    ``start`` (default: the first incident's time floored to the 1st of its month, or to midnight) and continuing
+    timestamp; bins are ``width`` months (``unit="month"``), weeks (``"week"``) or days (``"day"``) long, starting
+    at ``start`` (default: the first incident's time floored to the 1st of its month, its week's Monday, or
+    midnight) and continuing
     until ``end`` (exclusive, rounded up to the next bin edge; default: just past the last incident), so the cube
     always holds whole bins and the last one may extend beyond the data.
     Incidents outside ``[start, end)`` are left out and counted in ``n_outside``; every bin in between is kept,
     empty or not. Rows are the sorted distinct cells of the incidents, or exactly ``cells`` in the order given
     (cells without incidents get zero rows) — then an incident whose cell is not listed is refused. Raises
     :class:`InvalidInput` for missing cells or times, mismatched lengths, a non-positive width, a month bin whose
-    ``start`` is not the 1st at midnight, or an empty window."""
-    if unit not in ("month", "day"):
-        raise InvalidInput("the bin unit must be 'month' or 'day'", field="unit")
+    ``start`` is not the 1st at midnight, a week bin whose ``start`` is not a Monday at midnight, or an empty
+    window."""
+    if unit not in BIN_UNITS:
+        raise InvalidInput("the bin unit must be 'month', 'week' or 'day'", field="unit")
     if not isinstance(width, int | np.integer) or isinstance(width, bool) or width < 1:
         raise InvalidInput("the bin width must be a positive whole number", field="width")
     labels = pd.Series(np.asarray(cell_ids, dtype=object))
@@ -131,6 +172,8 @@ def build_cube(
         first = _same_zone(start, ts, "start")
         if unit == "month" and first != _align(first, "month"):
             raise InvalidInput("a month bin must start on the 1st of a month at midnight", field="start")
+        if unit == "week" and first != _align(first, "week"):
+            raise InvalidInput("a week bin must start on a Monday at midnight", field="start")
     if end is None:
         if len(ts) == 0:
             raise InvalidInput("no incidents and no end: the time window is empty", field="end")
@@ -147,7 +190,7 @@ def build_cube(
         n_bins = offset // width + 1
         bin_index = (np.asarray(_month_number(ts)) - _month_number(first)) // width
     else:
-        step = pd.Timedelta(days=width)
+        step = bin_step(unit, width)
         n_bins = int((stop - first) // step) + 1
         bin_index = np.asarray((ts - first) // step, dtype=np.int64)
     _fits(int(n_bins), len(cells) if cells is not None else int(labels.nunique()))

@@ -32,6 +32,7 @@ from gis_enforcement.analysis.clusters import cluster_incidents
 from gis_enforcement.analysis.emerging import EmergingHotSpots, emerging_hot_spots
 from gis_enforcement.analysis.hotspot_scale import choose_distance_band
 from gis_enforcement.analysis.recurring_sites import recurring_sites
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.storage import Session, analysis_repo, layer_repo
@@ -49,22 +50,40 @@ def _cell_of_each(incidents: pd.DataFrame, spec: CellSpec) -> np.ndarray:
     return np.asarray(grid_cell_ids(col, row), dtype=object)
 
 
+def _local(value: datetime | None) -> pd.Timestamp | None:
+    return None if value is None else pd.Timestamp(value).tz_convert(DEFAULT_TIMEZONE)
+
+
 def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, size_m: float = 500.0,
                  distance_m: float | None = None, unit: str = "month", width: int = 1, time_step: int = 0,
                  alpha: float = 0.10, fdr: bool = False, categories: list[str] | None = None,
                  start: datetime | None = None, end: datetime | None = None,
                  townships: list[str] | None = None) -> tuple[int, EmergingHotSpots, pd.DataFrame]:
     """Emerging hot spots of the stored incidents in ``[start, end)`` per H3 or grid cell and ``width``
-    months/days; empty cells inside the district (or the townships) count as zeros. The distance band is
-    given or chosen on the whole period's counts (as a hot-spot run would). Incidents outside the district are
+    months/weeks/days of the district's wall clock (a period's part-month, -week or -day at either end is left
+    out and the summary's warnings say how many incidents it held); empty cells inside the district (or the
+    townships) count as zeros. The distance band is given or chosen on the whole period's counts (as a hot-spot
+    run would). Incidents outside the district are
     left out (the summary's ``outside_district`` says how many). Stored; returns the run id, the analysis and
     the cells (GeoDataFrame with ``category``)."""
     if cell not in ("h3", "grid"):
         raise InvalidInput("emerging hot spots count by h3 or grid cells", field="cell")
     spec = CellSpec("h3", resolution=resolution) if cell == "h3" else CellSpec("grid", size_m=size_m)
+    from gis_enforcement.analysis.space_time import build_cube, whole_bins
+
     filters: dict[str, Any] = {"start": start, "end": end, "categories": categories, "townships": townships}
     incidents = filter_incidents(analysis_repo.incidents_frame(session, inside_district=True, **filters))
     outside = analysis_repo.count_outside_district(session, **filters)
+    # bins are whole months, weeks or days of the district's wall clock: a period's part-bins are left out
+    first, last = whole_bins(_local(start), _local(end), unit)  # type: ignore[arg-type]
+    local = incidents["observed_at"].dt.tz_convert(DEFAULT_TIMEZONE)
+    whole = np.ones(len(incidents), dtype=bool)
+    if first is not None:
+        whole &= (local >= first).to_numpy()
+    if last is not None:
+        whole &= (local < last).to_numpy()
+    cut = int((~whole).sum())
+    incidents, local = incidents.loc[whole], local.loc[whole]
     if incidents.empty:
         raise InvalidInput("no incident matches the filters", field="incidents")
     layers = layer_repo.read_layers(session)
@@ -73,11 +92,8 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
     x, y = totals["x"].to_numpy(), totals["y"].to_numpy()
     scale = choose_distance_band(x, y, totals["count"].to_numpy(dtype=float)) if distance_m is None else None
     band = float(distance_m) if distance_m is not None else scale.distance_m  # type: ignore[union-attr]
-    from gis_enforcement.analysis.space_time import build_cube
-
-    local = incidents["observed_at"].dt.tz_convert("Asia/Shanghai")  # months of the district, not of UTC
     cube = build_cube(_cell_of_each(incidents, spec), local, unit=unit,  # type: ignore[arg-type]
-                      width=width, start=start, end=end, cells=totals["cell_id"].to_numpy())
+                      width=width, start=first, end=last, cells=totals["cell_id"].to_numpy())
     result = emerging_hot_spots(cube, x, y, distance_m=band, time_step=time_step, alpha=alpha, fdr=fdr)
     table = result.table.set_index("cell_id").reindex(totals["cell_id"]).reset_index()
     cells = cells_geodataframe(totals, spec)
@@ -92,8 +108,12 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
                                "bin_starts": [str(b) for b in cube.bin_starts], "patterns": patterns,
                                "scale": scale.detail if scale is not None else f"{band:.0f} m as given",
                                "outside_district": outside}
-    if outside:
-        summary["warnings"] = [f"{outside} incident(s) outside the district left out"]
+    warnings = [f"{outside} incident(s) outside the district left out"] if outside else []
+    if cut:
+        warnings.append(f"{cut} incident(s) in the period's part-{unit} at its start or end left out: bins are "
+                        f"whole {unit}s")
+    if warnings:
+        summary["warnings"] = warnings
     parameters = {"cell": cell, "resolution": resolution if cell == "h3" else None,
                   "size_m": size_m if cell == "grid" else None, "distance_m": band, "unit": unit, "width": width,
                   "time_step": time_step, "alpha": alpha, "fdr": fdr, "categories": categories,

@@ -165,6 +165,7 @@ def _emerging_in_memory(incidents: pd.DataFrame, spec: CellSpec, *, unit: str, w
 @pytest.mark.parametrize(("cell", "unit", "width", "filters"), [
     ("h3", "month", 1, {}),
     ("grid", "day", 14, {"categories": ["ENV-01", "ENV-02"], "start": "2026-01-15", "end": "2026-06-01"}),
+    ("h3", "week", 2, {"start": "2026-01-05", "end": "2026-03-30"}),
 ])
 def test_emerging_hot_spots_equal_the_in_memory_path(client: Client, dataset: Path, incidents: pd.DataFrame,
                                                      cell: str, unit: str, width: int, filters: dict[str, Any]) -> None:

@@ -245,6 +245,25 @@ def test_cube_day_bins_given_cells_and_window() -> None:
     assert cube.n_outside == 1 and cube.counts.sum() + cube.n_outside == len(cells)
 
 
+def test_cube_week_bins_start_on_a_monday_in_district_time() -> None:
+    # 2026-03-01 is a Sunday: its week began on Monday 2026-02-23; Sunday 23:59 and Monday 00:00 fall apart
+    cells = ["a", "a", "b", "a", "b"]
+    times = _ts("2026-03-01 08:00", "2026-03-01 23:59", "2026-03-02 00:00", "2026-03-08 12:00", "2026-03-16 07:00")
+    cube = build_cube(cells, times, unit="week")
+    assert cube.bin_starts[0] == pd.Timestamp("2026-02-23", tz=TZ)
+    assert [s.day_of_week for s in cube.bin_starts] == [0, 0, 0, 0]
+    np.testing.assert_array_equal(cube.counts, [[2, 1, 0, 0], [0, 1, 0, 1]])
+    two = build_cube(cells, times, unit="week", width=2)
+    assert two.bin_edges.tolist() == [pd.Timestamp(d, tz=TZ) for d in ("2026-02-23", "2026-03-09", "2026-03-23")]
+    np.testing.assert_array_equal(two.counts, [[3, 0], [1, 1]])
+    with pytest.raises(InvalidInput, match="Monday") as caught:
+        build_cube(cells, times, unit="week", start=pd.Timestamp("2026-03-01", tz=TZ))
+    assert caught.value.field == "start"
+    with pytest.raises(InvalidInput, match="'week'") as caught:
+        build_cube(cells, times, unit="fortnight")  # type: ignore[arg-type]
+    assert caught.value.field == "unit"
+
+
 def test_cube_refuses_bad_input() -> None:
     times = _ts("2026-03-01", "2026-03-02")
     with pytest.raises(InvalidInput):
@@ -274,6 +293,8 @@ def test_every_category_has_the_chinese_name_the_map_gives_it() -> None:
     ("month", 1, "MS", 12, "2026-03..2027-02 · 12 个月"),
     ("day", 1, "D", 14, "2026-03-01..2026-03-14 · 14 天"),
     ("day", 7, "7D", 4, "2026-03-01..2026-03-28 · 4 个时段 × 7 天"),
+    ("week", 1, "7D", 13, "2026-03-01..2026-05-30 · 13 周"),
+    ("week", 2, "14D", 3, "2026-03-01..2026-04-11 · 3 个时段 × 2 周"),
 ])
 def test_the_period_and_bins_analysed_are_named(unit: str, width: int, freq: str, n: int, expected: str) -> None:
     from gis_enforcement.analysis.emerging import bins_label

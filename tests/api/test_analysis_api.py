@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -101,6 +102,14 @@ def test_emerging_and_sites_over_http(client: TestClient, db: Session, locator: 
         *(f"{a} {b} spot" for a in ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic",
                                     "oscillating", "historical") for b in ("hot", "cold")), "no pattern"}
     assert error(client.get("/api/v1/hotspots/emerging", params={"cell": "township"}))["field"].endswith("cell")
+    weekly = client.get("/api/v1/hotspots/emerging", params={"cell": "grid", "size_m": 1000, "unit": "week",
+                                                              "period": "2026-03..2026-08"})
+    assert weekly.status_code == 200, weekly.text
+    starts = pd.to_datetime(weekly.json()["run"]["summary"]["bin_starts"])
+    assert len(starts) == 26 and (starts.day_of_week == 0).all() and str(starts[0].date()) == "2026-03-02"
+    assert error(client.get("/api/v1/hotspots/emerging", params={"unit": "fortnight"}))["field"].endswith("unit")
+    short = client.get("/api/v1/hotspots/emerging", params={"unit": "week", "period": "2026-03-03..2026-03-08"})
+    assert error(short)["field"] == "period"
     refresh_sites(db, locator=locator, eps_m=150, min_samples=3)
     sites = client.get("/api/v1/sites", params={"all_sites": True}).json()
     assert sites["type"] == "FeatureCollection" and sites["features"]

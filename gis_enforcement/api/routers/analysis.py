@@ -97,7 +97,8 @@ def emerging(
     resolution: Annotated[int, Query(ge=0, le=15)] = 8,
     size_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0,
     distance_m: Annotated[float | None, Query(gt=0, le=100_000)] = None,
-    unit: Annotated[Literal["month", "day"], Query()] = "month",
+    unit: Annotated[Literal["month", "week", "day"], Query(description="time bins: month, week (Monday to "
+                                                                      "Sunday, district time) or day")] = "month",
     width: Annotated[int, Query(ge=1, le=366)] = 1,
     time_step: Annotated[int, Query(ge=0, le=24)] = 0,
     fdr: bool = False,
