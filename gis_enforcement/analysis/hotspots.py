@@ -86,17 +86,32 @@ def with_outside_district(result: HotspotResult, outside: int) -> HotspotResult:
     return replace(result, summary=MappingProxyType(summary))
 
 
+def left_out_notes(*, likely_duplicates: int, rejected: int) -> list[str]:
+    """What an analysis of the accepted reports says about the ones it did not count: likely duplicates (each
+    repeats a report that is counted) and rejected reports, a note for each kind there is."""
+    notes = []
+    if likely_duplicates:
+        notes.append(f"{likely_duplicates} likely duplicate(s) left out (疑似重复: the report each repeats is counted)")
+    if rejected:
+        notes.append(f"{rejected} rejected report(s) left out (不予受理)")
+    return notes
+
+
+def few_incidents_note(n_incidents: int) -> str | None:
+    """The caution a hot-spot or emerging hot-spot run carries on fewer than :data:`MIN_RELIABLE_INCIDENTS`."""
+    if n_incidents >= MIN_RELIABLE_INCIDENTS:
+        return None
+    return (f"样本过少 only {n_incidents} incident(s): with fewer than {MIN_RELIABLE_INCIDENTS} the hot and cold "
+            "spots say little")
+
+
 def with_left_out(result: HotspotResult, *, likely_duplicates: int, rejected: int = 0) -> HotspotResult:
     """``result`` with the reports left out as not (or not separately) accepted in its summary:
     ``likely_duplicates`` (each repeats a report that is counted) and ``rejected``, and for each a warning when
     there are any, so the run's incident count can be reconciled with the count of every report."""
     summary = dict(result.summary)
     summary["likely_duplicates"], summary["rejected"] = int(likely_duplicates), int(rejected)
-    notes = []
-    if likely_duplicates:
-        notes.append(f"{likely_duplicates} likely duplicate(s) left out (疑似重复: the report each repeats is counted)")
-    if rejected:
-        notes.append(f"{rejected} rejected report(s) left out (不予受理)")
+    notes = left_out_notes(likely_duplicates=likely_duplicates, rejected=rejected)
     if notes:
         summary["warnings"] = [*summary.get("warnings", []), *notes]
     return replace(result, summary=MappingProxyType(summary))
@@ -186,10 +201,9 @@ def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int,
     gi_bin[has_neighbour] = classify_confidence(z[has_neighbour], np.asarray(decide)[has_neighbour], fdr=fdr)
     table["gi_bin"] = gi_bin
     warnings: list[str] = []
-    few = n_incidents < MIN_RELIABLE_INCIDENTS
+    few = few_incidents_note(n_incidents)
     if few:
-        warnings.append(f"样本过少 only {n_incidents} incident(s): with fewer than {MIN_RELIABLE_INCIDENTS} "
-                        "the hot and cold spots say little")
+        warnings.append(few)
     if n_cells < RELIABLE_MIN_CELLS:
         warnings.append(f"only {n_cells} cells: Gi* results with fewer than {RELIABLE_MIN_CELLS} are not reliable")
     alone = int((~has_neighbour).sum())
@@ -199,7 +213,7 @@ def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int,
     summary = {"incidents": n_incidents, "counted_incidents": int(values.sum()), "cells": n_cells,
                "empty_cells": int((values == 0).sum()), "mean_neighbours": float(table["neighbours"].mean()),
                **_bin_counts(gi_bin), "hot": int((gi_bin > 0).sum()), "cold": int((gi_bin < 0).sum()),
-               "scale": scale.detail, "few_incidents": few, "warnings": warnings}
+               "scale": scale.detail, "few_incidents": few is not None, "warnings": warnings}
     return HotspotResult(cells=cells_geodataframe(table, spec, areas=areas),
                          parameters=MappingProxyType({**parameters, "distance_m": scale.distance_m}), scale=scale,
                          summary=MappingProxyType(summary))

@@ -31,6 +31,7 @@ from gis_enforcement.analysis.aggregate import (
 from gis_enforcement.analysis.clusters import cluster_incidents
 from gis_enforcement.analysis.emerging import EmergingHotSpots, emerging_hot_spots
 from gis_enforcement.analysis.hotspot_scale import choose_distance_band
+from gis_enforcement.analysis.hotspots import few_incidents_note, left_out_notes
 from gis_enforcement.analysis.recurring_sites import recurring_sites
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
@@ -108,7 +109,13 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
                                "bin_starts": [str(b) for b in cube.bin_starts], "patterns": patterns,
                                "scale": scale.detail if scale is not None else f"{band:.0f} m as given",
                                "outside_district": outside}
+    left_out = analysis_repo.count_left_out(session, **filters)
+    summary.update(left_out)
     warnings = [f"{outside} incident(s) outside the district left out"] if outside else []
+    warnings += left_out_notes(**left_out)
+    few = few_incidents_note(len(incidents))
+    if few:
+        warnings.append(few)
     if cut:
         warnings.append(f"{cut} incident(s) in the period's part-{unit} at its start or end left out: bins are "
                         f"whole {unit}s")

@@ -76,3 +76,30 @@ def test_a_run_says_how_many_likely_duplicates_and_rejected_reports_it_left_out(
     assert s["incidents"] + s["outside_district"] + s["likely_duplicates"] + s["rejected"] == total
     assert f"{repeats} likely duplicate(s) left out (疑似重复: the report each repeats is counted)" in s["warnings"]
     assert f"{refused} rejected report(s) left out (不予受理)" in s["warnings"]
+
+
+def test_an_emerging_run_says_what_it_left_out_and_when_it_is_too_small(db: Session, season: int,
+                                                                        catalog: Catalog) -> None:
+    from gis_enforcement.analysis.trend_service import emerging_run
+    from gis_enforcement.storage import analysis_repo
+
+    db.execute(text("UPDATE incident SET status = 'rejected' WHERE id IN (SELECT id FROM incident WHERE "
+                    "likely_duplicate_of IS NULL AND status <> 'duplicate' ORDER BY id DESC LIMIT 3)"))
+    left_out = analysis_repo.count_left_out(db)
+    assert left_out["likely_duplicates"] > 0 and left_out["rejected"] == 3
+    run_id, _, _ = emerging_run(db, cell="grid", size_m=1000.0)
+    run, _ = stored_run(db, run_id=run_id)
+    s = run["summary"]
+    assert (s["likely_duplicates"], s["rejected"]) == (left_out["likely_duplicates"], 3)
+    assert (f"{left_out['likely_duplicates']} likely duplicate(s) left out (疑似重复: the report each repeats is "
+            "counted)") in s["warnings"]
+    assert "3 rejected report(s) left out (不予受理)" in s["warnings"]
+    assert not any("样本过少" in w for w in s["warnings"])
+    # one category that is rare in the season: the run is made, with the caution
+    counts = analysis_repo.incidents_frame(db, inside_district=True)["category"].value_counts()
+    rare = str(counts[counts.between(3, 29)].index[0])
+    small_id, _, _ = emerging_run(db, cell="grid", size_m=1000.0, categories=[rare])
+    small, _ = stored_run(db, run_id=small_id)
+    n = small["summary"]["incidents"]
+    assert n < 30 and f"样本过少 only {n} incident(s): with fewer than 30 the hot and cold spots say little" in \
+        small["summary"]["warnings"]
