@@ -30,9 +30,9 @@ BY = ("department", "township")
 
 def load_facts(session: Session, *, period: Period, as_of: datetime | None = None,
                by: str | None = None) -> EvaluationFacts:
-    """The assignments, enforcement records, warnings and cases of ``period`` and the townships, read at
-    ``as_of`` (default: now). With ``by``, only what that view reads (the department view needs no cases
-    and townships, the township view no records)."""
+    """The assignments, enforcement records, warnings, cases and follow-up tasks of ``period`` and the
+    townships, read at ``as_of`` (default: now). With ``by``, only what that view reads (the department view
+    needs no cases, townships or follow-ups, the township view no records)."""
     start, end = period.start, period.end
     departments, townships = by in (None, "department"), by in (None, "township")
     return EvaluationFacts(
@@ -43,6 +43,7 @@ def load_facts(session: Session, *, period: Period, as_of: datetime | None = Non
                                                later_rules=(RECURRENCE_RULE, NO_SHOW_RULE)),
         cases=evaluation_repo.cases_frame(session, start=start, end=end) if townships else None,
         townships=evaluation_repo.townships_frame(session) if townships else None,
+        follow_ups=evaluation_repo.follow_ups_frame(session, start=start, end=end) if townships else None,
     )
 
 

@@ -9,12 +9,15 @@ nobody whistled has no report-in rate.
 **Department view** (every department of the lists), over the assignments *summoned in the period*:
 
 - ``whistles`` (接哨数): assignments received. ``excused``: never reported in and stood down — a decline the
-  township accepted, or a release — at or before the report-in deadline. ``pending``: not reported in, not
-  excused, no no-show warning (W02) raised on it by ``as_of``, and its report-in deadline still ahead at the
-  evaluation's *now*: the end of the period or ``as_of``, whichever is earlier. A pending attendance is
-  neither on time, late nor absent, and no occasion for any rate: a department whistled minutes ago is not
-  judged yet. A W02 makes an attendance absent whatever the deadline says, so a department found absent is
-  always judged. ``expected_report_ins`` = whistles − excused − pending.
+  township accepted, or a release — at or before the report-in deadline; or never reported in on a case the
+  lead resolved (and nobody reopened since, ``case_resolved_at``) before the no-show rule W02 found it absent:
+  the rule of :func:`gis_enforcement.domain.escalation.escalate` (the wait ends at the resolution) decides,
+  so an assist on a case resolved within the hour is excused exactly when no W02 is raised on it.
+  ``pending``: not reported in, not excused, no no-show warning (W02) raised on it by ``as_of``, and its
+  report-in deadline still ahead at the evaluation's *now*: the end of the period or ``as_of``, whichever is
+  earlier. A pending attendance is neither on time, late nor absent, and no occasion for any rate: a
+  department whistled minutes ago is not judged yet. A W02 makes an attendance absent whatever the deadline
+  says, so a department found absent is always judged. ``expected_report_ins`` = whistles − excused − pending.
 - ``report_in_rate`` = reported in / expected. ``on_time_rate`` (报到及时率, P01) = reported in at or before
   the deadline / expected, so a no-show counts against both. ``late``; ``absent`` = expected − reported in.
 - ``report_in_minutes_median`` / ``_p90``: minutes from the whistle (``summoned_at``) to the check-in, over the
@@ -50,22 +53,47 @@ nobody whistled has no report-in rate.
 - ``score`` = max(0, ``score_base`` − ``deduction``); NaN when ``score_base`` is.
 - ``small_sample``: scored on fewer than :data:`MIN_RANKED_WHISTLES` whistles — the score is shown but
   not ranked (a department with 3 whistles all on time is not "1st").
-  ``rank``: 1 = best, ties share the better rank; no score, or a small sample: no rank. Rows: ranked ones
-  by rank, then small samples by score, then the rest in the lists' order.
+- ``ranking``: ``lead`` (主责) for a department that leads at least one responsibility rule of the lists,
+  ``assist`` (配合) for one that only ever assists. The two are ranked apart: a department that never leads
+  has no occasion for DUTY_PERFORMED or OUTCOME, so its score rests on report-in and the township's rating
+  alone and would otherwise outrank the leads, who answer for the result as well.
+  ``rank``: within its ranking, 1 = best, ties share the better rank; no score, or a small sample: no rank.
+  Rows: the lead ranking by rank, then the assist ranking by rank, then small samples by score, then the rest
+  in the lists' order.
 
 **Township view** (every township), over the cases *observed in the period* in it:
 
 - ``cases``: cases, not duplicate, rejected or flagged as a likely duplicate; ``whistled``: those whistled;
   ``share_whistled`` = whistled / cases. ``whistles_sent``: township-mode whistles it blew in the period
   (a joint whistle counts once); ``summons``: the assignments they created.
+- ``whistle_on_time_rate`` (吹哨及时率) = cases whistled within :data:`WHISTLE_WITHIN_HOURS` of their
+  observation / (cases whistled + cases not whistled whose time is up at ``as_of``): a case left unwhistled
+  past that time counts against it, one whose time is still running is not judged yet.
 - ``resolution_rate`` = whistled cases resolved/verified/closed / (whistled − ``resolution_pending``);
-  ``resolution_hours_median``: whistle → close over closed cases; ``recurrences`` as above.
+  ``resolution_hours_median``: whistle → close over closed cases (the lead's work: shown, not scored).
+- ``review_on_time_rate`` (核查及时率) = cases the township verified or reopened within
+  :data:`REVIEW_WITHIN_HOURS` of the lead's last resolution (``resolved_at`` → ``reviewed_at``) / (cases
+  resolved whose review came, or whose time is up at ``as_of``).
+- ``follow_ups``: follow-up tasks (部门要求、街乡落实) departments handed it in the period;
+  ``follow_up_on_time_rate`` = done by their due time / (done + still open past it at ``as_of``).
+- ``recurrences``: cases named by a recurrence warning (W08) raised from the period's start on;
+  ``no_recurrence_rate`` (解决不反弹率) = resolved cases that did not come back / resolved cases.
 - ``warnings_<rule>`` / ``warnings``: warnings raised in the period about departments' conduct (subject
-  ``department``) on its cases; ``own_warnings``: warnings whose subject is the township itself.
-- ``deduction``: the points the warning list takes off the township for the period: its own warnings (W09 …)
-  and the recurrences (W08, a location in it: "主责部门与属地乡镇各扣1分"), at their rules' ``deduction``.
-  The lists give townships no score dimensions, so there is no township score or rank; rows come busiest
-  first (most cases, then most whistles sent), then by code.
+  ``department``) on its cases — shown for context, not charged to the township.
+- ``own_warnings`` (自身警示): warnings raised in the period whose subject is the township itself — the rules
+  of the warning list with subject ``township`` (W09 街乡落实超期, W12 吹哨异常 in the shipped lists). W08 has a
+  place as subject and is counted in ``recurrences``, not here.
+- ``deduction``: the points the warning list takes off the township for the period: its own warnings and the
+  recurrences (W08, a location in it: "主责部门与属地乡镇各扣1分"), at their rules' ``deduction``.
+- ``score_base`` (0–100) = 100 · Σ wₖ·xₖ / Σ wₖ over the township dimensions whose x is known:
+  WHISTLE_IN_TIME → whistle_on_time_rate, REVIEW_IN_TIME → review_on_time_rate, FOLLOW_UP_IN_TIME →
+  follow_up_on_time_rate, NO_RECURRENCE → no_recurrence_rate; the weights are
+  ``mechanism.township_evaluation_dimensions`` of the lists, or :data:`TOWNSHIP_DIMENSIONS` (0.3, 0.3, 0.2,
+  0.2, draft) when the lists give none. Rates only, so a busy township is not ranked above a quiet one for
+  its volume. ``score`` = max(0, ``score_base`` − ``deduction``).
+- ``small_sample``: scored on fewer than :data:`MIN_RANKED_WHISTLES` cases; ``rank`` as for departments (one
+  ranking). Rows: ranked, then small samples by score, then the rest busiest first (most cases, then most
+  whistles sent), then by code.
 """
 
 from __future__ import annotations
@@ -74,11 +102,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.escalation import ESCALATION_COLUMNS, escalate
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 from gis_enforcement.errors import CatalogInvalid, InvalidInput
 
@@ -97,20 +127,43 @@ DIMENSION_METRICS: Mapping[str, str] = {
 ASSIGNMENT_COLUMNS = ("assignment_id", "incident_id", "whistle_id", "whistle_mode", "whistler_unit", "department",
                       "role", "status", "summoned_at", "report_in_due", "resolution_due", "reported_in_at",
                       "stood_down_at", "category", "township_code", "case_status", "whistled_at", "closed_at",
-                      "rating_timeliness", "rating_adequacy")
+                      "rating_timeliness", "rating_adequacy", "case_resolved_at")
 RECORD_COLUMNS = ("record_id", "assignment_id", "incident_id", "department", "action_type", "measures",
                   "penalty_amount", "officer", "acted_at")
 WARNING_COLUMNS = ("warning_id", "rule_code", "level", "subject_kind", "subject_code", "incident_id",
                    "assignment_id", "raised_at", "township_code", "lead_department")
 CASE_COLUMNS = ("incident_id", "category", "township_code", "status", "observed_at", "whistled_at", "closed_at",
-                "likely_duplicate_of", "resolution_due")
+                "likely_duplicate_of", "resolution_due", "resolved_at", "reviewed_at")
 TOWNSHIP_COLUMNS = ("township_code", "name")
+FOLLOW_UP_COLUMNS = ("task_id", "township_code", "requested_at", "due_at", "done_at")
 _IDS = frozenset({"incident_id", "likely_duplicate_of"})
-#: columns a caller may leave out (read as unknown): facts gathered before ratings existed have none
-_OPTIONAL = frozenset({"rating_timeliness", "rating_adequacy"})
+#: columns a caller may leave out (read as unknown): facts gathered before ratings existed have none, nor
+#: those gathered before the resolution and review times were read
+_OPTIONAL = frozenset({"rating_timeliness", "rating_adequacy", "case_resolved_at", "resolved_at", "reviewed_at"})
 ADEQUATE = 4  # a rating of 4 or 5 is 满意/基本满意 (P02)
-#: a department scored on fewer whistles than this in the period is shown but not ranked (样本少)
+#: a department scored on fewer whistles (a township on fewer cases) than this in the period is shown but not
+#: ranked (样本少)
 MIN_RANKED_WHISTLES = 5
+#: the two department rankings: departments that lead a rule of the lists (主责), and those that only assist (配合)
+LEAD_RANKING, ASSIST_RANKING = "lead", "assist"
+
+#: township dimension of the lists → the metric that measures it
+TOWNSHIP_DIMENSION_METRICS: Mapping[str, str] = {
+    "WHISTLE_IN_TIME": "whistle_on_time_rate", "REVIEW_IN_TIME": "review_on_time_rate",
+    "FOLLOW_UP_IN_TIME": "follow_up_on_time_rate", "NO_RECURRENCE": "no_recurrence_rate",
+}
+#: the township score's dimensions when the lists give none (``mechanism.township_evaluation_dimensions``);
+#: the dimensions follow the township's part of the chain, the weights are draft
+TOWNSHIP_DIMENSIONS: tuple[Mapping[str, Any], ...] = (
+    {"code": "WHISTLE_IN_TIME", "zh": "吹哨是否及时", "weight": 0.3, "provenance": "draft"},
+    {"code": "REVIEW_IN_TIME", "zh": "核查是否及时", "weight": 0.3, "provenance": "draft"},
+    {"code": "FOLLOW_UP_IN_TIME", "zh": "部门要求是否按期落实", "weight": 0.2, "provenance": "draft"},
+    {"code": "NO_RECURRENCE", "zh": "解决后是否不反弹", "weight": 0.2, "provenance": "draft"},
+)
+#: hours a township has to whistle a case after it is observed, and to verify (or reopen) it after the lead
+#: resolved it (draft: the lists give no such deadline)
+WHISTLE_WITHIN_HOURS = 24.0
+REVIEW_WITHIN_HOURS = 72.0
 
 
 # -- periods --------------------------------------------------------------------------------------------------
@@ -247,17 +300,20 @@ class EvaluationFacts:
     warnings: pd.DataFrame | None = None
     cases: pd.DataFrame | None = None
     townships: pd.DataFrame | None = None
+    follow_ups: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if self.as_of.tzinfo is None:
             raise InvalidInput("a time zone is required", field="as_of")
         for name, columns, times in (
             ("assignments", ASSIGNMENT_COLUMNS, ("summoned_at", "report_in_due", "resolution_due", "reported_in_at",
-                                                 "stood_down_at", "whistled_at", "closed_at")),
+                                                 "stood_down_at", "whistled_at", "closed_at", "case_resolved_at")),
             ("records", RECORD_COLUMNS, ("acted_at",)),
             ("warnings", WARNING_COLUMNS, ("raised_at",)),
-            ("cases", CASE_COLUMNS, ("observed_at", "whistled_at", "closed_at", "resolution_due")),
+            ("cases", CASE_COLUMNS, ("observed_at", "whistled_at", "closed_at", "resolution_due", "resolved_at",
+                                     "reviewed_at")),
             ("townships", TOWNSHIP_COLUMNS, ()),
+            ("follow_ups", FOLLOW_UP_COLUMNS, ("requested_at", "due_at", "done_at")),
         ):
             object.__setattr__(self, name, _normalise(getattr(self, name), columns, times, name))
 
@@ -324,18 +380,21 @@ def _sum_by(flags: dict[str, pd.Series | int], keys: pd.Series, units: Sequence[
 
 
 # -- department view ------------------------------------------------------------------------------------------
-def composite_score(table: pd.DataFrame, catalog: Catalog) -> pd.Series:
-    """``score`` (0–100) from the metrics in ``table`` and the weights of ``mechanism.evaluation_dimensions``."""
-    dims = catalog.mechanism.get("evaluation_dimensions") or ()
+def composite_score(table: pd.DataFrame, catalog: Catalog, *, key: str = "evaluation_dimensions",
+                    metrics: Mapping[str, str] = DIMENSION_METRICS,
+                    default: Sequence[Mapping[str, Any]] = ()) -> pd.Series:
+    """``score`` (0–100) from the metrics in ``table`` and the weights of ``mechanism.<key>`` of the lists
+    (``default`` when the lists give none; the department dimensions have no default)."""
+    dims = catalog.mechanism.get(key) or default
     if not dims:
-        raise CatalogInvalid("the lists give no evaluation dimensions", field="mechanism.evaluation_dimensions")
+        raise CatalogInvalid("the lists give no evaluation dimensions", field=f"mechanism.{key}")
     num = pd.Series(0.0, index=table.index)
     den = pd.Series(0.0, index=table.index)
     for dim in dims:
-        metric = DIMENSION_METRICS.get(str(dim["code"]))
+        metric = metrics.get(str(dim["code"]))
         if metric is None:
-            raise CatalogInvalid(f"unknown evaluation dimension {dim['code']!r}; known: {', '.join(DIMENSION_METRICS)}",
-                                 field="mechanism.evaluation_dimensions")
+            raise CatalogInvalid(f"unknown evaluation dimension {dim['code']!r}; known: {', '.join(metrics)}",
+                                 field=f"mechanism.{key}")
         x = table[metric].astype(float)
         weight = float(dim["weight"])
         num += x.fillna(0.0) * weight
@@ -354,10 +413,12 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     now = min(as_of, pd.Timestamp(period.end))
 
     reported = a["reported_in_at"].notna()
-    excused = ~reported & a["status"].isin(STOOD_DOWN) & (a["stood_down_at"] <= a["report_in_due"])
-    pending = ~reported & ~excused & (a["report_in_due"] > now) & ~a["assignment_id"].isin(_no_shows(facts))
+    stood_down = ~reported & a["status"].isin(STOOD_DOWN) & (a["stood_down_at"] <= a["report_in_due"])
+    no_shows = _no_shows(facts)
+    excused = stood_down | (~reported & _resolved_before_absent(a, as_of) & ~a["assignment_id"].isin(no_shows))
+    pending = ~reported & ~excused & (a["report_in_due"] > now) & ~a["assignment_id"].isin(no_shows)
     on_time = reported & (a["reported_in_at"] <= a["report_in_due"])
-    lead = (a["role"] == "lead") & ~excused
+    lead = (a["role"] == "lead") & ~stood_down
     resolved = lead & a["case_status"].isin(RESOLVED)
     recurred = lead & a["incident_id"].isin(_recurred(facts, period))
     counts = _sum_by({
@@ -427,12 +488,35 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     out["score_base"] = composite_score(out, catalog)
     out["score"] = (out["score_base"] - out["deduction"]).clip(lower=0.0)
     out["small_sample"] = out["score"].notna() & (out["whistles"] < MIN_RANKED_WHISTLES)
-    out["rank"] = out["score"].where(~out["small_sample"]).rank(ascending=False, method="min").astype("Int64")
-    out["_group"] = out["rank"].isna().astype(int) + out["score"].isna().astype(int)
-    out["_score"] = -out["score"].fillna(0.0)
-    out["_order"] = range(len(out))
-    out = out.sort_values(["_group", "rank", "_score", "_order"], na_position="last")
-    return out.drop(columns=["_group", "_score", "_order"]).reset_index(drop=True)
+    leads = {rule.lead for rule in catalog.rules}
+    out["ranking"] = [LEAD_RANKING if u in leads else ASSIST_RANKING for u in units]
+    ranked = out["score"].where(~out["small_sample"])
+    out["rank"] = ranked.groupby(out["ranking"]).rank(ascending=False, method="min").astype("Int64")
+    return _ranked_order(out, within=(out["ranking"] != LEAD_RANKING).astype(int))
+
+
+def _ranked_order(out: pd.DataFrame, *, within: pd.Series | int = 0,
+                  then: Sequence[tuple[str, bool]] = ()) -> pd.DataFrame:
+    """Rows ranked (by ``within``, then rank), then scored small samples (best first), then the unscored (by
+    ``then``: (column, ascending) pairs), each group in the table's order where nothing else tells them apart."""
+    out = out.assign(_group=out["rank"].isna().astype(int) + out["score"].isna().astype(int),
+                     _within=within, _score=-out["score"].fillna(0.0), _order=range(len(out)))
+    keys = [("_group", True), ("_within", True), ("rank", True), ("_score", True), *then, ("_order", True)]
+    out = out.sort_values([k for k, _ in keys], ascending=[a for _, a in keys], na_position="last", kind="stable")
+    return out.drop(columns=["_group", "_within", "_score", "_order"]).reset_index(drop=True)
+
+
+def _resolved_before_absent(a: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
+    """Assignments on a case resolved (and not reopened since) before the no-show rule (W02) found them absent:
+    the rule of :func:`gis_enforcement.domain.escalation.escalate` (the wait ends at the resolution), applied at
+    ``as_of`` to the never-reported ones; True where the case is resolved and it raises no W02."""
+    candidates = a["reported_in_at"].isna() & a["case_resolved_at"].notna() & (a["case_resolved_at"] <= as_of)
+    if not candidates.any():
+        return candidates
+    frame = a.loc[candidates].assign(resolution_due=pd.NaT, lead_paused_s=0.0)  # W02 only: no W05 on a lead
+    absent = {d.assignment_id for d in escalate(frame[list(ESCALATION_COLUMNS)], now=as_of.to_pydatetime())
+              if d.rule_code == NO_SHOW_RULE}
+    return candidates & ~a["assignment_id"].isin(absent)
 
 
 def _deductions(about: pd.Series, warnings: pd.DataFrame, catalog: Catalog) -> pd.Series:
@@ -445,23 +529,33 @@ def _deductions(about: pd.Series, warnings: pd.DataFrame, catalog: Catalog) -> p
 
 # -- township view --------------------------------------------------------------------------------------------
 def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Period) -> pd.DataFrame:
-    """One row per township (by code): the township metrics of the module docstring for ``period``."""
+    """One row per township (ranked, then small samples, then the rest busiest first): the township metrics of
+    the module docstring for ``period``, its composite ``score`` and ``rank``."""
     c = _within(facts.frame("cases"), "observed_at", period)
     c = c[c["township_code"].notna()]
     a = _within(facts.frame("assignments"), "summoned_at", period)
     own = a[a["whistle_mode"] == "township"]
     w = _within(facts.frame("warnings"), "raised_at", period)
+    f = _within(facts.frame("follow_ups"), "requested_at", period)
     towns = facts.frame("townships")
-    units = _units(towns["township_code"].astype(str), c["township_code"], own["whistler_unit"])
+    units = _units(towns["township_code"].astype(str), c["township_code"], own["whistler_unit"], f["township_code"])
     as_of = pd.Timestamp(facts.as_of)
 
     counted = ~c["status"].isin(NOT_A_CASE) & c["likely_duplicate_of"].isna()
     whistled = counted & c["whistled_at"].notna()
     resolved = whistled & c["status"].isin(RESOLVED)
+    recurred = counted & c["incident_id"].isin(_recurred(facts, period))
+    whistle_due = c["observed_at"] + pd.Timedelta(hours=WHISTLE_WITHIN_HOURS)
+    review_due = c["resolved_at"] + pd.Timedelta(hours=REVIEW_WITHIN_HOURS)
+    came = counted & c["resolved_at"].notna() & (c["resolved_at"] <= as_of)
     counts = _sum_by({
         "cases": counted, "whistled": whistled, "resolved": resolved,
         "resolution_pending": whistled & ~resolved & (c["resolution_due"] > as_of),
-        "recurrences": counted & c["incident_id"].isin(_recurred(facts, period)),
+        "recurrences": recurred, "kept": resolved & ~recurred,
+        "whistle_on_time": whistled & (c["whistled_at"] <= whistle_due),
+        "whistle_decided": whistled | (counted & (whistle_due <= as_of)),
+        "review_on_time": came & (c["reviewed_at"] <= review_due),
+        "review_decided": came & (c["reviewed_at"].notna() | (review_due <= as_of)),
     }, c["township_code"], units)
     out = pd.DataFrame(index=units)
     out["township_code"] = units
@@ -470,6 +564,7 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
     for col in ("cases", "whistled"):
         out[col] = counts[col]
     out["share_whistled"] = _ratio(counts["whistled"], counts["cases"])
+    out["whistle_on_time_rate"] = _ratio(counts["whistle_on_time"], counts["whistle_decided"])
     out["whistles_sent"] = own.groupby("whistler_unit")["whistle_id"].nunique().reindex(units, fill_value=0)
     out["summons"] = own.groupby("whistler_unit").size().reindex(units, fill_value=0)
     for col in ("resolved", "resolution_pending"):
@@ -477,7 +572,14 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
     out["resolution_rate"] = _ratio(counts["resolved"], counts["whistled"] - counts["resolution_pending"])
     hours = ((c["closed_at"] - c["whistled_at"]).dt.total_seconds() / 3600.0).where(whistled & c["closed_at"].notna())
     out["resolution_hours_median"] = hours.groupby(c["township_code"]).median().reindex(units)
+    out["review_on_time_rate"] = _ratio(counts["review_on_time"], counts["review_decided"])
     out["recurrences"] = counts["recurrences"]
+    out["no_recurrence_rate"] = _ratio(counts["kept"], counts["resolved"])
+    done = f["done_at"].notna()
+    tasks = _sum_by({"follow_ups": 1, "follow_ups_on_time": done & (f["done_at"] <= f["due_at"]),
+                     "follow_ups_decided": done | (f["due_at"] <= as_of)}, f["township_code"], units)
+    out["follow_ups"] = tasks["follow_ups"]
+    out["follow_up_on_time_rate"] = _ratio(tasks["follow_ups_on_time"], tasks["follow_ups_decided"])
     conduct = w[w["subject_kind"] == "department"]
     out = out.join(_count_table(conduct["township_code"], conduct["rule_code"], units,
                                 _rule_columns(catalog, conduct["rule_code"])))
@@ -488,20 +590,23 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
     out["deduction"] = (_deductions(charged, w, catalog).groupby(charged).sum().reindex(units, fill_value=0.0)
                         .fillna(0.0).astype(float))
     for col in ("cases", "whistled", "whistles_sent", "summons", "resolved", "resolution_pending", "recurrences",
-                "own_warnings"):
+                "follow_ups", "own_warnings"):
         out[col] = out[col].astype("int64")
-    out["_order"] = range(len(out))
-    out = out.sort_values(["cases", "whistles_sent", "_order"], ascending=[False, False, True])
-    return out.drop(columns="_order").reset_index(drop=True)
+    out["score_base"] = composite_score(out, catalog, key="township_evaluation_dimensions",
+                                        metrics=TOWNSHIP_DIMENSION_METRICS, default=TOWNSHIP_DIMENSIONS)
+    out["score"] = (out["score_base"] - out["deduction"]).clip(lower=0.0)
+    out["small_sample"] = out["score"].notna() & (out["cases"] < MIN_RANKED_WHISTLES)
+    out["rank"] = out["score"].where(~out["small_sample"]).rank(ascending=False, method="min").astype("Int64")
+    return _ranked_order(out, then=(("cases", False), ("whistles_sent", False)))
 
 
 def monthly_ranking(facts: EvaluationFacts, catalog: Catalog, *, period: Period) -> pd.DataFrame:
     """The departments' score and rank in each calendar month (of ``period.tz``) of ``period``: columns
-    ``month`` (``2026-05``), ``department``, ``name``, ``score``, ``rank``, ``small_sample`` (scored but not
-    ranked: fewer than :data:`MIN_RANKED_WHISTLES` whistles that month); departments without a score that
-    month are left out."""
+    ``month`` (``2026-05``), ``department``, ``name``, ``score``, ``ranking`` (``lead`` or ``assist``: the
+    ranking the rank is in), ``rank``, ``small_sample`` (scored but not ranked: fewer than
+    :data:`MIN_RANKED_WHISTLES` whistles that month); departments without a score that month are left out."""
     parts = []
-    columns = ["month", "department", "name", "score", "rank", "small_sample"]
+    columns = ["month", "department", "name", "score", "ranking", "rank", "small_sample"]
     for month in period.months():
         table = evaluate_departments(facts, catalog, period=month)
         scored = table.loc[table["score"].notna(), columns[1:]]

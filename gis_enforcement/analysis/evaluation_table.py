@@ -25,20 +25,22 @@ LABELS_ZH: Mapping[str, str] = {
     "officers": "执法人员", "penalties_per_officer": "人均处罚", "measures_listed": "清单职权数",
     "measures_used": "已履行职权", "duty_rate": "职权履行率", "score": "综合得分", "township_code": "乡镇代码",
     "cases": "案件数", "whistled": "吹哨案件", "share_whistled": "吹哨率", "whistles_sent": "吹哨次数",
-    "summons": "召集部门次数", "resolution_pending": "办理期内", "own_warnings": "乡镇自身警示", "month": "月份",
+    "summons": "召集部门次数", "resolution_pending": "办理期内", "own_warnings": "自身警示(W09/W12)", "month": "月份",
     "ratings": "乡镇评价数", "rating_timeliness_mean": "及时性评分", "rating_adequacy_mean": "到位性评分",
     "adequate_rate": "执法到位率", "rating_score": "评价得分率", "deduction": "警示扣分", "score_base": "扣分前得分",
-    "small_sample": "样本少(不排名)",
+    "small_sample": "样本少(不排名)", "ranking": "排名类别", "case_resolved_at": "案件解决时间",
+    "whistle_on_time_rate": "吹哨及时率", "review_on_time_rate": "核查及时率", "follow_ups": "部门要求",
+    "follow_up_on_time_rate": "部门要求按期落实率", "no_recurrence_rate": "解决不反弹率",
 }
 _DISPLAY = {
-    "department": ("rank", "department", "name", "whistles", "report_in_rate", "on_time_rate",
+    "department": ("rank", "ranking", "department", "name", "whistles", "report_in_rate", "on_time_rate",
                    "report_in_minutes_median", "report_in_minutes_p90", "lead_cases", "resolution_rate",
                    "resolution_hours_median", "recurrences", "warnings", "penalties", "penalty_amount",
                    "penalties_per_officer", "duty_rate", "rating_adequacy_mean", "deduction", "score"),
-    "township": ("township_code", "name", "cases", "whistled", "share_whistled", "whistles_sent", "summons",
-                 "resolution_rate", "resolution_hours_median", "recurrences", "warnings", "own_warnings",
-                 "deduction"),
-    "month": ("month", "rank", "department", "name", "score"),
+    "township": ("rank", "township_code", "name", "score", "cases", "whistles_sent", "whistle_on_time_rate",
+                 "review_on_time_rate", "follow_up_on_time_rate", "no_recurrence_rate", "recurrences", "warnings",
+                 "own_warnings", "deduction"),
+    "month": ("month", "rank", "ranking", "department", "name", "score"),
 }
 
 
@@ -48,7 +50,9 @@ SHORT_ZH: Mapping[str, str] = {
     "report_in_minutes_p90": "P90(分)", "lead_cases": "主责", "resolution_hours_median": "解决(时)",
     "warnings": "警示", "penalties": "处罚", "penalty_amount": "罚款(元)", "duty_rate": "履职率", "score": "得分",
     "township_code": "乡镇代码", "cases": "案件", "whistled": "吹哨案件", "whistles_sent": "吹哨", "summons": "召集",
-    "own_warnings": "自身警示", "rating_adequacy_mean": "评价", "deduction": "扣分",
+    "own_warnings": "自身警示", "rating_adequacy_mean": "评价", "deduction": "扣分", "ranking": "类别",
+    "whistle_on_time_rate": "吹哨及时", "review_on_time_rate": "核查及时", "follow_up_on_time_rate": "落实按期",
+    "no_recurrence_rate": "不反弹", "recurrences": "反弹(W08)",
 }
 SHORT_EN: Mapping[str, str] = {
     "department": "dept", "report_in_rate": "report-in", "on_time_rate": "on time",
@@ -57,8 +61,12 @@ SHORT_EN: Mapping[str, str] = {
     "resolution_hours_median": "med h", "recurrences": "recur", "warnings": "warn", "penalties": "pen",
     "penalty_amount": "fines", "penalties_per_officer": "pen/officer", "duty_rate": "duty", "township_code": "township",
     "share_whistled": "whistled %", "whistles_sent": "whistles", "own_warnings": "own warn",
-    "rating_adequacy_mean": "rating", "deduction": "deduct",
+    "rating_adequacy_mean": "rating", "deduction": "deduct", "ranking": "ranking",
+    "whistle_on_time_rate": "whistle ok", "review_on_time_rate": "review ok", "follow_up_on_time_rate": "follow-up ok",
+    "no_recurrence_rate": "kept",
 }
+#: the ranking cell: the department's ranking (主责 / 配合)
+RANKINGS = {"zh": {"lead": "主责", "assist": "配合"}, "en": {"lead": "lead", "assist": "assist"}}
 #: the rank cell of a department scored on too few whistles to be ranked
 SMALL_SAMPLE = {"zh": "样本少", "en": "few"}
 _NAME_CHARS = 7
@@ -113,6 +121,7 @@ def render_table(table: pd.DataFrame, lang: str = "zh", *,
     for record, small in zip(table[list(columns)].itertuples(index=False, name=None), few, strict=True):
         rows.append(tuple(_short_name(str(v)) if c == "name"
                           else SMALL_SAMPLE.get(lang, SMALL_SAMPLE["en"]) if c == "rank" and small
+                          else RANKINGS.get(lang, RANKINGS["en"]).get(str(v), str(v)) if c == "ranking"
                           else _cell(c, v) for c, v in zip(columns, record, strict=True)))
     return rows
 
@@ -148,13 +157,21 @@ def empty_period_note(label: str, data_range: tuple[datetime, datetime] | None, 
     return f"{label} holds no case, whistle or enforcement record ({where})"
 
 
-def score_note(lang: str = "zh") -> str:
-    """How the department score is made, in one line under the table."""
+def score_note(lang: str = "zh", *, by: str = "department") -> str:
+    """How the department (or, ``by="township"``, the township) score is made, in one line under the table."""
+    if by == "township":
+        if lang == "zh":
+            return (f"街乡得分 = 吹哨及时、核查及时、部门要求按期落实、解决不反弹按权重（草案）加权（0–100）减自身警示"
+                    f"(W09/W12)与反弹(W08)扣分，最低 0；案件少于 {MIN_RANKED_WHISTLES} 件不排名（样本少）")
+        return (f"township score = whistled in time, verified in time, follow-ups done in time and no recurrence, "
+                f"weighted (draft weights, 0–100), less the deductions of its own warnings (W09/W12) and of "
+                f"recurrences (W08), at least 0; fewer than {MIN_RANKED_WHISTLES} cases: not ranked (few)")
     if lang == "zh":
         return (f"得分 = 报到及时、职权履行、解决不反弹、乡镇评价按清单权重加权（0–100）减警示扣分，最低 0；"
-                f"接哨少于 {MIN_RANKED_WHISTLES} 次不排名（样本少）")
+                f"主责部门与只配合的部门分别排名；接哨少于 {MIN_RANKED_WHISTLES} 次不排名（样本少）")
     return (f"score = on time, duty, no recurrence and township rating weighted as the lists say (0–100) less "
-            f"the warnings' deductions, at least 0; fewer than {MIN_RANKED_WHISTLES} whistles: not ranked (few)")
+            f"the warnings' deductions, at least 0; lead and assisting-only departments are ranked apart; fewer "
+            f"than {MIN_RANKED_WHISTLES} whistles: not ranked (few)")
 
 
 def comparison_notes(per_30_days: bool, days_before: float, days_after: float, lang: str = "zh") -> list[str]:

@@ -123,12 +123,12 @@ def evaluate_cmd(
     if empty:
         note = empty_period_note(span.label, stored, tz=tz, lang=lang)
         out.print(f"[yellow]{'注意' if lang == 'zh' else 'note'}[/] {note}")
-    elif monthly or by is EvaluateBy.department:
-        out.print(score_note(lang))
+    else:
+        out.print(score_note(lang, by="department" if monthly else by.value))
     if output is not None:
         with written(output) as path:
             if output.suffix.lower() == ".xlsx":
-                notes = [] if empty or by is EvaluateBy.township else [score_note(lang)]
+                notes = [] if empty else [score_note(lang, by="department" if monthly else by.value)]
                 report_workbook(table, what=what, period=span, generated_at=generated_at, lang=lang,
                                 notes=notes).save(path)
             else:  # BOM: Excel opens the Chinese headers right

@@ -65,7 +65,8 @@ class TownshipRow:
     median_hours_to_close: float | None
     follow_ups: int
     follow_ups_late: int
-    warnings: int
+    recurrences: int  # W08: a problem came back at a place in it
+    own_warnings: int  # warnings about the township itself (W09, W12), as the evaluation's own_warnings
 
 
 @dataclass
@@ -197,7 +198,7 @@ def read_back(session: Session, catalog: Catalog, summary: ChainSummary, ids: li
                       - pd.to_datetime(cases["whistled_at"], utc=True)).dt.total_seconds() / 3600.0
     reopened_ids = set(events.loc[events["kind"] == "reopen", "incident_id"])
     town_warn = Counter(warns.loc[warns["subject_kind"] == "township", "subject"])
-    town_warn.update(warns.loc[warns["rule"] == "W08", "township_code"].dropna())
+    town_back = Counter(warns.loc[warns["rule"] == "W08", "township_code"].dropna())
     trows = []
     for code, g in cases.groupby("township_code", sort=False):
         w = whistles[whistles["township_code"] == code]
@@ -209,7 +210,7 @@ def read_back(session: Session, catalog: Catalog, summary: ChainSummary, ids: li
             reopened=int(g["id"].isin(reopened_ids).sum()),
             median_hours_to_close=float(closed_h.median()) if len(closed_h) else None,
             follow_ups=len(t), follow_ups_late=int(late_task[t.index].sum()) if len(t) else 0,
-            warnings=int(town_warn.get(code, 0))))
+            recurrences=int(town_back.get(code, 0)), own_warnings=int(town_warn.get(code, 0))))
     summary.townships = sorted(trows, key=lambda r: (-r.cases, r.code))
 
 

@@ -245,18 +245,19 @@ def _print_chain(console: Console, chain: ChainSummary, catalog) -> None:  # typ
                   padding=(0, 1))
     for col, just in (("街乡", "left"), ("吹哨", "right"), ("联合", "right"), ("案件", "right"), ("办结", "right"),
                       ("重开", "right"), ("办结中位(时)", "right"), ("部门要求", "right"), ("逾期", "right"),
-                      ("预警", "right")):
+                      ("反弹(W08)", "right"), ("自身警示", "right")):
         towns.add_column(col, justify=just)  # type: ignore[arg-type]
     for t in chain.townships:
         towns.add_row(t.name, f"{t.whistles:,}", f"{t.joint_whistles}" if t.joint_whistles else "·", f"{t.cases:,}",
                       f"{t.closed:,}", f"{t.reopened}" if t.reopened else "·", _num(t.median_hours_to_close),
                       f"{t.follow_ups}" if t.follow_ups else "·", f"{t.follow_ups_late}" if t.follow_ups_late else "·",
-                      f"{t.warnings}" if t.warnings else "·")
+                      f"{t.recurrences}" if t.recurrences else "·", f"{t.own_warnings}" if t.own_warnings else "·")
     console.print(towns)
     console.print("[dim]办结中位 = median hours from whistle to closure · 部门要求 = follow-up tasks departments "
                   "handed to the township[/]")
-    console.print("[dim]逾期 = done late or still open (W09) · 预警 = W08 (a problem came back) and W09 in the "
-                  "township[/]")
+    console.print("[dim]逾期 = done late or still open (W09) · 反弹(W08) = a problem came back at a place in the "
+                  "township · 自身警示 = warnings about the township itself (W09, W12), as in `evaluate --by "
+                  "township`[/]")
 
     warns = Table(title="警示清单 (warnings raised by the escalation pass)", title_justify="left", pad_edge=False,
                   padding=(0, 1))

@@ -69,14 +69,21 @@ _STOOD_DOWN = """
     GROUP BY s.id
 """
 
+# only for the few assignments never checked in: one index look-up each
+_CASE_RESOLVED_AT = ("CASE WHEN a.reported_in_at IS NULL AND i.status IN ('resolved', 'verified', 'closed') THEN "
+                     "(SELECT max(e.at) FROM case_event e WHERE e.incident_id = a.incident_id AND e.kind = 'resolve') "
+                     "END")
+
 _ASSIGNMENT_TIMES = ("summoned_at", "report_in_due", "resolution_due", "reported_in_at", "stood_down_at",
-                     "whistled_at", "closed_at")
+                     "whistled_at", "closed_at", "case_resolved_at")
 
 
 def assignments_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataFrame:
     """Assignments summoned in ``[start, end)`` with their whistle and their case (category, township,
-    status, whistle and close times), and ``stood_down_at`` for those declined or released before any
-    check-in."""
+    status, whistle and close times), ``stood_down_at`` for those declined or released before any
+    check-in, and for those never checked in on a case that is resolved, verified or closed (not reopened
+    since), ``case_resolved_at``: its last resolution, where the no-show rule's wait ends (as the escalation
+    pass reads it)."""
     return _frame(
         session,
         "SELECT a.id AS assignment_id, a.incident_id::text AS incident_id, a.whistle_id, w.mode AS whistle_mode, "
@@ -85,7 +92,8 @@ def assignments_frame(session: Session, *, start: datetime, end: datetime) -> pd
         f"{_us('a.resolution_due', 'resolution_due')}, {_us('a.reported_in_at', 'reported_in_at')}, "
         f"{_us('sd.at', 'stood_down_at')}, i.category, i.township_code, i.status AS case_status, "
         f"{_us('i.whistled_at', 'whistled_at')}, {_us('i.closed_at', 'closed_at')}, "
-        "a.rating_timeliness, a.rating_adequacy "
+        "a.rating_timeliness, a.rating_adequacy, "
+        f"{_us(_CASE_RESOLVED_AT, 'case_resolved_at')} "
         "FROM assignment a JOIN incident i ON i.id = a.incident_id JOIN whistle w ON w.id = a.whistle_id "
         f"LEFT JOIN ({_STOOD_DOWN}) sd ON sd.id = a.id "
         "WHERE a.summoned_at >= %(start)s AND a.summoned_at < %(end)s",
@@ -128,20 +136,45 @@ def warnings_frame(session: Session, *, start: datetime, end: datetime,
 
 
 def cases_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataFrame:
-    """Cases observed in ``[start, end)``: category, township, status, whistle and close times, duplicate link
-    and the lead's resolution deadline (null when the case was never whistled)."""
+    """Cases observed in ``[start, end)``: category, township, status, whistle and close times, duplicate link,
+    the lead's resolution deadline (null when the case was never whistled), the last resolution
+    (``resolved_at``, null when never resolved) and the township's first verification or reopening after it
+    (``reviewed_at``, null while it has not looked)."""
     # a case is whistled after it is observed, so its lead was summoned from ``start`` on: one hash join
-    # instead of a look-up per case
+    # instead of a look-up per case; the events of the period's cases likewise in one pass
     return _frame(
         session,
         "SELECT i.id::text AS incident_id, i.category, i.township_code, i.status, "
         f"{_us('i.observed_at', 'observed_at')}, {_us('i.whistled_at', 'whistled_at')}, "
         f"{_us('i.closed_at', 'closed_at')}, i.likely_duplicate_of::text AS likely_duplicate_of, "
-        f"{_us('l.resolution_due', 'resolution_due')} FROM incident i LEFT JOIN ("
+        f"{_us('l.resolution_due', 'resolution_due')}, {_us('r.resolved_at', 'resolved_at')}, "
+        f"{_us('r.reviewed_at', 'reviewed_at')} FROM incident i LEFT JOIN ("
         " SELECT DISTINCT ON (incident_id) incident_id, resolution_due FROM assignment"
         " WHERE role = 'lead' AND summoned_at >= %(start)s ORDER BY incident_id, id"
-        ") l ON l.incident_id = i.id WHERE i.observed_at >= %(start)s AND i.observed_at < %(end)s",
-        {"start": start, "end": end}, times=("observed_at", "whistled_at", "closed_at", "resolution_due"),
+        ") l ON l.incident_id = i.id LEFT JOIN ("
+        " SELECT x.incident_id, max(x.at) FILTER (WHERE x.kind = 'resolve' AND x.seq = x.last_resolve) AS resolved_at,"
+        "  min(x.at) FILTER (WHERE x.kind <> 'resolve' AND x.seq > x.last_resolve) AS reviewed_at"
+        " FROM (SELECT e.incident_id, e.kind, e.seq, e.at,"
+        "  max(e.seq) FILTER (WHERE e.kind = 'resolve') OVER (PARTITION BY e.incident_id) AS last_resolve"
+        "  FROM case_event e JOIN incident c ON c.id = e.incident_id"
+        "  WHERE e.kind IN ('resolve', 'verify', 'reopen')"
+        "  AND c.observed_at >= %(start)s AND c.observed_at < %(end)s) x"
+        " WHERE x.last_resolve IS NOT NULL GROUP BY x.incident_id"
+        ") r ON r.incident_id = i.id WHERE i.observed_at >= %(start)s AND i.observed_at < %(end)s",
+        {"start": start, "end": end},
+        times=("observed_at", "whistled_at", "closed_at", "resolution_due", "resolved_at", "reviewed_at"),
+    )
+
+
+def follow_ups_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataFrame:
+    """Follow-up tasks (部门要求、街乡落实) departments handed to townships in ``[start, end)``: the township,
+    when each was asked for, due and done (null while open)."""
+    return _frame(
+        session,
+        f"SELECT t.id AS task_id, t.township_code, {_us('t.requested_at', 'requested_at')}, "
+        f"{_us('t.due_at', 'due_at')}, {_us('t.done_at', 'done_at')} FROM follow_up_task t "
+        "WHERE t.requested_at >= %(start)s AND t.requested_at < %(end)s",
+        {"start": start, "end": end}, times=("requested_at", "due_at", "done_at"), ints=("task_id",),
     )
 
 

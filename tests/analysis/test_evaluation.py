@@ -194,7 +194,7 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert pd.isna(pnr["rank"]) and not pnr.small_sample and pnr.deduction == 0
 
     rows = render_table(table)
-    assert rows[0][:3] == ("排名", "名称", "接哨") and rows[1][:2] == ("样本少", "区生态环境局")
+    assert rows[0][:4] == ("排名", "类别", "名称", "接哨") and rows[1][:3] == ("样本少", "主责", "区生态环境局")
     assert rows[0][-2:] == ("扣分", "得分") and rows[1][-2:] == ("5", "42.9")
     assert "75.0%" in rows[1] and "50,000" in rows[1]
     assert rows[3][0] == "—" and "—" in rows[3]
@@ -214,8 +214,16 @@ def test_townships_on_the_hand_built_scenario(db: Session, catalog: Catalog, sce
         2, 2, 1, 5, 0)
     other = table[table["township_code"] != scenario["town"]]
     assert len(other) > 0 and (other["cases"] == 0).all() and other["share_whistled"].isna().all()
-    assert render_table(table)[0][:3] == ("名称", "案件", "吹哨案件")
-    assert render_table(table, "en")[0][:3] == ("township", "cases", "whistled")
+    # its own part of the chain: whistled within 24 h of the observation (A only: B, C, D later, E never),
+    # verified within 72 h of the resolution (A, C; B never), resolved without coming back (B, C; A came back)
+    assert (town.whistle_on_time_rate, town.review_on_time_rate, town.no_recurrence_rate) == (
+        pytest.approx(1 / 5), pytest.approx(2 / 3), pytest.approx(2 / 3))
+    assert town.follow_ups == 0 and math.isnan(town.follow_up_on_time_rate)  # left out, the others re-weighted
+    assert town.score == pytest.approx(100 * (0.3 / 5 + 0.3 * 2 / 3 + 0.2 * 2 / 3) / 0.8)
+    assert (town.deduction, town["rank"], town.small_sample) == (0, 1, False)  # the W08 is June's
+    assert other["score"].isna().all() and other["rank"].isna().all()
+    assert render_table(table)[0][:4] == ("排名", "名称", "得分", "案件")
+    assert render_table(table, "en")[0][:3] == ("rank", "township", "score")
 
 
 def test_a_month_without_whistles_and_the_monthly_ranking(db: Session, catalog: Catalog,
@@ -227,9 +235,10 @@ def test_a_month_without_whistles_and_the_monthly_ranking(db: Session, catalog: 
     assert eco.warnings_W08 == 1  # the recurrence of A, about the case ECO leads
     year = parse_period("2026")
     ranking = ranking_by_month(db, catalog=catalog, start=year.start, end=year.end, as_of=AS_OF)
-    assert [(m, d, n, s, pd.isna(r), few) for m, d, n, s, r, few in ranking.itertuples(index=False, name=None)] == [
-        ("2026-05", "ECO", catalog.departments["ECO"].zh, pytest.approx(42.917, abs=1e-3), True, True),
-        ("2026-05", "SAMR", catalog.departments["SAMR"].zh, pytest.approx(25.167, abs=1e-3), True, True),
+    assert [(m, d, n, s, g, pd.isna(r), few)
+            for m, d, n, s, g, r, few in ranking.itertuples(index=False, name=None)] == [
+        ("2026-05", "ECO", catalog.departments["ECO"].zh, pytest.approx(42.917, abs=1e-3), "lead", True, True),
+        ("2026-05", "SAMR", catalog.departments["SAMR"].zh, pytest.approx(25.167, abs=1e-3), "lead", True, True),
     ]
     with pytest.raises(InvalidInput) as bad:
         evaluate(db, catalog=catalog, start=year.start, end=year.end, by="village")
@@ -366,7 +375,7 @@ def test_monthly_ranking_follows_shanghai_months(catalog: Catalog) -> None:
         *(assignment("SAMR", summoned=may, reported=may + 5 * MIN) for _ in enough),
     ]))
     ranking = monthly_ranking(facts, catalog, period=parse_period("2026-04..2026-05"))
-    assert [(m, d, r, few) for m, d, _, _, r, few in ranking.itertuples(index=False, name=None)] == [
+    assert [(m, d, r, few) for m, d, _, _, _, r, few in ranking.itertuples(index=False, name=None)] == [
         ("2026-04", "ECO", 1, False), ("2026-04", "SAMR", 2, False), ("2026-05", "SAMR", 1, False),
         ("2026-05", "ECO", 2, False)]
 
@@ -397,7 +406,7 @@ def test_facts_name_a_missing_column_and_files_get_chinese_headers(catalog: Cata
     table = evaluate_departments(EvaluationFacts(as_of=AS_OF), catalog, period=MAY)
     frame = report_frame(table)
     assert {"部门代码", "职权履行率", "综合得分", "警示W01"} <= set(frame.columns)
-    assert render_table(table, "en")[0][:3] == ("rank", "dept", "whistles")
+    assert render_table(table, "en")[0][:4] == ("rank", "ranking", "dept", "whistles")
 
 
 # -- the score the lists make: 评价权, the warnings' deductions, too few whistles to rank -----------------------
@@ -479,7 +488,7 @@ def test_too_few_whistles_are_scored_but_not_ranked(catalog: Catalog) -> None:
     assert f.small_sample and not w.small_sample
     assert list(table["department"][:2]) == ["WATER", "FIRE"]  # the ranked first, then the small sample
     rows = render_table(table)
-    assert rows[1][:2] == ("1", "区水务局") and rows[2][0] == "样本少"
+    assert rows[1][:3] == ("1", "主责", "区水务局") and rows[2][0] == "样本少"
     assert render_table(table, "en")[2][0] == "few"
 
 

@@ -81,8 +81,14 @@ def test_evaluation_over_http(client: TestClient, db: Session, locator: Locator,
     assert row["whistles"] == 1 and row["reported_in"] == 1 and row["on_time_rate"] == 1.0
     silent = next(d for d in body["data"] if d["whistles"] == 0)
     assert silent["report_in_rate"] is None  # no whistle: no rate, not 0
+    assert all(d["ranking"] in ("lead", "assist") for d in body["data"]) and "分别排名" in body["notes"][0]
     towns = client.get("/api/v1/evaluation", params={"period": "2026-09", "by": "township"}).json()
-    assert any(t["township_code"] == v["township_code"] and t["whistles_sent"] == 1 for t in towns["data"])
+    here = next(t for t in towns["data"] if t["township_code"] == v["township_code"])
+    assert here["whistles_sent"] == 1 and here["cases"] == 0  # the case was observed in May
+    assert here["score"] is None and here["rank"] is None  # nothing of its own part to judge in September
+    assert {"whistle_on_time_rate", "review_on_time_rate", "follow_up_on_time_rate", "no_recurrence_rate",
+            "own_warnings", "recurrences", "deduction"} <= set(here)
+    assert towns["notes"] and "街乡得分" in towns["notes"][0]
     assert client.get("/api/v1/evaluation", params={"period": "2026", "by": "month"}).status_code == 200
     bad = client.get("/api/v1/evaluation", params={"period": "soon"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "period"

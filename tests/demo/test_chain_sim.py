@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis_enforcement.analysis.evaluate_service import evaluate
+from gis_enforcement.analysis.evaluation import parse_period
 from gis_enforcement.demo.chain import ChainSummary, play_season
 from gis_enforcement.demo.season import simulate_season
 from gis_enforcement.dispatch.record import verify_case_record
@@ -68,6 +70,14 @@ def test_the_chain_plays_legally_and_only_once(db: Session, jurisdiction: Jurisd
     assert s.follow_ups > 0 and s.penalties > 0
     assert sum(r.summoned for r in s.departments) == s.summoned
     assert s.on_time + s.late + s.absent + s.declined == s.summoned  # each department counted once
+    # the demo's township table and `evaluate --by township` mean the same by a township's own warnings (W09,
+    # W12: about the township itself) and count the recurrences (W08) apart
+    year = parse_period("2026")
+    towns = evaluate(db, catalog=catalog, start=year.start, end=year.end, by="township").set_index("township_code")
+    assert sum(r.own_warnings for r in s.townships) > 0
+    for r in s.townships:
+        assert (r.own_warnings, r.recurrences) == (towns.at[r.code, "own_warnings"],
+                                                  towns.at[r.code, "recurrences"]), r.code
     assert all(r.on_time + r.late + r.absent + r.declined == r.summoned for r in s.departments)
     assert sum(t.cases for t in s.townships) == s.whistled
 

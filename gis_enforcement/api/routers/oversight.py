@@ -119,8 +119,9 @@ class EvaluationPublic(BaseModel):
     start: datetime
     end: datetime
     by: str = Field(examples=["department"])
-    data: list[dict[str, Any]] = Field(description="one row per department (ranked) or township; "
-                                                    "unknown ratios are null")
+    data: list[dict[str, Any]] = Field(description="one row per department or township, ranked (departments "
+                                                    "in two rankings, ``ranking`` lead or assist); unknown ratios "
+                                                    "are null")
     count: int
     notes: list[str] = Field(default_factory=list, description="what a reader must know: how the score is "
                              "made, or that the period holds nothing (with the stored data's range)")
@@ -144,7 +145,10 @@ def evaluation(
 ) -> EvaluationPublic:
     """The metrics of :mod:`gis_enforcement.analysis.evaluation` (report-in and on-time rates, minutes,
     resolution, recurrences, warnings, penalties per officer, 职权履行率, ratings, the warnings' deduction,
-    score and rank — no rank on fewer than 5 whistles, ``small_sample``)."""
+    score and rank — departments ranked apart as leads and assisting-only (``ranking``), no rank on fewer than
+    5 whistles, ``small_sample``; townships scored on whistling, verifying and follow-ups in time and no
+    recurrence, less their own warnings (``own_warnings``: W09/W12) and recurrences (W08), no rank on fewer
+    than 5 cases)."""
     from gis_enforcement.analysis.evaluate_service import data_range, evaluate, is_empty, ranking_by_month
     from gis_enforcement.analysis.evaluation import parse_period
     from gis_enforcement.analysis.evaluation_table import empty_period_note, score_note
@@ -158,7 +162,7 @@ def evaluation(
     if is_empty(table):
         notes = [empty_period_note(span.label, data_range(session), tz=tz, lang=lang)]
     else:
-        notes = [score_note(lang)] if by != "township" else []
+        notes = [score_note(lang, by="township" if by == "township" else "department")]
     rows = _rows(table)
     return EvaluationPublic(period=span.label, start=span.start, end=span.end, by=by, data=rows, count=len(rows),
                             notes=notes)
