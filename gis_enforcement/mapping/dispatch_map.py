@@ -3,8 +3,9 @@
 The case is a red marker inside its geofence circle (the distance within which a department must check in);
 each department that reported in is a point where its GPS check-in was, green when on time and orange when
 late, with a thin line to the case and a label giving the department's short name and the minutes since the
-whistle. Departments that have not come are not on the map (they have no position) but every department is in
-the legend with its role and status: on time, late by N min, not yet (deadline not passed) or absent. Like
+whistle (labels of check-ins close together are stacked apart, each with a leader line to its dot).
+Departments that have not come are not on the map (they have no position) but every department is in the legend
+with its role and status: on time, late by N min, not yet (deadline not passed) or absent. Like
 the other maps, Leaflet is inlined (works offline).
 """
 
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gis_enforcement.domain.zone import district_zone
-from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_of, script_json
+from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_of, labels_js, script_json
 from gis_enforcement.mapping.features import local_times
 from gis_enforcement.mapping.incidents_map import _FONT
 from gis_enforcement.mapping.offline import offline_map
@@ -40,7 +41,7 @@ WORDS = {
     "zh": {"title": "吹哨报到", "legend": "部门报到", "case": "案件", "geofence": "报到范围", "m": "米",
            "on_time": "按时报到", "late": "迟到 {n} 分钟", "late_under": "迟到不足 1 分钟",
            "not_yet": "尚未报到", "absent": "未到（已超时）",
-           "declined": "拒绝（待乡镇决定）", "released": "已放行", "lead": "牵头", "assist": "协办",
+           "declined": "拒绝（待乡镇决定）", "released": "已放行", "lead": "主责", "assist": "配合",
            "whistle": "吹哨", "due": "报到时限", "reported": "报到时间", "after": "哨后 {n} 分钟",
            "distance": "距案件", "outside": "在报到范围外", "early": "提前 {n} 分钟", "category": "类别",
            "townships": "乡镇边界", "checkins": "报到位置", "id": "编号", "summoned": "个部门", "came": "个已报到",
@@ -61,14 +62,13 @@ _DISPATCH_CSS = """
 .gise-case { width: 22px; height: 22px; box-sizing: border-box; background: #c62828; border: 3px solid #fff;
   border-radius: 50% 50% 50% 0; transform: rotate(-45deg); box-shadow: 0 0 0 1px rgba(0,0,0,0.4),
   0 2px 5px rgba(0,0,0,0.4); }
-.leaflet-tooltip.gise-dept-label { font-family: FONT; font-size: 12px; font-weight: 700; padding: 1px 5px;
-  border-radius: 4px; border: none; box-shadow: 0 1px 3px rgba(0,0,0,0.3); color: #fff; }
-.leaflet-tooltip.gise-dept-label::before { display: none; }
+.gise-dept-label { font-family: FONT; font-size: 12px; font-weight: 700; padding: 1px 5px; white-space: nowrap;
+  border-radius: 4px; border: none; box-shadow: 0 1px 3px rgba(0,0,0,0.3); color: #fff; line-height: 1.35; }
 .gise-legend .role { flex: none; font-size: 11px; color: #666; margin-right: 6px; }
 .gise-legend .st { flex: none; text-align: right; font-weight: 600; white-space: nowrap; }
 .gise-legend .ring { border: 2px solid #c62828; background: rgba(198,40,40,0.08) !important; }
 """.replace("FONT", _FONT) + "".join(
-    f".leaflet-tooltip.gise-dept-label.st-{k} {{ background: {c}; }}\n" for k, c in STATE_COLORS.items())
+    f".gise-dept-label.st-{k} {{ background: {c}; }}\n" for k, c in STATE_COLORS.items())
 
 
 def _short_department(name: Any, code: str) -> str:
@@ -158,7 +158,8 @@ class DispatchLayer(JsElement):
 
     def js(self) -> str:
         parent = _parent_of(self).get_name()
-        return f"""
+        the_map = _parent_of(_parent_of(self)).get_name()
+        return f"""{labels_js()}
 var {self.get_name()} = (function () {{
   var G = {self.lookups}, w = G.words, group = {parent};
   function esc(s) {{ return String(s).replace(/[&<>"']/g, function (c) {{
@@ -182,7 +183,7 @@ var {self.get_name()} = (function () {{
         [w.geofence, p.geofence]]) + '<div class="id">' + esc(w.id) + ' ' + esc(p.id) + '</div></div>');
     }}
   }}).addTo(group);
-  var at = caseLayer.getLayers()[0].getLatLng();
+  var at = caseLayer.getLayers()[0].getLatLng(), labels = [];
   var checkins = L.geoJSON({self.checkins}, {{
     pointToLayer: function (f, latlng) {{
       var c = G.colors[f.properties.state];
@@ -191,14 +192,33 @@ var {self.get_name()} = (function () {{
     }},
     onEachFeature: function (f, layer) {{
       var p = f.properties, c = G.colors[p.state];
-      layer.bindTooltip(esc(p.label), {{permanent: true, direction: p.dir, offset: [p.dir === 'left' ? -8 : 8, 0],
-        className: 'gise-dept-label st-' + p.state}});
+      labels.push({{side: p.dir === 'left' ? -1 : 1,
+        marker: GiseLabels.callout(layer.getLatLng(), esc(p.label), 'gise-dept-label st-' + p.state, 'tooltipPane')}});
       layer.bindPopup('<div class="gise-popup"><div class="hd" style="border-left-color:' + c + '">' +
         esc(p.name) + ' <span class="sev">' + esc(p.role) + '</span></div>' +
         table([[G.words.summoned, p.state_text], [w.whistle, p.summoned], [w.due, p.due],
                [w.reported, p.reported], [w.distance, p.distance]]) + '</div>');
     }}
   }}).addTo(group);
+  // labels beside their dots, stacked apart where check-ins are close (nearest the case first)
+  labels.forEach(function (l) {{ group.addLayer(l.marker); }});
+  var map = group._map || {the_map};
+  function place() {{
+    if (!map.hasLayer(group)) {{ return; }}
+    var caseIcon = caseLayer.getLayers()[0].getElement();
+    var taken = GiseLabels.obstacles(map, [caseIcon]);
+    checkins.getLayers().forEach(function (d) {{
+      var p = map.latLngToContainerPoint(d.getLatLng());
+      taken.push({{x0: p.x - 8, y0: p.y - 8, x1: p.x + 8, y1: p.y + 8}});
+    }});
+    var near = labels.slice().sort(function (a, b) {{
+      return a.marker.getLatLng().distanceTo(at) - b.marker.getLatLng().distanceTo(at); }});
+    GiseLabels.place(map, near.map(function (l) {{
+      return {{marker: l.marker, candidates: GiseLabels.beside(l.side, 14)}}; }}), taken);
+  }}
+  map.on('zoomend', place);
+  group.on('add', place);
+  map.whenReady(place);
   return checkins;
 }})();
 """

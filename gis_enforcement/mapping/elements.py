@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import folium
@@ -23,6 +25,7 @@ __all__ = [
     "Script",
     "TownshipLayer",
     "figure_of",
+    "labels_js",
     "script_json",
 ]
 
@@ -41,6 +44,7 @@ function gisePopup(p, code) {
       rows.push('<tr><th>' + k + '</th><td>' + v + '</td></tr>');
     }
   }
+  if (c.familyName && T.family) { row(T.family, giseEsc(c.familyName)); }
   if (p.t) { row(T.time, giseEsc(p.t)); }
   if (p.s) { row(T.status, giseEsc(G.status[p.s] || p.s)); }
   var place = [p.tw, p.v].filter(function (x) { return !!x; }).join(' · ');
@@ -183,8 +187,23 @@ class CompactPointLayer(PointLayer):
         self.data = f"giseDecode({script_json(columns)})"
 
 
+def labels_js() -> str:
+    """The browser code of callout labels (``js/labels.js``: ``GiseLabels``), for the pages that place labels."""
+    return resources.files("gis_enforcement.mapping").joinpath("js/labels.js").read_text(encoding="utf-8")
+
+
+#: the pane of the township labels: above the markers (600) and the hot-spot sites (640), below the dispatch and
+#: plan maps' own labels and markers (650, 660) and the popups (700)
+TOWN_LABEL_PANE = "giseTownLabels"
+TOWN_LABEL_Z = 645
+
+
 class TownshipLayer(JsElement):
-    """Township polygons (non-interactive, so clicks reach the points) and their permanent name labels."""
+    """Township polygons (non-interactive, so clicks reach the points) and their permanent name labels.
+
+    The labels sit in their own pane above every marker. A township too small on screen for its name (``min
+    zoom`` of :func:`~.features.township_collection` not reached) is labelled outside, with a leader line, where
+    the label overlaps no other (``js/labels.js``)."""
 
     def __init__(self, collection: dict[str, Any], labels: list[list[Any]], style: dict[str, Any],
                  outline: dict[str, Any]):
@@ -198,51 +217,81 @@ class TownshipLayer(JsElement):
     def js(self) -> str:
         parent = _parent_of(self)
         group, the_map = parent.get_name(), _parent_of(parent).get_name()
-        return f"""
+        return f"""{labels_js()}
 var {self.get_name()} = L.geoJSON({self.data}, {{
   interactive: false,
   style: function (f) {{ return f.properties.outline ? {self.outline} : {self.style}; }}
 }}).addTo({group});
 (function () {{
-  var group = {group}, map = {the_map};
-  var labels = {self.labels}.map(function (l) {{
+  var group = {group}, map = {the_map}, polygons = {self.get_name()}.getLayers();
+  var pane = map.getPane('{TOWN_LABEL_PANE}') || map.createPane('{TOWN_LABEL_PANE}');
+  pane.style.zIndex = {TOWN_LABEL_Z}; pane.style.pointerEvents = 'none';
+  // labels and polygons come in the same order (the district outline last)
+  var labels = {self.labels}.map(function (l, i) {{
     var t = L.tooltip([l[0], l[1]], {{permanent: true, direction: 'center', interactive: false,
-                                     className: 'gise-town-label'}}).setContent(l[2]);
+                                     className: 'gise-town-label', pane: '{TOWN_LABEL_PANE}'}}).setContent(l[2]);
     t.giseMinZoom = l[3];
+    t.giseCallout = GiseLabels.callout([l[0], l[1]], l[2], 'gise-town-label', '{TOWN_LABEL_PANE}');
+    t.gisePolygon = polygons[i];
     return t;
   }});
-  // small townships (街道) are labelled only once zoomed in, so labels do not pile up
   function update() {{
+    var small = [];
     labels.forEach(function (t) {{
-      if (map.getZoom() >= t.giseMinZoom) {{ group.addLayer(t); }} else {{ group.removeLayer(t); }}
+      var inside = map.getZoom() >= t.giseMinZoom;
+      if (inside) {{ group.addLayer(t); group.removeLayer(t.giseCallout); }}
+      else {{ group.removeLayer(t); group.addLayer(t.giseCallout); small.push(t); }}
     }});
+    if (!map.hasLayer(group) || !small.length) {{ return; }}
+    var taken = GiseLabels.obstacles(map, labels.filter(function (t) {{ return group.hasLayer(t); }})
+      .map(function (t) {{ return t.getElement(); }}));
+    small.forEach(function (t) {{  // and off the small townships themselves
+      var b = t.gisePolygon.getBounds(), p = map.latLngToContainerPoint(b.getNorthWest()),
+          q = map.latLngToContainerPoint(b.getSouthEast());
+      taken.push({{x0: p.x, y0: p.y, x1: q.x, y1: q.y}});
+    }});
+    GiseLabels.place(map, small.map(function (t) {{
+      // clear of the township itself: from its point to the farthest corner of its box on screen
+      var at = map.latLngToContainerPoint(t.getLatLng()), b = t.gisePolygon.getBounds();
+      var p = map.latLngToContainerPoint(b.getNorthWest()), q = map.latLngToContainerPoint(b.getSouthEast());
+      var reach = Math.min(Math.max(Math.abs(p.x - at.x), Math.abs(q.x - at.x), Math.abs(p.y - at.y),
+                                    Math.abs(q.y - at.y)), 60);
+      return {{marker: t.giseCallout, candidates: GiseLabels.around(reach + 6)}};
+    }}), taken);
   }}
-  map.on('zoomend', update);
+  map.on('zoomend moveend', update);
+  group.on('add', update);
   map.whenReady(update);
 }})();
 """
 
 
 class LegendToggle(JsElement):
-    """Clicking a legend row shows/hides that category's layer."""
+    """Clicking a legend row shows/hides its layer, or all of its layers (a family's categories): a row is dimmed
+    while none of them is on the map."""
 
-    def __init__(self, groups: list[tuple[str, folium.FeatureGroup]]):
+    def __init__(self, groups: Sequence[tuple[str, folium.FeatureGroup | list[folium.FeatureGroup]]]):
         super().__init__()
         self._name = "GiseLegendToggle"
-        self.groups = groups
+        self.groups = [(key, fg if isinstance(fg, list) else [fg]) for key, fg in groups]
 
     def js(self) -> str:
-        layers = ", ".join(f"{script_json(key)}: {fg.get_name()}" for key, fg in self.groups)
+        layers = ", ".join(f"{script_json(key)}: [{', '.join(fg.get_name() for fg in fgs)}]"
+                           for key, fgs in self.groups)
         return f"""
 (function () {{
   var map = {_parent_of(self).get_name()};
   var layers = {{{layers}}};
   document.querySelectorAll('.gise-legend .row[data-key]').forEach(function (row) {{
-    var layer = layers[row.getAttribute('data-key')];
-    if (!layer) {{ return; }}
-    row.addEventListener('click', function () {{ giseToggle(row, map, layer); }});
-    layer.on('add', function () {{ row.className = 'row'; }});
-    layer.on('remove', function () {{ row.className = 'row off'; }});
+    var mine = layers[row.getAttribute('data-key')];
+    if (!mine) {{ return; }}
+    function shown() {{ return mine.some(function (l) {{ return map.hasLayer(l); }}); }}
+    function mark() {{ row.className = shown() ? 'row' : 'row off'; }}
+    row.addEventListener('click', function () {{
+      var on = shown();
+      mine.forEach(function (l) {{ if (on) {{ map.removeLayer(l); }} else {{ map.addLayer(l); }} }});
+    }});
+    mine.forEach(function (l) {{ l.on('add remove', mark); }});
   }});
 }})();
 """

@@ -87,7 +87,7 @@ CSS = """
 .gise-legend .size b { font-weight: 600; }
 .gise-legend .cap { font-size: 11px; color: #666; margin-left: 2px; align-self: center; }
 .gise-em { background: none; border: none; }
-.leaflet-tooltip.gise-town-label small { color: #333; }
+.gise-town-label small { color: #333; }
 .gise-trends { bottom: 58px; right: 12px; padding: 8px 12px; font-size: 13px; width: 266px; }
 .gise-trends .hd { font-weight: 700; font-size: 13px; color: #333; }
 .gise-trends .sub { font-size: 11px; color: #666; margin: 1px 0 5px; line-height: 1.3; }

@@ -1,9 +1,10 @@
-"""Incidents by category on the township map — an interactive, self-contained (offline) Leaflet page.
+"""Incidents by problem family on the township map — an interactive, self-contained (offline) Leaflet page.
 
-One layer per problem category (toggled in the layer control or by clicking the legend), coloured from a
-fixed categorical palette, with a legend of the categories' names and counts, township polygons labelled
-with their names (and marked 示意边界 when they are synthetic) and a Chinese case summary in each point's
-popup.
+One layer per problem category (toggled in the layer control), coloured by its problem family (盗采, 货车, 环境 …:
+nine colours far apart, where eighteen category colours could not be told apart), with a legend of the
+families' counts (a row toggles the family) and, folded under it, of the categories; township polygons labelled
+with their names and incident counts above the points (and marked 示意边界 when they are synthetic); a Chinese
+case summary, category first, in each point's popup.
 
 Every category is ONE ``L.geoJSON`` layer whose points become ``L.circleMarker``s in the browser
 (``pointToLayer``, canvas renderer) and whose popups are built on click from the feature's properties: no
@@ -50,6 +51,7 @@ from gis_enforcement.mapping.legend import (
     UI,
     category_colors,
     category_info,
+    family_legend_html,
     legend_html,
     title_html,
 )
@@ -93,11 +95,18 @@ html, body { margin: 0; padding: 0; }
 .gise-legend .bar i { display: block; height: 100%; border-radius: 4px; }
 .gise-legend .n { flex: none; width: 38px; text-align: right; font-variant-numeric: tabular-nums;
   font-weight: 600; }
-.leaflet-tooltip.gise-town-label { background: transparent; border: none; box-shadow: none; padding: 0;
-  font-family: FONT; font-size: 13px; font-weight: 700; color: #2b2b2b; text-align: center;
-  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
-.leaflet-tooltip.gise-town-label small { display: block; font-size: 11px; font-weight: 400; color: #555; }
+.gise-legend details { margin-top: 6px; border-top: 1px solid #e3e3e3; padding-top: 4px; }
+.gise-legend summary { cursor: pointer; font-size: 12px; color: #333; user-select: none; }
+.leaflet-tooltip.gise-town-label, .gise-callout-text.gise-town-label { background: transparent; border: none;
+  box-shadow: none; padding: 0;
+  font-family: FONT; font-size: 13px; font-weight: 700; color: #1f1f1f; text-align: center; white-space: nowrap;
+  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff, 0 0 3px #fff, 0 0 4px #fff; }
+.gise-town-label small { display: block; font-size: 11px; font-weight: 600; color: #333; }
 .leaflet-tooltip.gise-town-label::before { display: none; }
+.gise-callout svg.gise-leader { position: absolute; left: 0; top: 0; overflow: visible; }
+.gise-callout svg.gise-leader line { stroke: #333; stroke-width: 1.2; }
+.gise-callout svg.gise-leader circle { fill: #333; }
+.gise-callout .gise-callout-text { position: absolute; line-height: 1.25; }
 .leaflet-control-layers { font-family: FONT; font-size: 13px; }
 .leaflet-control-layers-overlays .gise-ctl-dot { display: inline-block; width: 9px; height: 9px;
   border-radius: 50%; margin: 0 4px 0 2px; }
@@ -119,6 +128,13 @@ html, body { margin: 0; padding: 0; }
 """.replace("FONT", _FONT)
 
 
+#: on this map the township labels lie over dense points: a pale plate under the halo keeps them readable
+_LABEL_PLATE = """
+.leaflet-tooltip.gise-town-label, .gise-callout-text.gise-town-label { background: rgba(255,255,255,0.8);
+  border-radius: 4px; padding: 1px 5px; box-shadow: 0 0 0 1px rgba(0,0,0,0.08); }
+"""
+
+
 # -- the map ----------------------------------------------------------------------------------------------
 def incidents_map(
     incidents: gpd.GeoDataFrame,
@@ -129,8 +145,9 @@ def incidents_map(
     lang: str = "zh",
     tiles: str | None = None,
     tz: str | None = None,
+    color_by: str = "family",
 ) -> folium.Map:
-    """Incidents coloured by category over labelled township polygons, as an offline folium map.
+    """Incidents coloured by problem family over labelled township polygons, as an offline folium map.
 
     ``incidents``: the store's export (``category`` and Point ``geometry`` required; ``id``, ``observed_at``,
     ``status``, ``township_name``, ``village_name``, ``grid_code``, ``flags`` (';'-joined),
@@ -139,10 +156,13 @@ def incidents_map(
     ``catalog``: the loaded four lists, for category and department names, severity and category order.
     ``lang``: "zh" or "en". ``tiles``: None (no basemap, works offline) or a folium tile name such as
     "OpenStreetMap" (needs internet). ``tz``: the district's zone (``settings.timezone``; default
-    Asia/Shanghai), in which times are shown.
+    Asia/Shanghai), in which times are shown. ``color_by``: "family" (the default: one colour per problem family,
+    the legend's rows toggle a family, its fold lists the categories) or "category" (a colour per category).
     """
     if lang not in UI:
         raise ValueError(f"lang must be one of {sorted(UI)}")
+    if color_by not in ("family", "category"):
+        raise ValueError("color_by must be 'family' or 'category'")
     ui = UI[lang]
     inc = incidents
     if inc.crs is not None and inc.crs.to_epsg() != 4326:
@@ -153,6 +173,8 @@ def incidents_map(
     order += sorted(c for c in cats_present.index if c not in order)
     info = category_info(list(catalog.categories) + [c for c in order if c not in catalog.categories]
                          if catalog is not None else order, catalog, lang)
+    if color_by == "family":  # points, popups and the layer control in the family's colour
+        info = {code: {**c, "color": c["familyColor"]} for code, c in info.items()}
     synthetic = bool("synthetic" in townships.columns
                      and townships["synthetic"].fillna(False).astype(bool).any())
 
@@ -162,14 +184,14 @@ def incidents_map(
     x0, y0, x1, y1 = extent.total_bounds if len(extent) else (117.12, 40.2, 117.12, 40.2)
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=11, tiles=tiles, prefer_canvas=True,
                    control_scale=False, zoom_control=True)
-    figure_of(m).header.add_child(Raw(f"<style>{_CSS}</style>"), name="gise_css")
+    figure_of(m).header.add_child(Raw(f"<style>{_CSS}{_LABEL_PLATE}</style>"), name="gise_css")
     figure_of(m).title = html.escape(title)
 
     # lookups the popups need, once
     depts = {}
     if catalog is not None:
         depts = {code: (d.zh if lang == "zh" else d.en) for code, d in catalog.departments.items()}
-    popup_keys = ("time", "status", "place", "grid", "lead", "flags", "dup", "dup_text", "acc", "id",
+    popup_keys = ("family", "time", "status", "place", "grid", "lead", "flags", "dup", "dup_text", "acc", "id",
                   "metres")
     popup_ui = {k: ui[k] for k in popup_keys}
     lookups = {"cats": info, "status": STATUS_NAMES[lang], "flags": FLAG_NAMES[lang], "depts": depts,
@@ -199,9 +221,10 @@ def incidents_map(
         ))
     m.add_child(town_group)
 
-    # one layer per category, largest first in the legend
-    groups: list[tuple[str, folium.FeatureGroup]] = []
+    # one layer per category, largest first in the layer control; coloured by family (or by category)
+    groups: list[tuple[str, list[folium.FeatureGroup]]] = []
     rows: list[tuple[str, str, str, int]] = []
+    families: dict[str, list[Any]] = {}  # family -> [name, colour, count, its category groups]
     if len(inc):
         collections = {} if compact else point_collections(inc, order, tz=tz)
         sizes = {k: len(columns[k]["x"]) if compact else len(collections[k]["features"]) for k in order}
@@ -220,13 +243,22 @@ def incidents_map(
             group.add_child(CompactPointLayer(columns[code], code, style) if compact
                             else PointLayer(collections[code], code, style))
             m.add_child(group)
-            key = f"k{len(groups)}"
-            groups.append((key, group))
+            key = f"k{len(rows)}"
+            groups.append((key, [group]))
             rows.append((key, c["name"], c["color"], count))
+            family = families.setdefault(c["family"], [c["familyName"], c["familyColor"], 0, []])
+            family[2] += count
+            family[3].append(group)
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
 
     figure_of(m).html.add_child(Raw(title_html(title, inc, len(rows), synthetic, lang, tz)))
-    if rows:
+    if rows and color_by == "family":
+        ranked = sorted(families.items(), key=lambda kv: -kv[1][2])
+        family_rows = [(f"f-{f}", name, color, n) for f, (name, color, n, _) in ranked]
+        groups += [(f"f-{f}", members) for f, (_, _, _, members) in ranked]
+        figure_of(m).html.add_child(Raw(family_legend_html(family_rows, rows, lang)))
+        m.add_child(LegendToggle(groups))
+    elif rows:
         figure_of(m).html.add_child(Raw(legend_html(rows, lang)))
         m.add_child(LegendToggle(groups))
 

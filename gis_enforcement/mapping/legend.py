@@ -14,11 +14,15 @@ from gis_enforcement.mapping.features import local_times
 
 __all__ = [
     "CATEGORY_COLORS",
+    "FAMILY_COLORS",
+    "FAMILY_NAMES",
     "FLAG_NAMES",
     "STATUS_NAMES",
     "UI",
     "category_colors",
     "category_info",
+    "family_legend_html",
+    "family_of",
     "legend_html",
     "short_names",
     "title_html",
@@ -46,6 +50,36 @@ CATEGORY_COLORS: dict[str, str] = {
     "MKT-01": "#6baed6",    # unlicensed trading — sky blue
     "FOR-01": "#00441b",    # logging — forest green
 }
+#: The problem families — a category code's prefix (MIN-01 → MIN) — and their names; the status map shapes its
+#: marks by them, the incidents map colours its points by them.
+FAMILY_NAMES = {
+    "zh": {"MIN": "盗采", "TRK": "货车", "ENV": "环境", "CON": "违建", "WATER": "河道", "LAND": "土地",
+           "MKT": "市场", "SAFE": "安全", "FOR": "林木"},
+    "en": {"MIN": "mining", "TRK": "trucks", "ENV": "environment", "CON": "building", "WATER": "rivers",
+           "LAND": "land", "MKT": "trading", "SAFE": "safety", "FOR": "forest"},
+}
+#: One colour per family, far apart from each other (ColorBrewer Set1, its pale yellow replaced by dark grey, and a
+#: dark green for forests set apart from the land's light one): what the incidents map colours by default.
+FAMILY_COLORS: dict[str, str] = {
+    "MIN": "#a65628",    # brown
+    "TRK": "#e41a1c",    # red
+    "ENV": "#984ea3",    # purple
+    "CON": "#ff7f00",    # orange
+    "WATER": "#377eb8",  # blue
+    "LAND": "#7fc97f",   # light green
+    "MKT": "#f781bf",    # pink
+    "SAFE": "#4d4d4d",   # dark grey
+    "FOR": "#00441b",    # dark green
+}
+#: a family outside the list (a code without a known prefix)
+OTHER_FAMILY_COLOR = "#999999"
+
+
+def family_of(code: str) -> str:
+    """The problem family of a category code: its prefix ('TRK-02' → 'TRK')."""
+    return str(code).split("-")[0]
+
+
 _EXTRA_COLORS = (
     "#1b9e77", "#d95f02", "#7570b3", "#66a61e", "#e6ab02", "#a6761d", "#e41a1c", "#377eb8", "#4daf4a",
     "#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999",
@@ -67,19 +101,22 @@ FLAG_NAMES = {
 }
 UI = {
     "zh": {
-        "time": "时间", "status": "状态", "place": "位置", "grid": "网格", "lead": "主责部门",
+        "family": "大类", "time": "时间", "status": "状态", "place": "位置", "grid": "网格", "lead": "主责部门",
         "flags": "提示",
         "dup": "疑似重复", "dup_text": "与已报事件相近：", "acc": "定位精度", "id": "编号", "total": "共",
         "unit": "起", "categories": "类", "legend": "问题类别（点击显示/隐藏）", "townships": "乡镇边界",
+        "families": "问题大类（点击显示/隐藏）", "by_category": "按类别（{n} 类）",
         "synthetic": "示意边界", "synthetic_note": "乡镇边界为示意边界（合成数据，非官方），仅供演示",
         "near_border": "临界", "outside": "区界外", "duplicates": "疑似重复", "none": "暂无事件",
         "metres": "米",
     },
     "en": {
-        "time": "Time", "status": "Status", "place": "Place", "grid": "Grid", "lead": "Lead department",
+        "family": "Family", "time": "Time", "status": "Status", "place": "Place", "grid": "Grid",
+        "lead": "Lead department",
         "flags": "Flags", "dup": "Likely duplicate", "dup_text": "close to", "acc": "GPS accuracy",
         "id": "ID", "total": "", "unit": "incidents", "categories": "categories",
-        "legend": "Categories (click to toggle)",
+        "legend": "Categories (click to toggle)", "families": "Problem families (click to toggle)",
+        "by_category": "By category ({n})",
         "townships": "Townships", "synthetic": "illustrative",
         "synthetic_note": "Township boundaries are illustrative (synthetic, not official) — demo only",
         "near_border": "near border", "outside": "outside district", "duplicates": "likely duplicates",
@@ -108,9 +145,12 @@ def category_info(codes: list[str], catalog: Any, lang: str) -> dict[str, dict[s
         cat = catalog.categories.get(code) if catalog is not None else None
         name = (cat.zh if lang == "zh" else cat.en) if cat is not None else code
         sev = cat.severity if cat is not None else None
+        family = family_of(code)
         info[code] = {
             "name": name, "color": colors[code], "sevCode": sev or "",
-            "sev": (sev_names.get(sev, sev) if sev else ""),
+            "sev": (sev_names.get(sev, sev) if sev else ""), "family": family,
+            "familyName": FAMILY_NAMES.get(lang, FAMILY_NAMES["zh"]).get(family, family),
+            "familyColor": FAMILY_COLORS.get(family, OTHER_FAMILY_COLOR),
         }
     return info
 
@@ -172,3 +212,27 @@ def legend_html(rows: list[tuple[str, str, str, int]], lang: str) -> str:
     head = f'<div class="hd">{html.escape(UI[lang]["legend"])}</div>'
     return f'<div class="gise-box gise-legend">{head}{body}</div>'
 
+
+
+def family_legend_html(families: list[tuple[str, str, str, int]], categories: list[tuple[str, str, str, int]],
+                       lang: str) -> str:
+    """The legend box of a map coloured by problem family: one clickable row per family (key, name, colour,
+    count), then, folded until asked for, one clickable row per category (key, name, its family's colour,
+    count); bars scaled to the largest of each list."""
+
+    def rows(items: list[tuple[str, str, str, int]], names: Mapping[str, str]) -> str:
+        top = max((r[3] for r in items), default=1) or 1
+        return "".join(
+            f'<div class="row" data-key="{html.escape(key)}" title="{html.escape(name)}">'
+            f'<span class="dot" style="background:{color}"></span>'
+            f'<span class="name">{html.escape(names[key])}</span>'
+            f'<span class="bar"><i style="width:{100 * count / top:.0f}%;background:{color}"></i></span>'
+            f'<span class="n">{count:,}</span></div>'
+            for key, name, color, count in items)
+
+    ui = UI[lang]
+    body = rows(families, {r[0]: r[1] for r in families})
+    more = rows(categories, short_names({r[0]: r[1] for r in categories}))
+    return (f'<div class="gise-box gise-legend"><div class="hd">{html.escape(ui["families"])}</div>{body}'
+            f'<details class="gise-cats"><summary>{html.escape(ui["by_category"].format(n=len(categories)))}'
+            f"</summary>{more}</details></div>")

@@ -38,7 +38,7 @@ from gis_enforcement.mapping.basemaps import (
 )
 from gis_enforcement.mapping.elements import JsElement, Raw, _parent_of, figure_of, script_json
 from gis_enforcement.mapping.features import _short_name, local_times, township_collection
-from gis_enforcement.mapping.legend import FLAG_NAMES, STATUS_NAMES, category_info, short_names
+from gis_enforcement.mapping.legend import FAMILY_NAMES, FLAG_NAMES, STATUS_NAMES, category_info, family_of, short_names
 from gis_enforcement.mapping.offline import offline_map
 from gis_enforcement.mapping.packing import codes_of, pack_cases
 from gis_enforcement.mapping.page import add_townships, start_page, synthetic_townships, write_page
@@ -75,14 +75,9 @@ GROUP_NAMES = {
            "whistled": "Whistled, awaiting report-in", "in_action": "In action", "resolved": "Resolved, to verify",
            "closed": "Verified / closed", "dropped": "Rejected / duplicate"},
 }
-#: problem family (the category code's prefix) → shape in js/status_layer.js (0 ● 1 ▲ 2 ■ 3 ◆ 4 ▼ 5 ⬟ 6 ⬢ 7 ★ 8 ✚)
+#: problem family (:func:`~.legend.family_of`, named in :data:`~.legend.FAMILY_NAMES`) → shape in
+#: js/status_layer.js (0 ● 1 ▲ 2 ■ 3 ◆ 4 ▼ 5 ⬟ 6 ⬢ 7 ★ 8 ✚)
 FAMILY_SHAPES = {"ENV": 0, "MIN": 1, "TRK": 2, "CON": 3, "WATER": 4, "LAND": 5, "MKT": 6, "SAFE": 7, "FOR": 8}
-FAMILY_NAMES = {
-    "zh": {"MIN": "盗采", "TRK": "货车", "ENV": "环境", "CON": "违建", "WATER": "河道", "LAND": "土地",
-           "MKT": "市场", "SAFE": "安全", "FOR": "林木"},
-    "en": {"MIN": "mining", "TRK": "trucks", "ENV": "environment", "CON": "building", "WATER": "rivers",
-           "LAND": "land", "MKT": "trading", "SAFE": "safety", "FOR": "forest"},
-}
 WORDS = {
     "zh": {"status": "状态", "place": "位置", "nearVillage": "最近村：{v}（{km} 公里）",
            "lead": "主责部门", "flags": "提示", "dup": "疑似重复",
@@ -202,7 +197,7 @@ def status_map(cases: pd.DataFrame, townships: gpd.GeoDataFrame, *, catalog: Any
     data.update({
         "words": {k: w[k] for k in WORDS["zh"] if k in w},
         "cats": [{"code": c, "name": info[c]["name"], "short": short[c], "sev": info[c]["sev"],
-                  "sevCode": info[c]["sevCode"], "shape": FAMILY_SHAPES.get(c.split("-")[0], 0)} for c in codes],
+                  "sevCode": info[c]["sevCode"], "shape": FAMILY_SHAPES.get(family_of(c), 0)} for c in codes],
         "catOrder": [codes.index(c) for c in sorted(present, key=lambda c: -int(counts[c]))],
         "statuses": [{"code": s, "name": STATUS_NAMES[lang].get(s, s), "group": status_group.get(s, 0),
                       "dupGroup": suspect_group.get(status_group.get(s, 0), status_group.get(s, 0))}
@@ -288,7 +283,7 @@ def _legend(cases: pd.DataFrame, w: dict[str, str], lang: str, present: list[str
         f'<span class="n">{int(counts.get(k, 0)):,}</span></div>'
         for k, (key, _, color, _, _) in enumerate(STATUS_GROUPS) if counts.get(k, 0)
     )
-    families = list(dict.fromkeys(c.split("-")[0] for c in present))
+    families = list(dict.fromkeys(family_of(c) for c in present))
     shapes = "".join(
         f'<span><span class="gise-ctl-shape" data-shape="{FAMILY_SHAPES.get(f, 0)}"></span>'
         f'{html.escape(FAMILY_NAMES[lang].get(f, f))}</span>' for f in families

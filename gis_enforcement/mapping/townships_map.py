@@ -64,11 +64,11 @@ NO_DATA_COLOR = "#c9c9c9"
 # with a random start)
 SCHEMES = {"natural_breaks": mapclassify.FisherJenks, "quantiles": mapclassify.Quantiles}
 WORDS = {
-    "zh": {"no_data": "无数据", "class": "分级", "townships": "乡镇边界",
+    "zh": {"no_data": "无数据", "class": "分级", "townships": "乡镇边界", "rank": "排名（高 → 低）",
            "sub": "{scheme}分级 {k} 级 · {n}/{total} 个乡镇有数据", "natural_breaks": "自然断点",
            "quantiles": "分位数", "title": "平谷区 各乡镇{label}",
            "synthetic": "乡镇边界为示意边界（合成数据，非官方），仅供演示"},
-    "en": {"no_data": "No data", "class": "Class", "townships": "Townships",
+    "en": {"no_data": "No data", "class": "Class", "townships": "Townships", "rank": "Ranking (highest first)",
            "sub": "{scheme}, {k} classes · {n} of {total} townships with data",
            "natural_breaks": "natural breaks",
            "quantiles": "quantiles", "title": "Pinggu townships — {label}",
@@ -182,11 +182,33 @@ def _legend(title: str, rows: list[tuple[str, str, int]]) -> str:
     return f'<div class="gise-box gise-legend gise-choro"><div class="hd">{html.escape(title)}</div>{body}</div>'
 
 
+def _ranking(title: str, names: list[str], features: list[dict[str, Any]]) -> str:
+    """The townships with a value, highest first: rank, class colour, name and value — what a reader of the
+    map asks first, and the only place a small township's value is read without zooming."""
+    ranked = sorted((i for i, f in enumerate(features) if f["properties"]["value"] is not None),
+                    key=lambda i: (-features[i]["properties"]["value"], names[i]))
+    body = "".join(
+        f'<div class="row" data-code="{html.escape(features[i]["properties"]["code"])}"><span class="k">{r}</span>'
+        f'<span class="dot" style="border-radius:2px;background:{features[i]["properties"]["color"]}"></span>'
+        f'<span class="name">{html.escape(names[i])}</span>'
+        f'<span class="n">{html.escape(features[i]["properties"]["text"])}</span></div>'
+        for r, i in enumerate(ranked, start=1))
+    return f'<div class="gise-box gise-legend gise-rank"><div class="hd">{html.escape(title)}</div>{body}</div>'
+
+
 _EXTRA_CSS = """
 .gise-choro { min-width: 190px; }
 .gise-choro .row { cursor: default; }
 .gise-choro .name { font-variant-numeric: tabular-nums; }
-.leaflet-tooltip.gise-town-label small { font-weight: 600; color: #222; }
+.gise-town-label small { font-weight: 600; color: #222; }
+.gise-rank { top: 70px; right: 12px; bottom: auto; left: auto; min-width: 0; font-size: 12px; padding: 8px 10px; }
+.gise-rank .hd { font-size: 12px; margin-bottom: 4px; }
+.gise-rank .row { margin: 1px 0; cursor: default; }
+.gise-rank .k { flex: none; width: 18px; color: #666; text-align: right; margin-right: 6px;
+  font-variant-numeric: tabular-nums; }
+.gise-rank .dot { width: 10px; height: 10px; }
+.gise-rank .name { margin-right: 10px; }
+.gise-rank .n { width: auto; min-width: 34px; }
 """
 
 
@@ -270,6 +292,8 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
     if n_data < len(towns):
         rows.append((NO_DATA_COLOR, words["no_data"], len(towns) - n_data))
     figure_of(m).html.add_child(Raw(_legend(heading, rows)))
+    if n_data:
+        figure_of(m).html.add_child(Raw(_ranking(words["rank"], township_names(towns, lang), features)))
     if len(towns):
         m.fit_bounds([[y0, x0], [y1, x1]], padding_top_left=(40, 90), padding_bottom_right=(20, 20))
     return offline_map(m)

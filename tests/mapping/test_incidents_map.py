@@ -102,9 +102,14 @@ def test_feature_counts_per_category_match_the_input(big, big_page):
     assert big_page.count("L.geoJSON(") == len(got) + 1  # + the townships
 
 
-def test_legend_lists_every_category_with_its_count(big, big_page, pinggu_catalog):
-    legend = re.search(r'<div class="gise-box gise-legend">(.*?)</div></div>(?!<span)', big_page, re.S)
+def test_legend_lists_every_family_and_category_with_its_count(big, big_page, pinggu_catalog):
+    legend = re.search(r'<div class="gise-box gise-legend">(.*?)</details></div>', big_page, re.S)
     assert legend
+    families = Counter(big["category"].str.split("-").str[0])
+    for family, n in families.items():  # the families first, each with its count
+        row = re.search(rf'<div class="row" data-key="f-{family}" [^>]*>(.*?)</div>', legend.group(1))
+        assert row and f">{n:,}<" in row.group(1)
+    assert legend.group(1).index('data-key="f-') < legend.group(1).index("<details")
     counts = Counter(big["category"])
     for code, n in counts.items():
         zh = pinggu_catalog.categories[code].zh

@@ -48,6 +48,7 @@ def test_incidents_map_in_chromium(browser, small, pinggu, pinggu_catalog, tmp_p
     assert errors == []
     towns = len(pinggu.townships) + 1  # and the district outline
     assert sorted(sizes) == sorted([towns, *small["category"].value_counts().tolist()])
+    page.click(".gise-legend summary")  # the categories, folded under the families
     legend = page.inner_text(".gise-legend")
     names = [pinggu_catalog.categories[c].zh.split("（")[0] for c in small["category"].unique()]
     assert all(n in legend for n in names)
