@@ -50,7 +50,8 @@ from pyproj import Transformer
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import InvalidInput
 
-__all__ = ["METRIC_CRS", "ScoreWeights", "normalise_candidates", "rank_targets", "select_candidates"]
+__all__ = ["METRIC_CRS", "ScoreWeights", "dated_names", "normalise_candidates", "rank_targets", "report_dates",
+           "select_candidates"]
 
 METRIC_CRS = "EPSG:4548"
 _TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
@@ -228,6 +229,35 @@ def select_candidates(
         out["categories"] = [tuple(c for c in cats if c in wanted) for cats in out["categories"]]
         out = out.loc[out["categories"].map(len) > 0]
     return out.reset_index(drop=True)
+
+
+def report_dates(case_ids: pd.Series, observed_at: pd.Series, *, tz: str) -> pd.Series:
+    """When each target's cases were reported, as a dispatcher tells targets apart: ``11-20`` (month-day, in
+    the district's zone ``tz``) when they were all reported that day, ``11-18～11-20`` for the span of days of
+    several. A day of another year than the latest report of all targets carries its year (``2025-12-30～01-02``).
+    ``case_ids`` holds each target's case ids (a list; a candidate table's ``case_ids``), ``observed_at`` the
+    aware report times indexed by case id; a target with no case known there (a hot spot) gets None."""
+    pairs = case_ids.explode().dropna().astype(str)
+    times = pd.Series(pd.to_datetime(observed_at, utc=True).to_numpy(), index=observed_at.index.astype(str))
+    seen = pd.Series(times.reindex(pairs.to_numpy()).to_numpy(), index=pairs.index).dropna()
+    if seen.empty:
+        return pd.Series([None] * len(case_ids), index=case_ids.index, dtype=object)
+    days = seen.dt.tz_convert(tz)
+    first, last = days.groupby(level=0).min(), days.groupby(level=0).max()
+    year = last.max().year
+
+    def day(t: pd.Timestamp) -> str:
+        return t.strftime("%m-%d") if t.year == year else t.strftime("%Y-%m-%d")
+
+    labels = {i: day(a) if a.date() == b.date() else f"{day(a)}～{day(b)}"
+              for i, a, b in zip(first.index, first, last, strict=True)}
+    return pd.Series([labels.get(i) for i in case_ids.index], index=case_ids.index, dtype=object)
+
+
+def dated_names(names: pd.Series, dates: pd.Series) -> pd.Series:
+    """``names`` with the report dates of :func:`report_dates` after a ``·`` (``苏子峪村·案件点·11-20``); a name
+    without dates stays as it is."""
+    return names.where(dates.isna(), names.astype(str) + "·" + dates.astype(str))
 
 
 def rank_targets(targets: pd.DataFrame, catalog: Catalog, weights: ScoreWeights | None = None) -> pd.DataFrame:

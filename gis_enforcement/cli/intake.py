@@ -357,11 +357,13 @@ def export_incidents(
     status: Annotated[str | None, typer.Option(help="a case status, e.g. closed")] = None,
     department: Annotated[str | None, typer.Option(help="cases this department was summoned to, e.g. WATER")] = None,
 ) -> None:
-    """Write the stored incidents (with their placement and lead department) to a file: GeoJSON, CSV (with a
-    byte-order mark, for Excel) or GeoPackage — the same file ``GET /api/v1/exports/incidents.{format}`` gives,
-    with the same filters (every incident when none is given). The format is the one the file's suffix names
-    (.geojson/.json, .csv, .gpkg) unless --format says it; a --format that another suffix contradicts is
-    refused; a filter that names nothing is refused under its option."""
+    """Write the stored incidents to a file — their placement, lead department and each case's course (when
+    whistled, resolved and closed, the departments summoned, the lead on time or not), the lists' names beside
+    the codes: GeoJSON, CSV (with a byte-order mark, for Excel) or GeoPackage — the same file
+    ``GET /api/v1/exports/incidents.{format}`` gives, with the same filters (every incident when none is
+    given). The format is the one the file's suffix names (.geojson/.json, .csv, .gpkg) unless --format says
+    it; a --format that another suffix contradicts is refused; a filter that names nothing is refused under
+    its option."""
     from gis_enforcement.analysis.evaluation import parse_period
     from gis_enforcement.api.filter_codes import check_category, check_department, check_status, township_code
     from gis_enforcement.operations.exports import export_target, write_export
@@ -378,12 +380,12 @@ def export_incidents(
             filters = incident_repo.IncidentFilter(
                 category=category, township=township_code(session, township), status=status, department=department,
                 observed_from=None if span is None else span.start, observed_to=None if span is None else span.end)
-            frame = incident_repo.incidents_frame(session, filters=filters)
+            frame = incident_repo.incidents_frame(session, filters=filters, outcome=True)
     except EnforcementError as exc:
         fail(exc)
         return
     with written(output) as path:
-        write_export(frame, chosen, path, zone=platform.settings.timezone)
+        write_export(frame, chosen, path, zone=platform.settings.timezone, catalog=platform.catalog)
     out.print(f"wrote {len(frame):,} incidents to {output}")
 
 

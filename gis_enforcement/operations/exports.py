@@ -5,6 +5,10 @@ process can answer for it).
 
 A job is ``<id>.json`` (owner, format, status: writing → done | failed) beside ``<id>.<format>``. Every file is
 written whole or not at all (``files.replacing``), so a reader never sees half a file.
+
+The file has the store's columns (:func:`~gis_enforcement.storage.incident_repo.incidents_frame`, their names
+unchanged) and after them, when the frame carries the case's course (``outcome=True``), that course, the names
+of the lists beside the codes and the hours from whistle to close (``NAME_COLUMNS``, :func:`with_names`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.files import replacing
 
 __all__ = ["EXPORT_SUFFIXES", "EXPORT_TYPES", "export_bytes", "export_file", "export_state", "export_target",
-           "iso_local", "start_export", "write_export"]
+           "iso_local", "start_export", "with_names", "write_export"]
 
 #: The formats, with the media type each is served as.
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "gpkg": "application/geopackage+sqlite3",
@@ -58,6 +63,55 @@ def export_target(fmt: str | None, path: Path | None) -> tuple[str, Path]:
     return fmt, path
 
 
+#: The columns :func:`with_names` adds: the lists' Chinese names of the category, the lead department and the
+#: departments summoned (``;``-joined like the codes), and the hours from the whistle to the close.
+NAME_COLUMNS = ("category_zh", "lead_department_zh", "summoned_departments_zh", "hours_to_close")
+
+
+def with_names(frame: gpd.GeoDataFrame, catalog: Catalog) -> gpd.GeoDataFrame:
+    """``frame`` with :data:`NAME_COLUMNS` after the store's columns (before ``lon``, ``lat`` and the geometry,
+    which stay last): a category or lead the lists do not have gets no name (empty, not a guess), one of the
+    departments summoned keeps its code, so that the names stand where the codes do. The departments summoned
+    and the hours to close only when the frame has the case's course (``summoned_departments``,
+    ``whistled_at``, ``closed_at``); the on-time columns are made nullable booleans, which every format
+    writes as true, false or empty."""
+    categories = {code: c.zh for code, c in catalog.categories.items()}
+    departments = {code: d.zh for code, d in catalog.departments.items()}
+    added: dict[str, pd.Series] = {
+        "category_zh": _names(frame["category"], categories),
+        "lead_department_zh": _names(frame["lead_department"], departments),
+    }
+    if "summoned_departments" in frame:
+        codes = frame["summoned_departments"]
+        # few distinct lists however many cases: each is named once
+        lists = {str(v): ";".join(departments.get(c, c) for c in str(v).split(";")) for v in codes.dropna().unique()}
+        added["summoned_departments_zh"] = _names(codes, lists)
+    if {"whistled_at", "closed_at"} <= set(frame.columns):
+        hours = (_times(frame["closed_at"]) - _times(frame["whistled_at"])).dt.total_seconds() / 3600.0
+        added["hours_to_close"] = hours.round(2)
+    out = frame.copy()
+    for column in ("lead_reported_in_on_time", "resolved_on_time"):
+        if column in out:
+            values = out[column].astype(object)
+            out[column] = pd.arrays.BooleanArray(values.eq(True).to_numpy(bool), values.isna().to_numpy(bool))
+    tail = [c for c in ("lon", "lat", out.geometry.name) if c in out]
+    head = out.drop(columns=tail)
+    return gpd.GeoDataFrame(pd.concat([head, pd.DataFrame(added, index=out.index), out[tail]], axis=1),
+                            geometry=out.geometry.name, crs=out.crs)
+
+
+def _names(codes: pd.Series, names: dict[str, str]) -> pd.Series:
+    """The name of each code (None for a missing or unknown one), looked up once per distinct code."""
+    which, distinct = pd.factorize(codes)
+    named = np.array([names.get(str(code)) for code in distinct] + [None], dtype=object)
+    return pd.Series(named[which], index=codes.index, dtype=object)  # a missing code is -1: the last, None
+
+
+def _times(values: pd.Series) -> pd.Series:
+    """Aware times (a column of nothing but nulls comes from the store as plain objects)."""
+    return values if isinstance(values.dtype, pd.DatetimeTZDtype) else pd.to_datetime(values, utc=True)
+
+
 def _plain(frame: gpd.GeoDataFrame, zone: str) -> gpd.GeoDataFrame:
     """The frame with every time as ISO 8601 text in the district's zone (``2026-05-12T23:40:00+08:00``, as the
     API answers), so that a spreadsheet shows the hour the patrol saw; a missing time stays missing."""
@@ -88,13 +142,14 @@ def iso_local(times: pd.Series, zone: str) -> pd.Series:
     return pd.Series(joined, index=times.index, dtype=object)
 
 
-def write_export(frame: gpd.GeoDataFrame, fmt: str, path: Path, *, zone: str) -> Path:
-    """Write ``frame`` (the store's incidents frame) as ``fmt`` to ``path``, whole or not at all. Times are
-    written as ISO text in ``zone``. CSV starts with a byte-order mark, so that Excel opens the Chinese text
-    as UTF-8; GeoJSON is a FeatureCollection in WGS84 with the Chinese text as it is."""
+def write_export(frame: gpd.GeoDataFrame, fmt: str, path: Path, *, zone: str, catalog: Catalog) -> Path:
+    """Write ``frame`` (the store's incidents frame) as ``fmt`` to ``path``, whole or not at all, with the
+    names of ``catalog`` beside its codes (:func:`with_names`). Times are written as ISO text in ``zone``. CSV
+    starts with a byte-order mark, so that Excel opens the Chinese text as UTF-8; GeoJSON is a
+    FeatureCollection in WGS84 with the Chinese text as it is."""
     if fmt not in EXPORT_TYPES:
         raise ValueError(f"unknown export format {fmt}")
-    plain = _plain(frame, zone)
+    plain = _plain(with_names(frame, catalog), zone)
     with replacing(path) as partial:
         if fmt == "csv":
             plain.drop(columns="geometry").to_csv(partial, index=False, encoding="utf-8-sig")
@@ -105,10 +160,10 @@ def write_export(frame: gpd.GeoDataFrame, fmt: str, path: Path, *, zone: str) ->
     return path
 
 
-def export_bytes(frame: gpd.GeoDataFrame, fmt: str, *, zone: str) -> bytes:
+def export_bytes(frame: gpd.GeoDataFrame, fmt: str, *, zone: str, catalog: Catalog) -> bytes:
     """The export as bytes (small sets, answered inline)."""
     with tempfile.TemporaryDirectory() as folder:
-        return write_export(frame, fmt, Path(folder) / f"incidents.{fmt}", zone=zone).read_bytes()
+        return write_export(frame, fmt, Path(folder) / f"incidents.{fmt}", zone=zone, catalog=catalog).read_bytes()
 
 
 def _state_path(folder: Path, job: str) -> Path:
@@ -129,7 +184,8 @@ def export_file(folder: Path, job: str, fmt: str) -> Path:
     return folder / f"{job}.{fmt}"
 
 
-def start_export(folder: Path, *, fmt: str, owner: str, zone: str, read: Callable[[], gpd.GeoDataFrame]) -> str:
+def start_export(folder: Path, *, fmt: str, owner: str, zone: str, catalog: Catalog,
+                 read: Callable[[], gpd.GeoDataFrame]) -> str:
     """Begin writing an export in a background thread; returns the job id at once."""
     job = uuid.uuid4().hex
     state: dict[str, Any] = {"owner": owner, "format": fmt, "status": "writing"}
@@ -137,7 +193,7 @@ def start_export(folder: Path, *, fmt: str, owner: str, zone: str, read: Callabl
 
     def run() -> None:
         try:
-            write_export(read(), fmt, export_file(folder, job, fmt), zone=zone)
+            write_export(read(), fmt, export_file(folder, job, fmt), zone=zone, catalog=catalog)
             _save_state(folder, job, {**state, "status": "done"})
         except Exception as exc:  # the job says it failed; the client is told when it asks
             _save_state(folder, job, {**state, "status": "failed", "error": type(exc).__name__})

@@ -35,6 +35,7 @@ import shapely
 from pyproj import Transformer
 
 from gis_enforcement.analysis.plan_candidates import build_candidates
+from gis_enforcement.analysis.plan_targets import dated_names, report_dates
 from gis_enforcement.analysis.planning import OperationPlan, check_period, check_plannable, plan_operation
 from gis_enforcement.dispatch.whistle import TOWNSHIP, departments_allowed, whistle
 from gis_enforcement.domain.case_flow import case_accepts_whistle
@@ -147,9 +148,11 @@ def _start(request: PlanRequest, seats: Mapping[str, tuple[float, float]], locat
     return seats[code]
 
 
-def gather_candidates(session: Session, *, request: PlanRequest, locator: Locator) -> pd.DataFrame:
+def gather_candidates(session: Session, *, request: PlanRequest, locator: Locator,
+                      tz: str = DEFAULT_TIMEZONE) -> pd.DataFrame:
     """The candidates of a request: open cases (inside the district) and recurring sites in its townships and
-    categories, and the hot cells of its hot-spot run."""
+    categories, and the hot cells of its hot-spot run. Each is named by its village and kind, and by the days
+    its cases were reported (in the zone ``tz``: ``苏子峪村·案件点·11-20``)."""
     towns, cats = list(request.townships) or None, list(request.categories) or None
     cases = analysis_repo.incidents_frame(session, townships=towns, categories=cats,
                                           statuses=analysis_repo.OPEN_STATUSES, inside_district=True)
@@ -172,6 +175,7 @@ def gather_candidates(session: Session, *, request: PlanRequest, locator: Locato
         kind = candidates["kind"].map({"open_cases": "案件点", "recurring_site": "反复点位", "hotspot": "热点"})
         village = placed["village_name"].fillna(placed["township_name"]).fillna("")
         names = pd.Series([f"{v}·{k}" for v, k in zip(village, kind.fillna(""), strict=True)], index=candidates.index)
+        names = dated_names(names, report_dates(candidates["case_ids"], cases.set_index("id")["observed_at"], tz=tz))
         candidates["name"] = distinct_names(names, pd.Series(placed["grid_code"].to_numpy(), index=candidates.index))
     return candidates
 
@@ -210,7 +214,7 @@ def create_plan(session: Session, *, catalog: Catalog, locator: Locator, seats: 
     request = dataclasses.replace(request, period_start=begin, period_end=end)  # stored as district times
     start = _start(request, seats, locator)
     check_plannable(begin, end, now=now, tz=tz)
-    candidates = gather_candidates(session, request=request, locator=locator)
+    candidates = gather_candidates(session, request=request, locator=locator, tz=tz)
     if candidates.empty:
         raise InvalidInput("nothing to plan: no open case, recurring site or hot spot in that area and those "
                            "categories", field="area")

@@ -507,8 +507,65 @@ def list_incidents(
     return [to_incident(r) for r in rows], int(total)
 
 
-def incidents_frame(session: Session, *, filters: IncidentFilter | None = None) -> gpd.GeoDataFrame:
-    """Stored incidents as a flat GeoDataFrame (EPSG:4326) for export and maps."""
+#: What :func:`incidents_frame` adds with ``outcome=True``: the case's course after the report. The lead is the
+#: case's earliest lead assignment that was not declined or released (else its earliest); its report-in is
+#: on time when made by its due time, late when made after it or not made once it passed; the case is resolved
+#: on time when its standing resolution — the clock stopped while a resolution stood before a reopening, as
+#: escalation counts it — came by the lead's resolution deadline, late when it came after it or the case is
+#: still open past it. Unknown (null) while the time has not come, or without a lead or deadline.
+_OUTCOME = """
+    , i.whistled_at,
+    CASE WHEN i.status IN ('resolved', 'verified', 'closed') THEN ev.last_resolved_at END AS resolved_at,
+    i.closed_at, COALESCE(asg.summoned_count, 0) AS summoned_count, asg.summoned_departments,
+    asg.lead_report_in_due, asg.lead_reported_in_at,
+    CASE WHEN asg.lead_reported_in_at IS NOT NULL THEN asg.lead_reported_in_at <= asg.lead_report_in_due
+         WHEN asg.lead_stood_down OR asg.lead_report_in_due IS NULL THEN NULL
+         WHEN asg.lead_report_in_due < now() THEN false END AS lead_reported_in_on_time,
+    asg.lead_resolution_due,
+    CASE WHEN asg.lead_resolution_due IS NULL THEN NULL
+         WHEN i.status IN ('resolved', 'verified', 'closed') AND ev.last_resolved_at IS NOT NULL
+              THEN ev.last_resolved_at - ev.paused <= asg.lead_resolution_due
+         WHEN i.status IN ('whistled', 'in_action', 'reopened') AND now() - COALESCE(ev.paused, interval '0')
+              > asg.lead_resolution_due THEN false END AS resolved_on_time
+"""
+# per case, by the (incident_id, department) and (incident_id, seq) keys: the cost follows the rows exported
+_OUTCOME_JOINS = """
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS summoned_count,
+               string_agg(a.department, ';' ORDER BY a.role = 'lead' DESC, a.summoned_at, a.id) AS summoned_departments,
+               (array_agg(a.report_in_due ORDER BY a.status IN ('declined', 'released'), a.id)
+                    FILTER (WHERE a.role = 'lead'))[1] AS lead_report_in_due,
+               (array_agg(a.reported_in_at ORDER BY a.status IN ('declined', 'released'), a.id)
+                    FILTER (WHERE a.role = 'lead'))[1] AS lead_reported_in_at,
+               (array_agg(a.resolution_due ORDER BY a.status IN ('declined', 'released'), a.id)
+                    FILTER (WHERE a.role = 'lead'))[1] AS lead_resolution_due,
+               (array_agg(a.status IN ('declined', 'released') ORDER BY a.status IN ('declined', 'released'), a.id)
+                    FILTER (WHERE a.role = 'lead'))[1] AS lead_stood_down
+        FROM assignment a WHERE a.incident_id = i.id
+    ) asg ON true
+    LEFT JOIN LATERAL (
+        SELECT max(x.at) FILTER (WHERE x.kind = 'resolve') AS last_resolved_at,
+               COALESCE(sum(x.at - x.prev_at) FILTER (WHERE x.kind = 'reopen' AND x.prev_kind = 'resolve'),
+                        interval '0') AS paused
+        FROM (SELECT e.kind, e.at, lag(e.kind) OVER w AS prev_kind, lag(e.at) OVER w AS prev_at
+              FROM case_event e WHERE e.incident_id = i.id AND e.kind IN ('resolve', 'reopen')
+              WINDOW w AS (ORDER BY e.seq)) x
+    ) ev ON true
+"""
+
+#: The columns ``outcome=True`` adds, in order (times aware; the on-time columns true, false or null).
+OUTCOME_COLUMNS = ("whistled_at", "resolved_at", "closed_at", "summoned_count", "summoned_departments",
+                   "lead_report_in_due", "lead_reported_in_at", "lead_reported_in_on_time", "lead_resolution_due",
+                   "resolved_on_time")
+
+
+def incidents_frame(session: Session, *, filters: IncidentFilter | None = None,
+                    outcome: bool = False) -> gpd.GeoDataFrame:
+    """Stored incidents as a flat GeoDataFrame (EPSG:4326) for export and maps. With ``outcome``, each case's
+    course as well (:data:`OUTCOME_COLUMNS`, before ``lon``/``lat``): when it was whistled, resolved (its
+    standing resolution; none while reopened) and closed, the departments summoned (codes, ``;``-joined, the
+    lead first) and how many, and its lead's report-in and resolution against their deadlines (see
+    ``_OUTCOME``)."""
     f = filters or IncidentFilter()
     where, params = _where(f, township_codes(session, f.township) if f.township is not None else None)
     sql = f"""
@@ -517,11 +574,13 @@ def incidents_frame(session: Session, *, filters: IncidentFilter | None = None) 
            i.village_code, v.name AS village_name, i.village_distance_m, i.grid_code,
            array_to_string(i.zone_codes, ';') AS zone_codes, array_to_string(i.flags, ';') AS flags,
            array_to_string(i.border_townships, ';') AS border_townships, r.rule_code, i.lead_department,
-           i.likely_duplicate_of::text AS likely_duplicate_of, i.duplicate_distance_m, i.lon, i.lat, i.geom
+           i.likely_duplicate_of::text AS likely_duplicate_of, i.duplicate_distance_m
+           {_OUTCOME if outcome else ""}, i.lon, i.lat, i.geom
     FROM incident i
     LEFT JOIN township t ON t.code = i.township_code
     LEFT JOIN village v ON v.code = i.village_code
     LEFT JOIN rule_snapshot r ON r.id = i.rule_snapshot_id
+    {_OUTCOME_JOINS if outcome else ""}
     {where} ORDER BY i.observed_at, i.id
     """
     frame = gpd.read_postgis(text(sql), session.connection(), geom_col="geom", params=params)

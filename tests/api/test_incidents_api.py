@@ -162,6 +162,11 @@ def test_exports_inline_and_in_the_background(client: TestClient, point, db: Ses
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert len(rows) == matched and {f["id"] for f in feats} <= {row["id"] for row in rows}
     assert any(row["description"] == "第3号，含,逗号" for row in rows)
+    # the names of the lists beside the codes, and each case's course (none yet: only reported)
+    mine = next(row for row in rows if row["id"] == feats[0]["id"])
+    assert mine["category_zh"] == platform.catalog.categories["MIN-02"].zh
+    assert mine["lead_department_zh"] == platform.catalog.departments[mine["lead_department"]].zh
+    assert mine["summoned_count"] == "0" and mine["whistled_at"] == mine["closed_at"] == mine["resolved_on_time"] == ""
     g = client.get("/api/v1/exports/incidents.gpkg", params=params)
     assert g.status_code == 200
     (tmp_path / "x.gpkg").write_bytes(g.content)
@@ -192,6 +197,7 @@ def test_exports_inline_and_in_the_background(client: TestClient, point, db: Ses
             break
         assert done.status_code == 202
         time.sleep(0.05)
-    assert done.status_code == 200 and len(list(csv.DictReader(io.StringIO(done.content.decode("utf-8-sig"))))) \
-        == matched
+    background = list(csv.DictReader(io.StringIO(done.content.decode("utf-8-sig"))))
+    assert done.status_code == 200 and len(background) == matched
+    assert list(background[0]) == list(rows[0])  # the same columns as the inline answer, names and course too
     assert client.get(f"/api/v1/exports/{'0' * 32}").status_code == 404

@@ -264,19 +264,19 @@ def export_incidents(
     _, total = incident_repo.list_incidents(session, filters=filters, limit=1, offset=0)
     exports = platform.settings.data_dir / "exports"
     if total <= EXPORT_INLINE:
-        data = export_bytes(incident_repo.incidents_frame(session, filters=filters), fmt,
-                            zone=platform.settings.timezone)
+        data = export_bytes(incident_repo.incidents_frame(session, filters=filters, outcome=True), fmt,
+                            zone=platform.settings.timezone, catalog=platform.catalog)
         return Response(data, media_type=EXPORT_TYPES[fmt],
                         headers={"Content-Disposition": f'attachment; filename="incidents.{fmt}"'})
     job = start_export(exports, fmt=fmt, owner=caller.username, zone=platform.settings.timezone,
-                       read=lambda: _read_all(transactions, filters))
+                       catalog=platform.catalog, read=lambda: _read_all(transactions, filters))
     return Response(status_code=202, headers={"Location": f"/api/v1/exports/{job}"},
                     content=f'{{"id": "{job}", "matched": {total}}}', media_type="application/json")
 
 
 def _read_all(transactions: Any, filters: IncidentFilter) -> Any:
     with transactions() as session:
-        return incident_repo.incidents_frame(session, filters=filters)
+        return incident_repo.incidents_frame(session, filters=filters, outcome=True)
 
 
 @exports_router.get("/{job}", operation_id="get_export", response_class=Response,
