@@ -105,7 +105,16 @@ def test_the_score_is_explained_and_the_ranked_departments_had_five_whistles(run
     assert "减警示扣分" in _said(result) and "接哨少于 5 次不排名" in _said(result)
     rows = [line.split() for line in result.stdout.splitlines()]
     ranked = [r for r in rows if r and r[0].isdigit()]
-    assert ranked and all(int(r[2]) >= 5 for r in ranked), ranked  # rank, name, 接哨
+    assert ranked and all(int(r[3]) >= 5 for r in ranked), ranked  # rank, ranking, name, 接哨
+    assert {r[1] for r in ranked} <= {"主责", "配合"}
+
+
+def test_townships_get_a_score_and_say_how_it_is_made(runner: CliRunner, season: dict[str, Any]) -> None:
+    result = runner.invoke(app, ["evaluate", "--period", "2026-05", "--by", "township"])
+    assert result.exit_code == 0, result.output
+    assert "街乡得分" in _said(result) and "案件少于 5 件不排名" in _said(result)
+    header = next(line.split() for line in result.stdout.splitlines() if "排名" in line)
+    assert header[:3] == ["排名", "名称", "得分"] and "自身警示" in header and "反弹(W08)" in header
 
 
 @pytest.mark.parametrize("extra", [[], ["--by", "township"], ["--monthly"]])
