@@ -126,8 +126,15 @@ class PhotoCreate(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="content hash of the photo")
 
 
+#: the kinds of enforcement action of the shipped lists (data/catalog/pinggu.yaml ``action_kinds``), as the
+#: description of ``action_type`` names them; the district's own lists decide what a record accepts
+ACTION_KINDS_SHIPPED = ("INSPECT 现场检查, ORDER 责令改正, PENALTY 行政处罚, SEIZE 查封扣押, DEMOLISH 拆除, "
+                        "TRANSFER 移送, ASSIST 协助执法")
+
+
 class ActionCreate(BaseModel):
-    """An enforcement record (执法记录) of an acting department; measures must be listed for the case's rule."""
+    """An enforcement record (执法记录) of an acting department: its kind of action from the lists, and measures
+    listed for the case's rule."""
 
     model_config = _command({
         "action_type": "现场检查", "officer": "区水务局执法队-李强", "acted_at": "2026-05-13T00:20:00+08:00",
@@ -137,7 +144,11 @@ class ActionCreate(BaseModel):
         "photos": [{"slot": "before", "sha256": "9f" * 32}, {"slot": "after", "sha256": "3c" * 32}],
     })
 
-    action_type: str = Field(min_length=1, max_length=200)
+    action_type: str = Field(
+        min_length=1, max_length=200, examples=["INSPECT", "现场检查"],
+        description="the kind of enforcement action, one of the lists' `action_kinds` (GET "
+        "/api/v1/catalog/action-kinds), by code or exact Chinese name; the code is stored. The shipped lists' "
+        f"kinds: {ACTION_KINDS_SHIPPED}. Anything else is 422 on `action_type`, naming the accepted kinds")
     officer: str = Field(min_length=1, max_length=200)
     acted_at: AwareDatetime | None = Field(
         default=None, description="when it was done; server time when absent; not in the future (10 minutes "

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from gis_enforcement.domain.catalog import (
+    ActionKind,
     Catalog,
     Category,
     Department,
@@ -57,6 +58,7 @@ _TOP_KEYS = {
     "responsibility_rules": True,
     "warning_rules": False,
     "performance_indicators": False,
+    "action_kinds": True,
 }
 _MISSING = object()
 
@@ -400,7 +402,7 @@ def _build_simple(
     problems: _Problems,
     choices: Mapping[str, tuple[str, ...]] | None = None,
 ) -> dict[str, Any]:
-    """Sections whose entries are text fields only: zone kinds, severity levels, indicators."""
+    """Sections whose entries are text fields only: zone kinds, severity levels, indicators, action kinds."""
     out: dict[str, Any] = {}
     choices = choices or {}
     for code, e in _entries(doc, section, {"code", *fields}, problems):
@@ -411,6 +413,23 @@ def _build_simple(
         if code is not None and all(values[k] is not None for k, req in fields.items() if req):
             out[code] = make(code=code, **values)
     return out
+
+
+def _build_action_kinds(doc: Mapping[str, Any], problems: _Problems) -> dict[str, ActionKind]:
+    """The kinds of enforcement action; a record may give a kind by its Chinese name, so no two share one."""
+    kinds: dict[str, ActionKind] = _build_simple(
+        doc, "action_kinds", {"zh": True, "en": True, "provenance": True, "note": False}, ActionKind, problems,
+        choices={"provenance": PROVENANCE})
+    first: dict[str, str] = {}
+    for code, kind in kinds.items():
+        if kind.zh in kinds and kind.zh != code:
+            problems.add(f"action_kinds[{code}].zh", f"{kind.zh!r} is the code of another kind")
+        elif kind.zh in first:
+            problems.add(f"action_kinds[{code}].zh", f"{kind.zh!r} is also the name of {first[kind.zh]}")
+        first.setdefault(kind.zh, code)
+    if not kinds and not any(p.startswith("action_kinds") for p in problems.items):
+        problems.add("action_kinds", "the list is empty")
+    return kinds
 
 
 def _build_warnings(
@@ -516,6 +535,7 @@ def parse_catalog(text: str, *, source: str = "<string>") -> Catalog:
         doc, "performance_indicators", {"zh": True, "en": False, "formula": True, "provenance": True},
         Indicator, problems, choices={"provenance": PROVENANCE},
     )
+    action_kinds = _build_action_kinds(doc, problems)
 
     if problems.items:
         n = len(problems.items)
@@ -536,6 +556,7 @@ def parse_catalog(text: str, *, source: str = "<string>") -> Catalog:
         source=source,
         severity_levels=MappingProxyType(severities),
         mechanism=_freeze(mechanism),
+        action_kinds=MappingProxyType(action_kinds),
     )
 
 
@@ -547,7 +568,8 @@ def load_catalog(path: str | Path) -> Catalog:
     and repeated keys; unknown sections or fields; missing required fields; duplicate codes in any list;
     unknown department, category, zone-kind or severity codes; a rule without a lead or whose lead is also
     an assist; two rules for the same (category, zone_kind); a category without a general rule; zero or
-    negative deadlines and intake parameters; an inspection window with a bad or unquoted clock time, or
+    negative deadlines and intake parameters; a kind of enforcement action (``action_kinds``) whose Chinese name
+    is another kind's name or code; an inspection window with a bad or unquoted clock time, or
     equal start and end; a warning rule's ``deduction`` that is not a number of points from 0 to 100 (or a
     mapping of warning level to such a number). A missing file raises :class:`NotConfigured`.
     """

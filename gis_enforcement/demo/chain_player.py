@@ -263,7 +263,7 @@ class ChainPlayer:
             if rng.random() < P_ASSIST_RECORD and rule is not None:
                 acted = start + _minutes(_u(rng, 3, 12))
                 self.at(acted, self.step(case, self._record, case, department=a.department,
-                                         action_type="协助执法", acted_at=acted,
+                                         action_type="ASSIST", acted_at=acted,
                                          officer=self.crew(case, a.department), measures=(), lon=lon, lat=lat,
                                          slots=("evidence",)))
             ends.append(done)
@@ -380,8 +380,9 @@ class ChainPlayer:
                 measures.insert(1, extra)
                 if any(k in extra for k in ("扣押", "扣留", "查封")) and case.category in SEIZED:
                     seized = SEIZED[case.category].format(n=int(rng.integers(1, 4)))
-        kind = ("行政处罚" if amount else "查封扣押" if seized else
-                "移送公安" if any("移送" in m for m in measures) else "责令改正")
+        # the kind of action (a code of the lists' action_kinds) the measures amount to
+        kind = ("PENALTY" if amount else "SEIZE" if seized else
+                "TRANSFER" if any("移送" in m for m in measures) else "ORDER")
         self._record(case, department=department, action_type=kind, officer=self.crew(case, department),
                      acted_at=acted, measures=measures, penalty_amount=amount, seized_items=seized, lon=case.lon,
                      lat=case.lat, slots=("before", "after"))

@@ -18,7 +18,11 @@ def list_assignments(session: Session, *, caller: Caller, open_only: bool | None
     """The assignments within ``caller``'s scope (filtered, never refused), each with a summary of its case,
     soonest report-in due first, and how many match. ``open_only`` True keeps the ones still owed (summoned,
     reported in, acting), False the others (done, declined, released), None all; ``department`` and
-    ``township`` (the case's) narrow further — outside the caller's scope they match nothing."""
+    ``township`` (the case's) narrow further — outside the caller's scope they match nothing.
+
+    A lead's ``resolution_due`` is the due time its W05 counts against: the whistle's, moved on by the time its case
+    waited resolved before the township reopened it (:func:`~gis_enforcement.storage.dispatch_repo.lead_paused_s`),
+    so a console counts down to the same moment the warning is raised at."""
     scope = assignment_scope(caller)
     if (scope.department and department not in (None, scope.department)) or \
             (scope.township and township not in (None, scope.township)):

@@ -220,6 +220,19 @@ def listed_measures(catalog: Catalog, category: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for r in catalog.rules if r.category == category for m in r.measures))
 
 
+def action_kind(catalog: Catalog, action_type: str) -> str:
+    """The code of the kind of enforcement action ``action_type`` names — a code of the lists' ``action_kinds`` or
+    its exact Chinese name — what a record stores. Anything else is ``InvalidInput`` on ``action_type`` naming the
+    accepted kinds (``detail["accepted"]``: code and Chinese name of each)."""
+    code = catalog.action_kind_code(action_type.strip()) if isinstance(action_type, str) else None
+    if code is None:
+        kinds = catalog.action_kinds.values()
+        raise InvalidInput(f"{action_type!r} is not a kind of enforcement action in the lists; give one of "
+                           f"{', '.join(f'{k.code} ({k.zh})' for k in kinds)}", field="action_type",
+                           accepted=[{"code": k.code, "zh": k.zh} for k in kinds])
+    return code
+
+
 def record_action(
     session: Session,
     *,
@@ -238,8 +251,9 @@ def record_action(
     actor: str | None = None,
     now: datetime | None = None,
 ) -> int:
-    """An enforcement record (执法记录) of an acting department; measures must come from the lists' measures
-    for the case's rule, photos are ``{"slot": before|after|evidence, "sha256": ...}`` naming photos already
+    """An enforcement record (执法记录) of an acting department; ``action_type`` is a kind of enforcement action of the
+    lists, by code or Chinese name (:func:`action_kind`; the code is stored), measures must come from the lists'
+    measures for the case's rule, photos are ``{"slot": before|after|evidence, "sha256": ...}`` naming photos already
     uploaded to the case (refused on ``photos`` with the ``missing`` hashes otherwise). Returns the record id.
 
     ``acted_at`` may not lie after ``now`` (the server's clock; the wall clock when not given) by more than
@@ -248,6 +262,7 @@ def record_action(
     at = require_aware(acted_at, "acted_at")
     check_not_future(at, now=require_aware(now, "now") if now is not None else datetime.now(UTC), field="acted_at")
     check_penalty(penalty_amount)
+    kind = action_kind(catalog, action_type)
     case, assignment = _case_and_assignment(session, incident_id, department)
     if assignment.status != "acting":
         raise InvalidInput(f"{department} is {assignment.status} on this case; record actions while acting",
@@ -275,13 +290,13 @@ def record_action(
     legal = list({(b.law, b.article): {"law": b.law, "article": b.article}
                   for r in rules for b in r.legal_basis}.values())
     record_id = dispatch_repo.insert_enforcement_record(session, record={
-        "assignment_id": assignment.id, "incident_id": incident_id, "action_type": action_type,
+        "assignment_id": assignment.id, "incident_id": incident_id, "action_type": kind,
         "measures": list(measures), "legal_basis": legal, "penalty_amount": penalty_amount,
         "seized_items": seized_items, "officer": officer, "acted_at": at, "lon": lon, "lat": lat,
         "photos": list(photos),
     })
     CaseRecorder(session, {incident_id: case}).add(incident_id, at=at, actor=actor, kind="enforcement_record", payload={
-        "record_id": record_id, "department": department, "action_type": action_type, "measures": list(measures),
+        "record_id": record_id, "department": department, "action_type": kind, "measures": list(measures),
         "penalty_amount": penalty_amount, "officer": officer, "photos": list(photos)})
     return record_id
 

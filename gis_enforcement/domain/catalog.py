@@ -224,6 +224,20 @@ class Indicator:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionKind:
+    """A kind of enforcement action (执法行为种类) an enforcement record is of: 现场检查, 责令改正, 行政处罚 …
+
+    A record names its kind by ``code`` (or by the exact Chinese name ``zh``), so records can be counted by kind.
+    """
+
+    code: str
+    zh: str
+    en: str
+    provenance: str
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SeverityLevel:
     code: str
     zh: str
@@ -252,6 +266,7 @@ class Catalog:
     source: str
     severity_levels: Mapping[str, SeverityLevel] = field(default_factory=_empty)
     mechanism: Mapping[str, Any] = field(default_factory=_empty)
+    action_kinds: Mapping[str, ActionKind] = field(default_factory=_empty)
     # Derived indexes, built in __post_init__.
     _by_code: Mapping[str, ResponsibilityRule] = field(init=False, repr=False, compare=False)
     _by_key: Mapping[tuple[str, str | None], ResponsibilityRule] = field(
@@ -259,6 +274,7 @@ class Catalog:
     )
     _zone_rank: Mapping[str, int] = field(init=False, repr=False, compare=False)
     _by_name: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    _kind_by_name: Mapping[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Derived indexes; the loader guarantees codes and (category, zone_kind) pairs are unique.
@@ -271,6 +287,9 @@ class Catalog:
         shared = Counter(c.zh for c in self.categories.values())
         object.__setattr__(self, "_by_name", MappingProxyType(
             {c.zh: code for code, c in self.categories.items() if shared[c.zh] == 1}))
+        kinds = Counter(k.zh for k in self.action_kinds.values())
+        object.__setattr__(self, "_kind_by_name", MappingProxyType(
+            {k.zh: code for code, k in self.action_kinds.items() if kinds[k.zh] == 1}))
 
     @property
     def category_codes_by_name(self) -> Mapping[str, str]:
@@ -278,6 +297,17 @@ class Catalog:
         names its category rather than giving the code. A name two categories share names neither, and is left
         out."""
         return self._by_name
+
+    @property
+    def action_kind_codes_by_name(self) -> Mapping[str, str]:
+        """The kinds of enforcement action's Chinese names (``zh``) → their codes, for a record that names its kind
+        rather than giving the code (the loader refuses two kinds of one name)."""
+        return self._kind_by_name
+
+    def action_kind_code(self, kind: str) -> str | None:
+        """The code of the kind of enforcement action ``kind`` names, by code or exact Chinese name; None when the
+        lists have no such kind."""
+        return kind if kind in self.action_kinds else self._kind_by_name.get(kind)
 
     @property
     def rules_by_code(self) -> Mapping[str, ResponsibilityRule]:

@@ -22,6 +22,31 @@ _ASSIGNMENT_COLUMNS = (
 )
 
 
+#: Seconds the case of assignment ``{a}`` spent resolved before the township reopened it (each resolve followed by a
+#: reopen, summed): the time a lead's resolution clock stands still (W05, ``lead_paused_s``).
+LEAD_PAUSED_S = (
+    "(SELECT COALESCE(sum(extract(epoch FROM x.at - x.prev_at)), 0) FROM (SELECT e.kind, e.at, "
+    "lag(e.kind) OVER (ORDER BY e.seq) AS prev_kind, lag(e.at) OVER (ORDER BY e.seq) AS prev_at FROM case_event e "
+    "WHERE e.incident_id = {a}.incident_id AND e.kind IN ('resolve', 'reopen')) x "
+    "WHERE x.kind = 'reopen' AND x.prev_kind = 'resolve')"
+)
+
+
+def lead_paused_s(alias: str) -> str:
+    """SQL for the seconds the lead's resolution clock stood still on the case of the assignment aliased ``alias``
+    (:data:`LEAD_PAUSED_S`)."""
+    return LEAD_PAUSED_S.format(a=alias)
+
+
+def _read_columns(alias: str) -> str:
+    """The assignment columns as the listings read them: a lead's ``resolution_due`` is its effective due, the
+    whistle's due moved on by the time the case waited resolved before a reopening (as W05 counts it)."""
+    moved = (f"CASE WHEN {alias}.role = 'lead' AND {alias}.resolution_due IS NOT NULL THEN {alias}.resolution_due + "
+             f"make_interval(secs => {lead_paused_s(alias)}) ELSE {alias}.resolution_due END AS resolution_due")
+    return ", ".join(moved if c.strip() == "resolution_due" else f"{alias}.{c.strip()}"
+                     for c in _ASSIGNMENT_COLUMNS.split(","))
+
+
 def _assignment(row: Any) -> Assignment:
     m = dict(row._mapping)
     m["role"] = Role(m["role"])
@@ -82,8 +107,10 @@ def insert_assignments(session: Session, *, rows: Sequence[dict[str, Any]]) -> l
 
 
 def assignments_of(session: Session, *, incident_id: UUID) -> list[Assignment]:
+    """A case's assignments, the lead first; the lead's ``resolution_due`` is its effective due
+    (:func:`_read_columns`)."""
     rows = session.execute(
-        text(f"SELECT {_ASSIGNMENT_COLUMNS} FROM assignment WHERE incident_id = :id ORDER BY role DESC, id"),
+        text(f"SELECT {_read_columns('a')} FROM assignment a WHERE a.incident_id = :id ORDER BY a.role DESC, a.id"),
         {"id": incident_id},
     ).all()
     return [_assignment(r) for r in rows]
@@ -94,8 +121,8 @@ def assignment_list(session: Session, *, statuses: Sequence[str] | None, departm
                     ) -> tuple[list[tuple[Assignment, dict[str, Any]]], int]:
     """Assignments with a summary of their case (category, township_code and township_name, village_name, lon,
     lat, case_status, observed_at), soonest report-in due first, and how many match. None filters do not restrict;
-    ``township`` is the case's."""
-    columns = ", ".join(f"a.{c.strip()}" for c in _ASSIGNMENT_COLUMNS.split(","))
+    ``township`` is the case's. A lead's ``resolution_due`` is its effective due (:func:`_read_columns`)."""
+    columns = _read_columns("a")
     where = ("WHERE (CAST(:statuses AS text[]) IS NULL OR a.status = ANY(:statuses)) "
              "AND (CAST(:dept AS text) IS NULL OR a.department = :dept) "
              "AND (CAST(:town AS text) IS NULL OR i.township_code = :town)")
@@ -129,7 +156,8 @@ def lock_assignment(session: Session, *, incident_id: UUID, department: str) -> 
 
 
 def assignment_by_id(session: Session, *, assignment_id: int) -> Assignment | None:
-    row = session.execute(text(f"SELECT {_ASSIGNMENT_COLUMNS} FROM assignment WHERE id = :id"),
+    """One assignment; a lead's ``resolution_due`` is its effective due (:func:`_read_columns`)."""
+    row = session.execute(text(f"SELECT {_read_columns('a')} FROM assignment a WHERE a.id = :id"),
                           {"id": assignment_id}).first()
     return _assignment(row) if row is not None else None
 

@@ -229,13 +229,78 @@ def test_reopened_case_goes_back_to_its_lead(client: TestClient, jurisdiction: J
     assert r.status_code == 200 and r.json()["status"] == "in_action", r.text
     measure = catalog.rule(case.rule_code).measures[0]
     r = client.post(f"/api/v1/assignments/{lead.id}/actions", json={
-        "action_type": "复查", "officer": "执法员-李", "measures": [measure], "lon": case.lon, "lat": case.lat})
+        "action_type": "现场检查", "officer": "执法员-李", "measures": [measure], "lon": case.lon, "lat": case.lat})
     assert r.status_code == 201 and r.json()["record_id"] > 0, r.text
     assert client.post(f"{case.of(lead.department)}/complete").json()["status"] == "done"
     r = client.post(f"{case.url}/resolve", json={"department": lead.department, "summary": "机具已没收，河道已回填"})
     assert r.status_code == 200 and r.json()["status"] == "resolved", r.text
     kinds = [e["kind"] for e in client.get(f"{case.url}/timeline").json()["events"]]
     assert kinds.count("resolve") == 2 and "reopen" in kinds and "resume" in kinds
+
+
+def test_the_leads_due_after_a_reopening_is_moved_wherever_the_api_gives_it(
+        client: TestClient, jurisdiction: Jurisdiction, clock: Clock) -> None:
+    """The console counts down to the due the API gives: after a reopening it is moved on by the time the case
+    waited resolved (as W05 counts it), in the case's list, the console's list and the assignment by id."""
+    case = new_case(client, jurisdiction, k=33)
+    w = WhistlePublic.model_validate(client.post(f"{case.url}/whistle", json={
+        "mode": "township", "whistler": case.township}).json())
+    lead, assist = w.assignments[0], w.assignments[1]
+    assert lead.resolution_due is not None
+
+    def dues(department: str, assignment_id: int) -> list[datetime]:
+        of_case = next(a for a in client.get(f"{case.url}/assignments").json()["data"]
+                       if a["department"] == department)
+        listed = next(a for a in client.get("/api/v1/assignments", params={"limit": 1000}).json()["data"]
+                      if a["id"] == assignment_id)
+        by_id = client.get(f"/api/v1/assignments/{assignment_id}").json()
+        return [datetime.fromisoformat(a["resolution_due"]) for a in (of_case, listed, by_id)]
+
+    clock.now = T0 + timedelta(minutes=20)
+    assert client.post(f"/api/v1/assignments/{lead.id}/report-in",
+                       json={"lon": case.lon, "lat": case.lat, "accuracy_m": 5}).status_code == 200
+    assert client.post(f"{case.of(lead.department)}/start").status_code == 200
+    assert client.post(f"{case.of(lead.department)}/complete").status_code == 200
+    clock.now = T0 + timedelta(hours=1)
+    r = client.post(f"{case.url}/resolve", json={"department": lead.department, "summary": "已停采"})
+    assert r.status_code == 200, r.text
+    assert dues(lead.department, lead.id) == [lead.resolution_due] * 3
+    clock.now = T0 + timedelta(hours=31)  # the township reopens it 30 hours after the resolution
+    assert client.post(f"{case.url}/reopen", json={"township": case.township, "reason": "复查发现夜间仍有采砂"}
+                       ).status_code == 200
+    assert client.post(f"{case.url}/resume", json={"department": lead.department}).status_code == 200
+    assert dues(lead.department, lead.id) == [lead.resolution_due + timedelta(hours=30)] * 3
+    assert dues(assist.department, assist.id) == [assist.resolution_due] * 3  # W05 is the lead's
+
+
+def test_an_action_is_of_a_kind_in_the_lists(client: TestClient, jurisdiction: Jurisdiction, catalog: Catalog,
+                                             clock: Clock) -> None:
+    """A record's action_type is a kind of the lists, by code or Chinese name, stored as the code; free text is
+    422 on action_type naming the accepted kinds, and nothing is recorded."""
+    case, lead = _acting_lead(client, jurisdiction, clock)
+    events = _timeline(client, case)
+    for given in ("fine", "penalty", "罚款", "复查", "现场检查，责令停产整治"):
+        err = error(client.post(f"{case.of(lead)}/actions", json={"action_type": given, "officer": "李明"}))
+        assert err["field"] == "action_type", given
+        assert [k["code"] for k in err["detail"]["accepted"]] == list(catalog.action_kinds)
+        assert "现场检查" in err["message"] and "INSPECT" in err["message"]
+    assert _timeline(client, case) == events
+    for given in ("责令改正", "SEIZE"):
+        r = client.post(f"{case.of(lead)}/actions", json={"action_type": given, "officer": "李明"})
+        assert r.status_code == 201, r.text
+    recorded = [e["payload"]["action_type"] for e in _timeline(client, case) if e["kind"] == "enforcement_record"]
+    assert recorded == ["ORDER", "SEIZE"]
+
+
+def test_the_kinds_of_action_are_offered_and_described(client: TestClient, catalog: Catalog) -> None:
+    lists = client.get("/api/v1/catalog/categories").json()
+    assert [(k["code"], k["zh"]) for k in lists["action_kinds"]] == [
+        (k.code, k.zh) for k in catalog.action_kinds.values()]
+    assert all(k["en"] for k in lists["action_kinds"])
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["ActionCreate"]["properties"]
+    described = schema["action_type"]["description"]
+    # the description names every kind of the shipped lists, by code and Chinese name
+    assert all(f"{k.code} {k.zh}" in described for k in catalog.action_kinds.values())
 
 
 def test_listed_lead_declines_only_on_a_ground(client: TestClient, jurisdiction: Jurisdiction) -> None:

@@ -59,6 +59,10 @@ _MINIMAL: dict[str, Any] = {
     "performance_indicators": [
         {"code": "P01", "zh": "报到及时率", "en": "On-time rate", "formula": "a / b", "provenance": "draft"},
     ],
+    "action_kinds": [
+        {"code": "INSPECT", "zh": "现场检查", "en": "Inspection", "provenance": "draft"},
+        {"code": "PENALTY", "zh": "行政处罚", "en": "Penalty", "provenance": "draft", "note": "罚款"},
+    ],
 }
 
 

@@ -104,6 +104,19 @@ def test_minimal_catalog_loads_and_fills_defaults(tmp_path: Path):
     assert cat.warning_rules["W01"].notify == ("subject", "township", "PSB")
 
 
+def test_action_kinds_by_code_or_chinese_name(tmp_path: Path, shipped: Catalog):
+    cat = load_catalog(write_catalog(tmp_path, minimal_doc()))
+    assert list(cat.action_kinds) == ["INSPECT", "PENALTY"] and cat.action_kinds["PENALTY"].note == "罚款"
+    assert cat.action_kind_code("PENALTY") == cat.action_kind_code("行政处罚") == "PENALTY"
+    assert cat.action_kind_code("罚款") is None and cat.action_kind_code("penalty") is None
+    assert dict(cat.action_kind_codes_by_name) == {"现场检查": "INSPECT", "行政处罚": "PENALTY"}
+    # the shipped lists: the kinds records are counted by, each marked; only the assist's kind is the platform's own
+    assert {"现场检查", "责令改正", "行政处罚", "查封扣押", "拆除", "移送", "协助执法"} == {
+        k.zh for k in shipped.action_kinds.values()}
+    assert {k.code for k in shipped.action_kinds.values() if k.provenance != "sourced"} == {"ASSIST"}
+    assert all(k.en and k.note for k in shipped.action_kinds.values())
+
+
 def test_missing_file_is_not_configured(tmp_path: Path):
     with pytest.raises(NotConfigured):
         load_catalog(tmp_path / "nope.yaml")
@@ -230,6 +243,21 @@ REFUSALS: list[tuple[str, Mutation, str]] = [
      "warning_rules[W01].deduction.orange: unknown level"),
     ("deduction by level too high", _set("warning_rules", "W01", deduction={"red": 101}),
      "warning_rules[W01].deduction.red: must be from 0 to 100 points, got 101"),
+    ("no action kinds", lambda d: d.pop("action_kinds"), "action_kinds: missing required section"),
+    ("empty action kinds", lambda d: d.update(action_kinds=[]), "action_kinds: the list is empty"),
+    ("duplicate action kind", _duplicate("action_kinds", "PENALTY"), "action_kinds[PENALTY]: duplicate code"),
+    ("action kind name twice", _append("action_kinds", {"code": "FINE", "zh": "行政处罚", "en": "Fine",
+                                                         "provenance": "draft"}),
+     "action_kinds[FINE].zh: '行政处罚' is also the name of PENALTY"),
+    ("action kind named as another's code", _append("action_kinds", {"code": "CHECK", "zh": "INSPECT", "en": "x",
+                                                                      "provenance": "draft"}),
+     "action_kinds[CHECK].zh: 'INSPECT' is the code of another kind"),
+    ("action kind without a name", _drop("action_kinds", "INSPECT", "zh"),
+     "action_kinds[INSPECT].zh: missing required field"),
+    ("action kind provenance", _set("action_kinds", "INSPECT", provenance="guess"),
+     "action_kinds[INSPECT].provenance: 'guess' is not one of sourced, mixed, draft"),
+    ("action kind typo field", _set("action_kinds", "INSPECT", nam="x"),
+     "action_kinds[INSPECT].nam: unknown field"),
 ]
 
 

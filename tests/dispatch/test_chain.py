@@ -75,7 +75,7 @@ def test_full_chain_from_whistle_to_close(db: Session, locator: Locator, catalog
                           photos=[{"slot": "before", "sha256": before}])
     with pytest.raises(InvalidInput) as bad_measure:
         on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead.department,
-                              action_type="x", officer="o", acted_at=T0 + timedelta(minutes=56),
+                              action_type="行政处罚", officer="o", acted_at=T0 + timedelta(minutes=56),
                               measures=["随便罚款"])
     assert bad_measure.value.field == "measures"
     with pytest.raises(InvalidInput) as backdated:  # before the department was on site: 26 years, or an hour

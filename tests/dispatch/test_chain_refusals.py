@@ -1,5 +1,6 @@
 """What the whistle chain refuses on a real PostGIS, writing nothing: a whistle that summons nobody new, a fine
-the record cannot hold, an action dated in the future, a department the case has no assignment of."""
+the record cannot hold, an action dated in the future or of no kind in the lists, a department the case has no
+assignment of."""
 
 from __future__ import annotations
 
@@ -153,6 +154,34 @@ def test_an_action_dated_in_the_future_is_refused(db: Session, locator: Locator,
     on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead, action_type="现场检查",
                           officer="李明", acted_at=now + CLOCK_SKEW, now=now)
     assert [r["acted_at"] for r in _records(db, inc.id)] == [now + CLOCK_SKEW]
+
+
+@pytest.mark.parametrize("action_type", ["fine", "penalty", "罚款", "现场检查，责令改正", "inspect", ""])
+def test_an_action_of_no_kind_in_the_lists_is_refused(db: Session, locator: Locator, catalog: Catalog, site,
+                                                       action_type: str) -> None:
+    inc, lead = _acting(db, locator, catalog, site)
+    kinds = _kinds(db, inc.id)
+    with pytest.raises(InvalidInput) as bad:
+        on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead, action_type=action_type,
+                              officer="李明", acted_at=T0 + timedelta(minutes=20), now=T0 + timedelta(minutes=30))
+    assert bad.value.field == "action_type" and bad.value.status == 422
+    accepted = bad.value.detail["accepted"]
+    assert [k["code"] for k in accepted] == list(catalog.action_kinds)
+    assert all(f"{k['code']} ({k['zh']})" in bad.value.message for k in accepted)
+    assert _records(db, inc.id) == [] and _kinds(db, inc.id) == kinds
+
+
+def test_an_action_kind_is_given_by_code_or_chinese_name_and_stored_as_its_code(
+        db: Session, locator: Locator, catalog: Catalog, site) -> None:
+    inc, lead = _acting(db, locator, catalog, site)
+    for given in ("行政处罚", "PENALTY", "协助执法", " 现场检查 "):
+        on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead, action_type=given,
+                              officer="李明", acted_at=T0 + timedelta(minutes=20), now=T0 + timedelta(minutes=30))
+    stored = db.execute(text("SELECT action_type FROM enforcement_record WHERE incident_id = :id ORDER BY id"),
+                        {"id": inc.id}).scalars().all()
+    assert stored == ["PENALTY", "PENALTY", "ASSIST", "INSPECT"]
+    events, _ = dispatch_repo.events_of(db, incident_id=inc.id)
+    assert [e.payload["action_type"] for e in events if e.kind == "enforcement_record"] == stored
 
 
 def test_the_legal_basis_lists_each_article_once(db: Session, locator: Locator, catalog: Catalog, site) -> None:

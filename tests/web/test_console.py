@@ -137,6 +137,21 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
     assert [e for e in errors if "status of 422" not in e] == [] and len(errors) == 1, errors
 
 
+def _whistled_resolution_due(site: Site, incident_id: str) -> datetime:
+    """The lead's resolution due as the whistle set it (stored), read from the live database."""
+    from sqlalchemy import text
+
+    from gis_enforcement.storage.engine import make_engine
+
+    engine = make_engine(site.database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT resolution_due FROM assignment WHERE incident_id = :i AND role = 'lead'"),
+                                {"i": incident_id}).scalar_one()  # type: ignore[no-any-return]
+    finally:
+        engine.dispose()
+
+
 def _whistled_case(site: Site) -> str:
     """A case of the township, filed by the patrol and whistled by the township, through the API."""
     lon, lat = site.point
@@ -177,12 +192,20 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     assert boxes.count() == len(measures) > 1
     dept.check(f"#measures input[value='{measures[0]}']")
     dept.check("#measures input[value='罚款']")
-    dept.fill("#action-type", "现场检查，责令停产整治")
+    # the kind of action is chosen from the lists' kinds, by their Chinese names: no free text
+    kinds = dept.locator("#action-type option")
+    assert dept.evaluate("() => document.getElementById('action-type').tagName") == "SELECT"
+    assert kinds.all_inner_texts() == ["请选择", *(k.zh for k in catalog.action_kinds.values())]
+    assert [kinds.nth(i).get_attribute("value") for i in range(kinds.count())] == ["", *catalog.action_kinds]
     dept.fill("#action-penalty", "50000")
+    dept.click("#record")   # no kind chosen: refused on the page, nothing sent
+    dept.wait_for_selector("#asg-msg .notice.bad:has-text('请选择执法行为种类')")
+    dept.select_option("#action-type", label="行政处罚")
     dept.screenshot(path=str(artifacts / "console-7a-record-measures.png"), full_page=True)
     # a follow-up begun before the record is sent survives the redraw the record's answer brings; what the
     # record sent is emptied
     dept.fill("#fu-task", "恢复原状后纳入日常巡查")
+    dept.evaluate("() => document.getElementById('asg-msg').replaceChildren()")  # the refusal read: the next answer
     step("#record", "执法记录")
     assert dept.input_value("#fu-task") == "恢复原状后纳入日常巡查"
     # the open item clicked again (or an event about the case) with nothing new to show leaves the panel alone:
@@ -225,7 +248,8 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     record = next(e for e in events if e["kind"] == "enforcement_record")
     # the chosen measures are in the record: what 职权履行率 counts
     assert record["payload"]["measures"] == [measures[0], "罚款"], record
-    assert record["payload"]["action_type"] == "现场检查，责令停产整治"
+    assert record["payload"]["action_type"] == "PENALTY"   # the kind's code is what the record keeps
+    assert sum(e["kind"] == "enforcement_record" for e in events) == 1
 
     town_ctx = desk(browser, site)
     town = errors.watch(town_ctx.new_page())
@@ -290,12 +314,24 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     dept.wait_for_selector(f"{reopened_item}:has-text('案件已重新打开，待本部门恢复处置')", timeout=20_000)
     dept.click(f"{reopened_item} button.case")
     dept.wait_for_selector("#resume")
+    # resumed, the lead counts down to its resolution due as the API gives it: moved on by the time the case
+    # waited resolved before the reopening (W05's rule), not the whistle's
+    step("#resume", "恢复处置")
+    clock = dept.wait_for_selector("#asg-detail .countdown[data-kind=resolution]")
+    assert clock.inner_text().startswith("距办结期限"), clock.inner_text()
+    with site.client("supervisor") as c:
+        lead_asg = next(a for a in c.get(f"/api/v1/incidents/{incident_id}/assignments").json()["data"]
+                        if a["role"] == "lead")
+    assert clock.get_attribute("data-due") == lead_asg["resolution_due"]
+    assert datetime.fromisoformat(lead_asg["resolution_due"]) > _whistled_resolution_due(site, incident_id)
+    assert dept.locator(f"{reopened_item} .countdown[data-kind=resolution]").get_attribute("data-due") == \
+        lead_asg["resolution_due"]
 
     with site.client("supervisor") as c:
         events = c.get(f"/api/v1/incidents/{incident_id}/timeline").json()["events"]
     kinds = [e["kind"] for e in events]
     assert "verify" in kinds and "rating" in kinds and "release" in kinds and "close" in kinds, kinds
-    assert kinds[-1] == "reopen", kinds
+    assert kinds[-2:] == ["reopen", "resume"], kinds
     rating = next(e for e in events if e["kind"] == "rating")
     assert rating["actor"] == site.users["township_dispatcher"]
     for ctx in (dept_ctx, town_ctx):

@@ -1,8 +1,10 @@
-"""/api/v1/catalog/... — the four lists as the pages offer them: problem categories and departments.
+"""/api/v1/catalog/... — the four lists as the pages offer them: problem categories (with the kinds of enforcement
+action a record may be of) and departments.
 
 Read-only and for every signed-in role: a patrol page fills its category picker and accuracy hint from here,
-a console its department filter. The lead department and report-in minutes of a category are those of its
-general responsibility rule (no zone kind): a zone rule may name another lead for a point inside the zone.
+a console its department filter and its choice of kinds for an enforcement record. The lead department and
+report-in minutes of a category are those of its general responsibility rule (no zone kind): a zone rule may
+name another lead for a point inside the zone.
 """
 
 from __future__ import annotations
@@ -36,9 +38,22 @@ class CategoryPublic(BaseModel):
                                             "its rules: what an enforcement record may cite in `measures`")
 
 
+class ActionKindPublic(BaseModel):
+    """A kind of enforcement action (执法行为种类) an enforcement record may be of."""
+
+    code: str = Field(examples=["INSPECT"], description="what a record's `action_type` stores")
+    zh: str = Field(examples=["现场检查"], description="accepted in `action_type` as well")
+    en: str
+
+
 class CategoriesPublic(BaseModel):
+    """The categories, and what an enforcement record on any of them names besides its measures: its kind."""
+
     data: list[CategoryPublic]
     count: int
+    action_kinds: list[ActionKindPublic] = Field(
+        default_factory=list, description="the kinds of enforcement action (执法行为种类) of the lists, in their "
+        "order: a record's `action_type` is one of their codes or Chinese names")
 
 
 class DepartmentPublic(BaseModel):
@@ -67,11 +82,13 @@ def _categories(catalog: Catalog) -> list[CategoryPublic]:
 
 
 @router.get("/categories", operation_id="list_categories", response_model=CategoriesPublic, responses=ERRORS,
-            summary="Problem categories (问题清单) with their lead department and report-in minutes")
+            summary="Problem categories (问题清单) with their lead department and report-in minutes, and the kinds "
+                    "of enforcement action")
 def list_categories(platform: PlatformDep, caller: ReadsLists) -> CategoriesPublic:
-    """Every category in the lists' order."""
+    """Every category in the lists' order, and the kinds of enforcement action a record may be of."""
     data = _categories(platform.catalog)
-    return CategoriesPublic(data=data, count=len(data))
+    kinds = [ActionKindPublic(code=k.code, zh=k.zh, en=k.en) for k in platform.catalog.action_kinds.values()]
+    return CategoriesPublic(data=data, count=len(data), action_kinds=kinds)
 
 
 @router.get("/departments", operation_id="list_departments", response_model=DepartmentsPublic, responses=ERRORS,
@@ -80,3 +97,4 @@ def list_departments(platform: PlatformDep, caller: ReadsLists) -> DepartmentsPu
     """Every department in the lists' order."""
     data = [DepartmentPublic(code=d.code, zh=d.zh, en=d.en, role=d.role) for d in platform.catalog.departments.values()]
     return DepartmentsPublic(data=data, count=len(data))
+

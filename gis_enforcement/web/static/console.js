@@ -19,7 +19,7 @@
     resolved: "#1565c0", verified: "#1565c0", closed: "#2e7d32", reopened: "#ad1457", rejected: "#616161",
     duplicate: "#616161" };
   const OPEN = new Set(["reported", "triaged", "whistled", "in_action", "resolved", "verified", "reopened"]);
-  let me = null; let categories = []; const listeners = [];
+  let me = null; let categories = []; let actionKinds = []; const listeners = [];
 
   /* ---------- signing in ---------- */
   GISE.mountSignIn($("signin-card"), () => start());
@@ -65,7 +65,10 @@
       $("live").classList.add("hidden");
       return;
     }
-    try { categories = (await api("/api/v1/catalog/categories")).data; } catch (e) { failure(e); }
+    try {
+      const lists = await api("/api/v1/catalog/categories");
+      categories = lists.data; actionKinds = lists.action_kinds || [];
+    } catch (e) { failure(e); }
     if (me.role === "township_dispatcher") Township.start();
     else if (me.role === "department_officer" || me.role === "department_chief") Department.start();
     else if (me.role === "supervisor" || me.role === "admin") Supervisor.start();
@@ -95,7 +98,9 @@
 
   /* countdowns: every [data-due] element shows the time left, and turns late past it — only while its department
      still owes the report-in. Once it has reported in ([data-done]) it says so; an assignment released, declined
-     or done ([data-status]) owes nothing any more: its state is shown, never a running or late countdown */
+     or done ([data-status]) owes nothing any more: its state is shown, never a running or late countdown. A lead
+     that reported in and still acts owes the resolution: its countdown ([data-kind=resolution]) runs to its
+     resolution due as the API gives it — moved on by the time a reopened case waited resolved, as W05 counts */
   const STOPPED = new Set(["released", "declined", "done"]);
   setInterval(tickCountdowns, 1000);
   /* a detail drawn again keeps the focus where the user was (the input with the same id, the same selection), so
@@ -117,17 +122,25 @@
       const stopped = STOPPED.has(node.dataset.status);
       const done = node.dataset.done === "true";
       const late = !stopped && !done && left < 0;
+      const what = node.dataset.kind === "resolution" ? `${t("resolution_left")} ` : "";
       node.textContent = stopped ? t(`asg_${node.dataset.status}`) : done ? t("reported_in")
-        : `${GISE.countdown(left)}${late ? ` (${t("late")})` : ""}`;
+        : `${what}${GISE.countdown(left)}${late ? ` (${t("late")})` : ""}`;
       node.classList.toggle("late", late);
       node.classList.toggle("stopped", stopped);
       const row = node.closest("tr, li");
       if (row) row.classList.toggle("late", late);
     }
   }
-  /* the countdown of an assignment (see tickCountdowns) */
-  const countdownOf = (a) => el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at),
-    "data-status": a.status });
+  /* the countdown of an assignment (see tickCountdowns): to its report-in. On the department's own desk
+     (``owed``), a lead that reported in and still works the case counts down to its resolution due instead;
+     dueOf is the due time it counts to. The township's table stays with the report-in (its column is 报到截止) */
+  const resolving = (a) => a.role === "lead" && !!a.reported_in_at && !!a.resolution_due && !STOPPED.has(a.status);
+  const dueOf = (a) => resolving(a) ? a.resolution_due : a.report_in_due;
+  const countdownOf = (a, owed = false) => owed && resolving(a)
+    ? el("span", { class: "countdown", "data-due": a.resolution_due, "data-kind": "resolution", "data-done": "false",
+      "data-status": a.status })
+    : el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at),
+      "data-status": a.status });
   function table(headers, rows) {
     return el("div", { class: "table-wrap" }, el("table", {},
       el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", class: h.num ? "num" : null, text: h.label || h })))),
@@ -386,8 +399,8 @@
       $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id, "data-incident": a.incident_id },
         el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
           el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
-            countdownOf(a)),
-          el("div", { class: "small muted", text: `${[a.township_name, a.village_name].filter(Boolean).join(" ")} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${a.status === "done" ? t(a.case_status === "reopened" ? "reopened_resume" : "done_wait_resolve") : `${t("due")} ${GISE.when(a.report_in_due)}`}` }))))) :
+            countdownOf(a, true)),
+          el("div", { class: "small muted", text: `${[a.township_name, a.village_name].filter(Boolean).join(" ")} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${a.status === "done" ? t(a.case_status === "reopened" ? "reopened_resume" : "done_wait_resolve") : `${t(resolving(a) ? "resolution_due" : "due")} ${GISE.when(dueOf(a))}`}` }))))) :
         el("p", { class: "muted", text: t("no_items") }));
       tickCountdowns();
     }
@@ -414,14 +427,16 @@
         }
         for (const id of sent) {
           const input = document.getElementById(id);
-          if (input && input.type === "checkbox") input.checked = false; else if (input) input.value = input.defaultValue;
+          if (input && input.type === "checkbox") input.checked = false;
+          else if (input && input.tagName === "SELECT") input.selectedIndex = 0;
+          else if (input) input.value = input.defaultValue;
         }
         await load(); await open(a.id, ["ok", ok(r)]); return r;
       };
       const base = `/api/v1/incidents/${a.incident_id}/assignments/${a.department}`;
       const parts = [el("h2", { id: "asg-detail-title", text: `${catName(f.properties.category)} · ${GISE.statusName(f.properties.status)}` }),
-        caseFacts(f), el("p", {}, el("strong", { text: `${t("due")}: ` }), GISE.when(a.report_in_due), " · ",
-          countdownOf(a)), out];
+        caseFacts(f), el("p", {}, el("strong", { text: `${t(resolving(a) ? "resolution_due" : "due")}: ` }), GISE.when(dueOf(a)), " · ",
+          countdownOf(a, true)), out];
       const photos = await photoStrip(a.incident_id);
       if (mine !== opening) return;
       // nothing the panel shows has changed (a click on the open item, an event about something else): it is left
@@ -494,27 +509,28 @@
       redraw(box, parts);
       tickCountdowns();
     }
-    /* 执法记录: the measures the lists name for the case's category (ticked, sent as ``measures``, which is what
-       职权履行率 counts), a free-text description (``action_type``), officer and penalty */
+    /* 执法记录: the kind of action (``action_type``, chosen from the lists' kinds by name, sent as its code), the
+       measures the lists name for the case's category (ticked, sent as ``measures``, which is what 职权履行率
+       counts), officer and penalty */
     function actionForm(a, f, post, say) {
       const cat = categories.find((c) => c.code === f.properties.category);
       const listed = (cat && cat.measures) || [];
       const boxes = listed.map((m, i) => el("label", { class: "check" },
         el("input", { type: "checkbox", name: "measure", value: m, id: `measure-${i}` }), ` ${m}`));
-      const desc = el("input", { type: "text", id: "action-type", placeholder: t("action_desc") });
+      const kind = el("select", { id: "action-type" }, el("option", { value: "", text: t("action_kind_choose") }),
+        actionKinds.map((k) => el("option", { value: k.code, text: GISE.lang() === "zh" ? k.zh : k.en })));
       const officer = el("input", { type: "text", id: "action-officer", value: me.username });
       const penalty = el("input", { type: "number", id: "action-penalty", min: "0", step: "1" });
       return el("div", { id: "action-form" }, el("h3", { text: t("action") }),
         el("fieldset", { id: "measures" }, el("legend", { text: `${t("measures")} · ${f.properties.category}` }),
           boxes.length ? boxes : el("p", { class: "small muted", text: t("measures_none") })),
-        el("label", { for: "action-type", text: t("action_desc") }), desc,
+        el("label", { for: "action-type", text: t("action_kind") }), kind,
         el("label", { for: "action-officer", text: t("officer") }), officer,
         el("label", { for: "action-penalty", text: t("penalty") }), penalty,
         el("button", { id: "record", type: "button", style: "margin-top:.5rem", onclick: () => {
           const measures = boxes.map((b) => b.querySelector("input")).filter((x) => x.checked).map((x) => x.value);
-          const text = desc.value.trim() || measures.join("、");
-          if (!text) { say("bad", t("need_action")); return null; }
-          return post(`/api/v1/assignments/${a.id}/actions`, { action_type: text, measures, officer: officer.value,
+          if (!kind.value) { say("bad", t("need_action")); kind.focus(); return null; }
+          return post(`/api/v1/assignments/${a.id}/actions`, { action_type: kind.value, measures, officer: officer.value,
             penalty_amount: penalty.value ? Number(penalty.value) : null }, () => `${t("action")} ✓`,
             ["action-type", "action-penalty", ...boxes.map((b) => b.querySelector("input").id)]);
         } }, t("record")));
