@@ -38,6 +38,14 @@ def lead_paused_s(alias: str) -> str:
     return LEAD_PAUSED_S.format(a=alias)
 
 
+def case_resolved_at(assignment: str, incident: str) -> str:
+    """SQL for the last resolution of the case of the assignment aliased ``assignment`` (its incident aliased
+    ``incident``) while the case stands resolved, verified or closed (null once reopened): where the no-show
+    rule's wait (W02) ends."""
+    return (f"CASE WHEN {incident}.status IN ('resolved', 'verified', 'closed') THEN (SELECT max(e.at) FROM "
+            f"case_event e WHERE e.incident_id = {assignment}.incident_id AND e.kind = 'resolve') END")
+
+
 def _read_columns(alias: str) -> str:
     """The assignment columns as the listings read them: a lead's ``resolution_due`` is its effective due, the
     whistle's due moved on by the time the case waited resolved before a reopening (as W05 counts it)."""

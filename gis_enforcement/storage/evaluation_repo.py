@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.storage.copying import raw_cursor
+from gis_enforcement.storage.dispatch_repo import case_resolved_at
 
 _SEP = "\x1f"  # ASCII unit separator: never part of a measure's name
 
@@ -70,9 +71,7 @@ _STOOD_DOWN = """
 """
 
 # only for the few assignments never checked in: one index look-up each
-_CASE_RESOLVED_AT = ("CASE WHEN a.reported_in_at IS NULL AND i.status IN ('resolved', 'verified', 'closed') THEN "
-                     "(SELECT max(e.at) FROM case_event e WHERE e.incident_id = a.incident_id AND e.kind = 'resolve') "
-                     "END")
+_CASE_RESOLVED_AT = f"CASE WHEN a.reported_in_at IS NULL THEN {case_resolved_at('a', 'i')} END"
 
 _ASSIGNMENT_TIMES = ("summoned_at", "report_in_due", "resolution_due", "reported_in_at", "stood_down_at",
                      "whistled_at", "closed_at", "case_resolved_at")

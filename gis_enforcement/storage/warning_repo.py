@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gis_enforcement.domain.escalation import ESCALATION_COLUMNS, WarningDraft
 from gis_enforcement.settings import DEFAULT_TIMEZONE
+from gis_enforcement.storage.dispatch_repo import case_resolved_at, lead_paused_s
 
 
 def escalation_frame(session: Session) -> pd.DataFrame:
@@ -24,13 +25,9 @@ def escalation_frame(session: Session) -> pd.DataFrame:
         text(
             "SELECT a.id AS assignment_id, a.incident_id, a.department, a.role, a.status, a.summoned_at, "
             "a.report_in_due, a.resolution_due, a.reported_in_at, i.status AS case_status, i.township_code, "
-            "CASE WHEN i.status IN ('resolved', 'verified', 'closed') THEN (SELECT max(e.at) FROM case_event e "
-            "WHERE e.incident_id = a.incident_id AND e.kind = 'resolve') END AS case_resolved_at, "
-            "CASE WHEN a.role = 'lead' AND i.status IN ('whistled', 'in_action', 'reopened') THEN ("
-            " SELECT COALESCE(sum(extract(epoch FROM x.at - x.prev_at)), 0) FROM (SELECT e.kind, e.at, "
-            " lag(e.kind) OVER (ORDER BY e.seq) AS prev_kind, lag(e.at) OVER (ORDER BY e.seq) AS prev_at "
-            " FROM case_event e WHERE e.incident_id = a.incident_id AND e.kind IN ('resolve', 'reopen')) x "
-            " WHERE x.kind = 'reopen' AND x.prev_kind = 'resolve') END AS lead_paused_s "
+            f"{case_resolved_at('a', 'i')} AS case_resolved_at, "
+            "CASE WHEN a.role = 'lead' AND i.status IN ('whistled', 'in_action', 'reopened') THEN "
+            f"{lead_paused_s('a')} END AS lead_paused_s "
             "FROM assignment a JOIN incident i ON i.id = a.incident_id "
             "WHERE i.status NOT IN ('closed', 'rejected', 'duplicate') OR (a.minutes_late > 0 AND NOT EXISTS "
             "(SELECT 1 FROM warning w WHERE w.assignment_id = a.id AND w.rule_code IN ('W01', 'W02')))"
