@@ -31,8 +31,11 @@ nobody whistled has no report-in rate.
   cases resolved and not recurred / (lead cases − pending).
 - ``warnings_<rule>`` / ``warnings``: warnings raised in the period about it: subject ``department`` with
   its code, or subject ``location`` (W08) on a case it is lead department of.
-- ``actions``: its enforcement records acted in the period; ``penalties``: those with a penalty amount > 0;
-  ``penalty_amount``: their sum (元); ``penalties_per_officer`` = penalties / ``officers`` of the lists.
+- ``actions``: its enforcement records acted in the period; ``penalties``: penalty decisions — records of a
+  kind the lists count by 人均处罚量 (P05: ``PENALTY`` 行政处罚, a warning with no fine included) or with a penalty
+  amount > 0; ``penalty_amount``: their sum (元); ``penalties_per_officer`` = penalties / ``officers`` of the
+  lists. ``inspections``: records of a kind counted by 人均检查量 (P06: ``INSPECT`` 现场检查);
+  ``inspections_per_officer`` likewise.
 - ``measures_listed``: distinct measures (职权) of every rule where it is lead; ``measures_used``: those in its
   records of the period. ``duty_rate`` (职权履行率, P07) = used / listed; NaN when it leads no rule, or had
   neither an expected report-in (reported in or absent; not excused, not pending) nor a record in the
@@ -144,6 +147,8 @@ ADEQUATE = 4  # a rating of 4 or 5 is 满意/基本满意 (P02)
 #: a department scored on fewer whistles (a township on fewer cases) than this in the period is shown but not
 #: ranked (样本少)
 MIN_RANKED_WHISTLES = 5
+#: the performance indicators of the lists that count penalty decisions and inspections per officer
+PENALTIES_INDICATOR, INSPECTIONS_INDICATOR = "P05", "P06"
 #: the two department rankings: departments that lead a rule of the lists (主责), and those that only assist (配合)
 LEAD_RANKING, ASSIST_RANKING = "lead", "assist"
 
@@ -457,12 +462,16 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     out = out.join(_count_table(about, w["rule_code"], units, _rule_columns(catalog, w["rule_code"])))
 
     amount = pd.to_numeric(r["penalty_amount"], errors="coerce").fillna(0.0)
-    penalised = amount > 0
-    rec = _sum_by({"actions": 1, "penalties": penalised, "penalty_amount": amount.where(penalised, 0.0)},
-                  r["department"], units, amounts=("penalty_amount",))
+    kind = r["action_type"].astype(str)
+    penalised = kind.isin(catalog.action_kinds_counted_by(PENALTIES_INDICATOR)) | (amount > 0)
+    inspected = kind.isin(catalog.action_kinds_counted_by(INSPECTIONS_INDICATOR))
+    rec = _sum_by({"actions": 1, "penalties": penalised, "penalty_amount": amount.where(penalised, 0.0),
+                   "inspections": inspected}, r["department"], units, amounts=("penalty_amount",))
     out["actions"], out["penalties"], out["penalty_amount"] = rec["actions"], rec["penalties"], rec["penalty_amount"]
+    out["inspections"] = rec["inspections"]
     out["officers"] = pd.Series({c: d.officers for c, d in catalog.departments.items()}, dtype=float).reindex(units)
     out["penalties_per_officer"] = _ratio(out["penalties"], out["officers"])
+    out["inspections_per_officer"] = _ratio(out["inspections"], out["officers"])
 
     listed = pd.DataFrame([(rule.lead, m) for rule in catalog.rules for m in rule.measures],
                           columns=["department", "measure"]).drop_duplicates()

@@ -22,7 +22,8 @@ LABELS_ZH: Mapping[str, str] = {
     "lead_cases": "主责案件", "lead_pending": "办理期内", "resolved": "已解决", "resolution_rate": "解决率",
     "resolution_hours_median": "解决用时中位数(小时)", "recurrences": "反弹预警(W08)", "outcome_rate": "解决不反弹率",
     "warnings": "警示合计", "actions": "执法记录", "penalties": "处罚数", "penalty_amount": "罚款金额(元)",
-    "officers": "执法人员", "penalties_per_officer": "人均处罚", "measures_listed": "清单职权数",
+    "officers": "执法人员", "penalties_per_officer": "人均处罚", "inspections": "检查数",
+    "inspections_per_officer": "人均检查", "measures_listed": "清单职权数",
     "measures_used": "已履行职权", "duty_rate": "职权履行率", "score": "综合得分", "township_code": "乡镇代码",
     "cases": "案件数", "whistled": "吹哨案件", "share_whistled": "吹哨率", "whistles_sent": "吹哨次数",
     "summons": "召集部门次数", "resolution_pending": "办理期内", "own_warnings": "自身警示(W09/W12)", "month": "月份",
@@ -96,7 +97,7 @@ def _cell(column: str, value: Any) -> str:
         return f"{float(value):g}"
     if column == "penalty_amount":
         return f"{float(value):,.0f}"
-    if column == "penalties_per_officer":
+    if column in ("penalties_per_officer", "inspections_per_officer"):
         return f"{float(value):.3f}"
     return str(value)
 
@@ -135,7 +136,7 @@ def report_frame(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
             out[column] = out[column].round(4)
         elif column.endswith(("_median", "_p90", "_per_officer", "_mean")) or column in ("score", "score_base",
                                                                                          "rating_score"):
-            out[column] = out[column].round(2 if column != "penalties_per_officer" else 4)
+            out[column] = out[column].round(4 if column.endswith("_per_officer") else 2)
     return out.rename(columns={c: _label(c, lang) for c in out.columns})
 
 

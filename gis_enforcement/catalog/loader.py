@@ -415,13 +415,18 @@ def _build_simple(
     return out
 
 
-def _build_action_kinds(doc: Mapping[str, Any], problems: _Problems) -> dict[str, ActionKind]:
-    """The kinds of enforcement action; a record may give a kind by its Chinese name, so no two share one."""
+def _build_action_kinds(doc: Mapping[str, Any], indicators: Mapping[str, Any],
+                        problems: _Problems) -> dict[str, ActionKind]:
+    """The kinds of enforcement action; a record may give a kind by its Chinese name, so no two share one, and
+    the indicator that counts a kind is one of the performance indicators."""
     kinds: dict[str, ActionKind] = _build_simple(
-        doc, "action_kinds", {"zh": True, "en": True, "provenance": True, "note": False}, ActionKind, problems,
-        choices={"provenance": PROVENANCE})
+        doc, "action_kinds", {"zh": True, "en": True, "provenance": True, "note": False, "indicator": False},
+        ActionKind, problems, choices={"provenance": PROVENANCE})
     first: dict[str, str] = {}
     for code, kind in kinds.items():
+        if kind.indicator is not None and kind.indicator not in indicators:
+            problems.add(f"action_kinds[{code}].indicator", f"unknown performance indicator {kind.indicator!r}; "
+                         f"known: {', '.join(indicators) or 'none'}")
         if kind.zh in kinds and kind.zh != code:
             problems.add(f"action_kinds[{code}].zh", f"{kind.zh!r} is the code of another kind")
         elif kind.zh in first:
@@ -535,7 +540,7 @@ def parse_catalog(text: str, *, source: str = "<string>") -> Catalog:
         doc, "performance_indicators", {"zh": True, "en": False, "formula": True, "provenance": True},
         Indicator, problems, choices={"provenance": PROVENANCE},
     )
-    action_kinds = _build_action_kinds(doc, problems)
+    action_kinds = _build_action_kinds(doc, indicators, problems)
 
     if problems.items:
         n = len(problems.items)

@@ -227,7 +227,9 @@ class Indicator:
 class ActionKind:
     """A kind of enforcement action (执法行为种类) an enforcement record is of: 现场检查, 责令改正, 行政处罚 …
 
-    A record names its kind by ``code`` (or by the exact Chinese name ``zh``), so records can be counted by kind.
+    A record names its kind by ``code`` (or by the exact Chinese name ``zh``), so records can be counted by kind;
+    ``indicator`` names the performance indicator that counts records of the kind (``P05`` 人均处罚量 for penalty
+    decisions, ``P06`` 人均检查量 for inspections), if any.
     """
 
     code: str
@@ -235,6 +237,7 @@ class ActionKind:
     en: str
     provenance: str
     note: str | None = None
+    indicator: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +306,10 @@ class Catalog:
         """The kinds of enforcement action's Chinese names (``zh``) → their codes, for a record that names its kind
         rather than giving the code (the loader refuses two kinds of one name)."""
         return self._kind_by_name
+
+    def action_kinds_counted_by(self, indicator: str) -> frozenset[str]:
+        """The codes of the kinds of enforcement action the performance indicator ``indicator`` counts."""
+        return frozenset(code for code, k in self.action_kinds.items() if k.indicator == indicator)
 
     def action_kind_code(self, kind: str) -> str | None:
         """The code of the kind of enforcement action ``kind`` names, by code or exact Chinese name; None when the

@@ -161,6 +161,8 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert (eco.warnings_W01, eco.warnings_W02, eco.warnings_W05, eco.warnings_W08, eco.warnings) == (1, 1, 1, 0, 3)
     assert (eco.actions, eco.penalties, eco.penalty_amount) == (3, 2, 20000 + 30000)
     assert eco.penalties_per_officer == pytest.approx(2 / 55)
+    # every record here was a 现场检查 (INSPECT, counted by P06 人均检查量)
+    assert eco.inspections == 3 and eco.inspections_per_officer == pytest.approx(3 / 55)
     # 责令改正, 罚款, 限制生产/停产整治, 断水断电（协调） of ECO's 9 listed measures
     assert (eco.measures_listed, eco.measures_used) == (9, 4)
     assert eco.duty_rate == pytest.approx(4 / 9)
@@ -313,6 +315,30 @@ def test_all_excused_leaves_the_rate_undefined(catalog: Catalog) -> None:
     samr = row(evaluate_departments(facts, catalog, period=MAY), "department", "SAMR")
     assert samr.whistles == 1 and samr.expected_report_ins == 0
     assert math.isnan(samr.report_in_rate) and math.isnan(samr.on_time_rate) and math.isnan(samr.score)
+
+
+def test_penalties_and_inspections_count_by_the_kinds_the_lists_name(catalog: Catalog) -> None:
+    # a 警告 is a penalty decision without a fine: counted by its kind; a fine on a record of another kind still
+    # counts (records kept before the kinds); an inspection counts for P06, an order for neither
+    t = datetime(2026, 5, 3, 9, tzinfo=TZ)
+    a = assignment("ECO", summoned=t, role="lead", reported=t + 10 * MIN, status="done", case_status="closed",
+                   closed=t + 10 * H)
+    kinds = [("PENALTY", None), ("ORDER", 500.0), ("INSPECT", None), ("INSPECT", None), ("ORDER", None)]
+    records = pd.DataFrame([{"record_id": i, "assignment_id": a["assignment_id"], "incident_id": a["incident_id"],
+                             "department": "ECO", "action_type": kind, "measures": [], "penalty_amount": amount,
+                             "officer": "x", "acted_at": t + H} for i, (kind, amount) in enumerate(kinds)])
+    eco = row(evaluate_departments(EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([a]), records=records),
+                                   catalog, period=MAY), "department", "ECO")
+    assert (eco.actions, eco.penalties, eco.penalty_amount, eco.inspections) == (5, 2, 500.0, 2)
+    officers = catalog.departments["ECO"].officers
+    assert eco.penalties_per_officer == pytest.approx(2 / officers)
+    assert eco.inspections_per_officer == pytest.approx(2 / officers)
+    # lists that name no indicator on their kinds: only fines count as penalties, nothing as inspections
+    plain = dataclasses.replace(catalog, action_kinds={c: dataclasses.replace(k, indicator=None)
+                                                       for c, k in catalog.action_kinds.items()})
+    bare = row(evaluate_departments(EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([a]), records=records),
+                                    plain, period=MAY), "department", "ECO")
+    assert (bare.penalties, bare.inspections) == (1, 0)
 
 
 def test_zero_officers_and_custom_weights(catalog: Catalog) -> None:

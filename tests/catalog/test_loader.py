@@ -115,6 +115,8 @@ def test_action_kinds_by_code_or_chinese_name(tmp_path: Path, shipped: Catalog):
         k.zh for k in shipped.action_kinds.values()}
     assert {k.code for k in shipped.action_kinds.values() if k.provenance != "sourced"} == {"ASSIST"}
     assert all(k.en and k.note for k in shipped.action_kinds.values())
+    assert shipped.action_kinds_counted_by("P05") == {"PENALTY"} and shipped.action_kinds_counted_by("P06") == {
+        "INSPECT"}
 
 
 def test_missing_file_is_not_configured(tmp_path: Path):
@@ -258,6 +260,8 @@ REFUSALS: list[tuple[str, Mutation, str]] = [
      "action_kinds[INSPECT].provenance: 'guess' is not one of sourced, mixed, draft"),
     ("action kind typo field", _set("action_kinds", "INSPECT", nam="x"),
      "action_kinds[INSPECT].nam: unknown field"),
+    ("action kind counted by no indicator of the lists", _set("action_kinds", "PENALTY", indicator="P05"),
+     "action_kinds[PENALTY].indicator: unknown performance indicator 'P05'; known: P01"),
 ]
 
 
