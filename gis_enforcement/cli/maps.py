@@ -170,3 +170,77 @@ def map_dispatch(incident: Annotated[str, typer.Argument(help="a whistled case (
         fail(exc)
         return
     out.print(f"case {incident}: {page.count} departments → [cyan]{page.path.resolve()}[/]")
+
+
+@map_app.command("tracks")
+def map_tracks(period: Period = None,
+               township: Annotated[str | None, typer.Option(help="one township's tracks (its code)")] = None,
+               output: Output = None) -> None:
+    """Patrol tracks of the period, night and day, with the zones' coverage, the incidents of the period and the
+    coverage figures per township."""
+    from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.operations.map_pages import tracks_page
+
+    try:
+        span = parse_period(period, tz=district_tz()) if period else None
+        plat = open_platform()
+        with out.status("reading the tracks and drawing them…"), plat.transaction() as session:
+            page = tracks_page(session, output or plat.settings.maps_dir / "tracks.html", catalog=plat.catalog,
+                               start=span.start if span else None, end=span.end if span else None,
+                               township_code=township, subtitle=span.label if span else "",
+                               timezone=plat.settings.timezone)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    out.print(f"{page.count:,} tracks → [cyan]{page.path.resolve()}[/]")
+
+
+tracks_app = typer.Typer(help="Patrol tracks: coverage per township and zone kind.", no_args_is_help=True)
+app.add_typer(tracks_app, name="tracks")
+
+
+@tracks_app.command("coverage")
+def tracks_coverage(period: Period = None,
+                    township: Annotated[str | None, typer.Option(help="one township (its code)")] = None,
+                    distance: Annotated[float, typer.Option(help="metres either side of a track that count as "
+                                                                 "patrolled")] = 100.0) -> None:
+    """Per township: tracks, patrol hours, km and night km (20:00–06:00), and the share of each zone kind within
+    ``--distance`` of a track, all day / at night; then the zones no patrol came near."""
+    from rich.table import Table
+
+    from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.analysis.patrol_coverage import ZONE_KIND_NAMES
+    from gis_enforcement.analysis.patrol_coverage_service import coverage_for
+    from gis_enforcement.cli.common import print_whole
+    from gis_enforcement.domain.access import Caller, Role
+
+    try:
+        span = parse_period(period, tz=district_tz()) if period else None
+        plat = open_platform()
+        with plat.transaction() as session:
+            cov, _, _, _ = coverage_for(session, caller=Caller("cli", Role.SUPERVISOR, "district", "district"),
+                                        start=span.start if span else None, end=span.end if span else None,
+                                        tz=plat.settings.timezone, township=township, distance_m=distance)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    kinds = [k for k in ZONE_KIND_NAMES if k in set(cov.zone_kinds["kind"])]
+    by = cov.zone_kinds.set_index(["township_code", "kind"])
+    table = Table(title=f"巡查覆盖 patrol coverage {span.label if span else '(everything stored)'} — "
+                        f"覆盖 = share of the zones' area within {distance:g} m of a track, 全天/夜间 (20:00–06:00)",
+                  title_justify="left", pad_edge=False, padding=(0, 1))
+    columns = ("街乡", "轨迹", "时长(时)", "里程(公里)", "夜间(公里)",
+               *(f"{ZONE_KIND_NAMES[k]} 全天/夜间" for k in kinds))
+    for col in columns:
+        table.add_column(col, justify="left" if col == "街乡" else "right")
+    for r in cov.townships.itertuples(index=False):
+        cells = []
+        for k in kinds:
+            z = by.loc[(r.township_code, k)] if (r.township_code, k) in by.index else None
+            cells.append("·" if z is None else f"{100 * z['covered_share']:.0f}% / {100 * z['night_share']:.0f}%")
+        table.add_row(str(r.township_name), str(r.tracks), f"{r.hours:.1f}", f"{r.km:.1f}", f"{r.night_km:.1f}",
+                      *cells)
+    print_whole(table)
+    missing = cov.unpatrolled
+    if len(missing):
+        out.print("本期无巡查经过的区域 zones no patrol came near: " + "、".join(missing["name"]), highlight=False)

@@ -16,6 +16,7 @@ from gis_enforcement.admin.platform import Platform
 from gis_enforcement.demo.accounts import DEMO_PASSWORD, ensure_demo_accounts
 from gis_enforcement.demo.chain import ChainSummary, play_season
 from gis_enforcement.demo.operation_story import tell_operation
+from gis_enforcement.demo.patrol_tracks import record_season_tracks
 from gis_enforcement.demo.season import season_feature_collection, season_window
 from gis_enforcement.demo.season_maps import write_season_maps
 from gis_enforcement.layers.jurisdiction import load_jurisdiction
@@ -81,6 +82,12 @@ def run_demo(settings: Settings, *, seed: int, count: int, console: Console, cha
                                 seed=seed, share=chain_share, locator=platform.locators.get(session),
                                 tz=settings.timezone, photos_dir=settings.photos_dir)
     _print_chain(console, chain, catalog)
+    with console.status("recording the season's last two weeks of patrol tracks through the tracks path…"):
+        with platform.transaction() as session:
+            tracks = record_season_tracks(session, townships=j.townships, zones=j.zones, incidents=incidents,
+                                          seed=seed, tz=settings.timezone, end=season_window()[1])
+    console.print(f"patrol tracks: {tracks.tracks:,} shifts ({tracks.new:,} new), {tracks.positions:,} positions, "
+                  f"passing {tracks.incidents_passed:,} of the reports they made")
     plan_id = tell_operation(platform, console, townships=j.townships, season_end=season_window()[1],
                              tz=settings.timezone)
 

@@ -1,7 +1,8 @@
 """The demo's maps: the full set for the simulated season, written into MAPS_DIR and listed with their paths.
 
 Status (Chinese and English), incidents by category, townships by incidents per km² and by on-time report-in,
-the dispatch of the season's most attended whistle, the night operation's plan; the hot-spot map is written by
+the dispatch of the season's most attended whistle, the night operation's plan, the patrol tracks of the
+season's last week with their coverage; the hot-spot map is written by
 the operation story (:mod:`gis_enforcement.demo.operation_story`). Everything goes through
 :mod:`gis_enforcement.operations.map_pages`, as ``gis-enforcement map …`` does.
 """
@@ -9,6 +10,7 @@ the operation story (:mod:`gis_enforcement.demo.operation_story`). Everything go
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,10 @@ def write_season_maps(platform: Any, console: Console, *, plan_id: int | None) -
         ("townships-on-time", "街乡 on-time report-in rate", lambda s: map_pages.townships_page(
             s, folder / "townships-on-time.html", catalog=catalog, metric="on_time_rate", start=start, end=end,
             subtitle=span, timezone=platform.settings.timezone)),
+        ("tracks", "巡查轨迹 the last week's patrol tracks and coverage", lambda s: map_pages.tracks_page(
+            s, folder / "tracks.html", catalog=catalog, start=end - timedelta(days=7), end=end,
+            subtitle=f"{(end - timedelta(days=7)):%Y-%m-%d} — {(end - timedelta(days=1)):%Y-%m-%d}",
+            timezone=platform.settings.timezone)),
     ]
     with platform.transaction() as session:
         case = map_pages.showcase_case(session)

@@ -30,6 +30,7 @@ MAP_KINDS: dict[str, tuple[str, str]] = {
     "townships": ("各乡镇指标", "Township figures"),
     "plan": ("联合执法方案", "Joint operation plan"),
     "dispatch": ("吹哨报到", "Whistle and report-in"),
+    "tracks": ("巡查轨迹", "Patrol tracks"),
 }
 _WHEN = {"zh": "生成于 {t}（{zone}）", "en": "Generated {t} ({zone})"}
 _SNAPSHOT = {"zh": "· 快照，非实时", "en": " · a snapshot, not live"}

@@ -21,7 +21,7 @@ from gis_enforcement.mapping.tilesets import publish_tileset
 from gis_enforcement.storage import Session, analysis_repo, dispatch_repo, incident_repo, layer_repo, map_repo
 
 __all__ = ["MapPage", "dispatch_page", "hotspots_page", "incidents_page", "plan_page", "prepare_basemap",
-           "showcase_case", "status_page", "townships_page"]
+           "showcase_case", "status_page", "townships_page", "tracks_page"]
 
 TITLES = {
     "status": {"zh": "平谷区 案件处置状态", "en": "Pinggu cases by status"},
@@ -164,3 +164,25 @@ def hotspots_page(session: Session, path: Path, *, catalog: Catalog, timezone: s
 def showcase_case(session: Session) -> UUID | None:
     """A whistled case worth showing on the dispatch map: most departments, some late (None before any)."""
     return map_repo.showcase_dispatch_case(session)
+
+
+def tracks_page(session: Session, path: Path, *, catalog: Catalog, caller: Any = None, start: datetime | None = None,
+                end: datetime | None = None, township_code: str | None = None, subtitle: str = "",
+                timezone: str = DEFAULT_TIMEZONE) -> MapPage:
+    """The patrol tracks of ``[start, end)`` (everything stored when a bound is None; one township's when
+    ``township_code``), night and day, with the zones' coverage, the incidents of the period and the coverage
+    table (:func:`~gis_enforcement.analysis.patrol_coverage_service.coverage_for`); ``caller`` the reader (the
+    district when None: the written pages are the district's). Counts the tracks drawn."""
+    from gis_enforcement.analysis.patrol_coverage_service import coverage_for
+    from gis_enforcement.domain.access import Caller, Role
+    from gis_enforcement.mapping.tracks_map import write_tracks_map
+    from gis_enforcement.storage.incident_repo import IncidentFilter
+
+    reader = caller or Caller("maps", Role.SUPERVISOR, "district", "district")
+    coverage, tracks, towns, zones = coverage_for(session, caller=reader, start=start, end=end, tz=timezone,
+                                                  township=township_code)
+    incidents = incident_repo.incidents_frame(session, filters=IncidentFilter(
+        observed_from=start, observed_to=end, township=township_code))
+    written = write_tracks_map(path, tracks, coverage, towns, zones, incidents, subtitle=subtitle, catalog=catalog,
+                               tz=timezone)
+    return MapPage(written, len(coverage.tracks))

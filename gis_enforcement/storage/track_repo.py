@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -85,3 +87,34 @@ def list_tracks(session: Session, *, officer: str | None = None, township_code: 
     else:  # past the last page: the window count has no row to ride on
         total = session.execute(text(f"SELECT count(*) FROM patrol_track {_WHERE}"), params).scalar_one()
     return [{k: v for k, v in r.items() if k != "total"} for r in rows], int(total)
+
+
+#: the columns of :func:`tracks_frame`, before its geometry
+TRACK_FRAME_COLUMNS = ("id", "officer", "township_code", "department", "started_at", "ended_at", "point_count",
+                       "t")
+
+
+def tracks_frame(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                 township_code: str | None = None, officer: str | None = None) -> gpd.GeoDataFrame:
+    """The tracks of a period as WGS84 lines (EPSG:4326), oldest first: those that were on at some time in
+    ``[start, end)`` (started before ``end``, ended at or after ``start``; None bounds do not restrict), of one
+    recorder's ``township_code`` and of one ``officer`` when given. Columns :data:`TRACK_FRAME_COLUMNS` and the
+    geometry: ``t`` holds each vertex's time as UTC epoch seconds (a float array, one per vertex); a track of one
+    position is a line of two equal vertices with one time repeated."""
+    rows = session.execute(text(
+        "SELECT id, officer, township_code, department, started_at, ended_at, point_count, "
+        "ARRAY(SELECT extract(epoch FROM u.t)::float8 FROM unnest(times) WITH ORDINALITY AS u(t, k) ORDER BY k) "
+        "AS t, ST_AsBinary(geom) AS wkb FROM patrol_track "
+        "WHERE (CAST(:start AS timestamptz) IS NULL OR ended_at >= :start) "
+        "AND (CAST(:end AS timestamptz) IS NULL OR started_at < :end) "
+        "AND (CAST(:town AS text) IS NULL OR township_code = :town) "
+        "AND (CAST(:officer AS text) IS NULL OR officer = :officer) ORDER BY started_at, id"),
+        {"start": start, "end": end, "town": township_code, "officer": officer}).mappings().all()
+    frame = pd.DataFrame([{k: r[k] for k in TRACK_FRAME_COLUMNS} for r in rows], columns=list(TRACK_FRAME_COLUMNS))
+    times = [np.asarray(t, dtype=np.float64) for t in frame["t"]]
+    # a one-position track is stored as two equal vertices: its one time stands for both
+    frame["t"] = [np.repeat(t, 2) if len(t) == 1 else t for t in times]
+    geometry = shapely.from_wkb([bytes(r["wkb"]) for r in rows]) if rows else np.array([], dtype=object)
+    for column in ("started_at", "ended_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=4326), crs=4326)

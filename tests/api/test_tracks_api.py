@@ -222,3 +222,24 @@ def test_reading_and_listing_are_scoped(api: Api) -> None:
     assert api.get("/api/v1/tracks", OFFICER).status_code == 403
     assert api.get(f"/api/v1/tracks/{uuid.uuid4()}", SUPERVISOR).status_code == 404
     assert api.get("/api/v1/tracks", SUPERVISOR, since="2026-05-12T22:00:00").status_code == 422  # no offset
+
+
+def test_coverage_keeps_to_the_callers_scope(api: Api, db: Session) -> None:
+    assert api.put(str(uuid.uuid4()), track(20)).status_code == 201  # patrol-a, TOWN_A, 22:00
+    assert api.put(str(uuid.uuid4()), track(20), caller=PATROL_B).status_code == 201
+    r = api.get("/api/v1/tracks/coverage", SUPERVISOR, period="2026-05-12")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    towns = {t["township_code"]: t for t in body["townships"]}
+    assert len(towns) == 18 and towns[TOWN_A]["tracks"] == 1 and towns[TOWN_B]["tracks"] == 1
+    assert towns[TOWN_A]["night_km"] == pytest.approx(towns[TOWN_A]["km"]) and towns[TOWN_A]["km"] > 0
+    assert len(body["zones"]) == 12 and body["distance_m"] == 100
+    mine = api.get("/api/v1/tracks/coverage", TOWNSHIP_A, period="2026-05-12").json()
+    assert [t["township_code"] for t in mine["townships"]] == [TOWN_A]
+    refused = api.get("/api/v1/tracks/coverage", TOWNSHIP_A, township=TOWN_B)
+    assert refused.status_code == 403 and refused.json()["error"]["field"] == "township"
+    assert api.get("/api/v1/tracks/coverage", OFFICER).status_code == 403
+    bad = api.get("/api/v1/tracks/coverage", SUPERVISOR, period="last week")
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "period"
+    other_day = api.get("/api/v1/tracks/coverage", SUPERVISOR, period="2026-05-13").json()
+    assert sum(t["tracks"] for t in other_day["townships"]) == 0

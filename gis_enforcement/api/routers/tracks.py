@@ -136,6 +136,74 @@ def put_track(track_id: TrackId, body: TrackFeatureIn, response: Response, sessi
     return _feature(read_track(session, track_id=str(track_id), caller=caller), platform.settings.timezone)
 
 
+class TownshipCoverage(BaseModel):
+    township_code: str | None
+    township_name: str
+    tracks: int
+    hours: float
+    km: float
+    night_km: float
+
+
+class ZoneKindCoverage(BaseModel):
+    township_code: str
+    kind: str
+    zones: int
+    zone_km2: float
+    covered_share: float = Field(description="share of the zones' area within distance_m of a track (0–1)")
+    night_share: float = Field(description="the same for the night's tracks (20:00–06:00 district time)")
+
+
+class ZoneCoverage(BaseModel):
+    code: str
+    name: str
+    kind: str
+    zone_km2: float
+    covered_share: float
+    night_share: float
+    patrolled: bool
+
+
+class CoveragePublic(BaseModel):
+    """Patrol coverage of a period within the caller's scope."""
+
+    period: str | None
+    distance_m: float
+    townships: list[TownshipCoverage]
+    zone_kinds: list[ZoneKindCoverage]
+    zones: list[ZoneCoverage]
+
+
+# declared before /{track_id}: "coverage" is not a track id (a UUID) anyway
+@router.get("/coverage", operation_id="get_track_coverage", response_model=CoveragePublic, responses=ERRORS,
+            summary="Patrol coverage per township and zone kind, all day and at night")
+def get_coverage(
+    session: SessionDep,
+    platform: PlatformDep,
+    caller: ReadsTracks,
+    period: Annotated[str | None, Query(max_length=64, description="2026-05, 2026-W20, 2026-05-12 or START..END "
+                                                                  "(default: every stored track)")] = None,
+    township: Annotated[str | None, Query(max_length=32, description="one township's code")] = None,
+) -> CoveragePublic:
+    """Per township: tracks, hours, km, night km; per township × zone kind and per zone, the share of the zones'
+    area within 100 m of a track. A township dispatcher reads its own township (another: 403 on ``township``), a
+    patrol its own tracks, the district all."""
+    from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.analysis.patrol_coverage_service import coverage_for
+
+    span = parse_period(period, tz=platform.settings.timezone) if period else None
+    cov, _, _, _ = coverage_for(session, caller=caller, start=span.start if span else None,
+                                end=span.end if span else None, tz=platform.settings.timezone, township=township)
+
+    def rows(frame: Any) -> list[dict[str, Any]]:
+        return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                for r in frame.to_dict("records")]
+
+    return CoveragePublic.model_validate({"period": span.label if span else None, "distance_m": cov.distance_m,
+                                          "townships": rows(cov.townships), "zone_kinds": rows(cov.zone_kinds),
+                                          "zones": rows(cov.zones)})
+
+
 @router.get("/{track_id}", operation_id="get_track", response_model=TrackFeature, responses=ERRORS,
             summary="One patrol track as a GeoJSON Feature (WGS84)")
 def get_track(track_id: TrackId, session: SessionDep, platform: PlatformDep, caller: ReadsTracks) -> TrackFeature:
