@@ -40,6 +40,11 @@ class PlanItemPublic(BaseModel):
     resolution_hours: float | None
 
 
+class AttachedPhotoPublic(BaseModel):
+    sha256: str
+    url: str = Field(description="where the photo is served")
+
+
 class IncidentProperties(BaseModel):
     category: str
     status: str
@@ -65,7 +70,11 @@ class IncidentProperties(BaseModel):
     duplicate_distance_m: float | None
     recurrence_of: UUID | None = Field(default=None, description="the closed case this problem came back at")
     recurrence_distance_m: float | None = None
-    photos: list[str]
+    photos: list[str] = Field(description="the photo references named in the submission (as sent); the photos "
+                                          "attached to the case are ``attached_photos``")
+    attached_photos: list[AttachedPhotoPublic] | None = Field(
+        default=None, description="the photos attached to the case (POST …/photos), oldest first: given when "
+                                  "one incident is read, not in lists (GET …/photos for those)")
     track_id: str | None
 
 
@@ -116,6 +125,62 @@ def _zone_public(zone: ZoneRef) -> ZonePublic:
 @lru_cache(maxsize=4096)
 def _plan_item_public(item: PlanItem, department_name: str | None) -> PlanItemPublic:
     return PlanItemPublic(**item.to_dict(), department_name=department_name)
+
+
+class AssignmentCoursePublic(BaseModel):
+    """One department summoned to a case, as its reporter follows it."""
+
+    department: str
+    department_name: str | None = Field(default=None, description="the department's name in the lists (zh)")
+    role: Literal["lead", "assist"]
+    status: str = Field(description="the assignment's state: summoned, reported_in, in_action, done, declined, "
+                                    "released …")
+    summoned_at: datetime
+    reported_in_at: datetime | None
+    done_at: datetime | None
+
+
+class ReportCoursePublic(BaseModel):
+    """What became of one report: its case's status and course."""
+
+    id: UUID
+    status: str
+    observed_at: datetime
+    whistled_at: datetime | None
+    closed_at: datetime | None
+    likely_duplicate_of: UUID | None
+    duplicate_distance_m: float | None
+    duplicate_observed_at: datetime | None = Field(description="when the report it likely repeats was observed")
+    recurrence_of: UUID | None = Field(description="the closed case this problem came back at")
+    recurrence_distance_m: float | None
+    departments: list[AssignmentCoursePublic] = Field(description="the departments summoned, the lead first")
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], *, tz: str,
+                 departments: Mapping[str, Department]) -> ReportCoursePublic:
+        zone = ZoneInfo(tz)
+
+        def local(t: datetime | None) -> datetime | None:
+            return None if t is None else t.astimezone(zone)
+
+        return cls(
+            id=row["id"], status=row["status"], observed_at=row["observed_at"].astimezone(zone),
+            whistled_at=local(row["whistled_at"]), closed_at=local(row["closed_at"]),
+            likely_duplicate_of=row["likely_duplicate_of"], duplicate_distance_m=row["duplicate_distance_m"],
+            duplicate_observed_at=local(row["duplicate_observed_at"]), recurrence_of=row["recurrence_of"],
+            recurrence_distance_m=row["recurrence_distance_m"],
+            departments=[AssignmentCoursePublic(
+                department=a["department"], department_name=d.zh if (d := departments.get(a["department"])) else None,
+                role=a["role"], status=a["status"], summoned_at=a["summoned_at"].astimezone(zone),
+                reported_in_at=local(a["reported_in_at"]), done_at=local(a["done_at"]),
+            ) for a in row["departments"]],
+        )
+
+
+class ReportsCoursePublic(BaseModel):
+    """The caller's own reports, newest first, with what became of them."""
+
+    data: list[ReportCoursePublic]
 
 
 class IncidentsPublic(BaseModel):

@@ -50,6 +50,18 @@ def _refused(errors: list[RowError]) -> InvalidInput:
     return InvalidInput(first.reason, field=first.field, errors=[e.to_dict() for e in errors])
 
 
+def own_reporter(reporter: str | None, names: tuple[str, ...]) -> str:
+    """The reporter of a report filed by a patrol known by ``names`` (user name, display name): the first
+    name when none is given, the given one when it is one of them; anybody else is refused."""
+    if reporter is None or not reporter.strip():
+        return names[0]
+    if reporter.strip() in names:
+        return reporter.strip()
+    allowed = " or ".join(repr(n) for n in names)
+    raise InvalidInput(f"a patrol files reports in its own name: reporter must be {allowed}, not {reporter!r}",
+                       field="reporter", allowed=list(names))
+
+
 def _same_content(clean: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     """``intake.same_content`` for one submission against the stored content (observed_at in µs)."""
     for col in CONTENT_COLUMNS:
@@ -86,6 +98,7 @@ def submit_one(
     now: datetime | None = None,
     created_by: str | None = None,
     source: str | None = None,
+    reporter_names: tuple[str, ...] | None = None,
 ) -> tuple[Incident, bool]:
     """Take one GeoJSON Feature (decoded) through intake; return the stored incident and whether it was
     created now (False: the same id and content were already stored). Nothing is committed.
@@ -94,6 +107,10 @@ def submit_one(
     newest layer load's). Bad input raises ``InvalidInput`` naming the first field at fault (all errors in
     ``detail``), as ``ingest`` reports them; the same id with different content raises
     ``IdempotencyConflict``. ``source`` labels the intake batch, ``created_by`` the sending user.
+
+    ``reporter_names`` (a signed-in patrol's user name and display name) are the names the report may be filed
+    under: a report without a reporter is filed under the first, one naming anybody else is refused (a patrol
+    files in its own name). None (the CLI, files, the district's clients) leaves ``reporter`` as sent.
     """
     errors: list[RowError] = []
     row = feature_row(1, feature, errors)
@@ -103,6 +120,8 @@ def submit_one(
                                  default_crs=default_crs, tz=tz, now=now)
     if clean is None:
         raise _refused(errors)
+    if reporter_names:
+        clean["reporter"] = own_reporter(clean["reporter"], reporter_names)
     try:
         return _submit(session, clean, locator=locator, catalog=catalog, created_by=created_by, source=source)
     except ConcurrentIntake:

@@ -480,6 +480,31 @@ def get_incident(session: Session, *, incident_id: UUID) -> Incident | None:
     return to_incident(row) if row is not None else None
 
 
+def reports_course(session: Session, *, created_by: str, limit: int) -> list[dict[str, Any]]:
+    """What became of the newest ``limit`` incidents ``created_by`` filed, newest received first: each
+    incident's id, status, observation, whistle and close times, likely duplicate (with that report's
+    observation time) and recurrence, and ``departments``: its assignments (department, role, status,
+    summoned, reported in and done times), the lead first."""
+    rows = session.execute(text("""
+        SELECT i.id, i.status, i.observed_at, i.whistled_at, i.closed_at, i.likely_duplicate_of,
+               i.duplicate_distance_m, d.observed_at AS duplicate_observed_at, i.recurrence_of,
+               i.recurrence_distance_m
+        FROM incident i LEFT JOIN incident d ON d.id = i.likely_duplicate_of
+        WHERE i.created_by = :by ORDER BY i.received_at DESC, i.observed_at DESC, i.id LIMIT :limit
+    """), {"by": created_by, "limit": limit}).mappings().all()
+    cases = [{**r, "departments": []} for r in rows]
+    if not cases:
+        return cases
+    by_id = {c["id"]: c for c in cases}
+    for a in session.execute(text("""
+        SELECT incident_id, department, role, status, summoned_at, reported_in_at, done_at
+        FROM assignment WHERE incident_id = ANY(CAST(:ids AS uuid[]))
+        ORDER BY incident_id, role = 'lead' DESC, summoned_at, id
+    """), {"ids": [str(i) for i in by_id]}).mappings():
+        by_id[a["incident_id"]]["departments"].append({k: v for k, v in a.items() if k != "incident_id"})
+    return cases
+
+
 def list_statements(filters: IncidentFilter, towns: tuple[str, ...] | None = None) -> tuple[str, str, dict[str, Any]]:
     """The two statements of ``list_incidents``: the total, and the page (``:limit`` and ``:offset`` still to
     bind), with their parameters; ``towns`` as ``_where`` takes them.

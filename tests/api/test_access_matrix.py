@@ -93,6 +93,7 @@ ROUTES: list[Route] = [
                              "properties": {"category": "ENV-01", "observed_at": "2026-05-12T22:00:00+08:00",
                                             "accuracy_m": 6}}),
     Route("list_incidents", "GET", lambda w: "/api/v1/incidents", ALL, scoped=False),
+    Route("list_my_reports", "GET", lambda w: "/api/v1/incidents/mine", ALL, scoped=False),
     Route("export_incidents", "GET", lambda w: "/api/v1/exports/incidents.csv", ALL, scoped=False),
     Route("get_export", "GET", lambda w: f"/api/v1/exports/{'0' * 32}", ALL, scoped=False),
     Route("get_incident", "GET", lambda w: f"/api/v1/incidents/{w.case}", ALL),
@@ -184,6 +185,8 @@ ROUTES: list[Route] = [
     Route("get_track", "GET", lambda w: f"/api/v1/tracks/{w.track}", ("patrol", "township", "supervisor", "admin")),
     Route("list_tracks", "GET", lambda w: "/api/v1/tracks", ("patrol", "township", "supervisor", "admin"),
           scoped=False),
+    Route("get_track_coverage", "GET", lambda w: "/api/v1/tracks/coverage", ("patrol", "township", "supervisor",
+                                                                          "admin"), scoped=False),
     # photos
     Route("add_photo", "POST", lambda w: f"/api/v1/incidents/{w.case}/photos",
           ("patrol", "township", "officer", "chief", "admin"), upload=True,

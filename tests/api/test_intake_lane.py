@@ -100,7 +100,7 @@ def feature(jurisdiction: Jurisdiction, **properties: Any) -> dict[str, Any]:
     return {"type": "Feature", "id": str(uuid.uuid4()),
             "geometry": {"type": "Point", "coordinates": [round(v.geometry.x + 0.001, 7), v.geometry.y]},
             "properties": {"category": "ENV-01", "observed_at": "2026-05-12T23:40:00+08:00", "accuracy_m": 8,
-                           "reporter": "平谷镇巡查队", "description": "河道边夜间有人挖砂", **properties}}
+                           "reporter": "lane_patrol", "description": "河道边夜间有人挖砂", **properties}}
 
 
 def post(client: TestClient, key: str | None, **kwargs: Any) -> httpx.Response:

@@ -19,20 +19,23 @@ from gis_enforcement.api.ogc_params import parse_datetime, refuse_unknown
 from gis_enforcement.api.schemas import (
     BIGINT_MAX,
     INCIDENT_FEATURE_EXAMPLE,
+    AttachedPhotoPublic,
     ErrorResponse,
     IncidentPublic,
     IncidentsPublic,
     IngestReportPublic,
+    ReportCoursePublic,
+    ReportsCoursePublic,
 )
-from gis_enforcement.domain.access import Caller, incident_scope
+from gis_enforcement.domain.access import Caller, Role, incident_scope
 from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis_enforcement.operations.exports import EXPORT_TYPES, export_bytes, export_file, export_state, start_export
 from gis_enforcement.patrol.intake import ingest
 from gis_enforcement.patrol.parse import parse_geojson
-from gis_enforcement.patrol.submit import submit_one
-from gis_enforcement.storage import Session, incident_repo
+from gis_enforcement.patrol.submit import own_reporter, submit_one
+from gis_enforcement.storage import Session, incident_repo, photo_repo, user_repo
 from gis_enforcement.storage.incident_repo import IncidentFilter
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
@@ -90,6 +93,7 @@ def create_incidents(
     if body.get("type") == "FeatureCollection" and isinstance(features, list) and len(features) > limit:
         raise PayloadTooLarge(f"at most {limit} features per request", field="features")
     settings = platform.settings
+    _own_reporters(body, _reporter_names(session, caller))
     raw = parse_geojson(body, source="api")
     report = ingest(session, raw, locator=platform.locators.get(session), catalog=platform.catalog,
                     tz=settings.timezone, created_by=caller.username)
@@ -115,8 +119,34 @@ def answer_feature(platform: Platform, session: Session, feature: dict[str, Any]
     submissions at once. Nothing of the incident is written unless this returns (``submit_one``'s write is its
     last statement)."""
     incident, created = submit_one(session, feature, locator=platform.locators, catalog=platform.catalog,
-                                   tz=platform.settings.timezone, created_by=caller.username, source="api")
+                                   tz=platform.settings.timezone, created_by=caller.username, source="api",
+                                   reporter_names=_reporter_names(session, caller))
     return _json(_public(incident, platform), 201 if created else 200)
+
+
+def _own_reporters(body: dict[str, Any], names: tuple[str, ...] | None) -> None:
+    """A patrol's batch in its own name, as its single reports (``submit.own_reporter``): an absent reporter
+    filled in, another's refused naming the feature. Features too broken to read are left to intake."""
+    if not names or not isinstance(body.get("features"), list):
+        return
+    for i, feature in enumerate(body["features"]):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict) or not (props.get("reporter") is None or isinstance(props["reporter"], str)):
+            continue
+        try:
+            props["reporter"] = own_reporter(props.get("reporter"), names)
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, field=f"features[{i}].properties.reporter", **exc.detail) from exc
+
+
+def _reporter_names(session: Session, caller: Caller) -> tuple[str, ...] | None:
+    """The names a signed-in patrol files under (display name first when it has one, then its user name);
+    None for other roles, whose ``reporter`` stays as sent."""
+    if caller.role != Role.PATROL:
+        return None
+    user = user_repo.get_user(session, username=caller.username)
+    display = user.display_name.strip() if user is not None and user.display_name else ""
+    return (display, caller.username) if display and display != caller.username else (caller.username,)
 
 
 def _json(model: BaseModel, status: int) -> Response:
@@ -128,6 +158,23 @@ def _public(incident: Incident, platform: Platform) -> IncidentPublic:
                                       departments=platform.catalog.departments)
 
 
+# before "/{incident_id}", which would take "mine" for an id
+@router.get("/mine", operation_id="list_my_reports", response_model=ReportsCoursePublic, responses=ERRORS,
+            summary="The caller's own reports with what became of them")
+def list_my_reports(
+    session: SessionDep, platform: PlatformDep,
+    caller: Annotated[Caller, Depends(allow("incident.read"))],
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> ReportsCoursePublic:
+    """The newest ``limit`` incidents the caller filed (``created_by``), newest received first: each case's
+    status, when it was whistled and closed, the departments summoned (lead first) with when each reported in
+    and finished, and the likely duplicate or recurrence the intake found. A patrol follows its reports here."""
+    rows = incident_repo.reports_course(session, created_by=caller.username, limit=limit)
+    return ReportsCoursePublic(data=[ReportCoursePublic.from_row(r, tz=platform.settings.timezone,
+                                                                 departments=platform.catalog.departments)
+                                     for r in rows])
+
+
 @router.get("/{incident_id}", operation_id="get_incident", response_model=IncidentPublic, responses=ERRORS)
 def get_incident(incident_id: UUID, session: SessionDep, platform: PlatformDep,
                  caller: Annotated[Caller, Depends(allow("incident.read"))]) -> IncidentPublic:
@@ -136,7 +183,10 @@ def get_incident(incident_id: UUID, session: SessionDep, platform: PlatformDep,
     incident = incident_repo.get_incident(session, incident_id=incident_id)
     if incident is None:
         raise NotFound(f"no incident {incident_id}", field="incident_id")
-    return _public(incident, platform)
+    public = _public(incident, platform)
+    public.properties.attached_photos = [AttachedPhotoPublic(sha256=p["sha256"], url=f"/api/v1/photos/{p['sha256']}")
+                                         for p in photo_repo.photos_of(session, incident_id=incident_id)]
+    return public
 
 
 def _bbox(value: str | None) -> tuple[float, float, float, float] | None:

@@ -11,9 +11,42 @@
   const TRACK_EVERY_S = Math.max(1, Number(params.get("track_s")) || 15);
   const RETRY_MS = 10000;
 
+  /* the words only this page uses (the shared ones are common.js's) */
+  const WORDS = {
+    zh: {
+      signout_unsent: "还有 {n} 条上报未发送：退出后将保留在本机，待您再次登录时发送。确定退出？",
+      signout_confirm: "确定退出登录？", need_reason: "定位精度不足：请在情况描述中说明原因",
+      sent_photos_dropped: "已上报（{n} 张照片未上传，见上报记录）",
+      photo_too_big: "照片 {name} 超过 {mb} MB，未上传", photo_not_image: "照片 {name} 不是图片，未上传",
+      photo_refused: "照片 {name} 未上传：{why}", photo_big_warn: "照片 {name} 超过 {mb} MB，服务器不会接收：请换一张或压缩后再选",
+      reported_in: "已报到", done: "已处置完毕", awaiting: "待报到", stood_down: "已解除",
+      duplicate_of: "可能与 {at} 的上报重复（{m} 米）", recurrence: "该点位曾办结后复发",
+      change_category: "更换类别",
+    },
+    en: {
+      signout_unsent: "{n} report(s) not sent yet: they stay on this phone and are sent when you sign in again. Sign out?",
+      signout_confirm: "Sign out?", need_reason: "Poor GPS fix: say why in the description",
+      sent_photos_dropped: "Sent ({n} photo(s) not uploaded: see the reports below)",
+      photo_too_big: "photo {name} is over {mb} MB: not uploaded", photo_not_image: "photo {name} is not an image: not uploaded",
+      photo_refused: "photo {name} not uploaded: {why}", photo_big_warn: "photo {name} is over {mb} MB; the server will refuse it",
+      reported_in: "reported in", done: "done", awaiting: "awaited", stood_down: "released",
+      duplicate_of: "may repeat the report of {at} ({m} m)", recurrence: "this spot came back after a closed case",
+      change_category: "Change category",
+    },
+  };
+  const w = (key, vars) => {
+    let s = (WORDS[GISE.lang()] || WORDS.zh)[key] || WORDS.zh[key];
+    for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, v);
+    return s;
+  };
+  /* the server's limit on one photo (settings.photo_max_bytes, 413 beyond it) */
+  const PHOTO_MAX_BYTES = 15_000_000;
+  const COURSE_EVERY_MS = 30000;
+
   let categories = JSON.parse(localStorage.getItem("gise.categories") || "[]");
   let recent = JSON.parse(localStorage.getItem("gise.recent") || "[]");
   let chosen = null;          // category code
+  let collapsed = false;      // the list shows only the chosen category (after a tap; 更换类别 opens it again)
   let fix = null;             // {lon, lat, accuracy, at}
   let photos = [];            // [{blob, name, type, exif}]
   let editing = null;         // id of a rejected report being corrected
@@ -27,11 +60,17 @@
     $("signin-card").classList.toggle("hidden", !!me);
     $("work").classList.toggle("hidden", !me);
     $("signout").classList.toggle("hidden", !me);
-    $("who").textContent = me ? `${me.username} · ${me.unit_code}` : "";
+    // the officer's name when the sign-in gives it (display_name), else the login
+    $("who").textContent = me ? `${me.display_name || me.username} · ${me.unit_name || me.unit_code}` : "";
     if (me) { loadCategories(); renderQueue(); restoreTrack(); sync(); }
   }
   GISE.mountSignIn($("signin-card"), showSignedIn);
-  $("signout").addEventListener("click", () => GISE.signOut());
+  /* sign-out asks first, and says how many of this officer's reports are still on the phone (they stay, kept
+     for this officer: the next one to sign in on the phone neither sends nor sees them) */
+  $("signout").addEventListener("click", async () => {
+    const n = (await myReports()).filter(unsent).length;
+    if (confirm(n ? w("signout_unsent", { n }) : w("signout_confirm"))) GISE.signOut();
+  });
   $("lang").addEventListener("click", () => GISE.switchLanguage());
   document.addEventListener("gise:language", () => { renderCategories(); renderFix(); renderQueue(); renderThumbs(); renderPatrol(); });
 
@@ -58,20 +97,23 @@
     const q = $("cat-search").value.trim().toLowerCase();
     const rank = (c) => { const i = recent.indexOf(c.code); return i < 0 ? 100 : i; };
     const shown = categories
-      .filter((c) => !q || c.code.toLowerCase().includes(q) || c.zh.includes(q) || c.en.toLowerCase().includes(q))
+      .filter((c) => (collapsed && chosen) ? c.code === chosen
+        : !q || c.code.toLowerCase().includes(q) || c.zh.includes(q) || c.en.toLowerCase().includes(q))
       .sort((a, b) => rank(a) - rank(b) || a.code.localeCompare(b.code));
     if (!shown.length) { $("cat-list").replaceChildren(el("p", { class: "muted", role: "status", id: "cat-none", text: t("no_match") })); }
     else $("cat-list").replaceChildren(...shown.map((c) => el("button", {
       type: "button", "aria-pressed": String(c.code === chosen), "data-code": c.code,
-      onclick: () => { chosen = c.code; renderCategories(); renderFix(); },
+      onclick: () => { chosen = c.code; collapsed = true; renderCategories(); renderFix(); },
     }, categoryName(c), el("span", { class: "code", text: c.code }),
-    recent.includes(c.code) ? el("span", { class: "tag", text: t("recent") }) : null)));
+    recent.includes(c.code) ? el("span", { class: "tag", text: t("recent") }) : null)),
+    ...(collapsed && chosen ? [el("button", { type: "button", id: "cat-change", class: "small",
+      onclick: () => { collapsed = false; renderCategories(); $("cat-search").focus(); } }, w("change_category"))] : []));
     if (focused) { const again = $("cat-list").querySelector(`button[data-code="${focused}"]`); if (again) again.focus(); }
     const c = categories.find((x) => x.code === chosen);
     $("cat-info").textContent = c ? `${t("lead")}: ${c.lead_department_zh || c.lead_department || "—"} · ` +
       `${t("max_accuracy")}: ±${c.max_accuracy_m} m` : "";
   }
-  $("cat-search").addEventListener("input", renderCategories);
+  $("cat-search").addEventListener("input", () => { collapsed = false; renderCategories(); });
 
   /* ---------- the GPS fix, judged against the category's accuracy ---------- */
   function poorFix() {
@@ -120,11 +162,14 @@
 
   /* ---------- photos, with what their EXIF says ---------- */
   $("photos").addEventListener("change", async () => {
+    const big = [];
     for (const file of $("photos").files) {
       photos.push({ blob: file, name: file.name, type: file.type, exif: await Exif.fromFile(file) });
+      if (file.size > PHOTO_MAX_BYTES) big.push(w("photo_big_warn", { name: file.name, mb: PHOTO_MAX_BYTES / 1e6 }));
     }
     $("photos").value = "";
     renderThumbs();
+    if (big.length) notice($("report-msg"), "warn", big.join("；"));
   });
   function exifText(x) {
     if (!x || (!x.taken && x.lat === null)) return t("exif_none");
@@ -148,6 +193,8 @@
     if (!chosen) return notice(msg, "bad", t("need_category"));
     if (!fix) return notice(msg, "bad", t("need_fix"));
     if (poorFix() && !$("confirm-poor").checked) return notice(msg, "bad", t("need_confirm"));
+    // "仍然提交（需说明）": a poor fix goes with the officer's explanation
+    if (poorFix() && !$("description").value.trim()) { $("description").focus(); return notice(msg, "bad", w("need_reason")); }
     const me = GISE.session().me;
     const track = await currentTrack();
     const id = editing || GISE.uuid();
@@ -157,24 +204,45 @@
         reporter: me.username, description: $("description").value.trim(), crs: "wgs84",
         ...(track ? { track_id: track.id } : {}) },
     };
-    await Store.put("reports", { id, feature, photos: photos.map((p) => ({ ...p, sent: false })), state: "queued",
-      created: Date.now(), error: null, result: null });
+    await Store.put("reports", { id, owner: me.username, feature, photos: photos.map((p) => ({ ...p, sent: false })),
+      state: "queued", created: Date.now(), error: null, result: null });
     recent = [chosen, ...recent.filter((c) => c !== chosen)].slice(0, 5);
     localStorage.setItem("gise.recent", JSON.stringify(recent));
-    editing = null; fix = null; photos = []; $("description").value = ""; $("confirm-poor").checked = false;
+    // the whole form is cleared, the category too: the next report names its own (最近使用 puts this one first)
+    editing = null; chosen = null; collapsed = false; fix = null; photos = [];
+    $("description").value = ""; $("confirm-poor").checked = false; $("cat-search").value = "";
     renderFix(); renderThumbs(); renderCategories();
     notice(msg, "ok", t("saved"));
+    lastSaved = id;
     await renderQueue();
     await sync();
-    // sent at once when online: say so (offline, "saved, sent when the network is back" stands)
-    const now = (await Store.all("reports")).find((x) => x.id === id);
-    if (now && now.state === "accepted") notice(msg, "ok", t("sent_now"));
-    else if (now && now.state === "rejected") notice(msg, "bad", t("state_rejected"));
   });
+  /* the notice of the last save follows its report: "saved, sent when online" becomes 已上报 once it is sent
+     (saying how many photos the server refused), or 被退回 */
+  let lastSaved = null;
+  async function renderSaved() {
+    if (!lastSaved) return;
+    const r = await Store.get("reports", lastSaved);
+    if (!r) { lastSaved = null; return; }
+    const dropped = (r.photoErrors || []).length;
+    if (r.state === "accepted" && r.photos.every((p) => p.sent)) {
+      notice($("report-msg"), dropped ? "warn" : "ok", dropped ? w("sent_photos_dropped", { n: dropped }) : t("sent_now"));
+      lastSaved = null;
+    } else if (r.state === "rejected") { notice($("report-msg"), "bad", t("state_rejected")); lastSaved = null; }
+  }
 
   /* ---------- the queue ---------- */
+  /* this officer's reports on the phone: the queue and the history are per officer (a report kept from before
+     reports had an owner is its reporter's) */
+  async function myReports() {
+    const s = GISE.session();
+    const me = s && s.me ? s.me.username : null;
+    return (await Store.all("reports")).filter((r) => me && (r.owner || r.feature.properties.reporter) === me);
+  }
+  const unsent = (r) => r.state === "queued" || r.state === "sending" || (r.state === "accepted" && r.photos.some((p) => !p.sent));
   async function renderQueue() {
-    const items = (await Store.all("reports")).sort((a, b) => b.created - a.created);
+    const items = (await myReports()).sort((a, b) => b.created - a.created);
+    const seen = Object.fromEntries(items.map((r) => [r.id, r.feature.properties.observed_at]));
     if (!items.length) { $("queue").replaceChildren(el("li", { class: "muted", text: t("queue_empty") })); return; }
     $("queue").replaceChildren(...items.map((r) => {
       const c = categories.find((x) => x.code === r.feature.properties.category);
@@ -186,7 +254,10 @@
         el("div", { class: "small muted", text: `${GISE.when(r.feature.properties.observed_at)} · ${r.id.slice(0, 8)}` +
           (r.result ? ` · ${r.result.township_name || ""} · ${t("lead")} ${leadName(r.result) || "—"}` : "") +
           (pending && r.state !== "rejected" ? ` · ${pending} ${t("photos_pending")}` : "") }),
-        r.refusal || r.error ? el("div", { class: "notice bad small", role: "alert", text: refusalText(r) }) : null,
+        r.course ? el("div", { class: "small course", text: courseText(r.course) }) : null,
+        ...caseNotes(r, seen).map((n) => el("div", { class: "notice warn small", text: n })),
+        r.refusal || r.error || (r.photoErrors || []).length
+          ? el("div", { class: "notice bad small", role: "alert", text: refusalText(r) }) : null,
         r.state === "rejected" ? el("div", { class: "row" },
           el("button", { type: "button", onclick: () => correct(r) }, t("fix_it")),
           el("button", { type: "button", class: "danger", onclick: async () => { await Store.remove("reports", r.id); renderQueue(); } },
@@ -198,7 +269,37 @@
      then any photo the server refused */
   function refusalText(r) {
     const why = r.refusal ? new ApiError(r.refusal.status, r.refusal.body).describe() : null;
-    return [why, r.error].filter(Boolean).join(" · ");
+    return [why, r.error, ...(r.photoErrors || []).map(photoRefusal)].filter(Boolean).join("；");
+  }
+  /* a photo the server refused, by its status (kept as answered, said in the page's language now) */
+  function photoRefusal(p) {
+    if (p.status === 413) return w("photo_too_big", { name: p.name, mb: PHOTO_MAX_BYTES / 1e6 });
+    if (p.status === 415) return w("photo_not_image", { name: p.name });
+    return w("photo_refused", { name: p.name, why: new ApiError(p.status, p.body).describe() });
+  }
+  /* what became of an accepted report (GET /api/v1/incidents/mine): its status, then each department summoned
+     and how far it has got — "已吹哨 · 区水务局 已报到 01:20" — or only the status once it is resolved */
+  function courseText(c) {
+    const status = GISE.statusName(c.status);
+    if (["resolved", "verified", "closed", "rejected", "duplicate"].includes(c.status) || !c.departments.length) return status;
+    const hm = (iso) => GISE.when(iso).split(" ").pop();
+    const where = (a) => a.done_at ? w("done")
+      : ["declined", "released"].includes(a.status) ? w("stood_down")
+        : a.reported_in_at ? `${w("reported_in")} ${hm(a.reported_in_at)}` : w("awaiting");
+    return `${status} · ${c.departments.map((a) => `${a.department_name || a.department} ${where(a)}`).join("，")}`;
+  }
+  /* what the intake found about the report: a likely repeat of an earlier one (when it was seen: from the
+     course, else from the officer's own reports), a problem back at a closed case's spot */
+  function caseNotes(r, seen) {
+    const x = { ...(r.result || {}), ...(r.course || {}) };
+    const notes = [];
+    if (x.likely_duplicate_of) {
+      const at = x.duplicate_observed_at || seen[x.likely_duplicate_of];
+      notes.push(w("duplicate_of", { at: at ? GISE.when(at) : x.likely_duplicate_of.slice(0, 8),
+        m: Math.round(x.duplicate_distance_m || 0) }));
+    }
+    if (x.recurrence_of) notes.push(w("recurrence"));
+    return notes;
   }
   /* the lead department by name: the one the server's plan named, else the lists' name for the code */
   function leadName(result) {
@@ -218,21 +319,37 @@
   }
 
   /* ---------- sending: one pass at a time; a network failure leaves the rest queued ---------- */
+  /* what became of the accepted reports, asked of the server on a sync at most every COURSE_EVERY_MS (at once
+     after a send or 立即同步); kept on each report, so that the page shows it offline too */
+  let courseAt = 0; let forced = false;
+  async function refreshCourse(now) {
+    if (!navigator.onLine || (!now && Date.now() - courseAt < COURSE_EVERY_MS)) return;
+    if (!(await myReports()).some((r) => r.state === "accepted")) return;
+    courseAt = Date.now();
+    let mine;
+    try { mine = (await api("/api/v1/incidents/mine?limit=200")).data; } catch { return; }
+    for (const c of mine) await Store.update("reports", c.id, (x) => { x.course = c; });
+  }
   async function sync() {
     if (syncing || !GISE.session()) return;
     syncing = true;
     try {
       await uploadTracks();
-      const items = (await Store.all("reports")).sort((a, b) => a.created - b.created);
+      // only this officer's reports go with this officer's sign-in; another's wait for their author
+      const items = (await myReports()).sort((a, b) => a.created - b.created);
+      let sent = false;
       for (const r of items) {
         if (r.state === "rejected") continue;
         if (r.state === "accepted" && r.photos.every((p) => p.sent)) continue;
         if (!navigator.onLine) break;
+        sent = true;
         if (!(await send(r))) break;
       }
+      await refreshCourse(sent || forced);
     } finally {
-      syncing = false;
-      renderQueue();
+      syncing = false; forced = false;
+      await renderQueue();
+      renderSaved();
       // the sign-in ran out (refresh token spent or expired): ask for it again; the queue stays on the phone
       if (!GISE.session()) showSignedIn();
     }
@@ -248,7 +365,8 @@
           const lead = (f.properties.plan || []).find((p) => p.role === "lead");
           x.result = { township_name: f.properties.township_name, lead: f.properties.lead_department,
             lead_name: lead && lead.department === f.properties.lead_department ? lead.department_name : null,
-            status: f.properties.status };
+            status: f.properties.status, likely_duplicate_of: f.properties.likely_duplicate_of,
+            duplicate_distance_m: f.properties.duplicate_distance_m, recurrence_of: f.properties.recurrence_of };
         });
       } catch (e) {
         return failed(r, e);
@@ -263,7 +381,11 @@
       } catch (e) {
         if (e instanceof ApiError && e.status < 500 && e.status !== 429) {
           // a photo the server refuses (type, size) is dropped with its reason; the case stands
-          await Store.update("reports", r.id, (x) => { x.photos[i].sent = true; x.error = `${r.photos[i].name}: ${e.describe()}`; });
+          // every refusal kept (not only the last), with its status and answer, said in the page's language
+          await Store.update("reports", r.id, (x) => {
+            x.photos[i].sent = true;
+            x.photoErrors = [...(x.photoErrors || []), { name: r.photos[i].name, status: e.status, body: e.body }];
+          });
           continue;
         }
         return false;
@@ -284,7 +406,7 @@
     });
     return permanent; // a rejection does not stop the others; a network or server failure does
   }
-  $("sync").addEventListener("click", sync);
+  $("sync").addEventListener("click", () => { forced = true; sync(); });
   setInterval(() => { if (navigator.onLine) sync(); }, RETRY_MS);
 
   /* ---------- the patrol track ---------- */
