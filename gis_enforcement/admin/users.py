@@ -119,3 +119,18 @@ def create_api_key(session: Session, *, username: str, name: str) -> str:
 def revoke_api_key(session: Session, *, prefix: str) -> None:
     if not user_repo.revoke_api_key(session, prefix=prefix, at=datetime.now(UTC)):
         raise NotFound(f"no active API key {prefix!r}", field="prefix")
+
+
+def names_of(session: Session, *, catalog: Catalog, username: str, unit_kind: str,
+             unit_code: str) -> tuple[str | None, str | None]:
+    """What a page calls a signed-in user: their display name (None when they have none, or for a machine
+    client's key without a user) and their unit's name — the township's name in the loaded layers, the
+    department's in the lists, None for the district."""
+    user = user_repo.get_user(session, username=username)
+    if unit_kind == "township":
+        unit = user_repo.township_names(session).get(unit_code)
+    elif unit_kind == "department":
+        unit = catalog.departments[unit_code].zh if unit_code in catalog.departments else None
+    else:
+        unit = None
+    return (user.display_name if user is not None else None), unit

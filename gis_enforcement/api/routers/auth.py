@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gis_enforcement.admin.credentials import authenticate_password, issue_tokens, refresh
 from gis_enforcement.api.auth import COOKIE, CallerDep, client_address, limiter
@@ -27,9 +27,11 @@ class TokenPublic(BaseModel):
 
 class CallerPublic(BaseModel):
     username: str
+    display_name: str | None = Field(None, description="the user's name as pages show it (None: none given)")
     role: str
     unit_kind: str
     unit_code: str
+    unit_name: str | None = Field(None, description="the township's or department's name (None: the district)")
     via: str
     actions: list[str]
 
@@ -72,7 +74,13 @@ def sign_in(
 
 
 @router.get("/me", operation_id="who_am_i", response_model=CallerPublic, responses=ERRORS)
-def who_am_i(caller: CallerDep) -> CallerPublic:
-    """The signed-in user, their role and unit, and the actions the role has."""
-    return CallerPublic(username=caller.username, role=caller.role.value, unit_kind=caller.unit_kind,
-                        unit_code=caller.unit_code, via=caller.via, actions=sorted(ROLE_ACTIONS[caller.role]))
+def who_am_i(caller: CallerDep, session: SessionDep, platform: PlatformDep) -> CallerPublic:
+    """The signed-in user (with the name pages show), their role and unit (with its name), and the actions the
+    role has."""
+    from gis_enforcement.admin.users import names_of
+
+    display, unit = names_of(session, catalog=platform.catalog, username=caller.username,
+                             unit_kind=caller.unit_kind, unit_code=caller.unit_code)
+    return CallerPublic(username=caller.username, display_name=display, role=caller.role.value,
+                        unit_kind=caller.unit_kind, unit_code=caller.unit_code, unit_name=unit, via=caller.via,
+                        actions=sorted(ROLE_ACTIONS[caller.role]))
