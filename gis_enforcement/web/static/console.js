@@ -95,6 +95,79 @@
   }
   const onEvent = (fn) => listeners.push(fn);
   const levelName = (level) => { const k = `level_${level}`; const w = t(k); return w === k ? level : w; };
+  /* words of this page that the shared table (common.js) does not hold yet, looked up before it */
+  const LOCAL = {
+    zh: { resume_owed: "待恢复处置", resume_left: "剩", choose_task: "从列表中选择一个任务",
+      close_refused: "尚不能结案：", assists_pending: "配合部门 {list} 尚未处置完毕或解除召集——请等待或解除召集",
+      flag_low_accuracy: "定位精度低（±{acc} 米）", flag_outside_district: "区界外", flag_near_border: "临界（靠近街乡边界）",
+      flag_no_village: "未匹配到村/社区", likely_duplicate: "疑似重复：与已上报的案件相距 {d} 米",
+      open_first: "查看原案件", duplicate_hint: "请先查看原案件，确认不是同一问题后再吹哨",
+      recurrence: "原案件 {id} 办结后复发（相距 {d} 米）", tag_duplicate: "疑似重复", tag_recurrence: "复发",
+      lead_whistle: "吹哨配合部门", lead_whistle_send: "吹哨", lead_whistle_none: "清单所列配合部门均已召集",
+      lead_whistle_choose: "请选择要召集的配合部门", lead_whistled: "已吹哨配合部门",
+      records: "本案执法记录", records_none: "尚无执法记录", recording: "正在记录…",
+      penalty_yuan: "罚款 ¥{n}", ev_ranking: "排名类别", ranking_lead: "主责", ranking_assist: "配合",
+      ev_whistle_on_time_rate: "吹哨及时率", ev_review_on_time_rate: "核查及时率",
+      ev_follow_up_on_time_rate: "落实及时率", ev_no_recurrence_rate: "解决不反弹率", ev_own_warnings: "自身警示",
+      ev_dept_warnings: "部门警示", ev_township_recurrences: "反弹(W08)" },
+    en: { resume_owed: "to resume", resume_left: "left", choose_task: "Choose a task in the list",
+      close_refused: "Cannot close yet: ", assists_pending: "assisting departments {list} not done or released: wait or release them",
+      flag_low_accuracy: "rough position (±{acc} m)", flag_outside_district: "outside the district",
+      flag_near_border: "near a township border", flag_no_village: "no village matched",
+      likely_duplicate: "Likely duplicate: {d} m from a case already reported", open_first: "Open the first case",
+      duplicate_hint: "Open the first case and make sure it is another problem before whistling",
+      recurrence: "Came back after case {id} was closed ({d} m away)", tag_duplicate: "likely duplicate",
+      tag_recurrence: "came back", lead_whistle: "Whistle assisting departments", lead_whistle_send: "Whistle",
+      lead_whistle_none: "Every assisting department of the lists is summoned",
+      lead_whistle_choose: "Choose the departments to summon", lead_whistled: "Assists whistled",
+      records: "Enforcement records of the case", records_none: "No enforcement record yet", recording: "Recording…",
+      penalty_yuan: "fine ¥{n}", ev_ranking: "Ranking", ranking_lead: "lead", ranking_assist: "assist",
+      ev_whistle_on_time_rate: "Whistled on time", ev_review_on_time_rate: "Reviewed on time",
+      ev_follow_up_on_time_rate: "Follow-ups on time", ev_no_recurrence_rate: "No recurrence",
+      ev_own_warnings: "Own warnings", ev_dept_warnings: "Department warnings", ev_township_recurrences: "Recurrences (W08)" },
+  };
+  function w(key, vars) {
+    const s = (LOCAL[GISE.lang()] || LOCAL.zh)[key] || LOCAL.zh[key];
+    if (!s) return t(key, vars);
+    let out = s;
+    for (const [k, v] of Object.entries(vars || {})) out = out.replace(`{${k}}`, v);
+    return out;
+  }
+  /* a location flag in words (the accuracy of a rough fix in metres) */
+  const flagName = (flag, p) => (LOCAL.zh[`flag_${flag}`] ? w(`flag_${flag}`, { acc: Math.round(p.accuracy_m || 0) }) : flag);
+  /* the case's record, newest first: what happened, when and who did it */
+  function history(events, known) {
+    return el("details", { class: "history" }, el("summary", { text: `${t("history")}（${events.length}）` }),
+      el("ul", { class: "plain small" }, events.slice().reverse().map((e) => el("li", {},
+        el("span", { class: "muted", text: `${GISE.when(e.at)} ` }),
+        el("span", { text: t(`kind_${e.kind}`) }),
+        e.payload && e.payload.department ? el("span", { text: ` · ${unitName(known, e.payload.department)}` }) : null,
+        e.actor ? el("span", { class: "muted", text: ` · ${e.actor}` }) : null,
+        e.payload && e.payload.reason ? el("span", { text: ` · ${e.payload.reason}` }) : null))));
+  }
+  /* why a reopened case is open again, since when and by whom (the last reopen event), and what is owed now */
+  function reopenNotice(reopening, owed) {
+    return el("div", { class: "notice warn reopened", role: "status" },
+      el("strong", { text: t(reopening.actor ? "reopened_when_by" : "reopened_when", { at: GISE.when(reopening.at), by: reopening.actor }) }),
+      el("div", { text: `${t("reopen_reason")}：${(reopening.payload && reopening.payload.reason) || "—"}` }),
+      el("div", { class: "small", text: owed }));
+  }
+  /* a likely duplicate and a recurrence, as the intake found them; ``go`` opens the case named (the township's desk) */
+  function caseNotices(p, go) {
+    const link = (id) => (go ? el("a", { href: "#", class: "case-link", "data-case": id, onclick: (ev) => { ev.preventDefault(); go(id); } }, w("open_first")) : null);
+    const out = [];
+    if (p.likely_duplicate_of) {
+      out.push(el("div", { class: "notice warn duplicate", role: "status" },
+        el("strong", { text: w("likely_duplicate", { d: Math.round(p.duplicate_distance_m || 0) }) }), " ", link(p.likely_duplicate_of),
+        go ? el("div", { class: "small", text: w("duplicate_hint") }) : null));
+    }
+    if (p.recurrence_of) {
+      out.push(el("div", { class: "notice warn recurrence", role: "status" },
+        el("strong", { text: w("recurrence", { id: String(p.recurrence_of).slice(0, 8), d: Math.round(p.recurrence_distance_m || 0) }) }), " ",
+        go ? el("a", { href: "#", class: "case-link", "data-case": p.recurrence_of, onclick: (ev) => { ev.preventDefault(); go(p.recurrence_of); } }, p.recurrence_of.slice(0, 8)) : null));
+    }
+    return out;
+  }
 
   /* countdowns: every [data-due] element shows the time left, and turns late past it — only while its department
      still owes the report-in. Once it has reported in ([data-done]) it says so; an assignment released, declined
@@ -124,7 +197,8 @@
       const late = !stopped && !done && left < 0;
       const what = node.dataset.kind === "resolution" ? `${t("resolution_left")} ` : "";
       node.textContent = stopped ? t(`asg_${node.dataset.status}`) : done ? t("reported_in")
-        : `${what}${GISE.countdown(left)}${late ? ` (${t("late")})` : ""}`;
+        : node.dataset.kind === "resume" ? `${w("resume_owed")} · ${late ? t("late") : w("resume_left")} ${GISE.countdown(Math.abs(left))}`
+          : `${what}${GISE.countdown(left)}${late ? ` (${t("late")})` : ""}`;
       node.classList.toggle("late", late);
       node.classList.toggle("stopped", stopped);
       const row = node.closest("tr, li");
@@ -155,7 +229,7 @@
       el("dt", { text: t("zones") }), el("dd", { text: zones }),
       el("dt", { text: t("observed") }), el("dd", { text: `${GISE.when(p.observed_at)} · ${t("reporter")} ${p.reporter || "—"}` }),
       p.flags && p.flags.length ? el("dt", { text: t("flags") }) : null,
-      p.flags && p.flags.length ? el("dd", { text: p.flags.join(", ") }) : null,
+      p.flags && p.flags.length ? el("dd", { class: "flags", text: p.flags.map((x) => flagName(x, p)).join("、") }) : null,
       p.description ? el("dt", { text: t("description") }) : null,
       p.description ? el("dd", { text: p.description }) : null);
   }
@@ -239,6 +313,8 @@
           el("span", { class: "badge", style: `color:${STATUS_COLOUR[p.status]}`, text: GISE.statusName(p.status) })),
         el("div", { class: "small muted" }, neighbour ? el("span", { class: "tag border", text: `${t("neighbour")} ${p.township_name}` }) : null,
           fresh.has(f.id) ? el("span", { class: "tag border", text: t("new_case") }) : null,
+          p.likely_duplicate_of ? el("span", { class: "tag duplicate", text: w("tag_duplicate") }) : null,
+          p.recurrence_of ? el("span", { class: "tag recurrence", text: w("tag_recurrence") }) : null,
           `${GISE.when(p.observed_at)} · ${p.village_name || p.township_name || ""}`));
       }) : [el("p", { class: "muted", text: t("no_items") })]));
     }
@@ -246,6 +322,7 @@
     let opening = 0;  // loads of a case's detail can overlap (a click, an event): only the latest is drawn
     async function open(id, opts = {}) {
       const mine = ++opening;
+      if (answer && answer.id !== id) answer = null;   // a command's answer belongs to its case
       selected = id; fresh.delete(id);
       render();
       const box = $("detail");
@@ -260,7 +337,7 @@
       const p = f.properties; const own = p.township_code === me.unit_code;
       const whistled = asg.data.length > 0;
       const parts = [el("h2", { id: "detail-title", text: `${catName(p.category)} · ${GISE.statusName(p.status)}` }),
-        el("p", { class: "small muted", text: `${id}` }), caseFacts(f)];
+        el("p", { class: "small muted", text: `${id}` }), caseFacts(f), ...caseNotices(p, (other) => open(other))];
       const photos = await photoStrip(id);
       const known = await unitNames();
       if (mine !== opening) return;
@@ -269,11 +346,8 @@
         // why the case is open again, since when and by whom, and what is owed now
         const lead = asg.data.find((a) => a.role === "lead");
         const resumed = timeline.events.some((e) => e.kind === "resume" && e.seq > reopening.seq);
-        parts.push(el("div", { class: "notice warn reopened", role: "status" },
-          el("strong", { text: t(reopening.actor ? "reopened_when_by" : "reopened_when", { at: GISE.when(reopening.at), by: reopening.actor }) }),
-          el("div", { text: `${t("reopen_reason")}：${(reopening.payload && reopening.payload.reason) || "—"}` }),
-          el("div", { class: "small", text: resumed || !lead ? t("reopened_resumed")
-            : t("reopened_next", { lead: lead.department_name || unitName(known, lead.department) }) })));
+        parts.push(reopenNotice(reopening, resumed || !lead ? t("reopened_resumed")
+          : t("reopened_next", { lead: lead.department_name || unitName(known, lead.department) })));
       }
       if (photos) parts.push(el("h3", { text: t("photos") }), photos);
       const summoned = new Set(asg.data.map((a) => a.department));
@@ -293,13 +367,14 @@
           if (!reason.value.trim()) { flash("bad", t("need_reason")); reason.focus(); return; }
           act(id, `assignments/${a.department}/${verb}`, { reason: reason.value.trim() }, t(verb));  // kept: one reason often serves several
         };
-        parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("rate"), ""],
+        parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("resolution_due"), t("rate"), ""],
           asg.data.map((a) => el("tr", { "data-department": a.department, "data-status": a.status },
             el("td", { text: `${a.department_name || a.department} (${a.role === "lead" ? t("role_lead") : t("role_assist")})` }),
             el("td", { text: t(`asg_${a.status}`) + (a.minutes_late > 0 ? ` · ${t("late")} ${t("minutes_n", { n: Math.round(a.minutes_late) })}` : "")
               + (a.status === "declined" && a.reason ? ` · ${a.reason}` : "") }),
             el("td", { text: GISE.when(a.report_in_due) }),
             el("td", {}, countdownOf(a)),
+            el("td", { class: "resolution-due", text: a.resolution_due ? GISE.when(a.resolution_due) : "—" }),
             el("td", {}, rated.has(String(a.id)) ? ratingShown(rated.get(String(a.id))) : own && a.reported_in_at ? rating(a, id) : null),
             el("td", {}, own && a.status === "declined" ? el("button", { type: "button", class: "overrule", onclick: withReason("overrule", a) }, t("overrule")) : null,
               own && live.includes(a.status) ? el("button", { type: "button", class: "release", onclick: withReason("release", a) }, t("release")) : null)))));
@@ -312,16 +387,7 @@
         parts.push(el("h3", { text: t("warnings") }), el("ul", { class: "plain" }, caseWarnings.map((w) =>
           el("li", { class: "notice bad small", text: `${w.rule_code} ${levelName(w.level)} · ${unitName(known, w.subject_code)} · ${w.consequence}` }))));
       }
-      if (timeline.events.length) {
-        // the case's record, newest first: what happened, when and who did it
-        parts.push(el("details", { class: "history" }, el("summary", { text: `${t("history")}（${timeline.events.length}）` }),
-          el("ul", { class: "plain small" }, timeline.events.slice().reverse().map((e) => el("li", {},
-            el("span", { class: "muted", text: `${GISE.when(e.at)} ` }),
-            el("span", { text: t(`kind_${e.kind}`) }),
-            e.payload && e.payload.department ? el("span", { text: ` · ${unitName(known, e.payload.department)}` }) : null,
-            e.actor ? el("span", { class: "muted", text: ` · ${e.actor}` }) : null,
-            e.payload && e.payload.reason ? el("span", { text: ` · ${e.payload.reason}` }) : null)))));
-      }
+      if (timeline.events.length) parts.push(history(timeline.events, known));
       if (own && p.status === "resolved") parts.push(el("button", { type: "button", class: "primary", onclick: () => act(id, "verify", { township: me.unit_code }) }, t("verify")));
       if (own && p.status === "verified") parts.push(el("button", { id: "close-case", type: "button", class: "primary", onclick: () => act(id, "close", { township: me.unit_code }) }, t("close")));
       if (own && ["resolved", "verified", "closed"].includes(p.status)) {
@@ -330,6 +396,7 @@
         parts.push(el("div", { class: "row" }, el("div", { class: "grow" }, reason),
           el("button", { type: "button", class: "danger", onclick: () => act(id, "reopen", { township: me.unit_code, reason: reason.value }, null, ["reopen-reason"]) }, t("reopen"))));
       }
+      if (answer && answer.id === id) parts.push(el("div", { id: "detail-msg", class: `notice ${answer.kind}`, role: answer.kind === "bad" ? "alert" : "status", text: answer.text }));
       redraw(box, parts);
       tickCountdowns();
       if (!opts.quiet) box.focus();
@@ -362,14 +429,32 @@
       } }, t("rate_send")));
     }
     // a command that succeeds empties the inputs it sent (``sent``: their ids); the detail's redraw keeps the others
+    /* the answer of the last command, shown in the detail next to its buttons as well as in the flash bar at the
+       top (which may be far above the viewport) */
+    let answer = null;
     async function act(id, verb, body, label, sent = []) {
       try {
         const r = await api(`/api/v1/incidents/${id}/${verb}`, { method: "POST", body });
-        const pending = r && r.pending ? ` · ${t("pending_close")}${[].concat(r.pending).join("、")}` : "";
-        flash("ok", `${label || t(verb === "whistle" ? "whistled" : verb)} ✓${pending}`);
+        const known = await unitNames();
+        const pending = r && r.pending ? ` · ${t("pending_close")}${[].concat(r.pending).map((x) => pendingWords(x, known)).join("、")}` : "";
+        const text = `${label || t(verb === "whistle" ? "whistled" : verb)} ✓${pending}`;
+        flash("ok", text); answer = { id, kind: "ok", text };
         for (const input of sent.map((x) => document.getElementById(x)).filter(Boolean)) input.value = "";
-      } catch (e) { failure(e); }
+      } catch (e) {
+        const known = await unitNames();
+        const text = e instanceof ApiError && e.field === "status" && typeof e.message === "string" && /assists not done or released/.test(e.message)
+          ? `${w("close_refused")}${pendingWords(e.message, known)}` : GISE.failureText(e);
+        flash("bad", text); answer = { id, kind: "bad", text };
+      }
       await load(); await open(id);
+    }
+    /* "assists not done or released: PSB (summoned), ECO (acting)" (the server's words) with the departments by
+       name and their states in the page's words; anything else as it came */
+    function pendingWords(text, known) {
+      const found = [...String(text).matchAll(/([A-Z][A-Z0-9_]*) \((\w+)\)/g)];
+      if (!found.length || !/assists not done or released/.test(text)) return String(text);
+      const sep = GISE.lang() === "zh" ? "、" : ", ";
+      return w("assists_pending", { list: found.map(([, d, st]) => `${unitName(known, d)}（${t(`asg_${st}`)}）`).join(sep) });
     }
     return { start };
   })();
@@ -380,6 +465,7 @@
     const LEAD_OWES = new Set(["whistled", "in_action", "reopened"]);
     function start() {
       $("department-view").classList.remove("hidden");
+      $("choose-task").textContent = w("choose_task");   // the desk has no map: a task is chosen in the list
       load();
       setInterval(load, 15000);
       onEvent((e) => { load(); if (selected && e.incident_id === selected.incident_id && e.actor !== me.username) open(selected.id); });
@@ -395,22 +481,54 @@
           waiting = recent.data.filter((a) => a.role === "lead" && a.status === "done" && LEAD_OWES.has(a.case_status));
         }
         items = [...open.data, ...waiting];
+        await reopenings(items);
       } catch (e) { failure(e); return; }
-      $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id, "data-incident": a.incident_id },
+      // owed first: a reopened case waiting for this lead to resume, then by the deadline that is running
+      items.sort((x, y) => (owesResume(y) - owesResume(x)) || String(runningDue(x)).localeCompare(String(runningDue(y))));
+      $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id, "data-incident": a.incident_id,
+        class: owesResume(a) ? "owed" : null },
         el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
           el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
-            countdownOf(a, true)),
-          el("div", { class: "small muted", text: `${[a.township_name, a.village_name].filter(Boolean).join(" ")} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${a.status === "done" ? t(a.case_status === "reopened" ? "reopened_resume" : "done_wait_resolve") : `${t(resolving(a) ? "resolution_due" : "due")} ${GISE.when(dueOf(a))}`}` }))))) :
+            owesResume(a) ? resumeCountdown(a) : countdownOf(a, true)),
+          el("div", { class: "small muted", text: `${[a.township_name, a.village_name].filter(Boolean).join(" ")} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${itemLine(a)}` }))))) :
         el("p", { class: "muted", text: t("no_items") }));
       tickCountdowns();
+    }
+    /* a lead owes the resumption of its reopened case; the reopen event (who, when, why) is read from the case's
+       record, once per reopening */
+    const owesResume = (a) => a.role === "lead" && a.case_status === "reopened";
+    const reopened = new Map();   // incident id → its last reopen event, while the case stays reopened
+    async function reopenings(list) {
+      for (const id of [...reopened.keys()]) if (!list.some((a) => a.incident_id === id && owesResume(a))) reopened.delete(id);
+      await Promise.all(list.filter((a) => owesResume(a) && !reopened.has(a.incident_id)).map(async (a) => {
+        const timeline = await api(`/api/v1/incidents/${a.incident_id}/timeline`);
+        const last = timeline.events.filter((e) => e.kind === "reopen").pop();
+        if (last) reopened.set(a.incident_id, last);
+      }));
+    }
+    /* the deadline that runs for the department: the resolution due for a lead that reported in (also while its
+       case waits to be reported resolved or resumed), else the report-in due */
+    const runningDue = (a) => (a.role === "lead" && a.resolution_due && (resolving(a) || (a.status === "done" && LEAD_OWES.has(a.case_status)))
+      ? a.resolution_due : a.report_in_due);
+    const resumeCountdown = (a) => (a.resolution_due
+      ? el("span", { class: "countdown owed", "data-due": a.resolution_due, "data-kind": "resume", "data-done": "false", "data-status": "owed" })
+      : el("span", { class: "countdown owed", text: w("resume_owed") }));
+    function itemLine(a) {
+      if (owesResume(a)) {
+        const r = reopened.get(a.incident_id);
+        return [t("reopened_resume"), r ? t(r.actor ? "reopened_when_by" : "reopened_when", { at: GISE.when(r.at), by: r.actor }) : null,
+          a.resolution_due ? `${t("resolution_due")} ${GISE.when(a.resolution_due)}` : null].filter(Boolean).join(" · ");
+      }
+      if (a.status === "done") return `${t("done_wait_resolve")}${a.resolution_due ? ` · ${t("resolution_due")} ${GISE.when(a.resolution_due)}` : ""}`;
+      return `${t(resolving(a) ? "resolution_due" : "due")} ${GISE.when(dueOf(a))}`;
     }
     let opening = 0;  // as in the township's detail: only the latest load is drawn
     async function open(assignmentId, message) {
       const mine = ++opening;
-      let a, f;
+      let a, f, timeline;
       try {
         a = { ...(items.find((x) => x.id === assignmentId) || {}), ...(await api(`/api/v1/assignments/${assignmentId}`)) };
-        f = await api(`/api/v1/incidents/${a.incident_id}`);
+        [f, timeline] = await Promise.all([api(`/api/v1/incidents/${a.incident_id}`), api(`/api/v1/incidents/${a.incident_id}/timeline`)]);
       } catch (e) { failure(e); return; }
       if (mine !== opening) return;
       selected = a;
@@ -434,14 +552,21 @@
         await load(); await open(a.id, ["ok", ok(r)]); return r;
       };
       const base = `/api/v1/incidents/${a.incident_id}/assignments/${a.department}`;
+      const owed = a.role === "lead" && f.properties.status === "reopened";
+      const reopening = f.properties.status === "reopened" ? timeline.events.filter((e) => e.kind === "reopen").pop() : null;
+      const known = await unitNames();
       const parts = [el("h2", { id: "asg-detail-title", text: `${catName(f.properties.category)} · ${GISE.statusName(f.properties.status)}` }),
-        caseFacts(f), el("p", {}, el("strong", { text: `${t(resolving(a) ? "resolution_due" : "due")}: ` }), GISE.when(dueOf(a)), " · ",
-          countdownOf(a, true)), out];
+        caseFacts(f), ...caseNotices(f.properties, null),
+        reopening ? reopenNotice(reopening, owed ? t("reopened_resume") : "") : null,
+        owed && a.resolution_due
+          ? el("p", { class: "due" }, el("strong", { text: `${t("resolution_due")}: ` }), GISE.when(a.resolution_due), " · ", resumeCountdown(a))
+          : el("p", { class: "due" }, el("strong", { text: `${t(resolving(a) ? "resolution_due" : "due")}: ` }), GISE.when(dueOf(a)), " · ",
+            countdownOf(a, true)), out].filter(Boolean);
       const photos = await photoStrip(a.incident_id);
       if (mine !== opening) return;
       // nothing the panel shows has changed (a click on the open item, an event about something else): it is left
       // as it is, with what the officer is typing and where — a redraw under the hand loses keystrokes
-      const sig = JSON.stringify([a, f.properties, photos ? photos.querySelectorAll("img").length : 0]);
+      const sig = JSON.stringify([a, f.properties, photos ? photos.querySelectorAll("img").length : 0, timeline.events.length]);
       if (box.dataset.assignment === String(a.id) && box.dataset.signature === sig && $("asg-msg")) {
         if (message) notice($("asg-msg"), ...message);
         tickCountdowns();
@@ -488,6 +613,13 @@
         el("label", { for: "fu-days", text: t("working_days") }), days,
         el("button", { type: "button", style: "margin-top:.5rem", onclick: () => post(`/api/v1/incidents/${a.incident_id}/follow-ups`,
           { department: a.department, task: task.value, working_days: Number(days.value) }, () => `${t("follow_up")} ✓`, ["fu-task", "fu-days"]) }, t("send")));
+      const records = timeline.events.filter((e) => e.kind === "enforcement_record" && e.payload && e.payload.department === a.department);
+      if (records.length || a.status === "acting") parts.push(recordList(records));
+      if (a.role === "lead" && a.reported_in_at && ["whistled", "in_action", "reopened"].includes(status)) {
+        parts.push(await leadWhistle(a, f, post, say));
+        if (mine !== opening) return;
+      }
+      if (timeline.events.length) parts.push(history(timeline.events, known));
       // drawn again (an event, a poll, a command's answer), the panel keeps what the officer was typing
       if (box.dataset.assignment === String(a.id)) {
         const fresh = el("div", {}, ...parts);
@@ -519,7 +651,7 @@
         el("input", { type: "checkbox", name: "measure", value: m, id: `measure-${i}` }), ` ${m}`));
       const kind = el("select", { id: "action-type" }, el("option", { value: "", text: t("action_kind_choose") }),
         actionKinds.map((k) => el("option", { value: k.code, text: GISE.lang() === "zh" ? k.zh : k.en })));
-      const officer = el("input", { type: "text", id: "action-officer", value: me.username });
+      const officer = el("input", { type: "text", id: "action-officer", value: me.display_name || me.username });
       const penalty = el("input", { type: "number", id: "action-penalty", min: "0", step: "1" });
       return el("div", { id: "action-form" }, el("h3", { text: t("action") }),
         el("fieldset", { id: "measures" }, el("legend", { text: `${t("measures")} · ${f.properties.category}` }),
@@ -527,13 +659,49 @@
         el("label", { for: "action-type", text: t("action_kind") }), kind,
         el("label", { for: "action-officer", text: t("officer") }), officer,
         el("label", { for: "action-penalty", text: t("penalty") }), penalty,
-        el("button", { id: "record", type: "button", style: "margin-top:.5rem", onclick: () => {
+        el("button", { id: "record", type: "button", style: "margin-top:.5rem", onclick: async (ev) => {
+          const button = ev.currentTarget;
+          if (button.disabled) return null;   // a second tap while the first is on its way records nothing twice
           const measures = boxes.map((b) => b.querySelector("input")).filter((x) => x.checked).map((x) => x.value);
           if (!kind.value) { say("bad", t("need_action")); kind.focus(); return null; }
-          return post(`/api/v1/assignments/${a.id}/actions`, { action_type: kind.value, measures, officer: officer.value,
-            penalty_amount: penalty.value ? Number(penalty.value) : null }, () => `${t("action")} ✓`,
-            ["action-type", "action-penalty", ...boxes.map((b) => b.querySelector("input").id)]);
+          button.disabled = true; button.textContent = w("recording");
+          try {
+            return await post(`/api/v1/assignments/${a.id}/actions`, { action_type: kind.value, measures, officer: officer.value,
+              penalty_amount: penalty.value ? Number(penalty.value) : null }, () => `${t("action")} ✓`,
+              ["action-type", "action-penalty", ...boxes.map((b) => b.querySelector("input").id)]);
+          } finally { button.disabled = false; button.textContent = t("record"); }
         } }, t("record")));
+    }
+    /* 本案执法记录: what this department recorded on the case (from the case's record), newest first */
+    function recordList(records) {
+      const kindName = (code) => { const k = actionKinds.find((x) => x.code === code); return k ? (GISE.lang() === "zh" ? k.zh : k.en) : code; };
+      const money = (n) => Number(n).toLocaleString(GISE.lang() === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: 2 });
+      return el("div", { id: "records" }, el("h3", { text: w("records") }), records.length
+        ? el("ul", { class: "plain small" }, records.slice().reverse().map((e) => el("li", { class: "record", "data-record": e.payload.record_id },
+          el("span", { class: "muted", text: `${GISE.when(e.at)} ` }),
+          el("strong", { text: kindName(e.payload.action_type) }),
+          (e.payload.measures || []).length ? ` · ${e.payload.measures.join("、")}` : "",
+          e.payload.penalty_amount !== null && e.payload.penalty_amount !== undefined ? ` · ${w("penalty_yuan", { n: money(e.payload.penalty_amount) })}` : "",
+          e.payload.officer ? el("span", { class: "muted", text: ` · ${t("officer")} ${e.payload.officer}` }) : null)))
+        : el("p", { class: "small muted", text: w("records_none") }));
+    }
+    /* 一门主责、其他配合: the lead, once on site, whistles the assisting departments of the case's plan (the lists')
+       that are not summoned yet */
+    async function leadWhistle(a, f, post, say) {
+      let on = [];
+      try { on = (await api(`/api/v1/incidents/${a.incident_id}/assignments`)).data.map((x) => x.department); } catch { on = [a.department]; }
+      const free = (f.properties.plan || []).filter((x) => x.department !== a.department && !on.includes(x.department));
+      const box = el("fieldset", { id: "lead-whistle" }, el("legend", { text: w("lead_whistle") }));
+      if (!free.length) { box.append(el("p", { class: "small muted", text: w("lead_whistle_none") })); return box; }
+      const boxes = free.map((x) => el("label", { class: "check" },
+        el("input", { type: "checkbox", name: "assist", value: x.department, id: `assist-${x.department}` }), ` ${x.department_name || x.department}`));
+      box.append(...boxes, el("button", { id: "lead-whistle-send", type: "button", style: "margin-top:.5rem", onclick: () => {
+        const chosen = boxes.map((b) => b.querySelector("input")).filter((x) => x.checked).map((x) => x.value);
+        if (!chosen.length) { say("bad", w("lead_whistle_choose")); return null; }
+        return post(`/api/v1/incidents/${a.incident_id}/whistle`, { mode: "lead_department", whistler: a.department, add_departments: chosen },
+          () => `${w("lead_whistled")} ✓`, boxes.map((b) => b.querySelector("input").id));
+      } }, w("lead_whistle_send")));
+      return box;
     }
     /* 退单: a department chief declines a whistle with a reason; a listed lead needs a ground */
     function declineForm(a, post, say) {
@@ -572,9 +740,14 @@
           el("td", { text: w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
     }
     /* the evaluation's main columns, labelled; ratios as percentages, unknown (null) as "—" */
-    const EVAL_COLS = ["rank", "month", "name", "score", "deduction", "on_time_rate", "report_in_rate", "duty_rate", "resolution_rate",
-      "outcome_rate", "adequate_rate", "rating_score", "whistles", "actions", "penalty_amount", "warnings", "recurrences",
-      "cases", "whistled", "share_whistled", "whistles_sent", "summons"];
+    const EVAL_COLS = ["rank", "ranking", "month", "name", "score", "deduction", "on_time_rate", "report_in_rate", "duty_rate",
+      "resolution_rate", "outcome_rate", "adequate_rate", "rating_score", "whistle_on_time_rate", "review_on_time_rate",
+      "follow_up_on_time_rate", "no_recurrence_rate", "whistles", "actions", "penalty_amount", "own_warnings", "warnings",
+      "recurrences", "cases", "whistled", "share_whistled", "whistles_sent", "summons"];
+    /* a column's label; a township's ``warnings`` are about departments on its cases (部门警示), its own are apart */
+    const evalLabel = (c, by) => (c === "warnings" && by === "township" ? w("ev_dept_warnings")
+      : c === "recurrences" && by === "township" ? w("ev_township_recurrences")
+        : LOCAL.zh[`ev_${c}`] ? w(`ev_${c}`) : t(`ev_${c}`));
     const isRatio = (k) => k.endsWith("_rate") || k === "rating_score" || k === "share_whistled";
     function cell(k, v) {
       if (v === null || v === undefined || (typeof v === "number" && !Number.isFinite(v))) return "—";
@@ -603,10 +776,13 @@
       const cols = EVAL_COLS.filter((k) => k === "name" || k in rows[0]);
       // a unit scored on too few whistles has no rank: the rank cell says why
       const shown = (c, r) => (c === "name" ? unit(r) : c === "rank" && r.small_sample ? t("ev_small_sample")
+        : c === "ranking" ? (r.ranking ? w(`ranking_${r.ranking}`) : "—")
         : c === "deduction" && r[c] ? `−${cell(c, r[c])}` : cell(c, r[c]));
-      $("evaluation").replaceChildren(table(cols.map((c) => ({ label: t(`ev_${c}`), num: c !== "name" && c !== "month" })), rows.map((r) =>
+      const by = $("eval-by").value;
+      const text = (c) => c === "name" || c === "month" || c === "ranking";
+      $("evaluation").replaceChildren(table(cols.map((c) => ({ label: evalLabel(c, by), num: !text(c) })), rows.map((r) =>
         el("tr", { "data-unit": r.department || r.township_code || "", class: r.small_sample ? "muted small-sample" : null },
-          cols.map((c) => el("td", { class: c !== "name" && c !== "month" ? "num" : null, text: shown(c, r) }))))),
+          cols.map((c) => el("td", { class: text(c) ? null : "num", "data-col": c, text: shown(c, r) }))))),
       ...(ev.notes || []).map((n) => el("p", { class: "small muted eval-note", text: n })));
       $("eval-chart").replaceChildren(bars(rows, unit));
     }
