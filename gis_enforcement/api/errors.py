@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,30 +50,62 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = [_problem(e) for e in exc.errors()]
     first = problems[0] if problems else {"field": "body", "reason": "invalid request"}
-    body = {"code": "invalid_input", "message": first["reason"], "field": first["field"],
-            "detail": {"errors": problems}}
+    detail: dict[str, Any] = {"errors": problems}
+    detail.update({k: first[k] for k in ("kind", "limit") if k in first})  # the first one's, as message and field
+    body = {"code": "invalid_input", "message": first["reason"], "field": first["field"], "detail": detail}
     return JSONResponse({"error": body}, status_code=_invalid_status(request))
 
 
-def _problem(e: Any) -> dict[str, str]:
-    """One of FastAPI's validation errors as (field, reason) in the API's words. A body that is not JSON at all
-    is the body's fault, not that of a field "0"; a body that is text where an object is expected is told how to
-    send one."""
+#: the bounds of pydantic's constraint errors, by the ``ctx`` key that carries them: a page words the refusal
+#: from ``kind`` (pydantic's error type: ``less_than_equal``, ``string_too_short``, ``missing`` …) and ``limit``
+_LIMIT_KEYS = ("ge", "gt", "le", "lt", "min_length", "max_length", "multiple_of", "max_digits", "decimal_places")
+
+
+def _limit(ctx: dict[str, Any]) -> int | float | None:
+    for key in _LIMIT_KEYS:
+        value = ctx.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float | Decimal):
+            return int(value) if isinstance(value, Decimal) and value == value.to_integral_value() else \
+                float(value) if isinstance(value, Decimal) else value
+    return None
+
+
+def _problem(e: Any) -> dict[str, Any]:
+    """One of FastAPI's validation errors as (field, reason) in the API's words, with the machine-readable
+    ``kind`` (pydantic's error type) and, for a bound, its ``limit`` — so that a page can say it in its own
+    language; the English ``reason`` stays. A body that is not JSON at all is the body's fault, not that of a
+    field "0"; a body that is text where an object is expected is told how to send one."""
     if e["type"] == "json_invalid":
         return {"field": "body", "reason": f"not valid JSON: {e.get('ctx', {}).get('error', 'cannot be read')}"}
     field = ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path"))
     if not field and e["loc"][:1] == ("body",) and isinstance(e.get("input"), bytes | str):
         return {"field": "body", "reason": "the body must be a JSON object, sent as Content-Type: application/json"}
-    return {"field": field or "body", "reason": e["msg"]}
+    out: dict[str, Any] = {"field": field or "body", "reason": e["msg"], "kind": e["type"]}
+    limit = _limit(e.get("ctx") or {})
+    if limit is not None:
+        out["limit"] = limit
+    return out
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """FastAPI's own 400 (a body it cannot read: not UTF-8, a broken multipart form) is a bad request body like any
-    other, answered as such; the rest (unknown path, wrong method) as FastAPI answers them."""
+    """FastAPI's own refusals in the platform's shape ``{"error": {code, message, field}}``: its 400 (a body it
+    cannot read: not UTF-8, a broken multipart form) is a bad request body like any other (422); an unknown path
+    is ``not_found`` on ``path`` and a method the path does not take ``method_not_allowed`` on ``method`` (with
+    the ``Allow`` header FastAPI gives); anything else as FastAPI answers it."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:
         body = {"code": "invalid_input", "message": str(exc.detail), "field": "body"}
         return JSONResponse({"error": body}, status_code=422)
+    if exc.status_code == 404:
+        message = f"no such path: {request.url.path}" if exc.detail == "Not Found" else str(exc.detail)
+        return JSONResponse({"error": {"code": "not_found", "message": message, "field": "path"}},
+                            status_code=404, headers=exc.headers)
+    if exc.status_code == 405:
+        message = f"{request.url.path} does not take {request.method}"
+        return JSONResponse({"error": {"code": "method_not_allowed", "message": message, "field": "method"}},
+                            status_code=405, headers=exc.headers)
     return await http_exception_handler(request, exc)
 
 

@@ -212,12 +212,16 @@ def _notices(flags: Iterable[str], duplicate_of: object, recurrence_of: object, 
 
 
 def service_request(rec: ServiceRequestRecord, catalog: Catalog, *, tz: str,
-                    locale: Locale = "zh") -> dict[str, Any]:
-    """One incident as a GeoReport service request; ``expected_datetime`` is its current deadline while open."""
+                    locale: Locale = "zh", base_url: str = "") -> dict[str, Any]:
+    """One incident as a GeoReport service request; ``expected_datetime`` is its current deadline while open;
+    ``media_url`` the first http(s) reference submitted with it, else its first uploaded photo
+    (``{base_url}/api/v1/photos/{sha256}``, read with the same key)."""
     category = catalog.categories.get(rec.category)
     status = open311_status(rec.status)
     notices = _notices(rec.flags, rec.duplicate_of, rec.recurrence_of, locale)
     media = next((p for p in rec.photos if p.startswith(("https://", "http://"))), None)
+    if media is None and rec.first_photo:
+        media = f"{base_url.rstrip('/')}/api/v1/photos/{rec.first_photo}"
     return {
         "service_request_id": str(rec.id),
         "status": status,

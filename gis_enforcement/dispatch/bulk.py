@@ -30,10 +30,10 @@ from gis_enforcement.domain.case_flow import (
     next_assignment_status,
 )
 from gis_enforcement.domain.catalog import Catalog
-from gis_enforcement.domain.geofence import accuracy_allowance_m
+from gis_enforcement.domain.geofence import accuracy_allowance_m, case_allowance_m, outside_fence_message
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
-from gis_enforcement.storage import Session, bulk_repo
+from gis_enforcement.storage import Session, bulk_repo, incident_repo
 
 TOWNSHIP = "township"
 _REFUSED_COLUMNS = ["key", "field", "reason", "code"]
@@ -215,6 +215,16 @@ def whistle_many(session: Session, *, catalog: Catalog, cases: pd.DataFrame, act
     return BulkResult(len(accepted), _refusals(refused), out)
 
 
+def _case_accuracy(session: Session, incident_ids: pd.Series) -> pd.Series:
+    """The stated GPS accuracy of each row's case (NaN where none was stated or the case is unknown)."""
+    keys = incident_ids.dropna().astype(str).unique()
+    stored = incident_repo.stored_content(session, ids=list(keys))
+    if stored.empty:
+        return pd.Series(float("nan"), index=incident_ids.index)
+    by_id = pd.Series(stored["accuracy_m"].astype(float).to_numpy(), index=keys[stored["pos"].to_numpy()])
+    return incident_ids.astype(object).map(by_id).astype(float)
+
+
 _REPORT_IN_FROM = {s.value for s, moves in ASSIGNMENT_TRANSITIONS.items() if AssignmentAction.REPORT_IN in moves}
 
 
@@ -222,9 +232,10 @@ def report_in_many(session: Session, *, catalog: Catalog, checkins: pd.DataFrame
                    actor: str | None = None, tz: str = DEFAULT_TIMEZONE) -> BulkResult:
     """GPS check-ins (报到) for many assignments: ``assignment_id``, ``lon``, ``lat`` (WGS84), ``accuracy_m``
     and ``server_time`` (aware). The geofence, the transition table and the on-time rule of
-    :func:`gis_enforcement.dispatch.on_site.report_in` apply row by row; refused rows change nothing. A row of an
-    assignment that reported in already is refused as the single path answers it (code ``already_recorded``,
-    the first report-in's time in the district's zone ``tz`` and whether it was on time)."""
+    :func:`gis_enforcement.dispatch.on_site.report_in` apply row by row (the case's own accuracy allowed for
+    alike); refused rows change nothing. A row of an assignment that reported in already is refused as the
+    single path answers it (code ``already_recorded``, the first report-in's time in the district's zone ``tz``
+    and whether it was on time)."""
     _require(checkins, ("assignment_id", "lon", "lat", "accuracy_m", "server_time"), "checkins")
     c = checkins.reset_index(drop=True).copy()
     c["server_time"] = _utc(c["server_time"], "server_time")
@@ -238,10 +249,13 @@ def report_in_many(session: Session, *, catalog: Catalog, checkins: pd.DataFrame
     caps = pd.Series({k: v.max_accuracy_m for k, v in catalog.categories.items()}, dtype=float)
     m["fence"] = m["category"].map(fences)
     m["slack"] = accuracy_allowance_m(m["accuracy_m"].astype(float).to_numpy(), m["category"].map(caps).to_numpy())
+    m["case_accuracy_m"] = _case_accuracy(session, m["incident_id"])
+    m["case_slack"] = case_allowance_m(m["case_accuracy_m"].to_numpy(), m["category"].map(caps).to_numpy(),
+                                       m["fence"].to_numpy())
     missing = m["_merge"] != "both"
     again = ~missing & m["reported_in_at"].notna()
     wrong_state = ~missing & ~again & ~m["status"].isin(_REPORT_IN_FROM)
-    outside = ~missing & ~again & ~wrong_state & (m["distance_m"] > m["fence"] + m["slack"])
+    outside = ~missing & ~again & ~wrong_state & (m["distance_m"] > m["fence"] + m["slack"] + m["case_slack"])
     early = ~missing & ~again & ~wrong_state & ~outside & (m["server_time"] < m["summoned_at"])
     for r in m[missing].itertuples():
         refused.append((r.assignment_id, "assignment_id", f"no assignment {r.assignment_id}"))
@@ -256,8 +270,9 @@ def report_in_many(session: Session, *, catalog: Catalog, checkins: pd.DataFrame
         except InvalidInput as exc:  # the single path's words: what the department may do in this state
             refused.append((r.assignment_id, "status", exc.message))
     for r in m[outside].itertuples():
-        refused.append((r.assignment_id, "position", f"check-in is {r.distance_m:,.0f} m from the case; it must be "
-                        f"within {r.fence:,.0f} m (+ GPS accuracy {r.slack:,.0f} m)"))
+        refused.append((r.assignment_id, "position", outside_fence_message(
+            r.distance_m, r.fence, r.slack, None if pd.isna(r.case_accuracy_m) else float(r.case_accuracy_m),
+            r.case_slack)))
     for r in m[early].itertuples():
         refused.append((r.assignment_id, "server_time", "check-in before the whistle"))
     ok = m[~(missing | again | wrong_state | outside | early)].copy()

@@ -26,11 +26,11 @@ from gis_enforcement.domain.case_flow import (
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import CLOCK_SKEW, report_in_timing, require_aware
 from gis_enforcement.domain.enums import CaseStatus
-from gis_enforcement.domain.geofence import accuracy_allowance_m
+from gis_enforcement.domain.geofence import accuracy_allowance_m, case_allowance_m, outside_fence_message
 from gis_enforcement.domain.records import Assignment, CaseState
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
-from gis_enforcement.storage import Session, dispatch_repo, photo_repo
+from gis_enforcement.storage import Session, dispatch_repo, incident_repo, photo_repo
 
 PHOTO_SLOTS = ("before", "after", "evidence")
 #: the largest fine the record holds (numeric(14, 2): twelve digits of yuan and two of fen)
@@ -130,10 +130,12 @@ def report_in(
     """Check a department in on site (summoned → reported_in) at ``server_time``.
 
     The position (WGS84) must lie within the category's geofence of the case, allowing for the stated GPS
-    accuracy up to the category's ``max_accuracy_m`` (:func:`~gis_enforcement.domain.geofence.accuracy_allowance_m`);
+    accuracy up to the category's ``max_accuracy_m`` (:func:`~gis_enforcement.domain.geofence.accuracy_allowance_m`)
+    and for a case located worse than that (:func:`~gis_enforcement.domain.geofence.case_allowance_m`);
     otherwise ``InvalidInput`` on ``position`` says how far away it is
-    (``detail``: ``distance_m``, ``geofence_m``, the GPS allowance ``accuracy_allowance_m`` and the radius
-    allowed, ``allowed_m`` = fence + allowance, all in metres).
+    (``detail``: ``distance_m``, ``geofence_m``, the GPS allowance ``accuracy_allowance_m``, the case's stated
+    ``case_accuracy_m`` and its allowance ``case_allowance_m``, and the radius allowed, ``allowed_m`` = fence +
+    both allowances, all in metres).
     A department that reported in already is answered by :func:`already_reported_in` (``AlreadyRecorded``,
     its time in the district's zone ``tz``); any other state that takes no report-in by ``InvalidInput`` on
     ``status`` naming what the department may do.
@@ -147,13 +149,17 @@ def report_in(
     fence = category.geofence_m
     distance = dispatch_repo.distance_m(session, incident_id=incident_id, lon=lon, lat=lat)
     slack = accuracy_allowance_m(accuracy_m, category.max_accuracy_m)
-    if distance > fence + slack:
-        raise InvalidInput(
-            f"check-in is {distance:,.0f} m from the case; it must be within {fence:,.0f} m "
-            f"(+ GPS accuracy {slack:,.0f} m)",
-            field="position", distance_m=round(distance, 1), geofence_m=fence,
-            accuracy_allowance_m=round(slack, 1), allowed_m=round(fence + slack, 1),
-        )
+    if distance > fence + slack:  # only then does the case's own accuracy matter: read it
+        stored = incident_repo.get_incident(session, incident_id=incident_id)
+        case_accuracy = None if stored is None else stored.accuracy_m
+        case_slack = case_allowance_m(case_accuracy, category.max_accuracy_m, fence)
+        if distance > fence + slack + case_slack:
+            raise InvalidInput(
+                outside_fence_message(distance, fence, slack, case_accuracy, case_slack),
+                field="position", distance_m=round(distance, 1), geofence_m=fence,
+                accuracy_allowance_m=round(slack, 1), case_accuracy_m=case_accuracy,
+                case_allowance_m=round(case_slack, 1), allowed_m=round(fence + slack + case_slack, 1),
+            )
     timing = report_in_timing(whistled_at=assignment.summoned_at, due=assignment.report_in_due,
                               server_time=require_aware(server_time, "server_time"), device_time=device_time)
     updated = dispatch_repo.update_assignment(

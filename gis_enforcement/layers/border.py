@@ -112,9 +112,11 @@ class BoundaryIndex:
 
     def near(self, x: np.ndarray, y: np.ndarray, radius: np.ndarray, town: np.ndarray, flat: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For points (metric ``x``, ``y``; township rows ``town``; raster cells ``flat``): every (point,
-        other township, distance) with that township's boundary within ``radius`` metres, sorted by point
-        then distance. Points whose raster bound rules it out are never measured."""
+        """For points (metric ``x``, ``y``; township rows ``town``, -1 for a point in none; raster cells
+        ``flat``): every (point, other township, distance) with that township's boundary within ``radius``
+        metres, sorted by point then distance — for a point in no township, every township within reach.
+        Points whose raster bound rules it out are never measured (a point beyond the raster is clamped into
+        its margin, which is no farther from any boundary)."""
         cand = np.flatnonzero(self.clearance.take(flat) <= radius)
         if cand.size == 0:  # every point is far from every other township (most single submissions)
             return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)

@@ -10,7 +10,9 @@ Built once from a ``Jurisdiction``; every answer is vectorised over the batch:
 * village — the village polygon of the point's township containing the point, otherwise the nearest member
   village (same ``township_code``) with its distance; none in the township: flag ``no_village``;
 * ``near_border`` and ``outside_district`` — ``BoundaryIndex``: exact distances to the other townships within
-  max(accuracy, ``near_border_min_m``); the nearest township of a point in none (exact within 250 m).
+  max(accuracy, ``near_border_min_m``); the nearest township of a point in none (exact within 250 m). A
+  point in none also lists the townships within that radius as ``border_townships`` (nearest first): the
+  townships it may lie in, whose desks show it.
 
 Batch input must be validated by the caller: rows with non-finite coordinates come back unplaced (every
 field None/NaN, no flags). ``locate_one`` refuses them with ``InvalidInput``.
@@ -185,11 +187,15 @@ class Locator:
         zones = _tuples_by_point(n, zpt, zpoly, nz, lambda t: tuple(self._zone_refs[list(t)]))
         kinds = _tuples_by_point(n, zpt, zpoly, nz, lambda t: tuple(sorted(set(self._zone_kind[list(t)]))))
 
-        # near border: exact search only where the raster's lower bound allows it
+        # near border: exact search only where the raster's lower bound allows it. A point in no township
+        # is measured too: the townships within its radius are its candidates (``border_townships``), so that
+        # a poor fix just outside the district reaches the township it may well be in; it is flagged
+        # ``outside_district``, not ``near_border``
         flags = np.zeros(n, dtype=np.int64)
         ir = inside_rows
-        bpt, bown, bd = self._border.near(x[ir], y[ir], radius[ir], town[ir], flat[ir])
-        bpt = ir[bpt]
+        vr = np.flatnonzero(valid)
+        bpt, bown, bd = self._border.near(x[vr], y[vr], radius[vr], town[vr], flat[vr])
+        bpt = vr[bpt]
         if self._town_overlap and ir.size:
             cand = ir[self._border.clearance.take(flat[ir]) <= radius[ir]]
             opt, opoly = self._towns.pairs(lon[cand], lat[cand])
@@ -202,7 +208,7 @@ class Locator:
             keep = np.zeros(len(bpt), dtype=bool)
             keep[seen] = True
             bpt, bown = bpt[keep], bown[keep]
-        flags[bpt] |= _NEAR
+        flags[bpt[town[bpt] >= 0]] |= _NEAR
         nt = len(self.township_codes)
         border = _tuples_by_point(n, bpt, bown, nt, lambda t: tuple(self.township_codes[list(t)]))
 

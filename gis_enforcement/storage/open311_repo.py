@@ -2,8 +2,9 @@
 commits.
 
 A service request is an incident seen from outside: its lead department (the lead assignment once whistled,
-the rule's lead before), when it last changed (the newest case event) and its current deadline — the earliest
-report-in due of a department still summoned, or resolution due of one on site or acting.
+the rule's lead before), when it last changed (the newest case event), its current deadline — the step the lead
+is at: its report-in due while summoned, its resolution due (moved on by the time the case stood resolved before
+a reopening, ``dispatch_repo.lead_paused_s``) once on site or acting — and its first uploaded photo.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gis_enforcement.domain.access import IncidentScope
 from gis_enforcement.domain.enums import CaseStatus
+from gis_enforcement.storage.dispatch_repo import lead_paused_s
 from gis_enforcement.storage.incident_repo import scope_clause
 
 
@@ -61,6 +63,7 @@ class ServiceRequestRecord:
     flags: tuple[str, ...]
     duplicate_of: UUID | None
     recurrence_of: UUID | None
+    first_photo: str | None = None  # sha256 of the first photo uploaded to the case
 
 
 _SELECT = """
@@ -70,15 +73,19 @@ SELECT i.id, i.category, i.status, i.description,
        i.observed_at,
        GREATEST(i.received_at, i.whistled_at, i.closed_at,
                 (SELECT max(e.at) FROM case_event e WHERE e.incident_id = i.id)) AS updated_at,
-       (SELECT min(CASE WHEN a.status = 'summoned' THEN a.report_in_due
-                        WHEN a.status IN ('reported_in', 'acting') THEN a.resolution_due END)
-          FROM assignment a WHERE a.incident_id = i.id) AS expected_at,
+       (SELECT CASE WHEN a.status = 'summoned' THEN a.report_in_due
+                    WHEN a.status IN ('reported_in', 'acting')
+                    THEN a.resolution_due + make_interval(secs => {paused}) END
+          FROM assignment a WHERE a.incident_id = i.id AND a.role = 'lead'
+          ORDER BY a.id DESC LIMIT 1) AS expected_at,
        i.township_code, t.name AS township_name, i.village_code, v.name AS village_name, i.lon, i.lat,
-       i.photos, i.flags, i.likely_duplicate_of, i.recurrence_of
+       i.photos, i.flags, i.likely_duplicate_of, i.recurrence_of,
+       (SELECT l.sha256 FROM incident_photo l WHERE l.incident_id = i.id
+         ORDER BY l.added_at, l.sha256 LIMIT 1) AS first_photo
 FROM page i
 LEFT JOIN township t ON t.code = i.township_code
 LEFT JOIN village v ON v.code = i.village_code
-"""
+""".format(paused=lead_paused_s("a"))
 
 
 def _where(f: RequestFilter) -> tuple[str, dict[str, Any]]:
@@ -114,7 +121,7 @@ def _record(row: Any) -> ServiceRequestRecord:
         expected_at=m["expected_at"], township_code=m["township_code"], township_name=m["township_name"],
         village_code=m["village_code"], village_name=m["village_name"], lon=m["lon"], lat=m["lat"],
         photos=tuple(m["photos"]), flags=tuple(m["flags"]), duplicate_of=m["likely_duplicate_of"],
-        recurrence_of=m["recurrence_of"],
+        recurrence_of=m["recurrence_of"], first_photo=m["first_photo"],
     )
 
 

@@ -457,3 +457,32 @@ def test_georeport_client_reads_what_the_database_holds(platform: Platform, db: 
             GeoReport(root, jurisdiction="120000").get_service_list()
         assert refused.value.response.status_code == 404
         assert refused.value.response.json()[0]["description"].startswith("jurisdiction_id")
+
+
+def test_expected_datetime_follows_the_leads_step_and_media_url_names_the_first_photo(
+        client: TestClient, jurisdiction: Jurisdiction, db: Session) -> None:
+    from gis_enforcement.demo.photos import site_photo
+    case = _file(client, jurisdiction, 22, "MIN-02", NOW - timedelta(hours=1))
+    assert client.get(f"{BASE}/requests/{case['id']}.json").json()[0]["media_url"] is None
+    data = site_photo(case["id"], None, NOW, slot="before", taken_at=NOW, lon=case["lon"], lat=case["lat"])
+    up = client.post(f"/api/v1/incidents/{case['id']}/photos", files={"file": ("site.jpg", data, "image/jpeg")})
+    assert up.status_code == 201, up.text
+    req = client.get(f"{BASE}/requests/{case['id']}.json").json()[0]
+    assert req["media_url"] == f"http://testserver/api/v1/photos/{up.json()['sha256']}"
+    assert client.get(req["media_url"]).status_code == 200
+
+    lead = _whistle(client, case)[0]["department"]
+
+    def due(column: str) -> datetime:
+        return db.execute(text(f"SELECT {column} FROM assignment WHERE incident_id = :id AND role = 'lead'"),
+                          {"id": case["id"]}).scalar_one()
+
+    def expected() -> datetime:
+        return datetime.fromisoformat(client.get(f"{BASE}/requests/{case['id']}.json").json()[0]["expected_datetime"])
+
+    assert abs(expected() - due("report_in_due")) < timedelta(seconds=1)   # summoned: the lead's report-in due
+    r = client.post(f"/api/v1/incidents/{case['id']}/assignments/{lead}/report-in",
+                    json={"lon": case["lon"], "lat": case["lat"], "accuracy_m": 5})
+    assert r.status_code == 200, r.text
+    # on site, while the assisting departments are still summoned: the lead's resolution due, not a report-in due
+    assert abs(expected() - due("resolution_due")) < timedelta(seconds=1)

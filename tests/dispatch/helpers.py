@@ -22,9 +22,9 @@ METRE = 1 / 111_320
 
 
 def new_case(db: Session, locator: Locator, catalog: Catalog, lon: float, lat: float,
-             category: str = "ENV-01") -> Incident:
+             category: str = "ENV-01", accuracy_m: float = 6) -> Incident:
     f = {"type": "Feature", "id": str(uuid.uuid4()), "geometry": {"type": "Point", "coordinates": [lon, lat]},
-         "properties": {"category": category, "observed_at": "2026-05-12T23:00:00+08:00", "accuracy_m": 6}}
+         "properties": {"category": category, "observed_at": "2026-05-12T23:00:00+08:00", "accuracy_m": accuracy_m}}
     inc, _ = submit_one(db, f, locator=locator, catalog=catalog)
     return inc
 

@@ -310,3 +310,42 @@ def test_non_finite_points(locator):
     first = frame.iloc[0]
     assert first["township_code"] is None and first["flags"] == () and first["zones"] == ()
     assert frame.iloc[1]["township_code"] == "110117001"
+
+
+def test_a_point_outside_lists_the_townships_within_its_accuracy(jurisdiction, locator):
+    """Outside the district, the townships within max(accuracy, 50 m) are the point's candidates, nearest
+    first — the brute-force distances decide; the point stays flagged outside, not near a border."""
+    rng = np.random.default_rng(27)
+    outline = jurisdiction.district.geometry.union_all()
+    ring = shapely.get_coordinates(outline.boundary)
+    picks = ring[rng.integers(0, len(ring), 3_000)]
+    lon = picks[:, 0] + rng.uniform(-0.01, 0.01, len(picks))
+    lat = picks[:, 1] + rng.uniform(-0.01, 0.01, len(picks))
+    acc = np.where(rng.random(len(picks)) < 0.3, np.nan, rng.uniform(5, 900, len(picks)))
+    frame = locator.locate(lon, lat, acc)
+    out = frame["township_code"].isna().to_numpy()
+    assert out.sum() > 500
+    dist = _other_township_distances(jurisdiction, lon[out], lat[out], [None] * int(out.sum()))
+    radius = np.fmax(acc[out], 50.0)
+    codes = jurisdiction.townships["code"].to_numpy()
+    listed = 0
+    for k, (border, flags) in enumerate(zip(frame["border_townships"][out], frame["flags"][out], strict=True)):
+        within = np.flatnonzero(dist[k] <= radius[k])
+        assert list(border) == list(codes[within[np.argsort(dist[k][within], kind="stable")]])
+        assert "outside_district" in flags and "near_border" not in flags
+        listed += bool(border)
+    assert listed > 100
+
+
+def test_a_poor_fix_just_outside_reaches_the_township_it_may_be_in(jurisdiction, locator):
+    """The walk-through's case: 340 m east of the district with ±500 m, its nearest township is a candidate;
+    with a good fix it is none's."""
+    far = locator.locate_one(117.45, 40.05, accuracy_m=10)
+    assert far.border_townships == ()
+    edge = shapely.get_coordinates(jurisdiction.townships.geometry.union_all().exterior)
+    east = edge[np.argmax(edge[:, 0])]
+    lon, lat = east[0] + 340 / 85_000, east[1]   # ~340 m east of the easternmost vertex
+    placed = locator.locate_one(lon, lat, accuracy_m=500)
+    assert placed.township_code is None and placed.flags == ("outside_district",)
+    assert placed.border_townships[:1] == (placed.nearest_township_code,)
+    assert locator.locate_one(lon, lat, accuracy_m=10).border_townships == ()

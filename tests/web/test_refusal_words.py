@@ -167,3 +167,48 @@ def test_a_report_met_by_a_concurrent_store_stays_queued_and_is_sent_again(brows
     page.wait_for_selector("#queue li[data-state=accepted]", timeout=20_000)
     context.close()
     assert [e for e in errors if "status of 409" not in e] == [], errors
+
+
+def test_a_refused_input_is_said_from_its_kind_and_limit(page: Any) -> None:
+    """The API's request-validation refusals name pydantic's ``kind`` and the ``limit``: the Chinese page says
+    them in its own words with the field's Chinese name, not pydantic's English."""
+    def refused(field: str, kind: str, limit: float | None, message: str) -> list[Any]:
+        detail: dict[str, Any] = {"errors": [], "kind": kind}
+        if limit is not None:
+            detail["limit"] = limit
+        return [422, {"code": "invalid_input", "field": field, "message": message, "detail": detail}]
+    said = [page.evaluate(DESCRIBE, r) for r in (
+        refused("working_days", "less_than_equal", 365, "Input should be less than or equal to 365"),
+        refused("working_days", "greater_than_equal", 1, "Input should be greater than or equal to 1"),
+        refused("penalty_amount", "greater_than_equal", 0, "Input should be greater than or equal to 0"),
+        refused("penalty_amount", "less_than_equal", 999999999999.99, "Input should be less than or equal to …"),
+        refused("task", "string_too_short", 1, "String should have at least 1 character"),
+        refused("summary", "missing", None, "Field required"),
+        refused("some_field", "less_than_equal", 9, "Input should be less than or equal to 9"),
+        refused("task", "a_kind_without_words", None, "odd"),
+    )]
+    assert said == ["工作日须不大于 365", "工作日须不小于 1", "罚款金额不能为负", "罚款金额须不大于 999,999,999,999.99",
+                    "落实事项不能为空", "办结情况必须填写", "须不大于 9（some_field）", "落实事项: odd (task)"]
+
+
+def test_a_check_in_refused_beside_a_poorly_located_case_says_the_cases_own_accuracy(page: Any) -> None:
+    fence = [422, {"code": "invalid_input", "field": "position", "message": "check-in is 996 m from the case; …",
+                   "detail": {"distance_m": 996.2, "geofence_m": 300.0, "accuracy_allowance_m": 10.0,
+                              "case_accuracy_m": 800.0, "case_allowance_m": 300.0, "allowed_m": 610.0}}]
+    assert page.evaluate(DESCRIBE, fence) == (
+        "报到位置距案件 996 米，须在 610 米以内（报到范围 300 米，含定位误差 10 米；"
+        "案件位置本身精度仅 ±800 米，已放宽 300 米）：请到现场后再报到")
+
+
+def test_a_refused_sign_in_is_said_in_chinese_without_a_field(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    context = browser.new_context(base_url=site.base_url)
+    page = errors.watch(context.new_page())
+    page.goto("/app/patrol")
+    page.fill("#username", site.users["patrol"])
+    page.fill("#password", "not-the-password")
+    page.click("#signin button[type=submit]")
+    said = page.wait_for_selector("#signin-msg .notice.bad").inner_text()
+    assert said == "登录失败：用户名或密码错误", said
+    context.close()
+    assert [e for e in errors if "status of 401" not in e] == [], errors

@@ -245,7 +245,8 @@ def _records(request: Request, session: Any, platform: Platform, filters: Reques
     scoped = replace(filters, scope=incident_scope(caller))
     locale = locale_of(request.query_params.get("locale"))
     rows = open311_repo.list_requests(session, filters=scoped, limit=limit, offset=offset)
-    return [service_request(r, platform.catalog, tz=platform.settings.timezone, locale=locale) for r in rows]
+    return [service_request(r, platform.catalog, tz=platform.settings.timezone, locale=locale,
+                            base_url=str(request.base_url)) for r in rows]
 
 
 @router.get("/requests.{fmt}", operation_id="open311_requests", response_class=Response,

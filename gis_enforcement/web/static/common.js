@@ -61,7 +61,7 @@ const GISE = (() => {
       field_reason: "原因", field_summary: "办结情况", field_action_type: "执法行为种类", field_officer: "执法人员",
       field_measures: "执法措施", field_ground: "退单依据", field_department: "部门",
       field_reporter: "上报人", field_lon: "经度", field_lat: "纬度", field_crs: "坐标系", field_photos: "照片",
-      field_track_id: "巡查轨迹",
+      field_track_id: "巡查轨迹", field_working_days: "工作日", field_penalty_amount: "罚款金额",
       measures: "采取的措施（依权责清单）", measures_none: "本类别清单未列措施", action_kind: "执法行为种类",
       action_kind_choose: "请选择", need_action: "请选择执法行为种类",
       resolution_due: "办结期限", resolution_left: "距办结期限",
@@ -308,7 +308,10 @@ const GISE = (() => {
     if (rows.length && rows.some((x) => ROW_REASONS[x.code])) return rows.map(rowReasonZh).join("；");
     if (e.field === "position" && typeof d.distance_m === "number") {
       const allowed = typeof d.allowed_m === "number" ? d.allowed_m : d.geofence_m;
-      const slack = d.accuracy_allowance_m ? `（报到范围 ${metres(d.geofence_m)} 米，含定位误差 ${metres(d.accuracy_allowance_m)} 米）` : "";
+      const caseSlack = d.case_allowance_m > 0 && typeof d.case_accuracy_m === "number"
+        ? `；案件位置本身精度仅 ±${metres(d.case_accuracy_m)} 米，已放宽 ${metres(d.case_allowance_m)} 米` : "";
+      const slack = d.accuracy_allowance_m || caseSlack
+        ? `（报到范围 ${metres(d.geofence_m)} 米，含定位误差 ${metres(d.accuracy_allowance_m || 0)} 米${caseSlack}）` : "";
       return `报到位置距案件 ${metres(d.distance_m)} 米，须在 ${metres(allowed)} 米以内${slack}：请到现场后再报到`;
     }
     if (e.code === "already_recorded" && d.reported_in_at) {
@@ -331,9 +334,30 @@ const GISE = (() => {
       return `退单依据：本部门是清单所列主责部门，退单须选择依据（案件类别有误 / 不属本部门管辖范围）；无依据退单无效、维持主责（${d.warning_rule}）`;
     }
     if (e.status === 403) return "无权执行此操作：超出本账号的角色或所属单位";
+    if (e.code === "invalid_input" && d.kind && KIND_ZH[d.kind] && e.field) {
+      const words = KIND_ZH[d.kind](d.limit);
+      const label = WORDS.zh[`field_${e.field.split(/[.[]/)[0]}`];
+      if (words) return label ? `${label}${words}` : `${words}（${e.field}）`;
+    }
     if (e.status === 429) return `操作过于频繁，请${d.retry_after ? ` ${d.retry_after} 秒后` : "稍后"}再试`;
     return null;
   }
+  /* a refused input by its kind (pydantic's error type) and limit, as the API gives them in ``detail``; null
+     where the kind needs a limit that is not given */
+  const num = (v) => (typeof v === "number" ? v.toLocaleString("zh-CN", { maximumFractionDigits: 2 }) : null);
+  const KIND_ZH = {
+    less_than_equal: (l) => num(l) && `须不大于 ${num(l)}`,
+    less_than: (l) => num(l) && `须小于 ${num(l)}`,
+    greater_than_equal: (l) => (l === 0 ? "不能为负" : num(l) && `须不小于 ${num(l)}`),
+    greater_than: (l) => (l === 0 ? "须大于 0" : num(l) && `须大于 ${num(l)}`),
+    string_too_short: (l) => (l === 1 ? "不能为空" : num(l) && `至少 ${num(l)} 个字`),
+    string_too_long: (l) => num(l) && `最多 ${num(l)} 个字`,
+    too_short: (l) => (l === 1 ? "不能为空" : num(l) && `至少 ${num(l)} 项`),
+    too_long: (l) => num(l) && `最多 ${num(l)} 项`,
+    missing: () => "必须填写",
+    int_parsing: () => "须为整数", int_from_float: () => "须为整数", float_parsing: () => "须为数字",
+    decimal_parsing: () => "须为数字", bool_parsing: () => "须为是或否",
+  };
   /* why the phone's position could not be had (permission denied, no signal, timed out), in the page's words */
   function geoReason(e) {
     const key = { 1: "geo_denied", 2: "geo_unavailable", 3: "geo_timeout" }[e && e.code];
@@ -452,7 +476,10 @@ const GISE = (() => {
         pass.value = "";
         onSignedIn(me);
       } catch (e) {
-        notice(msg, "bad", `${t("signin_failed")}: ${e instanceof ApiError ? e.describe() : t("network_down")}`);
+        // a refused sign-in does not say which of the two was wrong, nor names a field
+        const why = !(e instanceof ApiError) ? t("network_down")
+          : e.status === 401 && lang === "zh" ? "用户名或密码错误" : e.describe();
+        notice(msg, "bad", lang === "zh" ? `${t("signin_failed")}：${why}` : `${t("signin_failed")}: ${why}`);
       }
     } }, el("label", { for: "username", "data-t": "username" }), user, el("label", { for: "password", "data-t": "password" }), pass,
     msg, el("button", { type: "submit", class: "primary", "data-t": "sign_in" }));
