@@ -166,7 +166,9 @@ def patrol_coverage(tracks: gpd.GeoDataFrame, *, townships: gpd.GeoDataFrame, zo
     table = pd.DataFrame({"township_code": codes, "township_name": [names.get(c, "部门巡查") if c is not None else
                                                                     "部门巡查" for c in codes]})
     stats = town.reset_index()
-    stats["township_code"] = stats["township_code"].where(stats["township_code"].notna(), None)
+    # object keys on both sides: with no track at all the grouped codes come back as an empty float column
+    stats["township_code"] = stats["township_code"].astype(object).where(stats["township_code"].notna(), None)
+    table["township_code"] = table["township_code"].astype(object)
     table = table.merge(stats, on="township_code", how="left")
     table[["tracks", "hours", "km", "night_km"]] = table[["tracks", "hours", "km", "night_km"]].fillna(0)
     table["tracks"] = table["tracks"].astype(int)
