@@ -128,9 +128,15 @@ def whistle(
         current = dispatch_repo.assignments_of(session, incident_id=cid)
         existing[cid] = {a.department for a in current}
         if mode == TOWNSHIP:
-            if case.township_code != whistler:
+            # a report no township holds (outside the district, its fix within reach of some) may be taken up by
+            # a township it may lie in: it is not left on nobody's desk
+            candidate = case.township_code is None and whistler in case.border_townships
+            if case.township_code != whistler and not candidate:
                 where = case.township_code or "outside the district"
-                raise InvalidInput(f"case {cid} lies in {where}, not in township {whistler}", field="incident_ids")
+                near = f" (the townships it may lie in: {', '.join(case.border_townships)})" \
+                    if case.township_code is None and case.border_townships else ""
+                raise InvalidInput(f"case {cid} lies in {where}, not in township {whistler}{near}",
+                                   field="incident_ids")
             plans[cid] = _plan_for(case, catalog, add_departments, only_departments)
         else:
             lead = next((a.department for a in current if a.role is Role.LEAD), None)

@@ -36,7 +36,8 @@ class Placement:
     grid_code: str | None = None
     zones: tuple[ZoneRef, ...] = ()
     flags: tuple[str, ...] = ()
-    border_townships: tuple[str, ...] = ()  # neighbour township codes when near_border
+    border_townships: tuple[str, ...] = ()  # near_border: the neighbours; outside_district: the townships
+    #                                         within reach of the fix, the ones that may hold it
     nearest_township_code: str | None = None  # when outside_district
     nearest_township_distance_m: float | None = None
 

@@ -44,6 +44,7 @@ class IncidentFilter:
     department: str | None = None  # cases this department was summoned to
     observed_from: datetime | None = None
     observed_to: datetime | None = None
+    flag: str | None = None  # one location flag the case carries (outside_district, near_border …)
 
 
 #: The fields a client sends: two submissions with the same id are "the same" when all of these are equal.
@@ -455,6 +456,9 @@ def _where(f: IncidentFilter, towns: tuple[str, ...] | None = None) -> tuple[str
     if f.department is not None:
         clauses.append("EXISTS (SELECT 1 FROM assignment fa WHERE fa.incident_id = i.id AND fa.department = :dept)")
         params["dept"] = f.department
+    if f.flag is not None:
+        clauses.append("CAST(:flag AS text) = ANY(i.flags)")
+        params["flag"] = f.flag
     if f.scope is not None and not f.scope.everything and not _scope_implied(f.scope, towns):
         clause, scope_params = scope_clause(f.scope)
         clauses.append(clause)

@@ -28,7 +28,7 @@ from gis_enforcement.api.schemas import (
     ReportsCoursePublic,
 )
 from gis_enforcement.domain.access import Caller, Role, incident_scope
-from gis_enforcement.domain.enums import CaseStatus
+from gis_enforcement.domain.enums import CaseStatus, LocationFlag
 from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge
 from gis_enforcement.operations.exports import EXPORT_TYPES, export_bytes, export_file, export_state, start_export
@@ -209,7 +209,7 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
 
 
 #: the filters of the list and the export (the list also pages with ``limit`` and ``offset``)
-FILTER_PARAMETERS = ("bbox", "category", "township", "status", "department", "datetime")
+FILTER_PARAMETERS = ("bbox", "category", "township", "status", "department", "datetime", "flag")
 
 
 def _check_query(request: Request, allowed: tuple[str, ...]) -> None:
@@ -229,7 +229,7 @@ def _one(value: str | None, field: str, what: str) -> str | None:
 
 def _filters(session: Session, caller: Caller, platform: Platform, bbox: str | None, category: str | None,
              township: str | None, status: str | None, department: str | None,
-             when: str | None) -> IncidentFilter:
+             when: str | None, flag: str | None = None) -> IncidentFilter:
     """The filters of a list or export query, each value checked: an unknown code is refused, naming the
     parameter, rather than matching nothing."""
     catalog = platform.catalog
@@ -238,8 +238,11 @@ def _filters(session: Session, caller: Caller, platform: Platform, bbox: str | N
     check_department(catalog, _one(department, "department", "department code"))
     township = township_code(session, _one(township, "township", "township"))
     start, end = parse_datetime(when, tz=platform.settings.timezone)
+    if _one(flag, "flag", "flag") is not None and flag not in {f.value for f in LocationFlag}:
+        raise InvalidInput(f"unknown flag {flag!r}; one of {', '.join(f.value for f in LocationFlag)}", field="flag")
     return IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,
-                          department=department, observed_from=start, observed_to=end, scope=incident_scope(caller))
+                          department=department, observed_from=start, observed_to=end, scope=incident_scope(caller),
+                          flag=flag)
 
 
 BBox = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
@@ -250,6 +253,9 @@ TownshipQ = Annotated[str | None, Query(description="one township, by code or na
 StatusQ = Annotated[str | None, Query(description="one case status: " + ", ".join(s.value for s in CaseStatus))]
 DepartmentQ = Annotated[str | None, Query(description="cases this department was summoned to: one department "
                                           "code, e.g. WATER")]
+FlagQ = Annotated[str | None, Query(description="cases carrying one location flag: " + ", ".join(
+    f.value for f in LocationFlag) + " (outside_district: the reports no township holds, for the district to "
+    "decide)")]
 When = Annotated[str | None, Query(alias="datetime", description="observed at: an RFC 3339 instant or interval "
                                    "start/end, '..' open (a date alone is its whole day, Beijing time)",
                                    examples=["2026-05-01/2026-05-31", "2026-05-12T20:00:00+08:00/.."])]
@@ -267,6 +273,7 @@ def list_incidents(
     status: StatusQ = None,
     department: DepartmentQ = None,
     when: When = None,
+    flag: FlagQ = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> Response:
@@ -275,7 +282,8 @@ def list_incidents(
     sent twice or an unknown code is refused (422), naming the parameter."""
     _check_query(request, (*FILTER_PARAMETERS, "limit", "offset"))
     items, total = incident_repo.list_incidents(
-        session, filters=_filters(session, caller, platform, bbox, category, township, status, department, when),
+        session, filters=_filters(session, caller, platform, bbox, category, township, status, department, when,
+                                  flag),
         limit=limit, offset=offset,
     )
     return _json(IncidentsPublic(  # encoded here: FastAPI would validate the whole page again first
@@ -305,12 +313,13 @@ def export_incidents(
     status: StatusQ = None,
     department: DepartmentQ = None,
     when: When = None,
+    flag: FlagQ = None,
 ) -> Response:
     """The incidents the filters (those of ``GET /api/v1/incidents``) and the caller's scope select. Up to
     ``EXPORT_INLINE`` incidents come back in the answer; more are written in the background and the
     answer is 202 with ``Location: /api/v1/exports/{id}`` (poll it: 202 while writing, then the file)."""
     _check_query(request, FILTER_PARAMETERS)
-    filters = _filters(session, caller, platform, bbox, category, township, status, department, when)
+    filters = _filters(session, caller, platform, bbox, category, township, status, department, when, flag)
     _, total = incident_repo.list_incidents(session, filters=filters, limit=1, offset=0)
     exports = platform.settings.data_dir / "exports"
     if total <= EXPORT_INLINE:
