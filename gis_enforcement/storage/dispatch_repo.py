@@ -22,28 +22,34 @@ _ASSIGNMENT_COLUMNS = (
 )
 
 
-#: Seconds the case of assignment ``{a}`` spent resolved before the township reopened it (each resolve followed by a
-#: reopen, summed): the time a lead's resolution clock stands still (W05, ``lead_paused_s``).
-LEAD_PAUSED_S = (
-    "(SELECT COALESCE(sum(extract(epoch FROM x.at - x.prev_at)), 0) FROM (SELECT e.kind, e.at, "
-    "lag(e.kind) OVER (ORDER BY e.seq) AS prev_kind, lag(e.at) OVER (ORDER BY e.seq) AS prev_at FROM case_event e "
-    "WHERE e.incident_id = {a}.incident_id AND e.kind IN ('resolve', 'reopen')) x "
-    "WHERE x.kind = 'reopen' AND x.prev_kind = 'resolve')"
-)
+def paused_s(incident_id: str) -> str:
+    """SQL for the seconds the case ``incident_id`` (an SQL expression: ``a.incident_id``, ``i.id``) spent
+    resolved before the township reopened it (each resolve followed by a reopen, summed): the time its lead's
+    resolution clock stands still (W05, ``lead_paused_s``)."""
+    return ("(SELECT COALESCE(sum(extract(epoch FROM x.at - x.prev_at)), 0) FROM (SELECT e.kind, e.at, "
+            "lag(e.kind) OVER (ORDER BY e.seq) AS prev_kind, lag(e.at) OVER (ORDER BY e.seq) AS prev_at "
+            f"FROM case_event e WHERE e.incident_id = {incident_id} AND e.kind IN ('resolve', 'reopen')) x "
+            "WHERE x.kind = 'reopen' AND x.prev_kind = 'resolve')")
 
 
 def lead_paused_s(alias: str) -> str:
-    """SQL for the seconds the lead's resolution clock stood still on the case of the assignment aliased ``alias``
-    (:data:`LEAD_PAUSED_S`)."""
-    return LEAD_PAUSED_S.format(a=alias)
+    """:func:`paused_s` of the case of the assignment aliased ``alias``."""
+    return paused_s(f"{alias}.incident_id")
+
+
+def resolved_at(incident: str, incident_id: str | None = None) -> str:
+    """SQL for the last resolution of the case aliased ``incident`` (its id the expression ``incident_id``,
+    default ``<incident>.id``) while it stands resolved, verified or closed (null once reopened): where the
+    no-show rule's wait (W02) ends, and when the case was resolved."""
+    key = incident_id or f"{incident}.id"
+    return (f"CASE WHEN {incident}.status IN ('resolved', 'verified', 'closed') THEN (SELECT max(e.at) FROM "
+            f"case_event e WHERE e.incident_id = {key} AND e.kind = 'resolve') END")
 
 
 def case_resolved_at(assignment: str, incident: str) -> str:
-    """SQL for the last resolution of the case of the assignment aliased ``assignment`` (its incident aliased
-    ``incident``) while the case stands resolved, verified or closed (null once reopened): where the no-show
-    rule's wait (W02) ends."""
-    return (f"CASE WHEN {incident}.status IN ('resolved', 'verified', 'closed') THEN (SELECT max(e.at) FROM "
-            f"case_event e WHERE e.incident_id = {assignment}.incident_id AND e.kind = 'resolve') END")
+    """:func:`resolved_at` of the case of the assignment aliased ``assignment`` (its incident aliased
+    ``incident``)."""
+    return resolved_at(incident, f"{assignment}.incident_id")
 
 
 def _read_columns(alias: str) -> str:

@@ -28,6 +28,7 @@ from gis_enforcement.domain.records import Incident, PlanItem, ZoneRef
 from gis_enforcement.errors import ConcurrentIntake
 from gis_enforcement.storage import binary_copy
 from gis_enforcement.storage.copying import copy_binary, copy_out, raw_cursor
+from gis_enforcement.storage.dispatch_repo import paused_s, resolved_at
 from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
 from gis_enforcement.storage.tables import incident as incident_table
 
@@ -544,7 +545,7 @@ def list_incidents(
 #: still open past it. Unknown (null) while the time has not come, or without a lead or deadline.
 _OUTCOME = """
     , i.whistled_at,
-    CASE WHEN i.status IN ('resolved', 'verified', 'closed') THEN ev.last_resolved_at END AS resolved_at,
+    ev.resolved_at,
     i.closed_at, COALESCE(asg.summoned_count, 0) AS summoned_count, asg.summoned_departments,
     asg.lead_report_in_due, asg.lead_reported_in_at,
     CASE WHEN asg.lead_reported_in_at IS NOT NULL THEN asg.lead_reported_in_at <= asg.lead_report_in_due
@@ -552,8 +553,7 @@ _OUTCOME = """
          WHEN asg.lead_report_in_due < now() THEN false END AS lead_reported_in_on_time,
     asg.lead_resolution_due,
     CASE WHEN asg.lead_resolution_due IS NULL THEN NULL
-         WHEN i.status IN ('resolved', 'verified', 'closed') AND ev.last_resolved_at IS NOT NULL
-              THEN ev.last_resolved_at - ev.paused <= asg.lead_resolution_due
+         WHEN ev.resolved_at IS NOT NULL THEN ev.resolved_at - ev.paused <= asg.lead_resolution_due
          WHEN i.status IN ('whistled', 'in_action', 'reopened') AND now() - COALESCE(ev.paused, interval '0')
               > asg.lead_resolution_due THEN false END AS resolved_on_time
 """
@@ -573,14 +573,9 @@ _OUTCOME_JOINS = """
         FROM assignment a WHERE a.incident_id = i.id
     ) asg ON true
     LEFT JOIN LATERAL (
-        SELECT max(x.at) FILTER (WHERE x.kind = 'resolve') AS last_resolved_at,
-               COALESCE(sum(x.at - x.prev_at) FILTER (WHERE x.kind = 'reopen' AND x.prev_kind = 'resolve'),
-                        interval '0') AS paused
-        FROM (SELECT e.kind, e.at, lag(e.kind) OVER w AS prev_kind, lag(e.at) OVER w AS prev_at
-              FROM case_event e WHERE e.incident_id = i.id AND e.kind IN ('resolve', 'reopen')
-              WINDOW w AS (ORDER BY e.seq)) x
+        SELECT {resolved} AS resolved_at, make_interval(secs => {paused}) AS paused
     ) ev ON true
-"""
+""".format(resolved=resolved_at("i"), paused=paused_s("i.id"))  # the escalation pass's own reading (W02, W05)
 
 #: The columns ``outcome=True`` adds, in order (times aware; the on-time columns true, false or null).
 OUTCOME_COLUMNS = ("whistled_at", "resolved_at", "closed_at", "summoned_count", "summoned_departments",
