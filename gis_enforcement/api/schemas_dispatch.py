@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from gis_enforcement.dispatch.on_site import PENALTY_MAX
 from gis_enforcement.domain.audit import CaseEvent
 from gis_enforcement.domain.catalog import Department
+from gis_enforcement.domain.escalation import ABSENT_AFTER_MIN
 from gis_enforcement.domain.records import Assignment
 
 Datum = Literal["wgs84", "gcj02", "bd09", "cgcs2000"]
@@ -202,6 +203,35 @@ class ReopenCreate(BaseModel):
     reason: str = Field(max_length=4000)
 
 
+class MarkDuplicateCreate(BaseModel):
+    """The township marks its case a duplicate of a case already in hand (标记重复)."""
+
+    model_config = _command({"township": "110117006", "duplicate_of": _CASE_ID})
+
+    township: str = Field(min_length=1, max_length=64)
+    duplicate_of: UUID | None = Field(default=None, description="the first case; default: the case's "
+                                                                "likely_duplicate_of")
+    reason: str | None = Field(default=None, max_length=4000)
+
+
+class RejectCreate(BaseModel):
+    """The township declines its case (不予受理), with a reason."""
+
+    model_config = _command({"township": "110117006", "reason": "现场核实为合法施工，已办理许可"})
+
+    township: str = Field(min_length=1, max_length=64)
+    reason: str = Field(max_length=4000)
+
+
+class ReinstateCreate(BaseModel):
+    """The township takes a duplicate or declined case back (恢复受理), with a reason."""
+
+    model_config = _command({"township": "110117006", "reason": "与原案件不是同一处采砂点"})
+
+    township: str = Field(min_length=1, max_length=64)
+    reason: str = Field(max_length=4000)
+
+
 # --- responses ------------------------------------------------------------------------------------------------
 
 
@@ -213,7 +243,7 @@ class AssignmentPublic(BaseModel):
         "role": "lead", "status": "reported_in", "summoned_at": "2026-05-12T23:40:00+08:00",
         "report_in_due": "2026-05-13T00:10:00+08:00", "resolution_due": "2026-05-14T23:40:00+08:00",
         "reported_in_at": "2026-05-13T00:00:00+08:00", "report_in_distance_m": 35.2, "minutes_late": -10.0,
-        "on_time": True, "done_at": None, "reason": None}]})
+        "on_time": True, "done_at": None, "reason": None, "absent_at": "2026-05-13T00:40:00+08:00"}]})
 
     id: int
     incident_id: UUID
@@ -231,6 +261,9 @@ class AssignmentPublic(BaseModel):
     on_time: bool | None
     done_at: datetime | None
     reason: str | None
+    absent_at: datetime | None = Field(
+        default=None, description="the warning list's line for a report-in: one after ``report_in_due`` but before "
+                                  "this counts late (W01 报到迟到); none by then counts absent (W02 未报到)")
 
     @classmethod
     def from_record(cls, a: Assignment, *, tz: str, departments: Mapping[str, Department]) -> AssignmentPublic:
@@ -242,6 +275,7 @@ class AssignmentPublic(BaseModel):
             resolution_due=_local_or_none(a.resolution_due, tz), reported_in_at=_local_or_none(a.reported_in_at, tz),
             report_in_distance_m=a.report_in_distance_m, minutes_late=a.minutes_late, on_time=a.on_time,
             done_at=_local_or_none(a.done_at, tz), reason=a.reason,
+            absent_at=_local(a.summoned_at + timedelta(minutes=ABSENT_AFTER_MIN), tz),
         )
 
 
@@ -300,16 +334,28 @@ class ActionPublic(BaseModel):
     department: str
 
 
+class PendingPublic(BaseModel):
+    """A department a case still waits for before it may close."""
+
+    department: str
+    role: Literal["lead", "assist"]
+    status: str = Field(description="its assignment's state, e.g. summoned, acting, declined")
+
+
 class CaseStatusPublic(BaseModel):
-    """A case's state after a resolution step; ``pending`` says why it is not closed yet, when it is not."""
+    """A case's state after a step; when a verified case is not closed yet, ``pending`` says why in words and
+    ``pending_departments`` lists who it waits for; ``duplicate_of`` is the first case of a duplicate."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "incident_id": _CASE_ID, "status": "verified",
-        "pending": "assists not done or released: PSB (acting)"}]})
+        "pending": "assists not done or released: PSB (acting)",
+        "pending_departments": [{"department": "PSB", "role": "assist", "status": "acting"}]}]})
 
     incident_id: UUID
     status: str
     pending: str | None = None
+    pending_departments: list[PendingPublic] | None = None
+    duplicate_of: UUID | None = None
 
 
 class EventPublic(BaseModel):

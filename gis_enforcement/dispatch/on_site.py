@@ -264,7 +264,8 @@ def record_action(
 
     ``acted_at`` may not lie after ``now`` (the server's clock; the wall clock when not given) by more than
     :data:`CLOCK_SKEW`; ``penalty_amount`` must be a finite, non-negative amount the record can hold. The
-    record's legal basis is that of the lists' rules for the case's category, each law and article once."""
+    record's legal basis is that of the lists' rules for the case's category, each law and article once; the
+    record's event carries it too (``legal_basis``: ``[{law, article}]``), so the case's timeline shows it."""
     at = require_aware(acted_at, "acted_at")
     check_not_future(at, now=require_aware(now, "now") if now is not None else datetime.now(UTC), field="acted_at")
     check_penalty(penalty_amount)
@@ -303,7 +304,7 @@ def record_action(
     })
     CaseRecorder(session, {incident_id: case}).add(incident_id, at=at, actor=actor, kind="enforcement_record", payload={
         "record_id": record_id, "department": department, "action_type": kind, "measures": list(measures),
-        "penalty_amount": penalty_amount, "officer": officer, "photos": list(photos)})
+        "legal_basis": legal, "penalty_amount": penalty_amount, "officer": officer, "photos": list(photos)})
     return record_id
 
 

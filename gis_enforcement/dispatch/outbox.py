@@ -35,7 +35,8 @@ BATCH = 100
 #: every kind of case event the dispatch services record: what a subscription's ``kinds`` may name
 EVENT_KINDS = tuple(sorted({
     "triage", "whistle", "case_in_action", "enforcement_record", "photo", "resolve", "verify", "close", "reopen",
-    "resume", "rating", "warning", "follow_up_request", "follow_up_done", *(a.value for a in AssignmentAction),
+    "resume", "rating", "warning", "follow_up_request", "follow_up_done", "mark_duplicate", "reject", "reinstate",
+    *(a.value for a in AssignmentAction),
 }))
 
 

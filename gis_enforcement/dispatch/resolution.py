@@ -3,7 +3,9 @@ lead's closure is in and every assist is done or released."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from gis_enforcement.dispatch.record import CaseRecorder
@@ -16,7 +18,7 @@ from gis_enforcement.domain.case_flow import (
 )
 from gis_enforcement.domain.deadlines import require_aware
 from gis_enforcement.domain.enums import CaseStatus, Role
-from gis_enforcement.domain.records import CaseState
+from gis_enforcement.domain.records import Assignment, CaseState
 from gis_enforcement.errors import InvalidInput, NotFound
 from gis_enforcement.storage import Session, dispatch_repo
 
@@ -26,6 +28,21 @@ def _case(session: Session, incident_id: UUID) -> CaseState:
     if incident_id not in cases:
         raise NotFound(f"no case {incident_id}", field="incident_id")
     return cases[incident_id]
+
+
+def _pending(assignments: Sequence[Assignment]) -> list[dict[str, Any]]:
+    """Who keeps a case from closing, as facts a page can word: the lead while its closure is not in, then
+    every assist neither done nor released (``department``, ``role``, ``status``), in summons order."""
+    lead = next((a for a in assignments if a.role is Role.LEAD), None)
+    out = [] if lead is None or lead.status == "done" else [
+        {"department": lead.department, "role": Role.LEAD.value, "status": lead.status}]
+    return out + [{"department": a.department, "role": Role.ASSIST.value, "status": a.status}
+                  for a in assignments if a.role is Role.ASSIST and a.status not in ("done", "released")]
+
+
+def pending_of(session: Session, *, incident_id: UUID) -> list[dict[str, Any]]:
+    """The departments a case still waits for before it may close (see :func:`close`); empty when none."""
+    return _pending(dispatch_repo.assignments_of(session, incident_id=incident_id))
 
 
 def resolve(session: Session, *, incident_id: UUID, department: str, at: datetime, summary: str,
@@ -85,7 +102,8 @@ def reopen(session: Session, *, incident_id: UUID, township: str, reason: str, a
 
 
 def close(session: Session, *, incident_id: UUID, township: str, at: datetime, actor: str | None = None) -> CaseStatus:
-    """Close a verified case once the lead's closure is in and every assist is done or released."""
+    """Close a verified case once the lead's closure is in and every assist is done or released; refused on
+    ``status`` otherwise, ``detail.pending`` listing who is still out (``department``, ``role``, ``status``)."""
     case = _case(session, incident_id)
     if case.township_code != township:
         raise InvalidInput(f"case {incident_id} is not in township {township}", field="township")
@@ -94,7 +112,8 @@ def close(session: Session, *, incident_id: UUID, township: str, at: datetime, a
     ok, why = case_can_close(lead.status if lead else "summoned",
                              {a.department: a.status for a in assignments if a.role is Role.ASSIST})
     if not ok:
-        raise InvalidInput(f"case {incident_id} cannot close yet: {why}", field="status")
+        raise InvalidInput(f"case {incident_id} cannot close yet: {why}", field="status",
+                           pending=_pending(assignments))
     at = require_aware(at, "at")
     status = next_case_status(case.status, CaseAction.CLOSE)
     dispatch_repo.set_case_status(session, incident_id=incident_id, status=status, closed_at=at)

@@ -4,7 +4,7 @@ Deny by default: a role has exactly the actions listed in :data:`ROLE_ACTIONS`, 
 checked against the caller's unit as well:
 
 - a **township** (街乡) dispatcher sees its own cases and its neighbours' cases flagged near its border, and
-  whistles, verifies, closes, reopens and rates only its own;
+  whistles, triages (marks duplicates, declines, takes back), verifies, closes, reopens and rates only its own;
 - a **department** officer or chief sees the cases it was summoned to and acts only on its own assignments
   (a chief may also decline or hand back an assignment and read the department's warnings);
 - a **patrol** officer files incidents and sees the ones they filed, and records its patrol tracks (a township
@@ -71,15 +71,18 @@ ROLE_UNIT: dict[Role, tuple[str, ...]] = {
 
 #: Every action the platform knows (the API names one per route).
 ACTIONS: tuple[str, ...] = (
-    "incident.create", "incident.read", "incident.whistle", "incident.verify", "incident.resume",
+    "incident.create", "incident.read", "incident.whistle", "incident.triage", "incident.verify", "incident.resume",
     "assignment.read", "assignment.act", "assignment.decline", "assignment.rate", "assignment.overrule",
     "follow_up.request", "follow_up.done", "warning.read", "evaluation.read", "event.read",
     "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read", "webhook.manage",
     "user.manage", "lists.manage", "layers.manage", "photo.add", "lists.read", "track.record", "track.read",
 )
 
-_TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "photo.add", "incident.verify", "assignment.read",
-             "assignment.rate", "assignment.overrule", "follow_up.done", "warning.read", "event.read"}
+# ``incident.triage``: marking a report a duplicate, declining it (不予受理) or taking it back — the township's
+# call on what it whistles for, apart from verifying the departments' work on site
+_TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "incident.triage", "photo.add", "incident.verify",
+             "assignment.read", "assignment.rate", "assignment.overrule", "follow_up.done", "warning.read",
+             "event.read"}
 # a department whistles only as a case's lead, summoning assists (the route checks the mode and the unit)
 _OFFICER = {"incident.read", "incident.whistle", "incident.resume", "photo.add", "assignment.read", "assignment.act",
             "follow_up.request", "event.read"}

@@ -125,6 +125,13 @@ ROUTES: list[Route] = [
           body=lambda w, k: {"township": w.town_a}),
     Route("reopen_incident", "POST", lambda w: f"/api/v1/incidents/{w.case}/reopen", ("township", "admin"),
           body=lambda w, k: {"township": w.town_a, "reason": "现场复查仍有违法行为"}),
+    # triage: the whistled case refuses each (422), so the matrix leaves it as it was
+    Route("mark_duplicate", "POST", lambda w: f"/api/v1/incidents/{w.case}/mark-duplicate", ("township", "admin"),
+          body=lambda w, k: {"township": w.town_a, "duplicate_of": w.border_case}),
+    Route("reject_incident", "POST", lambda w: f"/api/v1/incidents/{w.case}/reject", ("township", "admin"),
+          body=lambda w, k: {"township": w.town_a, "reason": "现场无违法行为"}),
+    Route("reinstate_incident", "POST", lambda w: f"/api/v1/incidents/{w.case}/reinstate", ("township", "admin"),
+          body=lambda w, k: {"township": w.town_a, "reason": "误判"}),
     Route("get_timeline", "GET", lambda w: f"/api/v1/incidents/{w.case}/timeline", ALL),
     Route("list_all_assignments", "GET", lambda w: "/api/v1/assignments",
           ("township", "officer", "chief", "supervisor", "admin"), scoped=False, params={"open": "true"}),
@@ -356,3 +363,19 @@ def test_exports_hold_the_callers_cases_only(client: TestClient, world: World, t
 
     assert world.case in exported(tokens["township-in"]) and world.case in exported(tokens["officer-in"])
     assert world.case not in exported(tokens["township-out"]) and world.case not in exported(tokens["officer-out"])
+
+
+def test_only_the_own_township_triages_and_a_neighbour_does_not(client: TestClient, world: World,
+                                                                 tokens: dict[str, str]) -> None:
+    """A neighbour reads a case flagged near its border but does not mark it a duplicate, decline it or take it
+    back; a supervisor rules on declines but does not triage; the own township does."""
+    body = {"township": world.town_a, "reason": "现场为合法施工"}
+    r = client.post(f"/api/v1/incidents/{world.border_case}/reject", json=body,
+                    headers={"Authorization": f"Bearer {tokens['township-in']}"})
+    assert r.status_code == 403 and r.json()["error"]["field"] == "incident_id"
+    r = client.post(f"/api/v1/incidents/{world.border_case}/reject", json={**body, "township": world.town_b},
+                    headers={"Authorization": f"Bearer {tokens['supervisor-in']}"})
+    assert r.status_code == 403 and r.json()["error"]["field"] == "role"
+    r = client.post(f"/api/v1/incidents/{world.border_case}/reject", json={**body, "township": world.town_b},
+                    headers={"Authorization": f"Bearer {tokens['admin-in']}"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text

@@ -76,7 +76,8 @@ def test_sign_in_use_refresh_once(client: TestClient, patrol, db: Session) -> No
     me = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.json()["role"] == "patrol" and "incident.create" in me.json()["actions"]
     # the names a page shows in its header: the officer's, the township's (not the login and the code)
-    town_name = db.execute(text("SELECT name FROM township WHERE code = :c"), {"c": me.json()["unit_code"]}).scalar_one()
+    town_name = db.execute(text("SELECT name FROM township WHERE code = :c"),
+                           {"c": me.json()["unit_code"]}).scalar_one()
     assert (me.json()["display_name"], me.json()["unit_name"]) == ("张伟", town_name)
     # the stored password is an argon2id hash, never the password
     stored = db.execute(text("SELECT password_hash FROM app_user WHERE username = 'patrol-zhang'")).scalar_one()

@@ -177,13 +177,18 @@ def test_whistle_to_close_through_http(client: TestClient, jurisdiction: Jurisdi
     r = client.post(f"{case.url}/verify", json={"township": case.township, "note": "现场核查已停采"})
     assert r.status_code == 200 and r.json()["status"] == "verified", r.text
     assert assists[0] in r.json()["pending"]
+    out = [{"department": d, "role": "assist", "status": "reported_in" if d == assists[0] else "summoned"}
+           for d in assists]
+    assert r.json()["pending_departments"] == out  # the facts, for a page to word
     err = error(client.post(f"{case.url}/close", json={"township": case.township}))
     assert err["field"] == "status" and assists[0] in err["message"]
+    assert err["detail"]["pending"] == out
     for dep in assists:
         r = client.post(f"{case.of(dep)}/release", json={"reason": "主责部门已处置完毕"})
         assert r.status_code == 200 and r.json()["status"] == "released", r.text
     r = client.post(f"{case.url}/close", json={"township": case.township})
-    assert r.status_code == 200 and r.json() == {"incident_id": case.id, "status": "closed", "pending": None}
+    assert r.status_code == 200 and r.json() == {"incident_id": case.id, "status": "closed", "pending": None,
+                                                 "pending_departments": None, "duplicate_of": None}
 
     # reopen needs a reason (missing or blank) and the case's own township
     assert error(client.post(f"{case.url}/reopen", json={"township": case.township}))["field"] == "reason"
@@ -222,7 +227,8 @@ def test_reopened_case_goes_back_to_its_lead(client: TestClient, jurisdiction: J
 
     clock.now = T0 + timedelta(hours=4)
     r = client.post(f"{case.url}/reopen", json={"township": case.township, "reason": "复查发现夜间仍有采砂"})
-    assert r.status_code == 200 and r.json() == {"incident_id": case.id, "status": "reopened", "pending": None}
+    assert r.status_code == 200 and r.json() == {"incident_id": case.id, "status": "reopened", "pending": None,
+                                                 "pending_departments": None, "duplicate_of": None}
     assert error(client.post(f"{case.url}/resume", json={"department": w.assignments[1].department}))[
         "field"] == "department"  # only the lead takes it back
     r = client.post(f"{case.url}/resume", json={"department": lead.department})
@@ -290,6 +296,21 @@ def test_an_action_is_of_a_kind_in_the_lists(client: TestClient, jurisdiction: J
         assert r.status_code == 201, r.text
     recorded = [e["payload"]["action_type"] for e in _timeline(client, case) if e["kind"] == "enforcement_record"]
     assert recorded == ["ORDER", "SEIZE"]
+
+
+def test_the_legal_basis_is_offered_before_a_record_and_shown_after_it(
+        client: TestClient, jurisdiction: Jurisdiction, catalog: Catalog, clock: Clock) -> None:
+    """The officer sees the law and article the record will cite (the categories list) and, once recorded, the
+    ones it did cite (the record's event on the case's timeline) — the same, each once."""
+    case, lead = _acting_lead(client, jurisdiction, clock)
+    category = client.get(case.url).json()["properties"]["category"]
+    listed = next(c for c in client.get("/api/v1/catalog/categories").json()["data"] if c["code"] == category)
+    cited = [(b.law, b.article) for r in catalog.rules if r.category == category for b in r.legal_basis]
+    assert cited and [(b["law"], b["article"]) for b in listed["legal_basis"]] == list(dict.fromkeys(cited))
+    r = client.post(f"{case.of(lead)}/actions", json={"action_type": "INSPECT", "officer": "李明"})
+    assert r.status_code == 201, r.text
+    record = next(e for e in _timeline(client, case) if e["kind"] == "enforcement_record")
+    assert record["payload"]["legal_basis"] == listed["legal_basis"]
 
 
 def test_the_kinds_of_action_are_offered_and_described(client: TestClient, catalog: Catalog) -> None:
@@ -554,3 +575,42 @@ def test_a_second_report_in_is_already_recorded_with_when_and_whether_on_time(
     # a move that is not open: the department is told its own moves, not the township's
     err = error(client.post(f"{case.of(lead['department'])}/complete"))
     assert "the department may: start_action" in err["message"] and "release" not in err["message"]
+
+
+def test_the_township_marks_a_duplicate_declines_and_takes_back(client: TestClient, jurisdiction: Jurisdiction,
+                                                                 clock: Clock) -> None:
+    """标记重复 / 不予受理 / 恢复受理: the states exist in the flow; the routes let the township use them."""
+    first = new_case(client, jurisdiction, k=27)
+    again = new_case(client, jurisdiction, k=27)
+    other = next(t for t in jurisdiction.townships["code"] if t != again.township)
+    likely = client.get(again.url).json()["properties"]["likely_duplicate_of"]
+    assert likely == first.id
+
+    err = error(client.post(f"{again.url}/mark-duplicate", json={"township": other}))
+    assert err["field"] == "township"
+    err = error(client.post(f"{again.url}/mark-duplicate", json={"township": again.township, "duplicate_of": again.id}))
+    assert err["field"] == "duplicate_of"
+    err = error(client.post(f"{again.url}/mark-duplicate", json={"township": again.township, "duplicate_of": "x"}))
+    assert err["field"] == "duplicate_of"
+    assert status_of(client, again) == "reported"
+    r = client.post(f"{again.url}/mark-duplicate", json={"township": again.township})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "duplicate" and r.json()["duplicate_of"] == first.id
+    assert status_of(client, again) == "duplicate"
+    err = error(client.post(f"{again.url}/whistle", json={"mode": "township", "whistler": again.township}))
+    assert err["field"] == "status"  # a duplicate is not whistled
+
+    assert error(client.post(f"{again.url}/reinstate", json={"township": again.township}))["field"] == "reason"
+    r = client.post(f"{again.url}/reinstate", json={"township": again.township, "reason": "不是同一处采砂点"})
+    assert r.status_code == 200 and r.json()["status"] == "triaged", r.text
+    err = error(client.post(f"{again.url}/reject", json={"township": again.township, "reason": " "}))
+    assert err["field"] == "reason"
+    r = client.post(f"{again.url}/reject", json={"township": again.township, "reason": "现场为合法施工"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+    kinds = [(e["kind"], e["payload"].get("reason")) for e in client.get(f"{again.url}/timeline").json()["events"]]
+    assert kinds == [("mark_duplicate", None), ("reinstate", "不是同一处采砂点"), ("reject", "现场为合法施工")]
+
+    for path, body in (("/mark-duplicate", {"township": "x"}), ("/reject", {"township": "x", "reason": "r"}),
+                       ("/reinstate", {"township": "x", "reason": "r"})):
+        r = client.post(f"/api/v1/incidents/{uuid.uuid4()}{path}", json=body)
+        assert error(r, 404)["field"] == "incident_id", path

@@ -7,10 +7,10 @@ records once; the supervisor's evaluation table labels the township columns."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.web.conftest import CATEGORY, ConsoleErrors, Site
+from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
 from tests.web.test_console import desk, on_console
 
 
@@ -231,3 +231,135 @@ def test_a_refused_close_is_said_next_to_the_button_in_words(browser: Any, site:
     town.context.close()
     # the only console error is the refused request itself
     assert all("status of 4" in e for e in errors), errors
+
+
+def test_the_township_marks_a_likely_duplicate_declines_a_case_and_takes_it_back(browser: Any, site: Site) -> None:
+    """标记重复 prefilled with the likely duplicate (with its link), 不予受理 with a reason, 恢复受理: each case leaves
+    the list of open cases to whistle, and comes back when taken back."""
+    errors = ConsoleErrors()
+    first = _file(site, offset=-0.0022)
+    second = _file(site, offset=-0.0022)
+    third = _file(site, offset=0.0042)
+    with site.client("township_dispatcher") as c:
+        for case in (second, third):
+            assert c.get(f"/api/v1/incidents/{case}").json()["properties"]["township_code"] == site.township
+    town = on_console(desk(browser, site), site, "township_dispatcher", errors)
+    town.click(f"#cases button.case[data-id='{second}']")
+    town.wait_for_selector("#triage")
+    assert town.input_value("#dup-of") == first
+    assert town.get_attribute("#triage a.first-case", "data-case") == first
+    town.click("#mark-duplicate")
+    town.wait_for_selector("#detail-msg.notice.ok:has-text('标记重复')")
+    town.wait_for_selector(f"#cases button.case[data-id='{second}']", state="detached")   # no longer to whistle
+    said = town.wait_for_selector("#detail .notice.settled").inner_text()
+    assert first[:8] in said, said
+    assert town.locator("#whistle").count() == 0
+
+    # a first case the server refuses is said in words, not in English
+    town.click(f"#cases button.case[data-id='{third}']")
+    town.wait_for_selector("#triage")
+    town.fill("#dup-of", "")
+    town.click("#mark-duplicate")   # none given: said on the page, nothing sent
+    town.wait_for_selector("#detail-msg.notice.bad:has-text('请填写原案件编号')")
+    town.fill("#dup-of", third)
+    town.click("#mark-duplicate")
+    town.wait_for_selector("#detail-msg.notice.bad:has-text('不能标记为本案件自身的重复')")
+    town.fill("#dup-of", "")
+    town.click("#reject")            # no reason: said, nothing sent
+    town.wait_for_selector("#detail-msg.notice.bad:has-text('请先填写原因')")
+    town.fill("#reject-reason", "现场为合法施工")
+    town.click("#reject")
+    town.wait_for_selector("#detail .notice.settled:has-text('不予受理：现场为合法施工')")
+    town.wait_for_selector(f"#cases button.case[data-id='{third}']", state="detached")
+    assert "不予受理" in (town.text_content("#detail details.history") or "")
+    town.fill("#reinstate-reason", "复核：施工许可已过期")
+    town.click("#reinstate")
+    town.wait_for_selector(f"#cases button.case[data-id='{third}']")
+    town.wait_for_selector("#whistle")
+    with site.client("township_dispatcher") as c:
+        kinds = [e["kind"] for e in c.get(f"/api/v1/incidents/{third}/timeline").json()["events"]]
+        assert c.get(f"/api/v1/incidents/{second}").json()["properties"]["status"] == "duplicate"
+    assert kinds == ["reject", "reinstate"]
+    town.context.close()
+    assert all("status of 4" in e for e in errors), errors   # the refused request itself
+
+
+def test_a_refused_close_is_worded_from_the_refusals_facts_not_its_text(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    incident_id = _file(site, offset=0.0025)
+    _whistle(site, incident_id)
+    _on_site(site, incident_id)
+    _resolved(site, incident_id, "已处置")
+    with site.client("township_dispatcher") as c:
+        r = c.post(f"/api/v1/incidents/{incident_id}/verify", json={"township": site.township})
+        assert r.status_code == 200, r.text
+        rows = c.get(f"/api/v1/incidents/{incident_id}/assignments").json()["data"]
+    assists = [a for a in rows if a["role"] == "assist"]
+    town = on_console(desk(browser, site), site, "township_dispatcher", errors)
+
+    def reworded(route: Any) -> None:   # the same refusal in other words: the page must not depend on them
+        answer = route.fetch()
+        body = answer.json()
+        body["error"]["message"] = "refused"
+        route.fulfill(response=answer, json=body)
+
+    town.route(f"**/api/v1/incidents/{incident_id}/close", reworded)
+    town.click(f"#cases button.case[data-id='{incident_id}']")
+    town.click("#close-case")
+    said = town.wait_for_selector("#detail #detail-msg.notice.bad").inner_text()
+    assert said.startswith("尚不能结案"), said
+    for a in assists:
+        assert a["department_name"] in said, (a, said)
+    assert "待报到" in said and "refused" not in said, said
+    town.context.close()
+    assert all("status of 4" in e for e in errors), errors
+
+
+def test_an_overdue_report_in_says_how_late_and_what_now_applies(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    incident_id = _file(site, offset=-0.0035)
+    _whistle(site, incident_id)
+    lead = _lead(site, incident_id)
+    ctx = desk(browser, site)
+    dept = errors.watch(ctx.new_page())
+    summoned = datetime.fromisoformat(lead["summoned_at"])
+    due = datetime.fromisoformat(lead["report_in_due"])
+    absent = datetime.fromisoformat(lead["absent_at"])
+    assert absent == summoned + timedelta(minutes=60)
+    dept.clock.install(time=due + timedelta(minutes=1, seconds=30))
+    dept.goto("/app/console")
+    sign_in(dept, site.users["department_officer"])
+    item = f"#assignments li[data-incident='{incident_id}'] .countdown"
+    dept.wait_for_selector(f"{item}.late")
+    said = dept.inner_text(item)
+    at = dept.evaluate("(iso) => GISE.when(iso)", lead["absent_at"])
+    assert said == f"已超时 2 分钟 · {at} 前报到记迟到，之后记未报到", said
+    assert "-" not in said.split("·")[0], said
+    dept.clock.fast_forward("01:00:00")   # past the lateness window
+    dept.wait_for_function("(s) => document.querySelector(s).textContent.includes('记未报到') && "
+                           "!document.querySelector(s).textContent.includes('记迟到')", arg=item)
+    assert dept.inner_text(item).endswith(f"{at} 前未报到，记未报到")
+    ctx.close()
+    assert errors == []
+
+
+def test_the_legal_basis_is_shown_on_the_action_form_and_with_each_record(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    incident_id = _file(site, offset=0.0035)
+    _whistle(site, incident_id)
+    _on_site(site, incident_id)
+    with site.client("department_officer") as c:
+        listed = next(x for x in c.get("/api/v1/catalog/categories").json()["data"] if x["code"] == CATEGORY)
+    assert listed["legal_basis"], listed
+    dept = on_console(desk(browser, site), site, "department_officer", errors)
+    dept.click(f"#assignments li[data-incident='{incident_id}'] button.case")
+    before = dept.wait_for_selector("#action-legal").inner_text()
+    assert before.startswith("法律依据："), before
+    for b in listed["legal_basis"]:
+        assert b["law"].strip("《》") in before and b["article"] in before, (b, before)
+    dept.select_option("#action-type", label="现场检查")
+    dept.click("#record")
+    after = dept.wait_for_selector("#records li.record .legal").inner_text()
+    assert after == before, (after, before)
+    dept.context.close()
+    assert errors == []

@@ -36,6 +36,16 @@ class CategoryPublic(BaseModel):
     measures: list[str] = Field(default_factory=list, examples=[["责令停止违法行为", "没收违法所得", "罚款"]],
                                 description="the measures (执法措施) the lists name for the category, in any of "
                                             "its rules: what an enforcement record may cite in `measures`")
+    legal_basis: list[LegalBasisPublic] = Field(
+        default_factory=list, description="the legal basis (法律依据) the lists cite for the category, in any of its "
+                                          "rules, each law and article once: what an enforcement record on it stores")
+
+
+class LegalBasisPublic(BaseModel):
+    """A law and article the lists cite for a category (法律依据)."""
+
+    law: str = Field(examples=["中华人民共和国水法"])
+    article: str = Field(examples=["第三十九条"])
 
 
 class ActionKindPublic(BaseModel):
@@ -68,6 +78,12 @@ class DepartmentsPublic(BaseModel):
     count: int
 
 
+def _legal_basis(catalog: Catalog, category: str) -> list[LegalBasisPublic]:
+    """The laws and articles of a category's rules, each once in the lists' order (as a record stores them)."""
+    cited = dict.fromkeys((b.law, b.article) for r in catalog.rules if r.category == category for b in r.legal_basis)
+    return [LegalBasisPublic(law=law, article=article) for law, article in cited]
+
+
 def _categories(catalog: Catalog) -> list[CategoryPublic]:
     out = []
     for c in catalog.categories.values():
@@ -77,7 +93,8 @@ def _categories(catalog: Catalog) -> list[CategoryPublic]:
                                   geofence_m=c.geofence_m, lead_department=rule.lead if rule else None,
                                   lead_department_zh=lead.zh if lead else None,
                                   report_in_minutes=rule.report_in_minutes if rule else None,
-                                  measures=list(listed_measures(catalog, c.code))))
+                                  measures=list(listed_measures(catalog, c.code)),
+                                  legal_basis=_legal_basis(catalog, c.code)))
     return out
 
 

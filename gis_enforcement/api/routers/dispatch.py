@@ -37,6 +37,7 @@ from gis_enforcement.api.auth import (
     ResumesCases,
     VerifiesCases,
     Whistles,
+    allow,
     check_case_access,
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
@@ -49,8 +50,12 @@ from gis_enforcement.api.schemas_dispatch import (
     CaseStatusPublic,
     CloseCreate,
     DeclineCreate,
+    MarkDuplicateCreate,
+    PendingPublic,
     PositionPublic,
     ReasonCreate,
+    ReinstateCreate,
+    RejectCreate,
     ReopenCreate,
     ReportInCreate,
     ReportInPublic,
@@ -62,7 +67,7 @@ from gis_enforcement.api.schemas_dispatch import (
     WhistleCreate,
     WhistlePublic,
 )
-from gis_enforcement.dispatch import on_site, resolution
+from gis_enforcement.dispatch import on_site, resolution, triage
 from gis_enforcement.dispatch.record import verify_case_record
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.access import Caller, check_department, check_unit
@@ -93,6 +98,7 @@ def get_actor(caller: CallerDep) -> str | None:
 
 ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
 ActorDep = Annotated[str | None, Depends(get_actor)]
+TriagesCases = Annotated[Caller, Depends(allow("incident.triage"))]
 
 
 def _own_township(session: Session, caller: Caller, incident_id: UUID, township: str,
@@ -346,15 +352,19 @@ def verify_incident(incident_id: IncidentId, body: VerifyCreate, session: Sessio
     _own_township(session, caller, incident_id, body.township)
     status, why = resolution.verify(session, incident_id=incident_id, township=body.township, at=clock(),
                                     note=body.note, actor=actor)
+    pending = [PendingPublic(**p) for p in resolution.pending_of(session, incident_id=incident_id)] if why else None
     session.commit()
-    return CaseStatusPublic(incident_id=incident_id, status=status.value, pending=why or None)
+    return CaseStatusPublic(incident_id=incident_id, status=status.value, pending=why or None,
+                            pending_departments=pending)
 
 
 @router.post("/{incident_id}/close", operation_id="close_incident", response_model=CaseStatusPublic,
              responses=ERRORS, summary="Close a verified case")
 def close_incident(incident_id: IncidentId, body: CloseCreate, session: SessionDep, clock: ClockDep,
                    actor: ActorDep, caller: VerifiesCases) -> CaseStatusPublic:
-    """verified → closed, once the lead's closure is in and every assist is done or released."""
+    """verified → closed, once the lead's closure is in and every assist is done or released; until then
+    refused on ``status`` with ``detail.pending`` listing who is still out (``department``, ``role``,
+    ``status``)."""
     _own_township(session, caller, incident_id, body.township)
     status = resolution.close(session, incident_id=incident_id, township=body.township, at=clock(), actor=actor)
     session.commit()
@@ -370,6 +380,48 @@ def reopen_incident(incident_id: IncidentId, body: ReopenCreate, session: Sessio
     _own_township(session, caller, incident_id, body.township)
     status = resolution.reopen(session, incident_id=incident_id, township=body.township, reason=body.reason,
                                at=clock(), actor=actor)
+    session.commit()
+    return CaseStatusPublic(incident_id=incident_id, status=status.value)
+
+
+# --- triage ---------------------------------------------------------------------------------------------------
+
+
+@router.post("/{incident_id}/mark-duplicate", operation_id="mark_duplicate", response_model=CaseStatusPublic,
+             responses=ERRORS, summary="The township marks its case a duplicate of a case in hand (标记重复)")
+def mark_duplicate(incident_id: IncidentId, body: MarkDuplicateCreate, session: SessionDep, clock: ClockDep,
+                   actor: ActorDep, caller: TriagesCases) -> CaseStatusPublic:
+    """reported or triaged → duplicate. ``duplicate_of`` defaults to the case's ``likely_duplicate_of``; the
+    first case must be another case in hand, in the same township or a neighbouring one (422 on
+    ``duplicate_of`` otherwise). Undone by ``reinstate``."""
+    _own_township(session, caller, incident_id, body.township, "incident.triage")
+    status, first = triage.mark_duplicate(session, incident_id=incident_id, township=body.township, at=clock(),
+                                          duplicate_of=body.duplicate_of, reason=body.reason, actor=actor)
+    session.commit()
+    return CaseStatusPublic(incident_id=incident_id, status=status.value, duplicate_of=first)
+
+
+@router.post("/{incident_id}/reject", operation_id="reject_incident", response_model=CaseStatusPublic,
+             responses=ERRORS, summary="The township declines its case, with a reason (不予受理)")
+def reject_incident(incident_id: IncidentId, body: RejectCreate, session: SessionDep, clock: ClockDep,
+                    actor: ActorDep, caller: TriagesCases) -> CaseStatusPublic:
+    """reported, triaged or whistled → rejected; a reason is required, and a whistled case is declined only
+    once every department on it has been released (422 on ``status`` naming them). Undone by ``reinstate``."""
+    _own_township(session, caller, incident_id, body.township, "incident.triage")
+    status = triage.reject(session, incident_id=incident_id, township=body.township, reason=body.reason,
+                           at=clock(), actor=actor)
+    session.commit()
+    return CaseStatusPublic(incident_id=incident_id, status=status.value)
+
+
+@router.post("/{incident_id}/reinstate", operation_id="reinstate_incident", response_model=CaseStatusPublic,
+             responses=ERRORS, summary="The township takes a duplicate or declined case back (恢复受理)")
+def reinstate_incident(incident_id: IncidentId, body: ReinstateCreate, session: SessionDep, clock: ClockDep,
+                       actor: ActorDep, caller: TriagesCases) -> CaseStatusPublic:
+    """duplicate or rejected → triaged (to be whistled), with a reason."""
+    _own_township(session, caller, incident_id, body.township, "incident.triage")
+    status = triage.reinstate(session, incident_id=incident_id, township=body.township, reason=body.reason,
+                              at=clock(), actor=actor)
     session.commit()
     return CaseStatusPublic(incident_id=incident_id, status=status.value)
 

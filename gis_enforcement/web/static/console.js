@@ -14,7 +14,7 @@
   const $ = (id) => document.getElementById(id);
   const KINDS = ["whistle", "report_in", "warning", "case_in_action", "enforcement_record", "resolve", "resume",
     "verify", "close", "reopen", "rating", "follow_up_request", "follow_up_done", "photo", "triage", "decline",
-    "overrule", "release", "complete"];
+    "overrule", "release", "complete", "mark_duplicate", "reject", "reinstate"];
   const STATUS_COLOUR = { reported: "#c62828", triaged: "#c62828", whistled: "#e65100", in_action: "#b26a00",
     resolved: "#1565c0", verified: "#1565c0", closed: "#2e7d32", reopened: "#ad1457", rejected: "#616161",
     duplicate: "#616161" };
@@ -109,7 +109,17 @@
       penalty_yuan: "罚款 ¥{n}", ev_ranking: "排名类别", ranking_lead: "主责", ranking_assist: "配合",
       ev_whistle_on_time_rate: "吹哨及时率", ev_review_on_time_rate: "核查及时率",
       ev_follow_up_on_time_rate: "落实及时率", ev_no_recurrence_rate: "解决不反弹率", ev_own_warnings: "自身警示",
-      ev_dept_warnings: "部门警示", ev_township_recurrences: "反弹(W08)" },
+      ev_dept_warnings: "部门警示", ev_township_recurrences: "反弹(W08)",
+      kind_mark_duplicate: "标记重复", kind_reject: "不予受理", kind_reinstate: "恢复受理",
+      mark_duplicate: "标记重复", reject: "不予受理", reinstate: "恢复受理", triage_title: "分拣",
+      duplicate_of_label: "原案件编号", reject_reason: "不予受理的原因", reinstate_reason: "恢复受理的原因",
+      need_first_case: "请填写原案件编号", marked_duplicate_of: "已标记为案件 {id} 的重复", rejected_because: "不予受理：{reason}",
+      dup_bad_id: "原案件编号无效：请填写完整的案件编号", dup_not_found: "找不到原案件，请核对编号",
+      dup_self: "不能标记为本案件自身的重复", dup_first_closed: "原案件本身已是重复或不予受理，请填写在办的原案件",
+      dup_far: "原案件不在本街乡或相邻街乡", dup_none: "本案件没有疑似重复的原案件，请填写原案件编号",
+      lead_pending: "主责部门 {list} 尚未办结",
+      overdue_n: "已超时 {n} 分钟", overdue_late_until: "{at} 前报到记迟到，之后记未报到",
+      overdue_absent: "{at} 前未报到，记未报到", legal_basis: "法律依据" },
     en: { resume_owed: "to resume", resume_left: "left", choose_task: "Choose a task in the list",
       close_refused: "Cannot close yet: ", assists_pending: "assisting departments {list} not done or released: wait or release them",
       flag_low_accuracy: "rough position (±{acc} m)", flag_outside_district: "outside the district",
@@ -124,7 +134,17 @@
       penalty_yuan: "fine ¥{n}", ev_ranking: "Ranking", ranking_lead: "lead", ranking_assist: "assist",
       ev_whistle_on_time_rate: "Whistled on time", ev_review_on_time_rate: "Reviewed on time",
       ev_follow_up_on_time_rate: "Follow-ups on time", ev_no_recurrence_rate: "No recurrence",
-      ev_own_warnings: "Own warnings", ev_dept_warnings: "Department warnings", ev_township_recurrences: "Recurrences (W08)" },
+      ev_own_warnings: "Own warnings", ev_dept_warnings: "Department warnings", ev_township_recurrences: "Recurrences (W08)",
+      kind_mark_duplicate: "marked duplicate", kind_reject: "declined", kind_reinstate: "taken back",
+      mark_duplicate: "Mark duplicate", reject: "Decline", reinstate: "Take back", triage_title: "Triage",
+      duplicate_of_label: "First case id", reject_reason: "Why it is declined", reinstate_reason: "Why it is taken back",
+      need_first_case: "Give the first case's id", marked_duplicate_of: "Marked a duplicate of case {id}", rejected_because: "Declined: {reason}",
+      dup_bad_id: "Not a case id: give the whole id", dup_not_found: "No such first case: check the id",
+      dup_self: "A case is not a duplicate of itself", dup_first_closed: "That case is a duplicate or declined itself: give the case in hand",
+      dup_far: "That case is neither in this township nor in a neighbouring one", dup_none: "No likely duplicate was found: give the first case's id",
+      lead_pending: "lead department {list} has not finished",
+      overdue_n: "{n} min overdue", overdue_late_until: "a report-in before {at} counts late, after that absent",
+      overdue_absent: "not in by {at}: counts absent", legal_basis: "Legal basis" },
   };
   function w(key, vars) {
     const s = (LOCAL[GISE.lang()] || LOCAL.zh)[key] || LOCAL.zh[key];
@@ -140,7 +160,8 @@
     return el("details", { class: "history" }, el("summary", { text: `${t("history")}（${events.length}）` }),
       el("ul", { class: "plain small" }, events.slice().reverse().map((e) => el("li", {},
         el("span", { class: "muted", text: `${GISE.when(e.at)} ` }),
-        el("span", { text: t(`kind_${e.kind}`) }),
+        el("span", { text: w(`kind_${e.kind}`) }),
+        e.payload && e.payload.duplicate_of ? el("span", { text: ` · ${String(e.payload.duplicate_of).slice(0, 8)}` }) : null,
         e.payload && e.payload.department ? el("span", { text: ` · ${unitName(known, e.payload.department)}` }) : null,
         e.actor ? el("span", { class: "muted", text: ` · ${e.actor}` }) : null,
         e.payload && e.payload.reason ? el("span", { text: ` · ${e.payload.reason}` }) : null))));
@@ -198,12 +219,20 @@
       const what = node.dataset.kind === "resolution" ? `${t("resolution_left")} ` : "";
       node.textContent = stopped ? t(`asg_${node.dataset.status}`) : done ? t("reported_in")
         : node.dataset.kind === "resume" ? `${w("resume_owed")} · ${late ? t("late") : w("resume_left")} ${GISE.countdown(Math.abs(left))}`
-          : `${what}${GISE.countdown(left)}${late ? ` (${t("late")})` : ""}`;
+          : late ? overdue(node, -left) : `${what}${GISE.countdown(left)}`;
       node.classList.toggle("late", late);
       node.classList.toggle("stopped", stopped);
       const row = node.closest("tr, li");
       if (row) row.classList.toggle("late", late);
     }
+  }
+  /* past a deadline: how long past in minutes, never a negative clock; for a report-in, what now applies — before
+     ``absent_at`` (the warning list's line the API gives) a report-in counts late (W01), after it absent (W02) */
+  function overdue(node, pastMs) {
+    const said = `${node.dataset.kind === "resolution" ? `${t("resolution_due")} · ` : ""}${w("overdue_n", { n: Math.max(1, Math.ceil(pastMs / 60000)) })}`;
+    const absent = node.dataset.kind !== "resolution" && node.dataset.absent;
+    if (!absent) return said;
+    return `${said} · ${w(Date.now() < new Date(absent).getTime() ? "overdue_late_until" : "overdue_absent", { at: GISE.when(absent) })}`;
   }
   /* the countdown of an assignment (see tickCountdowns): to its report-in. On the department's own desk
      (``owed``), a lead that reported in and still works the case counts down to its resolution due instead;
@@ -214,7 +243,7 @@
     ? el("span", { class: "countdown", "data-due": a.resolution_due, "data-kind": "resolution", "data-done": "false",
       "data-status": a.status })
     : el("span", { class: "countdown", "data-due": a.report_in_due, "data-done": String(!!a.reported_in_at),
-      "data-status": a.status });
+      "data-status": a.status, "data-absent": a.absent_at || null });
   function table(headers, rows) {
     return el("div", { class: "table-wrap" }, el("table", {},
       el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", class: h.num ? "num" : null, text: h.label || h })))),
@@ -359,6 +388,9 @@
       if (own && !whistled && ["reported", "triaged", "reopened"].includes(p.status)) {
         parts.push(el("button", { id: "whistle", type: "button", class: "primary", onclick: () => act(id, "whistle", { mode: "township", whistler: me.unit_code }) }, t("whistle")));
       }
+      // 标记重复 / 不予受理 before anyone is summoned; 恢复受理 when that call was wrong
+      if (own && !whistled && ["reported", "triaged"].includes(p.status)) parts.push(triageBox(id, p));
+      if (own && ["duplicate", "rejected"].includes(p.status)) parts.push(...settled(id, p, timeline));
       if (whistled) {
         const live = ["summoned", "reported_in", "acting", "declined"];
         const typedReason = $("asg-reason") ? $("asg-reason").value : "";
@@ -401,6 +433,56 @@
       tickCountdowns();
       if (!opts.quiet) box.focus();
     }
+    /* what the dispatcher typed into an input of this case's detail, kept across a redraw (not into another case's) */
+    const typedIn = (inputId, id) => { const n = $(inputId); return n && n.dataset.case === id ? n.value : null; };
+    /* a word said next to the buttons (and in the flash bar), then the detail drawn again */
+    function sayHere(id, text, focusId) {
+      flash("bad", text); answer = { id, kind: "bad", text };
+      open(id, { quiet: true }).then(() => { const n = focusId && $(focusId); if (n) n.focus(); });
+    }
+    /* 标记重复 (the first case prefilled with the likely duplicate the intake found, with its link) and 不予受理
+       (with a reason): the case leaves the list of cases to whistle */
+    function triageBox(id, p) {
+      const typedFirst = typedIn("dup-of", id);
+      const first = el("input", { type: "text", id: "dup-of", "data-case": id, spellcheck: "false", autocomplete: "off",
+        value: typedFirst !== null ? typedFirst : (p.likely_duplicate_of || null), placeholder: w("duplicate_of_label") });
+      const reason = el("input", { type: "text", id: "reject-reason", "data-case": id, value: typedIn("reject-reason", id) || null,
+        placeholder: w("reject_reason") });
+      const markDuplicate = () => {
+        if (!first.value.trim()) { sayHere(id, w("need_first_case"), "dup-of"); return; }
+        act(id, "mark-duplicate", { township: me.unit_code, duplicate_of: first.value.trim() }, w("mark_duplicate"), ["dup-of"]);
+      };
+      const reject = () => {
+        if (!reason.value.trim()) { sayHere(id, t("need_reason"), "reject-reason"); return; }
+        act(id, "reject", { township: me.unit_code, reason: reason.value.trim() }, w("reject"), ["reject-reason"]);
+      };
+      return el("fieldset", { id: "triage" }, el("legend", { text: w("triage_title") }),
+        el("label", { for: "dup-of", text: w("duplicate_of_label") }),
+        el("div", { class: "row" }, el("div", { class: "grow" }, first),
+          p.likely_duplicate_of ? el("a", { href: "#", class: "case-link first-case", "data-case": p.likely_duplicate_of,
+            onclick: (ev) => { ev.preventDefault(); open(first.value.trim() || p.likely_duplicate_of); } }, w("open_first")) : null,
+          el("button", { id: "mark-duplicate", type: "button", onclick: markDuplicate }, w("mark_duplicate"))),
+        el("label", { for: "reject-reason", text: w("reject_reason") }),
+        el("div", { class: "row" }, el("div", { class: "grow" }, reason),
+          el("button", { id: "reject", type: "button", class: "danger", onclick: reject }, w("reject"))));
+    }
+    /* a duplicate (of which case, with its link) or a declined case (why), and 恢复受理 with a reason */
+    function settled(id, p, timeline) {
+      const call = timeline.events.filter((e) => e.kind === (p.status === "duplicate" ? "mark_duplicate" : "reject")).pop();
+      const firstId = call && call.payload && call.payload.duplicate_of;
+      const said = p.status === "duplicate"
+        ? el("div", { class: "notice info settled", role: "status" }, w("marked_duplicate_of", { id: firstId ? String(firstId).slice(0, 8) : "—" }), " ",
+          firstId ? el("a", { href: "#", class: "case-link", "data-case": firstId, onclick: (ev) => { ev.preventDefault(); open(firstId); } }, w("open_first")) : null)
+        : el("div", { class: "notice info settled", role: "status", text: w("rejected_because", { reason: (call && call.payload && call.payload.reason) || "—" }) });
+      const reason = el("input", { type: "text", id: "reinstate-reason", "data-case": id, value: typedIn("reinstate-reason", id) || null,
+        "aria-label": w("reinstate_reason"), placeholder: w("reinstate_reason") });
+      const reinstate = () => {
+        if (!reason.value.trim()) { sayHere(id, t("need_reason"), "reinstate-reason"); return; }
+        act(id, "reinstate", { township: me.unit_code, reason: reason.value.trim() }, w("reinstate"), ["reinstate-reason"]);
+      };
+      return [said, el("div", { class: "row" }, el("div", { class: "grow" }, reason),
+        el("button", { id: "reinstate", type: "button", class: "primary", onclick: reinstate }, w("reinstate")))];
+    }
     function ratingShown(r) {
       return el("span", { class: "small rated", text: `${t("rated")}: ${t("rate_time")} ${r.timeliness} · ${t("rate_adequacy")} ${r.adequacy}` });
     }
@@ -436,25 +518,34 @@
       try {
         const r = await api(`/api/v1/incidents/${id}/${verb}`, { method: "POST", body });
         const known = await unitNames();
-        const pending = r && r.pending ? ` · ${t("pending_close")}${[].concat(r.pending).map((x) => pendingWords(x, known)).join("、")}` : "";
+        const facts = r && r.pending_departments && r.pending_departments.length ? pendingWords(r.pending_departments, known)
+          : r && r.pending ? String(r.pending) : "";
+        const pending = facts ? ` · ${t("pending_close")}${facts}` : "";
         const text = `${label || t(verb === "whistle" ? "whistled" : verb)} ✓${pending}`;
         flash("ok", text); answer = { id, kind: "ok", text };
         for (const input of sent.map((x) => document.getElementById(x)).filter(Boolean)) input.value = "";
       } catch (e) {
         const known = await unitNames();
-        const text = e instanceof ApiError && e.field === "status" && typeof e.message === "string" && /assists not done or released/.test(e.message)
-          ? `${w("close_refused")}${pendingWords(e.message, known)}` : GISE.failureText(e);
+        const text = e instanceof ApiError && e.field === "status" && e.detail && Array.isArray(e.detail.pending) && e.detail.pending.length
+          ? `${w("close_refused")}${pendingWords(e.detail.pending, known)}`
+          : e instanceof ApiError && e.field === "duplicate_of" ? duplicateRefused(e) : GISE.failureText(e);
         flash("bad", text); answer = { id, kind: "bad", text };
       }
       await load(); await open(id);
     }
-    /* "assists not done or released: PSB (summoned), ECO (acting)" (the server's words) with the departments by
-       name and their states in the page's words; anything else as it came */
-    function pendingWords(text, known) {
-      const found = [...String(text).matchAll(/([A-Z][A-Z0-9_]*) \((\w+)\)/g)];
-      if (!found.length || !/assists not done or released/.test(text)) return String(text);
+    /* who a case waits for before it closes, from the facts the server gives ({department, role, status}: a close
+       refused, a verify that could not close): the departments by name, their states in the page's words */
+    function pendingWords(pending, known) {
       const sep = GISE.lang() === "zh" ? "、" : ", ";
-      return w("assists_pending", { list: found.map(([, d, st]) => `${unitName(known, d)}（${t(`asg_${st}`)}）`).join(sep) });
+      const named = (role) => pending.filter((x) => x.role === role).map((x) => `${unitName(known, x.department)}（${t(`asg_${x.status}`)}）`).join(sep);
+      const lead = named("lead"); const assists = named("assist");
+      return [lead ? w("lead_pending", { list: lead }) : null, assists ? w("assists_pending", { list: assists }) : null]
+        .filter(Boolean).join(GISE.lang() === "zh" ? "；" : "; ");
+    }
+    /* a first case the server refused, by what was wrong with it (detail.problem); a malformed id has none */
+    function duplicateRefused(e) {
+      const problem = e.detail && e.detail.problem;
+      return w({ none: "dup_none", self: "dup_self", not_found: "dup_not_found", not_in_hand: "dup_first_closed", far: "dup_far" }[problem] || "dup_bad_id");
     }
     return { start };
   })();
@@ -659,6 +750,9 @@
         el("label", { for: "action-type", text: t("action_kind") }), kind,
         el("label", { for: "action-officer", text: t("officer") }), officer,
         el("label", { for: "action-penalty", text: t("penalty") }), penalty,
+        // what the record will cite, as the lists say it: seen before 记录, not only after
+        el("div", { id: "action-legal", class: "small" }, el("strong", { text: `${w("legal_basis")}：` }),
+          legalWords((cat && cat.legal_basis) || []) || "—"),
         el("button", { id: "record", type: "button", style: "margin-top:.5rem", onclick: async (ev) => {
           const button = ev.currentTarget;
           if (button.disabled) return null;   // a second tap while the first is on its way records nothing twice
@@ -672,6 +766,12 @@
           } finally { button.disabled = false; button.textContent = t("record"); }
         } }, t("record")));
     }
+    /* a legal basis ([{law, article}]) in words: 《水法》第三十九条 style, each once */
+    function legalWords(basis) {
+      const zh = GISE.lang() === "zh";
+      return basis.map((b) => (zh ? `${/^《/.test(b.law) ? b.law : `《${b.law}》`}${b.article || ""}` : `${b.law} ${b.article || ""}`.trim()))
+        .join(zh ? "、" : "; ");
+    }
     /* 本案执法记录: what this department recorded on the case (from the case's record), newest first */
     function recordList(records) {
       const kindName = (code) => { const k = actionKinds.find((x) => x.code === code); return k ? (GISE.lang() === "zh" ? k.zh : k.en) : code; };
@@ -682,7 +782,8 @@
           el("strong", { text: kindName(e.payload.action_type) }),
           (e.payload.measures || []).length ? ` · ${e.payload.measures.join("、")}` : "",
           e.payload.penalty_amount !== null && e.payload.penalty_amount !== undefined ? ` · ${w("penalty_yuan", { n: money(e.payload.penalty_amount) })}` : "",
-          e.payload.officer ? el("span", { class: "muted", text: ` · ${t("officer")} ${e.payload.officer}` }) : null)))
+          e.payload.officer ? el("span", { class: "muted", text: ` · ${t("officer")} ${e.payload.officer}` }) : null,
+          (e.payload.legal_basis || []).length ? el("div", { class: "legal muted", text: `${w("legal_basis")}：${legalWords(e.payload.legal_basis)}` }) : null)))
         : el("p", { class: "small muted", text: w("records_none") }));
     }
     /* 一门主责、其他配合: the lead, once on site, whistles the assisting departments of the case's plan (the lists')
