@@ -95,72 +95,17 @@
   }
   const onEvent = (fn) => listeners.push(fn);
   const levelName = (level) => { const k = `level_${level}`; const w = t(k); return w === k ? level : w; };
-  /* words of this page that the shared table (common.js) does not hold yet, looked up before it */
-  const LOCAL = {
-    zh: { resume_owed: "待恢复处置", resume_left: "剩", choose_task: "从列表中选择一个任务",
-      close_refused: "尚不能结案：", assists_pending: "配合部门 {list} 尚未处置完毕或解除召集——请等待或解除召集",
-      flag_low_accuracy: "定位精度低（±{acc} 米）", flag_outside_district: "区界外", flag_near_border: "临界（靠近街乡边界）",
-      flag_no_village: "未匹配到村/社区", likely_duplicate: "疑似重复：与已上报的案件相距 {d} 米",
-      open_first: "查看原案件", duplicate_hint: "请先查看原案件，确认不是同一问题后再吹哨",
-      recurrence: "原案件 {id} 办结后复发（相距 {d} 米）", tag_duplicate: "疑似重复", tag_recurrence: "复发",
-      lead_whistle: "吹哨配合部门", lead_whistle_send: "吹哨", lead_whistle_none: "清单所列配合部门均已召集",
-      lead_whistle_choose: "请选择要召集的配合部门", lead_whistled: "已吹哨配合部门",
-      records: "本案执法记录", records_none: "尚无执法记录", recording: "正在记录…",
-      penalty_yuan: "罚款 ¥{n}", ev_ranking: "排名类别", ranking_lead: "主责", ranking_assist: "配合",
-      ev_whistle_on_time_rate: "吹哨及时率", ev_review_on_time_rate: "核查及时率",
-      ev_follow_up_on_time_rate: "落实及时率", ev_no_recurrence_rate: "解决不反弹率", ev_own_warnings: "自身警示",
-      ev_dept_warnings: "部门警示", ev_township_recurrences: "反弹(W08)",
-      kind_mark_duplicate: "标记重复", kind_reject: "不予受理", kind_reinstate: "恢复受理",
-      mark_duplicate: "标记重复", reject: "不予受理", reinstate: "恢复受理", triage_title: "分拣",
-      duplicate_of_label: "原案件编号", reject_reason: "不予受理的原因", reinstate_reason: "恢复受理的原因",
-      need_first_case: "请填写原案件编号", marked_duplicate_of: "已标记为案件 {id} 的重复", rejected_because: "不予受理：{reason}",
-      dup_bad_id: "原案件编号无效：请填写完整的案件编号", dup_not_found: "找不到原案件，请核对编号",
-      dup_self: "不能标记为本案件自身的重复", dup_first_closed: "原案件本身已是重复或不予受理，请填写在办的原案件",
-      dup_far: "原案件不在本街乡或相邻街乡", dup_none: "本案件没有疑似重复的原案件，请填写原案件编号",
-      lead_pending: "主责部门 {list} 尚未办结",
-      overdue_n: "已超时 {n} 分钟", overdue_late_until: "{at} 前报到记迟到，之后记未报到",
-      overdue_absent: "{at} 前未报到，记未报到", legal_basis: "法律依据" },
-    en: { resume_owed: "to resume", resume_left: "left", choose_task: "Choose a task in the list",
-      close_refused: "Cannot close yet: ", assists_pending: "assisting departments {list} not done or released: wait or release them",
-      flag_low_accuracy: "rough position (±{acc} m)", flag_outside_district: "outside the district",
-      flag_near_border: "near a township border", flag_no_village: "no village matched",
-      likely_duplicate: "Likely duplicate: {d} m from a case already reported", open_first: "Open the first case",
-      duplicate_hint: "Open the first case and make sure it is another problem before whistling",
-      recurrence: "Came back after case {id} was closed ({d} m away)", tag_duplicate: "likely duplicate",
-      tag_recurrence: "came back", lead_whistle: "Whistle assisting departments", lead_whistle_send: "Whistle",
-      lead_whistle_none: "Every assisting department of the lists is summoned",
-      lead_whistle_choose: "Choose the departments to summon", lead_whistled: "Assists whistled",
-      records: "Enforcement records of the case", records_none: "No enforcement record yet", recording: "Recording…",
-      penalty_yuan: "fine ¥{n}", ev_ranking: "Ranking", ranking_lead: "lead", ranking_assist: "assist",
-      ev_whistle_on_time_rate: "Whistled on time", ev_review_on_time_rate: "Reviewed on time",
-      ev_follow_up_on_time_rate: "Follow-ups on time", ev_no_recurrence_rate: "No recurrence",
-      ev_own_warnings: "Own warnings", ev_dept_warnings: "Department warnings", ev_township_recurrences: "Recurrences (W08)",
-      kind_mark_duplicate: "marked duplicate", kind_reject: "declined", kind_reinstate: "taken back",
-      mark_duplicate: "Mark duplicate", reject: "Decline", reinstate: "Take back", triage_title: "Triage",
-      duplicate_of_label: "First case id", reject_reason: "Why it is declined", reinstate_reason: "Why it is taken back",
-      need_first_case: "Give the first case's id", marked_duplicate_of: "Marked a duplicate of case {id}", rejected_because: "Declined: {reason}",
-      dup_bad_id: "Not a case id: give the whole id", dup_not_found: "No such first case: check the id",
-      dup_self: "A case is not a duplicate of itself", dup_first_closed: "That case is a duplicate or declined itself: give the case in hand",
-      dup_far: "That case is neither in this township nor in a neighbouring one", dup_none: "No likely duplicate was found: give the first case's id",
-      lead_pending: "lead department {list} has not finished",
-      overdue_n: "{n} min overdue", overdue_late_until: "a report-in before {at} counts late, after that absent",
-      overdue_absent: "not in by {at}: counts absent", legal_basis: "Legal basis" },
-  };
-  function w(key, vars) {
-    const s = (LOCAL[GISE.lang()] || LOCAL.zh)[key] || LOCAL.zh[key];
-    if (!s) return t(key, vars);
-    let out = s;
-    for (const [k, v] of Object.entries(vars || {})) out = out.replace(`{${k}}`, v);
-    return out;
-  }
   /* a location flag in words (the accuracy of a rough fix in metres) */
-  const flagName = (flag, p) => (LOCAL.zh[`flag_${flag}`] ? w(`flag_${flag}`, { acc: Math.round(p.accuracy_m || 0) }) : flag);
+  const flagName = (flag, p) => {   // a flag the words do not know is shown as it is
+    const key = `flag_${flag}`, said = t(key, { acc: Math.round(p.accuracy_m || 0) });
+    return said === key ? flag : said;
+  };
   /* the case's record, newest first: what happened, when and who did it */
   function history(events, known) {
     return el("details", { class: "history" }, el("summary", { text: `${t("history")}（${events.length}）` }),
       el("ul", { class: "plain small" }, events.slice().reverse().map((e) => el("li", {},
         el("span", { class: "muted", text: `${GISE.when(e.at)} ` }),
-        el("span", { text: w(`kind_${e.kind}`) }),
+        el("span", { text: t(`kind_${e.kind}`) }),
         e.payload && e.payload.duplicate_of ? el("span", { text: ` · ${String(e.payload.duplicate_of).slice(0, 8)}` }) : null,
         e.payload && e.payload.department ? el("span", { text: ` · ${unitName(known, e.payload.department)}` }) : null,
         e.actor ? el("span", { class: "muted", text: ` · ${e.actor}` }) : null,
@@ -175,16 +120,16 @@
   }
   /* a likely duplicate and a recurrence, as the intake found them; ``go`` opens the case named (the township's desk) */
   function caseNotices(p, go) {
-    const link = (id) => (go ? el("a", { href: "#", class: "case-link", "data-case": id, onclick: (ev) => { ev.preventDefault(); go(id); } }, w("open_first")) : null);
+    const link = (id) => (go ? el("a", { href: "#", class: "case-link", "data-case": id, onclick: (ev) => { ev.preventDefault(); go(id); } }, t("open_first")) : null);
     const out = [];
     if (p.likely_duplicate_of) {
       out.push(el("div", { class: "notice warn duplicate", role: "status" },
-        el("strong", { text: w("likely_duplicate", { d: Math.round(p.duplicate_distance_m || 0) }) }), " ", link(p.likely_duplicate_of),
-        go ? el("div", { class: "small", text: w("duplicate_hint") }) : null));
+        el("strong", { text: t("likely_duplicate", { d: Math.round(p.duplicate_distance_m || 0) }) }), " ", link(p.likely_duplicate_of),
+        go ? el("div", { class: "small", text: t("duplicate_hint") }) : null));
     }
     if (p.recurrence_of) {
       out.push(el("div", { class: "notice warn recurrence", role: "status" },
-        el("strong", { text: w("recurrence", { id: String(p.recurrence_of).slice(0, 8), d: Math.round(p.recurrence_distance_m || 0) }) }), " ",
+        el("strong", { text: t("recurrence", { id: String(p.recurrence_of).slice(0, 8), d: Math.round(p.recurrence_distance_m || 0) }) }), " ",
         go ? el("a", { href: "#", class: "case-link", "data-case": p.recurrence_of, onclick: (ev) => { ev.preventDefault(); go(p.recurrence_of); } }, p.recurrence_of.slice(0, 8)) : null));
     }
     return out;
@@ -218,7 +163,7 @@
       const late = !stopped && !done && left < 0;
       const what = node.dataset.kind === "resolution" ? `${t("resolution_left")} ` : "";
       node.textContent = stopped ? t(`asg_${node.dataset.status}`) : done ? t("reported_in")
-        : node.dataset.kind === "resume" ? `${w("resume_owed")} · ${late ? t("late") : w("resume_left")} ${GISE.countdown(Math.abs(left))}`
+        : node.dataset.kind === "resume" ? `${t("resume_owed")} · ${late ? t("late") : t("resume_left")} ${GISE.countdown(Math.abs(left))}`
           : late ? overdue(node, -left) : `${what}${GISE.countdown(left)}`;
       node.classList.toggle("late", late);
       node.classList.toggle("stopped", stopped);
@@ -229,10 +174,10 @@
   /* past a deadline: how long past in minutes, never a negative clock; for a report-in, what now applies — before
      ``absent_at`` (the warning list's line the API gives) a report-in counts late (W01), after it absent (W02) */
   function overdue(node, pastMs) {
-    const said = `${node.dataset.kind === "resolution" ? `${t("resolution_due")} · ` : ""}${w("overdue_n", { n: Math.max(1, Math.ceil(pastMs / 60000)) })}`;
+    const said = `${node.dataset.kind === "resolution" ? `${t("resolution_due")} · ` : ""}${t("overdue_n", { n: Math.max(1, Math.ceil(pastMs / 60000)) })}`;
     const absent = node.dataset.kind !== "resolution" && node.dataset.absent;
     if (!absent) return said;
-    return `${said} · ${w(Date.now() < new Date(absent).getTime() ? "overdue_late_until" : "overdue_absent", { at: GISE.when(absent) })}`;
+    return `${said} · ${t(Date.now() < new Date(absent).getTime() ? "overdue_late_until" : "overdue_absent", { at: GISE.when(absent) })}`;
   }
   /* the countdown of an assignment (see tickCountdowns): to its report-in. On the department's own desk
      (``owed``), a lead that reported in and still works the case counts down to its resolution due instead;
@@ -342,8 +287,8 @@
           el("span", { class: "badge", style: `color:${STATUS_COLOUR[p.status]}`, text: GISE.statusName(p.status) })),
         el("div", { class: "small muted" }, neighbour ? el("span", { class: "tag border", text: `${t("neighbour")} ${p.township_name}` }) : null,
           fresh.has(f.id) ? el("span", { class: "tag border", text: t("new_case") }) : null,
-          p.likely_duplicate_of ? el("span", { class: "tag duplicate", text: w("tag_duplicate") }) : null,
-          p.recurrence_of ? el("span", { class: "tag recurrence", text: w("tag_recurrence") }) : null,
+          p.likely_duplicate_of ? el("span", { class: "tag duplicate", text: t("tag_duplicate") }) : null,
+          p.recurrence_of ? el("span", { class: "tag recurrence", text: t("tag_recurrence") }) : null,
           `${GISE.when(p.observed_at)} · ${p.village_name || p.township_name || ""}`));
       }) : [el("p", { class: "muted", text: t("no_items") })]));
     }
@@ -445,43 +390,43 @@
     function triageBox(id, p) {
       const typedFirst = typedIn("dup-of", id);
       const first = el("input", { type: "text", id: "dup-of", "data-case": id, spellcheck: "false", autocomplete: "off",
-        value: typedFirst !== null ? typedFirst : (p.likely_duplicate_of || null), placeholder: w("duplicate_of_label") });
+        value: typedFirst !== null ? typedFirst : (p.likely_duplicate_of || null), placeholder: t("duplicate_of_label") });
       const reason = el("input", { type: "text", id: "reject-reason", "data-case": id, value: typedIn("reject-reason", id) || null,
-        placeholder: w("reject_reason") });
+        placeholder: t("reject_reason") });
       const markDuplicate = () => {
-        if (!first.value.trim()) { sayHere(id, w("need_first_case"), "dup-of"); return; }
-        act(id, "mark-duplicate", { township: me.unit_code, duplicate_of: first.value.trim() }, w("mark_duplicate"), ["dup-of"]);
+        if (!first.value.trim()) { sayHere(id, t("need_first_case"), "dup-of"); return; }
+        act(id, "mark-duplicate", { township: me.unit_code, duplicate_of: first.value.trim() }, t("mark_duplicate"), ["dup-of"]);
       };
       const reject = () => {
         if (!reason.value.trim()) { sayHere(id, t("need_reason"), "reject-reason"); return; }
-        act(id, "reject", { township: me.unit_code, reason: reason.value.trim() }, w("reject"), ["reject-reason"]);
+        act(id, "reject", { township: me.unit_code, reason: reason.value.trim() }, t("reject"), ["reject-reason"]);
       };
-      return el("fieldset", { id: "triage" }, el("legend", { text: w("triage_title") }),
-        el("label", { for: "dup-of", text: w("duplicate_of_label") }),
+      return el("fieldset", { id: "triage" }, el("legend", { text: t("triage_title") }),
+        el("label", { for: "dup-of", text: t("duplicate_of_label") }),
         el("div", { class: "row" }, el("div", { class: "grow" }, first),
           p.likely_duplicate_of ? el("a", { href: "#", class: "case-link first-case", "data-case": p.likely_duplicate_of,
-            onclick: (ev) => { ev.preventDefault(); open(first.value.trim() || p.likely_duplicate_of); } }, w("open_first")) : null,
-          el("button", { id: "mark-duplicate", type: "button", onclick: markDuplicate }, w("mark_duplicate"))),
-        el("label", { for: "reject-reason", text: w("reject_reason") }),
+            onclick: (ev) => { ev.preventDefault(); open(first.value.trim() || p.likely_duplicate_of); } }, t("open_first")) : null,
+          el("button", { id: "mark-duplicate", type: "button", onclick: markDuplicate }, t("mark_duplicate"))),
+        el("label", { for: "reject-reason", text: t("reject_reason") }),
         el("div", { class: "row" }, el("div", { class: "grow" }, reason),
-          el("button", { id: "reject", type: "button", class: "danger", onclick: reject }, w("reject"))));
+          el("button", { id: "reject", type: "button", class: "danger", onclick: reject }, t("reject"))));
     }
     /* a duplicate (of which case, with its link) or a declined case (why), and 恢复受理 with a reason */
     function settled(id, p, timeline) {
       const call = timeline.events.filter((e) => e.kind === (p.status === "duplicate" ? "mark_duplicate" : "reject")).pop();
       const firstId = call && call.payload && call.payload.duplicate_of;
       const said = p.status === "duplicate"
-        ? el("div", { class: "notice info settled", role: "status" }, w("marked_duplicate_of", { id: firstId ? String(firstId).slice(0, 8) : "—" }), " ",
-          firstId ? el("a", { href: "#", class: "case-link", "data-case": firstId, onclick: (ev) => { ev.preventDefault(); open(firstId); } }, w("open_first")) : null)
-        : el("div", { class: "notice info settled", role: "status", text: w("rejected_because", { reason: (call && call.payload && call.payload.reason) || "—" }) });
+        ? el("div", { class: "notice info settled", role: "status" }, t("marked_duplicate_of", { id: firstId ? String(firstId).slice(0, 8) : "—" }), " ",
+          firstId ? el("a", { href: "#", class: "case-link", "data-case": firstId, onclick: (ev) => { ev.preventDefault(); open(firstId); } }, t("open_first")) : null)
+        : el("div", { class: "notice info settled", role: "status", text: t("rejected_because", { reason: (call && call.payload && call.payload.reason) || "—" }) });
       const reason = el("input", { type: "text", id: "reinstate-reason", "data-case": id, value: typedIn("reinstate-reason", id) || null,
-        "aria-label": w("reinstate_reason"), placeholder: w("reinstate_reason") });
+        "aria-label": t("reinstate_reason"), placeholder: t("reinstate_reason") });
       const reinstate = () => {
         if (!reason.value.trim()) { sayHere(id, t("need_reason"), "reinstate-reason"); return; }
-        act(id, "reinstate", { township: me.unit_code, reason: reason.value.trim() }, w("reinstate"), ["reinstate-reason"]);
+        act(id, "reinstate", { township: me.unit_code, reason: reason.value.trim() }, t("reinstate"), ["reinstate-reason"]);
       };
       return [said, el("div", { class: "row" }, el("div", { class: "grow" }, reason),
-        el("button", { id: "reinstate", type: "button", class: "primary", onclick: reinstate }, w("reinstate")))];
+        el("button", { id: "reinstate", type: "button", class: "primary", onclick: reinstate }, t("reinstate")))];
     }
     function ratingShown(r) {
       return el("span", { class: "small rated", text: `${t("rated")}: ${t("rate_time")} ${r.timeliness} · ${t("rate_adequacy")} ${r.adequacy}` });
@@ -527,7 +472,7 @@
       } catch (e) {
         const known = await unitNames();
         const text = e instanceof ApiError && e.field === "status" && e.detail && Array.isArray(e.detail.pending) && e.detail.pending.length
-          ? `${w("close_refused")}${pendingWords(e.detail.pending, known)}`
+          ? `${t("close_refused")}${pendingWords(e.detail.pending, known)}`
           : e instanceof ApiError && e.field === "duplicate_of" ? duplicateRefused(e) : GISE.failureText(e);
         flash("bad", text); answer = { id, kind: "bad", text };
       }
@@ -539,13 +484,13 @@
       const sep = GISE.lang() === "zh" ? "、" : ", ";
       const named = (role) => pending.filter((x) => x.role === role).map((x) => `${unitName(known, x.department)}（${t(`asg_${x.status}`)}）`).join(sep);
       const lead = named("lead"); const assists = named("assist");
-      return [lead ? w("lead_pending", { list: lead }) : null, assists ? w("assists_pending", { list: assists }) : null]
+      return [lead ? t("lead_pending", { list: lead }) : null, assists ? t("assists_pending", { list: assists }) : null]
         .filter(Boolean).join(GISE.lang() === "zh" ? "；" : "; ");
     }
     /* a first case the server refused, by what was wrong with it (detail.problem); a malformed id has none */
     function duplicateRefused(e) {
       const problem = e.detail && e.detail.problem;
-      return w({ none: "dup_none", self: "dup_self", not_found: "dup_not_found", not_in_hand: "dup_first_closed", far: "dup_far" }[problem] || "dup_bad_id");
+      return t({ none: "dup_none", self: "dup_self", not_found: "dup_not_found", not_in_hand: "dup_first_closed", far: "dup_far" }[problem] || "dup_bad_id");
     }
     return { start };
   })();
@@ -556,7 +501,7 @@
     const LEAD_OWES = new Set(["whistled", "in_action", "reopened"]);
     function start() {
       $("department-view").classList.remove("hidden");
-      $("choose-task").textContent = w("choose_task");   // the desk has no map: a task is chosen in the list
+      $("choose-task").textContent = t("choose_task");   // the desk has no map: a task is chosen in the list
       load();
       setInterval(load, 15000);
       onEvent((e) => { load(); if (selected && e.incident_id === selected.incident_id && e.actor !== me.username) open(selected.id); });
@@ -603,7 +548,7 @@
       ? a.resolution_due : a.report_in_due);
     const resumeCountdown = (a) => (a.resolution_due
       ? el("span", { class: "countdown owed", "data-due": a.resolution_due, "data-kind": "resume", "data-done": "false", "data-status": "owed" })
-      : el("span", { class: "countdown owed", text: w("resume_owed") }));
+      : el("span", { class: "countdown owed", text: t("resume_owed") }));
     function itemLine(a) {
       if (owesResume(a)) {
         const r = reopened.get(a.incident_id);
@@ -751,14 +696,14 @@
         el("label", { for: "action-officer", text: t("officer") }), officer,
         el("label", { for: "action-penalty", text: t("penalty") }), penalty,
         // what the record will cite, as the lists say it: seen before 记录, not only after
-        el("div", { id: "action-legal", class: "small" }, el("strong", { text: `${w("legal_basis")}：` }),
+        el("div", { id: "action-legal", class: "small" }, el("strong", { text: `${t("legal_basis")}：` }),
           legalWords((cat && cat.legal_basis) || []) || "—"),
         el("button", { id: "record", type: "button", style: "margin-top:.5rem", onclick: async (ev) => {
           const button = ev.currentTarget;
           if (button.disabled) return null;   // a second tap while the first is on its way records nothing twice
           const measures = boxes.map((b) => b.querySelector("input")).filter((x) => x.checked).map((x) => x.value);
           if (!kind.value) { say("bad", t("need_action")); kind.focus(); return null; }
-          button.disabled = true; button.textContent = w("recording");
+          button.disabled = true; button.textContent = t("recording");
           try {
             return await post(`/api/v1/assignments/${a.id}/actions`, { action_type: kind.value, measures, officer: officer.value,
               penalty_amount: penalty.value ? Number(penalty.value) : null }, () => `${t("action")} ✓`,
@@ -776,15 +721,15 @@
     function recordList(records) {
       const kindName = (code) => { const k = actionKinds.find((x) => x.code === code); return k ? (GISE.lang() === "zh" ? k.zh : k.en) : code; };
       const money = (n) => Number(n).toLocaleString(GISE.lang() === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: 2 });
-      return el("div", { id: "records" }, el("h3", { text: w("records") }), records.length
+      return el("div", { id: "records" }, el("h3", { text: t("records") }), records.length
         ? el("ul", { class: "plain small" }, records.slice().reverse().map((e) => el("li", { class: "record", "data-record": e.payload.record_id },
           el("span", { class: "muted", text: `${GISE.when(e.at)} ` }),
           el("strong", { text: kindName(e.payload.action_type) }),
           (e.payload.measures || []).length ? ` · ${e.payload.measures.join("、")}` : "",
-          e.payload.penalty_amount !== null && e.payload.penalty_amount !== undefined ? ` · ${w("penalty_yuan", { n: money(e.payload.penalty_amount) })}` : "",
+          e.payload.penalty_amount !== null && e.payload.penalty_amount !== undefined ? ` · ${t("penalty_yuan", { n: money(e.payload.penalty_amount) })}` : "",
           e.payload.officer ? el("span", { class: "muted", text: ` · ${t("officer")} ${e.payload.officer}` }) : null,
-          (e.payload.legal_basis || []).length ? el("div", { class: "legal muted", text: `${w("legal_basis")}：${legalWords(e.payload.legal_basis)}` }) : null)))
-        : el("p", { class: "small muted", text: w("records_none") }));
+          (e.payload.legal_basis || []).length ? el("div", { class: "legal muted", text: `${t("legal_basis")}：${legalWords(e.payload.legal_basis)}` }) : null)))
+        : el("p", { class: "small muted", text: t("records_none") }));
     }
     /* 一门主责、其他配合: the lead, once on site, whistles the assisting departments of the case's plan (the lists')
        that are not summoned yet */
@@ -792,16 +737,16 @@
       let on = [];
       try { on = (await api(`/api/v1/incidents/${a.incident_id}/assignments`)).data.map((x) => x.department); } catch { on = [a.department]; }
       const free = (f.properties.plan || []).filter((x) => x.department !== a.department && !on.includes(x.department));
-      const box = el("fieldset", { id: "lead-whistle" }, el("legend", { text: w("lead_whistle") }));
-      if (!free.length) { box.append(el("p", { class: "small muted", text: w("lead_whistle_none") })); return box; }
+      const box = el("fieldset", { id: "lead-whistle" }, el("legend", { text: t("lead_whistle") }));
+      if (!free.length) { box.append(el("p", { class: "small muted", text: t("lead_whistle_none") })); return box; }
       const boxes = free.map((x) => el("label", { class: "check" },
         el("input", { type: "checkbox", name: "assist", value: x.department, id: `assist-${x.department}` }), ` ${x.department_name || x.department}`));
       box.append(...boxes, el("button", { id: "lead-whistle-send", type: "button", style: "margin-top:.5rem", onclick: () => {
         const chosen = boxes.map((b) => b.querySelector("input")).filter((x) => x.checked).map((x) => x.value);
-        if (!chosen.length) { say("bad", w("lead_whistle_choose")); return null; }
+        if (!chosen.length) { say("bad", t("lead_whistle_choose")); return null; }
         return post(`/api/v1/incidents/${a.incident_id}/whistle`, { mode: "lead_department", whistler: a.department, add_departments: chosen },
-          () => `${w("lead_whistled")} ✓`, boxes.map((b) => b.querySelector("input").id));
-      } }, w("lead_whistle_send")));
+          () => `${t("lead_whistled")} ✓`, boxes.map((b) => b.querySelector("input").id));
+      } }, t("lead_whistle_send")));
       return box;
     }
     /* 退单: a department chief declines a whistle with a reason; a listed lead needs a ground */
@@ -846,9 +791,9 @@
       "follow_up_on_time_rate", "no_recurrence_rate", "whistles", "actions", "penalty_amount", "own_warnings", "warnings",
       "recurrences", "cases", "whistled", "share_whistled", "whistles_sent", "summons"];
     /* a column's label; a township's ``warnings`` are about departments on its cases (部门警示), its own are apart */
-    const evalLabel = (c, by) => (c === "warnings" && by === "township" ? w("ev_dept_warnings")
-      : c === "recurrences" && by === "township" ? w("ev_township_recurrences")
-        : LOCAL.zh[`ev_${c}`] ? w(`ev_${c}`) : t(`ev_${c}`));
+    const evalLabel = (c, by) => (c === "warnings" && by === "township" ? t("ev_dept_warnings")
+      : c === "recurrences" && by === "township" ? t("ev_township_recurrences")
+        : t(`ev_${c}`));
     const isRatio = (k) => k.endsWith("_rate") || k === "rating_score" || k === "share_whistled";
     function cell(k, v) {
       if (v === null || v === undefined || (typeof v === "number" && !Number.isFinite(v))) return "—";
@@ -877,7 +822,7 @@
       const cols = EVAL_COLS.filter((k) => k === "name" || k in rows[0]);
       // a unit scored on too few whistles has no rank: the rank cell says why
       const shown = (c, r) => (c === "name" ? unit(r) : c === "rank" && r.small_sample ? t("ev_small_sample")
-        : c === "ranking" ? (r.ranking ? w(`ranking_${r.ranking}`) : "—")
+        : c === "ranking" ? (r.ranking ? t(`ranking_${r.ranking}`) : "—")
         : c === "deduction" && r[c] ? `−${cell(c, r[c])}` : cell(c, r[c]));
       const by = $("eval-by").value;
       const text = (c) => c === "name" || c === "month" || c === "ranking";

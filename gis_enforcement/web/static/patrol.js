@@ -12,33 +12,7 @@
   const RETRY_MS = 10000;
 
   /* the words only this page uses (the shared ones are common.js's) */
-  const WORDS = {
-    zh: {
-      signout_unsent: "还有 {n} 条上报未发送：退出后将保留在本机，待您再次登录时发送。确定退出？",
-      signout_confirm: "确定退出登录？", need_reason: "定位精度不足：请在情况描述中说明原因",
-      sent_photos_dropped: "已上报（{n} 张照片未上传，见上报记录）",
-      photo_too_big: "照片 {name} 超过 {mb} MB，未上传", photo_not_image: "照片 {name} 不是图片，未上传",
-      photo_refused: "照片 {name} 未上传：{why}", photo_big_warn: "照片 {name} 超过 {mb} MB，服务器不会接收：请换一张或压缩后再选",
-      reported_in: "已报到", done: "已处置完毕", awaiting: "待报到", stood_down: "已解除",
-      duplicate_of: "可能与 {at} 的上报重复（{m} 米）", recurrence: "该点位曾办结后复发",
-      change_category: "更换类别",
-    },
-    en: {
-      signout_unsent: "{n} report(s) not sent yet: they stay on this phone and are sent when you sign in again. Sign out?",
-      signout_confirm: "Sign out?", need_reason: "Poor GPS fix: say why in the description",
-      sent_photos_dropped: "Sent ({n} photo(s) not uploaded: see the reports below)",
-      photo_too_big: "photo {name} is over {mb} MB: not uploaded", photo_not_image: "photo {name} is not an image: not uploaded",
-      photo_refused: "photo {name} not uploaded: {why}", photo_big_warn: "photo {name} is over {mb} MB; the server will refuse it",
-      reported_in: "reported in", done: "done", awaiting: "awaited", stood_down: "released",
-      duplicate_of: "may repeat the report of {at} ({m} m)", recurrence: "this spot came back after a closed case",
-      change_category: "Change category",
-    },
-  };
-  const w = (key, vars) => {
-    let s = (WORDS[GISE.lang()] || WORDS.zh)[key] || WORDS.zh[key];
-    for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, v);
-    return s;
-  };
+  
   /* the server's limit on one photo (settings.photo_max_bytes, 413 beyond it) */
   const PHOTO_MAX_BYTES = 15_000_000;
   const COURSE_EVERY_MS = 30000;
@@ -69,7 +43,7 @@
      for this officer: the next one to sign in on the phone neither sends nor sees them) */
   $("signout").addEventListener("click", async () => {
     const n = (await myReports()).filter(unsent).length;
-    if (confirm(n ? w("signout_unsent", { n }) : w("signout_confirm"))) GISE.signOut();
+    if (confirm(n ? t("signout_unsent", { n }) : t("signout_confirm"))) GISE.signOut();
   });
   $("lang").addEventListener("click", () => GISE.switchLanguage());
   document.addEventListener("gise:language", () => { renderCategories(); renderFix(); renderQueue(); renderThumbs(); renderPatrol(); });
@@ -107,7 +81,7 @@
     }, categoryName(c), el("span", { class: "code", text: c.code }),
     recent.includes(c.code) ? el("span", { class: "tag", text: t("recent") }) : null)),
     ...(collapsed && chosen ? [el("button", { type: "button", id: "cat-change", class: "small",
-      onclick: () => { collapsed = false; renderCategories(); $("cat-search").focus(); } }, w("change_category"))] : []));
+      onclick: () => { collapsed = false; renderCategories(); $("cat-search").focus(); } }, t("change_category"))] : []));
     if (focused) { const again = $("cat-list").querySelector(`button[data-code="${focused}"]`); if (again) again.focus(); }
     const c = categories.find((x) => x.code === chosen);
     $("cat-info").textContent = c ? `${t("lead")}: ${c.lead_department_zh || c.lead_department || "—"} · ` +
@@ -165,7 +139,7 @@
     const big = [];
     for (const file of $("photos").files) {
       photos.push({ blob: file, name: file.name, type: file.type, exif: await Exif.fromFile(file) });
-      if (file.size > PHOTO_MAX_BYTES) big.push(w("photo_big_warn", { name: file.name, mb: PHOTO_MAX_BYTES / 1e6 }));
+      if (file.size > PHOTO_MAX_BYTES) big.push(t("photo_big_warn", { name: file.name, mb: PHOTO_MAX_BYTES / 1e6 }));
     }
     $("photos").value = "";
     renderThumbs();
@@ -194,7 +168,7 @@
     if (!fix) return notice(msg, "bad", t("need_fix"));
     if (poorFix() && !$("confirm-poor").checked) return notice(msg, "bad", t("need_confirm"));
     // "仍然提交（需说明）": a poor fix goes with the officer's explanation
-    if (poorFix() && !$("description").value.trim()) { $("description").focus(); return notice(msg, "bad", w("need_reason")); }
+    if (poorFix() && !$("description").value.trim()) { $("description").focus(); return notice(msg, "bad", t("fix_reason_needed")); }
     const me = GISE.session().me;
     const track = await currentTrack();
     const id = editing || GISE.uuid();
@@ -226,7 +200,7 @@
     if (!r) { lastSaved = null; return; }
     const dropped = (r.photoErrors || []).length;
     if (r.state === "accepted" && r.photos.every((p) => p.sent)) {
-      notice($("report-msg"), dropped ? "warn" : "ok", dropped ? w("sent_photos_dropped", { n: dropped }) : t("sent_now"));
+      notice($("report-msg"), dropped ? "warn" : "ok", dropped ? t("sent_photos_dropped", { n: dropped }) : t("sent_now"));
       lastSaved = null;
     } else if (r.state === "rejected") { notice($("report-msg"), "bad", t("state_rejected")); lastSaved = null; }
   }
@@ -273,9 +247,9 @@
   }
   /* a photo the server refused, by its status (kept as answered, said in the page's language now) */
   function photoRefusal(p) {
-    if (p.status === 413) return w("photo_too_big", { name: p.name, mb: PHOTO_MAX_BYTES / 1e6 });
-    if (p.status === 415) return w("photo_not_image", { name: p.name });
-    return w("photo_refused", { name: p.name, why: new ApiError(p.status, p.body).describe() });
+    if (p.status === 413) return t("photo_too_big", { name: p.name, mb: PHOTO_MAX_BYTES / 1e6 });
+    if (p.status === 415) return t("photo_not_image", { name: p.name });
+    return t("photo_refused", { name: p.name, why: new ApiError(p.status, p.body).describe() });
   }
   /* what became of an accepted report (GET /api/v1/incidents/mine): its status, then each department summoned
      and how far it has got — "已吹哨 · 区水务局 已报到 01:20" — or only the status once it is resolved */
@@ -283,9 +257,9 @@
     const status = GISE.statusName(c.status);
     if (["resolved", "verified", "closed", "rejected", "duplicate"].includes(c.status) || !c.departments.length) return status;
     const hm = (iso) => GISE.when(iso).split(" ").pop();
-    const where = (a) => a.done_at ? w("done")
-      : ["declined", "released"].includes(a.status) ? w("stood_down")
-        : a.reported_in_at ? `${w("reported_in")} ${hm(a.reported_in_at)}` : w("awaiting");
+    const where = (a) => a.done_at ? t("course_done")
+      : ["declined", "released"].includes(a.status) ? t("stood_down")
+        : a.reported_in_at ? `${t("reported_in")} ${hm(a.reported_in_at)}` : t("awaiting");
     return `${status} · ${c.departments.map((a) => `${a.department_name || a.department} ${where(a)}`).join("，")}`;
   }
   /* what the intake found about the report: a likely repeat of an earlier one (when it was seen: from the
@@ -295,10 +269,10 @@
     const notes = [];
     if (x.likely_duplicate_of) {
       const at = x.duplicate_observed_at || seen[x.likely_duplicate_of];
-      notes.push(w("duplicate_of", { at: at ? GISE.when(at) : x.likely_duplicate_of.slice(0, 8),
+      notes.push(t("duplicate_of", { at: at ? GISE.when(at) : x.likely_duplicate_of.slice(0, 8),
         m: Math.round(x.duplicate_distance_m || 0) }));
     }
-    if (x.recurrence_of) notes.push(w("recurrence"));
+    if (x.recurrence_of) notes.push(t("spot_came_back"));
     return notes;
   }
   /* the lead department by name: the one the server's plan named, else the lists' name for the code */
