@@ -226,6 +226,13 @@ def listed_measures(catalog: Catalog, category: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m for r in catalog.rules if r.category == category for m in r.measures))
 
 
+def cited_legal_basis(catalog: Catalog, category: str) -> list[dict[str, str]]:
+    """The laws and articles the lists cite for a category, in any of its rules, each once in the lists' order
+    (a general rule and its zone rules often cite the same articles): what an enforcement record stores."""
+    cited = dict.fromkeys((b.law, b.article) for r in catalog.rules if r.category == category for b in r.legal_basis)
+    return [{"law": law, "article": article} for law, article in cited]
+
+
 def action_kind(catalog: Catalog, action_type: str) -> str:
     """The code of the kind of enforcement action ``action_type`` names — a code of the lists' ``action_kinds`` or
     its exact Chinese name — what a record stores. Anything else is ``InvalidInput`` on ``action_type`` naming the
@@ -292,10 +299,7 @@ def record_action(
         raise InvalidInput(f"{len(missing)} photo(s) named are not photos of this case ({missing[0][:12]}…): upload "
                            f"them to the case first (POST /api/v1/incidents/{incident_id}/photos)", field="photos",
                            missing=missing)
-    # a category's general rule and its zone rules often cite the same articles: each is listed once
-    rules = [r for r in catalog.rules if r.category == case.category]
-    legal = list({(b.law, b.article): {"law": b.law, "article": b.article}
-                  for r in rules for b in r.legal_basis}.values())
+    legal = cited_legal_basis(catalog, case.category)
     record_id = dispatch_repo.insert_enforcement_record(session, record={
         "assignment_id": assignment.id, "incident_id": incident_id, "action_type": kind,
         "measures": list(measures), "legal_basis": legal, "penalty_amount": penalty_amount,

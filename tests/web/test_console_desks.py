@@ -63,6 +63,15 @@ def _resolved(site: Site, incident_id: str, summary: str) -> None:
         assert r.status_code == 200, r.text
 
 
+def _verified(site: Site, incident_id: str) -> list[dict[str, Any]]:
+    """The lead resolves, the township verifies; the case's assignments as they then stand."""
+    _resolved(site, incident_id, "已处置")
+    with site.client("township_dispatcher") as c:
+        r = c.post(f"/api/v1/incidents/{incident_id}/verify", json={"township": site.township})
+        assert r.status_code == 200, r.text
+        return c.get(f"/api/v1/incidents/{incident_id}/assignments").json()["data"]
+
+
 def test_a_reopened_case_reaches_the_lead_with_why_who_when_and_its_deadline_first_in_the_list(
         browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
@@ -215,11 +224,7 @@ def test_a_refused_close_is_said_next_to_the_button_in_words(browser: Any, site:
     incident_id = _file(site, offset=0.0015)
     _whistle(site, incident_id)
     _on_site(site, incident_id)
-    _resolved(site, incident_id, "已处置")
-    with site.client("township_dispatcher") as c:
-        r = c.post(f"/api/v1/incidents/{incident_id}/verify", json={"township": site.township})
-        assert r.status_code == 200, r.text
-        rows = c.get(f"/api/v1/incidents/{incident_id}/assignments").json()["data"]
+    rows = _verified(site, incident_id)
     assist = next(a for a in rows if a["role"] == "assist" and a["status"] == "summoned")
     town = on_console(desk(browser, site), site, "township_dispatcher", errors)
     town.click(f"#cases button.case[data-id='{incident_id}']")
@@ -289,11 +294,7 @@ def test_a_refused_close_is_worded_from_the_refusals_facts_not_its_text(browser:
     incident_id = _file(site, offset=0.0025)
     _whistle(site, incident_id)
     _on_site(site, incident_id)
-    _resolved(site, incident_id, "已处置")
-    with site.client("township_dispatcher") as c:
-        r = c.post(f"/api/v1/incidents/{incident_id}/verify", json={"township": site.township})
-        assert r.status_code == 200, r.text
-        rows = c.get(f"/api/v1/incidents/{incident_id}/assignments").json()["data"]
+    rows = _verified(site, incident_id)
     assists = [a for a in rows if a["role"] == "assist"]
     town = on_console(desk(browser, site), site, "township_dispatcher", errors)
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from gis_enforcement.api.auth import ReadsLists
 from gis_enforcement.api.deps import PlatformDep
 from gis_enforcement.api.routers.dispatch import ERRORS
-from gis_enforcement.dispatch.on_site import listed_measures
+from gis_enforcement.dispatch.on_site import cited_legal_basis, listed_measures
 from gis_enforcement.domain.catalog import Catalog
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
@@ -78,12 +78,6 @@ class DepartmentsPublic(BaseModel):
     count: int
 
 
-def _legal_basis(catalog: Catalog, category: str) -> list[LegalBasisPublic]:
-    """The laws and articles of a category's rules, each once in the lists' order (as a record stores them)."""
-    cited = dict.fromkeys((b.law, b.article) for r in catalog.rules if r.category == category for b in r.legal_basis)
-    return [LegalBasisPublic(law=law, article=article) for law, article in cited]
-
-
 def _categories(catalog: Catalog) -> list[CategoryPublic]:
     out = []
     for c in catalog.categories.values():
@@ -94,7 +88,7 @@ def _categories(catalog: Catalog) -> list[CategoryPublic]:
                                   lead_department_zh=lead.zh if lead else None,
                                   report_in_minutes=rule.report_in_minutes if rule else None,
                                   measures=list(listed_measures(catalog, c.code)),
-                                  legal_basis=_legal_basis(catalog, c.code)))
+                                  legal_basis=[LegalBasisPublic(**b) for b in cited_legal_basis(catalog, c.code)]))
     return out
 
 
