@@ -47,6 +47,8 @@ class AttachedPhotoPublic(BaseModel):
 
 class IncidentProperties(BaseModel):
     category: str
+    reported_category: str | None = Field(
+        default=None, description="the category the report was filed under, when its township named another (改类)")
     status: str
     observed_at: datetime
     received_at: datetime
@@ -96,7 +98,8 @@ class IncidentPublic(BaseModel):
             id=inc.id,
             geometry=PointGeometry(coordinates=(inc.lon, inc.lat)),
             properties=IncidentProperties(
-                category=inc.category, status=inc.status.value, observed_at=inc.observed_at.astimezone(zone),
+                category=inc.category, reported_category=inc.reported_category, status=inc.status.value,
+                observed_at=inc.observed_at.astimezone(zone),
                 received_at=inc.received_at.astimezone(zone), accuracy_m=inc.accuracy_m, reporter=inc.reporter,
                 description=inc.description,
                 raw={"lon": inc.raw_lon, "lat": inc.raw_lat, "crs": inc.raw_crs},

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from gis_enforcement.api.schemas import PlanItemPublic
 from gis_enforcement.dispatch.on_site import PENALTY_MAX
 from gis_enforcement.domain.audit import CaseEvent
 from gis_enforcement.domain.catalog import Department
@@ -232,6 +233,18 @@ class ReinstateCreate(BaseModel):
     reason: str = Field(max_length=4000)
 
 
+class ReclassifyCreate(BaseModel):
+    """The township files its case under the right category (改类): a report of unknown category (the lists'
+    placeholder) or one the patrol got wrong."""
+
+    model_config = _command({"township": "110117006", "category": "MIN-02", "reason": "现场为河道采砂"})
+
+    township: str = Field(min_length=1, max_length=64)
+    category: str = Field(min_length=1, max_length=64, description="a category code of the lists, or its Chinese "
+                                                                   "name")
+    reason: str | None = Field(default=None, max_length=4000)
+
+
 # --- responses ------------------------------------------------------------------------------------------------
 
 
@@ -340,6 +353,26 @@ class PendingPublic(BaseModel):
     department: str
     role: Literal["lead", "assist"]
     status: str = Field(description="its assignment's state, e.g. summoned, acting, declined")
+
+
+class ReclassifiedPublic(BaseModel):
+    """A case filed under another category: the category before, the rule now applying and its plan (who the
+    next whistle summons)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "incident_id": _CASE_ID, "status": "triaged", "category": "MIN-02", "category_name": "河道非法采砂",
+        "previous_category": "OTH-00", "rule_code": "R-MIN-02-RIVER", "lead_department": "WATER",
+        "plan": [{"department": "WATER", "department_name": "区水务局", "role": "lead", "report_in_minutes": 30,
+                  "resolution_hours": 48}]}]})
+
+    incident_id: UUID
+    status: str
+    category: str
+    category_name: str
+    previous_category: str
+    rule_code: str
+    lead_department: str
+    plan: list[PlanItemPublic]
 
 
 class CaseStatusPublic(BaseModel):

@@ -237,7 +237,8 @@ def _build_categories(
                 defaults[key] = value
         d.choice("provenance", PROVENANCE, required=False)
 
-    allowed = {"code", "zh", "en", "severity", "provenance", "gb_code", "note", "intake", "inspection_window"}
+    allowed = {"code", "zh", "en", "severity", "provenance", "gb_code", "note", "intake", "inspection_window",
+               "classify_first"}
     out: dict[str, Category] = {}
     for code, e in _entries(doc, "problem_categories", allowed, problems):
         zh, en = e.text("zh"), e.text("en")
@@ -268,10 +269,14 @@ def _build_categories(
                 problems.add(f"{e.where}.intake.{key}", "missing, and intake_defaults gives no value")
                 bad = True
         window = _inspection_window(e, problems)
+        classify_first = e.data.get("classify_first", False)
+        if not isinstance(classify_first, bool):
+            problems.add(f"{e.where}.classify_first", f"must be true or false, not {classify_first!r}")
+            classify_first = False
         if code is not None and None not in (zh, en, severity, prov) and not bad:
             params = {k: (int(v) if k == "recurrence_days" else float(v)) for k, v in intake.items()}
             out[code] = Category(code, zh, en, severity, prov, **params, gb_code=gb_code, note=note,  # type: ignore[arg-type]
-                                 inspection_window=window)
+                                 inspection_window=window, classify_first=classify_first)
     if not out and not any(p.startswith("problem_categories") for p in problems.items):
         problems.add("problem_categories", "the list is empty")
     return out

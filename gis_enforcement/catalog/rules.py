@@ -14,7 +14,11 @@ layer may carry zones that matter to other categories only.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -22,7 +26,7 @@ import numpy as np
 from gis_enforcement.domain.catalog import Catalog, ResponsibilityRule
 from gis_enforcement.errors import CatalogInvalid, InvalidInput
 
-__all__ = ["match_rules", "rule_for", "rules_by_code"]
+__all__ = ["match_rules", "rule_for", "rule_snapshot", "rules_by_code"]
 
 
 def _kind(zone: Any) -> str:
@@ -117,3 +121,24 @@ def match_rules(
 def rules_by_code(catalog: Catalog) -> Mapping[str, ResponsibilityRule]:
     """All responsibility rules of the catalog keyed by rule code (read-only, in catalog order)."""
     return catalog.rules_by_code
+
+
+def rule_snapshot(catalog: Catalog, rule: ResponsibilityRule) -> dict:
+    """The rule as it stands in this catalog version, frozen for the record (keyed by a content digest)."""
+    return dict(_rule_snapshot(catalog.version, rule))
+
+
+@lru_cache(maxsize=4096)
+def _rule_snapshot(catalog_version: str, rule: ResponsibilityRule) -> dict:
+    body = {
+        "catalog_version": catalog_version,
+        "rule_code": rule.code,
+        "category": rule.category,
+        "zone_kind": rule.zone_kind,
+        "lead_department": rule.lead,
+        "plan": [p.to_dict() for p in rule.plan()],
+        "legal_basis": [asdict(b) for b in rule.legal_basis],
+        "measures": list(rule.measures),
+    }
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return {**body, "digest": digest}

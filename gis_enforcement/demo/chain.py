@@ -124,7 +124,11 @@ def play_season(
     rng = np.random.default_rng([seed, 2017])
     chosen: set[int] = set()
     if len(pool):
-        weights = pool["category"].map(lambda c: SEVERITY_WEIGHT.get(catalog.categories[c].severity, 1.0))
+        # by the category as reported, so that a second run over the stored season (some classified since,
+        # 改类) chooses the same cases
+        filed = pool["reported_category"].fillna(pool["category"]) if "reported_category" in pool.columns \
+            else pool["category"]
+        weights = filed.map(lambda c: SEVERITY_WEIGHT.get(catalog.categories[c].severity, 1.0))
         w = weights.to_numpy(dtype=float)
         n = min(len(pool), int(round(share * len(pool))))
         chosen = set(rng.choice(len(pool), size=n, replace=False, p=w / w.sum()).tolist()) if n else set()
@@ -144,6 +148,10 @@ def play_season(
         else:
             cases.append(case)
     story_id = UUID(str(pool.iloc[story_i]["id"])) if story_i is not None else None
+    for case in cases:  # the desk names what the patrol could not, before it groups and whistles
+        if catalog.categories[case.category].classify_first:
+            player.classify(case)
+    cases = [c for c in cases if not c.broken]
 
     if story_case is not None:
         allowed = departments_allowed(catalog, story_case.category)

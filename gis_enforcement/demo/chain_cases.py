@@ -45,6 +45,7 @@ class PlayedCase:
     story: bool = False
     revisit: bool = False
     broken: bool = False
+    description: str = ""
 
 
 def case_rng(seed: int, case_id: UUID) -> np.random.Generator:
@@ -84,7 +85,8 @@ def case_from_row(row: pd.Series, catalog: Catalog, seed: int, tz: ZoneInfo) -> 
                       severity=catalog.categories[row["category"]].severity, township=str(row["township_code"]),
                       township_name=str(name), lon=float(row["lon"]), lat=float(row["lat"]),
                       observed=pd.Timestamp(row["observed_at"]).to_pydatetime().astimezone(tz),
-                      rng=case_rng(seed, cid))
+                      rng=case_rng(seed, cid),
+                      description=str(row["description"]) if pd.notna(row.get("description")) else "")
 
 
 def narrowed_whistle(plan: Sequence[str], rng: np.random.Generator) -> list[str]:

@@ -48,8 +48,9 @@ from gis_enforcement.demo.chain_habits import (
     SURNAMES,
 )
 from gis_enforcement.demo.chain_summary import ChainSummary, short_name, township_short
+from gis_enforcement.demo.habits import UNSURE
 from gis_enforcement.demo.photos import PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, site_photo
-from gis_enforcement.dispatch import follow_up, on_site, resolution
+from gis_enforcement.dispatch import follow_up, on_site, resolution, triage
 from gis_enforcement.dispatch.escalation import tick
 from gis_enforcement.dispatch.photos import add_photo
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
@@ -169,6 +170,29 @@ class ChainPlayer:
     def desk(case: PlayedCase) -> str:
         """The township's duty officer at its command centre, who whistles, reviews, verifies and closes."""
         return f"{township_short(case.township_name)}指挥中心-值班员"
+
+    # 改类: the desk names the category of a report filed as 类别待定
+    def classify(self, case: PlayedCase) -> None:
+        """The township's desk reads the patrol's words of a report it could not name (类别待定) and files it
+        under the problem they describe (``habits.UNSURE``), a few minutes after it came in and before anybody
+        is whistled; the played case then goes on as a case of that category."""
+        named = next((code for code, words in UNSURE.items() if words in case.description), None)
+        if named is None:
+            self.summary.anomalies.append(f"classify {case.id}: no category in its words {case.description!r}")
+            case.broken = True
+            return
+        at = case.observed + _minutes(float(np.clip(case.rng.lognormal(math.log(2.0), 0.3), 1.0, 2.9)))
+        try:
+            _, rule, _ = triage.reclassify(self.session, catalog=self.catalog, incident_id=case.id,
+                                           township=case.township, category=named, at=at, actor=self.desk(case),
+                                           reason="据巡查描述和现场照片核定类别")
+        except EnforcementError as exc:
+            case.broken = True
+            self.summary.anomalies.append(f"classify {case.id}: {exc}")
+            return
+        case.category, case.rule_code = named, rule.code
+        case.severity = self.catalog.categories[named].severity
+        self.summary.reclassified += 1
 
     # the whistle
     def schedule_whistle(self, cases: Sequence[PlayedCase], *, only: Sequence[str] | None = None,

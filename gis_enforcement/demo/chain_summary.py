@@ -74,14 +74,16 @@ class ChainSummary:
     """What the season's chain looks like in the database after :func:`play_season`.
 
     Counts are read back from the database for the season's cases (so a second run reports the same
-    season); ``played`` and ``skipped`` say what this run did, ``refused_check_ins`` and ``seconds`` are of
-    this run only. ``anomalies`` lists service refusals the simulator did not expect (none, normally).
+    season); ``played``, ``skipped`` and ``reclassified`` say what this run did, ``refused_check_ins`` and
+    ``seconds`` are of this run only. ``anomalies`` lists service refusals the simulator did not expect (none,
+    normally).
     """
 
     seed: int
     played: int = 0
     skipped: int = 0
     revisits: int = 0
+    reclassified: int = 0
     refused_check_ins: int = 0
     seconds: float = 0.0
     whistled: int = 0

@@ -125,6 +125,19 @@ HABITS: dict[str, Habit] = {
         "山上有人砍伐林木", "林地内发现新伐树桩", "私自采伐果树外的林木", "盗挖山上树木"),
         months={3: 1.5, 4: 1.3, 6: 0.7, 7: 0.6, 8: 0.6, 11: 1.3, 12: 1.3}, team=("区园林绿化局护林队", 0.3)),
 }
+#: What a patrol writes when it cannot tell which of the lists' problems it sees, by the problem it turns out to
+#: be — the ambiguous ones. It files such a report under the lists' placeholder (类别待定); the township's desk
+#: reads the words (and the photos) and names the category (改类) before it whistles.
+UNSURE: dict[str, str] = {
+    "ENV-05": "路边倒了一大片渣土和垃圾，看不准归哪类，请街乡核实",
+    "CON-03": "工地周边尘土很大、渣土裸露，看不准归哪类，请街乡核实",
+    "LAND-01": "地里新堆了土方、像是要硬化，看不准归哪类，请街乡核实",
+    "CON-02": "村边新搭彩钢棚，不清楚是违建还是临时设施，请街乡核实",
+    "ENV-01": "院内有机器声和刺鼻气味，看不清在做什么，请街乡核实",
+}
+#: The share of reports of those problems that a patrol files as 类别待定.
+UNSURE_SHARE = 0.15
+
 GENERIC_HABIT = Habit(
     2, (("village", 0.6, 500), ("district", 0.4, 0)), "day", ("巡查发现疑似{zh}问题",), weekend=0.7
 )

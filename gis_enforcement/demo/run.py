@@ -207,7 +207,8 @@ def _print_chain(console: Console, chain: ChainSummary, catalog) -> None:  # typ
             f"  [dim]played {chain.played:,} cases now through the dispatch services in {chain.seconds:.1f} s "
             f"(seed {chain.seed}){skipped};[/]")
         console.print(
-            f"  [dim]{chain.revisits} problems came back after closure and were reported again; "
+            f"  [dim]{chain.reclassified} reports of unknown category (类别待定) were classified by their township "
+            f"before the whistle; {chain.revisits} problems came back after closure and were reported again; "
             f"{chain.refused_check_ins} check-ins were refused outside the geofence and retried on site[/]")
     else:
         console.print(

@@ -37,6 +37,10 @@ Near-duplicates
   About 3 % of reports are a second patrol reporting the same problem 8-60 m away and 10-120 minutes later
   (another reporter, its own words), so intake's likely-duplicate detection has genuine pairs to find;
   with chance coincidences about 3-5 % of a 3,000-report season are flagged.
+Category unknown
+  About 15 % of the ordinary reports of the ambiguous problems (dumped spoil, site dust, land occupation, rural
+  building, workshops) come in under the lists' placeholder 类别待定, with words that say what the patrol saw
+  (``habits.UNSURE``); the chain's township names their category before it whistles.
 Borders and the district edge
   About 2.5 % of reports are moved onto township borders (±40 m), and about 0.5 % lie 150 m to 2.5 km
   outside the district (a patrol following a problem across the line into Hebei or Tianjin), so
@@ -64,7 +68,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gis_enforcement.demo.habits import GENERIC_HABIT, HABITS, HOURS, NIGHT_HOURS, day_weights, draw_seconds
+from gis_enforcement.demo.habits import (
+    GENERIC_HABIT,
+    HABITS,
+    HOURS,
+    NIGHT_HOURS,
+    UNSURE,
+    UNSURE_SHARE,
+    day_weights,
+    draw_seconds,
+)
 from gis_enforcement.demo.sites import SITES, Setting, m_to_deg, sample_positions
 from gis_enforcement.demo.strings import iso_times, uuid4_strings
 from gis_enforcement.domain.datum import from_wgs84
@@ -124,7 +137,9 @@ def _simulate(jurisdiction: Any, catalog: Any, count: int, seed: int, start: dat
         raise ValueError("days must be >= 1")
     rng = np.random.default_rng(seed)
     setting = Setting(jurisdiction, rng)
-    codes = list(catalog.categories)
+    # the problems of the lists; the placeholder for "category unknown" is no habit of its own (step 5)
+    codes = [c for c, v in catalog.categories.items() if not getattr(v, "classify_first", False)]
+    placeholder = next((c for c, v in catalog.categories.items() if getattr(v, "classify_first", False)), None)
     habits = [HABITS.get(c, GENERIC_HABIT) for c in codes]
     code_idx = {c: i for i, c in enumerate(codes)}
     window_h = [float(getattr(catalog.categories[c], "dedupe_window_hours", 72) or 72) for c in codes]
@@ -250,9 +265,23 @@ def _simulate(jurisdiction: Any, catalog: Any, count: int, seed: int, start: dat
     mountain = setting.mountain[town] if len(town) else np.empty(0, dtype=bool)
 
     order = np.lexsort((np.arange(len(t)), t))
+    cat, site_no, phrase = cat[order], site_no[order], phrase[order]
+    # 5. reports the patrol could not name (类别待定): some of the ambiguous problems' ordinary reports, drawn by a
+    #    generator of their own so that every other report of the season stays as it was
+    unsure_phrase = np.full(len(codes) + 1, -1, dtype=np.int64)
+    for ci, code in enumerate(codes):
+        if code in UNSURE:
+            unsure_phrase[ci] = len(phrases)
+            phrases.append(UNSURE[code])
+    if placeholder is not None and len(cat):
+        pick = (unsure_phrase[cat] >= 0) & (site_no < 0)
+        pick &= np.random.default_rng([seed, 5]).random(len(cat)) < UNSURE_SHARE
+        phrase = np.where(pick, unsure_phrase[cat], phrase)
+        codes = [*codes, placeholder]
+        cat = np.where(pick, len(codes) - 1, cat)
     return _Season(
-        codes=codes, cat=cat[order], lon=lon[order], lat=lat[order], t=t[order], town=town[order],
-        place=place.ravel()[order], places=places, phrase=phrase[order], phrases=phrases, team=team[order],
+        codes=codes, cat=cat, lon=lon[order], lat=lat[order], t=t[order], town=town[order],
+        place=place.ravel()[order], places=places, phrase=phrase, phrases=phrases, team=team[order],
         teams=teams, town_names=setting.town_names, mountain=mountain[order],
     )
 

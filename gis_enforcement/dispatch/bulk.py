@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from gis_enforcement.dispatch.on_site import already_reported_in
+from gis_enforcement.dispatch.whistle import unclassified_message
 from gis_enforcement.domain.audit import ChainedEvent, chain_many
 from gis_enforcement.domain.case_flow import (
     ASSIGNMENT_TRANSITIONS,
@@ -149,6 +150,10 @@ def whistle_many(session: Session, *, catalog: Catalog, cases: pd.DataFrame, act
             status = CaseStatus.TRIAGED
         if not case_accepts_whistle(status):
             refused.append((cid, "status", f"case {cid} is {case.status}: no whistle is possible"))
+            continue
+        listed = catalog.categories.get(case.category)
+        if listed is not None and listed.classify_first:
+            refused.append((cid, "category", unclassified_message(cid, case.category)))
             continue
         if case.township_code != r.whistler:
             where = case.township_code if isinstance(case.township_code, str) else "outside the district"

@@ -36,6 +36,7 @@ BATCH = 100
 EVENT_KINDS = tuple(sorted({
     "triage", "whistle", "case_in_action", "enforcement_record", "photo", "resolve", "verify", "close", "reopen",
     "resume", "rating", "warning", "follow_up_request", "follow_up_done", "mark_duplicate", "reject", "reinstate",
+    "reclassify",
     *(a.value for a in AssignmentAction),
 }))
 

@@ -125,6 +125,7 @@ def whistle(
             status = next_case_status(status, CaseAction.TRIAGE)
         if not case_accepts_whistle(status):
             raise InvalidInput(f"case {cid} is {case.status.value}: no whistle is possible", field="status")
+        _require_classified(catalog, case)
         current = dispatch_repo.assignments_of(session, incident_id=cid)
         existing[cid] = {a.department for a in current}
         if mode == TOWNSHIP:
@@ -195,6 +196,18 @@ def whistle(
                          for a in by_case.get(cid, [])],
         })
     return result
+
+
+def unclassified_message(case_id: UUID | str, category: str) -> str:
+    """Why a case filed under a ``classify_first`` placeholder is not whistled: the township names it first."""
+    return (f"case {case_id} is filed as {category} (category unknown): the township classifies it (reclassify) "
+            f"before anybody is whistled to it")
+
+
+def _require_classified(catalog: Catalog, case: CaseState) -> None:
+    category = catalog.categories.get(case.category)
+    if category is not None and category.classify_first:
+        raise InvalidInput(unclassified_message(case.id, case.category), field="category", kind="classify_first")
 
 
 def _refuse_empty(ids: Sequence[UUID], already: Sequence[tuple[UUID, str]]) -> NoReturn:

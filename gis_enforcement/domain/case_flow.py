@@ -79,6 +79,7 @@ class CaseAction(StrEnum):
     REJECT = "reject"
     MARK_DUPLICATE = "mark_duplicate"
     REINSTATE = "reinstate"
+    RECLASSIFY = "reclassify"
     WHISTLE = "whistle"
     START_ACTION = "start_action"
     RESOLVE = "resolve"
@@ -110,9 +111,11 @@ def _frozen(table: dict[_K, dict[_V, _K]]) -> Mapping[_K, Mapping[_V, _K]]:
 
 _C, _CA = CaseStatus, CaseAction
 CASE_TRANSITIONS: Mapping[CaseStatus, Mapping[CaseAction, CaseStatus]] = _frozen({
-    _C.REPORTED: {_CA.TRIAGE: _C.TRIAGED, _CA.REJECT: _C.REJECTED, _CA.MARK_DUPLICATE: _C.DUPLICATE},
-    _C.TRIAGED: {_CA.WHISTLE: _C.WHISTLED, _CA.REJECT: _C.REJECTED, _CA.MARK_DUPLICATE: _C.DUPLICATE},
-    _C.WHISTLED: {_CA.START_ACTION: _C.IN_ACTION, _CA.REJECT: _C.REJECTED},
+    _C.REPORTED: {_CA.TRIAGE: _C.TRIAGED, _CA.REJECT: _C.REJECTED, _CA.MARK_DUPLICATE: _C.DUPLICATE,
+                  _CA.RECLASSIFY: _C.TRIAGED},
+    _C.TRIAGED: {_CA.WHISTLE: _C.WHISTLED, _CA.REJECT: _C.REJECTED, _CA.MARK_DUPLICATE: _C.DUPLICATE,
+                 _CA.RECLASSIFY: _C.TRIAGED},
+    _C.WHISTLED: {_CA.START_ACTION: _C.IN_ACTION, _CA.REJECT: _C.REJECTED, _CA.RECLASSIFY: _C.WHISTLED},
     _C.IN_ACTION: {_CA.RESOLVE: _C.RESOLVED},
     _C.RESOLVED: {_CA.VERIFY: _C.VERIFIED, _CA.REOPEN: _C.REOPENED},
     _C.VERIFIED: {_CA.CLOSE: _C.CLOSED, _CA.REOPEN: _C.REOPENED},

@@ -125,6 +125,10 @@ class Category:
     a fix may have before it is flagged, ``recurrence_*`` when a closed problem counts as having come back.
     ``inspection_window`` is when a joint operation should be on site (the hours the problem is active, e.g.
     night for sand extraction); None when the lists give none.
+
+    ``classify_first`` marks the placeholder a patrol picks when it cannot tell what it sees (类别待定): such a
+    report goes to its township's desk, which names the real category (改类,
+    :func:`gis_enforcement.dispatch.triage.reclassify`) before anybody is whistled to it.
     """
 
     code: str
@@ -141,6 +145,7 @@ class Category:
     gb_code: str | None = None
     note: str | None = None
     inspection_window: InspectionWindow | None = None
+    classify_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)

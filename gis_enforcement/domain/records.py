@@ -115,6 +115,7 @@ class Incident:
     track_id: str | None = None
     recurrence_of: UUID | None = None
     recurrence_distance_m: float | None = None
+    reported_category: str | None = None  # the category as filed, when the township named another (改类)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

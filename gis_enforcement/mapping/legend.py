@@ -49,14 +49,15 @@ CATEGORY_COLORS: dict[str, str] = {
     "SAFE-01": "#01665e",   # work safety — dark teal
     "MKT-01": "#6baed6",    # unlicensed trading — sky blue
     "FOR-01": "#00441b",    # logging — forest green
+    "OTH-00": "#bdbdbd",    # category not known yet (类别待定) — light grey: waits for its township
 }
 #: The problem families — a category code's prefix (MIN-01 → MIN) — and their names; the status map shapes its
 #: marks by them, the incidents map colours its points by them.
 FAMILY_NAMES = {
     "zh": {"MIN": "盗采", "TRK": "货车", "ENV": "环境", "CON": "违建", "WATER": "河道", "LAND": "土地",
-           "MKT": "市场", "SAFE": "安全", "FOR": "林木"},
+           "MKT": "市场", "SAFE": "安全", "FOR": "林木", "OTH": "待分类"},
     "en": {"MIN": "mining", "TRK": "trucks", "ENV": "environment", "CON": "building", "WATER": "rivers",
-           "LAND": "land", "MKT": "trading", "SAFE": "safety", "FOR": "forest"},
+           "LAND": "land", "MKT": "trading", "SAFE": "safety", "FOR": "forest", "OTH": "unclassified"},
 }
 #: One colour per family, far apart from each other (ColorBrewer Set1, its pale yellow replaced by dark grey, and a
 #: dark green for forests set apart from the land's light one): what the incidents map colours by default.
@@ -70,6 +71,7 @@ FAMILY_COLORS: dict[str, str] = {
     "MKT": "#f781bf",    # pink
     "SAFE": "#4d4d4d",   # dark grey
     "FOR": "#00441b",    # dark green
+    "OTH": "#bdbdbd",    # light grey: the lists' placeholder (类别待定), not a problem family
 }
 #: a family outside the list (a code without a known prefix)
 OTHER_FAMILY_COLOR = "#999999"

@@ -10,14 +10,10 @@ stored result, without frames.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -25,8 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gis_enforcement.catalog.rules import match_rules
-from gis_enforcement.domain.catalog import Catalog, ResponsibilityRule
+from gis_enforcement.catalog.rules import match_rules, rule_snapshot
+from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.datum import to_wgs84
 from gis_enforcement.domain.enums import Datum, LocationFlag
 from gis_enforcement.layers.locator import Locator
@@ -100,27 +96,6 @@ def _same_text(x: pd.Series, y: pd.Series) -> np.ndarray:
     both_null = pc.and_(xa.is_null(), ya.is_null())
     eq = pc.or_(pc.fill_null(pc.equal(xa, ya), False), both_null)
     return eq.to_numpy(zero_copy_only=False)
-
-
-def rule_snapshot(catalog: Catalog, rule: ResponsibilityRule) -> dict:
-    """The rule as it stands in this catalog version, frozen for the record (keyed by a content digest)."""
-    return dict(_rule_snapshot(catalog.version, rule))
-
-
-@lru_cache(maxsize=4096)
-def _rule_snapshot(catalog_version: str, rule: ResponsibilityRule) -> dict:
-    body = {
-        "catalog_version": catalog_version,
-        "rule_code": rule.code,
-        "category": rule.category,
-        "zone_kind": rule.zone_kind,
-        "lead_department": rule.lead,
-        "plan": [p.to_dict() for p in rule.plan()],
-        "legal_basis": [asdict(b) for b in rule.legal_basis],
-        "measures": list(rule.measures),
-    }
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    return {**body, "digest": digest}
 
 
 def _codes(values: np.ndarray, item: Callable[[Any], str]) -> np.ndarray:

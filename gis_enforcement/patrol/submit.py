@@ -20,7 +20,7 @@ from uuid import UUID
 
 import numpy as np
 
-from gis_enforcement.catalog.rules import rule_for
+from gis_enforcement.catalog.rules import rule_for, rule_snapshot
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.datum import to_wgs84
 from gis_enforcement.domain.enums import Datum, LocationFlag
@@ -28,7 +28,6 @@ from gis_enforcement.domain.records import Incident
 from gis_enforcement.errors import ConcurrentIntake, IdempotencyConflict, InvalidInput
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.patrol.dedupe import candidate_bbox, likely_duplicates, recurrences, utc_time
-from gis_enforcement.patrol.intake import rule_snapshot
 from gis_enforcement.patrol.parse import feature_row
 from gis_enforcement.patrol.report import RowError
 from gis_enforcement.patrol.validate import validate_row

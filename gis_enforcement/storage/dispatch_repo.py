@@ -101,6 +101,17 @@ def set_case_status(session: Session, *, incident_id: UUID, status: CaseStatus, 
     )
 
 
+def set_case_category(session: Session, *, incident_id: UUID, category: str, rule_snapshot_id: int,
+                      lead_department: str | None) -> None:
+    """File a case under another category and its rule (改类); the category it was reported under is kept in
+    ``reported_category`` the first time it changes (NULL again should the case return to it)."""
+    session.execute(
+        text("UPDATE incident SET reported_category = NULLIF(COALESCE(reported_category, category), :category), "
+             "category = :category, rule_snapshot_id = :rule, lead_department = :lead WHERE id = :id"),
+        {"category": category, "rule": rule_snapshot_id, "lead": lead_department, "id": incident_id},
+    )
+
+
 def insert_whistle(session: Session, *, mode: str, whistled_at: datetime, whistler_unit: str, actor: str | None,
                    note: str | None, incident_ids: Sequence[UUID]) -> int:
     return int(session.execute(

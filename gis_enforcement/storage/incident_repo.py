@@ -79,9 +79,9 @@ def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.Da
     if len(ids) >= ANALYZE_KEYS_MIN:
         session.execute(text("ANALYZE _intake_ids"))
     select = (
-        "SELECT k.pos, i.category, i.raw_lon, i.raw_lat, i.raw_crs, i.accuracy_m, "
-        "(extract(epoch FROM i.observed_at) * 1000000)::bigint AS observed_us, i.reporter, i.description, "
-        "i.track_id FROM _intake_ids k JOIN incident i ON i.id = k.id"
+        "SELECT k.pos, COALESCE(i.reported_category, i.category) AS category, i.raw_lon, i.raw_lat, i.raw_crs, "
+        "i.accuracy_m, (extract(epoch FROM i.observed_at) * 1000000)::bigint AS observed_us, i.reporter, "
+        "i.description, i.track_id FROM _intake_ids k JOIN incident i ON i.id = k.id"
     )
     buf = io.BytesIO()
     with raw_cursor(session) as cur:
@@ -353,7 +353,7 @@ SELECT i.id, i.category, i.observed_at, i.received_at, i.lon, i.lat, i.accuracy_
                  FROM zone z WHERE z.code = ANY(i.zone_codes)), '[]'::json)::text AS zones,
        i.flags, i.border_townships, i.nearest_township_code, i.nearest_township_distance_m,
        r.rule_code, r.plan::text AS plan, i.likely_duplicate_of, i.duplicate_distance_m, i.photos, i.track_id,
-       i.recurrence_of, i.recurrence_distance_m
+       i.recurrence_of, i.recurrence_distance_m, i.reported_category
 FROM {source} i
 LEFT JOIN township t ON t.code = i.township_code
 LEFT JOIN village v ON v.code = i.village_code
@@ -398,7 +398,7 @@ def to_incident(row: Any) -> Incident:
         border_townships=tuple(m["border_townships"]), rule_code=m["rule_code"], plan=_plan(m["plan"]),
         duplicate_of=m["likely_duplicate_of"], duplicate_distance_m=m["duplicate_distance_m"],
         photos=tuple(m["photos"]), track_id=m["track_id"], recurrence_of=m["recurrence_of"],
-        recurrence_distance_m=m["recurrence_distance_m"], extra=extra,
+        recurrence_distance_m=m["recurrence_distance_m"], reported_category=m["reported_category"], extra=extra,
     )
 
 
@@ -593,9 +593,9 @@ def incidents_frame(session: Session, *, filters: IncidentFilter | None = None,
     f = filters or IncidentFilter()
     where, params = _where(f, township_codes(session, f.township) if f.township is not None else None)
     sql = f"""
-    SELECT i.id::text AS id, i.category, i.observed_at, i.received_at, i.accuracy_m, i.raw_lon, i.raw_lat,
-           i.raw_crs, i.reporter, i.description, i.status, i.township_code, t.name AS township_name,
-           i.village_code, v.name AS village_name, i.village_distance_m, i.grid_code,
+    SELECT i.id::text AS id, i.category, i.reported_category, i.observed_at, i.received_at, i.accuracy_m,
+           i.raw_lon, i.raw_lat, i.raw_crs, i.reporter, i.description, i.status, i.township_code,
+           t.name AS township_name, i.village_code, v.name AS village_name, i.village_distance_m, i.grid_code,
            array_to_string(i.zone_codes, ';') AS zone_codes, array_to_string(i.flags, ';') AS flags,
            array_to_string(i.border_townships, ';') AS border_townships, r.rule_code, i.lead_department,
            i.likely_duplicate_of::text AS likely_duplicate_of, i.duplicate_distance_m

@@ -44,10 +44,13 @@ class SubmissionContext:
     closed: list[Candidate]  # recurrence candidates (closing time), earliest closure first
 
 
+#: a stored content column read otherwise than by its name: the category as the patrol sent it (改类 keeps it)
+_STORED = {"category": "COALESCE(reported_category, category)"}
+
 _CONTEXT = Prepared("gise_submission_context", f"""
 SELECT
   (SELECT max(id) FROM layer_load) AS layer_load,
-  (SELECT json_build_object({", ".join(f"'{c}', {c}" for c in CONTENT_COLUMNS if c != "observed_at")},
+  (SELECT json_build_object({", ".join(f"'{c}', {_STORED.get(c, c)}" for c in CONTENT_COLUMNS if c != "observed_at")},
                             'observed_at', (extract(epoch FROM observed_at) * 1000000)::bigint)
      FROM incident WHERE id = CAST(:id AS uuid)) AS stored,
   (SELECT json_object_agg(digest, id) FROM rule_snapshot WHERE digest = ANY(CAST(:digests AS text[])))

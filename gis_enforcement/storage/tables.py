@@ -114,6 +114,7 @@ incident = Table(
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("category", Text, nullable=False),
+    Column("reported_category", Text),  # the category as filed, when the township named another (改类)
     Column("observed_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("lon", Float(53), nullable=False),
@@ -287,10 +288,12 @@ follow_up_task = Table(
     Column("done_note", Text),
 )
 
-# The column order used by bulk COPY into ``incident`` (the generated ``geom`` is left to the server).
+# The column order used by bulk COPY into ``incident`` (the generated ``geom`` is left to the server, and so are
+# the columns only the chain writes later).
 INCIDENT_COPY_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in incident.columns
-    if c.name not in ("geom", "received_at", "status", "whistled_at", "closed_at", "event_count", "event_head")
+    if c.name not in ("geom", "received_at", "status", "whistled_at", "closed_at", "event_count", "event_head",
+                      "reported_category")
 )
 
 hotspot_run = Table(

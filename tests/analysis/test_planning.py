@@ -58,7 +58,11 @@ def in_daily_window(when: datetime, window: str) -> bool:
 
 def test_shipped_windows_cover_every_category_and_night_crosses_midnight(catalog: Catalog) -> None:
     windows = {code: cat.inspection_window for code, cat in catalog.categories.items()}
-    assert all(w is not None and w.provenance == "draft" for w in windows.values())
+    # every problem of the lists has its hours; the placeholder (类别待定) is no problem to plan for
+    assert all((w is None) == cat.classify_first for cat, w in zip(catalog.categories.values(), windows.values(),
+                                                                   strict=True))
+    windows = {code: w for code, w in windows.items() if w is not None}
+    assert all(w.provenance == "draft" for w in windows.values())
     assert str(windows["MIN-02"]) == "21:00-04:00" and windows["MIN-02"].crosses_midnight
     assert windows["MIN-02"].label == "night" and windows["ENV-01"].label == "day"
     assert str(windows["TRK-03"]) == "00:00-24:00" and windows["TRK-03"].minutes == 24 * 60

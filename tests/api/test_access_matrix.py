@@ -132,6 +132,8 @@ ROUTES: list[Route] = [
           body=lambda w, k: {"township": w.town_a, "reason": "现场无违法行为"}),
     Route("reinstate_incident", "POST", lambda w: f"/api/v1/incidents/{w.case}/reinstate", ("township", "admin"),
           body=lambda w, k: {"township": w.town_a, "reason": "误判"}),
+    Route("reclassify_incident", "POST", lambda w: f"/api/v1/incidents/{w.case}/reclassify", ("township", "admin"),
+          body=lambda w, k: {"township": w.town_a, "category": "NOPE-0"}),
     Route("get_timeline", "GET", lambda w: f"/api/v1/incidents/{w.case}/timeline", ALL),
     Route("list_all_assignments", "GET", lambda w: "/api/v1/assignments",
           ("township", "officer", "chief", "supervisor", "admin"), scoped=False, params={"open": "true"}),

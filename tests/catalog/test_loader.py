@@ -24,8 +24,10 @@ def shipped() -> Catalog:
 # --- the shipped catalog -------------------------------------------------------------------------------
 
 
-def test_shipped_catalog_loads_with_18_categories(shipped: Catalog):
-    assert len(shipped.categories) == 18
+def test_shipped_catalog_loads_with_18_categories_and_the_placeholder(shipped: Catalog):
+    problems = [c for c in shipped.categories.values() if not c.classify_first]
+    assert len(problems) == 18
+    assert [c.code for c in shipped.categories.values() if c.classify_first] == ["OTH-00"]
     assert shipped.version and shipped.source == str(SHIPPED)
     assert list(shipped.zone_kinds) == ZONE_KINDS
 
@@ -175,6 +177,8 @@ REFUSALS: list[tuple[str, Mutation, str]] = [
      "responsibility_rules[R-SAND-MINE].zone_kind: unknown zone kind 'quarry'"),
     ("unknown notify", _set("warning_rules", "W01", notify=["subject", "MAYOR"]),
      "warning_rules[W01].notify: unknown department or role 'MAYOR'"),
+    ("classify_first not a flag", _set("problem_categories", "BUILD", classify_first="yes"),
+     "problem_categories[BUILD].classify_first: must be true or false, not 'yes'"),
     ("unknown severity", _set("problem_categories", "BUILD", severity="huge"),
      "problem_categories[BUILD].severity: unknown severity level 'huge'"),
     ("bad warning level", _set("warning_rules", "W01", level="orange"),

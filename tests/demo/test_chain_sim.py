@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from gis_enforcement.analysis.evaluate_service import evaluate
 from gis_enforcement.analysis.evaluation import parse_period
 from gis_enforcement.demo.chain import ChainSummary, play_season
+from gis_enforcement.demo.habits import UNSURE
 from gis_enforcement.demo.season import simulate_season
 from gis_enforcement.dispatch.record import verify_case_record
 from gis_enforcement.dispatch.whistle import departments_allowed
@@ -63,6 +64,16 @@ def test_the_chain_plays_legally_and_only_once(db: Session, jurisdiction: Jurisd
     assert len([f for f in tmp_path.rglob("*") if f.is_file()]) == db.execute(
         text("SELECT count(DISTINCT sha256) FROM incident_photo")).scalar_one()
     assert s.played == s.whistled > 60 and s.skipped == 0
+    # reports the patrol could not name (类别待定) were named by their township from the patrol's words before
+    # the whistle; no whistled case is left under the placeholder
+    assert s.reclassified > 0
+    named = db.execute(text(
+        "SELECT i.category, i.reported_category, i.description, i.whistled_at > e.at FROM incident i "
+        "JOIN case_event e ON e.incident_id = i.id AND e.kind = 'reclassify'")).all()
+    assert len(named) == s.reclassified
+    assert all(filed == "OTH-00" and UNSURE[now] in words and before for now, filed, words, before in named)
+    assert db.execute(text("SELECT count(*) FROM incident WHERE category = 'OTH-00' AND whistled_at IS NOT NULL")
+                      ).scalar_one() == 0
     assert s.summoned > 2 * s.whistled
     assert s.on_time > 0.6 * s.summoned and s.late > 0 and s.absent > 0
     assert s.warnings.get("W01", 0) > 0 and s.warnings.get("W02", 0) > 0

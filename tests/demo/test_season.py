@@ -211,3 +211,19 @@ def test_table_of_a_million_rows(pinggu, pinggu_catalog):
     assert table["observed_at"].str.endswith("+08:00").all()
     assert table[["lon", "lat", "accuracy_m"]].notna().all().all()
     assert table["description"].str.len().min() > 4
+
+
+def test_some_reports_come_in_of_unknown_category_with_words_that_name_it(season, pinggu_catalog):
+    """类别待定: a share of the ambiguous problems' reports come in under the lists' placeholder, each with the
+    words of one problem (what the township's desk classifies by); no other problem ever does."""
+    from gis_enforcement.demo.habits import UNSURE, UNSURE_SHARE
+
+    df = _frame(season)
+    unsure = df[df["category"] == "OTH-00"]
+    ambiguous = df["category"].isin(list(UNSURE)) | (df["category"] == "OTH-00")
+    assert len(unsure) > 0
+    assert 0.5 * UNSURE_SHARE < len(unsure) / ambiguous.sum() < 1.5 * UNSURE_SHARE
+    named = unsure["description"].map(lambda d: [c for c, words in UNSURE.items() if words in d])
+    assert (named.map(len) == 1).all()
+    assert not df.loc[df["category"] != "OTH-00", "description"].map(
+        lambda d: any(words in d for words in UNSURE.values())).any()

@@ -39,6 +39,9 @@ class CategoryPublic(BaseModel):
     legal_basis: list[LegalBasisPublic] = Field(
         default_factory=list, description="the legal basis (法律依据) the lists cite for the category, in any of its "
                                           "rules, each law and article once: what an enforcement record on it stores")
+    classify_first: bool = Field(
+        default=False, description="the lists' placeholder for a problem the patrol cannot name (类别待定): its "
+                                   "township names the category (POST …/reclassify) before any whistle")
 
 
 class LegalBasisPublic(BaseModel):
@@ -88,7 +91,8 @@ def _categories(catalog: Catalog) -> list[CategoryPublic]:
                                   lead_department_zh=lead.zh if lead else None,
                                   report_in_minutes=rule.report_in_minutes if rule else None,
                                   measures=list(listed_measures(catalog, c.code)),
-                                  legal_basis=[LegalBasisPublic(**b) for b in cited_legal_basis(catalog, c.code)]))
+                                  legal_basis=[LegalBasisPublic(**b) for b in cited_legal_basis(catalog, c.code)],
+                                  classify_first=c.classify_first))
     return out
 
 

@@ -41,7 +41,7 @@ from gis_enforcement.api.auth import (
     check_case_access,
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
-from gis_enforcement.api.schemas import ErrorResponse
+from gis_enforcement.api.schemas import ErrorResponse, PlanItemPublic
 from gis_enforcement.api.schemas_dispatch import (
     ActionCreate,
     ActionPublic,
@@ -54,6 +54,8 @@ from gis_enforcement.api.schemas_dispatch import (
     PendingPublic,
     PositionPublic,
     ReasonCreate,
+    ReclassifiedPublic,
+    ReclassifyCreate,
     ReinstateCreate,
     RejectCreate,
     ReopenCreate,
@@ -424,6 +426,31 @@ def reinstate_incident(incident_id: IncidentId, body: ReinstateCreate, session: 
                               at=clock(), actor=actor)
     session.commit()
     return CaseStatusPublic(incident_id=incident_id, status=status.value)
+
+
+@router.post("/{incident_id}/reclassify", operation_id="reclassify_incident", response_model=ReclassifiedPublic,
+             responses=ERRORS, summary="The township files its case under the right category (改类)")
+def reclassify_incident(incident_id: IncidentId, body: ReclassifyCreate, session: SessionDep, clock: ClockDep,
+                        actor: ActorDep, caller: TriagesCases, platform: PlatformDep) -> ReclassifiedPublic:
+    """A report of unknown category (the lists' placeholder, which no whistle takes) or one the patrol got wrong
+    is filed under ``category`` (a code or its Chinese name); the rule is matched again at the case's place, so
+    the next whistle summons the new category's lead and assists. reported → triaged; triaged and whistled stay,
+    a whistled case only once every department on it has been released (422 on ``status`` naming them).
+    Refused on ``category`` (``detail.kind``): ``unknown``, ``classify_first`` (the placeholder itself),
+    ``unchanged``."""
+    _own_township(session, caller, incident_id, body.township, "incident.triage")
+    catalog = platform.catalog
+    status, rule, before = triage.reclassify(session, catalog=catalog, incident_id=incident_id,
+                                             township=body.township, category=body.category, reason=body.reason,
+                                             at=clock(), actor=actor)
+    session.commit()
+    names = catalog.departments
+    return ReclassifiedPublic(
+        incident_id=incident_id, status=status.value, category=rule.category,
+        category_name=catalog.categories[rule.category].zh, previous_category=before, rule_code=rule.code,
+        lead_department=rule.lead,
+        plan=[PlanItemPublic(**p.to_dict(), department_name=d.zh if (d := names.get(p.department)) else None)
+              for p in rule.plan()])
 
 
 # --- the record -----------------------------------------------------------------------------------------------
