@@ -8,6 +8,7 @@ with :func:`gis_enforcement.domain.access.check_case` once the case is known.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Annotated, Any
 
@@ -70,16 +71,25 @@ COOKIE = "gise_access"
 
 
 async def _open311_key(request: Request) -> str | None:
-    """GeoReport v2's own ``api_key`` parameter — in the query, or in the form of a POST — on /open311 routes
-    only (311 clients know no other way to send it)."""
+    """GeoReport v2's own ``api_key`` parameter — in the query, or among the fields of a POST (its form, or the
+    JSON object a client sends instead) — on /open311 routes only (311 clients know no other way to send it)."""
     if not request.url.path.startswith("/open311/"):
         return None
     key = request.query_params.get("api_key")
-    if key is None and request.method == "POST" and "form" in request.headers.get("content-type", ""):
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if key is None and request.method == "POST" and "form" in content_type:
         try:
             value = (await request.form()).get("api_key")
         except Exception:  # an unreadable form is the route's to refuse, with its own error
             return None
+        key = value if isinstance(value, str) else None
+    elif key is None and request.method == "POST" and (content_type == "application/json"
+                                                       or content_type.endswith("+json")):
+        try:
+            body = json.loads(await request.body())  # the body is kept: the route reads it again
+        except (UnicodeDecodeError, ValueError, RecursionError):  # the route refuses it, with its own error
+            return None
+        value = body.get("api_key") if isinstance(body, dict) else None
         key = value if isinstance(value, str) else None
     return key
 

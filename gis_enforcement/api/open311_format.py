@@ -3,7 +3,9 @@ or XML. Pure: records and the catalog in, dicts and bytes out.
 
 GeoReport knows two statuses. A case counts as ``closed`` once the township has verified it, closed it, or
 found it was no violation or a duplicate; every other state — reported, triaged, whistled, in action,
-resolved but not yet verified, reopened — is ``open``. ``status_notes`` says where in the chain the case is.
+resolved but not yet verified, reopened — is ``open``. ``status_notes`` says where in the chain the case is; for a
+declined case (不予受理) the township's reason, for a duplicate the ``service_request_id`` of the first case (and
+the reason, when the township gave one).
 Texts are Chinese; ``locale=en`` gives the English of the lists.
 """
 
@@ -195,6 +197,22 @@ def service_definition(catalog: Catalog, category: Category, locale: Locale = "z
     return {"service_code": category.code, "attributes": attrs}
 
 
+def status_notes(rec: ServiceRequestRecord, locale: Locale = "zh") -> str:
+    """Where the case is in the chain; a declined case's reason, a duplicate's first case, as the township
+    recorded them."""
+    en = locale == "en"
+    reason = rec.triage_reason
+    if rec.status == CaseStatus.REJECTED and reason:
+        return f"declined: {reason}" if en else f"经核实不予受理，理由：{reason}"
+    if rec.status == CaseStatus.DUPLICATE and rec.merged_into is not None:
+        note = (f"the same problem as request {rec.merged_into}; merged into it" if en
+                else f"与已有案件 {rec.merged_into} 为同一问题，已合并")
+        if reason:
+            note += f" ({reason})" if en else f"（{reason}）"
+        return note
+    return _pick(STATUS_NOTES[rec.status], locale)
+
+
 def _address(township: str | None, village: str | None) -> str | None:
     parts = [p for p in (township, short_village(village) if village else None) if p]
     return " ".join(parts) or None
@@ -225,7 +243,7 @@ def service_request(rec: ServiceRequestRecord, catalog: Catalog, *, tz: str,
     return {
         "service_request_id": str(rec.id),
         "status": status,
-        "status_notes": _pick(STATUS_NOTES[rec.status], locale),
+        "status_notes": status_notes(rec, locale),
         "service_name": (category.en if locale == "en" else category.zh) if category else rec.category,
         "service_code": rec.category,
         "description": rec.description,

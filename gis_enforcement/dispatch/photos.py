@@ -1,8 +1,9 @@
 """Photos of a case: checked, read for their EXIF time and position, stored once under their content hash, and
 recorded in the case's record.
 
-Refused, naming ``file``: anything that is not a JPEG, PNG or WebP by its own bytes (415) — whatever name or type
-the client gave; more than ``max_bytes`` (413); images of more than ``max_pixels`` (decompression bombs, refused
+Refused, naming ``file``: anything that is not a JPEG, PNG or WebP by its own bytes (415, ``detail``
+``{"kind": "format", "accepted": ["image/jpeg", "image/png", "image/webp"]}``) — whatever name or type the client
+gave; more than ``max_bytes`` (413); images of more than ``max_pixels`` (decompression bombs, refused
 from the header before any decoding), truncated or corrupt images, and EXIF that cannot be read or is
 implausibly large (EXIF bombs) (422). The client's file name is never used.
 """
@@ -25,10 +26,12 @@ from gis_enforcement.domain.photo import exif_degrees, exif_time
 from gis_enforcement.errors import InvalidInput, NotFound, PayloadTooLarge, UnsupportedMedia
 from gis_enforcement.storage import Session, dispatch_repo, photo_repo, photo_store
 
-__all__ = ["PhotoAdded", "add_photo", "sniff"]
+__all__ = ["ACCEPTED_TYPES", "PhotoAdded", "add_photo", "sniff"]
 
 #: magic bytes → media type (checked against what Pillow finds)
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg", "JPEG"), (b"\x89PNG\r\n\x1a\n", "image/png", "PNG"))
+#: the media types a photo may be, as a format refusal names them (``detail.accepted``)
+ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/webp")
 _MAX_EXIF_TAGS = 2_000
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 
@@ -104,7 +107,8 @@ def add_photo(session: Session, *, photos_dir: Path, incident_id: UUID, data: by
         raise InvalidInput("the file is empty", field="file")
     kind = sniff(data)
     if kind is None:
-        raise UnsupportedMedia("not a JPEG, PNG or WebP image", field="file")
+        raise UnsupportedMedia("not a JPEG, PNG or WebP image", field="file", kind="format",
+                               accepted=list(ACCEPTED_TYPES))
     media_type, fmt = kind
     width, height, taken, lon, lat, camera = _read(data, fmt, max_pixels, tz)
     cases = dispatch_repo.lock_cases(session, incident_ids=[incident_id])

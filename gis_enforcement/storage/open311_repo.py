@@ -4,7 +4,9 @@ commits.
 A service request is an incident seen from outside: its lead department (the lead assignment once whistled,
 the rule's lead before), when it last changed (the newest case event), its current deadline — the step the lead
 is at: its report-in due while summoned, its resolution due (moved on by the time the case stood resolved before
-a reopening, ``dispatch_repo.lead_paused_s``) once on site or acting — and its first uploaded photo.
+a reopening, ``dispatch_repo.lead_paused_s``) once on site or acting — its first uploaded photo, and for a
+declined case (不予受理) or a duplicate, what the township recorded when it triaged it: the reason of its latest
+``reject`` event, or the first case (``duplicate_of``) and the reason of its latest ``mark_duplicate`` event.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class ServiceRequestRecord:
     duplicate_of: UUID | None
     recurrence_of: UUID | None
     first_photo: str | None = None  # sha256 of the first photo uploaded to the case
+    #: rejected or duplicate: the reason the township gave (None when it gave none, and in any other status)
+    triage_reason: str | None = None
+    #: duplicate: the first case it was marked a duplicate of (its ``mark_duplicate`` event's ``duplicate_of``)
+    merged_into: UUID | None = None
 
 
 _SELECT = """
@@ -81,7 +87,12 @@ SELECT i.id, i.category, i.status, i.description,
        i.township_code, t.name AS township_name, i.village_code, v.name AS village_name, i.lon, i.lat,
        i.photos, i.flags, i.likely_duplicate_of, i.recurrence_of,
        (SELECT l.sha256 FROM incident_photo l WHERE l.incident_id = i.id
-         ORDER BY l.added_at, l.sha256 LIMIT 1) AS first_photo
+         ORDER BY l.added_at, l.sha256 LIMIT 1) AS first_photo,
+       CASE WHEN i.status IN ('rejected', 'duplicate') THEN
+         (SELECT e.payload FROM case_event e
+           WHERE e.incident_id = i.id
+             AND e.kind = CASE i.status WHEN 'rejected' THEN 'reject' ELSE 'mark_duplicate' END
+           ORDER BY e.seq DESC LIMIT 1) END AS triage
 FROM page i
 LEFT JOIN township t ON t.code = i.township_code
 LEFT JOIN village v ON v.code = i.village_code
@@ -113,8 +124,17 @@ def _where(f: RequestFilter) -> tuple[str, dict[str, Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+def _uuid_or_none(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
 def _record(row: Any) -> ServiceRequestRecord:
     m = row._mapping
+    triage = m["triage"] if isinstance(m["triage"], dict) else {}
+    reason = triage.get("reason")
     return ServiceRequestRecord(
         id=m["id"], category=m["category"], status=CaseStatus(m["status"]), description=m["description"],
         lead_department=m["lead_department"], observed_at=m["observed_at"], updated_at=m["updated_at"],
@@ -122,6 +142,8 @@ def _record(row: Any) -> ServiceRequestRecord:
         village_code=m["village_code"], village_name=m["village_name"], lon=m["lon"], lat=m["lat"],
         photos=tuple(m["photos"]), flags=tuple(m["flags"]), duplicate_of=m["likely_duplicate_of"],
         recurrence_of=m["recurrence_of"], first_photo=m["first_photo"],
+        triage_reason=(reason.strip() or None) if isinstance(reason, str) else None,
+        merged_into=_uuid_or_none(triage.get("duplicate_of")),
     )
 
 

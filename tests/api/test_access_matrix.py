@@ -38,8 +38,8 @@ from tests.api.test_photos_api import jpeg
 from tests.dispatch.helpers import T0, new_case
 
 PASSWORD = "matrix-test-password-1"
-#: routes anyone may call (monitoring, signing in, the API's own description)
-PUBLIC = {"health", "sign_in", "who_am_i"}
+#: routes anyone may call (monitoring, signing in, the API's own description, GeoReport's discovery documents)
+PUBLIC = {"health", "sign_in", "who_am_i", "open311_services", "open311_service_definition"}
 ALL = ("patrol", "township", "officer", "chief", "supervisor", "admin")
 
 
@@ -210,8 +210,7 @@ ROUTES: list[Route] = [
     Route("ogc_items", "GET", lambda w: "/ogc/collections/incidents/items", ALL, scoped=False),
     Route("ogc_item", "GET", lambda w: f"/ogc/collections/incidents/items/{w.case}", ALL, hidden=True),
     # Open311 GeoReport v2
-    Route("open311_services", "GET", lambda w: "/open311/v2/services.json", ALL, scoped=False),
-    Route("open311_service_definition", "GET", lambda w: "/open311/v2/services/MIN-02.json", ALL, scoped=False),
+    # (the service list and definitions are public: PUBLIC above)
     Route("open311_requests", "GET", lambda w: "/open311/v2/requests.json", ALL, scoped=False),
     Route("open311_request", "GET", lambda w: f"/open311/v2/requests/{w.case}.json", ALL, hidden=True),
     Route("open311_token", "GET", lambda w: f"/open311/v2/tokens/{w.case}.json", ALL, hidden=True),

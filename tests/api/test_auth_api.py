@@ -196,7 +196,8 @@ def test_api_keys(client: TestClient, db: Session, patrol, jurisdiction: Jurisdi
     assert r.status_code == 401 and r.json()["error"]["field"] == "X-API-Key"
     # GeoReport's own api_key parameter works on the Open311 routes only
     other = create_api_key(db, username="patrol-zhang", name="311")
-    assert client.get("/open311/v2/services.json", params={"api_key": other}).status_code == 200
+    assert client.get("/open311/v2/requests.json", params={"api_key": other}).status_code == 200
+    assert client.get("/open311/v2/requests.json").status_code == 401
     assert client.get("/api/v1/incidents", params={"api_key": other}).status_code == 401
 
 

@@ -18,13 +18,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.admin.platform import Platform
+from gis_enforcement.admin.users import add_user, create_api_key
 from gis_enforcement.api import create_app
 from gis_enforcement.api.auth import get_caller
-from gis_enforcement.api.deps import get_session
+from gis_enforcement.api.deps import get_session, get_transactions
 from gis_enforcement.api.routers.open311 import get_now
 from gis_enforcement.domain.access import Caller, Role
 from gis_enforcement.domain.catalog import Catalog
@@ -214,13 +215,86 @@ def test_errors_of_reads_and_in_xml(client: TestClient, site) -> None:
     assert error_of(client.get(f"{BASE}/requests/{uuid.uuid4()}.json"), 404).startswith("service_request_id")
     assert error_of(client.get(f"{BASE}/services.csv"), 400).startswith("format")
     assert error_of(client.post(f"{BASE}/requests.json", json={"service_code": "MIN-02"}), 400) \
-        .startswith("service_code")  # not a form: no fields
+        .startswith("lat")  # a JSON object is read as the form would be: lat and long are missing
 
     r = client.post(f"{BASE}/requests.xml", data=form(site, lat="north"))
     assert r.status_code == 400 and r.headers["content-type"].startswith("text/xml")
     root = ET.fromstring(r.content)
     assert root.tag == "errors" and root.findtext("error/code") == "400"
     assert (root.findtext("error/description") or "").startswith("lat:")
+
+
+# --- JSON bodies -----------------------------------------------------------------------------------------------
+
+def test_a_json_body_is_read_as_the_form_would_be(client: TestClient, db: Session, site) -> None:
+    data = form(site, device_id="phone-json", **{"attribute[reporter]": "巡查队-赵"})
+    first = client.post(f"{BASE}/requests.json", data=data)
+    assert first.status_code == 201, first.text
+    # the same fields as a JSON object are the same request: the derived id finds the one the form filed
+    again = client.post(f"{BASE}/requests.json", json=data)
+    assert again.status_code == 200, again.text
+    rid = first.json()[0]["service_request_id"]
+    assert again.json()[0]["service_request_id"] == rid and incident_count(db, rid) == 1
+
+    # numbers as numbers, attributes as one object, the answer in the path's format
+    lon, lat, township = site
+    client_id = str(uuid.uuid4())
+    body = {"jurisdiction_id": "110117", "service_code": "ENV-01", "lat": lat, "long": lon, "description": "冒黑烟",
+            "first_name": "伟", "last_name": "张", "media_url": None,
+            "attribute": {"client_id": client_id, "accuracy_m": 12,
+                          "observed_at": (NOW - timedelta(hours=2)).isoformat()}}
+    r = client.post(f"{BASE}/requests.xml", json=body)
+    assert r.status_code == 201 and r.headers["content-type"].startswith("text/xml"), r.text
+    assert ET.fromstring(r.content).findtext("request/service_request_id") == client_id
+    props = client.get(f"/api/v1/incidents/{client_id}").json()["properties"]
+    assert props["category"] == "ENV-01" and props["township_code"] == township and props["accuracy_m"] == 12
+    assert props["reporter"] == "张伟" and props["photos"] == [] and props["description"] == "冒黑烟"
+    assert datetime.fromisoformat(props["observed_at"]) == NOW - timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field", "words"),
+    [
+        ('{"lat": "north", "long": 117.1, "service_code": "MIN-02"}', 400, "lat", "not a number"),
+        ('{"lat": true, "long": 117.1, "service_code": "MIN-02"}', 400, "lat", "a string or a number"),
+        ('{"lat": [40.1], "long": 117.1, "service_code": "MIN-02"}', 400, "lat", "a string or a number"),
+        ('{"lat": 95, "long": 117.1, "service_code": "MIN-02"}', 400, "lat", "outside"),
+        ('{"lat": 40.1, "long": 117.1}', 400, "service_code", "required"),
+        ('{"lat": 40.1, "long": 117.1, "service_code": "NOPE-01"}', 404, "service_code", "unknown"),
+        ('{"lat": 40.1, "long": 117.1, "service_code": "MIN-02", "attribute": {"colour": "red"}}', 400,
+         "attribute[colour]", "unknown attribute"),
+        ('{"lat": 40.1, "long": 117.1, "service_code": "MIN-02", "attribute[crs]": "wgs84", '
+         '"attribute": {"crs": "gcj02"}}', 400, "attribute[crs]", "more than once"),
+        ('{"lat": 40.1, "lat": 40.2, "long": 117.1, "service_code": "MIN-02"}', 400, "lat", "more than once"),
+        ('{"lat": 40.1, "long": 117.1, "service_code": "MIN-02", "description": "采砂\\u0000"}', 400, "description",
+         "NUL"),
+        ('[{"service_code": "MIN-02"}]', 400, "body", "object"),
+        ('"MIN-02"', 400, "body", "object"),
+        ('{"service_code": "MIN-02", ', 400, "body", "not valid JSON"),
+    ],
+)
+def test_bad_json_bodies_are_refused_in_open311_format_naming_the_field(client: TestClient, db: Session, body: str,
+                                                                        status: int, field: str,
+                                                                        words: str) -> None:
+    before = incident_count(db)
+    r = client.post(f"{BASE}/requests.json", content=body.encode(), headers={"Content-Type": "application/json"})
+    description = error_of(r, status)
+    assert description.startswith(field + ":") and words in description, description
+    assert incident_count(db) == before
+
+
+def test_a_body_neither_form_nor_json_is_refused_naming_the_content_type(client: TestClient, db: Session,
+                                                                         site) -> None:
+    before = incident_count(db)
+    text_body = "&".join(f"{k}={v}" for k, v in form(site).items())
+    r = client.post(f"{BASE}/requests.json", content=text_body.encode(), headers={"Content-Type": "text/plain"})
+    description = error_of(r, 415)
+    assert description.startswith("Content-Type:") and "text/plain" in description, description
+    assert "application/x-www-form-urlencoded" in description and "application/json" in description
+    r = client.post(f"{BASE}/requests.xml", content=b"<request/>", headers={"Content-Type": "application/xml"})
+    assert r.status_code == 415 and r.headers["content-type"].startswith("text/xml")
+    assert (ET.fromstring(r.content).findtext("error/description") or "").startswith("Content-Type:")
+    assert incident_count(db) == before
 
 
 # --- services --------------------------------------------------------------------------------------------------
@@ -486,3 +560,138 @@ def test_expected_datetime_follows_the_leads_step_and_media_url_names_the_first_
     assert r.status_code == 200, r.text
     # on site, while the assisting departments are still summoned: the lead's resolution due, not a report-in due
     assert abs(expected() - due("resolution_due")) < timedelta(seconds=1)
+
+
+# --- declined and duplicate requests say why ------------------------------------------------------------------------
+
+def _triage(client: TestClient, case: dict[str, Any], step: str, **body: Any) -> None:
+    r = client.post(f"/api/v1/incidents/{case['id']}/{step}", json={"township": case["township"], **body})
+    assert r.status_code == 200, r.text
+
+
+def test_declined_and_duplicate_requests_give_the_townships_reason(client: TestClient, jurisdiction: Jurisdiction,
+                                                                   db: Session) -> None:
+    first = _file(client, jurisdiction, 20, "MIN-02", NOW - timedelta(hours=3))
+    again = _file(client, jurisdiction, 20, "MIN-02", NOW - timedelta(hours=2))
+    declined = _file(client, jurisdiction, 12, "ENV-01", NOW - timedelta(hours=1))
+    quiet = _file(client, jurisdiction, 30, "CON-01", NOW - timedelta(hours=1))
+
+    def one(case: dict[str, Any], locale: str = "zh") -> dict[str, Any]:
+        r = client.get(f"{BASE}/requests/{case['id']}.json", params={"locale": locale})
+        assert r.status_code == 200, r.text
+        return r.json()[0]  # type: ignore[no-any-return]
+
+    _triage(client, declined, "reject", reason="现场为合法施工，已办理许可")
+    got = one(declined)
+    assert got["status"] == "closed" and got["status_notes"] == "经核实不予受理，理由：现场为合法施工，已办理许可"
+    assert one(declined, "en")["status_notes"] == "declined: 现场为合法施工，已办理许可"
+    # taken back and declined again: the latest reason
+    _triage(client, declined, "reinstate", reason="复核后需要处置")
+    assert one(declined)["status"] == "open" and one(declined)["status_notes"] == "已核实，等待街乡吹哨"
+    _triage(client, declined, "reject", reason="已由市级部门立案查处")
+    assert one(declined)["status_notes"] == "经核实不予受理，理由：已由市级部门立案查处"
+
+    _triage(client, again, "mark-duplicate", duplicate_of=first["id"], reason="同一采砂点")
+    got = one(again)
+    assert got["status"] == "closed"
+    assert got["status_notes"] == f"与已有案件 {first['id']} 为同一问题，已合并（同一采砂点）"
+    assert one(again, "en")["status_notes"] == f"the same problem as request {first['id']}; merged into it (同一采砂点)"
+    root = ET.fromstring(client.get(f"{BASE}/requests/{again['id']}.xml").content)
+    assert root.findtext("request/status_notes") == got["status_notes"]
+
+    assert one(first)["status_notes"] == "已上报，等待街乡核实分拣"  # the first case is not touched
+
+    # the page is read in one statement, the notes included
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", seen)
+    try:
+        ids = ",".join(c["id"] for c in (first, again, declined, quiet))
+        listed = client.get(f"{BASE}/requests.json", params={"service_request_id": ids})
+    finally:
+        event.remove(connection, "before_cursor_execute", seen)
+    assert listed.status_code == 200, listed.text
+    notes = {r["service_request_id"]: r["status_notes"] for r in listed.json()}
+    assert notes == {first["id"]: "已上报，等待街乡核实分拣", again["id"]: got["status_notes"],
+                     declined["id"]: "经核实不予受理，理由：已由市级部门立案查处",
+                     quiet["id"]: "已上报，等待街乡核实分拣"}
+    assert len([s for s in statements if "case_event" in s]) == 1, statements
+
+
+# --- discovery is public, requests are keyed ---------------------------------------------------------------------
+
+@pytest.fixture
+def keyed(platform: Platform, db: Session, catalog: Catalog,
+          jurisdiction: Jurisdiction) -> Iterator[tuple[FastAPI, str]]:
+    """The app with its real authentication (no caller put in place), and a patrol's API key."""
+
+    @contextmanager
+    def transaction() -> Iterator[Session]:  # an API key is proved in a transaction of its own: share the test's
+        yield db
+
+    town = str(jurisdiction.villages.iloc[20]["township_code"])
+    add_user(db, catalog=catalog, username="patrol-311", password="a-long-test-password", role="patrol", unit=town)
+    key = create_api_key(db, username="patrol-311", name="311 app")
+    app = create_app(platform.settings, platform=platform)
+    app.dependency_overrides[get_session] = lambda: db
+    app.dependency_overrides[get_transactions] = lambda: transaction
+    app.dependency_overrides[get_now] = lambda: NOW
+    platform.keys.clear()
+    yield app, key
+    platform.keys.clear()
+
+
+def test_the_service_list_and_definitions_are_public_and_requests_need_a_key(
+        keyed: tuple[FastAPI, str], db: Session, catalog: Catalog, site, monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+    from georeport import GeoReport
+
+    app, key = keyed
+    with TestClient(app, raise_server_exceptions=False) as c:
+        listed = c.get(f"{BASE}/services.json")
+        assert listed.status_code == 200, listed.text
+        assert [s["service_code"] for s in listed.json()] == list(catalog.categories)
+        assert ET.fromstring(c.get(f"{BASE}/services.xml").content).tag == "services"
+        assert c.get(f"{BASE}/services/MIN-02.json").json()["service_code"] == "MIN-02"
+        assert ET.fromstring(c.get(f"{BASE}/services/MIN-02.xml").content).tag == "service_definition"
+        assert c.get(f"{BASE}/services.json", params={"api_key": "gise_wrong"}).status_code == 200  # not checked
+        # the jurisdiction is still checked, and an unknown service is still not found
+        assert error_of(c.get(f"{BASE}/services.json?jurisdiction_id=1"), 404).startswith("jurisdiction_id")
+        assert error_of(c.get(f"{BASE}/services/MIN-02.json?jurisdiction_id=1"), 404).startswith("jurisdiction_id")
+        assert error_of(c.get(f"{BASE}/services/NOPE.json"), 404).startswith("service_code")
+
+        # requests stay keyed, read or filed, form or JSON
+        before = incident_count(db)
+        for r in (c.get(f"{BASE}/requests.json"), c.get(f"{BASE}/requests/{uuid.uuid4()}.json"),
+                  c.get(f"{BASE}/tokens/{uuid.uuid4()}.json"), c.post(f"{BASE}/requests.json", data=form(site)),
+                  c.post(f"{BASE}/requests.json", json=form(site))):
+            assert error_of(r, 401).startswith("Authorization"), r.request.url
+        assert incident_count(db) == before
+        filed = c.post(f"{BASE}/requests.json", data=form(site, api_key=key, device_id="keyed-form"))
+        assert filed.status_code == 201, filed.text
+        filed_json = c.post(f"{BASE}/requests.json", params={"api_key": key}, json=form(site, device_id="keyed-json"))
+        assert filed_json.status_code == 201, filed_json.text
+        # a JSON client sends its key among the fields, as it would in the form
+        in_body = c.post(f"{BASE}/requests.json", json=form(site, api_key=key, device_id="keyed-json-body"))
+        assert in_body.status_code == 201, in_body.text
+        assert error_of(c.post(f"{BASE}/requests.json", json=form(site, api_key="gise_wrong")), 401)
+        mine = _ids(c.get(f"{BASE}/requests.json", params={"api_key": key}))
+        assert {filed.json()[0]["service_request_id"], filed_json.json()[0]["service_request_id"],
+                in_body.json()[0]["service_request_id"]} <= mine
+
+    # the real georeport client, which sends no key: it discovers the services, and is refused the requests
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    with serving(app) as root:
+        client = GeoReport(root, jurisdiction="110117")
+        assert [s["service_code"] for s in client.get_service_list()] == list(catalog.categories)
+        assert client.get_service_definition("TRK-01")["service_code"] == "TRK-01"
+        xml_client = GeoReport(root, jurisdiction="110117", output_format="xml")
+        assert [s["service_code"] for s in xml_client.get_service_list()] == list(catalog.categories)
+        with pytest.raises(requests.HTTPError) as refused:
+            client.get_service_requests(status="open")
+        assert refused.value.response.status_code == 401

@@ -11,6 +11,10 @@ request sent again answers 200 with the stored one, other content under the same
 client id the id is derived from the device and the content (``device_id``, service, position, description,
 attributes, media and reporter), so a retried POST finds the request the first one filed.
 
+The service list and the service definitions are public, as GeoReport's discovery documents are (clients read
+them before anything else, with no key): they hold the problem list's categories only. Requests — read or filed —
+need a caller (``api_key``, ``X-API-Key`` or a bearer token) and hold only the cases the caller may read.
+
 ``jurisdiction_id`` is optional (the endpoint serves one district); when given it must be the code of the
 loaded district — 110117 (平谷区) with the shipped layers. Every answer, errors included, comes in the format
 the path names: ``[{"code": 400, "description": "lat: ..."}]`` or ``<errors><error>…``; the description starts
@@ -59,6 +63,7 @@ from gis_enforcement.errors import (
     InvalidInput,
     NotConfigured,
     NotFound,
+    UnsupportedMedia,
     http_status,
 )
 from gis_enforcement.patrol.submit import submit_one
@@ -212,10 +217,9 @@ def _categories(platform: Platform, codes: list[str] | None) -> list[str] | None
 
 @router.get("/services.{fmt}", operation_id="open311_services", response_class=Response,
             summary="The problem list (问题清单) as GeoReport services")
-def list_services(fmt: str, request: Request, session: SessionDep, platform: PlatformDep,
-                  caller: Reads311) -> Response:
+def list_services(fmt: str, request: Request, session: SessionDep, platform: PlatformDep) -> Response:
     """Every problem category as a service; ``group`` is its family (盗采, 环境, 货车 …). ``locale=en`` for
-    English names."""
+    English names. Public, as GeoReport's discovery documents are: no key needed (a key sent is not checked)."""
     fmt = _format(fmt)
     _check_jurisdiction(session, request.query_params.get("jurisdiction_id"))
     locale = locale_of(request.query_params.get("locale"))
@@ -225,9 +229,10 @@ def list_services(fmt: str, request: Request, session: SessionDep, platform: Pla
 @router.get("/services/{service_code}.{fmt}", operation_id="open311_service_definition",
             response_class=Response, summary="A service's definition: the attributes a request may carry")
 def get_service_definition(service_code: str, fmt: str, request: Request, session: SessionDep,
-                           platform: PlatformDep, caller: Reads311) -> Response:
+                           platform: PlatformDep) -> Response:
     """The attributes of a request of this category (observed_at, accuracy_m, crs, reporter, client_id), then
-    the category's facts for information (severity, inspection window, responsibility)."""
+    the category's facts for information (severity, inspection window, responsibility). Public, as the service
+    list is."""
     fmt = _format(fmt)
     _check_jurisdiction(session, request.query_params.get("jurisdiction_id"))
     category = platform.catalog.categories.get(service_code)
@@ -325,16 +330,70 @@ def get_token(token: str, fmt: str, request: Request, session: SessionDep, platf
 
 # --- service requests: create ---------------------------------------------------------------------------------
 
-async def _form(request: Request) -> dict[str, str]:
-    """The form fields of a POST (url-encoded or multipart), each sent once, text only."""
+#: what a POST may be: GeoReport's form fields, or a JSON object of the same fields
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _json_value(value: Any, field: str) -> str | None:
+    """A JSON field's value as the form would carry it: a string as is, a number as written; null is absent."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    raise InvalidInput("must be a string or a number", field=field)
+
+
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members in the order sent, a name sent twice kept twice (and so refused, as in a form)."""
+
+
+def _json_fields(body: bytes) -> list[tuple[str, str]]:
+    """The fields of a JSON object body, by the form's names: ``{"lat": 40.13, "attribute[accuracy_m]": 8}``, an
+    attribute also as ``{"attribute": {"accuracy_m": 8}}``."""
     try:
-        form = await request.form()
-    except (StarletteHTTPException, ValueError) as exc:
-        raise InvalidInput(f"cannot read the form: {getattr(exc, 'detail', exc)}", field="body") from None
+        data = json.loads(body, object_pairs_hook=_Members)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InvalidInput(f"not valid JSON: {exc}", field="body") from None
+    if not isinstance(data, _Members):
+        raise InvalidInput("a JSON body must be an object of the request's fields (service_code, lat, long …)",
+                           field="body")
+    out: list[tuple[str, str]] = []
+    for key, value in data:
+        if key == "attribute" and isinstance(value, _Members):
+            items = [(f"attribute[{k}]", v) for k, v in value]
+        else:
+            items = [(key, value)]
+        for name, item in items:
+            text = _json_value(item, name)
+            if text is not None:
+                out.append((name, text))
+    return out
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The fields of a POST, each sent once, text only: GeoReport's form (url-encoded or multipart), or a JSON
+    object of the same fields (many clients send JSON); any other content type is refused (415)."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        fields = _json_fields(await request.body())
+    elif media_type and media_type not in _FORM_TYPES:
+        raise UnsupportedMedia(f"'{media_type}' is not accepted: this endpoint takes form fields "
+                               f"({' or '.join(_FORM_TYPES)}) or a JSON object of the same fields (application/json)",
+                               field="Content-Type", kind="format", accepted=[*_FORM_TYPES, "application/json"])
+    else:
+        try:
+            form = await request.form()
+        except (StarletteHTTPException, ValueError) as exc:
+            raise InvalidInput(f"cannot read the form: {getattr(exc, 'detail', exc)}", field="body") from None
+        fields = []
+        for key, value in form.multi_items():
+            if not isinstance(value, str):
+                raise InvalidInput("files are not accepted; send media_url", field=key)
+            fields.append((key, value))
     out: dict[str, str] = {}
-    for key, value in form.multi_items():
-        if not isinstance(value, str):
-            raise InvalidInput("files are not accepted; send media_url", field=key)
+    for key, value in fields:
         if key in out:
             raise InvalidInput("sent more than once", field=key)
         if "\x00" in value:  # PostgreSQL text cannot hold it
@@ -415,6 +474,16 @@ _FORM_SCHEMA = {
         **{f"attribute[{k}]": {"type": "string"} for k in VARIABLE_ATTRIBUTES},
     },
 }
+#: the same fields as a JSON object: numbers as numbers if the client likes, attributes also as one object
+_SCALAR = {"type": ["string", "number", "null"]}
+_JSON_SCHEMA = {
+    "type": "object",
+    "required": _FORM_SCHEMA["required"],
+    "properties": {
+        **dict.fromkeys(_FORM_SCHEMA["properties"], _SCALAR),
+        "attribute": {"type": "object", "properties": dict.fromkeys(VARIABLE_ATTRIBUTES, _SCALAR)},
+    },
+}
 
 
 @router.post("/requests.{fmt}", operation_id="open311_create_request", response_class=Response,
@@ -423,11 +492,13 @@ _FORM_SCHEMA = {
                         200: {"description": "the same request was filed before (idempotent replay)",
                               "content": _FORMATS}},
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/x-www-form-urlencoded": {"schema": _FORM_SCHEMA}}}})
+                 "application/x-www-form-urlencoded": {"schema": _FORM_SCHEMA},
+                 "application/json": {"schema": _JSON_SCHEMA}}}})
 def create_request(fmt: str, request: Request, form: FormDep, session: SessionDep, platform: PlatformDep,
                    now: NowDep, caller: Files311) -> Response:
-    """Form-encoded as GeoReport v2 specifies; ``lat``/``long`` (WGS84 unless ``attribute[crs]`` says otherwise)
-    are required. 201 with ``[{service_request_id, token, service_notice, account_id}]`` when filed now, 200
+    """Form-encoded as GeoReport v2 specifies, or a JSON object of the same fields (``api_key`` among them, as
+    in the form, or in the query or ``X-API-Key``); ``lat``/``long`` (WGS84 unless ``attribute[crs]`` says
+    otherwise) are required. 201 with ``[{service_request_id, token, service_notice, account_id}]`` when filed now, 200
     when the same request was filed before."""
     fmt = _format(fmt)
     _check_jurisdiction(session, _field(form, "jurisdiction_id") or request.query_params.get("jurisdiction_id"))
