@@ -89,18 +89,28 @@ class WhistleCreate(BaseModel):
 
 
 class ReportInCreate(BaseModel):
-    """A GPS check-in on site; the server's clock decides on time or late, the device time is kept as skew."""
+    """A GPS check-in on site; the server's clock decides on time or late, the device time is kept as skew.
+
+    A report-in taken without signal and sent later gives ``fixed_at``, the phone's clock when it took the
+    position, and ``device_time``, its clock when sending: it is timed at the server's time less that wait
+    (at most 12 h; never before the whistle)."""
 
     model_config = _command(
         {"lon": 117.2201, "lat": 40.1893, "accuracy_m": 8, "device_time": "2026-05-12T23:58:00+08:00",
          "crs": "wgs84"},
         {"lon": 117.2262, "lat": 40.1907, "accuracy_m": 15, "crs": "gcj02"},
+        {"lon": 117.2201, "lat": 40.1893, "accuracy_m": 12, "fixed_at": "2026-05-12T23:58:00+08:00",
+         "device_time": "2026-05-13T00:18:00+08:00", "crs": "wgs84"},
     )
 
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="longitude in the datum of ``crs``")
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="latitude in the datum of ``crs``")
     accuracy_m: float | None = Field(default=None, ge=0, le=10_000, allow_inf_nan=False)
     device_time: AwareDatetime | None = Field(default=None, description="the phone's clock (kept as skew only)")
+    fixed_at: AwareDatetime | None = Field(
+        default=None, description="a queued report-in: the phone's clock when it took the position; needs "
+                                  "``device_time`` (the phone's clock when sending). Only the wait between the two "
+                                  "is used: the report-in is timed at the server's time less that wait")
     crs: Datum = Field(default="wgs84", description="datum of lon/lat; converted to WGS84 before the check")
 
 
@@ -339,6 +349,9 @@ class ReportInPublic(BaseModel):
     distance_m: float
     minutes_late: float
     on_time: bool
+    queued_s: float | None = Field(
+        default=None, description="a queued report-in: seconds it waited in the phone (it was timed that long "
+                                  "before it arrived); none when sent at once")
 
 
 class ActionPublic(BaseModel):

@@ -1,7 +1,9 @@
 """On site: report-in (报到) as a GPS check-in inside the category's geofence, then action, records and done.
 
 Report-in is timed by the server's clock against the assignment's due time; the device's clock is kept only
-as skew. A check-in from outside the geofence is refused with the distance and changes nothing.
+as skew. A report-in queued on a phone without signal is timed at its fix, by the server's clock less the wait
+the phone measured (:func:`~gis_enforcement.domain.deadlines.queued_fix_time`). A check-in from outside the
+geofence is refused with the distance and changes nothing.
 """
 
 from __future__ import annotations
@@ -65,12 +67,14 @@ def check_not_future(at: datetime, *, now: datetime, field: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ReportIn:
-    """A department's check-in: where, how far from the case, how late (negative: early)."""
+    """A department's check-in: where, how far from the case, how late (negative: early); ``queued_s``, how long
+    a queued report-in waited in the phone (None when sent at once)."""
 
     assignment: Assignment
     distance_m: float
     minutes_late: float
     on_time: bool
+    queued_s: float | None = None
 
 
 def _case_and_assignment(session: Session, incident_id: UUID, department: str) -> tuple[CaseState, Assignment]:
@@ -126,8 +130,16 @@ def report_in(
     device_time: datetime | None = None,
     actor: str | None = None,
     tz: str = DEFAULT_TIMEZONE,
+    fixed_at: datetime | None = None,
 ) -> ReportIn:
     """Check a department in on site (summoned → reported_in) at ``server_time``.
+
+    With ``fixed_at`` (the phone's clock when it took the position) it is a queued report-in, taken without
+    signal and sent later: it is timed, and its ``reported_in_at`` set, at the fix by the server's clock,
+    ``server_time - (device_time - fixed_at)``; the event adds ``queued_s`` (that wait) and ``received_at``
+    (``server_time``). Refused on ``device_time``/``fixed_at`` as
+    :func:`~gis_enforcement.domain.deadlines.queued_fix_time` says. A no-show warning (W02) the escalation pass
+    raised before it arrived stands: the record shows both, in the order they happened.
 
     The position (WGS84) must lie within the category's geofence of the case, allowing for the stated GPS
     accuracy up to the category's ``max_accuracy_m`` (:func:`~gis_enforcement.domain.geofence.accuracy_allowance_m`)
@@ -161,7 +173,11 @@ def report_in(
                 case_allowance_m=round(case_slack, 1), allowed_m=round(fence + slack + case_slack, 1),
             )
     timing = report_in_timing(whistled_at=assignment.summoned_at, due=assignment.report_in_due,
-                              server_time=require_aware(server_time, "server_time"), device_time=device_time)
+                              server_time=require_aware(server_time, "server_time"), device_time=device_time,
+                              fixed_at=fixed_at)
+    queued: dict[str, Any] = {}
+    if timing.queued_seconds is not None and timing.received_at is not None:
+        queued = {"queued_s": round(timing.queued_seconds, 1), "received_at": timing.received_at}
     updated = dispatch_repo.update_assignment(
         session, assignment_id=assignment.id, status="reported_in", reported_in_at=timing.checked_in_at,
         report_in_lon=lon, report_in_lat=lat, report_in_accuracy_m=accuracy_m, report_in_distance_m=distance,
@@ -173,8 +189,9 @@ def report_in(
                                                             "distance_m": round(distance, 1),
                                                             "minutes_late": round(timing.minutes_late, 2),
                                                             "on_time": timing.on_time,
-                                                            "device_skew_s": timing.device_skew_seconds})
-    return ReportIn(updated, distance, timing.minutes_late, timing.on_time)
+                                                            "device_skew_s": timing.device_skew_seconds,
+                                                            **queued})
+    return ReportIn(updated, distance, timing.minutes_late, timing.on_time, timing.queued_seconds)
 
 
 def _move(session: Session, *, incident_id: UUID, department: str, action: AssignmentAction, at: datetime,

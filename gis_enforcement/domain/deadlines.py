@@ -7,6 +7,11 @@
   working day after the whistle's date; see that module for the convention).
 - **Report-in timing** is measured with the *server's* clock, which is authoritative; the device's clock is
   only reported as a skew, never used for the verdict. On time means checked in at or before the due time.
+- A **queued report-in** (taken on site without signal and sent later) is timed at its fix, by the server's
+  clock: the phone's absolute clock is never trusted, only the *interval* it measured between the fix
+  (``fixed_at``) and the sending (``device_time``), so the fix happened at ``server_time - (device_time -
+  fixed_at)``. That interval is bounded by :data:`QUEUED_REPORT_IN_MAX` and the corrected time may not precede
+  the whistle.
 - **Elapsed fraction** drives the W05 escalation (80 % → yellow, 100 % → red). For working-day deadlines,
   pass the calendar so that only working time counts: otherwise a five-working-day deadline spanning the
   National Day week would turn yellow on a holiday.
@@ -35,6 +40,7 @@ __all__ = [
     "CLOCK_SKEW",
     "RED_AT",
     "YELLOW_AT",
+    "QUEUED_REPORT_IN_MAX",
     "DeadlineStage",
     "Deadlines",
     "ReportInTiming",
@@ -43,6 +49,7 @@ __all__ = [
     "elapsed_fraction",
     "elapsed_fraction_array",
     "minutes_late_array",
+    "queued_fix_time",
     "report_in_due",
     "report_in_due_array",
     "report_in_timing",
@@ -54,6 +61,11 @@ __all__ = [
 #: how far ahead of the server's clock a client-given time may be — an observation, an enforcement record (a
 #: phone's clock runs a little fast); anything later is refused as in the future
 CLOCK_SKEW = timedelta(minutes=10)
+
+#: the longest a report-in may wait in the phone (taken without signal, sent once back online) and still be timed
+#: at its fix: a shift in the mountains, not days — the longer the wait, the more a phone's clock may have been
+#: set or drifted, and the interval is the only thing of the phone's clock the server uses
+QUEUED_REPORT_IN_MAX = timedelta(hours=12)
 
 YELLOW_AT = 0.8  # W05: share of the resolution time after which the lead is warned (黄牌)
 RED_AT = 1.0     # W05: overdue (红牌)
@@ -147,7 +159,8 @@ class ReportInTiming:
     """How a report-in measured up: minutes after the whistle, minutes late (negative = early), on time.
 
     ``device_skew_seconds`` is device clock minus server clock (positive: the phone runs ahead); it is kept for
-    the record and never changes the verdict.
+    the record and never changes the verdict. ``checked_in_at`` is when the officer was there by the server's
+    clock; for a queued report-in that is ``queued_seconds`` before ``received_at`` (None when sent at once).
     """
 
     checked_in_at: datetime
@@ -156,24 +169,35 @@ class ReportInTiming:
     minutes_late: float
     on_time: bool
     device_skew_seconds: float | None
+    received_at: datetime | None = None
+    queued_seconds: float | None = None
 
 
 def report_in_timing(
-    *, whistled_at: datetime, due: datetime, server_time: datetime, device_time: datetime | None = None
+    *, whistled_at: datetime, due: datetime, server_time: datetime, device_time: datetime | None = None,
+    fixed_at: datetime | None = None,
 ) -> ReportInTiming:
-    """Time a check-in by the server's clock against its due time; on time when ``server_time <= due``.
+    """Time a check-in by the server's clock against its due time; on time when the check-in is at or before
+    ``due``.
 
     A check-in before the whistle is refused (``InvalidInput`` on ``server_time``): both times come from the
     server, so that can only be a bug or a replay.
+
+    ``fixed_at`` (the phone's clock when it took the position) makes it a queued report-in, timed at
+    ``server_time - (device_time - fixed_at)`` (:func:`queued_fix_time`), with the refusals named there.
     """
     start, deadline = require_aware(whistled_at, "whistled_at"), require_aware(due, "due")
-    at = require_aware(server_time, "server_time")
-    if at < start:
-        raise InvalidInput(f"check-in at {at.isoformat()} is before the whistle at {start.isoformat()}",
+    received = require_aware(server_time, "server_time")
+    if received < start:
+        raise InvalidInput(f"check-in at {received.isoformat()} is before the whistle at {start.isoformat()}",
                            field="server_time")
     skew = None
     if device_time is not None:
-        skew = (require_aware(device_time, "device_time") - at).total_seconds()
+        skew = (require_aware(device_time, "device_time") - received).total_seconds()
+    at, queued = received, None
+    if fixed_at is not None:
+        at = queued_fix_time(whistled_at=start, server_time=received, device_time=device_time, fixed_at=fixed_at)
+        queued = (received - at).total_seconds()
     return ReportInTiming(
         checked_in_at=at,
         due=deadline,
@@ -181,7 +205,45 @@ def report_in_timing(
         minutes_late=(at - deadline).total_seconds() / 60.0,
         on_time=at <= deadline,
         device_skew_seconds=skew,
+        received_at=None if queued is None else received,
+        queued_seconds=queued,
     )
+
+
+def queued_fix_time(*, whistled_at: datetime, server_time: datetime, device_time: datetime | None,
+                    fixed_at: datetime) -> datetime:
+    """When a queued report-in's position was taken, by the server's clock: ``server_time`` minus the wait the
+    phone measured, ``device_time - fixed_at`` (both by the phone's clock, so its error cancels out).
+
+    Refused (``InvalidInput``, ``detail.kind`` in brackets): without ``device_time`` (on ``device_time``,
+    ``needs_device_time``: the wait cannot be measured without it); ``fixed_at`` after ``device_time``
+    (``fixed_after_sent``), a wait longer than :data:`QUEUED_REPORT_IN_MAX` (``queued_too_long``, with
+    ``queued_s`` and ``max_queued_s``), or a fix time before the whistle (``before_whistle``: a report-in cannot
+    precede its whistle) — these three on ``fixed_at``.
+    """
+    start, received = require_aware(whistled_at, "whistled_at"), require_aware(server_time, "server_time")
+    fixed = require_aware(fixed_at, "fixed_at")
+    if device_time is None:
+        raise InvalidInput("a queued report-in (fixed_at given) needs device_time, the phone's clock when it was "
+                           "sent: the wait is measured on the phone's clock from fixed_at to device_time",
+                           field="device_time", kind="needs_device_time")
+    sent = require_aware(device_time, "device_time")
+    wait = sent - fixed
+    if wait < timedelta(0):
+        raise InvalidInput(f"fixed_at {fixed.isoformat()} is after device_time {sent.isoformat()}: a position is "
+                           "taken before it is sent", field="fixed_at", kind="fixed_after_sent")
+    if wait > QUEUED_REPORT_IN_MAX:
+        hours = QUEUED_REPORT_IN_MAX.total_seconds() / 3600
+        raise InvalidInput(f"the report-in waited {wait.total_seconds() / 3600:,.1f} h in the phone; a queued "
+                           f"report-in is timed at its fix only within {hours:g} h — report in again on site",
+                           field="fixed_at", kind="queued_too_long", queued_s=wait.total_seconds(),
+                           max_queued_s=QUEUED_REPORT_IN_MAX.total_seconds())
+    at = received - wait
+    if at < start:
+        raise InvalidInput(f"the position was taken at {at.isoformat(timespec='seconds')} by the server's clock, "
+                           f"before the whistle at {start.isoformat(timespec='seconds')}: a report-in cannot "
+                           "precede its whistle", field="fixed_at", kind="before_whistle")
+    return at
 
 
 def elapsed_fraction(start: datetime, due: datetime, now: datetime, *, calendar: WorkCalendar | None = None) -> float:

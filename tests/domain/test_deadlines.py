@@ -127,6 +127,60 @@ def test_check_in_before_the_whistle_is_refused() -> None:
     assert exc.value.field == "server_time"
 
 
+def test_queued_check_in_is_timed_at_its_fix_by_the_servers_clock() -> None:
+    whistle = at(2025, 7, 3, 22, 10)
+    due = dl.report_in_due(whistle, 30)
+    # The phone's clock is 1 h 5 min slow; it took the fix, then waited 20 min for signal. The server received it
+    # at 22:50 (10 min after the 22:40 deadline); by the phone's interval it was there at 22:30, on time.
+    t = dl.report_in_timing(whistled_at=whistle, due=due, server_time=at(2025, 7, 3, 22, 50),
+                            device_time=at(2025, 7, 3, 21, 45), fixed_at=at(2025, 7, 3, 21, 25))
+    assert t.checked_in_at == at(2025, 7, 3, 22, 30)
+    assert t.on_time and t.minutes_late == pytest.approx(-10.0) and t.minutes_after_whistle == pytest.approx(20.0)
+    assert t.queued_seconds == pytest.approx(1200.0) and t.received_at == at(2025, 7, 3, 22, 50)
+    assert t.device_skew_seconds == pytest.approx(-65 * 60.0)
+    late = dl.report_in_timing(whistled_at=whistle, due=due, server_time=at(2025, 7, 3, 23, 0),
+                               device_time=at(2025, 7, 3, 23, 0), fixed_at=at(2025, 7, 3, 22, 45))
+    assert not late.on_time and late.minutes_late == pytest.approx(5.0)
+    direct = dl.report_in_timing(whistled_at=whistle, due=due, server_time=at(2025, 7, 3, 22, 50),
+                                 device_time=at(2025, 7, 3, 22, 50))
+    assert direct.queued_seconds is None and direct.received_at is None
+    assert direct.checked_in_at == at(2025, 7, 3, 22, 50)
+
+
+def test_queued_check_in_waiting_exactly_the_limit_is_taken() -> None:
+    whistle = at(2025, 7, 3, 8)
+    received = whistle + dl.QUEUED_REPORT_IN_MAX + timedelta(minutes=5)
+    t = dl.report_in_timing(whistled_at=whistle, due=whistle + timedelta(minutes=30), server_time=received,
+                            device_time=received, fixed_at=received - dl.QUEUED_REPORT_IN_MAX)
+    assert t.checked_in_at == whistle + timedelta(minutes=5) and t.on_time
+
+
+@pytest.mark.parametrize(("device_time", "fixed_at", "field", "kind", "words"), [
+    (None, at(2025, 7, 3, 22, 20), "device_time", "needs_device_time", "needs device_time"),
+    (at(2025, 7, 3, 22, 20), at(2025, 7, 3, 22, 21), "fixed_at", "fixed_after_sent", "after device_time"),
+    (at(2025, 7, 3, 22, 49), at(2025, 7, 3, 10, 48), "fixed_at", "queued_too_long", "within 12 h"),
+    # 45 min wait before a 22:50 arrival: 22:05, before the 22:10 whistle
+    (at(2025, 7, 3, 22, 50), at(2025, 7, 3, 22, 5), "fixed_at", "before_whistle", "cannot precede its whistle"),
+])
+def test_queued_check_in_refusals(device_time, fixed_at, field, kind, words) -> None:
+    whistle = at(2025, 7, 3, 22, 10)
+    with pytest.raises(InvalidInput, match=words) as exc:
+        dl.report_in_timing(whistled_at=whistle, due=whistle + timedelta(minutes=30),
+                            server_time=at(2025, 7, 3, 22, 50), device_time=device_time, fixed_at=fixed_at)
+    assert exc.value.field == field and exc.value.detail["kind"] == kind
+    if kind == "queued_too_long":
+        assert exc.value.detail["max_queued_s"] == 12 * 3600.0
+
+
+def test_queued_check_in_needs_an_aware_fix_time() -> None:
+    whistle = at(2025, 7, 3, 22, 10)
+    with pytest.raises(InvalidInput, match="time zone") as exc:
+        dl.report_in_timing(whistled_at=whistle, due=whistle + timedelta(minutes=30),
+                            server_time=at(2025, 7, 3, 22, 50), device_time=at(2025, 7, 3, 22, 50),
+                            fixed_at=datetime(2025, 7, 3, 22, 30))
+    assert exc.value.field == "fixed_at"
+
+
 # -- W05 fractions -------------------------------------------------------------------------------------------
 
 

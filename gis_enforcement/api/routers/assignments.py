@@ -127,7 +127,8 @@ def get_assignment(assignment_id: AssignmentId, session: SessionDep, platform: P
              responses=ERRORS, summary="Report in (报到) on an assignment: a GPS check-in inside the geofence")
 def report_in(assignment_id: AssignmentId, body: ReportInCreate, session: SessionDep, platform: PlatformDep,
               clock: ClockDep, actor: ActorDep, caller: ActsOnAssignments) -> ReportInPublic:
-    """As ``POST /api/v1/incidents/{incident_id}/assignments/{department}/report-in``."""
+    """As ``POST /api/v1/incidents/{incident_id}/assignments/{department}/report-in``, a queued report-in
+    (``fixed_at``, timed at its fix) included."""
     a = find_assignment(session, assignment_id=assignment_id)
     return case_routes.report_in(a.incident_id, a.department, body, session, platform, clock, actor, caller)
 

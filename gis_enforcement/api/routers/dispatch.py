@@ -213,17 +213,25 @@ def report_in(incident_id: IncidentId, department: DepartmentCode, body: ReportI
     """Check the department in at the server's time. The position is converted from ``crs`` to WGS84 and
     must lie within the category's geofence of the case (allowing for the stated accuracy); from outside it
     the check-in is refused on ``position`` with the distance. On time or late is measured by the server's
-    clock against the report-in deadline; the device time is kept only as skew."""
+    clock against the report-in deadline; the device time is kept only as skew.
+
+    A report-in queued on the phone without signal gives ``fixed_at`` (the phone's clock at the fix) and
+    ``device_time`` (its clock when sending): it is timed at the server's time less that wait, so an officer
+    who was there on time is not counted late for having had no signal; ``queued_s`` says how long it waited.
+    Refused (422): ``fixed_at`` without ``device_time`` (on ``device_time``), ``fixed_at`` after ``device_time``,
+    a wait over 12 h, or a fix before the whistle (on ``fixed_at``)."""
     _department_case(session, caller, "assignment.act", incident_id, department)
     lon, lat = _wgs84(body.lon, body.lat, body.crs)
     done = on_site.report_in(session, catalog=platform.catalog, incident_id=incident_id, department=department,
                              lon=lon, lat=lat, accuracy_m=body.accuracy_m, server_time=clock(),
-                             device_time=body.device_time, actor=actor, tz=platform.settings.timezone)
+                             device_time=body.device_time, fixed_at=body.fixed_at, actor=actor,
+                             tz=platform.settings.timezone)
     session.commit()
     return ReportInPublic(
         assignment=_assignment(done.assignment, platform), position=PositionPublic(lon=lon, lat=lat),
         submitted={"lon": body.lon, "lat": body.lat, "crs": body.crs}, distance_m=round(done.distance_m, 1),
         minutes_late=round(done.minutes_late, 2), on_time=done.on_time,
+        queued_s=None if done.queued_s is None else round(done.queued_s, 1),
     )
 
 

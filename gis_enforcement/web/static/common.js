@@ -62,6 +62,7 @@ const GISE = (() => {
       field_measures: "执法措施", field_ground: "退单依据", field_department: "部门",
       field_reporter: "上报人", field_lon: "经度", field_lat: "纬度", field_crs: "坐标系", field_photos: "照片",
       field_track_id: "巡查轨迹", field_working_days: "工作日", field_penalty_amount: "罚款金额",
+      field_fixed_at: "定位时间", field_device_time: "手机时间",
       measures: "采取的措施（依权责清单）", measures_none: "本类别清单未列措施", action_kind: "执法行为种类",
       action_kind_choose: "请选择", need_action: "请选择执法行为种类",
       resolution_due: "办结期限", resolution_left: "距办结期限",
@@ -107,6 +108,11 @@ const GISE = (() => {
       photo_refused: "照片 {name} 未上传：{why}", photo_big_warn: "照片 {name} 超过 {mb} MB，服务器不会接收：请换一张或压缩后再选",
       course_done: "已处置完毕", awaiting: "待报到", stood_down: "已解除", duplicate_of: "可能与 {at} 的上报重复（{m} 米）",
       spot_came_back: "该点位曾办结后复发", change_category: "更换类别",
+      /* a report-in taken without signal, kept on the device and sent once online (the console) */
+      ri_queued: "已记录报到，待发送（无信号）· {at}", ri_queued_banner: "{n} 条报到待发送（无信号）：恢复网络后自动发送，按定位时间计时",
+      ri_queued_already: "本任务已有一条报到待发送（{at}），恢复网络后自动发送", ri_send_now: "立即发送",
+      ri_sent_on_time: "报到已送达 · 准时", ri_sent_late: "报到已送达 · 迟到 {n} 分钟", ri_refused: "报到未被接受：{why}", ri_waited: "无信号待发 {n} 分钟",
+      signout_unsent_report_in: "还有 {n} 条报到未发送：退出后将保留在本机，待您再次登录并联网时发送。确定退出？",
     },
     en: {
       app_patrol: "Patrol report", app_console: "Whistle & report console", lang: "中文", sign_in: "Sign in",
@@ -224,6 +230,12 @@ const GISE = (() => {
       photo_big_warn: "photo {name} is over {mb} MB; the server will refuse it", course_done: "done",
       awaiting: "awaited", stood_down: "released", duplicate_of: "may repeat the report of {at} ({m} m)",
       spot_came_back: "this spot came back after a closed case", change_category: "Change category",
+      ri_queued: "Report-in recorded, to be sent (no signal) · {at}",
+      ri_queued_banner: "{n} report-in(s) waiting for signal: sent by themselves once online, timed at their position",
+      ri_queued_already: "A report-in of this task is already waiting to be sent ({at}); it is sent once online",
+      ri_send_now: "Send now", ri_sent_on_time: "Report-in delivered · on time", ri_sent_late: "Report-in delivered · {n} min late",
+      ri_refused: "Report-in not accepted: {why}", ri_waited: "waited {n} min for signal",
+      signout_unsent_report_in: "{n} report-in(s) not sent yet: they stay on this device and are sent when you sign in again online. Sign out?",
     },
   };
   const STATUS = {
@@ -272,7 +284,7 @@ const GISE = (() => {
   const ACTIONS_ZH = { report_in: "报到", start_action: "开始处置", complete: "本部门处置完毕", decline: "退单",
     overrule: "驳回退单", release: "解除召集", reopen: "重新打开", triage: "分拣", reject: "不予受理",
     mark_duplicate: "标记重复", reinstate: "恢复受理", whistle: "吹哨", resolve: "报告办结", verify: "核查通过",
-    close: "结案", resume: "恢复处置" };
+    close: "结案", resume: "恢复处置", reclassify: "改类" };
 
   let lang = localStorage.getItem("gise.lang") || "zh";
   if (!WORDS[lang]) lang = "zh";
@@ -398,6 +410,7 @@ const GISE = (() => {
     if (e.field === "ground" && d.warning_rule) {
       return `退单依据：本部门是清单所列主责部门，退单须选择依据（案件类别有误 / 不属本部门管辖范围）；无依据退单无效、维持主责（${d.warning_rule}）`;
     }
+    if (QUEUED_ZH[d.kind] && (e.field === "fixed_at" || e.field === "device_time")) return QUEUED_ZH[d.kind](d);
     if (e.status === 403) return "无权执行此操作：超出本账号的角色或所属单位";
     if (e.code === "invalid_input" && d.kind && KIND_ZH[d.kind] && e.field) {
       const words = KIND_ZH[d.kind](d.limit);
@@ -407,6 +420,15 @@ const GISE = (() => {
     if (e.status === 429) return `操作过于频繁，请${d.retry_after ? ` ${d.retry_after} 秒后` : "稍后"}再试`;
     return null;
   }
+  /* a queued report-in (taken without signal, sent later) the server could not time at its position, by
+     ``detail.kind`` */
+  const QUEUED_ZH = {
+    needs_device_time: () => "待发送的报到缺少发送时间，无法计算在手机中等待的时长：请到现场重新报到",
+    fixed_after_sent: () => "定位时间晚于发送时间（手机时间被更改）：无法按定位时间计时，请到现场重新报到",
+    queued_too_long: (d) => `报到在手机中等待了 ${num(Math.round((d.queued_s || 0) / 360) / 10)} 小时，超过 ` +
+      `${num((d.max_queued_s || 0) / 3600)} 小时，不再按定位时间计时：请到现场重新报到`,
+    before_whistle: () => "按等待时长推算，定位时间早于吹哨时间：报到不能早于吹哨，请到现场重新报到",
+  };
   /* a refused input by its kind (pydantic's error type) and limit, as the API gives them in ``detail``; null
      where the kind needs a limit that is not given */
   const num = (v) => (typeof v === "number" ? v.toLocaleString("zh-CN", { maximumFractionDigits: 2 }) : null);

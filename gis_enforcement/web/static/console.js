@@ -23,7 +23,18 @@
 
   /* ---------- signing in ---------- */
   GISE.mountSignIn($("signin-card"), () => start());
-  $("signout").addEventListener("click", () => GISE.signOut());
+  /* report-ins pressed where there was no signal, kept on the device until they can be sent (the department's
+     desk sends them): per signed-in user, so the next one to sign in on the device neither sends nor sees them.
+     Each keeps the position and ``fixed_at``, the device's clock when the position was had */
+  const QUEUE_KEY = "gise.report_in_queue";
+  const queuedAll = () => { try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch { return []; } };
+  const queuedKeep = (list) => (list.length ? localStorage.setItem(QUEUE_KEY, JSON.stringify(list)) : localStorage.removeItem(QUEUE_KEY));
+  const queuedOf = (username) => queuedAll().filter((q) => q.owner === username);
+  /* sign-out warns while report-ins of this user wait to be sent: they stay on the device for the next sign-in */
+  $("signout").addEventListener("click", () => {
+    const n = me ? queuedOf(me.username).length : 0;
+    if (!n || confirm(t("signout_unsent_report_in", { n }))) GISE.signOut();
+  });
   $("lang").addEventListener("click", () => GISE.switchLanguage());
   const catName = (code) => { const c = categories.find((x) => x.code === code); return c ? (GISE.lang() === "zh" ? c.zh : c.en) : code; };
   const flash = (kind, text) => notice($("flash"), kind, text);
@@ -108,6 +119,8 @@
         el("span", { text: t(`kind_${e.kind}`) }),
         e.payload && e.payload.duplicate_of ? el("span", { text: ` · ${String(e.payload.duplicate_of).slice(0, 8)}` }) : null,
         e.payload && e.payload.department ? el("span", { text: ` · ${unitName(known, e.payload.department)}` }) : null,
+        e.kind === "report_in" && e.payload && e.payload.queued_s
+          ? el("span", { class: "queued", text: ` · ${t("ri_waited", { n: Math.round(e.payload.queued_s / 60) })}` }) : null,
         e.actor ? el("span", { class: "muted", text: ` · ${e.actor}` }) : null,
         e.payload && e.payload.reason ? el("span", { text: ` · ${e.payload.reason}` }) : null))));
   }
@@ -502,9 +515,76 @@
     function start() {
       $("department-view").classList.remove("hidden");
       $("choose-task").textContent = t("choose_task");   // the desk has no map: a task is chosen in the list
+      $("department-view").prepend(el("div", { id: "ri-queue", "aria-live": "polite" }));
+      queuedBanner();
       load();
       setInterval(load, 15000);
       onEvent((e) => { load(); if (selected && e.incident_id === selected.incident_id && e.actor !== me.username) open(selected.id); });
+      // what waits on the device goes when the page is online again, when it is opened, and on a timer
+      window.addEventListener("online", () => sendQueued());
+      sendQueued();
+      setInterval(sendQueued, 10000);
+    }
+
+    /* ---------- report-ins without signal ----------
+       Pressed where there is no signal (the call cannot reach the server: not a refusal), the report-in is kept
+       on the device with its position and ``fixed_at`` (the device's clock at the fix) and sent once online with
+       ``device_time`` (the same clock, now): the server times it at its own clock less that wait, so an officer
+       on site in time is not counted late for having had no signal. Both times go to the millisecond (ISO, UTC):
+       the wait is all the server takes of them. Each is sent once: any answer of the server
+       (accepted, refused, already recorded) ends it; only a call that cannot get through, or a server that
+       cannot answer now (5xx, 408, 429, a sign-in to renew), leaves it for the next try. */
+    const myQueued = () => queuedOf(me.username);
+    const queuedFor = (assignmentId) => myQueued().find((q) => q.assignment_id === assignmentId);
+    const dropQueued = (assignmentId) => queuedKeep(queuedAll().filter((q) => !(q.owner === me.username && q.assignment_id === assignmentId)));
+    /* "01:20": the time of the fix on the district's clock */
+    const clockTime = (iso) => new Intl.DateTimeFormat(GISE.lang() === "zh" ? "zh-CN" : "en-GB",
+      { timeZone: GISE.zone(), hourCycle: "h23", hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+    const queuedNotice = (q, id) => el("div", { id, class: "notice warn small ri-pending", role: "status",
+      "data-assignment": q.assignment_id, text: t("ri_queued", { at: clockTime(q.fixed_at) }) });
+    function queuedBanner() {
+      const box = $("ri-queue");
+      if (!box) return;
+      const n = myQueued().length;
+      box.replaceChildren(...(n ? [el("div", { class: "notice warn row", role: "status" },
+        el("span", { class: "grow", text: t("ri_queued_banner", { n }) }),
+        el("button", { type: "button", id: "ri-send-now", onclick: () => sendQueued() }, t("ri_send_now")))] : []));
+    }
+    function queueReportIn(a, body, fixed) {
+      const known = queuedFor(a.id);
+      if (known) return known;   // the first fix stands: the officer was there then
+      const q = { owner: me.username, assignment_id: a.id, incident_id: a.incident_id, department: a.department,
+        ...body, fixed_at: fixed.toISOString(), queued_at: Date.now() };
+      queuedKeep([...queuedAll(), q]);
+      return q;
+    }
+    let sending = false;
+    async function sendQueued() {
+      if (sending || !navigator.onLine || !GISE.session() || !myQueued().length) return;
+      sending = true;
+      const said = [];
+      try {
+        for (const q of myQueued().sort((x, y) => x.queued_at - y.queued_at)) {
+          let result;
+          try {
+            const r = await api(`/api/v1/assignments/${q.assignment_id}/report-in`, { method: "POST", body: {
+              lon: q.lon, lat: q.lat, accuracy_m: q.accuracy_m, fixed_at: q.fixed_at, device_time: new Date().toISOString() } });
+            result = r.on_time ? ["ok", t("ri_sent_on_time")] : ["warn", t("ri_sent_late", { n: Math.max(1, Math.round(r.minutes_late)) })];
+          } catch (e) {
+            if (!(e instanceof ApiError) || e.status >= 500 || [401, 408, 429].includes(e.status)) break;   // kept: tried again later
+            result = e.code === "already_recorded" ? ["info", GISE.failureText(e)] : ["bad", t("ri_refused", { why: GISE.failureText(e) })];
+          }
+          dropQueued(q.assignment_id);
+          said.push([q.assignment_id, result]);
+        }
+      } finally { sending = false; }
+      queuedBanner();
+      if (!said.length) return;
+      const worst = said.find(([, r]) => r[0] === "bad") || said.find(([, r]) => r[0] === "warn") || said[0];
+      flash(worst[1][0], said.map(([, r]) => r[1]).join("；"));
+      await load();
+      const here = selected && said.find(([id]) => id === selected.id);
+      if (here) await open(selected.id, here[1]);
     }
     /* the open assignments, and the lead's done ones whose case still awaits its resolution report (or was
        reopened): after 本部门处置完毕 the lead must still reach the case to report it resolved or resume it */
@@ -519,6 +599,9 @@
         items = [...open.data, ...waiting];
         await reopenings(items);
       } catch (e) { failure(e); return; }
+      drawList();
+    }
+    function drawList() {
       // owed first: a reopened case waiting for this lead to resume, then by the deadline that is running
       items.sort((x, y) => (owesResume(y) - owesResume(x)) || String(runningDue(x)).localeCompare(String(runningDue(y))));
       $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id, "data-incident": a.incident_id,
@@ -526,7 +609,8 @@
         el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
           el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
             owesResume(a) ? resumeCountdown(a) : countdownOf(a, true)),
-          el("div", { class: "small muted", text: `${[a.township_name, a.village_name].filter(Boolean).join(" ")} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${itemLine(a)}` }))))) :
+          el("div", { class: "small muted", text: `${[a.township_name, a.village_name].filter(Boolean).join(" ")} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${itemLine(a)}` }),
+          a.status === "summoned" && queuedFor(a.id) ? queuedNotice(queuedFor(a.id), null) : null)))) :
         el("p", { class: "muted", text: t("no_items") }));
       tickCountdowns();
     }
@@ -602,7 +686,8 @@
       if (mine !== opening) return;
       // nothing the panel shows has changed (a click on the open item, an event about something else): it is left
       // as it is, with what the officer is typing and where — a redraw under the hand loses keystrokes
-      const sig = JSON.stringify([a, f.properties, photos ? photos.querySelectorAll("img").length : 0, timeline.events.length]);
+      const sig = JSON.stringify([a, f.properties, photos ? photos.querySelectorAll("img").length : 0, timeline.events.length,
+        queuedFor(a.id) || null]);
       if (box.dataset.assignment === String(a.id) && box.dataset.signature === sig && $("asg-msg")) {
         if (message) notice($("asg-msg"), ...message);
         tickCountdowns();
@@ -610,12 +695,31 @@
       }
       if (photos) parts.push(photos);
       const status = f.properties.status;
-      if (a.status === "summoned") {
-        parts.push(el("button", { id: "report-in", type: "button", class: "primary", onclick: async () => {
+      const waiting = a.status === "summoned" ? queuedFor(a.id) : null;
+      if (waiting) {
+        parts.push(queuedNotice(waiting, "report-in-queued"));   // recorded on the device: sent once online
+      } else if (a.status === "summoned") {
+        parts.push(el("button", { id: "report-in", type: "button", class: "primary", onclick: async (ev) => {
+          const button = ev.currentTarget;
           let pos;
           try { pos = await GISE.position(); } catch (e) { say("bad", GISE.geoReason(e)); return; }
-          await post(`/api/v1/assignments/${a.id}/report-in`, { lon: pos.coords.longitude, lat: pos.coords.latitude,
-            accuracy_m: pos.coords.accuracy, device_time: GISE.isoLocal(new Date()) }, (r) => t("report_in_ok", { d: Math.round(r.distance_m) }));
+          // the time of the fix on the device's clock — the clock device_time is read from when it is sent
+          const fixed = new Date();
+          const body = { lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy_m: pos.coords.accuracy };
+          if (navigator.onLine) {
+            try {
+              const r = await api(`/api/v1/assignments/${a.id}/report-in`, { method: "POST", body: { ...body, device_time: GISE.isoLocal(fixed) } });
+              await load(); await open(a.id, ["ok", t("report_in_ok", { d: Math.round(r.distance_m) })]);
+              return;
+            } catch (e) {
+              if (!(e instanceof GISE.NetworkError)) { say("bad", GISE.failureText(e)); return; }   // the server answered
+            }
+          }
+          // no signal: kept on the device, sent once online
+          const q = queueReportIn(a, body, fixed);
+          if (button.isConnected) button.replaceWith(queuedNotice(q, "report-in-queued"));
+          say("warn", t("ri_queued", { at: clockTime(q.fixed_at) }));
+          queuedBanner(); drawList();
         } }, t("report_in")));
         if (me.role === "department_chief") parts.push(declineForm(a, post, say));
       } else if (a.status === "reported_in") {
