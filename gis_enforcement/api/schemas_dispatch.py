@@ -286,7 +286,9 @@ class AssignmentPublic(BaseModel):
     reason: str | None
     absent_at: datetime | None = Field(
         default=None, description="the warning list's line for a report-in: one after ``report_in_due`` but before "
-                                  "this counts late (W01 报到迟到); none by then counts absent (W02 未报到)")
+                                  "this counts late (W01 报到迟到); none by then counts absent (W02 未报到). An "
+                                  "overruled decline moves it on by the time the decline stood, as it moves the "
+                                  "deadlines")
 
     @classmethod
     def from_record(cls, a: Assignment, *, tz: str, departments: Mapping[str, Department]) -> AssignmentPublic:
@@ -298,7 +300,7 @@ class AssignmentPublic(BaseModel):
             resolution_due=_local_or_none(a.resolution_due, tz), reported_in_at=_local_or_none(a.reported_in_at, tz),
             report_in_distance_m=a.report_in_distance_m, minutes_late=a.minutes_late, on_time=a.on_time,
             done_at=_local_or_none(a.done_at, tz), reason=a.reason,
-            absent_at=_local(a.summoned_at + timedelta(minutes=ABSENT_AFTER_MIN), tz),
+            absent_at=_local(a.summoned_at + timedelta(minutes=ABSENT_AFTER_MIN, seconds=a.declined_s), tz),
         )
 
 

@@ -358,6 +358,15 @@ def decline(
 
 def overrule(session: Session, *, incident_id: UUID, department: str, reason: str, at: datetime,
              actor: str | None = None) -> Assignment:
-    """The township rejects a decline (declined → summoned): 退单无效、维持主责."""
+    """The township rejects a decline (declined → summoned): 退单无效、维持主责.
+
+    The decline stopped the department's clocks: its report-in and resolution deadlines move on by the time the
+    decline stood, so it has the time it had left when it declined (the event says how long, ``declined_s``),
+    and the wait before a no-show (W02) leaves that time out."""
+    at = require_aware(at, "at")
+    _, assignment = _case_and_assignment(session, incident_id, department)
+    next_assignment_status(assignment.status, AssignmentAction.OVERRULE, reason=reason, by="township")
+    stood = dispatch_repo.resume_after_decline(session, assignment_id=assignment.id, incident_id=incident_id,
+                                               department=department, at=at)
     return _move(session, incident_id=incident_id, department=department, action=AssignmentAction.OVERRULE,
-                 at=require_aware(at, "at"), actor=actor, reason=reason)
+                 at=at, actor=actor, reason=reason, extra={"declined_s": round(stood, 1)})

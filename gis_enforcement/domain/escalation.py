@@ -10,6 +10,10 @@ Thresholds follow the triggers written in the lists (all marked draft there):
   Time the case spent resolved, waiting for the township, before the township reopened it does not count
   (``lead_paused_s``): the lead's clock stops at its resolution and runs again from the reopening. A yellow
   that is overtaken by the red in the same pass is not raised: it would remind nobody.
+- **A decline stops both clocks** until the township decides (已退单): no W02 while it stands, no W05 on a lead
+  that declined. When the township overrules it (驳回退单), the assignment's deadlines are moved on by the time it
+  stood declined (``declined_s``, also taken off the wait before a no-show), so the department has the time it
+  had left when it declined — not a deadline already long past.
 - **W07 累计违规**: ``REPEAT_LIMIT`` or more W01/W02 for one department in a calendar year.
 - **W09 街乡落实超期**: a follow-up task a department handed to the township is still open after its due time.
 - **W08 问题反弹**: a closed case the same problem came back at ``REBOUND_COUNT`` times within
@@ -40,7 +44,7 @@ OPEN_CASE = ("whistled", "in_action", "reopened")
 #: Columns ``escalate`` reads, one row per assignment.
 ESCALATION_COLUMNS = ("assignment_id", "incident_id", "department", "role", "status", "summoned_at",
                       "report_in_due", "resolution_due", "reported_in_at", "case_status", "township_code",
-                      "case_resolved_at", "lead_paused_s")
+                      "case_resolved_at", "lead_paused_s", "declined_s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +73,14 @@ def escalate(assignments: pd.DataFrame, *, now: datetime) -> list[WarningDraft]:
     a = assignments.reset_index(drop=True)
     for col in ("summoned_at", "report_in_due", "resolution_due", "reported_in_at", "case_resolved_at"):
         a[col] = pd.to_datetime(a[col], utc=True)
-    after_whistle = _minutes(a["reported_in_at"], a["summoned_at"])
+    # the time an overruled decline stood, waiting for the township, does not count (frames without it: none)
+    declined_min = (pd.to_numeric(a["declined_s"], errors="coerce").fillna(0.0).to_numpy(dtype=float) / 60.0
+                    if "declined_s" in a.columns else np.zeros(len(a)))
+    after_whistle = _minutes(a["reported_in_at"], a["summoned_at"]) - declined_min
     late = _minutes(a["reported_in_at"], a["report_in_due"])
     # a no-show's wait ends when the case was resolved (if it is resolved and not reopened since)
     until = a["case_resolved_at"].where(a["case_resolved_at"] < now_ts, now_ts).fillna(now_ts)
-    waited = (until - a["summoned_at"]).dt.total_seconds().to_numpy() / 60.0
+    waited = (until - a["summoned_at"]).dt.total_seconds().to_numpy() / 60.0 - declined_min
     summoned = (a["status"] == "summoned").to_numpy()
     with np.errstate(invalid="ignore"):
         w01 = (late > 0) & (after_whistle <= ABSENT_AFTER_MIN)
@@ -88,7 +95,9 @@ def escalate(assignments: pd.DataFrame, *, now: datetime) -> list[WarningDraft]:
                   else {"no_show_after_minutes": round(float(waited[i]), 1)})
         out.append(WarningDraft("W02", "red", "department", a.at[i, "department"], f"W02:{a.at[i, 'assignment_id']}",
                                 a.at[i, "incident_id"], int(a.at[i, "assignment_id"]), detail))
-    lead_open = ((a["role"] == "lead") & a["case_status"].isin(OPEN_CASE) & a["resolution_due"].notna()).to_numpy()
+    # a lead whose decline waits for the township is not warned for the time it runs (its due moves on if overruled)
+    lead_open = ((a["role"] == "lead") & (a["status"] != "declined") & a["case_status"].isin(OPEN_CASE)
+                 & a["resolution_due"].notna()).to_numpy()
     paused = pd.to_numeric(a["lead_paused_s"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
     span = (a["resolution_due"] - a["summoned_at"]).dt.total_seconds().to_numpy()
     used = (now_ts - a["summoned_at"]).dt.total_seconds().to_numpy() - paused

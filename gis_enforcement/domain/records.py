@@ -141,6 +141,7 @@ class Assignment:
     minutes_late: float | None = None
     done_at: datetime | None = None
     reason: str | None = None
+    declined_s: float = 0.0  # time stood declined before the township overruled it (its deadlines moved on)
 
     @property
     def on_time(self) -> bool | None:

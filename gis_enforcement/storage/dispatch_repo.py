@@ -18,7 +18,7 @@ from gis_enforcement.storage import tables
 
 _ASSIGNMENT_COLUMNS = (
     "id, incident_id, whistle_id, department, role, status, summoned_at, report_in_due, resolution_due, "
-    "reported_in_at, report_in_distance_m, minutes_late, done_at, reason"
+    "reported_in_at, report_in_distance_m, minutes_late, done_at, reason, declined_s"
 )
 
 
@@ -218,6 +218,22 @@ def update_assignment(session: Session, *, assignment_id: int, **fields: Any) ->
         {**fields, "aid": assignment_id},
     ).one()
     return _assignment(row)
+
+
+def resume_after_decline(session: Session, *, assignment_id: int, incident_id: UUID, department: str,
+                         at: datetime) -> float:
+    """Move the deadlines of an assignment whose decline the township overrules at ``at`` on by the time the
+    decline stood (from the department's last ``decline`` event of the case to ``at``), and add that time to its
+    ``declined_s``; returns the seconds. Call before the overrule's own event is recorded."""
+    return float(session.execute(
+        text("WITH d AS (SELECT GREATEST(extract(epoch FROM CAST(:at AS timestamptz) - max(e.at)), 0) AS s "
+             "FROM case_event e WHERE e.incident_id = :iid AND e.kind = 'decline' "
+             "AND e.payload->>'department' = :dep) "
+             "UPDATE assignment a SET report_in_due = a.report_in_due + make_interval(secs => d.s), "
+             "resolution_due = a.resolution_due + make_interval(secs => d.s), declined_s = a.declined_s + d.s "
+             "FROM d WHERE a.id = :aid RETURNING d.s"),
+        {"at": at, "iid": incident_id, "dep": department, "aid": assignment_id},
+    ).scalar_one() or 0.0)
 
 
 def distance_m(session: Session, *, incident_id: UUID, lon: float, lat: float) -> float:

@@ -190,6 +190,8 @@ assignment = Table(
     Column("minutes_late", Float(53)),
     Column("done_at", DateTime(timezone=True)),
     Column("reason", Text),
+    # seconds the assignment stood declined before the township overruled it (its deadlines moved on by as much)
+    Column("declined_s", Float(53), nullable=False, server_default="0"),
     Column("rating_timeliness", SmallInteger),
     Column("rating_adequacy", SmallInteger),
     Column("rating_comment", Text),

@@ -27,7 +27,7 @@ def escalation_frame(session: Session) -> pd.DataFrame:
             "a.report_in_due, a.resolution_due, a.reported_in_at, i.status AS case_status, i.township_code, "
             f"{case_resolved_at('a', 'i')} AS case_resolved_at, "
             "CASE WHEN a.role = 'lead' AND i.status IN ('whistled', 'in_action', 'reopened') THEN "
-            f"{lead_paused_s('a')} END AS lead_paused_s "
+            f"{lead_paused_s('a')} END AS lead_paused_s, a.declined_s "
             "FROM assignment a JOIN incident i ON i.id = a.incident_id "
             "WHERE i.status NOT IN ('closed', 'rejected', 'duplicate') OR (a.minutes_late > 0 AND NOT EXISTS "
             "(SELECT 1 FROM warning w WHERE w.assignment_id = a.id AND w.rule_code IN ('W01', 'W02')))"
