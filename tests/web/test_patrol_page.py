@@ -311,3 +311,32 @@ def test_locate_during_a_patrol_asks_again_when_the_watch_position_is_stale(brow
     page.click("#patrol")
     context.close()
     assert errors == []
+
+
+def test_a_patrol_unsure_of_the_category_files_it_for_the_township_to_classify(browser: Any, site: Site) -> None:
+    """类别待定: the lists' placeholder is offered last, whatever was used lately, says what happens to such a
+    report, and is filed like any other — to the township's desk, not to a department."""
+    context = phone(browser, site)
+    try:
+        page = patrol_signed_in(context, site)
+        codes = page.eval_on_selector_all("#cat-list button[data-code]", "bs => bs.map((b) => b.dataset.code)")
+        assert codes[-1] == "OTH-00" and codes.count("OTH-00") == 1
+        assert "unsure" in (page.get_attribute("#cat-list button[data-code='OTH-00']", "class") or "")
+        page.click("#cat-list button[data-code='OTH-00']")
+        assert "街乡" in page.inner_text("#cat-info") and "主责" not in page.inner_text("#cat-info")
+        page.click("#locate")
+        page.wait_for_function("() => /±\\d+ m/.test(document.getElementById('fix').textContent)")
+        text = f"河边堆了一大堆土，看不准归哪类 {uuid.uuid4().hex[:6]}"
+        page.fill("#description", text)
+        page.click("#save")
+        for _ in range(60):  # sent at once when online
+            if count_with_description(site, text):
+                break
+            page.wait_for_timeout(250)
+        assert count_with_description(site, text) == 1
+        with site.client("supervisor") as c:
+            feats = c.get("/api/v1/incidents", params={"category": "OTH-00", "limit": 1000}).json()["features"]
+        mine = [f for f in feats if f["properties"]["description"] == text]
+        assert mine and mine[0]["properties"]["lead_department"] == "TOWN"
+    finally:
+        context.close()

@@ -108,6 +108,7 @@ const GISE = (() => {
       photo_refused: "照片 {name} 未上传：{why}", photo_big_warn: "照片 {name} 超过 {mb} MB，服务器不会接收：请换一张或压缩后再选",
       course_done: "已处置完毕", awaiting: "待报到", stood_down: "已解除", duplicate_of: "可能与 {at} 的上报重复（{m} 米）",
       spot_came_back: "该点位曾办结后复发", change_category: "更换类别",
+      unsure_category_info: "看不准类别时选此项：由街乡指挥中心核实分类后再吹哨，请在描述中写清看到了什么",
       /* a report-in taken without signal, kept on the device and sent once online (the console) */
       ri_queued: "已记录报到，待发送（无信号）· {at}", ri_queued_banner: "{n} 条报到待发送（无信号）：恢复网络后自动发送，按定位时间计时",
       ri_queued_already: "本任务已有一条报到待发送（{at}），恢复网络后自动发送", ri_send_now: "立即发送",
@@ -230,6 +231,7 @@ const GISE = (() => {
       photo_big_warn: "photo {name} is over {mb} MB; the server will refuse it", course_done: "done",
       awaiting: "awaited", stood_down: "released", duplicate_of: "may repeat the report of {at} ({m} m)",
       spot_came_back: "this spot came back after a closed case", change_category: "Change category",
+      unsure_category_info: "When you cannot tell the category: the township desk classifies it before any whistle; describe what you see",
       ri_queued: "Report-in recorded, to be sent (no signal) · {at}",
       ri_queued_banner: "{n} report-in(s) waiting for signal: sent by themselves once online, timed at their position",
       ri_queued_already: "A report-in of this task is already waiting to be sent ({at}); it is sent once online",

@@ -69,7 +69,8 @@
   function renderCategories() {
     const focused = document.activeElement && document.activeElement.closest("#cat-list") ? document.activeElement.dataset.code : null;
     const q = $("cat-search").value.trim().toLowerCase();
-    const rank = (c) => { const i = recent.indexOf(c.code); return i < 0 ? 100 : i; };
+    /* the lists' placeholder (类别待定) is always last: a choice for when nothing above fits, never a habit */
+    const rank = (c) => { if (c.classify_first) return 1000; const i = recent.indexOf(c.code); return i < 0 ? 100 : i; };
     const shown = categories
       .filter((c) => (collapsed && chosen) ? c.code === chosen
         : !q || c.code.toLowerCase().includes(q) || c.zh.includes(q) || c.en.toLowerCase().includes(q))
@@ -77,6 +78,7 @@
     if (!shown.length) { $("cat-list").replaceChildren(el("p", { class: "muted", role: "status", id: "cat-none", text: t("no_match") })); }
     else $("cat-list").replaceChildren(...shown.map((c) => el("button", {
       type: "button", "aria-pressed": String(c.code === chosen), "data-code": c.code,
+      class: c.classify_first ? "unsure" : null,
       onclick: () => { chosen = c.code; collapsed = true; renderCategories(); renderFix(); },
     }, categoryName(c), el("span", { class: "code", text: c.code }),
     recent.includes(c.code) ? el("span", { class: "tag", text: t("recent") }) : null)),
@@ -84,8 +86,8 @@
       onclick: () => { collapsed = false; renderCategories(); $("cat-search").focus(); } }, t("change_category"))] : []));
     if (focused) { const again = $("cat-list").querySelector(`button[data-code="${focused}"]`); if (again) again.focus(); }
     const c = categories.find((x) => x.code === chosen);
-    $("cat-info").textContent = c ? `${t("lead")}: ${c.lead_department_zh || c.lead_department || "—"} · ` +
-      `${t("max_accuracy")}: ±${c.max_accuracy_m} m` : "";
+    $("cat-info").textContent = !c ? "" : c.classify_first ? t("unsure_category_info")
+      : `${t("lead")}: ${c.lead_department_zh || c.lead_department || "—"} · ${t("max_accuracy")}: ±${c.max_accuracy_m} m`;
   }
   $("cat-search").addEventListener("input", () => { collapsed = false; renderCategories(); });
 
