@@ -39,6 +39,10 @@ PHOTO_SLOTS = ("before", "after", "evidence")
 PENALTY_MAX = 999_999_999_999.99
 
 
+#: the performance indicator that counts penalty decisions (人均处罚量): the kinds that carry a fine
+PENALTY_INDICATOR = "P05"
+
+
 def check_penalty(amount: float | None) -> None:
     """Refuse a fine the record cannot hold: negative, not a finite number, or above :data:`PENALTY_MAX`
     (``InvalidInput`` on ``penalty_amount``)."""
@@ -287,13 +291,20 @@ def record_action(
     uploaded to the case (refused on ``photos`` with the ``missing`` hashes otherwise). Returns the record id.
 
     ``acted_at`` may not lie after ``now`` (the server's clock; the wall clock when not given) by more than
-    :data:`CLOCK_SKEW`; ``penalty_amount`` must be a finite, non-negative amount the record can hold. The
+    :data:`CLOCK_SKEW`; ``penalty_amount`` must be a finite, non-negative amount the record can hold, and a fine
+    (an amount above zero) belongs to a kind the lists count as a penalty decision (``indicator`` P05 人均处罚量):
+    an amount typed on an order or an inspection is refused (``kind`` ``not_a_penalty``), so it cannot swell P05. The
     record's legal basis is that of the lists' rules for the case's category, each law and article once; the
     record's event carries it too (``legal_basis``: ``[{law, article}]``), so the case's timeline shows it."""
     at = require_aware(acted_at, "acted_at")
     check_not_future(at, now=require_aware(now, "now") if now is not None else datetime.now(UTC), field="acted_at")
     check_penalty(penalty_amount)
     kind = action_kind(catalog, action_type)
+    fining = [k for k in catalog.action_kinds.values() if k.indicator == PENALTY_INDICATOR]
+    if penalty_amount and fining and kind not in {k.code for k in fining}:
+        raise InvalidInput(f"a fine is recorded as a penalty decision ({'、'.join(k.zh for k in fining)}), not as "
+                           f"{catalog.action_kinds[kind].zh}", field="penalty_amount", kind="not_a_penalty",
+                           action_type=kind, penalty_kinds=[k.code for k in fining])
     case, assignment = _case_and_assignment(session, incident_id, department)
     if assignment.status != "acting":
         raise InvalidInput(f"{department} is {assignment.status} on this case; record actions while acting",

@@ -147,8 +147,12 @@ def test_whistle_to_close_through_http(client: TestClient, jurisdiction: Jurisdi
     assert client.post(f"{case.of(lead)}/start").json()["status"] == "acting"
     assert status_of(client, case) == "in_action"
     measure = catalog.rule(case.rule_code).measures[0]
-    action = {"action_type": "现场检查", "officer": "执法员-王", "measures": [measure], "penalty_amount": 20000,
+    action = {"action_type": "行政处罚", "officer": "执法员-王", "measures": [measure], "penalty_amount": 20000,
               "seized_items": "挖掘机1台", "lon": case.lon, "lat": case.lat}
+    # a fine typed on an inspection is no penalty decision: refused, naming the kinds that carry one
+    err = error(client.post(f"{case.of(lead)}/actions", json={**action, "action_type": "现场检查"}))
+    assert (err["field"], err["detail"]["kind"], err["detail"]["penalty_kinds"]) == (
+        "penalty_amount", "not_a_penalty", ["PENALTY"])
     # a record names photos uploaded to the case: one that is not is refused, naming it
     err = error(client.post(f"{case.of(lead)}/actions",
                             json={**action, "photos": [{"slot": "before", "sha256": "a" * 64}]}))

@@ -70,7 +70,7 @@ def test_full_chain_from_whistle_to_close(db: Session, locator: Locator, catalog
                       {"i": inc.id}).scalar_one() == 0
     before = photo_on_case(db, inc.id, settings.photos_dir, slot="before", added_by="执法员-王")
     on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=lead.department,
-                          action_type="现场检查", officer="执法员-王", acted_at=T0 + timedelta(minutes=55),
+                          action_type="行政处罚", officer="执法员-王", acted_at=T0 + timedelta(minutes=55),
                           measures=[rule.measures[0]], penalty_amount=20000, lon=x, lat=y,
                           photos=[{"slot": "before", "sha256": before}])
     with pytest.raises(InvalidInput) as bad_measure:

@@ -26,11 +26,12 @@ from gis_enforcement.storage import incident_repo
 from tests.dispatch.helpers import METRE, T0, new_case
 
 ZONE = "Asia/Shanghai"
-#: the columns exports had before they told the case's course: kept, in this order, under these names
-STORE_COLUMNS = ["id", "category", "observed_at", "received_at", "accuracy_m", "raw_lon", "raw_lat", "raw_crs",
-                 "reporter", "description", "status", "township_code", "township_name", "village_code",
-                 "village_name", "village_distance_m", "grid_code", "zone_codes", "flags", "border_townships",
-                 "rule_code", "lead_department", "likely_duplicate_of", "duplicate_distance_m"]
+#: the columns exports had before they told the case's course: kept, in this order, under these names (and the
+#: category as reported, beside the one the case is handled under)
+STORE_COLUMNS = ["id", "category", "reported_category", "observed_at", "received_at", "accuracy_m", "raw_lon",
+                 "raw_lat", "raw_crs", "reporter", "description", "status", "township_code", "township_name",
+                 "village_code", "village_name", "village_distance_m", "grid_code", "zone_codes", "flags",
+                 "border_townships", "rule_code", "lead_department", "likely_duplicate_of", "duplicate_distance_m"]
 
 
 @pytest.fixture

@@ -84,6 +84,10 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
     plan_rows = town.locator("#detail table").first.locator("tbody tr").count()
     assert plan_rows == 6   # ENV-01: ECO leads, five assist
     town.click("#whistle")
+    # the second click says whom it summons
+    confirm = town.wait_for_selector("#whistle-confirm-row .notice").inner_text()
+    assert confirm.startswith("将召集：") and "区生态环境局" in confirm, confirm
+    town.click("#whistle-confirm")
     town.wait_for_selector(f"#detail tr[data-department='{site.department}'] .countdown")
     assert town.locator("#detail tbody tr[data-department]").count() == 6
     town.screenshot(path=str(artifacts / "console-2-whistled.png"))

@@ -16,6 +16,7 @@ from gis_enforcement.api.auth import ReadsLists
 from gis_enforcement.api.deps import PlatformDep
 from gis_enforcement.api.routers.dispatch import ERRORS
 from gis_enforcement.dispatch.on_site import cited_legal_basis, listed_measures
+from gis_enforcement.dispatch.whistle import departments_allowed
 from gis_enforcement.domain.catalog import Catalog
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
@@ -39,6 +40,10 @@ class CategoryPublic(BaseModel):
     legal_basis: list[LegalBasisPublic] = Field(
         default_factory=list, description="the legal basis (法律依据) the lists cite for the category, in any of its "
                                           "rules, each law and article once: what an enforcement record on it stores")
+    departments: list[str] = Field(
+        default_factory=list, examples=[["WATER", "PSB", "PNR", "TRANS", "TOWN"]],
+        description="every department the lists name for the category, in any of its rules (in the lists' order): "
+                    "whom a whistle may add")
     classify_first: bool = Field(
         default=False, description="the lists' placeholder for a problem the patrol cannot name (类别待定): its "
                                    "township names the category (POST …/reclassify) before any whistle")
@@ -92,6 +97,8 @@ def _categories(catalog: Catalog) -> list[CategoryPublic]:
                                   report_in_minutes=rule.report_in_minutes if rule else None,
                                   measures=list(listed_measures(catalog, c.code)),
                                   legal_basis=[LegalBasisPublic(**b) for b in cited_legal_basis(catalog, c.code)],
+                                  departments=[d for d in catalog.departments
+                                               if d in departments_allowed(catalog, c.code)],
                                   classify_first=c.classify_first))
     return out
 

@@ -94,7 +94,15 @@ const GISE = (() => {
       penalty_yuan: "罚款 ¥{n}", ev_ranking: "排名类别", ranking_lead: "主责", ranking_assist: "配合",
       ev_whistle_on_time_rate: "吹哨及时率", ev_review_on_time_rate: "核查及时率", ev_follow_up_on_time_rate: "落实及时率",
       ev_no_recurrence_rate: "解决不反弹率", ev_own_warnings: "自身警示", ev_dept_warnings: "部门警示",
-      ev_township_recurrences: "反弹(W08)", kind_mark_duplicate: "标记重复", kind_reject: "不予受理", kind_reinstate: "恢复受理",
+      ev_township_recurrences: "反弹(W08)", kind_mark_duplicate: "标记重复", kind_reject: "不予受理", kind_reinstate: "恢复受理", kind_reclassify: "改类",
+      classify_first: "类别待定：请先核实并改类，再吹哨", classify_first_hint: "巡查员看不准类别。请根据描述和照片选定问题类别，系统按权责清单重新确定主责和配合部门。",
+      whistle_title: "吹哨", whistle_may_add: "可增派（权责清单所列部门）：", whistle_will_summon: "将召集：{list}。",
+      whistle_confirm: "确认吹哨", whistle_choose: "请至少选择一个部门", cancel: "取消",
+      reclassify_title: "改类", reclassify_to: "改为类别", reclassify_pick: "选择正确的问题类别…", reclassify_reason: "改类说明（可选）",
+      reclassify_need: "请选择要改为的类别", reclassify: "改类", reclassified: "已改类为 {name}", reported_as: "巡查员上报为：{name}",
+      rate_5: "满意", rate_4: "较满意", rate_3: "基本满意", rate_2: "不满意", rate_1: "很不满意", rate_comment: "评价说明",
+      rate_poor_reason: "评为不满意须写明原因", rate_poor_warns: "处置评为不满意将对该部门记 W04 警示（扣2分），评价提交后不能修改。",
+      rate_confirm: "确认提交",
       mark_duplicate: "标记重复", reject: "不予受理", reinstate: "恢复受理", triage_title: "分拣", duplicate_of_label: "原案件编号",
       reject_reason: "不予受理的原因", reinstate_reason: "恢复受理的原因", need_first_case: "请填写原案件编号",
       marked_duplicate_of: "已标记为案件 {id} 的重复", rejected_because: "不予受理：{reason}", dup_bad_id: "原案件编号无效：请填写完整的案件编号",
@@ -210,6 +218,17 @@ const GISE = (() => {
       ev_own_warnings: "Own warnings", ev_dept_warnings: "Department warnings",
       ev_township_recurrences: "Recurrences (W08)", kind_mark_duplicate: "marked duplicate", kind_reject: "declined",
       kind_reinstate: "taken back", mark_duplicate: "Mark duplicate", reject: "Decline", reinstate: "Take back",
+      kind_reclassify: "reclassified",
+      classify_first: "Category unknown: classify it before whistling",
+      classify_first_hint: "The patrol could not tell. Choose the category from its words and photos; the lists then name the lead and assisting departments.",
+      whistle_title: "Whistle", whistle_may_add: "May add (named by the lists):", whistle_will_summon: "Will summon: {list}.",
+      whistle_confirm: "Confirm whistle", whistle_choose: "Choose at least one department", cancel: "Cancel",
+      reclassify_title: "Reclassify", reclassify_to: "New category", reclassify_pick: "Choose the right category…",
+      reclassify_reason: "Why (optional)", reclassify_need: "Choose the category", reclassify: "Reclassify",
+      reclassified: "Reclassified as {name}", reported_as: "Reported as: {name}",
+      rate_5: "very good", rate_4: "good", rate_3: "fair", rate_2: "poor", rate_1: "very poor", rate_comment: "Comment",
+      rate_poor_reason: "A poor rating needs a reason", rate_poor_warns: "A poor rating of the duty raises W04 on the department (2 points); a rating cannot be changed.",
+      rate_confirm: "Confirm",
       triage_title: "Triage", duplicate_of_label: "First case id", reject_reason: "Why it is declined",
       reinstate_reason: "Why it is taken back", need_first_case: "Give the first case's id",
       marked_duplicate_of: "Marked a duplicate of case {id}", rejected_because: "Declined: {reason}",
@@ -413,6 +432,7 @@ const GISE = (() => {
       return `退单依据：本部门是清单所列主责部门，退单须选择依据（案件类别有误 / 不属本部门管辖范围）；无依据退单无效、维持主责（${d.warning_rule}）`;
     }
     if (QUEUED_ZH[d.kind] && (e.field === "fixed_at" || e.field === "device_time")) return QUEUED_ZH[d.kind](d);
+    if (FIELD_KIND_ZH[`${e.field}:${d.kind}`]) return FIELD_KIND_ZH[`${e.field}:${d.kind}`](d);
     if (e.status === 403) return "无权执行此操作：超出本账号的角色或所属单位";
     if (e.code === "invalid_input" && d.kind && KIND_ZH[d.kind] && e.field) {
       const words = KIND_ZH[d.kind](d.limit);
@@ -422,6 +442,14 @@ const GISE = (() => {
     if (e.status === 429) return `操作过于频繁，请${d.retry_after ? ` ${d.retry_after} 秒后` : "稍后"}再试`;
     return null;
   }
+  /* refusals the chain words by their field and ``detail.kind`` */
+  const FIELD_KIND_ZH = {
+    "category:classify_first": () => "类别待定的案件须先改类，才能吹哨；改类时须选定具体的问题类别",
+    "category:unknown": () => "问题类别不在清单中，请从列表中选择",
+    "category:unchanged": () => "案件已是该类别，无需改类",
+    "penalty_amount:not_a_penalty": () => "罚款金额只能记在“行政处罚”类的执法记录上：请将执法类型选为行政处罚，或清空罚款金额",
+    "file:format": () => "照片格式不支持：只接受 JPEG、PNG 或 WebP 图片",
+  };
   /* a queued report-in (taken without signal, sent later) the server could not time at its position, by
      ``detail.kind`` */
   const QUEUED_ZH = {
@@ -518,10 +546,15 @@ const GISE = (() => {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return String(iso);
     const locale = lang === "zh" ? "zh-CN" : "en-GB";
-    formats[locale] = formats[locale] || new Intl.DateTimeFormat(locale, { timeZone: ZONE, hourCycle: "h23",
-      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
-    return formats[locale].format(d);
+    // a time of another year than this one says its year: a 2024 report must not read as this season's
+    const key = yearOf(d) === yearOf(new Date()) ? locale : `${locale}/y`;
+    formats[key] = formats[key] || new Intl.DateTimeFormat(locale, { timeZone: ZONE, hourCycle: "h23",
+      ...(key === locale ? {} : { year: "numeric" }), month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+    return formats[key].format(d);
   }
+  /* the year of a time in the district's zone */
+  const yearFormat = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, year: "numeric" });
+  function yearOf(d) { return yearFormat.format(d); }
   /* "12:05" left, or "-3:20" past the deadline */
   function countdown(ms) {
     const neg = ms < 0; let s = Math.floor(Math.abs(ms) / 1000);

@@ -138,7 +138,7 @@
     if (p.likely_duplicate_of) {
       out.push(el("div", { class: "notice warn duplicate", role: "status" },
         el("strong", { text: t("likely_duplicate", { d: Math.round(p.duplicate_distance_m || 0) }) }), " ", link(p.likely_duplicate_of),
-        go ? el("div", { class: "small", text: t("duplicate_hint") }) : null));
+        go && ["reported", "triaged"].includes(p.status) ? el("div", { class: "small", text: t("duplicate_hint") }) : null));
     }
     if (p.recurrence_of) {
       out.push(el("div", { class: "notice warn recurrence", role: "status" },
@@ -338,19 +338,32 @@
       }
       if (photos) parts.push(el("h3", { text: t("photos") }), photos);
       const summoned = new Set(asg.data.map((a) => a.department));
-      parts.push(el("h3", { text: t("plan") }), table([t("department"), t("role"), { label: t("report_in_minutes"), num: true }],
-        p.plan.map((x) => el("tr", { class: whistled && !summoned.has(x.department) ? "muted not-summoned" : null },
-          el("td", { text: (x.department_name || x.department) + (whistled && !summoned.has(x.department) ? `（${t("not_summoned")}）` : "") }),
-          el("td", { text: x.role === "lead" ? t("role_lead") : t("role_assist") }),
-          el("td", { class: "num", text: String(x.report_in_minutes ?? "") })))));
-      if (own && !whistled && ["reported", "triaged", "reopened"].includes(p.status)) {
-        parts.push(el("button", { id: "whistle", type: "button", class: "primary", onclick: () => act(id, "whistle", { mode: "township", whistler: me.unit_code }) }, t("whistle")));
+      const live = ["summoned", "reported_in", "acting", "declined"];
+      const holding = asg.data.some((a) => live.includes(a.status));   // a department still on the case
+      const listed = categories.find((c) => c.code === p.category);
+      const unclassified = !!(listed && listed.classify_first);          // 类别待定: the desk names it first
+      const settledCase = ["duplicate", "rejected"].includes(p.status);
+      if (own && unclassified && !settledCase) {
+        parts.push(el("div", { id: "classify-first", class: "notice warn", role: "status" }, el("strong", { text: t("classify_first") }),
+          el("div", { class: "small", text: t("classify_first_hint") })));
       }
-      // 标记重复 / 不予受理 before anyone is summoned; 恢复受理 when that call was wrong
-      if (own && !whistled && ["reported", "triaged"].includes(p.status)) parts.push(triageBox(id, p));
-      if (own && ["duplicate", "rejected"].includes(p.status)) parts.push(...settled(id, p, timeline));
+      if (!settledCase && !unclassified) {   // a duplicate or declined case has no one to whistle
+        parts.push(el("h3", { text: t("plan") }), table([t("department"), t("role"), { label: t("report_in_minutes"), num: true }],
+          p.plan.map((x) => el("tr", { class: whistled && !summoned.has(x.department) ? "muted not-summoned" : null },
+            el("td", { text: (x.department_name || x.department) + (whistled && !summoned.has(x.department) ? `（${t("not_summoned")}）` : "") }),
+            el("td", { text: x.role === "lead" ? t("role_lead") : t("role_assist") }),
+            el("td", { class: "num", text: String(x.report_in_minutes ?? "") })))));
+      }
+      // 吹哨: a case not whistled yet, or one whose every department was released (taken back after a decline,
+      // reclassified) — never one whose category is not known yet
+      const whistleOpen = own && !unclassified && ((!whistled && ["reported", "triaged", "reopened"].includes(p.status))
+        || (whistled && !holding && ["triaged", "whistled"].includes(p.status)));
+      if (whistleOpen) parts.push(whistleBox(id, p, listed, known));
+      // 标记重复 / 不予受理 before anyone is summoned; 恢复受理 when that call was wrong; 改类 until departments act
+      if (own && !holding && ["reported", "triaged"].includes(p.status)) parts.push(triageBox(id, p));
+      if (own && !holding && ["reported", "triaged", "whistled"].includes(p.status)) parts.push(reclassifyBox(id, p, unclassified));
+      if (own && settledCase) parts.push(...settled(id, p, timeline));
       if (whistled) {
-        const live = ["summoned", "reported_in", "acting", "declined"];
         const typedReason = $("asg-reason") ? $("asg-reason").value : "";
         const reason = el("input", { type: "text", id: "asg-reason", value: typedReason || null });
         const withReason = (verb, a) => () => {
@@ -379,7 +392,15 @@
       }
       if (timeline.events.length) parts.push(history(timeline.events, known));
       if (own && p.status === "resolved") parts.push(el("button", { type: "button", class: "primary", onclick: () => act(id, "verify", { township: me.unit_code }) }, t("verify")));
-      if (own && p.status === "verified") parts.push(el("button", { id: "close-case", type: "button", class: "primary", onclick: () => act(id, "close", { township: me.unit_code }) }, t("close")));
+      if (own && p.status === "verified") {
+        // a case closes once its lead is done and every assist done or released: until then say who is out
+        const out = asg.data.filter((a) => (a.role === "lead" && a.status !== "done")
+          || (a.role === "assist" && !["done", "released"].includes(a.status)));
+        parts.push(out.length
+          ? el("div", { id: "close-waits", class: "notice info", role: "status" },
+            `${t("close_refused")}${pendingWords(out.map((a) => ({ department: a.department, role: a.role, status: a.status })), known)}`)
+          : el("button", { id: "close-case", type: "button", class: "primary", onclick: () => act(id, "close", { township: me.unit_code }) }, t("close")));
+      }
       if (own && ["resolved", "verified", "closed"].includes(p.status)) {
         const typed = $("reopen-reason") ? $("reopen-reason").value : "";
         const reason = el("input", { type: "text", id: "reopen-reason", "aria-label": t("reopen_reason"), placeholder: t("reopen_reason"), value: typed || null });
@@ -424,6 +445,71 @@
         el("div", { class: "row" }, el("div", { class: "grow" }, reason),
           el("button", { id: "reject", type: "button", class: "danger", onclick: reject }, t("reject"))));
     }
+    /* 吹哨: the departments of the lists' plan (ticked; untick to leave one out) and the others the lists name for
+       the category (unticked: tick to add), then a second click that says whom it summons */
+    const whistleDrafts = new Map();   // case id → departments ticked, kept across a redraw
+    function whistleBox(id, p, listed, known) {
+      const plan = p.plan.map((x) => x.department);
+      const extra = ((listed && listed.departments) || []).filter((d) => !plan.includes(d));
+      const ticked = whistleDrafts.get(id) || new Set(plan);
+      const box = (d, role) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "whistle-dep", value: d,
+        id: `whistle-${d}`, checked: ticked.has(d), onchange: (ev) => {
+          const now = new Set(whistleDrafts.get(id) || ticked);
+          if (ev.target.checked) now.add(d); else now.delete(d);
+          whistleDrafts.set(id, now); confirmRow.replaceChildren();
+        } }), ` ${unitName(known, d)}${role ? `（${role}）` : ""}`);
+      const confirmRow = el("div", { id: "whistle-confirm-row" });
+      const chosen = () => { const now = whistleDrafts.get(id) || ticked; return [...plan, ...extra].filter((d) => now.has(d)); };
+      const send = () => {
+        const deps = chosen();
+        const body = { mode: "township", whistler: me.unit_code };
+        const fromPlan = deps.filter((d) => plan.includes(d)); const added = deps.filter((d) => !plan.includes(d));
+        if (fromPlan.length !== plan.length) body.only_departments = fromPlan;
+        if (added.length) body.add_departments = added;
+        whistleDrafts.delete(id);
+        act(id, "whistle", body);
+      };
+      const ask = () => {
+        const deps = chosen();
+        if (!deps.length) { sayHere(id, t("whistle_choose"), null); return; }
+        const sep = GISE.lang() === "zh" ? "、" : ", ";
+        confirmRow.replaceChildren(el("div", { class: "notice warn", role: "status" },
+          t("whistle_will_summon", { list: deps.map((d) => unitName(known, d)).join(sep) }), " ",
+          el("button", { id: "whistle-confirm", type: "button", class: "primary", onclick: send }, t("whistle_confirm")),
+          el("button", { id: "whistle-cancel", type: "button", onclick: () => confirmRow.replaceChildren() }, t("cancel"))));
+        $("whistle-confirm").focus();
+      };
+      const lead = p.plan.find((x) => x.role === "lead");
+      return el("fieldset", { id: "whistle-box" }, el("legend", { text: t("whistle_title") }),
+        ...p.plan.map((x) => box(x.department, x === lead ? t("role_lead") : t("role_assist"))),
+        extra.length ? el("div", { class: "small muted", text: t("whistle_may_add") }) : null,
+        ...extra.map((d) => box(d, null)),
+        el("div", { class: "row" }, el("button", { id: "whistle", type: "button", class: "primary", onclick: ask }, t("whistle"))),
+        confirmRow);
+    }
+    /* 改类: the category the case is handled under — a report of unknown category (类别待定) or a wrong guess; the
+       lists' rule is matched again, so the plan above follows */
+    function reclassifyBox(id, p, unclassified) {
+      const choices = categories.filter((c) => !c.classify_first && c.code !== p.category);
+      const typed = typedIn("reclassify-to", id);
+      const select = el("select", { id: "reclassify-to", "data-case": id, "aria-label": t("reclassify_to") },
+        el("option", { value: "", text: t("reclassify_pick") }),
+        ...choices.map((c) => el("option", { value: c.code, text: `${catName(c.code)} · ${c.code}` })));
+      if (typed) select.value = typed;
+      const reason = el("input", { type: "text", id: "reclassify-reason", "data-case": id, value: typedIn("reclassify-reason", id) || null,
+        placeholder: t("reclassify_reason"), "aria-label": t("reclassify_reason") });
+      const send = () => {
+        if (!select.value) { sayHere(id, t("reclassify_need"), "reclassify-to"); return; }
+        act(id, "reclassify", { township: me.unit_code, category: select.value, reason: reason.value.trim() || null },
+          t("reclassified", { name: catName(select.value) }), ["reclassify-reason"]);
+      };
+      return el("fieldset", { id: "reclassify", class: unclassified ? "urgent" : null },
+        el("legend", { text: t("reclassify_title") }),
+        p.reported_category ? el("p", { class: "small muted", text: t("reported_as", { name: catName(p.reported_category) }) }) : null,
+        el("div", { class: "row" }, el("div", { class: "grow" }, select),
+          el("div", { class: "grow" }, reason),
+          el("button", { id: "reclassify-send", type: "button", class: unclassified ? "primary" : null, onclick: send }, t("reclassify"))));
+    }
     /* a duplicate (of which case, with its link) or a declined case (why), and 恢复受理 with a reason */
     function settled(id, p, timeline) {
       const call = timeline.events.filter((e) => e.kind === (p.status === "duplicate" ? "mark_duplicate" : "reject")).pop();
@@ -450,23 +536,39 @@
     function rating(a, id) {
       const draft = ratingDrafts.get(a.id) || {};
       // no score is chosen for the dispatcher: a hurried click must not send 5/5
+      // each score says what it means (5 best); a 不满意 on duty (adequacy ≤ 2) raises W04 on the department: the
+      // page says so and asks for a second click and a reason before it is sent — a rating is given once
       const pick = (label, key) => {
         const select = el("select", { "aria-label": label, "data-rate": key },
-          [el("option", { value: "", text: "—" }), ...[5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: String(n) }))]);
+          [el("option", { value: "", text: "—" }), ...[5, 4, 3, 2, 1].map((n) => el("option", { value: n, text: `${n} ${t(`rate_${n}`)}` }))]);
         if (draft[key]) select.value = draft[key];
-        select.addEventListener("change", () => ratingDrafts.set(a.id, { ...(ratingDrafts.get(a.id) || {}), [key]: select.value }));
+        select.addEventListener("change", () => { ratingDrafts.set(a.id, { ...(ratingDrafts.get(a.id) || {}), [key]: select.value }); warn.replaceChildren(); });
         return select;
       };
       const time = pick(t("rate_time"), "timeliness"); const adequacy = pick(t("rate_adequacy"), "adequacy");
-      return el("div", { class: "row small" }, el("label", { text: t("rate_time") }, time), el("label", { text: t("rate_adequacy") }, adequacy), el("button", { type: "button", onclick: async () => {
-        if (!time.value || !adequacy.value) { flash("bad", t("need_rating")); (time.value ? adequacy : time).focus(); return; }
+      const comment = el("input", { type: "text", "data-rate": "comment", "aria-label": t("rate_comment"), placeholder: t("rate_comment"),
+        value: draft.comment || null, oninput: () => ratingDrafts.set(a.id, { ...(ratingDrafts.get(a.id) || {}), comment: comment.value }) });
+      const warn = el("div", { class: "rate-warn" });
+      const send = async () => {
         try {
-          await api(`/api/v1/assignments/${a.id}/rating`, { method: "POST", body: { township: me.unit_code, timeliness: Number(time.value), adequacy: Number(adequacy.value) } });
+          await api(`/api/v1/assignments/${a.id}/rating`, { method: "POST", body: { township: me.unit_code, timeliness: Number(time.value),
+            adequacy: Number(adequacy.value), comment: comment.value.trim() || null } });
           ratingDrafts.delete(a.id);
           flash("ok", `${t("rate")} ✓`);
         } catch (e) { failure(e); }
         await open(id, { quiet: true });
-      } }, t("rate_send")));
+      };
+      return el("div", { class: "small" }, el("div", { class: "row" }, el("label", { text: t("rate_time") }, time), el("label", { text: t("rate_adequacy") }, adequacy)),
+        el("div", { class: "row" }, el("div", { class: "grow" }, comment), el("button", { type: "button", class: "rate-send", onclick: () => {
+          if (!time.value || !adequacy.value) { flash("bad", t("need_rating")); (time.value ? adequacy : time).focus(); return; }
+          if (Number(adequacy.value) <= 2) {
+            if (!comment.value.trim()) { flash("bad", t("rate_poor_reason")); comment.focus(); return; }
+            warn.replaceChildren(el("div", { class: "notice warn", role: "status" }, t("rate_poor_warns"), " ",
+              el("button", { type: "button", class: "danger rate-confirm", onclick: send }, t("rate_confirm"))));
+            return;
+          }
+          send();
+        } }, t("rate_send"))), warn);
     }
     // a command that succeeds empties the inputs it sent (``sent``: their ids); the detail's redraw keeps the others
     /* the answer of the last command, shown in the detail next to its buttons as well as in the flash bar at the
