@@ -70,7 +70,7 @@ def test_the_excel_file_says_its_period_time_zone_and_time_and_shows_rates_as_pe
     assert book.sheetnames == ["部门评价 2026-05", "说明"]
     sheet = book["部门评价 2026-05"]
     headers = [c.value for c in sheet[1]]
-    assert {"报到及时率", "职权履行率", "警示扣分", "综合得分", "排名"} <= set(headers)
+    assert {"报到及时率", "职权履行率", "警示扣分(每百次接哨)", "警示分(未折算)", "综合得分", "排名"} <= set(headers)
     on_time = headers.index("报到及时率") + 1
     cells = [row[0] for row in sheet.iter_rows(min_row=2, min_col=on_time, max_col=on_time)]
     assert cells and all(c.number_format == "0.0%" for c in cells)
@@ -102,7 +102,7 @@ def test_the_score_is_explained_and_the_ranked_departments_had_five_whistles(run
                                                                               season: dict[str, Any]) -> None:
     result = runner.invoke(app, ["evaluate", "--period", "2026-05"])
     assert result.exit_code == 0, result.output
-    assert "减警示扣分" in _said(result) and "接哨少于 5 次不排名" in _said(result)
+    assert "每 100 次接哨的警示分" in _said(result) and "接哨少于 5 次不排名" in _said(result)
     rows = [line.split() for line in result.stdout.splitlines()]
     ranked = [r for r in rows if r and r[0].isdigit()]
     assert ranked and all(int(r[3]) >= 5 for r in ranked), ranked  # rank, ranking, name, 接哨
@@ -115,6 +115,31 @@ def test_townships_get_a_score_and_say_how_it_is_made(runner: CliRunner, season:
     assert "街乡得分" in _said(result) and "案件少于 5 件不排名" in _said(result)
     header = next(line.split() for line in result.stdout.splitlines() if "排名" in line)
     assert header[:3] == ["排名", "名称", "得分"] and "自身警示" in header and "反弹(W08)" in header
+    # the backlog beside the scores, and the resolution rate named for what it counts
+    assert {"上报", "未处理", "分拣及时", "已吹哨解决"} <= set(header)
+    assert "每 100 件案件的警示分" in _said(result) and "已吹哨案件解决率只计已吹哨的案件" in _said(result)
+
+
+@pytest.mark.parametrize(("metric", "label"), [("share_whistled", "吹哨率"), ("triage_on_time_rate", "分拣及时率"),
+                                               ("on_time_rate", "报到及时率")])
+def test_the_township_evaluations_measures_are_mappable_with_their_n(
+        runner: CliRunner, season: dict[str, Any], tmp_path: Path, metric: str, label: str) -> None:
+    import json
+
+    out = tmp_path / f"{metric}.html"
+    result = runner.invoke(app, ["map", "townships", "--period", "2026-05", "--metric", metric, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text("utf-8")
+    assert f"平谷区 各乡镇{label}" in page
+    layer = next(json.loads(m) for m in re.findall(r"L\.geoJSON\((\{.*?\}), \{\n", page, re.S)
+                 if '"cls"' in m)
+    valued = [f["properties"] for f in layer["features"] if f["properties"]["value"] is not None]
+    assert valued and all(p["n"] is not None and p["n"] >= 1 and p["few"] == (p["n"] < 5) for p in valued)
+    ranking = page[page.index("gise-rank"):]
+    assert ranking.count('class="row few"') == sum(p["few"] for p in valued)
+    assert all(f"n={p['n']}" in ranking for p in valued)
+    if metric != "on_time_rate":  # one or two May cases in each township: none is ranked
+        assert all(p["few"] for p in valued) and "样本少（n &lt; 5）：浅色，不排名" in page
 
 
 @pytest.mark.parametrize("extra", [[], ["--by", "township"], ["--monthly"]])

@@ -50,10 +50,14 @@ nobody whistled has no report-in rate.
   case, TOWNSHIP_RATING for one nobody rated) is left out and the others re-weighted; NaN when none is
   known — a department with only pending (or excused) attendances has no score, not 0, and an absent one is
   scored (its on-time rate and duty rate are 0).
-- ``deduction``: the points the warning list takes off for the period's warnings about it (the warnings
-  counted in ``warnings``): Σ over them of their rule's ``deduction`` at the warning's level (W01 1, W02 3,
-  W04 2, W05 red 1 … in the shipped lists, draft).
-- ``score`` = max(0, ``score_base`` − ``deduction``); NaN when ``score_base`` is.
+- ``warning_points``: the points of the period's warnings about it (the warnings counted in ``warnings``): Σ
+  over them of their rule's ``deduction`` at the warning's level (W01 1, W02 3, W04 2, W05 red 1 … in the
+  shipped lists, draft). ``deduction`` = ``warning_points`` × ``catalog.deductions_per_exposure`` (100, draft)
+  / whistles, the whistles counted as at least :data:`MIN_RANKED_WHISTLES`: the points per 100 whistles, so a
+  department summoned ten times as often is not charged ten times for the same conduct.
+- ``score_net`` = ``score_base`` − ``deduction`` (below 0 when the deduction is larger); ``score`` =
+  max(0, ``score_net``); NaN when ``score_base`` is. The rank is on ``score_net``, so two scores of 0 are
+  still told apart.
 - ``small_sample``: scored on fewer than :data:`MIN_RANKED_WHISTLES` whistles — the score is shown but
   not ranked (a department with 3 whistles all on time is not "1st").
 - ``ranking``: ``lead`` (主责) for a department that leads at least one responsibility rule of the lists,
@@ -86,14 +90,23 @@ nobody whistled has no report-in rate.
 - ``own_warnings`` (自身警示): warnings raised in the period whose subject is the township itself — the rules
   of the warning list with subject ``township`` (W09 街乡落实超期, W12 吹哨异常 in the shipped lists). W08 has a
   place as subject and is counted in ``recurrences``, not here.
-- ``deduction``: the points the warning list takes off the township for the period: its own warnings and the
-  recurrences (W08, a location in it: "主责部门与属地乡镇各扣1分"), at their rules' ``deduction``.
+- ``warning_points``: the points of the township's own warnings and its recurrences (W08, a location in it:
+  "主责部门与属地乡镇各扣1分") at their rules' ``deduction``; ``deduction`` = those points per 100 cases (as
+  for departments, with ``cases`` as the exposure).
+- ``reports``: every report observed in the period in it (declined and duplicates too); ``untriaged``: those
+  still untouched at ``as_of`` (status ``reported``, or first triaged after ``as_of``); ``untriaged_share``.
+  ``triage_on_time_rate`` (分拣及时率) = reports triaged — whistled, declined, marked duplicate or reclassified
+  (``triaged_at``) — within ``catalog.triage_within_hours`` (24, draft) of their receipt (``received_at``, else
+  the observation) / (reports triaged + reports untriaged whose time is up). The resolution rate is over
+  whistled cases only and says nothing of this backlog.
+- ``<rate>_n``: for every township rate, the number it rests on (its denominator).
 - ``score_base`` (0–100) = 100 · Σ wₖ·xₖ / Σ wₖ over the township dimensions whose x is known:
   WHISTLE_IN_TIME → whistle_on_time_rate, REVIEW_IN_TIME → review_on_time_rate, FOLLOW_UP_IN_TIME →
   follow_up_on_time_rate, NO_RECURRENCE → no_recurrence_rate; the weights are
   ``mechanism.township_evaluation_dimensions`` of the lists, or :data:`TOWNSHIP_DIMENSIONS` (0.3, 0.3, 0.2,
-  0.2, draft) when the lists give none. Rates only, so a busy township is not ranked above a quiet one for
-  its volume. ``score`` = max(0, ``score_base`` − ``deduction``).
+  0.2, draft) when the lists give none (the lists may also weight TRIAGE_IN_TIME → triage_on_time_rate). Rates
+  only, so a busy township is not ranked above a quiet one for its volume. ``score_net``, ``score`` and the
+  rank on ``score_net`` as for departments.
 - ``small_sample``: scored on fewer than :data:`MIN_RANKED_WHISTLES` cases; ``rank`` as for departments (one
   ranking). Rows: ranked, then small samples by score, then the rest busiest first (most cases, then most
   whistles sent), then by code.
@@ -130,19 +143,20 @@ DIMENSION_METRICS: Mapping[str, str] = {
 ASSIGNMENT_COLUMNS = ("assignment_id", "incident_id", "whistle_id", "whistle_mode", "whistler_unit", "department",
                       "role", "status", "summoned_at", "report_in_due", "resolution_due", "reported_in_at",
                       "stood_down_at", "category", "township_code", "case_status", "whistled_at", "closed_at",
-                      "rating_timeliness", "rating_adequacy", "case_resolved_at")
+                      "rating_timeliness", "rating_adequacy", "case_resolved_at", "declined_s")
 RECORD_COLUMNS = ("record_id", "assignment_id", "incident_id", "department", "action_type", "measures",
                   "penalty_amount", "officer", "acted_at")
 WARNING_COLUMNS = ("warning_id", "rule_code", "level", "subject_kind", "subject_code", "incident_id",
                    "assignment_id", "raised_at", "township_code", "lead_department")
 CASE_COLUMNS = ("incident_id", "category", "township_code", "status", "observed_at", "whistled_at", "closed_at",
-                "likely_duplicate_of", "resolution_due", "resolved_at", "reviewed_at")
+                "likely_duplicate_of", "resolution_due", "resolved_at", "reviewed_at", "received_at", "triaged_at")
 TOWNSHIP_COLUMNS = ("township_code", "name")
 FOLLOW_UP_COLUMNS = ("task_id", "township_code", "requested_at", "due_at", "done_at")
 _IDS = frozenset({"incident_id", "likely_duplicate_of"})
 #: columns a caller may leave out (read as unknown): facts gathered before ratings existed have none, nor
-#: those gathered before the resolution and review times were read
-_OPTIONAL = frozenset({"rating_timeliness", "rating_adequacy", "case_resolved_at", "resolved_at", "reviewed_at"})
+#: those gathered before the resolution, review, receipt and triage times were read
+_OPTIONAL = frozenset({"rating_timeliness", "rating_adequacy", "case_resolved_at", "resolved_at", "reviewed_at",
+                       "received_at", "triaged_at", "declined_s"})
 ADEQUATE = 4  # a rating of 4 or 5 is 满意/基本满意 (P02)
 #: a department scored on fewer whistles (a township on fewer cases) than this in the period is shown but not
 #: ranked (样本少)
@@ -156,7 +170,10 @@ LEAD_RANKING, ASSIST_RANKING = "lead", "assist"
 TOWNSHIP_DIMENSION_METRICS: Mapping[str, str] = {
     "WHISTLE_IN_TIME": "whistle_on_time_rate", "REVIEW_IN_TIME": "review_on_time_rate",
     "FOLLOW_UP_IN_TIME": "follow_up_on_time_rate", "NO_RECURRENCE": "no_recurrence_rate",
+    "TRIAGE_IN_TIME": "triage_on_time_rate",
 }
+#: a report not yet triaged: the status a report has until the township whistles, declines, marks or reclassifies it
+UNTRIAGED = "reported"
 #: the township score's dimensions when the lists give none (``mechanism.township_evaluation_dimensions``);
 #: the dimensions follow the township's part of the chain, the weights are draft
 TOWNSHIP_DIMENSIONS: tuple[Mapping[str, Any], ...] = (
@@ -316,7 +333,7 @@ class EvaluationFacts:
             ("records", RECORD_COLUMNS, ("acted_at",)),
             ("warnings", WARNING_COLUMNS, ("raised_at",)),
             ("cases", CASE_COLUMNS, ("observed_at", "whistled_at", "closed_at", "resolution_due", "resolved_at",
-                                     "reviewed_at")),
+                                     "reviewed_at", "received_at", "triaged_at")),
             ("townships", TOWNSHIP_COLUMNS, ()),
             ("follow_ups", FOLLOW_UP_COLUMNS, ("requested_at", "due_at", "done_at")),
         ):
@@ -492,27 +509,44 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     out["adequate_rate"] = _ratio(rates["adequate"], rates["ratings"])
     out["rating_score"] = ((out["rating_timeliness_mean"] + out["rating_adequacy_mean"]) / 2.0 - 1.0) / 4.0
 
-    out["deduction"] = _deductions(about, w, catalog).groupby(about).sum().reindex(units, fill_value=0.0)
-    out["deduction"] = out["deduction"].fillna(0.0).astype(float)
-    out["score_base"] = composite_score(out, catalog)
-    out["score"] = (out["score_base"] - out["deduction"]).clip(lower=0.0)
-    out["small_sample"] = out["score"].notna() & (out["whistles"] < MIN_RANKED_WHISTLES)
+    points = _deductions(about, w, catalog).groupby(about).sum().reindex(units, fill_value=0.0)
+    out["warning_points"] = points.fillna(0.0).astype(float)
+    out["deduction"] = _per_exposure(out["warning_points"], out["whistles"], catalog)
+    _score(out, composite_score(out, catalog), occasions=out["whistles"])
     leads = {rule.lead for rule in catalog.rules}
     out["ranking"] = [LEAD_RANKING if u in leads else ASSIST_RANKING for u in units]
-    ranked = out["score"].where(~out["small_sample"])
+    ranked = out["score_net"].where(~out["small_sample"])
     out["rank"] = ranked.groupby(out["ranking"]).rank(ascending=False, method="min").astype("Int64")
     return _ranked_order(out, within=(out["ranking"] != LEAD_RANKING).astype(int))
 
 
 def _ranked_order(out: pd.DataFrame, *, within: pd.Series | int = 0,
                   then: Sequence[tuple[str, bool]] = ()) -> pd.DataFrame:
-    """Rows ranked (by ``within``, then rank), then scored small samples (best first), then the unscored (by
+    """Rows ranked (by ``within``, then rank), then scored small samples (best net score first), then the unscored (by
     ``then``: (column, ascending) pairs), each group in the table's order where nothing else tells them apart."""
+    net = out["score_net"] if "score_net" in out.columns else out["score"]  # below the floor at 0 too
     out = out.assign(_group=out["rank"].isna().astype(int) + out["score"].isna().astype(int),
-                     _within=within, _score=-out["score"].fillna(0.0), _order=range(len(out)))
+                     _within=within, _score=-net.fillna(0.0), _order=range(len(out)))
     keys = [("_group", True), ("_within", True), ("rank", True), ("_score", True), *then, ("_order", True)]
     out = out.sort_values([k for k, _ in keys], ascending=[a for _, a in keys], na_position="last", kind="stable")
     return out.drop(columns=["_group", "_within", "_score", "_order"]).reset_index(drop=True)
+
+
+def _per_exposure(points: pd.Series, occasions: pd.Series, catalog: Catalog) -> pd.Series:
+    """The warnings' ``points`` charged per ``catalog.deductions_per_exposure`` occasions (100 in the shipped
+    lists, draft): points × 100 / occasions, the occasions counted as at least :data:`MIN_RANKED_WHISTLES` (below
+    that the unit is not ranked, and one warning on one summons would be worth 100 times its points)."""
+    exposure = occasions.astype(float).clip(lower=MIN_RANKED_WHISTLES)
+    return (points.astype(float) * catalog.deductions_per_exposure / exposure).astype(float)
+
+
+def _score(out: pd.DataFrame, base: pd.Series, *, occasions: pd.Series) -> None:
+    """``score_base``, ``score_net`` (base less the deduction, may be below 0), ``score`` (net floored at 0)
+    and ``small_sample`` (scored on fewer than :data:`MIN_RANKED_WHISTLES` occasions), in place."""
+    out["score_base"] = base
+    out["score_net"] = out["score_base"] - out["deduction"]
+    out["score"] = out["score_net"].clip(lower=0.0)
+    out["small_sample"] = out["score"].notna() & (occasions < MIN_RANKED_WHISTLES)
 
 
 def _resolved_before_absent(a: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
@@ -523,6 +557,8 @@ def _resolved_before_absent(a: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
     if not candidates.any():
         return candidates
     frame = a.loc[candidates].assign(resolution_due=pd.NaT, lead_paused_s=0.0)  # W02 only: no W05 on a lead
+    # the time an overruled decline stood is added to the wait (as the escalation pass reads it)
+    frame["declined_s"] = pd.to_numeric(frame["declined_s"], errors="coerce").fillna(0.0)
     absent = {d.assignment_id for d in escalate(frame[list(ESCALATION_COLUMNS)], now=as_of.to_pydatetime())
               if d.rule_code == NO_SHOW_RULE}
     return candidates & ~a["assignment_id"].isin(absent)
@@ -542,6 +578,7 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
     the module docstring for ``period``, its composite ``score`` and ``rank``."""
     c = _within(facts.frame("cases"), "observed_at", period)
     c = c[c["township_code"].notna()]
+    triage_within = pd.Timedelta(hours=catalog.triage_within_hours)
     a = _within(facts.frame("assignments"), "summoned_at", period)
     own = a[a["whistle_mode"] == "township"]
     w = _within(facts.frame("warnings"), "raised_at", period)
@@ -557,6 +594,10 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
     whistle_due = c["observed_at"] + pd.Timedelta(hours=WHISTLE_WITHIN_HOURS)
     review_due = c["resolved_at"] + pd.Timedelta(hours=REVIEW_WITHIN_HOURS)
     came = counted & c["resolved_at"].notna() & (c["resolved_at"] <= as_of)
+    # triage: the first whistle, decline, duplicate mark or reclassification, from the report's receipt
+    untriaged = (c["status"] == UNTRIAGED) | (c["triaged_at"] > as_of)  # not yet triaged at as_of
+    received = c["received_at"].fillna(c["observed_at"])
+    triage_timed = ~untriaged & c["triaged_at"].notna()
     counts = _sum_by({
         "cases": counted, "whistled": whistled, "resolved": resolved,
         "resolution_pending": whistled & ~resolved & (c["resolution_due"] > as_of),
@@ -565,30 +606,42 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
         "whistle_decided": whistled | (counted & (whistle_due <= as_of)),
         "review_on_time": came & (c["reviewed_at"] <= review_due),
         "review_decided": came & (c["reviewed_at"].notna() | (review_due <= as_of)),
+        "reports": 1, "untriaged": untriaged,
+        "triage_on_time": triage_timed & (c["triaged_at"] <= received + triage_within),
+        "triage_decided": triage_timed | (untriaged & (received + triage_within <= as_of)),
     }, c["township_code"], units)
     out = pd.DataFrame(index=units)
     out["township_code"] = units
     names = dict(zip(towns["township_code"].astype(str), towns["name"], strict=True))
     out["name"] = [names.get(u, u) for u in units]
+    out["reports"], out["untriaged"] = counts["reports"], counts["untriaged"]
+    out["untriaged_share"], out["untriaged_share_n"] = _ratio(counts["untriaged"], counts["reports"]), counts["reports"]
+    out["triage_on_time_rate"] = _ratio(counts["triage_on_time"], counts["triage_decided"])
+    out["triage_on_time_rate_n"] = counts["triage_decided"]
     for col in ("cases", "whistled"):
         out[col] = counts[col]
-    out["share_whistled"] = _ratio(counts["whistled"], counts["cases"])
+    out["share_whistled"], out["share_whistled_n"] = _ratio(counts["whistled"], counts["cases"]), counts["cases"]
     out["whistle_on_time_rate"] = _ratio(counts["whistle_on_time"], counts["whistle_decided"])
+    out["whistle_on_time_rate_n"] = counts["whistle_decided"]
     out["whistles_sent"] = own.groupby("whistler_unit")["whistle_id"].nunique().reindex(units, fill_value=0)
     out["summons"] = own.groupby("whistler_unit").size().reindex(units, fill_value=0)
     for col in ("resolved", "resolution_pending"):
         out[col] = counts[col]
     out["resolution_rate"] = _ratio(counts["resolved"], counts["whistled"] - counts["resolution_pending"])
+    out["resolution_rate_n"] = counts["whistled"] - counts["resolution_pending"]
     hours = ((c["closed_at"] - c["whistled_at"]).dt.total_seconds() / 3600.0).where(whistled & c["closed_at"].notna())
     out["resolution_hours_median"] = hours.groupby(c["township_code"]).median().reindex(units)
     out["review_on_time_rate"] = _ratio(counts["review_on_time"], counts["review_decided"])
+    out["review_on_time_rate_n"] = counts["review_decided"]
     out["recurrences"] = counts["recurrences"]
     out["no_recurrence_rate"] = _ratio(counts["kept"], counts["resolved"])
+    out["no_recurrence_rate_n"] = counts["resolved"]
     done = f["done_at"].notna()
     tasks = _sum_by({"follow_ups": 1, "follow_ups_on_time": done & (f["done_at"] <= f["due_at"]),
                      "follow_ups_decided": done | (f["due_at"] <= as_of)}, f["township_code"], units)
     out["follow_ups"] = tasks["follow_ups"]
     out["follow_up_on_time_rate"] = _ratio(tasks["follow_ups_on_time"], tasks["follow_ups_decided"])
+    out["follow_up_on_time_rate_n"] = tasks["follow_ups_decided"]
     conduct = w[w["subject_kind"] == "department"]
     out = out.join(_count_table(conduct["township_code"], conduct["rule_code"], units,
                                 _rule_columns(catalog, conduct["rule_code"])))
@@ -596,16 +649,16 @@ def evaluate_townships(facts: EvaluationFacts, catalog: Catalog, *, period: Peri
     out["own_warnings"] = itself.groupby("subject_code").size().reindex(units, fill_value=0)
     charged = w["subject_code"].where(w["subject_kind"] == "township",
                                       w["township_code"].where(w["subject_kind"] == "location"))
-    out["deduction"] = (_deductions(charged, w, catalog).groupby(charged).sum().reindex(units, fill_value=0.0)
-                        .fillna(0.0).astype(float))
+    out["warning_points"] = (_deductions(charged, w, catalog).groupby(charged).sum().reindex(units, fill_value=0.0)
+                             .fillna(0.0).astype(float))
+    out["deduction"] = _per_exposure(out["warning_points"], out["cases"], catalog)
     for col in ("cases", "whistled", "whistles_sent", "summons", "resolved", "resolution_pending", "recurrences",
-                "follow_ups", "own_warnings"):
+                "follow_ups", "own_warnings", "reports", "untriaged", *(c for c in out.columns if c.endswith("_n"))):
         out[col] = out[col].astype("int64")
-    out["score_base"] = composite_score(out, catalog, key="township_evaluation_dimensions",
-                                        metrics=TOWNSHIP_DIMENSION_METRICS, default=TOWNSHIP_DIMENSIONS)
-    out["score"] = (out["score_base"] - out["deduction"]).clip(lower=0.0)
-    out["small_sample"] = out["score"].notna() & (out["cases"] < MIN_RANKED_WHISTLES)
-    out["rank"] = out["score"].where(~out["small_sample"]).rank(ascending=False, method="min").astype("Int64")
+    _score(out, composite_score(out, catalog, key="township_evaluation_dimensions",
+                                metrics=TOWNSHIP_DIMENSION_METRICS, default=TOWNSHIP_DIMENSIONS),
+           occasions=out["cases"])
+    out["rank"] = out["score_net"].where(~out["small_sample"]).rank(ascending=False, method="min").astype("Int64")
     return _ranked_order(out, then=(("cases", False), ("whistles_sent", False)))
 
 

@@ -32,15 +32,24 @@ LABELS_ZH: Mapping[str, str] = {
     "small_sample": "样本少(不排名)", "ranking": "排名类别", "case_resolved_at": "案件解决时间",
     "whistle_on_time_rate": "吹哨及时率", "review_on_time_rate": "核查及时率", "follow_ups": "部门要求",
     "follow_up_on_time_rate": "部门要求按期落实率", "no_recurrence_rate": "解决不反弹率",
+    "warning_points": "警示分(未折算)", "score_net": "扣分后得分(未封底)", "reports": "上报数",
+    "untriaged": "未处理上报", "untriaged_share": "未处理上报占比", "triage_on_time_rate": "分拣及时率",
 }
+#: the township table's own words where a column means something else there
+TOWNSHIP_LABELS_ZH: Mapping[str, str] = {
+    "resolution_rate": "已吹哨案件解决率", "deduction": "警示扣分(每百件案件)",
+}
+DEPARTMENT_LABELS_ZH: Mapping[str, str] = {"deduction": "警示扣分(每百次接哨)"}
 _DISPLAY = {
     "department": ("rank", "ranking", "department", "name", "whistles", "report_in_rate", "on_time_rate",
                    "report_in_minutes_median", "report_in_minutes_p90", "lead_cases", "resolution_rate",
                    "resolution_hours_median", "recurrences", "warnings", "penalties", "penalty_amount",
-                   "penalties_per_officer", "duty_rate", "rating_adequacy_mean", "deduction", "score"),
-    "township": ("rank", "township_code", "name", "score", "cases", "whistles_sent", "whistle_on_time_rate",
-                 "review_on_time_rate", "follow_up_on_time_rate", "no_recurrence_rate", "recurrences", "warnings",
-                 "own_warnings", "deduction"),
+                   "penalties_per_officer", "duty_rate", "rating_adequacy_mean", "score_base", "warning_points",
+                   "deduction", "score"),
+    "township": ("rank", "township_code", "name", "score", "reports", "untriaged", "triage_on_time_rate", "cases",
+                 "whistles_sent", "whistle_on_time_rate", "review_on_time_rate", "follow_up_on_time_rate",
+                 "no_recurrence_rate", "resolution_rate", "recurrences", "warnings", "own_warnings", "score_base",
+                 "warning_points", "deduction"),
     "month": ("month", "rank", "ranking", "department", "name", "score"),
 }
 
@@ -53,8 +62,11 @@ SHORT_ZH: Mapping[str, str] = {
     "township_code": "乡镇代码", "cases": "案件", "whistled": "吹哨案件", "whistles_sent": "吹哨", "summons": "召集",
     "own_warnings": "自身警示", "rating_adequacy_mean": "评价", "deduction": "扣分", "ranking": "类别",
     "whistle_on_time_rate": "吹哨及时", "review_on_time_rate": "核查及时", "follow_up_on_time_rate": "落实按期",
-    "no_recurrence_rate": "不反弹", "recurrences": "反弹(W08)",
+    "no_recurrence_rate": "不反弹", "recurrences": "反弹(W08)", "score_base": "扣前", "warning_points": "警示分",
+    "reports": "上报", "untriaged": "未处理", "triage_on_time_rate": "分拣及时",
 }
+SHORT_TOWNSHIP_ZH: Mapping[str, str] = {"resolution_rate": "已吹哨解决", "deduction": "扣分/百件"}
+SHORT_DEPARTMENT_ZH: Mapping[str, str] = {"deduction": "扣分/百次"}
 SHORT_EN: Mapping[str, str] = {
     "department": "dept", "report_in_rate": "report-in", "on_time_rate": "on time",
     "report_in_minutes_median": "med min", "report_in_minutes_p90": "p90 min", "lead_cases": "lead",
@@ -64,8 +76,11 @@ SHORT_EN: Mapping[str, str] = {
     "share_whistled": "whistled %", "whistles_sent": "whistles", "own_warnings": "own warn",
     "rating_adequacy_mean": "rating", "deduction": "deduct", "ranking": "ranking",
     "whistle_on_time_rate": "whistle ok", "review_on_time_rate": "review ok", "follow_up_on_time_rate": "follow-up ok",
-    "no_recurrence_rate": "kept",
+    "no_recurrence_rate": "kept", "score_base": "base", "warning_points": "points", "reports": "reports",
+    "untriaged": "untriaged", "triage_on_time_rate": "triage ok",
 }
+SHORT_TOWNSHIP_EN: Mapping[str, str] = {"resolution_rate": "resolved (whistled)", "deduction": "deduct/100 cases"}
+SHORT_DEPARTMENT_EN: Mapping[str, str] = {"deduction": "deduct/100"}
 #: the ranking cell: the department's ranking (主责 / 配合)
 RANKINGS = {"zh": {"lead": "主责", "assist": "配合"}, "en": {"lead": "lead", "assist": "assist"}}
 #: the rank cell of a department scored on too few whistles to be ranked
@@ -73,12 +88,23 @@ SMALL_SAMPLE = {"zh": "样本少", "en": "few"}
 _NAME_CHARS = 7
 
 
-def _label(column: str, lang: str, short: bool = False) -> str:
+def _kind(table: pd.DataFrame) -> str:
+    return "month" if "month" in table.columns else "department" if "department" in table.columns else "township"
+
+
+def _label(column: str, lang: str, short: bool = False, kind: str = "") -> str:
+    if column.endswith("_n") and column != "_n":  # the number a rate rests on: the rate's label and "n"
+        return f"{_label(column.removesuffix('_n'), lang, short, kind)}{'·样本数' if lang == 'zh' else ' n'}"
+    town, dept = kind == "township", kind == "department"
     if lang != "zh":
-        return (short and SHORT_EN.get(column)) or column
+        own = SHORT_TOWNSHIP_EN if town else SHORT_DEPARTMENT_EN if dept else {}
+        return (short and (own.get(column) or SHORT_EN.get(column))) or column
     if column.startswith("warnings_"):
         return "警示" + column.removeprefix("warnings_")
-    return (short and SHORT_ZH.get(column)) or LABELS_ZH.get(column, column)
+    if short and (word := (SHORT_TOWNSHIP_ZH if town else SHORT_DEPARTMENT_ZH if dept else {}).get(column)):
+        return word
+    own = TOWNSHIP_LABELS_ZH if town else DEPARTMENT_LABELS_ZH if dept else {}
+    return (short and SHORT_ZH.get(column)) or own.get(column) or LABELS_ZH.get(column, column)
 
 
 def _short_name(name: str) -> str:
@@ -89,11 +115,11 @@ def _short_name(name: str) -> str:
 def _cell(column: str, value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return "—"
-    if column.endswith("_rate") or column == "share_whistled":
+    if column.endswith("_rate") or column in ("share_whistled", "untriaged_share"):
         return f"{float(value):.1%}"
-    if column.endswith(("_median", "_p90", "_mean")) or column in ("score", "score_base"):
+    if column.endswith(("_median", "_p90", "_mean")) or column in ("score", "score_base", "score_net", "deduction"):
         return f"{float(value):.1f}"
-    if column == "deduction":
+    if column == "warning_points":
         return f"{float(value):g}"
     if column == "penalty_amount":
         return f"{float(value):,.0f}"
@@ -109,14 +135,14 @@ def render_table(table: pd.DataFrame, lang: str = "zh", *,
     nobody reads), departments by name in zh and by code in en — short headers and names, rates as
     percentages, unknown values as "—". Files take :func:`report_frame` instead (every column, full headers,
     numbers)."""
+    kind = _kind(table)
     if columns is None:
-        kind = "month" if "month" in table.columns else "department" if "department" in table.columns else "township"
         hidden = ({"department", "township_code"} if lang == "zh" or kind == "township"
                   else {"name"})  # zh: names; en: department codes, township names
         columns = [c for c in _DISPLAY[kind] if c in table.columns and c not in hidden]
     township_names = lang != "zh" and "township_code" in table.columns and "township_code" not in columns
-    rows: list[tuple[str, ...]] = [tuple("township" if township_names and c == "name" else _label(c, lang, short=True)
-                                         for c in columns)]
+    rows: list[tuple[str, ...]] = [tuple("township" if township_names and c == "name"
+                                         else _label(c, lang, short=True, kind=kind) for c in columns)]
     few = (table["small_sample"].fillna(False).astype(bool) if "small_sample" in table.columns
            else pd.Series(False, index=table.index))
     for record, small in zip(table[list(columns)].itertuples(index=False, name=None), few, strict=True):
@@ -130,14 +156,14 @@ def render_table(table: pd.DataFrame, lang: str = "zh", *,
 def report_frame(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """Every column of an evaluation table for a file: headers in ``lang`` (zh labels, en column ids), ratios
     rounded to 4 places, scores and medians to 2; values stay numbers."""
-    out = table.copy()
+    out, kind = table.copy(), _kind(table)
     for column in out.columns:
-        if column.endswith("_rate") or column == "share_whistled":
+        if column.endswith("_rate") or column in ("share_whistled", "untriaged_share"):
             out[column] = out[column].round(4)
-        elif column.endswith(("_median", "_p90", "_per_officer", "_mean")) or column in ("score", "score_base",
-                                                                                         "rating_score"):
+        elif column.endswith(("_median", "_p90", "_per_officer", "_mean")) or column in (
+                "score", "score_base", "score_net", "deduction", "rating_score"):
             out[column] = out[column].round(4 if column.endswith("_per_officer") else 2)
-    return out.rename(columns={c: _label(c, lang) for c in out.columns})
+    return out.rename(columns={c: _label(c, lang, kind=kind) for c in out.columns})
 
 
 # -- notes for people -------------------------------------------------------------------------------------------
@@ -158,21 +184,52 @@ def empty_period_note(label: str, data_range: tuple[datetime, datetime] | None, 
     return f"{label} holds no case, whistle or enforcement record ({where})"
 
 
-def score_note(lang: str = "zh", *, by: str = "department") -> str:
-    """How the department (or, ``by="township"``, the township) score is made, in one line under the table."""
+def score_note(lang: str = "zh", *, by: str = "department", per: float = 100.0) -> str:
+    """How the department (or, ``by="township"``, the township) score is made, in one line under the table;
+    ``per``: the occasions the warnings' points are charged per (``catalog.deductions_per_exposure``)."""
+    n = MIN_RANKED_WHISTLES
     if by == "township":
         if lang == "zh":
-            return (f"街乡得分 = 吹哨及时、核查及时、部门要求按期落实、解决不反弹按权重（草案）加权（0–100）减自身警示"
-                    f"(W09/W12)与反弹(W08)扣分，最低 0；案件少于 {MIN_RANKED_WHISTLES} 件不排名（样本少）")
+            return (f"街乡得分 = 吹哨及时、核查及时、部门要求按期落实、解决不反弹按权重（草案）加权（0–100）"
+                    f"减扣分，最低 0；"
+                    f"扣分 = 自身警示(W09/W12)与反弹(W08)的警示分 × {per:g} ÷ 案件数（至少 {n}），即每 {per:g} 件案件"
+                    f"的警示分；按扣分后得分排名（低于 0 的也分先后）；案件少于 {n} 件不排名（样本少）；"
+                    f"已吹哨案件解决率只计已吹哨的案件，未处理上报见“未处理”与分拣及时率")
         return (f"township score = whistled in time, verified in time, follow-ups done in time and no recurrence, "
-                f"weighted (draft weights, 0–100), less the deductions of its own warnings (W09/W12) and of "
-                f"recurrences (W08), at least 0; fewer than {MIN_RANKED_WHISTLES} cases: not ranked (few)")
+                f"weighted (draft weights, 0–100), less the deduction, at least 0; deduction = the points of its own "
+                f"warnings (W09/W12) and recurrences (W08) × {per:g} / cases (at least {n}): points per {per:g} "
+                f"cases; ranked on the score before the floor at 0; fewer than {n} cases: not ranked (few); the "
+                f"resolution rate is over whistled cases only: the untriaged reports are in 'untriaged' and "
+                f"'triage ok'")
     if lang == "zh":
         return (f"得分 = 报到及时、职权履行、解决不反弹、乡镇评价按清单权重加权（0–100）减警示扣分，最低 0；"
-                f"主责部门与只配合的部门分别排名；接哨少于 {MIN_RANKED_WHISTLES} 次不排名（样本少）")
+                f"扣分 = 警示分 × {per:g} ÷ 接哨数（至少 {n}），即每 {per:g} 次接哨的警示分，"
+                f"召集多的部门不因次数多而多扣；按扣分后得分排名（低于 0 的也分先后）；"
+                f"主责部门与只配合的部门分别排名；接哨少于 {n} 次不排名（样本少）")
     return (f"score = on time, duty, no recurrence and township rating weighted as the lists say (0–100) less "
-            f"the warnings' deductions, at least 0; lead and assisting-only departments are ranked apart; fewer "
-            f"than {MIN_RANKED_WHISTLES} whistles: not ranked (few)")
+            f"the deduction, at least 0; deduction = the warnings' points × {per:g} / whistles (at least {n}): "
+            f"points per {per:g} whistles, so a department summoned more often is not charged more for the same "
+            f"conduct; ranked on the score before the floor at 0; lead and assisting-only departments are ranked "
+            f"apart; fewer than {n} whistles: not ranked (few)")
+
+
+def floor_notes(table: pd.DataFrame, lang: str = "zh") -> list[str]:
+    """One line per unit whose deduction is larger than its score before deductions (its score shows 0): the
+    deduction, the base and the net score it is ranked on, so a reader sees why the score is 0."""
+    if not {"score_net", "score_base", "deduction"} <= set(table.columns):
+        return []
+    floored = table[table["score_net"] < 0]
+    if floored.empty:
+        return []
+    names = floored["name"] if "name" in floored.columns else floored.iloc[:, 0]
+    parts = [(str(name), float(r.deduction), float(r.warning_points) if "warning_points" in table.columns
+              else float("nan"), float(r.score_base), float(r.score_net))
+             for name, r in zip(names, floored.itertuples(index=False), strict=True)]
+    if lang == "zh":
+        return ["得分为 0：扣分大于扣分前得分，按扣分后得分排名 — " + "；".join(
+            f"{n} 扣分 {d:.1f}（警示分 {p:g}）> {b:.1f}，扣分后 {x:.1f}" for n, d, p, b, x in parts)]
+    return ["score 0: the deduction exceeds the score before it; ranked on the net score — " + "; ".join(
+        f"{n} deduction {d:.1f} (points {p:g}) > {b:.1f}, net {x:.1f}" for n, d, p, b, x in parts)]
 
 
 def comparison_notes(per_30_days: bool, days_before: float, days_after: float, lang: str = "zh") -> list[str]:
@@ -197,7 +254,7 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 def _is_ratio(column: str) -> bool:
-    return column.endswith("_rate") or column in ("share_whistled", "rating_score")
+    return column.endswith("_rate") or column in ("share_whistled", "untriaged_share", "rating_score")
 
 
 def report_workbook(table: pd.DataFrame, *, what: str, period: Period, generated_at: datetime, lang: str = "zh",

@@ -528,9 +528,11 @@ def parse_catalog(text: str, *, source: str = "<string>") -> Catalog:
     if not isinstance(mechanism, Mapping):
         problems.add("mechanism", "must be a mapping")
         mechanism = {}
-    default_report_in = _Entry(mechanism, "mechanism", problems).number(
-        "report_in_minutes_default", required=False, integer=True, default=30
-    )
+    mech = _Entry(mechanism, "mechanism", problems)
+    default_report_in = mech.number("report_in_minutes_default", required=False, integer=True, default=30)
+    # the evaluation's parameters: occasions a warning's points are charged per, hours to triage a report (> 0)
+    for key in ("deductions_per_exposure", "triage_within_hours"):
+        mech.number(key, required=False)
 
     zone_kinds = _build_simple(doc, "zone_kinds", {"zh": True, "en": True}, ZoneKind, problems)
     severities = _build_simple(
@@ -581,7 +583,8 @@ def load_catalog(path: str | Path) -> Catalog:
     negative deadlines and intake parameters; a kind of enforcement action (``action_kinds``) whose Chinese name
     is another kind's name or code; an inspection window with a bad or unquoted clock time, or
     equal start and end; a warning rule's ``deduction`` that is not a number of points from 0 to 100 (or a
-    mapping of warning level to such a number). A missing file raises :class:`NotConfigured`.
+    mapping of warning level to such a number); a ``mechanism.deductions_per_exposure`` or
+    ``mechanism.triage_within_hours`` that is not a number > 0. A missing file raises :class:`NotConfigured`.
     """
     path = Path(path)
     if not path.is_file():

@@ -84,6 +84,7 @@ def evaluate_cmd(
     from gis_enforcement.analysis.evaluation import parse_period
     from gis_enforcement.analysis.evaluation_table import (
         empty_period_note,
+        floor_notes,
         render_table,
         report_csv_frame,
         report_workbook,
@@ -123,12 +124,14 @@ def evaluate_cmd(
     if empty:
         note = empty_period_note(span.label, stored, tz=tz, lang=lang)
         out.print(f"[yellow]{'注意' if lang == 'zh' else 'note'}[/] {note}")
-    else:
-        out.print(score_note(lang, by="department" if monthly else by.value))
+    notes = [] if empty else [score_note(lang, by="department" if monthly else by.value,
+                                         per=platform.catalog.deductions_per_exposure),
+                              *([] if monthly else floor_notes(table, lang))]
+    for line in notes:
+        out.print(line, highlight=False)
     if output is not None:
         with written(output) as path:
             if output.suffix.lower() == ".xlsx":
-                notes = [] if empty else [score_note(lang, by="department" if monthly else by.value)]
                 report_workbook(table, what=what, period=span, generated_at=generated_at, lang=lang,
                                 notes=notes).save(path)
             else:  # BOM: Excel opens the Chinese headers right

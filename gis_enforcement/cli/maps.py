@@ -104,15 +104,19 @@ def map_hotspots(run: Annotated[int | None, typer.Option(help="a stored hot-spot
 
 @map_app.command("townships")
 def map_townships(
-    metric: Annotated[str, typer.Option(help="incidents_per_km2, resolution_rate or on_time_rate")]
+    metric: Annotated[str, typer.Option(help="incidents_per_km2, on_time_rate, resolution_rate (whistled cases "
+                                             "only), or any township evaluation measure: share_whistled, "
+                                             "triage_on_time_rate, untriaged, untriaged_share, whistle_on_time_rate, "
+                                             "review_on_time_rate, follow_up_on_time_rate, no_recurrence_rate, "
+                                             "score …")]
     = "incidents_per_km2",
     period: Period = None,
     scheme: Annotated[str, typer.Option(help="natural_breaks (Jenks) or quantiles")] = "natural_breaks",
     k: Annotated[int, typer.Option(help="classes")] = 5,
     output: Output = None, lang: Lang = "zh",
 ) -> None:
-    """Townships coloured by incidents per km², resolution rate or on-time report-in rate (classified with
-    mapclassify)."""
+    """Townships coloured by incidents per km², on-time report-in rate or a measure of the township evaluation
+    (classified with mapclassify); rates show the n they rest on, and those on fewer than 5 are marked 样本少."""
     from gis_enforcement.analysis.evaluation import parse_period
     from gis_enforcement.operations.map_pages import townships_page
 

@@ -257,6 +257,14 @@ def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
+#: ``mechanism.deductions_per_exposure`` when the lists give none: a warning's points are charged per this many
+#: occasions (summons a department received, cases a township had) — draft
+DEFAULT_DEDUCTIONS_PER_EXPOSURE = 100.0
+#: ``mechanism.triage_within_hours`` when the lists give none: hours a township has to triage a report (whistle,
+#: decline, mark duplicate or reclassify it) after it came in — draft
+DEFAULT_TRIAGE_WITHIN_HOURS = 24.0
+
+
 @dataclass(frozen=True)
 class Catalog:
     """The four lists of one district, validated. Mappings keep the YAML order and are read-only.
@@ -337,6 +345,22 @@ class Catalog:
     def general_rule(self, category: str) -> ResponsibilityRule | None:
         """The category's general rule (``zone_kind`` null)."""
         return self._by_key.get((category, None))
+
+    @property
+    def deductions_per_exposure(self) -> float:
+        """``mechanism.deductions_per_exposure``: the warning list's points are charged per this many occasions
+        — summons a department received, cases a township had — so a body summoned ten times as often is not
+        charged ten times the points for the same conduct (:data:`DEFAULT_DEDUCTIONS_PER_EXPOSURE` when the
+        lists give none)."""
+        value = self.mechanism.get("deductions_per_exposure")
+        return DEFAULT_DEDUCTIONS_PER_EXPOSURE if value is None else float(value)
+
+    @property
+    def triage_within_hours(self) -> float:
+        """``mechanism.triage_within_hours``: hours a township has to triage a report after it came in
+        (:data:`DEFAULT_TRIAGE_WITHIN_HOURS` when the lists give none)."""
+        value = self.mechanism.get("triage_within_hours")
+        return DEFAULT_TRIAGE_WITHIN_HOURS if value is None else float(value)
 
     def zone_rank(self, zone_kind: str) -> int:
         """Position of a zone kind in the declared order (lower ranks win ties); unknown kinds rank last."""

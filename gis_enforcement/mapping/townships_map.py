@@ -54,9 +54,25 @@ class Metric:
 
 METRICS: Mapping[str, Metric] = {
     "incidents_per_km2": Metric("事件密度", "Incident density", "起/km²", "incidents/km²", "density", "YlOrRd"),
-    "resolution_rate": Metric("解决率", "Resolution rate", "%", "%", "rate", "Greens"),
+    # over whistled cases only: a township whose reports wait untouched still shows 100 %
+    "resolution_rate": Metric("已吹哨案件解决率", "Resolution rate of whistled cases", "%", "%", "rate", "Greens"),
     "on_time_rate": Metric("报到及时率", "On-time report-in rate", "%", "%", "rate", "Blues"),
+    # the township evaluation's own measures (:func:`township_metrics` carries every column of its table)
+    "share_whistled": Metric("吹哨率", "Share of cases whistled", "%", "%", "rate", "Purples"),
+    "triage_on_time_rate": Metric("分拣及时率", "Reports triaged in time", "%", "%", "rate", "Blues"),
+    "untriaged_share": Metric("未处理上报占比", "Share of reports untriaged", "%", "%", "rate", "Reds"),
+    "untriaged": Metric("未处理上报", "Untriaged reports", "件", "reports", "count", "Reds"),
+    "whistle_on_time_rate": Metric("吹哨及时率", "Whistled in time", "%", "%", "rate", "Blues"),
+    "review_on_time_rate": Metric("核查及时率", "Verified in time", "%", "%", "rate", "Blues"),
+    "follow_up_on_time_rate": Metric("部门要求按期落实率", "Follow-ups done in time", "%", "%", "rate", "Blues"),
+    "no_recurrence_rate": Metric("解决不反弹率", "Resolved without recurrence", "%", "%", "rate", "Greens"),
+    "score": Metric("街乡得分", "Township score", "分", "points", "density", "Greens"),
 }
+#: the column holding the number of cases, reports or report-ins a metric rests on (else ``<metric>_n``)
+N_COLUMNS: Mapping[str, str] = {"score": "cases"}
+#: a rate on fewer than this many is marked 样本少 and ranked after the others (the evaluation's own threshold,
+#: ``analysis.evaluation.MIN_RANKED_WHISTLES``)
+MIN_N = 5
 #: any other numeric column: its own name, plain numbers, a neutral sequential palette
 _OTHER_PALETTE = "PuBu"
 NO_DATA_COLOR = "#c9c9c9"
@@ -65,10 +81,12 @@ NO_DATA_COLOR = "#c9c9c9"
 SCHEMES = {"natural_breaks": mapclassify.FisherJenks, "quantiles": mapclassify.Quantiles}
 WORDS = {
     "zh": {"no_data": "无数据", "class": "分级", "townships": "乡镇边界", "rank": "排名（高 → 低）",
+           "n": "样本数", "few": "样本少", "few_note": "样本少（n < {n}）：浅色，不排名",
            "sub": "{scheme}分级 {k} 级 · {n}/{total} 个乡镇有数据", "natural_breaks": "自然断点",
            "quantiles": "分位数", "title": "平谷区 各乡镇{label}",
            "synthetic": "乡镇边界为示意边界（合成数据，非官方），仅供演示"},
     "en": {"no_data": "No data", "class": "Class", "townships": "Townships", "rank": "Ranking (highest first)",
+           "n": "n", "few": "few", "few_note": "few (n < {n}): pale, not ranked",
            "sub": "{scheme}, {k} classes · {n} of {total} townships with data",
            "natural_breaks": "natural breaks",
            "quantiles": "quantiles", "title": "Pinggu townships — {label}",
@@ -132,7 +150,15 @@ def _formatter(kind: str) -> Any:
         return lambda v: f"{100 * v:.1f}%"
     if kind == "density":
         return lambda v: f"{v:,.1f}"
+    if kind == "count":
+        return lambda v: f"{v:,.0f}"
     return lambda v: f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def _class_range(members: np.ndarray, fmt: Any) -> str:
+    """A legend class from its lowest to its highest member, or the one value when they read the same."""
+    lo, hi = fmt(float(np.min(members))), fmt(float(np.max(members)))
+    return lo if lo == hi else f"{lo} – {hi}"
 
 
 # -- the page -------------------------------------------------------------------------------------------------
@@ -153,7 +179,8 @@ var {self.get_name()} = (function () {{
     return {{'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}}[c]; }}); }}
   return L.geoJSON({self.data}, {{
     style: function (f) {{
-      return {{fillColor: f.properties.color, fillOpacity: f.properties.cls === null ? 0.55 : 0.78,
+      return {{fillColor: f.properties.color,
+               fillOpacity: f.properties.cls === null ? 0.55 : (f.properties.few ? 0.3 : 0.78),
                color: '#ffffff', weight: 0.8}};
     }},
     onEachFeature: function (f, layer) {{
@@ -161,6 +188,7 @@ var {self.get_name()} = (function () {{
         var p = f.properties;
         var rows = [[w.metric, p.text], [w.cls, p.cls === null ? w.no_data :
                       (p.cls + 1) + ' / ' + p.k + ' · ' + p.range]];
+        if (p.n !== null && p.n !== undefined) {{ rows.push([w.n, p.n + (p.few ? ' · ' + w.few : '')]); }}
         return '<div class="gise-popup"><div class="hd" style="border-left-color:' + p.color + '">' +
           esc(p.name) + '</div><table>' + rows.map(function (r) {{
             return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>'; }}).join('') +
@@ -174,26 +202,36 @@ var {self.get_name()} = (function () {{
 """
 
 
-def _legend(title: str, rows: list[tuple[str, str, int]]) -> str:
+def _legend(title: str, rows: list[tuple[str, str, int]], note: str = "") -> str:
     body = "".join(
         f'<div class="row"><span class="dot" style="border-radius:2px;background:{color}"></span>'
         f'<span class="name">{html.escape(text)}</span><span class="n">{n:,}</span></div>'
         for color, text, n in rows)
-    return f'<div class="gise-box gise-legend gise-choro"><div class="hd">{html.escape(title)}</div>{body}</div>'
+    foot = f'<div class="fewnote">{html.escape(note)}</div>' if note else ""
+    return f'<div class="gise-box gise-legend gise-choro"><div class="hd">{html.escape(title)}</div>{body}{foot}</div>'
 
 
-def _ranking(title: str, names: list[str], features: list[dict[str, Any]]) -> str:
-    """The townships with a value, highest first: rank, class colour, name and value — what a reader of the
-    map asks first, and the only place a small township's value is read without zooming."""
-    ranked = sorted((i for i, f in enumerate(features) if f["properties"]["value"] is not None),
-                    key=lambda i: (-features[i]["properties"]["value"], names[i]))
-    body = "".join(
-        f'<div class="row" data-code="{html.escape(features[i]["properties"]["code"])}"><span class="k">{r}</span>'
-        f'<span class="dot" style="border-radius:2px;background:{features[i]["properties"]["color"]}"></span>'
-        f'<span class="name">{html.escape(names[i])}</span>'
-        f'<span class="n">{html.escape(features[i]["properties"]["text"])}</span></div>'
-        for r, i in enumerate(ranked, start=1))
-    return f'<div class="gise-box gise-legend gise-rank"><div class="hd">{html.escape(title)}</div>{body}</div>'
+def _ranking(title: str, names: list[str], features: list[dict[str, Any]], few_word: str) -> str:
+    """The townships with a value, highest first: rank, class colour, name, value and the n it rests on — what
+    a reader of the map asks first, and the only place a small township's value is read without zooming. A
+    value on too few (``few``) is listed after the ranked ones, marked ``few_word``, without a rank."""
+    props = [f["properties"] for f in features]
+    ranked = sorted((i for i, p in enumerate(props) if p["value"] is not None),
+                    key=lambda i: (bool(props[i]["few"]), -props[i]["value"], names[i]))
+    rows, r, prev = [], 0, None
+    for place, i in enumerate(ranked, start=1):
+        p = props[i]
+        if not p["few"] and p["value"] != prev:  # ties share the better rank
+            r, prev = place, p["value"]
+        k = html.escape(few_word) if p["few"] else str(r)
+        n = f'<span class="c">n={p["n"]:,}</span>' if p["n"] is not None else ""
+        rows.append(f'<div class="row{" few" if p["few"] else ""}" data-code="{html.escape(p["code"])}">'
+                    f'<span class="k">{k}</span>'
+                    f'<span class="dot" style="border-radius:2px;background:{p["color"]}"></span>'
+                    f'<span class="name">{html.escape(names[i])}</span>'
+                    f'<span class="n">{html.escape(p["text"])}</span>{n}</div>')
+    return (f'<div class="gise-box gise-legend gise-rank"><div class="hd">{html.escape(title)}</div>'
+            f'{"".join(rows)}</div>')
 
 
 _EXTRA_CSS = """
@@ -209,17 +247,24 @@ _EXTRA_CSS = """
 .gise-rank .dot { width: 10px; height: 10px; }
 .gise-rank .name { margin-right: 10px; }
 .gise-rank .n { width: auto; min-width: 34px; }
+.gise-rank .c { color: #777; margin-left: 6px; min-width: 44px; text-align: right; font-variant-numeric: tabular-nums; }
+.gise-rank .few { color: #888; }
+.gise-rank .few .k { width: auto; font-size: 10px; }
+.gise-choro .fewnote { color: #666; font-size: 11px; margin-top: 4px; }
 """
 
 
 def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: str,
                   scheme: Scheme = "natural_breaks", k: int = 5, title: str | None = None, subtitle: str = "",
-                  lang: str = "zh", tiles: str | None = None) -> folium.Map:
+                  lang: str = "zh", tiles: str | None = None, min_n: int = MIN_N) -> folium.Map:
     """A choropleth of ``metric`` (a column of ``values``, keyed by ``township_code``) over the township
     polygons (``code``, ``name``, optional ``synthetic``; any CRS), as an offline folium map. Known metrics
     (:data:`METRICS`) get their Chinese/English names, units and palettes, rates being 0–1 fractions shown as
-    %; any other numeric column is drawn by its name. Raises ``InvalidInput`` for an unknown metric, scheme,
-    ``k`` or ``lang``."""
+    %; any other numeric column is drawn by its name. Where ``values`` has the number the metric rests on
+    (:data:`N_COLUMNS`, else ``<metric>_n``), it is shown beside each value (label, popup, ranking), and a
+    value on fewer than ``min_n`` is pale, marked 样本少 and ranked after the others. Each legend class reads
+    from its lowest to its highest member (one value when they are equal), so classes never overlap. Raises
+    ``InvalidInput`` for an unknown metric, scheme, ``k`` or ``lang``."""
     if lang not in WORDS:
         raise InvalidInput(f"lang must be one of {sorted(WORDS)}", field="lang")
     if "township_code" not in values.columns:
@@ -241,9 +286,13 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
     towns = towns[~(shapely.is_missing(towns.geometry.values) | shapely.is_empty(towns.geometry.values))]
     by_code = pd.Series(values[metric].to_numpy(dtype=float), index=codes_in)
     y = towns["code"].astype(str).map(by_code).to_numpy(dtype=float)
+    n_column = N_COLUMNS.get(metric, f"{metric}_n")
+    n_of = (pd.Series(pd.to_numeric(values[n_column], errors="coerce").to_numpy(dtype=float), index=codes_in)
+            if n_column in values.columns else None)
+    ns = towns["code"].astype(str).map(n_of).to_numpy(dtype=float) if n_of is not None else np.full(len(towns), np.nan)
     classes = classify(y, scheme=scheme, k=k)
     colors = _palette(known.palette if known else _OTHER_PALETTE, max(classes.k, 1))
-    ranges = [f"{fmt(lo)} – {fmt(hi)}" for lo, hi in classes.ranges()]
+    ranges = [_class_range(y[classes.index == c], fmt) for c in range(classes.k)]
 
     geoms = shapely.set_precision(towns.geometry.values, 1e-6)
     popup_names = [str(n) for n in towns["name"]] if lang == "zh" else township_names(towns, lang)
@@ -251,9 +300,11 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
     for i, g in enumerate(geoms):
         c = int(classes.index[i])
         value = float(y[i]) if np.isfinite(y[i]) else None
+        n = int(ns[i]) if value is not None and np.isfinite(ns[i]) else None
         props = {"code": str(towns["code"].iat[i]), "name": popup_names[i], "value": value,
                  "cls": c if c >= 0 else None, "k": classes.k, "color": colors[c] if c >= 0 else NO_DATA_COLOR,
-                 "text": words["no_data"] if value is None else fmt(value), "range": ranges[c] if c >= 0 else ""}
+                 "text": words["no_data"] if value is None else fmt(value), "range": ranges[c] if c >= 0 else "",
+                 "n": n, "few": n is not None and n < min_n}
         features.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(g)})
 
     x0, y0, x1, y1 = towns.total_bounds if len(towns) else (117.12, 40.2, 117.12, 40.2)
@@ -264,7 +315,8 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
 
     heading = f"{label}（{unit}）" if unit and lang == "zh" else (f"{label} ({unit})" if unit else label)
     choro = folium.FeatureGroup(name=heading, show=True)
-    popup_words = {"metric": heading, "cls": words["class"], "no_data": words["no_data"]}
+    popup_words = {"metric": heading, "cls": words["class"], "no_data": words["no_data"], "n": words["n"],
+                   "few": words["few"]}
     choro.add_child(ChoroplethLayer({"type": "FeatureCollection", "features": features}, popup_words))
     m.add_child(choro)
     synthetic = synthetic_townships(towns)
@@ -272,7 +324,9 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
         collection, labels = township_collection(towns, {}, "", lang=lang)
         # labels come in the order of the (non-empty) townships: add each one's value under its name
         for lab, f in zip(labels, features, strict=True):
-            lab[2] = f"{lab[2]}<small>{html.escape(f['properties']['text'])}</small>"
+            p = f["properties"]
+            n_text = f" · n={p['n']:,}" if p["n"] is not None else ""
+            lab[2] = f"{lab[2]}<small>{html.escape(p['text'] + n_text)}</small>"
         outline_group = folium.FeatureGroup(name=words["townships"], show=True)
         outline_group.add_child(TownshipLayer(
             collection, labels, style={"color": "#6b6b6b", "weight": 0.8, "fill": False,
@@ -291,9 +345,11 @@ def townships_map(townships: gpd.GeoDataFrame, values: pd.DataFrame, *, metric: 
     rows = [(colors[c], ranges[c], int(counts[c])) for c in reversed(range(classes.k))]
     if n_data < len(towns):
         rows.append((NO_DATA_COLOR, words["no_data"], len(towns) - n_data))
-    figure_of(m).html.add_child(Raw(_legend(heading, rows)))
+    few = any(f["properties"]["few"] for f in features)
+    figure_of(m).html.add_child(Raw(_legend(heading, rows, words["few_note"].format(n=min_n) if few else "")))
     if n_data:
-        figure_of(m).html.add_child(Raw(_ranking(words["rank"], township_names(towns, lang), features)))
+        figure_of(m).html.add_child(Raw(_ranking(words["rank"], township_names(towns, lang), features,
+                                                 words["few"])))
     if len(towns):
         m.fit_bounds([[y0, x0], [y1, x1]], padding_top_left=(40, 90), padding_bottom_right=(20, 20))
     return offline_map(m)
@@ -316,12 +372,14 @@ def township_on_time(assignments: pd.DataFrame, *, as_of: datetime) -> pd.DataFr
     """Per township of the case (``township_code``): ``on_time_rate`` (报到及时率) = assignments reported in at
     or before their deadline / assignments expected to report in — summoned, less those stood down at or before
     the deadline without a check-in and those whose deadline is still ahead at ``as_of`` (the evaluation's
-    on-time rate, counted by the case's township); NaN where none was expected. ``assignments`` has the columns
+    on-time rate, counted by the case's township), NaN where none was expected, and ``on_time_rate_n``, the
+    number expected (the n the rate rests on). ``assignments`` has the columns
     of the evaluation's assignments (``township_code``, ``status``, ``report_in_due``, ``reported_in_at``,
     ``stood_down_at``)."""
     columns = ("township_code", "status", "report_in_due", "reported_in_at", "stood_down_at")
     if assignments.empty or any(c not in assignments.columns for c in columns):
-        return pd.DataFrame({"township_code": pd.Series(dtype=str), "on_time_rate": pd.Series(dtype=float)})
+        return pd.DataFrame({"township_code": pd.Series(dtype=str), "on_time_rate": pd.Series(dtype=float),
+                             "on_time_rate_n": pd.Series(dtype="int64")})
     a = assignments[assignments["township_code"].notna()]
     due = pd.to_datetime(a["report_in_due"], utc=True)
     came = pd.to_datetime(a["reported_in_at"], utc=True)
@@ -334,16 +392,19 @@ def township_on_time(assignments: pd.DataFrame, *, as_of: datetime) -> pd.DataFr
                           "on_time": (reported & (came <= due)).astype(int)})
     sums = frame.groupby("township_code", sort=True)[["expected", "on_time"]].sum()
     rate = (sums["on_time"] / sums["expected"].astype(float)).where(sums["expected"] > 0)
-    return pd.DataFrame({"township_code": sums.index.astype(str), "on_time_rate": rate.to_numpy(dtype=float)})
+    return pd.DataFrame({"township_code": sums.index.astype(str), "on_time_rate": rate.to_numpy(dtype=float),
+                         "on_time_rate_n": sums["expected"].to_numpy(dtype="int64")})
 
 
 def township_metrics(townships: gpd.GeoDataFrame, incidents: pd.DataFrame | None,
                      evaluation: pd.DataFrame | None = None, on_time: pd.DataFrame | None = None
                      ) -> pd.DataFrame:
     """Per township (``township_code``, ``name``): ``area_km2`` (in EPSG:4548), ``incidents`` (rows of
-    ``incidents`` by ``township_code``), ``incidents_per_km2``, ``resolution_rate`` from the township
-    evaluation table and ``on_time_rate`` from ``on_time`` (``township_code``, ``on_time_rate``) or, failing
-    that, from the evaluation table; NaN where a table has no row for the township."""
+    ``incidents`` by ``township_code``), ``incidents_per_km2``, ``on_time_rate`` and ``on_time_rate_n`` from
+    ``on_time`` (``township_code``, ``on_time_rate``[, ``on_time_rate_n``]) or, failing that, from the
+    evaluation table, and every other numeric column of the township evaluation table (``resolution_rate``,
+    ``share_whistled``, ``triage_on_time_rate``, ``untriaged``, ``score`` …, each rate with its ``<rate>_n``),
+    so each of its measures can be mapped; NaN where a table has no row for the township."""
     towns = townships if townships.crs is not None else townships.set_crs(4326)
     codes = towns["code"].astype(str).reset_index(drop=True)
     out = pd.DataFrame({"township_code": codes, "name": towns["name"].astype(str).to_numpy(),
@@ -360,7 +421,16 @@ def township_metrics(townships: gpd.GeoDataFrame, incidents: pd.DataFrame | None
                       index=table["township_code"].astype(str))
         return s[~s.index.duplicated()]
 
-    for name, tables in (("resolution_rate", (evaluation,)), ("on_time_rate", (on_time, evaluation))):
-        source = next((s for s in (column(t, name) for t in tables) if s is not None), None)
-        out[name] = codes.map(source).astype(float) if source is not None else np.nan
+    on_time_from = on_time if column(on_time, "on_time_rate") is not None else evaluation
+    table_ = evaluation if evaluation is not None else pd.DataFrame()
+    carried = [c for c in table_.columns
+               if c not in out.columns and c not in ("on_time_rate", "on_time_rate_n")
+               and pd.api.types.is_numeric_dtype(table_[c]) and not pd.api.types.is_bool_dtype(table_[c])]
+    for name, table in (("resolution_rate", evaluation), ("on_time_rate", on_time_from),
+                        ("on_time_rate_n", on_time_from), *((c, evaluation) for c in carried)):
+        if name in out.columns:
+            continue
+        source = column(table, name)
+        if source is not None or name in ("resolution_rate", "on_time_rate"):
+            out[name] = codes.map(source).astype(float) if source is not None else np.nan
     return out

@@ -82,7 +82,7 @@ def assignments_frame(session: Session, *, start: datetime, end: datetime) -> pd
     status, whistle and close times), ``stood_down_at`` for those declined or released before any
     check-in, and for those never checked in on a case that is resolved, verified or closed (not reopened
     since), ``case_resolved_at``: its last resolution, where the no-show rule's wait ends (as the escalation
-    pass reads it)."""
+    pass reads it), and ``declined_s``: the time its overruled declines stood, added to its wait."""
     return _frame(
         session,
         "SELECT a.id AS assignment_id, a.incident_id::text AS incident_id, a.whistle_id, w.mode AS whistle_mode, "
@@ -92,12 +92,12 @@ def assignments_frame(session: Session, *, start: datetime, end: datetime) -> pd
         f"{_us('sd.at', 'stood_down_at')}, i.category, i.township_code, i.status AS case_status, "
         f"{_us('i.whistled_at', 'whistled_at')}, {_us('i.closed_at', 'closed_at')}, "
         "a.rating_timeliness, a.rating_adequacy, "
-        f"{_us(_CASE_RESOLVED_AT, 'case_resolved_at')} "
+        f"{_us(_CASE_RESOLVED_AT, 'case_resolved_at')}, a.declined_s "
         "FROM assignment a JOIN incident i ON i.id = a.incident_id JOIN whistle w ON w.id = a.whistle_id "
         f"LEFT JOIN ({_STOOD_DOWN}) sd ON sd.id = a.id "
         "WHERE a.summoned_at >= %(start)s AND a.summoned_at < %(end)s",
         {"start": start, "end": end}, times=_ASSIGNMENT_TIMES, ints=("assignment_id", "whistle_id"),
-        floats=("rating_timeliness", "rating_adequacy"),
+        floats=("rating_timeliness", "rating_adequacy", "declined_s"),
     )
 
 
@@ -134,11 +134,18 @@ def warnings_frame(session: Session, *, start: datetime, end: datetime,
     )
 
 
+#: the case events that triage a report: the township whistled it (``triage`` is recorded with the whistle),
+#: declined it, marked it a duplicate or reclassified it
+_TRIAGE_KINDS = "'triage', 'whistle', 'reject', 'mark_duplicate', 'reclassify'"
+
+
 def cases_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataFrame:
     """Cases observed in ``[start, end)``: category, township, status, whistle and close times, duplicate link,
     the lead's resolution deadline (null when the case was never whistled), the last resolution
-    (``resolved_at``, null when never resolved) and the township's first verification or reopening after it
-    (``reviewed_at``, null while it has not looked)."""
+    (``resolved_at``, null when never resolved), the township's first verification or reopening after it
+    (``reviewed_at``, null while it has not looked), when the report came in (``received_at``) and when it
+    was first triaged (``triaged_at``: the first whistle, triage, decline, duplicate mark or reclassification
+    recorded, or the whistle time; null while untouched)."""
     # a case is whistled after it is observed, so its lead was summoned from ``start`` on: one hash join
     # instead of a look-up per case; the events of the period's cases likewise in one pass
     return _frame(
@@ -147,7 +154,8 @@ def cases_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataF
         f"{_us('i.observed_at', 'observed_at')}, {_us('i.whistled_at', 'whistled_at')}, "
         f"{_us('i.closed_at', 'closed_at')}, i.likely_duplicate_of::text AS likely_duplicate_of, "
         f"{_us('l.resolution_due', 'resolution_due')}, {_us('r.resolved_at', 'resolved_at')}, "
-        f"{_us('r.reviewed_at', 'reviewed_at')} FROM incident i LEFT JOIN ("
+        f"{_us('r.reviewed_at', 'reviewed_at')}, {_us('i.received_at', 'received_at')}, "
+        f"{_us('LEAST(t.at, i.whistled_at)', 'triaged_at')} FROM incident i LEFT JOIN ("
         " SELECT DISTINCT ON (incident_id) incident_id, resolution_due FROM assignment"
         " WHERE role = 'lead' AND summoned_at >= %(start)s ORDER BY incident_id, id"
         ") l ON l.incident_id = i.id LEFT JOIN ("
@@ -159,9 +167,14 @@ def cases_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataF
         "  WHERE e.kind IN ('resolve', 'verify', 'reopen')"
         "  AND c.observed_at >= %(start)s AND c.observed_at < %(end)s) x"
         " WHERE x.last_resolve IS NOT NULL GROUP BY x.incident_id"
-        ") r ON r.incident_id = i.id WHERE i.observed_at >= %(start)s AND i.observed_at < %(end)s",
+        ") r ON r.incident_id = i.id LEFT JOIN ("
+        " SELECT e.incident_id, min(e.at) AS at FROM case_event e JOIN incident c ON c.id = e.incident_id"
+        f" WHERE e.kind IN ({_TRIAGE_KINDS}) AND c.observed_at >= %(start)s AND c.observed_at < %(end)s"
+        " GROUP BY e.incident_id"
+        ") t ON t.incident_id = i.id WHERE i.observed_at >= %(start)s AND i.observed_at < %(end)s",
         {"start": start, "end": end},
-        times=("observed_at", "whistled_at", "closed_at", "resolution_due", "resolved_at", "reviewed_at"),
+        times=("observed_at", "whistled_at", "closed_at", "resolution_due", "resolved_at", "reviewed_at",
+               "received_at", "triaged_at"),
     )
 
 

@@ -26,7 +26,7 @@ from gis_enforcement.analysis.evaluation import (
     monthly_ranking,
     parse_period,
 )
-from gis_enforcement.analysis.evaluation_table import render_table, report_frame
+from gis_enforcement.analysis.evaluation_table import floor_notes, render_table, report_frame, score_note
 from gis_enforcement.dispatch import on_site, resolution
 from gis_enforcement.dispatch.escalation import tick
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
@@ -82,7 +82,9 @@ def scenario(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Juri
 
     def act(inc: Any, dep: str, at: datetime, measures: list[str], penalty: float | None) -> None:
         on_site.start_action(db, incident_id=inc.id, department=dep, at=at)
-        on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=dep, action_type="现场检查",
+        # a fine is a penalty decision (行政处罚); a visit without one an inspection (现场检查)
+        on_site.record_action(db, catalog=catalog, incident_id=inc.id, department=dep,
+                              action_type="行政处罚" if penalty else "现场检查",
                               officer=f"{dep}-01", acted_at=at + 5 * MIN, measures=measures, penalty_amount=penalty,
                               photos=[{"slot": "after", "sha256": photo_on_case(  # recorded: no W10
                                   db, inc.id, settings.photos_dir, slot="after", at=at + 4 * MIN)}])
@@ -141,7 +143,8 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert (points["W01"], points["W02"], points["W05"]) == ((1, 1), (3, 3), (0, 1))
 
     table = evaluate(db, catalog=catalog, start=MAY.start, end=MAY.end, by="department", as_of=AS_OF)
-    assert list(table["department"][:2]) == ["ECO", "SAMR"]
+    # both small samples whose deduction exceeds their base: SAMR (net −50.8) before ECO (net −52.1)
+    assert list(table["department"][:2]) == ["SAMR", "ECO"]
     eco, samr = row(table, "department", "ECO"), row(table, "department", "SAMR")
 
     # ECO, lead on A B C D. Check-ins: A 10 (on time), B 25 (on time), C 50 (late), D none (absent).
@@ -161,15 +164,17 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert (eco.warnings_W01, eco.warnings_W02, eco.warnings_W05, eco.warnings_W08, eco.warnings) == (1, 1, 1, 0, 3)
     assert (eco.actions, eco.penalties, eco.penalty_amount) == (3, 2, 20000 + 30000)
     assert eco.penalties_per_officer == pytest.approx(2 / 55)
-    # every record here was a 现场检查 (INSPECT, counted by P06 人均检查量)
-    assert eco.inspections == 3 and eco.inspections_per_officer == pytest.approx(3 / 55)
+    # the record without a fine was a 现场检查 (INSPECT, counted by P06 人均检查量)
+    assert eco.inspections == 1 and eco.inspections_per_officer == pytest.approx(1 / 55)
     # 责令改正, 罚款, 限制生产/停产整治, 断水断电（协调） of ECO's 9 listed measures
     assert (eco.measures_listed, eco.measures_used) == (9, 4)
     assert eco.duty_rate == pytest.approx(4 / 9)
     # nobody rated ECO: TOWNSHIP_RATING left out, the others re-weighted over 0.3 + 0.3 + 0.2
     assert eco.score_base == pytest.approx(100 * (0.3 * 2 / 4 + 0.3 * 4 / 9 + 0.2 * 2 / 4) / 0.8)  # 47.92
-    assert eco.deduction == 1 + 3 + 0 + 1  # W01, W02, W05 yellow (a reminder: 0) and red
-    assert eco.score == pytest.approx(eco.score_base - 5)
+    assert eco.warning_points == 1 + 3 + 0 + 1  # W01, W02, W05 yellow (a reminder: 0) and red
+    # charged per 100 whistles, the whistles counted as at least 5 (the ranking's sample): 5 × 100 / 5
+    assert eco.deduction == pytest.approx(5 * 100 / MIN_RANKED_WHISTLES)
+    assert eco.score == 0 and eco.score_net == pytest.approx(eco.score_base - 100)
     assert eco.small_sample and pd.isna(eco["rank"])  # 4 whistles: shown, not ranked
 
     # SAMR, assist on A B C D: A 45 (late), B none (absent), C released at +20 < +30 (excused), D 20 (on time)
@@ -187,7 +192,8 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert samr.duty_rate == pytest.approx(1 / 4)  # 罚款 of SAMR's 4 listed (R-MKT-01)
     # OUTCOME unknown: ON_TIME and DUTY re-weighted over 0.4 + 0.4
     assert samr.score_base == pytest.approx(100 * (0.3 * 1 / 3 + 0.3 * 1 / 4) / 0.6)  # 29.17
-    assert samr.deduction == 1 + 3 and samr.score == pytest.approx(samr.score_base - 4)
+    assert samr.warning_points == 1 + 3 and samr.deduction == pytest.approx(4 * 100 / MIN_RANKED_WHISTLES)
+    assert samr.score == 0 and samr.score_net == pytest.approx(samr.score_base - 80)
     assert samr.small_sample and pd.isna(samr["rank"])
 
     pnr = row(table, "department", "PNR")  # never whistled
@@ -196,9 +202,9 @@ def test_departments_on_the_hand_built_scenario(db: Session, catalog: Catalog, s
     assert pd.isna(pnr["rank"]) and not pnr.small_sample and pnr.deduction == 0
 
     rows = render_table(table)
-    assert rows[0][:4] == ("排名", "类别", "名称", "接哨") and rows[1][:3] == ("样本少", "主责", "区生态环境局")
-    assert rows[0][-2:] == ("扣分", "得分") and rows[1][-2:] == ("5", "42.9")
-    assert "75.0%" in rows[1] and "50,000" in rows[1]
+    assert rows[0][:4] == ("排名", "类别", "名称", "接哨") and rows[2][:3] == ("样本少", "主责", "区生态环境局")
+    assert rows[0][-4:] == ("扣前", "警示分", "扣分/百次", "得分") and rows[2][-4:] == ("47.9", "5", "100.0", "0.0")
+    assert "75.0%" in rows[2] and "50,000" in rows[2]
     assert rows[3][0] == "—" and "—" in rows[3]
 
 
@@ -224,7 +230,7 @@ def test_townships_on_the_hand_built_scenario(db: Session, catalog: Catalog, sce
     assert town.score == pytest.approx(100 * (0.3 / 5 + 0.3 * 2 / 3 + 0.2 * 2 / 3) / 0.8)
     assert (town.deduction, town["rank"], town.small_sample) == (0, 1, False)  # the W08 is June's
     assert other["score"].isna().all() and other["rank"].isna().all()
-    assert render_table(table)[0][:4] == ("排名", "名称", "得分", "案件")
+    assert render_table(table)[0][:5] == ("排名", "名称", "得分", "上报", "未处理")
     assert render_table(table, "en")[0][:3] == ("rank", "township", "score")
 
 
@@ -239,8 +245,8 @@ def test_a_month_without_whistles_and_the_monthly_ranking(db: Session, catalog: 
     ranking = ranking_by_month(db, catalog=catalog, start=year.start, end=year.end, as_of=AS_OF)
     assert [(m, d, n, s, g, pd.isna(r), few)
             for m, d, n, s, g, r, few in ranking.itertuples(index=False, name=None)] == [
-        ("2026-05", "ECO", catalog.departments["ECO"].zh, pytest.approx(42.917, abs=1e-3), "lead", True, True),
-        ("2026-05", "SAMR", catalog.departments["SAMR"].zh, pytest.approx(25.167, abs=1e-3), "lead", True, True),
+        ("2026-05", "SAMR", catalog.departments["SAMR"].zh, 0.0, "lead", True, True),  # 29.2 − 80: net −50.8
+        ("2026-05", "ECO", catalog.departments["ECO"].zh, 0.0, "lead", True, True),    # 47.9 − 100: net −52.1
     ]
     with pytest.raises(InvalidInput) as bad:
         evaluate(db, catalog=catalog, start=year.start, end=year.end, by="village")
@@ -471,8 +477,9 @@ def test_an_unsatisfied_rating_and_its_w04_rank_a_department_below_an_equal_one(
     assert (e.on_time_rate, e.duty_rate, e.outcome_rate) == (s.on_time_rate, s.duty_rate, s.outcome_rate)
     assert e.rating_score == 1.0 and s.rating_score == pytest.approx(((5 + 4.4) / 2 - 1) / 4)
     assert s.score_base < e.score_base
-    assert (e.deduction, s.deduction) == (0, catalog.warning_rules["W04"].points("yellow"))
-    assert s.score == pytest.approx(s.score_base - 2)
+    assert (e.warning_points, s.warning_points) == (0, catalog.warning_rules["W04"].points("yellow"))
+    assert s.deduction == pytest.approx(2 * 100 / 5)  # 2 points on 5 whistles: 40 per 100 whistles
+    assert s.score == pytest.approx(s.score_base - 40)
     assert list(table["department"][:2]) == ["ECO", "SAMR"]
 
 
@@ -494,12 +501,14 @@ def test_the_deduction_is_the_sum_of_the_periods_warnings_and_the_score_stops_at
     rules = catalog.warning_rules
     expected = sum(rules[code].points(level) for code, level in (
         ("W01", "yellow"), ("W01", "yellow"), ("W05", "yellow"), ("W05", "red"), ("W08", "yellow")))
-    assert e.deduction == pytest.approx(expected) == 1 + 1 + 0 + 1 + 1
-    assert e.score == pytest.approx(e.score_base - expected)
-    assert s.deduction == pytest.approx(40 * rules["W02"].points("red")) and s.score_base < s.deduction
+    assert e.warning_points == pytest.approx(expected) == 1 + 1 + 0 + 1 + 1
+    assert e.deduction == pytest.approx(expected * 100 / 6)  # 6 whistles
+    assert e.score == pytest.approx(max(0.0, e.score_base - expected * 100 / 6))
+    assert s.warning_points == pytest.approx(40 * rules["W02"].points("red"))
+    assert s.deduction == pytest.approx(40 * 3 * 100 / 5) and s.score_base < s.deduction
     assert s.score == 0.0 and s["rank"] == 2  # floored at 0, still ranked (last)
     frame = report_frame(table)
-    assert {"警示扣分", "扣分前得分", "综合得分"} <= set(frame.columns)
+    assert {"警示扣分(每百次接哨)", "警示分(未折算)", "扣分前得分", "综合得分"} <= set(frame.columns)
 
 
 def test_too_few_whistles_are_scored_but_not_ranked(catalog: Catalog) -> None:
@@ -543,7 +552,50 @@ def test_townships_come_busiest_first_with_their_own_deductions(catalog: Catalog
     table = evaluate_townships(facts, catalog, period=MAY)
     assert list(table["township_code"]) == ["T3", "T2", "T1", "T4"]  # 3, 2, 1, 0 cases — not by code
     points = catalog.warning_rules
-    assert dict(zip(table["township_code"], table["deduction"], strict=True)) == {
+    assert dict(zip(table["township_code"], table["warning_points"], strict=True)) == {
         "T3": 0, "T2": points["W09"].points("yellow") + points["W08"].points("yellow"),
         "T1": points["W12"].points("notice"), "T4": 0}
-    assert render_table(table)[0][-1] == "扣分"
+    # charged per 100 cases, counted as at least 5: T2's 2 points on 2 cases → 2 × 100 / 5
+    assert table.set_index("township_code").at["T2", "deduction"] == pytest.approx(40.0)
+    assert render_table(table)[0][-1] == "扣分/百件"
+
+
+# -- a score fair to how often a department is summoned (F12) --------------------------------------------------
+def test_the_deduction_is_per_100_whistles_so_the_busiest_best_department_is_not_last(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 4, 9, tzinfo=TZ)
+    eco = _attendances("ECO", 100, at=t, late=10)      # 90 % on time; 10 W01 and 5 W11: 20 points on 100 whistles
+    water = _attendances("WATER", 10, at=t, late=4)    # 60 % on time; 4 W01: 4 points on 10 whistles
+    warnings = [*(warning("W01", "yellow", a, at=t + 6 * H) for a in eco[:10]),
+                *(warning("W11", "yellow", a, at=t + 7 * H) for a in eco[10:15]),
+                *(warning("W01", "yellow", a, at=t + 6 * H) for a in water[:4])]
+    table = evaluate_departments(EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([*eco, *water]),
+                                                 warnings=pd.DataFrame(warnings)), catalog, period=MAY)
+    e, w = row(table, "department", "ECO"), row(table, "department", "WATER")
+    assert e.on_time_rate > w.on_time_rate and e.score_base > w.score_base
+    assert (e.warning_points, w.warning_points) == (20, 4)           # counted raw, ECO has five times the points
+    assert (e.deduction, w.deduction) == (pytest.approx(20.0), pytest.approx(40.0))  # per 100 whistles
+    assert (e["rank"], w["rank"]) == (1, 2)                          # raw, WATER would be first (43.5 > 38.75)
+    assert e.score == pytest.approx(e.score_base - 20) and w.score == pytest.approx(w.score_base - 40)
+    # the lists set the exposure: per 10 whistles instead of 100 is a tenth of the deduction
+    per10 = dataclasses.replace(catalog, mechanism={**catalog.mechanism, "deductions_per_exposure": 10})
+    assert row(evaluate_departments(EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([*eco, *water]),
+                                                    warnings=pd.DataFrame(warnings)), per10, period=MAY),
+               "department", "ECO").deduction == pytest.approx(2.0)
+
+
+def test_scores_floored_at_zero_are_ranked_on_the_net_score_and_the_output_says_why(catalog: Catalog) -> None:
+    t = datetime(2026, 5, 4, 9, tzinfo=TZ)
+    eco, water = _attendances("ECO", 5, at=t), _attendances("WATER", 5, at=t)
+    warnings = [*(warning("W02", "red", a, at=t + 6 * H) for a in eco for _ in range(2)),   # 30 points: 600
+                *(warning("W02", "red", a, at=t + 6 * H) for a in water)]                   # 15 points: 300
+    table = evaluate_departments(EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame([*eco, *water]),
+                                                 warnings=pd.DataFrame(warnings)), catalog, period=MAY)
+    e, w = row(table, "department", "ECO"), row(table, "department", "WATER")
+    assert e.score == w.score == 0.0 and e.score_net < w.score_net < 0
+    assert (w["rank"], e["rank"]) == (1, 2)  # not a tie at the floor: the one further below it is last
+    assert list(table["department"][:2]) == ["WATER", "ECO"]
+    notes = floor_notes(table)
+    assert len(notes) == 1 and "区生态环境局 扣分 600.0（警示分 30）> " in notes[0] and "区水务局" in notes[0]
+    assert "net" in floor_notes(table, "en")[0]
+    assert floor_notes(table[table["department"] == "PNR"]) == []
+    assert "每 100 次接哨" in score_note() and "per 100 whistles" in score_note("en")

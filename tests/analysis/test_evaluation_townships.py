@@ -27,7 +27,7 @@ from gis_enforcement.analysis.evaluation import (
     evaluate_townships,
     parse_period,
 )
-from gis_enforcement.analysis.evaluation_table import render_table, score_note
+from gis_enforcement.analysis.evaluation_table import render_table, report_frame, score_note
 from gis_enforcement.dispatch import on_site, resolution
 from gis_enforcement.dispatch.escalation import tick
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
@@ -99,13 +99,14 @@ def test_a_township_is_scored_on_its_own_part_of_the_chain(catalog: Catalog) -> 
     # its own warnings are those about the township itself (W09, W12); the W08 is a recurrence in it
     assert (t1.own_warnings, t1.warnings) == (2, 0)
     points = catalog.warning_rules
-    assert t1.deduction == points["W09"].points("yellow") + points["W12"].points("notice") + points["W08"].points(
-        "yellow") == 2
+    assert t1.warning_points == points["W09"].points("yellow") + points["W12"].points("notice") + points[
+        "W08"].points("yellow") == 2
+    assert t1.deduction == pytest.approx(2 * 100 / 6)  # charged per 100 cases: 6 cases
     weights = {d["code"]: d["weight"] for d in TOWNSHIP_DIMENSIONS}
     assert weights == {"WHISTLE_IN_TIME": 0.3, "REVIEW_IN_TIME": 0.3, "FOLLOW_UP_IN_TIME": 0.2, "NO_RECURRENCE": 0.2}
     base = 100 * (0.3 * 4 / 6 + 0.3 * 2 / 4 + 0.2 * 1 / 3 + 0.2 * 3 / 4) / 1.0
     assert t1.score_base == pytest.approx(base)
-    assert t1.score == pytest.approx(base - 2)
+    assert t1.score == pytest.approx(base - 200 / 6)
     assert t1["rank"] == 1 and not t1.small_sample
 
 
@@ -202,3 +203,79 @@ def test_an_assist_on_a_case_the_lead_resolved_within_the_hour_on_postgis(
     # observed 23:00, whistled 23:40: in time; resolved 40 min later, not yet verified (72 h not up)
     assert (here.whistle_on_time_rate, here.cases) == (1.0, 1)
     assert pd.isna(here.review_on_time_rate) and here.small_sample
+
+
+# -- the backlog: reports triaged in time, reports left untouched (F20) ---------------------------------------
+def report(town: str, *, status: str, received: datetime = T, triaged_after: float | None = None,
+           whistled_after: float | None = None) -> dict[str, Any]:
+    """A report received at ``received`` (observed an hour before), first triaged ``triaged_after`` hours later
+    (None: never), whistled ``whistled_after`` hours later."""
+    whistled = None if whistled_after is None else received + whistled_after * H
+    return {**case(town, whistle_after=None, status=status, at=received - H), "received_at": received,
+            "whistled_at": whistled, "triaged_at": None if triaged_after is None else received + triaged_after * H,
+            "resolution_due": None if whistled is None else whistled + 168 * H}
+
+
+def test_the_untriaged_backlog_and_the_triage_rate_are_measured(catalog: Catalog) -> None:
+    within = catalog.triage_within_hours
+    assert within == 24  # mechanism.triage_within_hours of the shipped lists (draft)
+    reports = [
+        report("T1", status="closed", triaged_after=2, whistled_after=2),     # whistled in time, since closed
+        report("T1", status="rejected", triaged_after=3),                     # declined in time: not a case
+        report("T1", status="duplicate", triaged_after=within + 5),           # marked a duplicate late
+        report("T1", status="reported"),                                      # untouched, its 24 h up: late
+        report("T1", status="reported"),                                      # untouched, its 24 h up: late
+        report("T1", status="reported", received=AS_OF - H),                 # untouched, 23 h to go: not judged
+        report("T2", status="whistled", triaged_after=1, whistled_after=1),
+    ]
+    table = evaluate_townships(EvaluationFacts(as_of=AS_OF, cases=pd.DataFrame(reports), townships=TOWNS), catalog,
+                               period=parse_period(f"2026-05..{AS_OF:%Y-%m-%d}"))
+    t1, t2 = row(table, "township_code", "T1"), row(table, "township_code", "T2")
+    assert (t1.reports, t1.untriaged, t1.cases, t1.whistled) == (6, 3, 4, 1)
+    assert t1.untriaged_share == pytest.approx(3 / 6) and t1.untriaged_share_n == 6
+    assert t1.triage_on_time_rate == pytest.approx(2 / 5) and t1.triage_on_time_rate_n == 5
+    # the resolution rate is over whistled cases only: it says nothing of the backlog
+    assert t1.resolution_rate == 1.0 and t1.resolution_rate_n == 1
+    assert (t2.reports, t2.untriaged, t2.triage_on_time_rate) == (1, 0, 1.0)
+    rows = render_table(table)
+    assert {"上报", "未处理", "分拣及时", "已吹哨解决"} <= set(rows[0])
+    assert {"未处理上报", "分拣及时率", "已吹哨案件解决率", "分拣及时率·样本数"} <= set(report_frame(table).columns)
+
+
+def test_the_triage_limit_comes_from_the_lists(catalog: Catalog) -> None:
+    late = [report("T1", status="whistled", triaged_after=30, whistled_after=30)]
+    facts = EvaluationFacts(as_of=AS_OF, cases=pd.DataFrame(late), townships=TOWNS)
+    assert row(evaluate_townships(facts, catalog, period=MAY), "township_code", "T1").triage_on_time_rate == 0.0
+    longer = dataclasses.replace(catalog, mechanism={**catalog.mechanism, "triage_within_hours": 48})
+    assert longer.triage_within_hours == 48
+    assert row(evaluate_townships(facts, longer, period=MAY), "township_code", "T1").triage_on_time_rate == 1.0
+
+
+def test_triage_is_read_from_the_case_record_on_postgis(
+        db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdiction) -> None:
+    from sqlalchemy import text
+
+    from gis_enforcement.dispatch import triage
+
+    town_villages = jurisdiction.villages[jurisdiction.villages["township_code"] == jurisdiction.villages.iloc[12][
+        "township_code"]]
+    v = [town_villages.iloc[i] for i in range(4)]
+    cases = [new_case(db, locator, catalog, x.geometry.x, x.geometry.y) for x in v]
+    town = cases[0].township_code
+    assert all(c.township_code == town for c in cases)
+    received = T0 - 30 * MIN  # observed 23:00, received 23:10
+    db.execute(text("UPDATE incident SET received_at = :t WHERE id = ANY(:ids)"),
+               {"t": received, "ids": [c.id for c in cases]})
+    whistle(db, catalog=catalog, incident_ids=[cases[0].id], mode=TOWNSHIP, whistler=town, at=T0)  # in 30 min
+    triage.reject(db, incident_id=cases[1].id, township=town, reason="不属于执法事项", at=received + 30 * H)  # late
+    triage.mark_duplicate(db, incident_id=cases[2].id, township=town, duplicate_of=cases[0].id, at=received + 2 * H)
+    # cases[3] is left untouched
+    table = evaluate(db, catalog=catalog, start=MAY.start, end=MAY.end, by="township", as_of=received + 40 * H)
+    here = row(table, "township_code", town)
+    assert (here.reports, here.untriaged, here.cases, here.whistled) == (4, 1, 2, 1)  # cases: not declined or dup
+    # whistled in 30 min and marked in 2 h: in time; declined after 30 h and untouched for 40 h: late
+    assert here.triage_on_time_rate == pytest.approx(2 / 4) and here.triage_on_time_rate_n == 4
+    early = evaluate(db, catalog=catalog, start=MAY.start, end=MAY.end, by="township", as_of=received + 3 * H)
+    # three hours in: the untouched report and the one declined later are untriaged, and not judged yet
+    assert (row(early, "township_code", town).untriaged, row(early, "township_code", town).triage_on_time_rate_n) == (
+        2, 2)

@@ -155,3 +155,57 @@ def test_no_township_with_a_value_is_still_a_map(tmp_path) -> None:
     values = pd.DataFrame({"township_code": towns["code"], "resolution_rate": float("nan")})
     page = write_townships_map(tmp_path / "t.html", towns, values, metric="resolution_rate").read_text("utf-8")
     assert "无数据" in page
+
+
+def _rank_rows(page: str) -> list[tuple[str, str, str, str]]:
+    box = page[page.index('gise-box gise-legend gise-rank'):]
+    return re.findall(r'<span class="k">([^<]*)</span><span class="dot"[^>]*></span><span class="name">([^<]*)'
+                      r'</span><span class="n">([^<]*)</span>(?:<span class="c">([^<]*)</span>)?', box)
+
+
+def test_rates_show_their_n_and_small_samples_are_pale_and_ranked_after(towns, tmp_path) -> None:
+    codes = towns["code"].astype(str).tolist()
+    rate = np.resize([0.9, 0.8, 0.7, 0.6], len(codes)).astype(float)
+    n = np.full(len(codes), 50)
+    rate[:2], n[:2] = 1.0, [9, 4]           # 100 % on 9 (ranked first) and on 4 (样本少: after every ranked one)
+    values = pd.DataFrame({"township_code": codes, "on_time_rate": rate, "on_time_rate_n": n})
+    page = write_townships_map(tmp_path / "n.html", towns, values, metric="on_time_rate").read_text("utf-8")
+    props = {f["properties"]["code"]: f["properties"] for f in _choropleth(page)}
+    assert (props[codes[0]]["n"], props[codes[0]]["few"]) == (9, False)
+    assert (props[codes[1]]["n"], props[codes[1]]["few"]) == (4, True)
+    rows = _rank_rows(page)
+    assert len(rows) == len(codes)
+    assert rows[0][0] == "1" and rows[0][2:] == ("100.0%", "n=9")
+    assert rows[-1][0] == "样本少" and rows[-1][2:] == ("100.0%", "n=4")
+    assert all(r[0] != "样本少" for r in rows[:-1]) and all(r[3] for r in rows)
+    assert "100.0% · n=9" in page and "样本少（n &lt; 5）：浅色，不排名" in page
+    # ties share the better rank
+    assert sorted({r[0] for r in rows if r[2] == "90.0%"}) == [min((r[0] for r in rows if r[2] == "90.0%"), key=int)]
+    # without an n column nothing is marked
+    plain = write_townships_map(tmp_path / "p.html", towns, values.drop(columns="on_time_rate_n"),
+                                metric="on_time_rate").read_text("utf-8")
+    assert "样本少（n" not in plain and 'class="row few"' not in plain
+    assert all(f["properties"]["n"] is None for f in _choropleth(plain))
+
+
+def test_a_class_of_one_value_reads_as_that_value_and_classes_do_not_overlap(towns, tmp_path) -> None:
+    rate = np.resize([0.80, 0.85, 0.90, 0.95, 1.0], len(towns)).astype(float)
+    rate[0] = 0.66  # alone at the bottom: natural breaks gives it a class of its own
+    values = pd.DataFrame({"township_code": towns["code"].astype(str), "on_time_rate": rate})
+    page = write_townships_map(tmp_path / "c.html", towns, values, metric="on_time_rate").read_text("utf-8")
+    names = list(_legend_counts(page))
+    assert "66.0%" in names and "66.0% – 66.0%" not in names
+    bounds = sorted((float(a), float(b or a)) for a, b in
+                    (re.fullmatch(r"([\d.]+)%(?: – ([\d.]+)%)?", name).groups() for name in names))
+    assert all(hi < next_lo for (_, hi), (next_lo, _) in zip(bounds, bounds[1:], strict=False))
+
+
+def test_the_township_evaluations_columns_are_carried_for_the_map(towns) -> None:
+    codes = towns["code"].astype(str).tolist()
+    evaluation = pd.DataFrame({"township_code": codes[:2], "share_whistled": [0.25, 0.5],
+                               "share_whistled_n": [8, 2], "untriaged": [6, 1], "small_sample": [False, True]})
+    on_time = pd.DataFrame({"township_code": [codes[0]], "on_time_rate": [0.9], "on_time_rate_n": [12]})
+    out = township_metrics(towns, None, evaluation, on_time)
+    assert out["share_whistled"].iloc[:2].tolist() == [0.25, 0.5] and out["share_whistled"].iloc[2:].isna().all()
+    assert out["share_whistled_n"].iloc[:2].tolist() == [8, 2] and out["untriaged"].iloc[0] == 6
+    assert out["on_time_rate_n"].iloc[0] == 12 and "small_sample" not in out.columns

@@ -145,13 +145,16 @@ def evaluation(
 ) -> EvaluationPublic:
     """The metrics of :mod:`gis_enforcement.analysis.evaluation` (report-in and on-time rates, minutes,
     resolution, recurrences, warnings, penalties per officer, 职权履行率, ratings, the warnings' deduction,
-    score and rank — departments ranked apart as leads and assisting-only (``ranking``), no rank on fewer than
-    5 whistles, ``small_sample``; townships scored on whistling, verifying and follow-ups in time and no
-    recurrence, less their own warnings (``own_warnings``: W09/W12) and recurrences (W08), no rank on fewer
-    than 5 cases)."""
+    score and rank — the warnings' points (``warning_points``) charged per 100 whistles (``deduction``), ranked
+    on ``score_net`` (the score before its floor at 0; ``notes`` names those at 0 and why); departments ranked
+    apart as leads and assisting-only (``ranking``), no rank on fewer than 5 whistles, ``small_sample``;
+    townships scored on whistling, verifying and follow-ups in time and no recurrence, less their own warnings
+    (``own_warnings``: W09/W12) and recurrences (W08) per 100 cases, no rank on fewer than 5 cases; their
+    backlog: ``reports``, ``untriaged``, ``triage_on_time_rate`` (分拣及时率); every township rate with its n
+    (``<rate>_n``); ``resolution_rate`` is over whistled cases only)."""
     from gis_enforcement.analysis.evaluate_service import data_range, evaluate, is_empty, ranking_by_month
     from gis_enforcement.analysis.evaluation import parse_period
-    from gis_enforcement.analysis.evaluation_table import empty_period_note, score_note
+    from gis_enforcement.analysis.evaluation_table import empty_period_note, floor_notes, score_note
 
     tz = platform.settings.timezone
     span = parse_period(period, tz=tz)
@@ -162,7 +165,9 @@ def evaluation(
     if is_empty(table):
         notes = [empty_period_note(span.label, data_range(session), tz=tz, lang=lang)]
     else:
-        notes = [score_note(lang, by="township" if by == "township" else "department")]
+        notes = [score_note(lang, by="township" if by == "township" else "department",
+                            per=platform.catalog.deductions_per_exposure),
+                 *([] if by == "month" else floor_notes(table, lang))]
     rows = _rows(table)
     return EvaluationPublic(period=span.label, start=span.start, end=span.end, by=by, data=rows, count=len(rows),
                             notes=notes)
