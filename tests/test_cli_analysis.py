@@ -126,7 +126,8 @@ def test_hotspots_leave_out_incidents_outside_the_district(runner: CliRunner, tm
 
 _UNKNOWN = {
     "--category": ("MIN-2", "error: category: unknown category 'MIN-2'; a problem-list code: MIN-01, MIN-02"),
-    "--township": ("999", "error: township: unknown township '999' (a township code of the loaded layers"),
+    "--township": ("999", "error: township: unknown township '999' (a township code or name of the loaded layers, "
+                          "e.g. 110117001 滨河街道"),
     "--status": ("foo", "error: status: unknown status 'foo'; use one of reported, triaged, whistled"),
 }
 
@@ -212,7 +213,8 @@ def test_a_plan_prints_departments_by_name_and_says_where_the_rest_is(catalog: o
 
 
 def test_category_trends_print_and_write_the_weekly_series(runner: CliRunner, tmp_path: Path,
-                                                           jurisdiction: Jurisdiction) -> None:
+                                                           jurisdiction: Jurisdiction,
+                                                           cli_env: dict[str, str]) -> None:
     from gis_enforcement.catalog.loader import load_catalog
     from gis_enforcement.demo.season import simulate_incident_table
 
@@ -223,7 +225,33 @@ def test_category_trends_print_and_write_the_weekly_series(runner: CliRunner, tm
                           env={"COLUMNS": "220"})
     assert shown.exit_code == 0, shown.output
     said = _said(shown)
-    assert "问题类别趋势 category trends: 2026-03-" in said and "bins of 7 days" in said
+    # the bins cover the period asked: from 03-01 to 09-01, the days left at the end lengthen the last bin
+    assert "问题类别趋势 category trends: 2026-03-01 — 2026-09-01 (end exclusive), 26 bins of 7 days, the last 9" \
+        in said
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+
+    def read(start: datetime, end: datetime) -> pd.DataFrame:
+        with Session(create_engine(cli_env["DATABASE_URL"])) as session:
+            return analysis_repo.incidents_frame(session, start=start, end=end)
+
+    season = read(datetime(2026, 3, 1, tzinfo=tz), datetime(2026, 9, 1, tzinfo=tz))
+    assert f"{len(season):,} incidents" in said  # every incident of the period is binned and counted
+    sizes = season["category"].value_counts()
+    small = sizes[sizes < 10]
+    assert ("少于 10 起，未分析" in said) == bool(len(small))
+    # one month: four weeks and three days (the last bin 10 days long), and categories too small to analyse
+    month = runner.invoke(app, ["hotspots", "trends", "--period", "2026-08"], env={"COLUMNS": "220"})
+    assert month.exit_code == 0, month.output
+    in_month = _said(month)
+    assert "2026-08-01 — 2026-09-01 (end exclusive), 4 bins of 7 days, the last 10" in in_month
+    august = read(datetime(2026, 8, 1, tzinfo=tz), datetime(2026, 9, 1, tzinfo=tz))
+    sizes = august["category"].value_counts()
+    few = sizes[sizes < 10]
+    assert len(few) and f"另 {len(few)} 类（共 {int(few.sum()):,} 起）少于 10 起，未分析" in in_month
+    assert f"{len(august):,} incidents" in in_month
     table = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig")
     assert len(table) > 0 and set(table["trend"]) <= {-1, 0, 1}
     series = table["series"].str.split(";").map(lambda s: [int(v) for v in s])
@@ -236,3 +264,43 @@ def test_category_trends_print_and_write_the_weekly_series(runner: CliRunner, tm
     assert town.exit_code == 2 and "township:" in _said(town)
     short = runner.invoke(app, ["hotspots", "trends", "--period", "2026-05-01..2026-05-10"])
     assert short.exit_code == 2 and "error: days: a trend needs at least 4 whole bins" in _said(short), short.output
+
+
+def test_a_township_is_named_by_code_or_name_alike_in_every_command(runner: CliRunner, tmp_path: Path,
+                                                                    jurisdiction: Jurisdiction) -> None:
+    """`hotspots run/emerging/sites` and `plan create` take a township's name as `hotspots trends` does, refuse
+    one that names nothing with the same text, and `layers townships` lists what they take."""
+    import json
+
+    from gis_enforcement.catalog.loader import load_catalog
+    from gis_enforcement.demo.season import simulate_incident_table
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "data" / "catalog" / "pinggu.yaml")
+    simulate_incident_table(jurisdiction, catalog, count=600, seed=29).to_csv(tmp_path / "s.csv", index=False)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "s.csv")]).exit_code == 0
+    listed = runner.invoke(app, ["layers", "townships", "--json"])
+    assert listed.exit_code == 0, listed.output
+    towns = json.loads(listed.output)
+    assert len(towns) == len(jurisdiction.townships)
+    assert {"code": "110117006", "name": "金海湖镇(金海湖地区)", "short_name": "金海湖镇"} in towns
+    table = runner.invoke(app, ["layers", "townships"], env={"COLUMNS": "120"})
+    assert table.exit_code == 0 and "110117005" in table.output and "马坊镇" in table.output
+    wide = {"COLUMNS": "200"}
+    for args in (["hotspots", "run", "--cell", "grid", "--size", "1000"],
+                 ["hotspots", "emerging", "--cell", "grid", "--size", "1000", "--period", "2026-03..2026-08"],
+                 ["hotspots", "sites"]):
+        named = runner.invoke(app, [*args, "--township", "金海湖镇"], env=wide)
+        assert named.exit_code == 0, (args, named.output)
+    from datetime import datetime, timedelta
+
+    tomorrow = (datetime.now() + timedelta(days=1)).strftime("%Y-%m-%dT20:00")
+    plan = runner.invoke(app, ["plan", "create", "--start", tomorrow, "--township", "马坊镇", "--from", "马坊镇"],
+                         env=wide)
+    assert plan.exit_code == 0, plan.output
+    shown = runner.invoke(app, ["plan", "list"], env=wide)
+    assert "110117005" in shown.output
+    said = {_said(runner.invoke(app, [*args, "--township", "月球镇"], env=wide)) for args in (
+        ["hotspots", "run"], ["hotspots", "emerging"], ["hotspots", "sites"], ["hotspots", "trends"],
+        ["plan", "create", "--start", START])}
+    assert len(said) == 1, said
+    assert said.pop().startswith("error: township: unknown township '月球镇' (a township code or name")

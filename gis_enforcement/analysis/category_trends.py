@@ -2,7 +2,8 @@
 
 The emerging hot-spot analysis says *where* problems grow; this says *what* grows. Each category's incidents are
 counted in bins of ``width_days`` days laid back from the end of the period, so the last bin — the one an analyst
-reads first — is always whole (an incomplete first bin is left out instead). The original Mann-Kendall test
+reads first — is always whole (an incomplete first bin is left out instead); or, given the period's start, in bins
+laid from it that cover the period whole, a short last bin tested on its rate. The original Mann-Kendall test
 (:mod:`mann_kendall`) on each series gives the direction and significance of the trend, Sen's slope its size in
 incidents per bin, and the change compares the incidents of the last quarter of the bins with the first quarter,
 which is what the map prints beside the arrow.
@@ -16,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from gis_enforcement.analysis.mann_kendall import mann_kendall
-from gis_enforcement.analysis.space_time import build_cube
 from gis_enforcement.errors import InvalidInput
 
 __all__ = ["TREND_COLUMNS", "category_trends", "sen_slopes"]
@@ -36,47 +36,88 @@ def sen_slopes(values: np.ndarray) -> np.ndarray:
     return np.asarray(np.median((x[:, j] - x[:, i]) / (j - i), axis=1), dtype=float)
 
 
+def _aligned_edges(start: pd.Timestamp, stop: pd.Timestamp, step: pd.Timedelta) -> list[pd.Timestamp]:
+    """Bin edges from ``start`` to ``stop`` in steps of ``step``; the days left at the end form a short last bin
+    when they make half a bin or more, else they lengthen the last whole one."""
+    n_whole = int((stop - start) // step)
+    edges = [start + k * step for k in range(n_whole + 1)]
+    rest = stop - edges[-1]
+    if rest > pd.Timedelta(0):
+        if rest * 2 >= step or n_whole == 0:
+            edges.append(stop)
+        else:
+            edges[-1] = stop
+    return edges
+
+
 def category_trends(categories: Any, times: Any, *, end: Any = None, width_days: int = 7, alpha: float = 0.10,
-                    min_incidents: int = 10) -> pd.DataFrame:
+                    min_incidents: int = 10, start: Any = None) -> pd.DataFrame:
     """Trend of each problem category: ``categories`` and ``times`` give each incident's category code and time
     (tz-aware, e.g. Asia/Shanghai, so bins start at local midnight); bins are ``width_days`` long and end at
-    ``end`` (exclusive; default the local midnight after the last incident), as many whole bins as fit. One row
+    ``end`` (exclusive; default the local midnight after the last incident), as many whole bins as fit — or,
+    with ``start``, bins laid from ``start`` that cover ``[start, end)`` whole: the days left at the end make a
+    short last bin (half a bin or more) or lengthen the last one, and the trend is then tested on each bin's
+    count per ``width_days`` days (its rate), so a short bin does not read as a fall. One row
     per category with at least ``min_incidents`` incidents in the bins, the most clearly rising first (by the
     Mann-Kendall z): ``category``, ``n``, ``trend`` (+1 rising, −1 falling, 0 none at ``alpha``), ``z``, ``p``,
     ``tau``, ``slope`` (Sen, incidents per bin), ``first`` and ``last`` (incidents in the first and last
-    ``window_bins`` bins, a quarter of them), ``change`` (``last / first − 1``, NaN when ``first`` is 0),
-    ``bin_days``, ``n_bins`` and ``series`` (the counts per bin, oldest first). Raises :class:`InvalidInput` for
-    fewer than 4 whole bins or bad parameters."""
+    ``window_bins`` bins, a quarter of them), ``change`` (``last / first − 1`` per day, NaN when ``first`` is
+    0), ``bin_days``, ``n_bins`` and ``series`` (the counts per bin, oldest first). ``attrs`` say what was
+    binned: ``bin_start``, ``bin_end``, ``last_bin_days`` (the last bin's length in days), ``incidents`` (in the
+    bins), ``left_out_categories`` and ``left_out_incidents`` (categories under ``min_incidents`` and their
+    incidents). Raises :class:`InvalidInput` for fewer than 4 whole bins or bad parameters."""
     if not isinstance(width_days, int | np.integer) or isinstance(width_days, bool) or width_days < 1:
         raise InvalidInput("the bin width must be a whole number of days ≥ 1", field="width_days")
     labels = np.asarray(categories, dtype=object)
     ts = pd.DatetimeIndex(pd.to_datetime(times))
     if len(labels) != len(ts):
         raise InvalidInput(f"{len(labels)} categories for {len(ts)} times", field="categories")
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
     if len(ts) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
+        return empty
     stop = pd.Timestamp(end) if end is not None else ts.max().normalize() + pd.Timedelta(days=1)
     if end is not None and (stop.tzinfo is None) != (ts.tz is None):
         raise InvalidInput("end and the incident times must both carry a time zone or both not", field="end")
+    if start is not None and (pd.Timestamp(start).tzinfo is None) != (ts.tz is None):
+        raise InvalidInput("start and the incident times must both carry a time zone or both not", field="start")
     step = pd.Timedelta(days=int(width_days))
-    n_bins = int((stop - ts.min().normalize()) // step)
+    if start is None:
+        n_bins = int((stop - ts.min().normalize()) // step)
+        edges = [stop - (n_bins - k) * step for k in range(n_bins + 1)]
+    else:
+        edges = _aligned_edges(pd.Timestamp(start), stop, step)
+        n_bins = int((stop - pd.Timestamp(start)) // step)  # whole bins, for the minimum
     if n_bins < 4:
         raise InvalidInput(f"a trend needs at least 4 whole bins of {width_days} days; the period holds "
                            f"{max(n_bins, 0)}", field="width_days")
-    start = stop - n_bins * step
-    inside = np.asarray((ts >= start) & (ts < stop))
-    cube = build_cube(labels[inside], ts[inside], unit="day", width=int(width_days), start=start, end=stop)
-    keep = cube.counts.sum(axis=1) >= min_incidents
-    counts, codes = cube.counts[keep], cube.cell_ids[keep]
+    bounds = pd.DatetimeIndex(edges).as_unit("ns")
+    ts = ts.as_unit("ns")
+    inside = np.asarray((ts >= bounds[0]) & (ts < bounds[-1]))
+    which = np.searchsorted(bounds.asi8, ts[inside].asi8, side="right") - 1
+    codes_all, code_of = np.unique(labels[inside].astype(str), return_inverse=True)
+    all_counts = np.zeros((len(codes_all), len(bounds) - 1), dtype=np.int64)
+    np.add.at(all_counts, (code_of, which), 1)
+    keep = all_counts.sum(axis=1) >= min_incidents
+    counts, codes = all_counts[keep], codes_all[keep]
+    lengths = np.diff(bounds.asi8) / pd.Timedelta(days=1).value  # days per bin
+    attrs = {"bin_start": bounds[0], "bin_end": bounds[-1], "n_bins": len(lengths),
+             "last_bin_days": float(lengths[-1]), "incidents": int(inside.sum()),
+             "left_out_categories": int((~keep).sum()), "left_out_incidents": int(all_counts[~keep].sum())}
     if not len(codes):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
-    mk = mann_kendall(counts, alpha=alpha)
-    k = max(1, cube.n_bins // 4)
+        empty.attrs.update(attrs)
+        return empty
+    rates = counts * (width_days / lengths)  # per bin of width_days: the same as the counts where bins are whole
+    mk = mann_kendall(rates, alpha=alpha)
+    k = max(1, len(lengths) // 4)
     first, last = counts[:, :k].sum(axis=1), counts[:, -k:].sum(axis=1)
-    change = np.divide(last - first, first, out=np.full(len(codes), np.nan), where=first > 0)
+    per_day_first, per_day_last = first / lengths[:k].sum(), last / lengths[-k:].sum()
+    change = np.divide(per_day_last - per_day_first, per_day_first, out=np.full(len(codes), np.nan),
+                       where=first > 0)
     table = pd.DataFrame({
         "category": codes.astype(str), "n": counts.sum(axis=1), "trend": mk.trend.astype(int), "z": mk.z,
-        "p": mk.p, "tau": mk.tau, "slope": sen_slopes(counts), "first": first, "last": last, "change": change,
-        "window_bins": k, "bin_days": int(width_days), "n_bins": cube.n_bins, "series": counts.tolist(),
+        "p": mk.p, "tau": mk.tau, "slope": sen_slopes(rates), "first": first, "last": last, "change": change,
+        "window_bins": k, "bin_days": int(width_days), "n_bins": len(lengths), "series": counts.tolist(),
     })
-    return table.sort_values(["z", "category"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    table = table.sort_values(["z", "category"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    table.attrs.update(attrs)
+    return table

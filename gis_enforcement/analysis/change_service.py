@@ -42,7 +42,8 @@ def _emerging_note(run: dict[str, Any], lang: str) -> str:
 
 def hotspot_map_layers(session: Session, *, lang: str = "zh", tz: str = "Asia/Shanghai",
                        townships: Any = None) -> dict[str, Any]:
-    """``emerging`` (the cells of the latest emerging run) and ``emerging_note`` (its run id and period),
+    """``emerging`` (the cells of the latest emerging run, the run's id and parameters in ``attrs["run"]``) and
+    ``emerging_note`` (its run id and period),
     ``sites`` (the recurring sites of the register, each with ``place``, its township's name in ``lang``) and
     ``trends`` (:func:`~.category_trends.category_trends` of the stored incidents in weeks of the district's
     time zone ``tz``), each only when there is something to show. ``townships`` is the township layer when the
@@ -52,6 +53,7 @@ def hotspot_map_layers(session: Session, *, lang: str = "zh", tz: str = "Asia/Sh
     if runs:
         run, cells = analysis_repo.hotspot_run(session, run_id=int(runs[0]["id"]))
         if run is not None and len(cells):
+            cells.attrs["run"] = {k: run.get(k) for k in ("id", "kind", "parameters")}  # the map names its filters
             layers["emerging"], layers["emerging_note"] = cells, _emerging_note(run, lang)
     sites = analysis_repo.recurring_sites(session)
     if len(sites):

@@ -8,8 +8,10 @@ is a repeat, not a recurrence. A site with at least one recurrence is *recurring
 The follow-up inspection (回头看) is suggested from the site's latest closure: ``follow_up_days`` after it, or
 at once — the day the problem was reported again — when a report came in after that latest closure. A site
 with no closure yet gets none. Everything is computed from the table alone (no clock), so the same incidents
-give the same register, and site ids are derived from the centroid's position on a fixed lattice of EPSG:4548
-(``RS-<easting/size>-<northing/size>``), not from the cluster numbering, so reruns agree.
+give the same register. Site ids are derived from the position of the site's *earliest* report on a fixed
+lattice of EPSG:4548 (``RS-<easting/size>-<northing/size>``), not from the cluster numbering nor from the
+centroid: a site keeps its id as later reports join it and its centroid moves (an id changes only when a
+report older than its first one joins, e.g. when two sites grow into one), so reruns agree.
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ def _site_ids(x: np.ndarray, y: np.ndarray, size_m: float) -> np.ndarray:
     ix = np.floor(x / size_m).astype(np.int64)
     iy = np.floor(y / size_m).astype(np.int64)
     base = "RS-" + pd.Series(ix).astype(str) + "-" + pd.Series(iy).astype(str)
-    # two sites whose centroids share a lattice square are told apart by position, west to east then south to north
+    # two sites whose first reports share a lattice square are told apart by position, west to east then south to
+    # north
     order = np.lexsort((y, x, base.to_numpy()))
     rank = np.empty(len(base), dtype=np.int64)
     rank[order] = base.iloc[order].groupby(base.iloc[order].to_numpy()).cumcount().to_numpy()
@@ -182,10 +185,11 @@ def recurring_sites(
 ) -> pd.DataFrame:
     """Site register from incidents with an id, report time, ``closed_at`` (NaT/None while open), category,
     cluster label (−1 noise, left out) and lon/lat, under the names in ``columns``. One row per site:
-    ``site_id`` (from the centroid's ``site_cell_m`` lattice square of EPSG:4548), ``cluster``, ``kind`` (most
-    frequent category, ties by name), centroid ``lon``/``lat``, ``n_incidents``, ``n_recurrences`` (reports
-    after an earlier closure at the site), ``recurring``, ``n_open``, ``first_report``, ``last_report``,
-    ``last_closure``, ``recurred_after_last_closure``, ``history`` (incident ids by report time),
+    ``site_id`` (from the ``site_cell_m`` lattice square of EPSG:4548 of its earliest report), ``cluster``,
+    ``kind`` (most frequent category, ties by name), centroid ``lon``/``lat``, ``n_incidents``,
+    ``n_recurrences`` (reports after an earlier closure at the site), ``recurring``, ``n_open``,
+    ``first_report``, ``last_report``, ``last_closure``, ``recurred_after_last_closure``, ``history``
+    (incident ids by report time),
     ``follow_up_on`` (midnight of the suggested 回头看 day: ``last_closure + follow_up_days``, or the day of the
     first report after the last closure, or NaT with no closure) and ``follow_up_reason``. Recurring sites come
     first, most recurrences first, then by site id; ``only_recurring`` keeps the recurring ones. Raises
@@ -206,6 +210,8 @@ def recurring_sites(
     register = by_site.agg(
         x=("x", "mean"),
         y=("y", "mean"),
+        first_x=("x", "first"),  # the rows are by report time within a site: its earliest report
+        first_y=("y", "first"),
         n_incidents=("id", "size"),
         n_recurrences=("is_recurrence", "sum"),
         n_open=("is_open", "sum"),
@@ -235,7 +241,8 @@ def recurring_sites(
     register["recurring"] = register["n_recurrences"] > 0
     lon, lat = to_lonlat(register["x"].to_numpy(), register["y"].to_numpy())
     register["lon"], register["lat"] = lon, lat
-    register["site_id"] = _site_ids(register["x"].to_numpy(), register["y"].to_numpy(), float(site_cell_m))
+    register["site_id"] = _site_ids(register["first_x"].to_numpy(), register["first_y"].to_numpy(),
+                                    float(site_cell_m))
     register = register.reset_index()
     if only_recurring:
         register = register[register["recurring"]]

@@ -4,8 +4,10 @@
 (:mod:`gis_enforcement.analysis.emerging`) and stores it as a run (``kind='emerging'``; each cell keeps its
 category in ``pattern`` and its trend in ``detail``). :func:`refresh_sites` clusters the incidents of each
 category by DBSCAN in metres, finds the sites the problem came back to after a closure
-(:mod:`gis_enforcement.analysis.recurring_sites`) and refreshes the register used for 回头看 and for planning.
-The caller owns the transaction.
+(:mod:`gis_enforcement.analysis.recurring_sites`) and refreshes the register used for 回头看 and for planning,
+replacing it within the refresh's categories and townships (sites no longer found are retired).
+:func:`emerging_for_request` answers a request already answered on unchanged data with the stored run. The
+caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from gis_enforcement.analysis.emerging import EmergingHotSpots, emerging_hot_spo
 from gis_enforcement.analysis.hotspot_scale import choose_distance_band
 from gis_enforcement.analysis.hotspots import few_incidents_note, left_out_notes
 from gis_enforcement.analysis.recurring_sites import recurring_sites
+from gis_enforcement.analysis.townships import resolve_townships
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.layers.locator import Locator
@@ -66,13 +69,18 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
     townships) count as zeros. The distance band is given or chosen on the whole period's counts (as a hot-spot
     run would). Incidents outside the district are
     left out (the summary's ``outside_district`` says how many). Stored; returns the run id, the analysis and
-    the cells (GeoDataFrame with ``category``)."""
+    the cells (GeoDataFrame with ``category``). ``townships`` are codes or names
+    (:func:`~gis_enforcement.analysis.townships.resolve_townships`)."""
+    townships = resolve_townships(session, townships)
     if cell not in ("h3", "grid"):
         raise InvalidInput("emerging hot spots count by h3 or grid cells", field="cell")
     spec = CellSpec("h3", resolution=resolution) if cell == "h3" else CellSpec("grid", size_m=size_m)
     from gis_enforcement.analysis.space_time import build_cube, whole_bins
 
     filters: dict[str, Any] = {"start": start, "end": end, "categories": categories, "townships": townships}
+    request = emerging_request(cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m, unit=unit,
+                               width=width, time_step=time_step, alpha=alpha, fdr=fdr, **filters)
+    state = analysis_repo.data_state(session, **filters)
     incidents = filter_incidents(analysis_repo.incidents_frame(session, inside_district=True, **filters))
     outside = analysis_repo.count_outside_district(session, **filters)
     # bins are whole months, weeks or days of the district's wall clock: a period's part-bins are left out
@@ -111,6 +119,7 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
                                "outside_district": outside}
     left_out = analysis_repo.count_left_out(session, **filters)
     summary.update(left_out)
+    summary["data_state"] = state
     warnings = [f"{outside} incident(s) outside the district left out"] if outside else []
     warnings += left_out_notes(**left_out)
     few = few_incidents_note(len(incidents))
@@ -125,11 +134,44 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
                   "size_m": size_m if cell == "grid" else None, "distance_m": band, "unit": unit, "width": width,
                   "time_step": time_step, "alpha": alpha, "fdr": fdr, "categories": categories,
                   "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
-                  "townships": townships}
+                  "townships": townships, "request": request}
     run_id = analysis_repo.insert_hotspot_run(session, kind="emerging", parameters=parameters,
                                               scale={"distance_m": band}, summary=summary,
                                               n_incidents=len(incidents), cells=cells)
     return run_id, result, cells
+
+
+def emerging_request(*, cell: str = "h3", resolution: int = 8, size_m: float = 500.0,
+                     distance_m: float | None = None, unit: str = "month", width: int = 1, time_step: int = 0,
+                     alpha: float = 0.10, fdr: bool = False, categories: list[str] | None = None,
+                     start: datetime | None = None, end: datetime | None = None,
+                     townships: list[str] | None = None) -> dict[str, Any]:
+    """An emerging hot-spot request as stored with its run (``parameters.request``), in one canonical form so
+    that equal requests compare equal (as :func:`~.hotspot_service.run_request`). ``townships`` are codes."""
+    def _sorted(values: list[str] | None) -> list[str] | None:
+        return sorted({str(v) for v in values}) if values else None
+
+    return {"cell": cell, "resolution": int(resolution) if cell == "h3" else None,
+            "size_m": float(size_m) if cell == "grid" else None,
+            "distance_m": None if distance_m is None else float(distance_m), "unit": unit, "width": int(width),
+            "time_step": int(time_step), "alpha": float(alpha), "fdr": bool(fdr), "categories": _sorted(categories),
+            "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
+            "townships": _sorted(townships)}
+
+
+def emerging_for_request(session: Session, **request: Any) -> tuple[int, bool]:
+    """The emerging run answering ``request`` (the keyword arguments of :func:`emerging_run`): the one already
+    stored for the same request on the same data (``True``: reused), else a new one (``False``) — as
+    :func:`~.hotspot_service.hotspots_for_request` does for Gi* runs."""
+    request["townships"] = resolve_townships(session, request.get("townships"))
+    key = emerging_request(**request)
+    state = analysis_repo.data_state(session, **{k: request.get(k) for k in ("start", "end", "categories",
+                                                                              "townships")})
+    found = analysis_repo.find_hotspot_run(session, kind="emerging", request=key, state=state)
+    if found is not None:
+        return found, True
+    run_id, _, _ = emerging_run(session, **request)
+    return run_id, False
 
 
 def refresh_sites(session: Session, *, locator: Locator, eps_m: float = 100.0, min_samples: int = 3,
@@ -137,8 +179,12 @@ def refresh_sites(session: Session, *, locator: Locator, eps_m: float = 100.0, m
                   townships: list[str] | None = None) -> pd.DataFrame:
     """Cluster each category's incidents (DBSCAN, ``eps_m`` metres, ``min_samples``), build the site register
     with recurrences after closures and 回头看 dates, store it, and return the sites (most recurrences first).
+    The refresh replaces the register within its scope (its ``categories`` and ``townships``; everything when
+    neither is given): a stored site it no longer finds is retired, so the register, the API and the maps count
+    the sites this refresh returned.
     Incidents outside the district are left out; ``attrs["outside_district"]`` of the returned frame says how
-    many."""
+    many. ``townships`` are codes or names (:func:`~gis_enforcement.analysis.townships.resolve_townships`)."""
+    townships = resolve_townships(session, townships)
     incidents = analysis_repo.incidents_frame(session, categories=categories, townships=townships,
                                               inside_district=True)
     outside = analysis_repo.count_outside_district(session, categories=categories, townships=townships)
@@ -157,7 +203,11 @@ def refresh_sites(session: Session, *, locator: Locator, eps_m: float = 100.0, m
         labelled["cluster"] += offset  # cluster numbers unique across categories
         offset = int(labelled["cluster"].max()) + 1
         parts.append(recurring_sites(labelled, follow_up_days=follow_up_days))
-    if not parts:
+    parameters = {"eps_m": eps_m, "min_samples": min_samples, "follow_up_days": follow_up_days,
+                  "categories": categories, "townships": townships}
+    if not parts:  # no site left: the register of this scope is emptied
+        analysis_repo.replace_recurring_sites(session, sites=pd.DataFrame(), parameters=parameters,
+                                              categories=categories, townships=townships)
         empty = pd.DataFrame()
         empty.attrs["outside_district"] = outside
         return empty
@@ -173,9 +223,8 @@ def refresh_sites(session: Session, *, locator: Locator, eps_m: float = 100.0, m
         "last_reported_at": sites["last_report"], "last_closed_at": sites["last_closure"],
         "follow_up_due": sites["follow_up_on"], "history": sites["history"], "lon": sites["lon"],
         "lat": sites["lat"]})
-    analysis_repo.upsert_recurring_sites(session, sites=register, parameters={
-        "eps_m": eps_m, "min_samples": min_samples, "follow_up_days": follow_up_days, "categories": categories,
-        "townships": townships})
+    analysis_repo.replace_recurring_sites(session, sites=register, parameters=parameters, categories=categories,
+                                          townships=townships)
     ranked = sites.sort_values(["n_recurrences", "site_id"], ascending=[False, True]).reset_index(drop=True)
     ranked.attrs["outside_district"] = outside
     return ranked

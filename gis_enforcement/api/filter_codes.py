@@ -1,21 +1,23 @@
 """The codes a list filter names, checked the same way wherever a list is filtered (``/api/v1/incidents`` and
 its exports, OGC API – Features, warnings, assignments, events, hot spots and recurring sites): a value that
 names nothing the platform holds is refused, naming the parameter, rather than matching nothing — a misspelt
-code would otherwise answer an empty list or map."""
+code would otherwise answer an empty list or map. A township is named by its code or its name wherever the
+filter says so (:func:`township_code`, :func:`township_codes`), with one refusal text everywhere."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from uuid import UUID
 
+from gis_enforcement.analysis.townships import resolve_township, resolve_townships, unknown_township
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.enums import CaseStatus
-from gis_enforcement.domain.names import short_township
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session, user_repo
 
 __all__ = ["STATUSES", "check_categories", "check_category", "check_department", "check_status", "check_statuses",
-           "check_township", "check_townships", "check_warning_rule", "check_warning_subject", "township_code"]
+           "check_township", "check_townships", "check_warning_rule", "check_warning_subject", "township_code",
+           "township_codes"]
 
 STATUSES = tuple(s.value for s in CaseStatus)
 
@@ -67,15 +69,14 @@ def check_township(session: Session, value: str | None, *, field: str = "townshi
 def check_townships(session: Session, values: Iterable[str] | None, *, field: str = "township") -> None:
     """Each of a township filter's values is a township code of the loaded layers; the layers are read once,
     and not at all when the filter is not given. (Filters that also take a name resolve it with
-    :func:`township_code`.)"""
+    :func:`township_code` or :func:`township_codes`.)"""
     given = list(values or ())
     if not given:
         return
     towns = user_repo.township_names(session)
     for value in given:
         if value not in towns:
-            raise InvalidInput(f"unknown township {value!r} (a township code of the loaded layers, e.g. 110117003)",
-                               field=field)
+            raise unknown_township(value, towns, field=field, names_too=False)
 
 
 def check_warning_subject(session: Session, catalog: Catalog, value: str | None, *, field: str = "subject") -> None:
@@ -97,19 +98,12 @@ def check_warning_subject(session: Session, catalog: Catalog, value: str | None,
 def township_code(session: Session, value: str | None, *, field: str = "township") -> str | None:
     """The code of the township a filter names: by its code, its name in the layers ('平谷镇(渔阳地区)') or the
     short name every table prints ('平谷镇'); None when the filter is not given. Unknown or ambiguous: refused,
-    naming the parameter and a few of the names it takes."""
-    if value is None:
-        return None
-    towns = user_repo.township_names(session)
-    if value in towns:
-        return value
-    wanted = value.strip()
-    found = sorted({code for code, name in towns.items() if wanted in (name, short_township(name))})
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise InvalidInput(f"{value!r} names {len(found)} townships ({', '.join(found)}): give the code",
-                           field=field)
-    some = "、".join(short_township(n) for n in list(towns.values())[:4])
-    raise InvalidInput(f"unknown township {value!r} (a township code, e.g. 110117003, or its name, e.g. {some})",
-                       field=field)
+    naming the parameter and a few codes with their names (one resolver for every filter:
+    :func:`~gis_enforcement.analysis.townships.resolve_township`)."""
+    return resolve_township(session, value, field=field)
+
+
+def township_codes(session: Session, values: Iterable[str] | None, *, field: str = "township") -> list[str] | None:
+    """The codes of the townships a repeatable filter names, each as :func:`township_code`; None when the
+    filter is not given."""
+    return resolve_townships(session, values, field=field)

@@ -72,11 +72,12 @@ def _period(text: str | None) -> tuple[datetime | None, datetime | None]:
 
 
 def _check_filters(session: Any, catalog: Any, *, categories: list[str] | None = None,
-                   townships: list[str] | None = None, statuses: list[str] | None = None) -> None:
-    """Refuse a filter value that names nothing (a misspelt category, a township code not in the layers, a status
-    that does not exist) under the option typed, with the values it takes, rather than answering "no incident
-    matches the filters" as for a real empty period. The checks are those of the API's list filters."""
-    from gis_enforcement.api.filter_codes import check_category, check_statuses, check_townships
+                   townships: list[str] | None = None, statuses: list[str] | None = None) -> list[str] | None:
+    """Refuse a filter value that names nothing (a misspelt category, a township neither a code nor a name of
+    the loaded layers, a status that does not exist) under the option typed, with the values it takes, rather
+    than answering "no incident matches the filters" as for a real empty period; returns the codes of the
+    townships named (None when none is). The checks are those of the API's list filters."""
+    from gis_enforcement.api.filter_codes import check_category, check_statuses, township_codes
 
     for value in categories or ():
         try:
@@ -84,17 +85,19 @@ def _check_filters(session: Any, catalog: Any, *, categories: list[str] | None =
         except InvalidInput:
             raise InvalidInput(f"unknown category {value!r}; a problem-list code: {', '.join(catalog.categories)}",
                                field="category") from None
-    check_townships(session, townships)
+    towns = township_codes(session, townships)
     check_statuses(statuses)
+    return towns
 
 
-def _write_map(plat: Any, cells: Any, path: Path, subtitle: str) -> None:
+def _write_map(plat: Any, cells: Any, path: Path, subtitle: str, run: dict[str, Any] | None = None) -> None:
+    """The cells on an offline map; ``run`` (``id``, ``parameters``) names the run's filters in its header."""
     from gis_enforcement.mapping.hotspots_map import write_hotspots_map
     from gis_enforcement.storage import layer_repo
 
     with plat.transaction() as session:
         towns = layer_repo.read_layers(session)["township"]
-    write_hotspots_map(path, cells, towns, subtitle=subtitle)
+    write_hotspots_map(path, cells, towns, subtitle=subtitle, run=run, catalog=plat.catalog)
     out.print(f"map: open [cyan]{path.resolve()}[/] in a browser (works offline)")
 
 
@@ -109,10 +112,18 @@ def _write_cells(cells: Any, output: Path) -> None:
 
 
 def _print_run(run_id: int, summary: dict[str, Any], cells: Any, township_names: dict[str, str],
-               townships_of: list[str | None]) -> None:
+               townships_of: list[str | None], parameters: dict[str, Any] | None = None,
+               catalog: Any = None) -> None:
+    from gis_enforcement.domain.names import short_township
+    from gis_enforcement.mapping.hotspot_layers import filters_caption
+
     head = Table(title=f"热点分析 run {run_id}", box=box.SIMPLE_HEAD, show_header=False)
     head.add_column("", style="bold")
     head.add_column("")
+    if parameters is not None:  # what the run was asked for, as its map's header says it
+        names = {code: short_township(name) for code, name in township_names.items() if isinstance(name, str)}
+        cats = {code: c.zh for code, c in catalog.categories.items()} if catalog is not None else {}
+        head.add_row("筛选 filters", filters_caption(parameters, "zh", towns=names, categories=cats))
     head.add_row("事件 incidents", f"{summary['incidents']:,}")
     head.add_row("单元 cells", f"{summary['cells']:,} ({summary.get('empty_cells', 0):,} empty)")
     head.add_row("尺度 scale", str(summary.get("scale", "")))
@@ -132,8 +143,10 @@ def _print_run(run_id: int, summary: dict[str, Any], cells: Any, township_names:
     for col in ("cell", "乡镇", "事件", "z", "置信度"):
         top.add_column(col, justify="right" if col in ("事件", "z") else "left")
     for r in hot.itertuples(index=False):
-        top.add_row(str(r.cell_id), township_names.get(r.township, r.township or "—"), f"{r.count:,}", f"{r.z:.2f}",
-                    BIN_LABELS[int(r.gi_bin)])
+        code = r.township if isinstance(r.township, str) else None  # None (or NaN) for a cell on no township
+        name = township_names.get(code) if code else None
+        top.add_row(str(r.cell_id), name if isinstance(name, str) else (code or "—"), f"{r.count:,}",
+                    f"{r.z:.2f}", BIN_LABELS[int(r.gi_bin)])
     out.print(top)
 
 
@@ -149,7 +162,7 @@ def hotspots_run(
     seed: Annotated[int, typer.Option(help="random seed of the permutations")] = 0,
     category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
     period: Annotated[str | None, typer.Option(help="2026, 2026-05 or START..END")] = None,
-    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    township: Annotated[list[str] | None, typer.Option(help="township code or name (repeatable)")] = None,
     status: Annotated[list[str] | None, typer.Option(help="case status (repeatable)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
     = None,
@@ -169,7 +182,8 @@ def hotspots_run(
         start, end = _period(period)
         plat = open_platform()
         with plat.transaction() as session:
-            _check_filters(session, plat.catalog, categories=category, townships=township, statuses=status)
+            township = _check_filters(session, plat.catalog, categories=category, townships=township,
+                                      statuses=status)
         if dataset is not None:
             run_id, result = _run_on_dask(plat, dataset, workers, cell=cell.value, resolution=resolution,
                                           size_m=size, distance_m=distance, fdr=fdr, permutations=permutations,
@@ -187,12 +201,17 @@ def hotspots_run(
     except EnforcementError as exc:
         fail(exc)
         return
-    _print_run(run_id, dict(result.summary), result.cells, *_townships(locator, result.cells))
+    _print_run(run_id, dict(result.summary), result.cells, *_townships(locator, result.cells),
+               parameters=dict(result.parameters), catalog=plat.catalog)
+    out.print(f"map: `gis-enforcement map hotspots --run {run_id}` draws this run; without --run it draws the "
+              "latest run stored, whoever asked for it (GET /api/v1/hotspots stores one for a request not asked "
+              "before on the same data)")
     if output is not None:
         _write_cells(result.cells, output)
         out.print(f"wrote {len(result.cells):,} cells to {output}")
     if map_path is not None:
-        _write_map(plat, result.cells, map_path, f"run {run_id} · {result.summary['scale']}")
+        _write_map(plat, result.cells, map_path, f"run {run_id} · {result.summary['scale']}",
+                   run={"id": run_id, "kind": "gi_star", "parameters": dict(result.parameters)})
 
 
 def _run_on_dask(plat: Any, dataset: Path, workers: int, **params: Any) -> tuple[int, Any]:
@@ -251,7 +270,8 @@ def hotspots_show(
         return
     out.print(f"run {run_id} · {run['created_at']:%Y-%m-%d %H:%M} · "
               f"{json.dumps(run['parameters'], ensure_ascii=False)}")
-    _print_run(run_id, run["summary"], cells, *_townships(locator, cells))
+    _print_run(run_id, run["summary"], cells, *_townships(locator, cells), parameters=run["parameters"],
+               catalog=plat.catalog)
     if output is not None:
         _write_cells(cells, output)
         out.print(f"wrote {len(cells):,} cells to {output}")
@@ -272,7 +292,7 @@ def hotspots_emerging(
     fdr: Annotated[bool, typer.Option(help="FDR correction per time slice")] = False,
     category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
     period: Annotated[str | None, typer.Option(help="2026, 2026-03..2026-08 …")] = None,
-    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    township: Annotated[list[str] | None, typer.Option(help="township code or name (repeatable)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
     = None,
 ) -> None:
@@ -286,7 +306,7 @@ def hotspots_emerging(
         plat = open_platform()
         with out.status("emerging hot spots: space-time cube, Gi* per bin, Mann-Kendall…"), \
                 plat.transaction() as session:
-            _check_filters(session, plat.catalog, categories=category, townships=township)
+            township = _check_filters(session, plat.catalog, categories=category, townships=township)
             run_id, _, cells = emerging_run(session, cell=cell.value, resolution=resolution, size_m=size,
                                             distance_m=distance, unit=unit, width=width, time_step=time_step,
                                             fdr=fdr, categories=category or None, start=start, end=end,
@@ -358,14 +378,22 @@ def hotspots_trends(
         fail(exc)
         return
     a = table.attrs
+    left_out = (f"另 {a['left_out_categories']} 类（共 {a['left_out_incidents']:,} 起）少于 10 起，未分析 "
+                f"{a['left_out_categories']} categories with fewer than 10 incidents "
+                f"({a['left_out_incidents']:,}) not analysed") if a.get("left_out_categories") else ""
     if table.empty:
         out.print(f"no category has 10 or more incidents in the {a.get('n_bins', 0)} bins of {days} days analysed "
-                  f"({a.get('incidents', 0):,} incidents read)")
+                  f"({a.get('incidents', 0):,} incidents binned)")
+        if left_out:
+            out.print(left_out)
         return
     catalog = plat.catalog
     unit = "周" if days == 7 else f"{days} 天"
+    last = float(a.get("last_bin_days") or days)
+    shape = (f"{a['n_bins']} bins of {days} days" if last == days else
+             f"{a['n_bins']} bins of {days} days, the last {last:g} (its trend counted per {days} days)")
     title = (f"问题类别趋势 category trends: {a['bin_start'][:10]} — {a['bin_end'][:10]} (end exclusive), "
-             f"{a['n_bins']} bins of {days} days, {a['incidents']:,} incidents")
+             f"{shape}, {a['incidents']:,} incidents")
     t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     for col, right in (("类别", False), ("事件", True), ("趋势", False), ("z", True), ("p", True),
                        (f"斜率 /{unit}", True), ("末段比首段", True), ("逐段计数", False)):
@@ -379,6 +407,8 @@ def hotspots_trends(
     out.print(t)
     if len(table) > top:
         out.print(f"showing {top} of {len(table)} categories (--top)")
+    if left_out:
+        out.print(left_out)
     if output is not None:
         import pandas as pd
 
@@ -397,7 +427,7 @@ def hotspots_sites(
     min_samples: Annotated[int, typer.Option(help="incidents that make a site")] = 3,
     days: Annotated[int, typer.Option(help="回头看: days after a closure to inspect again")] = 30,
     category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
-    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    township: Annotated[list[str] | None, typer.Option(help="township code or name (repeatable)")] = None,
     top: Annotated[int, typer.Option(help="rows to print")] = 15,
 ) -> None:
     """Refresh the register of recurring sites (problems back after a closure) and print when to look again."""
@@ -406,7 +436,7 @@ def hotspots_sites(
     try:
         plat = open_platform()
         with out.status("recurring sites: DBSCAN per category…"), plat.transaction() as session:
-            _check_filters(session, plat.catalog, categories=category, townships=township)
+            township = _check_filters(session, plat.catalog, categories=category, townships=township)
             locator = plat.locators.get(session)
             sites = refresh_sites(session, locator=locator, eps_m=eps, min_samples=min_samples,
                                   follow_up_days=days, categories=category or None, townships=township or None)
@@ -470,9 +500,10 @@ def plan_create(
     start: Annotated[str, typer.Option(help="when the operation starts (ISO time, e.g. 2026-05-12T20:00+08:00; "
                                             "without a UTC offset it is the district's time, Asia/Shanghai)")],
     hours: Annotated[float, typer.Option(help="how long the operation lasts")] = 12.0,
-    township: Annotated[list[str] | None, typer.Option(help="township code (repeatable)")] = None,
+    township: Annotated[list[str] | None, typer.Option(help="township code or name (repeatable)")] = None,
     category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
-    leave_from: Annotated[str | None, typer.Option("--from", help="township code (its seat) or LON,LAT")] = None,
+    leave_from: Annotated[str | None, typer.Option("--from", help="township code or name (its seat) or LON,LAT")]
+    = None,
     hotspot_run: Annotated[int | None, typer.Option(help="a stored hot-spot run to draw hot spots from")] = None,
     window: Annotated[list[str] | None, typer.Option(help="override a category's window: MIN-02=22:00-03:00")]
     = None,
@@ -482,6 +513,7 @@ def plan_create(
     stored (its id is printed) and can be executed with `plan execute`."""
     from datetime import timedelta
 
+    from gis_enforcement.api.filter_codes import township_code, township_codes
     from gis_enforcement.domain.zone import in_zone
     from gis_enforcement.layers.seats import load_seats
     from gis_enforcement.operations.plans import PlanRequest, create_plan
@@ -505,11 +537,13 @@ def plan_create(
     try:
         plat = open_platform()
         begin = in_zone(begin, plat.settings.timezone)
-        request = PlanRequest(period_start=begin, period_end=begin + timedelta(hours=hours),
-                              townships=township or [], categories=category or [],
-                              start_township=None if point else leave_from, start_point=point,
-                              hotspot_run_id=hotspot_run, windows=windows)
         with out.status("planning: candidates, staffing, route…"), plat.transaction() as session:
+            # townships by code or name, as every filter takes them
+            request = PlanRequest(period_start=begin, period_end=begin + timedelta(hours=hours),
+                                  townships=township_codes(session, township) or [], categories=category or [],
+                                  start_township=None if point else township_code(session, leave_from,
+                                                                                  field="from"),
+                                  start_point=point, hotspot_run_id=hotspot_run, windows=windows)
             plan_id, plan = create_plan(session, catalog=plat.catalog, locator=plat.locators.get(session),
                                         seats=load_seats(plat.settings.boundaries_dir), request=request,
                                         tz=plat.settings.timezone)

@@ -70,6 +70,36 @@ def layers_load(
         out.print(f"  · {line}")
 
 
+@layers_app.command("townships")
+def layers_townships(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON (code, name, short_name) instead of a table")]
+    = False,
+) -> None:
+    """The townships of the loaded layers: the codes and names every --township option and township filter
+    takes (the code, the name as stored or the short name)."""
+    from gis_enforcement.analysis.townships import township_list
+
+    try:
+        platform = open_platform()
+        with platform.transaction() as session:
+            towns = township_list(session)
+    except EnforcementError as exc:
+        fail(exc)
+        return
+    if as_json:
+        typer.echo(json.dumps(towns, ensure_ascii=False, indent=1))
+        return
+    if not towns:
+        out.print("no township: load the layers first (`gis-enforcement layers load`)")
+        return
+    table = Table(title=f"乡镇街道 townships ({len(towns)})")
+    for col in ("code", "名称 name", "简称 short name"):
+        table.add_column(col)
+    for t in towns:
+        table.add_row(t["code"], escape(t["name"]), escape(t["short_name"]))
+    out.print(table)
+
+
 # -- locate ---------------------------------------------------------------------------------------------------
 def _locator(layers: Path | None):  # type: ignore[no-untyped-def]
     from gis_enforcement.layers.jurisdiction import load_jurisdiction

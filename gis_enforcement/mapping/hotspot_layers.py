@@ -348,6 +348,54 @@ var {self.get_name()} = (function () {{
 """
 
 
+def run_filters(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The filters a stored run was asked with — ``start``, ``end`` (ISO text), ``categories``, ``townships``,
+    ``statuses`` — whether it keeps them under ``filters`` (a Gi* run) or beside its other parameters (an
+    emerging run); those not given are left out."""
+    p = dict(parameters or {})
+    nested = p.get("filters") if isinstance(p.get("filters"), Mapping) else {}
+    out: dict[str, Any] = {}
+    for key in ("start", "end", "categories", "townships", "statuses"):
+        value = nested.get(key, p.get(key)) if nested else p.get(key)
+        if value:
+            out[key] = [value] if isinstance(value, str) and key not in ("start", "end") else value
+    return out
+
+
+def _day(text: str, *, last: bool) -> str:
+    """The district day of an ISO time; ``last`` for an exclusive end: the day before a midnight."""
+    t = pd.Timestamp(text)
+    if last and t == t.normalize():
+        t -= pd.Timedelta(days=1)
+    return f"{t:%Y-%m-%d}"
+
+
+def filters_caption(parameters: Mapping[str, Any] | None, lang: str, *, towns: Mapping[str, str],
+                    categories: Mapping[str, str], period: bool = True) -> str:
+    """What a run shows, in a line: where (its townships by name, or the whole district), which problems (its
+    categories by name, or all), when (its period's first and last day, or every date; left out when not
+    ``period``) and which statuses when it was narrowed to some. ``towns`` and ``categories`` map codes to the
+    names to print."""
+    f = run_filters(parameters)
+    zh = lang == "zh"
+    sep = "、" if zh else ", "
+    where = sep.join(towns.get(str(c), str(c)) for c in f.get("townships", ())) or ("全区" if zh else "whole district")
+    cats = [categories.get(str(c), str(c)) for c in f.get("categories", ())]
+    what = (sep.join(cats) if len(cats) <= 3 else (f"{len(cats)} 类" if zh else f"{len(cats)} categories")) \
+        or ("全部类别" if zh else "all categories")
+    parts = [f"范围 {where}" if zh else f"area: {where}", f"类别 {what}" if zh else f"categories: {what}"]
+    if period:
+        start, end = f.get("start"), f.get("end")
+        when = (f"{_day(start, last=False)} — {_day(end, last=True)}" if start and end else
+                f"{_day(start, last=False)} 起" if start and zh else f"from {_day(start, last=False)}" if start else
+                f"至 {_day(end, last=True)}" if end and zh else f"until {_day(end, last=True)}" if end else
+                ("全部日期" if zh else "all dates"))
+        parts.append(f"时段 {when}" if zh else f"period: {when}")
+    if f.get("statuses"):
+        parts.append(("状态 " if zh else "status: ") + sep.join(str(v) for v in f["statuses"]))
+    return " · ".join(parts)
+
+
 def emerging_legend(counts: Mapping[str, int], lang: str, note: str = "", hidden: tuple[str, ...] = ()) -> str:
     """The legend section of the patterns present, hot (left) beside cold (right), each with its symbol and
     count; a row toggles its family's layer (``data-key`` "em-hot" / "em-cold"), dimmed while the family is

@@ -37,13 +37,14 @@ from gis_enforcement.mapping.elements import (
     figure_of,
     script_json,
 )
-from gis_enforcement.mapping.features import township_collection
+from gis_enforcement.mapping.features import township_collection, township_names
 from gis_enforcement.mapping.hotspot_layers import (
     CSS,
     EmergingLayer,
     SiteLayer,
     emerging_features,
     emerging_legend,
+    filters_caption,
     pattern_name,
     site_features,
     site_legend,
@@ -165,7 +166,8 @@ def _category_names(catalog: Any, lang: str) -> dict[str, str]:
 def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title: str = "平谷区 问题热点",
                  subtitle: str = "", lang: str = "zh", basemap: Basemap | None = None,
                  emerging: gpd.GeoDataFrame | None = None, emerging_note: str = "", sites: pd.DataFrame | None = None,
-                 trends: pd.DataFrame | None = None, catalog: Any = None, tz: str | None = None) -> folium.Map:
+                 trends: pd.DataFrame | None = None, catalog: Any = None, tz: str | None = None,
+                 run: Mapping[str, Any] | None = None, emerging_run: Mapping[str, Any] | None = None) -> folium.Map:
     """Gi* cells (``cell_id``, ``count``, ``z``, ``p``, ``gi_bin``, optional ``pattern``; polygons in any CRS)
     over the township polygons (``name``, optional ``name_en``, optional ``synthetic``), as an offline folium
     map. ``subtitle`` is printed under the title (the run's period, scale …); ``lang`` "zh" or "en" (the
@@ -178,7 +180,13 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
     ``emerging_note`` (its period) under the legend heading; ``sites``, the register of recurring sites
     (:func:`~gis_enforcement.mapping.hotspot_layers.site_features`) as circles sized by their incidents;
     ``trends``, per-category trends (:func:`~gis_enforcement.analysis.category_trends.category_trends`) as a
-    panel of the rising and falling categories. ``catalog`` names the categories."""
+    panel of the rising and falling categories. ``catalog`` names the categories.
+
+    ``run`` (``id``, ``parameters`` of the stored run the cells are; default ``cells.attrs["run"]``, which
+    :func:`~gis_enforcement.analysis.hotspot_service.stored_run` sets) puts the run's filters — townships,
+    categories, period, statuses — in a line under the title, so a map of one township's or one category's run
+    does not read as the district's; ``emerging_run`` (default ``emerging.attrs["run"]``) does the same for the
+    emerging layer, which comes from a run of its own."""
     if lang not in WORDS:
         raise ValueError(f"lang must be one of {sorted(WORDS)}")
     words, names = WORDS[lang], BIN_NAMES[lang]
@@ -249,19 +257,48 @@ def hotspots_map(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *, title:
 
     n_incidents = int(c["count"].sum()) if len(c) else 0
     sub = f"{len(features):,} {words['cells']} · {n_incidents:,} {words['incidents']}"
+    lines = _run_lines(cells, townships, emerging, run, emerging_run, lang, categories)
     note = ""
     if synthetic:
         note = ('<div class="note">⚠ ' + ("乡镇边界为示意边界（合成数据，非官方），仅供演示" if lang == "zh" else
                                           "Township boundaries are illustrative (synthetic) — demo only") + "</div>")
     figure_of(m).html.add_child(Raw(
-        f'<div class="gise-box gise-title"><h1>{html.escape(title)}</h1><div class="sub">{html.escape(sub)}</div>'
-        + (f'<div class="sub">{html.escape(subtitle)}</div>' if subtitle else "") + note + "</div>"))
+        f'<div class="gise-box gise-title"><h1>{html.escape(title)}</h1>'
+        + (f'<div class="sub filters">{html.escape(lines[0])}</div>' if lines[0] else "")
+        + f'<div class="sub">{html.escape(sub)}</div>'
+        + (f'<div class="sub">{html.escape(subtitle)}</div>' if subtitle else "")
+        + (f'<div class="sub filters">{html.escape(lines[1])}</div>' if lines[1] else "") + note + "</div>"))
     figure_of(m).html.add_child(Raw(_legend(counts, names, words["legend"], extra)))
     if trends is not None and len(trends):
         figure_of(m).html.add_child(Raw(trends_panel(trends, lang, categories)))
     if len(extent):
         m.fit_bounds([[y0, x0], [y1, x1]], padding_top_left=(260, 30), padding_bottom_right=(20, 20))
     return offline_map(m)
+
+
+def _run_lines(cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, emerging: gpd.GeoDataFrame | None,
+               run: Mapping[str, Any] | None, emerging_run: Mapping[str, Any] | None, lang: str,
+               categories: Mapping[str, str]) -> tuple[str, str]:
+    """The header's line of what the cells' run was asked for, and the line of the emerging layer's run (empty
+    when the run is not known or there is no emerging layer)."""
+    run = run if run is not None else cells.attrs.get("run")
+    if emerging is not None and len(emerging):
+        emerging_run = emerging_run if emerging_run is not None else emerging.attrs.get("run")
+    else:
+        emerging_run = None
+    if run is None and emerging_run is None:
+        return "", ""
+    towns = (dict(zip(townships["code"].astype(str), township_names(townships, lang), strict=True))
+             if len(townships) and "code" in townships.columns else {})
+    first = second = ""
+    if run is not None:
+        first = filters_caption(run.get("parameters"), lang, towns=towns, categories=categories)
+    if emerging_run is not None:
+        said = filters_caption(emerging_run.get("parameters"), lang, towns=towns, categories=categories)
+        rid = emerging_run.get("id")
+        second = (f"时空模式图层：第 {rid} 次分析 · {said}" if lang == "zh"
+                  else f"Emerging patterns: run {rid} · {said}")
+    return first, second
 
 
 def write_hotspots_map(path: str | Path, cells: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, *,

@@ -106,6 +106,36 @@ def count_left_out(session: Session, *, start: datetime | None = None, end: date
     return {"likely_duplicates": int(row[0]), "rejected": int(row[1])}
 
 
+def data_state(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+               categories: Sequence[str] | None = None, townships: Sequence[str] | None = None,
+               statuses: Sequence[str] | None = None) -> dict[str, Any]:
+    """What an analysis under these filters would read, in a few numbers that change whenever any of it does:
+    ``reports`` (every report under the filters, accepted or not), ``received_max`` (the newest arrival, ISO
+    text), ``digest`` (an order-free sum of a hash of each report's id, status, duplicate mark, category,
+    township, position, time and flags: a report reclassified, relocated, marked or closed changes it) and
+    ``layers`` (the id of the layer load in force). Two equal states read the same incidents on the same
+    layers."""
+    where, params = _where(start, end, categories, townships, statuses, accepted_only=False)
+    row = session.connection().exec_driver_sql(
+        "SELECT count(*), max(i.received_at), COALESCE(sum(hashtextextended(concat_ws('|', i.id, i.status, "
+        "i.likely_duplicate_of, i.category, i.township_code, i.lon, i.lat, i.observed_at, "
+        "array_to_string(i.flags, ',')), 0)::numeric), 0)::text, "
+        "(SELECT max(id) FROM layer_load) "
+        f"FROM incident i WHERE {where}", params).one()
+    return {"reports": int(row[0]), "received_max": None if row[1] is None else row[1].isoformat(),
+            "digest": str(row[2]), "layers": None if row[3] is None else int(row[3])}
+
+
+def find_hotspot_run(session: Session, *, kind: str, request: dict[str, Any], state: dict[str, Any]) -> int | None:
+    """The newest run of ``kind`` stored for exactly this ``request`` (``parameters.request``) on data in
+    exactly this ``state`` (``summary.data_state``, see :func:`data_state`); None when there is none."""
+    found = session.execute(text(
+        "SELECT id FROM hotspot_run WHERE kind = :k AND parameters->'request' = CAST(:r AS jsonb) "
+        "AND summary->'data_state' = CAST(:s AS jsonb) ORDER BY id DESC LIMIT 1"),
+        {"k": kind, "r": _json(request), "s": _json(state)}).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
 def zone_kinds(session: Session) -> dict[str, str]:
     """Zone code → kind (river corridor, mining area …)."""
     return {r[0]: r[1] for r in session.execute(text("SELECT code, kind FROM zone")).all()}
@@ -165,32 +195,55 @@ def hotspot_run(session: Session, *, run_id: int) -> tuple[dict[str, Any] | None
 
 
 # -- recurring sites -------------------------------------------------------------------------------------------
-def upsert_recurring_sites(session: Session, *, sites: pd.DataFrame, parameters: dict[str, Any]) -> int:
-    """Insert or refresh sites of the register (``site_id``, ``kind``, ``categories`` list, ``township_code``,
-    ``n_incidents``, ``n_recurrences``, ``first_reported_at``, ``last_reported_at``, ``last_closed_at``,
-    ``follow_up_due``, ``history`` list, ``lon``, ``lat``); returns how many."""
-    if sites.empty:
-        return 0
+def replace_recurring_sites(session: Session, *, sites: pd.DataFrame, parameters: dict[str, Any],
+                            categories: Sequence[str] | None = None,
+                            townships: Sequence[str] | None = None, retire: bool = True) -> tuple[int, int]:
+    """Make ``sites`` the register within the scope of a refresh — the sites of ``categories`` (by their
+    ``kind``; all when None) in ``townships`` (all when None): insert or refresh each (``site_id``, ``kind``,
+    ``categories`` list, ``township_code``, ``n_incidents``, ``n_recurrences``, ``first_reported_at``,
+    ``last_reported_at``, ``last_closed_at``, ``follow_up_due``, ``history`` list, ``lon``, ``lat``) and retire
+    the rows of that scope it no longer holds (a site whose reports were rejected, or one stored under an id
+    the refresh no longer gives; not with ``retire`` False). Returns how many were stored and how many
+    retired."""
     session.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS site_load (LIKE recurring_site INCLUDING DEFAULTS) "
                          "ON COMMIT DROP"))
     session.execute(text("TRUNCATE site_load"))
-    frame = pd.DataFrame({
-        "site_id": sites["site_id"].astype(str), "kind": sites["kind"].astype(str),
-        "categories": ["{" + ",".join(c) + "}" for c in sites["categories"]],
-        "township_code": sites["township_code"], "n_incidents": sites["n_incidents"].astype("int64"),
-        "n_recurrences": sites["n_recurrences"].astype("int64"),
-        "first_reported_at": sites["first_reported_at"], "last_reported_at": sites["last_reported_at"],
-        "last_closed_at": sites["last_closed_at"], "follow_up_due": sites["follow_up_due"],
-        "history": [_json(list(h)) for h in sites["history"]],
-        "parameters": _json(parameters),
-        "geom": [f"SRID=4326;POINT({x:.7f} {y:.7f})" for x, y in zip(sites["lon"], sites["lat"], strict=True)],
-    })
-    copy_in(session, table="site_load", frame=frame)
-    cols = [c for c in frame.columns if c != "site_id"]
-    session.execute(text(
-        f"INSERT INTO recurring_site (site_id, {', '.join(cols)}) SELECT site_id, {', '.join(cols)} FROM site_load "
-        f"ON CONFLICT (site_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in cols)}, updated_at = now()"))
-    return len(frame)
+    if not sites.empty:
+        frame = pd.DataFrame({
+            "site_id": sites["site_id"].astype(str), "kind": sites["kind"].astype(str),
+            "categories": ["{" + ",".join(c) + "}" for c in sites["categories"]],
+            "township_code": sites["township_code"], "n_incidents": sites["n_incidents"].astype("int64"),
+            "n_recurrences": sites["n_recurrences"].astype("int64"),
+            "first_reported_at": sites["first_reported_at"], "last_reported_at": sites["last_reported_at"],
+            "last_closed_at": sites["last_closed_at"], "follow_up_due": sites["follow_up_due"],
+            "history": [_json(list(h)) for h in sites["history"]],
+            "parameters": _json(parameters),
+            "geom": [f"SRID=4326;POINT({x:.7f} {y:.7f})" for x, y in zip(sites["lon"], sites["lat"], strict=True)],
+        })
+        copy_in(session, table="site_load", frame=frame)
+        cols = [c for c in frame.columns if c != "site_id"]
+        session.execute(text(
+            f"INSERT INTO recurring_site (site_id, {', '.join(cols)}) SELECT site_id, {', '.join(cols)} "
+            f"FROM site_load ON CONFLICT (site_id) DO UPDATE SET "
+            f"{', '.join(f'{c} = EXCLUDED.{c}' for c in cols)}, updated_at = now()"))
+    if not retire:
+        return len(sites), 0
+    clauses = ["NOT EXISTS (SELECT 1 FROM site_load l WHERE l.site_id = r.site_id)"]
+    params: dict[str, Any] = {}
+    if categories:
+        clauses.append("r.kind = ANY(CAST(:cats AS text[]))")
+        params["cats"] = list(categories)
+    if townships:
+        clauses.append("r.township_code = ANY(CAST(:towns AS text[]))")
+        params["towns"] = list(townships)
+    retired = session.execute(text(f"DELETE FROM recurring_site r WHERE {' AND '.join(clauses)}"), params)
+    return len(sites), int(retired.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def upsert_recurring_sites(session: Session, *, sites: pd.DataFrame, parameters: dict[str, Any]) -> int:
+    """Insert or refresh ``sites`` in the register, retiring nothing (see :func:`replace_recurring_sites`);
+    returns how many."""
+    return replace_recurring_sites(session, sites=sites, parameters=parameters, retire=False)[0]
 
 
 def recurring_sites(session: Session, *, townships: Sequence[str] | None = None,

@@ -89,3 +89,27 @@ def test_sen_slope_is_theil_sen() -> None:
     np.testing.assert_allclose(sen_slopes(x), want)
     with pytest.raises(InvalidInput):
         sen_slopes(np.ones(5))
+
+
+def test_bins_from_the_start_cover_the_period_and_a_short_last_bin_is_a_rate() -> None:
+    """Given the period's start, the bins start there and cover the period whole: 6 weeks and 4 days make a
+    short seventh bin of 4 days, counted per 7 days for the trend, so a steady category does not read as
+    falling; 6 weeks and 2 days lengthen the sixth bin instead. Every incident is binned, and the categories
+    under the minimum are counted."""
+    days = 7 * 6 + 4
+    steady = START + pd.to_timedelta((np.arange(3 * days) + 0.5) / 3, unit="D")  # three a day
+    few = START + pd.to_timedelta([1.5, 20.5], unit="D")
+    codes = np.array(["ENV-01"] * len(steady) + ["FOR-01"] * len(few), dtype=object)
+    times = pd.DatetimeIndex(list(steady) + list(few))
+    end = START + pd.Timedelta(days=days)
+    t = category_trends(codes, times, start=START, end=end)
+    row = t.iloc[0]
+    assert row["category"] == "ENV-01" and row["n_bins"] == 7 and len(row["series"]) == 7
+    assert t.attrs["bin_start"] == START and t.attrs["bin_end"] == end and t.attrs["last_bin_days"] == 4
+    assert row["n"] == len(steady) and t.attrs["incidents"] == len(times)
+    assert t.attrs["left_out_categories"] == 1 and t.attrs["left_out_incidents"] == 2
+    assert row["series"] == [21] * 6 + [12]  # fewer days, fewer reports …
+    assert row["trend"] == 0 and row["slope"] == 0 and row["change"] == pytest.approx(0)  # … but no fall
+    longer = category_trends(codes, times, start=START, end=START + pd.Timedelta(days=7 * 6 + 2))
+    assert longer.attrs["n_bins"] == 6 and longer.attrs["last_bin_days"] == 9
+    assert longer.attrs["incidents"] == int((times < START + pd.Timedelta(days=44)).sum())

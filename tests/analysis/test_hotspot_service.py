@@ -103,3 +103,24 @@ def test_an_emerging_run_says_what_it_left_out_and_when_it_is_too_small(db: Sess
     n = small["summary"]["incidents"]
     assert n < 30 and f"样本过少 only {n} incident(s): with fewer than 30 the hot and cold spots say little" in \
         small["summary"]["warnings"]
+
+
+def test_a_stored_run_drawn_again_says_what_it_was_asked_for(db: Session, season: int, catalog: Catalog,
+                                                             jurisdiction: Jurisdiction, tmp_path: Path) -> None:
+    """A run of one township (named by its short name) and one category, read back from the store and drawn as
+    the default hot-spot map draws it: its header names the township, the category and the period."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gis_enforcement.mapping.hotspots_map import write_hotspots_map
+
+    tz = ZoneInfo("Asia/Shanghai")
+    run_id, _ = run_and_store(db, cell="grid", size_m=1000.0, categories=["MIN-02"], townships=["金海湖镇"],
+                              start=datetime(2026, 3, 1, tzinfo=tz), end=datetime(2026, 9, 1, tzinfo=tz))
+    run, cells = stored_run(db, run_id=run_id)
+    assert run["parameters"]["filters"]["townships"] == ["110117006"]
+    assert cells.attrs["run"]["id"] == run_id
+    page = write_hotspots_map(tmp_path / "h.html", cells, jurisdiction.townships, catalog=catalog,
+                              title="平谷区 问题热点").read_text("utf-8")
+    assert "范围 金海湖镇 · 类别 " in page and "时段 2026-03-01 — 2026-08-31" in page
+    assert catalog.categories["MIN-02"].zh[:2] in page.split("范围 金海湖镇 · 类别 ")[1][:40]

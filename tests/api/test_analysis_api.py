@@ -166,3 +166,84 @@ def test_category_trends_over_http(client: TestClient, db: Session, jurisdiction
                           ({"period": "2026-13"}, "period"), ({"period": "2026-05-01..2026-05-10"}, "days")):
         bad = client.get("/api/v1/trends", params=params)
         assert bad.status_code == 422 and bad.json()["error"]["field"] == field, (params, bad.text)
+
+
+def test_a_township_is_named_by_code_or_name_alike_everywhere(client: TestClient) -> None:
+    """Hot spots, emerging hot spots, recurring sites and plans take a township by its code, its stored name or
+    its short name, as incidents and trends do; a township that is none of these is refused with one text,
+    under ``township``, with codes and names to copy from."""
+    hot = client.get("/api/v1/hotspots", params={"cell": "grid", "size_m": 1000, "township": "金海湖镇"})
+    assert hot.status_code == 200, hot.text
+    assert hot.json()["run"]["parameters"]["filters"]["townships"] == ["110117006"]
+    full = client.get("/api/v1/hotspots", params={"cell": "grid", "size_m": 1000, "township": "金海湖镇(金海湖地区)"})
+    assert full.json()["run"]["parameters"]["filters"]["townships"] == ["110117006"]
+    emerging = client.get("/api/v1/hotspots/emerging", params={"cell": "grid", "size_m": 1000, "township": "金海湖镇",
+                                                               "period": "2026-03..2026-08"})
+    assert emerging.status_code == 200, emerging.text
+    assert emerging.json()["run"]["parameters"]["townships"] == ["110117006"]
+    sites = client.get("/api/v1/sites", params={"township": "马坊镇", "all_sites": True})
+    assert sites.status_code == 200, sites.text
+    plan = client.post("/api/v1/plans", json={"start": "2026-05-12T20:00:00+08:00", "hours": 12,
+                                              "townships": ["马坊镇"], "from_township": "马坊镇"})
+    assert plan.status_code == 201, plan.text
+    params = plan.json()["plan"]["parameters"]
+    assert params["townships"] == ["110117005"] and params["start_township"] == "110117005"
+    refusals = [error(client.get(path, params={"township": "月球镇"})) for path in
+                ("/api/v1/hotspots", "/api/v1/hotspots/emerging", "/api/v1/sites", "/api/v1/trends",
+                 "/api/v1/incidents")]
+    assert {r["field"] for r in refusals} == {"township"}
+    assert len({r["message"] for r in refusals}) == 1, refusals
+    said = refusals[0]["message"]
+    assert said.startswith("unknown township '月球镇' (a township code or name") and "110117001 滨河街道" in said
+    bad_plan = error(client.post("/api/v1/plans", json={"start": "2026-05-12T20:00:00+08:00",
+                                                        "townships": ["月球镇"]}))
+    assert bad_plan["field"] == "townships" and bad_plan["message"] == said
+
+
+def test_reading_the_same_hot_spots_twice_stores_one_run(client: TestClient, db: Session) -> None:
+    """An identical GET on unchanged data answers the stored run (``reused``) instead of storing another; new
+    parameters, or a report under the filters changed since, make a new run. Emerging hot spots alike."""
+    from sqlalchemy import text
+
+    params = {"cell": "grid", "size_m": 1000, "period": "2026-03..2026-08", "township": "110117006"}
+    first = client.get("/api/v1/hotspots", params=params).json()["run"]
+    stored = client.get("/api/v1/hotspots/runs").json()["count"]
+    again = client.get("/api/v1/hotspots", params={**params, "township": "金海湖镇"}).json()["run"]
+    assert not first["reused"] and again["reused"] and again["id"] == first["id"]
+    assert client.get("/api/v1/hotspots/runs").json()["count"] == stored
+    other = client.get("/api/v1/hotspots", params={**params, "fdr": False}).json()["run"]
+    assert not other["reused"] and other["id"] > first["id"]
+    emerging = {"cell": "grid", "size_m": 1000, "period": "2026-03..2026-08"}
+    e1 = client.get("/api/v1/hotspots/emerging", params=emerging).json()["run"]
+    e2 = client.get("/api/v1/hotspots/emerging", params=emerging).json()["run"]
+    assert not e1["reused"] and e2["reused"] and e2["id"] == e1["id"]
+    # one report of the period in the township is rejected: the data changed, so the run is made again
+    db.execute(text("UPDATE incident SET status = 'rejected' WHERE id = (SELECT id FROM incident WHERE "
+                    "township_code = '110117006' AND status <> 'rejected' AND observed_at >= '2026-04-01' "
+                    "AND observed_at < '2026-08-01' ORDER BY id LIMIT 1)"))
+    changed = client.get("/api/v1/hotspots", params=params).json()["run"]
+    assert not changed["reused"] and changed["id"] not in (first["id"], other["id"])
+    assert changed["summary"]["rejected"] == first["summary"]["rejected"] + 1
+    e3 = client.get("/api/v1/hotspots/emerging", params=emerging).json()["run"]
+    assert not e3["reused"] and e3["id"] != e1["id"]
+
+
+def test_trends_of_a_month_bin_the_whole_month_and_count_what_they_bin(client: TestClient, db: Session) -> None:
+    """GET /api/v1/trends?period=2026-08: the bins start on 08-01 and end on 09-01 (the last one 10 days long),
+    ``incidents`` is every incident of the month the analyses read — the rows' ``n`` plus those of the
+    categories left out, which are counted."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gis_enforcement.storage import analysis_repo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    body = client.get("/api/v1/trends", params={"period": "2026-08", "township": "平谷镇"}).json()
+    assert body["bin_start"].startswith("2026-08-01T00:00:00") and body["bin_end"].startswith("2026-09-01T00:00")
+    assert body["n_bins"] == 4 and body["last_bin_days"] == 10
+    read = analysis_repo.incidents_frame(db, start=datetime(2026, 8, 1, tzinfo=tz), end=datetime(2026, 9, 1, tzinfo=tz),
+                                         townships=["110117003"])
+    assert body["incidents"] == len(read) > 0
+    assert sum(r["n"] for r in body["data"]) + body["left_out_incidents"] == body["incidents"]
+    small = read["category"].value_counts()
+    assert body["left_out_categories"] == int((small < 10).sum())

@@ -189,3 +189,29 @@ def test_english_page_has_english_labels_only(pinggu, catalog, tmp_path) -> None
         assert text in page, text
     # nothing left in Chinese (legend, panel, popups, layer names, labels) but comments in the page's code
     assert not CJK.search(re.sub(r"//[^\n]*", "", page))
+
+
+def test_the_header_names_the_filters_of_the_run_and_of_the_emerging_layer(pinggu, catalog, tmp_path) -> None:
+    """A run of one township's one category in one month says so under the title; the emerging layer, from a
+    run of its own over the whole district, says that too — a map is never read as another run's picture."""
+    cells = _cells()
+    cells.attrs["run"] = {"id": 20, "kind": "gi_star", "parameters": {"cell": "h3", "filters": {
+        "start": "2026-08-01T00:00:00+08:00", "end": "2026-09-01T00:00:00+08:00", "categories": ["TRK-01"],
+        "townships": ["110117006"]}}}
+    emerging = _emerging()
+    emerging.attrs["run"] = {"id": 15, "kind": "emerging", "parameters": {
+        "start": "2026-03-01T00:00:00+08:00", "end": "2026-09-01T00:00:00+08:00", "categories": None,
+        "townships": None}}
+    page = write_hotspots_map(tmp_path / "f.html", cells, pinggu.townships, emerging=emerging, catalog=catalog,
+                              subtitle="第 20 次热点分析").read_text("utf-8")
+    trk = catalog.categories["TRK-01"].zh
+    assert f"范围 金海湖镇 · 类别 {html_escape(trk)} · 时段 2026-08-01 — 2026-08-31" in page
+    assert "时空模式图层：第 15 次分析 · 范围 全区 · 类别 全部类别 · 时段 2026-03-01 — 2026-08-31" in page
+    plain = write_hotspots_map(tmp_path / "p.html", _cells(), pinggu.townships).read_text("utf-8")
+    assert "范围 " not in plain  # cells of no known run: nothing is claimed about them
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from gis_enforcement.analysis.evaluation import parse_period
-from gis_enforcement.analysis.hotspot_service import run_and_store, stored_run
+from gis_enforcement.analysis.hotspot_service import hotspots_for_request, stored_run
 from gis_enforcement.api.auth import CreatesPlans, ExecutesPlans, ReadsAnalysis
 from gis_enforcement.api.deps import PlatformDep, SessionDep
-from gis_enforcement.api.filter_codes import check_categories, check_statuses, check_townships
+from gis_enforcement.api.filter_codes import check_categories, check_statuses, township_code, township_codes
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
 from gis_enforcement.api.schemas import BIGINT_MAX, json_plain
 from gis_enforcement.api.schemas_dispatch import local_payload
@@ -38,16 +38,18 @@ def _geojson(body: dict[str, Any], tz: str, status: int = 200) -> JSONResponse:
     return JSONResponse(_local(body, tz), status_code=status, media_type="application/geo+json")
 
 
-def _cells_collection(run: dict[str, Any], cells: Any) -> dict[str, Any]:
+def _cells_collection(run: dict[str, Any], cells: Any, reused: bool | None = None) -> dict[str, Any]:
     frame = cells.drop(columns=[c for c in ("detail", "x", "y") if c in cells.columns])
     collection = json.loads(frame.to_json(drop_id=True))
     collection["run"] = {k: run[k] for k in ("id", "created_at", "kind", "parameters", "scale", "summary",
                                              "n_incidents", "n_cells") if k in run}
+    if reused is not None:
+        collection["run"]["reused"] = reused
     return collection
 
 
 @router.get("/hotspots", operation_id="hotspots", responses={200: GEOJSON, **ERRORS},
-            summary="Getis-Ord Gi* hot and cold spots as GeoJSON (computed and recorded, or a stored run)")
+            summary="Getis-Ord Gi* hot and cold spots as GeoJSON (a stored run, computed and recorded when new)")
 def hotspots(
     session: SessionDep,
     platform: PlatformDep,
@@ -62,33 +64,38 @@ def hotspots(
     seed: int = 0,
     category: Annotated[list[str] | None, Query(description="problem category (repeatable)")] = None,
     period: Annotated[str | None, Query(description="2026, 2026-05 or START..END")] = None,
-    township: Annotated[list[str] | None, Query(description="township code (repeatable)")] = None,
+    township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
     status: Annotated[list[str] | None, Query(description="case status (repeatable)")] = None,
 ) -> JSONResponse:
     """Cells with ``count``, ``z``, ``p`` (``pseudo_p`` with permutations) and ``gi_bin`` (−3…3: cold/hot at
     99/95/90 % confidence); ``run`` holds the parameters, the chosen scale and the summary. Without ``run_id``
-    the analysis runs on the stored incidents now and is recorded, so its id can be asked for again; an
-    unknown category, township or status is then refused (422), naming the parameter."""
+    the answer is the run already stored for the same parameters when no report under its filters has
+    arrived or changed since (``run.reused`` true); otherwise the analysis runs on the stored incidents now and
+    is recorded (``run.reused`` false), so its id can be asked for again and reading twice stores one run. A
+    township is named by its code or name; an unknown category, township or status is refused (422), naming
+    the parameter."""
     if run_id is not None:
         run, cells = stored_run(session, run_id=run_id)
         return _geojson(_cells_collection(run, cells), platform.settings.timezone)
     check_categories(platform.catalog, category)
-    check_townships(session, township)
+    towns = township_codes(session, township)
     check_statuses(status)
     start = end = None
     if period:
         span = parse_period(period, tz=platform.settings.timezone)
         start, end = span.start, span.end
-    new_id, _ = run_and_store(session, cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m,
-                              fdr=fdr, permutations=permutations, seed=seed, categories=category or None,
-                              start=start, end=end, townships=township or None, statuses=status or None)
-    session.commit()
+    new_id, reused = hotspots_for_request(session, cell=cell, resolution=resolution, size_m=size_m,
+                                          distance_m=distance_m, fdr=fdr, permutations=permutations, seed=seed,
+                                          categories=category or None, start=start, end=end, townships=towns,
+                                          statuses=status or None)
+    if not reused:
+        session.commit()
     run, cells = stored_run(session, run_id=new_id)
-    return _geojson(_cells_collection(run, cells), platform.settings.timezone)
+    return _geojson(_cells_collection(run, cells, reused), platform.settings.timezone)
 
 
 @router.get("/hotspots/emerging", operation_id="emerging_hotspots", responses={200: GEOJSON, **ERRORS},
-            summary="Emerging hot spots (new, intensifying, persistent, sporadic …) as GeoJSON, recorded")
+            summary="Emerging hot spots (new, intensifying, persistent, sporadic …) as GeoJSON, recorded when new")
 def emerging(
     session: SessionDep,
     platform: PlatformDep,
@@ -104,39 +111,42 @@ def emerging(
     fdr: bool = False,
     category: Annotated[list[str] | None, Query()] = None,
     period: Annotated[str | None, Query(description="2026, 2026-03..2026-08 …")] = None,
-    township: Annotated[list[str] | None, Query()] = None,
+    township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
 ) -> JSONResponse:
     """Cells with their ``pattern`` (Esri's emerging hot-spot categories), final-bin ``z`` and ``gi_bin`` (+1
-    hot, −1 cold, 0) and the trend in ``detail``. An unknown category or township is refused (422), naming the
-    parameter."""
-    from gis_enforcement.analysis.trend_service import emerging_run
+    hot, −1 cold, 0) and the trend in ``detail``. As for ``/hotspots``, an identical request on unchanged data
+    answers the run already stored (``run.reused``). A township is named by its code or name; an unknown
+    category or township is refused (422), naming the parameter."""
+    from gis_enforcement.analysis.trend_service import emerging_for_request
 
     check_categories(platform.catalog, category)
-    check_townships(session, township)
+    towns = township_codes(session, township)
     start = end = None
     if period:
         span = parse_period(period, tz=platform.settings.timezone)
         start, end = span.start, span.end
-    run_id, _, _ = emerging_run(session, cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m,
-                                unit=unit, width=width, time_step=time_step, fdr=fdr, categories=category or None,
-                                start=start, end=end, townships=township or None)
-    session.commit()
+    run_id, reused = emerging_for_request(session, cell=cell, resolution=resolution, size_m=size_m,
+                                          distance_m=distance_m, unit=unit, width=width, time_step=time_step,
+                                          fdr=fdr, categories=category or None, start=start, end=end,
+                                          townships=towns)
+    if not reused:
+        session.commit()
     run, cells = stored_run(session, run_id=run_id)
-    return _geojson(_cells_collection(run, cells), platform.settings.timezone)
+    return _geojson(_cells_collection(run, cells, reused), platform.settings.timezone)
 
 
 @router.get("/sites", operation_id="recurring_sites", responses={200: GEOJSON, **ERRORS},
             summary="The register of recurring sites (回头看), as GeoJSON points")
 def sites(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
-          township: Annotated[list[str] | None, Query()] = None,
+          township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
           category: Annotated[list[str] | None, Query()] = None, all_sites: bool = False) -> JSONResponse:
     """Sites where a problem came back after a closure (``all_sites`` for every clustered site), most returns
     first, with their history and the date to inspect again (``follow_up_due``). Refreshed by
     ``gis-enforcement hotspots sites``. An unknown township or category code is refused (422), naming the
     parameter."""
-    check_townships(session, township)
+    towns = township_codes(session, township)
     check_categories(platform.catalog, category)
-    frame = analysis_repo.recurring_sites(session, townships=township or None, categories=category or None,
+    frame = analysis_repo.recurring_sites(session, townships=towns, categories=category or None,
                                           recurring_only=not all_sites)
     features = [{"type": "Feature", "id": r["site_id"], "geometry": {"type": "Point", "coordinates": [r["lon"],
                  r["lat"]]}, "properties": {k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()
@@ -155,16 +165,20 @@ def trends(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
     (incidents per bin), ``first`` and ``last`` (incidents in the first and last quarter of the bins),
     ``change`` (``last / first − 1``; null when ``first`` is 0) and ``series`` (counts per bin, oldest first).
     The bins analysed are given beside: ``bin_start``, ``bin_end`` (exclusive, district time), ``bin_days``,
-    ``n_bins``. Fewer than four whole bins in the period: 422 on ``days``."""
+    ``n_bins`` and ``last_bin_days``. The bins start at the period's start (or the first incident's day) and
+    cover the period whole: the days left at its end make a short last bin (half a bin or more; its trend is
+    tested on its count per ``days`` days) or lengthen the last one. ``incidents`` counts every incident binned
+    (the rows' ``n`` and those of the categories left out); ``left_out_categories`` and ``left_out_incidents``
+    say how many categories had fewer than 10 and were not analysed. Fewer than four whole bins in the period:
+    422 on ``days``."""
     from gis_enforcement.analysis.category_trend_service import category_trend_table
-    from gis_enforcement.api.filter_codes import township_code
 
-    towns = [str(township_code(session, t)) for t in township or ()]
+    towns = township_codes(session, township)
     start = end = None
     if period:
         span = parse_period(period, tz=platform.settings.timezone)
         start, end = span.start, span.end
-    table = category_trend_table(session, start=start, end=end, townships=towns or None, days=days,
+    table = category_trend_table(session, start=start, end=end, townships=towns, days=days,
                                  tz=platform.settings.timezone)
     names = {code: c.zh for code, c in platform.catalog.categories.items()}
     rows = [{"category": r["category"], "name": names.get(r["category"], r["category"]), "n": int(r["n"]),
@@ -174,7 +188,9 @@ def trends(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
             for r in table.to_dict(orient="records")]
     a = table.attrs
     return {"data": rows, "count": len(rows), "bin_start": a["bin_start"], "bin_end": a["bin_end"],
-            "bin_days": a["bin_days"], "n_bins": a["n_bins"], "incidents": a["incidents"]}
+            "bin_days": a["bin_days"], "n_bins": a["n_bins"], "last_bin_days": a["last_bin_days"],
+            "incidents": a["incidents"], "left_out_categories": a["left_out_categories"],
+            "left_out_incidents": a["left_out_incidents"]}
 
 
 @router.get("/hotspots/runs", operation_id="hotspot_runs", responses=ERRORS, summary="Recorded hot-spot runs")
@@ -193,9 +209,10 @@ class PlanCreate(BaseModel):
         "windows": {"MIN-02": "22:00-03:00"}}]})
     start: AwareDatetime
     hours: float = Field(default=12.0, gt=0, le=24 * 31)
-    townships: list[str] = Field(default_factory=list, max_length=50)
+    townships: list[str] = Field(default_factory=list, max_length=50, description="township codes or names")
     categories: list[str] = Field(default_factory=list, max_length=50)
-    from_township: str | None = Field(default=None, description="the team leaves from this township's seat")
+    from_township: str | None = Field(default=None, description="the team leaves from this township's seat (its "
+                                                                "code or name)")
     from_point: tuple[float, float] | None = Field(
         default=None, description="or from this (lon, lat), WGS84: inside the district or at most 30 km outside it")
     hotspot_run_id: int | None = None
@@ -232,7 +249,9 @@ def create_plan_route(body: PlanCreate, session: SessionDep, platform: PlatformD
     and categories asked for; the plan is stored and returned as GeoJSON (start, targets, route line) with
     the targets that wait and why under ``plan``."""
     request = PlanRequest(period_start=body.start, period_end=body.start + timedelta(hours=body.hours),
-                          townships=body.townships, categories=body.categories, start_township=body.from_township,
+                          townships=township_codes(session, body.townships, field="townships") or [],
+                          categories=body.categories,
+                          start_township=township_code(session, body.from_township, field="from_township"),
                           start_point=body.from_point, hotspot_run_id=body.hotspot_run_id, windows=body.windows,
                           service_minutes=body.service_minutes)
     try:
