@@ -19,9 +19,11 @@ from gis_enforcement.api.intake_lane import IntakeLane
 from gis_enforcement.api.limits import BodyLimit
 from gis_enforcement.api.routers import (
     analysis,
+    api_docs,
     assignments,
     auth,
     catalog,
+    desk,
     dispatch,
     events,
     incidents,
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
         "the four lists (问题清单/权责清单/绩效清单/警示清单) and proposed for dispatch.",
         lifespan=lifespan,
         dependencies=[Depends(refuse_nul)],
+        docs_url=None,  # /docs and /redoc are api_docs's: Swagger UI and ReDoc served by the app, not a CDN
+        redoc_url=None,
     )
     app.state.platform = platform
     if intake_lane:
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(dispatch.router)
     app.include_router(assignments.router)
     app.include_router(oversight.router)
+    app.include_router(desk.router)
     app.include_router(events.router)
     app.include_router(analysis.router)
     app.include_router(photos.router)
@@ -102,6 +107,7 @@ def create_app(settings: Settings | None = None, *, platform: Platform | None = 
     app.include_router(ogc.router)
     app.include_router(open311.router)
     app.include_router(pages.router)
+    app.include_router(api_docs.router)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's description of the routes, with the recorded answers as examples (``api.examples``)."""

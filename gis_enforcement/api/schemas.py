@@ -270,3 +270,32 @@ def json_plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     return value
+
+
+class FollowUpTaskPublic(BaseModel):
+    """A 部门要求、街乡落实 task as the township's desk lists it."""
+
+    id: int
+    incident_id: UUID
+    category: str = Field(examples=["MIN-02"])
+    category_name: str | None = Field(default=None, description="the category's name in the lists (zh)")
+    village_code: str | None
+    village_name: str | None
+    township_code: str = Field(examples=["110117006"])
+    township_name: str | None
+    department: str = Field(examples=["WATER"], description="the department that asked")
+    department_name: str | None = Field(default=None, description="the department's name in the lists (zh)")
+    task: str
+    requested_at: datetime
+    due_at: datetime
+    status: Literal["open", "done"]
+    done_at: datetime | None
+    done_note: str | None
+    overdue: bool = Field(description="open and past its due time")
+    minutes_to_due: int = Field(description="whole minutes from now (open) or from its completion (done) to the "
+                                            "due time; negative once past it")
+
+
+class FollowUpTasksPublic(BaseModel):
+    data: list[FollowUpTaskPublic]
+    count: int = Field(description="how many tasks matched (the page holds at most ``limit`` of them)")

@@ -41,6 +41,7 @@ class IncidentFilter:
     category: str | None = None
     township: str | None = None
     status: str | None = None
+    statuses: tuple[str, ...] | None = None  # any of these statuses (with ``status`` too: both must hold)
     scope: IncidentScope | None = None  # the caller's cases only (see gis_enforcement.domain.access)
     department: str | None = None  # cases this department was summoned to
     observed_from: datetime | None = None
@@ -454,6 +455,9 @@ def _where(f: IncidentFilter, towns: tuple[str, ...] | None = None) -> tuple[str
         if getattr(f, name) is not None:
             clauses.append(f"i.{name} = :{name}")
             params[name] = getattr(f, name)
+    if f.statuses is not None:
+        clauses.append("i.status = ANY(CAST(:statuses AS text[]))")
+        params["statuses"] = list(f.statuses)
     if f.department is not None:
         clauses.append("EXISTS (SELECT 1 FROM assignment fa WHERE fa.incident_id = i.id AND fa.department = :dept)")
         params["dept"] = f.department

@@ -154,6 +154,11 @@ ROUTES: list[Route] = [
           body=lambda w, k: {"department": w.dept_1, "task": "纳入日常巡查", "working_days": 5}),
     Route("complete_follow_up", "POST", lambda w: "/api/v1/follow-ups/987654/done", ("township", "admin"),
           body=lambda w, k: {"township": w.town_a, "note": "已落实"}),
+    # a township's own tasks, those a department asked for, every one for the district (filtered, not refused)
+    Route("list_follow_ups", "GET", lambda w: "/api/v1/follow-ups",
+          ("township", "officer", "chief", "supervisor", "admin"), scoped=False),
+    # what waits for a township's desk: its own dispatcher, and the district for any township
+    Route("township_desk", "GET", lambda w: f"/api/v1/desk?township={w.town_a}", ("township", "supervisor", "admin")),
     Route("evaluation", "GET", lambda w: "/api/v1/evaluation", ("supervisor", "admin"), scoped=False,
           params={"period": "2026-05"}),
     Route("evaluation_compare", "GET", lambda w: "/api/v1/evaluation/compare", ("supervisor", "admin"), scoped=False,

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.auth import allow, check_case_access, limiter
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
-from gis_enforcement.api.filter_codes import check_category, check_department, check_status, township_code
+from gis_enforcement.api.filter_codes import check_category, check_department, check_statuses, township_code
 from gis_enforcement.api.limits import InFlightLimit, kept_limit
 from gis_enforcement.api.ogc_params import parse_datetime, refuse_unknown
 from gis_enforcement.api.schemas import (
@@ -209,7 +209,13 @@ def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
 
 
 #: the filters of the list and the export (the list also pages with ``limit`` and ``offset``)
-FILTER_PARAMETERS = ("bbox", "category", "township", "status", "department", "datetime", "flag")
+FILTER_PARAMETERS = ("bbox", "category", "township", "status", "open", "department", "datetime", "flag")
+
+#: the statuses a case rests in: closed, and the two side exits of triage (rejected, duplicate). Each of them
+#: only leaves by a deliberate reopen or reinstate; every other status (verified too: it still awaits the
+#: township's close) is open — the same split as the escalation pass makes.
+SETTLED_STATUSES = (CaseStatus.CLOSED.value, CaseStatus.REJECTED.value, CaseStatus.DUPLICATE.value)
+OPEN_STATUSES = tuple(s.value for s in CaseStatus if s.value not in SETTLED_STATUSES)
 
 
 def _check_query(request: Request, allowed: tuple[str, ...]) -> None:
@@ -227,22 +233,41 @@ def _one(value: str | None, field: str, what: str) -> str | None:
     return value
 
 
+def _statuses(status: str | None, open_: bool | None) -> tuple[str | None, tuple[str, ...] | None]:
+    """The status filter: one status (``status``) or any of several (comma-separated), each a case status —
+    a bad one is refused, naming it; ``open`` true keeps the open statuses, false the settled ones (with a
+    status list, the statuses in both). Returns (one status, several statuses): one of them None."""
+    given: tuple[str, ...] | None = None
+    if status is not None:
+        given = tuple(dict.fromkeys(s.strip() for s in status.split(",")))
+        if "" in given:
+            raise InvalidInput(f"an empty status in {status!r}; a comma-separated list of statuses, e.g. "
+                               "reported,triaged", field="status")
+        check_statuses(given)
+    if open_ is not None:
+        kept = OPEN_STATUSES if open_ else SETTLED_STATUSES
+        given = kept if given is None else tuple(s for s in given if s in kept)
+    if given is not None and len(given) == 1:
+        return given[0], None  # one status is an equality (the township, status, time index)
+    return None, given
+
+
 def _filters(session: Session, caller: Caller, platform: Platform, bbox: str | None, category: str | None,
              township: str | None, status: str | None, department: str | None,
-             when: str | None, flag: str | None = None) -> IncidentFilter:
+             when: str | None, flag: str | None = None, open_: bool | None = None) -> IncidentFilter:
     """The filters of a list or export query, each value checked: an unknown code is refused, naming the
     parameter, rather than matching nothing."""
     catalog = platform.catalog
     check_category(catalog, _one(category, "category", "problem-list code"))
-    check_status(_one(status, "status", "status"))
+    status, statuses = _statuses(status, open_)
     check_department(catalog, _one(department, "department", "department code"))
     township = township_code(session, _one(township, "township", "township"))
     start, end = parse_datetime(when, tz=platform.settings.timezone)
     if _one(flag, "flag", "flag") is not None and flag not in {f.value for f in LocationFlag}:
         raise InvalidInput(f"unknown flag {flag!r}; one of {', '.join(f.value for f in LocationFlag)}", field="flag")
     return IncidentFilter(bbox=_bbox(bbox), category=category, township=township, status=status,
-                          department=department, observed_from=start, observed_to=end, scope=incident_scope(caller),
-                          flag=flag)
+                          statuses=statuses, department=department, observed_from=start, observed_to=end,
+                          scope=incident_scope(caller), flag=flag)
 
 
 BBox = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)",
@@ -250,7 +275,10 @@ BBox = Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS
 Category = Annotated[str | None, Query(description="one problem-list code, e.g. MIN-02")]
 TownshipQ = Annotated[str | None, Query(description="one township, by code or name (of the loaded layers; the "
                                                     "short name without its parenthesis, 平谷镇, too)")]
-StatusQ = Annotated[str | None, Query(description="one case status: " + ", ".join(s.value for s in CaseStatus))]
+StatusQ = Annotated[str | None, Query(description="a case status, or several comma-separated (any of them): "
+                                     + ", ".join(s.value for s in CaseStatus), examples=["reported,triaged"])]
+OpenQ = Annotated[bool | None, Query(alias="open", description="true: the open cases (every status but "
+                                     + ", ".join(SETTLED_STATUSES) + "); false: those settled")]
 DepartmentQ = Annotated[str | None, Query(description="cases this department was summoned to: one department "
                                           "code, e.g. WATER")]
 FlagQ = Annotated[str | None, Query(description="cases carrying one location flag: " + ", ".join(
@@ -271,6 +299,7 @@ def list_incidents(
     category: Category = None,
     township: TownshipQ = None,
     status: StatusQ = None,
+    open_: OpenQ = None,
     department: DepartmentQ = None,
     when: When = None,
     flag: FlagQ = None,
@@ -283,7 +312,7 @@ def list_incidents(
     _check_query(request, (*FILTER_PARAMETERS, "limit", "offset"))
     items, total = incident_repo.list_incidents(
         session, filters=_filters(session, caller, platform, bbox, category, township, status, department, when,
-                                  flag),
+                                  flag, open_),
         limit=limit, offset=offset,
     )
     return _json(IncidentsPublic(  # encoded here: FastAPI would validate the whole page again first
@@ -311,6 +340,7 @@ def export_incidents(
     category: Category = None,
     township: TownshipQ = None,
     status: StatusQ = None,
+    open_: OpenQ = None,
     department: DepartmentQ = None,
     when: When = None,
     flag: FlagQ = None,
@@ -319,7 +349,7 @@ def export_incidents(
     ``EXPORT_INLINE`` incidents come back in the answer; more are written in the background and the
     answer is 202 with ``Location: /api/v1/exports/{id}`` (poll it: 202 while writing, then the file)."""
     _check_query(request, FILTER_PARAMETERS)
-    filters = _filters(session, caller, platform, bbox, category, township, status, department, when, flag)
+    filters = _filters(session, caller, platform, bbox, category, township, status, department, when, flag, open_)
     _, total = incident_repo.list_incidents(session, filters=filters, limit=1, offset=0)
     exports = platform.settings.data_dir / "exports"
     if total <= EXPORT_INLINE:

@@ -12,18 +12,27 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gis_enforcement.api.auth import (
     CompletesFollowUps,
+    ReadsAssignments,
     ReadsEvaluation,
     ReadsWarnings,
     RequestsFollowUps,
     check_case_access,
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
-from gis_enforcement.api.filter_codes import check_warning_rule, check_warning_subject
+from gis_enforcement.api.filter_codes import check_department as check_department_code
+from gis_enforcement.api.filter_codes import check_township, check_warning_rule, check_warning_subject
 from gis_enforcement.api.routers.dispatch import ActorDep, ClockDep
-from gis_enforcement.api.schemas import BIGINT_MAX, ErrorResponse, json_plain
+from gis_enforcement.api.schemas import (
+    BIGINT_MAX,
+    ErrorResponse,
+    FollowUpTaskPublic,
+    FollowUpTasksPublic,
+    json_plain,
+)
 from gis_enforcement.dispatch.follow_up import complete_follow_up, request_follow_up
-from gis_enforcement.domain.access import check_department, check_unit
-from gis_enforcement.storage import warning_repo
+from gis_enforcement.domain.access import Caller, check_department, check_unit
+from gis_enforcement.errors import Forbidden
+from gis_enforcement.storage import follow_up_repo, warning_repo
 
 router = APIRouter(prefix="/api/v1", tags=["oversight"])
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (401, 403, 404, 422, 503)}
@@ -112,6 +121,56 @@ def finish_follow_up(task_id: int, body: FollowUpDone, session: SessionDep, cloc
     complete_follow_up(session, task_id=task_id, township=body.township, at=clock(), note=body.note, actor=actor)
     session.commit()
     return FollowUpPublic(task_id=task_id)
+
+
+def _follow_up_scope(caller: Caller, township: str | None, department: str | None) -> tuple[str | None, str | None]:
+    """The township/department filters narrowed to the caller's unit: a township sees the tasks handed to it,
+    a department those it asked for, the district every task. A filter naming another unit is refused (403)."""
+    if caller.district_wide:
+        return township, department
+    if caller.unit_kind == "township":
+        if township not in (None, caller.unit_code):
+            raise Forbidden(f"you see the follow-up tasks of {caller.unit_code} only", field="township")
+        return caller.unit_code, department
+    if department not in (None, caller.unit_code):
+        raise Forbidden(f"you see the follow-up tasks {caller.unit_code} asked for only", field="department")
+    return township, caller.unit_code
+
+
+@router.get("/follow-ups", operation_id="list_follow_ups", response_model=FollowUpTasksPublic, responses=ERRORS)
+def list_follow_ups(
+    session: SessionDep,
+    platform: PlatformDep,
+    clock: ClockDep,
+    caller: ReadsAssignments,
+    township: Annotated[str | None, Query(description="tasks handed to this township (its code)")] = None,
+    department: Annotated[str | None, Query(description="tasks this department asked for (its code)")] = None,
+    incident_id: Annotated[UUID | None, Query(description="tasks on this case")] = None,
+    status: Annotated[Literal["open", "done"] | None, Query(description="open or done")] = None,
+    overdue: Annotated[bool | None, Query(description="true: open and past due; false: all others")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+) -> FollowUpTasksPublic:
+    """部门要求、街乡落实 tasks: a township's own, those a department asked for, every one for the district. Open
+    tasks first, the soonest due (the most overdue) at the top, then the done ones, the latest due first; each
+    with its case's category and place, whether it is overdue and the minutes to (negative: after) its due
+    time. An unknown township or department is refused (422), another unit's 403, naming the parameter."""
+    check_township(session, township)
+    check_department_code(platform.catalog, department)
+    township, department = _follow_up_scope(caller, township, department)
+    rows, total = follow_up_repo.list_follow_ups(session, now=clock(), township=township, department=department,
+                                                 incident_id=incident_id, status=status, overdue=overdue,
+                                                 limit=limit, offset=offset)
+    zone = ZoneInfo(platform.settings.timezone)
+    catalog = platform.catalog
+
+    def local(value: datetime | None) -> datetime | None:
+        return None if value is None else value.astimezone(zone)
+
+    return FollowUpTasksPublic(count=total, data=[FollowUpTaskPublic(
+        **{**r, "requested_at": local(r["requested_at"]), "due_at": local(r["due_at"]), "done_at": local(r["done_at"]),
+           "category_name": c.zh if (c := catalog.categories.get(r["category"])) else None,
+           "department_name": d.zh if (d := catalog.departments.get(r["department"])) else None}) for r in rows])
 
 
 class EvaluationPublic(BaseModel):
