@@ -76,7 +76,7 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
     patrol_ctx.close()
 
     # it appears on the township's console by itself, marked new
-    town.clock.run_for(6000)
+    town.clock.run_for(11_000)   # the desk's counts are read every 10 s; a new report changes them
     card = town.wait_for_selector(f"#cases button.case.new[data-id='{incident_id}']", timeout=20_000)
     town.screenshot(path=str(artifacts / "console-1-new-case.png"))
     card.click()
@@ -382,6 +382,11 @@ def test_a_neighbours_border_case_is_marked_and_read_only(browser: Any, site: Si
     card.click()
     town.wait_for_selector("#detail table")
     assert town.query_selector("#whistle") is None   # a neighbour reads the case; its own township whistles
+    # and the page says so: whose it is, who whistles
+    said = town.wait_for_selector("#neighbour-case").inner_text()
+    with site.client("township_dispatcher") as c:
+        theirs = c.get(f"/api/v1/incidents/{incident_id}").json()["properties"]["township_name"]
+    assert said.startswith("此案件属") and theirs in said, said
     ctx.close()
     assert errors == []
 
@@ -413,6 +418,8 @@ def test_supervisor_opens_the_maps_and_executes_a_plan(browser: Any, site: Site,
     button.click()
     frame = sup.frame_locator("#map-frame")
     frame.locator(".leaflet-container").wait_for()
+    # the whole page, its legends beside the map, opens on its own
+    assert sup.get_attribute("#map-open a", "href") == "/maps/townships"
     sup.click(f"#plans button[data-plan='{plan_id}']")
     sup.wait_for_selector(f"#flash .notice.ok:has-text('#{plan_id}')")
     sup.wait_for_selector("#plans td:has-text('已执行')")
@@ -613,8 +620,10 @@ def test_the_supervisors_evaluation_table_is_labelled_and_shows_a_dash_for_none(
         if r.get("small_sample"):
             assert by_label["排名"] == "样本少", (r, by_label)
             small += 1
-        assert by_label["警示扣分"] == (f"−{r['deduction']:.2f}".rstrip("0").rstrip(".") if r["deduction"]
-                                      else "0"), (r, by_label)
+        # the deduction is per 100 occasions (so a busy body is not charged for its volume), beside the points
+        assert by_label["扣分(每百次)"] == (f"−{r['deduction']:.1f}" if r["deduction"] else "0.0"), (r, by_label)
+        assert by_label["警示分"] == f"{r['warning_points']:g}", (r, by_label)
+        assert by_label["扣前得分"] == ("—" if r["score_base"] is None else f"{r['score_base']:.1f}"), (r, by_label)
         for key, label in EVAL_LABELS.items():
             if key == "rank" and r.get("small_sample"):
                 continue  # said above: 样本少

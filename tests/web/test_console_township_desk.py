@@ -115,3 +115,42 @@ def test_a_report_of_another_year_shows_its_year(browser: Any, site: Site) -> No
     assert "2025" in card, card
     town.context.close()
     assert errors == [], errors
+
+
+def test_the_desk_says_what_waits_and_a_follow_up_task_is_done_from_it(browser: Any, site: Site) -> None:
+    """待我处理: the counts a desk acts on, each a filter of the list; 部门要求、街乡落实 tasks listed with their due
+    time and done from the desk."""
+    errors = ConsoleErrors()
+    waiting = _file(site, "ENV-01", offset=0.0046)
+    whistled = _file(site, "ENV-01", offset=0.0051)
+    _whistle(site, whistled)
+    _on_site(site, whistled)
+    task_text = f"请村委会每日巡看排污口 {uuid.uuid4().hex[:4]}"
+    with site.client("department_officer") as c:
+        r = c.post(f"/api/v1/incidents/{whistled}/follow-ups",
+                   json={"department": site.department, "task": task_text, "working_days": 3})
+        assert r.status_code == 201, r.text
+        task_id = r.json()["task_id"]
+    town = on_console(desk(browser, site), site, "township_dispatcher", errors)
+    triage = town.wait_for_selector("#desk-items button[data-key=triage]")
+    assert triage.inner_text().startswith("待分拣") and int(triage.query_selector(".count").inner_text()) >= 1
+    item = town.wait_for_selector(f"#follow-ups li[data-task='{task_id}']")
+    assert task_text in item.inner_text()
+    assert item.query_selector(".countdown[data-due]") is not None   # its time to the due date runs
+
+    # a desk item narrows the list to its cases
+    triage.click()
+    town.wait_for_function("() => document.getElementById('cases-count').textContent.startsWith('待分拣')")
+    town.wait_for_selector(f"#cases button.case[data-id='{waiting}']")
+    assert town.locator(f"#cases button.case[data-id='{whistled}']").count() == 0
+    statuses = town.eval_on_selector_all("#cases button.case .badge", "bs => bs.map((b) => b.textContent)")
+    assert statuses and set(statuses) == {"已上报"}, statuses
+
+    town.fill(f"#fu-note-{task_id}", "已安排村委会每日巡看")
+    town.click(f"#follow-ups li[data-task='{task_id}'] button.follow-up-done")
+    town.wait_for_selector(f"#follow-ups li[data-task='{task_id}']", state="detached")
+    with site.client("township_dispatcher") as c:
+        done = c.get("/api/v1/follow-ups", params={"status": "done", "incident_id": whistled}).json()["data"]
+    assert [(t["id"], t["done_note"]) for t in done] == [(task_id, "已安排村委会每日巡看")]
+    town.context.close()
+    assert errors == [], errors

@@ -242,13 +242,63 @@
         ...Object.keys(STATUS_COLOUR).map((s) => el("option", { value: s, text: GISE.statusName(s) })));
       $("f-category").replaceChildren(el("option", { value: "", text: t("all") }),
         ...categories.map((c) => el("option", { value: c.code, text: `${c.code} ${catName(c.code)}` })));
-      $("f-status").onchange = render; $("f-category").onchange = render;
+      // the server filters: the page asks for the cases it shows (open ones by default), not the whole township
+      $("f-status").onchange = () => { needs = null; drawn = null; load(); };
+      $("f-category").onchange = () => { needs = null; drawn = null; load(); };
       map = L.map("map").setView([40.16, 117.15], 11);
       markers = L.layerGroup().addTo(map);
       loadTownships();
       load();
-      setInterval(load, 5000);
+      // the event stream says when the chain moved; a new report shows in the desk's counts, read every 10 s (a
+      // few hundred bytes): the list is read again only when they changed, and once a minute whatever happens
+      setInterval(() => loadDesk(true), 10000);
+      setInterval(load, 60000);
       onEvent((e) => { load(); if (selected && e.incident_id === selected && e.actor !== me.username) open(selected, { quiet: true }); });
+    }
+    /* 待我处理: what waits for the desk now (GET /api/v1/desk), each count a filter of the list; and the follow-up
+       tasks departments handed to the township (部门要求、街乡落实), each with its countdown and 完成 */
+    let needs = null;   // {key, ids}: the list narrowed to one desk item's cases
+    let deskSeen = null;  // the desk's counts and first cases as last read
+    async function loadDesk(poll = false) {
+      let desk; let tasks;
+      try {
+        [desk, tasks] = await Promise.all([api("/api/v1/desk"), api("/api/v1/follow-ups?status=open&limit=50")]);
+      } catch (e) { if (!(e instanceof GISE.NetworkError)) failure(e); return; }
+      const seen = desk.items.map((x) => `${x.key}:${x.count}:${x.incident_ids.slice(-3).join(",")}`).join("|")
+        + `|${tasks.data.map((x) => x.id).join(",")}`;
+      const changed = deskSeen !== null && seen !== deskSeen;
+      deskSeen = seen;
+      if (poll && changed) { load(); return; }   // load() reads the desk again and draws it
+      const items = desk.items.filter((x) => !x.key.startsWith("follow_ups"));
+      $("desk-items").replaceChildren(...items.map((x) => el("button", { type: "button", "data-key": x.key,
+        class: `desk-item${x.count ? " due" : ""}${needs && needs.key === x.key ? " chosen" : ""}`, "aria-pressed": String(!!(needs && needs.key === x.key)),
+        disabled: !x.count, onclick: () => {
+          needs = needs && needs.key === x.key ? null : { key: x.key, label: x.label, ids: new Set(x.incident_ids) };
+          drawn = null; load();
+        } }, el("span", { text: t(`desk_${x.key}`) }), el("strong", { class: "count", text: x.count.toLocaleString() }))));
+      const box = $("follow-ups");
+      if (!tasks.data.length) { box.replaceChildren(); return; }
+      box.replaceChildren(el("h3", { text: `${t("follow_ups_title")}（${tasks.numberMatched ?? tasks.data.length}）` }),
+        el("ul", { class: "plain" }, tasks.data.map((task) => followUpItem(task))));
+      tickCountdowns();
+    }
+    function followUpItem(task) {
+      const note = el("input", { type: "text", id: `fu-note-${task.id}`, "aria-label": t("follow_up_note"), placeholder: t("follow_up_note") });
+      return el("li", { class: `follow-up${task.overdue ? " late" : ""}`, "data-task": task.id },
+        el("div", { class: "row" },
+          el("strong", { class: "grow", text: task.task }),
+          el("span", { class: "countdown", "data-due": task.due_at, "data-done": "false" })),
+        el("div", { class: "small muted" }, `${task.department_name || task.department} · ${t("due")} ${GISE.when(task.due_at)} · `,
+          el("a", { href: "#", class: "case-link", "data-case": task.incident_id, onclick: (ev) => { ev.preventDefault(); open(task.incident_id); } },
+            `${task.category_name || task.category} · ${task.village_name || task.township_name || ""}`)),
+        el("div", { class: "row" }, el("div", { class: "grow" }, note),
+          el("button", { type: "button", class: "primary follow-up-done", onclick: async () => {
+            try {
+              await api(`/api/v1/follow-ups/${task.id}/done`, { method: "POST", body: { township: me.unit_code, note: note.value.trim() || null } });
+              flash("ok", `${t("follow_up_done")} ✓`);
+            } catch (e) { failure(e); }
+            loadDesk();
+          } }, t("follow_up_done"))));
     }
     async function loadTownships() {
       try {
@@ -263,26 +313,39 @@
         if (own.length) map.fitBounds(L.geoJSON(own).getBounds(), { padding: [10, 10] });
       } catch (e) { failure(e); }
     }
+    const PAGE = 500;
+    /* the states the cases of each desk item are in (the list asks the server for those, then keeps the item's) */
+    const NEEDS_STATUS = { triage: "reported", classify: "reported", border_reported: "reported", verify: "resolved",
+      declined: "whistled,in_action,reopened", report_in_overdue: "whistled,in_action,reopened" };
+    let matched = 0;
     async function load() {
+      loadDesk();
+      const status = $("f-status").value; const cat = $("f-category").value;
+      const query = new URLSearchParams({ limit: String(PAGE) });
+      if (needs) query.set("status", NEEDS_STATUS[needs.key] || "reported");   // the states a desk item's cases are in
+      else if (status === "open") query.set("open", "true"); else if (status) query.set("status", status);
+      if (cat) query.set("category", cat);
       try {
-        const fc = await api("/api/v1/incidents?limit=1000");
+        const fc = await api(`/api/v1/incidents?${query}`);
         const next = new Map(fc.features.map((f) => [f.id, f]));
-        // the map and list are drawn again only when a case came, went or changed status (the poll is frequent)
-        const state = fc.features.map((f) => `${f.id}:${f.properties.status}`).join();
+        // the map and list are drawn again only when a case came, went or changed status
+        const state = `${query}|${fc.features.map((f) => `${f.id}:${f.properties.status}`).join()}`;
         if (state === drawn) return;
-        if (drawn !== null) for (const [id, f] of next) if (!cases.has(id)) { fresh.add(id); flash("info", `${t("new_case")}: ${catName(f.properties.category)} · ${f.properties.village_name || ""}`); }
-        cases = next; drawn = state;
+        const sameQuery = drawn !== null && drawn.startsWith(`${query}|`);
+        if (sameQuery) for (const [id, f] of next) if (!cases.has(id)) { fresh.add(id); flash("info", `${t("new_case")}: ${catName(f.properties.category)} · ${f.properties.village_name || ""}`); }
+        cases = next; drawn = state; matched = fc.numberMatched ?? fc.features.length;
         render();
       } catch (e) { if (!(e instanceof GISE.NetworkError)) failure(e); }
     }
     function shown() {
-      const status = $("f-status").value; const cat = $("f-category").value;
-      return [...cases.values()].filter((f) => (status === "open" ? OPEN.has(f.properties.status) : !status || f.properties.status === status)
-        && (!cat || f.properties.category === cat))
+      // the server filtered by status and category; a desk item narrows to its own cases
+      return [...cases.values()].filter((f) => !needs || needs.ids.has(f.id))
         .sort((a, b) => (fresh.has(b.id) - fresh.has(a.id)) || b.properties.received_at.localeCompare(a.properties.received_at));
     }
     function render() {
       const list = shown();
+      $("cases-count").textContent = needs ? t("cases_of_item", { n: list.length, item: t(`desk_${needs.key}`) })
+        : matched > cases.size ? t("cases_shown_of", { n: cases.size, total: matched }) : t("cases_n", { n: matched });
       markers.clearLayers();
       for (const f of list) {
         const [lon, lat] = f.geometry.coordinates;
@@ -334,7 +397,7 @@
         const lead = asg.data.find((a) => a.role === "lead");
         const resumed = timeline.events.some((e) => e.kind === "resume" && e.seq > reopening.seq);
         parts.push(reopenNotice(reopening, resumed || !lead ? t("reopened_resumed")
-          : t("reopened_next", { lead: lead.department_name || unitName(known, lead.department) })));
+          : t("reopened_next", { lead: unitName(known, lead.department) })));
       }
       if (photos) parts.push(el("h3", { text: t("photos") }), photos);
       const summoned = new Set(asg.data.map((a) => a.department));
@@ -343,6 +406,16 @@
       const listed = categories.find((c) => c.code === p.category);
       const unclassified = !!(listed && listed.classify_first);          // 类别待定: the desk names it first
       const settledCase = ["duplicate", "rejected"].includes(p.status);
+      const sep = GISE.lang() === "zh" ? "、" : ", ";
+      const others = (p.border_townships || []).filter((c) => c !== me.unit_code).map((c) => unitName(known, c));
+      if (!own) {
+        // a neighbour's case near the border: read here, whistled there
+        parts.push(el("div", { id: "neighbour-case", class: "notice info", role: "status" },
+          t(p.township_code ? "neighbour_case" : "outside_case", { township: p.township_name || unitName(known, p.township_code || ""), list: others.join(sep) })));
+      } else if ((p.flags || []).includes("near_border") && others.length) {
+        parts.push(el("div", { id: "near-border", class: "notice info", role: "status" }, t("near_border_of", { list: others.join(sep) })));
+      }
+      focusOnMap(f);
       if (own && unclassified && !settledCase) {
         parts.push(el("div", { id: "classify-first", class: "notice warn", role: "status" }, el("strong", { text: t("classify_first") }),
           el("div", { class: "small", text: t("classify_first_hint") })));
@@ -350,13 +423,15 @@
       if (!settledCase && !unclassified) {   // a duplicate or declined case has no one to whistle
         parts.push(el("h3", { text: t("plan") }), table([t("department"), t("role"), { label: t("report_in_minutes"), num: true }],
           p.plan.map((x) => el("tr", { class: whistled && !summoned.has(x.department) ? "muted not-summoned" : null },
-            el("td", { text: (x.department_name || x.department) + (whistled && !summoned.has(x.department) ? `（${t("not_summoned")}）` : "") }),
+            el("td", { text: unitName(known, x.department) + (whistled && !summoned.has(x.department) ? `（${t("not_summoned")}）` : "") }),
             el("td", { text: x.role === "lead" ? t("role_lead") : t("role_assist") }),
             el("td", { class: "num", text: String(x.report_in_minutes ?? "") })))));
       }
       // 吹哨: a case not whistled yet, or one whose every department was released (taken back after a decline,
       // reclassified) — never one whose category is not known yet
-      const whistleOpen = own && !unclassified && ((!whistled && ["reported", "triaged", "reopened"].includes(p.status))
+      // a report just outside the district may be taken up by a township its fix reaches (the API allows it)
+      const candidate = !p.township_code && (p.border_townships || []).includes(me.unit_code);
+      const whistleOpen = (own || candidate) && !unclassified && ((!whistled && ["reported", "triaged", "reopened"].includes(p.status))
         || (whistled && !holding && ["triaged", "whistled"].includes(p.status)));
       if (whistleOpen) parts.push(whistleBox(id, p, listed, known));
       // 标记重复 / 不予受理 before anyone is summoned; 恢复受理 when that call was wrong; 改类 until departments act
@@ -372,7 +447,7 @@
         };
         parts.push(el("h3", { text: t("assignments") }), table([t("department"), t("status"), t("due"), t("countdown"), t("resolution_due"), t("rate"), ""],
           asg.data.map((a) => el("tr", { "data-department": a.department, "data-status": a.status },
-            el("td", { text: `${a.department_name || a.department} (${a.role === "lead" ? t("role_lead") : t("role_assist")})` }),
+            el("td", { text: `${unitName(known, a.department)} (${a.role === "lead" ? t("role_lead") : t("role_assist")})` }),
             el("td", { text: t(`asg_${a.status}`) + (a.minutes_late > 0 ? ` · ${t("late")} ${t("minutes_n", { n: Math.round(a.minutes_late) })}` : "")
               + (a.status === "declined" && a.reason ? ` · ${a.reason}` : "") }),
             el("td", { text: GISE.when(a.report_in_due) }),
@@ -444,6 +519,18 @@
         el("label", { for: "reject-reason", text: t("reject_reason") }),
         el("div", { class: "row" }, el("div", { class: "grow" }, reason),
           el("button", { id: "reject", type: "button", class: "danger", onclick: reject }, t("reject"))));
+    }
+    /* the chosen case on the map: centred (not zoomed out), its GPS accuracy drawn as a circle */
+    let focus = null;
+    function focusOnMap(f) {
+      if (!map) return;
+      const [lon, lat] = f.geometry.coordinates;
+      if (focus) focus.remove();
+      focus = L.layerGroup([
+        L.circle([lat, lon], { radius: Math.max(f.properties.accuracy_m || 0, 10), color: "#0b4f8a", weight: 2, fillOpacity: 0.08 }),
+        L.circleMarker([lat, lon], { radius: 11, color: "#0b4f8a", weight: 3, fill: false }),
+      ]).addTo(map);
+      map.setView([lat, lon], Math.max(map.getZoom(), 14));
     }
     /* 吹哨: the departments of the lists' plan (ticked; untick to leave one out) and the others the lists name for
        the category (unticked: tick to add), then a second click that says whom it summons */
@@ -992,12 +1079,16 @@
           el("td", { text: w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
     }
     /* the evaluation's main columns, labelled; ratios as percentages, unknown (null) as "—" */
-    const EVAL_COLS = ["rank", "ranking", "month", "name", "score", "deduction", "on_time_rate", "report_in_rate", "duty_rate",
-      "resolution_rate", "outcome_rate", "adequate_rate", "rating_score", "whistle_on_time_rate", "review_on_time_rate",
-      "follow_up_on_time_rate", "no_recurrence_rate", "whistles", "actions", "penalty_amount", "own_warnings", "warnings",
-      "recurrences", "cases", "whistled", "share_whistled", "whistles_sent", "summons"];
+    /* the score, what it was before the warnings, their points and what they cost per 100 occasions (so the
+       busiest are not last for their volume), then the rates; a township's backlog (上报/未处理/分拣及时率) too */
+    const EVAL_COLS = ["rank", "ranking", "month", "name", "score", "score_base", "warning_points", "deduction",
+      "on_time_rate", "report_in_rate", "duty_rate", "resolution_rate", "outcome_rate", "adequate_rate", "rating_score",
+      "whistle_on_time_rate", "triage_on_time_rate", "review_on_time_rate", "follow_up_on_time_rate", "no_recurrence_rate",
+      "whistles", "actions", "penalty_amount", "own_warnings", "warnings", "recurrences", "reports", "untriaged", "cases",
+      "whistled", "share_whistled", "whistles_sent", "summons"];
     /* a column's label; a township's ``warnings`` are about departments on its cases (部门警示), its own are apart */
     const evalLabel = (c, by) => (c === "warnings" && by === "township" ? t("ev_dept_warnings")
+      : c === "resolution_rate" && by === "township" ? t("ev_whistled_resolution_rate")
       : c === "recurrences" && by === "township" ? t("ev_township_recurrences")
         : t(`ev_${c}`));
     const isRatio = (k) => k.endsWith("_rate") || k === "rating_score" || k === "share_whistled";
@@ -1005,7 +1096,7 @@
       if (v === null || v === undefined || (typeof v === "number" && !Number.isFinite(v))) return "—";
       if (typeof v !== "number") return String(v);
       if (isRatio(k)) return `${(v * 100).toFixed(1)}%`;
-      if (k === "score") return v.toFixed(1);
+      if (k === "score" || k === "score_base" || k === "deduction") return v.toFixed(1);
       if (k === "penalty_amount") return v.toLocaleString(GISE.lang() === "zh" ? "zh-CN" : "en-GB", { maximumFractionDigits: 2 });
       return Number.isInteger(v) ? String(v) : v.toFixed(2);
     }
@@ -1072,8 +1163,13 @@
           .map((li) => ({ a: li.querySelector("a"), when: li.querySelector(".when") }))
           .filter((m) => m.a && /^\/maps\/[\w-]+$/.test(m.a.getAttribute("href") || ""))
           .map((m) => ({ stem: m.a.getAttribute("href").slice(6), title: m.a.textContent, when: m.when ? m.when.textContent : "" }));
+        // a map of one case (the dispatch map) is titled by its place: the button says what kind of map it is
+        const label = (m) => (m.stem.startsWith("dispatch") ? `${t("map_kind_dispatch")} · ${m.title}` : m.title);
         $("maps").replaceChildren(...(found.length ? found.map((m) => el("button", { type: "button", "data-map": m.stem, title: m.when || null, onclick: () => {
-          $("map-frame").src = `/maps/${m.stem}`; $("map-frame").classList.remove("hidden"); $("map-frame").title = m.title; } }, m.title))
+          $("map-frame").src = `/maps/${m.stem}`; $("map-frame").classList.remove("hidden"); $("map-frame").title = m.title;
+          // the frame is a window on the page: the whole page, its legends beside the map, opens on its own
+          $("map-open").replaceChildren(el("a", { href: `/maps/${m.stem}`, target: "_blank", rel: "noopener" }, t("map_open_full", { title: m.title })));
+        } }, label(m)))
           : [el("p", { class: "muted", text: t("no_items") })]));
       } catch { /* no maps written yet */ }
     }
