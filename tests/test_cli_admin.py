@@ -85,7 +85,10 @@ def test_users_add_checks_name_role_and_unit_before_asking_for_the_password(runn
     town = str(jurisdiction.townships.iloc[0]["code"])
     for args, said in ((["--role", "sheriff", "--unit", "district"], "role: unknown role 'sheriff'"),
                        (["--role", "patrol", "--unit", "999"], "unit: '999' is not a township"),
-                       (["--role", "supervisor", "--unit", "WATER"], "unit: a supervisor is scoped to the district")):
+                       (["--role", "supervisor", "--unit", "WATER"], "unit: a supervisor is scoped to the district"),
+                       # a code nearly right is named, and the codes are listed
+                       (["--role", "department_officer", "--unit", "TRAFIC_POLICE"],
+                        "(did you mean 'TRAFFIC_POLICE'?); the codes: TOWN, PSB, TRAFFIC_POLICE")):
         refused = runner.invoke(app, ["users", "add", "early.check", *args], input=typed, env=no_env)
         assert refused.exit_code == 2 and said in _said(refused), _said(refused)
         assert "password:" not in refused.output, refused.output  # not asked for: the command stopped first

@@ -6,6 +6,7 @@ from the loaded layers, a department code from the four lists, or ``district`` f
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import UTC, datetime
 
@@ -45,8 +46,12 @@ def _unit_kind(session: Session, catalog: Catalog, role: Role, unit: str) -> str
     if "township" in kinds and unit in user_repo.township_names(session):
         return "township"
     want = " or ".join(kinds)
-    raise InvalidInput(f"{unit!r} is not a {want} code (townships: the loaded layer's codes; departments: the "
-                       "four lists' codes)", field="unit")
+    known = ([*catalog.departments] if "department" in kinds else []) \
+        + (sorted(user_repo.township_names(session)) if "township" in kinds else [])
+    near = difflib.get_close_matches(unit, known, n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    raise InvalidInput(f"{unit!r} is not a {want} code{hint}; the codes: {', '.join(known)}", field="unit",
+                       allowed=known)
 
 
 def check_new_user(session: Session, *, catalog: Catalog, username: str, role: str, unit: str) -> tuple[Role, str]:

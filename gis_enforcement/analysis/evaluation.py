@@ -239,15 +239,15 @@ def _unit(text: str, *, instant_ok: bool, zone: ZoneInfo) -> tuple[datetime, dat
         if re.fullmatch(r"\d{4}", s):
             start = datetime(int(s), 1, 1, tzinfo=zone)
             return start, start.replace(year=start.year + 1)
-        if re.fullmatch(r"\d{4}-\d{2}", s):
+        if re.fullmatch(r"\d{4}-\d{1,2}", s):  # 2026-08 or 2026-8
             start = datetime(int(s[:4]), int(s[5:]), 1, tzinfo=zone)
             return start, _add_month(start)
         if re.fullmatch(r"\d{4}-W\d{2}", s):
             day = date.fromisocalendar(int(s[:4]), int(s[6:]), 1)
             start = datetime(day.year, day.month, day.day, tzinfo=zone)
             return start, start + timedelta(days=7)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
-            day = date.fromisoformat(s)
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", s):  # 2026-08-05 or 2026-8-5
+            day = date(*(int(part) for part in s.split("-")))
             start = datetime(day.year, day.month, day.day, tzinfo=zone)
             return start, start + timedelta(days=1)
         if not instant_ok or not re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*", s):
@@ -283,6 +283,9 @@ def _parse_period(text: str, *, tz: str | None) -> Period:
     if ".." in text:
         first, _, last = text.partition("..")
         start, end = _unit(first, instant_ok=True, zone=zone)[0], _unit(last, instant_ok=True, zone=zone)[1]
+        if end <= start:  # said in the user's words, not as the exclusive end the parser computed
+            raise InvalidInput(f"the period {text.strip()!r} ends before it starts: its end {last.strip()!r} is not "
+                               f"after its start {first.strip()!r}", field="period")
     else:
         start, end = _unit(text, instant_ok=False, zone=zone)
     if start < datetime(FIRST_YEAR, 1, 1, tzinfo=zone):

@@ -574,7 +574,9 @@ def _plan_tables(title: str, targets: list[dict[str, Any]], waiting: list[dict[s
 
     table = Table(title=title, box=box.SIMPLE_HEAD)
     for col in ("序", "目标", "类别", "部门（人）", "时段", "到达", "得分"):
-        table.add_column(col, justify="right" if col in ("序", "得分") else "left")
+        # names have no spaces to break at: folded onto more lines rather than cut with "…"
+        table.add_column(col, justify="right" if col in ("序", "得分") else "left",
+                         overflow="fold", no_wrap=col in ("序", "时段", "到达", "得分"))
     for r in targets:
         officers = staff_label(r.get("officers"), r.get("departments"), lambda d: short_name(catalog, d))
         arrive = r.get("arrive_at")
@@ -585,7 +587,7 @@ def _plan_tables(title: str, targets: list[dict[str, Any]], waiting: list[dict[s
     if waiting:
         wait = Table(title="暂缓 waiting", box=box.SIMPLE_HEAD)
         for col in ("目标", "原因"):
-            wait.add_column(col)
+            wait.add_column(col, overflow="fold")
         for w in waiting[:12]:
             wait.add_row(str(w.get("name", "")), str(w.get("reason_zh") or w.get("reason", "")))
         out.print(wait)
@@ -617,7 +619,7 @@ def plan_list(limit: Annotated[int, typer.Option(min=1, max=500, help="how many,
         return
     table = Table(title=f"联合执法计划 plans ({len(rows)} of {total})", box=box.SIMPLE_HEAD)
     for col in ("#", "status", "from", "to", "targets", "waiting", "townships", "categories"):
-        table.add_column(col, justify="right" if col in ("#", "targets", "waiting") else "left")
+        table.add_column(col, justify="right" if col in ("#", "targets", "waiting") else "left", overflow="fold")
     for r in rows:
         begin, end = r["period_start"], r["period_end"]
         table.add_row(str(r["id"]), r["status"], begin.isoformat(timespec="minutes") if begin else "—",
@@ -655,23 +657,46 @@ def plan_show(plan_id: Annotated[int, typer.Argument(help="a stored plan (see `p
     out.print(f"{len(targets)} target(s), {km:.1f} km · {towns} · {state}")
 
 
+def _actor(given: str | None) -> str:
+    """The person a command acts for: ``given`` (stripped), else the operating system's user name."""
+    if given is None:
+        import getpass
+
+        try:
+            given = getpass.getuser()
+        except (KeyError, OSError) as exc:  # no user name in the environment nor in the password database
+            raise InvalidInput("cannot tell who is executing the plan: give --actor NAME", field="actor") from exc
+    name = given.strip()
+    if not name:
+        raise InvalidInput("--actor names the person executing the plan: it cannot be empty", field="actor")
+    return name
+
+
 @plan_app.command("execute")
-def plan_execute(plan_id: Annotated[int, typer.Argument(help="a stored plan")]) -> None:
-    """Carry a plan out now: every target whistled at once (cases filed where a target has none). Refused
-    more than 2 hours before the plan's period starts or after it ends, and for a plan with no planned target."""
+def plan_execute(
+    plan_id: Annotated[int, typer.Argument(help="a stored plan")],
+    actor: Annotated[str | None, typer.Option(
+        "--actor", help="who executes the plan, recorded on its whistles and the cases' records "
+                        "(default: the operating system user)")] = None,
+) -> None:
+    """Carry a plan out now: every target whistled at once (cases filed where a target has none), in the
+    district's name (a joint-operation whistle, not the township's own). Refused more than 2 hours before the
+    plan's period starts or after it ends, and for a plan with no planned target."""
     from gis_enforcement.operations.plans import execute_plan
 
     try:
+        actor = _actor(actor)
         plat = open_platform()
         at = datetime.now(UTC)
         with plat.transaction() as session:
             done = execute_plan(session, catalog=plat.catalog, locator=plat.locators.get(session), plan_id=plan_id,
-                                at=at, actor="cli", tz=plat.settings.timezone)
+                                at=at, actor=actor, tz=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)
         return
     when = at.astimezone(ZoneInfo(plat.settings.timezone)).isoformat(timespec="minutes")
-    out.print(f"plan {plan_id} executed at {when}: {len(done.whistle_ids)} whistle(s), "
+    out.print(f"plan {plan_id} executed at {when} by {actor} (the district's joint-operation whistle): "
+              f"{len(done.whistle_ids)} whistle(s), "
               f"{len(done.incident_ids)} case(s) ({len(done.filed)} filed for targets without an open case)")
     for case_id, why in done.skipped:
         err.print(f"[yellow]skipped[/] {case_id}: {why}")

@@ -1,10 +1,14 @@
 """The whistle (吹哨): summon departments to one case or to many at once.
 
-Two modes here. In a **township whistle** (街乡吹哨、部门报到), the township whistles for cases in its own
+Three modes here. In a **township whistle** (街乡吹哨、部门报到), the township whistles for cases in its own
 jurisdiction. Its default is the proposed plan from the lists (lead plus assists), and it may add
 departments the lists allow for the category. In a **lead-department whistle** (一门主责、其他配合), the lead
 department of a case whistles assisting departments. Either way each department gets one assignment per
-case, with its role and its deadlines counted from the whistle. A joint whistle for many cases is one call.
+case, with its role and its deadlines counted from the whistle. A **joint-operation whistle** (联合执法, mode
+``joint_plan``) is the district's: executing a supervisor's plan summons the plan's departments to the cases of
+the district's townships like a township whistle does, but in the district's name (whistler ``district``, the
+unit code of district-wide roles), so it is not counted among a township's own whistles. A joint whistle for
+many cases is one call.
 Anything outside the whistler's reach is refused with the reason; nothing is written then. Nor is a whistle
 that would summon nobody new: it is refused, so a case's record holds no empty whistle.
 """
@@ -28,6 +32,10 @@ from gis_enforcement.storage import Session, dispatch_repo
 
 TOWNSHIP = "township"
 LEAD_DEPARTMENT = "lead_department"
+JOINT_PLAN = "joint_plan"
+#: the whistler of a joint-operation whistle: the district (the unit code of district-wide roles)
+DISTRICT = "district"
+MODES = (TOWNSHIP, LEAD_DEPARTMENT, JOINT_PLAN)
 
 
 @dataclass
@@ -90,14 +98,15 @@ def whistle(
 ) -> WhistleResult:
     """Summon departments to ``incident_ids`` (one or many: a joint whistle) at server time ``at``.
 
-    ``mode`` is ``township`` (``whistler`` is a township code; every case must be in it) or
-    ``lead_department`` (``whistler`` is a department code; it must be the lead of every case, and it may only
-    summon assists). ``add_departments`` are added as assists when the lists allow them for the category;
-    ``only_departments`` narrows the proposed plan. A reported case is triaged first. Departments already
-    summoned to a case are skipped and listed in the result; a case of a joint whistle with nobody new to
-    summon is left out of it (no event, no change of state). When nobody new would be summoned to any case,
-    nothing is written: ``AlreadySummoned`` (409) when every department is already on its case, listing them
-    in ``already_summoned``; ``InvalidInput`` on ``departments`` when the plan is empty.
+    ``mode`` is ``township`` (``whistler`` is a township code; every case must be in it), ``lead_department``
+    (``whistler`` is a department code; it must be the lead of every case, and it may only summon assists) or
+    ``joint_plan`` (a district joint operation: ``whistler`` is :data:`DISTRICT`; every case must lie in one of the
+    district's townships; it summons as a township whistle does). ``add_departments`` are added as assists when the
+    lists allow them for the category; ``only_departments`` narrows the proposed plan. A reported case is triaged
+    first. Departments already summoned to a case are skipped and listed in the result; a case of a joint whistle
+    with nobody new to summon is left out of it (no event, no change of state). When nobody new would be summoned to
+    any case, nothing is written: ``AlreadySummoned`` (409) when every department is already on its case, listing
+    them in ``already_summoned``; ``InvalidInput`` on ``departments`` when the plan is empty.
 
     ``report_in_from``: when the report-in clock starts, if later than ``at`` — a joint operation's planned
     arrival at the place, so that a department summoned at the start of the operation to a site the route
@@ -109,8 +118,11 @@ def whistle(
     ids = list(dict.fromkeys(incident_ids))
     if not ids:
         raise InvalidInput("no case to whistle for", field="incident_ids")
-    if mode not in (TOWNSHIP, LEAD_DEPARTMENT):
-        raise InvalidInput(f"unknown whistle mode {mode!r}; use township or lead_department", field="mode")
+    if mode not in MODES:
+        raise InvalidInput(f"unknown whistle mode {mode!r}; use {', '.join(MODES)}", field="mode")
+    if mode == JOINT_PLAN and whistler != DISTRICT:
+        raise InvalidInput(f"a joint-operation whistle is the district's: whistler must be {DISTRICT!r}, "
+                           f"not {whistler!r}", field="whistler")
     cases = dispatch_repo.lock_cases(session, incident_ids=ids)
     missing = [str(i) for i in ids if i not in cases]
     if missing:
@@ -138,6 +150,11 @@ def whistle(
                     if case.township_code is None and case.border_townships else ""
                 raise InvalidInput(f"case {cid} lies in {where}, not in township {whistler}{near}",
                                    field="incident_ids")
+            plans[cid] = _plan_for(case, catalog, add_departments, only_departments)
+        elif mode == JOINT_PLAN:
+            if case.township_code is None:
+                raise InvalidInput(f"case {cid} lies outside the district: a joint operation whistles only cases "
+                                   "of the district's townships", field="incident_ids")
             plans[cid] = _plan_for(case, catalog, add_departments, only_departments)
         else:
             lead = next((a.department for a in current if a.role is Role.LEAD), None)

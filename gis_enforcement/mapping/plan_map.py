@@ -5,13 +5,18 @@ what the ``operation_plan.route`` column stores): the start is a square marker, 
 with its visit number in it, coloured by its time window (night, evening, day, other), every waiting target a
 grey dashed circle whose popup says why it is waiting, and the route a dashed line with an arrow on each leg
 pointing the way the team drives. Popups (built in the browser) give name, categories, departments with their
-officers, the window and the arrival time. Like the other maps, Leaflet is inlined (works offline).
+officers, the window and the arrival time. The title box names the plan (its number when given) and its
+township(s), the period, the number of visits, the route's length and driving time (行驶 N 分钟: driving, not
+the operation's length), when the team is expected back (or done at the last visit), and the departments with
+their officers. Waiting targets are a layer of their own that the title box can hide (hidden at first when they
+outnumber the planned visits, which they would crowd). Like the other maps, Leaflet is inlined (works offline).
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +45,9 @@ WORDS = {
            "window": "检查时段", "arrive": "到达", "depart": "离开", "wait": "等候", "reason": "原因",
            "severity": "严重程度", "score": "得分", "rank": "排名", "order": "顺序", "id": "编号",
            "depart_at": "出发时间", "townships": "乡镇边界", "end": "结束",
-           "no_targets": "本方案没有排入任何检查点"},
+           "no_targets": "本方案没有排入任何检查点", "plan": "计划 #{n}", "drive": "行驶 {n} 分钟",
+           "back": "预计 {t} 返回", "done": "预计 {t} 完成最后一个检查点", "team": "参与部门（人）",
+           "team_total": "共 {n} 人", "waiting_n": "另 {n} 个待安排", "show": "显示"},
     "en": {"title": "Joint operation plan", "legend": "Legend", "start": "Start", "planned": "Planned visits",
            "waiting": "Waiting (not scheduled)", "route": "Route", "night": "Night window",
            "evening": "Evening window", "day": "Day window", "other": "Other window", "targets": "targets",
@@ -48,7 +55,9 @@ WORDS = {
            "officers": "officers", "window": "Window", "arrive": "Arrive", "depart": "Leave", "wait": "Wait",
            "reason": "Reason", "severity": "Severity", "score": "Score", "rank": "Rank", "order": "Visit",
            "id": "ID", "depart_at": "Departs", "townships": "Townships", "end": "Ends",
-           "no_targets": "This plan has no scheduled targets"},
+           "no_targets": "This plan has no scheduled targets", "plan": "Plan #{n}", "drive": "driving {n} min",
+           "back": "back by {t}", "done": "last visit done by {t}", "team": "Departments (officers)",
+           "team_total": "{n} officers in all", "waiting_n": "{n} more waiting", "show": "show"},
 }
 
 _PLAN_CSS = """
@@ -224,6 +233,37 @@ def _period_text(plan: Mapping[str, Any], start: Mapping[str, Any] | None, route
     return f"{b} – {e[11:] if e[:10] == b[:10] else e[5:]}"
 
 
+def _clock(value: Any, since: Any) -> str:
+    """An ISO time as HH:MM, with its month and day (MM-DD HH:MM) when it falls on another day than ``since``."""
+    text = str(value)[:16].replace("T", " ")
+    return text[11:] if since and text[:10] == str(since)[:10] else text[5:]
+
+
+def _bare(name: str) -> str:
+    """A township's name without its parenthesised alias: "马坊镇(马坊地区)" → "马坊镇"."""
+    return re.sub(r"[（(][^）)]*[）)]", "", name).strip() or name
+
+
+def _township_names(targets: list[dict[str, Any]], townships: gpd.GeoDataFrame) -> list[str]:
+    """The townships of the targets (the planned ones first), by name where the layer has it."""
+    names = ({str(c): str(n) for c, n in zip(townships["code"], townships["name"], strict=True)}
+             if {"code", "name"} <= set(townships.columns) else {})
+    codes = [str(f["properties"]["township_code"]) for f in targets if f["properties"].get("township_code")]
+    return [_bare(names.get(c, c)) for c in dict.fromkeys(codes)]
+
+
+def _team(planned: list[dict[str, Any]], depts: Mapping[str, str]) -> list[tuple[str, int]]:
+    """Each department of the planned visits with the most officers any visit needs of it (the team drives
+    the route together), in the order they first appear; names from the lists when known."""
+    most: dict[str, int] = {}
+    for f in planned:
+        for part in str(f["properties"].get("officers") or "").split(";"):
+            code, _, n = part.strip().rpartition(" ")
+            if code and n.isdigit():
+                most[code] = max(most.get(code, 0), int(n))
+    return [(_bare(depts.get(code, code)), n) for code, n in most.items()]
+
+
 def _legend(counts: Mapping[str, int], n_waiting: int, words: Mapping[str, str]) -> str:
     def row(swatch: str, name: str, n: int | None) -> str:
         count = f'<span class="n">{n:,}</span>' if n is not None else '<span class="n"></span>'
@@ -241,13 +281,16 @@ def _legend(counts: Mapping[str, int], n_waiting: int, words: Mapping[str, str])
 
 
 def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, title: str | None = None,
-             lang: str = "zh", catalog: Any = None, tiles: str | None = None) -> folium.Map:
+             lang: str = "zh", catalog: Any = None, tiles: str | None = None,
+             plan_id: int | None = None) -> folium.Map:
     """A joint-operation plan's GeoJSON (features with ``role`` start / target / route, as
     :meth:`OperationPlan.to_geojson` writes them) over the township polygons, as an offline folium map.
 
     Planned targets are numbered in visit order and coloured by their window's label (night, evening, day,
     other); waiting targets are grey, their popup giving the reason; the route has an arrow on each leg. The
-    title box gives the period, the number of targets and the route's length. ``catalog`` (optional) turns
+    title box gives the plan (``plan_id``, when given) and its townships, the period, the number of targets,
+    the route's length and driving time, the expected return, and the departments with their officers; its
+    "显示" box shows or hides the waiting targets' layer. ``catalog`` (optional) turns
     category, department and severity codes into names; ``lang`` "zh" or "en"; ``tiles`` None (offline) or a
     folium tile name. A plan without planned targets still draws (start, waiting targets, the townships) and its
     title box says it has none; a position that is null or not a lon/lat (as an older stored plan may hold) is
@@ -286,7 +329,9 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
     else:
         x0, y0, x1, y1 = 117.12, 40.14, 117.12, 40.14
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=12, tiles=tiles, prefer_canvas=True)
-    the_title = title or words["title"]
+    heading = [words["title"], *([words["plan"].format(n=plan_id)] if plan_id is not None else []),
+               "、".join(_township_names([*planned, *waiting], townships))]
+    the_title = title or " · ".join(h for h in heading if h)
     start_page(m, title=the_title, css=_PLAN_CSS)
 
     cats: dict[str, str] = {}
@@ -305,25 +350,47 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
 
     synthetic = synthetic_townships(townships)
     add_townships(m, townships, name=words["townships"], lang=lang)
+    show_waiting = len(waiting) <= len(planned)  # many waiting ones would crowd the visits: hidden at first
+    waiting_group = ""
     for kind, name, part in (("route", words["route"], [route] if route else []),
                              ("waiting", words["waiting"], waiting),
                              ("planned", words["planned"], list(reversed(planned))),  # first visit on top
                              ("start", words["start"], [start] if start else [])):
         if part:
-            group = folium.FeatureGroup(name=name, show=True)
+            group = folium.FeatureGroup(name=name, show=show_waiting if kind == "waiting" else True)
             group.add_child(PlanLayer(_collection(part), kind))
             m.add_child(group)
+            waiting_group = group.get_name() if kind == "waiting" else waiting_group
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
 
     route_props = route["properties"] if route else {}
+    plan_block = plan_geojson.get("plan") or {}
     km = float(route_props.get("travel_m") or 0) / 1000
     stats = [f"{len(planned)} {words['targets']}", f"{km:.1f} {words['km']}"]
-    if waiting:
-        stats[0] += (f"（另 {len(waiting)} 个待安排）" if lang == "zh" else f" (+{len(waiting)} waiting)")
     empty = f'<div class="note">{html.escape(words["no_targets"])}</div>' if not planned else ""
     if route_props.get("travel_minutes") is not None:
-        stats.append(f"{float(route_props['travel_minutes']):.0f} {words['min']}")
-    period = _period_text(plan_geojson.get("plan") or {}, start["properties"] if start else None, route_props)
+        stats.append(words["drive"].format(n=f"{float(route_props['travel_minutes']):.0f}"))
+    period = _period_text(plan_block, start["properties"] if start else None, route_props)
+    if planned and route_props.get("end_at"):
+        began = plan_block.get("period_start") or (start["properties"] if start else {}).get("depart_at")
+        back = words["back"] if plan_block.get("return_to_start") else words["done"]
+        stats.append(back.format(t=_clock(route_props["end_at"], began)))
+    team = _team(planned, {c: str(v.zh if lang == "zh" else v.en) for c, v in catalog.departments.items()}
+                 if catalog is not None else {})
+    crew = ""
+    if team:
+        listed = "、".join(f"{name} {n}" for name, n in team) if lang == "zh" else \
+            ", ".join(f"{name} {n}" for name, n in team)
+        crew = (f'<div class="sub team">{html.escape(words["team"])}：{html.escape(listed)} · '
+                f'{html.escape(words["team_total"].format(n=sum(n for _, n in team)))}</div>')
+    toggle = ""
+    if waiting and waiting_group:
+        box = (f'<label class="waiting-toggle"><input type="checkbox" id="gise-show-waiting"'
+               f'{" checked" if show_waiting else ""} onchange="(function (on) {{ var g = {waiting_group}, '
+               f'map = {m.get_name()}; if (on) {{ map.addLayer(g); }} else {{ map.removeLayer(g); }} }})'
+               f'(this.checked)"> {html.escape(words["show"])}</label>')
+        toggle = (f'<div class="sub waiting">{html.escape(words["waiting_n"].format(n=len(waiting)))} '
+                  + box + "</div>")
     note = ""
     if synthetic:
         note = ('<div class="note">⚠ ' + ("乡镇边界为示意边界（合成数据，非官方），仅供演示" if lang == "zh" else
@@ -332,7 +399,7 @@ def plan_map(plan_geojson: Mapping[str, Any], townships: gpd.GeoDataFrame, *, ti
         f'<div class="gise-box gise-title"><h1>{html.escape(the_title)}</h1>'
         + (f'<div class="sub">{html.escape(words["period"])} {html.escape(period)}</div>' if period else "")
         + '<div class="stats">' + "".join(f"<span>{html.escape(s)}</span>" for s in stats) + "</div>"
-        + empty + note + "</div>"))
+        + crew + toggle + empty + note + "</div>"))
     figure_of(m).html.add_child(Raw(_legend(counts, len(waiting), words)))
     pad = max((x1 - x0), (y1 - y0)) * 0.05 + 0.002
     m.fit_bounds([[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]], padding_top_left=(270, 110),

@@ -132,7 +132,7 @@ def plan_page(session: Session, path: Path, *, catalog: Catalog, plan_id: int, l
     if plan is None:
         raise NotFound(f"no plan {plan_id}", field="plan_id")
     towns = layer_repo.read_layers(session)["township"]
-    written = write_plan_map(path, plan["route"], towns, lang=lang, catalog=catalog, tz=timezone)
+    written = write_plan_map(path, plan["route"], towns, lang=lang, catalog=catalog, tz=timezone, plan_id=plan_id)
     return MapPage(written, len(plan["route"].get("features", [])))
 
 

@@ -5,8 +5,11 @@ whistling every target at once.
 (:func:`gis_enforcement.analysis.planning.plan_operation`) and stores the plan. :func:`execute_plan` carries a
 stored plan out in one transaction: a target with no open case gets one, filed through the normal intake at the
 target's place (so it is located, matched to the lists and recorded like any patrol report), and each target's
-cases are whistled by their township with the departments the plan gives them (those the lists allow for each
-case's category). Nothing is whistled twice: a plan executes once.
+cases are whistled with the departments the plan gives them (those the lists allow for each case's category).
+The whistle is the district's, not the township's: mode ``joint_plan``, whistler ``district``
+(:data:`~gis_enforcement.dispatch.whistle.DISTRICT`), recording the person who executed the plan as its actor.
+It summons like a township whistle, but the township evaluation, which counts a township's own whistles and
+summons, leaves it out. Nothing is whistled twice: a plan executes once.
 
 A plan is executed for its period: from :data:`EXECUTE_LEAD` before its start until its end; a plan executed
 days early would summon the departments days before the operation, and :func:`execute_plan` refuses that, and a
@@ -37,7 +40,7 @@ from pyproj import Transformer
 from gis_enforcement.analysis.plan_candidates import build_candidates
 from gis_enforcement.analysis.plan_targets import dated_names, report_dates
 from gis_enforcement.analysis.planning import OperationPlan, check_period, check_plannable, plan_operation
-from gis_enforcement.dispatch.whistle import TOWNSHIP, departments_allowed, whistle
+from gis_enforcement.dispatch.whistle import DISTRICT, JOINT_PLAN, departments_allowed, whistle
 from gis_enforcement.domain.case_flow import case_accepts_whistle
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
@@ -393,7 +396,8 @@ def execute_plan(session: Session, *, catalog: Catalog, locator: Locator, plan_i
     module docstring). A plan executes once (``AlreadyRecorded`` the second time). ``InvalidInput`` on ``at``
     when ``at`` is more than :data:`EXECUTE_LEAD` before the plan's period or not before its end, and on
     ``plan_id`` when the plan has no planned target; nothing is written then. Times are read and said in the
-    district's zone ``tz``."""
+    district's zone ``tz``. The whistles are the district's (mode ``joint_plan``, whistler ``district``) and
+    ``actor``, the person executing the plan, is recorded on them and on the cases' events."""
     at = require_aware(at, "at")
     plan = analysis_repo.get_plan(session, plan_id=plan_id, lock=True)
     if plan is None:
@@ -418,13 +422,14 @@ def execute_plan(session: Session, *, catalog: Catalog, locator: Locator, plan_i
         for i in open_ids:
             case = cases[i]
             if case.township_code is None:
-                done.skipped.append((str(i), "outside the district: no township can whistle it"))
+                done.skipped.append((str(i), "outside the district: a joint operation whistles only the "
+                                             "district's townships' cases"))
                 continue
             groups.setdefault((case.township_code, case.category), []).append(i)
-        for (township, category), members in groups.items():
+        for (_township, category), members in groups.items():  # one whistle per township and category
             allowed = departments_allowed(catalog, category)
             try:
-                result = whistle(session, catalog=catalog, incident_ids=members, mode=TOWNSHIP, whistler=township,
+                result = whistle(session, catalog=catalog, incident_ids=members, mode=JOINT_PLAN, whistler=DISTRICT,
                                  at=at, actor=actor, add_departments=[d for d in wanted if d in allowed],
                                  note=f"联合执法计划#{plan_id} 目标{target.get('order')}（{target['target_id']}）",
                                  report_in_from=_planned_arrival(target))

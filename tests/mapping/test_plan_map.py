@@ -141,3 +141,75 @@ def test_a_stored_plan_with_an_impossible_start_still_draws(pinggu, catalog, tmp
     bad = _empty_plan([200.0, 100.0])
     assert "start" not in _by_role(embedded_layers(
         write_plan_map(tmp_path / "far.html", bad, pinggu.townships).read_text("utf-8")))
+
+
+def _in_town(plan: dict[str, Any], code: str) -> dict[str, Any]:
+    """The plan with every target in township ``code`` (as a stored plan's targets carry it)."""
+    features = [{**f, "properties": {**f["properties"], "township_code": code}}
+                if f["properties"].get("role") == "target" else f for f in plan["features"]]
+    return {**plan, "features": features}
+
+
+def _header(page: str) -> str:
+    return page.split('<div class="gise-box gise-title">', 1)[1].split('<div class="gise-box gise-legend">', 1)[0]
+
+
+def test_the_header_names_the_plan_its_township_team_driving_time_and_return(plan, pinggu, catalog,
+                                                                             tmp_path) -> None:
+    towns = pinggu.townships
+    code, name = str(towns["code"].iloc[0]), str(towns["name"].iloc[0])
+    page = write_plan_map(tmp_path / "h.html", _in_town(plan, code), towns, catalog=catalog,
+                          plan_id=6).read_text("utf-8")
+    head = _header(page)
+    assert f"联合执法方案 · 计划 #6 · {re.sub(r'[（(].*', '', name)}</h1>" in head
+    route = next(f["properties"] for f in plan["features"] if f["properties"].get("role") == "route")
+    # the driving time said as driving, not as the operation's length, and when the last visit is done
+    assert f"行驶 {route['travel_minutes']:.0f} 分钟" in head
+    end = route["end_at"][11:16] if route["end_at"][:10] == plan["plan"]["period_start"][:10] else \
+        route["end_at"][5:16].replace("T", " ")
+    assert f"预计 {end} 完成最后一个检查点" in head
+    planned = [f["properties"] for f in plan["features"] if f["properties"].get("status") == "planned"]
+    most: dict[str, int] = {}
+    for p in planned:
+        for part in p["officers"].split(";"):
+            dep, n = part.strip().rsplit(" ", 1)
+            most[dep] = max(most.get(dep, 0), int(n))
+    assert "参与部门（人）" in head and f"共 {sum(most.values())} 人" in head
+    for dep, n in most.items():
+        assert f"{re.sub(r'[（(].*', '', catalog.departments[dep].zh)} {n}" in head, dep
+    back = {**plan, "plan": {**plan["plan"], "return_to_start": True}}
+    assert f"预计 {end} 返回" in _header(write_plan_map(tmp_path / "b.html", back, towns, catalog=catalog)
+                                          .read_text("utf-8"))
+    english = _header(write_plan_map(tmp_path / "en.html", _in_town(plan, code), towns, catalog=catalog, lang="en",
+                                     plan_id=6).read_text("utf-8"))
+    assert "Plan #6" in english and f"driving {route['travel_minutes']:.0f} min" in english
+
+
+def test_waiting_targets_are_a_layer_the_header_hides_and_shows(plan, pinggu, catalog, tmp_path) -> None:
+    from tests.browser import chromium
+
+    n_planned = sum(f["properties"].get("status") == "planned" for f in plan["features"])
+    n_waiting = sum(f["properties"].get("status") == "waiting" for f in plan["features"])
+    assert 0 < n_waiting < n_planned
+    # as many waiting as planned or fewer: shown at first; more (they would crowd the visits): hidden at first
+    crowded = {**plan, "features": [*plan["features"], *(
+        {**f, "id": f"{f['id']}-{i}", "properties": {**f["properties"], "target_id": f"{f['id']}-{i}"}}
+        for i in range(n_planned) for f in plan["features"] if f["properties"].get("status") == "waiting")]}
+    pages = {"few": write_plan_map(tmp_path / "few.html", plan, pinggu.townships, catalog=catalog),
+             "many": write_plan_map(tmp_path / "many.html", crowded, pinggu.townships, catalog=catalog)}
+    assert f"另 {n_waiting} 个待安排" in _header(pages["few"].read_text("utf-8"))
+    with chromium() as browser:
+        seen = {}
+        for key, path in pages.items():
+            tab = browser.new_page(viewport={"width": 1280, "height": 800})
+            errors: list[str] = []
+            tab.on("pageerror", lambda e: errors.append(str(e)))  # noqa: B023
+            tab.goto(path.as_uri())
+            tab.wait_for_selector(".gise-num")
+            before = tab.locator(".gise-num.wait").count()
+            tab.click("#gise-show-waiting")
+            tab.wait_for_timeout(200)
+            seen[key] = (before, tab.locator(".gise-num.wait").count(), errors)
+            tab.close()
+    assert seen["few"] == (n_waiting, 0, [])
+    assert seen["many"] == (0, n_waiting * (n_planned + 1), [])
