@@ -50,6 +50,8 @@ def test_a_report_of_unknown_category_is_classified_then_whistled_with_a_departm
     plan = [p["department"] for p in case["plan"]]
     assert town.locator("#classify-first").count() == 0
     assert "巡查员上报为" in town.inner_text("#reclassify")
+    # the case's record says what it was filed as and what it became
+    assert "改类 · 类别待定（由街乡分类） → 大货车超限超载" in (town.text_content("#detail details.history") or "")
 
     # the whistle: the plan ticked, the lists' other departments for the category offered unticked
     town.wait_for_selector("#whistle-box")

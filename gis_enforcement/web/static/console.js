@@ -116,7 +116,8 @@
     return el("details", { class: "history" }, el("summary", { text: `${t("history")}（${events.length}）` }),
       el("ul", { class: "plain small" }, events.slice().reverse().map((e) => el("li", {},
         el("span", { class: "muted", text: `${GISE.when(e.at)} ` }),
-        el("span", { text: t(`kind_${e.kind}`) }),
+        el("span", { text: e.kind === "whistle" && e.payload && e.payload.mode === "joint_plan" ? t("kind_whistle_joint") : t(`kind_${e.kind}`) }),
+        e.kind === "reclassify" && e.payload ? el("span", { text: ` · ${catName(e.payload.from)} → ${catName(e.payload.to)}` }) : null,
         e.payload && e.payload.duplicate_of ? el("span", { text: ` · ${String(e.payload.duplicate_of).slice(0, 8)}` }) : null,
         e.payload && e.payload.department ? el("span", { text: ` · ${unitName(known, e.payload.department)}` }) : null,
         e.kind === "report_in" && e.payload && e.payload.queued_s
