@@ -21,6 +21,7 @@ from gis_enforcement.analysis.evaluation import (
     monthly_ranking,
 )
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.escalation import UNSATISFIED_AT
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session, evaluation_repo
@@ -29,18 +30,22 @@ BY = ("department", "township")
 
 
 def load_facts(session: Session, *, period: Period, as_of: datetime | None = None,
-               by: str | None = None) -> EvaluationFacts:
+               by: str | None = None, township: str | None = None) -> EvaluationFacts:
     """The assignments, enforcement records, warnings, cases and follow-up tasks of ``period`` and the
     townships, read at ``as_of`` (default: now). With ``by``, only what that view reads (the department view
-    needs no cases, townships or follow-ups, the township view no records)."""
+    needs no cases, townships or follow-ups, the township view no records). With ``township`` (the department
+    view only), only the assignments, records and warnings on the cases of that township."""
+    if township is not None and by != "department":
+        raise InvalidInput("only the department view is read for one township's cases", field="by")
     start, end = period.start, period.end
     departments, townships = by in (None, "department"), by in (None, "township")
     return EvaluationFacts(
         as_of=as_of or datetime.now(UTC),
-        assignments=evaluation_repo.assignments_frame(session, start=start, end=end),
-        records=evaluation_repo.records_frame(session, start=start, end=end) if departments else None,
+        assignments=evaluation_repo.assignments_frame(session, start=start, end=end, township=township),
+        records=evaluation_repo.records_frame(session, start=start, end=end, township=township)
+        if departments else None,
         warnings=evaluation_repo.warnings_frame(session, start=start, end=end,
-                                               later_rules=(RECURRENCE_RULE, NO_SHOW_RULE)),
+                                               later_rules=(RECURRENCE_RULE, NO_SHOW_RULE), township=township),
         cases=evaluation_repo.cases_frame(session, start=start, end=end) if townships else None,
         townships=evaluation_repo.townships_frame(session) if townships else None,
         follow_ups=evaluation_repo.follow_ups_frame(session, start=start, end=end) if townships else None,
@@ -61,6 +66,29 @@ def evaluate(session: Session, *, catalog: Catalog, start: datetime, end: dateti
     if by == "department":
         return evaluate_departments(facts, catalog, period=period)
     return evaluate_townships(facts, catalog, period=period)
+
+
+def evaluate_on_township(session: Session, *, catalog: Catalog, start: datetime, end: datetime, township: str,
+                         as_of: datetime | None = None, label: str = "") -> pd.DataFrame:
+    """The departments' record on the cases of ``township`` in ``[start, end)``: the department view of
+    :func:`evaluate` computed over the assignments, enforcement records and warnings of its cases only (so its
+    numbers are the district's evaluation restricted to those cases), one row per department summoned to them,
+    acting on them or warned on them, with ``declined`` (its assignments standing declined) and
+    ``unsatisfied`` (ratings of adequacy ≤ :data:`~gis_enforcement.domain.escalation.UNSATISFIED_AT`, 不满意).
+    Not ranked: ranking the departments is the district's (no ``rank`` column)."""
+    period = Period(start, end, label)
+    facts = load_facts(session, period=period, as_of=as_of, by="department", township=township)
+    table = evaluate_departments(facts, catalog, period=period)
+    a = facts.frame("assignments")
+    adequacy = pd.to_numeric(a["rating_adequacy"], errors="coerce")
+    timeliness = pd.to_numeric(a["rating_timeliness"], errors="coerce")
+    counts = pd.DataFrame({"declined": a["status"] == "declined",
+                           "unsatisfied": timeliness.notna() & (adequacy <= UNSATISFIED_AT)})
+    counts = counts.groupby(a["department"]).sum().reindex(table["department"], fill_value=0).astype("int64")
+    table = table.assign(declined=counts["declined"].to_numpy(), unsatisfied=counts["unsatisfied"].to_numpy())
+    table = table.drop(columns=["rank"])
+    seen = (table["whistles"] > 0) | (table["actions"] > 0) | (table["warnings"] > 0)
+    return table[seen].reset_index(drop=True)
 
 
 def ranking_by_month(session: Session, *, catalog: Catalog, start: datetime, end: datetime,

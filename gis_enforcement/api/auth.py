@@ -20,7 +20,7 @@ from gis_enforcement.admin.credentials import authenticate_key, caller_from_toke
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.api.deps import PlatformDep, Transactions, TransactionsDep
 from gis_enforcement.api.limits import RateLimiter
-from gis_enforcement.domain.access import Caller, CaseFacts, check, check_case
+from gis_enforcement.domain.access import Caller, CaseFacts, check, check_any, check_case
 from gis_enforcement.errors import NotFound, Unauthenticated
 from gis_enforcement.storage import Session, user_repo
 
@@ -39,6 +39,8 @@ __all__ = [
     "RatesAssignments",
     "RecordsTracks",
     "ReadsAnalysis",
+    "ReadsTownshipAnalysis",
+    "ReadsTownshipEvaluation",
     "ReadsAssignments",
     "ReadsEvaluation",
     "ReadsEvents",
@@ -53,6 +55,7 @@ __all__ = [
     "VerifiesCases",
     "Whistles",
     "allow",
+    "allow_any",
     "case_facts",
     "credentials_caller",
     "get_caller",
@@ -161,6 +164,21 @@ def allow(action: str) -> Any:
     return allowed
 
 
+@cache
+def allow_any(*actions: str) -> Any:
+    """The dependency of a route that needs one of ``actions`` (a district-wide read or its own-unit form: the
+    route narrows the request to the caller's unit with
+    :func:`~gis_enforcement.domain.access.township_read_scope`); a refusal names the first."""
+
+    async def allowed(caller: CallerDep) -> Caller:
+        check_any(caller, actions)
+        return caller
+
+    allowed.action = actions  # type: ignore[attr-defined]  # read by the route walk of the tests
+    allowed.__name__ = "allow_" + "_or_".join(a.replace(".", "_") for a in actions)
+    return allowed
+
+
 # One alias per action, for route signatures: ``caller: ReadsIncidents``.
 CreatesIncidents = Annotated[Caller, Depends(allow("incident.create"))]
 ReadsIncidents = Annotated[Caller, Depends(allow("incident.read"))]
@@ -178,6 +196,10 @@ ReadsWarnings = Annotated[Caller, Depends(allow("warning.read"))]
 ReadsEvaluation = Annotated[Caller, Depends(allow("evaluation.read"))]
 ReadsEvents = Annotated[Caller, Depends(allow("event.read"))]
 ReadsAnalysis = Annotated[Caller, Depends(allow("analysis.read"))]
+#: the district's analyses, or a township's own (``analysis.read_own``: the route keeps it to its township)
+ReadsTownshipAnalysis = Annotated[Caller, Depends(allow_any("analysis.read", "analysis.read_own"))]
+#: the district's evaluation, or the departments' record on a township's own cases (``evaluation.read_own``)
+ReadsTownshipEvaluation = Annotated[Caller, Depends(allow_any("evaluation.read", "evaluation.read_own"))]
 CreatesPlans = Annotated[Caller, Depends(allow("plan.create"))]
 ExecutesPlans = Annotated[Caller, Depends(allow("plan.execute"))]
 ReadsMaps = Annotated[Caller, Depends(allow("map.read"))]

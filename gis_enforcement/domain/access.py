@@ -5,6 +5,9 @@ checked against the caller's unit as well:
 
 - a **township** (街乡) dispatcher sees its own cases and its neighbours' cases flagged near its border, and
   whistles, triages (marks duplicates, declines, takes back), verifies, closes, reopens and rates only its own;
+  it reads the analyses (hot spots, recurring sites, trends) of its own township only (``analysis.read_own``)
+  and the departments' record on its own cases (``evaluation.read_own``), never the district's
+  (:func:`township_read_scope`);
 - a **department** officer or chief sees the cases it was summoned to and acts only on its own assignments
   (a chief may also decline or hand back an assignment and read the department's warnings);
 - a **patrol** officer files incidents and sees the ones they filed, and records its patrol tracks (a township
@@ -39,6 +42,7 @@ __all__ = [
     "UserRecord",
     "assignment_scope",
     "check",
+    "check_any",
     "check_case",
     "check_department",
     "check_unit",
@@ -47,6 +51,7 @@ __all__ = [
     "may_see_case",
     "may_read_track",
     "track_scope",
+    "township_read_scope",
 ]
 
 
@@ -74,7 +79,8 @@ ACTIONS: tuple[str, ...] = (
     "incident.create", "incident.read", "incident.whistle", "incident.triage", "incident.verify", "incident.resume",
     "assignment.read", "assignment.act", "assignment.decline", "assignment.rate", "assignment.overrule",
     "follow_up.request", "follow_up.done", "warning.read", "evaluation.read", "event.read",
-    "analysis.read", "plan.create", "plan.execute", "map.read", "webhook.read", "webhook.manage",
+    "analysis.read", "analysis.read_own", "evaluation.read_own", "plan.create", "plan.execute", "map.read",
+    "webhook.read", "webhook.manage",
     "user.manage", "lists.manage", "layers.manage", "photo.add", "lists.read", "track.record", "track.read",
 )
 
@@ -82,7 +88,7 @@ ACTIONS: tuple[str, ...] = (
 # call on what it whistles for, apart from verifying the departments' work on site
 _TOWNSHIP = {"incident.create", "incident.read", "incident.whistle", "incident.triage", "photo.add", "incident.verify",
              "assignment.read", "assignment.rate", "assignment.overrule", "follow_up.done", "warning.read",
-             "event.read"}
+             "event.read", "analysis.read_own", "evaluation.read_own"}
 # a department whistles only as a case's lead, summoning assists (the route checks the mode and the unit)
 _OFFICER = {"incident.read", "incident.whistle", "incident.resume", "photo.add", "assignment.read", "assignment.act",
             "follow_up.request", "event.read"}
@@ -167,6 +173,30 @@ def check(caller: Caller, action: str) -> None:
         reason = _REFUSAL_REASONS.get(action)
         raise Forbidden(f"{with_article(caller.role.value)} may not do {action}" + (f": {reason}" if reason else ""),
                         field="role")
+
+
+def check_any(caller: Caller, actions: Sequence[str]) -> None:
+    """Raise :class:`Forbidden` unless the role has one of ``actions`` (the refusal names the first)."""
+    if not any(may(caller, a) for a in actions):
+        check(caller, actions[0])
+
+
+def township_read_scope(caller: Caller, townships: Sequence[str] | None, *, whole: str, own: str,
+                        field: str = "township") -> list[str] | None:
+    """The townships a read by ``caller`` covers, given the township codes it asked for (None or empty: no
+    filter). A role with ``whole`` (the district's read, e.g. ``analysis.read``) reads what it asked for (None:
+    the whole district); a role with only ``own`` (``analysis.read_own``) reads its own township — by default,
+    and a request naming any other township is refused (403 on ``field``), so it never reads district-wide.
+    Neither: 403 on ``role`` naming ``whole``."""
+    if may(caller, whole):
+        return list(townships) if townships else None
+    if not may(caller, own) or caller.unit_kind != "township":
+        check(caller, whole)
+        raise Forbidden(f"{with_article(caller.role.value)} may not do {own}", field="role")
+    others = [t for t in townships or () if t != caller.unit_code]
+    if others:
+        raise Forbidden(f"you read {caller.unit_code} only, not {others[0]}", field=field)
+    return [caller.unit_code]
 
 
 def may_see_case(caller: Caller, case: CaseFacts) -> bool:

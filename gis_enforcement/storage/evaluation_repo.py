@@ -77,12 +77,19 @@ _ASSIGNMENT_TIMES = ("summoned_at", "report_in_due", "resolution_due", "reported
                      "whistled_at", "closed_at", "case_resolved_at")
 
 
-def assignments_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataFrame:
-    """Assignments summoned in ``[start, end)`` with their whistle and their case (category, township,
-    status, whistle and close times), ``stood_down_at`` for those declined or released before any
-    check-in, and for those never checked in on a case that is resolved, verified or closed (not reopened
-    since), ``case_resolved_at``: its last resolution, where the no-show rule's wait ends (as the escalation
-    pass reads it), and ``declined_s``: the time its overruled declines stood, added to its wait."""
+def _in_township(township: str | None, alias: str = "i") -> str:
+    """The clause keeping the rows of cases in ``township`` (the case ``alias``); none when it is None."""
+    return "" if township is None else f" AND {alias}.township_code = %(township)s"
+
+
+def assignments_frame(session: Session, *, start: datetime, end: datetime,
+                      township: str | None = None) -> pd.DataFrame:
+    """Assignments summoned in ``[start, end)`` (on the cases of ``township`` only, when given) with their
+    whistle and their case (category, township, status, whistle and close times), ``stood_down_at`` for those
+    declined or released before any check-in, and for those never checked in on a case that is resolved,
+    verified or closed (not reopened since), ``case_resolved_at``: its last resolution, where the no-show rule's
+    wait ends (as the escalation pass reads it), and ``declined_s``: the time its overruled declines stood,
+    added to its wait."""
     return _frame(
         session,
         "SELECT a.id AS assignment_id, a.incident_id::text AS incident_id, a.whistle_id, w.mode AS whistle_mode, "
@@ -95,41 +102,43 @@ def assignments_frame(session: Session, *, start: datetime, end: datetime) -> pd
         f"{_us(_CASE_RESOLVED_AT, 'case_resolved_at')}, a.declined_s "
         "FROM assignment a JOIN incident i ON i.id = a.incident_id JOIN whistle w ON w.id = a.whistle_id "
         f"LEFT JOIN ({_STOOD_DOWN}) sd ON sd.id = a.id "
-        "WHERE a.summoned_at >= %(start)s AND a.summoned_at < %(end)s",
-        {"start": start, "end": end}, times=_ASSIGNMENT_TIMES, ints=("assignment_id", "whistle_id"),
+        "WHERE a.summoned_at >= %(start)s AND a.summoned_at < %(end)s" + _in_township(township),
+        {"start": start, "end": end, "township": township}, times=_ASSIGNMENT_TIMES,
+        ints=("assignment_id", "whistle_id"),
         floats=("rating_timeliness", "rating_adequacy", "declined_s"),
     )
 
 
-def records_frame(session: Session, *, start: datetime, end: datetime) -> pd.DataFrame:
-    """Enforcement records (执法记录) acted in ``[start, end)``, with the department that made each one;
-    ``measures`` is a list (array) of strings per record."""
+def records_frame(session: Session, *, start: datetime, end: datetime, township: str | None = None) -> pd.DataFrame:
+    """Enforcement records (执法记录) acted in ``[start, end)`` (on the cases of ``township`` only, when given),
+    with the department that made each one; ``measures`` is a list (array) of strings per record."""
     return _frame(
         session,
         "SELECT r.id AS record_id, r.assignment_id, r.incident_id::text AS incident_id, a.department, "
         f"r.action_type, NULLIF(array_to_string(r.measures, E'\\x1f'), '') AS measures, "
         f"CAST(r.penalty_amount AS double precision) AS penalty_amount, r.officer, {_us('r.acted_at', 'acted_at')} "
         "FROM enforcement_record r JOIN assignment a ON a.id = r.assignment_id "
-        "WHERE r.acted_at >= %(start)s AND r.acted_at < %(end)s",
-        {"start": start, "end": end}, times=("acted_at",), floats=("penalty_amount",),
+        + ("" if township is None else "JOIN incident i ON i.id = r.incident_id ")
+        + "WHERE r.acted_at >= %(start)s AND r.acted_at < %(end)s" + _in_township(township),
+        {"start": start, "end": end, "township": township}, times=("acted_at",), floats=("penalty_amount",),
         ints=("record_id", "assignment_id"), lists=("measures",),
     )
 
 
 def warnings_frame(session: Session, *, start: datetime, end: datetime,
-                   later_rules: Sequence[str]) -> pd.DataFrame:
+                   later_rules: Sequence[str], township: str | None = None) -> pd.DataFrame:
     """Warnings raised in ``[start, end)`` — and those of ``later_rules`` raised at any time from ``start`` on
     (a recurrence: a case of the period may come back after it; a no-show: a department whistled at the
     end of the period is found absent after it) — with the township and the lead department of the case
-    each one names."""
+    each one names. With ``township``, only the warnings on its cases."""
     return _frame(
         session,
         "SELECT w.id AS warning_id, w.rule_code, w.level, w.subject_kind, w.subject_code, "
         f"w.incident_id::text AS incident_id, w.assignment_id, {_us('w.raised_at', 'raised_at')}, i.township_code, "
         "i.lead_department FROM warning w LEFT JOIN incident i ON i.id = w.incident_id "
-        "WHERE (w.raised_at >= %(start)s AND w.raised_at < %(end)s) "
-        "OR (w.rule_code = ANY(%(later)s) AND w.raised_at >= %(start)s)",
-        {"start": start, "end": end, "later": list(later_rules)}, times=("raised_at",),
+        "WHERE ((w.raised_at >= %(start)s AND w.raised_at < %(end)s) "
+        "OR (w.rule_code = ANY(%(later)s) AND w.raised_at >= %(start)s))" + _in_township(township),
+        {"start": start, "end": end, "later": list(later_rules), "township": township}, times=("raised_at",),
         floats=("assignment_id",), ints=("warning_id",),
     )
 

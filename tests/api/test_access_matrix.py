@@ -65,7 +65,7 @@ class Route:
     allowed: tuple[str, ...]          # roles allowed on their own case/unit
     scoped: bool = True               # False: the role is enough (lists filter by scope instead of refusing)
     body: Callable[[World, str], Any] | None = None  # (world, caller kind) → JSON body
-    params: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None  # (replace a query written in the path: put it in one or the other)
     form: bool = False
     upload: bool = False  # body is multipart files
     hidden: bool = False  # out of scope the resource is not found (404) rather than refused: filtered reads
@@ -159,8 +159,10 @@ ROUTES: list[Route] = [
           ("township", "officer", "chief", "supervisor", "admin"), scoped=False),
     # what waits for a township's desk: its own dispatcher, and the district for any township
     Route("township_desk", "GET", lambda w: f"/api/v1/desk?township={w.town_a}", ("township", "supervisor", "admin")),
-    Route("evaluation", "GET", lambda w: "/api/v1/evaluation", ("supervisor", "admin"), scoped=False,
-          params={"period": "2026-05"}),
+    # the district's evaluation, and a township's view of the departments' record on its own cases (403 on
+    # another township's); the district-wide view and by=township are tested in test_township_reads_api.py
+    Route("evaluation", "GET", lambda w: f"/api/v1/evaluation?period=2026-05&township={w.town_a}",
+          ("township", "supervisor", "admin")),
     Route("evaluation_compare", "GET", lambda w: "/api/v1/evaluation/compare", ("supervisor", "admin"), scoped=False,
           params={"before": "2025", "after": "2026"}),
     Route("list_events", "GET", lambda w: "/api/v1/events", ("township", "officer", "chief", "supervisor", "admin"),
@@ -172,13 +174,16 @@ ROUTES: list[Route] = [
           body=lambda w, k: {"url": "http://127.0.0.1:9/hook", "secret": "s" * 20}),
     Route("pause_or_resume_webhook", "POST", lambda w: "/api/v1/webhooks/987654/pause", ("admin",), scoped=False),
     Route("delete_webhook", "DELETE", lambda w: "/api/v1/webhooks/987654", ("admin",), scoped=False),
-    Route("hotspots", "GET", lambda w: "/api/v1/hotspots", ("supervisor", "admin"), scoped=False,
-          params={"period": "2026-05"}),
-    Route("emerging_hotspots", "GET", lambda w: "/api/v1/hotspots/emerging", ("supervisor", "admin"), scoped=False,
-          params={"period": "2026-05"}),
-    Route("recurring_sites", "GET", lambda w: "/api/v1/sites", ("supervisor", "admin"), scoped=False),
+    # the analyses of one township: its own dispatcher (another township is 403) and the district
+    Route("hotspots", "GET", lambda w: f"/api/v1/hotspots?period=2026-05&township={w.town_a}",
+          ("township", "supervisor", "admin")),
+    Route("emerging_hotspots", "GET", lambda w: f"/api/v1/hotspots/emerging?period=2026-05&township={w.town_a}",
+          ("township", "supervisor", "admin")),
+    Route("recurring_sites", "GET", lambda w: f"/api/v1/sites?township={w.town_a}",
+          ("township", "supervisor", "admin")),
     Route("hotspot_runs", "GET", lambda w: "/api/v1/hotspots/runs", ("supervisor", "admin"), scoped=False),
-    Route("category_trends", "GET", lambda w: "/api/v1/trends", ("supervisor", "admin"), scoped=False),
+    Route("category_trends", "GET", lambda w: f"/api/v1/trends?township={w.town_a}",
+          ("township", "supervisor", "admin")),
     Route("create_plan", "POST", lambda w: "/api/v1/plans", ("supervisor", "admin"), scoped=False,
           body=lambda w, k: {"start": "not a time"}),
     Route("list_plans", "GET", lambda w: "/api/v1/plans", ("supervisor", "admin"), scoped=False),

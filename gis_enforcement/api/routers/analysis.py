@@ -12,13 +12,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from gis_enforcement.analysis.evaluation import parse_period
 from gis_enforcement.analysis.hotspot_service import hotspots_for_request, stored_run
-from gis_enforcement.api.auth import CreatesPlans, ExecutesPlans, ReadsAnalysis
+from gis_enforcement.api.auth import CreatesPlans, ExecutesPlans, ReadsAnalysis, ReadsTownshipAnalysis
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.filter_codes import check_categories, check_statuses, township_code, township_codes
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
 from gis_enforcement.api.schemas import BIGINT_MAX, json_plain
 from gis_enforcement.api.schemas_dispatch import local_payload
-from gis_enforcement.errors import InvalidInput, NotFound
+from gis_enforcement.domain.access import Caller, may, township_read_scope
+from gis_enforcement.errors import Forbidden, InvalidInput, NotFound
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan
 from gis_enforcement.operations.plans import list_plans as plan_summaries
@@ -38,6 +39,26 @@ def _geojson(body: dict[str, Any], tz: str, status: int = 200) -> JSONResponse:
     return JSONResponse(_local(body, tz), status_code=status, media_type="application/geo+json")
 
 
+def _townships(session: SessionDep, caller: Caller, township: list[str] | None) -> list[str] | None:
+    """The township codes an analysis read covers: those asked for (codes or names; None: the district) for the
+    district, the caller's own township for a township dispatcher (``analysis.read_own``: by default, another
+    township is 403 on ``township``)."""
+    return township_read_scope(caller, township_codes(session, township), whole="analysis.read",
+                               own="analysis.read_own")
+
+
+def _check_run_scope(caller: Caller, run: dict[str, Any]) -> None:
+    """A township dispatcher reads a stored run by id only when it was run for its own township alone."""
+    if may(caller, "analysis.read"):
+        return
+    parameters = run.get("parameters") or {}
+    towns = ((parameters.get("request") or {}).get("townships") or (parameters.get("filters") or {}).get("townships")
+             or parameters.get("townships"))
+    if list(towns or ()) != [caller.unit_code]:
+        raise Forbidden(f"run {run.get('id')} is not an analysis of {caller.unit_code} alone; you read those of "
+                        f"{caller.unit_code} only", field="run_id")
+
+
 def _cells_collection(run: dict[str, Any], cells: Any, reused: bool | None = None) -> dict[str, Any]:
     frame = cells.drop(columns=[c for c in ("detail", "x", "y") if c in cells.columns])
     collection = json.loads(frame.to_json(drop_id=True))
@@ -53,7 +74,7 @@ def _cells_collection(run: dict[str, Any], cells: Any, reused: bool | None = Non
 def hotspots(
     session: SessionDep,
     platform: PlatformDep,
-    caller: ReadsAnalysis,
+    caller: ReadsTownshipAnalysis,
     run_id: Annotated[int | None, Query(description="a stored run; the other parameters are then ignored")] = None,
     cell: Annotated[Literal["h3", "grid", "township", "village"], Query()] = "h3",
     resolution: Annotated[int, Query(ge=0, le=15)] = 8,
@@ -73,12 +94,14 @@ def hotspots(
     arrived or changed since (``run.reused`` true); otherwise the analysis runs on the stored incidents now and
     is recorded (``run.reused`` false), so its id can be asked for again and reading twice stores one run. A
     township is named by its code or name; an unknown category, township or status is refused (422), naming
-    the parameter."""
+    the parameter. A township dispatcher reads its own township only (``township`` defaults to it; another is
+    403), and by ``run_id`` only a run made for its township alone."""
     if run_id is not None:
         run, cells = stored_run(session, run_id=run_id)
+        _check_run_scope(caller, run)
         return _geojson(_cells_collection(run, cells), platform.settings.timezone)
     check_categories(platform.catalog, category)
-    towns = township_codes(session, township)
+    towns = _townships(session, caller, township)
     check_statuses(status)
     start = end = None
     if period:
@@ -99,7 +122,7 @@ def hotspots(
 def emerging(
     session: SessionDep,
     platform: PlatformDep,
-    caller: ReadsAnalysis,
+    caller: ReadsTownshipAnalysis,
     cell: Annotated[Literal["h3", "grid"], Query()] = "h3",
     resolution: Annotated[int, Query(ge=0, le=15)] = 8,
     size_m: Annotated[float, Query(gt=0, le=50_000)] = 500.0,
@@ -116,11 +139,12 @@ def emerging(
     """Cells with their ``pattern`` (Esri's emerging hot-spot categories), final-bin ``z`` and ``gi_bin`` (+1
     hot, −1 cold, 0) and the trend in ``detail``. As for ``/hotspots``, an identical request on unchanged data
     answers the run already stored (``run.reused``). A township is named by its code or name; an unknown
-    category or township is refused (422), naming the parameter."""
+    category or township is refused (422), naming the parameter. A township dispatcher reads its own township
+    only (``township`` defaults to it; another is 403)."""
     from gis_enforcement.analysis.trend_service import emerging_for_request
 
     check_categories(platform.catalog, category)
-    towns = township_codes(session, township)
+    towns = _townships(session, caller, township)
     start = end = None
     if period:
         span = parse_period(period, tz=platform.settings.timezone)
@@ -137,14 +161,15 @@ def emerging(
 
 @router.get("/sites", operation_id="recurring_sites", responses={200: GEOJSON, **ERRORS},
             summary="The register of recurring sites (回头看), as GeoJSON points")
-def sites(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
+def sites(session: SessionDep, platform: PlatformDep, caller: ReadsTownshipAnalysis,
           township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
           category: Annotated[list[str] | None, Query()] = None, all_sites: bool = False) -> JSONResponse:
     """Sites where a problem came back after a closure (``all_sites`` for every clustered site), most returns
     first, with their history and the date to inspect again (``follow_up_due``). Refreshed by
     ``gis-enforcement hotspots sites``. An unknown township or category code is refused (422), naming the
-    parameter."""
-    towns = township_codes(session, township)
+    parameter. A township dispatcher reads its own township's sites only (``township`` defaults to it; another
+    is 403)."""
+    towns = _townships(session, caller, township)
     check_categories(platform.catalog, category)
     frame = analysis_repo.recurring_sites(session, townships=towns, categories=category or None,
                                           recurring_only=not all_sites)
@@ -156,7 +181,7 @@ def sites(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
 
 @router.get("/trends", operation_id="category_trends", responses=ERRORS,
             summary="Which problem categories are rising: counts per week and their trend")
-def trends(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
+def trends(session: SessionDep, platform: PlatformDep, caller: ReadsTownshipAnalysis,
            period: Annotated[str | None, Query(description="2026, 2026-03..2026-08 … (default: everything)")] = None,
            township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
            days: Annotated[int, Query(ge=1, le=92, description="bin width in days (7: weeks)")] = 7) -> dict[str, Any]:
@@ -170,10 +195,11 @@ def trends(session: SessionDep, platform: PlatformDep, caller: ReadsAnalysis,
     tested on its count per ``days`` days) or lengthen the last one. ``incidents`` counts every incident binned
     (the rows' ``n`` and those of the categories left out); ``left_out_categories`` and ``left_out_incidents``
     say how many categories had fewer than 10 and were not analysed. Fewer than four whole bins in the period:
-    422 on ``days``."""
+    422 on ``days``. A township dispatcher reads its own township only (``township`` defaults to it; another
+    is 403)."""
     from gis_enforcement.analysis.category_trend_service import category_trend_table
 
-    towns = township_codes(session, township)
+    towns = _townships(session, caller, township)
     start = end = None
     if period:
         span = parse_period(period, tz=platform.settings.timezone)

@@ -14,13 +14,14 @@ from gis_enforcement.api.auth import (
     CompletesFollowUps,
     ReadsAssignments,
     ReadsEvaluation,
+    ReadsTownshipEvaluation,
     ReadsWarnings,
     RequestsFollowUps,
     check_case_access,
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.filter_codes import check_department as check_department_code
-from gis_enforcement.api.filter_codes import check_township, check_warning_rule, check_warning_subject
+from gis_enforcement.api.filter_codes import check_township, check_warning_rule, check_warning_subject, township_code
 from gis_enforcement.api.routers.dispatch import ActorDep, ClockDep
 from gis_enforcement.api.schemas import (
     BIGINT_MAX,
@@ -30,8 +31,8 @@ from gis_enforcement.api.schemas import (
     json_plain,
 )
 from gis_enforcement.dispatch.follow_up import complete_follow_up, request_follow_up
-from gis_enforcement.domain.access import Caller, check_department, check_unit
-from gis_enforcement.errors import Forbidden
+from gis_enforcement.domain.access import Caller, check_department, check_unit, may, township_read_scope
+from gis_enforcement.errors import Forbidden, InvalidInput
 from gis_enforcement.storage import follow_up_repo, warning_repo
 
 router = APIRouter(prefix="/api/v1", tags=["oversight"])
@@ -178,6 +179,8 @@ class EvaluationPublic(BaseModel):
     start: datetime
     end: datetime
     by: str = Field(examples=["department"])
+    township: str | None = Field(default=None, description="the departments' record on this township's cases "
+                                                           "only (not ranked), when one was asked for")
     data: list[dict[str, Any]] = Field(description="one row per department or township, ranked (departments "
                                                     "in two rankings, ``ranking`` lead or assist); unknown ratios "
                                                     "are null")
@@ -190,16 +193,25 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
     return [json_plain(row) for row in frame.to_dict(orient="records")]
 
 
+def _township_note(code: str, lang: str) -> str:
+    if lang == "zh":
+        return (f"仅统计 {code} 本街乡案件上的召集、报到、执法记录和警示；各部门不在此排名（排名见全区考核）")
+    return (f"only the summons, report-ins, enforcement records and warnings on the cases of {code}; the "
+            "departments are not ranked here (the district's evaluation ranks them)")
+
+
 @router.get("/evaluation", operation_id="evaluation", response_model=EvaluationPublic, responses=ERRORS,
             summary="Evaluation (效果可评价) per department or township for a period")
 def evaluation(
     session: SessionDep,
     platform: PlatformDep,
-    caller: ReadsEvaluation,
+    caller: ReadsTownshipEvaluation,
     period: Annotated[str, Query(description="2026, 2026-05, 2026-05-12 or START..END")],
     by: Annotated[str, Query(pattern="^(department|township|month)$",
                              description="department, township, or month (the departments' monthly ranking)")]
     = "department",
+    township: Annotated[str | None, Query(description="the departments' record on this township's cases only "
+                                                      "(its code or name; by=department)")] = None,
     lang: Annotated[Literal["zh", "en"], Query(description="the language of the notes")] = "zh",
 ) -> EvaluationPublic:
     """The metrics of :mod:`gis_enforcement.analysis.evaluation` (report-in and on-time rates, minutes,
@@ -210,13 +222,41 @@ def evaluation(
     townships scored on whistling, verifying and follow-ups in time and no recurrence, less their own warnings
     (``own_warnings``: W09/W12) and recurrences (W08) per 100 cases, no rank on fewer than 5 cases; their
     backlog: ``reports``, ``untriaged``, ``triage_on_time_rate`` (分拣及时率); every township rate with its n
-    (``<rate>_n``); ``resolution_rate`` is over whistled cases only)."""
-    from gis_enforcement.analysis.evaluate_service import data_range, evaluate, is_empty, ranking_by_month
+    (``<rate>_n``); ``resolution_rate`` is over whistled cases only).
+
+    With ``township`` (by=department): the departments' record on that township's cases only — the same
+    metrics over their assignments, records and warnings, with ``declined`` and ``unsatisfied`` (ratings of
+    不满意), one row per department summoned to them, not ranked. A township dispatcher reads only that, for
+    its own township (``township`` defaults to it; another township, or by=township or month, is 403)."""
+    from gis_enforcement.analysis.evaluate_service import (
+        data_range,
+        evaluate,
+        evaluate_on_township,
+        is_empty,
+        ranking_by_month,
+    )
     from gis_enforcement.analysis.evaluation import parse_period
     from gis_enforcement.analysis.evaluation_table import empty_period_note, floor_notes, score_note
 
+    code = township_code(session, township)
+    if not may(caller, "evaluation.read") and by != "department":
+        raise Forbidden("a township reads the departments' record on its own cases only (by=department)",
+                        field="by")
+    towns = township_read_scope(caller, None if code is None else [code], whole="evaluation.read",
+                                own="evaluation.read_own")
+    if towns is not None and by != "department":
+        raise InvalidInput("a township's cases are read by department only (by=department)", field="by")
     tz = platform.settings.timezone
     span = parse_period(period, tz=tz)
+    if towns is not None:
+        table = evaluate_on_township(session, catalog=platform.catalog, start=span.start, end=span.end,
+                                     township=towns[0], label=span.label)
+        notes = ([empty_period_note(span.label, data_range(session), tz=tz, lang=lang)] if table.empty else
+                 [_township_note(towns[0], lang), score_note(lang, by="department",
+                                                            per=platform.catalog.deductions_per_exposure)])
+        rows = _rows(table)
+        return EvaluationPublic(period=span.label, start=span.start, end=span.end, by=by, township=towns[0],
+                                data=rows, count=len(rows), notes=notes)
     if by == "month":
         table = ranking_by_month(session, catalog=platform.catalog, start=span.start, end=span.end, tz=tz)
     else:
