@@ -469,10 +469,18 @@ def test_map_commands_write_offline_pages(runner: CliRunner, tmp_path: Path, jur
     inc = runner.invoke(app, ["map", "incidents", "-o", str(tmp_path / "i.html")])
     assert inc.exit_code == 0, inc.output
     assert "Leaflet 1.9" in (tmp_path / "i.html").read_text(encoding="utf-8")
-    assert runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000"]).exit_code == 0
+    district = runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000"])
+    assert district.exit_code == 0, district.output
+    district_run = re.search(r"run (\d+)", district.output)
+    assert district_run is not None, district.output
+    # a later run for one township (a township's own read stores one too) is not what the district's map shows
+    town = "平谷镇"  # the seat: the most reports
+    narrowed = runner.invoke(app, ["hotspots", "run", "--cell", "grid", "--size", "1000", "--township", town])
+    assert narrowed.exit_code == 0, narrowed.output
     hot = runner.invoke(app, ["map", "hotspots", "--lang", "en", "-o", str(tmp_path / "h.html")])
     assert hot.exit_code == 0, hot.output
-    assert "Hot spot, 99% confidence" in (tmp_path / "h.html").read_text(encoding="utf-8")
+    page = (tmp_path / "h.html").read_text(encoding="utf-8")
+    assert "Hot spot, 99% confidence" in page and f"run {district_run.group(1)} " in page
     assert runner.invoke(app, ["map", "hotspots", "--run", "999999"]).exit_code == 2
     assert runner.invoke(app, ["map", "incidents", "--lang", "fr"]).exit_code == 2
     amap = runner.invoke(app, ["map", "hotspots", "--basemap", "amap", "-o", str(tmp_path / "a.html")])

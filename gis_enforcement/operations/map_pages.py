@@ -138,17 +138,20 @@ def plan_page(session: Session, path: Path, *, catalog: Catalog, plan_id: int, l
 
 def hotspots_page(session: Session, path: Path, *, catalog: Catalog, timezone: str, run_id: int | None = None,
                   lang: str = "zh", basemap: Basemap | None = None) -> MapPage:
-    """A stored Gi* run's cells by confidence (the latest when ``run_id`` is None), with the latest emerging run's
-    patterns, the recurring sites and the categories' trends when the store has them."""
+    """A stored Gi* run's cells by confidence (when ``run_id`` is None: the latest of the whole district — no
+    township or category filter — or the latest of any when there is none), with the latest emerging run's
+    patterns, the recurring sites and the categories' trends when the store has them. A township's own reads
+    store township runs too: the district's map does not follow them."""
     from gis_enforcement.analysis.change_service import hotspot_map_layers
     from gis_enforcement.analysis.hotspot_service import stored_run
     from gis_enforcement.mapping.hotspots_map import run_caption, write_hotspots_map
 
     if run_id is None:
-        runs = [r for r in analysis_repo.hotspot_runs(session, limit=50) if r["kind"] == "gi_star"]
+        runs = [r for r in analysis_repo.hotspot_runs(session, limit=200) if r["kind"] == "gi_star"]
         if not runs:
             raise NotFound("no hot-spot run yet: run `gis-enforcement hotspots run` first", field="run")
-        run_id = int(runs[0]["id"])
+        whole = [r for r in runs if not _narrowed(r["parameters"])]
+        run_id = int((whole or runs)[0]["id"])
     meta, cells = stored_run(session, run_id=run_id)
     towns = layer_repo.read_layers(session)["township"]
     extras = hotspot_map_layers(session, lang=lang, tz=timezone, townships=towns)
@@ -159,6 +162,12 @@ def hotspots_page(session: Session, path: Path, *, catalog: Catalog, timezone: s
                                                       lang=lang), lang=lang,
                                  basemap=basemap, catalog=catalog, tz=timezone, **extras)
     return MapPage(written, len(cells))
+
+
+def _narrowed(parameters: Any) -> bool:
+    """Whether a stored run was asked for some townships or categories only (not the whole district)."""
+    filters = (parameters or {}).get("filters") or {}
+    return bool(filters.get("townships") or filters.get("categories") or (parameters or {}).get("categories"))
 
 
 def showcase_case(session: Session) -> UUID | None:
