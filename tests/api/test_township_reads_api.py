@@ -163,6 +163,8 @@ def test_the_departments_record_on_a_townships_own_cases(client: Client, db: Ses
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["township"] == town_a and body["by"] == "department" and body["notes"]
+    name_a = jurisdiction.townships.set_index("code").at[town_a, "name"]
+    assert name_a in body["notes"][0] and town_a not in body["notes"][0]   # the township by its name
     rows = {row["department"]: row for row in body["data"]}
     summoned = {a.department for d in done[:2] for a in d.assignments}
     assert set(rows) == summoned and all("rank" not in row for row in rows.values())

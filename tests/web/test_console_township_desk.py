@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tests.web.conftest import ConsoleErrors, Site
 from tests.web.test_console import desk, on_console
@@ -154,5 +155,26 @@ def test_the_desk_says_what_waits_and_a_follow_up_task_is_done_from_it(browser: 
     with site.client("township_dispatcher") as c:
         done = c.get("/api/v1/follow-ups", params={"status": "done", "incident_id": whistled}).json()["data"]
     assert [(t["id"], t["done_note"]) for t in done] == [(task_id, "已安排村委会每日巡看")]
+    town.context.close()
+    assert errors == [], errors
+
+
+def test_the_township_sees_its_own_sites_and_the_departments_record_on_its_cases(browser: Any, site: Site) -> None:
+    errors = ConsoleErrors()
+    incident_id = _file(site, "ENV-01", offset=0.0056)
+    _whistle(site, incident_id)
+    _on_site(site, incident_id)
+    town = on_console(desk(browser, site), site, "township_dispatcher", errors)
+    town.click("#own-picture summary")
+    town.wait_for_selector("#own-sites h3")
+    row = town.wait_for_selector(f"#own-departments tr[data-unit='{site.department}']")
+    cells = row.query_selector_all("td")
+    assert cells[0].inner_text() == "区生态环境局"
+    with site.client("township_dispatcher") as c:
+        month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")   # the page's month: the district's
+        mine = next(r for r in c.get("/api/v1/evaluation", params={"period": month, "by": "department"}).json()["data"]
+                    if r["department"] == site.department)
+    assert int(cells[1].inner_text()) == mine["whistles"] >= 1 and int(cells[2].inner_text()) == mine["on_time"]
+    town.locator("#own-picture").screenshot(path="test-artifacts/web/console-12-own-picture.png")
     town.context.close()
     assert errors == [], errors

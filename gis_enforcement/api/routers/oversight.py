@@ -33,7 +33,7 @@ from gis_enforcement.api.schemas import (
 from gis_enforcement.dispatch.follow_up import complete_follow_up, request_follow_up
 from gis_enforcement.domain.access import Caller, check_department, check_unit, may, township_read_scope
 from gis_enforcement.errors import Forbidden, InvalidInput
-from gis_enforcement.storage import follow_up_repo, warning_repo
+from gis_enforcement.storage import follow_up_repo, user_repo, warning_repo
 
 router = APIRouter(prefix="/api/v1", tags=["oversight"])
 ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorResponse} for s in (401, 403, 404, 422, 503)}
@@ -193,10 +193,10 @@ def _rows(frame: Any) -> list[dict[str, Any]]:
     return [json_plain(row) for row in frame.to_dict(orient="records")]
 
 
-def _township_note(code: str, lang: str) -> str:
+def _township_note(name: str, lang: str) -> str:
     if lang == "zh":
-        return (f"仅统计 {code} 本街乡案件上的召集、报到、执法记录和警示；各部门不在此排名（排名见全区考核）")
-    return (f"only the summons, report-ins, enforcement records and warnings on the cases of {code}; the "
+        return (f"仅统计{name}案件上的召集、报到、执法记录和警示；各部门不在此排名（排名见全区考核）")
+    return (f"only the summons, report-ins, enforcement records and warnings on the cases of {name}; the "
             "departments are not ranked here (the district's evaluation ranks them)")
 
 
@@ -251,9 +251,10 @@ def evaluation(
     if towns is not None:
         table = evaluate_on_township(session, catalog=platform.catalog, start=span.start, end=span.end,
                                      township=towns[0], label=span.label)
+        name = user_repo.township_names(session).get(towns[0], towns[0])
         notes = ([empty_period_note(span.label, data_range(session), tz=tz, lang=lang)] if table.empty else
-                 [_township_note(towns[0], lang), score_note(lang, by="department",
-                                                            per=platform.catalog.deductions_per_exposure)])
+                 [_township_note(name, lang), score_note(lang, by="department",
+                                                         per=platform.catalog.deductions_per_exposure)])
         rows = _rows(table)
         return EvaluationPublic(period=span.label, start=span.start, end=span.end, by=by, township=towns[0],
                                 data=rows, count=len(rows), notes=notes)

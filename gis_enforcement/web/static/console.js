@@ -250,11 +250,39 @@
       markers = L.layerGroup().addTo(map);
       loadTownships();
       load();
+      $("own-picture").addEventListener("toggle", () => { if ($("own-picture").open) ownPicture(); });
       // the event stream says when the chain moved; a new report shows in the desk's counts, read every 10 s (a
       // few hundred bytes): the list is read again only when they changed, and once a minute whatever happens
       setInterval(() => loadDesk(true), 10000);
       setInterval(load, 60000);
       onEvent((e) => { load(); if (selected && e.incident_id === selected && e.actor !== me.username) open(selected, { quiet: true }); });
+    }
+    /* 本镇情况 (read when opened): the township's recurring sites to look at again (回头看) and how each department
+       did on the township's own whistles this month — reports-in on time, late, absent, declined, the ratings it
+       gave, 不满意, warnings (GET /api/v1/sites, /api/v1/evaluation: the township's own only) */
+    async function ownPicture() {
+      const month = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit" }).format(new Date());
+      let sites; let ev;
+      try {
+        [sites, ev] = await Promise.all([api("/api/v1/sites"), api(`/api/v1/evaluation?period=${month}&by=department&lang=${GISE.lang()}`)]);
+      } catch (e) { failure(e); return; }
+      const known = await unitNames();
+      const now = Date.now();
+      $("own-sites").replaceChildren(el("h3", { text: `${t("own_sites")}（${sites.features.length}）` }),
+        sites.features.length ? table([t("category"), { label: t("own_site_reports"), num: true }, { label: t("own_site_returns"), num: true }, t("own_site_due")],
+          sites.features.slice(0, 20).map((f) => { const q = f.properties; const due = q.follow_up_due ? new Date(q.follow_up_due).getTime() : null;
+            return el("tr", { "data-site": f.id, class: due !== null && due < now ? "late" : null },
+              el("td", { text: String(q.categories || "").split(";").map(catName).join("、") }),
+              el("td", { class: "num", text: String(q.n_incidents) }), el("td", { class: "num", text: String(q.n_recurrences) }),
+              el("td", { text: q.follow_up_due ? `${GISE.when(q.follow_up_due)}${due < now ? ` · ${t("overdue")}` : ""}` : "—" })); }))
+          : el("p", { class: "muted", text: t("no_items") }));
+      const cols = ["whistles", "on_time", "late", "absent", "declined", "unsatisfied", "warnings"];
+      $("own-departments").replaceChildren(el("h3", { text: t("own_departments", { month }) }),
+        ev.data.length ? table([t("department"), ...cols.map((c) => ({ label: t(`own_${c}`), num: true }))],
+          ev.data.map((r) => el("tr", { "data-unit": r.department }, el("td", { text: unitName(known, r.department) }),
+            ...cols.map((c) => el("td", { class: "num", text: r[c] === null || r[c] === undefined ? "—" : String(r[c]) })))))
+          : el("p", { class: "muted", text: t("no_items") }),
+        ...(ev.notes || []).map((n) => el("p", { class: "small muted", text: n })));
     }
     /* 待我处理: what waits for the desk now (GET /api/v1/desk), each count a filter of the list; and the follow-up
        tasks departments handed to the township (部门要求、街乡落实), each with its countdown and 完成 */
