@@ -240,12 +240,6 @@ def replace_recurring_sites(session: Session, *, sites: pd.DataFrame, parameters
     return len(sites), int(retired.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def upsert_recurring_sites(session: Session, *, sites: pd.DataFrame, parameters: dict[str, Any]) -> int:
-    """Insert or refresh ``sites`` in the register, retiring nothing (see :func:`replace_recurring_sites`);
-    returns how many."""
-    return replace_recurring_sites(session, sites=sites, parameters=parameters, retire=False)[0]
-
-
 def recurring_sites(session: Session, *, townships: Sequence[str] | None = None,
                     categories: Sequence[str] | None = None, recurring_only: bool = True) -> pd.DataFrame:
     """Sites of the register (``lon``/``lat`` WGS84), most recurrences first."""

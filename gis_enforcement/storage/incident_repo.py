@@ -52,6 +52,9 @@ class IncidentFilter:
 #: The fields a client sends: two submissions with the same id are "the same" when all of these are equal.
 CONTENT_COLUMNS = ("category", "raw_lon", "raw_lat", "raw_crs", "accuracy_m", "observed_at", "reporter",
                    "description", "track_id")
+#: the category a stored incident was *sent* with (SQL over the incident's columns): the one it was filed under
+#: when its township named another since (改类), so a phone re-sending it is the same submission
+SENT_CATEGORY = "COALESCE(reported_category, category)"
 
 
 #: From this many ids, the key table of ``stored_content`` is analysed before the join: without statistics the
@@ -80,7 +83,7 @@ def stored_content(session: Session, *, ids: Sequence[str] | pd.Series) -> pd.Da
     if len(ids) >= ANALYZE_KEYS_MIN:
         session.execute(text("ANALYZE _intake_ids"))
     select = (
-        "SELECT k.pos, COALESCE(i.reported_category, i.category) AS category, i.raw_lon, i.raw_lat, i.raw_crs, "
+        f"SELECT k.pos, {SENT_CATEGORY} AS category, i.raw_lon, i.raw_lat, i.raw_crs, "  # no column of k is named so
         "i.accuracy_m, (extract(epoch FROM i.observed_at) * 1000000)::bigint AS observed_us, i.reporter, "
         "i.description, i.track_id FROM _intake_ids k JOIN incident i ON i.id = k.id"
     )

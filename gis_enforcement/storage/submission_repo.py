@@ -25,7 +25,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gis_enforcement.domain.records import Incident
-from gis_enforcement.storage.incident_repo import CONTENT_COLUMNS, select_incidents_from, to_incident
+from gis_enforcement.storage.incident_repo import (
+    CONTENT_COLUMNS,
+    SENT_CATEGORY,
+    select_incidents_from,
+    to_incident,
+)
 from gis_enforcement.storage.prepared import Prepared
 from gis_enforcement.storage.tables import INCIDENT_COPY_COLUMNS
 
@@ -45,7 +50,7 @@ class SubmissionContext:
 
 
 #: a stored content column read otherwise than by its name: the category as the patrol sent it (改类 keeps it)
-_STORED = {"category": "COALESCE(reported_category, category)"}
+_STORED = {"category": SENT_CATEGORY}
 
 _CONTEXT = Prepared("gise_submission_context", f"""
 SELECT

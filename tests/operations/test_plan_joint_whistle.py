@@ -16,7 +16,6 @@ from gis_enforcement.analysis.evaluation import parse_period
 from gis_enforcement.dispatch.whistle import DISTRICT, JOINT_PLAN, TOWNSHIP, whistle
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import InvalidInput
-from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan
@@ -27,14 +26,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 NIGHT = datetime(2026, 5, 12, 20, 0, tzinfo=TZ)
 PLANNED_AT = NIGHT - timedelta(days=1)
 SEATS = load_seats(PROJECT_ROOT / "data" / "boundaries")
-
-
-@pytest.fixture
-def town(jurisdiction: Jurisdiction) -> tuple[str, list[tuple[float, float]]]:
-    v = jurisdiction.villages
-    code = v["township_code"].value_counts().index[0]
-    pts = v[v["township_code"] == code].geometry
-    return code, [(p.x, p.y) for p in pts.iloc[:3]]
 
 
 def test_a_plan_is_executed_in_the_districts_name_and_left_out_of_the_townships_whistles(

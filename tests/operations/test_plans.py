@@ -19,7 +19,6 @@ from gis_enforcement.analysis.planning import MAX_PLAN_AHEAD
 from gis_enforcement.dispatch.record import verify_case_record
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput
-from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.layers.seats import load_seats
 from gis_enforcement.operations.plans import PlanRequest, create_plan, execute_plan, gather_candidates
@@ -32,21 +31,12 @@ NIGHT = datetime(2026, 5, 12, 20, 0, tzinfo=TZ)
 PLANNED_AT = NIGHT - timedelta(days=1)  # the time of planning: the day before the operation
 
 
-@pytest.fixture
-def town(jurisdiction: Jurisdiction) -> tuple[str, list[tuple[float, float]]]:
-    """A township with three of its villages' points, far enough apart to be separate places."""
-    v = jurisdiction.villages
-    code = v["township_code"].value_counts().index[0]
-    pts = v[v["township_code"] == code].geometry
-    return code, [(p.x, p.y) for p in pts.iloc[:3]]
-
-
 def test_plan_from_cases_site_and_hot_spot_then_execute(db: Session, locator: Locator, catalog: Catalog,
                                                         town) -> None:
     code, (a, b, c) = town
     near_site = new_case(db, locator, catalog, a[0], a[1] + 50 * METRE, category="MIN-02")
     alone = new_case(db, locator, catalog, b[0], b[1], category="MIN-02")
-    analysis_repo.upsert_recurring_sites(db, sites=pd.DataFrame({
+    analysis_repo.replace_recurring_sites(db, retire=False, sites=pd.DataFrame({
         "site_id": ["S1"], "kind": ["MIN-02"], "categories": [("MIN-02",)], "township_code": [code],
         "n_incidents": [4], "n_recurrences": [2], "first_reported_at": [NIGHT - timedelta(days=200)],
         "last_reported_at": [NIGHT - timedelta(days=20)], "last_closed_at": [NIGHT - timedelta(days=30)],

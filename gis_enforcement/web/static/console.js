@@ -18,7 +18,6 @@
   const STATUS_COLOUR = { reported: "#c62828", triaged: "#c62828", whistled: "#e65100", in_action: "#b26a00",
     resolved: "#1565c0", verified: "#1565c0", closed: "#2e7d32", reopened: "#ad1457", rejected: "#616161",
     duplicate: "#616161" };
-  const OPEN = new Set(["reported", "triaged", "whistled", "in_action", "resolved", "verified", "reopened"]);
   let me = null; let categories = []; let actionKinds = []; const listeners = [];
 
   /* ---------- signing in ---------- */
