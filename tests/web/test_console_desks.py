@@ -14,12 +14,15 @@ from tests.web.conftest import CATEGORY, ConsoleErrors, Site, sign_in
 from tests.web.test_console import desk, on_console
 
 
-def _file(site: Site, *, accuracy_m: float = 5, offset: float = 0.0) -> str:
+def _file(site: Site, *, accuracy_m: float = 5, offset: float = 0.0, category: str = CATEGORY,
+          observed_at: str | None = None, description: str = "夜间偷排") -> str:
+    """A patrol's report through the API, ``offset`` degrees east of the site's point; its id."""
     lon, lat = site.point
     feature = {"type": "Feature", "id": str(uuid.uuid4()),
                "geometry": {"type": "Point", "coordinates": [lon + offset, lat]},
-               "properties": {"category": CATEGORY, "observed_at": datetime.now(UTC).isoformat(),
-                              "accuracy_m": accuracy_m, "reporter": site.users["patrol"], "description": "夜间偷排"}}
+               "properties": {"category": category, "observed_at": observed_at or datetime.now(UTC).isoformat(),
+                              "accuracy_m": accuracy_m, "reporter": site.users["patrol"],
+                              "description": description}}
     with site.client("patrol") as c:
         r = c.post("/api/v1/incidents", json=feature)
         assert r.status_code == 201, r.text

@@ -5,25 +5,13 @@ raises W04 and asks twice, and a time of another year shows its year."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.web.conftest import ConsoleErrors, Site
 from tests.web.test_console import desk, on_console
-from tests.web.test_console_desks import _on_site, _whistle
-
-
-def _file(site: Site, category: str, *, offset: float, observed_at: str | None = None) -> str:
-    lon, lat = site.point
-    feature = {"type": "Feature", "id": str(uuid.uuid4()),
-               "geometry": {"type": "Point", "coordinates": [lon + offset, lat]},
-               "properties": {"category": category, "observed_at": observed_at or datetime.now(UTC).isoformat(),
-                              "accuracy_m": 5, "reporter": site.users["patrol"], "description": "路边一大堆土，看不准"}}
-    with site.client("patrol") as c:
-        r = c.post("/api/v1/incidents", json=feature)
-        assert r.status_code == 201, r.text
-    return str(feature["id"])
+from tests.web.test_console_desks import _file, _on_site, _whistle
 
 
 def _case(site: Site, incident_id: str) -> dict[str, Any]:
@@ -34,7 +22,7 @@ def _case(site: Site, incident_id: str) -> dict[str, Any]:
 def test_a_report_of_unknown_category_is_classified_then_whistled_with_a_department_added(
         browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
-    incident_id = _file(site, "OTH-00", offset=0.0031)
+    incident_id = _file(site, category="OTH-00", offset=0.0031)
     town = on_console(desk(browser, site), site, "township_dispatcher", errors)
     town.click(f"#cases button.case[data-id='{incident_id}']")
     said = town.wait_for_selector("#classify-first").inner_text()
@@ -77,7 +65,7 @@ def test_a_report_of_unknown_category_is_classified_then_whistled_with_a_departm
 
 def test_a_poor_rating_says_it_raises_w04_needs_a_reason_and_a_second_click(browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
-    incident_id = _file(site, "ENV-01", offset=0.0036)
+    incident_id = _file(site, category="ENV-01", offset=0.0036)
     _whistle(site, incident_id)
     lead = _on_site(site, incident_id)
     town = on_console(desk(browser, site), site, "township_dispatcher", errors)
@@ -112,7 +100,7 @@ def test_a_poor_rating_says_it_raises_w04_needs_a_reason_and_a_second_click(brow
 
 def test_a_report_of_another_year_shows_its_year(browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
-    incident_id = _file(site, "ENV-01", offset=0.0041, observed_at="2025-06-01T10:00:00+08:00")
+    incident_id = _file(site, category="ENV-01", offset=0.0041, observed_at="2025-06-01T10:00:00+08:00")
     town = on_console(desk(browser, site), site, "township_dispatcher", errors)
     card = town.wait_for_selector(f"#cases button.case[data-id='{incident_id}']").inner_text()
     assert "2025" in card, card
@@ -124,8 +112,8 @@ def test_the_desk_says_what_waits_and_a_follow_up_task_is_done_from_it(browser: 
     """待我处理: the counts a desk acts on, each a filter of the list; 部门要求、街乡落实 tasks listed with their due
     time and done from the desk."""
     errors = ConsoleErrors()
-    waiting = _file(site, "ENV-01", offset=0.0046)
-    whistled = _file(site, "ENV-01", offset=0.0051)
+    waiting = _file(site, category="ENV-01", offset=0.0046)
+    whistled = _file(site, category="ENV-01", offset=0.0051)
     _whistle(site, whistled)
     _on_site(site, whistled)
     task_text = f"请村委会每日巡看排污口 {uuid.uuid4().hex[:4]}"
@@ -161,7 +149,7 @@ def test_the_desk_says_what_waits_and_a_follow_up_task_is_done_from_it(browser: 
 
 def test_the_township_sees_its_own_sites_and_the_departments_record_on_its_cases(browser: Any, site: Site) -> None:
     errors = ConsoleErrors()
-    incident_id = _file(site, "ENV-01", offset=0.0056)
+    incident_id = _file(site, category="ENV-01", offset=0.0056)
     _whistle(site, incident_id)
     _on_site(site, incident_id)
     town = on_console(desk(browser, site), site, "township_dispatcher", errors)
