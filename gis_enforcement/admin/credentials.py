@@ -168,6 +168,8 @@ def issue_tokens(session: Session, settings: Settings, user: UserRecord, *, at: 
     access_ttl = timedelta(minutes=settings.access_token_minutes)
     claims = {"iss": _ISSUER, "sub": user.username, "role": user.role.value, "unit_kind": user.unit_kind,
               "unit": user.unit_code, "typ": "access", "iat": now, "exp": now + access_ttl}
+    if user.team_township is not None:
+        claims["team_township"] = user.team_township
     access = jwt.encode(claims, secret, algorithm=_ALGORITHM)
     jti = uuid.uuid4().hex
     expires = now + timedelta(hours=settings.refresh_token_hours)
@@ -196,7 +198,9 @@ def caller_from_token(token: str, settings: Settings) -> Caller:
     refresh, at most ``access_token_minutes`` later)."""
     claims = _decode(token, settings, "access")
     try:
-        return Caller(str(claims["sub"]), Role(claims["role"]), str(claims["unit_kind"]), str(claims["unit"]))
+        team = claims.get("team_township")
+        return Caller(str(claims["sub"]), Role(claims["role"]), str(claims["unit_kind"]), str(claims["unit"]),
+                      team_township=None if team is None else str(team))
     except (KeyError, ValueError):
         raise Unauthenticated("not a valid token", field="Authorization") from None
 

@@ -1,7 +1,9 @@
 """Managing users: add one with a role scoped to a unit, list them, disable, reset a password, API keys.
 
 Services take a session and never commit (the CLI and the API commit). The unit must exist: a township code
-from the loaded layers, a department code from the four lists, or ``district`` for supervisors and admins.
+from the loaded layers, a department code from the four lists, or ``district`` for supervisors and admins. An
+officer or chief of a township team (a department of the lists with ``officers_per_township``: ``TOWN``, the
+综合行政执法队) also names the township whose team it serves (code or name); no one else names one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from datetime import UTC, datetime
 from gis_enforcement.admin.credentials import hash_password, new_api_key
 from gis_enforcement.domain.access import ROLE_UNIT, Role, UserRecord
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.names import short_township
+from gis_enforcement.domain.teams import team_name
 from gis_enforcement.domain.wording import with_article
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
 from gis_enforcement.storage import Session, user_repo
@@ -54,10 +58,36 @@ def _unit_kind(session: Session, catalog: Catalog, role: Role, unit: str) -> str
                        allowed=known)
 
 
-def check_new_user(session: Session, *, catalog: Catalog, username: str, role: str, unit: str) -> tuple[Role, str]:
+def _team_township(session: Session, catalog: Catalog, role: Role, unit: str, kind: str,
+                   township: str | None) -> str | None:
+    """The township code a township team's user serves (given by code or name), None for anyone else; refused
+    when a team's officer names none, or another user names one."""
+    team = kind == "department" and unit in catalog.township_teams
+    if not team:
+        if township is not None:
+            raise InvalidInput(f"only a township team's officer names a township ({unit} is not a township team)",
+                               field="township")
+        return None
+    towns = user_repo.township_names(session)
+    if township is None or not township.strip():
+        raise InvalidInput(f"{unit} is one team per township: name the township this {role.value} serves "
+                           f"(code or name, e.g. {next(iter(towns), '110117104')})", field="township")
+    wanted = township.strip()
+    found = sorted(c for c, n in towns.items() if wanted in (c, n, short_township(n)))
+    if len(found) != 1:
+        some = ", ".join(f"{c} {short_township(n)}" for c, n in list(towns.items())[:4])
+        raise InvalidInput(f"unknown township {wanted!r} (a township code or name of the loaded layers, e.g. "
+                           f"{some})" if not found else f"{wanted!r} names {len(found)} townships: give the code",
+                           field="township")
+    return found[0]
+
+
+def check_new_user(session: Session, *, catalog: Catalog, username: str, role: str, unit: str,
+                   township: str | None = None) -> tuple[Role, str, str | None]:
     """Everything about a new user that can be checked without the password — the name (its form, and that no
-    user has it in any letter case), the role and the unit the role is scoped to — so a command that asks for
-    the password asks only once these are right. Returns the role and the unit's kind."""
+    user has it in any letter case), the role, the unit the role is scoped to and, for a township team's
+    officer, the township — so a command that asks for the password asks only once these are right. Returns
+    the role, the unit's kind and the team's township code (None but for a township team)."""
     if not _USERNAME.match(username):
         raise InvalidInput("a user name is 2–64 letters, digits, '_', '.', '@' or '-'", field="username")
     try:
@@ -65,23 +95,26 @@ def check_new_user(session: Session, *, catalog: Catalog, username: str, role: s
     except ValueError:
         raise InvalidInput(f"unknown role {role!r}: one of {', '.join(r.value for r in Role)}", field="role") from None
     kind = _unit_kind(session, catalog, parsed, unit)
+    team_township = _team_township(session, catalog, parsed, unit, kind, township)
     taken = user_repo.name_taken(session, username=username)
     if taken is not None:  # sign-in limits count a name in any case: one name, one user
         same = taken == username
         raise AlreadyRecorded(f"user {taken!r} exists" if same else
                               f"user {taken!r} exists: user names that differ only in letter case are one name",
                               field="username")
-    return parsed, kind
+    return parsed, kind, team_township
 
 
 def add_user(session: Session, *, catalog: Catalog, username: str, password: str, role: str, unit: str,
-             display_name: str | None = None) -> UserRecord:
+             display_name: str | None = None, township: str | None = None) -> UserRecord:
     """Store a new user; InvalidInput names the bad field (the password's last: ``check_new_user`` first),
-    AlreadyRecorded when the name is taken."""
-    parsed, kind = check_new_user(session, catalog=catalog, username=username, role=role, unit=unit)
+    AlreadyRecorded when the name is taken. ``township``: the township a township team's officer serves."""
+    parsed, kind, team = check_new_user(session, catalog=catalog, username=username, role=role, unit=unit,
+                                        township=township)
     _check_password(password)
     user = user_repo.insert_user(session, username=username, display_name=display_name, role=parsed.value,
-                                 unit_kind=kind, unit_code=unit, password_hash=hash_password(password))
+                                 unit_kind=kind, unit_code=unit, password_hash=hash_password(password),
+                                 team_township=team)
     if user is None:
         raise AlreadyRecorded(f"user {username!r} exists", field="username")
     return user
@@ -127,13 +160,16 @@ def revoke_api_key(session: Session, *, prefix: str) -> None:
 
 
 def names_of(session: Session, *, catalog: Catalog, username: str, unit_kind: str,
-             unit_code: str) -> tuple[str | None, str | None]:
+             unit_code: str, team_township: str | None = None) -> tuple[str | None, str | None]:
     """What a page calls a signed-in user: their display name (None when they have none, or for a machine
     client's key without a user) and their unit's name — the township's name in the loaded layers, the
-    department's in the lists, None for the district."""
+    department's in the lists (a township team's: 金海湖镇综合行政执法队), None for the district."""
     user = user_repo.get_user(session, username=username)
     if unit_kind == "township":
         unit = user_repo.township_names(session).get(unit_code)
+    elif unit_kind == "department" and team_township is not None:
+        zh = catalog.departments[unit_code].zh if unit_code in catalog.departments else unit_code
+        unit = team_name(user_repo.township_names(session).get(team_township), zh)
     elif unit_kind == "department":
         unit = catalog.departments[unit_code].zh if unit_code in catalog.departments else None
     else:

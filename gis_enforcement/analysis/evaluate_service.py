@@ -19,6 +19,7 @@ from gis_enforcement.analysis.evaluation import (
     evaluate_departments,
     evaluate_townships,
     monthly_ranking,
+    unit_keys,
 )
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.escalation import UNSATISFIED_AT
@@ -47,7 +48,7 @@ def load_facts(session: Session, *, period: Period, as_of: datetime | None = Non
         warnings=evaluation_repo.warnings_frame(session, start=start, end=end,
                                                later_rules=(RECURRENCE_RULE, NO_SHOW_RULE), township=township),
         cases=evaluation_repo.cases_frame(session, start=start, end=end) if townships else None,
-        townships=evaluation_repo.townships_frame(session) if townships else None,
+        townships=evaluation_repo.townships_frame(session),  # the township view's rows; the teams' names
         follow_ups=evaluation_repo.follow_ups_frame(session, start=start, end=end) if townships else None,
     )
 
@@ -84,7 +85,8 @@ def evaluate_on_township(session: Session, *, catalog: Catalog, start: datetime,
     timeliness = pd.to_numeric(a["rating_timeliness"], errors="coerce")
     counts = pd.DataFrame({"declined": a["status"] == "declined",
                            "unsatisfied": timeliness.notna() & (adequacy <= UNSATISFIED_AT)})
-    counts = counts.groupby(a["department"]).sum().reindex(table["department"], fill_value=0).astype("int64")
+    units = unit_keys(a["department"], a["team_township"], catalog)
+    counts = counts.groupby(units).sum().reindex(table["department"], fill_value=0).astype("int64")
     table = table.assign(declined=counts["declined"].to_numpy(), unsatisfied=counts["unsatisfied"].to_numpy())
     table = table.drop(columns=["rank"])
     seen = (table["whistles"] > 0) | (table["actions"] > 0) | (table["warnings"] > 0)

@@ -125,6 +125,7 @@ import pandas as pd
 
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.escalation import ESCALATION_COLUMNS, escalate
+from gis_enforcement.domain.teams import team_name, team_unit, unit_parts
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 from gis_enforcement.errors import CatalogInvalid, InvalidInput
 
@@ -143,11 +144,11 @@ DIMENSION_METRICS: Mapping[str, str] = {
 ASSIGNMENT_COLUMNS = ("assignment_id", "incident_id", "whistle_id", "whistle_mode", "whistler_unit", "department",
                       "role", "status", "summoned_at", "report_in_due", "resolution_due", "reported_in_at",
                       "stood_down_at", "category", "township_code", "case_status", "whistled_at", "closed_at",
-                      "rating_timeliness", "rating_adequacy", "case_resolved_at", "declined_s")
+                      "rating_timeliness", "rating_adequacy", "case_resolved_at", "declined_s", "team_township")
 RECORD_COLUMNS = ("record_id", "assignment_id", "incident_id", "department", "action_type", "measures",
-                  "penalty_amount", "officer", "acted_at")
+                  "penalty_amount", "officer", "acted_at", "team_township")
 WARNING_COLUMNS = ("warning_id", "rule_code", "level", "subject_kind", "subject_code", "incident_id",
-                   "assignment_id", "raised_at", "township_code", "lead_department")
+                   "assignment_id", "raised_at", "township_code", "lead_department", "team_township")
 CASE_COLUMNS = ("incident_id", "category", "township_code", "status", "observed_at", "whistled_at", "closed_at",
                 "likely_duplicate_of", "resolution_due", "resolved_at", "reviewed_at", "received_at", "triaged_at")
 TOWNSHIP_COLUMNS = ("township_code", "name")
@@ -156,7 +157,7 @@ _IDS = frozenset({"incident_id", "likely_duplicate_of"})
 #: columns a caller may leave out (read as unknown): facts gathered before ratings existed have none, nor
 #: those gathered before the resolution, review, receipt and triage times were read
 _OPTIONAL = frozenset({"rating_timeliness", "rating_adequacy", "case_resolved_at", "resolved_at", "reviewed_at",
-                       "received_at", "triaged_at", "declined_s"})
+                       "received_at", "triaged_at", "declined_s", "team_township"})
 ADEQUATE = 4  # a rating of 4 or 5 is 满意/基本满意 (P02)
 #: a department scored on fewer whistles (a township on fewer cases) than this in the period is shown but not
 #: ranked (样本少)
@@ -164,7 +165,7 @@ MIN_RANKED_WHISTLES = 5
 #: the performance indicators of the lists that count penalty decisions and inspections per officer
 PENALTIES_INDICATOR, INSPECTIONS_INDICATOR = "P05", "P06"
 #: the two department rankings: departments that lead a rule of the lists (主责), and those that only assist (配合)
-LEAD_RANKING, ASSIST_RANKING = "lead", "assist"
+LEAD_RANKING, ASSIST_RANKING, TEAM_RANKING = "lead", "assist", "township_team"
 
 #: township dimension of the lists → the metric that measures it
 TOWNSHIP_DIMENSION_METRICS: Mapping[str, str] = {
@@ -433,7 +434,19 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     a = _within(facts.frame("assignments"), "summoned_at", period)
     r = _within(facts.frame("records"), "acted_at", period)
     w = _within(facts.frame("warnings"), "raised_at", period)
-    units = _units(catalog.departments, a["department"], r["department"])
+    a = a.assign(department=unit_keys(a["department"], a["team_township"], catalog))
+    r = r.assign(department=unit_keys(r["department"], r["team_township"], catalog))
+    towns = facts.frame("townships")
+    town_names = dict(zip(towns["township_code"], towns["name"], strict=True))
+    # a township team is listed once per township (once, as a whole, when the facts name no township)
+    listed_units = [u for d in catalog.departments
+                    for u in ([team_unit(d, t) for t in town_names] if d in catalog.township_teams and town_names
+                              else [d])]
+    subject = w["subject_kind"]
+    about = w["subject_code"].where(subject == "department", w["lead_department"].where(subject == "location"))
+    about = unit_keys(about, w["team_township"].where(subject == "department", w["township_code"]), catalog)
+    units = _units(listed_units, a["department"], r["department"], about)
+    base = [unit_parts(u)[0] for u in units]
     as_of = pd.Timestamp(facts.as_of)
     now = min(as_of, pd.Timestamp(period.end))
 
@@ -453,7 +466,8 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     }, a["department"], units)
     out = pd.DataFrame(index=units)
     out["department"] = units
-    out["name"] = [catalog.departments[u].zh if u in catalog.departments else u for u in units]
+    out["team_township"] = [unit_parts(u)[1] for u in units]
+    out["name"] = [_unit_name(u, catalog, town_names) for u in units]
     out["whistles"] = counts["whistles"]
     out["expected_report_ins"] = counts["whistles"] - counts["excused"] - counts["pending"]
     for col in ("reported_in", "on_time"):
@@ -477,8 +491,6 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     out["recurrences"] = counts["recurrences"]
     out["outcome_rate"] = _ratio(counts["kept"], decided)
 
-    subject = w["subject_kind"]
-    about = w["subject_code"].where(subject == "department", w["lead_department"].where(subject == "location"))
     out = out.join(_count_table(about, w["rule_code"], units, _rule_columns(catalog, w["rule_code"])))
 
     amount = pd.to_numeric(r["penalty_amount"], errors="coerce").fillna(0.0)
@@ -489,15 +501,19 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
                    "inspections": inspected}, r["department"], units, amounts=("penalty_amount",))
     out["actions"], out["penalties"], out["penalty_amount"] = rec["actions"], rec["penalties"], rec["penalty_amount"]
     out["inspections"] = rec["inspections"]
-    out["officers"] = pd.Series({c: d.officers for c, d in catalog.departments.items()}, dtype=float).reindex(units)
+    out["officers"] = [_officers(u, catalog) for u in units]
     out["penalties_per_officer"] = _ratio(out["penalties"], out["officers"])
     out["inspections_per_officer"] = _ratio(out["inspections"], out["officers"])
 
     listed = pd.DataFrame([(rule.lead, m) for rule in catalog.rules for m in rule.measures],
                           columns=["department", "measure"]).drop_duplicates()
     used = (r[["department", "measures"]].explode("measures").rename(columns={"measures": "measure"}).dropna()
-            .astype(str).drop_duplicates().merge(listed, on=["department", "measure"]))
-    out["measures_listed"] = listed.groupby("department").size().reindex(units, fill_value=0).astype("int64")
+            .astype(str).drop_duplicates())
+    used = (used.assign(unit=used["department"], department=[unit_parts(u)[0] for u in used["department"]])
+            .merge(listed, on=["department", "measure"]).drop(columns="department").rename(columns={"unit":
+                                                                                                   "department"}))
+    out["measures_listed"] = listed.groupby("department").size().reindex(base, fill_value=0).astype("int64") \
+        .set_axis(units)
     out["measures_used"] = used.groupby("department").size().reindex(units, fill_value=0).astype("int64")
     active = (out["expected_report_ins"] > 0) | (out["actions"] > 0)  # an occasion to use its powers
     out["duty_rate"] = _ratio(out["measures_used"], out["measures_listed"]).where(active)
@@ -517,10 +533,43 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
     out["deduction"] = _per_exposure(out["warning_points"], out["whistles"], catalog)
     _score(out, composite_score(out, catalog), occasions=out["whistles"])
     leads = {rule.lead for rule in catalog.rules}
-    out["ranking"] = [LEAD_RANKING if u in leads else ASSIST_RANKING for u in units]
+    out["ranking"] = [TEAM_RANKING if b in catalog.township_teams else LEAD_RANKING if b in leads
+                      else ASSIST_RANKING for b in base]
     ranked = out["score_net"].where(~out["small_sample"])
     out["rank"] = ranked.groupby(out["ranking"]).rank(ascending=False, method="min").astype("Int64")
-    return _ranked_order(out, within=(out["ranking"] != LEAD_RANKING).astype(int))
+    order = {LEAD_RANKING: 0, ASSIST_RANKING: 1, TEAM_RANKING: 2}
+    return _ranked_order(out, within=out["ranking"].map(order).astype(int))
+
+
+def unit_keys(departments: pd.Series, townships: pd.Series, catalog: Catalog) -> pd.Series:
+    """The unit each row is about: its department, or for a township team (``catalog.township_teams``) the team
+    of the township it was summoned for, ``TOWN@110117104`` (:func:`~gis_enforcement.domain.teams.team_unit`);
+    a team's row with no township stays ``TOWN``."""
+    team = departments.isin(catalog.township_teams) & townships.notna()
+    if not team.any():
+        return departments
+    keyed = departments.astype(object).copy()
+    keyed[team] = [team_unit(d, t) for d, t in zip(departments[team], townships[team], strict=True)]
+    return keyed
+
+
+def _officers(unit: str, catalog: Catalog) -> float:
+    """The unit's officers: one township's team counts its own (``officers_per_township``); a team's row with no
+    township (summons from before the teams were told apart) stands for all of them."""
+    department, township = unit_parts(unit)
+    listed = catalog.departments.get(department)
+    if listed is None:
+        return float("nan")
+    per_town = listed.officers_per_township
+    return float(per_town if township is not None and per_town is not None else listed.officers)
+
+
+def _unit_name(unit: str, catalog: Catalog, towns: Mapping[str, str]) -> str:
+    department, township = unit_parts(unit)
+    listed = catalog.departments.get(department)
+    if listed is None:
+        return unit
+    return listed.zh if township is None else team_name(towns.get(township, township), listed.zh)
 
 
 def _ranked_order(out: pd.DataFrame, *, within: pd.Series | int = 0,

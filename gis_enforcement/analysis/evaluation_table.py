@@ -82,10 +82,13 @@ SHORT_EN: Mapping[str, str] = {
 SHORT_TOWNSHIP_EN: Mapping[str, str] = {"resolution_rate": "resolved (whistled)", "deduction": "deduct/100 cases"}
 SHORT_DEPARTMENT_EN: Mapping[str, str] = {"deduction": "deduct/100"}
 #: the ranking cell: the department's ranking (主责 / 配合)
-RANKINGS = {"zh": {"lead": "主责", "assist": "配合"}, "en": {"lead": "lead", "assist": "assist"}}
+RANKINGS = {"zh": {"lead": "主责", "assist": "配合", "township_team": "街乡执法队"},
+            "en": {"lead": "lead", "assist": "assist", "township_team": "township team"}}
 #: the rank cell of a department scored on too few whistles to be ranked
 SMALL_SAMPLE = {"zh": "样本少", "en": "few"}
-_NAME_CHARS = 7
+_NAME_CHARS = 10
+#: a township team's name in a table: 金海湖镇综合行政执法队 → 金海湖镇执法队 (the township is what tells them apart)
+_TEAM_SUFFIX = ("综合行政执法队", "执法队")
 
 
 def _kind(table: pd.DataFrame) -> str:
@@ -109,6 +112,8 @@ def _label(column: str, lang: str, short: bool = False, kind: str = "") -> str:
 
 def _short_name(name: str) -> str:
     bare = re.sub(r"[（(][^）)]*[）)]", "", name) or name
+    if bare.endswith(_TEAM_SUFFIX[0]) and len(bare) > len(_TEAM_SUFFIX[0]):
+        bare = bare[: -len(_TEAM_SUFFIX[0])] + _TEAM_SUFFIX[1]
     return bare if len(bare) <= _NAME_CHARS else bare[: _NAME_CHARS - 1] + "…"
 
 
@@ -205,12 +210,14 @@ def score_note(lang: str = "zh", *, by: str = "department", per: float = 100.0) 
         return (f"得分 = 报到及时、职权履行、解决不反弹、乡镇评价按清单权重加权（0–100）减警示扣分，最低 0；"
                 f"扣分 = 警示分 × {per:g} ÷ 接哨数（至少 {n}），即每 {per:g} 次接哨的警示分，"
                 f"召集多的部门不因次数多而多扣；按扣分后得分排名（低于 0 的也分先后）；"
-                f"主责部门与只配合的部门分别排名；接哨少于 {n} 次不排名（样本少）")
+                f"主责部门与只配合的部门分别排名，各街乡综合行政执法队另行排名（街乡执法队）；"
+                f"接哨少于 {n} 次不排名（样本少）")
     return (f"score = on time, duty, no recurrence and township rating weighted as the lists say (0–100) less "
             f"the deduction, at least 0; deduction = the warnings' points × {per:g} / whistles (at least {n}): "
             f"points per {per:g} whistles, so a department summoned more often is not charged more for the same "
             f"conduct; ranked on the score before the floor at 0; lead and assisting-only departments are ranked "
-            f"apart; fewer than {n} whistles: not ranked (few)")
+            f"apart, and the townships' own enforcement teams among themselves (township team); fewer than {n} "
+            f"whistles: not ranked (few)")
 
 
 def floor_notes(table: pd.DataFrame, lang: str = "zh") -> list[str]:

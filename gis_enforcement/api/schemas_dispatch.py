@@ -266,7 +266,8 @@ class AssignmentPublic(BaseModel):
         "role": "lead", "status": "reported_in", "summoned_at": "2026-05-12T23:40:00+08:00",
         "report_in_due": "2026-05-13T00:10:00+08:00", "resolution_due": "2026-05-14T23:40:00+08:00",
         "reported_in_at": "2026-05-13T00:00:00+08:00", "report_in_distance_m": 35.2, "minutes_late": -10.0,
-        "on_time": True, "done_at": None, "reason": None, "absent_at": "2026-05-13T00:40:00+08:00"}]})
+        "on_time": True, "done_at": None, "reason": None, "absent_at": "2026-05-13T00:40:00+08:00",
+        "township_code": "110117003"}]})
 
     id: int
     incident_id: UUID
@@ -289,6 +290,10 @@ class AssignmentPublic(BaseModel):
                                   "this counts late (W01 报到迟到); none by then counts absent (W02 未报到). An "
                                   "overruled decline moves it on by the time the decline stood, as it moves the "
                                   "deadlines")
+    township_code: str | None = Field(
+        default=None, description="the township the department was summoned for: the case's, or the township "
+                                  "that took up a report on its border. A township team (TOWN) summoned here is "
+                                  "that township's team")
 
     @classmethod
     def from_record(cls, a: Assignment, *, tz: str, departments: Mapping[str, Department]) -> AssignmentPublic:
@@ -301,6 +306,7 @@ class AssignmentPublic(BaseModel):
             report_in_distance_m=a.report_in_distance_m, minutes_late=a.minutes_late, on_time=a.on_time,
             done_at=_local_or_none(a.done_at, tz), reason=a.reason,
             absent_at=_local(a.summoned_at + timedelta(minutes=ABSENT_AFTER_MIN, seconds=a.declined_s), tz),
+            township_code=a.township_code,
         )
 
 

@@ -43,11 +43,12 @@ def _lang(lang: str) -> str:
 
 @map_app.command("status")
 def map_status(period: Period = None,
-               township: Annotated[str | None, typer.Option(help="one township's cases (its code)")] = None,
+               township: Annotated[str | None, typer.Option(help="one township's cases (code or name)")] = None,
                output: Output = None, lang: Lang = "zh", basemap: BasemapOption = None) -> None:
     """Every case coloured by its status and shaped by its problem family, with its timeline; filters by status,
     category and month, and a time slider through the season."""
     from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.analysis.townships import resolve_township
     from gis_enforcement.mapping.basemaps import basemap_from
     from gis_enforcement.operations.map_pages import status_page
 
@@ -58,7 +59,7 @@ def map_status(period: Period = None,
         with out.status("reading and drawing the cases…"), plat.transaction() as session:
             page = status_page(session, output or plat.settings.maps_dir / "status.html", catalog=plat.catalog,
                                start=span.start if span else None, end=span.end if span else None,
-                               township_code=township, subtitle=span.label if span else "", lang=_lang(lang),
+                               township_code=resolve_township(session, township, field="--township"), subtitle=span.label if span else "", lang=_lang(lang),
                                basemap=tiles, timezone=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)

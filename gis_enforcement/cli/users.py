@@ -43,6 +43,9 @@ def users_add(
     unit: Annotated[str, typer.Option(help="township code, department code, or 'district'")],
     name: Annotated[str | None, typer.Option(help="display name, e.g. 王伟 (平谷镇指挥中心)")] = None,
     password: Annotated[str | None, typer.Option(help="default: GISE_NEW_PASSWORD or asked")] = None,
+    township: Annotated[str | None, typer.Option(
+        help="for an officer of the township teams (--unit TOWN, 综合行政执法队): the township whose team it "
+             "serves (code or name); it then sees that team's summons only")] = None,
 ) -> None:
     """Add a user with a role scoped to a unit. The name, role and unit are checked before the password is asked
     for."""
@@ -51,20 +54,23 @@ def users_add(
     try:
         plat = open_platform()
         with plat.transaction() as session:
-            check_new_user(session, catalog=plat.catalog, username=username, role=role, unit=unit)
+            check_new_user(session, catalog=plat.catalog, username=username, role=role, unit=unit, township=township)
         secret = _password(password)  # asked outside a transaction: typing takes a while
         with plat.transaction() as session:
             user = add_user(session, catalog=plat.catalog, username=username, password=secret, role=role, unit=unit,
-                            display_name=name)
+                            display_name=name, township=township)
     except EnforcementError as exc:
         fail(exc)
         return
-    out.print(f"user [bold]{user.username}[/]: {user.role.value} of {_unit(user.unit_kind, user.unit_code)}")
+    out.print(f"user [bold]{user.username}[/]: {user.role.value} of "
+              f"{_unit(user.unit_kind, user.unit_code, user.team_township)}")
 
 
-def _unit(kind: str, code: str) -> str:
-    """A user's unit as said: "the district", "township 110117003", "department WATER"."""
-    return "the district" if kind == "district" else f"{kind} {code}"
+def _unit(kind: str, code: str, team_township: str | None = None) -> str:
+    """A user's unit as said: "the district", "township 110117003", "department WATER", "department TOWN, the
+    team of township 110117104"."""
+    team = f", the team of township {team_township}" if team_township else ""
+    return "the district" if kind == "district" else f"{kind} {code}{team}"
 
 
 @users_app.command("list")
@@ -83,7 +89,7 @@ def users_list() -> None:
     for col in ("user", "name", "role", "unit", "state"):
         table.add_column(col)
     for u in users:
-        table.add_row(u.username, u.display_name or "", u.role.value, _unit(u.unit_kind, u.unit_code),
+        table.add_row(u.username, u.display_name or "", u.role.value, _unit(u.unit_kind, u.unit_code, u.team_township),
                       "[red]disabled[/]" if u.disabled else "active")
     out.print(table)
 

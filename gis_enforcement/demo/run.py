@@ -109,7 +109,8 @@ def run_demo(settings: Settings, *, seed: int, count: int, console: Console, cha
         for column in ("user", "role", "unit", "page"):
             table.add_column(column)
         for a in accounts:
-            table.add_row(a.username, a.role, a.unit, f"{base}{a.page}")
+            table.add_row(a.username, a.role, a.unit if a.township is None else f"{a.unit} · {a.township}",
+                          f"{base}{a.page}")
         console.print(table)
     console.print("[bold]API[/]: run [cyan].venv/bin/gis-enforcement serve[/] and open "
                   f"http://{settings.api_host}:{settings.api_port}/docs "

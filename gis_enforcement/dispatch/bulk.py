@@ -201,9 +201,10 @@ def whistle_many(session: Session, *, catalog: Catalog, cases: pd.DataFrame, act
     hours = pd.to_numeric(a["resolution_hours"], errors="coerce")
     a["resolution_due"] = a["summoned_at"] + pd.to_timedelta(hours, unit="h")
     a["status"] = AssignmentStatus.SUMMONED.value
+    a["township_code"] = [g[1] for g in a["group"]]  # the case lies in the whistling township (checked above)
     bulk_repo.copy_in(session, table="assignment", frame=a[["id", "incident_id", "whistle_id", "department", "role",
                                                              "status", "summoned_at", "report_in_due",
-                                                             "resolution_due"]])
+                                                             "resolution_due", "township_code"]])
     summoned: dict[str, list[dict[str, Any]]] = {}
     for r in a.itertuples(index=False):
         summoned.setdefault(r.incident_id, []).append({

@@ -18,7 +18,8 @@ def list_assignments(session: Session, *, caller: Caller, open_only: bool | None
     """The assignments within ``caller``'s scope (filtered, never refused), each with a summary of its case,
     soonest report-in due first, and how many match. ``open_only`` True keeps the ones still owed (summoned,
     reported in, acting), False the others (done, declined, released), None all; ``department`` and
-    ``township`` (the case's) narrow further — outside the caller's scope they match nothing.
+    ``township`` (the case's) narrow further — outside the caller's scope they match nothing. A township team's
+    officer lists its own team's summons (those for its township).
 
     A lead's ``resolution_due`` is the due time its W05 counts against: the whistle's, moved on by the time its case
     waited resolved before the township reopened it (:func:`~gis_enforcement.storage.dispatch_repo.lead_paused_s`),
@@ -30,4 +31,5 @@ def list_assignments(session: Session, *, caller: Caller, open_only: bool | None
     statuses = None if open_only is None else sorted(
         s.value for s in AssignmentStatus if (s in OPEN_ASSIGNMENT) == open_only)
     return dispatch_repo.assignment_list(session, statuses=statuses, department=scope.department or department,
-                                         township=scope.township or township, limit=limit, offset=offset)
+                                         township=scope.township or township, limit=limit, offset=offset,
+                                         team_township=scope.team_township)

@@ -55,6 +55,16 @@ def departments_allowed(catalog: Catalog, category: str) -> set[str]:
     return {d for r in catalog.rules if r.category == category for d in r.departments}
 
 
+def _summoned_for(case: CaseState, *, mode: str, whistler: str, current: Sequence[Assignment]) -> str | None:
+    """The township the departments are summoned for: the case's; for a report no township holds, the township
+    that took it up — the whistler of a township whistle, else the township its earlier summons were for."""
+    if case.township_code is not None:
+        return case.township_code
+    if mode == TOWNSHIP:
+        return whistler
+    return next((a.township_code for a in current if a.township_code is not None), None)
+
+
 def _plan_for(case: CaseState, catalog: Catalog, extra: Iterable[str], only: Iterable[str] | None) -> list[PlanItem]:
     """The case's proposed plan, narrowed to ``only`` (when given), plus ``extra`` departments as assists."""
     allowed = departments_allowed(catalog, case.category)
@@ -130,6 +140,7 @@ def whistle(
 
     plans: dict[UUID, list[PlanItem]] = {}
     existing: dict[UUID, set[str]] = {}
+    current_of: dict[UUID, list[Assignment]] = {}
     for cid in ids:
         case = cases[cid]
         status = case.status
@@ -138,7 +149,7 @@ def whistle(
         if not case_accepts_whistle(status):
             raise InvalidInput(f"case {cid} is {case.status.value}: no whistle is possible", field="status")
         _require_classified(catalog, case)
-        current = dispatch_repo.assignments_of(session, incident_id=cid)
+        current = current_of[cid] = dispatch_repo.assignments_of(session, incident_id=cid)
         existing[cid] = {a.department for a in current}
         if mode == TOWNSHIP:
             # a report no township holds (outside the district, its fix within reach of some) may be taken up by
@@ -185,10 +196,11 @@ def whistle(
     recorder = CaseRecorder(session, cases)
     rows = []
     for cid in whistled:
+        summoned_for = _summoned_for(cases[cid], mode=mode, whistler=whistler, current=current_of[cid])
         for item in fresh[cid]:
             due = deadlines_for(at, report_in_minutes=item.report_in_minutes, resolution_hours=item.resolution_hours)
             rows.append({"incident_id": cid, "whistle_id": whistle_id, "department": item.department,
-                         "role": item.role.value, "summoned_at": at,
+                         "role": item.role.value, "summoned_at": at, "township_code": summoned_for,
                          "report_in_due": report_in_due(clock_from, item.report_in_minutes),
                          "resolution_due": due.resolution_due})
     result.assignments = dispatch_repo.insert_assignments(session, rows=rows)

@@ -9,7 +9,9 @@ checked against the caller's unit as well:
   and the departments' record on its own cases (``evaluation.read_own``), never the district's
   (:func:`township_read_scope`);
 - a **department** officer or chief sees the cases it was summoned to and acts only on its own assignments
-  (a chief may also decline or hand back an assignment and read the department's warnings);
+  (a chief may also decline or hand back an assignment and read the department's warnings). The lists' township
+  team (``TOWN``, 综合行政执法队) is one team per township: its officers name their township
+  (``team_township``) and see and act on the summons of that township's team only;
 - a **patrol** officer files incidents and sees the ones they filed, and records its patrol tracks (a township
   dispatcher reads the tracks recorded for its township);
 - a **supervisor** (district) reads everything, runs the evaluation and the analyses, plans and executes joint
@@ -129,6 +131,7 @@ class Caller:
     unit_kind: str
     unit_code: str
     via: str = "password"
+    team_township: str | None = None  # a township team's officer: the township whose team it serves
 
     @property
     def district_wide(self) -> bool:
@@ -137,24 +140,28 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class CaseFacts:
-    """What the scope rules need to know about a case."""
+    """What the scope rules need to know about a case; ``summoned`` pairs each department summoned with the
+    township it was summoned for (a township team: which township's team)."""
 
     township_code: str | None
     border_townships: tuple[str, ...] = ()
     departments: tuple[str, ...] = ()
     created_by: str | None = None
+    summoned: tuple[tuple[str, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentScope:
     """The cases a caller may list: None fields do not restrict. A case is in scope when it is in one of
     ``townships``, or flagged near the border of one of ``border_of``, or has an assignment of one of
-    ``departments``, or was filed by ``created_by`` (the restrictions that are set are alternatives)."""
+    ``departments`` (with ``team_township``: summoned for that township), or was filed by ``created_by`` (the
+    restrictions that are set are alternatives)."""
 
     townships: tuple[str, ...] | None = None
     border_of: tuple[str, ...] | None = None
     departments: tuple[str, ...] | None = None
     created_by: str | None = None
+    team_township: str | None = None
 
     @property
     def everything(self) -> bool:
@@ -206,6 +213,8 @@ def may_see_case(caller: Caller, case: CaseFacts) -> bool:
     if caller.role == Role.TOWNSHIP_DISPATCHER:
         return case.township_code == caller.unit_code or caller.unit_code in case.border_townships
     if caller.role in (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_CHIEF):
+        if caller.team_township is not None:
+            return (caller.unit_code, caller.team_township) in case.summoned
         return caller.unit_code in case.departments
     if caller.role == Role.PATROL:
         return case.created_by is not None and case.created_by == caller.username
@@ -252,16 +261,19 @@ def incident_scope(caller: Caller) -> IncidentScope:
     if caller.role == Role.TOWNSHIP_DISPATCHER:
         return IncidentScope(townships=(caller.unit_code,), border_of=(caller.unit_code,))
     if caller.role in (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_CHIEF):
-        return IncidentScope(departments=(caller.unit_code,))
+        return IncidentScope(departments=(caller.unit_code,), team_township=caller.team_township)
     return IncidentScope(created_by=caller.username)
 
 
 @dataclass(frozen=True, slots=True)
 class AssignmentScope:
-    """The assignments a caller may list: None fields do not restrict (both None: every assignment)."""
+    """The assignments a caller may list: None fields do not restrict (all None: every assignment).
+    ``township`` is the case's; ``team_township`` the township the department was summoned for (a township
+    team's own summons)."""
 
     department: str | None = None
     township: str | None = None
+    team_township: str | None = None
 
 
 def assignment_scope(caller: Caller) -> AssignmentScope:
@@ -272,7 +284,7 @@ def assignment_scope(caller: Caller) -> AssignmentScope:
         return AssignmentScope()
     if caller.role == Role.TOWNSHIP_DISPATCHER:
         return AssignmentScope(township=caller.unit_code)
-    return AssignmentScope(department=caller.unit_code)
+    return AssignmentScope(department=caller.unit_code, team_township=caller.team_township)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +346,7 @@ class UserRecord:
     unit_kind: str
     unit_code: str
     disabled: bool
+    team_township: str | None = None
 
     def caller(self, via: str = "password") -> Caller:
-        return Caller(self.username, self.role, self.unit_kind, self.unit_code, via)
+        return Caller(self.username, self.role, self.unit_kind, self.unit_code, via, self.team_township)

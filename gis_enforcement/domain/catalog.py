@@ -347,6 +347,11 @@ class Catalog:
         return self._by_key.get((category, None))
 
     @property
+    def township_teams(self) -> frozenset[str]:
+        """The departments that are one team per township (``officers_per_township`` set: ``TOWN``)."""
+        return frozenset(c for c, d in self.departments.items() if d.officers_per_township is not None)
+
+    @property
     def deductions_per_exposure(self) -> float:
         """``mechanism.deductions_per_exposure``: the warning list's points are charged per this many occasions
         — summons a department received, cases a township had — so a body summoned ten times as often is not

@@ -142,6 +142,7 @@ class Assignment:
     done_at: datetime | None = None
     reason: str | None = None
     declined_s: float = 0.0  # time stood declined before the township overruled it (its deadlines moved on)
+    township_code: str | None = None  # the township summoned for (a township team: that township's team)
 
     @property
     def on_time(self) -> bool | None:

@@ -18,7 +18,7 @@ from gis_enforcement.storage import tables
 
 _ASSIGNMENT_COLUMNS = (
     "id, incident_id, whistle_id, department, role, status, summoned_at, report_in_due, resolution_due, "
-    "reported_in_at, report_in_distance_m, minutes_late, done_at, reason, declined_s"
+    "reported_in_at, report_in_distance_m, minutes_late, done_at, reason, declined_s, township_code"
 )
 
 
@@ -142,18 +142,22 @@ def assignments_of(session: Session, *, incident_id: UUID) -> list[Assignment]:
 
 
 def assignment_list(session: Session, *, statuses: Sequence[str] | None, department: str | None,
-                    township: str | None, limit: int, offset: int,
+                    township: str | None, limit: int, offset: int, team_township: str | None = None,
                     ) -> tuple[list[tuple[Assignment, dict[str, Any]]], int]:
     """Assignments with a summary of their case (category, township_code and township_name, village_name, lon,
     lat, case_status, observed_at), soonest report-in due first, and how many match. None filters do not restrict;
-    ``township`` is the case's. A lead's ``resolution_due`` is its effective due (:func:`_read_columns`)."""
+    ``township`` is the case's, ``team_township`` the one the department was summoned for (a township team's).
+    A lead's ``resolution_due`` is its effective due (:func:`_read_columns`)."""
     columns = _read_columns("a")
     where = ("WHERE (CAST(:statuses AS text[]) IS NULL OR a.status = ANY(:statuses)) "
              "AND (CAST(:dept AS text) IS NULL OR a.department = :dept) "
-             "AND (CAST(:town AS text) IS NULL OR i.township_code = :town)")
-    params = {"statuses": None if statuses is None else list(statuses), "dept": department, "town": township}
+             "AND (CAST(:town AS text) IS NULL OR i.township_code = :town) "
+             "AND (CAST(:team AS text) IS NULL OR a.township_code = :team)")
+    params = {"statuses": None if statuses is None else list(statuses), "dept": department, "town": township,
+              "team": team_township}
     rows = session.execute(text(
-        f"SELECT {columns}, i.category, i.township_code, t.name AS township_name, v.name AS village_name, i.lon, "
+        f"SELECT {columns}, i.category, i.township_code AS case_township, t.name AS township_name, "
+        "v.name AS village_name, i.lon, "
         "i.lat, i.status AS case_status, i.observed_at, count(*) OVER () AS total FROM assignment a "
         "JOIN incident i ON i.id = a.incident_id LEFT JOIN township t ON t.code = i.township_code "
         f"LEFT JOIN village v ON v.code = i.village_code {where} "
@@ -161,8 +165,9 @@ def assignment_list(session: Session, *, statuses: Sequence[str] | None, departm
     ).mappings().all()
     names = [c.strip() for c in _ASSIGNMENT_COLUMNS.split(",")]
     out = [(Assignment(**{**{n: r[n] for n in names}, "role": Role(r["role"])}),
-            {k: r[k] for k in ("category", "township_code", "township_name", "village_name", "lon", "lat",
-                                "case_status", "observed_at")}) for r in rows]
+            {"township_code": r["case_township"],
+             **{k: r[k] for k in ("category", "township_name", "village_name", "lon", "lat", "case_status",
+                                  "observed_at")}}) for r in rows]
     if rows:
         total = rows[0]["total"]
     else:  # past the last page: the window count has no row to ride on

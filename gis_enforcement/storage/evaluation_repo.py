@@ -99,7 +99,7 @@ def assignments_frame(session: Session, *, start: datetime, end: datetime,
         f"{_us('sd.at', 'stood_down_at')}, i.category, i.township_code, i.status AS case_status, "
         f"{_us('i.whistled_at', 'whistled_at')}, {_us('i.closed_at', 'closed_at')}, "
         "a.rating_timeliness, a.rating_adequacy, "
-        f"{_us(_CASE_RESOLVED_AT, 'case_resolved_at')}, a.declined_s "
+        f"{_us(_CASE_RESOLVED_AT, 'case_resolved_at')}, a.declined_s, a.township_code AS team_township "
         "FROM assignment a JOIN incident i ON i.id = a.incident_id JOIN whistle w ON w.id = a.whistle_id "
         f"LEFT JOIN ({_STOOD_DOWN}) sd ON sd.id = a.id "
         "WHERE a.summoned_at >= %(start)s AND a.summoned_at < %(end)s" + _in_township(township),
@@ -111,10 +111,12 @@ def assignments_frame(session: Session, *, start: datetime, end: datetime,
 
 def records_frame(session: Session, *, start: datetime, end: datetime, township: str | None = None) -> pd.DataFrame:
     """Enforcement records (执法记录) acted in ``[start, end)`` (on the cases of ``township`` only, when given),
-    with the department that made each one; ``measures`` is a list (array) of strings per record."""
+    with the department that made each one and the township its assignment was for (``team_township``: a
+    township team's record is its township's team's); ``measures`` is a list (array) of strings per record."""
     return _frame(
         session,
         "SELECT r.id AS record_id, r.assignment_id, r.incident_id::text AS incident_id, a.department, "
+        "a.township_code AS team_township, "
         f"r.action_type, NULLIF(array_to_string(r.measures, E'\\x1f'), '') AS measures, "
         f"CAST(r.penalty_amount AS double precision) AS penalty_amount, r.officer, {_us('r.acted_at', 'acted_at')} "
         "FROM enforcement_record r JOIN assignment a ON a.id = r.assignment_id "
@@ -130,12 +132,16 @@ def warnings_frame(session: Session, *, start: datetime, end: datetime,
     """Warnings raised in ``[start, end)`` — and those of ``later_rules`` raised at any time from ``start`` on
     (a recurrence: a case of the period may come back after it; a no-show: a department whistled at the
     end of the period is found absent after it) — with the township and the lead department of the case
-    each one names. With ``township``, only the warnings on its cases."""
+    each one names, and ``team_township``: the township of the summons it is about (else the township its
+    detail names), which tells a township team's warnings apart. With ``township``, only the warnings on its
+    cases."""
     return _frame(
         session,
         "SELECT w.id AS warning_id, w.rule_code, w.level, w.subject_kind, w.subject_code, "
         f"w.incident_id::text AS incident_id, w.assignment_id, {_us('w.raised_at', 'raised_at')}, i.township_code, "
-        "i.lead_department FROM warning w LEFT JOIN incident i ON i.id = w.incident_id "
+        "i.lead_department, COALESCE(wa.township_code, w.detail->>'township') AS team_township "
+        "FROM warning w LEFT JOIN incident i ON i.id = w.incident_id "
+        "LEFT JOIN assignment wa ON wa.id = w.assignment_id "
         "WHERE ((w.raised_at >= %(start)s AND w.raised_at < %(end)s) "
         "OR (w.rule_code = ANY(%(later)s) AND w.raised_at >= %(start)s))" + _in_township(township),
         {"start": start, "end": end, "later": list(later_rules), "township": township}, times=("raised_at",),

@@ -420,9 +420,12 @@ def scope_clause(scope: IncidentScope, alias: str = "i") -> tuple[str, dict[str,
                     f"AND {alias}.border_townships && CAST(:scope_border AS text[]))")
         params["scope_border"] = list(scope.border_of)
     if scope.departments is not None:
+        team = "" if scope.team_township is None else " AND sa.township_code = :scope_team"
         alts.append(f"EXISTS (SELECT 1 FROM assignment sa WHERE sa.incident_id = {alias}.id "
-                    "AND sa.department = ANY(CAST(:scope_depts AS text[])))")
+                    f"AND sa.department = ANY(CAST(:scope_depts AS text[])){team})")
         params["scope_depts"] = list(scope.departments)
+        if scope.team_township is not None:
+            params["scope_team"] = scope.team_township
     if scope.created_by is not None:
         alts.append(f"{alias}.created_by = :scope_by")
         params["scope_by"] = scope.created_by

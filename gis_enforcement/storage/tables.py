@@ -197,6 +197,9 @@ assignment = Table(
     Column("rating_comment", Text),
     Column("rated_at", DateTime(timezone=True)),
     Column("rated_by", Text),
+    # the township the department was summoned for: the case's, or the township that took up a report on its
+    # border; a township team (TOWN) summoned here is this township's team
+    Column("township_code", Text),
 )
 
 enforcement_record = Table(

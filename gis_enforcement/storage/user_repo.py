@@ -11,20 +11,22 @@ from sqlalchemy.orm import Session
 
 from gis_enforcement.domain.access import CaseFacts, Role, UserRecord
 
-_USER = "id, username, display_name, role, unit_kind, unit_code, disabled"
+_USER = "id, username, display_name, role, unit_kind, unit_code, disabled, team_township"
 
 
 def _user(row: Any) -> UserRecord:
     return UserRecord(id=int(row.id), username=row.username, display_name=row.display_name, role=Role(row.role),
-                      unit_kind=row.unit_kind, unit_code=row.unit_code, disabled=bool(row.disabled))
+                      unit_kind=row.unit_kind, unit_code=row.unit_code, disabled=bool(row.disabled),
+                      team_township=row.team_township)
 
 
 def insert_user(session: Session, *, username: str, display_name: str | None, role: str, unit_kind: str,
-                unit_code: str, password_hash: str) -> UserRecord:
+                unit_code: str, password_hash: str, team_township: str | None = None) -> UserRecord:
     row = session.execute(text(
-        "INSERT INTO app_user (username, display_name, role, unit_kind, unit_code, password_hash) "
-        f"VALUES (:u, :d, :r, :k, :c, :h) ON CONFLICT (username) DO NOTHING RETURNING {_USER}"),
-        {"u": username, "d": display_name, "r": role, "k": unit_kind, "c": unit_code, "h": password_hash}).first()
+        "INSERT INTO app_user (username, display_name, role, unit_kind, unit_code, password_hash, team_township) "
+        f"VALUES (:u, :d, :r, :k, :c, :h, :t) ON CONFLICT (username) DO NOTHING RETURNING {_USER}"),
+        {"u": username, "d": display_name, "r": role, "k": unit_kind, "c": unit_code, "h": password_hash,
+         "t": team_township}).first()
     return None if row is None else _user(row)  # type: ignore[return-value]
 
 
@@ -118,15 +120,19 @@ def use_refresh_token(session: Session, *, jti: str, at: datetime) -> int | None
 
 
 def case_facts(session: Session, *, incident_id: UUID) -> CaseFacts | None:
-    """The case's township, the townships whose border it is near, the departments summoned, its filer."""
+    """The case's township, the townships whose border it is near, the departments summoned (and the township
+    each was summoned for), its filer."""
     row = session.execute(text(
         "SELECT i.township_code, i.border_townships, i.created_by, "
-        "ARRAY(SELECT a.department FROM assignment a WHERE a.incident_id = i.id ORDER BY a.department) AS depts "
+        "ARRAY(SELECT a.department FROM assignment a WHERE a.incident_id = i.id ORDER BY a.department) AS depts, "
+        "ARRAY(SELECT a.township_code FROM assignment a WHERE a.incident_id = i.id ORDER BY a.department) AS towns "
         "FROM incident i WHERE i.id = :id"), {"id": incident_id}).first()
     if row is None:
         return None
+    depts = tuple(row.depts or ())
     return CaseFacts(township_code=row.township_code, border_townships=tuple(row.border_townships or ()),
-                     departments=tuple(row.depts or ()), created_by=row.created_by)
+                     departments=depts, created_by=row.created_by,
+                     summoned=tuple(zip(depts, row.towns or (), strict=True)))
 
 
 def township_names(session: Session) -> dict[str, str]:

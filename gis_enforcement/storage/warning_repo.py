@@ -76,12 +76,18 @@ def late_or_absent_counts(session: Session, *, tz: str | None = None) -> pd.Data
 
 
 def list_warnings(session: Session, *, rule_code: str | None = None, subject_code: str | None = None,
-                  limit: int = 100, offset: int = 0, unit: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                  limit: int = 100, offset: int = 0, unit: str | None = None,
+                  team_township: str | None = None) -> tuple[list[dict[str, Any]], int]:
     """Warnings, newest first, with the total that matched; with ``unit`` only those about that township or
-    department, or about a case of that township."""
+    department, or about a case of that township; with ``team_township`` too (a township team), only those
+    about the team of that township: on its summons, or naming the township in their detail."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "offset": offset}
-    if unit is not None:
+    if unit is not None and team_township is not None:
+        where.append("subject_code = :unit AND (EXISTS (SELECT 1 FROM assignment wa WHERE wa.id = "
+                     "warning.assignment_id AND wa.township_code = :team) OR detail->>'township' = :team)")
+        params.update(unit=unit, team=team_township)
+    elif unit is not None:
         where.append("(subject_code = :unit OR EXISTS (SELECT 1 FROM incident wi WHERE wi.id = warning.incident_id "
                      "AND wi.township_code = :unit))")
         params["unit"] = unit

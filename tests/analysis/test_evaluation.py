@@ -599,3 +599,31 @@ def test_scores_floored_at_zero_are_ranked_on_the_net_score_and_the_output_says_
     assert "net" in floor_notes(table, "en")[0]
     assert floor_notes(table[table["department"] == "PNR"]) == []
     assert "每 100 次接哨" in score_note() and "per 100 whistles" in score_note("en")
+
+
+def test_township_teams_are_told_apart_and_ranked_among_themselves(catalog: Catalog) -> None:
+    """TOWN is one team per township: its summons count for the team of the township they were for, each team
+    with its own officers and name, ranked in a ranking of their own; a summons with no township (stored before
+    the teams were told apart) stays with TOWN as a whole."""
+    t = datetime(2026, 5, 3, 9, tzinfo=TZ)
+    towns = pd.DataFrame({"township_code": ["T1", "T2"], "name": ["金海湖镇", "大华山镇"]})
+    rows = []
+    for i in range(6):   # T1's team always on time, T2's never there; one old summons with no township
+        rows.append({**assignment("TOWN", summoned=t + i * H, reported=t + i * H + 5 * MIN), "team_township": "T1"})
+        rows.append({**assignment("TOWN", summoned=t + i * H, township="T2"), "team_township": "T2"})
+    rows.append({**assignment("TOWN", summoned=t, reported=t + 50 * MIN), "team_township": None})
+    facts = EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame(rows), townships=towns)
+    table = evaluate_departments(facts, catalog, period=MAY).set_index("department")
+    one, two = table.loc["TOWN@T1"], table.loc["TOWN@T2"]
+    assert (one["whistles"], one["on_time"], one["absent"]) == (6, 6, 0)
+    assert (two["whistles"], two["on_time"], two["absent"]) == (6, 0, 6)
+    assert table.loc["TOWN", "whistles"] == 1 and table.loc["TOWN", "late"] == 1
+    assert one["name"] == "金海湖镇综合行政执法队" and one["team_township"] == "T1"
+    assert one["officers"] == catalog.departments["TOWN"].officers_per_township
+    assert table.loc["TOWN", "officers"] == catalog.departments["TOWN"].officers
+    assert (one["ranking"], one["rank"], two["rank"]) == ("township_team", 1, 2)
+    assert table.loc["ECO", "ranking"] == "lead" and pd.isna(table.loc["ECO", "team_township"])
+    # in a table a team reads by its township, not cut to seven characters of "综合行政执法队"
+    rendered = render_table(table.reset_index())
+    names = {r[2] for r in rendered[1:]}
+    assert "金海湖镇执法队" in names and "大华山镇执法队" in names and "街乡执法队" in {r[1] for r in rendered[1:]}

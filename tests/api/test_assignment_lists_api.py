@@ -137,3 +137,23 @@ def test_a_filter_that_names_nothing_is_refused(api: Api, cases: dict[str, Any],
     sup = Caller("sup", Role.SUPERVISOR, "district", "district")
     lead = cases["assigned"]["sand"][0].department
     assert ids(api.list(sup, department=lead, township=cases["town_a"]))  # known codes still answer
+
+
+def test_the_township_filters_take_a_name_as_well_as_a_code(api: Api, cases: dict[str, Any], db: Session) -> None:
+    """/assignments, /events and /follow-ups take the township by its name as the incident list does."""
+    from sqlalchemy import text
+
+    from gis_enforcement.domain.names import short_township
+
+    sup = Caller("sup", Role.SUPERVISOR, "district", "district")
+    name = db.execute(text("SELECT name FROM township WHERE code = :c"), {"c": cases["town_b"]}).scalar_one()
+    by_code = ids(api.list(sup, township=cases["town_b"]))
+    assert by_code and ids(api.list(sup, township=short_township(name))) == by_code
+    assert ids(api.list(sup, township=name)) == by_code
+    for path in ("/api/v1/events", "/api/v1/follow-ups"):
+        coded = api.call("GET", path, sup, params={"township": cases["town_b"]})
+        named = api.call("GET", path, sup, params={"township": short_township(name)})
+        assert coded.status_code == named.status_code == 200, (path, named.text)
+        assert coded.json()["data"] == named.json()["data"], path
+        bad = api.call("GET", path, sup, params={"township": "月球镇"})
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "township", (path, bad.text)

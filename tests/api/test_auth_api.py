@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -18,32 +17,21 @@ from gis_enforcement.admin.credentials import issue_tokens, signing_secret
 from gis_enforcement.admin.platform import Platform
 from gis_enforcement.admin.users import add_user, create_api_key, disable_user, reset_password, revoke_api_key
 from gis_enforcement.api import create_app
-from gis_enforcement.api.auth import COOKIE, _limiters
-from gis_enforcement.api.deps import get_session, get_transactions
+from gis_enforcement.api.auth import COOKIE
+from gis_enforcement.api.deps import get_session
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.storage import user_repo
+from tests.api.signin import signin_client
 
 PASSWORD = "a-long-test-password"
 
 
 @pytest.fixture
 def client(platform: Platform, db: Session) -> Iterator[TestClient]:
-    for limiter in _limiters.values():
-        limiter.reset()
-    platform.keys.clear()
-
-    @contextmanager
-    def transaction() -> Iterator[Session]:  # an API key is proved in a transaction of its own: share the test's
-        yield db
-
-    app = create_app(platform.settings, platform=platform)
-    app.dependency_overrides[get_session] = lambda: db
-    app.dependency_overrides[get_transactions] = lambda: transaction
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with signin_client(platform, db) as c:
         yield c
-    platform.keys.clear()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis_enforcement.admin.platform import Platform
@@ -76,12 +77,16 @@ def test_evaluation_over_http(client: TestClient, db: Session, locator: Locator,
     r = client.get("/api/v1/evaluation", params={"period": "2026-09"})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["by"] == "department" and body["count"] == len(catalog.departments)
+    towns = db.execute(text("SELECT count(*) FROM township")).scalar_one()   # the township teams: one row each
+    assert body["by"] == "department"
+    assert body["count"] == len(catalog.departments) - len(catalog.township_teams) + towns * len(catalog.township_teams)
     row = next(d for d in body["data"] if d["department"] == lead.department)
     assert row["whistles"] == 1 and row["reported_in"] == 1 and row["on_time_rate"] == 1.0
     silent = next(d for d in body["data"] if d["whistles"] == 0)
     assert silent["report_in_rate"] is None  # no whistle: no rate, not 0
-    assert all(d["ranking"] in ("lead", "assist") for d in body["data"]) and "分别排名" in body["notes"][0]
+    assert all(d["ranking"] in ("lead", "assist") for d in body["data"] if d["team_township"] is None)
+    assert all(d["ranking"] == "township_team" for d in body["data"] if d["team_township"] is not None)
+    assert "分别排名" in body["notes"][0] and "街乡综合行政执法队另行排名" in body["notes"][0]
     towns = client.get("/api/v1/evaluation", params={"period": "2026-09", "by": "township"}).json()
     here = next(t for t in towns["data"] if t["township_code"] == v["township_code"])
     assert here["whistles_sent"] == 1 and here["cases"] == 0  # the case was observed in May

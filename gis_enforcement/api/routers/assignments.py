@@ -23,7 +23,7 @@ from gis_enforcement.api.auth import (
     check_case_access,
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
-from gis_enforcement.api.filter_codes import check_department, check_township
+from gis_enforcement.api.filter_codes import check_department, township_code
 from gis_enforcement.api.routers import dispatch as case_routes
 from gis_enforcement.api.routers.dispatch import ERRORS, ActorDep, ClockDep
 from gis_enforcement.api.schemas import BIGINT_MAX
@@ -70,7 +70,7 @@ class AssignmentCasePublic(AssignmentPublic):
 
     category: str
     category_zh: str | None
-    township_code: str | None
+    township_code: str | None = Field(None, description="the case's township (None: outside the district)")
     township_name: str | None
     village_name: str | None = Field(None, description="the village or community the case is in or nearest to")
     lon: float
@@ -93,7 +93,7 @@ def list_all(
     open_only: Annotated[bool | None, Query(alias="open", description="true: summoned, reported in or acting; "
                                                        "false: done, declined or released; absent: all")] = None,
     department: Annotated[str | None, Query(max_length=64)] = None,
-    township: Annotated[str | None, Query(max_length=64, description="the case's township code")] = None,
+    township: Annotated[str | None, Query(max_length=64, description="the case's township (code or name)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> AssignmentCasesPublic:
@@ -101,16 +101,17 @@ def list_all(
     outside the caller's scope match nothing; a code that names no department or township is refused (422),
     naming the parameter."""
     check_department(platform.catalog, department)
-    check_township(session, township)
+    township = township_code(session, township)
     rows, total = list_assignments(session, caller=caller, open_only=open_only, department=department,
                                    township=township, limit=limit, offset=offset)
     tz, categories = platform.settings.timezone, platform.catalog.categories
     data = []
     for a, case in rows:
         cat = categories.get(case["category"])
-        data.append(AssignmentCasePublic(**case_routes._assignment(a, platform).model_dump(), **{
-            **case, "category_zh": cat.zh if cat else None, "observed_at": case["observed_at"].astimezone(
-                ZoneInfo(tz))}))
+        # the case's township, where a report on a border was taken up by a township, is still the case's own
+        data.append(AssignmentCasePublic(**{
+            **case_routes._assignment(a, platform).model_dump(), **case, "category_zh": cat.zh if cat else None,
+            "observed_at": case["observed_at"].astimezone(ZoneInfo(tz))}))
     return AssignmentCasesPublic(data=data, count=total)
 
 

@@ -31,7 +31,10 @@ class CallerPublic(BaseModel):
     role: str
     unit_kind: str
     unit_code: str
-    unit_name: str | None = Field(None, description="the township's or department's name (None: the district)")
+    unit_name: str | None = Field(None, description="the township's or department's name (None: the district); "
+                                  "a township team's officer: its township's team, e.g. 金海湖镇综合行政执法队")
+    team_township: str | None = Field(None, description="a township team's officer (unit TOWN): the township "
+                                      "whose team it serves; None for everyone else")
     via: str
     actions: list[str]
 
@@ -80,7 +83,9 @@ def who_am_i(caller: CallerDep, session: SessionDep, platform: PlatformDep) -> C
     from gis_enforcement.admin.users import names_of
 
     display, unit = names_of(session, catalog=platform.catalog, username=caller.username,
-                             unit_kind=caller.unit_kind, unit_code=caller.unit_code)
+                             unit_kind=caller.unit_kind, unit_code=caller.unit_code,
+                             team_township=caller.team_township)
     return CallerPublic(username=caller.username, display_name=display, role=caller.role.value,
-                        unit_kind=caller.unit_kind, unit_code=caller.unit_code, unit_name=unit, via=caller.via,
+                        unit_kind=caller.unit_kind, unit_code=caller.unit_code, unit_name=unit,
+                        team_township=caller.team_township, via=caller.via,
                         actions=sorted(ROLE_ACTIONS[caller.role]))

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gis_enforcement.api.auth import ManagesWebhooks, ReadsEvents, ReadsWebhooks
 from gis_enforcement.api.deps import PlatformDep, SessionDep, TransactionsDep
-from gis_enforcement.api.filter_codes import check_department, check_township
+from gis_enforcement.api.filter_codes import check_department, township_code
 from gis_enforcement.api.routers.dispatch import ERRORS
 from gis_enforcement.api.schemas_dispatch import local_payload
 from gis_enforcement.dispatch import outbox
@@ -62,7 +62,7 @@ def _public(event: StoredEvent, tz: str) -> dict[str, Any]:
             "recorded_at": event.recorded_at.astimezone(zone).isoformat(), "payload": local_payload(event.payload, tz)}
 
 
-Township = Annotated[str | None, Query(description="only events of cases in this township")]
+Township = Annotated[str | None, Query(description="only events of cases in this township (code or name)")]
 Department = Annotated[str | None, Query(description="only events of cases this department was summoned to")]
 Kinds = Annotated[list[str] | None, Query(alias="kind", description="only these kinds (repeat the parameter)")]
 
@@ -77,14 +77,18 @@ def _scoped(caller: Caller, township: str | None, department: str | None) -> tup
         return caller.unit_code, department
     if department not in (None, caller.unit_code):
         raise Forbidden(f"you see the events of {caller.unit_code} only", field="department")
+    if caller.team_township is not None:  # a township team: the cases of its own township
+        if township not in (None, caller.team_township):
+            raise Forbidden(f"you see the events of the team of {caller.team_township} only", field="township")
+        return caller.team_township, caller.unit_code
     return township, caller.unit_code
 
 
-def _check_codes(session: Session, catalog: Catalog, township: str | None, department: str | None) -> None:
-    """The township and department filters each name a code the platform holds: an unknown one is refused by
-    name, not matched by nothing."""
-    check_township(session, township)
+def _check_codes(session: Session, catalog: Catalog, township: str | None, department: str | None) -> str | None:
+    """The township and department filters each name something the platform holds: an unknown one is refused
+    by name, not matched by nothing. Returns the township's code (the filter takes a code or a name)."""
     check_department(catalog, department)
+    return township_code(session, township)
 
 
 def _known(kinds: list[str] | None) -> list[str] | None:
@@ -103,7 +107,7 @@ def list_events(session: SessionDep, caller: ReadsEvents, platform: PlatformDep,
                 department: Department = None, kinds: Kinds = None) -> EventsPublic:
     """Events after the cursor, oldest first, of the caller's cases. Poll with ``after=next_after``; an empty
     page means nothing new."""
-    _check_codes(session, platform.catalog, township, department)
+    township = _check_codes(session, platform.catalog, township, department)
     township, department = _scoped(caller, township, department)
     page = outbox.read_events(session, after=after, limit=limit, township=township, kinds=_known(kinds),
                               department=department)
@@ -128,7 +132,7 @@ def stream_events(
     header is sent, else after ``after``, else from the newest event on. Only the caller's cases."""
     if township is not None or department is not None:
         with transactions() as session:
-            _check_codes(session, platform.catalog, township, department)
+            township = _check_codes(session, platform.catalog, township, department)
     township, department = _scoped(caller, township, department)
     kinds = _known(kinds)
     if last_event_id is not None:

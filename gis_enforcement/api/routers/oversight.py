@@ -21,7 +21,7 @@ from gis_enforcement.api.auth import (
 )
 from gis_enforcement.api.deps import PlatformDep, SessionDep
 from gis_enforcement.api.filter_codes import check_department as check_department_code
-from gis_enforcement.api.filter_codes import check_township, check_warning_rule, check_warning_subject, township_code
+from gis_enforcement.api.filter_codes import check_warning_rule, check_warning_subject, township_code
 from gis_enforcement.api.routers.dispatch import ActorDep, ClockDep
 from gis_enforcement.api.schemas import (
     BIGINT_MAX,
@@ -93,7 +93,8 @@ def list_warnings(
     check_warning_rule(platform.catalog, rule)
     check_warning_subject(session, platform.catalog, subject)
     rows, total = warning_repo.list_warnings(session, rule_code=rule, subject_code=subject, limit=limit,
-                                             offset=offset, unit=None if caller.district_wide else caller.unit_code)
+                                             offset=offset, unit=None if caller.district_wide else caller.unit_code,
+                                             team_township=caller.team_township)
     zone = ZoneInfo(platform.settings.timezone)
     return WarningsPublic(data=[WarningPublic(**{**r, "raised_at": r["raised_at"].astimezone(zone)}) for r in rows],
                           count=total)
@@ -135,6 +136,11 @@ def _follow_up_scope(caller: Caller, township: str | None, department: str | Non
         return caller.unit_code, department
     if department not in (None, caller.unit_code):
         raise Forbidden(f"you see the follow-up tasks {caller.unit_code} asked for only", field="department")
+    if caller.team_township is not None:  # a township team: what it asked of its own township
+        if township not in (None, caller.team_township):
+            raise Forbidden(f"you see the follow-up tasks of the team of {caller.team_township} only",
+                            field="township")
+        return caller.team_township, caller.unit_code
     return township, caller.unit_code
 
 
@@ -144,7 +150,7 @@ def list_follow_ups(
     platform: PlatformDep,
     clock: ClockDep,
     caller: ReadsAssignments,
-    township: Annotated[str | None, Query(description="tasks handed to this township (its code)")] = None,
+    township: Annotated[str | None, Query(description="tasks handed to this township (code or name)")] = None,
     department: Annotated[str | None, Query(description="tasks this department asked for (its code)")] = None,
     incident_id: Annotated[UUID | None, Query(description="tasks on this case")] = None,
     status: Annotated[Literal["open", "done"] | None, Query(description="open or done")] = None,
@@ -156,7 +162,7 @@ def list_follow_ups(
     tasks first, the soonest due (the most overdue) at the top, then the done ones, the latest due first; each
     with its case's category and place, whether it is overdue and the minutes to (negative: after) its due
     time. An unknown township or department is refused (422), another unit's 403, naming the parameter."""
-    check_township(session, township)
+    township = township_code(session, township)
     check_department_code(platform.catalog, department)
     township, department = _follow_up_scope(caller, township, department)
     rows, total = follow_up_repo.list_follow_ups(session, now=clock(), township=township, department=department,
