@@ -3,10 +3,11 @@ per ``days`` days) over the stored incidents of a period and townships — the p
 prints, as a table for the CLI (``gis-enforcement hotspots trends``) and the API (``GET /api/v1/trends``).
 
 Incidents are those the analyses read (likely duplicates, duplicates and rejected reports left out); bins start
-at the district's midnight (``tz``) and are laid from the period's start (or the day of the first incident), so
-they cover the period whole: the days left at its end make a short last bin (half a bin or more, its trend
-tested on its rate per bin) or lengthen the last one. Every incident read is binned, and the table says how many
-categories with fewer than ``min_incidents`` were left out. Read-only; the caller owns the transaction.
+at the district's midnight (``tz``) and are laid from the period's start (without one: the start of the 12
+months up to the latest report, or the day of the first incident when they span less), so they cover the
+period whole: the days left at its end make a short last bin (half a bin or more, its trend tested on its rate
+per bin) or lengthen the last one. Every incident read is binned, and the table says how many categories with
+fewer than ``min_incidents`` were left out. Read-only; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 import pandas as pd
 
 from gis_enforcement.analysis.category_trends import category_trends
+from gis_enforcement.analysis.hotspot_service import analysis_window
 from gis_enforcement.analysis.townships import resolve_townships
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput
@@ -32,10 +34,15 @@ def category_trend_table(session: Session, *, start: datetime | None = None, end
     open) in ``townships`` (codes or names; all when None), most clearly rising first. ``attrs`` carry the bins
     analysed: ``bin_start`` and ``bin_end`` (district time), ``bin_days``, ``n_bins``, ``last_bin_days`` (the
     last bin's length), ``incidents`` (binned: every one read) and ``left_out_categories`` /
-    ``left_out_incidents`` (categories under ``min_incidents``). Bins are ``days`` long; fewer than four whole
-    bins, or a bad width: :class:`InvalidInput` on ``days``."""
-    incidents = analysis_repo.incidents_frame(session, start=start, end=end,
-                                              townships=resolve_townships(session, townships))
+    ``left_out_incidents`` (categories under ``min_incidents``), ``window`` (what was read:
+    :meth:`~.hotspot_service.AnalysisWindow.summary`) and, when the default window left older reports out,
+    ``note`` saying so. Without a period (``start`` and ``end`` None) the incidents read are those of the 12
+    months up to the latest report (:func:`~.hotspot_service.analysis_window`). Bins are ``days`` long; fewer
+    than four whole bins, or a bad width: :class:`InvalidInput` on ``days``."""
+    towns = resolve_townships(session, townships)
+    window = analysis_window(session, start=start, end=end, townships=towns, inside_district=False, tz=tz)
+    start, end = window.start, window.end
+    incidents = analysis_repo.incidents_frame(session, start=start, end=end, townships=towns)
     times = incidents["observed_at"].dt.tz_convert(tz)
     stop = None if end is None else pd.Timestamp(end).tz_convert(tz)
     first = (pd.Timestamp(start).tz_convert(tz) if start is not None else
@@ -51,5 +58,7 @@ def category_trend_table(session: Session, *, start: datetime | None = None, end
                    "bin_end": a["bin_end"].isoformat() if "bin_end" in a else None,
                    "last_bin_days": a.get("last_bin_days"),
                    "left_out_categories": int(a.get("left_out_categories", 0)),
-                   "left_out_incidents": int(a.get("left_out_incidents", 0))}
+                   "left_out_incidents": int(a.get("left_out_incidents", 0)), "window": window.summary()}
+    if window.note(tz):
+        table.attrs["note"] = window.note(tz)
     return table

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gis_enforcement.analysis.mann_kendall import mann_kendall
+from gis_enforcement.analysis.space_time import DEFAULT_WINDOW_MONTHS
 from gis_enforcement.errors import InvalidInput
 
 __all__ = ["TREND_COLUMNS", "category_trends", "sen_slopes"]
@@ -51,10 +52,13 @@ def _aligned_edges(start: pd.Timestamp, stop: pd.Timestamp, step: pd.Timedelta) 
 
 
 def category_trends(categories: Any, times: Any, *, end: Any = None, width_days: int = 7, alpha: float = 0.10,
-                    min_incidents: int = 10, start: Any = None) -> pd.DataFrame:
+                    min_incidents: int = 10, start: Any = None,
+                    months: int | None = DEFAULT_WINDOW_MONTHS) -> pd.DataFrame:
     """Trend of each problem category: ``categories`` and ``times`` give each incident's category code and time
     (tz-aware, e.g. Asia/Shanghai, so bins start at local midnight); bins are ``width_days`` long and end at
-    ``end`` (exclusive; default the local midnight after the last incident), as many whole bins as fit — or,
+    ``end`` (exclusive; default the local midnight after the last incident), as many whole bins as fit back to
+    the first incident of the ``months`` before ``end`` (None: of all; older incidents are left out and counted
+    in ``attrs["older"]``, so one stray report observed years before does not stretch the bins) — or,
     with ``start``, bins laid from ``start`` that cover ``[start, end)`` whole: the days left at the end make a
     short last bin (half a bin or more) or lengthen the last one, and the trend is then tested on each bin's
     count per ``width_days`` days (its rate), so a short bin does not read as a fall. One row
@@ -68,6 +72,8 @@ def category_trends(categories: Any, times: Any, *, end: Any = None, width_days:
     incidents). Raises :class:`InvalidInput` for fewer than 4 whole bins or bad parameters."""
     if not isinstance(width_days, int | np.integer) or isinstance(width_days, bool) or width_days < 1:
         raise InvalidInput("the bin width must be a whole number of days ≥ 1", field="width_days")
+    if months is not None and (not isinstance(months, int | np.integer) or isinstance(months, bool) or months < 1):
+        raise InvalidInput("the window is a whole number of months ≥ 1", field="months")
     labels = np.asarray(categories, dtype=object)
     ts = pd.DatetimeIndex(pd.to_datetime(times))
     if len(labels) != len(ts):
@@ -81,8 +87,12 @@ def category_trends(categories: Any, times: Any, *, end: Any = None, width_days:
     if start is not None and (pd.Timestamp(start).tzinfo is None) != (ts.tz is None):
         raise InvalidInput("start and the incident times must both carry a time zone or both not", field="start")
     step = pd.Timedelta(days=int(width_days))
+    older = 0
     if start is None:
-        n_bins = int((stop - ts.min().normalize()) // step)
+        since = ts[ts >= stop - pd.DateOffset(months=months)] if months is not None else ts
+        older = len(ts) - len(since)
+        first_day = since.min().normalize() if len(since) else stop
+        n_bins = int((stop - first_day) // step)
         edges = [stop - (n_bins - k) * step for k in range(n_bins + 1)]
     else:
         edges = _aligned_edges(pd.Timestamp(start), stop, step)
@@ -102,7 +112,8 @@ def category_trends(categories: Any, times: Any, *, end: Any = None, width_days:
     lengths = np.diff(bounds.asi8) / pd.Timedelta(days=1).value  # days per bin
     attrs = {"bin_start": bounds[0], "bin_end": bounds[-1], "n_bins": len(lengths),
              "last_bin_days": float(lengths[-1]), "incidents": int(inside.sum()),
-             "left_out_categories": int((~keep).sum()), "left_out_incidents": int(all_counts[~keep].sum())}
+             "left_out_categories": int((~keep).sum()), "left_out_incidents": int(all_counts[~keep].sum()),
+             "older": older}
     if not len(codes):
         empty.attrs.update(attrs)
         return empty

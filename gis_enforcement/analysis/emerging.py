@@ -77,6 +77,35 @@ CATEGORY_ZH: Mapping[str, str] = MappingProxyType({
 })
 
 
+#: the hot patterns in the order a reader should look at them: where a problem has just appeared or is growing
+#: first, then where it has held on, last where it is fading or gone (Esri's categories, most urgent first)
+URGENCY: tuple[str, ...] = ("new", "intensifying", "consecutive", "persistent", "sporadic", "oscillating",
+                            "diminishing", "historical")
+
+
+def rank_emerging(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells of an emerging run, most urgent first: the hot spots holding incidents of their own
+    (``count`` > 0) in :data:`URGENCY` order of their ``pattern`` (new and intensifying before persistent …),
+    each pattern's cells by their final-bin ``z`` (the hottest first); then, in the same order, the hot spots
+    holding none (hot for their neighbours: Gi* weighs a cell's neighbourhood); then the cold spots (the
+    coldest first), then the cells without a pattern (by ``cell_id``). ``urgency`` numbers the hot spots 1, 2,
+    … in that order (None for the others)."""
+    patterns = cells["pattern"].astype(str)
+    kind = patterns.str.rsplit(" ", n=2).str[0].where(patterns != NO_PATTERN)
+    hot = patterns.str.endswith(" hot spot").to_numpy()
+    own = cells["count"].to_numpy(dtype=float) > 0
+    family = np.select([hot & own, hot, patterns.str.endswith(" cold spot").to_numpy()], [0, 1, 2], 3)
+    order = kind.map({p: i for i, p in enumerate(URGENCY)}).fillna(len(URGENCY)).to_numpy()
+    z = cells["z"].to_numpy(dtype=float)
+    heat = np.where(family <= 1, -z, np.where(family == 2, z, 0.0))  # hottest (coldest) first in its family
+    keys = pd.DataFrame({"family": family, "order": order, "heat": np.nan_to_num(heat, nan=np.inf),
+                         "cell": cells["cell_id"].astype(str).to_numpy()}, index=cells.index)
+    ranked = cells.loc[keys.sort_values(["family", "order", "heat", "cell"], kind="stable").index].copy()
+    n_hot = int(hot.sum())
+    ranked["urgency"] = pd.array(list(range(1, n_hot + 1)) + [None] * (len(ranked) - n_hot), dtype="Int64")
+    return ranked
+
+
 def bins_label(bin_starts: Sequence[Any], *, unit: str, width: int = 1) -> str:
     """The period a run analysed and its time bins, from the bins' starts: ``2026-03..2026-08 · 6 个月`` (six
     bins of a month), ``2026-03..2026-08 · 3 个时段 × 2 个月``, ``2026-03-02..2026-05-31 · 13 周`` (weeks from a

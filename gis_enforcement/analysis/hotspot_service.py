@@ -8,20 +8,150 @@ compared and reproduced from its stored parameters. Each run records the request
 instead of storing another: reading does not add runs, and "the latest run" moves only when something new was
 asked or the incidents changed. ``gis-enforcement hotspots run`` always stores a new run. The caller owns the
 transaction.
+
+Without a period, the analyses read a window rather than everything stored (:func:`analysis_window`): the
+:data:`~.space_time.DEFAULT_WINDOW_MONTHS` months up to the latest report under the filters, so that one report
+observed long ago (intake takes any past ``observed_at``) does not stretch them over the empty years between;
+each run says the window it read (``summary.window``) and how many older reports it left out.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
 
 from gis_enforcement.analysis.hotspots import HotspotResult, run_hotspots, with_left_out, with_outside_district
+from gis_enforcement.analysis.space_time import DEFAULT_WINDOW_MONTHS, BinUnit, bin_floor, recent_window
 from gis_enforcement.analysis.townships import resolve_townships
+from gis_enforcement.domain.names import short_township
+from gis_enforcement.domain.zone import DEFAULT_TIMEZONE
 from gis_enforcement.errors import InvalidInput, NotFound
-from gis_enforcement.storage import Session, analysis_repo, layer_repo
+from gis_enforcement.layers.locator import Locator
+from gis_enforcement.storage import Session, analysis_repo, layer_repo, user_repo
+
+
+def _iso(t: datetime | None) -> str | None:
+    return None if t is None else pd.Timestamp(t).isoformat()
+
+
+def _time(text: Any) -> datetime | None:
+    return pd.Timestamp(text).to_pydatetime() if text else None
+
+
+@dataclass(frozen=True)
+class AnalysisWindow:
+    """The time an analysis reads. ``start``/``end`` go to the query (None: open); ``asked`` is True when a
+    period was given (then nothing else is set). Without one, ``first`` and ``latest`` are the first and latest
+    report read, and ``start`` — when reports more than ``months`` before the latest were left out (``older``
+    of them) — the day (or bin) of the first report within those months; None when none was left out."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    asked: bool = False
+    first: datetime | None = None
+    latest: datetime | None = None
+    older: int = 0
+    months: int = DEFAULT_WINDOW_MONTHS
+
+    def summary(self) -> dict[str, Any]:
+        """What a run keeps about its window (``summary.window``): ``default`` (no period was asked for),
+        ``months``, ``start`` (ISO; None: from the first report), ``first``, ``latest`` and ``older_left_out``."""
+        return {"default": not self.asked, "months": self.months, "start": _iso(self.start),
+                "first": _iso(self.first), "latest": _iso(self.latest), "older_left_out": int(self.older)}
+
+    @classmethod
+    def from_summary(cls, kept: Any) -> AnalysisWindow | None:
+        """The window a stored run kept (:meth:`summary`); None for a run stored before windows were kept."""
+        if not isinstance(kept, dict):
+            return None
+        return cls(start=_time(kept.get("start")), asked=not kept.get("default", False),
+                   first=_time(kept.get("first")), latest=_time(kept.get("latest")),
+                   older=int(kept.get("older_left_out") or 0), months=int(kept.get("months") or DEFAULT_WINDOW_MONTHS))
+
+    def said(self, tz: str = DEFAULT_TIMEZONE) -> str:
+        """The window in a line (empty for a period asked for: the period says it): '2026-03-01 — 2026-08-30 · no
+        period given: the reports of the 12 months up to the latest; 1 older report(s) left out (choose with a
+        period)'."""
+        if self.asked or self.latest is None:
+            return ""
+
+        def day(t: datetime | None) -> str:
+            return f"{pd.Timestamp(t).tz_convert(tz):%Y-%m-%d}"
+
+        if self.start is None:
+            return (f"{day(self.first)} — {day(self.latest)} · no period given: every report (they span less than "
+                    f"the {self.months} months up to the latest read by default)")
+        return (f"{day(self.start)} — {day(self.latest)} · no period given: the reports of the {self.months} months "
+                f"up to the latest; {self.older} older report(s) left out (choose with a period)")
+
+    def note(self, tz: str = DEFAULT_TIMEZONE) -> str | None:
+        """The warning a run carries when the window left reports out."""
+        if self.asked or not self.older or self.start is None:
+            return None
+        return (f"{self.older} report(s) observed before {pd.Timestamp(self.start).tz_convert(tz):%Y-%m-%d} left "
+                f"out: without a period the analysis reads the {self.months} months up to the latest report")
+
+
+def analysis_window(session: Session, *, start: datetime | None, end: datetime | None,
+                    categories: list[str] | None = None, townships: list[str] | None = None,
+                    statuses: list[str] | None = None, inside_district: bool = True, tz: str = DEFAULT_TIMEZONE,
+                    unit: BinUnit | None = None) -> AnalysisWindow:
+    """The window an analysis under these filters reads: the period asked for (``start``/``end``, either given),
+    else the reports of the :func:`~.space_time.recent_window` of the latest one under the filters (``unit``:
+    whole bins of it), from the district day — or the bin of ``unit`` — of the first of them; cut only when some
+    report lies before the window. ``inside_district`` as the analysis reads."""
+    if start is not None or end is not None:
+        return AnalysisWindow(start=start, end=end, asked=True)
+    filters: dict[str, Any] = {"categories": categories, "townships": townships, "statuses": statuses,
+                               "inside_district": inside_district}
+    first, latest, _ = analysis_repo.observed_extent(session, **filters)
+    if first is None or latest is None:
+        return AnalysisWindow()
+    begin, _ = recent_window(latest, tz=tz, unit=unit)
+    if pd.Timestamp(first) >= begin:
+        return AnalysisWindow(first=first, latest=latest)
+    # the window's reports start where the first of them does (floored to its bin or day), not at the window's
+    # edge: a window longer than the season would otherwise open with empty bins that read as a rise
+    first_in, _, _ = analysis_repo.observed_extent(session, start=begin.to_pydatetime(), **filters)
+    opens = bin_floor(pd.Timestamp(first_in).tz_convert(tz), unit or "day").to_pydatetime()
+    _, _, older = analysis_repo.observed_extent(session, end=opens, **filters)
+    return AnalysisWindow(start=opens, first=first_in, latest=latest, older=older)
+
+
+def with_window(result: HotspotResult, window: AnalysisWindow) -> HotspotResult:
+    """``result`` with the window it read in its summary (``window``) and, when the window left older reports
+    out, a warning saying so."""
+    summary = {**dict(result.summary), "window": window.summary()}
+    note = window.note()
+    if note:
+        summary["warnings"] = [*summary.get("warnings", []), note]
+    return replace(result, summary=MappingProxyType(summary))
+
+
+def place_cells(session: Session, cells: gpd.GeoDataFrame, locator: Locator) -> pd.DataFrame:
+    """Where each cell is, for a person reading a list of them: ``lon``, ``lat`` (its centre, WGS84),
+    ``township_code``, ``township_name`` (as stored; a centre outside every township takes the nearest within
+    250 m, else None), ``township_short`` (as the tables print it) and ``village_name`` (the village the centre
+    lies in, else the nearest of its township). One row per cell, in the cells' order."""
+    geoms = cells.to_crs(4326).geometry.to_numpy() if cells.crs is not None else cells.geometry.to_numpy()
+    centre = shapely.centroid(geoms)
+    centre = np.where(shapely.contains(geoms, centre), centre, shapely.point_on_surface(geoms))  # an odd shape
+    lon, lat = shapely.get_x(centre), shapely.get_y(centre)
+    placed = locator.locate(lon, lat)
+    codes = [c if isinstance(c, str) else n if isinstance(n, str) else None
+             for c, n in zip(placed["township_code"], placed["nearest_township_code"], strict=True)]
+    names = user_repo.township_names(session)
+    name = [names.get(c) if c is not None else None for c in codes]
+    return pd.DataFrame({"lon": np.round(lon, 6), "lat": np.round(lat, 6), "township_code": codes,
+                         "township_name": name, "township_short": [short_township(n) if n else None for n in name],
+                         "village_name": [v if isinstance(v, str) else None for v in placed["village_name"]]})
 
 
 def _areas(layers: dict[str, gpd.GeoDataFrame], cell: str, townships: list[str] | None) -> gpd.GeoDataFrame | None:
@@ -86,13 +216,18 @@ def run_and_store(session: Session, *, cell: str = "h3", resolution: int = 8, si
     keeping empty cells there, and store the run; returns its id and the result. Incidents outside the district
     are left out, and so are likely duplicates and rejected reports; the summary says how many
     (``outside_district``, ``likely_duplicates``, ``rejected``). ``townships`` are codes or names
-    (:func:`~gis_enforcement.analysis.townships.resolve_townships`)."""
+    (:func:`~gis_enforcement.analysis.townships.resolve_townships`). Without a period the run reads the 12
+    months up to the latest report (:func:`analysis_window`; the summary's ``window`` says what it read)."""
     townships = resolve_townships(session, townships)
     filters: dict[str, Any] = {"start": start, "end": end, "categories": categories, "townships": townships,
                                "statuses": statuses}
     request = run_request(cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m, fdr=fdr,
                           permutations=permutations, seed=seed, **filters)
-    state = analysis_repo.data_state(session, **filters)
+    state = analysis_repo.data_state(session, **filters)  # of the request: any report under it changes it
+    window = analysis_window(session, start=start, end=end, categories=categories, townships=townships,
+                             statuses=statuses)
+    start, end = window.start, window.end
+    filters.update(start=start, end=end)
     incidents = analysis_repo.incidents_frame(session, inside_district=True, **filters)
     outside = analysis_repo.count_outside_district(session, **filters)
     layers = layer_repo.read_layers(session)
@@ -105,7 +240,7 @@ def run_and_store(session: Session, *, cell: str = "h3", resolution: int = 8, si
                           permutations=permutations, seed=seed, boundary=boundary,
                           areas=_areas(layers, cell, townships), categories=categories, start=start, end=end,
                           townships=townships, statuses=statuses)
-    result = with_left_out(with_outside_district(result, outside),
+    result = with_left_out(with_outside_district(with_window(result, window), outside),
                            **analysis_repo.count_left_out(session, **filters))
     return store(session, result, categories=categories, request=request, state=state), result
 
@@ -117,7 +252,8 @@ def store(session: Session, result: HotspotResult, *, categories: list[str] | No
     ``source``); returns the run id. ``request`` and the data's ``state`` make it one an identical request can
     reuse (:func:`hotspots_for_request`); a run on a dataset has neither."""
     cells = result.cells.copy()
-    cells["detail"] = [{"neighbours": int(n)} for n in cells["neighbours"]]
+    cells["detail"] = [{"neighbours": int(n), "neighbourhood_count": int(m)}
+                       for n, m in zip(cells["neighbours"], cells["neighbourhood_count"], strict=True)]
     parameters = {**dict(result.parameters), "categories": categories}
     if source is not None:
         parameters["source"] = source

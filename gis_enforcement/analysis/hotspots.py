@@ -41,7 +41,8 @@ AREA_COLUMNS: Mapping[str, str] = MappingProxyType({"township": "township_code",
 @dataclass(frozen=True)
 class HotspotResult:
     """Outcome of :func:`run_hotspots`: ``cells`` (GeoDataFrame in EPSG:4326, one row per cell: ``cell_id``,
-    ``count``, ``x``/``y`` in EPSG:4548, ``neighbours`` (self included), ``z``, ``p`` (two-sided, uncorrected),
+    ``count``, ``x``/``y`` in EPSG:4548, ``neighbours`` (self included), ``neighbourhood_count`` (the incidents
+    of the cell and its neighbours: the sum Gi* weighs), ``z``, ``p`` (two-sided, uncorrected),
     ``pseudo_p`` when permutations were run, ``gi_bin`` in −3…3), the run's ``parameters``, the
     ``scale`` chosen and a ``summary`` (incident and cell counts, hot/cold cells per confidence, ``few_incidents``
     when there are fewer than :data:`MIN_RELIABLE_INCIDENTS`, warnings)."""
@@ -191,6 +192,8 @@ def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int,
     z = gi_star_z(values, weights)
     table = counts.copy()
     table["neighbours"] = np.diff(weights.indptr).astype(np.int64)
+    # the incidents of the Gi* window (the cell and its neighbours): what makes a cell with none of its own hot
+    table["neighbourhood_count"] = np.rint(weights @ values).astype(np.int64)
     table["z"] = z
     table["p"] = decide = p_values_from_z(z)
     if permutations:
@@ -219,3 +222,34 @@ def hotspots_from_counts(counts: pd.DataFrame, spec: CellSpec, n_incidents: int,
                          summary=MappingProxyType(summary))
 
 
+#: how the top hot cells are ordered, as their table's caption says it
+TOP_ORDER_ZH = "本格有事件的热点，按置信度、本格事件数、邻域事件数排序"
+TOP_ORDER_EN = "hot cells holding incidents of their own, by confidence, then own incidents, then the neighbourhood's"
+
+
+def _column_or_detail(cells: pd.DataFrame, column: str, key: str) -> np.ndarray:
+    """A per-cell number from ``column``, else from each stored cell's ``detail`` (NaN where it has none: a run
+    stored before the number was kept)."""
+    if column in cells.columns:
+        return cells[column].to_numpy(dtype=float)
+    if "detail" in cells.columns:
+        return np.array([float(d[key]) if isinstance(d, Mapping) and d.get(key) is not None else np.nan
+                         for d in cells["detail"]], dtype=float)
+    return np.full(len(cells), np.nan)
+
+
+def top_hot_cells(cells: pd.DataFrame, n: int = 10) -> tuple[pd.DataFrame, int]:
+    """The hot cells a reader should look at first, and how many hot cells were passed over for holding no
+    incident of their own. Gi* scores a cell by its neighbourhood, so a cell with no incident beside busy ones
+    can top the z-scores; a list read as "where to send a patrol" leads instead with the places that hold
+    incidents: significant hot cells (``gi_bin`` > 0) with ``count`` > 0, by confidence (``gi_bin``), then
+    their own ``count``, then ``neighbourhood_count`` (the Gi* window's incidents; from ``detail`` for a stored
+    run, NaN for one stored before it was kept), then ``z`` — the first ``n``, with ``neighbourhood_count``
+    as a column."""
+    frame = cells.assign(neighbourhood_count=_column_or_detail(cells, "neighbourhood_count",
+                                                               "neighbourhood_count"))
+    hot = frame[frame["gi_bin"] > 0]
+    own = hot[hot["count"] > 0]
+    ranked = own.sort_values(["gi_bin", "count", "neighbourhood_count", "z", "cell_id"],
+                             ascending=[False, False, False, False, True], na_position="last", kind="stable")
+    return ranked.head(n), int(len(hot) - len(own))

@@ -103,6 +103,34 @@ def whole_bins(start: Any, end: Any, unit: BinUnit) -> tuple[pd.Timestamp | None
     return first, last
 
 
+#: without a period, an analysis reads this many months up to the latest report (see :func:`recent_window`)
+DEFAULT_WINDOW_MONTHS = 12
+
+
+def recent_window(latest: Any, *, tz: str, months: int = DEFAULT_WINDOW_MONTHS,
+                  unit: BinUnit | None = None) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The window ``[start, end)`` an analysis reads when no period is asked for: ``end`` is the district's
+    midnight after the day of the ``latest`` report (``tz``: the district's zone), ``start`` the same wall-clock
+    midnight ``months`` calendar months earlier — moved forward to the next whole bin of ``unit`` (the 1st of a
+    month, a Monday) when the analysis bins by one, so its first bin is whole. One stray report observed years
+    ago then stretches no bin series over the empty years between."""
+    if not isinstance(months, int) or isinstance(months, bool) or months < 1:
+        raise InvalidInput("the default window is a whole number of months ≥ 1", field="months")
+    end = pd.Timestamp(latest).tz_convert(tz).normalize() + pd.DateOffset(days=1)
+    start = end - pd.DateOffset(months=months)
+    if unit is not None:
+        start = _next(start, unit)
+    return start, end
+
+
+def bin_floor(ts: Any, unit: BinUnit) -> pd.Timestamp:
+    """The start of the ``unit`` bin holding ``ts`` on its own wall clock: the 1st of its month, its week's
+    Monday or its day, at midnight."""
+    if unit not in BIN_UNITS:
+        raise InvalidInput("the bin unit must be 'month', 'week' or 'day'", field="unit")
+    return _align(pd.Timestamp(ts), unit)
+
+
 def _month_number(ts: pd.DatetimeIndex | pd.Timestamp) -> Any:
     return ts.year * 12 + (ts.month - 1)
 

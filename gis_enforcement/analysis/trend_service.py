@@ -6,8 +6,8 @@ category in ``pattern`` and its trend in ``detail``). :func:`refresh_sites` clus
 category by DBSCAN in metres, finds the sites the problem came back to after a closure
 (:mod:`gis_enforcement.analysis.recurring_sites`) and refreshes the register used for 回头看 and for planning,
 replacing it within the refresh's categories and townships (sites no longer found are retired).
-:func:`emerging_for_request` answers a request already answered on unchanged data with the stored run. The
-caller owns the transaction.
+:func:`emerging_for_request` answers a request already answered on unchanged data with the stored run, and
+:func:`emerging_list` lists a run's cells most urgent first with where each is. The caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from gis_enforcement.analysis.aggregate import (
     project_lonlat,
 )
 from gis_enforcement.analysis.clusters import cluster_incidents
-from gis_enforcement.analysis.emerging import EmergingHotSpots, emerging_hot_spots
+from gis_enforcement.analysis.emerging import CATEGORY_ZH, EmergingHotSpots, emerging_hot_spots, rank_emerging
 from gis_enforcement.analysis.hotspot_scale import choose_distance_band
+from gis_enforcement.analysis.hotspot_service import analysis_window, place_cells
 from gis_enforcement.analysis.hotspots import few_incidents_note, left_out_notes
 from gis_enforcement.analysis.recurring_sites import recurring_sites
 from gis_enforcement.analysis.townships import resolve_townships
@@ -70,7 +71,10 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
     run would). Incidents outside the district are
     left out (the summary's ``outside_district`` says how many). Stored; returns the run id, the analysis and
     the cells (GeoDataFrame with ``category``). ``townships`` are codes or names
-    (:func:`~gis_enforcement.analysis.townships.resolve_townships`)."""
+    (:func:`~gis_enforcement.analysis.townships.resolve_townships`). Without a period (``start`` and ``end``
+    None) the run reads the 12 months up to the latest report, from the month (week, day) of the first of them
+    (:func:`~.hotspot_service.analysis_window`); the summary's ``window`` says what it read and how many older
+    reports it left out."""
     townships = resolve_townships(session, townships)
     if cell not in ("h3", "grid"):
         raise InvalidInput("emerging hot spots count by h3 or grid cells", field="cell")
@@ -80,7 +84,13 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
     filters: dict[str, Any] = {"start": start, "end": end, "categories": categories, "townships": townships}
     request = emerging_request(cell=cell, resolution=resolution, size_m=size_m, distance_m=distance_m, unit=unit,
                                width=width, time_step=time_step, alpha=alpha, fdr=fdr, **filters)
-    state = analysis_repo.data_state(session, **filters)
+    state = analysis_repo.data_state(session, **filters)  # of the request: any report under it changes it
+    if unit not in ("month", "week", "day"):
+        raise InvalidInput("the bin unit must be 'month', 'week' or 'day'", field="unit")
+    window = analysis_window(session, start=start, end=end, categories=categories, townships=townships,
+                             unit=unit)  # type: ignore[arg-type]
+    start, end = window.start, window.end
+    filters.update(start=start, end=end)
     incidents = filter_incidents(analysis_repo.incidents_frame(session, inside_district=True, **filters))
     outside = analysis_repo.count_outside_district(session, **filters)
     # bins are whole months, weeks or days of the district's wall clock: a period's part-bins are left out
@@ -109,9 +119,11 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
     cells["pattern"] = table["category"].astype(str).to_numpy()
     cells["z"] = table["final_z"].to_numpy(dtype=float)
     cells["gi_bin"] = table["final_status"].to_numpy(dtype=int)
-    cells["detail"] = [{"trend_z": float(tz), "trend_p": float(tp), "hot_bins": int(h), "cold_bins": int(c)}
-                       for tz, tp, h, c in zip(table["trend_z"], table["trend_p"], table["n_hot_bins"],
-                                               table["n_cold_bins"], strict=True)]
+    last_bin = pd.Series(cube.counts[:, -1], index=cube.cell_ids).reindex(totals["cell_id"]).fillna(0)
+    cells["detail"] = [{"trend_z": float(tz), "trend_p": float(tp), "hot_bins": int(h), "cold_bins": int(c),
+                        "last_bin_count": int(n)}
+                       for tz, tp, h, c, n in zip(table["trend_z"], table["trend_p"], table["n_hot_bins"],
+                                                  table["n_cold_bins"], last_bin.to_numpy(), strict=True)]
     patterns = cells["pattern"].value_counts().to_dict()
     summary: dict[str, Any] = {"incidents": len(incidents), "cells": len(cells), "bins": int(cube.n_bins),
                                "bin_starts": [str(b) for b in cube.bin_starts], "patterns": patterns,
@@ -120,7 +132,10 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
     left_out = analysis_repo.count_left_out(session, **filters)
     summary.update(left_out)
     summary["data_state"] = state
+    summary["window"] = window.summary()
     warnings = [f"{outside} incident(s) outside the district left out"] if outside else []
+    if window.note():
+        warnings.append(str(window.note()))
     warnings += left_out_notes(**left_out)
     few = few_incidents_note(len(incidents))
     if few:
@@ -139,6 +154,34 @@ def emerging_run(session: Session, *, cell: str = "h3", resolution: int = 8, siz
                                               scale={"distance_m": band}, summary=summary,
                                               n_incidents=len(incidents), cells=cells)
     return run_id, result, cells
+
+
+#: the columns of :func:`emerging_list`, in order
+EMERGING_LIST_COLUMNS = ("urgency", "cell_id", "pattern", "pattern_zh", "township_code", "township_name",
+                         "township_short", "village_name", "lon", "lat", "count", "last_bin_count", "z", "gi_bin",
+                         "trend_z", "trend_p", "hot_bins", "cold_bins")
+
+
+def emerging_list(session: Session, cells: pd.DataFrame, *, locator: Locator) -> pd.DataFrame:
+    """The cells of an emerging run (stored or just run) as a list a person reads, most urgent first
+    (:func:`~.emerging.rank_emerging`: new and intensifying hot spots before persistent ones, each by its
+    final-bin z; then cold spots, then cells without a pattern): ``urgency`` (1, 2 … for the hot spots),
+    ``cell_id``, ``pattern`` and ``pattern_zh`` (新增热点 …), where it is (``township_code``,
+    ``township_name``, ``township_short``, ``village_name``, ``lon``/``lat`` of its centre:
+    :func:`~.hotspot_service.place_cells`), ``count`` (its incidents over the run's period), ``last_bin_count``
+    (in the last bin; None for a run stored before it was kept), ``z`` and ``gi_bin`` (final bin), and the
+    trend of its z-series (``trend_z``, ``trend_p``; ``hot_bins``, ``cold_bins``). The geometry is kept."""
+    ranked = rank_emerging(cells)
+    placed = place_cells(session, ranked, locator).set_index(ranked.index)
+    details = [d if isinstance(d, dict) else {} for d in ranked.get("detail", pd.Series([None] * len(ranked)))]
+    out = ranked.drop(columns=[c for c in ("detail", "p", "pseudo_p", "x", "y") if c in ranked.columns])
+    out = pd.concat([out, placed], axis=1)
+    out["pattern_zh"] = [CATEGORY_ZH.get(str(p), "") for p in out["pattern"]]
+    for key in ("last_bin_count", "trend_z", "trend_p", "hot_bins", "cold_bins"):
+        values = [d.get(key) for d in details]
+        out[key] = (pd.array(values, dtype="Int64") if key in ("last_bin_count", "hot_bins", "cold_bins")
+                    else np.array([np.nan if v is None else float(v) for v in values], dtype=float))
+    return out[[*EMERGING_LIST_COLUMNS, "geometry"]] if "geometry" in out.columns else out[list(EMERGING_LIST_COLUMNS)]
 
 
 def emerging_request(*, cell: str = "h3", resolution: int = 8, size_m: float = 500.0,

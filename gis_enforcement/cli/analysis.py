@@ -59,6 +59,9 @@ def _map_output(path: Path | None) -> None:
     _suffix(path, MAP_SUFFIXES, "--map", "the map (an offline HTML page)")
 
 
+#: what an analysis reads without --period, as each command's help says it
+DEFAULT_PERIOD = "default: the 12 months up to the latest report"
+
 BIN_LABELS = {3: "热点 99%", 2: "热点 95%", 1: "热点 90%", 0: "不显著", -1: "冷点 90%", -2: "冷点 95%", -3: "冷点 99%"}
 
 
@@ -111,19 +114,46 @@ def _write_cells(cells: Any, output: Path) -> None:
             path.write_text(frame.to_json(drop_id=True, ensure_ascii=False), encoding="utf-8")
 
 
-def _print_run(run_id: int, summary: dict[str, Any], cells: Any, township_names: dict[str, str],
-               townships_of: list[str | None], parameters: dict[str, Any] | None = None,
-               catalog: Any = None) -> None:
-    from gis_enforcement.domain.names import short_township
+def _window_line(summary: dict[str, Any]) -> str:
+    """The default window a run read, from its summary ('' for a period asked for, or a run stored before
+    windows were kept)."""
+    from gis_enforcement.analysis.hotspot_service import AnalysisWindow
+
+    window = AnalysisWindow.from_summary(summary.get("window"))
+    return window.said(district_tz()) if window is not None else ""
+
+
+def _warnings(summary: dict[str, Any]) -> list[str]:
+    """A run's warnings but the one its window line says already (the older reports it left out)."""
+    from gis_enforcement.analysis.hotspot_service import AnalysisWindow
+
+    window = AnalysisWindow.from_summary(summary.get("window"))
+    said = window.note(district_tz()) if window is not None else None
+    return [str(w) for w in summary.get("warnings", []) if w != said]
+
+
+def _print_run(plat: Any, locator: Any, run_id: int, summary: dict[str, Any], cells: Any,
+               parameters: dict[str, Any] | None = None) -> None:
+    """A Gi* run: what it read and found, then its top hot cells (:func:`~.hotspots.top_hot_cells`) with where
+    each is, its own incidents and its neighbourhood's."""
+    from gis_enforcement.analysis.hotspot_service import place_cells
+    from gis_enforcement.analysis.hotspots import TOP_ORDER_EN, TOP_ORDER_ZH, top_hot_cells
+    from gis_enforcement.analysis.townships import township_list
     from gis_enforcement.mapping.hotspot_layers import filters_caption
 
+    top, passed = top_hot_cells(cells)
+    with plat.transaction() as session:
+        names = {t["code"]: t["short_name"] for t in township_list(session)}
+        places = place_cells(session, top, locator) if len(top) else None
     head = Table(title=f"热点分析 run {run_id}", box=box.SIMPLE_HEAD, show_header=False)
     head.add_column("", style="bold")
     head.add_column("")
     if parameters is not None:  # what the run was asked for, as its map's header says it
-        names = {code: short_township(name) for code, name in township_names.items() if isinstance(name, str)}
-        cats = {code: c.zh for code, c in catalog.categories.items()} if catalog is not None else {}
+        cats = {code: c.zh for code, c in plat.catalog.categories.items()}
         head.add_row("筛选 filters", filters_caption(parameters, "zh", towns=names, categories=cats))
+    window = _window_line(summary)
+    if window:
+        head.add_row("时段 period", window)
     head.add_row("事件 incidents", f"{summary['incidents']:,}")
     head.add_row("单元 cells", f"{summary['cells']:,} ({summary.get('empty_cells', 0):,} empty)")
     head.add_row("尺度 scale", str(summary.get("scale", "")))
@@ -131,23 +161,27 @@ def _print_run(run_id: int, summary: dict[str, Any], cells: Any, township_names:
                              f"90% {summary.get('hot_90', 0)}")
     head.add_row("冷点 cold", f"99% {summary.get('cold_99', 0)} · 95% {summary.get('cold_95', 0)} · "
                               f"90% {summary.get('cold_90', 0)}")
-    for w in summary.get("warnings", []):
+    for w in _warnings(summary):
         head.add_row("[yellow]注意[/]", w)
     out.print(head)
-    hot = cells.assign(township=townships_of)
-    hot = hot[hot["gi_bin"] > 0].sort_values(["gi_bin", "z"], ascending=False).head(10)
-    if hot.empty:
-        out.print("no significant hot spot")
+    if places is None:
+        out.print("no significant hot spot" + (f" holding incidents of its own ({passed} hot cell(s) hold none: "
+                                                "their neighbours are busy)" if passed else ""))
         return
-    top = Table(title="最显著的热点 top hot cells", box=box.SIMPLE_HEAD)
-    for col in ("cell", "乡镇", "事件", "z", "置信度"):
-        top.add_column(col, justify="right" if col in ("事件", "z") else "left")
-    for r in hot.itertuples(index=False):
-        code = r.township if isinstance(r.township, str) else None  # None (or NaN) for a cell on no township
-        name = township_names.get(code) if code else None
-        top.add_row(str(r.cell_id), name if isinstance(name, str) else (code or "—"), f"{r.count:,}",
-                    f"{r.z:.2f}", BIN_LABELS[int(r.gi_bin)])
-    out.print(top)
+    caption = f"{TOP_ORDER_ZH}\n{TOP_ORDER_EN}"
+    if passed:
+        caption += (f"\n另 {passed} 个热点单元本格无事件（因邻域事件多而显著），未列出 "
+                    f"{passed} hot cell(s) with no incident of their own (hot for their neighbours) not listed")
+    table = Table(title="最显著的热点 top hot cells", caption=caption, caption_justify="left", box=box.SIMPLE_HEAD)
+    for col in ("#", "cell", "乡镇", "村", "本格事件", "邻域事件", "z", "置信度"):
+        table.add_column(col, justify="right" if col in ("#", "本格事件", "邻域事件", "z") else "left")
+    for i, (r, place) in enumerate(zip(top.itertuples(index=False), places.itertuples(index=False), strict=True),
+                                   start=1):
+        nbhd = r.neighbourhood_count
+        table.add_row(str(i), str(r.cell_id), _text(place.township_short), _text(place.village_name),
+                      f"{r.count:,}", "—" if nbhd != nbhd else f"{int(nbhd):,}", f"{r.z:.2f}",
+                      BIN_LABELS[int(r.gi_bin)])
+    out.print(table)
 
 
 @hotspots_app.command("run")
@@ -161,7 +195,8 @@ def hotspots_run(
     permutations: Annotated[int, typer.Option(help="permutation test draws (0: analytical p only)")] = 0,
     seed: Annotated[int, typer.Option(help="random seed of the permutations")] = 0,
     category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
-    period: Annotated[str | None, typer.Option(help="2026, 2026-05 or START..END")] = None,
+    period: Annotated[str | None, typer.Option(help=f"2026, 2026-05 or START..END ({DEFAULT_PERIOD}; with "
+                                                    "--dataset, the whole dataset)")] = None,
     township: Annotated[list[str] | None, typer.Option(help="township code or name (repeatable)")] = None,
     status: Annotated[list[str] | None, typer.Option(help="case status (repeatable)")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
@@ -201,8 +236,7 @@ def hotspots_run(
     except EnforcementError as exc:
         fail(exc)
         return
-    _print_run(run_id, dict(result.summary), result.cells, *_townships(locator, result.cells),
-               parameters=dict(result.parameters), catalog=plat.catalog)
+    _print_run(plat, locator, run_id, dict(result.summary), result.cells, parameters=dict(result.parameters))
     out.print(f"map: `gis-enforcement map hotspots --run {run_id}` draws this run; without --run it draws the "
               "latest run stored, whoever asked for it (GET /api/v1/hotspots stores one for a request not asked "
               "before on the same data)")
@@ -239,24 +273,19 @@ def _run_on_dask(plat: Any, dataset: Path, workers: int, **params: Any) -> tuple
     return run_id, result
 
 
-def _townships(locator: Any, cells: Any) -> tuple[dict[str, str], list[str | None]]:
-    import shapely
-
-    rep = shapely.point_on_surface(cells.geometry.to_numpy())
-    placed = locator.locate(shapely.get_x(rep), shapely.get_y(rep))
-    return dict(zip(placed["township_code"], placed["township_name"], strict=True)), list(placed["township_code"])
-
-
 @hotspots_app.command("show")
 def hotspots_show(
-    run_id: Annotated[int, typer.Argument(help="a stored run (see `hotspots run`)")],
+    run_id: Annotated[int, typer.Argument(help="a stored run (see `hotspots run` and `hotspots emerging`)")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
     = None,
     map_path: Annotated[Path | None, typer.Option("--map", help="also draw the cells on an offline map (.html)")]
     = None,
+    top: Annotated[int, typer.Option(min=1, help="emerging hot spots to list (an emerging run)")] = 15,
 ) -> None:
-    """A stored hot-spot run: its parameters, summary and top cells."""
+    """A stored run: its parameters and summary, then the top hot cells of a Gi* run or the emerging hot spots
+    of an emerging run, each with where it is."""
     from gis_enforcement.analysis.hotspot_service import stored_run
+    from gis_enforcement.analysis.trend_service import emerging_list
 
     _cell_output(output)
     _map_output(map_path)
@@ -265,18 +294,93 @@ def hotspots_show(
         with plat.transaction() as session:
             run, cells = stored_run(session, run_id=run_id)
             locator = plat.locators.get(session)
+            listed = emerging_list(session, cells, locator=locator) if run["kind"] == "emerging" else None
     except EnforcementError as exc:
         fail(exc)
         return
     out.print(f"run {run_id} · {run['created_at']:%Y-%m-%d %H:%M} · "
               f"{json.dumps(run['parameters'], ensure_ascii=False)}")
-    _print_run(run_id, run["summary"], cells, *_townships(locator, cells), parameters=run["parameters"],
-               catalog=plat.catalog)
+    if listed is not None:
+        _print_emerging(run, listed, top)
+    else:
+        _print_run(plat, locator, run_id, run["summary"], cells, parameters=run["parameters"])
     if output is not None:
-        _write_cells(cells, output)
+        _write_cells(cells if listed is None else listed, output)
         out.print(f"wrote {len(cells):,} cells to {output}")
     if map_path is not None:
         _write_map(plat, cells, map_path, f"run {run_id} · {run['summary'].get('scale', '')}")
+
+
+def _place(town: Any, village: Any) -> str:
+    return "·".join(v for v in (town, village) if isinstance(v, str)) or "—"
+
+
+def _text(value: Any) -> str:
+    """A name for a table cell: '—' for none (None, or the NaN a frame's rows give for it)."""
+    return value if isinstance(value, str) and value else "—"
+
+
+def _print_emerging(run: dict[str, Any], listed: Any, top: int) -> None:
+    """An emerging run: its hot spots most urgent first, each with where it is, its incidents and its trend
+    (:func:`~.trend_service.emerging_list`), then how many cells each pattern holds, the period and the notes."""
+    import pandas as pd
+
+    from gis_enforcement.analysis.emerging import CATEGORY_ZH, bins_label
+
+    summary = run.get("summary") or {}
+    params = run.get("parameters") or {}
+    run_id = run.get("id")
+    hot = listed[listed["urgency"].notna()]
+    held = hot[hot["count"] > 0]
+    shown = held.head(top)
+    if len(shown):
+        caption = ("本格有事件的热点：新增、加剧在前，其次连续、持续、零星、振荡、减弱、历史；"
+                   "同一模式按末期 z 从高到低\n"
+                   "hot spots holding incidents of their own: new and intensifying first, then consecutive, "
+                   "persistent, sporadic, oscillating, diminishing, historical; within a pattern by the last bin's "
+                   "z, highest first")
+        if len(hot) > len(held):
+            caption += (f"\n另 {len(hot) - len(held)} 个热点单元本格无事件（因邻域事件多而显著），未列出 "
+                        f"{len(hot) - len(held)} hot-spot cell(s) with no incident of their own (hot for their "
+                        "neighbours) not listed")
+        table = Table(title=f"时空热点 emerging hot spots · run {run_id} · 最需关注的在前 most urgent first",
+                      caption=caption, caption_justify="left", box=box.SIMPLE_HEAD)
+        for col in ("#", "模式", "乡镇·村", "中心 lon,lat", "事件", "末期", "z", "趋势 z", "p", "cell"):
+            table.add_column(col, justify="right" if col in ("#", "事件", "末期", "z", "趋势 z", "p") else "left")
+        for r in shown.itertuples(index=False):
+            last = "—" if r.last_bin_count is pd.NA else f"{int(r.last_bin_count):,}"
+            trend = "—" if r.trend_z != r.trend_z else f"{r.trend_z:+.2f}"
+            p = "—" if r.trend_p != r.trend_p else f"{r.trend_p:.3f}"
+            table.add_row(str(r.urgency), str(r.pattern_zh), _place(r.township_short, r.village_name),
+                          f"{r.lon:.5f},{r.lat:.5f}", f"{int(r.count):,}", last, f"{r.z:.2f}", trend, p,
+                          str(r.cell_id))
+        out.print(table)
+        if len(held) > len(shown):
+            out.print(f"showing {len(shown)} of {len(held)} (--top {top}); every cell, most urgent first, with "
+                      "-o FILE or GET /api/v1/hotspots/emerging")
+        out.print("事件 incidents in the cell over the period · 末期 in its last bin · z the last bin's Gi* z · "
+                  "趋势 z, p the Mann-Kendall trend of its z over the bins")
+    elif len(hot):
+        out.print(f"no emerging hot spot holds incidents of its own ({len(hot)} hot-spot cell(s) hold none: their "
+                  "neighbours are busy)")
+    else:
+        out.print("no emerging hot spot: no cell was a significant hot spot in the bins analysed")
+    counts = Table(title=f"模式 patterns · run {run_id}", box=box.SIMPLE_HEAD)
+    counts.add_column("模式 pattern")
+    counts.add_column("单元 cells", justify="right")
+    for pattern, n in listed["pattern"].value_counts().items():
+        counts.add_row(f"{CATEGORY_ZH.get(str(pattern), '')} {pattern}".strip(), f"{n:,}")
+    out.print(counts)
+    period_ = bins_label(summary.get("bin_starts") or [], unit=str(params.get("unit", "month")),
+                         width=int(params.get("width", 1)))
+    if period_:
+        out.print(f"时段 period: {period_} ({summary.get('incidents', 0):,} incidents)")
+    window = _window_line(summary)
+    if window:
+        out.print(f"默认时段 default window: {window}")
+    out.print(f"尺度 scale: {summary.get('scale', '')}")
+    for w in _warnings(summary):
+        out.print(f"[yellow]注意[/] {w}")
 
 
 @hotspots_app.command("emerging")
@@ -291,14 +395,17 @@ def hotspots_emerging(
     time_step: Annotated[int, typer.Option(help="neighbourhood time step (bins t-k..t summed)")] = 0,
     fdr: Annotated[bool, typer.Option(help="FDR correction per time slice")] = False,
     category: Annotated[list[str] | None, typer.Option(help="problem category (repeatable)")] = None,
-    period: Annotated[str | None, typer.Option(help="2026, 2026-03..2026-08 …")] = None,
+    period: Annotated[str | None, typer.Option(help=f"2026, 2026-03..2026-08 … ({DEFAULT_PERIOD})")] = None,
     township: Annotated[list[str] | None, typer.Option(help="township code or name (repeatable)")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="write the cells to .gpkg or .geojson")]
+    top: Annotated[int, typer.Option(min=1, help="emerging hot spots to list, most urgent first")] = 15,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write every cell, most urgent first, with "
+                                                                       "its place and trend, to .gpkg or .geojson")]
     = None,
 ) -> None:
-    """Emerging hot spots (new, intensifying, persistent, diminishing, sporadic, oscillating, historical…)."""
+    """Emerging hot spots (new, intensifying, persistent, diminishing, sporadic, oscillating, historical…): where
+    each is (township, village, centre), its incidents and its trend, most urgent first; the run is stored."""
     from gis_enforcement.analysis.hotspot_service import stored_run
-    from gis_enforcement.analysis.trend_service import emerging_run
+    from gis_enforcement.analysis.trend_service import emerging_list, emerging_run
 
     _cell_output(output)
     try:
@@ -307,34 +414,19 @@ def hotspots_emerging(
         with out.status("emerging hot spots: space-time cube, Gi* per bin, Mann-Kendall…"), \
                 plat.transaction() as session:
             township = _check_filters(session, plat.catalog, categories=category, townships=township)
-            run_id, _, cells = emerging_run(session, cell=cell.value, resolution=resolution, size_m=size,
-                                            distance_m=distance, unit=unit, width=width, time_step=time_step,
-                                            fdr=fdr, categories=category or None, start=start, end=end,
-                                            townships=township or None)
-            run, _ = stored_run(session, run_id=run_id)
+            run_id, _, _ = emerging_run(session, cell=cell.value, resolution=resolution, size_m=size,
+                                        distance_m=distance, unit=unit, width=width, time_step=time_step,
+                                        fdr=fdr, categories=category or None, start=start, end=end,
+                                        townships=township or None)
+            run, cells = stored_run(session, run_id=run_id)
+            listed = emerging_list(session, cells, locator=plat.locators.get(session))
     except EnforcementError as exc:
         fail(exc)
         return
-    from gis_enforcement.analysis.emerging import CATEGORY_ZH, bins_label
-
-    summary = run.get("summary") or {}
-    params = run.get("parameters") or {}
-    table = Table(title=f"时空热点 emerging hot spots · run {run_id}", box=box.SIMPLE_HEAD)
-    table.add_column("模式 pattern")
-    table.add_column("单元 cells", justify="right")
-    for pattern, n in cells["pattern"].value_counts().items():
-        table.add_row(f"{CATEGORY_ZH.get(str(pattern), '')} {pattern}".strip(), f"{n:,}")
-    out.print(table)
-    period_ = bins_label(summary.get("bin_starts") or [], unit=str(params.get("unit", unit)),
-                         width=int(params.get("width", width)))
-    if period_:
-        out.print(f"时段 period: {period_} ({summary.get('incidents', 0):,} incidents)")
-    out.print(f"尺度 scale: {summary.get('scale', '')}")
-    for w in summary.get("warnings", []):
-        out.print(f"[yellow]注意[/] {w}")
+    _print_emerging(run, listed, top)
     if output is not None:
-        _write_cells(cells, output)
-        out.print(f"wrote {len(cells):,} cells to {output}")
+        _write_cells(listed, output)
+        out.print(f"wrote {len(listed):,} cells to {output}")
 
 
 _SPARKS = "▁▂▃▄▅▆▇█"
@@ -350,7 +442,7 @@ def _sparkline(series: Any) -> str:
 
 @hotspots_app.command("trends")
 def hotspots_trends(
-    period: Annotated[str | None, typer.Option(help="2026, 2026-03..2026-08 … (default: everything stored)")] = None,
+    period: Annotated[str | None, typer.Option(help=f"2026, 2026-03..2026-08 … ({DEFAULT_PERIOD})")] = None,
     township: Annotated[list[str] | None, typer.Option(help="township code or name (repeatable)")] = None,
     days: Annotated[int, typer.Option(help="bin width in days (7: weeks)", min=1, max=92)] = 7,
     top: Annotated[int, typer.Option(help="rows to print")] = 18,
@@ -381,6 +473,9 @@ def hotspots_trends(
     left_out = (f"另 {a['left_out_categories']} 类（共 {a['left_out_incidents']:,} 起）少于 10 起，未分析 "
                 f"{a['left_out_categories']} categories with fewer than 10 incidents "
                 f"({a['left_out_incidents']:,}) not analysed") if a.get("left_out_categories") else ""
+    window = _window_line(a)
+    if window:  # no period asked for: say what was read, and what was left out
+        left_out = "\n".join(v for v in (left_out, f"默认时段 default window: {window}") if v)
     if table.empty:
         out.print(f"no category has 10 or more incidents in the {a.get('n_bins', 0)} bins of {days} days analysed "
                   f"({a.get('incidents', 0):,} incidents binned)")
@@ -397,7 +492,8 @@ def hotspots_trends(
     t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     for col, right in (("类别", False), ("事件", True), ("趋势", False), ("z", True), ("p", True),
                        (f"斜率 /{unit}", True), ("末段比首段", True), ("逐段计数", False)):
-        t.add_column(col, justify="right" if right else "left")
+        # a year of weeks is a long sparkline: folded onto more lines rather than cut with "…"
+        t.add_column(col, justify="right" if right else "left", overflow="fold" if col == "逐段计数" else "ellipsis")
     words = {1: "[red]↑ 上升[/]", -1: "[green]↓ 下降[/]", 0: "— 无显著趋势"}
     for r in table.head(top).itertuples(index=False):
         name = catalog.categories[r.category].zh if r.category in catalog.categories else str(r.category)

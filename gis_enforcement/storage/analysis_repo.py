@@ -82,6 +82,20 @@ def incidents_frame(session: Session, *, start: datetime | None = None, end: dat
         types={"lon": pa.float64(), "lat": pa.float64(), "observed_at": _UTC, "closed_at": _UTC})
 
 
+def observed_extent(session: Session, *, start: datetime | None = None, end: datetime | None = None,
+                    categories: Sequence[str] | None = None, townships: Sequence[str] | None = None,
+                    statuses: Sequence[str] | None = None,
+                    inside_district: bool = False) -> tuple[datetime | None, datetime | None, int]:
+    """The first and latest ``observed_at`` of the incidents :func:`incidents_frame` would return under the same
+    filters, and how many there are; (None, None, 0) when there is none."""
+    where, params = _where(start, end, categories, townships, statuses)
+    if inside_district:
+        where += f" AND {_INSIDE_DISTRICT}"
+    row = session.connection().exec_driver_sql(
+        f"SELECT min(i.observed_at), max(i.observed_at), count(*) FROM incident i WHERE {where}", params).one()
+    return row[0], row[1], int(row[2])
+
+
 def count_outside_district(session: Session, *, start: datetime | None = None, end: datetime | None = None,
                            categories: Sequence[str] | None = None, townships: Sequence[str] | None = None,
                            statuses: Sequence[str] | None = None) -> int:

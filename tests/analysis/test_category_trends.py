@@ -113,3 +113,22 @@ def test_bins_from_the_start_cover_the_period_and_a_short_last_bin_is_a_rate() -
     longer = category_trends(codes, times, start=START, end=START + pd.Timedelta(days=7 * 6 + 2))
     assert longer.attrs["n_bins"] == 6 and longer.attrs["last_bin_days"] == 9
     assert longer.attrs["incidents"] == int((times < START + pd.Timedelta(days=44)).sum())
+
+
+def test_a_stray_old_report_does_not_stretch_the_weeks_laid_back_from_the_end() -> None:
+    """Without a start, the bins go back to the first incident of the 12 months before the end: one report
+    observed two years before the season is left out and counted, not 100 empty weeks before it."""
+    codes, times = _season({"ENV-01": [3] * 10, "MIN-02": [2 + k for k in range(10)]})
+    stray_codes = np.append(codes, "MIN-02")
+    stray_times = times.append(pd.DatetimeIndex([START - pd.Timedelta(days=730)]))
+    season = category_trends(codes, times)
+    t = category_trends(stray_codes, stray_times)
+    assert t.attrs["older"] == 1 and season.attrs["older"] == 0
+    assert t.attrs["bin_start"] == season.attrs["bin_start"] and t.attrs["n_bins"] == season.attrs["n_bins"] == 10
+    assert list(t["series"]) == list(season["series"])
+    # every incident when asked to (the window is the default, not a rule)
+    wide = category_trends(stray_codes, stray_times, months=None)
+    assert wide.attrs["n_bins"] > 100 and wide.attrs["older"] == 0
+    with pytest.raises(InvalidInput) as bad:
+        category_trends(codes, times, months=0)
+    assert bad.value.field == "months"

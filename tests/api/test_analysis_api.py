@@ -247,3 +247,49 @@ def test_trends_of_a_month_bin_the_whole_month_and_count_what_they_bin(client: T
     assert sum(r["n"] for r in body["data"]) + body["left_out_incidents"] == body["incidents"]
     small = read["category"].value_counts()
     assert body["left_out_categories"] == int((small < 10).sum())
+
+
+def test_emerging_hot_spots_over_http_say_where_most_urgent_first(client: TestClient, db: Session, locator: Locator,
+                                                                  catalog: Catalog,
+                                                                  jurisdiction: Jurisdiction) -> None:
+    """GET /api/v1/hotspots/emerging lists every cell most urgent first — hot spots holding incidents by
+    pattern (new and intensifying before persistent) then final z, numbered by ``urgency`` — each with its
+    township, village, centre and trend; without a period the run reads the 12 months up to the latest report
+    and a report observed two years before is left out and counted (``run.summary.window``); the trends too."""
+    import uuid
+
+    import numpy as np
+
+    from gis_enforcement.analysis.emerging import URGENCY
+    from gis_enforcement.patrol.submit import submit_one
+
+    season = client.get("/api/v1/hotspots/emerging", params={"cell": "grid", "size_m": 1000})
+    assert season.status_code == 200, season.text
+    before = season.json()["run"]["summary"]
+    assert before["window"]["default"] and before["window"]["older_left_out"] == 0
+    village = jurisdiction.villages.geometry.iloc[40].representative_point()
+    submit_one(db, {"type": "Feature", "id": str(uuid.uuid4()),
+                    "geometry": {"type": "Point", "coordinates": [village.x, village.y]},
+                    "properties": {"category": "MIN-02", "observed_at": "2024-05-03T10:00:00+08:00"}},
+               locator=locator, catalog=catalog)
+    r = client.get("/api/v1/hotspots/emerging", params={"cell": "grid", "size_m": 1000})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    summary = body["run"]["summary"]
+    assert summary["bins"] == before["bins"] and summary["bin_starts"] == before["bin_starts"]
+    assert summary["window"]["older_left_out"] == 1 and summary["incidents"] == before["incidents"]
+    assert summary["window"]["start"].endswith("+08:00")  # in district time, as every time the API answers
+    props = [f["properties"] for f in body["features"]]
+    assert {"urgency", "pattern_zh", "township_code", "township_name", "village_name", "lon", "lat", "count",
+            "last_bin_count", "trend_z", "trend_p", "hot_bins", "cold_bins", "z", "gi_bin"} <= set(props[0])
+    hot = [p for p in props if p["urgency"] is not None]
+    assert hot and [p["urgency"] for p in hot] == list(range(1, len(hot) + 1)) and props[: len(hot)] == hot
+    held = [p for p in hot if p["count"] > 0]
+    assert hot[: len(held)] == held  # the hot spots that hold incidents lead
+    order = [(URGENCY.index(p["pattern"].split()[0]), -p["z"]) for p in held]
+    assert order == sorted(order)
+    placed = locator.locate(np.array([p["lon"] for p in held]), np.array([p["lat"] for p in held]))
+    assert [p["village_name"] for p in held] == list(placed["village_name"])
+    assert all(p["township_name"] for p in held)
+    trends = client.get("/api/v1/trends").json()
+    assert trends["window"]["older_left_out"] == 1 and trends["bin_start"].startswith("2026-03-01")

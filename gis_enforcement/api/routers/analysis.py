@@ -84,12 +84,15 @@ def hotspots(
     permutations: Annotated[int, Query(ge=0, le=9999)] = 0,
     seed: int = 0,
     category: Annotated[list[str] | None, Query(description="problem category (repeatable)")] = None,
-    period: Annotated[str | None, Query(description="2026, 2026-05 or START..END")] = None,
+    period: Annotated[str | None, Query(description="2026, 2026-05 or START..END (default: the 12 months up to "
+                                                      "the latest report)")] = None,
     township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
     status: Annotated[list[str] | None, Query(description="case status (repeatable)")] = None,
 ) -> JSONResponse:
     """Cells with ``count``, ``z``, ``p`` (``pseudo_p`` with permutations) and ``gi_bin`` (−3…3: cold/hot at
-    99/95/90 % confidence); ``run`` holds the parameters, the chosen scale and the summary. Without ``run_id``
+    99/95/90 % confidence); ``run`` holds the parameters, the chosen scale and the summary. Without ``period``
+    the run reads the 12 months up to the latest report under the filters (``run.summary.window`` says what
+    it read and how many older reports it left out). Without ``run_id``
     the answer is the run already stored for the same parameters when no report under its filters has
     arrived or changed since (``run.reused`` true); otherwise the analysis runs on the stored incidents now and
     is recorded (``run.reused`` false), so its id can be asked for again and reading twice stores one run. A
@@ -133,15 +136,23 @@ def emerging(
     time_step: Annotated[int, Query(ge=0, le=24)] = 0,
     fdr: bool = False,
     category: Annotated[list[str] | None, Query()] = None,
-    period: Annotated[str | None, Query(description="2026, 2026-03..2026-08 …")] = None,
+    period: Annotated[str | None, Query(description="2026, 2026-03..2026-08 … (default: the 12 months up to the "
+                                                      "latest report)")] = None,
     township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
 ) -> JSONResponse:
-    """Cells with their ``pattern`` (Esri's emerging hot-spot categories), final-bin ``z`` and ``gi_bin`` (+1
-    hot, −1 cold, 0) and the trend in ``detail``. As for ``/hotspots``, an identical request on unchanged data
-    answers the run already stored (``run.reused``). A township is named by its code or name; an unknown
-    category or township is refused (422), naming the parameter. A township dispatcher reads its own township
-    only (``township`` defaults to it; another is 403)."""
-    from gis_enforcement.analysis.trend_service import emerging_for_request
+    """Every cell, most urgent first: the hot spots by ``pattern`` (Esri's emerging hot-spot categories) — new
+    and intensifying before consecutive, persistent, sporadic, oscillating, diminishing and historical — each
+    pattern's cells by their final-bin ``z``, numbered by ``urgency`` (1, 2 …); then the cold spots, then the
+    cells without a pattern (``urgency`` null). Each says what it is (``pattern``, ``pattern_zh``, final-bin
+    ``z`` and ``gi_bin`` (+1 hot, −1 cold, 0), the Mann-Kendall trend of its z: ``trend_z``, ``trend_p``,
+    ``hot_bins``, ``cold_bins``), how much (``count``: its incidents over the period; ``last_bin_count``: in the
+    last bin) and where (``township_code``, ``township_name``, ``village_name`` — the village its centre lies in
+    or the nearest of its township — and ``lon``/``lat`` of its centre). Without ``period`` the run reads the 12
+    months up to the latest report (``run.summary.window``). As for ``/hotspots``, an identical request on
+    unchanged data answers the run already stored (``run.reused``). A township is named by its code or name; an
+    unknown category or township is refused (422), naming the parameter. A township dispatcher reads its own
+    township only (``township`` defaults to it; another is 403)."""
+    from gis_enforcement.analysis.trend_service import emerging_for_request, emerging_list
 
     check_categories(platform.catalog, category)
     towns = _townships(session, caller, township)
@@ -156,7 +167,9 @@ def emerging(
     if not reused:
         session.commit()
     run, cells = stored_run(session, run_id=run_id)
-    return _geojson(_cells_collection(run, cells, reused), platform.settings.timezone)
+    listed = emerging_list(session, cells, locator=platform.locators.get(session))
+    return _geojson(_cells_collection(run, listed.drop(columns=["township_short"]), reused),
+                    platform.settings.timezone)
 
 
 @router.get("/sites", operation_id="recurring_sites", responses={200: GEOJSON, **ERRORS},
@@ -182,7 +195,8 @@ def sites(session: SessionDep, platform: PlatformDep, caller: ReadsTownshipAnaly
 @router.get("/trends", operation_id="category_trends", responses=ERRORS,
             summary="Which problem categories are rising: counts per week and their trend")
 def trends(session: SessionDep, platform: PlatformDep, caller: ReadsTownshipAnalysis,
-           period: Annotated[str | None, Query(description="2026, 2026-03..2026-08 … (default: everything)")] = None,
+           period: Annotated[str | None, Query(description="2026, 2026-03..2026-08 … (default: the 12 months up "
+                                                             "to the latest report)")] = None,
            township: Annotated[list[str] | None, Query(description="township code or name (repeatable)")] = None,
            days: Annotated[int, Query(ge=1, le=92, description="bin width in days (7: weeks)")] = 7) -> dict[str, Any]:
     """One row per problem category with 10 or more incidents in the bins, the most clearly rising first:
@@ -194,7 +208,10 @@ def trends(session: SessionDep, platform: PlatformDep, caller: ReadsTownshipAnal
     cover the period whole: the days left at its end make a short last bin (half a bin or more; its trend is
     tested on its count per ``days`` days) or lengthen the last one. ``incidents`` counts every incident binned
     (the rows' ``n`` and those of the categories left out); ``left_out_categories`` and ``left_out_incidents``
-    say how many categories had fewer than 10 and were not analysed. Fewer than four whole bins in the period:
+    say how many categories had fewer than 10 and were not analysed. Without ``period`` the incidents are those
+    of the 12 months up to the latest report; ``window`` says what was read: ``default`` (no period asked),
+    ``months``, ``start`` (null: from the first report, all within the 12 months), ``first``, ``latest`` and
+    ``older_left_out`` (reports before the window, not binned). Fewer than four whole bins in the period:
     422 on ``days``. A township dispatcher reads its own township only (``township`` defaults to it; another
     is 403)."""
     from gis_enforcement.analysis.category_trend_service import category_trend_table
@@ -216,7 +233,7 @@ def trends(session: SessionDep, platform: PlatformDep, caller: ReadsTownshipAnal
     return {"data": rows, "count": len(rows), "bin_start": a["bin_start"], "bin_end": a["bin_end"],
             "bin_days": a["bin_days"], "n_bins": a["n_bins"], "last_bin_days": a["last_bin_days"],
             "incidents": a["incidents"], "left_out_categories": a["left_out_categories"],
-            "left_out_incidents": a["left_out_incidents"]}
+            "left_out_incidents": a["left_out_incidents"], "window": _local(a["window"], platform.settings.timezone)}
 
 
 @router.get("/hotspots/runs", operation_id="hotspot_runs", responses=ERRORS, summary="Recorded hot-spot runs")
