@@ -18,6 +18,7 @@ from rich.table import Table
 
 from gis_enforcement.analysis.change_service import hotspot_map_layers
 from gis_enforcement.analysis.hotspot_service import run_and_store
+from gis_enforcement.analysis.hotspots import top_hot_cells
 from gis_enforcement.analysis.planning import staff_label
 from gis_enforcement.analysis.trend_service import emerging_run, refresh_sites
 from gis_enforcement.demo.chain_habits import STORY_TOWNSHIP
@@ -71,14 +72,16 @@ def tell_operation(platform: Any, console: Console, *, townships: Any, season_en
     console.print()
     console.print(f"[bold]hot spots[/] (run {run_id}, Getis-Ord Gi*, H3 res 8, FDR): {s['hot']} hot cells "
                   f"(99 %: {s['hot_99']}), {s['cold']} cold, of {s['cells']:,} — {s['scale']}")
-    top = hot.cells[hot.cells["gi_bin"] > 0].sort_values("z", ascending=False).head(5)
+    top, empty = top_hot_cells(hot.cells, n=5)   # places holding incidents, not their empty neighbours
     if len(top):
         rep = shapely.point_on_surface(top.geometry.to_numpy())
         placed = locator.locate(shapely.get_x(rep), shapely.get_y(rep))
         names = [f"{str(t or '').split('(')[0]}{v or ''}" for t, v in zip(placed["township_name"],
                                                                            placed["village_name"], strict=True)]
-        console.print("  hottest: " + "; ".join(f"{n} ({c} incidents, z {z:.1f})" for n, c, z in
-                                                zip(names, top["count"], top["z"], strict=True)))
+        console.print("  hottest: " + "; ".join(f"{n} ({c} incidents, {m:.0f} within reach, z {z:.1f})" for n, c, m, z
+                                                in zip(names, top["count"], top["neighbourhood_count"], top["z"],
+                                                       strict=True))
+                      + (f" — and {empty} hot cells holding none of their own" if empty else ""))
     console.print(f"  map: [cyan]{hot_map.resolve()}[/]")
     recurring = sites[sites["n_recurrences"] > 0] if len(sites) else sites
     console.print(f"[bold]recurring sites[/] (回头看): {len(recurring)} of {len(sites)} clustered sites saw the "

@@ -39,7 +39,9 @@ def season_frames(session: Session, *, incident_ids: list[UUID]) -> dict[str, pd
             "WHERE id = ANY(:ids) AND status <> 'reported'", p,
             ("id", "status", "township_code", "whistled_at", "closed_at")),
         "whistles": _frame(
-            session, "SELECT id, whistler_unit, cardinality(incident_ids) FROM whistle "
+            # a township's whistles: a lead department's or the district's joint operation have no township
+            session, "SELECT id, CASE WHEN mode = 'township' THEN whistler_unit END, cardinality(incident_ids) "
+            "FROM whistle "
             "WHERE incident_ids && CAST(:ids AS uuid[])", p, ("id", "township_code", "n")),
         "fines": _frame(
             session, "SELECT a.department, count(*) FILTER (WHERE e.penalty_amount > 0), "
