@@ -669,3 +669,49 @@ def test_export_takes_the_list_filters(runner: CliRunner, tmp_path: Path, jurisd
                           ("--department", "NOPE"), ("--period", "2025-13")):
         refused = runner.invoke(app, ["export", "incidents", "-o", str(tmp_path / "r.csv"), option, value])
         assert refused.exit_code == 2 and f"{option.lstrip('-')}:" in refused.output, (option, refused.output)
+
+
+def test_export_takes_the_apis_datetime(runner: CliRunner, tmp_path: Path, jurisdiction: Jurisdiction) -> None:
+    """`export incidents --datetime` takes the time filter of GET /api/v1/incidents in its own syntax: an RFC 3339
+    instant or START/END with both ends included, '..' or nothing for an open end, a date as its whole day and a
+    time without offset on the district's clock; a bad value, the other option's syntax, or both options, is
+    refused naming the option (exit 2, nothing written)."""
+    v = jurisdiction.villages.iloc[31]
+    rows = [(uuid.uuid4(), "MIN-02", "2025-03-04T23:30:00+08:00"),   # 4 March in Beijing (15:30 UTC)
+            (uuid.uuid4(), "ENV-01", "2025-03-04T10:00:00+08:00"),
+            (uuid.uuid4(), "MIN-02", "2025-03-05T00:30:00+08:00")]   # 5 March in Beijing, 4 March in UTC
+    csv = tmp_path / "mar.csv"
+    csv.write_text("id,category,lon,lat,accuracy_m,observed_at,reporter,description\n" + "".join(
+        f"{i},{c},{v.geometry.x},{v.geometry.y},5,{t},export-datetime-test,x\n" for i, c, t in rows), encoding="utf-8")
+    assert runner.invoke(app, ["ingest", str(csv)]).exit_code == 0
+    r0, r1, r2 = (str(i) for i, _, _ in rows)
+
+    def exported(*options: str) -> list[str]:
+        out = tmp_path / "out.csv"
+        result = runner.invoke(app, ["export", "incidents", "-o", str(out), *options])
+        assert result.exit_code == 0, result.output
+        frame = pd.read_csv(out, encoding="utf-8-sig")
+        return sorted(frame.loc[frame["reporter"] == "export-datetime-test", "id"])
+
+    assert exported("--datetime", "2025-03-04") == sorted([r0, r1])          # the district's day
+    assert exported("--datetime", "2025-03-04T23:30:00+08:00/2025-03-05T00:30:00+08:00") == sorted([r0, r2])
+    assert exported("--datetime", "../2025-03-04T10:00:00") == [r1]           # no offset: district time
+    assert exported("--datetime", "2025-03-04T15:30:00Z") == [r0]             # an instant
+    assert exported("--datetime", "2025-03-04T12:00:00+08:00/") == sorted([r0, r2])
+    assert exported("--datetime", "2025-03-04", "--category", "MIN-02") == [r0]
+    assert exported("--period", "2025-03-04") == exported("--datetime", "2025-03-04")
+
+    def refused(*options: str) -> str:
+        result = runner.invoke(app, ["export", "incidents", "-o", str(tmp_path / "r.csv"), *options])
+        assert result.exit_code == 2, result.output
+        assert not (tmp_path / "r.csv").exists()
+        return " ".join(result.output.split())
+
+    assert "datetime: '2025-03-32' is not a date" in refused("--datetime", "2025-03-32")
+    assert "datetime: the datetime interval ends before it starts" in refused("--datetime", "2025-03-05/2025-03-04")
+    assert "datetime: '2025-03' is not an RFC 3339 date-time" in refused("--datetime", "2025-03")
+    assert "'2025-03' is a period: give it as --period" in refused("--datetime", "2025-03")
+    said = refused("--period", "2025-03-01/2025-03-31")
+    assert said.startswith("error: period: ") and "give it as --datetime" in said, said
+    both = refused("--period", "2025-03", "--datetime", "2025-03-04")
+    assert "datetime: give --period or --datetime, not both" in both, both

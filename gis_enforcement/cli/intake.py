@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -26,6 +26,9 @@ from gis_enforcement.cli.common import (
     written,
 )
 from gis_enforcement.errors import EnforcementError, InvalidInput
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 @layers_app.command("load")
@@ -374,6 +377,35 @@ def ingest_cmd(
         raise typer.Exit(code=1)
 
 
+def _observed_window(period: str | None, when: str | None, *, zone: str) -> tuple[datetime | None, datetime | None]:
+    """The window [start, end) of observation times ``export incidents`` keeps, from --period (the evaluation's
+    syntax) or --datetime (the API's ``datetime=``); (None, None) when neither is given. One syntax typed into
+    the other's option is refused, saying which option takes it."""
+    from gis_enforcement.analysis.evaluation import parse_period
+    from gis_enforcement.api.ogc_params import parse_datetime
+
+    if period is not None and when is not None:
+        raise InvalidInput("give --period or --datetime, not both: each says when the incidents were observed",
+                           field="datetime")
+    if period is not None:
+        try:
+            span = parse_period(period, tz=zone)
+        except InvalidInput as exc:
+            if "/" not in period:
+                raise
+            raise InvalidInput(f"{exc.message} (START/END is the API's syntax: give it as --datetime)",
+                               field="period") from None
+        return span.start, span.end
+    try:
+        return parse_datetime(when, tz=zone)
+    except InvalidInput as exc:
+        try:
+            parse_period(str(when), tz=zone)
+        except InvalidInput:
+            raise exc from None
+        raise InvalidInput(f"{exc.message}; {when!r} is a period: give it as --period", field="datetime") from None
+
+
 @export_app.command("incidents")
 def export_incidents(
     fmt: Annotated[ExportFormat | None, typer.Option(
@@ -382,6 +414,10 @@ def export_incidents(
         "-o", "--output", help="file to write (default: incidents.<format>)")] = None,
     period: Annotated[str | None, typer.Option(
         help="observed in: 2026, 2026-05, 2026-W33, 2026-05-12 or START..END (district time)")] = None,
+    when: Annotated[str | None, typer.Option(
+        "--datetime", help="observed at, as the API's datetime= says it: an RFC 3339 instant or START/END, '..' "
+        "(or nothing) for an open end, e.g. 2026-05-01/2026-05-31 or 2026-05-12T20:00:00+08:00/..; a date alone is "
+        "its whole day and a time without offset district time (instead of --period)")] = None,
     category: Annotated[str | None, typer.Option(help="a problem-list code, e.g. MIN-02")] = None,
     township: Annotated[str | None, typer.Option(help="a township code or name (平谷镇)")] = None,
     status: Annotated[str | None, typer.Option(help="a case status, e.g. closed")] = None,
@@ -390,11 +426,12 @@ def export_incidents(
     """Write the stored incidents to a file — their placement, lead department and each case's course (when
     whistled, resolved and closed, the departments summoned, the lead on time or not), the lists' names beside
     the codes: GeoJSON, CSV (with a byte-order mark, for Excel) or GeoPackage — the same file
-    ``GET /api/v1/exports/incidents.{format}`` gives, with the same filters (every incident when none is
-    given). The format is the one the file's suffix names (.geojson/.json, .csv, .gpkg) unless --format says
-    it; a --format that another suffix contradicts is refused; a filter that names nothing is refused under
-    its option."""
-    from gis_enforcement.analysis.evaluation import parse_period
+    ``GET /api/v1/exports/incidents.{format}`` gives, filtered as it is by ``datetime`` (--datetime, in the
+    API's own syntax, or --period in the evaluation's), ``category``, ``township``, ``status`` and
+    ``department`` (every incident when none is given). The format is the one the file's suffix names
+    (.geojson/.json, .csv, .gpkg) unless --format says it; a --format that another suffix contradicts is
+    refused; a filter that names nothing, a time that does not parse, or --period and --datetime together, is
+    refused under its option."""
     from gis_enforcement.api.filter_codes import check_category, check_department, check_status, township_code
     from gis_enforcement.operations.exports import export_target, write_export
     from gis_enforcement.storage import incident_repo
@@ -402,14 +439,14 @@ def export_incidents(
     try:
         chosen, output = export_target(None if fmt is None else fmt.value, output)
         platform = open_platform()
-        span = None if period is None else parse_period(period, tz=platform.settings.timezone)
+        start, end = _observed_window(period, when, zone=platform.settings.timezone)
         check_category(platform.catalog, category)
         check_status(status)
         check_department(platform.catalog, department)
         with platform.transaction() as session:
             filters = incident_repo.IncidentFilter(
                 category=category, township=township_code(session, township), status=status, department=department,
-                observed_from=None if span is None else span.start, observed_to=None if span is None else span.end)
+                observed_from=start, observed_to=end)
             frame = incident_repo.incidents_frame(session, filters=filters, outcome=True)
     except EnforcementError as exc:
         fail(exc)

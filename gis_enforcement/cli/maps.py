@@ -59,7 +59,8 @@ def map_status(period: Period = None,
         with out.status("reading and drawing the cases…"), plat.transaction() as session:
             page = status_page(session, output or plat.settings.maps_dir / "status.html", catalog=plat.catalog,
                                start=span.start if span else None, end=span.end if span else None,
-                               township_code=resolve_township(session, township, field="--township"), subtitle=span.label if span else "", lang=_lang(lang),
+                               township_code=resolve_township(session, township, field="--township"),
+                               subtitle=span.label if span else "", lang=_lang(lang),
                                basemap=tiles, timezone=plat.settings.timezone)
     except EnforcementError as exc:
         fail(exc)

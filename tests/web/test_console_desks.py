@@ -210,7 +210,7 @@ def test_the_evaluation_labels_the_township_columns_and_the_departments_ranking(
     assert "排名类别" in heads, heads
     for r in deps:
         cell = sup.inner_text(f"#evaluation tbody tr[data-unit='{r['department']}'] td[data-col=ranking]")
-        assert cell == {"lead": "主责", "assist": "配合"}[r["ranking"]], (r, cell)
+        assert cell == {"lead": "主责", "assist": "配合", "township_team": "街乡执法队"}[r["ranking"]], (r, cell)
     sup.select_option("#eval-by", "township")
     sup.wait_for_selector("#evaluation thead th:has-text('吹哨及时率')")
     heads = sup.locator("#evaluation thead th").all_inner_texts()

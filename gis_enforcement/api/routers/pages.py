@@ -36,7 +36,8 @@ def app_index() -> RedirectResponse:
 
 @router.get("/sw.js")
 def service_worker() -> FileResponse:
-    """The patrol page's service worker, at the root of /app so that its scope covers the pages."""
+    """The pages' service worker (the patrol page and the console register it), at the root of /app so that its
+    scope covers the pages."""
     return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript; charset=utf-8",
                         headers={**_REVALIDATE, "Service-Worker-Allowed": "/app/"})
 

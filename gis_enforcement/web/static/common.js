@@ -92,7 +92,7 @@ const GISE = (() => {
       recurrence: "原案件 {id} 办结后复发（相距 {d} 米）", tag_duplicate: "疑似重复", tag_recurrence: "复发", lead_whistle: "吹哨配合部门",
       lead_whistle_send: "吹哨", lead_whistle_none: "清单所列配合部门均已召集", lead_whistle_choose: "请选择要召集的配合部门",
       lead_whistled: "已吹哨配合部门", records: "本案执法记录", records_none: "尚无执法记录", recording: "正在记录…",
-      penalty_yuan: "罚款 ¥{n}", ev_ranking: "排名类别", ranking_lead: "主责", ranking_assist: "配合",
+      penalty_yuan: "罚款 ¥{n}", ev_ranking: "排名类别", ranking_lead: "主责", ranking_assist: "配合", ranking_township_team: "街乡执法队",
       ev_whistle_on_time_rate: "吹哨及时率", ev_review_on_time_rate: "核查及时率", ev_follow_up_on_time_rate: "落实及时率",
       ev_no_recurrence_rate: "解决不反弹率", ev_own_warnings: "自身警示", ev_dept_warnings: "部门警示",
       ev_township_recurrences: "反弹(W08)", kind_mark_duplicate: "标记重复", kind_reject: "不予受理", kind_reinstate: "恢复受理", kind_reclassify: "改类", kind_whistle_joint: "联合执法吹哨（区）",
@@ -135,6 +135,14 @@ const GISE = (() => {
       ri_queued_already: "本任务已有一条报到待发送（{at}），恢复网络后自动发送", ri_send_now: "立即发送",
       ri_sent_on_time: "报到已送达 · 准时", ri_sent_late: "报到已送达 · 迟到 {n} 分钟", ri_refused: "报到未被接受：{why}", ri_waited: "无信号待发 {n} 分钟",
       signout_unsent_report_in: "还有 {n} 条报到未发送：退出后将保留在本机，待您再次登录并联网时发送。确定退出？",
+      /* the department's desk opened with no signal: its assignments as last loaded on this device */
+      asg_offline: "离线 · 上次更新 {at}",
+      asg_offline_hint: "连不上服务器，显示本机上次保存的任务。离线时只能报到（记录在本机，恢复网络后自动发送）；开始处置、执法记录、照片、要求街乡落实、退单须联网后进行。",
+      asg_offline_none: "离线：本机没有保存的任务列表（请联网后打开一次本页）",
+      asg_offline_only: "离线：只能报到；其他操作须恢复网络后进行",
+      asg_offline_nothing: "离线时此任务无可执行的操作",
+      session_expired: "登录已过期，请重新登录",
+      session_expired_queued: "登录已过期，请重新登录：{n} 条报到待发送，登录后自动发送",
     },
     en: {
       app_patrol: "Patrol report", app_console: "Whistle & report console", lang: "中文", sign_in: "Sign in",
@@ -226,7 +234,7 @@ const GISE = (() => {
       lead_whistle_none: "Every assisting department of the lists is summoned",
       lead_whistle_choose: "Choose the departments to summon", lead_whistled: "Assists whistled",
       records: "Enforcement records of the case", records_none: "No enforcement record yet", recording: "Recording…",
-      penalty_yuan: "fine ¥{n}", ev_ranking: "Ranking", ranking_lead: "lead", ranking_assist: "assist",
+      penalty_yuan: "fine ¥{n}", ev_ranking: "Ranking", ranking_lead: "lead", ranking_assist: "assist", ranking_township_team: "township team",
       ev_whistle_on_time_rate: "Whistled on time", ev_review_on_time_rate: "Reviewed on time",
       ev_follow_up_on_time_rate: "Follow-ups on time", ev_no_recurrence_rate: "No recurrence",
       ev_own_warnings: "Own warnings", ev_dept_warnings: "Department warnings",
@@ -283,6 +291,13 @@ const GISE = (() => {
       ri_send_now: "Send now", ri_sent_on_time: "Report-in delivered · on time", ri_sent_late: "Report-in delivered · {n} min late",
       ri_refused: "Report-in not accepted: {why}", ri_waited: "waited {n} min for signal",
       signout_unsent_report_in: "{n} report-in(s) not sent yet: they stay on this device and are sent when you sign in again online. Sign out?",
+      asg_offline: "offline · last updated {at}",
+      asg_offline_hint: "The server cannot be reached: these are the tasks as last kept on this device. Offline, only the report-in is possible (kept on the device, sent by itself once online); start, records, photos, follow-up requests and declines need the network.",
+      asg_offline_none: "Offline: no task list kept on this device (open this page once online)",
+      asg_offline_only: "Offline: report-in only; everything else once the network is back",
+      asg_offline_nothing: "Nothing to do on this task while offline",
+      session_expired: "The sign-in has expired: please sign in again",
+      session_expired_queued: "The sign-in has expired: please sign in again; {n} report-in(s) waiting are sent once you are signed in",
     },
   };
   const STATUS = {
@@ -377,12 +392,17 @@ const GISE = (() => {
     return me;
   }
   let refreshing = null;
+  /* the answers that refuse the refresh token itself (used, revoked, expired, malformed): the sign-in is over. A
+     server that cannot answer now (5xx — a proxy whose platform is out of reach —, 408, 429) or no network leaves
+     the tokens on the device for the next try: an officer without signal keeps the sign-in its queued report-ins
+     need */
+  const REFRESH_REFUSED = new Set([400, 401, 403, 422]);
   async function renew() {
     const s = session();
     if (!s || !s.refresh) return false;
     refreshing = refreshing || tokenRequest({ grant_type: "refresh_token", refresh_token: s.refresh })
       .then((tokens) => { keep({ ...s, ...tokens }); return true; })
-      .catch((e) => { if (e instanceof ApiError) keep(null); return false; })
+      .catch((e) => { if (e instanceof ApiError && REFRESH_REFUSED.has(e.status)) keep(null); return false; })
       .finally(() => { refreshing = null; });
     return refreshing;
   }

@@ -6,7 +6,9 @@
      actions and photos and asks the township to follow up (部门要求);
    - a district supervisor sees warnings as they are raised, the evaluation table and chart, the maps, and the
      joint-operation plans with their execute button.
-   Case events arrive over Server-Sent Events; new cases by a short poll (intake writes no case event). */
+   Case events arrive over Server-Sent Events; new cases by a short poll (intake writes no case event).
+   The page opens with no network too (the service worker, sw.js): the department's desk then shows its list as
+   last loaded, marked 离线 · 上次更新 HH:MM, and offers 报到 only, queued on the device until the signal is back. */
 "use strict";
 
 (() => {
@@ -29,16 +31,38 @@
   const queuedAll = () => { try { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch { return []; } };
   const queuedKeep = (list) => (list.length ? localStorage.setItem(QUEUE_KEY, JSON.stringify(list)) : localStorage.removeItem(QUEUE_KEY));
   const queuedOf = (username) => queuedAll().filter((q) => q.owner === username);
+  /* the department's assignments as last loaded, kept on the device for the page opened with no signal: one user's
+     at a time ({owner, loaded_at, items}), never shown to another, dropped at sign-out (only a signed-in officer
+     can use it, and signing in needs the network, which loads the list again) */
+  const KEPT_KEY = "gise.assignments_kept";
   /* sign-out warns while report-ins of this user wait to be sent: they stay on the device for the next sign-in */
   $("signout").addEventListener("click", () => {
     const n = me ? queuedOf(me.username).length : 0;
-    if (!n || confirm(t("signout_unsent_report_in", { n }))) GISE.signOut();
+    if (!n || confirm(t("signout_unsent_report_in", { n }))) { localStorage.removeItem(KEPT_KEY); GISE.signOut(); }
   });
   $("lang").addEventListener("click", () => GISE.switchLanguage());
   const catName = (code) => { const c = categories.find((x) => x.code === code); return c ? (GISE.lang() === "zh" ? c.zh : c.en) : code; };
   const flash = (kind, text) => notice($("flash"), kind, text);
-  // a refusal in Chinese by its code, field and detail where the page knows it, else the server's message
-  const failure = (e) => flash("bad", GISE.failureText(e));
+  /* a call that did not reach the server — no network, or a proxy that cannot reach the platform (502/503/504) —
+     as against a refusal: what the desk shows from the device then, and what a report-in is queued on */
+  const unreachable = (e) => e instanceof GISE.NetworkError || (e instanceof ApiError && [502, 503, 504].includes(e.status));
+  // a refusal in Chinese by its code, field and detail where the page knows it, else the server's message; a
+  // sign-in that ran out meanwhile asks for the sign-in again
+  const failure = (e) => (signedOut(e) ? expired() : flash("bad", GISE.failureText(e)));
+  /* the sign-in ran out: the refresh token (spent once, 12 h) was refused — after a long time without signal —
+     so the page has no session any more and the server answers 401 */
+  const signedOut = (e) => e instanceof ApiError && e.status === 401 && !GISE.session();
+  let started = false;   // a desk is running: a new sign-in on this page starts it afresh (a reload)
+  function expired() {
+    if (!started || !$("signin-card").classList.contains("hidden")) return;
+    for (const id of ["township-view", "department-view", "supervisor-view"]) $(id).classList.add("hidden");
+    $("signout").classList.add("hidden");
+    $("signin-card").classList.remove("hidden");
+    if (source) source.close();
+    // report-ins waiting on the device stay there: the same officer signed in again sends them
+    const n = me ? queuedOf(me.username).length : 0;
+    flash("warn", n ? t("session_expired_queued", { n }) : t("session_expired"));
+  }
 
   /* the names of departments and townships, asked for once: the tables drawn at start wait for the same answer
      (a second caller must not get the names while they are still being filled in) */
@@ -49,7 +73,10 @@
       try {
         for (const d of (await api("/api/v1/catalog/departments")).data) out[`department:${d.code}`] = GISE.lang() === "zh" ? d.zh : d.en;
         for (const f of (await api("/ogc/collections/townships/items?limit=100")).features) out[`township:${f.properties.code}`] = f.properties.name;
-      } catch (e) { failure(e); }
+      } catch (e) {
+        // unreachable: asked again next time (a page opened offline gets them once it is online)
+        if (unreachable(e)) names = null; else failure(e);
+      }
       return out;
     })();
     return names;
@@ -66,8 +93,8 @@
     $("signin-card").classList.toggle("hidden", !!me);
     $("signout").classList.toggle("hidden", !me);
     if (!me) return;
-    $("who").textContent = `${me.username} · ${t(`role_name_${me.role}`)}${me.unit_code ? ` · ${me.unit_code}` : ""}`;
-    if (me.unit_code) unitNames().then((known) => { $("who").textContent = `${me.username} · ${t(`role_name_${me.role}`)} · ${unitName(known, me.unit_code)}`; });
+    if (started) { location.reload(); return; }   // signed in again after the sign-in ran out: the desk afresh
+    whoLine();
     if (me.role === "patrol") {
       // a patrol has no desk here (and the event stream refuses it): send it to its own page
       $("flash").replaceChildren(el("div", { class: "notice info", role: "status" }, t("patrol_here"),
@@ -75,14 +102,31 @@
       $("live").classList.add("hidden");
       return;
     }
-    try {
-      const lists = await api("/api/v1/catalog/categories");
-      categories = lists.data; actionKinds = lists.action_kinds || [];
-    } catch (e) { failure(e); }
+    await readLists();
+    started = true;
     if (me.role === "township_dispatcher") Township.start();
     else if (me.role === "department_officer" || me.role === "department_chief") Department.start();
     else if (me.role === "supervisor" || me.role === "admin") Supervisor.start();
     connectEvents();
+  }
+
+  /* who is signed in, with the unit's name once the names are in (its code until then, and offline) */
+  function whoLine() {
+    const line = (unit) => `${me.username} · ${t(`role_name_${me.role}`)}${unit ? ` · ${unit}` : ""}`;
+    $("who").textContent = line(me.unit_code);
+    if (me.unit_code) unitNames().then((known) => { $("who").textContent = line(unitName(known, me.unit_code)); });
+  }
+  /* the lists' categories and action kinds; a page opened offline reads them once it is online (catchUp) */
+  async function readLists() {
+    try {
+      const lists = await api("/api/v1/catalog/categories");
+      categories = lists.data; actionKinds = lists.action_kinds || [];
+    } catch (e) { if (!unreachable(e)) failure(e); }
+  }
+  /* back online after the page opened without the network: what start() could not read */
+  async function catchUp() {
+    if (!categories.length) await readLists();
+    whoLine();
   }
 
   /* ---------- the event stream (the sign-in cookie authenticates it); reconnects after a renewal ---------- */
@@ -93,7 +137,8 @@
     source.onopen = () => { $("live").textContent = t("live"); $("live").classList.remove("off"); };
     source.onerror = () => {
       $("live").textContent = t("live_off"); $("live").classList.add("off");
-      if (source.readyState === EventSource.CLOSED) setTimeout(async () => { await GISE.renew(); connectEvents(); }, 3000);
+      // (not once the sign-in has run out: the page asks for it again first)
+      if (source.readyState === EventSource.CLOSED) setTimeout(async () => { await GISE.renew(); if (GISE.session()) connectEvents(); }, 3000);
     };
     for (const kind of KINDS) {
       source.addEventListener(kind, (m) => {
@@ -728,6 +773,8 @@
   /* ======================= department ======================= */
   const Department = (() => {
     let items = []; let selected = null;
+    // offline: the list shown is the one last loaded (``loadedAt``, ISO), not the server's answer of now
+    let offline = false; let loadedAt = null;
     const LEAD_OWES = new Set(["whistled", "in_action", "reopened"]);
     function start() {
       $("department-view").classList.remove("hidden");
@@ -737,11 +784,85 @@
       load();
       setInterval(load, 15000);
       onEvent((e) => { load(); if (selected && e.incident_id === selected.incident_id && e.actor !== me.username) open(selected.id); });
-      // what waits on the device goes when the page is online again, when it is opened, and on a timer
-      window.addEventListener("online", () => sendQueued());
+      // what waits on the device goes when the page is online again, when it is opened, and on a timer; online
+      // again, the desk reads its list from the server (and leaves the kept one)
+      window.addEventListener("online", async () => { if (!await sendQueued()) load(); });
       sendQueued();
       setInterval(sendQueued, 10000);
     }
+
+    /* ---------- the desk without signal ----------
+       Every list the server gives is kept on the device (KEPT_KEY, this officer's only). When the server cannot be
+       reached — the page opened on site with no signal, from the service worker — the desk shows that list, marked
+       离线 · 上次更新 HH:MM, and an assignment opens to what the list holds of it with 报到 only: the report-in is
+       queued as above. Nothing else is offered offline (each would only fail). Online again, the next load (a
+       timer, the online event, a report-in sent) draws the server's list and the detail again. */
+    function keepList(list) {
+      loadedAt = new Date().toISOString();
+      try { localStorage.setItem(KEPT_KEY, JSON.stringify({ owner: me.username, loaded_at: loadedAt, items: list })); }
+      catch { /* the device's storage is full: the list is not kept, the desk goes on */ }
+    }
+    /* this officer's kept list, or null; another user's is dropped (only one user is signed in on a device) */
+    function keptList() {
+      let kept = null;
+      try { kept = JSON.parse(localStorage.getItem(KEPT_KEY) || "null"); } catch { kept = null; }
+      if (kept && kept.owner !== me.username) { localStorage.removeItem(KEPT_KEY); return null; }
+      return kept && Array.isArray(kept.items) ? kept : null;
+    }
+    /* "14:05" today, "11/26 14:05" on another day: when the list shown was loaded, on the district's clock */
+    const dayOf = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: GISE.zone(), year: "numeric", month: "2-digit", day: "2-digit" }).format(d);
+    const loadedWhen = (iso) => (dayOf(new Date(iso)) === dayOf(new Date()) ? clockTime(iso) : GISE.when(iso));
+    /* the server could not be reached: the list as last loaded, marked. A detail already open is left as it is
+       (what the officer typed in it stays; its buttons say 网络不可用 if pressed, and 报到 queues) */
+    function goOffline() {
+      if (!loadedAt) {   // opened offline: the list kept on the device
+        const kept = keptList();
+        if (kept) { items = kept.items; loadedAt = kept.loaded_at; }
+      }
+      offline = true;
+      showOffline();
+      drawList();
+    }
+    function showOffline() {
+      const box = $("asg-offline");
+      box.classList.toggle("hidden", !offline);
+      box.replaceChildren(...(!offline ? [] : loadedAt
+        ? [el("strong", { text: t("asg_offline", { at: loadedWhen(loadedAt) }) }), el("div", { class: "small", text: t("asg_offline_hint") })]
+        : [el("strong", { text: t("asg_offline_none") })]));
+    }
+    /* an assignment as the kept list holds it, opened offline: the case's place, the deadline with its countdown,
+       and 报到 (or the report-in already waiting) — the only action offered without the network */
+    function openOffline(a) {
+      ++opening;   // a load of the detail from the server still under way is not drawn over this
+      selected = a;
+      const box = $("asg-detail");
+      const out = el("div", { id: "asg-msg", "aria-live": "polite" });
+      const say = (kind, text) => notice(out, kind, text);
+      const waiting = a.status === "summoned" ? queuedFor(a.id) : null;
+      const place = [a.township_name, a.village_name].filter(Boolean).join(" ");
+      const parts = [el("h2", { id: "asg-detail-title", text: `${categoryOf(a)} · ${GISE.statusName(a.case_status)}` }),
+        el("dl", { class: "small" },
+          el("dt", { text: t("location") }), el("dd", { text: `${place}${typeof a.lon === "number" ? ` · ${a.lon.toFixed(5)}, ${a.lat.toFixed(5)}` : ""}` }),
+          a.observed_at ? el("dt", { text: t("observed") }) : null, a.observed_at ? el("dd", { text: GISE.when(a.observed_at) }) : null,
+          el("dt", { text: t("role") }), el("dd", { text: a.role === "lead" ? t("role_lead") : t("role_assist") })),
+        el("p", { class: "due" }, el("strong", { text: `${t(resolving(a) ? "resolution_due" : "due")}: ` }), GISE.when(dueOf(a)), " · ",
+          countdownOf(a, true)),
+        el("div", { id: "asg-offline-only", class: "notice info small", role: "status", text: t("asg_offline_only") }), out,
+        waiting ? queuedNotice(waiting, "report-in-queued")
+          : a.status === "summoned" ? reportInButton(a, say)
+            : el("p", { class: "small muted", text: `${t(`asg_${a.status}`)} · ${t("asg_offline_nothing")}` })];
+      box.dataset.assignment = String(a.id);
+      box.dataset.signature = "offline";   // the server's detail is drawn over it once online
+      redraw(box, parts);
+      tickCountdowns();
+    }
+    /* a task's category: its Chinese name on the Chinese page; on the English page the lists' English name, or —
+       the lists not read yet (opened offline) — the code with the Chinese name the list gave */
+    const categoryOf = (a) => {
+      if (a.category_zh && GISE.lang() === "zh") return a.category_zh;
+      const named = catName(a.category);
+      return named === a.category && a.category_zh ? `${a.category} ${a.category_zh}` : named;
+    };
 
     /* ---------- report-ins without signal ----------
        Pressed where there is no signal (the call cannot reach the server: not a refusal), the report-in is kept
@@ -776,8 +897,9 @@
       return q;
     }
     let sending = false;
+    /* true when something was sent (the desk is then loaded again) */
     async function sendQueued() {
-      if (sending || !navigator.onLine || !GISE.session() || !myQueued().length) return;
+      if (sending || !navigator.onLine || !GISE.session() || !myQueued().length) return false;
       sending = true;
       const said = [];
       try {
@@ -796,16 +918,18 @@
         }
       } finally { sending = false; }
       queuedBanner();
-      if (!said.length) return;
+      if (!said.length) return false;
       const worst = said.find(([, r]) => r[0] === "bad") || said.find(([, r]) => r[0] === "warn") || said[0];
       flash(worst[1][0], said.map(([, r]) => r[1]).join("；"));
       await load();
       const here = selected && said.find(([id]) => id === selected.id);
       if (here) await open(selected.id, here[1]);
+      return true;
     }
     /* the open assignments, and the lead's done ones whose case still awaits its resolution report (or was
        reopened): after 本部门处置完毕 the lead must still reach the case to report it resolved or resume it */
     async function load() {
+      let list;
       try {
         const [open, closed] = await Promise.all([api("/api/v1/assignments?open=true&limit=500"), api("/api/v1/assignments?open=false&limit=1")]);
         let waiting = [];
@@ -813,18 +937,26 @@
           const recent = await api(`/api/v1/assignments?open=false&limit=500&offset=${Math.max(0, closed.count - 500)}`);
           waiting = recent.data.filter((a) => a.role === "lead" && a.status === "done" && LEAD_OWES.has(a.case_status));
         }
-        items = [...open.data, ...waiting];
-        await reopenings(items);
-      } catch (e) { failure(e); return; }
+        list = [...open.data, ...waiting];
+        await reopenings(list);
+      } catch (e) {
+        if (unreachable(e)) goOffline(); else failure(e);
+        return;
+      }
+      items = list;
+      keepList(items);
+      const back = offline;
+      if (back) { offline = false; showOffline(); await catchUp(); }
       drawList();
+      if (back && selected) await open(selected.id);   // the detail from the server again, with every action
     }
     function drawList() {
       // owed first: a reopened case waiting for this lead to resume, then by the deadline that is running
       items.sort((x, y) => (owesResume(y) - owesResume(x)) || String(runningDue(x)).localeCompare(String(runningDue(y))));
       $("assignments").replaceChildren(items.length ? el("ul", { class: "plain" }, items.map((a) => el("li", { "data-id": a.id, "data-incident": a.incident_id,
         class: owesResume(a) ? "owed" : null },
-        el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => open(a.id) },
-          el("div", { class: "row" }, el("strong", { class: "grow", text: `${a.category_zh && GISE.lang() === "zh" ? a.category_zh : catName(a.category)}` }),
+        el("button", { type: "button", class: "case", "aria-current": String(selected && selected.id === a.id), onclick: () => (offline ? openOffline(a) : open(a.id)) },
+          el("div", { class: "row" }, el("strong", { class: "grow", text: categoryOf(a) }),
             owesResume(a) ? resumeCountdown(a) : countdownOf(a, true)),
           el("div", { class: "small muted", text: `${[a.township_name, a.village_name].filter(Boolean).join(" ")} · ${a.role === "lead" ? t("role_lead") : t("role_assist")} · ${GISE.statusName(a.case_status)} · ${itemLine(a)}` }),
           a.status === "summoned" && queuedFor(a.id) ? queuedNotice(queuedFor(a.id), null) : null)))) :
@@ -866,7 +998,16 @@
       try {
         a = { ...(items.find((x) => x.id === assignmentId) || {}), ...(await api(`/api/v1/assignments/${assignmentId}`)) };
         [f, timeline] = await Promise.all([api(`/api/v1/incidents/${a.incident_id}`), api(`/api/v1/incidents/${a.incident_id}/timeline`)]);
-      } catch (e) { failure(e); return; }
+      } catch (e) {
+        // the signal went while it was opening: the desk turns to what the device holds
+        if (unreachable(e) && mine === opening) {
+          goOffline();
+          const kept = items.find((x) => x.id === assignmentId);
+          if (kept) openOffline(kept);
+          return;
+        }
+        failure(e); return;
+      }
       if (mine !== opening) return;
       selected = a;
       const box = $("asg-detail");
@@ -916,28 +1057,7 @@
       if (waiting) {
         parts.push(queuedNotice(waiting, "report-in-queued"));   // recorded on the device: sent once online
       } else if (a.status === "summoned") {
-        parts.push(el("button", { id: "report-in", type: "button", class: "primary", onclick: async (ev) => {
-          const button = ev.currentTarget;
-          let pos;
-          try { pos = await GISE.position(); } catch (e) { say("bad", GISE.geoReason(e)); return; }
-          // the time of the fix on the device's clock — the clock device_time is read from when it is sent
-          const fixed = new Date();
-          const body = { lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy_m: pos.coords.accuracy };
-          if (navigator.onLine) {
-            try {
-              const r = await api(`/api/v1/assignments/${a.id}/report-in`, { method: "POST", body: { ...body, device_time: GISE.isoLocal(fixed) } });
-              await load(); await open(a.id, ["ok", t("report_in_ok", { d: Math.round(r.distance_m) })]);
-              return;
-            } catch (e) {
-              if (!(e instanceof GISE.NetworkError)) { say("bad", GISE.failureText(e)); return; }   // the server answered
-            }
-          }
-          // no signal: kept on the device, sent once online
-          const q = queueReportIn(a, body, fixed);
-          if (button.isConnected) button.replaceWith(queuedNotice(q, "report-in-queued"));
-          say("warn", t("ri_queued", { at: clockTime(q.fixed_at) }));
-          queuedBanner(); drawList();
-        } }, t("report_in")));
+        parts.push(reportInButton(a, say));
         if (me.role === "department_chief") parts.push(declineForm(a, post, say));
       } else if (a.status === "reported_in") {
         parts.push(el("p", { class: "small muted", text: t("start_first") }),
@@ -997,6 +1117,34 @@
       box.dataset.signature = sig;
       redraw(box, parts);
       tickCountdowns();
+    }
+    /* 报到: the phone's position sent at once, or — no signal (the call cannot reach the server: not a refusal) —
+       kept on the device with its fix and sent once online */
+    function reportInButton(a, say) {
+      return el("button", { id: "report-in", type: "button", class: "primary", onclick: async (ev) => {
+        const button = ev.currentTarget;
+        let pos;
+        try { pos = await GISE.position(); } catch (e) { say("bad", GISE.geoReason(e)); return; }
+        // the time of the fix on the device's clock — the clock device_time is read from when it is sent
+        const fixed = new Date();
+        const body = { lon: pos.coords.longitude, lat: pos.coords.latitude, accuracy_m: pos.coords.accuracy };
+        if (navigator.onLine) {
+          try {
+            const r = await api(`/api/v1/assignments/${a.id}/report-in`, { method: "POST", body: { ...body, device_time: GISE.isoLocal(fixed) } });
+            await load(); await open(a.id, ["ok", t("report_in_ok", { d: Math.round(r.distance_m) })]);
+            return;
+          } catch (e) {
+            // the server answered: a refusal. A sign-in that ran out meanwhile keeps it for the next sign-in
+            if (!unreachable(e) && !signedOut(e)) { say("bad", GISE.failureText(e)); return; }
+            if (signedOut(e)) setTimeout(expired, 0);
+          }
+        }
+        // no signal: kept on the device, sent once online
+        const q = queueReportIn(a, body, fixed);
+        if (button.isConnected) button.replaceWith(queuedNotice(q, "report-in-queued"));
+        say("warn", t("ri_queued", { at: clockTime(q.fixed_at) }));
+        queuedBanner(); drawList();
+      } }, t("report_in"));
     }
     /* 执法记录: the kind of action (``action_type``, chosen from the lists' kinds by name, sent as its code), the
        measures the lists name for the case's category (ticked, sent as ``measures``, which is what 职权履行率
@@ -1240,4 +1388,7 @@
   document.addEventListener("gise:language", () => { if (me) location.reload(); });
   GISE.applyWords();
   start();
+  // the service worker of /app (sw.js) keeps this page and its files: opened again with no signal (an officer
+  // summoned to a mountain site), the console opens from it, and the department's desk from its kept list
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
 })();

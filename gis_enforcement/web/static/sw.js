@@ -1,6 +1,10 @@
-/* The service worker of /app: keeps the pages and their files so that the patrol page opens with no network.
-   Network first (a new release is picked up as soon as the server answers), the kept copy when offline.
-   The API is never cached here: reports wait in the page's own outbox (IndexedDB) until they are sent. */
+/* The service worker of /app, registered by both pages: keeps the pages and every file they load (SHELL: the
+   pages, app.css, common.js — the words of both languages are in it —, the pages' scripts and Leaflet) so that the
+   patrol page and the console open with no network — a patrol on a river bank, a department officer summoned to
+   a mountain site without signal. Network first (a new release is picked up as soon as the server answers), the
+   kept copy when offline. The API is never cached here: the patrol page's reports wait in its own outbox
+   (IndexedDB), and the console keeps its report-ins and the department's last assignment list itself
+   (localStorage, per user). */
 "use strict";
 
 const CACHE = "gise-app-v1";
