@@ -28,11 +28,12 @@ from gis_enforcement.domain.case_flow import (
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import CLOCK_SKEW, report_in_timing, require_aware
 from gis_enforcement.domain.enums import CaseStatus
+from gis_enforcement.domain.escalation import ABSENT_AFTER_MIN, no_show_key
 from gis_enforcement.domain.geofence import accuracy_allowance_m, case_allowance_m, outside_fence_message
 from gis_enforcement.domain.records import Assignment, CaseState
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput, NotFound
-from gis_enforcement.storage import Session, dispatch_repo, incident_repo, photo_repo
+from gis_enforcement.storage import Session, dispatch_repo, incident_repo, photo_repo, warning_repo
 
 PHOTO_SLOTS = ("before", "after", "evidence")
 #: the largest fine the record holds (numeric(14, 2): twelve digits of yuan and two of fen)
@@ -79,6 +80,7 @@ class ReportIn:
     minutes_late: float
     on_time: bool
     queued_s: float | None = None
+    withdrawn: tuple[str, ...] = ()  # warnings the report-in showed wrong, withdrawn (a no-show W02)
 
 
 def _case_and_assignment(session: Session, incident_id: UUID, department: str) -> tuple[CaseState, Assignment]:
@@ -143,7 +145,10 @@ def report_in(
     ``server_time - (device_time - fixed_at)``; the event adds ``queued_s`` (that wait) and ``received_at``
     (``server_time``). Refused on ``device_time``/``fixed_at`` as
     :func:`~gis_enforcement.domain.deadlines.queued_fix_time` says. A no-show warning (W02) the escalation pass
-    raised before it arrived stands: the record shows both, in the order they happened.
+    raised while it waited in the phone is withdrawn when the report-in shows the department there within
+    :data:`~gis_enforcement.domain.escalation.ABSENT_AFTER_MIN` of the whistle (its declined time not
+    counted): the warning stays in the record with when and why, counts nowhere after, and the event names it
+    (``withdrawn``). A report-in late enough for W01 gets its W01 from the next escalation pass.
 
     The position (WGS84) must lie within the category's geofence of the case, allowing for the stated GPS
     accuracy up to the category's ``max_accuracy_m`` (:func:`~gis_enforcement.domain.geofence.accuracy_allowance_m`)
@@ -182,6 +187,15 @@ def report_in(
     queued: dict[str, Any] = {}
     if timing.queued_seconds is not None and timing.received_at is not None:
         queued = {"queued_s": round(timing.queued_seconds, 1), "received_at": timing.received_at}
+    withdrawn: list[str] = []
+    if timing.minutes_after_whistle - assignment.declined_s / 60.0 <= ABSENT_AFTER_MIN:  # it was not absent
+        at = timing.received_at or timing.checked_in_at
+        withdrawn = warning_repo.withdraw_warnings(
+            session, dedupe_keys=[no_show_key(assignment.id)], at=at,
+            reason=f"报到定位于 {timing.checked_in_at.astimezone(district_zone(tz)):%m-%d %H:%M}"
+                   + ("（无信号时记录，补发送达）" if timing.queued_seconds is not None else "") + "，未缺席")
+        if withdrawn:
+            queued["withdrawn"] = withdrawn
     updated = dispatch_repo.update_assignment(
         session, assignment_id=assignment.id, status="reported_in", reported_in_at=timing.checked_in_at,
         report_in_lon=lon, report_in_lat=lat, report_in_accuracy_m=accuracy_m, report_in_distance_m=distance,
@@ -195,7 +209,7 @@ def report_in(
                                                             "on_time": timing.on_time,
                                                             "device_skew_s": timing.device_skew_seconds,
                                                             **queued})
-    return ReportIn(updated, distance, timing.minutes_late, timing.on_time, timing.queued_seconds)
+    return ReportIn(updated, distance, timing.minutes_late, timing.on_time, timing.queued_seconds, tuple(withdrawn))
 
 
 def _move(session: Session, *, incident_id: UUID, department: str, action: AssignmentAction, at: datetime,

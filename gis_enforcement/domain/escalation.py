@@ -61,6 +61,10 @@ class WarningDraft:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+def no_show_key(assignment_id: object) -> str:
+    """The no-show warning's (W02) key for an assignment: one per assignment, and the key it is withdrawn by."""
+    return f"W02:{assignment_id}"
+
 def _minutes(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ((a - b).dt.total_seconds() / 60.0).to_numpy(dtype=float)
 
@@ -93,8 +97,9 @@ def escalate(assignments: pd.DataFrame, *, now: datetime) -> list[WarningDraft]:
     for i in np.flatnonzero(w02):
         detail = ({"minutes_after_whistle": round(float(after_whistle[i]), 1)} if np.isfinite(after_whistle[i])
                   else {"no_show_after_minutes": round(float(waited[i]), 1)})
-        out.append(WarningDraft("W02", "red", "department", a.at[i, "department"], f"W02:{a.at[i, 'assignment_id']}",
-                                a.at[i, "incident_id"], int(a.at[i, "assignment_id"]), detail))
+        out.append(WarningDraft("W02", "red", "department", a.at[i, "department"],
+                                no_show_key(a.at[i, "assignment_id"]), a.at[i, "incident_id"],
+                                int(a.at[i, "assignment_id"]), detail))
     # a lead whose decline waits for the township is not warned for the time it runs (its due moves on if overruled)
     lead_open = ((a["role"] == "lead") & (a["status"] != "declined") & a["case_status"].isin(OPEN_CASE)
                  & a["resolution_due"].notna()).to_numpy()

@@ -130,11 +130,11 @@ def records_frame(session: Session, *, start: datetime, end: datetime, township:
 def warnings_frame(session: Session, *, start: datetime, end: datetime,
                    later_rules: Sequence[str], township: str | None = None) -> pd.DataFrame:
     """Warnings raised in ``[start, end)`` — and those of ``later_rules`` raised at any time from ``start`` on
-    (a recurrence: a case of the period may come back after it; a no-show: a department whistled at the
-    end of the period is found absent after it) — with the township and the lead department of the case
-    each one names, and ``team_township``: the township of the summons it is about (else the township its
-    detail names), which tells a township team's warnings apart. With ``township``, only the warnings on its
-    cases."""
+    (a recurrence: a case of the period may come back after it; a no-show: a department whistled at the end of
+    the period is found absent after it) — that stand (not withdrawn), with the township and the lead
+    department of the case each one names, and ``team_township``: the township of the summons it is about
+    (else the township its detail names), which tells a township team's warnings apart. With ``township``,
+    only the warnings on its cases."""
     return _frame(
         session,
         "SELECT w.id AS warning_id, w.rule_code, w.level, w.subject_kind, w.subject_code, "
@@ -142,7 +142,7 @@ def warnings_frame(session: Session, *, start: datetime, end: datetime,
         "i.lead_department, COALESCE(wa.township_code, w.detail->>'township') AS team_township "
         "FROM warning w LEFT JOIN incident i ON i.id = w.incident_id "
         "LEFT JOIN assignment wa ON wa.id = w.assignment_id "
-        "WHERE ((w.raised_at >= %(start)s AND w.raised_at < %(end)s) "
+        "WHERE w.withdrawn_at IS NULL AND ((w.raised_at >= %(start)s AND w.raised_at < %(end)s) "
         "OR (w.rule_code = ANY(%(later)s) AND w.raised_at >= %(start)s))" + _in_township(township),
         {"start": start, "end": end, "later": list(later_rules), "township": township}, times=("raised_at",),
         floats=("assignment_id",), ints=("warning_id",),

@@ -53,7 +53,8 @@ def season_frames(session: Session, *, incident_ids: list[UUID]) -> dict[str, pd
             p, ("township_code", "status", "due_at", "done_at")),
         "warnings": _frame(
             session, "SELECT w.rule_code, w.level, w.subject_kind, w.subject_code, i.township_code FROM warning w "
-            "LEFT JOIN incident i ON i.id = w.incident_id WHERE w.incident_id = ANY(:ids) OR w.incident_id IS NULL",
+            "LEFT JOIN incident i ON i.id = w.incident_id "
+            "WHERE (w.incident_id = ANY(:ids) OR w.incident_id IS NULL) AND w.withdrawn_at IS NULL",
             p, ("rule", "level", "subject_kind", "subject", "township_code")),
     }
 

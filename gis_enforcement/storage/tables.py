@@ -276,6 +276,9 @@ warning = Table(
     Column("consequence", Text, nullable=False),
     Column("notify", ARRAY(Text), nullable=False),
     Column("detail", JSONB, nullable=False),
+    # withdrawn (撤销) when its facts turned out otherwise: kept in the record, counted nowhere
+    Column("withdrawn_at", DateTime(timezone=True)),
+    Column("withdrawn_reason", Text),
 )
 
 follow_up_task = Table(

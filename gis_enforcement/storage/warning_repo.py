@@ -63,13 +63,23 @@ def insert_warnings(session: Session, *, drafts: Sequence[WarningDraft], raised_
     return [dict(r._mapping) for r in result.all()]
 
 
+def withdraw_warnings(session: Session, *, dedupe_keys: Sequence[str], at: datetime, reason: str) -> list[str]:
+    """Withdraw (撤销) the standing warnings with these keys: they stay, with when and why, and count nowhere
+    after. Returns the rule codes of those withdrawn now (none when already withdrawn or never raised)."""
+    rows = session.execute(text(
+        "UPDATE warning SET withdrawn_at = :at, withdrawn_reason = :why "
+        "WHERE dedupe_key = ANY(:keys) AND withdrawn_at IS NULL RETURNING rule_code"),
+        {"at": at, "why": reason, "keys": list(dedupe_keys)}).all()
+    return sorted(str(r[0]) for r in rows)
+
+
 def late_or_absent_counts(session: Session, *, tz: str | None = None) -> pd.DataFrame:
     """W01 and W02 per department per calendar year of the district's zone ``tz`` (default Asia/Shanghai), for
     the repeat rule W07."""
     rows = session.execute(
         text("SELECT subject_code AS department, "
              "extract(year FROM raised_at AT TIME ZONE :tz)::int AS year, count(*) AS n "
-             "FROM warning WHERE rule_code IN ('W01', 'W02') GROUP BY 1, 2"),
+             "FROM warning WHERE rule_code IN ('W01', 'W02') AND withdrawn_at IS NULL GROUP BY 1, 2"),
         {"tz": tz or DEFAULT_TIMEZONE},
     ).all()
     return pd.DataFrame(rows, columns=["department", "year", "n"])
@@ -101,7 +111,8 @@ def list_warnings(session: Session, *, rule_code: str | None = None, subject_cod
     total = session.execute(text("SELECT count(*) FROM warning" + clause), params).scalar_one()
     rows = session.execute(
         text("SELECT id, rule_code, level, subject_kind, subject_code, incident_id, assignment_id, raised_at, "
-             "consequence, notify, detail FROM warning" + clause + " ORDER BY raised_at DESC, id DESC "
+             "consequence, notify, detail, withdrawn_at, withdrawn_reason FROM warning" + clause
+             + " ORDER BY raised_at DESC, id DESC "
              "LIMIT :limit OFFSET :offset"), params,
     ).all()
     return [dict(r._mapping) for r in rows], int(total)

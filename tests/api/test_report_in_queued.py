@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from gis_enforcement.dispatch.escalation import tick
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.layers.jurisdiction import Jurisdiction
+from gis_enforcement.storage import warning_repo
 from tests.api import test_dispatch_api as dispatch_tests
 from tests.api.test_dispatch_api import METRE, T0, Case, Clock, error, new_case
 
@@ -132,20 +133,49 @@ def test_queued_report_ins_that_cannot_be_timed_honestly_are_refused_on_the_fiel
     assert not [e for e in client.get(f"{case.url}/timeline").json()["events"] if e["kind"] == "report_in"]
 
 
-def test_a_no_show_warning_raised_before_the_queued_report_in_arrived_stands(
+def test_a_no_show_warning_raised_while_the_report_in_waited_in_the_phone_is_withdrawn(
         client: TestClient, db: Session, catalog: Catalog, jurisdiction: Jurisdiction, clock: Clock) -> None:
-    """W02 is a warning, not a state: the assignment is still summoned and takes the report-in, timed at its fix;
-    the warning raised at the server's clock when nothing had arrived stays in the record, before it."""
+    """W02 is raised at the server's clock when nothing had arrived; the queued report-in then shows the
+    department there in time: the W02 is withdrawn (撤销) — kept in the record with when and why, no longer a
+    no-show in the evaluation nor towards W07 — and a report-in that really came after the hour keeps its W02."""
     case, assignments = _whistled(client, jurisdiction)
-    lead = assignments[0]
+    lead, assist = assignments[0], assignments[1]
     raised = tick(db, catalog=catalog, now=T0 + timedelta(minutes=70))
-    assert any(w["rule_code"] == "W02" and w["assignment_id"] == lead["id"] for w in raised)
+    assert {w["assignment_id"] for w in raised if w["rule_code"] == "W02"} >= {lead["id"], assist["id"]}
     clock.now = T0 + timedelta(minutes=80)
     r = client.post(f"/api/v1/assignments/{lead['id']}/report-in",
                     json=_queued(case, fixed_at=clock.now - timedelta(minutes=55), device_time=clock.now))
     assert r.status_code == 200, r.text
     assert r.json()["on_time"] is True and r.json()["assignment"]["reported_in_at"] == _iso(T0 + timedelta(minutes=25))
-    kinds = [(e["kind"], e["payload"].get("rule")) for e in client.get(f"{case.url}/timeline").json()["events"]]
+    events = client.get(f"{case.url}/timeline").json()["events"]
+    kinds = [(e["kind"], e["payload"].get("rule")) for e in events]
     assert kinds.index(("warning", "W02")) < kinds.index(("report_in", None))
-    # the next pass raises nothing more for it: an on-time report-in is neither late nor absent
+    report_in = next(e for e in events if e["kind"] == "report_in")
+    assert report_in["payload"]["withdrawn"] == ["W02"]
+
+    # listed as withdrawn, with when and why; the assist that never came keeps its W02
+    listed = {w["assignment_id"]: w for w in client.get("/api/v1/warnings", params={"rule": "W02"}).json()["data"]}
+    mine = listed[lead["id"]]
+    assert mine["withdrawn_at"] == _iso(clock.now) and "未缺席" in mine["withdrawn_reason"]
+    assert "无信号" in mine["withdrawn_reason"]
+    assert listed[assist["id"]]["withdrawn_at"] is None
+    # the next pass raises nothing more for it (not again, not W01: on time), and W07 does not count it
     assert not [w for w in tick(db, catalog=catalog, now=clock.now) if w["assignment_id"] == lead["id"]]
+    counts = warning_repo.late_or_absent_counts(db)
+    assert counts.loc[counts["department"] == lead["department"], "n"].sum() == 0
+    # the evaluation reads an on-time attendance, not an absence
+    evaluated = client.get("/api/v1/evaluation", params={"period": "2026-05"}).json()["data"]
+    rows = {row["department"]: row for row in evaluated}
+    assert rows[lead["department"]]["on_time"] == 1 and rows[lead["department"]]["absent"] == 0
+    assert rows[lead["department"]]["warnings_W02"] == 0
+
+    # a report-in that came after the hour (sent at once, or fixed then): its W02 stands
+    clock.now = T0 + timedelta(minutes=90)
+    r = client.post(f"/api/v1/assignments/{assist['id']}/report-in",
+                    json=_queued(case, fixed_at=clock.now - timedelta(minutes=5), device_time=clock.now))
+    assert r.status_code == 200, r.text
+    assert "withdrawn" not in next(e for e in client.get(f"{case.url}/timeline").json()["events"]
+                                   if e["kind"] == "report_in" and e["payload"]["department"] == assist["department"]
+                                   )["payload"]
+    listed = {w["assignment_id"]: w for w in client.get("/api/v1/warnings", params={"rule": "W02"}).json()["data"]}
+    assert listed[assist["id"]]["withdrawn_at"] is None

@@ -51,6 +51,9 @@ class WarningPublic(BaseModel):
     consequence: str
     notify: list[str]
     detail: dict[str, Any]
+    withdrawn_at: datetime | None = Field(default=None, description="when the warning was withdrawn (撤销): its "
+                                          "facts turned out otherwise; it stays listed and counts nowhere")
+    withdrawn_reason: str | None = None
 
 
 class WarningsPublic(BaseModel):
@@ -96,8 +99,9 @@ def list_warnings(
                                              offset=offset, unit=None if caller.district_wide else caller.unit_code,
                                              team_township=caller.team_township)
     zone = ZoneInfo(platform.settings.timezone)
-    return WarningsPublic(data=[WarningPublic(**{**r, "raised_at": r["raised_at"].astimezone(zone)}) for r in rows],
-                          count=total)
+    return WarningsPublic(data=[WarningPublic(**{
+        **r, "raised_at": r["raised_at"].astimezone(zone),
+        "withdrawn_at": r["withdrawn_at"].astimezone(zone) if r["withdrawn_at"] else None}) for r in rows], count=total)
 
 
 @router.post("/incidents/{incident_id}/follow-ups", operation_id="request_follow_up", status_code=201,

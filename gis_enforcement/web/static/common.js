@@ -133,7 +133,8 @@ const GISE = (() => {
       /* a report-in taken without signal, kept on the device and sent once online (the console) */
       ri_queued: "已记录报到，待发送（无信号）· {at}", ri_queued_banner: "{n} 条报到待发送（无信号）：恢复网络后自动发送，按定位时间计时",
       ri_queued_already: "本任务已有一条报到待发送（{at}），恢复网络后自动发送", ri_send_now: "立即发送",
-      ri_sent_on_time: "报到已送达 · 准时", ri_sent_late: "报到已送达 · 迟到 {n} 分钟", ri_refused: "报到未被接受：{why}", ri_waited: "无信号待发 {n} 分钟",
+      ri_sent_on_time: "报到已送达 · 准时", ri_sent_late: "报到已送达 · 迟到 {n} 分钟", ri_refused: "报到未被接受：{why}", ri_waited: "无信号待发 {n} 分钟", ri_withdrew: "{rules} 已撤销（按定位时间未缺席）",
+      warning_withdrawn: "已撤销 {at}：{why}",
       signout_unsent_report_in: "还有 {n} 条报到未发送：退出后将保留在本机，待您再次登录并联网时发送。确定退出？",
       /* the department's desk opened with no signal: its assignments as last loaded on this device */
       asg_offline: "离线 · 上次更新 {at}",
@@ -289,7 +290,8 @@ const GISE = (() => {
       ri_queued_banner: "{n} report-in(s) waiting for signal: sent by themselves once online, timed at their position",
       ri_queued_already: "A report-in of this task is already waiting to be sent ({at}); it is sent once online",
       ri_send_now: "Send now", ri_sent_on_time: "Report-in delivered · on time", ri_sent_late: "Report-in delivered · {n} min late",
-      ri_refused: "Report-in not accepted: {why}", ri_waited: "waited {n} min for signal",
+      ri_refused: "Report-in not accepted: {why}", ri_waited: "waited {n} min for signal", ri_withdrew: "{rules} withdrawn (there in time by its fix)",
+      warning_withdrawn: "withdrawn {at}: {why}",
       signout_unsent_report_in: "{n} report-in(s) not sent yet: they stay on this device and are sent when you sign in again online. Sign out?",
       asg_offline: "offline · last updated {at}",
       asg_offline_hint: "The server cannot be reached: these are the tasks as last kept on this device. Offline, only the report-in is possible (kept on the device, sent by itself once online); start, records, photos, follow-up requests and declines need the network.",

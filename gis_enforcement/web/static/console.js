@@ -166,6 +166,8 @@
         e.payload && e.payload.department ? el("span", { text: ` · ${unitName(known, e.payload.department)}` }) : null,
         e.kind === "report_in" && e.payload && e.payload.queued_s
           ? el("span", { class: "queued", text: ` · ${t("ri_waited", { n: Math.round(e.payload.queued_s / 60) })}` }) : null,
+        e.kind === "report_in" && e.payload && e.payload.withdrawn && e.payload.withdrawn.length
+          ? el("span", { class: "withdrawn", text: ` · ${t("ri_withdrew", { rules: e.payload.withdrawn.join("、") })}` }) : null,
         e.actor ? el("span", { class: "muted", text: ` · ${e.actor}` }) : null,
         e.payload && e.payload.reason ? el("span", { text: ` · ${e.payload.reason}` }) : null))));
   }
@@ -536,7 +538,9 @@
       const caseWarnings = warnings.data.filter((w) => w.incident_id === id);
       if (caseWarnings.length) {
         parts.push(el("h3", { text: t("warnings") }), el("ul", { class: "plain" }, caseWarnings.map((w) =>
-          el("li", { class: "notice bad small", text: `${w.rule_code} ${levelName(w.level)} · ${unitName(known, w.subject_code)} · ${w.consequence}` }))));
+          el("li", { class: w.withdrawn_at ? "notice small withdrawn" : "notice bad small", "data-rule": w.rule_code,
+            text: `${w.rule_code} ${levelName(w.level)} · ${unitName(known, w.subject_code)} · `
+              + (w.withdrawn_at ? t("warning_withdrawn", { at: GISE.when(w.withdrawn_at), why: w.withdrawn_reason || "" }) : w.consequence) }))));
       }
       if (timeline.events.length) parts.push(history(timeline.events, known));
       if (own && p.status === "resolved") parts.push(el("button", { type: "button", class: "primary", onclick: () => act(id, "verify", { township: me.unit_code }) }, t("verify")));
@@ -1249,10 +1253,10 @@
       try { rows = (await api("/api/v1/warnings?limit=100")).data; } catch (e) { failure(e); return; }
       const known = await unitNames();
       $("warnings").replaceChildren(rows.length ? table([t("time"), t("level"), t("rule"), t("subject"), t("case"), t("consequence")],
-        rows.map((w) => el("tr", { "data-rule": w.rule_code, class: w.level === "red" ? "late" : null },
+        rows.map((w) => el("tr", { "data-rule": w.rule_code, class: w.withdrawn_at ? "withdrawn" : w.level === "red" ? "late" : null },
           el("td", { text: GISE.when(w.raised_at) }), el("td", { text: levelName(w.level) }), el("td", { text: w.rule_code }),
           el("td", { text: known[`${w.subject_kind}:${w.subject_code}`] || `${w.subject_kind} ${w.subject_code}` }), el("td", { class: "small", text: (w.incident_id || "").slice(0, 8) }),
-          el("td", { text: w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
+          el("td", { text: w.withdrawn_at ? t("warning_withdrawn", { at: GISE.when(w.withdrawn_at), why: w.withdrawn_reason || "" }) : w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
     }
     /* the evaluation's main columns, labelled; ratios as percentages, unknown (null) as "—" */
     /* the score, what it was before the warnings, their points and what they cost per 100 occasions (so the
