@@ -88,8 +88,8 @@ nobody whistled has no report-in rate.
 - ``warnings_<rule>`` / ``warnings``: warnings raised in the period about departments' conduct (subject
   ``department``) on its cases — shown for context, not charged to the township.
 - ``own_warnings`` (自身警示): warnings raised in the period whose subject is the township itself — the rules
-  of the warning list with subject ``township`` (W09 街乡落实超期, W12 吹哨异常 in the shipped lists). W08 has a
-  place as subject and is counted in ``recurrences``, not here.
+  of the warning list with subject ``township`` (W09 街乡落实超期, W12 吹哨异常, W13 分拣超时 in the shipped
+  lists). W08 has a place as subject and is counted in ``recurrences``, not here.
 - ``warning_points``: the points of the township's own warnings and its recurrences (W08, a location in it:
   "主责部门与属地乡镇各扣1分") at their rules' ``deduction``; ``deduction`` = those points per 100 cases (as
   for departments, with ``cases`` as the exposure).

@@ -26,7 +26,8 @@ LABELS_ZH: Mapping[str, str] = {
     "inspections_per_officer": "人均检查", "measures_listed": "清单职权数",
     "measures_used": "已履行职权", "duty_rate": "职权履行率", "score": "综合得分", "township_code": "乡镇代码",
     "cases": "案件数", "whistled": "吹哨案件", "share_whistled": "吹哨率", "whistles_sent": "吹哨次数",
-    "summons": "召集部门次数", "resolution_pending": "办理期内", "own_warnings": "自身警示(W09/W12)", "month": "月份",
+    "summons": "召集部门次数", "resolution_pending": "办理期内", "own_warnings": "自身警示(W09/W12/W13)",
+    "month": "月份",
     "ratings": "乡镇评价数", "rating_timeliness_mean": "及时性评分", "rating_adequacy_mean": "到位性评分",
     "adequate_rate": "执法到位率", "rating_score": "评价得分率", "deduction": "警示扣分", "score_base": "扣分前得分",
     "small_sample": "样本少(不排名)", "ranking": "排名类别", "case_resolved_at": "案件解决时间",
@@ -197,12 +198,13 @@ def score_note(lang: str = "zh", *, by: str = "department", per: float = 100.0) 
         if lang == "zh":
             return (f"街乡得分 = 吹哨及时、核查及时、部门要求按期落实、解决不反弹按权重（草案）加权（0–100）"
                     f"减扣分，最低 0；"
-                    f"扣分 = 自身警示(W09/W12)与反弹(W08)的警示分 × {per:g} ÷ 案件数（至少 {n}），即每 {per:g} 件案件"
+                    f"扣分 = 自身警示(W09/W12/W13)与反弹(W08)的警示分 × {per:g} ÷ 案件数（至少 {n}），"
+                    f"即每 {per:g} 件案件"
                     f"的警示分；按扣分后得分排名（低于 0 的也分先后）；案件少于 {n} 件不排名（样本少）；"
                     f"已吹哨案件解决率只计已吹哨的案件，未处理上报见“未处理”与分拣及时率")
         return (f"township score = whistled in time, verified in time, follow-ups done in time and no recurrence, "
                 f"weighted (draft weights, 0–100), less the deduction, at least 0; deduction = the points of its own "
-                f"warnings (W09/W12) and recurrences (W08) × {per:g} / cases (at least {n}): points per {per:g} "
+                f"warnings (W09/W12/W13) and recurrences (W08) × {per:g} / cases (at least {n}): points per {per:g} "
                 f"cases; ranked on the score before the floor at 0; fewer than {n} cases: not ranked (few); the "
                 f"resolution rate is over whistled cases only: the untriaged reports are in 'untriaged' and "
                 f"'triage ok'")

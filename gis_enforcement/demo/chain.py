@@ -9,12 +9,24 @@ the clock except the stopwatch that times the play.
 
 Habits played (every share and distribution is invented for the demo, tuned to look plausible)
 ----------------------------------------------------------------------------------------------
+Receipt
+  Each report came in a minute or two after it was seen, some hours later out of a phone's offline queue: the
+  simulator stamps each report's receipt so (the intake stamped the time the season's file was loaded), and
+  the desks' clock — 分拣及时率, W13 — runs from it.
 Which cases
   About ``share`` of the eligible incidents (inside the district, not a likely duplicate), drawn with
-  weights by severity (critical 4 : high 2.5 : medium 1.2 : low 0.6). Incidents already whistled (case
-  status other than ``reported``) are skipped: playing the same season twice plays nothing twice.
+  weights by severity (critical 4 : high 2.5 : medium 1.2 : low 0.6), are whistled with their plan as below.
+  Incidents already triaged (case status other than ``reported``) are skipped: playing the same season
+  twice plays nothing twice.
+The desks (分拣)
+  Every other report in a township is decided by its township's desk through the triage services: likely
+  duplicates marked 重复, 类别待定 reports named (改类) from the patrol's words; of the rest a share by problem
+  family is not taken into the chain (不予受理, with the desk's reason: a truck long gone, nothing found on site,
+  a permit shown) and the others are whistled to their lead alone (routine cases, played like the others).
+  Within hours mostly; about 1 % of the reports wait more than a day and 0.2 % are never looked at, so W13
+  (分拣超时) is raised a few times a month. See :mod:`~gis_enforcement.demo.chain_desk`.
 The whistle
-  The township whistles a few minutes to a few hours after the report (log-normal, median 18 min). Night
+  The township whistles a few minutes to a few hours after the report came in (log-normal, median 18 min). Night
   cases of one township within 6 h and 10 km of each other are often whistled together (a joint whistle).
   The lists' plan is whistled as proposed, except that dispatchers narrow it to the lead, the township team
   and the first one or two assists of the lists for about a third of the critical cases, half of the high
@@ -54,6 +66,8 @@ The parts
   the played case and its generator; which incidents are played, the first whistle, joint and narrowed whistles.
 :mod:`~gis_enforcement.demo.chain_player`
   the event loop over the dispatch services and how townships and departments behave once a case is whistled.
+:mod:`~gis_enforcement.demo.chain_desk`
+  when each report came in, and how the townships' desks triage the reports not chosen above.
 :mod:`~gis_enforcement.demo.chain_summary`
   :class:`ChainSummary` and its tables, read back from the database, and the first-whistle story.
 """
@@ -61,6 +75,7 @@ The parts
 from __future__ import annotations
 
 import time as stopwatch
+from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -76,7 +91,8 @@ from gis_enforcement.demo.chain_cases import (
     joint_whistle_groups,
     narrowed_whistle,
 )
-from gis_enforcement.demo.chain_habits import P_NARROW, SEVERITY_WEIGHT
+from gis_enforcement.demo.chain_desk import Desk, first_reports, receipt_times
+from gis_enforcement.demo.chain_habits import P_NARROW, REVISIT_TAG, SEVERITY_WEIGHT
 from gis_enforcement.demo.chain_player import ChainPlayer
 from gis_enforcement.demo.chain_summary import ChainSummary, DepartmentRow, TownshipRow, read_back, tell_first_whistle
 from gis_enforcement.dispatch.whistle import departments_allowed
@@ -85,7 +101,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.enums import CaseStatus
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.layers.locator import Locator
-from gis_enforcement.storage import Session
+from gis_enforcement.storage import Session, incident_repo
 
 __all__ = ["ChainSummary", "DepartmentRow", "TownshipRow", "play_season"]
 
@@ -106,8 +122,11 @@ def play_season(
     :func:`~gis_enforcement.storage.incident_repo.incidents_frame`) through the whistle chain; see the module
     docstring for the habits played.
 
+    Every other report in a township is triaged by its township's desk (marked duplicate, named, declined with
+    a reason, or whistled to its lead alone), and each report's receipt is stamped as it would have come in.
+
     Reproducible: the same stored season and ``seed`` play the same way. Idempotent: incidents already
-    whistled are skipped, so a second call plays nothing and reports the stored chain again. With a
+    triaged are skipped, so a second call plays nothing and reports the stored chain again. With a
     ``locator``, problems that come back at closed cases are reported through the real intake (W08). The site
     photos the enforcement records name are uploaded to their cases and stored under ``photos_dir``.
     Never commits.
@@ -119,6 +138,9 @@ def play_season(
     summary = ChainSummary(seed=seed)
     player = ChainPlayer(session, catalog=catalog, calendar=calendar, locator=locator, seed=seed, tz=zone,
                          summary=summary, photos_dir=photos_dir)
+    # each report came in a minute or two after it was seen (the intake stamped the time its file was loaded)
+    receipts = receipt_times(incidents, seed) if len(incidents) else {}
+    incident_repo.set_receipt_times(session, received=receipts)
     pool = eligible_incidents(incidents)
     story_i = first_whistle_index(pool)
     rng = np.random.default_rng([seed, 2017])
@@ -141,7 +163,7 @@ def play_season(
         if row["status"] != CaseStatus.REPORTED.value:
             summary.skipped += 1
             continue
-        case = case_from_row(row, catalog, seed, zone)
+        case = case_from_row(row, catalog, seed, zone, receipts.get(UUID(str(row["id"]))))
         if i == story_i:
             case.story = True
             story_case = case
@@ -152,6 +174,8 @@ def play_season(
         if catalog.categories[case.category].classify_first:
             player.classify(case)
     cases = [c for c in cases if not c.broken]
+    whistled_ids = {str(pool.iloc[i]["id"]) for i in chosen}
+    _schedule_desks(player, incidents, whistled_ids, receipts, catalog=catalog, seed=seed, zone=zone)
 
     if story_case is not None:
         allowed = departments_allowed(catalog, story_case.category)
@@ -166,8 +190,29 @@ def play_season(
     player.run()
 
     ids = [UUID(str(i)) for i in incidents["id"]] + player.case_ids
-    read_back(session, catalog, summary, list(dict.fromkeys(ids)), tz=zone)
+    observed = None
+    if len(incidents):  # the season's reports, and the problems that came back up to a year after its last
+        first, last = pd.to_datetime(incidents["observed_at"], utc=True).agg(["min", "max"])
+        observed = (first.to_pydatetime(), (last + pd.Timedelta(days=366)).to_pydatetime())
+    read_back(session, catalog, summary, list(dict.fromkeys(ids)), tz=zone, observed=observed)
     if story_id is not None:
         tell_first_whistle(session, catalog, summary, story_id, tz=zone)
     summary.seconds = stopwatch.perf_counter() - began
     return summary
+
+
+def _schedule_desks(player: ChainPlayer, incidents: pd.DataFrame, whistled_ids: set[str],
+                    receipts: dict[UUID, datetime], *, catalog: Catalog, seed: int, zone: ZoneInfo) -> None:
+    """Every report in a township not yet triaged and not chosen to be whistled goes to its township's desk
+    (:mod:`~gis_enforcement.demo.chain_desk`), in the order the reports were seen. The problems the simulator
+    reports again after a closure are whistled when they come in, not here."""
+    f = incidents
+    waiting = f["township_code"].notna() & (f["status"] == CaseStatus.REPORTED.value)
+    waiting &= ~f["id"].astype(str).isin(whistled_ids)
+    waiting &= ~f["reporter"].fillna("").str.contains(REVISIT_TAG, regex=False)
+    rows = f[waiting].assign(_t=pd.to_datetime(f.loc[waiting, "observed_at"], utc=True))
+    firsts = first_reports(f)
+    desk = Desk(player)
+    for _, row in rows.sort_values(["_t", "id"], kind="mergesort").iterrows():
+        cid = UUID(str(row["id"]))
+        desk.schedule(case_from_row(row, catalog, seed, zone, receipts.get(cid)), repeats=firsts.get(cid))

@@ -46,6 +46,13 @@ class PlayedCase:
     revisit: bool = False
     broken: bool = False
     description: str = ""
+    received: datetime | None = None  # when it came in (its desk's clock); None: at the observation
+    routine: bool = False  # whistled by its desk to the lead alone: one photo of the result on the record
+
+    @property
+    def came_in(self) -> datetime:
+        """When the report reached its township's desk."""
+        return self.received or self.observed
 
 
 def case_rng(seed: int, case_id: UUID) -> np.random.Generator:
@@ -77,8 +84,9 @@ def first_whistle_index(pool: pd.DataFrame) -> int | None:
     return None
 
 
-def case_from_row(row: pd.Series, catalog: Catalog, seed: int, tz: ZoneInfo) -> PlayedCase:
-    """The played case of one row of the incidents frame."""
+def case_from_row(row: pd.Series, catalog: Catalog, seed: int, tz: ZoneInfo,
+                  received: datetime | None = None) -> PlayedCase:
+    """The played case of one row of the incidents frame (that came in at ``received``)."""
     cid = UUID(str(row["id"]))
     name = row["township_name"] if pd.notna(row["township_name"]) else row["township_code"]
     return PlayedCase(id=cid, category=str(row["category"]), rule_code=str(row["rule_code"]),
@@ -86,7 +94,8 @@ def case_from_row(row: pd.Series, catalog: Catalog, seed: int, tz: ZoneInfo) -> 
                       township_name=str(name), lon=float(row["lon"]), lat=float(row["lat"]),
                       observed=pd.Timestamp(row["observed_at"]).to_pydatetime().astimezone(tz),
                       rng=case_rng(seed, cid),
-                      description=str(row["description"]) if pd.notna(row.get("description")) else "")
+                      description=str(row["description"]) if pd.notna(row.get("description")) else "",
+                      received=None if received is None else received.astimezone(tz))
 
 
 def narrowed_whistle(plan: Sequence[str], rng: np.random.Generator) -> list[str]:

@@ -7,10 +7,12 @@ Every share and distribution here is invented for the demo, tuned to look plausi
 from __future__ import annotations
 
 __all__ = [
-    "DECLINE_REASONS", "FINE_YUAN", "FOLLOW_UP_TASKS", "GIVEN_NAMES", "OVERRULE_REASON", "P_ABSENT",
-    "P_ASSIST_RECORD", "P_DECLINE", "P_FINE", "P_FOLLOW_UP", "P_JOINT", "P_LATE_DAY", "P_LATE_NIGHT", "P_NARROW",
-    "P_REFUSED_FIRST", "P_REOPEN", "RELEASE_DECLINED", "RELEASE_NO_SHOW", "REOPEN_REASONS", "REVISIT_P",
-    "REVISIT_P_OTHER", "REVISIT_TAG", "SEIZED", "SEVERITY_WEIGHT", "STORY_CATEGORY", "STORY_TOWNSHIP", "SURNAMES",
+    "DECLINE_REASONS", "DESK_DECLINES", "DESK_DECLINES_OTHER", "DESK_MEDIAN_MIN", "DESK_SIGMA",
+    "DUPLICATE_MEDIAN_MIN", "FINE_YUAN", "FOLLOW_UP_TASKS", "GIVEN_NAMES", "OVERRULE_REASON", "P_ABSENT",
+    "P_ASSIST_RECORD", "P_DECLINE", "P_DESK_FORGETS", "P_DESK_LATE", "P_FINE", "P_FOLLOW_UP", "P_JOINT", "P_LATE_DAY",
+    "P_LATE_NIGHT", "P_NARROW", "P_QUEUED", "P_REFUSED_FIRST", "P_REOPEN", "RELEASE_DECLINED", "RELEASE_NO_SHOW",
+    "REOPEN_REASONS", "REPEAT_REASON", "REVISIT_P", "REVISIT_P_OTHER", "REVISIT_TAG", "SEIZED", "SEVERITY_WEIGHT",
+    "STORY_CATEGORY", "STORY_TOWNSHIP", "SURNAMES",
 ]
 
 #: The first whistle: a MIN-01 case in the township of the 2016 gold-mine accident.
@@ -61,3 +63,35 @@ OVERRULE_REASON = "经核实属本部门职责，维持召集"
 SURNAMES = tuple("王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林郑谢罗梁宋唐韩冯于董程曹袁邓许沈曾彭吕苏蒋蔡贾丁魏薛叶")
 GIVEN_NAMES = ("强", "伟", "军", "勇", "杰", "磊", "涛", "明", "超", "刚", "平", "辉", "鹏", "华", "静", "敏", "建国",
                "志强", "海燕", "国庆", "立新", "春生", "永刚", "红梅", "振华", "德明")
+
+# -- the township desks (分拣) ------------------------------------------------------------------------------
+#: Share of reports a phone keeps in its queue (no signal in the hills) and sends half an hour to six hours
+#: after the observation; the others come in a minute or two after it.
+P_QUEUED = 0.05
+#: How long a desk takes to decide a report the chain does not play with its full plan, from its receipt:
+#: log-normal, median ``DESK_MEDIAN_MIN`` minutes (someone often has to look on site first), within the day.
+DESK_MEDIAN_MIN, DESK_SIGMA = 75.0, 1.0
+#: A likely duplicate is recognised sooner: the intake already names the case it repeats.
+DUPLICATE_MEDIAN_MIN = 40.0
+#: Share of reports a desk leaves for more than a day (decided 26-60 h after they came in: W13 at the next
+#: nightly pass), and of reports nobody ever looks at (still on the desk when the season ends: W13).
+P_DESK_LATE, P_DESK_FORGETS = 0.012, 0.002
+#: Reports a desk does not take into the chain (不予受理), by problem family: the share, and the reasons
+#: (weight, reason) — a truck long gone, nothing found on site, a permit shown, the party already put it right.
+#: The desk whistles the others, to their lead alone (a routine case; for burning and village building the lead
+#: is the township's own team, which holds those powers).
+DESK_DECLINES: dict[str, tuple[float, tuple[tuple[float, str], ...]]] = {
+    "TRK": (0.6, ((0.8, "车辆已驶离，现场无法核实；已通报治超检查站和交警卡口"), (0.2, "经现场核查，系合规运输车辆"))),
+    "MIN": (0.3, ((0.8, "经现场核查，未发现盗采作业，机具已撤离；纳入网格夜间巡查"),
+                  (0.2, "经现场核查，系持证矿山的合法作业"))),
+    "ENV": (0.2, ((0.6, "经现场核查，当事人已自行整改，无需执法"), (0.4, "经现场核查，未发现所反映问题"))),
+    "CON": (0.2, ((0.7, "经现场核查，系已批准建设，不属违法建设"), (0.3, "经现场核查，未发现所反映问题"))),
+    "LAND": (0.2, ((1.0, "经现场核查，系已备案的设施农业用地"),)),
+    "WATER": (0.2, ((1.0, "经现场核查，未发现所反映问题"),)),
+    "MKT": (0.4, ((0.5, "经现场核查，已停止经营"), (0.5, "经现场核查，已取得营业执照"))),
+    "SAFE": (0.1, ((1.0, "经现场核查，未发现所反映问题"),)),
+    "FOR": (0.3, ((0.6, "经现场核查，系持证采伐"), (0.4, "经现场核查，未发现所反映问题"))),
+}
+DESK_DECLINES_OTHER: tuple[float, tuple[tuple[float, str], ...]] = (0.2, ((1.0, "经现场核查，未发现所反映问题"),))
+#: A repeat the desk cannot mark 重复 (the case it repeats was declined, or lies in a township too far away).
+REPEAT_REASON = "重复反映：同一问题已核查处理"

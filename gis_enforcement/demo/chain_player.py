@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from gis_enforcement.demo.chain_cases import METRE, PlayedCase, case_rng
+from gis_enforcement.demo.chain_desk import receipt_time
 from gis_enforcement.demo.chain_habits import (
     DECLINE_REASONS,
     FINE_YUAN,
@@ -172,16 +173,17 @@ class ChainPlayer:
         return f"{township_short(case.township_name)}指挥中心-值班员"
 
     # 改类: the desk names the category of a report filed as 类别待定
-    def classify(self, case: PlayedCase) -> None:
+    def classify(self, case: PlayedCase, at: datetime | None = None) -> None:
         """The township's desk reads the patrol's words of a report it could not name (类别待定) and files it
-        under the problem they describe (``habits.UNSURE``), a few minutes after it came in and before anybody
-        is whistled; the played case then goes on as a case of that category."""
+        under the problem they describe (``habits.UNSURE``), at ``at`` — by default a few minutes after it came
+        in, before anybody is whistled; the played case then goes on as a case of that category."""
         named = next((code for code, words in UNSURE.items() if words in case.description), None)
         if named is None:
             self.summary.anomalies.append(f"classify {case.id}: no category in its words {case.description!r}")
             case.broken = True
             return
-        at = case.observed + _minutes(float(np.clip(case.rng.lognormal(math.log(2.0), 0.3), 1.0, 2.9)))
+        if at is None:
+            at = case.came_in + _minutes(float(np.clip(case.rng.lognormal(math.log(2.0), 0.3), 1.0, 2.9)))
         try:
             _, rule, _ = triage.reclassify(self.session, catalog=self.catalog, incident_id=case.id,
                                            township=case.township, category=named, at=at, actor=self.desk(case),
@@ -196,12 +198,15 @@ class ChainPlayer:
 
     # the whistle
     def schedule_whistle(self, cases: Sequence[PlayedCase], *, only: Sequence[str] | None = None,
-                         add: Sequence[str] = ()) -> None:
-        """Schedule the township's whistle for ``cases`` (one township; more than one is a joint whistle), a
-        few minutes to hours after the last report; each case whistled is then played by :meth:`schedule_case`."""
+                         add: Sequence[str] = (), at: datetime | None = None) -> None:
+        """Schedule the township's whistle for ``cases`` (one township; more than one is a joint whistle) at
+        ``at``, by default a few minutes to hours after the last report came in; each case whistled is then
+        played by :meth:`schedule_case`."""
         first = cases[0]
-        delay = float(np.clip(first.rng.lognormal(math.log(18.0), 0.9), 3.0, 360.0))
-        when = max(c.observed for c in cases) + _minutes(delay)
+        if at is None:
+            delay = float(np.clip(first.rng.lognormal(math.log(18.0), 0.9), 3.0, 360.0))
+            at = max(c.came_in for c in cases) + _minutes(delay)
+        when = at
         whistler = first.township
         if any(c.township != whistler for c in cases):
             raise ValueError("a joint whistle is for cases of one township")
@@ -409,7 +414,7 @@ class ChainPlayer:
                 "TRANSFER" if any("移送" in m for m in measures) else "ORDER")
         self._record(case, department=department, action_type=kind, officer=self.crew(case, department),
                      acted_at=acted, measures=measures, penalty_amount=amount, seized_items=seized, lon=case.lon,
-                     lat=case.lat, slots=("before", "after"))
+                     lat=case.lat, slots=("after",) if case.routine else ("before", "after"))
 
     def _follow_up(self, case: PlayedCase, department: str, task: str, days: int, asked: datetime) -> None:
         rng = case.rng
@@ -479,6 +484,8 @@ class ChainPlayer:
                 return
             if not report.accepted_ids:
                 return  # stored on an earlier run
+            came_in = receipt_time(self.seed, rid, local)  # as the season's reports (the intake stamps today)
+            incident_repo.set_receipt_times(self.session, received={rid: came_in})
             inc = incident_repo.get_incident(self.session, incident_id=rid)
             if inc is None or inc.township_code is None or inc.rule_code is None:
                 return
@@ -486,6 +493,7 @@ class ChainPlayer:
             case = PlayedCase(id=rid, category=inc.category, rule_code=inc.rule_code,
                               severity=self.catalog.categories[inc.category].severity, township=inc.township_code,
                               township_name=inc.township_name or origin.township_name, lon=inc.lon, lat=inc.lat,
-                              observed=inc.observed_at, rng=case_rng(self.seed, rid), revisit=True)
+                              observed=inc.observed_at, rng=case_rng(self.seed, rid), revisit=True,
+                              received=came_in)
             self.schedule_whistle([case])
         return report

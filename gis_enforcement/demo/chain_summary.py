@@ -19,7 +19,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.enums import Role
 from gis_enforcement.domain.escalation import ABSENT_AFTER_MIN
 from gis_enforcement.domain.names import short_township as township_short
-from gis_enforcement.storage import Session, dispatch_repo, incident_repo, season_repo
+from gis_enforcement.storage import Session, dispatch_repo, evaluation_repo, incident_repo, season_repo
 
 __all__ = ["ChainSummary", "DepartmentRow", "TownshipRow", "read_back", "short_name", "tell_first_whistle",
            "township_short"]
@@ -66,7 +66,17 @@ class TownshipRow:
     follow_ups: int
     follow_ups_late: int
     recurrences: int  # W08: a problem came back at a place in it
-    own_warnings: int  # warnings about the township itself (W09, W12), as the evaluation's own_warnings
+    own_warnings: int  # warnings about the township itself (W09, W12, W13), as the evaluation's own_warnings
+    reports: int = 0  # reports that reached its desk (分拣)
+    triaged_on_time: int = 0  # of them, triaged within the lists' triage_within_hours of their receipt
+    untriaged: int = 0  # of them, still untriaged
+    triage_warnings: int = 0  # W13: reports it left untriaged past triage_within_hours
+
+    @property
+    def triage_on_time_rate(self) -> float | None:
+        """分拣及时率 over its reports (once the season is over every one of them is due, and the township
+        evaluation's rate is the same)."""
+        return self.triaged_on_time / self.reports if self.reports else None
 
 
 @dataclass
@@ -76,7 +86,9 @@ class ChainSummary:
     Counts are read back from the database for the season's cases (so a second run reports the same
     season); ``played``, ``skipped`` and ``reclassified`` say what this run did, ``refused_check_ins`` and
     ``seconds`` are of this run only. ``anomalies`` lists service refusals the simulator did not expect (none,
-    normally).
+    normally). The townships' desks (分拣): ``reports`` that reached a desk (in a township), of them
+    ``triaged`` (whistled, marked ``duplicates``, ``not_accepted`` — 不予受理 — or named and waiting for a
+    whistle), ``triaged_on_time`` (within the lists' ``triage_hours`` of their receipt) and ``untriaged``.
     """
 
     seed: int
@@ -102,6 +114,13 @@ class ChainSummary:
     follow_ups_late: int = 0
     penalties: int = 0
     penalty_yuan: float = 0.0
+    reports: int = 0
+    triaged: int = 0
+    triaged_on_time: int = 0
+    duplicates: int = 0
+    not_accepted: int = 0
+    untriaged: int = 0
+    triage_hours: float = 0.0
     warnings: dict[str, int] = field(default_factory=dict)
     warning_levels: dict[str, dict[str, int]] = field(default_factory=dict)
     story: list[str] = field(default_factory=list)
@@ -115,8 +134,23 @@ class ChainSummary:
         """The figures that do not depend on the run (for comparing two plays of the same season)."""
         keys = ("whistled", "whistles", "joint_whistles", "summoned", "on_time", "late", "absent", "declined",
                 "resolved", "closed", "reopened", "released", "follow_ups", "follow_ups_late", "penalties",
-                "penalty_yuan")
+                "penalty_yuan", "reports", "triaged", "triaged_on_time", "duplicates", "not_accepted", "untriaged")
         return {**{k: getattr(self, k) for k in keys}, "warnings": dict(sorted(self.warnings.items()))}
+
+    def desk_lines(self) -> list[str]:
+        """The townships' triage (分拣) in a line or two, for the demo's console (none when no report reached a
+        desk)."""
+        if not self.reports:
+            return []
+        late = self.warnings.get("W13", 0)
+        rate = f"{100.0 * self.triaged_on_time / self.reports:.1f} %"
+        return [
+            f"  分拣 triage: {self.reports:,} reports reached the townships' desks: {self.whistled:,} whistled, "
+            f"{self.duplicates:,} marked 重复 (duplicate), {self.not_accepted:,} 不予受理 with a reason (a truck long "
+            f"gone, nothing found on site, a permit shown), {self.untriaged:,} still untriaged",
+            f"  分拣及时率 {rate} triaged within {self.triage_hours:g} h of their receipt; {late:,} reports left "
+            "longer raised W13 分拣超时 against their township",
+        ]
 
 
 # -- names -------------------------------------------------------------------------------------------
@@ -131,11 +165,14 @@ def short_name(catalog: Catalog, code: str) -> str:
 
 
 # -- reading the season back --------------------------------------------------------------------------------
-def read_back(session: Session, catalog: Catalog, summary: ChainSummary, ids: list[UUID], *, tz: ZoneInfo) -> None:
+def read_back(session: Session, catalog: Catalog, summary: ChainSummary, ids: list[UUID], *, tz: ZoneInfo,
+              observed: tuple[datetime, datetime] | None = None) -> None:
     """Fill ``summary``'s counts and its department and township tables from the stored records of the cases
-    ``ids`` (and the warnings on them, or on no case)."""
+    ``ids`` (and the warnings on them, or on no case); the townships' triage from those of them observed in
+    ``observed`` (``[start, end)``; none without it)."""
     facts = season_repo.season_frames(session, incident_ids=ids)
-    a, events, cases, whistles = facts["assignments"], facts["events"], facts["cases"], facts["whistles"]
+    a, events, whistles = facts["assignments"], facts["events"], facts["whistles"]
+    cases = facts["cases"][facts["cases"]["whistled_at"].notna()].copy()  # not the reports declined or repeated
     fines, tasks, warns = facts["fines"], facts["tasks"], facts["warnings"]
     towns = season_repo.township_names(session)
 
@@ -201,10 +238,14 @@ def read_back(session: Session, catalog: Catalog, summary: ChainSummary, ids: li
     reopened_ids = set(events.loc[events["kind"] == "reopen", "incident_id"])
     town_warn = Counter(warns.loc[warns["subject_kind"] == "township", "subject"])
     town_back = Counter(warns.loc[warns["rule"] == "W08", "township_code"].dropna())
+    town_late = Counter(warns.loc[warns["rule"] == "W13", "subject"])
+    desk = _triage(session, catalog, summary, ids, observed)
     trows = []
-    for code, g in cases.groupby("township_code", sort=False):
+    for code in sorted(set(cases["township_code"].dropna()) | set(desk["township_code"])):
+        g = cases[cases["township_code"] == code]
         w = whistles[whistles["township_code"] == code]
         t = tasks[tasks["township_code"] == code]
+        d = desk[desk["township_code"] == code]
         closed_h = g["hours"].dropna()
         trows.append(TownshipRow(
             code=str(code), name=township_short(towns.get(code, str(code))), whistles=len(w),
@@ -212,8 +253,31 @@ def read_back(session: Session, catalog: Catalog, summary: ChainSummary, ids: li
             reopened=int(g["id"].isin(reopened_ids).sum()),
             median_hours_to_close=float(closed_h.median()) if len(closed_h) else None,
             follow_ups=len(t), follow_ups_late=int(late_task[t.index].sum()) if len(t) else 0,
-            recurrences=int(town_back.get(code, 0)), own_warnings=int(town_warn.get(code, 0))))
-    summary.townships = sorted(trows, key=lambda r: (-r.cases, r.code))
+            recurrences=int(town_back.get(code, 0)), own_warnings=int(town_warn.get(code, 0)),
+            reports=len(d), triaged_on_time=int(d["on_time"].sum()), untriaged=int(d["untriaged"].sum()),
+            triage_warnings=int(town_late.get(code, 0))))
+    summary.townships = sorted(trows, key=lambda r: (-r.cases, -r.reports, r.code))
+
+
+def _triage(session: Session, catalog: Catalog, summary: ChainSummary, ids: list[UUID],
+            observed: tuple[datetime, datetime] | None) -> pd.DataFrame:
+    """The townships' triage of the reports ``ids`` observed in ``observed``, as the township evaluation reads it
+    (status, receipt and first triage): fills ``summary``'s desk counts and returns one row per report that
+    reached a desk (``township_code``, ``on_time``, ``untriaged``)."""
+    columns = ["township_code", "on_time", "untriaged"]
+    summary.triage_hours = catalog.triage_within_hours
+    if observed is None or not ids:
+        return pd.DataFrame(columns=columns)
+    f = evaluation_repo.cases_frame(session, start=observed[0], end=observed[1])
+    f = f[f["incident_id"].isin({str(i) for i in ids}) & f["township_code"].notna()].copy()
+    received = f["received_at"].fillna(f["observed_at"])
+    f["untriaged"] = f["status"] == "reported"
+    f["on_time"] = ~f["untriaged"] & (f["triaged_at"] <= received + pd.Timedelta(hours=catalog.triage_within_hours))
+    summary.reports, summary.untriaged = len(f), int(f["untriaged"].sum())
+    summary.triaged, summary.triaged_on_time = len(f) - summary.untriaged, int(f["on_time"].sum())
+    summary.duplicates = int((f["status"] == "duplicate").sum())
+    summary.not_accepted = int((f["status"] == "rejected").sum())
+    return f[columns]
 
 
 # -- the first whistle ------------------------------------------------------------------------------------

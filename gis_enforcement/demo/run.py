@@ -26,7 +26,8 @@ from gis_enforcement.patrol.parse import read_intake_file
 from gis_enforcement.settings import Settings
 from gis_enforcement.storage import incident_repo
 
-#: Share of the eligible incidents the townships whistle for in the demo (see :func:`play_season`).
+#: Share of the eligible incidents the townships whistle with their whole plan in the demo (see
+#: :func:`play_season`); every other report goes to its township's desk (分拣).
 CHAIN_SHARE = 0.15
 
 
@@ -202,15 +203,17 @@ def _print_chain(console: Console, chain: ChainSummary, catalog) -> None:  # typ
     console.print(
         f"  部门要求、街乡落实: {chain.follow_ups:,} follow-up tasks handed to townships, "
         f"{chain.follow_ups_late:,} done late or still open")
+    for line in chain.desk_lines():
+        console.print(line)
     if chain.played:
         skipped = f"; {chain.skipped:,} cases whistled before were skipped" if chain.skipped else ""
         console.print(
             f"  [dim]played {chain.played:,} cases now through the dispatch services in {chain.seconds:.1f} s "
             f"(seed {chain.seed}){skipped};[/]")
         console.print(
-            f"  [dim]{chain.reclassified} reports of unknown category (类别待定) were classified by their township "
-            f"before the whistle; {chain.revisits} problems came back after closure and were reported again; "
-            f"{chain.refused_check_ins} check-ins were refused outside the geofence and retried on site[/]")
+            f"  [dim]{chain.reclassified} reports of unknown category (类别待定) were named by their township (改类) "
+            f"before any whistle or decision; {chain.revisits} problems came back after closure and were reported "
+            f"again; {chain.refused_check_ins} check-ins were refused outside the geofence and retried on site[/]")
     else:
         console.print(
             f"  [dim]this season's chain was played before: the {chain.skipped:,} incidents chosen for it were already "
@@ -265,7 +268,7 @@ def _print_chain(console: Console, chain: ChainSummary, catalog) -> None:  # typ
     console.print("[dim]办结中位 = median hours from whistle to closure · 部门要求 = follow-up tasks departments "
                   "handed to the township[/]")
     console.print("[dim]逾期 = done late or still open (W09) · 反弹(W08) = a problem came back at a place in the "
-                  "township · 自身警示 = warnings about the township itself (W09, W12), as in `evaluate --by "
+                  "township · 自身警示 = warnings about the township itself (W09, W12, W13), as in `evaluate --by "
                   "township`[/]")
 
     warns = Table(title="警示清单 (warnings raised by the escalation pass)", title_justify="left", pad_edge=False,

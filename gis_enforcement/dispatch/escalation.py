@@ -11,11 +11,14 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.deadlines import require_aware
 from gis_enforcement.domain.escalation import (
     REBOUND_DAYS,
+    UNRECORDED_LOOKBACK,
+    UNTRIAGED_RULE,
     escalate,
     overdue_follow_ups,
     rebounds,
     repeat_offenders,
     unrecorded,
+    untriaged_reports,
 )
 from gis_enforcement.storage import Session, dispatch_repo, warning_repo
 
@@ -26,10 +29,12 @@ def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "esc
 
     Late report-ins (W01), no-shows (W02), lead resolution time 80 %/100 % used (W05), a department's third
     late or absent check-in in a year (W07), and a closed case the problem came back at twice within 30 days
-    (W08), follow-up tasks a township let run past their due time (W09), and closed cases whose lead left no
-    check-in position or photographed record (W10). Running it twice at the same moment creates
-    nothing the second time (each warning has a unique key). W07's year is the calendar year of the district's
-    zone ``tz`` (default Asia/Shanghai).
+    (W08), follow-up tasks a township let run past their due time (W09), closed cases whose lead left no
+    check-in position or photographed record (W10; closures of the last :data:`UNRECORDED_LOOKBACK` only, so
+    the pass does not read every case ever closed each minute), and reports a township left untriaged past the lists'
+    ``triage_within_hours`` (W13 — raised only when the lists have that rule: a consequence nobody announced is
+    not imposed). Running it twice at the same moment creates nothing the second time (each warning has a
+    unique key). W07's year is the calendar year of the district's zone ``tz`` (default Asia/Shanghai).
     """
     now = require_aware(now, "now")
     consequences = {code: rule.consequence for code, rule in catalog.warning_rules.items()}
@@ -37,10 +42,15 @@ def tick(session: Session, *, catalog: Catalog, now: datetime, actor: str = "esc
     drafts = escalate(warning_repo.escalation_frame(session), now=now)
     new = warning_repo.insert_warnings(session, drafts=drafts, raised_at=now, consequences=consequences,
                                        notify=notify)
-    repeat = repeat_offenders(warning_repo.late_or_absent_counts(session, tz=tz))
+    repeat = repeat_offenders(warning_repo.late_or_absent_counts(session, tz=tz,
+                                                                 teams=sorted(catalog.township_teams)))
     repeat += rebounds(warning_repo.recurrence_counts(session, within_days=REBOUND_DAYS))
     repeat += overdue_follow_ups(warning_repo.overdue_follow_ups(session, now=now))
-    repeat += unrecorded(warning_repo.unrecorded_closures(session))
+    repeat += unrecorded(warning_repo.unrecorded_closures(session, closed_since=now - UNRECORDED_LOOKBACK))
+    if UNTRIAGED_RULE in catalog.warning_rules:
+        hours = catalog.triage_within_hours
+        repeat += untriaged_reports(warning_repo.untriaged_reports(session, now=now, within_hours=hours), now=now,
+                                    within_hours=hours)
     new += warning_repo.insert_warnings(session, drafts=repeat, raised_at=now, consequences=consequences,
                                         notify=notify)
     case_ids = sorted({w["incident_id"] for w in new if w["incident_id"] is not None})

@@ -18,6 +18,11 @@ Thresholds follow the triggers written in the lists (all marked draft there):
 - **W09 街乡落实超期**: a follow-up task a department handed to the township is still open after its due time.
 - **W08 问题反弹**: a closed case the same problem came back at ``REBOUND_COUNT`` times within
   ``REBOUND_DAYS`` of its closure.
+- **W13 分拣超时**: a report its township has not triaged — not whistled, declined, marked a duplicate or
+  reclassified: still ``reported``, which a report filed as 类别待定 stays until it is named (改类) — the lists'
+  ``triage_within_hours`` after it came in (``received_at``), as the township evaluation's 分拣及时率 counts a
+  report late. One warning per report: a report that waits on is not warned again, and a report no township
+  holds (outside the district) is on no township's desk, so nobody is warned for it.
 
 Each draft carries a dedupe key, so the escalation pass may run any number of times and raise each
 warning once.
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -39,6 +44,9 @@ ABSENT_AFTER_MIN = 60.0
 REPEAT_LIMIT = 3
 REBOUND_DAYS = 30
 REBOUND_COUNT = 2
+#: how far back the pass looks for closures left without a record (W10): it runs every minute, so a closure is
+#: looked at within a minute of it; a server stopped longer than this leaves the older closures unchecked
+UNRECORDED_LOOKBACK = timedelta(days=7)
 OPEN_CASE = ("whistled", "in_action", "reopened")
 
 #: Columns ``escalate`` reads, one row per assignment.
@@ -121,11 +129,18 @@ def escalate(assignments: pd.DataFrame, *, now: datetime) -> list[WarningDraft]:
 
 
 def repeat_offenders(counts: pd.DataFrame) -> list[WarningDraft]:
-    """W07 for departments with ``REPEAT_LIMIT`` or more W01/W02 in a year (``counts``: department, year, n)."""
+    """W07 for departments with ``REPEAT_LIMIT`` or more W01/W02 in a year (``counts``: department, year, n,
+    and optionally township: a township team's counts are its township's team's, warned apart — the key and
+    the detail name the township)."""
     hit = counts[counts["n"] >= REPEAT_LIMIT]
-    return [WarningDraft("W07", "red", "department", str(r.department), f"W07:{r.department}:{r.year}",
-                         detail={"year": int(r.year), "late_or_absent": int(r.n)})
-            for r in hit.itertuples(index=False)]
+    out = []
+    for r in hit.to_dict("records"):
+        town = r.get("township")
+        team = isinstance(town, str) and bool(town)
+        key = f"W07:{r['department']}@{town}:{r['year']}" if team else f"W07:{r['department']}:{r['year']}"
+        detail = {"year": int(r["year"]), "late_or_absent": int(r["n"]), **({"township": town} if team else {})}
+        out.append(WarningDraft("W07", "red", "department", str(r["department"]), key, detail=detail))
+    return out
 
 
 def rebounds(counts: pd.DataFrame) -> list[WarningDraft]:
@@ -169,3 +184,28 @@ def unrecorded(closures: pd.DataFrame) -> list[WarningDraft]:
                                                                                    ("photographed record",
                                                                                     r.photographed)) if not ok]})
             for r in closures.itertuples(index=False)]
+
+
+#: the warning-list code of a report left untriaged (分拣超时)
+UNTRIAGED_RULE = "W13"
+
+
+def untriaged_reports(reports: pd.DataFrame, *, now: datetime, within_hours: float) -> list[WarningDraft]:
+    """W13 (分拣超时) for reports still untriaged ``within_hours`` after they came in (``reports``: incident_id,
+    township_code, category, received_at — reports not triaged yet); the subject is the township. A report
+    without a township (outside the district) is left out: it is on no township's desk."""
+    now_ts = pd.Timestamp(require_aware(now, "now"))
+    if reports.empty:
+        return []
+    received = pd.to_datetime(reports["received_at"], utc=True).reset_index(drop=True)
+    due = received + pd.Timedelta(hours=float(within_hours))
+    towns = reports["township_code"].reset_index(drop=True)
+    out: list[WarningDraft] = []
+    for i in np.flatnonzero(((due <= now_ts) & towns.notna()).to_numpy()):
+        report = reports.iloc[i]
+        waited = (now_ts - received.iat[i]).total_seconds() / 3600.0
+        out.append(WarningDraft(UNTRIAGED_RULE, "yellow", "township", str(towns.iat[i]),
+                                f"{UNTRIAGED_RULE}:{report['incident_id']}", report["incident_id"],
+                                detail={"category": report["category"], "received_at": received.iat[i].isoformat(),
+                                        "triage_due": due.iat[i].isoformat(), "hours_waiting": round(waited, 1)}))
+    return out

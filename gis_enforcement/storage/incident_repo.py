@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -637,3 +637,17 @@ def summary_by_township_category(session: Session) -> pd.DataFrame:
         )
     ).all()
     return pd.DataFrame(rows, columns=["township", "category", "n", "near_border", "outside", "duplicates"])
+
+
+def set_receipt_times(session: Session, *, received: Mapping[Any, datetime]) -> int:
+    """Set when reports came in (``received_at``), by incident id, for a season replayed from its own history —
+    the demo's simulated patrol reports, which the intake stamps with the time the file was loaded — so that
+    the triage clock (W13, 分拣及时率) runs from when each came in. Returns the rows changed."""
+    if not received:
+        return 0
+    changed = session.execute(text(
+        "UPDATE incident i SET received_at = r.at FROM unnest(CAST(:ids AS uuid[]), CAST(:ats AS timestamptz[])) "
+        "AS r(id, at) WHERE i.id = r.id AND i.received_at IS DISTINCT FROM r.at RETURNING i.id"),
+        {"ids": [str(k) for k in received], "ats": list(received.values())},
+    ).all()
+    return len(changed)

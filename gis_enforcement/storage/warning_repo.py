@@ -73,16 +73,20 @@ def withdraw_warnings(session: Session, *, dedupe_keys: Sequence[str], at: datet
     return sorted(str(r[0]) for r in rows)
 
 
-def late_or_absent_counts(session: Session, *, tz: str | None = None) -> pd.DataFrame:
-    """W01 and W02 per department per calendar year of the district's zone ``tz`` (default Asia/Shanghai), for
-    the repeat rule W07."""
+def late_or_absent_counts(session: Session, *, tz: str | None = None,
+                          teams: Sequence[str] = ()) -> pd.DataFrame:
+    """W01 and W02 that stand, per department per calendar year of the district's zone ``tz`` (default
+    Asia/Shanghai), for the repeat rule W07; a township team (``teams``: TOWN) per township it was summoned for
+    (``township``; None for everyone else): each township's team is its own."""
     rows = session.execute(
-        text("SELECT subject_code AS department, "
-             "extract(year FROM raised_at AT TIME ZONE :tz)::int AS year, count(*) AS n "
-             "FROM warning WHERE rule_code IN ('W01', 'W02') AND withdrawn_at IS NULL GROUP BY 1, 2"),
-        {"tz": tz or DEFAULT_TIMEZONE},
+        text("SELECT w.subject_code AS department, "
+             "CASE WHEN w.subject_code = ANY(CAST(:teams AS text[])) THEN a.township_code END AS township, "
+             "extract(year FROM w.raised_at AT TIME ZONE :tz)::int AS year, count(*) AS n "
+             "FROM warning w LEFT JOIN assignment a ON a.id = w.assignment_id "
+             "WHERE w.rule_code IN ('W01', 'W02') AND w.withdrawn_at IS NULL GROUP BY 1, 2, 3"),
+        {"tz": tz or DEFAULT_TIMEZONE, "teams": list(teams)},
     ).all()
-    return pd.DataFrame(rows, columns=["department", "year", "n"])
+    return pd.DataFrame(rows, columns=["department", "township", "year", "n"])
 
 
 def list_warnings(session: Session, *, rule_code: str | None = None, subject_code: str | None = None,
@@ -139,10 +143,12 @@ def overdue_follow_ups(session: Session, *, now: datetime) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "incident_id", "requested_by", "township_code", "due_at"])
 
 
-def unrecorded_closures(session: Session) -> pd.DataFrame:
+def unrecorded_closures(session: Session, *, closed_since: datetime | None = None) -> pd.DataFrame:
     """Closed cases whose lead left no record (for W10 执法无记载): no check-in position, or no photograph —
     neither an enforcement record with a photo nor a photo an officer of the lead department added to the case
-    once summoned (the desk's 上传照片). Cases already warned are left out, so the scan stays small."""
+    once summoned (the desk's 上传照片). Cases already warned are left out, and with ``closed_since`` those
+    closed before it: the pass looks at recent closures only, so its cost does not grow with every case ever
+    closed."""
     photographed = (
         "(EXISTS (SELECT 1 FROM enforcement_record r WHERE r.assignment_id = a.id "
         "  AND jsonb_array_length(r.photos) > 0) "
@@ -153,8 +159,25 @@ def unrecorded_closures(session: Session) -> pd.DataFrame:
         f"a.report_in_lon IS NOT NULL AS checked_in, {photographed} AS photographed "
         "FROM incident i JOIN assignment a ON a.incident_id = i.id AND a.role = 'lead' "
         "WHERE i.status = 'closed' AND a.status <> 'released' "
+        "AND (CAST(:since AS timestamptz) IS NULL OR i.closed_at >= :since) "
         "AND NOT EXISTS (SELECT 1 FROM warning w WHERE w.dedupe_key = 'W10:' || a.id) "
         f"AND (a.report_in_lon IS NULL OR NOT {photographed})"
-    )).all()
+    ), {"since": closed_since}).all()
     return pd.DataFrame(rows, columns=["incident_id", "assignment_id", "department", "township_code", "checked_in",
                                        "photographed"])
+
+
+def untriaged_reports(session: Session, *, now: datetime, within_hours: float) -> pd.DataFrame:
+    """Reports their township has not triaged (status ``reported``, which a report filed as 类别待定 keeps until it
+    is named) ``within_hours`` after they came in, and not warned for yet (for W13 分拣超时). Reports without a
+    township are left out. Read once a minute by ``serve``: the townships' codes lead the (township, status)
+    index, so each township's untriaged reports are one index range — no scan of the incidents — and those
+    already warned are skipped by the warnings' unique key."""
+    rows = session.execute(text(
+        "SELECT i.id AS incident_id, i.township_code, i.category, i.received_at FROM incident i "
+        "WHERE i.township_code = ANY(ARRAY(SELECT code FROM township)) AND i.status = 'reported' "
+        "AND i.received_at <= :cutoff "
+        "AND NOT EXISTS (SELECT 1 FROM warning w WHERE w.dedupe_key = 'W13:' || i.id)"),
+        {"cutoff": (pd.Timestamp(now) - pd.Timedelta(hours=float(within_hours))).to_pydatetime()},
+    ).all()
+    return pd.DataFrame(rows, columns=["incident_id", "township_code", "category", "received_at"])

@@ -65,7 +65,7 @@ def test_shipped_keeps_draft_codes_marks_and_verify_flags(shipped: Catalog):
     mining_law = shipped.rule("R-MIN-01").legal_basis[0]
     assert mining_law.verify and "矿产资源法" in mining_law.law
     assert not shipped.rule("R-MIN-02").legal_basis[0].verify
-    assert list(shipped.warning_rules) == [f"W{i:02d}" for i in range(1, 13)]
+    assert list(shipped.warning_rules) == [f"W{i:02d}" for i in range(1, 14)]
     assert {w.level for w in shipped.warning_rules.values()} <= {"notice", "yellow", "red"}
     assert all(w.notify for w in shipped.warning_rules.values())
     assert list(shipped.indicators) == [f"P0{i}" for i in range(1, 10)]

@@ -1,10 +1,11 @@
 """The simulator plays the whistle chain through the real services on PostGIS: reproducible for a seed,
 realistic enough to show on-time and late check-ins and warnings, every record intact, no case left in an
-illegal state, idempotent on a second run — and the first whistle summons every department of the lists."""
+illegal state, idempotent on a second run — and the first whistle summons every department of the lists. The
+townships' desks triage nearly every report, within hours mostly, so that W13 (分拣超时) is rare."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -58,18 +59,18 @@ def test_the_chain_plays_legally_and_only_once(db: Session, jurisdiction: Jurisd
     assert named > 0 and on_case == named
     # every step of the chain names who took it, as the API's do
     nameless = db.execute(text(
-        "SELECT DISTINCT e.kind FROM case_event e JOIN (SELECT DISTINCT incident_id FROM assignment) a "
-        "USING (incident_id) WHERE e.actor IS NULL ORDER BY 1")).scalars().all()
+        "SELECT DISTINCT e.kind FROM case_event e WHERE e.actor IS NULL AND e.kind <> 'warning' "
+        "ORDER BY 1")).scalars().all()
     assert nameless == [], nameless
     assert len([f for f in tmp_path.rglob("*") if f.is_file()]) == db.execute(
         text("SELECT count(DISTINCT sha256) FROM incident_photo")).scalar_one()
     assert s.played == s.whistled > 60 and s.skipped == 0
     # reports the patrol could not name (类别待定) were named by their township from the patrol's words before
-    # the whistle; no whistled case is left under the placeholder
+    # any whistle; no whistled case is left under the placeholder
     assert s.reclassified > 0
     named = db.execute(text(
-        "SELECT i.category, i.reported_category, i.description, i.whistled_at > e.at FROM incident i "
-        "JOIN case_event e ON e.incident_id = i.id AND e.kind = 'reclassify'")).all()
+        "SELECT i.category, i.reported_category, i.description, i.whistled_at IS NULL OR i.whistled_at > e.at "
+        "FROM incident i JOIN case_event e ON e.incident_id = i.id AND e.kind = 'reclassify'")).all()
     assert len(named) == s.reclassified
     assert all(filed == "OTH-00" and UNSURE[now] in words and before for now, filed, words, before in named)
     assert db.execute(text("SELECT count(*) FROM incident WHERE category = 'OTH-00' AND whistled_at IS NOT NULL")
@@ -92,11 +93,32 @@ def test_the_chain_plays_legally_and_only_once(db: Session, jurisdiction: Jurisd
     assert all(r.on_time + r.late + r.absent + r.declined == r.summoned for r in s.departments)
     assert sum(t.cases for t in s.townships) == s.whistled
 
-    # every whistled case: an intact record, events in time order and after the observation
-    cases = db.execute(text("SELECT id, status, observed_at FROM incident WHERE status <> 'reported'")).all()
-    assert len(cases) == s.whistled
-    for cid, _, _ in cases:
+    # the desks (分拣): each report came in a minute or two after it was seen (out of a phone's queue: hours); a
+    # clear majority is triaged — most of it whistled, the rest marked 重复 or declined with a reason — nearly all
+    # within the lists' window, as `evaluate --by township` counts it; a report left a day raised W13 once
+    lag = db.execute(text("SELECT min(received_at - observed_at), max(received_at - observed_at) FROM incident")
+                     ).one()
+    assert timedelta(0) < lag[0] and lag[1] <= timedelta(hours=6)
+    assert s.reports > 250 and s.triaged > 0.9 * s.reports and s.untriaged == s.reports - s.triaged
+    assert s.duplicates > 0 and s.not_accepted > 0 and s.whistled > s.not_accepted + s.duplicates
+    assert s.triaged_on_time > 0.9 * s.triaged
+    for r in s.townships:
+        assert (r.reports, r.untriaged) == (towns.at[r.code, "reports"], towns.at[r.code, "untriaged"]), r.code
+    late = db.execute(text(
+        "SELECT w.raised_at, i.received_at, (SELECT min(e.at) FROM case_event e WHERE e.incident_id = i.id AND "
+        "e.kind IN ('triage', 'whistle', 'reject', 'mark_duplicate', 'reclassify')) FROM warning w "
+        "JOIN incident i ON i.id = w.incident_id WHERE w.rule_code = 'W13'")).all()
+    assert 0 < len(late) == s.warnings["W13"] == sum(r.triage_warnings for r in s.townships) <= 0.05 * s.reports
+    assert all(raised >= came + timedelta(hours=catalog.triage_within_hours) and (first is None or first > raised)
+               for raised, came, first in late)
+
+    # every report a desk touched: an intact record; events in time order and after the observation
+    touched = db.execute(text("SELECT id FROM incident WHERE event_count > 0")).scalars().all()
+    assert len(touched) >= s.triaged
+    for cid in touched:
         assert verify_case_record(db, incident_id=cid) is None
+    cases = db.execute(text("SELECT id, status, observed_at FROM incident WHERE whistled_at IS NOT NULL")).all()
+    assert len(cases) == s.whistled
     out_of_order = db.execute(text(
         "SELECT count(*) FROM (SELECT e.at, i.observed_at, lag(e.at) OVER (PARTITION BY e.incident_id ORDER BY "
         "e.seq) AS before FROM case_event e JOIN incident i ON i.id = e.incident_id) x "

@@ -109,6 +109,10 @@ def test_a_case_closed_without_a_record_raises_w10_once(db, locator, catalog, si
         status, _ = resolution.verify(db, incident_id=inc.id, township=township, at=T0 + timedelta(hours=2))
         assert status.value == "closed"
         cases.append((inc, lead))
+    # the pass reads recent closures only: none closed since 2 h 01 min after T0
+    from gis_enforcement.storage import warning_repo
+    assert warning_repo.unrecorded_closures(db, closed_since=T0 + timedelta(hours=2, minutes=1)).empty
+    assert len(warning_repo.unrecorded_closures(db, closed_since=T0 + timedelta(hours=2))) == 1
     raised = [w for w in tick(db, catalog=catalog, now=T0 + timedelta(hours=3)) if w["rule_code"] == "W10"]
     (bare, lead), _ = cases
     assert [(w["incident_id"], w["subject_code"]) for w in raised] == [(bare.id, lead)]
@@ -253,3 +257,23 @@ def test_a_reopened_case_does_not_charge_the_lead_for_the_time_it_waited_resolve
     assert w05(yellow) == [("W05", "yellow")]
     assert yellow[0]["detail"]["paused_hours"] == pytest.approx(48, abs=0.01)
     assert w05(tick(db, catalog=catalog, now=reopened + timedelta(hours=hours * 0.55))) == [("W05", "red")]
+
+
+def test_the_repeat_rule_counts_each_townships_team_apart(db: Session, locator: Locator, catalog: Catalog,
+                                                          jurisdiction) -> None:  # type: ignore[no-untyped-def]
+    """W07 (3 late or absent in a year) for a township team is that township's team's: three no-shows in
+    township A warn A's team; two in B do not, and the five together are no department's."""
+    villages = jurisdiction.villages
+    va = villages.iloc[20]
+    vb = villages[villages["township_code"] != va["township_code"]].iloc[0]
+    for v, n in ((va, 3), (vb, 2)):
+        for k in range(n):
+            inc = new_case(db, locator, catalog, v.geometry.x + 0.001 * k, v.geometry.y, category="ENV-01")
+            whistle(db, catalog=catalog, incident_ids=[inc.id], mode=TOWNSHIP, whistler=v["township_code"], at=T0)
+    raised = tick(db, catalog=catalog, now=T0 + timedelta(hours=3))
+    teams = [w for w in raised if w["rule_code"] == "W07" and w["subject_code"] == "TOWN"]
+    assert [(w["detail"]["township"], w["detail"]["late_or_absent"]) for w in teams] == [(va["township_code"], 3)]
+    assert teams[0]["dedupe_key"] == f"W07:TOWN@{va['township_code']}:2026"
+    # a district department summoned to all five is one department: its five count together
+    others = {w["subject_code"] for w in raised if w["rule_code"] == "W07"} - {"TOWN"}
+    assert "ECO" in others

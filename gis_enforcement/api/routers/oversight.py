@@ -230,7 +230,7 @@ def evaluation(
     on ``score_net`` (the score before its floor at 0; ``notes`` names those at 0 and why); departments ranked
     apart as leads and assisting-only (``ranking``), no rank on fewer than 5 whistles, ``small_sample``;
     townships scored on whistling, verifying and follow-ups in time and no recurrence, less their own warnings
-    (``own_warnings``: W09/W12) and recurrences (W08) per 100 cases, no rank on fewer than 5 cases; their
+    (``own_warnings``: W09/W12/W13) and recurrences (W08) per 100 cases, no rank on fewer than 5 cases; their
     backlog: ``reports``, ``untriaged``, ``triage_on_time_rate`` (分拣及时率); every township rate with its n
     (``<rate>_n``); ``resolution_rate`` is over whistled cases only).
 
