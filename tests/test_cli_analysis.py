@@ -192,7 +192,7 @@ def test_a_plan_prints_departments_by_name_and_says_where_the_rest_is(catalog: o
     from types import SimpleNamespace
     from zoneinfo import ZoneInfo
 
-    from gis_enforcement.cli.analysis import _print_plan
+    from gis_enforcement.cli.plans import _print_plan
 
     begin = datetime(2026, 9, 1, 20, tzinfo=ZoneInfo("Asia/Shanghai"))
     targets = pd.DataFrame({"order": [1], "name": ["某村·反复点位"], "categories": [("MIN-02",)],

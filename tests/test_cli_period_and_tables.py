@@ -41,15 +41,15 @@ def _in_order(needle: str, haystack: str) -> bool:
 
 def test_the_plan_tables_fold_long_names_instead_of_cutting_them(monkeypatch: pytest.MonkeyPatch,
                                                                   catalog: Catalog) -> None:
-    from gis_enforcement.cli import analysis
+    from gis_enforcement.cli import plans
 
     page = io.StringIO()
-    monkeypatch.setattr(analysis, "out", Console(file=page, width=100, color_system=None))
+    monkeypatch.setattr(plans, "out", Console(file=page, width=100, color_system=None))
     departments = sorted(catalog.departments)[:4]
     targets = [{"order": 1, "name": LONG_NAME, "categories": ["MIN-02", "MIN-01"], "departments": departments,
                 "officers": dict.fromkeys(departments, 3), "window": "20:00–08:00", "arrive_at": None, "score": 87.0}]
     waiting = [{"name": LONG_NAME + "（待）", "reason_zh": "部门人数不足：" + "、".join(departments) * 3}]
-    analysis._plan_tables("联合执法计划 #1", targets, waiting, catalog, "more")
+    plans._plan_tables("联合执法计划 #1", targets, waiting, catalog, "more")
     printed = page.getvalue()
     assert "…" not in printed, printed
     assert _in_order(LONG_NAME, printed) and _in_order(LONG_NAME + "（待）", printed.split("暂缓")[1])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from gis_enforcement.cli import analysis, chain, db, intake, maps, notify, run, users  # noqa: F401 — registers the commands
+from gis_enforcement.cli import analysis, chain, db, intake, maps, notify, plans, run, users  # noqa: F401 — registers the commands
 from gis_enforcement.cli.common import app, err
 
 __all__ = ["app", "main"]
