@@ -507,14 +507,13 @@ def evaluate_departments(facts: EvaluationFacts, catalog: Catalog, *, period: Pe
 
     listed = pd.DataFrame([(rule.lead, m) for rule in catalog.rules for m in rule.measures],
                           columns=["department", "measure"]).drop_duplicates()
-    used = (r[["department", "measures"]].explode("measures").rename(columns={"measures": "measure"}).dropna()
-            .astype(str).drop_duplicates())
-    used = (used.assign(unit=used["department"], department=[unit_parts(u)[0] for u in used["department"]])
-            .merge(listed, on=["department", "measure"]).drop(columns="department").rename(columns={"unit":
-                                                                                                   "department"}))
-    out["measures_listed"] = listed.groupby("department").size().reindex(base, fill_value=0).astype("int64") \
-        .set_axis(units)
-    out["measures_used"] = used.groupby("department").size().reindex(units, fill_value=0).astype("int64")
+    # a unit's records against its department's listed measures (a township team's: TOWN's)
+    used = (r[["department", "measures"]].rename(columns={"department": "unit", "measures": "measure"})
+            .explode("measure").dropna().astype(str).drop_duplicates())
+    used["department"] = [unit_parts(u)[0] for u in used["unit"]]
+    used = used.merge(listed, on=["department", "measure"])
+    out["measures_listed"] = listed.groupby("department").size().reindex(base, fill_value=0).to_numpy("int64")
+    out["measures_used"] = used.groupby("unit").size().reindex(units, fill_value=0).astype("int64")
     active = (out["expected_report_ins"] > 0) | (out["actions"] > 0)  # an occasion to use its powers
     out["duty_rate"] = _ratio(out["measures_used"], out["measures_listed"]).where(active)
 

@@ -188,10 +188,13 @@ def report_in(
     if timing.queued_seconds is not None and timing.received_at is not None:
         queued = {"queued_s": round(timing.queued_seconds, 1), "received_at": timing.received_at}
     withdrawn: list[str] = []
-    if timing.minutes_after_whistle - assignment.declined_s / 60.0 <= ABSENT_AFTER_MIN:  # it was not absent
-        at = timing.received_at or timing.checked_in_at
+    arrived = timing.received_at or timing.checked_in_at
+    declined_min = assignment.declined_s / 60.0
+    waited_min = (arrived - assignment.summoned_at).total_seconds() / 60.0 - declined_min
+    # only a report-in arriving after the hour can find a W02 raised; it withdraws it when it was there in time
+    if waited_min > ABSENT_AFTER_MIN and timing.minutes_after_whistle - declined_min <= ABSENT_AFTER_MIN:
         withdrawn = warning_repo.withdraw_warnings(
-            session, dedupe_keys=[no_show_key(assignment.id)], at=at,
+            session, dedupe_keys=[no_show_key(assignment.id)], at=arrived,
             reason=f"报到定位于 {timing.checked_in_at.astimezone(district_zone(tz)):%m-%d %H:%M}"
                    + ("（无信号时记录，补发送达）" if timing.queued_seconds is not None else "") + "，未缺席")
         if withdrawn:

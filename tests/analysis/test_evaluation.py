@@ -612,8 +612,19 @@ def test_township_teams_are_told_apart_and_ranked_among_themselves(catalog: Cata
         rows.append({**assignment("TOWN", summoned=t + i * H, reported=t + i * H + 5 * MIN), "team_township": "T1"})
         rows.append({**assignment("TOWN", summoned=t + i * H, township="T2"), "team_township": "T2"})
     rows.append({**assignment("TOWN", summoned=t, reported=t + 50 * MIN), "team_township": None})
-    facts = EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame(rows), townships=towns)
+    # T1's team records a measure of a rule TOWN leads: its own duty rate, not T2's
+    town_measure = next(m for rule in catalog.rules if rule.lead == "TOWN" for m in rule.measures)
+    first = rows[0]
+    records = pd.DataFrame([{"record_id": 1, "assignment_id": first["assignment_id"],
+                             "incident_id": first["incident_id"], "department": "TOWN", "action_type": "ORDER",
+                             "measures": [town_measure], "penalty_amount": None, "officer": "x",
+                             "acted_at": t + H, "team_township": "T1"}])
+    facts = EvaluationFacts(as_of=AS_OF, assignments=pd.DataFrame(rows), townships=towns, records=records)
     table = evaluate_departments(facts, catalog, period=MAY).set_index("department")
+    listed = len({m for rule in catalog.rules if rule.lead == "TOWN" for m in rule.measures})
+    assert (table.loc["TOWN@T1", "measures_used"], table.loc["TOWN@T1", "measures_listed"]) == (1, listed)
+    assert (table.loc["TOWN@T2", "measures_used"], table.loc["TOWN@T2", "measures_listed"]) == (0, listed)
+    assert table.loc["TOWN@T1", "actions"] == 1 and table.loc["TOWN@T2", "actions"] == 0
     one, two = table.loc["TOWN@T1"], table.loc["TOWN@T2"]
     assert (one["whistles"], one["on_time"], one["absent"]) == (6, 6, 0)
     assert (two["whistles"], two["on_time"], two["absent"]) == (6, 0, 6)
