@@ -89,13 +89,19 @@ def rank_emerging(cells: pd.DataFrame) -> pd.DataFrame:
     each pattern's cells by their final-bin ``z`` (the hottest first); then, in the same order, the hot spots
     holding none (hot for their neighbours: Gi* weighs a cell's neighbourhood); then the cold spots (the
     coldest first), then the cells without a pattern (by ``cell_id``). ``urgency`` numbers the hot spots 1, 2,
-    … in that order (None for the others)."""
+    … in that order (None for the others). A new or intensifying hot spot with no incident of its own in the
+    last bin (``last_bin_count`` 0, when the cells carry it) is what its neighbours made it, not a flare-up of its
+    own: it ranks after the persistent ones."""
     patterns = cells["pattern"].astype(str)
     kind = patterns.str.rsplit(" ", n=2).str[0].where(patterns != NO_PATTERN)
     hot = patterns.str.endswith(" hot spot").to_numpy()
     own = cells["count"].to_numpy(dtype=float) > 0
     family = np.select([hot & own, hot, patterns.str.endswith(" cold spot").to_numpy()], [0, 1, 2], 3)
     order = kind.map({p: i for i, p in enumerate(URGENCY)}).fillna(len(URGENCY)).to_numpy()
+    if "last_bin_count" in cells.columns:
+        quiet = kind.isin(("new", "intensifying")).to_numpy() & ~(
+            pd.to_numeric(cells["last_bin_count"], errors="coerce").fillna(0).to_numpy() > 0)
+        order = np.where(quiet, URGENCY.index("persistent") + 0.5, order)
     z = cells["z"].to_numpy(dtype=float)
     heat = np.where(family <= 1, -z, np.where(family == 2, z, 0.0))  # hottest (coldest) first in its family
     keys = pd.DataFrame({"family": family, "order": order, "heat": np.nan_to_num(heat, nan=np.inf),

@@ -86,8 +86,8 @@ class AnalysisWindow:
             return f"{pd.Timestamp(t).tz_convert(tz):%Y-%m-%d}"
 
         if self.start is None:
-            return (f"{day(self.first)} — {day(self.latest)} · no period given: every report (they span less than "
-                    f"the {self.months} months up to the latest read by default)")
+            return (f"{day(self.first)} — {day(self.latest)} · no period given: every report (all within the "
+                    f"{self.months} months before the latest, the default window)")
         return (f"{day(self.start)} — {day(self.latest)} · no period given: the reports of the {self.months} months "
                 f"up to the latest; {self.older} older report(s) left out (choose with a period)")
 

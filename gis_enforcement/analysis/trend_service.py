@@ -171,6 +171,9 @@ def emerging_list(session: Session, cells: pd.DataFrame, *, locator: Locator) ->
     :func:`~.hotspot_service.place_cells`), ``count`` (its incidents over the run's period), ``last_bin_count``
     (in the last bin; None for a run stored before it was kept), ``z`` and ``gi_bin`` (final bin), and the
     trend of its z-series (``trend_z``, ``trend_p``; ``hot_bins``, ``cold_bins``). The geometry is kept."""
+    if "last_bin_count" not in cells.columns and "detail" in cells.columns:   # a new hot spot quiet in the last bin
+        cells = cells.assign(last_bin_count=[d.get("last_bin_count") if isinstance(d, dict) else None
+                                             for d in cells["detail"]])         # ranks after the persistent ones
     ranked = rank_emerging(cells)
     placed = place_cells(session, ranked, locator).set_index(ranked.index)
     details = [d if isinstance(d, dict) else {} for d in ranked.get("detail", pd.Series([None] * len(ranked)))]

@@ -373,9 +373,9 @@ def _day(text: str, *, last: bool) -> str:
 def filters_caption(parameters: Mapping[str, Any] | None, lang: str, *, towns: Mapping[str, str],
                     categories: Mapping[str, str], period: bool = True) -> str:
     """What a run shows, in a line: where (its townships by name, or the whole district), which problems (its
-    categories by name, or all), when (its period's first and last day, or every date; left out when not
-    ``period``) and which statuses when it was narrowed to some. ``towns`` and ``categories`` map codes to the
-    names to print."""
+    categories by name, or all), when (its period's first and last day; without one, the default window of the
+    stored reports, or every date of a dataset's run; left out when not ``period``) and which statuses when it
+    was narrowed to some. ``towns`` and ``categories`` map codes to the names to print."""
     f = run_filters(parameters)
     zh = lang == "zh"
     sep = "、" if zh else ", "
@@ -389,7 +389,9 @@ def filters_caption(parameters: Mapping[str, Any] | None, lang: str, *, towns: M
         when = (f"{_day(start, last=False)} — {_day(end, last=True)}" if start and end else
                 f"{_day(start, last=False)} 起" if start and zh else f"from {_day(start, last=False)}" if start else
                 f"至 {_day(end, last=True)}" if end and zh else f"until {_day(end, last=True)}" if end else
-                ("全部日期" if zh else "all dates"))
+                ("全部日期" if zh else "all dates") if (parameters or {}).get("source") else
+                ("未指定（默认：最新上报前 12 个月内）" if zh else "not given (default: the 12 months up to the latest "
+                 "report)"))
         parts.append(f"时段 {when}" if zh else f"period: {when}")
     if f.get("statuses"):
         parts.append(("状态 " if zh else "status: ") + sep.join(str(v) for v in f["statuses"]))

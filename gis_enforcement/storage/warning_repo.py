@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import pandas as pd
 from sqlalchemy import text
@@ -89,9 +90,19 @@ def late_or_absent_counts(session: Session, *, tz: str | None = None,
     return pd.DataFrame(rows, columns=["department", "township", "year", "n"])
 
 
+#: the township a listed warning is about: a township's own; a department's, the township of the summons it
+#: names (a township team: which township's team), else the one its detail names, else its case's
+_WARNING_TOWNSHIP = (
+    "CASE WHEN warning.subject_kind = 'township' THEN warning.subject_code ELSE COALESCE("
+    "(SELECT wa.township_code FROM assignment wa WHERE wa.id = warning.assignment_id), "
+    "warning.detail->>'township', "
+    "(SELECT wi.township_code FROM incident wi WHERE wi.id = warning.incident_id)) END")
+
+
 def list_warnings(session: Session, *, rule_code: str | None = None, subject_code: str | None = None,
                   limit: int = 100, offset: int = 0, unit: str | None = None,
-                  team_township: str | None = None) -> tuple[list[dict[str, Any]], int]:
+                  team_township: str | None = None, incident_id: UUID | None = None,
+                  ) -> tuple[list[dict[str, Any]], int]:
     """Warnings, newest first, with the total that matched; with ``unit`` only those about that township or
     department, or about a case of that township; with ``team_township`` too (a township team), only those
     about the team of that township: on its summons, or naming the township in their detail."""
@@ -111,11 +122,15 @@ def list_warnings(session: Session, *, rule_code: str | None = None, subject_cod
     if subject_code:
         where.append("subject_code = :subject")
         params["subject"] = subject_code
+    if incident_id is not None:
+        where.append("incident_id = :incident")
+        params["incident"] = incident_id
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     total = session.execute(text("SELECT count(*) FROM warning" + clause), params).scalar_one()
     rows = session.execute(
         text("SELECT id, rule_code, level, subject_kind, subject_code, incident_id, assignment_id, raised_at, "
-             "consequence, notify, detail, withdrawn_at, withdrawn_reason FROM warning" + clause
+             "consequence, notify, detail, withdrawn_at, withdrawn_reason, "
+             f"{_WARNING_TOWNSHIP} AS township_code FROM warning" + clause
              + " ORDER BY raised_at DESC, id DESC "
              "LIMIT :limit OFFSET :offset"), params,
     ).all()

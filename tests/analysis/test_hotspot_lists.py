@@ -105,3 +105,12 @@ def test_bin_floor() -> None:
     assert bin_floor(at, "day") == pd.Timestamp("2026-03-18", tz=TZ)
     with pytest.raises(InvalidInput):
         bin_floor(at, "fortnight")  # type: ignore[arg-type]
+
+
+def test_a_new_hot_spot_quiet_in_its_last_bin_ranks_after_the_persistent_ones() -> None:
+    """A cell the neighbours made a "new" hot spot, with no incident of its own in the last bin, is no flare-up:
+    it ranks after the persistent hot spots; one with incidents in the last bin stays first."""
+    cells = _cells(cell_id=["pers", "new_quiet", "new_busy", "int_quiet"],
+                   pattern=["persistent hot spot", "new hot spot", "new hot spot", "intensifying hot spot"],
+                   count=[30, 3, 2, 4], z=[6.0, 9.0, 2.0, 5.0]).assign(last_bin_count=[4, 0, 2, 0])
+    assert list(rank_emerging(cells)["cell_id"]) == ["new_busy", "pers", "new_quiet", "int_quiet"]

@@ -115,6 +115,15 @@ def test_the_team_of_one_township_sees_and_acts_on_its_own_summons_only(
     # its warnings: its own team's no-show, not the other team's
     warned = client.get("/api/v1/warnings", headers=h, params={"limit": 100}).json()["data"]
     assert warned and {w["assignment_id"] for w in warned} == {a["team"].id}
+    assert all(w["township_code"] == a["town"] for w in warned)
+    # the district reads whose team each warning is about, and a case's warnings alone
+    add_user(db, catalog=catalog, username="sup-w", password=PASSWORD, role="supervisor", unit="district")
+    sup = signed_in(client, "sup-w")
+    towns_of = {w["assignment_id"]: w["township_code"] for w in client.get(
+        "/api/v1/warnings", headers=sup, params={"subject": "TOWN", "limit": 100}).json()["data"]}
+    assert towns_of == {a["team"].id: a["town"], b["team"].id: b["town"]}
+    on_b = client.get("/api/v1/warnings", headers=sup, params={"incident_id": str(b["case"].id)}).json()["data"]
+    assert on_b and {w["incident_id"] for w in on_b} == {str(b["case"].id)}
     # a filter naming the other township is refused, not silently widened
     r = client.get("/api/v1/events", headers=h, params={"township": b["town"]})
     assert r.status_code == 403 and r.json()["error"]["field"] == "township"

@@ -133,6 +133,10 @@ def test_patrol_to_township_to_department_to_supervisor(browser: Any, site: Site
     sup.wait_for_selector("#warnings tr[data-rule]", timeout=20_000)
     raised = sup.locator("#warnings tbody tr").count()
     assert raised >= 5, raised   # one for each department that did not report in
+    # the township's own team is named by its township, not as the lists' one TOWN; the district says 全区
+    team = f"{site.township_name.split('(')[0]}综合执法队"
+    assert sup.locator("#warnings tbody tr", has_text=team).count() >= 1, sup.inner_text("#warnings")
+    assert "全区" in sup.inner_text("#who"), sup.inner_text("#who")
     sup.screenshot(path=str(artifacts / "console-6-supervisor-warnings.png"), full_page=True)
 
     for ctx in (town_ctx, dept_ctx, sup_ctx):
@@ -267,6 +271,7 @@ def test_department_acts_and_resolves_township_verifies_rates_and_reopens(
     # the header names the desk in words: the role and the township, not their codes
     town.wait_for_function("() => document.getElementById('who').textContent.includes('街乡调度员')")
     assert site.township not in town.inner_text("#who"), town.inner_text("#who")
+    assert site.township_name in town.inner_text("#who"), town.inner_text("#who")
     # no score is chosen for the dispatcher: sending without choosing both is refused on the page
     assert town.locator(f"{lead_row} label:has-text('报到及时') select").input_value() == ""
     town.click(f"{lead_row} button:has-text('提交评价')")

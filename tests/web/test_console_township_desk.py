@@ -128,6 +128,7 @@ def test_the_desk_says_what_waits_and_a_follow_up_task_is_done_from_it(browser: 
     item = town.wait_for_selector(f"#follow-ups li[data-task='{task_id}']")
     assert task_text in item.inner_text()
     assert item.query_selector(".countdown[data-due]") is not None   # its time to the due date runs
+    assert "落实期限" in item.inner_text() and "报到截止" not in item.inner_text()   # a task's due, not a report-in's
 
     # a desk item narrows the list to its cases
     triage.click()

@@ -54,6 +54,10 @@ class WarningPublic(BaseModel):
     withdrawn_at: datetime | None = Field(default=None, description="when the warning was withdrawn (撤销): its "
                                           "facts turned out otherwise; it stays listed and counts nowhere")
     withdrawn_reason: str | None = None
+    township_code: str | None = Field(default=None, description="the township it is about: a township's own "
+                                      "warning's; a department's, the township its summons was for (a township "
+                                      "team's warning: which township's team); None for a district department's "
+                                      "yearly W07")
 
 
 class WarningsPublic(BaseModel):
@@ -88,15 +92,18 @@ def list_warnings(
     caller: ReadsWarnings,
     rule: Annotated[str | None, Query(description="warning-list code, e.g. W02")] = None,
     subject: Annotated[str | None, Query(description="department, township or case the warning is about")] = None,
+    incident_id: Annotated[UUID | None, Query(description="only the warnings on this case")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
 ) -> WarningsPublic:
     """Warnings raised by the escalation pass, newest first: a township's and a department's own, all of them
-    for the district. An unknown rule or subject is refused (422), naming the parameter."""
+    for the district; each with the township it is about (``township_code``: a township team's warning names
+    its team's township). An unknown rule or subject is refused (422), naming the parameter."""
     check_warning_rule(platform.catalog, rule)
     check_warning_subject(session, platform.catalog, subject)
     rows, total = warning_repo.list_warnings(session, rule_code=rule, subject_code=subject, limit=limit,
-                                             offset=offset, unit=None if caller.district_wide else caller.unit_code,
+                                             offset=offset, incident_id=incident_id,
+                                             unit=None if caller.district_wide else caller.unit_code,
                                              team_township=caller.team_township)
     zone = ZoneInfo(platform.settings.timezone)
     return WarningsPublic(data=[WarningPublic(**{

@@ -77,7 +77,7 @@ const GISE = (() => {
       all_open: "全部未结", no_match: "无匹配的类别", sent_now: "已上报", role: "角色",
       level_notice: "提示", level_yellow: "黄色", level_red: "红色",
       plan_draft: "待执行", plan_planned: "待执行", plan_executed: "已执行", plan_cancelled: "已取消",
-      ev_rank: "排名", ev_name: "名称", ev_score: "得分", ev_deduction: "扣分(每百次)", ev_score_base: "扣前得分", ev_warning_points: "警示分",
+      ev_rank: "排名", ev_name: "名称", ev_score: "得分", ev_deduction: "扣分(每百次)", ev_deduction_cases: "扣分(每百件)", ev_score_base: "扣前得分", ev_warning_points: "警示分",
       ev_reports: "上报", ev_untriaged: "未处理", ev_triage_on_time_rate: "分拣及时率", ev_small_sample: "样本少", ev_whistles: "接哨数", ev_report_in_rate: "报到率",
       ev_on_time_rate: "报到及时率", ev_duty_rate: "职权履行率", ev_resolution_rate: "办结率", ev_whistled_resolution_rate: "已吹哨案件解决率",
       ev_outcome_rate: "解决不反弹率", ev_adequate_rate: "执法到位率", ev_rating_score: "街乡评价",
@@ -121,7 +121,8 @@ const GISE = (() => {
       marked_duplicate_of: "已标记为案件 {id} 的重复", rejected_because: "不予受理：{reason}", dup_bad_id: "原案件编号无效：请填写完整的案件编号",
       dup_not_found: "找不到原案件，请核对编号", dup_self: "不能标记为本案件自身的重复", dup_first_closed: "原案件本身已是重复或不予受理，请填写在办的原案件",
       dup_far: "原案件不在本街乡或相邻街乡", dup_none: "本案件没有疑似重复的原案件，请填写原案件编号", lead_pending: "主责部门 {list} 尚未办结",
-      overdue_n: "已超时 {n} 分钟", overdue_late_until: "{at} 前报到记迟到，之后记未报到", overdue_absent: "{at} 前未报到，记未报到",
+      overdue_n: "已超时 {n} 分钟", overdue_days: "已超时 {n} 天", days_hours: "{d} 天 {h} 小时", follow_up_due: "落实期限", own_team: "本镇综合执法队", team_suffix: "综合执法队", rebound_place: "反弹点位",
+      whole_district: "全区", overdue_late_until: "{at} 前报到记迟到，之后记未报到", overdue_absent: "{at} 前未报到，记未报到",
       legal_basis: "法律依据",
       signout_unsent: "还有 {n} 条上报未发送：退出后将保留在本机，待您再次登录时发送。确定退出？", signout_confirm: "确定退出登录？",
       fix_reason_needed: "定位精度不足：请在情况描述中说明原因", sent_photos_dropped: "已上报（{n} 张照片未上传，见上报记录）",
@@ -215,7 +216,7 @@ const GISE = (() => {
       all_open: "all open", no_match: "No matching category", sent_now: "Sent", role: "Role",
       level_notice: "notice", level_yellow: "yellow", level_red: "red",
       plan_draft: "to execute", plan_planned: "to execute", plan_executed: "executed", plan_cancelled: "cancelled",
-      ev_rank: "rank", ev_name: "name", ev_score: "score", ev_deduction: "deducted (per 100)", ev_score_base: "before deduction", ev_warning_points: "warning points",
+      ev_rank: "rank", ev_name: "name", ev_score: "score", ev_deduction: "deducted (per 100)", ev_deduction_cases: "deducted (per 100 cases)", ev_score_base: "before deduction", ev_warning_points: "warning points",
       ev_reports: "reports", ev_untriaged: "untriaged", ev_triage_on_time_rate: "triaged on time", ev_small_sample: "few", ev_whistles: "whistles", ev_report_in_rate: "report-in rate",
       ev_on_time_rate: "on-time rate", ev_duty_rate: "duty rate", ev_resolution_rate: "resolution rate", ev_whistled_resolution_rate: "whistled cases resolved",
       ev_outcome_rate: "no-recurrence rate", ev_adequate_rate: "adequate rate", ev_rating_score: "township rating",
@@ -272,7 +273,8 @@ const GISE = (() => {
       dup_first_closed: "That case is a duplicate or declined itself: give the case in hand",
       dup_far: "That case is neither in this township nor in a neighbouring one",
       dup_none: "No likely duplicate was found: give the first case's id",
-      lead_pending: "lead department {list} has not finished", overdue_n: "{n} min overdue",
+      lead_pending: "lead department {list} has not finished", overdue_n: "{n} min overdue", overdue_days: "{n} days overdue", days_hours: "{d} d {h} h", follow_up_due: "Due",
+      own_team: "our township's enforcement team", team_suffix: " enforcement team", rebound_place: "place the problem came back", whole_district: "whole district",
       overdue_late_until: "a report-in before {at} counts late, after that absent",
       overdue_absent: "not in by {at}: counts absent", legal_basis: "Legal basis",
      
@@ -603,10 +605,11 @@ const GISE = (() => {
   /* the year of a time in the district's zone */
   const yearFormat = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, year: "numeric" });
   function yearOf(d) { return yearFormat.format(d); }
-  /* "12:05" left, or "-3:20" past the deadline */
+  /* "12:05" left, or "-3:20" past the deadline; two days or more in days and hours ("154 天 3 小时") */
   function countdown(ms) {
     const neg = ms < 0; let s = Math.floor(Math.abs(ms) / 1000);
     const h = Math.floor(s / 3600); s -= h * 3600; const m = Math.floor(s / 60); s -= m * 60;
+    if (h >= 48) return `${neg ? "-" : ""}${t("days_hours", { d: Math.floor(h / 24), h: h % 24 })}`;
     const p = (n) => String(n).padStart(2, "0");
     return `${neg ? "-" : ""}${h ? `${h}:${p(m)}` : m}:${p(s)}`;
   }

@@ -71,7 +71,10 @@
     names = names || (async () => {
       const out = {};
       try {
-        for (const d of (await api("/api/v1/catalog/departments")).data) out[`department:${d.code}`] = GISE.lang() === "zh" ? d.zh : d.en;
+        for (const d of (await api("/api/v1/catalog/departments")).data) {
+          out[`department:${d.code}`] = GISE.lang() === "zh" ? d.zh : d.en;
+          if (d.role === "whistler") out[`team:${d.code}`] = true;   // one team per township (TOWN)
+        }
         for (const f of (await api("/ogc/collections/townships/items?limit=100")).features) out[`township:${f.properties.code}`] = f.properties.name;
       } catch (e) {
         // unreachable: asked again next time (a page opened offline gets them once it is online)
@@ -83,6 +86,11 @@
   }
   /* a unit (department or township) by its name, once the names are in; its code until then */
   const unitName = (known, code) => known[`department:${code}`] || known[`township:${code}`] || code;
+  /* whom a warning is about: a township team's by its township (金海湖镇综合执法队), else its unit */
+  const subjectName = (known, w) => (known[`team:${w.subject_code}`] && w.township_code
+    ? `${String(known[`township:${w.township_code}`] || w.township_code).split("(")[0]}${t("team_suffix")}`
+    : w.subject_kind === "location" ? t("rebound_place")
+      : known[`${w.subject_kind}:${w.subject_code}`] || `${w.subject_kind} ${w.subject_code}`);
 
   async function start() {
     const s = GISE.session();
@@ -113,8 +121,11 @@
   /* who is signed in, with the unit's name once the names are in (its code until then, and offline) */
   function whoLine() {
     const line = (unit) => `${me.username} · ${t(`role_name_${me.role}`)}${unit ? ` · ${unit}` : ""}`;
+    // the unit as the server names it (a township team: 金海湖镇…综合行政执法队), kept with the sign-in for offline
+    const named = me.unit_kind === "district" ? t("whole_district") : me.unit_name;
+    if (named) { $("who").textContent = line(named); return; }
     $("who").textContent = line(me.unit_code);
-    if (me.unit_code) unitNames().then((known) => { $("who").textContent = line(unitName(known, me.unit_code)); });
+    unitNames().then((known) => { $("who").textContent = line(unitName(known, me.unit_code)); });
   }
   /* the lists' categories and action kinds; a page opened offline reads them once it is online (catchUp) */
   async function readLists() {
@@ -234,7 +245,9 @@
   /* past a deadline: how long past in minutes, never a negative clock; for a report-in, what now applies — before
      ``absent_at`` (the warning list's line the API gives) a report-in counts late (W01), after it absent (W02) */
   function overdue(node, pastMs) {
-    const said = `${node.dataset.kind === "resolution" ? `${t("resolution_due")} · ` : ""}${t("overdue_n", { n: Math.max(1, Math.ceil(pastMs / 60000)) })}`;
+    const minutes = Math.max(1, Math.ceil(pastMs / 60000));
+    const past = minutes >= 2880 ? t("overdue_days", { n: Math.floor(minutes / 1440) }) : t("overdue_n", { n: minutes });
+    const said = `${node.dataset.kind === "resolution" ? `${t("resolution_due")} · ` : ""}${past}`;
     const absent = node.dataset.kind !== "resolution" && node.dataset.absent;
     if (!absent) return said;
     return `${said} · ${t(Date.now() < new Date(absent).getTime() ? "overdue_late_until" : "overdue_absent", { at: GISE.when(absent) })}`;
@@ -325,7 +338,7 @@
       const cols = ["whistles", "on_time", "late", "absent", "declined", "unsatisfied", "warnings"];
       $("own-departments").replaceChildren(el("h3", { text: t("own_departments", { month }) }),
         ev.data.length ? table([t("department"), ...cols.map((c) => ({ label: t(`own_${c}`), num: true }))],
-          ev.data.map((r) => el("tr", { "data-unit": r.department }, el("td", { text: unitName(known, r.department) }),
+          ev.data.map((r) => el("tr", { "data-unit": r.department }, el("td", { text: r.team_township === me.unit_code ? t("own_team") : r.name || unitName(known, r.department) }),
             ...cols.map((c) => el("td", { class: "num", text: r[c] === null || r[c] === undefined ? "—" : String(r[c]) })))))
           : el("p", { class: "muted", text: t("no_items") }),
         ...(ev.notes || []).map((n) => el("p", { class: "small muted", text: n })));
@@ -363,7 +376,7 @@
         el("div", { class: "row" },
           el("strong", { class: "grow", text: task.task }),
           el("span", { class: "countdown", "data-due": task.due_at, "data-done": "false" })),
-        el("div", { class: "small muted" }, `${task.department_name || task.department} · ${t("due")} ${GISE.when(task.due_at)} · `,
+        el("div", { class: "small muted" }, `${task.department_name || task.department} · ${t("follow_up_due")} ${GISE.when(task.due_at)} · `,
           el("a", { href: "#", class: "case-link", "data-case": task.incident_id, onclick: (ev) => { ev.preventDefault(); open(task.incident_id); } },
             `${task.category_name || task.category} · ${task.village_name || task.township_name || ""}`)),
         el("div", { class: "row" }, el("div", { class: "grow" }, note),
@@ -454,7 +467,7 @@
       let f; let asg; let warnings; let timeline;
       try {
         [f, asg, warnings, timeline] = await Promise.all([api(`/api/v1/incidents/${id}`), api(`/api/v1/incidents/${id}/assignments`),
-          api("/api/v1/warnings?limit=200"), api(`/api/v1/incidents/${id}/timeline`)]);
+          api(`/api/v1/warnings?incident_id=${id}&limit=200`), api(`/api/v1/incidents/${id}/timeline`)]);
       } catch (e) { failure(e); return; }
       if (mine !== opening) return;  // a later load of the detail is drawing it
       // a rating is given once: the ones in the case's record are shown instead of the form
@@ -539,7 +552,7 @@
       if (caseWarnings.length) {
         parts.push(el("h3", { text: t("warnings") }), el("ul", { class: "plain" }, caseWarnings.map((w) =>
           el("li", { class: w.withdrawn_at ? "notice small withdrawn" : "notice bad small", "data-rule": w.rule_code,
-            text: `${w.rule_code} ${levelName(w.level)} · ${unitName(known, w.subject_code)} · `
+            text: `${w.rule_code} ${levelName(w.level)} · ${subjectName(known, w)} · `
               + (w.withdrawn_at ? t("warning_withdrawn", { at: GISE.when(w.withdrawn_at), why: w.withdrawn_reason || "" }) : w.consequence) }))));
       }
       if (timeline.events.length) parts.push(history(timeline.events, known));
@@ -1187,7 +1200,8 @@
     /* a legal basis ([{law, article}]) in words: 《水法》第三十九条 style, each once */
     function legalWords(basis) {
       const zh = GISE.lang() === "zh";
-      return basis.map((b) => (zh ? `${/^《/.test(b.law) ? b.law : `《${b.law}》`}${b.article || ""}` : `${b.law} ${b.article || ""}`.trim()))
+      const article = (b) => (b.article && b.article !== "—" ? b.article : "");
+      return basis.map((b) => (zh ? `${/^《/.test(b.law) ? b.law : `《${b.law}》`}${article(b)}` : `${b.law} ${article(b)}`.trim()))
         .join(zh ? "、" : "; ");
     }
     /* 本案执法记录: what this department recorded on the case (from the case's record), newest first */
@@ -1255,7 +1269,7 @@
       $("warnings").replaceChildren(rows.length ? table([t("time"), t("level"), t("rule"), t("subject"), t("case"), t("consequence")],
         rows.map((w) => el("tr", { "data-rule": w.rule_code, class: w.withdrawn_at ? "withdrawn" : w.level === "red" ? "late" : null },
           el("td", { text: GISE.when(w.raised_at) }), el("td", { text: levelName(w.level) }), el("td", { text: w.rule_code }),
-          el("td", { text: known[`${w.subject_kind}:${w.subject_code}`] || `${w.subject_kind} ${w.subject_code}` }), el("td", { class: "small", text: (w.incident_id || "").slice(0, 8) }),
+          el("td", { text: subjectName(known, w) }), el("td", { class: "small", text: (w.incident_id || "").slice(0, 8) }),
           el("td", { text: w.withdrawn_at ? t("warning_withdrawn", { at: GISE.when(w.withdrawn_at), why: w.withdrawn_reason || "" }) : w.consequence })))) : el("p", { class: "muted", text: t("no_items") }));
     }
     /* the evaluation's main columns, labelled; ratios as percentages, unknown (null) as "—" */
@@ -1270,6 +1284,7 @@
     const evalLabel = (c, by) => (c === "warnings" && by === "township" ? t("ev_dept_warnings")
       : c === "resolution_rate" && by === "township" ? t("ev_whistled_resolution_rate")
       : c === "recurrences" && by === "township" ? t("ev_township_recurrences")
+      : c === "deduction" && by === "township" ? t("ev_deduction_cases")
         : t(`ev_${c}`));
     const isRatio = (k) => k.endsWith("_rate") || k === "rating_score" || k === "share_whistled";
     function cell(k, v) {
