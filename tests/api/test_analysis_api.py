@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -286,7 +287,12 @@ def test_emerging_hot_spots_over_http_say_where_most_urgent_first(client: TestCl
     assert hot and [p["urgency"] for p in hot] == list(range(1, len(hot) + 1)) and props[: len(hot)] == hot
     held = [p for p in hot if p["count"] > 0]
     assert hot[: len(held)] == held  # the hot spots that hold incidents lead
-    order = [(URGENCY.index(p["pattern"].split()[0]), -p["z"]) for p in held]
+    # by pattern, a new or intensifying one quiet in its last bin after the persistent ones; then by final z
+    def rank(p: dict[str, Any]) -> float:
+        kind = p["pattern"].split()[0]
+        quiet = kind in ("new", "intensifying") and not p["last_bin_count"]
+        return URGENCY.index("persistent") + 0.5 if quiet else URGENCY.index(kind)
+    order = [(rank(p), -p["z"]) for p in held]
     assert order == sorted(order)
     placed = locator.locate(np.array([p["lon"] for p in held]), np.array([p["lat"] for p in held]))
     assert [p["village_name"] for p in held] == list(placed["village_name"])
