@@ -54,6 +54,7 @@ __all__ = [
     "may_read_track",
     "track_scope",
     "township_read_scope",
+    "unit_filters",
 ]
 
 
@@ -204,6 +205,27 @@ def township_read_scope(caller: Caller, townships: Sequence[str] | None, *, whol
     if others:
         raise Forbidden(f"you read {caller.unit_code} only, not {others[0]}", field=field)
     return [caller.unit_code]
+
+
+def unit_filters(caller: Caller, township: str | None, department: str | None, *,
+                 what: str) -> tuple[str | None, str | None]:
+    """The township and department filters of a list of ``what`` (events, follow-up tasks …) narrowed to the
+    caller's unit: the district reads what it asked for; a township its own township; a department its own
+    department, and a township team's officer its own team's township too. A filter naming another unit is
+    refused (403 on the filter), never widened nor silently emptied."""
+    if caller.district_wide:
+        return township, department
+    if caller.unit_kind == "township":
+        if township not in (None, caller.unit_code):
+            raise Forbidden(f"you see the {what} of {caller.unit_code} only", field="township")
+        return caller.unit_code, department
+    if department not in (None, caller.unit_code):
+        raise Forbidden(f"you see the {what} of {caller.unit_code} only", field="department")
+    if caller.team_township is not None:
+        if township not in (None, caller.team_township):
+            raise Forbidden(f"you see the {what} of the team of {caller.team_township} only", field="township")
+        return caller.team_township, caller.unit_code
+    return township, caller.unit_code
 
 
 def may_see_case(caller: Caller, case: CaseFacts) -> bool:

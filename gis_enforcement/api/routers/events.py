@@ -28,9 +28,9 @@ from gis_enforcement.api.filter_codes import check_department, township_code
 from gis_enforcement.api.routers.dispatch import ERRORS
 from gis_enforcement.api.schemas_dispatch import local_payload
 from gis_enforcement.dispatch import outbox
-from gis_enforcement.domain.access import Caller
+from gis_enforcement.domain.access import Caller, unit_filters
 from gis_enforcement.domain.catalog import Catalog
-from gis_enforcement.errors import Forbidden, InvalidInput
+from gis_enforcement.errors import InvalidInput
 from gis_enforcement.storage import Session, outbox_repo
 from gis_enforcement.storage.outbox_repo import StoredEvent
 
@@ -69,19 +69,7 @@ Kinds = Annotated[list[str] | None, Query(alias="kind", description="only these 
 
 def _scoped(caller: Caller, township: str | None, department: str | None) -> tuple[str | None, str | None]:
     """The township/department filters narrowed to the caller's unit (the district sees every case)."""
-    if caller.district_wide:
-        return township, department
-    if caller.unit_kind == "township":
-        if township not in (None, caller.unit_code):
-            raise Forbidden(f"you see the events of {caller.unit_code} only", field="township")
-        return caller.unit_code, department
-    if department not in (None, caller.unit_code):
-        raise Forbidden(f"you see the events of {caller.unit_code} only", field="department")
-    if caller.team_township is not None:  # a township team: the cases of its own township
-        if township not in (None, caller.team_township):
-            raise Forbidden(f"you see the events of the team of {caller.team_township} only", field="township")
-        return caller.team_township, caller.unit_code
-    return township, caller.unit_code
+    return unit_filters(caller, township, department, what="events")
 
 
 def _check_codes(session: Session, catalog: Catalog, township: str | None, department: str | None) -> str | None:

@@ -31,7 +31,7 @@ from gis_enforcement.api.schemas import (
     json_plain,
 )
 from gis_enforcement.dispatch.follow_up import complete_follow_up, request_follow_up
-from gis_enforcement.domain.access import Caller, check_department, check_unit, may, township_read_scope
+from gis_enforcement.domain.access import Caller, check_department, check_unit, may, township_read_scope, unit_filters
 from gis_enforcement.errors import Forbidden, InvalidInput
 from gis_enforcement.storage import follow_up_repo, user_repo, warning_repo
 
@@ -139,20 +139,7 @@ def finish_follow_up(task_id: int, body: FollowUpDone, session: SessionDep, cloc
 def _follow_up_scope(caller: Caller, township: str | None, department: str | None) -> tuple[str | None, str | None]:
     """The township/department filters narrowed to the caller's unit: a township sees the tasks handed to it,
     a department those it asked for, the district every task. A filter naming another unit is refused (403)."""
-    if caller.district_wide:
-        return township, department
-    if caller.unit_kind == "township":
-        if township not in (None, caller.unit_code):
-            raise Forbidden(f"you see the follow-up tasks of {caller.unit_code} only", field="township")
-        return caller.unit_code, department
-    if department not in (None, caller.unit_code):
-        raise Forbidden(f"you see the follow-up tasks {caller.unit_code} asked for only", field="department")
-    if caller.team_township is not None:  # a township team: what it asked of its own township
-        if township not in (None, caller.team_township):
-            raise Forbidden(f"you see the follow-up tasks of the team of {caller.team_township} only",
-                            field="township")
-        return caller.team_township, caller.unit_code
-    return township, caller.unit_code
+    return unit_filters(caller, township, department, what="follow-up tasks")
 
 
 @router.get("/follow-ups", operation_id="list_follow_ups", response_model=FollowUpTasksPublic, responses=ERRORS)
