@@ -163,13 +163,15 @@ def names_of(session: Session, *, catalog: Catalog, username: str, unit_kind: st
              unit_code: str, team_township: str | None = None) -> tuple[str | None, str | None]:
     """What a page calls a signed-in user: their display name (None when they have none, or for a machine
     client's key without a user) and their unit's name — the township's name in the loaded layers, the
-    department's in the lists (a township team's: 金海湖镇综合行政执法队), None for the district."""
+    department's in the lists (a township team's by its township's short name: 金海湖镇综合行政执法队), None for
+    the district."""
     user = user_repo.get_user(session, username=username)
     if unit_kind == "township":
         unit = user_repo.township_names(session).get(unit_code)
     elif unit_kind == "department" and team_township is not None:
         zh = catalog.departments[unit_code].zh if unit_code in catalog.departments else unit_code
-        unit = team_name(user_repo.township_names(session).get(team_township), zh)
+        town = user_repo.township_names(session).get(team_township)
+        unit = team_name(short_township(town) if town else team_township, zh)   # fits a phone's header
     elif unit_kind == "department":
         unit = catalog.departments[unit_code].zh if unit_code in catalog.departments else None
     else:

@@ -125,6 +125,7 @@ import pandas as pd
 
 from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.domain.escalation import ESCALATION_COLUMNS, escalate
+from gis_enforcement.domain.names import short_township
 from gis_enforcement.domain.teams import team_name, team_unit, unit_parts
 from gis_enforcement.domain.zone import DEFAULT_TIMEZONE, district_zone
 from gis_enforcement.errors import CatalogInvalid, InvalidInput
@@ -568,7 +569,7 @@ def _unit_name(unit: str, catalog: Catalog, towns: Mapping[str, str]) -> str:
     listed = catalog.departments.get(department)
     if listed is None:
         return unit
-    return listed.zh if township is None else team_name(towns.get(township, township), listed.zh)
+    return listed.zh if township is None else team_name(short_township(towns.get(township, township)), listed.zh)
 
 
 def _ranked_order(out: pd.DataFrame, *, within: pd.Series | int = 0,

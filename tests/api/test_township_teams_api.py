@@ -18,6 +18,7 @@ from gis_enforcement.admin.users import add_user
 from gis_enforcement.dispatch.escalation import tick
 from gis_enforcement.dispatch.whistle import TOWNSHIP, whistle
 from gis_enforcement.domain.catalog import Catalog
+from gis_enforcement.domain.names import short_township
 from gis_enforcement.domain.teams import team_unit
 from gis_enforcement.errors import InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
@@ -91,7 +92,7 @@ def test_the_team_of_one_township_sees_and_acts_on_its_own_summons_only(
     me = client.get("/api/v1/auth/me", headers=h).json()
     name_a = db.execute(text("SELECT name FROM township WHERE code = :c"), {"c": a["town"]}).scalar_one()
     assert me["unit_code"] == "TOWN" and me["team_township"] == a["town"]
-    assert me["unit_name"] == f"{name_a}综合行政执法队"
+    assert me["unit_name"] == f"{short_township(name_a)}综合行政执法队"   # 金海湖镇…, not 金海湖镇(金海湖地区)…
 
     listed = client.get("/api/v1/assignments", headers=h, params={"limit": 1000}).json()["data"]
     assert [x["id"] for x in listed] == [a["team"].id]
