@@ -13,6 +13,9 @@ from gis_enforcement.api import create_app
 from gis_enforcement.api.auth import _limiters
 from gis_enforcement.api.deps import get_session, get_transactions
 
+#: the password the sign-in tests give their users
+PASSWORD = "a-long-test-password"
+
 
 @contextmanager
 def signin_client(platform: Platform, db: Session) -> Iterator[TestClient]:
@@ -33,3 +36,8 @@ def signin_client(platform: Platform, db: Session) -> Iterator[TestClient]:
             yield c
     finally:
         platform.keys.clear()
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    """The answer to a password sign-in (the OAuth2 password flow)."""
+    return client.post("/api/v1/auth/token", data={"username": username, "password": password})

@@ -23,9 +23,7 @@ from gis_enforcement.domain.catalog import Catalog
 from gis_enforcement.errors import AlreadyRecorded, InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.storage import user_repo
-from tests.api.signin import signin_client
-
-PASSWORD = "a-long-test-password"
+from tests.api.signin import PASSWORD, sign_in, signin_client
 
 
 @pytest.fixture
@@ -43,10 +41,6 @@ def town(jurisdiction: Jurisdiction) -> str:
 def patrol(db: Session, catalog: Catalog, town: str):  # type: ignore[no-untyped-def]
     return add_user(db, catalog=catalog, username="patrol-zhang", password=PASSWORD, role="patrol", unit=town,
                     display_name="张伟")
-
-
-def sign_in(client: TestClient, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
-    return client.post("/api/v1/auth/token", data={"username": username, "password": password})
 
 
 def feature(jurisdiction: Jurisdiction) -> dict:

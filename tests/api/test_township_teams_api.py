@@ -24,10 +24,8 @@ from gis_enforcement.errors import InvalidInput
 from gis_enforcement.layers.jurisdiction import Jurisdiction
 from gis_enforcement.layers.locator import Locator
 from gis_enforcement.storage import dispatch_repo
-from tests.api.signin import signin_client
+from tests.api.signin import PASSWORD, sign_in, signin_client
 from tests.dispatch.helpers import T0, new_case
-
-PASSWORD = "a-long-test-password"
 
 
 @pytest.fixture
@@ -53,7 +51,7 @@ def towns(db: Session, locator: Locator, catalog: Catalog, jurisdiction: Jurisdi
 
 
 def signed_in(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    r = sign_in(client, username)
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
